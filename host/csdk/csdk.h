@@ -213,12 +213,271 @@ int csdk_plugin_lint(csdk_lint **out, const char *path);
 /** Free a lint result (NULL-safe). */
 void csdk_lint_free(csdk_lint *lint);
 
+/* -------------------------------------------------------------- providers */
+
+/** An opened provider: a plugin with its configuration and context. */
+typedef struct csdk_provider csdk_provider;
+/** A sandbox handle. */
+typedef struct csdk_sandbox csdk_sandbox;
+
+/** Options for csdk_provider_open. */
+typedef struct csdk_provider_options {
+	unsigned int version;          /**< CSDK_PROVIDER_OPTIONS_VERSION */
+	const struct csdk_kv *config;  /**< configuration keys and values; unset keys fall back to the plugin's environment variables */
+	size_t n_config;
+	csdk_registry *registry;       /**< where to find the plugin; NULL for the process-wide default registry */
+} csdk_provider_options;
+
+#define CSDK_PROVIDER_OPTIONS_VERSION 1
+#define CSDK_PROVIDER_OPTIONS_INIT { CSDK_PROVIDER_OPTIONS_VERSION, NULL, 0, NULL }
+
+/**
+ * Open the provider called name. Fails with CSDK_ENOTFOUND for an unknown
+ * provider (the message lists the known ones, or the rejection reason if the
+ * plugin was rejected), CSDK_ECONFIG for a configuration key the plugin does
+ * not declare or a required key that is missing (the message names the key
+ * and its environment variable), or the plugin's init error.
+ *
+ * The process-wide default registry is created on first use with default
+ * options (environment honoured) and scanned again when name is not found.
+ * Thread-safe. Close with csdk_provider_close.
+ */
+int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts);
+
+/**
+ * Release the caller's reference (NULL-safe). The provider is torn down when
+ * its last sandbox handle is freed as well.
+ */
+void csdk_provider_close(csdk_provider *provider);
+
+/** The provider's name (borrowed). */
+const char *csdk_provider_name(const csdk_provider *provider);
+/** The provider's default mode (CSDK_MODE_*). */
+uint32_t csdk_provider_mode(const csdk_provider *provider);
+/** The provider's capabilities (CSDK_CAP_*). */
+uint64_t csdk_provider_capabilities(const csdk_provider *provider);
+/** The plugin behind the provider (borrowed). */
+const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider);
+/**
+ * The effective value of a configuration key (given, else from the
+ * environment variable), or NULL. Borrowed. Secret values are returned too:
+ * never print them.
+ */
+const char *csdk_provider_config(const csdk_provider *provider, const char *key);
+
+/* -------------------------------------------------------------- sandboxes */
+
+/** Initialiser for struct csdk_create_options (csdk/plugin.h): all unset. */
+#define CSDK_CREATE_OPTIONS_INIT { sizeof(struct csdk_create_options), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
+
+/** Create a sandbox; opts may be NULL. */
+int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const struct csdk_create_options *opts);
+
+/** Get a sandbox by id. Not found is not an error: returns 0 with *out NULL. */
+int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *provider, const char *id);
+
+/** A list of sandbox handles. */
+typedef struct csdk_sandbox_list {
+	size_t count;
+	csdk_sandbox **sandboxes;  /**< owned by the list */
+} csdk_sandbox_list;
+
+/** All sandboxes of the provider. */
+int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *provider);
+/** Free a list and its handles (NULL-safe). */
+void csdk_sandbox_list_free(csdk_sandbox_list *list);
+
+/** Destroy a sandbox by id. Idempotent: an unknown id succeeds. */
+int csdk_provider_destroy(csdk_provider *provider, const char *id);
+
+/** Destroy the sandbox behind a handle (idempotent); the handle must still be freed. */
+int csdk_sandbox_destroy(csdk_sandbox *sandbox);
+
+/** Free a handle (NULL-safe); the sandbox itself lives on. */
+void csdk_sandbox_free(csdk_sandbox *sandbox);
+
+/** The sandbox id (borrowed). */
+const char *csdk_sandbox_id(const csdk_sandbox *sandbox);
+/** The provider the sandbox came from (borrowed). */
+csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sandbox);
+/** The plugin's native handle (borrowed; its meaning is the plugin's). */
+void *csdk_sandbox_native(const csdk_sandbox *sandbox);
+
+/* ------------------------------------------------------------ running code */
+
+/** The outcome of a command or of code. Buffers are NUL-terminated and may contain NUL bytes. */
+typedef struct csdk_result {
+	char *stdout_buf;
+	size_t stdout_len;
+	char *stderr_buf;
+	size_t stderr_len;
+	int exit_code;            /**< 124 timed out, 127 not found, 128+N killed by signal N */
+	int64_t duration_ms;
+} csdk_result;
+
+/** Free a result (NULL-safe). */
+void csdk_result_free(csdk_result *result);
+
+/** Receives live output; return non-zero to cancel the command (it then fails with CSDK_ECANCELLED). */
+typedef int (*csdk_output_fn)(const char *data, size_t len, void *userdata);
+
+/** Options for csdk_sandbox_run_command. */
+typedef struct csdk_command_options {
+	unsigned int version;         /**< CSDK_COMMAND_OPTIONS_VERSION */
+	const char *cwd;              /**< NULL for the sandbox's default */
+	const struct csdk_kv *envs;
+	size_t n_envs;
+	int64_t timeout_ms;           /**< 0 none; exceeded: exit code 124, output so far kept */
+	int background;               /**< return at once with exit code 0; not with callbacks */
+	csdk_output_fn on_stdout;     /**< live output; may be NULL */
+	csdk_output_fn on_stderr;
+	void *userdata;
+} csdk_command_options;
+
+#define CSDK_COMMAND_OPTIONS_VERSION 1
+#define CSDK_COMMAND_OPTIONS_INIT { CSDK_COMMAND_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL }
+
+/**
+ * Run one shell string with /bin/sh -c. A non-zero exit code is a result,
+ * not an error. Callbacks run on the calling thread while the command runs
+ * (with streaming providers; otherwise once at the end). Background together
+ * with a callback fails with CSDK_EINVAL.
+ */
+int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sandbox, const char *command, const csdk_command_options *opts);
+
+/**
+ * Run code with runtime "python" or "node", or NULL to detect it
+ * (csdk_detect_runtime). Code that does not compile fails with CSDK_ESYNTAX
+ * and the interpreter's message; a runtime error is a result with a
+ * non-zero exit code and the traceback in stderr.
+ */
+int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sandbox, const char *code, const char *runtime);
+
+/**
+ * "python" if code contains `print(`, `import `, `def `, `sys.`, `json.`,
+ * `__`, `f"`, `f'` or `raise `; else "node". Static.
+ */
+const char *csdk_detect_runtime(const char *code);
+
+/* ------------------------------------------------------------ information */
+
+/** What a provider says of a sandbox. */
+typedef struct csdk_sandbox_info {
+	char *id;
+	char *provider;
+	enum csdk_status status;
+	int64_t created_ms;       /**< ms since the epoch, 0 if unknown */
+	int64_t timeout_ms;       /**< lifetime, 0 if none */
+	size_t n_metadata;
+	struct csdk_kv *metadata; /**< owned strings */
+} csdk_sandbox_info;
+
+int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sandbox);
+void csdk_sandbox_info_free(csdk_sandbox_info *info);
+
+/** "running", "stopped", "error" or "unknown". Static. */
+const char *csdk_status_name(enum csdk_status status);
+
+/** The URL of a port of the sandbox; protocol NULL for the provider's default. Free with csdk_free. */
+int csdk_sandbox_get_url(char **out, csdk_sandbox *sandbox, int port, const char *protocol);
+
+/** Free memory libcsdk returned as a plain pointer (strings, file contents). NULL-safe. */
+void csdk_free(void *ptr);
+
+/* ------------------------------------------------------------- filesystem */
+
+/*
+ * Without CSDK_CAP_FILESYSTEM every call fails with CSDK_EUNSUPPORTED and
+ * "Filesystem operations are not supported by NAME's sandbox environment.
+ * NAME sandboxes are designed for code execution only."
+ */
+
+/** Read a whole file; *out is NUL-terminated (not counted in *len_out). Free with csdk_free. */
+int csdk_fs_read(char **out, size_t *len_out, csdk_sandbox *sandbox, const char *path);
+/** Write a whole file, creating parent directories. */
+int csdk_fs_write(csdk_sandbox *sandbox, const char *path, const void *data, size_t len);
+/** Make a directory and its parents. */
+int csdk_fs_mkdir(csdk_sandbox *sandbox, const char *path);
+/** Sets *out to 1 if the file or directory exists, else 0. */
+int csdk_fs_exists(int *out, csdk_sandbox *sandbox, const char *path);
+/** Remove a file or a directory tree. */
+int csdk_fs_remove(csdk_sandbox *sandbox, const char *path);
+
+/** A directory entry. */
+typedef struct csdk_dirent {
+	char *name;               /**< bare name */
+	enum csdk_entry_type type;
+	uint64_t size;
+	int64_t modified_ms;
+} csdk_dirent;
+
+typedef struct csdk_dir_list {
+	size_t count;
+	csdk_dirent *entries;
+} csdk_dir_list;
+
+int csdk_fs_readdir(csdk_dir_list **out, csdk_sandbox *sandbox, const char *path);
+void csdk_dir_list_free(csdk_dir_list *list);
+
+/* -------------------------------------------------------- named sandboxes */
+
+/*
+ * Without CSDK_CAP_NAMED these fail with CSDK_EUNSUPPORTED and two lines:
+ * "Provider 'NAME' does not support findOrCreate." then "This feature
+ * requires gateway provider with named sandbox support." (find likewise;
+ * extendTimeout: "...with timeout extension support.").
+ */
+
+/** Default namespace, and default extension of csdk_sandbox_extend_timeout. */
+#define CSDK_DEFAULT_NAMESPACE "default"
+#define CSDK_DEFAULT_EXTEND_MS 900000
+
+/** Find the sandbox namespace/name or create it (atomically); namespace_ NULL = "default". */
+int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const struct csdk_create_options *opts);
+/** Find a named sandbox; not found: 0 with *out NULL. */
+int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name);
+/** Extend the sandbox's lifetime by duration_ms (0 = CSDK_DEFAULT_EXTEND_MS). */
+int csdk_sandbox_extend_timeout(csdk_sandbox *sandbox, int64_t duration_ms);
+
+/* ------------------------------------------------ templates and snapshots */
+
+/** A template or snapshot record. */
+typedef struct csdk_item {
+	char *id;
+	char *name;               /**< may be NULL */
+	int64_t created_ms;
+} csdk_item;
+
+typedef struct csdk_item_list {
+	size_t count;
+	csdk_item *items;
+} csdk_item_list;
+
+void csdk_item_list_free(csdk_item_list *list);
+
+/** Initialiser for struct csdk_template_options (csdk/plugin.h). */
+#define CSDK_TEMPLATE_OPTIONS_INIT { sizeof(struct csdk_template_options), 0, NULL, NULL, NULL }
+
+/*
+ * Without CSDK_CAP_TEMPLATES / CSDK_CAP_SNAPSHOTS these fail with
+ * CSDK_EUNSUPPORTED: "Provider 'NAME' does not support templates." (or
+ * snapshots).
+ */
+/** Create a template; *out receives its id (free with csdk_free). For opts->sandbox pass a csdk_sandbox *. */
+int csdk_template_create(char **out, csdk_provider *provider, const struct csdk_template_options *opts);
+int csdk_template_list(csdk_item_list **out, csdk_provider *provider);
+int csdk_template_delete(csdk_provider *provider, const char *id);
+
+int csdk_snapshot_create(char **out, csdk_sandbox *sandbox, const char *name);
+int csdk_snapshot_list(csdk_item_list **out, csdk_provider *provider);
+int csdk_snapshot_delete(csdk_provider *provider, const char *id);
+
 /* ------------------------------------------------------------ descriptions */
 
 /** "direct" or "gateway" for one CSDK_MODE_* value; "unknown" otherwise. Static. */
 const char *csdk_mode_name(uint32_t mode);
 
-/** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe"), or NULL. Static. */
+/** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe", "exec"), or NULL. Static. */
 const char *csdk_capability_name(uint64_t cap);
 
 #ifdef __cplusplus
