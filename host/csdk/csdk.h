@@ -59,6 +59,21 @@ void csdk_error_clear(void);
 /** A short static description of a CSDK_E* code ("not found", ...). Never NULL. */
 const char *csdk_strerror(int code);
 
+/* ---------------------------------------------------------------- logging */
+
+/** Receives log messages from libcsdk and from plugins (provider may be NULL). */
+typedef void (*csdk_log_fn)(enum csdk_log_level level, const char *provider, const char *message, void *userdata);
+
+/**
+ * Install a log handler for the whole process (NULL restores the default).
+ * The default writes warnings and errors to stderr as
+ * "csdk: PROVIDER: warning: MESSAGE", and debug/info messages only when
+ * CSDK_DEBUG names the provider or is "all". Values of configuration keys
+ * marked secret are replaced by "***" before any handler sees a message.
+ * The handler may be called from any thread, concurrently.
+ */
+void csdk_set_log_handler(csdk_log_fn fn, void *userdata);
+
 /* --------------------------------------------------------------- registry */
 
 /** A set of plugins found on a search path. */

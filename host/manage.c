@@ -1,0 +1,168 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "builders.h"
+#include "error.h"
+#include "provider.h"
+
+void csdk_item_list_free(csdk_item_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->count; i++) {
+		free(list->items[i].id);
+		free(list->items[i].name);
+	}
+	free(list->items);
+	free(list);
+}
+
+static int need(csdk_provider *p, uint64_t cap, const char *group, const char *fn)
+{
+	if (!p)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: provider is NULL", fn);
+	if (!(p->plugin->capabilities & cap))
+		return csdkp_unsupported_group(p, group);
+	return 0;
+}
+
+static int take_id(char **out, csdk_provider *p, const char *method, int rc, struct csdk_text *id)
+{
+	rc = csdkp_provider_result(p, method, rc);
+	if (rc == 0 && !id->value)
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned no id from %s", p->name, method);
+	if (rc) {
+		csdkp_text_clear(id);
+		return rc;
+	}
+	*out = id->value;
+	return 0;
+}
+
+typedef int (*list_fn)(void *ctx, struct csdk_items *out);
+
+static int list_items(csdk_item_list **out, csdk_provider *p, list_fn fn, const char *method)
+{
+	struct csdk_items *items;
+	int rc;
+
+	if (!(items = calloc(1, sizeof(*items))))
+		return csdkp_error_oom();
+	csdkp_provider_enter(p);
+	rc = fn(p->ctx, items);
+	csdkp_provider_leave(p);
+	if ((rc = csdkp_provider_result(p, method, rc))) {
+		csdk_item_list_free((csdk_item_list *)items);
+		return rc;
+	}
+	*out = &items->list;
+	return 0;
+}
+
+static int delete_item(csdk_provider *p, int (*fn)(void *, const char *), const char *id, const char *method)
+{
+	int rc;
+
+	if (!id || !*id)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no id given to %s", method);
+	csdkp_provider_enter(p);
+	rc = fn(p->ctx, id);
+	csdkp_provider_leave(p);
+	return csdkp_provider_result(p, method, rc);
+}
+
+int csdk_template_create(char **out, csdk_provider *p, const struct csdk_template_options *opts)
+{
+	struct csdk_template_options o;
+	struct csdk_text id = { NULL };
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_template_create: out is NULL");
+	*out = NULL;
+	if ((rc = need(p, CSDK_CAP_TEMPLATES, "templates", "csdk_template_create")))
+		return rc;
+	memset(&o, 0, sizeof(o));
+	if (opts) {
+		if (opts->struct_size < CSDK_TEMPLATE_OPTIONS_SIZE_1_0)
+			return csdkp_error_set(CSDK_EINVAL, p->name, "template options have struct_size %u; initialise them with CSDK_TEMPLATE_OPTIONS_INIT", opts->struct_size);
+		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
+	}
+	o.struct_size = sizeof(o);
+	if (o.sandbox) {
+		csdk_sandbox *sb = o.sandbox;
+		if (sb->provider != p)
+			return csdkp_error_set(CSDK_EINVAL, p->name, "the template's sandbox belongs to provider '%s', not '%s'", sb->provider->name, p->name);
+		o.sandbox = sb->native;
+	}
+	csdkp_provider_enter(p);
+	rc = p->m->template_create(p->ctx, &o, &id);
+	csdkp_provider_leave(p);
+	return take_id(out, p, "template_create", rc, &id);
+}
+
+int csdk_template_list(csdk_item_list **out, csdk_provider *p)
+{
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_template_list: out is NULL");
+	*out = NULL;
+	if ((rc = need(p, CSDK_CAP_TEMPLATES, "templates", "csdk_template_list")))
+		return rc;
+	return list_items(out, p, p->m->template_list, "template_list");
+}
+
+int csdk_template_delete(csdk_provider *p, const char *id)
+{
+	int rc;
+
+	if ((rc = need(p, CSDK_CAP_TEMPLATES, "templates", "csdk_template_delete")))
+		return rc;
+	return delete_item(p, p->m->template_delete, id, "template_delete");
+}
+
+int csdk_snapshot_create(char **out, csdk_sandbox *sb, const char *name)
+{
+	struct csdk_text id = { NULL };
+	csdk_provider *p;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_snapshot_create: out is NULL");
+	*out = NULL;
+	if (!sb)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_snapshot_create: sandbox is NULL");
+	p = sb->provider;
+	if ((rc = need(p, CSDK_CAP_SNAPSHOTS, "snapshots", "csdk_snapshot_create")))
+		return rc;
+	csdkp_provider_enter(p);
+	rc = p->m->snapshot_create(p->ctx, sb->native, name, &id);
+	csdkp_provider_leave(p);
+	return take_id(out, p, "snapshot_create", rc, &id);
+}
+
+int csdk_snapshot_list(csdk_item_list **out, csdk_provider *p)
+{
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_snapshot_list: out is NULL");
+	*out = NULL;
+	if ((rc = need(p, CSDK_CAP_SNAPSHOTS, "snapshots", "csdk_snapshot_list")))
+		return rc;
+	return list_items(out, p, p->m->snapshot_list, "snapshot_list");
+}
+
+int csdk_snapshot_delete(csdk_provider *p, const char *id)
+{
+	int rc;
+
+	if ((rc = need(p, CSDK_CAP_SNAPSHOTS, "snapshots", "csdk_snapshot_delete")))
+		return rc;
+	return delete_item(p, p->m->snapshot_delete, id, "snapshot_delete");
+}

@@ -1,0 +1,429 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builders.h"
+#include "error.h"
+#include "global.h"
+#include "log.h"
+#include "provider.h"
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static csdk_registry *default_registry;
+
+static csdk_provider *provider_of(const struct csdk_host *host)
+{
+	/* host is the first member of struct csdk_provider */
+	return (csdk_provider *)host;
+}
+
+char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
+{
+	char *out = strdup(msg);
+	size_t i, k;
+
+	for (i = 0; out && p && i < p->config.n; i++) {
+		const char *secret = p->config.kv[i].value;
+		size_t slen;
+		char *hit;
+		int is_secret = 0;
+
+		for (k = 0; k < p->plugin->n_config_keys; k++)
+			if (!strcmp(p->plugin->config_keys[k].key, p->config.kv[i].key))
+				is_secret = (p->plugin->config_keys[k].flags & CSDK_CONFIG_SECRET) != 0;
+		if (!is_secret || !secret || (slen = strlen(secret)) == 0)
+			continue;
+		while (out && (hit = strstr(out, secret))) {
+			size_t pre = (size_t)(hit - out);
+			size_t rest = strlen(hit + slen);
+			char *n = malloc(pre + 3 + rest + 1);
+			if (n) {
+				memcpy(n, out, pre);
+				memcpy(n + pre, "***", 3);
+				memcpy(n + pre + 3, hit + slen, rest + 1);
+			}
+			free(out);
+			out = n;
+		}
+	}
+	return out;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+static void host_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
+{
+	csdk_provider *p = provider_of(host);
+	va_list ap;
+	char *msg, *clean;
+
+	va_start(ap, fmt);
+	msg = vformat(fmt, ap);
+	va_end(ap);
+	if (!msg)
+		return;
+	clean = csdkp_provider_scrub(p, msg);
+	csdkp_log_emit(level, p->name, clean ? clean : "(out of memory)");
+	free(clean);
+	free(msg);
+}
+
+static int host_error(const struct csdk_host *host, int code, const char *fmt, ...)
+{
+	csdk_provider *p = provider_of(host);
+	va_list ap;
+	char *msg, *clean;
+
+	if (code >= 0 || code < CSDK_ERROR_MIN)
+		code = CSDK_EBACKEND;
+	va_start(ap, fmt);
+	msg = vformat(fmt, ap);
+	va_end(ap);
+	if (!msg)
+		return csdkp_error_oom();
+	clean = csdkp_provider_scrub(p, msg);
+	free(msg);
+	if (!clean)
+		return csdkp_error_oom();
+	csdkp_error_set(code, p->name, "%s", clean);
+	free(clean);
+	return code;
+}
+
+static const char *host_config_get(const struct csdk_config *config, const char *key)
+{
+	size_t i;
+
+	if (!config || !key)
+		return NULL;
+	for (i = 0; i < config->n; i++)
+		if (!strcmp(config->kv[i].key, key))
+			return config->kv[i].value;
+	return NULL;
+}
+
+const char *csdk_provider_config(const csdk_provider *provider, const char *key)
+{
+	return provider ? host_config_get(&provider->config, key) : NULL;
+}
+
+static void config_clear(struct csdk_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free((char *)c->kv[i].key);
+		free((char *)c->kv[i].value);
+	}
+	free(c->kv);
+	c->kv = NULL;
+	c->n = 0;
+}
+
+static int config_put(struct csdk_config *c, const char *key, const char *value)
+{
+	struct csdk_kv *kv = realloc(c->kv, (c->n + 1) * sizeof(*kv));
+	char *k, *v;
+
+	if (!kv)
+		return csdkp_error_oom();
+	c->kv = kv;
+	k = strdup(key);
+	v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return csdkp_error_oom();
+	}
+	c->kv[c->n].key = k;
+	c->kv[c->n].value = v;
+	c->n++;
+	return 0;
+}
+
+static const struct csdk_config_key *find_key(const csdk_plugin_info *plugin, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < plugin->n_config_keys; i++)
+		if (!strcmp(plugin->config_keys[i].key, key))
+			return &plugin->config_keys[i];
+	return NULL;
+}
+
+static int known_keys(char *buf, size_t size, const csdk_plugin_info *plugin)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < plugin->n_config_keys && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", plugin->config_keys[i].key);
+	if (!plugin->n_config_keys)
+		snprintf(buf, size, "(none)");
+	return 0;
+}
+
+static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, const csdk_provider_options *opts)
+{
+	size_t i, j;
+	char keys[512];
+
+	for (i = 0; opts && i < opts->n_config; i++) {
+		const struct csdk_kv *kv = &opts->config[i];
+		if (!kv->key || !kv->value)
+			return csdkp_error_set(CSDK_EINVAL, plugin->name, "configuration entry %zu for provider '%s' has no key or no value; give KEY=VALUE", i + 1, plugin->name);
+		if (!find_key(plugin, kv->key)) {
+			known_keys(keys, sizeof(keys), plugin);
+			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "unknown configuration key '%s' for provider '%s'; known keys: %s", kv->key, plugin->name, keys);
+		}
+		for (j = 0; j < c->n; j++)
+			if (!strcmp(c->kv[j].key, kv->key))
+				return csdkp_error_set(CSDK_ECONFIG, plugin->name, "configuration key '%s' for provider '%s' is given twice; give it once", kv->key, plugin->name);
+		if (config_put(c, kv->key, kv->value))
+			return CSDK_ENOMEM;
+	}
+	for (i = 0; i < plugin->n_config_keys; i++) {
+		const struct csdk_config_key *k = &plugin->config_keys[i];
+		const char *env;
+
+		if (host_config_get(c, k->key))
+			continue;
+		if (k->env && (env = getenv(k->env)) && *env) {
+			if (config_put(c, k->key, env))
+				return CSDK_ENOMEM;
+			continue;
+		}
+		if (k->flags & CSDK_CONFIG_REQUIRED) {
+			if (k->env)
+				return csdkp_error_set(CSDK_ECONFIG, plugin->name, "missing required configuration key '%s' for provider '%s'; set %s or pass %s=VALUE in the provider configuration", k->key, plugin->name, k->env, k->key);
+			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "missing required configuration key '%s' for provider '%s'; pass %s=VALUE in the provider configuration", k->key, plugin->name, k->key);
+		}
+	}
+	return 0;
+}
+
+static int default_registry_get(csdk_registry **out)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&default_lock);
+	if (!default_registry)
+		rc = csdk_registry_new(&default_registry, NULL);
+	*out = default_registry;
+	pthread_mutex_unlock(&default_lock);
+	return rc;
+}
+
+static int unknown_provider(csdk_registry *reg, const char *name)
+{
+	char file[256], list[1024];
+	size_t i, used = 0;
+
+	snprintf(file, sizeof(file), "/csdk-%s.so", name);
+	for (i = 0; i < csdk_registry_rejected_count(reg); i++) {
+		const csdk_rejection *r = csdk_registry_rejected_at(reg, i);
+		size_t plen = strlen(r->path), flen = strlen(file);
+		if ((r->name && !strcmp(r->name, name)) || (plen >= flen && !strcmp(r->path + plen - flen, file)))
+			if (!r->shadowed)
+				return csdkp_error_set(CSDK_ENOTFOUND, name, "provider '%s' was rejected: %s", name, r->reason);
+	}
+	list[0] = '\0';
+	for (i = 0; i < csdk_registry_count(reg) && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", csdk_registry_at(reg, i)->name);
+	if (!csdk_registry_count(reg))
+		snprintf(list, sizeof(list), "none");
+	return csdkp_error_set(CSDK_ENOTFOUND, name, "unknown provider '%s' (available: %s); run 'csdk-plugins --paths' to see where plugins are searched", name, list);
+}
+
+int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts)
+{
+	csdk_registry *reg;
+	const csdk_plugin_info *plugin;
+	csdk_provider *p;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_provider_open: out is NULL");
+	*out = NULL;
+	if (!name || !*name)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "no provider name given; name one, e.g. 'local'");
+	if (opts && opts->version != CSDK_PROVIDER_OPTIONS_VERSION)
+		return csdkp_error_set(CSDK_EINVAL, name, "csdk_provider_options version %u is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT", opts->version);
+	csdkp_global_init();
+	reg = opts ? opts->registry : NULL;
+	if (!reg && (rc = default_registry_get(&reg)))
+		return rc;
+	plugin = csdk_registry_find(reg, name);
+	if (!plugin) {
+		if ((rc = csdk_registry_scan(reg)))
+			return rc;
+		plugin = csdk_registry_find(reg, name);
+	}
+	if (!plugin)
+		return unknown_provider(reg, name);
+
+	if (!(p = calloc(1, sizeof(*p))) || !(p->name = strdup(plugin->name))) {
+		free(p);
+		return csdkp_error_oom();
+	}
+	pthread_mutex_init(&p->call_lock, NULL);
+	pthread_mutex_init(&p->ref_lock, NULL);
+	p->refs = 1;
+	p->plugin = plugin;
+	p->m = plugin->methods;
+	p->thread_safe = (plugin->capabilities & CSDK_CAP_THREAD_SAFE) != 0;
+	p->host.struct_size = sizeof(p->host);
+	p->host.abi_version = CSDK_ABI_VERSION;
+	p->host.log = host_log;
+	p->host.error = host_error;
+	p->host.config_get = host_config_get;
+	csdkp_builders_install(&p->host);
+
+	csdk_error_clear();
+	if ((rc = build_config(&p->config, plugin, opts)))
+		goto fail;
+	if (p->m->init) {
+		rc = p->m->init(&p->host, &p->config, &p->ctx);
+		if (rc) {
+			rc = csdkp_provider_result(p, "init", rc);
+			goto fail;
+		}
+	}
+	*out = p;
+	return 0;
+fail:
+	config_clear(&p->config);
+	pthread_mutex_destroy(&p->call_lock);
+	pthread_mutex_destroy(&p->ref_lock);
+	free(p->name);
+	free(p);
+	return rc;
+}
+
+void csdkp_provider_ref(csdk_provider *p)
+{
+	pthread_mutex_lock(&p->ref_lock);
+	p->refs++;
+	pthread_mutex_unlock(&p->ref_lock);
+}
+
+void csdkp_provider_unref(csdk_provider *p)
+{
+	int last;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->ref_lock);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&p->ref_lock);
+	if (!last)
+		return;
+	if (p->m->teardown)
+		p->m->teardown(p->ctx);
+	config_clear(&p->config);
+	pthread_mutex_destroy(&p->call_lock);
+	pthread_mutex_destroy(&p->ref_lock);
+	free(p->name);
+	free(p);
+}
+
+void csdk_provider_close(csdk_provider *provider)
+{
+	csdkp_provider_unref(provider);
+}
+
+const char *csdk_provider_name(const csdk_provider *provider)
+{
+	return provider ? provider->name : NULL;
+}
+
+uint32_t csdk_provider_mode(const csdk_provider *provider)
+{
+	return provider ? provider->plugin->default_mode : 0;
+}
+
+uint64_t csdk_provider_capabilities(const csdk_provider *provider)
+{
+	return provider ? provider->plugin->capabilities : 0;
+}
+
+const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider)
+{
+	return provider ? provider->plugin : NULL;
+}
+
+void csdkp_provider_enter(csdk_provider *p)
+{
+	if (!p->thread_safe)
+		pthread_mutex_lock(&p->call_lock);
+	csdk_error_clear();
+}
+
+void csdkp_provider_leave(csdk_provider *p)
+{
+	if (!p->thread_safe)
+		pthread_mutex_unlock(&p->call_lock);
+}
+
+int csdkp_provider_result(csdk_provider *p, const char *method, int rc)
+{
+	const csdk_error *e;
+
+	if (rc == 0)
+		return 0;
+	if (rc > 0 || rc < CSDK_ERROR_MIN)
+		return csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned invalid status %d from %s; the plugin must return 0 or a negative CSDK_E* code", p->name, rc, method);
+	e = csdk_error_last();
+	if (e->code == 0 || e->message[0] == '\0')
+		return csdkp_error_set(rc, p->name, "provider '%s' failed in %s: %s", p->name, method, csdk_strerror(rc));
+	if (e->code != rc)
+		csdkp_error_set(rc, p->name, "%s", e->message);
+	return rc;
+}
+
+int csdkp_sandbox_wrap(csdk_sandbox **out, csdk_provider *p, const char *id, void *native)
+{
+	csdk_sandbox *sb = calloc(1, sizeof(*sb));
+
+	if (!sb || !(sb->id = strdup(id))) {
+		free(sb);
+		if (native && p->m->release)
+			p->m->release(p->ctx, native);
+		return csdkp_error_oom();
+	}
+	csdkp_provider_ref(p);
+	sb->provider = p;
+	sb->native = native;
+	*out = sb;
+	return 0;
+}
+
+int csdkp_unsupported_fs(const csdk_provider *p)
+{
+	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name,
+		"Filesystem operations are not supported by %s's sandbox environment. %s sandboxes are designed for code execution only.",
+		p->name, p->name);
+}
+
+int csdkp_unsupported_named(const csdk_provider *p, const char *feature, const char *needs)
+{
+	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name,
+		"Provider '%s' does not support %s.\nThis feature requires gateway provider with %s support.",
+		p->name, feature, needs);
+}
+
+int csdkp_unsupported_group(const csdk_provider *p, const char *group)
+{
+	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' does not support %s.", p->name, group);
+}

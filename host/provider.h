@@ -1,0 +1,56 @@
+#ifndef CSDK_HOST_PROVIDER_H
+#define CSDK_HOST_PROVIDER_H
+
+#include <pthread.h>
+
+#include <csdk/csdk.h>
+
+struct csdk_config {
+	size_t n;
+	struct csdk_kv *kv; /* owned strings; effective values after environment fallback */
+};
+
+struct csdk_provider {
+	struct csdk_host host; /* first: host callbacks find the provider from it */
+	pthread_mutex_t call_lock;
+	pthread_mutex_t ref_lock;
+	int refs;
+	int thread_safe;
+	char *name;
+	const csdk_plugin_info *plugin;
+	const struct csdk_methods *m;
+	void *ctx;
+	struct csdk_config config;
+};
+
+struct csdk_sandbox {
+	csdk_provider *provider;
+	char *id;
+	void *native;
+};
+
+/* Serialise calls into plugins that are not thread-safe, and start each call with a clean error. */
+void csdkp_provider_enter(csdk_provider *p);
+void csdkp_provider_leave(csdk_provider *p);
+
+/*
+ * Normalise what a plugin method returned: positive or unknown codes become
+ * CSDK_EBACKEND, and a failure without a message gets one naming the method.
+ */
+int csdkp_provider_result(csdk_provider *p, const char *method, int rc);
+
+void csdkp_provider_ref(csdk_provider *p);
+void csdkp_provider_unref(csdk_provider *p);
+
+/* A new handle owning id (copied) and native (taken). */
+int csdkp_sandbox_wrap(csdk_sandbox **out, csdk_provider *p, const char *id, void *native);
+
+/* Replace secret configuration values in msg by "***"; returns a new string or NULL. */
+char *csdkp_provider_scrub(const csdk_provider *p, const char *msg);
+
+/* The messages for a missing optional group. */
+int csdkp_unsupported_fs(const csdk_provider *p);
+int csdkp_unsupported_named(const csdk_provider *p, const char *feature, const char *needs);
+int csdkp_unsupported_group(const csdk_provider *p, const char *group);
+
+#endif

@@ -1,0 +1,511 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "builders.h"
+#include "error.h"
+#include "provider.h"
+
+#define NEED_PROVIDER(p) \
+	do { if (!(p)) return csdkp_error_set(CSDK_EINVAL, NULL, "%s: provider is NULL", __func__); } while (0)
+#define NEED_SANDBOX(sb) \
+	do { if (!(sb)) return csdkp_error_set(CSDK_EINVAL, NULL, "%s: sandbox is NULL", __func__); } while (0)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int copy_create_options(struct csdk_create_options *dst, const struct csdk_create_options *src, const char *who)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->struct_size = sizeof(*dst);
+	if (!src)
+		return 0;
+	if (src->struct_size < CSDK_CREATE_OPTIONS_SIZE_1_0)
+		return csdkp_error_set(CSDK_EINVAL, who, "create options have struct_size %u, smaller than %zu; initialise them with CSDK_CREATE_OPTIONS_INIT",
+			src->struct_size, (size_t)CSDK_CREATE_OPTIONS_SIZE_1_0);
+	memcpy(dst, src, src->struct_size < sizeof(*dst) ? src->struct_size : sizeof(*dst));
+	dst->struct_size = sizeof(*dst);
+	if (dst->timeout_ms < 0)
+		return csdkp_error_set(CSDK_EINVAL, who, "timeout %lld ms is negative; give a lifetime in milliseconds, or 0 for the provider's default", (long long)dst->timeout_ms);
+	if (dst->runtime && strcmp(dst->runtime, "python") && strcmp(dst->runtime, "node"))
+		return csdkp_error_set(CSDK_EINVAL, who, "unknown runtime '%s'; use python or node", dst->runtime);
+	if ((dst->n_metadata && !dst->metadata) || (dst->n_envs && !dst->envs))
+		return csdkp_error_set(CSDK_EINVAL, who, "create options give a count of metadata or envs without the array");
+	return 0;
+}
+
+static int finish_create(csdk_sandbox **out, csdk_provider *p, const char *method, int rc, struct csdk_text *id, void *native)
+{
+	rc = csdkp_provider_result(p, method, rc);
+	if (rc == 0 && (!id->value || !*id->value)) {
+		if (native && p->m->release)
+			p->m->release(p->ctx, native);
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned a sandbox without an id from %s; the plugin must call text_set on id_out", p->name, method);
+	}
+	if (rc == 0)
+		rc = csdkp_sandbox_wrap(out, p, id->value, native);
+	csdkp_text_clear(id);
+	return rc;
+}
+
+int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const struct csdk_create_options *opts)
+{
+	struct csdk_create_options o;
+	struct csdk_text id = { NULL };
+	void *native = NULL;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_create: out is NULL");
+	*out = NULL;
+	NEED_PROVIDER(p);
+	if ((rc = copy_create_options(&o, opts, p->name)))
+		return rc;
+	csdkp_provider_enter(p);
+	rc = p->m->create(p->ctx, &o, &id, &native);
+	csdkp_provider_leave(p);
+	return finish_create(out, p, "create", rc, &id, native);
+}
+
+static int valid_id(const csdk_provider *p, const char *id)
+{
+	if (!id || !*id)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox id given; pass the id printed by create");
+	return 0;
+}
+
+int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *p, const char *id)
+{
+	void *native = NULL;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_get: out is NULL");
+	*out = NULL;
+	NEED_PROVIDER(p);
+	if ((rc = valid_id(p, id)))
+		return rc;
+	csdkp_provider_enter(p);
+	rc = p->m->get(p->ctx, id, &native);
+	csdkp_provider_leave(p);
+	if (rc == CSDK_ENOTFOUND) {
+		csdk_error_clear();
+		return 0;
+	}
+	if ((rc = csdkp_provider_result(p, "get", rc)))
+		return rc;
+	return csdkp_sandbox_wrap(out, p, id, native);
+}
+
+void csdk_sandbox_list_free(csdk_sandbox_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->count; i++)
+		csdk_sandbox_free(list->sandboxes[i]);
+	free(list->sandboxes);
+	free(list);
+}
+
+int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *p)
+{
+	struct csdk_handles h = { NULL, 0, 0 };
+	csdk_sandbox_list *list = NULL;
+	size_t i;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_list_all: out is NULL");
+	*out = NULL;
+	NEED_PROVIDER(p);
+	csdkp_provider_enter(p);
+	rc = p->m->list(p->ctx, &h);
+	csdkp_provider_leave(p);
+	rc = csdkp_provider_result(p, "list", rc);
+	if (rc == 0 && (!(list = calloc(1, sizeof(*list))) ||
+	                (h.n && !(list->sandboxes = calloc(h.n, sizeof(*list->sandboxes))))))
+		rc = csdkp_error_oom();
+	for (i = 0; i < h.n; i++) {
+		if (rc == 0) {
+			rc = csdkp_sandbox_wrap(&list->sandboxes[list->count], p, h.v[i].id, h.v[i].native);
+			if (rc == 0)
+				list->count++;
+		} else if (h.v[i].native && p->m->release) {
+			p->m->release(p->ctx, h.v[i].native);
+		}
+		free(h.v[i].id);
+	}
+	free(h.v);
+	if (rc) {
+		csdk_sandbox_list_free(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
+
+int csdk_provider_destroy(csdk_provider *p, const char *id)
+{
+	int rc;
+
+	NEED_PROVIDER(p);
+	if ((rc = valid_id(p, id)))
+		return rc;
+	csdkp_provider_enter(p);
+	rc = p->m->destroy(p->ctx, id);
+	csdkp_provider_leave(p);
+	if (rc == CSDK_ENOTFOUND) {
+		csdk_error_clear();
+		return 0;
+	}
+	return csdkp_provider_result(p, "destroy", rc);
+}
+
+int csdk_sandbox_destroy(csdk_sandbox *sb)
+{
+	NEED_SANDBOX(sb);
+	return csdk_provider_destroy(sb->provider, sb->id);
+}
+
+void csdk_sandbox_free(csdk_sandbox *sb)
+{
+	csdk_provider *p;
+
+	if (!sb)
+		return;
+	p = sb->provider;
+	if (sb->native && p->m->release) {
+		csdkp_provider_enter(p);
+		p->m->release(p->ctx, sb->native);
+		csdkp_provider_leave(p);
+	}
+	free(sb->id);
+	free(sb);
+	csdkp_provider_unref(p);
+}
+
+const char *csdk_sandbox_id(const csdk_sandbox *sb)
+{
+	return sb ? sb->id : NULL;
+}
+
+csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sb)
+{
+	return sb ? sb->provider : NULL;
+}
+
+void *csdk_sandbox_native(const csdk_sandbox *sb)
+{
+	return sb ? sb->native : NULL;
+}
+
+void csdk_result_free(csdk_result *r)
+{
+	if (!r)
+		return;
+	free(r->stdout_buf);
+	free(r->stderr_buf);
+	free(r);
+}
+
+void csdk_free(void *ptr)
+{
+	free(ptr);
+}
+
+static int make_result(csdk_result **out, struct csdk_sink *sink, int exit_code, int64_t started)
+{
+	csdk_result *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return csdkp_error_oom();
+	r->stdout_buf = csdkp_buf_take(&sink->out, &r->stdout_len);
+	r->stderr_buf = csdkp_buf_take(&sink->err, &r->stderr_len);
+	if (!r->stdout_buf || !r->stderr_buf) {
+		csdk_result_free(r);
+		return csdkp_error_oom();
+	}
+	r->exit_code = exit_code;
+	r->duration_ms = now_ms() - started;
+	*out = r;
+	return 0;
+}
+
+int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *command, const csdk_command_options *opts)
+{
+	struct csdk_sink sink;
+	struct csdk_run_options ro;
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+	csdk_provider *p;
+	int64_t started;
+	int exit_code = -1, rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_run_command: out is NULL");
+	*out = NULL;
+	NEED_SANDBOX(sb);
+	p = sb->provider;
+	if (!command)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no command given; pass a shell command string");
+	if (opts) {
+		if (opts->version != CSDK_COMMAND_OPTIONS_VERSION)
+			return csdkp_error_set(CSDK_EINVAL, p->name, "csdk_command_options version %u is not supported; initialise with CSDK_COMMAND_OPTIONS_INIT", opts->version);
+		o = *opts;
+	}
+	if (o.timeout_ms < 0)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "timeout %lld ms is negative; give milliseconds, or 0 for none", (long long)o.timeout_ms);
+	if (o.background && (o.on_stdout || o.on_stderr))
+		return csdkp_error_set(CSDK_EINVAL, p->name, "a background command cannot stream its output; drop the output callbacks or the background flag");
+	if (o.n_envs && !o.envs)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "command options give %zu envs without the array", o.n_envs);
+	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_command)
+		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' runs in gateway mode; commands go through its sandbox agent, which this host does not route yet", p->name);
+
+	memset(&sink, 0, sizeof(sink));
+	sink.on_stdout = o.on_stdout;
+	sink.on_stderr = o.on_stderr;
+	sink.userdata = o.userdata;
+	memset(&ro, 0, sizeof(ro));
+	ro.struct_size = sizeof(ro);
+	ro.background = o.background ? 1 : 0;
+	ro.cwd = o.cwd;
+	ro.envs = o.envs;
+	ro.n_envs = o.n_envs;
+	ro.timeout_ms = o.timeout_ms;
+
+	started = now_ms();
+	csdkp_provider_enter(p);
+	rc = p->m->run_command(p->ctx, sb->native, command, &ro, &sink, &exit_code);
+	csdkp_provider_leave(p);
+	if (rc == 0 && sink.cancelled)
+		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
+	if (rc == 0 && (exit_code < 0 || exit_code > 255))
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned exit code %d from run_command; exit codes are 0 to 255", p->name, exit_code);
+	if (rc == 0)
+		rc = make_result(out, &sink, exit_code, started);
+	else if (rc == CSDK_ECANCELLED && sink.cancelled)
+		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
+	else
+		rc = csdkp_provider_result(p, "run_command", rc);
+	csdkp_sink_clear(&sink);
+	return rc;
+}
+
+const char *csdk_detect_runtime(const char *code)
+{
+	static const char *const python_marks[] = {
+		"print(", "import ", "def ", "sys.", "json.", "__", "f\"", "f'", "raise ",
+	};
+	size_t i;
+
+	for (i = 0; code && i < sizeof(python_marks) / sizeof(python_marks[0]); i++)
+		if (strstr(code, python_marks[i]))
+			return "python";
+	return "node";
+}
+
+int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code, const char *runtime)
+{
+	struct csdk_sink sink;
+	csdk_provider *p;
+	int64_t started;
+	int exit_code = -1, rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_run_code: out is NULL");
+	*out = NULL;
+	NEED_SANDBOX(sb);
+	p = sb->provider;
+	if (!code)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no code given");
+	if (!runtime)
+		runtime = csdk_detect_runtime(code);
+	else if (strcmp(runtime, "python") && strcmp(runtime, "node"))
+		return csdkp_error_set(CSDK_EINVAL, p->name, "unknown runtime '%s'; use python or node", runtime);
+	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_code)
+		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' runs in gateway mode; code goes through its sandbox agent, which this host does not route yet", p->name);
+
+	memset(&sink, 0, sizeof(sink));
+	started = now_ms();
+	csdkp_provider_enter(p);
+	rc = p->m->run_code(p->ctx, sb->native, code, runtime, &sink, &exit_code);
+	csdkp_provider_leave(p);
+	if (rc == 0 && (exit_code < 0 || exit_code > 255))
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned exit code %d from run_code; exit codes are 0 to 255", p->name, exit_code);
+	else
+		rc = csdkp_provider_result(p, "run_code", rc);
+	if (rc == 0)
+		rc = make_result(out, &sink, exit_code, started);
+	csdkp_sink_clear(&sink);
+	return rc;
+}
+
+void csdk_sandbox_info_free(csdk_sandbox_info *info)
+{
+	struct csdk_info *b;
+
+	if (!info)
+		return;
+	b = (struct csdk_info *)info;
+	csdkp_info_clear(b);
+	free(b);
+}
+
+const char *csdk_status_name(enum csdk_status status)
+{
+	switch (status) {
+	case CSDK_STATUS_RUNNING: return "running";
+	case CSDK_STATUS_STOPPED: return "stopped";
+	case CSDK_STATUS_ERROR: return "error";
+	default: return "unknown";
+	}
+}
+
+int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sb)
+{
+	struct csdk_info *b;
+	csdk_provider *p;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_get_info: out is NULL");
+	*out = NULL;
+	NEED_SANDBOX(sb);
+	p = sb->provider;
+	if (!p->m->get_info)
+		return csdkp_unsupported_group(p, "getInfo");
+	if (!(b = calloc(1, sizeof(*b))))
+		return csdkp_error_oom();
+	csdkp_provider_enter(p);
+	rc = p->m->get_info(p->ctx, sb->native, b);
+	csdkp_provider_leave(p);
+	rc = csdkp_provider_result(p, "get_info", rc);
+	if (rc == 0 && !b->info.id && !(b->info.id = strdup(sb->id)))
+		rc = csdkp_error_oom();
+	if (rc == 0 && !(b->info.provider = strdup(p->name)))
+		rc = csdkp_error_oom();
+	if (rc == 0 && !b->info.status)
+		b->info.status = CSDK_STATUS_RUNNING;
+	if (rc) {
+		csdkp_info_clear(b);
+		free(b);
+		return rc;
+	}
+	*out = &b->info;
+	return 0;
+}
+
+int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *protocol)
+{
+	struct csdk_text t = { NULL };
+	csdk_provider *p;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_get_url: out is NULL");
+	*out = NULL;
+	NEED_SANDBOX(sb);
+	p = sb->provider;
+	if (port < 1 || port > 65535)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "port %d is out of range; use 1 to 65535", port);
+	if (protocol && (!*protocol || strspn(protocol, "abcdefghijklmnopqrstuvwxyz0123456789+.-") != strlen(protocol)))
+		return csdkp_error_set(CSDK_EINVAL, p->name, "protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocol);
+	if (!p->m->get_url)
+		return csdkp_unsupported_group(p, "getUrl");
+	csdkp_provider_enter(p);
+	rc = p->m->get_url(p->ctx, sb->native, port, protocol, &t);
+	csdkp_provider_leave(p);
+	rc = csdkp_provider_result(p, "get_url", rc);
+	if (rc == 0 && !t.value)
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned no URL from get_url", p->name);
+	if (rc) {
+		csdkp_text_clear(&t);
+		return rc;
+	}
+	*out = t.value;
+	return 0;
+}
+
+int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char *ns, const char *name, const struct csdk_create_options *opts)
+{
+	struct csdk_create_options o;
+	struct csdk_text id = { NULL };
+	void *native = NULL;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_find_or_create: out is NULL");
+	*out = NULL;
+	NEED_PROVIDER(p);
+	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
+		return csdkp_unsupported_named(p, "findOrCreate", "named sandbox");
+	if (!name || !*name)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox name given; pass a name");
+	if (!ns)
+		ns = CSDK_DEFAULT_NAMESPACE;
+	if ((rc = copy_create_options(&o, opts, p->name)))
+		return rc;
+	o.name = name;
+	o.namespace_ = ns;
+	csdkp_provider_enter(p);
+	rc = p->m->find_or_create(p->ctx, ns, name, &o, &id, &native);
+	csdkp_provider_leave(p);
+	return finish_create(out, p, "find_or_create", rc, &id, native);
+}
+
+int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *p, const char *ns, const char *name)
+{
+	struct csdk_text id = { NULL };
+	void *native = NULL;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_find: out is NULL");
+	*out = NULL;
+	NEED_PROVIDER(p);
+	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
+		return csdkp_unsupported_named(p, "find", "named sandbox");
+	if (!name || !*name)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox name given; pass a name");
+	if (!ns)
+		ns = CSDK_DEFAULT_NAMESPACE;
+	csdkp_provider_enter(p);
+	rc = p->m->find(p->ctx, ns, name, &id, &native);
+	csdkp_provider_leave(p);
+	if (rc == CSDK_ENOTFOUND) {
+		csdk_error_clear();
+		csdkp_text_clear(&id);
+		if (native && p->m->release)
+			p->m->release(p->ctx, native);
+		return 0;
+	}
+	return finish_create(out, p, "find", rc, &id, native);
+}
+
+int csdk_sandbox_extend_timeout(csdk_sandbox *sb, int64_t duration_ms)
+{
+	csdk_provider *p;
+	int rc;
+
+	NEED_SANDBOX(sb);
+	p = sb->provider;
+	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
+		return csdkp_unsupported_named(p, "extendTimeout", "timeout extension");
+	if (duration_ms < 0)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "duration %lld ms is negative; give milliseconds, or 0 for the default %d", (long long)duration_ms, CSDK_DEFAULT_EXTEND_MS);
+	if (duration_ms == 0)
+		duration_ms = CSDK_DEFAULT_EXTEND_MS;
+	csdkp_provider_enter(p);
+	rc = p->m->extend_timeout(p->ctx, sb->native, duration_ms);
+	csdkp_provider_leave(p);
+	return csdkp_provider_result(p, "extend_timeout", rc);
+}

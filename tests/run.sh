@@ -1,0 +1,37 @@
+#!/bin/sh
+# Quick start, second command: build if needed and run the whole test suite.
+# Prints each suite's Check summary and ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+
+[ -x configure ] || ./autogen.sh >/dev/null || exit 1
+[ -f Makefile ] || ./configure --quiet --enable-werror || exit 1
+make -j"$(nproc)" >/dev/null || exit 1
+make -j"$(nproc)" check >tests/run.log 2>&1
+status=$?
+
+passed=0
+failed=0
+skipped=0
+for trs in $(find . -name '*.trs' | sort); do
+	log=${trs%.trs}.log
+	name=${trs#./}
+	name=${name%.trs}
+	result=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
+	summary=$(grep -E '^[0-9]+%: Checks: ' "$log" 2>/dev/null | tail -n 1)
+	printf '%-6s %s%s\n' "$result" "$name" "${summary:+  ($summary)}"
+	case $result in
+	PASS|XFAIL) passed=$((passed + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1))
+	   echo "--- $log (last 30 lines)"
+	   tail -n 30 "$log" ;;
+	esac
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	echo "make check failed before running the tests:"
+	tail -n 40 tests/run.log
+	failed=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
