@@ -138,7 +138,7 @@ typedef struct csdk_plugin_info {
 typedef struct csdk_rejection {
 	const char *path;          /**< absolute path of the file */
 	const char *name;          /**< the plugin's name when known, else NULL */
-	int code;                  /**< CSDK_EPLUGIN, CSDK_EABI, CSDK_ECRASHED, CSDK_EIO */
+	int code;                  /**< CSDK_EPLUGIN, CSDK_EABI, CSDK_ECRASHED, CSDK_EIO, or CSDK_ETIMEOUT (an isolated probe that did not finish) */
 	int signal;                /**< with CSDK_ECRASHED: the signal that ended the probe */
 	int shadowed;              /**< non-zero when rejected as a duplicate name */
 	const char *reason;        /**< one line: "PATH: fact; fix" */
@@ -194,8 +194,8 @@ const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i);
  *
  * On success *out borrows the record from the registry (a plugin already
  * loaded from the same file is returned as is). On rejection returns
- * CSDK_EPLUGIN (or CSDK_ECRASHED under CSDK_REGISTRY_ISOLATE) with the
- * reason as the last error's message. The name-matches-file rule applies;
+ * CSDK_EPLUGIN (or CSDK_ECRASHED / CSDK_ETIMEOUT under
+ * CSDK_REGISTRY_ISOLATE) with the reason as the last error's message. The name-matches-file rule applies;
  * the duplicate rule does not.
  */
 int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out);

@@ -61,7 +61,7 @@ static int handle_new(struct example_ctx *ctx, const struct example_sandbox *sb,
 	struct example_sandbox *copy = malloc(sizeof(*copy));
 
 	if (!copy)
-		return ctx->host->error(ctx->host, CSDK_ENOMEM, "example: out of memory copying sandbox %s", sb->id);
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory copying sandbox %s", sb->id);
 	*copy = *sb;
 	*out = copy;
 	return 0;
@@ -76,23 +76,57 @@ static struct example_sandbox *find_locked(struct example_ctx *ctx, const char *
 	return NULL;
 }
 
+/* Caller holds ctx->lock. Gives sb its id and appends it to the table. */
+static int add_locked(struct example_ctx *ctx, struct example_sandbox *sb)
+{
+	if (ctx->n_sandboxes == ctx->cap_sandboxes) {
+		size_t cap = ctx->cap_sandboxes ? 2 * ctx->cap_sandboxes : 8;
+		struct example_sandbox *grown = realloc(ctx->sandboxes, cap * sizeof(*grown));
+
+		if (!grown)
+			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory creating a sandbox");
+		ctx->sandboxes = grown;
+		ctx->cap_sandboxes = cap;
+	}
+	snprintf(sb->id, sizeof(sb->id), "sandbox-%lld-%lu", (long long)sb->created_ms, ++ctx->counter);
+	ctx->sandboxes[ctx->n_sandboxes++] = *sb;
+	return 0;
+}
+
+/* Caller holds ctx->lock. Keeps the table in creation order, for list. */
+static void remove_locked(struct example_ctx *ctx, const char *id)
+{
+	struct example_sandbox *found = find_locked(ctx, id);
+
+	if (found) {
+		size_t after = ctx->n_sandboxes - (size_t)(found - ctx->sandboxes) - 1;
+
+		memmove(found, found + 1, after * sizeof(*found));
+		ctx->n_sandboxes--;
+	}
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 static int example_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
 {
 	struct example_ctx *ctx;
 
-	/* A plugin reads a host struct only up to its struct_size. */
+	/* A plugin reads a host struct only up to its struct_size; every 1.x
+	 * host gives at least the 1.0 table, so this only guards against a
+	 * broken host (which cannot take an error message either). */
 	if (host->struct_size < CSDK_HOST_SIZE_1_0)
 		return CSDK_EABI;
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
-		return host->error(host, CSDK_ENOMEM, "example: out of memory creating the provider context");
+		return host->error(host, CSDK_ENOMEM, "out of memory creating the provider context");
 	ctx->host = host;
 	/* A real provider would send this with every request to its backend. */
 	ctx->api_key = host->config_get(config, "api_key");
 	pthread_mutex_init(&ctx->lock, NULL);
+	/* The key is declared secret: say whether it is set, never what it is. */
+	host->log(host, CSDK_LOG_DEBUG, "ready (%s)", ctx->api_key ? "api_key set" : "no api_key");
 	*ctx_out = ctx;
 	return 0;
 }
@@ -117,9 +151,8 @@ static int example_create(void *vctx, const struct csdk_create_options *opts,
 			  struct csdk_text *id_out, void **sandbox_out)
 {
 	struct example_ctx *ctx = vctx;
-	const struct csdk_host *host = ctx->host;
 	struct example_sandbox sb = { .created_ms = now_ms() };
-	void *handle;
+	void *handle = NULL;
 	int rc;
 
 	/* Options come from the host: read a field only if struct_size covers it. */
@@ -127,28 +160,23 @@ static int example_create(void *vctx, const struct csdk_create_options *opts,
 		sb.timeout_ms = opts->timeout_ms;
 
 	pthread_mutex_lock(&ctx->lock);
-	if (ctx->n_sandboxes == ctx->cap_sandboxes) {
-		size_t cap = ctx->cap_sandboxes ? 2 * ctx->cap_sandboxes : 8;
-		struct example_sandbox *grown = realloc(ctx->sandboxes, cap * sizeof(*grown));
-
-		if (!grown) {
-			pthread_mutex_unlock(&ctx->lock);
-			return host->error(host, CSDK_ENOMEM, "example: out of memory creating a sandbox");
-		}
-		ctx->sandboxes = grown;
-		ctx->cap_sandboxes = cap;
-	}
-	snprintf(sb.id, sizeof(sb.id), "sandbox-%lld-%lu", (long long)sb.created_ms, ++ctx->counter);
-	ctx->sandboxes[ctx->n_sandboxes++] = sb;
+	rc = add_locked(ctx, &sb);
 	pthread_mutex_unlock(&ctx->lock);
+	if (rc != 0)
+		return rc;
 
 	rc = handle_new(ctx, &sb, &handle);
-	if (rc == 0)
-		rc = host->text_set(id_out, sb.id);
-	if (rc != 0) {
-		/* Host functions record their own error: pass the code on. */
-		if (rc == 0)
+	if (rc == 0) {
+		/* Host functions record their own error: just pass the code on. */
+		rc = ctx->host->text_set(id_out, sb.id);
+		if (rc != 0)
 			free(handle);
+	}
+	if (rc != 0) {
+		/* A failed create leaves nothing behind. */
+		pthread_mutex_lock(&ctx->lock);
+		remove_locked(ctx, sb.id);
+		pthread_mutex_unlock(&ctx->lock);
 		return rc;
 	}
 	*sandbox_out = handle;
@@ -180,26 +208,24 @@ static int example_list(void *vctx, struct csdk_handles *out)
 
 	pthread_mutex_lock(&ctx->lock);
 	for (size_t i = 0; i < ctx->n_sandboxes && rc == 0; i++) {
-		void *handle;
+		void *handle = NULL;
 
 		rc = handle_new(ctx, &ctx->sandboxes[i], &handle);
-		/* handles_add owns the handle from here, even when it fails. */
-		if (rc == 0)
-			rc = ctx->host->handles_add(out, ctx->sandboxes[i].id, handle);
+		/* handles_add takes the handle only when it succeeds. */
+		if (rc == 0 && (rc = ctx->host->handles_add(out, ctx->sandboxes[i].id, handle)) != 0)
+			free(handle);
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return rc;
 }
 
+/* Destroying a sandbox that is already gone succeeds. */
 static int example_destroy(void *vctx, const char *id)
 {
 	struct example_ctx *ctx = vctx;
-	struct example_sandbox *found;
 
 	pthread_mutex_lock(&ctx->lock);
-	found = find_locked(ctx, id);
-	if (found)
-		*found = ctx->sandboxes[--ctx->n_sandboxes];
+	remove_locked(ctx, id);
 	pthread_mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -250,11 +276,10 @@ static int example_get_url(void *vctx, void *sandbox, int port, const char *prot
 
 	if (port < 1 || port > 65535)
 		return ctx->host->error(ctx->host, CSDK_EINVAL,
-					"example: port %d is out of range; pass a port from 1 to 65535", port);
-	if (protocol && strlen(protocol) > 32)
+					"port %d is out of range for get_url; pass a port from 1 to 65535", port);
+	if ((size_t)snprintf(url, sizeof(url), "%s://localhost:%d", protocol ? protocol : "http", port) >= sizeof(url))
 		return ctx->host->error(ctx->host, CSDK_EINVAL,
-					"example: protocol '%.32s...' is too long; pass a URL scheme such as https", protocol);
-	snprintf(url, sizeof(url), "%s://localhost:%d", protocol ? protocol : "http", port);
+					"protocol '%.32s...' is too long for get_url; pass a URL scheme such as https", protocol);
 	return ctx->host->text_set(out, url);
 }
 
@@ -265,7 +290,7 @@ static const struct csdk_config_key example_config_keys[] = {
 		.key = "api_key",
 		.env = "EXAMPLE_API_KEY",
 		.flags = CSDK_CONFIG_SECRET,
-		.help = "API key for the example backend (optional: the example has no backend)",
+		.help = "API key for the backend (optional: this provider has no backend)",
 	},
 };
 

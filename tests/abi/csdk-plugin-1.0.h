@@ -90,7 +90,8 @@ extern "C" {
 #define CSDK_CAP_SNAPSHOTS (UINT64_C(1) << 3)  /**< methods.snapshot_* */
 #define CSDK_CAP_STREAMING (UINT64_C(1) << 4)  /**< run_command writes output while the command runs */
 #define CSDK_CAP_THREAD_SAFE (UINT64_C(1) << 5) /**< methods may be called concurrently */
-#define CSDK_CAPS_KNOWN_1_0 (UINT64_C(0x3f))
+#define CSDK_CAP_EXEC (UINT64_C(1) << 6)       /**< run_command and run_code really execute (output and exit codes are the program's) */
+#define CSDK_CAPS_KNOWN_1_0 (UINT64_C(0x7f))
 
 /* ------------------------------------------------------ host-owned outputs */
 

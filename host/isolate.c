@@ -1,0 +1,265 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "isolate.h"
+#include "util.h"
+
+const char *csdkp_signal_name(int sig, char *buf, size_t size)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev) {
+		snprintf(buf, size, "SIG%s", abbrev);
+		return buf;
+	}
+#else
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		{ SIGSEGV, "SIGSEGV" }, { SIGBUS, "SIGBUS" }, { SIGABRT, "SIGABRT" }, { SIGILL, "SIGILL" },
+		{ SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" }, { SIGTERM, "SIGTERM" }, { SIGTRAP, "SIGTRAP" },
+		{ SIGSYS, "SIGSYS" }, { SIGPIPE, "SIGPIPE" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
+		{ SIGHUP, "SIGHUP" }, { SIGALRM, "SIGALRM" }, { SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+#endif
+	snprintf(buf, size, "SIG%d", sig);
+	return buf;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void write_string(int fd, const char *s)
+{
+	uint32_t len = s ? (uint32_t)strlen(s) : UINT32_MAX;
+
+	if (write_all(fd, &len, sizeof(len)) == 0 && s)
+		write_all(fd, s, len);
+}
+
+__attribute__((noreturn))
+static void run_child(int fd, const char *path, csdkp_probe_fn probe, void *arg)
+{
+	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+	struct csdkp_verdict verdict = { 0 };
+	int32_t head[3];
+
+	/* Let a crash kill the child, even when the program (or a sanitizer) installed handlers. */
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		signal(crash_signals[i], SIG_DFL);
+	head[0] = probe(&verdict, path, arg);
+	head[1] = verdict.code;
+	head[2] = verdict.signal;
+	if (write_all(fd, head, sizeof(head)) == 0) {
+		write_string(fd, verdict.name);
+		write_string(fd, verdict.reason);
+	}
+	_exit(0);
+}
+
+/* The child's answer, parsed as it arrives. */
+struct answer {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+static int answer_append(struct answer *a, const char *data, size_t n)
+{
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 256;
+		char *buf;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		buf = realloc(a->buf, cap);
+		if (!buf)
+			return CSDK_ENOMEM;
+		a->buf = buf;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, data, n);
+	a->len += n;
+	return 0;
+}
+
+/* 1 when complete (strings copied into the verdict), 0 when more is needed, CSDK_ENOMEM. */
+static int answer_parse(const struct answer *a, int32_t head[3], struct csdkp_verdict *v)
+{
+	size_t off = 3 * sizeof(int32_t);
+	char *strings[2] = { NULL, NULL };
+
+	if (a->len < off)
+		return 0;
+	memcpy(head, a->buf, off);
+	for (int i = 0; i < 2; i++) {
+		uint32_t len;
+
+		if (a->len < off + sizeof(len))
+			goto incomplete;
+		memcpy(&len, a->buf + off, sizeof(len));
+		off += sizeof(len);
+		if (len == UINT32_MAX)
+			continue;
+		if (a->len - off < len)
+			goto incomplete;
+		strings[i] = strndup(a->buf + off, len);
+		if (!strings[i]) {
+			free(strings[0]);
+			return CSDK_ENOMEM;
+		}
+		off += len;
+	}
+	v->code = head[1];
+	v->signal = head[2];
+	v->name = strings[0];
+	v->reason = strings[1];
+	return 1;
+incomplete:
+	free(strings[0]);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int verdict_set(struct csdkp_verdict *v, int code, int sig, char *reason)
+{
+	v->code = code;
+	v->signal = sig;
+	v->reason = reason;
+	return reason ? code : CSDK_ENOMEM;
+}
+
+int csdkp_isolate_run(struct csdkp_verdict *verdict, const char *path, csdkp_probe_fn probe, void *arg,
+		      int timeout_s)
+{
+	struct answer a = { 0 };
+	int32_t head[3] = { 0 };
+	int64_t deadline;
+	int fds[2], status = 0, complete = 0, timed_out = 0, rc = 0;
+	pid_t pid;
+
+	memset(verdict, 0, sizeof(*verdict));
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return verdict_set(verdict, CSDK_EIO, 0,
+				   csdkp_printf("%s: cannot start a process to validate it (%s); raise the process limits or scan without CSDK_REGISTRY_ISOLATE",
+						path, strerror(errno)));
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return verdict_set(verdict, CSDK_EIO, 0,
+				   csdkp_printf("%s: cannot start a process to validate it (%s); raise the process limits or scan without CSDK_REGISTRY_ISOLATE",
+						path, strerror(err)));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		run_child(fds[1], path, probe, arg);
+	}
+	close(fds[1]);
+	deadline = now_ms() + (int64_t)timeout_s * 1000;
+	while (!complete) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		char buf[4096];
+		ssize_t n;
+		int ready;
+
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		ready = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0) {
+			if (ready < 0)
+				break;
+			continue;
+		}
+		n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (answer_append(&a, buf, (size_t)n) != 0) {
+			rc = CSDK_ENOMEM;
+			break;
+		}
+		complete = answer_parse(&a, head, verdict);
+		if (complete < 0) {
+			rc = complete;
+			break;
+		}
+	}
+	close(fds[0]);
+	free(a.buf);
+	if (timed_out || rc != 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc != 0) {
+		csdkp_verdict_clear(verdict);
+		return rc;
+	}
+	if (timed_out)
+		return verdict_set(verdict, CSDK_ETIMEOUT, 0,
+				   csdkp_printf("%s: did not finish loading within %d s; fix the plugin's constructors or csdk_plugin_entry",
+						path, timeout_s));
+	if (complete == 1) {
+		if (head[0] == 0 || head[0] == CSDK_ENOMEM)
+			csdkp_verdict_clear(verdict);
+		return head[0] == 0 ? 0 : (head[0] == CSDK_ENOMEM ? CSDK_ENOMEM : verdict->code);
+	}
+	if (WIFSIGNALED(status)) {
+		char buf[32];
+		int sig = WTERMSIG(status);
+
+		return verdict_set(verdict, CSDK_ECRASHED, sig,
+				   csdkp_printf("%s: crashed while loading (signal %d, %s); fix the plugin's constructors or csdk_plugin_entry",
+						path, sig, csdkp_signal_name(sig, buf, sizeof(buf))));
+	}
+	return verdict_set(verdict, CSDK_ECRASHED, 0,
+			   csdkp_printf("%s: exited with status %d while loading; fix the plugin's constructors or csdk_plugin_entry",
+					path, WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+}

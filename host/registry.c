@@ -1,0 +1,636 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "global.h"
+#include "isolate.h"
+#include "registry.h"
+#include "search_path.h"
+#include "trace.h"
+#include "util.h"
+#include "validate.h"
+
+#define TRACE(...) csdkp_trace("plugins", __VA_ARGS__)
+
+struct rejection {
+	csdk_rejection pub;
+	char *path;
+	char *name;
+	char *reason;
+};
+
+struct csdk_registry {
+	unsigned int flags;
+	struct csdkp_vec paths;         /* csdk_path_entry * */
+	struct csdkp_vec path_warnings; /* char *, fixed at creation */
+	struct csdkp_vec scan_warnings; /* char *, of the last scan */
+	struct csdkp_vec warnings;      /* const char *: both of the above */
+	struct csdkp_vec select;        /* char * globs */
+	struct csdkp_vec disable;
+	struct csdkp_vec records;       /* struct csdkp_plugin *, every plugin loaded */
+	struct csdkp_vec explicit_;     /* records loaded by csdk_registry_load_file */
+	struct csdkp_vec winners;       /* records the last scan kept */
+	struct csdkp_vec valid;         /* csdk_plugin_info *, sorted by name */
+	struct csdkp_vec rejected;      /* struct rejection *, of the last scan */
+	struct csdkp_vec retired;       /* earlier rejections, kept so borrowed pointers stay valid */
+	struct csdkp_vec retired_strings;
+};
+
+static void rejection_free(void *p)
+{
+	struct rejection *r = p;
+
+	if (!r)
+		return;
+	free(r->path);
+	free(r->name);
+	free(r->reason);
+	free(r);
+}
+
+static void plugin_free(void *p)
+{
+	csdkp_plugin_free(p);
+}
+
+static int parse_globs(struct csdkp_vec *out, const char *list)
+{
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+
+		if (n) {
+			char *glob = strndup(list, n);
+
+			if (!glob || csdkp_vec_push(out, glob) != 0) {
+				free(glob);
+				return CSDK_ENOMEM;
+			}
+		}
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return 0;
+}
+
+static int globs_match(const struct csdkp_vec *globs, const char *name)
+{
+	for (size_t i = 0; i < globs->n; i++)
+		if (fnmatch(globs->items[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static struct csdkp_plugin *record_by_path(const csdk_registry *reg, const char *path)
+{
+	for (size_t i = 0; i < reg->records.n; i++) {
+		struct csdkp_plugin *p = reg->records.items[i];
+
+		if (strcmp(p->path, path) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static struct csdkp_plugin *plugin_named(const struct csdkp_vec *plugins, const char *name)
+{
+	for (size_t i = 0; i < plugins->n; i++) {
+		struct csdkp_plugin *p = plugins->items[i];
+
+		if (strcmp(p->info.name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static int compare_info(const void *a, const void *b)
+{
+	const csdk_plugin_info *x = *(const csdk_plugin_info *const *)a;
+	const csdk_plugin_info *y = *(const csdk_plugin_info *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int rebuild_lists(csdk_registry *reg)
+{
+	struct csdkp_vec valid = { 0 };
+
+	for (size_t i = 0; i < reg->winners.n; i++)
+		if (csdkp_vec_push(&valid, &((struct csdkp_plugin *)reg->winners.items[i])->info) != 0)
+			goto oom;
+	for (size_t i = 0; i < reg->explicit_.n; i++) {
+		struct csdkp_plugin *p = reg->explicit_.items[i];
+
+		if (!plugin_named(&reg->winners, p->info.name) && plugin_named(&reg->explicit_, p->info.name) == p &&
+		    csdkp_vec_push(&valid, &p->info) != 0)
+			goto oom;
+	}
+	if (valid.n)
+		qsort(valid.items, valid.n, sizeof(void *), compare_info);
+	csdkp_vec_clear(&reg->valid, NULL);
+	reg->valid = valid;
+
+	csdkp_vec_clear(&reg->warnings, NULL);
+	for (size_t i = 0; i < reg->path_warnings.n; i++)
+		if (csdkp_vec_push(&reg->warnings, reg->path_warnings.items[i]) != 0)
+			return CSDK_ENOMEM;
+	for (size_t i = 0; i < reg->scan_warnings.n; i++)
+		if (csdkp_vec_push(&reg->warnings, reg->scan_warnings.items[i]) != 0)
+			return CSDK_ENOMEM;
+	return 0;
+oom:
+	csdkp_vec_clear(&valid, NULL);
+	return CSDK_ENOMEM;
+}
+
+static int add_rejection(csdk_registry *reg, const char *path, struct csdkp_verdict *v, int shadowed)
+{
+	struct rejection *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->path = strdup(path)) || csdkp_vec_push(&reg->rejected, r) != 0) {
+		rejection_free(r);
+		return CSDK_ENOMEM;
+	}
+	r->name = v->name;
+	r->reason = v->reason;
+	v->name = v->reason = NULL;
+	r->pub.path = r->path;
+	r->pub.name = r->name;
+	r->pub.code = v->code;
+	r->pub.signal = v->signal;
+	r->pub.shadowed = shadowed;
+	r->pub.reason = r->reason;
+	TRACE("%s %s", shadowed ? "shadowed:" : "rejected:", r->reason);
+	return 0;
+}
+
+static int scan_warning(csdk_registry *reg, char *warning)
+{
+	if (!warning || csdkp_vec_push(&reg->scan_warnings, warning) != 0) {
+		free(warning);
+		return CSDK_ENOMEM;
+	}
+	TRACE("warning: %s", warning);
+	return 0;
+}
+
+static int probe_validate(struct csdkp_verdict *verdict, const char *path, void *arg)
+{
+	struct csdkp_plugin *plugin = NULL;
+	int rc = csdkp_validate_file(&plugin, verdict, path);
+
+	csdkp_plugin_free(plugin);
+	return rc;
+}
+
+/* Validate a file not loaded yet: 0 with *out (not resident yet), a rejection code with *v, or CSDK_ENOMEM. */
+static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct csdkp_verdict *v, const char *path)
+{
+	int rc;
+
+	*out = NULL;
+	if (reg->flags & CSDK_REGISTRY_ISOLATE) {
+		rc = csdkp_isolate_run(v, path, probe_validate, NULL, CSDKP_PROBE_TIMEOUT_S);
+		if (rc != 0)
+			return rc;
+		TRACE("%s: passed validation in a child process", path);
+	}
+	return csdkp_validate_file(out, v, path);
+}
+
+/* Make a validated plugin resident and keep its record: 0, a rejection code with *v, or CSDK_ENOMEM. */
+static int keep(csdk_registry *reg, struct csdkp_plugin *p, struct csdkp_verdict *v)
+{
+	int rc = csdkp_plugin_make_resident(p, v);
+
+	if (rc != 0) {
+		csdkp_plugin_discard(p);
+		return rc;
+	}
+	if (csdkp_vec_push(&reg->records, p) != 0) {
+		/* The plugin stays mapped; only its record is lost. */
+		csdkp_plugin_free(p);
+		return CSDK_ENOMEM;
+	}
+	TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
+	for (size_t i = 0; i < p->info.n_warnings; i++)
+		TRACE("warning: %s", p->info.warnings[i]);
+	return 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(struct csdkp_vec *files, DIR *dir)
+{
+	struct dirent *de;
+
+	while ((de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		char *copy;
+
+		if (len < 8 || strncmp(de->d_name, "csdk-", 5) != 0 || strcmp(de->d_name + len - 3, ".so") != 0)
+			continue;
+		copy = strdup(de->d_name);
+		if (!copy || csdkp_vec_push(files, copy) != 0) {
+			free(copy);
+			return CSDK_ENOMEM;
+		}
+	}
+	if (files->n)
+		qsort(files->items, files->n, sizeof(void *), compare_strings);
+	return 0;
+}
+
+static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char *dir, const char *file_name)
+{
+	struct csdkp_verdict v = { 0 };
+	struct csdkp_plugin *p, *winner;
+	char *path, *name;
+	int rc;
+
+	path = csdkp_printf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file_name);
+	if (!path)
+		return CSDK_ENOMEM;
+	for (size_t i = 0; i < seen->n; i++) {
+		if (strcmp(seen->items[i], path) == 0) {
+			TRACE("skipping %s: already considered in this scan", path);
+			free(path);
+			return 0;
+		}
+	}
+	if (csdkp_vec_push(seen, path) != 0) {
+		free(path);
+		return CSDK_ENOMEM;
+	}
+	TRACE("considering %s", path);
+	name = strndup(file_name + 5, strlen(file_name) - 8);
+	if (!name)
+		return CSDK_ENOMEM;
+	if (reg->select.n && !globs_match(&reg->select, name)) {
+		TRACE("skipping %s: '%s' is not selected (select or CSDK_PLUGINS)", path, name);
+		free(name);
+		return 0;
+	}
+	if (globs_match(&reg->disable, name)) {
+		TRACE("skipping %s: '%s' is disabled (disable or CSDK_PLUGINS_DISABLE)", path, name);
+		free(name);
+		return 0;
+	}
+	free(name);
+	p = record_by_path(reg, path);
+	if (p) {
+		TRACE("%s is already loaded", path);
+	} else {
+		rc = validate_new(reg, &p, &v, path);
+		if (rc == CSDK_ENOMEM)
+			return rc;
+		if (rc != 0) {
+			rc = add_rejection(reg, path, &v, 0);
+			csdkp_verdict_clear(&v);
+			return rc;
+		}
+	}
+	winner = plugin_named(&reg->winners, p->info.name);
+	if (winner) {
+		v.code = CSDK_EPLUGIN;
+		v.name = strdup(p->info.name);
+		v.reason = csdkp_printf("%s: plugin '%s' is shadowed by %s, which comes earlier in the search path; remove one of them",
+					path, p->info.name, winner->path);
+		/* A shadowed file loaded just now is not kept mapped. */
+		if (!record_by_path(reg, path))
+			csdkp_plugin_discard(p);
+		rc = v.name && v.reason ? add_rejection(reg, path, &v, 1) : CSDK_ENOMEM;
+		csdkp_verdict_clear(&v);
+		return rc;
+	}
+	if (!record_by_path(reg, path)) {
+		rc = keep(reg, p, &v);
+		if (rc == CSDK_ENOMEM)
+			return rc;
+		if (rc != 0) {
+			rc = add_rejection(reg, path, &v, 0);
+			csdkp_verdict_clear(&v);
+			return rc;
+		}
+		p->origin_dir = strdup(dir);
+		if (!p->origin_dir)
+			return CSDK_ENOMEM;
+		p->info.origin_dir = p->origin_dir;
+	}
+	return csdkp_vec_push(&reg->winners, p);
+}
+
+static int scan_dir(csdk_registry *reg, struct csdkp_vec *seen, csdk_path_entry *entry)
+{
+	const char *origin = csdkp_path_origin_name(entry->origin);
+	struct csdkp_vec files = { 0 };
+	struct stat st;
+	DIR *dir;
+	int rc = 0;
+
+	if (stat(entry->dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		entry->exists = 0;
+		TRACE("%s does not exist (%s)", entry->dir, origin);
+		return 0;
+	}
+	dir = opendir(entry->dir);
+	if (!dir) {
+		int err = errno;
+
+		entry->exists = stat(entry->dir, &st) == 0 && S_ISDIR(st.st_mode);
+		return scan_warning(reg, csdkp_printf("%s: cannot read the plugin directory (%s)", entry->dir, strerror(err)));
+	}
+	entry->exists = 1;
+	TRACE("scanning %s (%s)", entry->dir, origin);
+	rc = list_dir(&files, dir);
+	closedir(dir);
+	for (size_t i = 0; rc == 0 && i < files.n; i++)
+		rc = consider_file(reg, seen, entry->dir, files.items[i]);
+	csdkp_vec_clear(&files, free);
+	return rc;
+}
+
+static int retire(struct csdkp_vec *graveyard, struct csdkp_vec *vec)
+{
+	for (size_t i = 0; i < vec->n; i++) {
+		if (csdkp_vec_push(graveyard, vec->items[i]) != 0) {
+			/* Free only what was not moved yet. */
+			memmove(vec->items, vec->items + i, (vec->n - i) * sizeof(void *));
+			vec->n -= i;
+			return CSDK_ENOMEM;
+		}
+	}
+	vec->n = 0;
+	return 0;
+}
+
+/* Hold csdkp_lock. */
+static int scan_locked(csdk_registry *reg)
+{
+	struct csdkp_vec seen = { 0 };
+	int rc;
+
+	if (retire(&reg->retired, &reg->rejected) != 0 || retire(&reg->retired_strings, &reg->scan_warnings) != 0)
+		return csdkp_error_oom();
+	reg->winners.n = 0;
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < reg->paths.n; i++)
+		rc = scan_dir(reg, &seen, reg->paths.items[i]);
+	csdkp_vec_clear(&seen, free);
+	if (rebuild_lists(reg) != 0 || rc != 0)
+		return csdkp_error_oom();
+	return 0;
+}
+
+void csdk_registry_free(csdk_registry *reg)
+{
+	if (!reg)
+		return;
+	csdkp_vec_clear(&reg->paths, csdkp_path_entry_free);
+	csdkp_vec_clear(&reg->path_warnings, free);
+	csdkp_vec_clear(&reg->scan_warnings, free);
+	csdkp_vec_clear(&reg->warnings, NULL);
+	csdkp_vec_clear(&reg->select, free);
+	csdkp_vec_clear(&reg->disable, free);
+	csdkp_vec_clear(&reg->records, plugin_free);
+	csdkp_vec_clear(&reg->explicit_, NULL);
+	csdkp_vec_clear(&reg->winners, NULL);
+	csdkp_vec_clear(&reg->valid, NULL);
+	csdkp_vec_clear(&reg->rejected, rejection_free);
+	csdkp_vec_clear(&reg->retired, rejection_free);
+	csdkp_vec_clear(&reg->retired_strings, free);
+	free(reg);
+}
+
+int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts)
+{
+	static const csdk_registry_options defaults = CSDK_REGISTRY_OPTIONS_INIT;
+	const char *select, *disable;
+	csdk_registry *reg;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_registry_new: out is NULL; pass the address of a csdk_registry *");
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != CSDK_REGISTRY_OPTIONS_VERSION)
+		return csdkp_error_set(CSDK_EINVAL, NULL,
+				       "csdk_registry_new: options version %u is not supported; initialise the options with CSDK_REGISTRY_OPTIONS_INIT",
+				       opts->version);
+	if (opts->flags & ~(CSDK_REGISTRY_ISOLATE | CSDK_REGISTRY_NO_ENV))
+		return csdkp_error_set(CSDK_EINVAL, NULL,
+				       "csdk_registry_new: unknown flags 0x%x; use only CSDK_REGISTRY_ISOLATE and CSDK_REGISTRY_NO_ENV",
+				       opts->flags & ~(CSDK_REGISTRY_ISOLATE | CSDK_REGISTRY_NO_ENV));
+	csdkp_global_init();
+	reg = calloc(1, sizeof(*reg));
+	if (!reg)
+		return csdkp_error_oom();
+	reg->flags = opts->flags;
+	select = opts->select;
+	disable = opts->disable;
+	if (!(opts->flags & CSDK_REGISTRY_NO_ENV)) {
+		if (!select)
+			select = getenv("CSDK_PLUGINS");
+		if (!disable)
+			disable = getenv("CSDK_PLUGINS_DISABLE");
+	}
+	if (csdkp_search_path_build(&reg->paths, &reg->path_warnings, opts->search_path, opts->flags) != 0 ||
+	    parse_globs(&reg->select, select) != 0 || parse_globs(&reg->disable, disable) != 0) {
+		csdk_registry_free(reg);
+		return csdkp_error_oom();
+	}
+	for (size_t i = 0; i < reg->path_warnings.n; i++)
+		TRACE("warning: %s", (const char *)reg->path_warnings.items[i]);
+	csdkp_lock();
+	rc = scan_locked(reg);
+	csdkp_unlock();
+	if (rc != 0) {
+		csdk_registry_free(reg);
+		return rc;
+	}
+	*out = reg;
+	return 0;
+}
+
+int csdk_registry_scan(csdk_registry *reg)
+{
+	int rc;
+
+	if (!reg)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_registry_scan: registry is NULL; create one with csdk_registry_new");
+	csdkp_lock();
+	rc = scan_locked(reg);
+	csdkp_unlock();
+	return rc;
+}
+
+size_t csdk_registry_count(const csdk_registry *reg)
+{
+	size_t n;
+
+	if (!reg)
+		return 0;
+	csdkp_lock();
+	n = reg->valid.n;
+	csdkp_unlock();
+	return n;
+}
+
+const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i)
+{
+	const csdk_plugin_info *info = NULL;
+
+	if (!reg)
+		return NULL;
+	csdkp_lock();
+	if (i < reg->valid.n)
+		info = reg->valid.items[i];
+	csdkp_unlock();
+	return info;
+}
+
+const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name)
+{
+	const csdk_plugin_info *info = NULL;
+
+	if (!reg || !name)
+		return NULL;
+	csdkp_lock();
+	for (size_t i = 0; !info && i < reg->valid.n; i++) {
+		const csdk_plugin_info *candidate = reg->valid.items[i];
+
+		if (strcmp(candidate->name, name) == 0)
+			info = candidate;
+	}
+	csdkp_unlock();
+	return info;
+}
+
+size_t csdk_registry_rejected_count(const csdk_registry *reg)
+{
+	size_t n;
+
+	if (!reg)
+		return 0;
+	csdkp_lock();
+	n = reg->rejected.n;
+	csdkp_unlock();
+	return n;
+}
+
+const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
+{
+	const csdk_rejection *r = NULL;
+
+	if (!reg)
+		return NULL;
+	csdkp_lock();
+	if (i < reg->rejected.n)
+		r = &((struct rejection *)reg->rejected.items[i])->pub;
+	csdkp_unlock();
+	return r;
+}
+
+/* The path itself is fixed at creation; only each entry's exists changes, at scans. */
+size_t csdk_registry_path_count(const csdk_registry *reg)
+{
+	return reg ? reg->paths.n : 0;
+}
+
+const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i)
+{
+	const csdk_path_entry *entry = NULL;
+
+	if (!reg)
+		return NULL;
+	csdkp_lock();
+	if (i < reg->paths.n)
+		entry = reg->paths.items[i];
+	csdkp_unlock();
+	return entry;
+}
+
+size_t csdk_registry_warning_count(const csdk_registry *reg)
+{
+	size_t n;
+
+	if (!reg)
+		return 0;
+	csdkp_lock();
+	n = reg->warnings.n;
+	csdkp_unlock();
+	return n;
+}
+
+const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i)
+{
+	const char *w = NULL;
+
+	if (!reg)
+		return NULL;
+	csdkp_lock();
+	if (i < reg->warnings.n)
+		w = reg->warnings.items[i];
+	csdkp_unlock();
+	return w;
+}
+
+int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out)
+{
+	struct csdkp_verdict v = { 0 };
+	struct csdkp_plugin *p;
+	char *abs;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!reg || !path || !out)
+		return csdkp_error_set(CSDK_EINVAL, NULL,
+				       "csdk_registry_load_file: registry, path and out must not be NULL");
+	abs = csdkp_absolute_path(path);
+	if (!abs)
+		return csdkp_error_oom();
+	csdkp_lock();
+	p = record_by_path(reg, abs);
+	if (p) {
+		TRACE("%s is already loaded", abs);
+		*out = &p->info;
+		rc = 0;
+		goto done;
+	}
+	TRACE("considering %s (loaded by file)", abs);
+	rc = validate_new(reg, &p, &v, abs);
+	if (rc == 0)
+		rc = keep(reg, p, &v);
+	if (rc == CSDK_ENOMEM) {
+		rc = csdkp_error_oom();
+		goto done;
+	}
+	if (rc != 0) {
+		int code = rc == CSDK_ECRASHED || rc == CSDK_ETIMEOUT ? rc : CSDK_EPLUGIN;
+
+		TRACE("rejected: %s", v.reason);
+		rc = csdkp_error_set(code, v.name, "%s", v.reason);
+		csdkp_verdict_clear(&v);
+		goto done;
+	}
+	if (csdkp_vec_push(&reg->explicit_, p) != 0 || rebuild_lists(reg) != 0) {
+		rc = csdkp_error_oom();
+		goto done;
+	}
+	*out = &p->info;
+done:
+	csdkp_unlock();
+	free(abs);
+	return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * csdkp.h - plugin-side helpers shared by the csdk provider plugins
+ * (libcsdkplugin.la, a noinst convenience library linked into each plugin).
+ *
+ * Every symbol is prefixed csdkp_ and stays hidden inside the plugin that
+ * links it (-fvisibility=hidden). Functions return 0 or a negative CSDK_E*
+ * code from csdk/plugin.h; those that take `err` write a one-line message
+ * there on failure (what failed, where, how to fix it).
+ */
+#ifndef CSDKP_H
+#define CSDKP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define CSDKP_ERR_MAX 512
+
+/* shellquote.c */
+
+/** Quote s for /bin/sh as one word ('...' with embedded ' as '\''); *out is malloc'd. */
+int csdkp_shell_quote(char **out, const char *s);
+/** Append the quoted form of s, preceded by a space unless buf is empty, to a malloc'd string. */
+int csdkp_shell_append(char **buf, const char *s);
+
+/* tar.c: ustar with GNU long names (writer), ustar/GNU/pax (reader). */
+
+/**
+ * Write the tree below dirfd (not dirfd itself) to out_fd as a tar archive:
+ * directories, regular files and symbolic links, paths relative to the tree;
+ * other file types are skipped. Symbolic links are never followed.
+ */
+int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen);
+/**
+ * Extract the archive read from in_fd below dirfd. Members with an absolute
+ * path or a `..` component are refused (CSDK_EPERM), as is any path that
+ * would go through a symbolic link; hard links and devices are skipped.
+ */
+int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen);
+
+/* syntax.c */
+
+/**
+ * Decide whether a run of `runtime` ("python" or "node") on script_path that
+ * ended with exit_code and printed stderr failed because the code did not
+ * compile (1) or not (0). When it did, msg receives the error line and its
+ * location, e.g. "SyntaxError: '(' was never closed (line 1)".
+ */
+int csdkp_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
+				int exit_code, const char *stderr_text, size_t stderr_len,
+				const char *script_path);
+
+/* statefile.c */
+
+/** Write value as JSON to dirfd/name atomically (a temporary file, then rename). */
+int csdkp_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen);
+/** Read dirfd/name as a JSON object; CSDK_ENOTFOUND when the file is missing. */
+int csdkp_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen);
+/** Write len bytes to dirfd/name atomically (mode 0644). */
+int csdkp_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen);
+
+/* fsutil.c: tree helpers that never follow symbolic links. */
+
+/** Remove dirfd/name and everything below it; CSDK_ENOTFOUND when missing. */
+int csdkp_remove_tree(int dirfd, const char *name, char *err, size_t errlen);
+/** Copy the contents of the directory src_dirfd into the directory dst_dirfd. */
+int csdkp_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen);
+/** Random lower-case hex of 2*nbytes characters into out (size >= 2*nbytes+1). */
+int csdkp_random_hex(char *out, size_t nbytes);
+/** Milliseconds since the Unix epoch. */
+int64_t csdkp_now_ms(void);
+
+#endif

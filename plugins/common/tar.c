@@ -1,0 +1,637 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csdk/plugin.h>
+
+#include "csdkp.h"
+
+#define BLOCK 512
+
+struct ustar {
+	char name[100], mode[8], uid[8], gid[8], size[12], mtime[12], chksum[8];
+	char typeflag, linkname[100], magic[6], version[2], uname[32], gname[32];
+	char devmajor[8], devminor[8], prefix[155], pad[12];
+};
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *data, size_t len)
+{
+	char *p = data;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, p + got, len - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (int)(got == len ? 1 : got == 0 ? 0 : 2);
+}
+
+static void octal(char *field, size_t width, uint64_t v)
+{
+	size_t i = width - 1;
+
+	field[i] = '\0';
+	while (i-- > 0) {
+		field[i] = (char)('0' + (v & 7));
+		v >>= 3;
+	}
+}
+
+static void copy_field(char *field, size_t width, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(field, s, n < width ? n : width);
+}
+
+static void checksum(struct ustar *h)
+{
+	const unsigned char *p = (const unsigned char *)h;
+	unsigned sum = 0;
+	size_t i;
+
+	memset(h->chksum, ' ', sizeof(h->chksum));
+	for (i = 0; i < BLOCK; i++)
+		sum += p[i];
+	snprintf(h->chksum, sizeof(h->chksum), "%06o", sum);
+	h->chksum[7] = ' ';
+}
+
+static int pad_to_block(int fd, uint64_t size)
+{
+	static const char zero[BLOCK];
+	size_t rem = (size_t)(size % BLOCK);
+
+	return rem ? write_all(fd, zero, BLOCK - rem) : 0;
+}
+
+static int pax_record(char **buf, size_t *len, const char *key, const char *value)
+{
+	size_t base = strlen(key) + strlen(value) + 3, total = base, digits;
+	char *n;
+
+	for (;;) {
+		digits = (size_t)snprintf(NULL, 0, "%zu", total);
+		if (base + digits == total)
+			break;
+		total = base + digits;
+	}
+	n = realloc(*buf, *len + total + 1);
+	if (!n)
+		return CSDK_ENOMEM;
+	snprintf(n + *len, total + 1, "%zu %s=%s\n", total, key, value);
+	*buf = n;
+	*len += total;
+	return 0;
+}
+
+static int write_header(int fd, const char *path, char type, const struct stat *st, uint64_t size, const char *link)
+{
+	struct ustar h;
+	char *pax = NULL;
+	size_t paxlen = 0;
+	int rc = 0;
+
+	if (strlen(path) >= sizeof(h.name))
+		rc = pax_record(&pax, &paxlen, "path", path);
+	if (!rc && link && strlen(link) >= sizeof(h.linkname))
+		rc = pax_record(&pax, &paxlen, "linkpath", link);
+	if (!rc && size >= 077777777777ull) {
+		char s[32];
+		snprintf(s, sizeof(s), "%llu", (unsigned long long)size);
+		rc = pax_record(&pax, &paxlen, "size", s);
+	}
+	if (rc)
+		return rc;
+	if (pax) {
+		memset(&h, 0, sizeof(h));
+		snprintf(h.name, sizeof(h.name), "./PaxHeaders/%.80s", path);
+		octal(h.mode, sizeof(h.mode), 0644);
+		octal(h.uid, sizeof(h.uid), 0);
+		octal(h.gid, sizeof(h.gid), 0);
+		octal(h.size, sizeof(h.size), paxlen);
+		octal(h.mtime, sizeof(h.mtime), (uint64_t)st->st_mtime);
+		h.typeflag = 'x';
+		memcpy(h.magic, "ustar", 6);
+		memcpy(h.version, "00", 2);
+		checksum(&h);
+		if (write_all(fd, &h, BLOCK) || write_all(fd, pax, paxlen) || pad_to_block(fd, paxlen)) {
+			free(pax);
+			return CSDK_EIO;
+		}
+		free(pax);
+	}
+	memset(&h, 0, sizeof(h));
+	copy_field(h.name, sizeof(h.name), path);
+	octal(h.mode, sizeof(h.mode), st->st_mode & 07777);
+	octal(h.uid, sizeof(h.uid), 0);
+	octal(h.gid, sizeof(h.gid), 0);
+	octal(h.size, sizeof(h.size), size < 077777777777ull ? size : 0);
+	octal(h.mtime, sizeof(h.mtime), st->st_mtime > 0 ? (uint64_t)st->st_mtime : 0);
+	h.typeflag = type;
+	if (link)
+		copy_field(h.linkname, sizeof(h.linkname), link);
+	memcpy(h.magic, "ustar", 6);
+	memcpy(h.version, "00", 2);
+	checksum(&h);
+	return write_all(fd, &h, BLOCK) ? CSDK_EIO : 0;
+}
+
+static int write_file_data(int out, int in, uint64_t size, const char *path, char *err, size_t errlen)
+{
+	char buf[65536];
+	uint64_t left = size;
+
+	while (left > 0) {
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t r = read(in, buf, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			return CSDK_EIO;
+		}
+		if (r == 0) {
+			/* The file shrank while we read it: keep the archive well-formed. */
+			memset(buf, 0, want);
+			r = (ssize_t)want;
+		}
+		if (write_all(out, buf, (size_t)r)) {
+			snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
+			return CSDK_EIO;
+		}
+		left -= (uint64_t)r;
+	}
+	if (pad_to_block(out, size)) {
+		snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
+		return CSDK_EIO;
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int write_dir(int out, int dfd, const char *prefix, char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc = 0, fd = dup(dfd);
+
+	if (fd < 0)
+		return CSDK_EIO;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return CSDK_ENOMEM;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			char **g = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
+			if (!g) {
+				rc = CSDK_ENOMEM;
+				break;
+			}
+			names = g;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = CSDK_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (!rc && n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; !rc && i < n; i++) {
+		struct stat st;
+		char *path;
+
+		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (asprintf(&path, "%s%s", prefix, names[i]) < 0) {
+			rc = CSDK_ENOMEM;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *dpath;
+			int cfd;
+
+			if (asprintf(&dpath, "%s/", path) < 0) {
+				free(path);
+				rc = CSDK_ENOMEM;
+				break;
+			}
+			rc = write_header(out, dpath, '5', &st, 0, NULL);
+			cfd = rc ? -1 : openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (!rc && cfd >= 0) {
+				rc = write_dir(out, cfd, dpath, err, errlen);
+				close(cfd);
+			}
+			free(dpath);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (in >= 0) {
+				rc = write_header(out, path, '0', &st, (uint64_t)st.st_size, NULL);
+				if (!rc)
+					rc = write_file_data(out, in, (uint64_t)st.st_size, path, err, errlen);
+				close(in);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t k = readlinkat(dirfd(d), names[i], target, sizeof(target) - 1);
+
+			if (k >= 0) {
+				target[k] = '\0';
+				rc = write_header(out, path, '2', &st, 0, target);
+			}
+		}
+		if (rc && !err[0])
+			snprintf(err, errlen, "cannot write the archive entry %s: %s", path, strerror(errno));
+		free(path);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
+{
+	static const char zero[2 * BLOCK];
+	int rc;
+
+	err[0] = '\0';
+	rc = write_dir(out_fd, dirfd, "", err, errlen);
+	if (rc)
+		return rc;
+	if (write_all(out_fd, zero, sizeof(zero))) {
+		snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
+		return CSDK_EIO;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reader */
+
+static int parse_number(uint64_t *out, const char *f, size_t width)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if ((unsigned char)f[0] & 0x80) {
+		for (i = 1; i < width; i++)
+			v = (v << 8) | (unsigned char)f[i];
+		*out = v;
+		return 0;
+	}
+	while (i < width && (f[i] == ' ' || f[i] == '\0'))
+		i++;
+	for (; i < width && f[i] >= '0' && f[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(f[i] - '0');
+	*out = v;
+	return 0;
+}
+
+static int checksum_ok(const struct ustar *h)
+{
+	const unsigned char *p = (const unsigned char *)h;
+	uint64_t want;
+	unsigned sum = 0;
+	size_t i;
+
+	parse_number(&want, h->chksum, sizeof(h->chksum));
+	for (i = 0; i < BLOCK; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : p[i];
+	return sum == want;
+}
+
+static int read_blob(int fd, uint64_t size, char **out)
+{
+	uint64_t padded = (size + BLOCK - 1) / BLOCK * BLOCK;
+	char *b;
+
+	if (size > (1u << 20))
+		return CSDK_EINVAL;
+	b = malloc((size_t)padded + 1);
+	if (!b)
+		return CSDK_ENOMEM;
+	if (padded && read_full(fd, b, (size_t)padded) != 1) {
+		free(b);
+		return CSDK_EIO;
+	}
+	b[size] = '\0';
+	*out = b;
+	return 0;
+}
+
+static int skip_data(int fd, uint64_t size)
+{
+	char buf[BLOCK];
+	uint64_t blocks = (size + BLOCK - 1) / BLOCK;
+
+	while (blocks--)
+		if (read_full(fd, buf, BLOCK) != 1)
+			return -1;
+	return 0;
+}
+
+static void pax_apply(const char *data, size_t len, char **path, char **link, uint64_t *size, int *has_size)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		char *end;
+		unsigned long rl = strtoul(data + off, &end, 10);
+		const char *kv = end + 1, *eq, *stop = data + off + rl;
+
+		if (rl == 0 || off + rl > len || *end != ' ')
+			return;
+		eq = memchr(kv, '=', (size_t)(stop - kv));
+		if (eq) {
+			size_t kl = (size_t)(eq - kv), vl = (size_t)(stop - eq - 2);
+			if (kl == 4 && !memcmp(kv, "path", 4)) {
+				free(*path);
+				*path = strndup(eq + 1, vl);
+			} else if (kl == 8 && !memcmp(kv, "linkpath", 8)) {
+				free(*link);
+				*link = strndup(eq + 1, vl);
+			} else if (kl == 4 && !memcmp(kv, "size", 4)) {
+				*size = strtoull(eq + 1, NULL, 10);
+				*has_size = 1;
+			}
+		}
+		off += rl;
+	}
+}
+
+static int safe_member(const char *p)
+{
+	const char *c = p;
+
+	if (p[0] == '/')
+		return 0;
+	while (*c) {
+		const char *s = strchr(c, '/');
+		size_t l = s ? (size_t)(s - c) : strlen(c);
+		if (l == 2 && c[0] == '.' && c[1] == '.')
+			return 0;
+		c += l;
+		while (*c == '/')
+			c++;
+	}
+	return 1;
+}
+
+/* Opens the parent directory of rel below root without following symbolic
+ * links, creating missing directories; *base points at the last component. */
+static int open_parent(int root, char *rel, const char **base, const char *member, char *err, size_t errlen)
+{
+	int fd = dup(root);
+	char *c = rel, *s;
+
+	if (fd < 0)
+		return -1;
+	/* rel is the caller's scratch copy: components are cut in place. */
+	for (;;) {
+		int nfd;
+
+		while (*c == '/')
+			c++;
+		s = strchr(c, '/');
+		while (s && s[1] == '/')
+			s++;
+		if (!s || s[1] == '\0') {
+			if (s)
+				*s = '\0';
+			*base = c;
+			return fd;
+		}
+		*s = '\0';
+		if (!strcmp(c, ".")) {
+			c = s + 1;
+			continue;
+		}
+		nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT) {
+			mkdirat(fd, c, 0755);
+			nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				snprintf(err, errlen, "archive member '%s' goes through a symbolic link or a file; refusing to extract it", member);
+			else
+				snprintf(err, errlen, "cannot create directory for archive member '%s': %s", member, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = nfd;
+		c = s + 1;
+	}
+}
+
+static int extract_file(int in, int pfd, const char *base, uint64_t size, uint64_t mode, uint64_t mtime, const char *member, char *err, size_t errlen)
+{
+	char buf[65536];
+	uint64_t left = size;
+	int out, rc = 0;
+
+	unlinkat(pfd, base, 0);
+	out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		snprintf(err, errlen, "cannot create '%s': %s", member, strerror(errno));
+		return CSDK_EIO;
+	}
+	while (left > 0) {
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+		if (read_full(in, buf, want) != 1) {
+			snprintf(err, errlen, "archive is truncated inside member '%s'", member);
+			rc = CSDK_EIO;
+			break;
+		}
+		if (write_all(out, buf, want)) {
+			snprintf(err, errlen, "cannot write '%s': %s", member, strerror(errno));
+			rc = CSDK_EIO;
+			break;
+		}
+		left -= want;
+	}
+	if (!rc && size % BLOCK) {
+		if (read_full(in, buf, BLOCK - (size_t)(size % BLOCK)) != 1) {
+			snprintf(err, errlen, "archive is truncated inside member '%s'", member);
+			rc = CSDK_EIO;
+		}
+	}
+	if (!rc) {
+		struct timespec ts[2] = { { (time_t)mtime, 0 }, { (time_t)mtime, 0 } };
+		fchmod(out, (mode_t)(mode & 0777));
+		futimens(out, ts);
+	}
+	close(out);
+	return rc;
+}
+
+int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
+{
+	struct ustar h;
+	char *next_path = NULL, *next_link = NULL;
+	uint64_t pax_size = 0;
+	int has_pax_size = 0, rc = 0;
+
+	err[0] = '\0';
+	for (;;) {
+		char name[257], *path, *link, *rel, *scratch = NULL;
+		const char *base;
+		uint64_t size, mode, mtime;
+		int r = read_full(in_fd, &h, BLOCK), pfd;
+		static const char zero[BLOCK];
+
+		if (r == 0 || (r == 1 && !memcmp(&h, zero, BLOCK)))
+			break;
+		if (r != 1) {
+			snprintf(err, errlen, "archive is truncated (a partial header block)");
+			rc = CSDK_EIO;
+			break;
+		}
+		if (!checksum_ok(&h)) {
+			snprintf(err, errlen, "archive header checksum mismatch; the snapshot is damaged");
+			rc = CSDK_EIO;
+			break;
+		}
+		parse_number(&size, h.size, sizeof(h.size));
+		parse_number(&mode, h.mode, sizeof(h.mode));
+		parse_number(&mtime, h.mtime, sizeof(h.mtime));
+		if (has_pax_size)
+			size = pax_size;
+		if (h.typeflag == 'x' || h.typeflag == 'g' || h.typeflag == 'L' || h.typeflag == 'K') {
+			char *blob;
+			if (read_blob(in_fd, size, &blob)) {
+				snprintf(err, errlen, "archive extended header is truncated or too large");
+				rc = CSDK_EIO;
+				break;
+			}
+			if (h.typeflag == 'x') {
+				pax_apply(blob, (size_t)size, &next_path, &next_link, &pax_size, &has_pax_size);
+			} else if (h.typeflag == 'L') {
+				free(next_path);
+				next_path = strdup(blob);
+			} else if (h.typeflag == 'K') {
+				free(next_link);
+				next_link = strdup(blob);
+			}
+			free(blob);
+			continue;
+		}
+		if (next_path) {
+			path = next_path;
+		} else {
+			if (h.prefix[0] && !memcmp(h.magic, "ustar", 5))
+				snprintf(name, sizeof(name), "%.155s/%.100s", h.prefix, h.name);
+			else
+				snprintf(name, sizeof(name), "%.100s", h.name);
+			path = strdup(name);
+		}
+		if (next_link) {
+			link = next_link;
+		} else {
+			snprintf(name, sizeof(name), "%.100s", h.linkname);
+			link = strdup(name);
+		}
+		next_path = next_link = NULL;
+		has_pax_size = 0;
+		if (!path || !link) {
+			free(path);
+			free(link);
+			rc = CSDK_ENOMEM;
+			break;
+		}
+		rel = path;
+		while (rel[0] == '.' && rel[1] == '/')
+			rel += 2;
+		if (!safe_member(rel)) {
+			snprintf(err, errlen, "archive member '%s' has an absolute path or a '..' component; refusing to extract it", path);
+			rc = CSDK_EPERM;
+		} else if (rel[0] == '\0' || !strcmp(rel, ".") || !strcmp(rel, "./")) {
+			if (h.typeflag != '5' && skip_data(in_fd, size))
+				rc = CSDK_EIO;
+		} else if (!(scratch = strdup(rel))) {
+			rc = CSDK_ENOMEM;
+		} else if ((pfd = open_parent(dirfd, scratch, &base, path, err, errlen)) < 0) {
+			rc = err[0] ? CSDK_EPERM : CSDK_EIO;
+		} else {
+			if (!strcmp(base, ".")) {
+				if (skip_data(in_fd, h.typeflag == '5' ? 0 : size))
+					rc = CSDK_EIO;
+			} else if (h.typeflag == '0' || h.typeflag == '\0' || h.typeflag == '7') {
+				rc = extract_file(in_fd, pfd, base, size, mode, mtime, path, err, errlen);
+			} else if (h.typeflag == '5') {
+				struct stat st;
+				if (mkdirat(pfd, base, (mode_t)((mode & 0777) | 0700)) < 0 &&
+				    !(errno == EEXIST && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) {
+					snprintf(err, errlen, "cannot create directory '%s': %s", path, strerror(errno == EEXIST ? ENOTDIR : errno));
+					rc = CSDK_EIO;
+				}
+			} else if (h.typeflag == '2') {
+				unlinkat(pfd, base, 0);
+				if (symlinkat(link, pfd, base) < 0) {
+					snprintf(err, errlen, "cannot create symbolic link '%s': %s", path, strerror(errno));
+					rc = CSDK_EIO;
+				}
+			} else if (skip_data(in_fd, (h.typeflag == '1' || h.typeflag == '3' || h.typeflag == '4' || h.typeflag == '6') ? 0 : size)) {
+				rc = CSDK_EIO;
+			}
+			close(pfd);
+		}
+		free(scratch);
+		free(path);
+		free(link);
+		if (rc) {
+			if (!err[0])
+				snprintf(err, errlen, "archive is truncated");
+			break;
+		}
+	}
+	free(next_path);
+	free(next_link);
+	return rc;
+}

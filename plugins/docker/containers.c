@@ -1,0 +1,549 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csdkp.h"
+#include "docker.h"
+
+/* Keeps the container alive until stopped or past its deadline (epoch
+ * seconds in CSDK_DEADLINE, moved by extend_timeout through a file named
+ * after CSDK_STAMP, so a snapshot's copy of it never applies to a new
+ * sandbox). With
+ * HostConfig.Init the init process forwards SIGTERM here, so stop is quick. */
+static const char keepalive_script[] =
+	"trap 'exit 0' TERM INT; d=${CSDK_DEADLINE:-0}; f=/tmp/.csdk-deadline-$CSDK_STAMP; "
+	"while :; do "
+	"if [ -r $f ]; then read d < $f; fi; "
+	"if [ \"$d\" -gt 0 ]; then [ \"$(date +%s)\" -ge \"$d\" ] && exit 0; sleep 1 & else sleep 3600 & fi; "
+	"wait $!; done";
+
+static int id_ok(const char *id)
+{
+	size_t n = 0;
+
+	if (!id || !*id)
+		return 0;
+	for (; id[n]; n++)
+		if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= 'A' && id[n] <= 'Z') || (id[n] >= '0' && id[n] <= '9') ||
+		      id[n] == '_' || id[n] == '.' || id[n] == '-'))
+			return 0;
+	return n < 128;
+}
+
+static int is_ours(json_t *inspect)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+							  CSDKP_DOCKER_LABEL));
+	return v && !strcmp(v, "true");
+}
+
+int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
+{
+	char path[256];
+	long status;
+	json_t *j = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!id_ok(id))
+		return CSDK_ENOTFOUND;
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+		return rc;
+	if (status == 404) {
+		json_decref(j);
+		return CSDK_ENOTFOUND;
+	}
+	if (status != 200 || !json_is_object(j)) {
+		char what[200];
+		snprintf(what, sizeof(what), "inspecting container %s", id);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		json_decref(j);
+		return rc;
+	}
+	if (!is_ours(j)) {
+		json_decref(j);
+		return CSDK_ENOTFOUND;
+	}
+	*out = j;
+	return 0;
+}
+
+int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **out)
+{
+	struct csdkp_docker_sandbox *sb = calloc(1, sizeof(*sb));
+	const char *id = json_string_value(json_object_get(inspect, "Id"));
+	const char *wd = json_string_value(json_object_get(json_object_get(inspect, "Config"), "WorkingDir"));
+
+	if (!sb)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
+	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
+	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
+	if (!sb->workdir) {
+		free(sb);
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
+	}
+	*out = sb;
+	return 0;
+}
+
+void csdkp_m_release(void *vctx, void *sandbox)
+{
+	struct csdkp_docker_sandbox *sb = sandbox;
+
+	(void)vctx;
+	free(sb->workdir);
+	free(sb);
+}
+
+int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out)
+{
+	size_t wl = strlen(sb->workdir);
+
+	if (path[0] == '/')
+		*out = strdup(path);
+	else if (asprintf(out, "%s%s%s", sb->workdir, wl && sb->workdir[wl - 1] == '/' ? "" : "/", path) < 0)
+		*out = NULL;
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+static int add_label(json_t *labels, const char *k, const char *v)
+{
+	return json_object_set_new(labels, k, json_string(v)) ? CSDK_ENOMEM : 0;
+}
+
+static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_options *o, const char *image,
+			   const char *ns, const char *name, int64_t created_ms)
+{
+	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
+	int64_t timeout_ms = o ? o->timeout_ms : 0;
+	char buf[64];
+	int bad = !b || !labels || !env || !hc;
+
+	if (bad)
+		goto out;
+	bad |= add_label(labels, CSDKP_DOCKER_LABEL, "true");
+	snprintf(buf, sizeof(buf), "%lld", (long long)created_ms);
+	bad |= add_label(labels, "com.computesdk.created_ms", buf);
+	/* these and the labels below are always set: an image committed from a
+	 * sandbox carries the old sandbox's values */
+	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", timeout_ms > 0 ? (long long)((created_ms + timeout_ms + 999) / 1000) : 0LL);
+	bad |= json_array_append_new(env, json_string(buf));
+	memcpy(buf, "CSDK_STAMP=", 11);
+	csdkp_random_hex(buf + 11, 8);
+	bad |= json_array_append_new(env, json_string(buf));
+	snprintf(buf, sizeof(buf), "%lld", (long long)(timeout_ms > 0 ? timeout_ms : 0));
+	bad |= add_label(labels, "com.computesdk.timeout_ms", buf);
+	bad |= add_label(labels, "com.computesdk.namespace", name ? (ns ? ns : "default") : "");
+	bad |= add_label(labels, "com.computesdk.name", name ? name : "");
+	for (size_t i = 0; o && i < o->n_metadata; i++) {
+		char *k;
+		if (!o->metadata[i].key || !o->metadata[i].value)
+			continue;
+		if (asprintf(&k, CSDKP_DOCKER_META_PREFIX "%s", o->metadata[i].key) < 0) {
+			bad = 1;
+			break;
+		}
+		bad |= add_label(labels, k, o->metadata[i].value);
+		free(k);
+	}
+	for (size_t i = 0; o && i < o->n_envs; i++) {
+		char *kv;
+		if (!o->envs[i].key || asprintf(&kv, "%s=%s", o->envs[i].key, o->envs[i].value ? o->envs[i].value : "") < 0)
+			continue;
+		bad |= json_array_append_new(env, json_string(kv));
+		free(kv);
+	}
+	bad |= json_object_set_new(b, "Image", json_string(image));
+	bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", keepalive_script));
+	bad |= json_object_set_new(b, "Env", json_incref(env));
+	bad |= json_object_set_new(b, "Labels", json_incref(labels));
+	if (ctx->workdir)
+		bad |= json_object_set_new(b, "WorkingDir", json_string(ctx->workdir));
+	bad |= json_object_set_new(hc, "Init", json_true());
+	bad |= json_object_set_new(hc, "NetworkMode", json_string(ctx->network));
+	if (ctx->pids_limit > 0)
+		bad |= json_object_set_new(hc, "PidsLimit", json_integer(ctx->pids_limit));
+	if (o && o->memory_bytes)
+		bad |= json_object_set_new(hc, "Memory", json_integer((json_int_t)o->memory_bytes));
+	if (o && o->cpus > 0)
+		bad |= json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(o->cpus * 1e9)));
+	if (ctx->n_ports && strcmp(ctx->network, "none") && strcmp(ctx->network, "host")) {
+		json_t *exposed = json_object(), *bind = json_object();
+		for (size_t i = 0; i < ctx->n_ports; i++) {
+			snprintf(buf, sizeof(buf), "%d/tcp", ctx->ports[i]);
+			bad |= json_object_set_new(exposed, buf, json_object());
+			bad |= json_object_set_new(bind, buf, json_pack("[{s:s,s:s}]", "HostIp", "127.0.0.1", "HostPort", ""));
+		}
+		bad |= json_object_set_new(b, "ExposedPorts", exposed);
+		bad |= json_object_set_new(hc, "PortBindings", bind);
+	}
+	bad |= json_object_set_new(b, "HostConfig", json_incref(hc));
+out:
+	json_decref(labels);
+	json_decref(env);
+	json_decref(hc);
+	if (bad) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static const char *choose_image(struct csdkp_docker *ctx, const struct csdk_create_options *o, const char **kind)
+{
+	*kind = "image";
+	if (o && o->snapshot_id) {
+		*kind = "snapshot";
+		return o->snapshot_id;
+	}
+	if (o && o->template_id) {
+		*kind = "template";
+		return o->template_id;
+	}
+	if (o && o->image)
+		return o->image;
+	if (o && o->runtime && !strcmp(o->runtime, "python"))
+		return ctx->python_image;
+	if (o && o->runtime && !strcmp(o->runtime, "node"))
+		return ctx->node_image;
+	return ctx->image;
+}
+
+static int remove_container(struct csdkp_docker *ctx, const char *id)
+{
+	char path[256];
+	long status;
+	json_t *j = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/containers/%s/stop?t=2", id);
+	if ((rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &j)))
+		return rc;
+	json_decref(j);
+	j = NULL;
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+	if ((rc = csdkp_docker_call(ctx, "DELETE", path, NULL, &status, &j)))
+		return rc;
+	/* 404: already gone; 409: another destroy is removing it */
+	if (status >= 400 && status != 404 && status != 409) {
+		char what[200];
+		snprintf(what, sizeof(what), "removing container %s", id);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out)
+{
+	char path[256];
+	long status;
+	json_t *j = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/containers/%s/start", id);
+	if ((rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &j)))
+		return rc;
+	if (status >= 400) {
+		char what[200];
+		snprintf(what, sizeof(what), "starting container %s", id);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		json_decref(j);
+		return rc;
+	}
+	json_decref(j);
+	for (int i = 0; i < 200; i++) {
+		json_t *state;
+		if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_EBACKEND,
+								       "container %s vanished while starting; check the engine's log", id)
+						    : rc;
+		state = json_object_get(j, "State");
+		if (json_is_true(json_object_get(state, "Running"))) {
+			*inspect_out = j;
+			return 0;
+		}
+		if (!strcmp(json_string_value(json_object_get(state, "Status")) ?: "", "exited") ||
+		    !strcmp(json_string_value(json_object_get(state, "Status")) ?: "", "dead")) {
+			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
+					      "container %s exited right after starting (exit code %lld%s%s); the image needs /bin/sh and sleep",
+					      id, (long long)json_integer_value(json_object_get(state, "ExitCode")),
+					      json_string_length(json_object_get(state, "Error")) ? ": " : "",
+					      json_string_value(json_object_get(state, "Error")) ?: "");
+			json_decref(j);
+			return rc;
+		}
+		json_decref(j);
+		usleep(50000);
+	}
+	return ctx->host->error(ctx->host, CSDK_ETIMEOUT, "container %s did not reach running within 10 s; check the engine's log", id);
+}
+
+int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
+				  const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+{
+	const char *kind, *image = choose_image(ctx, opts, &kind);
+	char *path = NULL, *q = NULL;
+	json_t *body, *j = NULL, *inspect = NULL;
+	const char *id;
+	long status;
+	int rc, pulled = 0;
+
+	body = create_body(ctx, opts, image, ns, name, csdkp_now_ms());
+	if (!body)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+	if (cname && (rc = csdkp_http_escape(&q, cname))) {
+		json_decref(body);
+		return ctx->host->error(ctx->host, rc, "out of memory building a container request");
+	}
+	if (asprintf(&path, "/containers/create%s%s", q ? "?name=" : "", q ? q : "") < 0)
+		path = NULL;
+	free(q);
+	if (!path) {
+		json_decref(body);
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+	}
+again:
+	if ((rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j)))
+		goto out;
+	if (status == 404 && !strcmp(kind, "image") && ctx->pull && !pulled) {
+		json_decref(j);
+		j = NULL;
+		pulled = 1;
+		if ((rc = csdkp_docker_pull(ctx, image)))
+			goto out;
+		goto again;
+	}
+	if (status == 404) {
+		if (!strcmp(kind, "image"))
+			rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+					      "image '%s' is not present in the Docker engine at %s; build or load it there "
+					      "(docker build, docker load or docker import), or set pull=true (CSDK_DOCKER_PULL) to pull it from its registry",
+					      image, ctx->ep.display);
+		else
+			rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "%s '%s' does not exist in the Docker engine at %s; list them with %s_list",
+					      kind, image, ctx->ep.display, kind);
+		goto out;
+	}
+	if (status == 409) {
+		rc = ctx->host->error(ctx->host, CSDK_EEXISTS, "a container named '%s' already exists in the Docker engine at %s; find it or choose another name",
+				      cname ? cname : "", ctx->ep.display);
+		goto out;
+	}
+	if (status != 201 || !(id = json_string_value(json_object_get(j, "Id")))) {
+		char what[300];
+		snprintf(what, sizeof(what), "creating a container from image '%s'", image);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		goto out;
+	}
+	if ((rc = start_and_wait(ctx, id, &inspect))) {
+		remove_container(ctx, id);
+		goto out;
+	}
+	if ((rc = ctx->host->text_set(id_out, id)) || (rc = csdkp_docker_handle_new(ctx, inspect, sandbox_out)))
+		remove_container(ctx, id);
+out:
+	json_decref(inspect);
+	json_decref(j);
+	json_decref(body);
+	free(path);
+	return rc;
+}
+
+int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_docker *ctx = vctx;
+
+	if (opts && opts->name)
+		return csdkp_m_find_or_create(ctx, opts->namespace_, opts->name, opts, id_out, sandbox_out);
+	return csdkp_docker_create_with_name(ctx, NULL, NULL, NULL, opts, id_out, sandbox_out);
+}
+
+int csdkp_m_get(void *vctx, const char *id, void **sandbox_out)
+{
+	struct csdkp_docker *ctx = vctx;
+	json_t *j;
+	int rc;
+
+	if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+		return rc;
+	rc = csdkp_docker_handle_new(ctx, j, sandbox_out);
+	json_decref(j);
+	return rc;
+}
+
+int csdkp_m_list(void *vctx, struct csdk_handles *out)
+{
+	struct csdkp_docker *ctx = vctx;
+	/* filters={"label":["com.computesdk.sandbox=true"]} */
+	static const char path[] = "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22" CSDKP_DOCKER_LABEL "%3Dtrue%22%5D%7D";
+	json_t *j = NULL, *c;
+	size_t i;
+	long status;
+	int rc;
+
+	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+		return rc;
+	if (status != 200 || !json_is_array(j)) {
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "listing containers", status, j);
+		json_decref(j);
+		return rc;
+	}
+	json_array_foreach(j, i, c) {
+		const char *id = json_string_value(json_object_get(c, "Id"));
+		json_t *ins;
+		void *h;
+
+		/* the filter is the engine's; the label check in inspect is ours */
+		rc = csdkp_docker_inspect(ctx, id, &ins);
+		if (rc == CSDK_ENOTFOUND)
+			continue;
+		if (rc)
+			break;
+		rc = csdkp_docker_handle_new(ctx, ins, &h);
+		json_decref(ins);
+		if (rc)
+			break;
+		if ((rc = ctx->host->handles_add(out, id, h))) {
+			csdkp_m_release(ctx, h);
+			break;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+int csdkp_m_destroy(void *vctx, const char *id)
+{
+	struct csdkp_docker *ctx = vctx;
+	json_t *j;
+	int rc;
+
+	rc = csdkp_docker_inspect(ctx, id, &j);
+	if (rc == CSDK_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	json_decref(j);
+	return remove_container(ctx, id);
+}
+
+static int64_t parse_time_ms(const char *s)
+{
+	struct tm tm;
+	const char *rest;
+	int64_t ms = 0;
+
+	if (!s)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return 0;
+	if (*rest == '.') {
+		int digits = 0;
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			if (digits++ < 3)
+				ms = ms * 10 + (*rest - '0');
+		while (digits++ < 3)
+			ms *= 10;
+	}
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	const struct csdk_host *h = ctx->host;
+	json_t *j, *labels, *state, *v;
+	const char *k, *st, *created;
+	int64_t created_ms, timeout_ms;
+	enum csdk_status status;
+	int rc;
+
+	if ((rc = csdkp_docker_inspect(ctx, sb->id, &j)))
+		return rc == CSDK_ENOTFOUND ? h->error(h, rc, "sandbox %s no longer exists; create a new one", sb->id) : rc;
+	labels = json_object_get(json_object_get(j, "Config"), "Labels");
+	state = json_object_get(j, "State");
+	st = json_string_value(json_object_get(state, "Status"));
+	if (json_is_true(json_object_get(state, "Running")))
+		status = CSDK_STATUS_RUNNING;
+	else if (st && !strcmp(st, "dead"))
+		status = CSDK_STATUS_ERROR;
+	else
+		status = CSDK_STATUS_STOPPED;
+	created = json_string_value(json_object_get(labels, "com.computesdk.created_ms"));
+	created_ms = created ? strtoll(created, NULL, 10) : parse_time_ms(json_string_value(json_object_get(j, "Created")));
+	v = json_object_get(labels, "com.computesdk.timeout_ms");
+	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
+		/* extend_timeout moves the deadline in the container, not the label */
+		struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
+		struct csdkp_docker_capture cap = { .max = 64 };
+		int code = 0;
+		if (!csdkp_docker_exec(ctx, sb, "read d < /tmp/.csdk-deadline-$CSDK_STAMP && echo $d >&2", &ro, NULL, &cap, &code) && code == 0 && cap.len)
+			timeout_ms = strtoll(cap.data, NULL, 10) * 1000 - created_ms;
+		free(cap.data);
+	}
+	if (!(rc = h->info_set_id(out, sb->id)) && !(rc = h->info_set_status(out, status)) &&
+	    !(rc = h->info_set_times(out, created_ms, timeout_ms))) {
+		json_object_foreach(labels, k, v) {
+			if (!strncmp(k, CSDKP_DOCKER_META_PREFIX, strlen(CSDKP_DOCKER_META_PREFIX)) && json_is_string(v) &&
+			    (rc = h->info_add_metadata(out, k + strlen(CSDKP_DOCKER_META_PREFIX), json_string_value(v))))
+				break;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int protocol_ok(const char *p)
+{
+	if (!p[0] || strlen(p) > 32)
+		return 0;
+	for (size_t i = 0; p[i]; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '+' || p[i] == '-' || p[i] == '.'))
+			return 0;
+	return 1;
+}
+
+int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	const char *host = ctx->ep.host ? ctx->ep.host : "127.0.0.1", *mode, *hp = NULL;
+	char key[32], url[512];
+	json_t *j;
+	int rc, hport = 0;
+
+	if (port < 1 || port > 65535)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "port %d is out of range; use 1 to 65535", port);
+	if (protocol && !protocol_ok(protocol))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
+	if ((rc = csdkp_docker_inspect(ctx, sb->id, &j)))
+		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, rc, "sandbox %s no longer exists; create a new one", sb->id) : rc;
+	mode = json_string_value(json_object_get(json_object_get(j, "HostConfig"), "NetworkMode"));
+	snprintf(key, sizeof(key), "%d/tcp", port);
+	if (mode && !strcmp(mode, "host"))
+		hport = port;
+	else
+		hp = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"), key), 0), "HostPort"));
+	if (hp)
+		hport = atoi(hp);
+	if (hport <= 0) {
+		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+				      "port %d of sandbox %s is not published (network mode %s); list it in the ports key (CSDK_DOCKER_PORTS) with network=bridge, or use network=host",
+				      port, sb->id, mode ? mode : "unknown");
+		json_decref(j);
+		return rc;
+	}
+	json_decref(j);
+	snprintf(url, sizeof(url), "%s://%s:%d", protocol ? protocol : "http", host, hport);
+	return ctx->host->text_set(out, url);
+}

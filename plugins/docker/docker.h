@@ -1,0 +1,119 @@
+/*
+ * docker.h - internals of the docker provider plugin (csdk-docker.so):
+ * sandboxes are containers of a Docker Engine API (Docker or Podman),
+ * reached over a unix socket or TCP with the pinned /v1.41 prefix.
+ */
+#ifndef CSDKP_DOCKER_H
+#define CSDKP_DOCKER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <csdk/plugin.h>
+
+#include "csdkp_http.h"
+
+#define CSDKP_DOCKER_API "/v1.41"
+#define CSDKP_DOCKER_LABEL "com.computesdk.sandbox"
+#define CSDKP_DOCKER_META_PREFIX "com.computesdk.meta."
+#define CSDKP_DOCKER_MAX_PORTS 32
+
+struct csdkp_docker {
+	const struct csdk_host *host;
+	struct csdkp_http_endpoint ep;
+	const char *image;
+	const char *python_image;
+	const char *node_image;
+	const char *network;
+	const char *workdir;
+	int pull;
+	int64_t pids_limit;
+	int ports[CSDKP_DOCKER_MAX_PORTS];
+	size_t n_ports;
+	pthread_mutex_t lock;
+	int checked; /* the endpoint answered /_ping as an engine */
+};
+
+/* A native handle: a container known to carry the csdk label. */
+struct csdkp_docker_sandbox {
+	char id[72];
+	char *workdir;
+};
+
+/* engine.c */
+
+/** One engine call with an optional JSON body; the JSON answer (if any) in *json_out. */
+int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *path, json_t *body,
+		      long *status_out, json_t **json_out);
+/** A raw call (bodies, streams, headers); path excludes the API prefix. */
+int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, struct csdkp_http_response *resp);
+/** Report a 4xx/5xx answer: "Docker engine at EP: WHAT failed (HTTP N): MESSAGE". */
+int csdkp_docker_engine_error(struct csdkp_docker *ctx, int code, const char *what, long status, json_t *answer);
+const char *csdkp_docker_message(json_t *answer);
+
+/* containers.c */
+int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **out);
+int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out);
+int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out);
+int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
+				  const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
+int csdkp_m_list(void *ctx, struct csdk_handles *out);
+int csdkp_m_destroy(void *ctx, const char *id);
+int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
+int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+void csdkp_m_release(void *ctx, void *sandbox);
+
+/* named.c */
+int csdkp_docker_container_name(char **out, const char *ns, const char *name);
+int csdkp_m_find_or_create(void *ctx, const char *ns, const char *name, const struct csdk_create_options *opts,
+			   struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
+
+/* exec.c */
+
+/** Where a command's output goes: the caller's sink, and optionally a stderr capture. */
+struct csdkp_docker_capture {
+	char *data;
+	size_t len, cap, max;
+};
+/** Run argv-less shell command in the container; *exit_code_out is the program's status. */
+int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
+		      const struct csdk_run_options *opts, struct csdk_sink *out,
+		      struct csdkp_docker_capture *err_capture, int *exit_code_out);
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts,
+			struct csdk_sink *out, int *exit_code_out);
+int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out,
+		     int *exit_code_out);
+
+/* archive.c: single-file tar bodies for the archive API */
+int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime);
+/** Calls fn for each member of a tar held in memory. */
+typedef int (*csdkp_docker_tar_fn)(void *arg, const char *path, char type, uint64_t size, int64_t mtime,
+				   const char *data);
+int csdkp_docker_tar_each(const char *tar, size_t len, csdkp_docker_tar_fn fn, void *arg);
+
+/* fs.c */
+int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs,
+			  const void *data, size_t len);
+int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
+int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len);
+int csdkp_m_fs_mkdir(void *ctx, void *sandbox, const char *path);
+int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
+int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out);
+int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path);
+
+/* images.c */
+int csdkp_docker_pull(struct csdkp_docker *ctx, const char *image);
+int csdkp_m_template_create(void *ctx, const struct csdk_template_options *opts, struct csdk_text *id_out);
+int csdkp_m_template_list(void *ctx, struct csdk_items *out);
+int csdkp_m_template_delete(void *ctx, const char *id);
+int csdkp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
+int csdkp_m_snapshot_list(void *ctx, struct csdk_items *out);
+int csdkp_m_snapshot_delete(void *ctx, const char *id);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * frames.h - incremental demultiplexer for the Docker raw stream: frames of
+ * an 8-byte header (stream byte, three zero bytes, big-endian u32 length)
+ * followed by the payload, split arbitrarily across reads.
+ */
+#ifndef CSDKP_DOCKER_FRAMES_H
+#define CSDKP_DOCKER_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct csdkp_frames {
+	unsigned char header[8];
+	size_t header_len;
+	int stream;
+	uint32_t remaining;
+};
+
+/** Receives a payload piece of stream 1 (stdout) or 2 (stderr); non-zero stops. */
+typedef int (*csdkp_frames_fn)(void *arg, int stream, const char *data, size_t len);
+
+void csdkp_frames_init(struct csdkp_frames *f);
+/**
+ * Feed len bytes. Returns 0, the callback's non-zero value, or CSDK_EBACKEND
+ * for a malformed header (a stream other than 0, 1 or 2, or non-zero padding).
+ */
+int csdkp_frames_feed(struct csdkp_frames *f, const void *data, size_t len, csdkp_frames_fn fn, void *arg);
+/** 1 when the stream so far ended on a frame boundary. */
+int csdkp_frames_complete(const struct csdkp_frames *f);
+
+#endif

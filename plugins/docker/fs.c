@@ -1,0 +1,506 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "csdkp.h"
+#include "docker.h"
+
+#define GO_MODE_DIR (1u << 31)
+#define GO_MODE_SYMLINK (1u << 27)
+/* symlink, device, named pipe, socket, char device, irregular */
+#define GO_MODE_OTHER (GO_MODE_SYMLINK | 1u << 26 | 1u << 25 | 1u << 24 | 1u << 21 | 1u << 19)
+
+struct path_stat {
+	uint32_t mode;
+	uint64_t size;
+	int64_t mtime_ms;
+	char *link_target;
+};
+
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+static char *b64_decode(const char *s, size_t *out_len)
+{
+	size_t n = strlen(s), j = 0;
+	char *r = malloc(n / 4 * 3 + 4);
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_value((unsigned char)s[i]);
+		if (v < 0)
+			continue;
+		acc = acc << 6 | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			r[j++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	r[j] = '\0';
+	*out_len = j;
+	return r;
+}
+
+static int64_t rfc3339_ms(const char *s)
+{
+	struct tm tm;
+	const char *rest;
+	int64_t ms = 0, off = 0;
+	int digits = 0;
+
+	if (!s)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (!(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return 0;
+	if (*rest == '.')
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			if (digits++ < 3)
+				ms = ms * 10 + (*rest - '0');
+	while (digits++ < 3)
+		ms *= 10;
+	if (*rest == '+' || *rest == '-') {
+		int hh = 0, mm = 0;
+		sscanf(rest + 1, "%d:%d", &hh, &mm);
+		off = (int64_t)(hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
+	}
+	return ((int64_t)timegm(&tm) - off) * 1000 + ms;
+}
+
+static int archive_path(struct csdkp_docker_sandbox *sb, const char *abs, char **out)
+{
+	char *q = NULL;
+	int rc;
+
+	if ((rc = csdkp_http_escape(&q, abs)))
+		return rc;
+	if (asprintf(out, "/containers/%s/archive?path=%s", sb->id, q) < 0)
+		*out = NULL;
+	free(q);
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+static int gone(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb)
+{
+	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+}
+
+/* HEAD the archive endpoint: 0 with *st, CSDK_ENOTFOUND (no error set) when missing. */
+static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, struct path_stat *st)
+{
+	struct csdkp_http_request req = { .method = "HEAD", .capture_header = "X-Docker-Container-Path-Stat", .timeout_ms = 60000 };
+	struct csdkp_http_response resp;
+	char *path;
+	json_t *j;
+	size_t n;
+	char *raw;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = archive_path(sb, abs, &path)))
+		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
+	req.path = path;
+	rc = csdkp_docker_raw(ctx, &req, &resp);
+	free(path);
+	if (rc)
+		return rc;
+	if (resp.status == 404) {
+		csdkp_http_response_free(&resp);
+		/* 404 covers both a missing path and a missing container */
+		return csdkp_docker_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND ? gone(ctx, sb) : (json_decref(j), CSDK_ENOTFOUND);
+	}
+	if (resp.status != 200 || !resp.header) {
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s: stat of '%s' in sandbox %s failed (HTTP %ld); check the engine's log",
+				      ctx->ep.display, abs, sb->id, resp.status);
+		csdkp_http_response_free(&resp);
+		return rc;
+	}
+	raw = b64_decode(resp.header, &n);
+	csdkp_http_response_free(&resp);
+	if (!raw)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory reading a path stat");
+	j = json_loadb(raw, n, 0, NULL);
+	free(raw);
+	if (!j)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s sent an unreadable X-Docker-Container-Path-Stat for '%s'; check the engine's version",
+					ctx->ep.display, abs);
+	st->mode = (uint32_t)json_integer_value(json_object_get(j, "mode"));
+	st->size = (uint64_t)json_integer_value(json_object_get(j, "size"));
+	st->mtime_ms = rfc3339_ms(json_string_value(json_object_get(j, "mtime")));
+	if (json_string_length(json_object_get(j, "linkTarget")))
+		st->link_target = strdup(json_string_value(json_object_get(j, "linkTarget")));
+	json_decref(j);
+	return 0;
+}
+
+/* Run a fixed command with quoted arguments; fails with the command's stderr. */
+static int exec_simple(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *cmd, int *code,
+		       struct csdkp_docker_capture *cap)
+{
+	struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
+
+	return csdkp_docker_exec(ctx, sb, cmd, &ro, NULL, cap, code);
+}
+
+static int quoted_cmd(char **out, const char *before, const char *path, const char *after)
+{
+	char *q = NULL;
+	int rc;
+
+	if ((rc = csdkp_shell_quote(&q, path)))
+		return rc;
+	if (asprintf(out, "%s%s%s", before, q, after) < 0)
+		*out = NULL;
+	free(q);
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+static void chomp(struct csdkp_docker_capture *cap)
+{
+	while (cap->len && (cap->data[cap->len - 1] == '\n' || cap->data[cap->len - 1] == '\r'))
+		cap->data[--cap->len] = '\0';
+}
+
+static int mkdir_p(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, const char *shown)
+{
+	struct csdkp_docker_capture cap = { .max = 4096 };
+	char *cmd;
+	int rc, code = 0;
+
+	if ((rc = quoted_cmd(&cmd, "mkdir -p -- ", abs, "")))
+		return ctx->host->error(ctx->host, rc, "out of memory building a mkdir command");
+	rc = exec_simple(ctx, sb, cmd, &code, &cap);
+	free(cmd);
+	if (!rc && code) {
+		chomp(&cap);
+		if (cap.data && (strstr(cap.data, "exists") || strstr(cap.data, "Not a directory")))
+			rc = ctx->host->error(ctx->host, CSDK_EEXISTS, "'%s' (or one of its parents) exists and is not a directory; remove it first", shown);
+		else
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create directory '%s' in sandbox %s: %s", shown, sb->id,
+					      cap.data ? cap.data : "mkdir failed");
+	}
+	free(cap.data);
+	return rc;
+}
+
+static int dirname_of(const char *abs, char **dir, const char **base)
+{
+	const char *slash = strrchr(abs, '/');
+
+	*base = slash + 1;
+	*dir = slash == abs ? strdup("/") : strndup(abs, (size_t)(slash - abs));
+	return *dir ? 0 : CSDK_ENOMEM;
+}
+
+int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs,
+			  const void *data, size_t len)
+{
+	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
+	struct csdkp_http_response resp;
+	struct path_stat st;
+	char *dir = NULL, *tar = NULL, *path = NULL;
+	const char *base;
+	size_t tar_len;
+	int rc, tries = 0;
+
+	rc = path_stat(ctx, sb, abs, &st);
+	free(st.link_target);
+	if (rc && rc != CSDK_ENOTFOUND)
+		return rc;
+	if (!rc && (st.mode & GO_MODE_DIR))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a directory; give a file path to write", abs);
+	if ((rc = dirname_of(abs, &dir, &base)) || !*base ||
+	    (rc = csdkp_docker_tar_one(&tar, &tar_len, base, data, len, time(NULL))) ||
+	    (rc = archive_path(sb, dir, &path))) {
+		free(dir);
+		free(tar);
+		if (!rc)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' names no file; give a file path to write", abs);
+		return ctx->host->error(ctx->host, rc, "out of memory building an archive for '%s'", abs);
+	}
+	req.path = path;
+	req.body = tar;
+	req.body_len = tar_len;
+	for (;;) {
+		if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+			break;
+		if (resp.status == 404 && !tries++) {
+			csdkp_http_response_free(&resp);
+			if ((rc = mkdir_p(ctx, sb, dir, dir)))
+				break;
+			continue;
+		}
+		if (resp.status != 200) {
+			json_t *j = json_loadb(resp.body, resp.len, 0, NULL);
+			if (resp.status == 400 || resp.status == 404)
+				rc = ctx->host->error(ctx->host, CSDK_EINVAL, "cannot write '%s': a parent of it is a file; remove that file or choose another path", abs);
+			else
+				rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "writing a file", resp.status, j);
+			json_decref(j);
+		}
+		csdkp_http_response_free(&resp);
+		break;
+	}
+	free(path);
+	free(tar);
+	free(dir);
+	return rc;
+}
+
+struct read_state {
+	struct csdkp_docker *ctx;
+	struct csdk_sink *out;
+	int seen;
+	char type;
+	char *link;
+	int rc;
+};
+
+static int read_member(void *arg, const char *name, char type, uint64_t size, int64_t mtime, const char *data)
+{
+	struct read_state *s = arg;
+
+	(void)name;
+	(void)mtime;
+	if (s->seen++)
+		return 1;
+	s->type = type;
+	if (type == '2') {
+		s->link = strndup(data - 512 + 157, 100);
+		return 1;
+	}
+	if ((type == '0' || type == '\0' || type == '7') && size &&
+	    s->ctx->host->sink_write(s->out, CSDK_STREAM_STDOUT, data, (size_t)size))
+		s->rc = CSDK_ECANCELLED;
+	return 1;
+}
+
+int csdkp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sink *out)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	char *abs = NULL;
+	int rc, hops = 0;
+
+	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	for (;;) {
+		struct csdkp_http_request req = { .method = "GET", .timeout_ms = 300000 };
+		struct csdkp_http_response resp;
+		struct read_state s = { .ctx = ctx, .out = out };
+		char *apath = NULL;
+
+		if ((rc = archive_path(sb, abs, &apath))) {
+			rc = ctx->host->error(ctx->host, rc, "out of memory building an archive request");
+			break;
+		}
+		req.path = apath;
+		rc = csdkp_docker_raw(ctx, &req, &resp);
+		free(apath);
+		if (rc)
+			break;
+		if (resp.status == 404) {
+			json_t *j;
+			csdkp_http_response_free(&resp);
+			rc = csdkp_docker_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND
+				     ? gone(ctx, sb)
+				     : (json_decref(j), ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path));
+			break;
+		}
+		if (resp.status != 200) {
+			json_t *j = json_loadb(resp.body, resp.len, 0, NULL);
+			rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);
+			json_decref(j);
+			csdkp_http_response_free(&resp);
+			break;
+		}
+		rc = csdkp_docker_tar_each(resp.body, resp.len, read_member, &s);
+		csdkp_http_response_free(&resp);
+		if (rc < 0) {
+			rc = ctx->host->error(ctx->host, rc, "Docker engine at %s sent a truncated archive for '%s'; retry", ctx->ep.display, path);
+			break;
+		}
+		rc = 0;
+		if (s.type == '2' && s.link && hops++ < 8) {
+			char *next, *dir;
+			const char *base;
+			if (s.link[0] == '/')
+				next = strdup(s.link);
+			else if (dirname_of(abs, &dir, &base) || asprintf(&next, "%s/%s", dir, s.link) < 0)
+				next = NULL;
+			else
+				free(dir);
+			free(s.link);
+			free(abs);
+			abs = next;
+			if (!abs)
+				return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory following a link");
+			continue;
+		}
+		free(s.link);
+		if (s.rc)
+			rc = ctx->host->error(ctx->host, CSDK_ECANCELLED, "reading '%s' was cancelled by the caller", path);
+		else if (s.type == '5')
+			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a directory; use readdir to list it", path);
+		else if (s.type == '2')
+			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a chain of more than 8 symbolic links; read the target directly", path);
+		else if (!s.seen || !(s.type == '0' || s.type == '\0' || s.type == '7'))
+			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is not a regular file; read a file", path);
+		break;
+	}
+	free(abs);
+	return rc;
+}
+
+int csdkp_m_fs_write(void *vctx, void *sandbox, const char *path, const void *data, size_t len)
+{
+	struct csdkp_docker *ctx = vctx;
+	char *abs = NULL;
+	int rc;
+
+	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	rc = csdkp_docker_put_file(ctx, sandbox, abs, data, len);
+	free(abs);
+	return rc;
+}
+
+int csdkp_m_fs_mkdir(void *vctx, void *sandbox, const char *path)
+{
+	struct csdkp_docker *ctx = vctx;
+	char *abs = NULL;
+	int rc;
+
+	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	rc = mkdir_p(ctx, sandbox, abs, path);
+	free(abs);
+	return rc;
+}
+
+int csdkp_m_fs_exists(void *vctx, void *sandbox, const char *path, int *exists_out)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct path_stat st;
+	char *abs = NULL;
+	int rc;
+
+	*exists_out = 0;
+	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	rc = path_stat(ctx, sandbox, abs, &st);
+	free(abs);
+	free(st.link_target);
+	if (rc == CSDK_ENOTFOUND)
+		return 0;
+	if (!rc)
+		*exists_out = 1;
+	return rc;
+}
+
+int csdkp_m_fs_remove(void *vctx, void *sandbox, const char *path)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct path_stat st;
+	char *abs = NULL, *cmd = NULL;
+	int rc, code = 0;
+
+	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	if (!strcmp(abs, "/") || abs[strspn(abs, "/")] == '\0') {
+		free(abs);
+		return ctx->host->error(ctx->host, CSDK_EPERM, "cannot remove '%s': it is the sandbox's root directory; remove the files in it instead", path);
+	}
+	rc = path_stat(ctx, sb, abs, &st);
+	free(st.link_target);
+	if (rc == CSDK_ENOTFOUND)
+		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file or directory: %s", path);
+	if (!rc && (rc = quoted_cmd(&cmd, "rm -rf -- ", abs, "")))
+		rc = ctx->host->error(ctx->host, rc, "out of memory building a remove command");
+	if (!rc && !(rc = exec_simple(ctx, sb, cmd, &code, &cap)) && code) {
+		chomp(&cap);
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot remove '%s' in sandbox %s: %s", path, sb->id, cap.data ? cap.data : "rm failed");
+	}
+	free(cap.data);
+	free(cmd);
+	free(abs);
+	return rc;
+}
+
+int csdkp_m_fs_readdir(void *vctx, void *sandbox, const char *path, struct csdk_dir *out)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	/* names NUL-separated on stderr (captured), so any byte but NUL and / survives */
+	static const char list_tail[] =
+		" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; "
+		"[ -e \"$f\" ] || [ -h \"$f\" ] || continue; printf '%s\\0' \"$f\" >&2; done";
+	struct csdkp_docker_capture cap = { .max = 64 * 1024 * 1024 };
+	struct path_stat st;
+	char *abs = NULL, *cmd = NULL;
+	int rc, code = 0;
+
+	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
+	rc = path_stat(ctx, sb, abs, &st);
+	free(st.link_target);
+	if (rc == CSDK_ENOTFOUND)
+		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such directory: %s", path);
+	else if (!rc && !(st.mode & GO_MODE_DIR))
+		rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is not a directory; use read for files", path);
+	if (!rc && (rc = quoted_cmd(&cmd, "cd -- ", abs, list_tail)))
+		rc = ctx->host->error(ctx->host, rc, "out of memory building a list command");
+	if (!rc && !(rc = exec_simple(ctx, sb, cmd, &code, &cap)) && code)
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot list '%s' in sandbox %s (exit code %d); check its permissions", path, sb->id, code);
+	for (size_t off = 0; !rc && cap.data && off < cap.len;) {
+		const char *name = cap.data + off;
+		size_t nl = strnlen(name, cap.len - off);
+		char *child;
+		struct path_stat cst;
+		int src;
+
+		off += nl + 1;
+		if (asprintf(&child, "%s%s%s", abs, abs[strlen(abs) - 1] == '/' ? "" : "/", name) < 0) {
+			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory listing '%s'", path);
+			break;
+		}
+		src = path_stat(ctx, sb, child, &cst);
+		free(child);
+		free(cst.link_target);
+		if (src == CSDK_ENOTFOUND)
+			continue; /* removed while listing */
+		if (src) {
+			rc = src;
+			break;
+		}
+		rc = ctx->host->dir_add(out, name,
+					cst.mode & GO_MODE_DIR ? CSDK_ENTRY_DIRECTORY
+					: cst.mode & GO_MODE_OTHER ? CSDK_ENTRY_OTHER : CSDK_ENTRY_FILE,
+					cst.size, cst.mtime_ms);
+	}
+	free(cap.data);
+	free(cmd);
+	free(abs);
+	return rc;
+}

@@ -1,0 +1,154 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "docker.h"
+
+static void sanitise(char *dst, size_t max, const char *src)
+{
+	size_t j = 0;
+
+	for (; *src && j < max; src++)
+		dst[j++] = (*src >= 'a' && *src <= 'z') || (*src >= 'A' && *src <= 'Z') || (*src >= '0' && *src <= '9') ||
+				   *src == '.' || *src == '-'
+			   ? *src
+			   : '_';
+	dst[j] = '\0';
+}
+
+/* csdk-NS--NAME-HASH: readable parts sanitised to [A-Za-z0-9_.-] and cut
+ * to 40 bytes, and an FNV-1a hash of the exact (namespace, name) so that
+ * names that sanitise alike still get different containers. */
+int csdkp_docker_container_name(char **out, const char *ns, const char *name)
+{
+	char a[41], b[41];
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)ns; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	h = (h ^ 0) * 16777619u;
+	for (p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	sanitise(a, 40, ns);
+	sanitise(b, 40, name);
+	if (asprintf(out, "csdk-%s--%s-%08x", a, b, h) < 0) {
+		*out = NULL;
+		return CSDK_ENOMEM;
+	}
+	return 0;
+}
+
+static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name, struct csdk_text *id_out,
+		      void **sandbox_out, int start)
+{
+	json_t *j = NULL, *labels;
+	const char *lns, *lname;
+	char *cname;
+	int rc;
+
+	if (csdkp_docker_container_name(&cname, ns, name))
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory naming a sandbox");
+	rc = csdkp_docker_inspect(ctx, cname, &j);
+	free(cname);
+	if (rc)
+		return rc;
+	labels = json_object_get(json_object_get(j, "Config"), "Labels");
+	lns = json_string_value(json_object_get(labels, "com.computesdk.namespace"));
+	lname = json_string_value(json_object_get(labels, "com.computesdk.name"));
+	if (!lns || !lname || strcmp(lns, ns) || strcmp(lname, name)) {
+		json_decref(j);
+		return CSDK_ENOTFOUND;
+	}
+	if (start && !json_is_true(json_object_get(json_object_get(j, "State"), "Running"))) {
+		char path[160];
+		long status;
+		json_t *r = NULL;
+		const char *id = json_string_value(json_object_get(j, "Id"));
+
+		snprintf(path, sizeof(path), "/containers/%s/start", id);
+		rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &r);
+		if (!rc && status >= 400 && status != 304)
+			rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "restarting a named sandbox", status, r);
+		json_decref(r);
+		if (rc) {
+			json_decref(j);
+			return rc;
+		}
+	}
+	if (!(rc = ctx->host->text_set(id_out, json_string_value(json_object_get(j, "Id")))))
+		rc = csdkp_docker_handle_new(ctx, j, sandbox_out);
+	json_decref(j);
+	return rc;
+}
+
+int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_docker *ctx = vctx;
+
+	if (!name)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no name given; pass the sandbox's name");
+	return find_named(ctx, ns ? ns : "default", name, id_out, sandbox_out, 0);
+}
+
+int csdkp_m_find_or_create(void *vctx, const char *ns, const char *name, const struct csdk_create_options *opts,
+			   struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_docker *ctx = vctx;
+	char *cname;
+	int rc;
+
+	if (!name)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no name given; pass the sandbox's name");
+	ns = ns ? ns : "default";
+	rc = find_named(ctx, ns, name, id_out, sandbox_out, 1);
+	if (rc != CSDK_ENOTFOUND)
+		return rc;
+	if (csdkp_docker_container_name(&cname, ns, name))
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory naming a sandbox");
+	rc = csdkp_docker_create_with_name(ctx, cname, ns, name, opts, id_out, sandbox_out);
+	if (rc == CSDK_EEXISTS) {
+		/* another caller won the race for the name: the engine's 409 makes it
+		 * atomic, but the winner's container may not be inspectable yet */
+		for (int i = 0; i < 100; i++) {
+			rc = find_named(ctx, ns, name, id_out, sandbox_out, 1);
+			if (rc != CSDK_ENOTFOUND)
+				break;
+			usleep(50000);
+		}
+		if (rc == CSDK_ENOTFOUND)
+			rc = ctx->host->error(ctx->host, CSDK_EEXISTS,
+					      "container name '%s' is taken by a container that is not the csdk sandbox %s/%s; remove it or choose another name",
+					      cname, ns, name);
+	}
+	free(cname);
+	return rc;
+}
+
+int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
+{
+	struct csdkp_docker *ctx = vctx;
+	struct csdkp_docker_sandbox *sb = sandbox;
+	struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 30000 };
+	struct csdkp_docker_capture cap = { .max = 4096 };
+	char cmd[512];
+	int rc, code = 0;
+
+	if (duration_ms <= 0)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; pass the milliseconds to add", (long long)duration_ms);
+	/* no deadline (0) means no timeout: nothing to extend */
+	snprintf(cmd, sizeof(cmd),
+		 "f=/tmp/.csdk-deadline-$CSDK_STAMP; d=${CSDK_DEADLINE:-0}; if [ -r $f ]; then read d < $f; fi; "
+		 "[ \"$d\" -gt 0 ] || exit 0; n=$(date +%%s) || exit 3; [ \"$d\" -lt \"$n\" ] && d=$n; "
+		 "echo $((d + %lld)) > $f.new && mv -f $f.new $f",
+		 (long long)((duration_ms + 999) / 1000));
+	rc = csdkp_docker_exec(ctx, sb, cmd, &ro, NULL, &cap, &code);
+	if (!rc && code)
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot extend the timeout of sandbox %s (exit code %d: %s); the image needs date and mv",
+				      sb->id, code, cap.data ? cap.data : "");
+	free(cap.data);
+	return rc;
+}

@@ -1,0 +1,188 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker.h"
+
+#define DOCKER_ABI CSDK_ABI_MAKE(1, 0)
+
+static const struct csdk_config_key docker_config_keys[] = {
+	{ .key = "host", .env = "DOCKER_HOST",
+	  .help = "engine endpoint: unix:///path/to/docker.sock or tcp://host:port (default unix:///var/run/docker.sock)" },
+	{ .key = "image", .env = "CSDK_DOCKER_IMAGE",
+	  .help = "image for sandboxes created without a runtime (default: python_image)" },
+	{ .key = "python_image", .env = "CSDK_DOCKER_PYTHON_IMAGE",
+	  .help = "image for runtime python (default python:3.12-slim)" },
+	{ .key = "node_image", .env = "CSDK_DOCKER_NODE_IMAGE",
+	  .help = "image for runtime node (default node:20-slim)" },
+	{ .key = "network", .env = "CSDK_DOCKER_NETWORK",
+	  .help = "network mode of sandboxes: none, host, bridge or a network's name (default none)" },
+	{ .key = "pull", .env = "CSDK_DOCKER_PULL",
+	  .help = "pull an image missing from the engine: true or false (default false)" },
+	{ .key = "workdir", .env = "CSDK_DOCKER_WORKDIR",
+	  .help = "working directory inside sandboxes (default: the image's, else /)" },
+	{ .key = "ports", .env = "CSDK_DOCKER_PORTS",
+	  .help = "container ports to publish on 127.0.0.1 for get_url, comma-separated, e.g. 3000,8080" },
+	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT",
+	  .help = "maximum number of processes per sandbox (default 512; 0 = unlimited)" },
+};
+
+static int parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_ports(struct csdkp_docker *ctx, const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 1 || v > 65535 || (*end && *end != ','))
+			return ctx->host->error(ctx->host, CSDK_ECONFIG,
+						"ports '%s' is not a comma-separated list of ports from 1 to 65535; e.g. ports=3000,8080", s);
+		if (ctx->n_ports == CSDKP_DOCKER_MAX_PORTS)
+			return ctx->host->error(ctx->host, CSDK_ECONFIG, "ports '%s' lists more than %d ports; publish fewer",
+						s, CSDKP_DOCKER_MAX_PORTS);
+		ctx->ports[ctx->n_ports++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int docker_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
+{
+	struct csdkp_docker *ctx = calloc(1, sizeof(*ctx));
+	const char *v;
+	char err[512];
+	int rc;
+
+	if (!ctx)
+		return host->error(host, CSDK_ENOMEM, "out of memory opening the docker provider");
+	ctx->host = host;
+	pthread_mutex_init(&ctx->lock, NULL);
+	v = host->config_get(config, "host");
+	if ((rc = csdkp_http_endpoint_init(&ctx->ep, v ? v : "unix:///var/run/docker.sock", err, sizeof(err)))) {
+		rc = rc == CSDK_ENOMEM ? host->error(host, rc, "out of memory opening the docker provider")
+				       : host->error(host, rc, "%s (config key host or DOCKER_HOST)", err);
+		goto fail;
+	}
+	ctx->python_image = host->config_get(config, "python_image");
+	if (!ctx->python_image)
+		ctx->python_image = "python:3.12-slim";
+	ctx->node_image = host->config_get(config, "node_image");
+	if (!ctx->node_image)
+		ctx->node_image = "node:20-slim";
+	ctx->image = host->config_get(config, "image");
+	if (!ctx->image)
+		ctx->image = ctx->python_image;
+	ctx->network = host->config_get(config, "network");
+	if (!ctx->network)
+		ctx->network = "none";
+	ctx->workdir = host->config_get(config, "workdir");
+	if (ctx->workdir && ctx->workdir[0] != '/') {
+		rc = host->error(host, CSDK_ECONFIG, "workdir '%s' is not an absolute path; give one such as /workspace", ctx->workdir);
+		goto fail;
+	}
+	if ((v = host->config_get(config, "pull")) && parse_bool(v, &ctx->pull)) {
+		rc = host->error(host, CSDK_ECONFIG, "pull '%s' is not a boolean; use true or false", v);
+		goto fail;
+	}
+	ctx->pids_limit = 512;
+	if ((v = host->config_get(config, "pids_limit"))) {
+		char *end;
+		long long n = strtoll(v, &end, 10);
+		if (end == v || *end || n < 0) {
+			rc = host->error(host, CSDK_ECONFIG, "pids_limit '%s' is not a non-negative integer; e.g. 512, or 0 for no limit", v);
+			goto fail;
+		}
+		ctx->pids_limit = n;
+	}
+	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))
+		goto fail;
+	*ctx_out = ctx;
+	return 0;
+fail:
+	csdkp_http_endpoint_free(&ctx->ep);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+	return rc;
+}
+
+static void docker_teardown(void *vctx)
+{
+	struct csdkp_docker *ctx = vctx;
+
+	if (!ctx)
+		return;
+	csdkp_http_endpoint_free(&ctx->ep);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+static const struct csdk_methods docker_methods = {
+	.struct_size = sizeof(struct csdk_methods),
+	.init = docker_init,
+	.teardown = docker_teardown,
+	.release = csdkp_m_release,
+	.create = csdkp_m_create,
+	.get = csdkp_m_get,
+	.list = csdkp_m_list,
+	.destroy = csdkp_m_destroy,
+	.run_code = csdkp_m_run_code,
+	.run_command = csdkp_m_run_command,
+	.get_info = csdkp_m_get_info,
+	.get_url = csdkp_m_get_url,
+	.fs_read = csdkp_m_fs_read,
+	.fs_write = csdkp_m_fs_write,
+	.fs_mkdir = csdkp_m_fs_mkdir,
+	.fs_readdir = csdkp_m_fs_readdir,
+	.fs_exists = csdkp_m_fs_exists,
+	.fs_remove = csdkp_m_fs_remove,
+	.find_or_create = csdkp_m_find_or_create,
+	.find = csdkp_m_find,
+	.extend_timeout = csdkp_m_extend_timeout,
+	.template_create = csdkp_m_template_create,
+	.template_list = csdkp_m_template_list,
+	.template_delete = csdkp_m_template_delete,
+	.snapshot_create = csdkp_m_snapshot_create,
+	.snapshot_list = csdkp_m_snapshot_list,
+	.snapshot_delete = csdkp_m_snapshot_delete,
+};
+
+static const struct csdk_plugin docker_plugin = {
+	.magic = CSDK_PLUGIN_MAGIC,
+	.struct_size = sizeof(struct csdk_plugin),
+	.abi_version = DOCKER_ABI,
+	.modes = CSDK_MODE_DIRECT,
+	.default_mode = CSDK_MODE_DIRECT,
+	.capabilities = CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
+			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC,
+	.name = "docker",
+	.version = PACKAGE_VERSION,
+	.description = "sandboxes as containers of a Docker Engine API (Docker or Podman)",
+	.license = "MIT",
+	.config_keys = docker_config_keys,
+	.n_config_keys = sizeof(docker_config_keys) / sizeof(docker_config_keys[0]),
+	.config_key_size = sizeof(struct csdk_config_key),
+	.methods = &docker_methods,
+};
+
+CSDK_PLUGIN_EXPORT int csdk_plugin_entry(uint32_t host_abi, const struct csdk_plugin **out)
+{
+	if (CSDK_ABI_MAJOR_OF(host_abi) != CSDK_ABI_MAJOR_OF(DOCKER_ABI))
+		return CSDK_EABI;
+	*out = &docker_plugin;
+	return 0;
+}

@@ -1,0 +1,56 @@
+#!/bin/sh
+# engine.sh start|stop STATE_DIR - a private dockerd for the tests.
+# start: prints DOCKER_HOST=unix://... once the engine answers /_ping;
+# exits 77 with a reason when it cannot run one (not root, no dockerd).
+# The socket, data root and exec root live under a short directory in /tmp
+# (unix socket paths are limited to 107 bytes); STATE_DIR remembers it.
+set -eu
+cmd=${1:-}
+state=${2:?usage: engine.sh start|stop STATE_DIR}
+log() { echo "engine.sh: $*" >&2; }
+
+case $cmd in
+start)
+	[ "$(id -u)" = 0 ] || { log "SKIP: not root, cannot start a private dockerd"; exit 77; }
+	dockerd=$(command -v dockerd) || { log "SKIP: dockerd not found (apt-get install docker.io)"; exit 77; }
+	mkdir -p "$state"
+	dir=$(mktemp -d /tmp/csdk-dk.XXXXXX)
+	echo "$dir" > "$state/engine-dir"
+	mkdir -p "$dir/run"
+	start=$(date +%s)
+	"$dockerd" --host "unix://$dir/run/docker.sock" --data-root "$dir/root" --exec-root "$dir/exec" \
+		--pidfile "$dir/run/docker.pid" --bridge=none --iptables=false --ip-masq=false \
+		>"$dir/dockerd.log" 2>&1 &
+	echo $! > "$state/engine-pid"
+	i=0
+	until curl -sf --unix-socket "$dir/run/docker.sock" http://localhost/_ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$(cat "$state/engine-pid")" 2>/dev/null; then
+			log "SKIP: dockerd did not answer within 30 s; its log: $dir/dockerd.log"
+			tail -5 "$dir/dockerd.log" >&2 || true
+			exit 77
+		fi
+		sleep 0.1
+	done
+	log "dockerd up in $(( $(date +%s) - start )) s at unix://$dir/run/docker.sock"
+	echo "DOCKER_HOST=unix://$dir/run/docker.sock"
+	;;
+stop)
+	[ -f "$state/engine-pid" ] || exit 0
+	pid=$(cat "$state/engine-pid")
+	dir=$(cat "$state/engine-dir")
+	if kill "$pid" 2>/dev/null; then
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	# containers' mounts may linger under the data root
+	grep " $dir/" /proc/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	rm -rf "$dir"
+	rm -f "$state/engine-pid" "$state/engine-dir"
+	;;
+*)
+	echo "usage: engine.sh start|stop STATE_DIR" >&2
+	exit 2
+	;;
+esac

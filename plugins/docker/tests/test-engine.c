@@ -1,0 +1,793 @@
+/*
+ * test-engine.c - the docker plugin against a real engine ($DOCKER_HOST, a
+ * private dockerd started by engine.sh) and against endpoints that are not
+ * engines. Loads the built csdk-docker.so through its entry point and plays
+ * the host with a minimal struct csdk_host of its own.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <csdk/plugin.h>
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		checks++;                                                     \
+		if (!(cond)) {                                                \
+			failures++;                                           \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+		}                                                             \
+	} while (0)
+
+/* ---------------------------------------------------------- a tiny host */
+
+static __thread char last_error[1024];
+static __thread int last_code;
+
+struct csdk_config { const char *keys[16]; const char *values[16]; int n; };
+struct csdk_sink { char *data[3]; size_t len[3]; double first_ms, last_ms; int stop_after_bytes; };
+struct csdk_text { char value[160]; };
+struct csdk_info { char id[128]; int status; int64_t created, timeout; char meta[512]; };
+struct csdk_handles { char ids[64][128]; void *h[64]; int n; };
+struct csdk_dir { char names[64][128]; int types[64]; uint64_t sizes[64]; int64_t mtimes[64]; int n; };
+struct csdk_items { char ids[64][160]; char names[64][64]; int n; };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void h_log(const struct csdk_host *h, enum csdk_log_level l, const char *fmt, ...)
+{
+	va_list ap;
+	(void)h;
+	(void)l;
+	va_start(ap, fmt);
+	fprintf(stderr, "[docker] ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int h_error(const struct csdk_host *h, int code, const char *fmt, ...)
+{
+	va_list ap;
+	(void)h;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	last_code = code;
+	return code;
+}
+
+static const char *h_config_get(const struct csdk_config *c, const char *key)
+{
+	for (int i = 0; i < c->n; i++)
+		if (!strcmp(c->keys[i], key))
+			return c->values[i];
+	if (!strcmp(key, "host"))
+		return getenv("DOCKER_HOST");
+	return NULL;
+}
+
+static int h_sink_write(struct csdk_sink *s, enum csdk_stream st, const void *d, size_t n)
+{
+	char *p = realloc(s->data[st], s->len[st] + n + 1);
+	if (!p)
+		return CSDK_ENOMEM;
+	memcpy(p + s->len[st], d, n);
+	s->len[st] += n;
+	p[s->len[st]] = '\0';
+	s->data[st] = p;
+	if (!s->first_ms)
+		s->first_ms = now_ms();
+	s->last_ms = now_ms();
+	if (s->stop_after_bytes && s->len[1] >= (size_t)s->stop_after_bytes)
+		return 1;
+	return 0;
+}
+
+static int h_text_set(struct csdk_text *t, const char *v) { snprintf(t->value, sizeof(t->value), "%s", v); return 0; }
+static int h_info_set_id(struct csdk_info *i, const char *id) { snprintf(i->id, sizeof(i->id), "%s", id); return 0; }
+static int h_info_set_status(struct csdk_info *i, enum csdk_status s) { i->status = s; return 0; }
+static int h_info_set_times(struct csdk_info *i, int64_t c, int64_t t) { i->created = c; i->timeout = t; return 0; }
+static int h_info_add_metadata(struct csdk_info *i, const char *k, const char *v)
+{
+	size_t n = strlen(i->meta);
+	snprintf(i->meta + n, sizeof(i->meta) - n, "%s=%s;", k, v);
+	return 0;
+}
+static int h_handles_add(struct csdk_handles *l, const char *id, void *h)
+{
+	if (l->n == 64)
+		return CSDK_ENOMEM;
+	snprintf(l->ids[l->n], 128, "%s", id);
+	l->h[l->n++] = h;
+	return 0;
+}
+static int h_dir_add(struct csdk_dir *d, const char *name, enum csdk_entry_type t, uint64_t size, int64_t m)
+{
+	if (d->n == 64)
+		return CSDK_ENOMEM;
+	snprintf(d->names[d->n], 128, "%s", name);
+	d->types[d->n] = t;
+	d->sizes[d->n] = size;
+	d->mtimes[d->n++] = m;
+	return 0;
+}
+static int h_items_add(struct csdk_items *it, const char *id, const char *name, int64_t c)
+{
+	(void)c;
+	if (it->n == 64)
+		return CSDK_ENOMEM;
+	snprintf(it->ids[it->n], 160, "%s", id);
+	snprintf(it->names[it->n++], 64, "%s", name ? name : "");
+	return 0;
+}
+static int h_endpoint_set(struct csdk_endpoint *e, const char *u, const char *t) { (void)e; (void)u; (void)t; return 0; }
+
+static const struct csdk_host host = {
+	.struct_size = sizeof(struct csdk_host), .abi_version = CSDK_ABI_VERSION,
+	.log = h_log, .error = h_error, .config_get = h_config_get, .sink_write = h_sink_write,
+	.text_set = h_text_set, .info_set_id = h_info_set_id, .info_set_status = h_info_set_status,
+	.info_set_times = h_info_set_times, .info_add_metadata = h_info_add_metadata,
+	.handles_add = h_handles_add, .dir_add = h_dir_add, .items_add = h_items_add, .endpoint_set = h_endpoint_set,
+};
+
+static const struct csdk_methods *M;
+
+static void sink_free(struct csdk_sink *s)
+{
+	for (int i = 0; i < 3; i++)
+		free(s->data[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *out1(struct csdk_sink *s) { return s->data[1] ? s->data[1] : ""; }
+static const char *out2(struct csdk_sink *s) { return s->data[2] ? s->data[2] : ""; }
+
+static void *open_ctx(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	static struct csdk_config cfgs[16];
+	static int ncfg;
+	struct csdk_config *c = &cfgs[ncfg++];
+	void *ctx = NULL;
+
+	c->n = 0;
+	if (k1) { c->keys[c->n] = k1; c->values[c->n++] = v1; }
+	if (k2) { c->keys[c->n] = k2; c->values[c->n++] = v2; }
+	if (M->init(&host, c, &ctx))
+		fprintf(stderr, "init failed: %s\n", last_error);
+	return ctx;
+}
+
+/* --------------------------------------------- raw engine calls (curl) */
+
+static long raw(const char *method, const char *path, const char *body, char *out, size_t outlen)
+{
+	const char *dh = getenv("DOCKER_HOST");
+	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[512];
+	long status = 0;
+	FILE *f = fmemopen(out, outlen, "w");
+	CURL *c = curl_easy_init();
+
+	snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, dh + 7);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	fclose(f);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hd);
+	return status;
+}
+
+/* a container made without the csdk label, as another tool would */
+static void foreign_container(const char *image, const char *name, char *id, size_t idlen)
+{
+	char body[512], out[2048], path[256];
+	const char *p;
+
+	snprintf(body, sizeof(body), "{\"Image\":\"%s\",\"Cmd\":[\"sleep\",\"600\"],\"HostConfig\":{\"NetworkMode\":\"none\"}}", image);
+	snprintf(path, sizeof(path), "/containers/create%s%s", name ? "?name=" : "", name ? name : "");
+	raw("POST", path, body, out, sizeof(out));
+	p = strstr(out, "\"Id\":\"");
+	snprintf(id, idlen, "%.64s", p ? p + 6 : "");
+}
+
+/* ------------------------------------------- endpoints that are not engines */
+
+struct fake_server { int fd; const char *answer; };
+
+static void *serve(void *arg)
+{
+	struct fake_server *s = arg;
+	for (;;) {
+		char buf[4096];
+		int c = accept(s->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		(void)!read(c, buf, sizeof(buf));
+		(void)!write(c, s->answer, strlen(s->answer));
+		close(c);
+	}
+}
+
+static int unix_listener(const char *path, int do_listen)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	unlink(path);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (do_listen && listen(fd, 8))) {
+		perror(path);
+		exit(99);
+	}
+	return fd;
+}
+
+static void test_not_engines(void)
+{
+	char path[108], hostv[128], want[1024];
+	struct csdk_text id = { "" };
+	void *ctx, *sb = NULL;
+	int rc;
+
+	/* nothing at the path */
+	snprintf(path, sizeof(path), "/tmp/csdk-test-none-%d.sock", (int)getpid());
+	unlink(path);
+	snprintf(hostv, sizeof(hostv), "unix://%s", path);
+	ctx = open_ctx("host", hostv, "image", "csdk-test/busybox:1");
+	rc = M->create(ctx, NULL, &id, &sb);
+	snprintf(want, sizeof(want),
+		 "cannot connect to the Docker engine at %s: No such file or directory; start dockerd (or 'podman system service') there, "
+		 "or point DOCKER_HOST (config key host) at a running engine", hostv);
+	CHECK(rc == CSDK_EIO && !strcmp(last_error, want), "no socket: rc %d, message '%s'", rc, last_error);
+	M->teardown(ctx);
+
+	/* a socket nobody listens on */
+	{
+		int fd = unix_listener(path, 0);
+		ctx = open_ctx("host", hostv, NULL, NULL);
+		rc = M->get(ctx, "abc", &sb);
+		snprintf(want, sizeof(want),
+			 "cannot connect to the Docker engine at %s: Connection refused; start dockerd (or 'podman system service') there, "
+			 "or point DOCKER_HOST (config key host) at a running engine", hostv);
+		CHECK(rc == CSDK_EIO && !strcmp(last_error, want), "refused: rc %d, message '%s'", rc, last_error);
+		M->teardown(ctx);
+		close(fd);
+	}
+
+	/* a server answering garbage, then one answering HTTP that is not an engine */
+	{
+		static struct fake_server garbage = { -1, "garbage, not HTTP at all\n" };
+		static struct fake_server web = { -1, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello" };
+		char path2[108], host2[128];
+		pthread_t t1, t2;
+		struct csdk_handles hs = { .n = 0 };
+
+		garbage.fd = unix_listener(path, 1);
+		pthread_create(&t1, NULL, serve, &garbage);
+		ctx = open_ctx("host", hostv, NULL, NULL);
+		rc = M->list(ctx, &hs);
+		snprintf(want, sizeof(want),
+			 "the service at %s is not a Docker engine (its answer to GET /_ping is not HTTP); "
+			 "point DOCKER_HOST (config key host) at a Docker or Podman API socket", hostv);
+		CHECK(rc == CSDK_EBACKEND && !strcmp(last_error, want), "garbage: rc %d, message '%s'", rc, last_error);
+		M->teardown(ctx);
+
+		snprintf(path2, sizeof(path2), "/tmp/csdk-test-web-%d.sock", (int)getpid());
+		snprintf(host2, sizeof(host2), "unix://%s", path2);
+		web.fd = unix_listener(path2, 1);
+		pthread_create(&t2, NULL, serve, &web);
+		ctx = open_ctx("host", host2, NULL, NULL);
+		rc = M->list(ctx, &hs);
+		snprintf(want, sizeof(want),
+			 "the service at %s is not a Docker engine (GET /_ping answered HTTP 200 without OK); "
+			 "point DOCKER_HOST (config key host) at a Docker or Podman API socket", host2);
+		CHECK(rc == CSDK_EBACKEND && !strcmp(last_error, want), "web server: rc %d, message '%s'", rc, last_error);
+		M->teardown(ctx);
+		shutdown(garbage.fd, SHUT_RDWR);
+		shutdown(web.fd, SHUT_RDWR);
+		close(garbage.fd);
+		close(web.fd);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		unlink(path2);
+	}
+	unlink(path);
+
+	/* configuration errors */
+	{
+		void *c2 = NULL;
+		struct csdk_config bad = { { "host" }, { "ftp://x" }, 1 };
+		rc = M->init(&host, &bad, &c2);
+		CHECK(rc == CSDK_ECONFIG && !strcmp(last_error,
+			"endpoint 'ftp://x' is not supported; use unix:///path/to/socket or tcp://host:port (config key host or DOCKER_HOST)"),
+		      "bad host: rc %d '%s'", rc, last_error);
+	}
+}
+
+/* -------------------------------------------------------- engine cases */
+
+static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_options *o, struct csdk_sink *s)
+{
+	int code = -99, rc;
+	memset(s, 0, sizeof(*s));
+	rc = M->run_command(ctx, sb, cmd, o, s, &code);
+	if (rc) {
+		fprintf(stderr, "run_command '%s': rc %d: %s\n", cmd, rc, last_error);
+		return -1000 + rc;
+	}
+	return code;
+}
+
+static void test_commands(void *ctx, void *sb)
+{
+	struct csdk_sink s;
+	struct csdk_kv env[] = { { "GREETING", "hi there" } };
+	struct csdk_run_options o = { .struct_size = sizeof(o) };
+	double t0;
+	int code;
+
+	code = run(ctx, sb, "echo out; echo err >&2; exit 3", NULL, &s);
+	CHECK(code == 3 && !strcmp(out1(&s), "out\n") && !strcmp(out2(&s), "err\n"), "exit/streams: %d '%s' '%s'", code, out1(&s), out2(&s));
+	sink_free(&s);
+	CHECK(run(ctx, sb, "no-such-command-xyz", NULL, &s) == 127, "missing command not 127");
+	sink_free(&s);
+	o.envs = env;
+	o.n_envs = 1;
+	o.cwd = "/tmp";
+	code = run(ctx, sb, "echo \"$GREETING\" $(pwd)", &o, &s);
+	CHECK(code == 0 && !strcmp(out1(&s), "hi there /tmp\n"), "env/cwd: '%s'", out1(&s));
+	sink_free(&s);
+	code = run(ctx, sb, "pwd", NULL, &s);
+	CHECK(code == 0 && !strcmp(out1(&s), "/root\n"), "default cwd: '%s'", out1(&s));
+	sink_free(&s);
+	code = run(ctx, sb, "head -c 300000 /dev/zero | tr '\\0' x; echo", NULL, &s);
+	CHECK(code == 0 && s.len[1] == 300001, "large output: %zu bytes", s.len[1]);
+	sink_free(&s);
+
+	/* streaming: the first line arrives before the command ends */
+	t0 = now_ms();
+	code = run(ctx, sb, "echo first; sleep 1; echo second", NULL, &s);
+	CHECK(code == 0 && !strcmp(out1(&s), "first\nsecond\n") && s.first_ms - t0 < 800 && s.last_ms - t0 >= 900,
+	      "streaming: first at %.0f ms, last at %.0f ms", s.first_ms - t0, s.last_ms - t0);
+	sink_free(&s);
+
+	/* timeout: 124, promptly, and nothing left running */
+	memset(&o, 0, sizeof(o));
+	o.struct_size = sizeof(o);
+	o.timeout_ms = 1000;
+	t0 = now_ms();
+	code = run(ctx, sb, "echo started; sleep 300 & sleep 301; echo never", &o, &s);
+	CHECK(code == 124 && !strcmp(out1(&s), "started\n") && now_ms() - t0 < 5000, "timeout: code %d out '%s' after %.0f ms",
+	      code, out1(&s), now_ms() - t0);
+	sink_free(&s);
+	code = run(ctx, sb, "ps -o args | grep -c '^sleep 30[01]'", NULL, &s);
+	CHECK(!strcmp(out1(&s), "0\n"), "processes left after timeout: %s", out1(&s));
+	sink_free(&s);
+
+	/* background: returns at once, keeps running */
+	memset(&o, 0, sizeof(o));
+	o.struct_size = sizeof(o);
+	o.background = 1;
+	t0 = now_ms();
+	code = run(ctx, sb, "sleep 2; echo done > /tmp/bg", &o, &s);
+	CHECK(code == 0 && now_ms() - t0 < 1500, "background took %.0f ms (code %d)", now_ms() - t0, code);
+	sink_free(&s);
+	sleep(3);
+	code = run(ctx, sb, "cat /tmp/bg", NULL, &s);
+	CHECK(!strcmp(out1(&s), "done\n"), "background did not finish: '%s'", out1(&s));
+	sink_free(&s);
+
+	/* the host asks to stop: cancelled, command killed */
+	memset(&s, 0, sizeof(s));
+	s.stop_after_bytes = 1;
+	code = -1;
+	{
+		int rc = M->run_command(ctx, sb, "echo x; sleep 200", NULL, &s, &code);
+		CHECK(rc == CSDK_ECANCELLED, "cancel rc %d", rc);
+	}
+	sink_free(&s);
+	code = run(ctx, sb, "ps -o args | grep -c '^sleep 200'", NULL, &s);
+	CHECK(!strcmp(out1(&s), "0\n"), "processes left after cancel: %s", out1(&s));
+	sink_free(&s);
+}
+
+static void test_fs(void *ctx, void *sb)
+{
+	unsigned char bin[1024];
+	struct csdk_sink s = { 0 };
+	struct csdk_dir d = { .n = 0 };
+	int ex = -1, rc, found_sub = 0, found_file = 0;
+
+	for (int i = 0; i < 1024; i++)
+		bin[i] = (unsigned char)(i * 7);
+	rc = M->fs_write(ctx, sb, "/data/deep/bin.dat", bin, sizeof(bin));
+	CHECK(rc == 0, "write with missing parents: %d %s", rc, last_error);
+	rc = M->fs_read(ctx, sb, "/data/deep/bin.dat", &s);
+	CHECK(rc == 0 && s.len[1] == sizeof(bin) && !memcmp(s.data[1], bin, sizeof(bin)), "binary round trip: rc %d len %zu", rc, s.len[1]);
+	sink_free(&s);
+	rc = M->fs_write(ctx, sb, "rel.txt", "relative\n", 9);
+	CHECK(rc == 0, "relative write %d %s", rc, last_error);
+	CHECK(run(ctx, sb, "cat /root/rel.txt", NULL, &s) == 0 && !strcmp(out1(&s), "relative\n"), "relative path not under workdir: '%s'", out1(&s));
+	sink_free(&s);
+	rc = M->fs_write(ctx, sb, "/root/empty", "", 0);
+	rc |= M->fs_read(ctx, sb, "empty", &s);
+	CHECK(rc == 0 && s.len[1] == 0, "empty file");
+	sink_free(&s);
+
+	rc = M->fs_read(ctx, sb, "/nope/missing", &s);
+	CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, "no such file: /nope/missing"), "missing read: %d '%s'", rc, last_error);
+	sink_free(&s);
+	rc = M->fs_read(ctx, sb, "/data", &s);
+	CHECK(rc == CSDK_EINVAL && !strcmp(last_error, "'/data' is a directory; use readdir to list it"), "dir read: %d '%s'", rc, last_error);
+	sink_free(&s);
+	rc = M->fs_write(ctx, sb, "/data", "x", 1);
+	CHECK(rc == CSDK_EINVAL && !strcmp(last_error, "'/data' is a directory; give a file path to write"), "dir write: %d '%s'", rc, last_error);
+
+	CHECK(M->fs_exists(ctx, sb, "/data/deep/bin.dat", &ex) == 0 && ex == 1, "exists file");
+	CHECK(M->fs_exists(ctx, sb, "/data/nothing", &ex) == 0 && ex == 0, "exists missing");
+	rc = M->fs_mkdir(ctx, sb, "/data/a b/c'd");
+	CHECK(rc == 0, "mkdir quoted: %d %s", rc, last_error);
+	CHECK(M->fs_exists(ctx, sb, "/data/a b/c'd", &ex) == 0 && ex == 1, "mkdir made nothing");
+	rc = M->fs_mkdir(ctx, sb, "/data/deep/bin.dat/x");
+	CHECK(rc == CSDK_EEXISTS && !strcmp(last_error, "'/data/deep/bin.dat/x' (or one of its parents) exists and is not a directory; remove it first"),
+	      "mkdir over file: %d '%s'", rc, last_error);
+
+	M->fs_write(ctx, sb, "/data/.hidden", "h", 1);
+	rc = M->fs_readdir(ctx, sb, "/data", &d);
+	CHECK(rc == 0 && d.n == 3, "readdir: rc %d n %d", rc, d.n);
+	for (int i = 0; i < d.n; i++) {
+		if (!strcmp(d.names[i], "a b") && d.types[i] == CSDK_ENTRY_DIRECTORY)
+			found_sub = 1;
+		if (!strcmp(d.names[i], ".hidden") && d.types[i] == CSDK_ENTRY_FILE && d.sizes[i] == 1 && d.mtimes[i] > 1600000000000LL)
+			found_file = 1;
+	}
+	CHECK(found_sub && found_file, "readdir entries wrong");
+	rc = M->fs_readdir(ctx, sb, "/data/.hidden", &d);
+	CHECK(rc == CSDK_EINVAL && !strcmp(last_error, "'/data/.hidden' is not a directory; use read for files"), "readdir file: '%s'", last_error);
+	rc = M->fs_readdir(ctx, sb, "/gone", &d);
+	CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, "no such directory: /gone"), "readdir missing: '%s'", last_error);
+
+	rc = M->fs_remove(ctx, sb, "/data/deep");
+	CHECK(rc == 0 && M->fs_exists(ctx, sb, "/data/deep", &ex) == 0 && ex == 0, "remove tree");
+	rc = M->fs_remove(ctx, sb, "/data/deep");
+	CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, "no such file or directory: /data/deep"), "remove missing: '%s'", last_error);
+	rc = M->fs_remove(ctx, sb, "/");
+	CHECK(rc == CSDK_EPERM, "remove / allowed");
+}
+
+struct race { void *ctx; char id[160]; int rc; };
+
+static void *race_find_or_create(void *arg)
+{
+	struct race *r = arg;
+	struct csdk_text t = { "" };
+	void *sb = NULL;
+
+	r->rc = M->find_or_create(r->ctx, "ns1", "racer", NULL, &t, &sb);
+	snprintf(r->id, sizeof(r->id), "%s", t.value);
+	if (sb)
+		M->release(r->ctx, sb);
+	return NULL;
+}
+
+static void test_named(void *ctx, const char *image)
+{
+	struct race r[3] = { { ctx, "", -1 }, { ctx, "", -1 }, { ctx, "", -1 } };
+	pthread_t t[3];
+	struct csdk_text id = { "" };
+	void *sb = NULL;
+	char fid[80], want[1024];
+	int rc;
+
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, race_find_or_create, &r[i]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(r[0].rc == 0 && r[1].rc == 0 && r[2].rc == 0 && !strcmp(r[0].id, r[1].id) && !strcmp(r[1].id, r[2].id),
+	      "racing find_or_create: %d %d %d '%s' '%s' '%s'", r[0].rc, r[1].rc, r[2].rc, r[0].id, r[1].id, r[2].id);
+	rc = M->find(ctx, "ns1", "racer", &id, &sb);
+	CHECK(rc == 0 && !strcmp(id.value, r[0].id), "find: %d '%s'", rc, id.value);
+	if (sb)
+		M->release(ctx, sb);
+	sb = NULL;
+	CHECK(M->find(ctx, "ns2", "racer", &id, &sb) == CSDK_ENOTFOUND, "find in another namespace");
+	CHECK(M->find(ctx, NULL, "nobody", &id, &sb) == CSDK_ENOTFOUND, "find unknown");
+	CHECK(M->destroy(ctx, r[0].id) == 0, "destroy named");
+
+	/* the name is held by a container that is not ours */
+	{
+		char *cname;
+		struct csdk_text t2 = { "" };
+		/* same derivation as named.c: checked through the engine */
+		foreign_container(image, "csdk-ns1--taken-placeholder", fid, sizeof(fid));
+		raw("DELETE", "/containers/csdk-ns1--taken-placeholder?force=1", NULL, want, sizeof(want));
+		rc = M->find_or_create(ctx, "ns1", "taken", NULL, &t2, &sb);
+		CHECK(rc == 0, "find_or_create taken: %d %s", rc, last_error);
+		if (sb)
+			M->release(ctx, sb);
+		sb = NULL;
+		/* learn the container name, destroy it, and put a foreign container there */
+		{
+			char out[8192], path[512], name[128] = "";
+			const char *p;
+			snprintf(path, sizeof(path), "/containers/%s/json", t2.value);
+			raw("GET", path, NULL, out, sizeof(out));
+			p = strstr(out, "\"Name\":\"/");
+			if (p)
+				sscanf(p + 9, "%127[^\"]", name);
+			cname = name;
+			M->destroy(ctx, t2.value);
+			foreign_container(image, cname, fid, sizeof(fid));
+			rc = M->find_or_create(ctx, "ns1", "taken", NULL, &t2, &sb);
+			snprintf(want, sizeof(want),
+				 "container name '%s' is taken by a container that is not the csdk sandbox ns1/taken; remove it or choose another name", cname);
+			CHECK(rc == CSDK_EEXISTS && !strcmp(last_error, want), "foreign name: %d '%s'", rc, last_error);
+			CHECK(!strncmp(cname, "csdk-ns1--taken-", 16), "container name '%s' not derived from namespace and name", cname);
+			snprintf(path, sizeof(path), "/containers/%s?force=1", fid);
+			raw("DELETE", path, NULL, out, sizeof(out));
+		}
+	}
+}
+
+static void test_labels_and_lifecycle(void *ctx, const char *image)
+{
+	struct csdk_kv meta[] = { { "owner", "tests" } };
+	struct csdk_create_options o = { .struct_size = sizeof(o), .image = image, .metadata = meta, .n_metadata = 1, .timeout_ms = 600000 };
+	struct csdk_text id = { "" };
+	struct csdk_handles hs = { .n = 0 };
+	struct csdk_info info = { .status = 0 };
+	char fid[80], out[512], path[512], want[1024];
+	void *sb = NULL;
+	int rc, mine = 0, foreign = 0;
+
+	foreign_container(image, NULL, fid, sizeof(fid));
+	snprintf(path, sizeof(path), "/containers/%s/start", fid);
+	raw("POST", path, NULL, out, sizeof(out));
+	rc = M->create(ctx, &o, &id, &sb);
+	CHECK(rc == 0 && strlen(id.value) == 64, "create: %d %s", rc, last_error);
+	rc = M->get_info(ctx, sb, &info);
+	CHECK(rc == 0 && !strcmp(info.id, id.value) && info.status == CSDK_STATUS_RUNNING && strstr(info.meta, "owner=tests;") &&
+	      info.timeout == 600000 && info.created > 1600000000000LL,
+	      "get_info: %d status %d meta '%s' timeout %lld", rc, info.status, info.meta, (long long)info.timeout);
+	CHECK(M->extend_timeout(ctx, sb, 60000) == 0, "extend: %s", last_error);
+	memset(&info, 0, sizeof(info));
+	M->get_info(ctx, sb, &info);
+	CHECK(info.timeout >= 660000 && info.timeout < 662000, "extended timeout %lld", (long long)info.timeout);
+	rc = M->list(ctx, &hs);
+	for (int i = 0; i < hs.n; i++) {
+		mine += !strcmp(hs.ids[i], id.value);
+		foreign += !strcmp(hs.ids[i], fid);
+		M->release(ctx, hs.h[i]);
+	}
+	CHECK(rc == 0 && mine == 1 && foreign == 0, "list: rc %d mine %d foreign %d", rc, mine, foreign);
+	{
+		void *other = NULL;
+		CHECK(M->get(ctx, fid, &other) == CSDK_ENOTFOUND, "get of an unlabelled container");
+		CHECK(M->get(ctx, "0123456789abcdef", &other) == CSDK_ENOTFOUND, "get of an unknown id");
+		CHECK(M->get(ctx, "../../etc", &other) == CSDK_ENOTFOUND, "get of a path");
+		CHECK(M->destroy(ctx, fid) == 0, "destroy of a foreign container");
+		snprintf(path, sizeof(path), "/containers/%s/json", fid);
+		CHECK(raw("GET", path, NULL, out, sizeof(out)) == 200, "destroy removed a foreign container");
+		snprintf(path, sizeof(path), "/containers/%s?force=1", fid);
+		raw("DELETE", path, NULL, out, sizeof(out));
+	}
+
+	/* get_url: network none publishes nothing */
+	{
+		struct csdk_text url = { "" };
+		rc = M->get_url(ctx, sb, 8080, NULL, &url);
+		snprintf(want, sizeof(want),
+			 "port 8080 of sandbox %s is not published (network mode none); list it in the ports key (CSDK_DOCKER_PORTS) with network=bridge, or use network=host",
+			 id.value);
+		CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, want), "get_url none: '%s'", last_error);
+	}
+
+	test_commands(ctx, sb);
+	test_fs(ctx, sb);
+
+	/* snapshots: a file written before is in a sandbox made from it */
+	{
+		struct csdk_text snap = { "" }, id2 = { "" };
+		struct csdk_items items = { .n = 0 };
+		struct csdk_create_options o2 = { .struct_size = sizeof(o2) };
+		struct csdk_sink s = { 0 };
+		void *sb2 = NULL;
+		int listed = 0;
+
+		M->fs_write(ctx, sb, "/root/snap.txt", "kept", 4);
+		rc = M->snapshot_create(ctx, sb, "first", &snap);
+		CHECK(rc == 0 && !strncmp(snap.value, "sha256:", 7), "snapshot_create: %d %s", rc, last_error);
+		M->snapshot_list(ctx, &items);
+		for (int i = 0; i < items.n; i++)
+			listed += !strcmp(items.ids[i], snap.value) && !strcmp(items.names[i], "first");
+		CHECK(listed == 1, "snapshot not listed");
+		o2.snapshot_id = snap.value;
+		rc = M->create(ctx, &o2, &id2, &sb2);
+		CHECK(rc == 0, "create from snapshot: %s", last_error);
+		if (!rc) {
+			CHECK(M->fs_read(ctx, sb2, "snap.txt", &s) == 0 && s.len[1] == 4 && !memcmp(s.data[1], "kept", 4), "snapshot content");
+			sink_free(&s);
+			memset(&info, 0, sizeof(info));
+			M->get_info(ctx, sb2, &info);
+			CHECK(info.status == CSDK_STATUS_RUNNING && info.timeout == 0, "snapshot sandbox info: %d %lld", info.status, (long long)info.timeout);
+			M->release(ctx, sb2);
+			M->destroy(ctx, id2.value);
+		}
+		CHECK(M->snapshot_delete(ctx, snap.value) == 0, "snapshot_delete: %s", last_error);
+		rc = M->snapshot_delete(ctx, snap.value);
+		snprintf(want, sizeof(want), "no such snapshot: %s; list them with snapshot_list", snap.value);
+		CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, want), "second snapshot_delete: %d '%s'", rc, last_error);
+	}
+
+	/* templates from an image */
+	{
+		struct csdk_template_options to = { .struct_size = sizeof(to), .name = "Base Box", .source = image };
+		struct csdk_text tid = { "" }, id3 = { "" };
+		struct csdk_items items = { .n = 0 };
+		struct csdk_create_options o3 = { .struct_size = sizeof(o3) };
+		void *sb3 = NULL;
+		int listed = 0;
+
+		rc = M->template_create(ctx, &to, &tid);
+		CHECK(rc == 0 && !strcmp(tid.value, "csdk-template/base-box:latest"), "template_create: %d '%s' %s", rc, tid.value, last_error);
+		M->template_list(ctx, &items);
+		for (int i = 0; i < items.n; i++)
+			listed += !strcmp(items.ids[i], tid.value) && !strcmp(items.names[i], "Base Box");
+		CHECK(listed == 1, "template not listed");
+		o3.template_id = tid.value;
+		rc = M->create(ctx, &o3, &id3, &sb3);
+		CHECK(rc == 0, "create from template: %s", last_error);
+		if (!rc) {
+			M->release(ctx, sb3);
+			M->destroy(ctx, id3.value);
+		}
+		CHECK(M->template_delete(ctx, tid.value) == 0, "template_delete: %s", last_error);
+	}
+
+	M->release(ctx, sb);
+	CHECK(M->destroy(ctx, id.value) == 0, "destroy");
+	CHECK(M->destroy(ctx, id.value) == 0, "second destroy");
+	CHECK(M->get(ctx, id.value, &sb) == CSDK_ENOTFOUND, "get after destroy");
+}
+
+static void test_missing_image(void *ctx)
+{
+	struct csdk_create_options o = { .struct_size = sizeof(o), .image = "csdk-test/missing:0" };
+	struct csdk_text id = { "" };
+	char want[1024];
+	void *sb = NULL;
+	int rc = M->create(ctx, &o, &id, &sb);
+
+	snprintf(want, sizeof(want),
+		 "image 'csdk-test/missing:0' is not present in the Docker engine at %s; build or load it there "
+		 "(docker build, docker load or docker import), or set pull=true (CSDK_DOCKER_PULL) to pull it from its registry",
+		 getenv("DOCKER_HOST"));
+	CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, want), "missing image: %d '%s'", rc, last_error);
+}
+
+static void test_host_network(const char *image)
+{
+	void *ctx = open_ctx("image", image, "network", "host");
+	struct csdk_text id = { "" }, url = { "" };
+	void *sb = NULL;
+	int rc = M->create(ctx, NULL, &id, &sb);
+
+	CHECK(rc == 0, "create with host network: %s", last_error);
+	if (rc)
+		return;
+	rc = M->get_url(ctx, sb, 8080, "ws", &url);
+	CHECK(rc == 0 && !strcmp(url.value, "ws://127.0.0.1:8080"), "get_url host: '%s' %s", url.value, last_error);
+	M->release(ctx, sb);
+	M->destroy(ctx, id.value);
+	M->teardown(ctx);
+}
+
+static void test_run_code(const char *image)
+{
+	void *ctx = open_ctx("image", image, NULL, NULL);
+	struct csdk_text id = { "" };
+	struct csdk_sink s = { 0 };
+	void *sb = NULL;
+	int rc = M->create(ctx, NULL, &id, &sb), code = -1;
+	double t0 = now_ms();
+
+	CHECK(rc == 0, "create debian: %s", last_error);
+	if (rc)
+		return;
+	rc = M->run_code(ctx, sb, "import sys\nprint('py', 6 * 7)\nprint('e', file=sys.stderr)\nsys.exit(4)\n", "python", &s, &code);
+	CHECK(rc == 0 && code == 4 && !strcmp(out1(&s), "py 42\n") && !strcmp(out2(&s), "e\n"), "python: %d %d '%s' '%s' %s", rc, code, out1(&s), out2(&s), last_error);
+	sink_free(&s);
+	rc = M->run_code(ctx, sb, "console.log('js', [1,2].length)", "node", &s, &code);
+	CHECK(rc == 0 && code == 0 && !strcmp(out1(&s), "js 2\n"), "node: %d %d '%s' %s", rc, code, out1(&s), last_error);
+	sink_free(&s);
+	rc = M->run_code(ctx, sb, "print('unclosed'\n", "python", &s, &code);
+	CHECK(rc == CSDK_ESYNTAX && !strcmp(last_error, "SyntaxError: '(' was never closed (line 1)"), "python syntax: %d '%s'", rc, last_error);
+	sink_free(&s);
+	rc = M->run_code(ctx, sb, "let x = ;", "node", &s, &code);
+	CHECK(rc == CSDK_ESYNTAX && !strncmp(last_error, "SyntaxError: Unexpected token ';'", 33), "node syntax: %d '%s'", rc, last_error);
+	sink_free(&s);
+	rc = M->run_code(ctx, sb, "raise ValueError('boom')", "python", &s, &code);
+	CHECK(rc == 0 && code == 1 && strstr(out2(&s), "ValueError: boom"), "python runtime error is not a syntax error: %d %d", rc, code);
+	sink_free(&s);
+	fprintf(stderr, "run_code cases took %.0f ms\n", now_ms() - t0);
+	M->release(ctx, sb);
+	M->destroy(ctx, id.value);
+	M->teardown(ctx);
+}
+
+int main(void)
+{
+	const struct csdk_plugin *p = NULL;
+	void *so, *ctx;
+	int (*entry)(uint32_t, const struct csdk_plugin **);
+	const char *image = getenv("CSDK_TEST_IMAGE") ? getenv("CSDK_TEST_IMAGE") : "csdk-test/busybox:1";
+	const char *debian = getenv("CSDK_TEST_DEBIAN_IMAGE");
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	so = dlopen(DOCKER_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		fprintf(stderr, "cannot load %s: %s\n", DOCKER_PLUGIN_PATH, dlerror());
+		return 99;
+	}
+	*(void **)&entry = dlsym(so, "csdk_plugin_entry");
+	if (!entry || entry(CSDK_ABI_VERSION, &p) || !p) {
+		fprintf(stderr, "no descriptor\n");
+		return 99;
+	}
+	M = p->methods;
+	CHECK(!strcmp(p->name, "docker") && p->modes == CSDK_MODE_DIRECT &&
+	      p->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
+				  CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC),
+	      "descriptor");
+
+	test_not_engines();
+	if (!getenv("DOCKER_HOST") || strncmp(getenv("DOCKER_HOST"), "unix://", 7)) {
+		fprintf(stderr, "SKIP: engine cases need DOCKER_HOST=unix://... (run through run-engine-tests.sh)\n");
+		return failures ? 1 : 77;
+	}
+	ctx = open_ctx("image", image, NULL, NULL);
+	test_missing_image(ctx);
+	test_labels_and_lifecycle(ctx, image);
+	test_named(ctx, image);
+	M->teardown(ctx);
+	test_host_network(image);
+	if (debian && *debian)
+		test_run_code(debian);
+	else
+		fprintf(stderr, "SKIP: run_code cases (no CSDK_TEST_DEBIAN_IMAGE)\n");
+	curl_global_cleanup();
+	if (failures) {
+		fprintf(stderr, "test-engine: %d of %d checks failed\n", failures, checks);
+		return 1;
+	}
+	printf("test-engine: all %d checks passed\n", checks);
+	return 0;
+}

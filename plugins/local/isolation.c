@@ -1,0 +1,251 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+void csdkp_strv_push(struct csdkp_strv *s, const char *value)
+{
+	char *copy;
+
+	if (s->failed)
+		return;
+	if (s->n + 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char **g = realloc(s->v, cap * sizeof(*g));
+		if (!g) {
+			s->failed = 1;
+			return;
+		}
+		s->v = g;
+		s->cap = cap;
+	}
+	if (!(copy = strdup(value))) {
+		s->failed = 1;
+		return;
+	}
+	s->v[s->n++] = copy;
+	s->v[s->n] = NULL;
+}
+
+void csdkp_strv_pushf(struct csdkp_strv *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		s->failed = 1;
+		return;
+	}
+	csdkp_strv_push(s, v);
+	free(v);
+}
+
+void csdkp_strv_free(struct csdkp_strv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Whether bwrap can set up namespaces here (it cannot in some containers or
+ * without unprivileged user namespaces). The answer is cached in the state
+ * directory, keyed by the bwrap binary, so each CLI process does not pay
+ * for a trial run. */
+static int probe_bwrap(struct csdkp_local *ctx)
+{
+	char cache[4200], line[512], key[256];
+	struct stat st;
+	int p[2], status = 0, fd;
+	ssize_t n = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (!ctx->bwrap) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "'bwrap' was not found in PATH");
+		return 0;
+	}
+	if (stat(ctx->bwrap, &st) < 0) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot stat %s: %s", ctx->bwrap, strerror(errno));
+		return 0;
+	}
+	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid());
+	snprintf(cache, sizeof(cache), "%s/bwrap-probe", ctx->state_dir);
+	if ((f = fopen(cache, "re"))) {
+		char *got = fgets(line, sizeof(line), f);
+		fclose(f);
+		if (got && !strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ')
+			return !strncmp(line + strlen(key) + 1, "ok", 2);
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(p[1], 2);
+		execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+		      "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid > 0) {
+		char buf[256];
+		ssize_t r;
+		while ((r = read(p[0], buf, sizeof(buf))) > 0) {
+			size_t room = sizeof(ctx->probe_error) - 1 - (size_t)n;
+			if ((size_t)r > room)
+				r = (ssize_t)room;
+			memcpy(ctx->probe_error + n, buf, (size_t)r);
+			n += r;
+		}
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(p[0]);
+	ctx->probe_error[n] = '\0';
+	{
+		char *nl = strchr(ctx->probe_error, '\n');
+		if (nl)
+			*nl = '\0';
+	}
+	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (!ctx->probe_error[0])
+			snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s failed (status %d)", ctx->bwrap, status);
+		n = -1;
+	}
+	fd = open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		int len = snprintf(line, sizeof(line), "%s %s\n", key, n < 0 ? "fail" : "ok");
+		if (write(fd, line, (size_t)len) != len)
+			unlink(cache);
+		close(fd);
+	}
+	return n >= 0;
+}
+
+int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
+{
+	int works;
+
+	if (ctx->isolation == CSDKP_ISO_NONE) {
+		*out = "none";
+		return 0;
+	}
+	pthread_mutex_lock(&ctx->probe_lock);
+	if (!ctx->probed) {
+		ctx->bwrap_works = probe_bwrap(ctx);
+		ctx->probed = 1;
+	}
+	works = ctx->bwrap_works;
+	if (!works && ctx->isolation == CSDKP_ISO_AUTO && !ctx->warned) {
+		ctx->warned = 1;
+		ctx->host->log(ctx->host, CSDK_LOG_WARN,
+			       "bubblewrap is not usable (%s); sandboxes run without isolation; install bubblewrap or set isolation=none to silence this",
+			       ctx->probe_error);
+	}
+	pthread_mutex_unlock(&ctx->probe_lock);
+	if (works) {
+		*out = "bubblewrap";
+		return 0;
+	}
+	if (ctx->isolation == CSDKP_ISO_BWRAP)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"isolation 'bwrap' is required but bubblewrap does not work here (%s); install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none",
+			ctx->probe_error);
+	*out = "none";
+	return 0;
+}
+
+int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
+		     const char *cwd_inside, const struct csdkp_strv *env, int foreground, int info_fd,
+		     const char *command, struct csdkp_strv *argv)
+{
+	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
+	const char *network = csdkp_meta_str(meta, "network");
+	size_t i;
+
+	csdkp_strv_push(argv, ctx->bwrap);
+	csdkp_strv_push(argv, "--unshare-pid");
+	csdkp_strv_push(argv, "--unshare-ipc");
+	csdkp_strv_push(argv, "--unshare-uts");
+	if (network && !strcmp(network, "none"))
+		csdkp_strv_push(argv, "--unshare-net");
+	if (foreground)
+		csdkp_strv_push(argv, "--die-with-parent");
+	csdkp_strv_push(argv, "--new-session");
+	if (info_fd >= 0) {
+		csdkp_strv_push(argv, "--info-fd");
+		csdkp_strv_pushf(argv, "%d", info_fd);
+	}
+	csdkp_strv_push(argv, "--hostname");
+	csdkp_strv_push(argv, "sandbox");
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, "/usr");
+	csdkp_strv_push(argv, "/usr");
+	for (i = 0; sysdirs[i]; i++) {
+		struct stat st;
+		char target[4096];
+		ssize_t n;
+
+		if (lstat(sysdirs[i], &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode) && (n = readlink(sysdirs[i], target, sizeof(target) - 1)) > 0) {
+			target[n] = '\0';
+			csdkp_strv_push(argv, "--symlink");
+			csdkp_strv_push(argv, target);
+		} else if (S_ISDIR(st.st_mode)) {
+			csdkp_strv_push(argv, "--ro-bind");
+			csdkp_strv_push(argv, sysdirs[i]);
+		} else {
+			continue;
+		}
+		csdkp_strv_push(argv, sysdirs[i]);
+	}
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, "/etc");
+	csdkp_strv_push(argv, "/etc");
+	csdkp_strv_push(argv, "--ro-bind-try");
+	csdkp_strv_push(argv, "/run/systemd/resolve");
+	csdkp_strv_push(argv, "/run/systemd/resolve");
+	csdkp_strv_push(argv, "--proc");
+	csdkp_strv_push(argv, "/proc");
+	csdkp_strv_push(argv, "--dev");
+	csdkp_strv_push(argv, "/dev");
+	csdkp_strv_push(argv, "--bind");
+	csdkp_strv_pushf(argv, "%s/home", sb->dir);
+	csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
+	csdkp_strv_push(argv, "--bind");
+	csdkp_strv_pushf(argv, "%s/tmp", sb->dir);
+	csdkp_strv_push(argv, CSDKP_INSIDE_TMP);
+	csdkp_strv_push(argv, "--chdir");
+	csdkp_strv_push(argv, cwd_inside ? cwd_inside : CSDKP_INSIDE_HOME);
+	csdkp_strv_push(argv, "--clearenv");
+	for (i = 0; i < env->n; i++) {
+		const char *eq = strchr(env->v[i], '=');
+		csdkp_strv_push(argv, "--setenv");
+		csdkp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
+		csdkp_strv_push(argv, eq + 1);
+	}
+	csdkp_strv_push(argv, "/bin/sh");
+	csdkp_strv_push(argv, "-c");
+	csdkp_strv_push(argv, command);
+	return argv->failed ? CSDK_ENOMEM : 0;
+}

@@ -1,0 +1,120 @@
+/* Internal interfaces of the local provider (csdk-local.so). */
+#ifndef CSDK_LOCAL_H
+#define CSDK_LOCAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include <csdk/plugin.h>
+
+#include "csdkp.h"
+
+#define CSDKP_INSIDE_HOME "/home/sandbox"
+#define CSDKP_INSIDE_TMP "/tmp"
+#define CSDKP_ID_PREFIX "local-"
+#define CSDKP_ID_LEN (sizeof(CSDKP_ID_PREFIX) - 1 + 16)
+
+enum csdkp_isolation { CSDKP_ISO_AUTO, CSDKP_ISO_BWRAP, CSDKP_ISO_NONE };
+
+struct csdkp_local {
+	const struct csdk_host *host;
+	char *state_dir;         /* canonical absolute path */
+	enum csdkp_isolation isolation;
+	int network_none;
+	int64_t timeout_ms;
+	uint64_t memory, processes, cpu_time, output_limit;
+	char *python, *node;
+	char *bwrap;             /* absolute path of bwrap, or NULL */
+	pthread_mutex_t probe_lock;
+	int probed, bwrap_works, warned;
+	char probe_error[256];
+};
+
+struct csdkp_sandbox {
+	char id[CSDKP_ID_LEN + 1];
+	char *dir;               /* STATE/sandboxes/ID */
+};
+
+/* strv: a growable NULL-terminated string vector */
+struct csdkp_strv {
+	char **v;
+	size_t n, cap;
+	int failed;
+};
+void csdkp_strv_push(struct csdkp_strv *s, const char *value);
+void csdkp_strv_pushf(struct csdkp_strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void csdkp_strv_free(struct csdkp_strv *s);
+
+/* state.c */
+int csdkp_state_prepare(struct csdkp_local *ctx);
+int csdkp_lock(struct csdkp_local *ctx, int *fd_out);
+void csdkp_unlock(int fd);
+int csdkp_id_valid(const char *id);
+int csdkp_check_id(struct csdkp_local *ctx, const char *id);
+int csdkp_sandbox_open(struct csdkp_local *ctx, const char *id, struct csdkp_sandbox **out);
+void csdkp_sandbox_free(struct csdkp_sandbox *sb);
+int csdkp_meta_load(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, json_t **out);
+int csdkp_meta_save(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta);
+int64_t csdkp_meta_int(const json_t *meta, const char *key);
+const char *csdkp_meta_str(const json_t *meta, const char *key);
+int csdkp_meta_expired(const json_t *meta, int64_t now);
+int csdkp_sweep_locked(struct csdkp_local *ctx);
+int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id);
+int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_options *opts,
+			const char *ns, const char *name, struct csdkp_sandbox **out);
+int csdkp_record_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, pid_t pgid, pid_t nspid);
+
+/* paths.c: inside paths → descriptors below the sandbox directory */
+int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *path, char **rel_out);
+char *csdkp_path_inside(const char *rel);
+int csdkp_root_open(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int *fd_out);
+int csdkp_path_open(int root, const struct csdkp_sandbox *sb, const char *rel, int flags, int *fd_out);
+int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel, int *fd_out);
+
+/* isolation.c */
+int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out);
+int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
+		     const char *cwd_inside, const struct csdkp_strv *env, int foreground, int info_fd,
+		     const char *command, struct csdkp_strv *argv);
+
+/* spawn.c */
+struct csdkp_capture {
+	char *data;
+	size_t len, cap, max;
+};
+int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
+	      const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out,
+	      struct csdkp_capture *capture_stderr);
+void csdkp_kill_recorded(const char *sandbox_dir);
+
+/* methods, one file per group */
+int csdkp_m_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
+int csdkp_m_list(void *ctx, struct csdk_handles *out);
+int csdkp_m_destroy(void *ctx, const char *id);
+int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out);
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out);
+int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
+int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
+int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len);
+int csdkp_m_fs_mkdir(void *ctx, void *sandbox, const char *path);
+int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
+int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out);
+int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path);
+int csdkp_m_find_or_create(void *ctx, const char *namespace_, const char *name, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_find(void *ctx, const char *namespace_, const char *name, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
+int csdkp_m_template_create(void *ctx, const struct csdk_template_options *opts, struct csdk_text *id_out);
+int csdkp_m_template_list(void *ctx, struct csdk_items *out);
+int csdkp_m_template_delete(void *ctx, const char *id);
+int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(const char *), const char *meta_suffix,
+		     struct csdk_items *out);
+int csdkp_template_copy_into(struct csdkp_local *ctx, const char *template_id, int home_fd);
+int csdkp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
+int csdkp_m_snapshot_list(void *ctx, struct csdk_items *out);
+int csdkp_m_snapshot_delete(void *ctx, const char *id);
+int csdkp_snapshot_restore_into(struct csdkp_local *ctx, const char *snapshot_id, int home_fd);
+
+#endif

@@ -1,0 +1,161 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "local.h"
+
+static int check_name(struct csdkp_local *ctx, const char *what, const char *v)
+{
+	size_t i, n = v ? strlen(v) : 0;
+	int ok = n >= 1 && n <= 64 && strcmp(v, ".") && strcmp(v, "..");
+
+	for (i = 0; ok && i < n; i++)
+		ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
+		     v[i] == '.' || v[i] == '_' || v[i] == '-';
+	if (ok)
+		return 0;
+	return ctx->host->error(ctx->host, CSDK_EINVAL,
+		"%s '%s' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')", what, v ? v : "(null)");
+}
+
+/* Reads names/NS/NAME; 1 when it names a live sandbox (id in out). */
+static int lookup_locked(struct csdkp_local *ctx, const char *ns, const char *name, char *out)
+{
+	char path[4200], meta[4300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/names/%s/%s", ctx->state_dir, ns, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, out, CSDKP_ID_LEN + 1);
+	close(fd);
+	if (n < (ssize_t)CSDKP_ID_LEN)
+		return 0;
+	out[CSDKP_ID_LEN] = '\0';
+	if (!csdkp_id_valid(out))
+		return 0;
+	snprintf(meta, sizeof(meta), "%s/sandboxes/%s/meta.json", ctx->state_dir, out);
+	return access(meta, F_OK) == 0;
+}
+
+static int resolve_ns(struct csdkp_local *ctx, const char **ns, const char *name)
+{
+	int rc;
+
+	if (!*ns)
+		*ns = "default";
+	if ((rc = check_name(ctx, "namespace", *ns)))
+		return rc;
+	return check_name(ctx, "sandbox name", name);
+}
+
+static int hand_out(struct csdkp_local *ctx, const char *id, struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_sandbox *sb;
+	int rc;
+
+	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
+		return rc;
+	if ((rc = ctx->host->text_set(id_out, id))) {
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	*sandbox_out = sb;
+	return 0;
+}
+
+int csdkp_m_find_or_create(void *vctx, const char *ns, const char *name, const struct csdk_create_options *opts,
+			   struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = NULL;
+	char id[CSDKP_ID_LEN + 1], dir[4200], err[CSDKP_ERR_MAX];
+	int rc, lock, dfd;
+
+	*sandbox_out = NULL;
+	if (!ns && opts && opts->namespace_)
+		ns = opts->namespace_;
+	if ((rc = resolve_ns(ctx, &ns, name)))
+		return rc;
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	csdkp_sweep_locked(ctx);
+	if (lookup_locked(ctx, ns, name, id)) {
+		csdkp_unlock(lock);
+		return hand_out(ctx, id, id_out, sandbox_out);
+	}
+	if ((rc = csdkp_create_locked(ctx, opts, ns, name, &sb))) {
+		csdkp_unlock(lock);
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s/names/%s", ctx->state_dir, ns);
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || (dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s", dir, strerror(errno));
+	} else {
+		rc = csdkp_file_write_atomic(dfd, name, sb->id, strlen(sb->id), err, sizeof(err));
+		close(dfd);
+		if (rc)
+			rc = ctx->host->error(ctx->host, rc, "cannot record the name %s/%s: %s", ns, name, err);
+	}
+	if (rc) {
+		csdkp_destroy_locked(ctx, sb->id);
+		csdkp_unlock(lock);
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	csdkp_unlock(lock);
+	if ((rc = ctx->host->text_set(id_out, sb->id))) {
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	*sandbox_out = sb;
+	return 0;
+}
+
+int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_local *ctx = vctx;
+	char id[CSDKP_ID_LEN + 1];
+	int rc, lock, found;
+
+	*sandbox_out = NULL;
+	if ((rc = resolve_ns(ctx, &ns, name)))
+		return rc;
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	csdkp_sweep_locked(ctx);
+	found = lookup_locked(ctx, ns, name, id);
+	csdkp_unlock(lock);
+	if (!found)
+		return CSDK_ENOTFOUND;
+	return hand_out(ctx, id, id_out, sandbox_out);
+}
+
+int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = sandbox;
+	json_t *meta = NULL;
+	int rc, lock;
+
+	if (duration_ms <= 0)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; give the new lifetime from now in milliseconds", (long long)duration_ms);
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	if (!(rc = csdkp_meta_load(ctx, sb, &meta))) {
+		int64_t timeout = csdkp_now_ms() + duration_ms - csdkp_meta_int(meta, "created_ms");
+		json_object_set_new(meta, "timeout_ms", json_integer((json_int_t)timeout));
+		rc = csdkp_meta_save(ctx, sb, meta);
+	}
+	csdkp_unlock(lock);
+	json_decref(meta);
+	return rc;
+}

@@ -1,0 +1,279 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "local.h"
+
+#define DEFAULT_TIMEOUT_MS 1800000
+#define DEFAULT_OUTPUT_LIMIT (64ull << 20)
+
+static const struct csdk_config_key config_keys[] = {
+	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, 0, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)" },
+	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, 0, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none" },
+	{ "network", "CSDK_LOCAL_NETWORK", 0, 0, "host (share this machine's network) or none (no network inside bubblewrap sandboxes)" },
+	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, 0, "default sandbox lifetime in milliseconds (default 1800000; 0 = never expires)" },
+	{ "memory", "CSDK_LOCAL_MEMORY", 0, 0, "address-space limit per command process in bytes (RLIMIT_AS; suffixes K, M, G; default none)" },
+	{ "processes", "CSDK_LOCAL_PROCESSES", 0, 0, "process limit of the user running commands (RLIMIT_NPROC; default none)" },
+	{ "cpu_time", "CSDK_LOCAL_CPU_TIME", 0, 0, "CPU time limit per command process in seconds (RLIMIT_CPU; default none)" },
+	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, 0, "bytes per stream per command before it is killed (suffixes K, M, G; default 64M)" },
+	{ "python", "CSDK_LOCAL_PYTHON", 0, 0, "interpreter run_code uses for python (default python3)" },
+	{ "node", "CSDK_LOCAL_NODE", 0, 0, "interpreter run_code uses for node (default node)" },
+};
+
+static int parse_size(const char *v, int suffixes, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	uint64_t mult = 1;
+
+	if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -1;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ull << 10; break;
+		case 'm': case 'M': mult = 1ull << 20; break;
+		case 'g': case 'G': mult = 1ull << 30; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' || *end == 'B' || *end == 'b')
+			end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
+	}
+	if (*end || (mult > 1 && n > UINT64_MAX / mult))
+		return -1;
+	*out = (uint64_t)n * mult;
+	return 0;
+}
+
+static char *find_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *found = NULL;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	if (!(copy = strdup(path)))
+		return NULL;
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *cand;
+		if (asprintf(&cand, "%s/%s", *dir ? dir : ".", name) < 0)
+			break;
+		if (cand[0] == '/' && access(cand, X_OK) == 0)
+			found = cand;
+		else
+			free(cand);
+	}
+	free(copy);
+	return found;
+}
+
+static void local_teardown(void *vctx)
+{
+	struct csdkp_local *ctx = vctx;
+
+	if (!ctx)
+		return;
+	pthread_mutex_destroy(&ctx->probe_lock);
+	free(ctx->state_dir);
+	free(ctx->python);
+	free(ctx->node);
+	free(ctx->bwrap);
+	free(ctx);
+}
+
+static int bad_value(const struct csdk_host *host, const char *key, const char *value, const char *accepted)
+{
+	return host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; use %s", value, key, accepted);
+}
+
+static int local_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
+{
+	struct csdkp_local *ctx;
+	const char *v;
+	int rc = 0;
+
+	*ctx_out = NULL;
+	if (!host || host->struct_size < CSDK_HOST_SIZE_1_0)
+		return CSDK_EABI;
+	if (!(ctx = calloc(1, sizeof(*ctx))))
+		return CSDK_ENOMEM;
+	ctx->host = host;
+	pthread_mutex_init(&ctx->probe_lock, NULL);
+	ctx->timeout_ms = DEFAULT_TIMEOUT_MS;
+	ctx->output_limit = DEFAULT_OUTPUT_LIMIT;
+
+	v = host->config_get(config, "state_dir");
+	if (v && *v) {
+		ctx->state_dir = strdup(v);
+	} else if ((v = getenv("XDG_STATE_HOME")) && v[0] == '/') {
+		if (asprintf(&ctx->state_dir, "%s/csdk/local", v) < 0)
+			ctx->state_dir = NULL;
+	} else if ((v = getenv("HOME")) && v[0] == '/') {
+		if (asprintf(&ctx->state_dir, "%s/.local/state/csdk/local", v) < 0)
+			ctx->state_dir = NULL;
+	} else {
+		rc = host->error(host, CSDK_ECONFIG, "no state directory: HOME is not set; set state_dir (CSDK_LOCAL_STATE_DIR)");
+		goto fail;
+	}
+	if (!ctx->state_dir) {
+		rc = CSDK_ENOMEM;
+		goto fail;
+	}
+	if (ctx->state_dir[0] != '/') {
+		rc = bad_value(host, "state_dir", ctx->state_dir, "an absolute directory path");
+		goto fail;
+	}
+
+	v = host->config_get(config, "isolation");
+	if (!v || !strcmp(v, "auto"))
+		ctx->isolation = CSDKP_ISO_AUTO;
+	else if (!strcmp(v, "bwrap") || !strcmp(v, "bubblewrap"))
+		ctx->isolation = CSDKP_ISO_BWRAP;
+	else if (!strcmp(v, "none"))
+		ctx->isolation = CSDKP_ISO_NONE;
+	else {
+		rc = bad_value(host, "isolation", v, "auto, bwrap or none");
+		goto fail;
+	}
+	v = host->config_get(config, "network");
+	if (!v || !strcmp(v, "host"))
+		ctx->network_none = 0;
+	else if (!strcmp(v, "none"))
+		ctx->network_none = 1;
+	else {
+		rc = bad_value(host, "network", v, "host or none");
+		goto fail;
+	}
+	{
+		static const struct { const char *key; int suffixes; const char *accepted; } nums[] = {
+			{ "timeout", 0, "a lifetime in milliseconds (0 = never expires)" },
+			{ "memory", 1, "a number of bytes, optionally with K, M or G" },
+			{ "processes", 0, "a positive number of processes" },
+			{ "cpu_time", 0, "a positive number of seconds" },
+			{ "output_limit", 1, "a positive number of bytes, optionally with K, M or G" },
+		};
+		uint64_t *dst[] = { NULL, &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit };
+		size_t i;
+
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			uint64_t n;
+
+			v = host->config_get(config, nums[i].key);
+			if (!v)
+				continue;
+			if (parse_size(v, nums[i].suffixes, &n) || (i >= 2 && n == 0) || (i == 0 && n > INT64_MAX)) {
+				rc = bad_value(host, nums[i].key, v, nums[i].accepted);
+				goto fail;
+			}
+			if (i == 0)
+				ctx->timeout_ms = (int64_t)n;
+			else
+				*dst[i] = n;
+		}
+	}
+	v = host->config_get(config, "python");
+	if (v && !*v) {
+		rc = bad_value(host, "python", v, "an interpreter command such as python3");
+		goto fail;
+	}
+	ctx->python = strdup(v ? v : "python3");
+	v = host->config_get(config, "node");
+	if (v && !*v) {
+		rc = bad_value(host, "node", v, "an interpreter command such as node");
+		goto fail;
+	}
+	ctx->node = strdup(v ? v : "node");
+	if (!ctx->python || !ctx->node) {
+		rc = CSDK_ENOMEM;
+		goto fail;
+	}
+	if (ctx->isolation != CSDKP_ISO_NONE) {
+		ctx->bwrap = find_in_path("bwrap");
+		if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
+			ctx->bwrap = strdup("/usr/bin/bwrap");
+		if (!ctx->bwrap && ctx->isolation == CSDKP_ISO_BWRAP) {
+			rc = host->error(host, CSDK_ECONFIG,
+				"isolation 'bwrap' needs bubblewrap but 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none");
+			goto fail;
+		}
+	}
+	if ((rc = csdkp_state_prepare(ctx)))
+		goto fail;
+	*ctx_out = ctx;
+	return 0;
+fail:
+	local_teardown(ctx);
+	return rc;
+}
+
+static void local_release(void *ctx, void *sandbox)
+{
+	(void)ctx;
+	csdkp_sandbox_free(sandbox);
+}
+
+static const struct csdk_methods methods = {
+	.struct_size = sizeof(struct csdk_methods),
+	.init = local_init,
+	.teardown = local_teardown,
+	.release = local_release,
+	.create = csdkp_m_create,
+	.get = csdkp_m_get,
+	.list = csdkp_m_list,
+	.destroy = csdkp_m_destroy,
+	.run_code = csdkp_m_run_code,
+	.run_command = csdkp_m_run_command,
+	.get_info = csdkp_m_get_info,
+	.get_url = csdkp_m_get_url,
+	.fs_read = csdkp_m_fs_read,
+	.fs_write = csdkp_m_fs_write,
+	.fs_mkdir = csdkp_m_fs_mkdir,
+	.fs_readdir = csdkp_m_fs_readdir,
+	.fs_exists = csdkp_m_fs_exists,
+	.fs_remove = csdkp_m_fs_remove,
+	.find_or_create = csdkp_m_find_or_create,
+	.find = csdkp_m_find,
+	.extend_timeout = csdkp_m_extend_timeout,
+	.template_create = csdkp_m_template_create,
+	.template_list = csdkp_m_template_list,
+	.template_delete = csdkp_m_template_delete,
+	.snapshot_create = csdkp_m_snapshot_create,
+	.snapshot_list = csdkp_m_snapshot_list,
+	.snapshot_delete = csdkp_m_snapshot_delete,
+};
+
+static const struct csdk_plugin descriptor = {
+	.magic = CSDK_PLUGIN_MAGIC,
+	.struct_size = sizeof(struct csdk_plugin),
+	.abi_version = CSDK_ABI_VERSION,
+	.modes = CSDK_MODE_DIRECT,
+	.default_mode = CSDK_MODE_DIRECT,
+	.capabilities = CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
+			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE,
+	.name = "local",
+	.version = PACKAGE_VERSION,
+	.description = "Sandboxes on this machine: directories run under bubblewrap when available",
+	.license = "MIT",
+	.config_keys = config_keys,
+	.n_config_keys = sizeof(config_keys) / sizeof(config_keys[0]),
+	.config_key_size = sizeof(struct csdk_config_key),
+	.methods = &methods,
+};
+
+CSDK_PLUGIN_EXPORT int csdk_plugin_entry(uint32_t host_abi, const struct csdk_plugin **out)
+{
+	if (!out)
+		return CSDK_EINVAL;
+	if (CSDK_ABI_MAJOR_OF(host_abi) != CSDK_ABI_MAJOR)
+		return CSDK_EABI;
+	*out = &descriptor;
+	return 0;
+}

@@ -1,0 +1,249 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "local.h"
+
+static int exists_locked(struct csdkp_local *ctx, const char *id)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/meta.json", ctx->state_dir, id);
+	return access(path, F_OK) == 0;
+}
+
+int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = NULL;
+	int rc, lock;
+
+	*sandbox_out = NULL;
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	csdkp_sweep_locked(ctx);
+	rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	csdkp_unlock(lock);
+	if (rc)
+		return rc;
+	if ((rc = ctx->host->text_set(id_out, sb->id))) {
+		csdkp_m_destroy(ctx, sb->id);
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	*sandbox_out = sb;
+	return 0;
+}
+
+int csdkp_m_get(void *vctx, const char *id, void **sandbox_out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb;
+	int rc, lock, found;
+
+	*sandbox_out = NULL;
+	if ((rc = csdkp_check_id(ctx, id)))
+		return rc;
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	csdkp_sweep_locked(ctx);
+	found = exists_locked(ctx, id);
+	csdkp_unlock(lock);
+	if (!found)
+		return CSDK_ENOTFOUND;
+	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
+		return rc;
+	*sandbox_out = sb;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int csdkp_m_list(void *vctx, struct csdk_handles *out)
+{
+	struct csdkp_local *ctx = vctx;
+	char path[4200], **ids = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	int rc, lock;
+	DIR *d;
+
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	csdkp_sweep_locked(ctx);
+	snprintf(path, sizeof(path), "%s/sandboxes", ctx->state_dir);
+	d = opendir(path);
+	if (!d) {
+		csdkp_unlock(lock);
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		if (!csdkp_id_valid(de->d_name) || !exists_locked(ctx, de->d_name))
+			continue;
+		if (n == cap) {
+			char **g = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
+			if (!g) {
+				rc = CSDK_ENOMEM;
+				break;
+			}
+			ids = g;
+		}
+		if (!(ids[n] = strdup(de->d_name))) {
+			rc = CSDK_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	csdkp_unlock(lock);
+	if (!rc && n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_str);
+	for (i = 0; i < n; i++) {
+		struct csdkp_sandbox *sb = NULL;
+		if (!rc && !(rc = csdkp_sandbox_open(ctx, ids[i], &sb)))
+			rc = ctx->host->handles_add(out, ids[i], sb);
+		free(ids[i]);
+	}
+	free(ids);
+	return rc;
+}
+
+int csdkp_m_destroy(void *vctx, const char *id)
+{
+	struct csdkp_local *ctx = vctx;
+	int rc, lock;
+
+	if ((rc = csdkp_check_id(ctx, id)))
+		return rc;
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	rc = csdkp_destroy_locked(ctx, id);
+	csdkp_unlock(lock);
+	return rc;
+}
+
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+{
+	return csdkp_run(ctx, sandbox, command, opts, out, exit_code_out, NULL);
+}
+
+int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = sandbox;
+	struct csdkp_capture cap = { NULL, 0, 0, 256 * 1024 };
+	struct csdk_run_options ro = { sizeof(ro), 0, NULL, NULL, 0, 0 };
+	char rel[64], hex[17], *inside = NULL, *cmd = NULL, msg[CSDKP_ERR_MAX];
+	const char *interp;
+	json_t *meta = NULL;
+	int rc, root, python;
+
+	*exit_code_out = -1;
+	if (!runtime || (strcmp(runtime, "python") && strcmp(runtime, "node")))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "runtime '%s' is not supported by the local provider; use python or node", runtime ? runtime : "(null)");
+	if (!code)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
+	python = !strcmp(runtime, "python");
+	interp = python ? ctx->python : ctx->node;
+	csdkp_random_hex(hex, 8);
+	snprintf(rel, sizeof(rel), "csdk-code-%s.%s", hex, python ? "py" : "js");
+	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+		return rc;
+	{
+		const char *iso = csdkp_meta_str(meta, "isolation");
+		int bwrap = iso && !strcmp(iso, "bubblewrap");
+		if (asprintf(&inside, bwrap ? "%s/%s" : "%s/tmp/%s", bwrap ? CSDKP_INSIDE_TMP : sb->dir, rel) < 0)
+			inside = NULL;
+	}
+	json_decref(meta);
+	if (!inside)
+		return CSDK_ENOMEM;
+	{
+		char where[80];
+		snprintf(where, sizeof(where), "%s/%s", CSDKP_INSIDE_TMP, rel);
+		if ((rc = csdkp_m_fs_write(ctx, sb, where, code, strlen(code)))) {
+			free(inside);
+			return rc;
+		}
+	}
+	{
+		char *q = NULL;
+		/* The interpreter is not quoted: it may carry arguments (python = "python3 -X utf8"). */
+		if ((rc = csdkp_shell_quote(&q, inside)) || asprintf(&cmd, "%s %s", interp, q) < 0) {
+			free(q);
+			free(inside);
+			return rc ? rc : CSDK_ENOMEM;
+		}
+		free(q);
+	}
+	rc = csdkp_run(ctx, sb, cmd, &ro, out, exit_code_out, &cap);
+	if (!csdkp_root_open(ctx, sb, &root)) {
+		char tmprel[80];
+		snprintf(tmprel, sizeof(tmprel), "tmp/%s", rel);
+		unlinkat(root, tmprel, 0);
+		close(root);
+	}
+	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, *exit_code_out, cap.data, cap.len, inside))
+		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
+	free(cap.data);
+	free(cmd);
+	free(inside);
+	return rc;
+}
+
+int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = sandbox;
+	const struct csdk_host *h = ctx->host;
+	json_t *meta = NULL, *v;
+	const char *k;
+	int rc;
+
+	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+		return rc;
+	if (!(rc = h->info_set_id(out, sb->id)) &&
+	    !(rc = h->info_set_status(out, csdkp_meta_expired(meta, csdkp_now_ms()) ? CSDK_STATUS_STOPPED : CSDK_STATUS_RUNNING)) &&
+	    !(rc = h->info_set_times(out, csdkp_meta_int(meta, "created_ms"), csdkp_meta_int(meta, "timeout_ms")))) {
+		json_object_foreach(json_object_get(meta, "metadata"), k, v) {
+			if (strcmp(k, "isolation") && json_is_string(v) && (rc = h->info_add_metadata(out, k, json_string_value(v))))
+				break;
+		}
+		if (!rc) {
+			const char *iso = csdkp_meta_str(meta, "isolation");
+			rc = h->info_add_metadata(out, "isolation", iso ? iso : "none");
+		}
+	}
+	json_decref(meta);
+	return rc;
+}
+
+int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+{
+	struct csdkp_local *ctx = vctx;
+	char url[128];
+	size_t i;
+
+	(void)sandbox;
+	if (port < 1 || port > 65535)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "port %d is out of range; use 1 to 65535", port);
+	if (protocol) {
+		if (!protocol[0] || strlen(protocol) > 32)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
+		for (i = 0; protocol[i]; i++)
+			if (!((protocol[i] >= 'a' && protocol[i] <= 'z') || (protocol[i] >= '0' && protocol[i] <= '9') ||
+			      protocol[i] == '+' || protocol[i] == '-' || protocol[i] == '.'))
+				return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
+	}
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
+	return ctx->host->text_set(out, url);
+}

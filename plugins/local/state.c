@@ -1,0 +1,448 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "local.h"
+
+static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", NULL };
+
+static int mkdir_p(const char *path)
+{
+	char *p = strdup(path), *s;
+
+	if (!p)
+		return -1;
+	for (s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+				free(p);
+				return -1;
+			}
+			*s = '/';
+		}
+	}
+	free(p);
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int csdkp_state_prepare(struct csdkp_local *ctx)
+{
+	char *real, path[4096];
+	int i;
+
+	if (mkdir_p(ctx->state_dir) < 0 || !(real = realpath(ctx->state_dir, NULL)))
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"cannot create the state directory %s: %s; set state_dir (CSDK_LOCAL_STATE_DIR) to a writable directory",
+			ctx->state_dir, strerror(errno));
+	free(ctx->state_dir);
+	ctx->state_dir = real;
+	for (i = 0; state_subdirs[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", real, state_subdirs[i]);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return ctx->host->error(ctx->host, CSDK_ECONFIG,
+				"cannot create %s: %s; set state_dir (CSDK_LOCAL_STATE_DIR) to a writable directory",
+				path, strerror(errno));
+	}
+	return 0;
+}
+
+int csdkp_lock(struct csdkp_local *ctx, int *fd_out)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", ctx->state_dir);
+	/* A descriptor per call: flock locks belong to the open file, so two
+	 * threads of one process exclude each other just like two processes. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open the lock file %s: %s; check the state directory's permissions", path, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot lock %s: %s", path, strerror(e));
+		}
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void csdkp_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int csdkp_id_valid(const char *id)
+{
+	size_t i, pl = strlen(CSDKP_ID_PREFIX);
+
+	if (!id || strlen(id) != CSDKP_ID_LEN || strncmp(id, CSDKP_ID_PREFIX, pl))
+		return 0;
+	for (i = pl; i < CSDKP_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int csdkp_check_id(struct csdkp_local *ctx, const char *id)
+{
+	if (csdkp_id_valid(id))
+		return 0;
+	return ctx->host->error(ctx->host, CSDK_EINVAL,
+		"sandbox id '%s' is not well-formed; local sandbox ids are 'local-' followed by 16 hex digits",
+		id ? id : "(null)");
+}
+
+int csdkp_sandbox_open(struct csdkp_local *ctx, const char *id, struct csdkp_sandbox **out)
+{
+	struct csdkp_sandbox *sb = calloc(1, sizeof(*sb));
+
+	*out = NULL;
+	if (!sb || asprintf(&sb->dir, "%s/sandboxes/%s", ctx->state_dir, id) < 0) {
+		free(sb);
+		return CSDK_ENOMEM;
+	}
+	memcpy(sb->id, id, CSDKP_ID_LEN);
+	*out = sb;
+	return 0;
+}
+
+void csdkp_sandbox_free(struct csdkp_sandbox *sb)
+{
+	if (!sb)
+		return;
+	free(sb->dir);
+	free(sb);
+}
+
+int csdkp_meta_load(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, json_t **out)
+{
+	char err[CSDKP_ERR_MAX];
+	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	*out = NULL;
+	if (dfd < 0)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+	rc = csdkp_json_read(out, dfd, "meta.json", err, sizeof(err));
+	close(dfd);
+	if (rc == CSDK_ENOTFOUND)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+	if (rc)
+		return ctx->host->error(ctx->host, rc, "sandbox %s: %s", sb->id, err);
+	return 0;
+}
+
+int csdkp_meta_save(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta)
+{
+	char err[CSDKP_ERR_MAX];
+	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (dfd < 0)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+	rc = csdkp_json_write_atomic(dfd, "meta.json", meta, err, sizeof(err));
+	close(dfd);
+	if (rc)
+		return ctx->host->error(ctx->host, rc, "sandbox %s: %s", sb->id, err);
+	return 0;
+}
+
+int64_t csdkp_meta_int(const json_t *meta, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(meta, key));
+}
+
+const char *csdkp_meta_str(const json_t *meta, const char *key)
+{
+	return json_string_value(json_object_get(meta, key));
+}
+
+int csdkp_meta_expired(const json_t *meta, int64_t now)
+{
+	int64_t timeout = csdkp_meta_int(meta, "timeout_ms");
+
+	return timeout > 0 && now >= csdkp_meta_int(meta, "created_ms") + timeout;
+}
+
+static int kill_wait_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		FILE *f;
+		char *p;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		f = fopen(path, "re");
+		if (!f)
+			return 0;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		p = p ? strrchr(buf, ')') : NULL;
+		if (!p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
+			return 0;
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+	return -1;
+}
+
+void csdkp_kill_recorded(const char *sandbox_dir)
+{
+	char path[4096];
+	long pgid, nspid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/pids", sandbox_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%ld %ld", &pgid, &nspid) == 2) {
+		if (nspid > 1)
+			kill((pid_t)nspid, SIGKILL);
+		if (pgid > 1)
+			kill(-(pid_t)pgid, SIGKILL);
+	}
+	rewind(f);
+	/* Killing a pid namespace's init takes the whole namespace down, but
+	 * asynchronously: wait so that nothing of the sandbox outlives destroy. */
+	while (fscanf(f, "%ld %ld", &pgid, &nspid) == 2)
+		if (nspid > 1)
+			kill_wait_gone((pid_t)nspid);
+	fclose(f);
+}
+
+int csdkp_record_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, pid_t pgid, pid_t nspid)
+{
+	char path[4096], line[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/pids", sb->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record the background process of sandbox %s in %s: %s", sb->id, path, strerror(errno));
+	n = snprintf(line, sizeof(line), "%d %d\n", (int)pgid, (int)nspid);
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record the background process of sandbox %s in %s: %s", sb->id, path, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const char *id)
+{
+	const char *ns = csdkp_meta_str(meta, "namespace"), *name = csdkp_meta_str(meta, "name");
+	char path[4096], buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!ns || !name)
+		return;
+	snprintf(path, sizeof(path), "%s/names/%s/%s", ctx->state_dir, ns, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n >= (ssize_t)CSDKP_ID_LEN && !strncmp(buf, id, CSDKP_ID_LEN))
+		unlink(path);
+}
+
+int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
+{
+	char dir[4096], trash[4096], hex[17], err[CSDKP_ERR_MAX];
+	struct csdkp_sandbox sb;
+	json_t *meta = NULL;
+	int dfd, tfd, rc;
+
+	snprintf(dir, sizeof(dir), "%s/sandboxes/%s", ctx->state_dir, id);
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	if (csdkp_json_read(&meta, dfd, "meta.json", err, sizeof(err)) == 0)
+		unlink_name_if(ctx, meta, id);
+	json_decref(meta);
+	close(dfd);
+	csdkp_kill_recorded(dir);
+	if (csdkp_random_hex(hex, 8))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
+	/* Rename first so that the sandbox disappears at once for everyone. */
+	snprintf(trash, sizeof(trash), "%s/trash/%s-%s", ctx->state_dir, id, hex);
+	if (rename(dir, trash) < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/trash", ctx->state_dir);
+	tfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", dir, strerror(errno));
+	rc = csdkp_remove_tree(tfd, strrchr(trash, '/') + 1, err, sizeof(err));
+	close(tfd);
+	(void)sb;
+	if (rc && rc != CSDK_ENOTFOUND)
+		return ctx->host->error(ctx->host, rc, "cannot remove the files of sandbox %s: %s", id, err);
+	return 0;
+}
+
+int csdkp_sweep_locked(struct csdkp_local *ctx)
+{
+	char path[4096], err[CSDKP_ERR_MAX];
+	int64_t now = csdkp_now_ms();
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/sandboxes", ctx->state_dir);
+	d = opendir(path);
+	if (!d)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		json_t *meta = NULL;
+		int sfd;
+
+		if (!csdkp_id_valid(de->d_name))
+			continue;
+		sfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		if (csdkp_json_read(&meta, sfd, "meta.json", err, sizeof(err)) == 0 && csdkp_meta_expired(meta, now))
+			csdkp_destroy_locked(ctx, de->d_name);
+		json_decref(meta);
+		close(sfd);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int check_kvs(struct csdkp_local *ctx, const struct csdk_kv *kv, size_t n, const char *what, int env)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!kv[i].key || !kv[i].key[0] || !kv[i].value || (env && strchr(kv[i].key, '=')))
+			return ctx->host->error(ctx->host, CSDK_EINVAL,
+				"%s entry %zu ('%s') is not valid; use a non-empty key%s and a value", what, i,
+				kv[i].key ? kv[i].key : "(null)", env ? " without '='" : "");
+	}
+	return 0;
+}
+
+static json_t *kv_object(const struct csdk_kv *kv, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+	return o;
+}
+
+int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_options *opts,
+			const char *ns, const char *name, struct csdkp_sandbox **out)
+{
+	char id[CSDKP_ID_LEN + 1], path[4096];
+	const char *isolation;
+	struct csdkp_sandbox *sb = NULL;
+	json_t *meta;
+	int rc, tries, dfd = -1, home = -1;
+	int64_t timeout;
+
+	*out = NULL;
+	if (opts) {
+		if ((rc = check_kvs(ctx, opts->envs, opts->n_envs, "environment variable", 1)) ||
+		    (rc = check_kvs(ctx, opts->metadata, opts->n_metadata, "metadata", 0)))
+			return rc;
+		if (opts->timeout_ms < 0)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
+	}
+	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	for (tries = 0; tries < 8; tries++) {
+		memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
+		if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
+		snprintf(path, sizeof(path), "%s/sandboxes/%s", ctx->state_dir, id);
+		if (mkdir(path, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", path, strerror(errno));
+	}
+	if (tries == 8)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot find a free sandbox id in %s/sandboxes", ctx->state_dir);
+	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
+		goto fail;
+	dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 ||
+	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", id, sb->dir, strerror(errno));
+		goto fail;
+	}
+	fchmodat(dfd, "tmp", 01777, 0);
+	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
+		goto fail;
+	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
+		goto fail;
+	timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
+	meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
+			 "id", id, "created_ms", (json_int_t)csdkp_now_ms(), "timeout_ms", (json_int_t)timeout,
+			 "isolation", isolation, "network", ctx->network_none ? "none" : "host",
+			 "metadata", kv_object(opts ? opts->metadata : NULL, opts ? opts->n_metadata : 0),
+			 "envs", kv_object(opts ? opts->envs : NULL, opts ? opts->n_envs : 0));
+	if (!meta) {
+		rc = CSDK_ENOMEM;
+		goto fail;
+	}
+	if (ns)
+		json_object_set_new(meta, "namespace", json_string(ns));
+	if (name)
+		json_object_set_new(meta, "name", json_string(name));
+	if (opts) {
+		if (opts->template_id)
+			json_object_set_new(meta, "template_id", json_string(opts->template_id));
+		if (opts->snapshot_id)
+			json_object_set_new(meta, "snapshot_id", json_string(opts->snapshot_id));
+		if (opts->runtime)
+			json_object_set_new(meta, "runtime", json_string(opts->runtime));
+		if (opts->image)
+			json_object_set_new(meta, "image", json_string(opts->image));
+		if (opts->cpus > 0)
+			json_object_set_new(meta, "cpus", json_real(opts->cpus));
+		if (opts->memory_bytes)
+			json_object_set_new(meta, "memory_bytes", json_integer((json_int_t)opts->memory_bytes));
+	}
+	rc = csdkp_meta_save(ctx, sb, meta);
+	json_decref(meta);
+	if (rc)
+		goto fail;
+	close(home);
+	close(dfd);
+	*out = sb;
+	return 0;
+fail:
+	if (home >= 0)
+		close(home);
+	if (dfd >= 0)
+		close(dfd);
+	csdkp_sandbox_free(sb);
+	{
+		char err[CSDKP_ERR_MAX];
+		int sfd = open(ctx->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (sfd >= 0) {
+			snprintf(path, sizeof(path), "sandboxes/%s", id);
+			csdkp_remove_tree(sfd, path, err, sizeof(err));
+			close(sfd);
+		}
+	}
+	return rc;
+}

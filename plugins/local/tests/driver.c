@@ -1,0 +1,907 @@
+/*
+ * Test driver for csdk-local.so: dlopens the plugin, plays the host (a real
+ * struct csdk_host whose builders store what they receive) and exercises
+ * every method, once with bubblewrap isolation and once without.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csdk/plugin.h>
+
+static int failures, checks;
+
+#define CHECK(cond) do { __sync_fetch_and_add(&checks, 1); if (!(cond)) { __sync_fetch_and_add(&failures, 1); fprintf(stderr, "%s:%d: [%s] check failed: %s (last error %d: %s)\n", __FILE__, __LINE__, mode_name, #cond, last_code, last_msg); } } while (0)
+#define CHECK_STR(a, b) do { const char *a_ = (a), *b_ = (b); __sync_fetch_and_add(&checks, 1); if (!a_ || !b_ || strcmp(a_, b_)) { __sync_fetch_and_add(&failures, 1); fprintf(stderr, "%s:%d: [%s] '%s' != '%s'\n", __FILE__, __LINE__, mode_name, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } } while (0)
+#define CHECK_RC(expr, code) do { int rc_ = (expr); __sync_fetch_and_add(&checks, 1); if (rc_ != (code)) { __sync_fetch_and_add(&failures, 1); fprintf(stderr, "%s:%d: [%s] %s returned %d, expected %d (last error: %s)\n", __FILE__, __LINE__, mode_name, #expr, rc_, code, last_msg); } } while (0)
+
+static const char *mode_name = "setup";
+static __thread int last_code;
+static __thread char last_msg[1024];
+static int warnings;
+static char last_warning[1024];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ------------------------------------------------------------- the host */
+
+struct csdk_config { const char *kv[32]; };
+struct csdk_sink { char *buf[3]; size_t len[3]; int cancel; int64_t start, first_out; };
+struct csdk_text { char value[512]; };
+struct csdk_info { char id[64], meta[1024]; int status; int64_t created, timeout; };
+struct csdk_handles { char ids[4096]; void *handles[64]; int n; };
+struct csdk_dir { char entries[4096]; };
+struct csdk_items { char list[4096]; };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void h_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	(void)host;
+	pthread_mutex_lock(&log_lock);
+	va_start(ap, fmt);
+	vsnprintf(last_warning, sizeof(last_warning), fmt, ap);
+	va_end(ap);
+	if (level >= CSDK_LOG_WARN)
+		warnings++;
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int h_error(const struct csdk_host *host, int code, const char *fmt, ...)
+{
+	va_list ap;
+	(void)host;
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	last_code = code;
+	if (strchr(last_msg, '\n')) {
+		__sync_fetch_and_add(&failures, 1);
+		fprintf(stderr, "error message is not one line: %s\n", last_msg);
+	}
+	return code;
+}
+
+static const char *h_config_get(const struct csdk_config *c, const char *key)
+{
+	int i;
+	for (i = 0; c->kv[i]; i += 2)
+		if (!strcmp(c->kv[i], key))
+			return c->kv[i + 1];
+	return NULL;
+}
+
+static int h_sink_write(struct csdk_sink *s, enum csdk_stream stream, const void *data, size_t len)
+{
+	char *g;
+	if (stream != CSDK_STREAM_STDOUT && stream != CSDK_STREAM_STDERR)
+		abort();
+	if (stream == CSDK_STREAM_STDOUT && !s->first_out)
+		s->first_out = mono_ms();
+	g = realloc(s->buf[stream], s->len[stream] + len + 1);
+	if (!g)
+		abort();
+	memcpy(g + s->len[stream], data, len);
+	s->len[stream] += len;
+	g[s->len[stream]] = '\0';
+	s->buf[stream] = g;
+	return s->cancel;
+}
+
+static int h_text_set(struct csdk_text *t, const char *v) { snprintf(t->value, sizeof(t->value), "%s", v); return 0; }
+static int h_info_set_id(struct csdk_info *i, const char *id) { snprintf(i->id, sizeof(i->id), "%s", id); return 0; }
+static int h_info_set_status(struct csdk_info *i, enum csdk_status s) { i->status = s; return 0; }
+static int h_info_set_times(struct csdk_info *i, int64_t c, int64_t t) { i->created = c; i->timeout = t; return 0; }
+static int h_info_add_metadata(struct csdk_info *i, const char *k, const char *v)
+{
+	size_t l = strlen(i->meta);
+	snprintf(i->meta + l, sizeof(i->meta) - l, "%s=%s;", k, v);
+	return 0;
+}
+static int h_handles_add(struct csdk_handles *h, const char *id, void *handle)
+{
+	size_t l = strlen(h->ids);
+	snprintf(h->ids + l, sizeof(h->ids) - l, "%s;", id);
+	h->handles[h->n++] = handle;
+	return 0;
+}
+static int h_dir_add(struct csdk_dir *d, const char *name, enum csdk_entry_type type, uint64_t size, int64_t mtime)
+{
+	size_t l = strlen(d->entries);
+	int fresh = mtime > wall_ms() - 600000 && mtime <= wall_ms() + 1000;
+	snprintf(d->entries + l, sizeof(d->entries) - l, "%s:%c:%llu%s;", name, type == CSDK_ENTRY_FILE ? 'f' : type == CSDK_ENTRY_DIRECTORY ? 'd' : 'o',
+		 type == CSDK_ENTRY_FILE ? (unsigned long long)size : 0ull, fresh ? "" : ":stale");
+	return 0;
+}
+static int h_items_add(struct csdk_items *it, const char *id, const char *name, int64_t created)
+{
+	size_t l = strlen(it->list);
+	snprintf(it->list + l, sizeof(it->list) - l, "%s:%s:%s;", id, name ? name : "-", created > 0 ? "t" : "0");
+	return 0;
+}
+static int h_endpoint_set(struct csdk_endpoint *e, const char *u, const char *t) { (void)e; (void)u; (void)t; return CSDK_EUNSUPPORTED; }
+
+static const struct csdk_host host = {
+	.struct_size = sizeof(struct csdk_host),
+	.abi_version = CSDK_ABI_VERSION,
+	.log = h_log,
+	.error = h_error,
+	.config_get = h_config_get,
+	.sink_write = h_sink_write,
+	.text_set = h_text_set,
+	.info_set_id = h_info_set_id,
+	.info_set_status = h_info_set_status,
+	.info_set_times = h_info_set_times,
+	.info_add_metadata = h_info_add_metadata,
+	.handles_add = h_handles_add,
+	.dir_add = h_dir_add,
+	.items_add = h_items_add,
+	.endpoint_set = h_endpoint_set,
+};
+
+static void sink_reset(struct csdk_sink *s)
+{
+	free(s->buf[1]);
+	free(s->buf[2]);
+	memset(s, 0, sizeof(*s));
+	s->start = mono_ms();
+}
+
+static const char *out_of(struct csdk_sink *s) { return s->buf[1] ? s->buf[1] : ""; }
+static const char *err_of(struct csdk_sink *s) { return s->buf[2] ? s->buf[2] : ""; }
+
+/* ------------------------------------------------------------- helpers */
+
+static const struct csdk_methods *m;
+static char state_dir[256];
+
+static void *open_ctx(const char *const *extra)
+{
+	struct csdk_config cfg = { { 0 } };
+	void *ctx = NULL;
+	int i = 0, rc;
+
+	cfg.kv[i++] = "state_dir";
+	cfg.kv[i++] = state_dir;
+	while (extra && *extra)
+		cfg.kv[i++] = *extra++;
+	rc = m->init(&host, &cfg, &ctx);
+	if (rc) {
+		fprintf(stderr, "init failed: %d %s\n", rc, last_msg);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_options *o, struct csdk_sink *s, int *code)
+{
+	sink_reset(s);
+	return m->run_command(ctx, sb, cmd, o, s, code);
+}
+
+/* Counts live (non-zombie) processes whose command line contains marker. */
+static int count_procs(const char *marker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while ((de = readdir(d))) {
+		char path[300], buf[4096], stat[512];
+		ssize_t k, i;
+		int fd;
+		char *p;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		k = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		stat[k] = '\0';
+		p = strrchr(stat, ')');
+		if (p && (p[2] == 'Z' || p[2] == 'X'))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		k = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		for (i = 0; i < k; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[k] = '\0';
+		if (strstr(buf, marker))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int wait_procs_gone(const char *marker, int ms)
+{
+	int64_t until = mono_ms() + ms;
+	while (count_procs(marker) > 0) {
+		if (mono_ms() > until)
+			return 0;
+		usleep(10000);
+	}
+	return 1;
+}
+
+static void *create_sb(void *ctx, const struct csdk_create_options *o, char *id_out)
+{
+	struct csdk_text t = { "" };
+	void *sb = NULL;
+	int rc = m->create(ctx, o, &t, &sb);
+	if (rc) {
+		fprintf(stderr, "create failed: %d %s\n", rc, last_msg);
+		return NULL;
+	}
+	if (id_out)
+		strcpy(id_out, t.value);
+	return sb;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_config(void)
+{
+	static const struct { const char *k, *v, *msg; } bad[] = {
+		{ "isolation", "sometimes", "invalid value 'sometimes' for isolation; use auto, bwrap or none" },
+		{ "network", "wifi", "invalid value 'wifi' for network; use host or none" },
+		{ "timeout", "soon", "invalid value 'soon' for timeout; use a lifetime in milliseconds (0 = never expires)" },
+		{ "memory", "12X", "invalid value '12X' for memory; use a number of bytes, optionally with K, M or G" },
+		{ "processes", "0", "invalid value '0' for processes; use a positive number of processes" },
+		{ "cpu_time", "-1", "invalid value '-1' for cpu_time; use a positive number of seconds" },
+		{ "output_limit", "", "invalid value '' for output_limit; use a positive number of bytes, optionally with K, M or G" },
+		{ "state_dir", "relative/dir", "invalid value 'relative/dir' for state_dir; use an absolute directory path" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct csdk_config cfg = { { "state_dir", state_dir, bad[i].k, bad[i].v, NULL } };
+		void *ctx = (void *)1;
+		if (!strcmp(bad[i].k, "state_dir"))
+			cfg.kv[1] = bad[i].v, cfg.kv[2] = NULL;
+		CHECK_RC(m->init(&host, &cfg, &ctx), CSDK_ECONFIG);
+		CHECK(ctx == NULL);
+		CHECK_STR(last_msg, bad[i].msg);
+	}
+	{
+		const char *extra[] = { "memory", "512M", "output_limit", "1k", "timeout", "0", NULL };
+		void *ctx = open_ctx(extra);
+		CHECK(ctx != NULL);
+		m->teardown(ctx);
+	}
+}
+
+static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
+{
+	struct csdk_run_options o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	struct csdk_kv envs[] = { { "BAZ", "qux" }, { "FOO", "override" } };
+	char expect[600];
+	int code = -5;
+	int64_t t0;
+
+	CHECK_RC(run(ctx, sb, "echo hello; echo err >&2; exit 3", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "hello\n");
+	CHECK_STR(err_of(&s), "err\n");
+	CHECK(code == 3);
+
+	CHECK_RC(run(ctx, sb, "pwd; echo $HOME", &o, &s, &code), 0);
+	if (bwrap)
+		snprintf(expect, sizeof(expect), "/home/sandbox\n/home/sandbox\n");
+	else
+		snprintf(expect, sizeof(expect), "%s/sandboxes/%s/home\n%s/sandboxes/%s/home\n", state_dir, id, state_dir, id);
+	CHECK_STR(out_of(&s), expect);
+
+	CHECK_RC(run(ctx, sb, "echo \"$FOO $BAZ $LANG\"", &o, &s, &code), 0);
+	snprintf(expect, sizeof(expect), "bar  %s\n", bwrap ? "C.UTF-8" : getenv("LANG") ? getenv("LANG") : "");
+	CHECK_STR(out_of(&s), expect);
+	o.envs = envs;
+	o.n_envs = 2;
+	CHECK_RC(run(ctx, sb, "echo \"$FOO $BAZ\"", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "override qux\n");
+	o.envs = NULL;
+	o.n_envs = 0;
+
+	CHECK_RC(run(ctx, sb, "exit 0", &o, &s, &code), 0);
+	CHECK_RC(run(ctx, sb, "no-such-command-csdk", &o, &s, &code), 0);
+	CHECK(code == 127);
+	CHECK_RC(run(ctx, sb, "kill -9 $$", &o, &s, &code), 0);
+	CHECK(code == 137);
+
+	/* cwd */
+	CHECK_RC(run(ctx, sb, "mkdir -p sub/dir", &o, &s, &code), 0);
+	o.cwd = "sub/dir";
+	CHECK_RC(run(ctx, sb, "pwd", &o, &s, &code), 0);
+	if (bwrap)
+		CHECK_STR(out_of(&s), "/home/sandbox/sub/dir\n");
+	else {
+		snprintf(expect, sizeof(expect), "%s/sandboxes/%s/home/sub/dir\n", state_dir, id);
+		CHECK_STR(out_of(&s), expect);
+	}
+	o.cwd = "/home/sandbox/missing";
+	CHECK_RC(run(ctx, sb, "pwd", &o, &s, &code), CSDK_ENOTFOUND);
+	snprintf(expect, sizeof(expect), "working directory '/home/sandbox/missing' does not exist in sandbox %s; create it first (mkdir) or use an existing directory", id);
+	CHECK_STR(last_msg, expect);
+	o.cwd = "/etc";
+	CHECK_RC(run(ctx, sb, "pwd", &o, &s, &code), CSDK_EPERM);
+	CHECK_STR(last_msg, "path '/etc' is outside the sandbox; use a path under /home/sandbox or /tmp");
+	o.cwd = NULL;
+
+	/* timeout: killed at the deadline, output so far kept, nothing left */
+	o.timeout_ms = 1500;
+	t0 = mono_ms();
+	CHECK_RC(run(ctx, sb, "echo starting; sleep 61.25 & sleep 60.5", &o, &s, &code), 0);
+	CHECK(code == 124);
+	CHECK_STR(out_of(&s), "starting\n");
+	CHECK(mono_ms() - t0 >= 1400 && mono_ms() - t0 < 3500);
+	CHECK(wait_procs_gone("sleep 6", 2000));
+	o.timeout_ms = 0;
+
+	/* the shell's exit ends the command: stragglers die with it */
+	t0 = mono_ms();
+	CHECK_RC(run(ctx, sb, "sleep 62.75 & echo done", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "done\n");
+	CHECK(code == 0);
+	CHECK(mono_ms() - t0 < 2500);
+	CHECK(wait_procs_gone("sleep 62.75", 2000));
+
+	/* live streaming: the first line arrives before the command ends */
+	CHECK_RC(run(ctx, sb, "echo a; sleep 1; echo b", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "a\nb\n");
+	CHECK(s.first_out && s.first_out - s.start < 800);
+
+	/* cancellation through the sink */
+	sink_reset(&s);
+	s.cancel = 1;
+	t0 = mono_ms();
+	CHECK_RC(m->run_command(ctx, sb, "echo x; sleep 30", &o, &s, &code), CSDK_ECANCELLED);
+	CHECK(mono_ms() - t0 < 2000);
+
+	/* binary output passes unchanged */
+	CHECK_RC(run(ctx, sb, "printf 'a\\000b\\377'", &o, &s, &code), 0);
+	CHECK(s.len[1] == 4 && !memcmp(s.buf[1], "a\0b\377", 4));
+
+	/* background: returns at once, survives the call, dies with destroy */
+	o.background = 1;
+	t0 = mono_ms();
+	CHECK_RC(run(ctx, sb, "echo bg; sleep 63.5", &o, &s, &code), 0);
+	CHECK(code == 0);
+	CHECK(mono_ms() - t0 < 1000);
+	CHECK_STR(out_of(&s), "");
+	o.background = 0;
+	usleep(200000);
+	CHECK(count_procs("sleep 63.5") >= 1);
+	CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "bg\n");
+	sink_reset(&s);
+}
+
+static void test_run_code(void *ctx, void *sb)
+{
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	int code = -5;
+
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "print(1 + 2)", "python", &s, &code), 0);
+	CHECK_STR(out_of(&s), "3\n");
+	CHECK(code == 0);
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "print(", "python", &s, &code), CSDK_ESYNTAX);
+	CHECK_STR(last_msg, "SyntaxError: '(' was never closed (line 1)");
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "1/0", "python", &s, &code), 0);
+	CHECK(code == 1);
+	CHECK(strstr(err_of(&s), "ZeroDivisionError: division by zero") != NULL);
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "raise SyntaxError('at runtime')", "python", &s, &code), 0);
+	CHECK(code == 1);
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "console.log(6 * 7)", "node", &s, &code), 0);
+	CHECK_STR(out_of(&s), "42\n");
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "console.log(", "node", &s, &code), CSDK_ESYNTAX);
+	CHECK_STR(last_msg, "SyntaxError: Unexpected end of input (line 1)");
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "throw new SyntaxError('at runtime')", "node", &s, &code), 0);
+	CHECK(code == 1);
+	sink_reset(&s);
+	CHECK_RC(m->run_code(ctx, sb, "print(1)", "ruby", &s, &code), CSDK_EINVAL);
+	CHECK_STR(last_msg, "runtime 'ruby' is not supported by the local provider; use python or node");
+	sink_reset(&s);
+	/* the code file does not linger in /tmp */
+	CHECK_RC(m->run_command(ctx, sb, "ls \"$TMPDIR\" | grep -c csdk-code", NULL, &s, &code), 0);
+	CHECK_STR(out_of(&s), "0\n");
+	sink_reset(&s);
+}
+
+static void test_fs(void *ctx, void *sb, const char *id, int bwrap)
+{
+	struct csdk_run_options o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	struct csdk_dir d;
+	char bin[300], expect[700], hostfile[300];
+	int code, exists, i;
+	FILE *f;
+
+	for (i = 0; i < 300; i++)
+		bin[i] = (char)i;
+	CHECK_RC(m->fs_write(ctx, sb, "a/b/c.bin", bin, sizeof(bin)), 0);
+	sink_reset(&s);
+	CHECK_RC(m->fs_read(ctx, sb, "/home/sandbox/a/b/c.bin", &s), 0);
+	CHECK(s.len[1] == 300 && !memcmp(s.buf[1], bin, 300));
+	CHECK_RC(run(ctx, sb, "wc -c < a/b/c.bin", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "300\n");
+	CHECK_RC(run(ctx, sb, "printf made > made.txt", &o, &s, &code), 0);
+	sink_reset(&s);
+	CHECK_RC(m->fs_read(ctx, sb, "made.txt", &s), 0);
+	CHECK_STR(out_of(&s), "made");
+	CHECK_RC(m->fs_write(ctx, sb, "a/empty", "", 0), 0);
+	CHECK_RC(m->fs_write(ctx, sb, "made.txt", "again", 5), 0);
+	sink_reset(&s);
+	CHECK_RC(m->fs_read(ctx, sb, "./a/../made.txt", &s), 0);
+	CHECK_STR(out_of(&s), "again");
+
+	CHECK_RC(m->fs_mkdir(ctx, sb, "x/y/z"), 0);
+	CHECK_RC(m->fs_mkdir(ctx, sb, "x/y/z"), 0);
+	CHECK_RC(m->fs_mkdir(ctx, sb, "made.txt"), CSDK_EEXISTS);
+	CHECK_STR(last_msg, "'made.txt' (or one of its parents) exists and is not a directory; remove it first");
+	memset(&d, 0, sizeof(d));
+	CHECK_RC(m->fs_readdir(ctx, sb, "a", &d), 0);
+	CHECK_STR(d.entries, "b:d:0;empty:f:0;");
+	memset(&d, 0, sizeof(d));
+	CHECK_RC(m->fs_readdir(ctx, sb, "/home/sandbox/a/b", &d), 0);
+	CHECK_STR(d.entries, "c.bin:f:300;");
+	CHECK_RC(m->fs_readdir(ctx, sb, "nodir", &d), CSDK_ENOTFOUND);
+	CHECK_STR(last_msg, "no such directory: nodir");
+	CHECK_RC(m->fs_readdir(ctx, sb, "made.txt", &d), CSDK_EINVAL);
+
+	CHECK_RC(m->fs_exists(ctx, sb, "a/b", &exists), 0);
+	CHECK(exists == 1);
+	CHECK_RC(m->fs_exists(ctx, sb, "a/b/c.bin", &exists), 0);
+	CHECK(exists == 1);
+	CHECK_RC(m->fs_exists(ctx, sb, "a/nope", &exists), 0);
+	CHECK(exists == 0);
+	CHECK_RC(m->fs_exists(ctx, sb, "made.txt/below", &exists), 0);
+	CHECK(exists == 0);
+
+	CHECK_RC(m->fs_read(ctx, sb, "nope.txt", &s), CSDK_ENOTFOUND);
+	CHECK_STR(last_msg, "no such file: nope.txt");
+	CHECK_RC(m->fs_read(ctx, sb, "/nonexistent/file.txt", &s), CSDK_EPERM);
+	CHECK_STR(last_msg, "path '/nonexistent/file.txt' is outside the sandbox; use a path under /home/sandbox or /tmp");
+	CHECK_RC(m->fs_read(ctx, sb, "../../../../etc/passwd", &s), CSDK_EPERM);
+	CHECK_STR(last_msg, "path '../../../../etc/passwd' is outside the sandbox; use a path under /home/sandbox or /tmp");
+	CHECK_RC(m->fs_write(ctx, sb, "/etc/csdk-evil", "x", 1), CSDK_EPERM);
+	CHECK_RC(m->fs_read(ctx, sb, "a", &s), CSDK_EINVAL);
+	CHECK_STR(last_msg, "'a' is a directory; use readdir to list it");
+
+	/* symbolic links made inside the sandbox never lead out of it */
+	snprintf(hostfile, sizeof(hostfile), "%s/outside.txt", state_dir);
+	f = fopen(hostfile, "w");
+	fputs("secret", f);
+	fclose(f);
+	snprintf(expect, sizeof(expect), "ln -s %s abs; ln -s ../../../../../../../../..%s rel; ln -s ../meta.json meta; ln -s / root", hostfile, hostfile);
+	CHECK_RC(run(ctx, sb, expect, &o, &s, &code), 0);
+	CHECK(code == 0);
+	CHECK_RC(m->fs_read(ctx, sb, "abs", &s), CSDK_ENOTFOUND);
+	CHECK_RC(m->fs_read(ctx, sb, "rel", &s), CSDK_ENOTFOUND);
+	CHECK_RC(m->fs_read(ctx, sb, "meta", &s), CSDK_EPERM);
+	CHECK_STR(last_msg, "path 'meta' is outside the sandbox; use a path under /home/sandbox or /tmp");
+	CHECK_RC(m->fs_read(ctx, sb, "root/meta.json", &s), CSDK_EPERM);
+	CHECK_RC(m->fs_read(ctx, sb, "root/etc/passwd", &s), CSDK_ENOTFOUND);
+	CHECK_RC(m->fs_write(ctx, sb, "abs", "overwritten", 11), 0);
+	CHECK_RC(m->fs_write(ctx, sb, "root/home/escape.txt", "x", 1), 0);
+	sink_reset(&s);
+	CHECK_RC(m->fs_read(ctx, sb, "escape.txt", &s), 0);
+	CHECK_STR(out_of(&s), "x");
+	sink_reset(&s);
+	f = fopen(hostfile, "r");
+	CHECK(f && fgets(expect, sizeof(expect), f) && !strcmp(expect, "secret"));
+	fclose(f);
+	unlink(hostfile);
+
+	/* tmp maps to the sandbox's tmp */
+	CHECK_RC(m->fs_write(ctx, sb, "/tmp/t.txt", "tmpdata", 7), 0);
+	CHECK_RC(run(ctx, sb, "cat \"$TMPDIR/t.txt\"", &o, &s, &code), 0);
+	CHECK_STR(out_of(&s), "tmpdata");
+	if (!bwrap) {
+		snprintf(expect, sizeof(expect), "%s/sandboxes/%s/home/made.txt", state_dir, id);
+		sink_reset(&s);
+		CHECK_RC(m->fs_read(ctx, sb, expect, &s), 0);
+		CHECK_STR(out_of(&s), "again");
+	}
+
+	CHECK_RC(m->fs_remove(ctx, sb, "a"), 0);
+	CHECK_RC(m->fs_exists(ctx, sb, "a/b/c.bin", &exists), 0);
+	CHECK(exists == 0);
+	CHECK_RC(m->fs_remove(ctx, sb, "a"), CSDK_ENOTFOUND);
+	CHECK_STR(last_msg, "no such file or directory: a");
+	CHECK_RC(m->fs_remove(ctx, sb, "root"), 0);
+	CHECK_RC(m->fs_exists(ctx, sb, "made.txt", &exists), 0);
+	CHECK(exists == 1);
+	CHECK_RC(m->fs_remove(ctx, sb, "/home/sandbox"), CSDK_EPERM);
+	CHECK_STR(last_msg, "cannot remove '/home/sandbox': it is the sandbox's home directory; remove the files in it instead");
+	sink_reset(&s);
+}
+
+struct named_arg { void *ctx; char id[64]; int rc; };
+
+static void *named_thread(void *p)
+{
+	struct named_arg *a = p;
+	struct csdk_text t = { "" };
+	void *sb = NULL;
+
+	a->rc = m->find_or_create(a->ctx, "team", "shared", NULL, &t, &sb);
+	strcpy(a->id, t.value);
+	if (sb)
+		m->release(a->ctx, sb);
+	return NULL;
+}
+
+static void test_named(void *ctx)
+{
+	struct csdk_text t = { "" };
+	struct csdk_info info;
+	struct named_arg args[6];
+	pthread_t th[6];
+	void *sb = NULL, *sb2 = NULL;
+	char first[64];
+	int i;
+	int64_t now;
+
+	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb), CSDK_ENOTFOUND);
+	CHECK_RC(m->find_or_create(ctx, NULL, "web", NULL, &t, &sb), 0);
+	strcpy(first, t.value);
+	CHECK_RC(m->find_or_create(ctx, "default", "web", NULL, &t, &sb2), 0);
+	CHECK_STR(t.value, first);
+	m->release(ctx, sb2);
+	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb2), 0);
+	CHECK_STR(t.value, first);
+	m->release(ctx, sb2);
+	CHECK_RC(m->find(ctx, "other", "web", &t, &sb2), CSDK_ENOTFOUND);
+	CHECK_RC(m->find_or_create(ctx, NULL, "../x", NULL, &t, &sb2), CSDK_EINVAL);
+	CHECK_STR(last_msg, "sandbox name '../x' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
+	CHECK_RC(m->find(ctx, "..", "x", &t, &sb2), CSDK_EINVAL);
+
+	now = wall_ms();
+	CHECK_RC(m->extend_timeout(ctx, sb, 7200000), 0);
+	memset(&info, 0, sizeof(info));
+	CHECK_RC(m->get_info(ctx, sb, &info), 0);
+	CHECK(info.created + info.timeout >= now + 7200000 && info.created + info.timeout <= wall_ms() + 7200000);
+	CHECK_RC(m->extend_timeout(ctx, sb, 0), CSDK_EINVAL);
+	m->release(ctx, sb);
+	CHECK_RC(m->destroy(ctx, first), 0);
+	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb2), CSDK_ENOTFOUND);
+
+	for (i = 0; i < 6; i++) {
+		args[i].ctx = ctx;
+		pthread_create(&th[i], NULL, named_thread, &args[i]);
+	}
+	for (i = 0; i < 6; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 6; i++) {
+		CHECK(args[i].rc == 0);
+		CHECK_STR(args[i].id, args[0].id);
+	}
+	CHECK_RC(m->destroy(ctx, args[0].id), 0);
+}
+
+static void test_templates_snapshots(void *ctx)
+{
+	struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+	struct csdk_template_options to = { sizeof(to), 0, "py-base", NULL, NULL };
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	struct csdk_items items;
+	struct csdk_text t = { "" }, snap = { "" };
+	char src[300], tpl[64], id[64], id2[64], expect[300];
+	void *sb, *sb2;
+	int code;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/tplsrc", state_dir);
+	mkdir(src, 0755);
+	snprintf(expect, sizeof(expect), "%s/tplsrc/app.py", state_dir);
+	f = fopen(expect, "w");
+	fputs("print('from template')\n", f);
+	fclose(f);
+	to.source = src;
+	CHECK_RC(m->template_create(ctx, &to, &t), 0);
+	strcpy(tpl, t.value);
+	CHECK(!strncmp(tpl, "tpl-", 4) && strlen(tpl) == 20);
+	memset(&items, 0, sizeof(items));
+	CHECK_RC(m->template_list(ctx, &items), 0);
+	snprintf(expect, sizeof(expect), "%s:py-base:t;", tpl);
+	CHECK_STR(items.list, expect);
+	co.template_id = tpl;
+	sb = create_sb(ctx, &co, id);
+	CHECK(sb != NULL);
+	CHECK_RC(run(ctx, sb, "python3 app.py", NULL, &s, &code), 0);
+	CHECK_STR(out_of(&s), "from template\n");
+	co.template_id = "tpl-0000000000000000";
+	CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_ENOTFOUND);
+	CHECK_STR(last_msg, "template 'tpl-0000000000000000' does not exist; list templates to see the ids");
+	co.template_id = NULL;
+
+	/* capture a sandbox's home as a template */
+	CHECK_RC(m->fs_write(ctx, sb, "extra.txt", "more", 4), 0);
+	to.source = NULL;
+	to.name = NULL;
+	to.sandbox = sb;
+	CHECK_RC(m->template_create(ctx, &to, &t), 0);
+	co.template_id = t.value;
+	sb2 = create_sb(ctx, &co, id2);
+	CHECK(sb2 != NULL);
+	sink_reset(&s);
+	CHECK_RC(m->fs_read(ctx, sb2, "extra.txt", &s), 0);
+	CHECK_STR(out_of(&s), "more");
+	m->release(ctx, sb2);
+	CHECK_RC(m->destroy(ctx, id2), 0);
+	CHECK_RC(m->template_delete(ctx, t.value), 0);
+	CHECK_RC(m->template_delete(ctx, t.value), CSDK_ENOTFOUND);
+	CHECK_RC(m->template_delete(ctx, "../x"), CSDK_EINVAL);
+	CHECK_RC(m->template_delete(ctx, tpl), 0);
+	co.template_id = NULL;
+
+	/* snapshots */
+	CHECK_RC(run(ctx, sb, "mkdir -p deep/er && printf 'snap\\000data' > deep/er/f.bin && ln -s deep/er/f.bin link", NULL, &s, &code), 0);
+	CHECK_RC(m->snapshot_create(ctx, sb, "before", &snap), 0);
+	CHECK(!strncmp(snap.value, "snap-", 5) && strlen(snap.value) == 21);
+	memset(&items, 0, sizeof(items));
+	CHECK_RC(m->snapshot_list(ctx, &items), 0);
+	snprintf(expect, sizeof(expect), "%s:before:t;", snap.value);
+	CHECK_STR(items.list, expect);
+	co.snapshot_id = snap.value;
+	sb2 = create_sb(ctx, &co, id2);
+	CHECK(sb2 != NULL);
+	CHECK_RC(run(ctx, sb2, "od -c link | head -1; cat app.py extra.txt", NULL, &s, &code), 0);
+	CHECK_STR(out_of(&s), "0000000   s   n   a   p  \\0   d   a   t   a\nprint('from template')\nmore");
+	m->release(ctx, sb2);
+	CHECK_RC(m->destroy(ctx, id2), 0);
+	co.snapshot_id = "snap-0000000000000000";
+	CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_ENOTFOUND);
+	CHECK_STR(last_msg, "snapshot 'snap-0000000000000000' does not exist; list snapshots to see the ids");
+	CHECK_RC(m->snapshot_delete(ctx, snap.value), 0);
+	CHECK_RC(m->snapshot_delete(ctx, snap.value), CSDK_ENOTFOUND);
+	memset(&items, 0, sizeof(items));
+	CHECK_RC(m->snapshot_list(ctx, &items), 0);
+	CHECK_STR(items.list, "");
+	m->release(ctx, sb);
+	CHECK_RC(m->destroy(ctx, id), 0);
+	sink_reset(&s);
+}
+
+struct worker_arg { void *ctx; int ok; };
+
+static void *worker(void *p)
+{
+	struct worker_arg *a = p;
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	char id[64];
+	int code = -1, i;
+	void *sb = create_sb(a->ctx, NULL, id);
+
+	a->ok = 0;
+	if (!sb)
+		return NULL;
+	for (i = 0; i < 3; i++) {
+		sink_reset(&s);
+		if (m->run_command(a->ctx, sb, "echo $((6*7))", NULL, &s, &code) || code || strcmp(out_of(&s), "42\n"))
+			goto out;
+		if (m->fs_write(a->ctx, sb, "f.txt", id, strlen(id)))
+			goto out;
+		sink_reset(&s);
+		if (m->fs_read(a->ctx, sb, "f.txt", &s) || strcmp(out_of(&s), id))
+			goto out;
+	}
+	a->ok = 1;
+out:
+	sink_reset(&s);
+	m->release(a->ctx, sb);
+	if (m->destroy(a->ctx, id))
+		a->ok = 0;
+	return NULL;
+}
+
+static void test_mode(const char *isolation)
+{
+	const char *extra[] = { "isolation", isolation, NULL };
+	struct csdk_kv meta[] = { { "owner", "tests" } };
+	struct csdk_kv envs[] = { { "FOO", "bar" } };
+	struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, meta, 1, envs, 1, 0, 0 };
+	struct csdk_info info;
+	struct csdk_handles hl;
+	struct csdk_text t = { "" };
+	struct worker_arg wa[6];
+	pthread_t th[6];
+	char id[64], expect[300];
+	void *ctx, *ctx2, *sb, *sb2;
+	int bwrap = !strcmp(isolation, "bwrap"), i;
+	int64_t before = wall_ms();
+
+	mode_name = isolation;
+	ctx = open_ctx(extra);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	sb = create_sb(ctx, &co, id);
+	CHECK(sb != NULL);
+	if (!sb)
+		return;
+	CHECK(strlen(id) == 22 && !strncmp(id, "local-", 6));
+	memset(&info, 0, sizeof(info));
+	CHECK_RC(m->get_info(ctx, sb, &info), 0);
+	CHECK_STR(info.id, id);
+	CHECK(info.status == CSDK_STATUS_RUNNING);
+	CHECK(info.created >= before && info.created <= wall_ms());
+	CHECK(info.timeout == 1800000);
+	CHECK_STR(info.meta, bwrap ? "owner=tests;isolation=bubblewrap;" : "owner=tests;isolation=none;");
+	CHECK_RC(m->get_url(ctx, sb, 8080, NULL, &t), 0);
+	CHECK_STR(t.value, "http://127.0.0.1:8080");
+	CHECK_RC(m->get_url(ctx, sb, 3000, "ws", &t), 0);
+	CHECK_STR(t.value, "ws://127.0.0.1:3000");
+	CHECK_RC(m->get_url(ctx, sb, 0, NULL, &t), CSDK_EINVAL);
+
+	test_commands(ctx, sb, id, bwrap);
+	test_run_code(ctx, sb);
+	test_fs(ctx, sb, id, bwrap);
+
+	/* another context (as another process would) sees the same sandbox */
+	ctx2 = open_ctx(extra);
+	CHECK_RC(m->get(ctx2, id, &sb2), 0);
+	if (sb2)
+		m->release(ctx2, sb2);
+	memset(&hl, 0, sizeof(hl));
+	CHECK_RC(m->list(ctx2, &hl), 0);
+	snprintf(expect, sizeof(expect), "%s;", id);
+	CHECK_STR(hl.ids, expect);
+	for (i = 0; i < hl.n; i++)
+		m->release(ctx2, hl.handles[i]);
+	CHECK_RC(m->destroy(ctx2, id), 0);
+	CHECK(wait_procs_gone("sleep 63.5", 1000));
+	CHECK_RC(m->destroy(ctx2, id), 0);
+	CHECK_RC(m->get(ctx, id, &sb2), CSDK_ENOTFOUND);
+	CHECK_RC(m->get(ctx, "../../etc", &sb2), CSDK_EINVAL);
+	CHECK_STR(last_msg, "sandbox id '../../etc' is not well-formed; local sandbox ids are 'local-' followed by 16 hex digits");
+	CHECK_RC(m->destroy(ctx, "local-../../xx"), CSDK_EINVAL);
+	CHECK_RC(m->run_command(ctx, sb, "true", NULL, NULL, &i), CSDK_ENOTFOUND);
+	CHECK(sb2 == NULL);
+	m->release(ctx, sb);
+	m->teardown(ctx2);
+
+	/* lifetime expiry */
+	co.timeout_ms = 300;
+	sb = create_sb(ctx, &co, id);
+	usleep(400000);
+	memset(&info, 0, sizeof(info));
+	CHECK_RC(m->get_info(ctx, sb, &info), 0);
+	CHECK(info.status == CSDK_STATUS_STOPPED);
+	CHECK_RC(m->get(ctx, id, &sb2), CSDK_ENOTFOUND);
+	snprintf(expect, sizeof(expect), "%s/sandboxes/%s", state_dir, id);
+	CHECK(access(expect, F_OK) != 0);
+	m->release(ctx, sb);
+	co.timeout_ms = 0;
+
+	test_named(ctx);
+	test_templates_snapshots(ctx);
+
+	/* many threads, many sandboxes */
+	for (i = 0; i < 6; i++) {
+		wa[i].ctx = ctx;
+		pthread_create(&th[i], NULL, worker, &wa[i]);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(wa[i].ok);
+	}
+	memset(&hl, 0, sizeof(hl));
+	CHECK_RC(m->list(ctx, &hl), 0);
+	CHECK_STR(hl.ids, "");
+	m->teardown(ctx);
+}
+
+static void test_output_limit(void)
+{
+	const char *extra[] = { "isolation", "auto", "output_limit", "1000", NULL };
+	struct csdk_sink s;
+	memset(&s, 0, sizeof(s));
+	char id[64];
+	void *ctx = open_ctx(extra), *sb;
+	int code;
+
+	mode_name = "output_limit";
+	sb = create_sb(ctx, NULL, id);
+	CHECK_RC(run(ctx, sb, "head -c 5000 /dev/zero; sleep 30", NULL, &s, &code), CSDK_EIO);
+	CHECK(s.len[1] == 1000);
+	CHECK_STR(last_msg, "stdout of 'head -c 5000 /dev/zero; sleep 30' exceeded the limit of 1000 bytes; the command was killed; raise output_limit (CSDK_LOCAL_OUTPUT_LIMIT) or redirect the output to a file");
+	CHECK_RC(run(ctx, sb, "head -c 1000 /dev/zero >&2", NULL, &s, &code), 0);
+	CHECK(s.len[2] == 1000 && code == 0);
+	sink_reset(&s);
+	m->release(ctx, sb);
+	CHECK_RC(m->destroy(ctx, id), 0);
+	m->teardown(ctx);
+}
+
+int main(void)
+{
+	const char *path = getenv("CSDK_LOCAL_TEST_PLUGIN");
+	const struct csdk_plugin *desc = NULL;
+	csdk_plugin_entry_fn entry;
+	char cmd[400];
+	void *dl;
+
+	if (!path) {
+		fprintf(stderr, "set CSDK_LOCAL_TEST_PLUGIN to the path of csdk-local.so\n");
+		return 99;
+	}
+	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		fprintf(stderr, "%s\n", dlerror());
+		return 99;
+	}
+	entry = (csdk_plugin_entry_fn)(uintptr_t)dlsym(dl, CSDK_PLUGIN_ENTRY_SYMBOL);
+	CHECK(entry != NULL);
+	CHECK_RC(entry(CSDK_ABI_MAKE(2, 0), &desc), CSDK_EABI);
+	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
+	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
+	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE));
+	CHECK(desc->n_config_keys == 10);
+	m = desc->methods;
+
+	snprintf(state_dir, sizeof(state_dir), "/tmp/csdk-local-test-XXXXXX");
+	if (!mkdtemp(state_dir))
+		return 99;
+	test_config();
+	if (system("bwrap --ro-bind / / true 2>/dev/null") == 0)
+		test_mode("bwrap");
+	else
+		fprintf(stderr, "bubblewrap does not work here: skipping the isolated run\n");
+	test_mode("none");
+	test_output_limit();
+	CHECK(warnings == 0);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", state_dir);
+	printf("%d passed, %d failed\n", checks - failures, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,179 @@
+#include "config.h"
+
+#include "describe.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *csdkp_abi_text(char buf[CSDKP_ABI_TEXT_SIZE], uint32_t abi_version)
+{
+	snprintf(buf, CSDKP_ABI_TEXT_SIZE, "%u.%u",
+		 (unsigned int)CSDK_ABI_MAJOR_OF(abi_version), (unsigned int)CSDK_ABI_MINOR_OF(abi_version));
+	return buf;
+}
+
+/* Modes in print order: the default first, then the others by bit. */
+static size_t modes_ordered(uint32_t out[32], uint32_t modes, uint32_t default_mode)
+{
+	size_t n = 0;
+	unsigned int bit;
+
+	if (default_mode && (modes & default_mode) == default_mode)
+		out[n++] = default_mode;
+	for (bit = 0; bit < 32; bit++) {
+		uint32_t mode = UINT32_C(1) << bit;
+
+		if ((modes & mode) && mode != default_mode)
+			out[n++] = mode;
+	}
+	return n;
+}
+
+static char *join_names(const char *const *names, size_t n, const char *empty)
+{
+	size_t i, len = 1;
+	char *text;
+
+	if (n == 0)
+		return strdup(empty);
+	for (i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	text = malloc(len);
+	if (!text)
+		return NULL;
+	text[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(text, ",");
+		strcat(text, names[i]);
+	}
+	return text;
+}
+
+static size_t capability_names(const char *out[64], uint64_t capabilities)
+{
+	size_t n = 0;
+	unsigned int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		const char *name;
+
+		if (!(capabilities & (UINT64_C(1) << bit)))
+			continue;
+		name = csdk_capability_name(UINT64_C(1) << bit);
+		if (name)
+			out[n++] = name;
+	}
+	return n;
+}
+
+char *csdkp_modes_text(uint32_t modes, uint32_t default_mode)
+{
+	uint32_t ordered[32];
+	const char *names[32];
+	size_t i, n = modes_ordered(ordered, modes, default_mode);
+
+	for (i = 0; i < n; i++)
+		names[i] = csdk_mode_name(ordered[i]);
+	return join_names(names, n, "-");
+}
+
+char *csdkp_capabilities_text(uint64_t capabilities)
+{
+	const char *names[64];
+	size_t n = capability_names(names, capabilities);
+
+	return join_names(names, n, "-");
+}
+
+static json_t *names_json(const char *const *names, size_t n)
+{
+	json_t *array = json_array();
+	size_t i;
+
+	if (!array)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (json_array_append_new(array, json_string(names[i])) < 0) {
+			json_decref(array);
+			return NULL;
+		}
+	}
+	return array;
+}
+
+json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode)
+{
+	uint32_t ordered[32];
+	const char *names[32];
+	size_t i, n = modes_ordered(ordered, modes, default_mode);
+
+	for (i = 0; i < n; i++)
+		names[i] = csdk_mode_name(ordered[i]);
+	return names_json(names, n);
+}
+
+json_t *csdkp_capabilities_json(uint64_t capabilities)
+{
+	const char *names[64];
+	size_t n = capability_names(names, capabilities);
+
+	return names_json(names, n);
+}
+
+#define METHOD(name) { #name, offsetof(struct csdk_methods, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} method_slots[] = {
+	METHOD(init), METHOD(teardown), METHOD(release),
+	METHOD(create), METHOD(get), METHOD(list), METHOD(destroy),
+	METHOD(run_code), METHOD(run_command), METHOD(get_info), METHOD(get_url),
+	METHOD(fs_read), METHOD(fs_write), METHOD(fs_mkdir), METHOD(fs_readdir),
+	METHOD(fs_exists), METHOD(fs_remove),
+	METHOD(find_or_create), METHOD(find), METHOD(extend_timeout),
+	METHOD(template_create), METHOD(template_list), METHOD(template_delete),
+	METHOD(snapshot_create), METHOD(snapshot_list), METHOD(snapshot_delete),
+	METHOD(gateway_endpoint),
+};
+
+size_t csdkp_method_count(void)
+{
+	return sizeof(method_slots) / sizeof(method_slots[0]);
+}
+
+const char *csdkp_method_name(size_t i)
+{
+	return i < csdkp_method_count() ? method_slots[i].name : NULL;
+}
+
+int csdkp_method_present(const struct csdk_methods *methods, size_t i)
+{
+	void (*fn)(void);
+
+	/* The host's copy is zero-extended to this host's size, so every slot is readable. */
+	if (!methods || i >= csdkp_method_count())
+		return 0;
+	memcpy(&fn, (const char *)methods + method_slots[i].offset, sizeof(fn));
+	return fn != NULL;
+}
+
+const char *csdkp_path_origin_name(csdk_path_origin origin)
+{
+	switch (origin) {
+	case CSDK_PATH_OPTION:
+		return "--path";
+	case CSDK_PATH_ENV:
+		return "CSDK_PLUGIN_PATH";
+	case CSDK_PATH_USER:
+		return "user";
+	case CSDK_PATH_SYSTEM:
+		return "system";
+	case CSDK_PATH_SYSTEM_ENV:
+		return "CSDK_PLUGIN_SYSTEM_PATH";
+	}
+	return "unknown";
+}

@@ -1,0 +1,39 @@
+/*
+ * Text and JSON descriptions of plugin records, shared by the csdk
+ * command-line tools so that every tool names modes and capabilities alike.
+ */
+#ifndef CSDK_TOOLS_DESCRIBE_H
+#define CSDK_TOOLS_DESCRIBE_H
+
+#include <csdk/csdk.h>
+#include <jansson.h>
+
+/** Room for "MAJOR.MINOR" of any ABI version. */
+#define CSDKP_ABI_TEXT_SIZE 16
+
+/** Format an ABI version as "MAJOR.MINOR" into buf. Returns buf. */
+char *csdkp_abi_text(char buf[CSDKP_ABI_TEXT_SIZE], uint32_t abi_version);
+
+/** Comma-separated mode names, the default first ("direct,gateway"). A new string; NULL when out of memory. */
+char *csdkp_modes_text(uint32_t modes, uint32_t default_mode);
+
+/** Comma-separated capability names, or "-" when there are none. A new string; NULL when out of memory. */
+char *csdkp_capabilities_text(uint64_t capabilities);
+
+/** The same lists as JSON arrays of strings; NULL when out of memory. */
+json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode);
+json_t *csdkp_capabilities_json(uint64_t capabilities);
+
+/** Number of method slots of struct csdk_methods (1.0). */
+size_t csdkp_method_count(void);
+
+/** The i-th method slot's name ("init", ..., "gateway_endpoint"), or NULL past the end. */
+const char *csdkp_method_name(size_t i);
+
+/** Non-zero when the i-th method slot of methods is set. */
+int csdkp_method_present(const struct csdk_methods *methods, size_t i);
+
+/** A search path origin as the tools print it ("--path", "CSDK_PLUGIN_PATH", "user", ...). */
+const char *csdkp_path_origin_name(csdk_path_origin origin);
+
+#endif /* CSDK_TOOLS_DESCRIBE_H */

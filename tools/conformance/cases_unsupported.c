@@ -1,0 +1,105 @@
+#include "config.h"
+
+#include "conformance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The framework's sentences for a missing optional group, word for word. */
+
+int csdkp_conf_case_unsupported_fs(csdkp_conf_ctx *t)
+{
+	const char *n = t->provider_name;
+	char msg[512], *data = NULL;
+	csdk_dir_list *list = NULL;
+	size_t len = 0;
+	int exists = 0, rc;
+
+	snprintf(msg, sizeof(msg),
+		 "Filesystem operations are not supported by %s's sandbox environment. "
+		 "%s sandboxes are designed for code execution only.", n, n);
+	rc = csdk_fs_read(&data, &len, t->sandbox, "/tmp/test.txt");
+	csdk_free(data);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_read", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_fs_write(t->sandbox, "/tmp/test.txt", "x", 1);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_write", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_fs_mkdir(t->sandbox, "/tmp/dir");
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_mkdir", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_fs_readdir(&list, t->sandbox, "/tmp");
+	csdk_dir_list_free(list);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_readdir", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_fs_exists(&exists, t->sandbox, "/tmp");
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_exists", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_fs_remove(t->sandbox, "/tmp/test.txt");
+	return csdkp_conf_expect_error(t, "fs_remove", rc, CSDK_EUNSUPPORTED, msg);
+}
+
+int csdkp_conf_case_unsupported_named(csdkp_conf_ctx *t)
+{
+	const char *n = t->provider_name;
+	csdk_sandbox *sb = NULL;
+	char msg[512];
+	int rc;
+
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support findOrCreate.\n"
+		 "This feature requires gateway provider with named sandbox support.", n);
+	rc = csdk_sandbox_find_or_create(&sb, t->provider, NULL, "csdk-conformance", NULL);
+	if (sb && csdk_sandbox_id(sb))
+		csdkp_conf_track(t, 'S', csdk_sandbox_id(sb));
+	csdk_sandbox_free(sb);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find_or_create", rc, CSDK_EUNSUPPORTED, msg));
+
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support find.\n"
+		 "This feature requires gateway provider with named sandbox support.", n);
+	sb = NULL;
+	rc = csdk_sandbox_find(&sb, t->provider, NULL, "csdk-conformance");
+	csdk_sandbox_free(sb);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find", rc, CSDK_EUNSUPPORTED, msg));
+
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support extendTimeout.\n"
+		 "This feature requires gateway provider with timeout extension support.", n);
+	rc = csdk_sandbox_extend_timeout(t->sandbox, 0);
+	return csdkp_conf_expect_error(t, "extend_timeout", rc, CSDK_EUNSUPPORTED, msg);
+}
+
+int csdkp_conf_case_unsupported_templates(csdkp_conf_ctx *t)
+{
+	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_item_list *list = NULL;
+	char msg[256], *id = NULL;
+	int rc;
+
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support templates.", t->provider_name);
+	opts.name = "csdk-conformance";
+	opts.sandbox = t->sandbox;
+	rc = csdk_template_create(&id, t->provider, &opts);
+	if (id)
+		csdkp_conf_track(t, 'T', id);
+	csdk_free(id);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "template_create", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_template_list(&list, t->provider);
+	csdk_item_list_free(list);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "template_list", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_template_delete(t->provider, "csdk-conformance");
+	return csdkp_conf_expect_error(t, "template_delete", rc, CSDK_EUNSUPPORTED, msg);
+}
+
+int csdkp_conf_case_unsupported_snapshots(csdkp_conf_ctx *t)
+{
+	csdk_item_list *list = NULL;
+	char msg[256], *id = NULL;
+	int rc;
+
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support snapshots.", t->provider_name);
+	rc = csdk_snapshot_create(&id, t->sandbox, "csdk-conformance");
+	if (id)
+		csdkp_conf_track(t, 'P', id);
+	csdk_free(id);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "snapshot_create", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_snapshot_list(&list, t->provider);
+	csdk_item_list_free(list);
+	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "snapshot_list", rc, CSDK_EUNSUPPORTED, msg));
+	rc = csdk_snapshot_delete(t->provider, "csdk-conformance");
+	return csdkp_conf_expect_error(t, "snapshot_delete", rc, CSDK_EUNSUPPORTED, msg);
+}

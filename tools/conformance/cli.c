@@ -1,0 +1,405 @@
+#include "config.h"
+
+#include "conformance.h"
+
+#include "common/output.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_TIMEOUT_MS 120000
+
+struct args {
+	const char *name;
+	struct csdk_kv *config;
+	size_t n_config;
+	const char **globs;
+	size_t n_globs;
+	int json, list, in_process;
+	int64_t timeout_ms;
+};
+
+static void usage(FILE *fp)
+{
+	const char *prog = csdkp_tool_name();
+
+	fprintf(fp,
+		"usage: %s test NAME [--config KEY=VALUE]... [--case GLOB]... [--json]\n"
+		"                    [--timeout MS] [--no-fork]\n"
+		"       %s test --list [NAME] [--json]\n"
+		"\n"
+		"Run the conformance kit against the provider plugin NAME.\n"
+		"\n"
+		"  --config KEY=VALUE  configuration for the provider (repeatable)\n"
+		"  --case GLOB         run only the cases whose name matches GLOB (repeatable)\n"
+		"  --json              print the results as JSON\n"
+		"  --list              list the cases and the capabilities they need\n"
+		"  --timeout MS        time one case may take, sandbox included (default %d)\n"
+		"  --no-fork           run cases in this process (for debuggers; no time bound)\n"
+		"\n"
+		"Exit status: 0 nothing failed, 1 a case failed, 2 usage, 3 the provider cannot be opened.\n",
+		prog, prog, DEFAULT_TIMEOUT_MS);
+}
+
+static int option_value(const char **out, int argc, char **argv, int *i, const char *opt)
+{
+	size_t len = strlen(opt);
+
+	if (argv[*i][len] == '=') {
+		*out = argv[*i] + len + 1;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return csdkp_usage_error("%s needs a value", opt);
+	*out = argv[++*i];
+	return 0;
+}
+
+static int is_option(const char *arg, const char *opt)
+{
+	size_t len = strlen(opt);
+
+	return strncmp(arg, opt, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+static int add_config(struct args *a, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	struct csdk_kv *grown;
+	char *key;
+
+	if (!eq || eq == kv)
+		return csdkp_usage_error("--config expects KEY=VALUE, got '%s'", kv);
+	grown = realloc(a->config, (a->n_config + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	a->config = grown;
+	key = strndup(kv, (size_t)(eq - kv));
+	if (!key)
+		return -1;
+	a->config[a->n_config].key = key;
+	a->config[a->n_config].value = eq + 1;
+	a->n_config++;
+	return 0;
+}
+
+static int parse(struct args *a, int argc, char **argv)
+{
+	int i, rc;
+
+	a->timeout_ms = DEFAULT_TIMEOUT_MS;
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			usage(stdout);
+			return 1;
+		} else if (strcmp(arg, "--json") == 0) {
+			a->json = 1;
+		} else if (strcmp(arg, "--list") == 0) {
+			a->list = 1;
+		} else if (strcmp(arg, "--no-fork") == 0) {
+			a->in_process = 1;
+		} else if (is_option(arg, "--config")) {
+			if ((rc = option_value(&value, argc, argv, &i, "--config")) != 0)
+				return rc;
+			if ((rc = add_config(a, value)) != 0)
+				return rc < 0 ? csdkp_usage_error("out of memory") : rc;
+		} else if (is_option(arg, "--case")) {
+			const char **grown;
+
+			if ((rc = option_value(&value, argc, argv, &i, "--case")) != 0)
+				return rc;
+			grown = realloc(a->globs, (a->n_globs + 1) * sizeof(*grown));
+			if (!grown)
+				return csdkp_usage_error("out of memory");
+			a->globs = grown;
+			a->globs[a->n_globs++] = value;
+		} else if (is_option(arg, "--timeout")) {
+			char *end;
+			long long ms;
+
+			if ((rc = option_value(&value, argc, argv, &i, "--timeout")) != 0)
+				return rc;
+			errno = 0;
+			ms = strtoll(value, &end, 10);
+			if (errno || end == value || *end || ms <= 0)
+				return csdkp_usage_error("--timeout expects a positive number of milliseconds, got '%s'", value);
+			a->timeout_ms = ms;
+		} else if (arg[0] == '-' && arg[1]) {
+			return csdkp_usage_error("unknown option '%s' for test", arg);
+		} else if (a->name) {
+			return csdkp_usage_error("test takes one provider NAME, got '%s' and '%s'", a->name, arg);
+		} else {
+			a->name = arg;
+		}
+	}
+	if (!a->name && !a->list)
+		return csdkp_usage_error("test needs a provider NAME, e.g. '%s test local'", csdkp_tool_name());
+	return 0;
+}
+
+static int selected(const struct args *a, const csdkp_conf_case *c)
+{
+	size_t i;
+
+	if (a->n_globs == 0)
+		return 1;
+	for (i = 0; i < a->n_globs; i++)
+		if (fnmatch(a->globs[i], c->name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int check_globs(const struct args *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n_globs; i++) {
+		for (j = 0; j < csdkp_conf_n_cases; j++)
+			if (fnmatch(a->globs[i], csdkp_conf_cases[j].name, 0) == 0)
+				break;
+		if (j == csdkp_conf_n_cases)
+			return csdkp_usage_error("no case matches '%s'; run '%s test --list' to see the cases",
+						 a->globs[i], csdkp_tool_name());
+	}
+	return 0;
+}
+
+static int open_provider(csdk_provider **out, const struct args *a)
+{
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	char *msg, *nl;
+
+	opts.config = a->config;
+	opts.n_config = a->n_config;
+	if (csdk_provider_open(out, a->name, &opts) == 0)
+		return 0;
+	msg = strdup(csdk_error_last()->message);
+	for (nl = msg; nl && (nl = strchr(nl, '\n'));)
+		*nl = ' ';
+	csdkp_error("cannot open provider '%s': %s", a->name, msg ? msg : "out of memory");
+	free(msg);
+	return 3;
+}
+
+static void caps_text(char *buf, size_t size, const csdkp_conf_case *c)
+{
+	size_t used = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < 64; i++) {
+		uint64_t bit = UINT64_C(1) << i;
+
+		if (!((c->needs | c->absent) & bit) || used >= size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "%s%s%s", used ? "," : "",
+					 (c->absent & bit) ? "!" : "", csdkp_conf_cap_name(bit));
+	}
+}
+
+static json_t *caps_json(uint64_t bits)
+{
+	json_t *arr = json_array();
+	unsigned i;
+
+	for (i = 0; arr && i < 64; i++)
+		if (bits & (UINT64_C(1) << i))
+			json_array_append_new(arr, json_string(csdkp_conf_cap_name(UINT64_C(1) << i)));
+	return arr;
+}
+
+static int list_cases(const struct args *a, csdk_provider *provider)
+{
+	csdkp_table *table = NULL;
+	json_t *root = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (a->json) {
+		root = json_array();
+	} else {
+		static const char *const with_run[] = { "CASE", "NEEDS", "RUN", "DESCRIPTION" };
+		static const char *const plain[] = { "CASE", "NEEDS", "DESCRIPTION" };
+
+		csdkp_table_new(&table, provider ? 4 : 3, provider ? with_run : plain);
+	}
+	if (a->json ? !root : !table) {
+		csdkp_error("out of memory");
+		return 1;
+	}
+	for (i = 0; i < csdkp_conf_n_cases; i++) {
+		const csdkp_conf_case *c = &csdkp_conf_cases[i];
+		char caps[256], reason[256] = "yes";
+
+		if (!selected(a, c))
+			continue;
+		if (provider && !csdkp_conf_skip_reason(reason, sizeof(reason), c,
+							 csdk_provider_capabilities(provider)))
+			snprintf(reason, sizeof(reason), "yes");
+		if (root) {
+			json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "name", c->name, "needs", caps_json(c->needs),
+					      "needs_absent", caps_json(c->absent), "description", c->summary);
+
+			if (o && provider)
+				json_object_set_new(o, "skip_reason", strcmp(reason, "yes") ? json_string(reason) : json_null());
+			if (!o || json_array_append_new(root, o) < 0)
+				rc = -1;
+		} else {
+			const char *row[4];
+
+			caps_text(caps, sizeof(caps), c);
+			row[0] = c->name;
+			row[1] = caps[0] ? caps : "-";
+			row[2] = provider ? reason : c->summary;
+			row[3] = c->summary;
+			if (csdkp_table_add(table, row) < 0)
+				rc = -1;
+		}
+	}
+	if (rc == 0) {
+		if (root)
+			rc = csdkp_json_print(stdout, root);
+		else
+			csdkp_table_print(table, stdout, NULL);
+	}
+	json_decref(root);
+	csdkp_table_free(table);
+	if (rc < 0)
+		csdkp_error("out of memory");
+	return rc < 0 || csdkp_finish_output() < 0 ? 1 : 0;
+}
+
+static int print_results(const struct args *a, const csdkp_conf_result *results, size_t n,
+			 const size_t counts[3])
+{
+	size_t i;
+	int rc = 0;
+
+	if (a->json) {
+		json_t *root, *cases = json_array();
+
+		for (i = 0; cases && i < n; i++) {
+			const csdkp_conf_result *r = &results[i];
+
+			if (json_array_append_new(cases, json_pack("{s:s, s:s, s:I, s:o}", "name", r->c->name,
+								   "result", csdkp_conf_outcome_name(r->outcome),
+								   "duration_ms", (json_int_t)r->duration_ms,
+								   "detail", csdkp_json_string_or_null(r->detail))) < 0)
+				rc = -1;
+		}
+		root = json_pack("{s:s, s:o, s:I, s:I, s:I}", "provider", a->name, "cases", cases,
+				 "passed", (json_int_t)counts[CSDKP_CONF_PASS], "failed", (json_int_t)counts[CSDKP_CONF_FAIL],
+				 "skipped", (json_int_t)counts[CSDKP_CONF_SKIP]);
+		if (!root || rc < 0 || csdkp_json_print(stdout, root) < 0)
+			rc = -1;
+		json_decref(root);
+	} else {
+		static const char *const headers[] = { "CASE", "RESULT", "TIME", "DETAIL" };
+		csdkp_table *table = NULL;
+
+		if (csdkp_table_new(&table, 4, headers) < 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			const csdkp_conf_result *r = &results[i];
+			char ms[32];
+			const char *row[4];
+
+			snprintf(ms, sizeof(ms), "%lld ms", (long long)r->duration_ms);
+			row[0] = r->c->name;
+			row[1] = csdkp_conf_outcome_name(r->outcome);
+			row[2] = r->outcome == CSDKP_CONF_SKIP ? "-" : ms;
+			row[3] = r->detail ? r->detail : "";
+			if (csdkp_table_add(table, row) < 0)
+				rc = -1;
+		}
+		csdkp_table_print(table, stdout, NULL);
+		csdkp_table_free(table);
+		printf("%zu passed, %zu failed, %zu skipped\n", counts[CSDKP_CONF_PASS], counts[CSDKP_CONF_FAIL],
+		       counts[CSDKP_CONF_SKIP]);
+	}
+	return rc;
+}
+
+static int run_all(const struct args *a, csdk_provider *provider)
+{
+	csdkp_conf_options opts = { 0 };
+	csdkp_conf_result *results;
+	size_t i, n = 0, counts[3] = { 0, 0, 0 };
+	int progress = !a->json && isatty(STDERR_FILENO), rc;
+
+	results = calloc(csdkp_conf_n_cases, sizeof(*results));
+	if (!results) {
+		csdkp_error("out of memory");
+		return 1;
+	}
+	opts.provider_name = a->name;
+	opts.config = a->config;
+	opts.n_config = a->n_config;
+	opts.timeout_ms = a->timeout_ms;
+	opts.in_process = a->in_process;
+	for (i = 0; i < csdkp_conf_n_cases; i++) {
+		const csdkp_conf_case *c = &csdkp_conf_cases[i];
+		csdkp_conf_result *r = &results[n];
+
+		if (!selected(a, c))
+			continue;
+		if (progress)
+			fprintf(stderr, "\r\033[K%s: running %s", csdkp_tool_name(), c->name);
+		rc = csdkp_conf_run_case(r, provider, c, &opts);
+		if (rc < 0) {
+			char detail[160];
+
+			snprintf(detail, sizeof(detail), "the kit could not run the case: %s", csdk_strerror(rc));
+			free(r->detail);
+			r->c = c;
+			r->outcome = CSDKP_CONF_FAIL;
+			r->detail = strdup(detail);
+		}
+		counts[r->outcome]++;
+		n++;
+	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	rc = print_results(a, results, n, counts);
+	for (i = 0; i < n; i++)
+		free(results[i].detail);
+	free(results);
+	if (rc < 0) {
+		csdkp_error("out of memory");
+		return 1;
+	}
+	if (csdkp_finish_output() < 0)
+		return 1;
+	return counts[CSDKP_CONF_FAIL] ? 1 : 0;
+}
+
+int csdkp_conformance_main(int argc, char **argv)
+{
+	struct args a;
+	csdk_provider *provider = NULL;
+	size_t i;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(&a, argc, argv);
+	if (rc == 0)
+		rc = check_globs(&a);
+	if (rc == 0 && a.name)
+		rc = open_provider(&provider, &a);
+	if (rc == 0)
+		rc = a.list ? list_cases(&a, provider) : run_all(&a, provider);
+	else if (rc == 1)
+		rc = csdkp_finish_output() < 0 ? 1 : 0;  /* --help */
+	csdk_provider_close(provider);
+	for (i = 0; i < a.n_config; i++)
+		free((char *)a.config[i].key);
+	free(a.config);
+	free(a.globs);
+	return rc;
+}

@@ -1,0 +1,31 @@
+# The conformance kit behind `csdk-plugins test` (included from tools/Makefile.am;
+# paths are relative to tools/).
+noinst_LTLIBRARIES += conformance/libconformance.la
+
+conformance_libconformance_la_SOURCES = \
+	conformance/conformance.h \
+	conformance/cases.c \
+	conformance/cases_code.c \
+	conformance/cases_command.c \
+	conformance/cases_fs.c \
+	conformance/cases_sandbox.c \
+	conformance/cases_unsupported.c \
+	conformance/check.c \
+	conformance/cli.c \
+	conformance/runner.c
+conformance_libconformance_la_CPPFLAGS = -I$(srcdir) -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api
+conformance_libconformance_la_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS)
+conformance_libconformance_la_LIBADD = $(JANSSON_LIBS) $(PTHREAD_LIBS)
+
+EXTRA_DIST += conformance/README.md
+
+# The kit's own test: a provider that breaks the contract on purpose.
+check_LTLIBRARIES += conformance/tests/csdk-kitbad.la
+conformance_tests_csdk_kitbad_la_SOURCES = conformance/tests/kitbad.c
+conformance_tests_csdk_kitbad_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
+conformance_tests_csdk_kitbad_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SAN_CFLAGS)
+conformance_tests_csdk_kitbad_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
+	-rpath /nowhere -export-symbols-regex '^csdk_plugin_entry$$'
+
+TESTS += conformance/tests/kit.test
+EXTRA_DIST += conformance/tests/kit.test

@@ -1,0 +1,265 @@
+#include "config.h"
+
+#include "conformance.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *csdkp_conf_outcome_name(csdkp_conf_outcome outcome)
+{
+	switch (outcome) {
+	case CSDKP_CONF_PASS: return "pass";
+	case CSDKP_CONF_FAIL: return "fail";
+	case CSDKP_CONF_SKIP: return "skip";
+	}
+	return "unknown";
+}
+
+static int set_detail(csdkp_conf_result *out, const char *detail)
+{
+	free(out->detail);
+	out->detail = NULL;
+	if (!detail || !detail[0])
+		return 0;
+	out->detail = strdup(detail);
+	return out->detail ? 0 : CSDK_ENOMEM;
+}
+
+/* The fresh sandbox around the case body, removed whatever the body did. */
+static csdkp_conf_outcome run_body(char *detail, size_t size, csdk_provider *provider,
+				   const csdkp_conf_case *c, const csdkp_conf_options *opts, int report_fd)
+{
+	csdkp_conf_ctx t;
+	int rc, drc;
+
+	memset(&t, 0, sizeof(t));
+	t.provider = provider;
+	t.provider_name = opts->provider_name;
+	t.caps = csdk_provider_capabilities(provider);
+	t.report_fd = report_fd;
+	rc = csdkp_conf_create(&t, &t.sandbox, NULL);
+	if (rc == 0) {
+		csdk_error_clear();
+		rc = c->fn(&t) < 0 ? -1 : 0;
+		drc = csdk_sandbox_destroy(t.sandbox);
+		if (rc == 0 && drc < 0)
+			rc = csdkp_conf_call_failed(&t, "destroy of the case's sandbox", drc);
+		csdk_sandbox_free(t.sandbox);
+	}
+	csdkp_conf_cleanup(&t);
+	snprintf(detail, size, "%s", rc == 0 ? "" : t.detail);
+	return rc == 0 ? CSDKP_CONF_PASS : CSDKP_CONF_FAIL;
+}
+
+static int run_here(csdkp_conf_result *out, csdk_provider *provider, const csdkp_conf_case *c,
+		    const csdkp_conf_options *opts)
+{
+	char detail[1024];
+	double start = csdkp_conf_now_ms();
+
+	out->outcome = run_body(detail, sizeof(detail), provider, c, opts, -1);
+	out->duration_ms = (int64_t)(csdkp_conf_now_ms() - start);
+	if (out->outcome == CSDKP_CONF_PASS && opts->timeout_ms > 0 && out->duration_ms > opts->timeout_ms) {
+		out->outcome = CSDKP_CONF_FAIL;
+		snprintf(detail, sizeof(detail), "took %lld ms, more than the %lld ms a case may take",
+			 (long long)out->duration_ms, (long long)opts->timeout_ms);
+	}
+	return set_detail(out, detail);
+}
+
+static void write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, const csdkp_conf_options *opts)
+{
+	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *provider = NULL;
+	char detail[1024], line[1100];
+	csdkp_conf_outcome outcome;
+	int n;
+
+	/* A group of its own, so that a timeout kills whatever the case started. */
+	setpgid(0, 0);
+	/* Threads the plugin started in the parent do not exist here: open it afresh. */
+	popts.config = opts->config;
+	popts.n_config = opts->n_config;
+	if (csdk_provider_open(&provider, opts->provider_name, &popts) < 0) {
+		snprintf(detail, sizeof(detail), "cannot open the provider in the case process: %s",
+			 csdk_error_last()->message);
+		outcome = CSDKP_CONF_FAIL;
+	} else {
+		outcome = run_body(detail, sizeof(detail), provider, c, opts, fd);
+		csdk_provider_close(provider);
+	}
+	n = snprintf(line, sizeof(line), "R %c %s\n", outcome == CSDKP_CONF_PASS ? 'p' : 'f', detail);
+	if (n > 0)
+		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	_exit(0);
+}
+
+struct watch {
+	char *buf;
+	size_t len, cap;
+	int have_result;
+	csdkp_conf_ctx cleanup;   /* resources the case announced */
+};
+
+/* Returns 0, or CSDK_ENOMEM. */
+static int take_lines(struct watch *w, csdkp_conf_result *out)
+{
+	char *nl;
+
+	while ((nl = memchr(w->buf, '\n', w->len))) {
+		size_t used = (size_t)(nl - w->buf) + 1;
+
+		*nl = '\0';
+		if (w->buf[0] == 'R' && w->buf[1] == ' ' && w->buf[2] && w->buf[3] == ' ') {
+			w->have_result = 1;
+			out->outcome = w->buf[2] == 'p' ? CSDKP_CONF_PASS : CSDKP_CONF_FAIL;
+			if (set_detail(out, w->buf + 4) < 0)
+				return CSDK_ENOMEM;
+		} else if (w->buf[0] && w->buf[1] == ' ' && w->buf[2]) {
+			if (csdkp_conf_track(&w->cleanup, w->buf[0], w->buf + 2) < 0)
+				return CSDK_ENOMEM;
+		}
+		memmove(w->buf, w->buf + used, w->len - used);
+		w->len -= used;
+	}
+	return 0;
+}
+
+static int watch_child(struct watch *w, csdkp_conf_result *out, int fd, double deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		double left = deadline - csdkp_conf_now_ms();
+		ssize_t n;
+		int rc;
+
+		if (left <= 0)
+			return CSDK_ETIMEOUT;
+		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left + 1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return CSDK_EIO;
+		if (rc == 0)
+			continue;
+		if (w->len + 4096 > w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 8192;
+			char *grown = realloc(w->buf, cap);
+
+			if (!grown)
+				return CSDK_ENOMEM;
+			w->buf = grown;
+			w->cap = cap;
+		}
+		n = read(fd, w->buf + w->len, w->cap - w->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		w->len += (size_t)n;
+		if (take_lines(w, out) < 0)
+			return CSDK_ENOMEM;
+	}
+}
+
+static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csdkp_conf_case *c,
+		      const csdkp_conf_options *opts)
+{
+	struct watch w;
+	double start;
+	int fds[2], status = 0, rc;
+	pid_t pid;
+
+	memset(&w, 0, sizeof(w));
+	w.cleanup.provider = provider;
+	w.cleanup.report_fd = -1;
+	if (pipe(fds) < 0)
+		return CSDK_EIO;
+	fflush(stdout);
+	fflush(stderr);
+	start = csdkp_conf_now_ms();
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return CSDK_EIO;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child(fds[1], c, opts);
+	}
+	close(fds[1]);
+	setpgid(pid, pid);
+	rc = watch_child(&w, out, fds[0], start + (double)(opts->timeout_ms > 0 ? opts->timeout_ms : 1e12));
+	if (rc == CSDK_ETIMEOUT) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	out->duration_ms = (int64_t)(csdkp_conf_now_ms() - start);
+	if (rc == CSDK_ETIMEOUT) {
+		char detail[160];
+
+		out->outcome = CSDKP_CONF_FAIL;
+		snprintf(detail, sizeof(detail), "timed out after %lld ms and was killed; raise --timeout for a slow provider",
+			 (long long)opts->timeout_ms);
+		rc = set_detail(out, detail);
+	} else if (rc == 0 && !w.have_result) {
+		char detail[160];
+
+		out->outcome = CSDKP_CONF_FAIL;
+		if (WIFSIGNALED(status))
+			snprintf(detail, sizeof(detail), "the case process died of signal %d (%s) before reporting a result",
+				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(detail, sizeof(detail), "the case process exited with status %d before reporting a result",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		rc = set_detail(out, detail);
+	}
+	/* The case process removes what it made; when it could not, do it here. */
+	if (w.have_result)
+		csdkp_conf_forget(&w.cleanup);
+	else
+		csdkp_conf_cleanup(&w.cleanup);
+	free(w.buf);
+	return rc;
+}
+
+int csdkp_conf_run_case(csdkp_conf_result *out, csdk_provider *provider,
+			const csdkp_conf_case *c, const csdkp_conf_options *opts)
+{
+	char reason[256];
+
+	memset(out, 0, sizeof(*out));
+	out->c = c;
+	if (csdkp_conf_skip_reason(reason, sizeof(reason), c, csdk_provider_capabilities(provider))) {
+		out->outcome = CSDKP_CONF_SKIP;
+		return set_detail(out, reason);
+	}
+	if (opts->in_process)
+		return run_here(out, provider, c, opts);
+	return run_forked(out, provider, c, opts);
+}

@@ -1,0 +1,251 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_wrapped(const char *text, size_t width)
+{
+	size_t col = 0;
+
+	while (*text) {
+		size_t len;
+
+		while (*text == ' ')
+			text++;
+		len = strcspn(text, " ");
+		if (col && col + 1 + len > width) {
+			putchar('\n');
+			col = 0;
+		} else if (col) {
+			putchar(' ');
+			col++;
+		}
+		printf("%.*s", (int)len, text);
+		col += len;
+		text += len;
+	}
+	putchar('\n');
+}
+
+static void print_command_help(const struct csdkp_cli *cli)
+{
+	const struct csdkp_command *cmd = cli->command;
+	const char *line = cmd->synopsis;
+	const char *prefix = "Usage: ";
+
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+
+		if (*line == ' ')
+			printf("       %.*s\n", (int)len, line);
+		else
+			printf("%scsdk %.*s\n", prefix, (int)len, line);
+		prefix = "       ";
+		line += len;
+		if (*line)
+			line++;
+	}
+	putchar('\n');
+	print_wrapped(cmd->summary, 78);
+	fputs("\nOptions:\n", stdout);
+	if (cmd->options)
+		fputs(cmd->options, stdout);
+	fputs("  --json                   machine-readable output\n"
+	      "  -h, --help               show this help\n", stdout);
+}
+
+int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: %s: ", csdkp_tool_name(), cli->command->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; run '%s %s --help' for usage\n", csdkp_tool_name(), cli->command->name);
+	return CSDKP_EXIT_USAGE;
+}
+
+int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
+		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out)
+{
+	size_t n = 0;
+	int c, before, status;
+
+	*pos_out = argv;
+	*n_pos_out = 0;
+	opterr = 0;
+	optind = 0;
+	for (;;) {
+		before = optind ? optind : 1;
+		c = getopt_long(argc, argv, "+:h", longopts, NULL);
+		if (c == -1) {
+			if (optind == before + 1 && strcmp(argv[before], "--") == 0)
+				break;
+			if (optind < argc && n < n_lead) {
+				/* Slots before optind are consumed, so positionals can be packed there. */
+				argv[n++] = argv[optind++];
+				continue;
+			}
+			break;
+		}
+		switch (c) {
+		case CSDKP_OPT_HELP:
+			print_command_help(cli);
+			status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+			return status ? status : -1;
+		case CSDKP_OPT_JSON:
+			cli->json = 1;
+			break;
+		case ':':
+			return csdkp_cli_usage(cli, "missing value for option '%s'", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return csdkp_cli_usage(cli, "unknown option '-%c'", optopt);
+			return csdkp_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
+		default:
+			status = fn ? fn(cli, state, c, optarg) : CSDKP_EXIT_USAGE;
+			if (status)
+				return status;
+			break;
+		}
+	}
+	while (optind < argc)
+		argv[n++] = argv[optind++];
+	*n_pos_out = n;
+	return 0;
+}
+
+int csdkp_expect_args(const struct csdkp_cli *cli, size_t n_pos, size_t min, size_t max, const char *what)
+{
+	if (n_pos < min)
+		return csdkp_cli_usage(cli, "missing %s", what);
+	if (n_pos > max)
+		return csdkp_cli_usage(cli, "too many arguments (expected %s)", what);
+	return 0;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int csdkp_parse_ms(int64_t *out, const struct csdkp_cli *cli, const char *option, const char *arg)
+{
+	long long value;
+
+	errno = 0;
+	value = all_digits(arg) ? strtoll(arg, NULL, 10) : -1;
+	if (value < 0 || errno == ERANGE)
+		return csdkp_cli_usage(cli, "invalid value '%s' for --%s: give a whole number of milliseconds, 0 or more",
+				       arg, option);
+	*out = value;
+	return 0;
+}
+
+int csdkp_parse_port(int *out, const struct csdkp_cli *cli, const char *arg)
+{
+	long value = -1;
+
+	if (all_digits(arg) && strlen(arg) <= 5)
+		value = strtol(arg, NULL, 10);
+	if (value < 1 || value > 65535)
+		return csdkp_cli_usage(cli, "invalid port '%s': give a number from 1 to 65535", arg);
+	*out = (int)value;
+	return 0;
+}
+
+int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli,
+		   const char *option, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	struct csdk_kv *grown;
+
+	if (!eq || eq == arg) {
+		/* With an empty key only "=..." is echoed: the value may be a secret. */
+		const char *shown = eq ? "=..." : arg;
+		const char *why = eq ? "the key before '=' is empty" : "expected KEY=VALUE";
+
+		if (cli->command)
+			return csdkp_cli_usage(cli, "invalid %s '%s': %s", option, shown, why);
+		csdkp_error("invalid %s '%s': %s; run 'csdk --help' for usage", option, shown, why);
+		return CSDKP_EXIT_USAGE;
+	}
+	grown = realloc(*list, (*n + 1) * sizeof(**list));
+	if (!grown) {
+		csdkp_error("out of memory while reading %s", option);
+		return CSDKP_EXIT_FAILURE;
+	}
+	*eq = '\0';
+	grown[*n].key = arg;
+	grown[*n].value = eq + 1;
+	*list = grown;
+	(*n)++;
+	return 0;
+}
+
+void csdkp_create_args_init(struct csdkp_create_args *args)
+{
+	static const struct csdk_create_options init = CSDK_CREATE_OPTIONS_INIT;
+
+	memset(args, 0, sizeof(*args));
+	args->opts = init;
+}
+
+int csdkp_create_option(struct csdkp_create_args *args, const struct csdkp_cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case CSDKP_OPT_NAME:
+		args->opts.name = arg;
+		return 0;
+	case CSDKP_OPT_NAMESPACE:
+		args->opts.namespace_ = arg;
+		return 0;
+	case CSDKP_OPT_RUNTIME:
+		if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
+			return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
+		args->opts.runtime = arg;
+		return 0;
+	case CSDKP_OPT_TEMPLATE:
+		args->opts.template_id = arg;
+		return 0;
+	case CSDKP_OPT_SNAPSHOT:
+		args->opts.snapshot_id = arg;
+		return 0;
+	case CSDKP_OPT_TIMEOUT:
+		return csdkp_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
+	case CSDKP_OPT_ENV:
+		return csdkp_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
+	case CSDKP_OPT_METADATA:
+		return csdkp_parse_kv(&args->metadata, &args->n_metadata, cli, "--metadata", (char *)arg);
+	default:
+		return -1;
+	}
+}
+
+void csdkp_create_args_finish(struct csdkp_create_args *args)
+{
+	args->opts.envs = args->envs;
+	args->opts.n_envs = args->n_envs;
+	args->opts.metadata = args->metadata;
+	args->opts.n_metadata = args->n_metadata;
+}
+
+void csdkp_create_args_release(struct csdkp_create_args *args)
+{
+	free(args->envs);
+	free(args->metadata);
+	args->envs = NULL;
+	args->metadata = NULL;
+}

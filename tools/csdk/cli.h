@@ -1,0 +1,192 @@
+/*
+ * Internal interface of the csdk command: the invocation context, the
+ * command table, argument parsing and output helpers shared by the command
+ * groups.
+ */
+#ifndef CSDK_TOOLS_CLI_H
+#define CSDK_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <csdk/csdk.h>
+
+#include "common/output.h"
+
+/* Exit statuses. */
+#define CSDKP_EXIT_FAILURE 1
+#define CSDKP_EXIT_USAGE 2
+#define CSDKP_EXIT_CSDK 125  /* csdk itself failed in exec, run-code, run */
+
+struct csdkp_cli;
+
+/** One command: `csdk NAME ...`. run returns the process exit status. */
+struct csdkp_command {
+	const char *name;
+	int (*run)(struct csdkp_cli *cli, int argc, char **argv);
+	const char *synopsis;   /* one or more lines, each without "csdk " */
+	const char *summary;    /* one line for the global help */
+	const char *options;    /* option help, lines ending in '\n', or NULL */
+};
+
+/** The invocation: global options and the provider, opened on first use. */
+struct csdkp_cli {
+	const char *provider_name;
+	struct csdk_kv *config;
+	size_t n_config;
+	int json;
+	const struct csdkp_command *command;
+	csdk_provider *provider;
+};
+
+extern const struct csdkp_command csdkp_cmd_providers;
+extern const struct csdkp_command csdkp_cmd_create;
+extern const struct csdkp_command csdkp_cmd_list;
+extern const struct csdkp_command csdkp_cmd_info;
+extern const struct csdkp_command csdkp_cmd_exec;
+extern const struct csdkp_command csdkp_cmd_run_code;
+extern const struct csdkp_command csdkp_cmd_fs;
+extern const struct csdkp_command csdkp_cmd_url;
+extern const struct csdkp_command csdkp_cmd_destroy;
+extern const struct csdkp_command csdkp_cmd_find_or_create;
+extern const struct csdkp_command csdkp_cmd_find;
+extern const struct csdkp_command csdkp_cmd_extend;
+extern const struct csdkp_command csdkp_cmd_snapshot;
+extern const struct csdkp_command csdkp_cmd_template;
+extern const struct csdkp_command csdkp_cmd_run;
+
+/* ------------------------------------------------------------ arguments */
+
+/* Option values shared by every command. */
+#define CSDKP_OPT_HELP 'h'
+#define CSDKP_OPT_JSON 0x100
+#define CSDKP_COMMON_LONGOPTS \
+	{ "help", no_argument, NULL, CSDKP_OPT_HELP }, \
+	{ "json", no_argument, NULL, CSDKP_OPT_JSON }
+
+/* Option values of the create options (create, find-or-create, run). */
+enum {
+	CSDKP_OPT_NAME = 0x200,
+	CSDKP_OPT_NAMESPACE,
+	CSDKP_OPT_RUNTIME,
+	CSDKP_OPT_TEMPLATE,
+	CSDKP_OPT_SNAPSHOT,
+	CSDKP_OPT_TIMEOUT,
+	CSDKP_OPT_ENV,
+	CSDKP_OPT_METADATA,
+	CSDKP_OPT_FIRST_FREE
+};
+#define CSDKP_CREATE_LONGOPTS \
+	{ "namespace", required_argument, NULL, CSDKP_OPT_NAMESPACE }, \
+	{ "runtime", required_argument, NULL, CSDKP_OPT_RUNTIME }, \
+	{ "template", required_argument, NULL, CSDKP_OPT_TEMPLATE }, \
+	{ "snapshot", required_argument, NULL, CSDKP_OPT_SNAPSHOT }, \
+	{ "timeout", required_argument, NULL, CSDKP_OPT_TIMEOUT }, \
+	{ "env", required_argument, NULL, CSDKP_OPT_ENV }, \
+	{ "metadata", required_argument, NULL, CSDKP_OPT_METADATA }
+
+/* Interleave options with every positional argument. */
+#define CSDKP_ALL_POSITIONALS ((size_t)-1)
+
+/**
+ * Called for each option other than --help and --json. Returns 0, or an
+ * exit status after printing a usage error.
+ */
+typedef int (*csdkp_option_fn)(struct csdkp_cli *cli, void *state, int opt, const char *arg);
+
+/**
+ * Parse argv (argv[0] is the command word) with getopt_long in "stop at the
+ * first non-option" mode. The first n_lead positional arguments may be
+ * interleaved with options; the first positional argument after them (or
+ * everything after "--") ends option parsing. *pos_out points into argv.
+ * Returns 0 to go on, -1 when --help was printed (exit 0), or a usage exit
+ * status.
+ */
+int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
+		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out);
+
+/** Print "csdk: COMMAND: MESSAGE; run 'csdk COMMAND --help' for usage"; returns 2. */
+int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...) CSDKP_PRINTF(2, 3);
+
+/** Check the number of positional arguments; prints a usage error (returns 2) when wrong. */
+int csdkp_expect_args(const struct csdkp_cli *cli, size_t n_pos, size_t min, size_t max, const char *what);
+
+/** Parse milliseconds (a whole number >= 0) given to --OPTION. Returns 0 or a usage exit status. */
+int csdkp_parse_ms(int64_t *out, const struct csdkp_cli *cli, const char *option, const char *arg);
+
+/** Parse a port, 1..65535. Returns 0 or a usage exit status. */
+int csdkp_parse_port(int *out, const struct csdkp_cli *cli, const char *arg);
+
+/** Split KEY=VALUE (in place) and append it to *list. Returns 0 or an exit status. */
+int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli,
+		   const char *option, char *arg);
+
+/** Create options gathered from the command line. */
+struct csdkp_create_args {
+	struct csdk_create_options opts;
+	struct csdk_kv *envs;
+	size_t n_envs;
+	struct csdk_kv *metadata;
+	size_t n_metadata;
+};
+
+void csdkp_create_args_init(struct csdkp_create_args *args);
+/** Handle one create option; returns 0, a usage exit status, or -1 when opt is not a create option. */
+int csdkp_create_option(struct csdkp_create_args *args, const struct csdkp_cli *cli, int opt, const char *arg);
+/** Point opts at the gathered lists (call once parsing is over). */
+void csdkp_create_args_finish(struct csdkp_create_args *args);
+void csdkp_create_args_release(struct csdkp_create_args *args);
+
+/* -------------------------------------------------------- provider access */
+
+/** Open the provider (once). Prints the error and returns -1 on failure. */
+int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli);
+
+/**
+ * Get the sandbox id of the provider. Prints "no sandbox 'ID' in provider
+ * 'P'" or the library error and returns -1 on failure.
+ */
+int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id);
+
+/* --------------------------------------------------------------- output */
+
+/** Print the library's last error (or a description of code when none was recorded). */
+void csdkp_report(int code, const char *what);
+
+/** Print root as the command's JSON output; returns 0 or the failure exit status (root is released). */
+int csdkp_print_json(json_t *root, int failure_status);
+
+/** Finish standard output; returns status, or failure_status when writing failed. */
+int csdkp_finish(int status, int failure_status);
+
+/** A JSON string of bytes that may hold NULs or invalid UTF-8 (replaced by U+FFFD). */
+json_t *csdkp_json_bytes(const char *data, size_t len);
+
+/** Non-zero when data is valid UTF-8. */
+int csdkp_utf8_valid(const char *data, size_t len);
+
+/** Base64 of data (caller frees), or NULL when out of memory. */
+char *csdkp_base64(const unsigned char *data, size_t len);
+
+/** Format ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf, or "-" for 0. */
+const char *csdkp_format_time(char *buf, size_t size, int64_t ms);
+
+/** A JSON string of csdkp_format_time, or null for 0. */
+json_t *csdkp_json_time(int64_t ms);
+
+/** Write all of data to fd; returns 0 or -1 (errno set). */
+int csdkp_write_all(int fd, const void *data, size_t len);
+
+/** Read all of fd into a malloc'ed buffer (NUL-terminated, not counted). Returns 0 or -1 (errno set). */
+int csdkp_read_all(char **out, size_t *len_out, int fd);
+
+/** The JSON object {"stdout","stderr","exit_code","duration_ms"} of a result. */
+json_t *csdkp_json_result(const csdk_result *result);
+
+/** The JSON object of a sandbox's information. */
+json_t *csdkp_json_info(const csdk_sandbox_info *info);
+
+#endif /* CSDK_TOOLS_CLI_H */

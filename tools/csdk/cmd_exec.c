@@ -1,0 +1,509 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "csdkp.h"
+
+enum {
+	OPT_CWD = CSDKP_OPT_FIRST_FREE,
+	OPT_COMMAND_TIMEOUT,
+	OPT_BACKGROUND,
+	OPT_ENV,
+	OPT_CODE_RUNTIME
+};
+
+/* Live output of a command: copied byte for byte to our own descriptors. */
+struct stream {
+	int write_errno;
+	volatile sig_atomic_t *stop;
+};
+
+static int forward(int fd, const char *data, size_t len, struct stream *st)
+{
+	if (st->stop && *st->stop)
+		return 1;
+	if (st->write_errno)
+		return 1;
+	if (csdkp_write_all(fd, data, len) < 0) {
+		st->write_errno = errno;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_stdout(const char *data, size_t len, void *userdata)
+{
+	return forward(STDOUT_FILENO, data, len, userdata);
+}
+
+static int on_stderr(const char *data, size_t len, void *userdata)
+{
+	return forward(STDERR_FILENO, data, len, userdata);
+}
+
+/*
+ * One word is a shell string used as it is (pipes, redirections, $VARS work);
+ * several words are an argument vector, each quoted, so that
+ * `run -- python3 -c 'print(42)'` runs what it says.
+ */
+static char *join_words(char **words, size_t n)
+{
+	char *cmd = NULL;
+	size_t i;
+
+	if (n == 1)
+		return strdup(words[0]);
+	for (i = 0; i < n; i++) {
+		if (csdkp_shell_append(&cmd, words[i])) {
+			free(cmd);
+			return NULL;
+		}
+	}
+	return cmd;
+}
+
+/*
+ * Run command in sandbox, streaming its output (or printing the JSON result
+ * with --json). Returns the command's exit status, or 125 when csdk failed.
+ */
+static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *command,
+			csdk_command_options *opts, volatile sig_atomic_t *stop)
+{
+	struct stream st = { 0, stop };
+	csdk_result *result = NULL;
+	int rc, status;
+
+	if (!cli->json && !opts->background) {
+		opts->on_stdout = on_stdout;
+		opts->on_stderr = on_stderr;
+		opts->userdata = &st;
+	}
+	rc = csdk_sandbox_run_command(&result, sandbox, command, opts);
+	if (st.write_errno) {
+		csdkp_error("cannot write the command's output (%s); check the disk or the pipe it goes to",
+			    strerror(st.write_errno));
+		csdk_result_free(result);
+		return CSDKP_EXIT_CSDK;
+	}
+	if (rc < 0) {
+		if (!(stop && *stop))
+			csdkp_report(rc, "running the command");
+		return CSDKP_EXIT_CSDK;
+	}
+	if (cli->json) {
+		status = csdkp_print_json(csdkp_json_result(result), CSDKP_EXIT_CSDK);
+		if (!status)
+			status = result->exit_code;
+	} else {
+		status = result->exit_code;
+	}
+	csdk_result_free(result);
+	return status;
+}
+
+/* ------------------------------------------------------------------- exec */
+
+struct exec_args {
+	csdk_command_options opts;
+	struct csdk_kv *envs;
+	size_t n_envs;
+};
+
+static int exec_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	struct exec_args *args = state;
+
+	switch (opt) {
+	case OPT_CWD:
+		args->opts.cwd = arg;
+		return 0;
+	case OPT_ENV:
+		return csdkp_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
+	case OPT_COMMAND_TIMEOUT:
+		return csdkp_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
+	case OPT_BACKGROUND:
+		args->opts.background = 1;
+		return 0;
+	default:
+		return CSDKP_EXIT_USAGE;
+	}
+}
+
+static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CSDKP_COMMON_LONGOPTS,
+		{ "cwd", required_argument, NULL, OPT_CWD },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT },
+		{ "background", no_argument, NULL, OPT_BACKGROUND },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const csdk_command_options init = CSDK_COMMAND_OPTIONS_INIT;
+	struct exec_args args = { init, NULL, 0 };
+	csdk_sandbox *sandbox = NULL;
+	char **pos, *command = NULL;
+	size_t n_pos;
+	int status;
+
+	status = csdkp_parse(cli, argc, argv, longopts, 1, exec_option, &args, &pos, &n_pos);
+	if (!status && n_pos < 1)
+		status = csdkp_cli_usage(cli, "missing a sandbox ID");
+	else if (!status && n_pos < 2)
+		status = csdkp_cli_usage(cli, "missing the command to run after the sandbox ID");
+	if (status) {
+		free(args.envs);
+		return status < 0 ? 0 : status;
+	}
+	args.opts.envs = args.envs;
+	args.opts.n_envs = args.n_envs;
+	command = join_words(pos + 1, n_pos - 1);
+	if (!command) {
+		csdkp_error("out of memory while building the command");
+		status = CSDKP_EXIT_CSDK;
+	} else if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
+		status = CSDKP_EXIT_CSDK;
+	} else {
+		status = run_streamed(cli, sandbox, command, &args.opts, NULL);
+	}
+	csdk_sandbox_free(sandbox);
+	free(command);
+	free(args.envs);
+	return status;
+}
+
+const struct csdkp_command csdkp_cmd_exec = {
+	"exec", run_exec,
+	"exec ID [--cwd DIR] [--env K=V]... [--timeout MS] [--background] [--] WORDS...",
+	"Run a command with /bin/sh -c in the sandbox: one WORD is a shell string used as "
+	"it is ('ls | wc -l'); several WORDS are a command and its arguments, each quoted "
+	"(python3 -c 'print(42)'). Output is "
+	"streamed as it comes; csdk exits with the command's status (124 timed out, "
+	"127 not found), or 125 when csdk itself fails.",
+	"  --cwd DIR                working directory of the command\n"
+	"  --env KEY=VALUE          environment variable of the command (repeatable)\n"
+	"  --timeout MS             kill the command after MS milliseconds (exit status 124)\n"
+	"  --background             start the command and return at once (exit status 0)\n",
+};
+
+/* --------------------------------------------------------------- run-code */
+
+static int code_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
+		return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
+	*(const char **)state = arg;
+	return 0;
+}
+
+static int print_result(const csdk_result *result)
+{
+	if (csdkp_write_all(STDOUT_FILENO, result->stdout_buf, result->stdout_len) < 0 ||
+	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
+		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
+			    strerror(errno));
+		return CSDKP_EXIT_CSDK;
+	}
+	return result->exit_code;
+}
+
+static int syntax_error(struct csdkp_cli *cli)
+{
+	const char *message = csdk_error_last()->message;
+	size_t len = strlen(message);
+	json_t *root;
+
+	if (!cli->json) {
+		fflush(stdout);
+		fputs(message, stderr);
+		if (len == 0 || message[len - 1] != '\n')
+			fputc('\n', stderr);
+		return 1;
+	}
+	root = json_pack("{s:s,s:s,s:i,s:i,s:b}", "stdout", "", "stderr", message, "exit_code", 1,
+			 "duration_ms", 0, "syntax_error", 1);
+	return csdkp_print_json(root, CSDKP_EXIT_CSDK) ? CSDKP_EXIT_CSDK : 1;
+}
+
+static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CSDKP_COMMON_LONGOPTS,
+		{ "runtime", required_argument, NULL, OPT_CODE_RUNTIME },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *runtime = NULL;
+	csdk_sandbox *sandbox = NULL;
+	csdk_result *result = NULL;
+	char **pos, *stdin_code = NULL;
+	const char *code;
+	size_t n_pos, len;
+	int status, rc;
+
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, code_option, &runtime, &pos, &n_pos);
+	if (status)
+		return status < 0 ? 0 : status;
+	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)")))
+		return status;
+	code = pos[1];
+	if (strcmp(code, "-") == 0) {
+		if (csdkp_read_all(&stdin_code, &len, STDIN_FILENO) < 0) {
+			csdkp_error("cannot read the code from standard input (%s)", strerror(errno));
+			return CSDKP_EXIT_CSDK;
+		}
+		code = stdin_code;
+	}
+	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
+		free(stdin_code);
+		return CSDKP_EXIT_CSDK;
+	}
+	rc = csdk_sandbox_run_code(&result, sandbox, code, runtime);
+	if (rc == CSDK_ESYNTAX) {
+		status = syntax_error(cli);
+	} else if (rc < 0) {
+		csdkp_report(rc, "running the code");
+		status = CSDKP_EXIT_CSDK;
+	} else if (cli->json) {
+		status = csdkp_print_json(csdkp_json_result(result), CSDKP_EXIT_CSDK);
+		if (!status)
+			status = result->exit_code;
+	} else {
+		status = print_result(result);
+	}
+	csdk_result_free(result);
+	csdk_sandbox_free(sandbox);
+	free(stdin_code);
+	return status;
+}
+
+const struct csdkp_command csdkp_cmd_run_code = {
+	"run-code", run_run_code,
+	"run-code ID [--runtime python|node] [--] CODE|-",
+	"Run CODE (or standard input, for -) with the sandbox's python or node. csdk "
+	"exits with the code's status; code that does not compile prints the "
+	"interpreter's message on standard error and exits 1; 125 when csdk itself fails.",
+	"  --runtime python|node    interpreter (default: detected from the code)\n",
+};
+
+/* -------------------------------------------------------------------- run */
+
+/*
+ * An interrupted run must still destroy its sandbox. The handler only
+ * records the signal and wakes a watcher thread. The command may be silent
+ * (so no output callback can notice the signal) and a provider that is not
+ * thread-safe serialises calls on one context, so the watcher destroys the
+ * sandbox through a second provider context and then ends the process,
+ * which also takes down what the provider ties to our lifetime. Until the
+ * sandbox exists, the main thread sees the flag after create instead.
+ */
+static volatile sig_atomic_t run_signal;
+static int wake_pipe[2] = { -1, -1 };
+
+struct watcher {
+	pthread_mutex_t lock;
+	csdk_provider *provider;    /* second context, may be NULL */
+	char *id;                   /* the sandbox, once created */
+};
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char byte = (unsigned char)sig;
+
+	run_signal = sig;
+	if (write(wake_pipe[1], &byte, 1) < 0) {
+		/* nothing more can be done in a handler */
+	}
+	errno = saved;
+}
+
+static void *watch(void *arg)
+{
+	struct watcher *w = arg;
+	unsigned char byte;
+	int seen = 0, rc;
+
+	for (;;) {
+		ssize_t n = read(wake_pipe[0], &byte, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || byte == 0)
+			return NULL;
+		if (seen++)
+			_exit(128 + byte);
+		pthread_mutex_lock(&w->lock);
+		if (w->provider && w->id) {
+			rc = csdk_provider_destroy(w->provider, w->id);
+			if (rc < 0)
+				csdkp_report(rc, "destroying the sandbox");
+			else
+				csdkp_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(byte), w->id);
+			_exit(rc < 0 ? CSDKP_EXIT_CSDK : 128 + byte);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+static int run_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	int status = csdkp_create_option(state, cli, opt, arg);
+
+	return status < 0 ? CSDKP_EXIT_USAGE : status;
+}
+
+static int run_in_new_sandbox(struct csdkp_cli *cli, csdk_provider *provider, struct watcher *w,
+			      const struct csdk_create_options *create, const char *command)
+{
+	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
+	csdk_sandbox *sandbox = NULL;
+	char *id;
+	int status, rc;
+
+	rc = csdk_sandbox_create(&sandbox, provider, create);
+	if (rc < 0) {
+		csdkp_report(rc, "creating a sandbox");
+		return CSDKP_EXIT_CSDK;
+	}
+	id = strdup(csdk_sandbox_id(sandbox));
+	pthread_mutex_lock(&w->lock);
+	w->id = id;
+	pthread_mutex_unlock(&w->lock);
+
+	status = run_signal ? 0 : run_streamed(cli, sandbox, command, &opts, &run_signal);
+	rc = csdk_sandbox_destroy(sandbox);
+	if (rc < 0) {
+		csdkp_report(rc, "destroying the sandbox");
+		status = CSDKP_EXIT_CSDK;
+	} else if (run_signal) {
+		csdkp_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(run_signal),
+			    csdk_sandbox_id(sandbox));
+	}
+	csdk_sandbox_free(sandbox);
+	return status;
+}
+
+static int run_run(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CSDKP_COMMON_LONGOPTS,
+		{ "name", required_argument, NULL, CSDKP_OPT_NAME },
+		CSDKP_CREATE_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
+	struct csdkp_create_args args;
+	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL };
+	struct sigaction sa, old[4];
+	sigset_t all, saved;
+	pthread_t thread;
+	int have_thread = 0, status;
+	csdk_provider *provider;
+	char **pos, *command = NULL;
+	size_t n_pos, i;
+	unsigned char stop_byte = 0;
+
+	csdkp_create_args_init(&args);
+	status = csdkp_parse(cli, argc, argv, longopts, 0, run_option, &args, &pos, &n_pos);
+	if (!status && n_pos < 1)
+		status = csdkp_cli_usage(cli, "missing the command to run");
+	if (status) {
+		csdkp_create_args_release(&args);
+		return status < 0 ? 0 : status;
+	}
+	csdkp_create_args_finish(&args);
+	command = join_words(pos, n_pos);
+	if (!command) {
+		csdkp_error("out of memory while building the command");
+		csdkp_create_args_release(&args);
+		return CSDKP_EXIT_CSDK;
+	}
+	if (csdkp_cli_provider(&provider, cli) < 0) {
+		free(command);
+		csdkp_create_args_release(&args);
+		return CSDKP_EXIT_CSDK;
+	}
+	popts.config = cli->config;
+	popts.n_config = cli->n_config;
+	if (csdk_provider_open(&w.provider, cli->provider_name, &popts) < 0)
+		w.provider = NULL;
+	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {
+		csdkp_error("cannot create a pipe for signal handling (%s)", strerror(errno));
+		csdk_provider_close(w.provider);
+		free(command);
+		csdkp_create_args_release(&args);
+		return CSDKP_EXIT_CSDK;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	have_thread = pthread_create(&thread, NULL, watch, &w) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		/* A closed output pipe must not kill us before the sandbox is destroyed. */
+		sa.sa_handler = signals[i] == SIGPIPE ? SIG_IGN : on_signal;
+		sigaction(signals[i], &sa, &old[i]);
+	}
+
+	status = run_in_new_sandbox(cli, provider, &w, &args.opts, command);
+
+	if (have_thread) {
+		if (write(wake_pipe[1], &stop_byte, 1) == 1)
+			pthread_join(thread, NULL);
+		else
+			pthread_detach(thread);
+	}
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaction(signals[i], &old[i], NULL);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	if (run_signal)
+		status = 128 + run_signal;
+	csdk_provider_close(w.provider);
+	free(w.id);
+	free(command);
+	csdkp_create_args_release(&args);
+	return status;
+}
+
+const struct csdkp_command csdkp_cmd_run = {
+	"run", run_run,
+	"run [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
+	"         [--timeout MS] [--env K=V]... [--metadata K=V]... [--] WORDS...",
+	"Create a sandbox, run WORDS in it as exec does, and destroy it, also when the "
+	"command fails or csdk is interrupted (SIGINT, SIGTERM, SIGHUP: exit status 128+N).",
+	"  --name NAME              name stored with the sandbox\n"
+	"  --namespace NS           namespace of the name (default: default)\n"
+	"  --runtime python|node    runtime of the sandbox\n"
+	"  --template ID            start from a template\n"
+	"  --snapshot ID            start from a snapshot\n"
+	"  --timeout MS             lifetime of the sandbox in milliseconds\n"
+	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n"
+	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n",
+};

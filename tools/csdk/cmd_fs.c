@@ -1,0 +1,209 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int fs_read(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
+{
+	char *data = NULL, *encoded = NULL;
+	size_t len = 0;
+	int rc, status;
+	json_t *content;
+
+	rc = csdk_fs_read(&data, &len, sandbox, path);
+	if (rc < 0) {
+		csdkp_report(rc, "reading the file");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json) {
+		int text = csdkp_utf8_valid(data, len);
+
+		if (!text)
+			encoded = csdkp_base64((const unsigned char *)data, len);
+		content = text ? json_stringn(data, len) : encoded ? json_string(encoded) : NULL;
+		status = csdkp_print_json(json_pack("{s:s,s:I,s:s,s:o}", "path", path, "size", (json_int_t)len,
+						    "encoding", text ? "utf-8" : "base64", "content", content),
+					  CSDKP_EXIT_FAILURE);
+		free(encoded);
+	} else if (csdkp_write_all(STDOUT_FILENO, data, len) < 0) {
+		csdkp_error("cannot write to standard output (%s); check the disk or the pipe it goes to",
+			    strerror(errno));
+		status = CSDKP_EXIT_FAILURE;
+	} else {
+		status = 0;
+	}
+	csdk_free(data);
+	return status;
+}
+
+static int fs_write(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (csdkp_read_all(&data, &len, STDIN_FILENO) < 0) {
+		csdkp_error("cannot read standard input (%s); pipe the file's content into 'csdk fs ID write PATH'",
+			    strerror(errno));
+		return CSDKP_EXIT_FAILURE;
+	}
+	rc = csdk_fs_write(sandbox, path, data, len);
+	free(data);
+	if (rc < 0) {
+		csdkp_report(rc, "writing the file");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json)
+		return csdkp_print_json(json_pack("{s:s,s:I}", "path", path, "size", (json_int_t)len),
+					CSDKP_EXIT_FAILURE);
+	return 0;
+}
+
+static const char *entry_type_name(enum csdk_entry_type type)
+{
+	switch (type) {
+	case CSDK_ENTRY_FILE:
+		return "file";
+	case CSDK_ENTRY_DIRECTORY:
+		return "directory";
+	default:
+		return "other";
+	}
+}
+
+static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
+{
+	static const char *const headers[] = { "NAME", "TYPE", "SIZE", "MODIFIED" };
+	csdk_dir_list *list = NULL;
+	csdkp_table *table = NULL;
+	json_t *root = NULL;
+	size_t i;
+	int rc;
+
+	rc = csdk_fs_readdir(&list, sandbox, path);
+	if (rc < 0) {
+		csdkp_report(rc, "listing the directory");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 4, headers) < 0) {
+		csdk_dir_list_free(list);
+		csdkp_error("out of memory while listing the directory");
+		return CSDKP_EXIT_FAILURE;
+	}
+	for (i = 0; i < list->count; i++) {
+		const csdk_dirent *e = &list->entries[i];
+		char size[32], modified[64];
+
+		if (root) {
+			json_array_append_new(root, json_pack("{s:s,s:s,s:I,s:I,s:o}",
+				"name", e->name, "type", entry_type_name(e->type),
+				"size", (json_int_t)e->size, "modified_ms", (json_int_t)e->modified_ms,
+				"modified", csdkp_json_time(e->modified_ms)));
+		} else {
+			const char *cells[] = { e->name, entry_type_name(e->type), size,
+						csdkp_format_time(modified, sizeof(modified), e->modified_ms) };
+
+			snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
+			csdkp_table_add(table, cells);
+		}
+	}
+	csdk_dir_list_free(list);
+	if (root)
+		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
+	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_free(table);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
+static int fs_exists(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
+{
+	int exists = 0, rc, status;
+
+	rc = csdk_fs_exists(&exists, sandbox, path);
+	if (rc < 0) {
+		csdkp_report(rc, "checking the path");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json)
+		status = csdkp_print_json(json_pack("{s:s,s:b}", "path", path, "exists", exists),
+					  CSDKP_EXIT_FAILURE);
+	else {
+		printf("%s\n", exists ? "true" : "false");
+		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	}
+	if (status)
+		return status;
+	return exists ? 0 : 1;
+}
+
+static int fs_simple(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *op, const char *path)
+{
+	int is_mkdir = strcmp(op, "mkdir") == 0;
+	int rc = is_mkdir ? csdk_fs_mkdir(sandbox, path) : csdk_fs_remove(sandbox, path);
+
+	if (rc < 0) {
+		csdkp_report(rc, is_mkdir ? "making the directory" : "removing the path");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json)
+		return csdkp_print_json(json_pack("{s:s,s:b}", "path", path, is_mkdir ? "created" : "removed", 1),
+					CSDKP_EXIT_FAILURE);
+	return 0;
+}
+
+static int run_fs(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const char *const ops[] = { "read", "write", "ls", "mkdir", "rm", "exists" };
+	csdk_sandbox *sandbox = NULL;
+	const char *op, *path;
+	char **pos;
+	size_t n_pos, i;
+	int status;
+
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	if (status)
+		return status < 0 ? 0 : status;
+	if ((status = csdkp_expect_args(cli, n_pos, 3, 3, "ID, an operation and a PATH")))
+		return status;
+	op = pos[1];
+	path = pos[2];
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op, ops[i]) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return csdkp_cli_usage(cli, "unknown operation '%s': give read, write, ls, mkdir, rm or exists", op);
+	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+		return CSDKP_EXIT_FAILURE;
+	if (strcmp(op, "read") == 0)
+		status = fs_read(cli, sandbox, path);
+	else if (strcmp(op, "write") == 0)
+		status = fs_write(cli, sandbox, path);
+	else if (strcmp(op, "ls") == 0)
+		status = fs_ls(cli, sandbox, path);
+	else if (strcmp(op, "exists") == 0)
+		status = fs_exists(cli, sandbox, path);
+	else
+		status = fs_simple(cli, sandbox, op, path);
+	csdk_sandbox_free(sandbox);
+	return status;
+}
+
+const struct csdkp_command csdkp_cmd_fs = {
+	"fs", run_fs,
+	"fs ID read PATH\n"
+	"fs ID write PATH < FILE\n"
+	"fs ID ls PATH\n"
+	"fs ID mkdir PATH\n"
+	"fs ID rm PATH\n"
+	"fs ID exists PATH",
+	"Use the sandbox's filesystem: read prints a file's bytes, write stores standard input, "
+	"ls lists a directory (NAME TYPE SIZE MODIFIED), mkdir makes a directory and its parents, "
+	"rm removes a file or tree, exists prints true (exit 0) or false (exit 1).",
+	NULL,
+};

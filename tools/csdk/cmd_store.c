@@ -1,0 +1,281 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	OPT_ITEM_NAME = CSDKP_OPT_FIRST_FREE,
+	OPT_FROM_DIR,
+	OPT_FROM_SANDBOX
+};
+
+struct store_args {
+	const char *name;
+	const char *from_dir;
+	const char *from_sandbox;
+};
+
+static int store_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	struct store_args *args = state;
+
+	switch (opt) {
+	case OPT_ITEM_NAME:
+		args->name = arg;
+		return 0;
+	case OPT_FROM_DIR:
+		args->from_dir = arg;
+		return 0;
+	case OPT_FROM_SANDBOX:
+		args->from_sandbox = arg;
+		return 0;
+	default:
+		return CSDKP_EXIT_USAGE;
+	}
+}
+
+static int print_created(const struct csdkp_cli *cli, const char *id, const char *name)
+{
+	if (cli->json)
+		return csdkp_print_json(json_pack("{s:s,s:o}", "id", id, "name", csdkp_json_string_or_null(name)),
+					CSDKP_EXIT_FAILURE);
+	printf("%s\n", id);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
+static int print_items(const struct csdkp_cli *cli, const csdk_item_list *list)
+{
+	static const char *const headers[] = { "ID", "NAME", "CREATED" };
+	csdkp_table *table = NULL;
+	json_t *root = NULL;
+	size_t i;
+
+	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 3, headers) < 0) {
+		csdkp_error("out of memory while listing");
+		return CSDKP_EXIT_FAILURE;
+	}
+	for (i = 0; i < list->count; i++) {
+		const csdk_item *item = &list->items[i];
+		char created[64];
+
+		if (root) {
+			json_array_append_new(root, json_pack("{s:s,s:o,s:I,s:o}", "id", item->id,
+				"name", csdkp_json_string_or_null(item->name),
+				"created_ms", (json_int_t)item->created_ms,
+				"created", csdkp_json_time(item->created_ms)));
+		} else {
+			const char *cells[] = { item->id, item->name,
+						csdkp_format_time(created, sizeof(created), item->created_ms) };
+
+			csdkp_table_add(table, cells);
+		}
+	}
+	if (root)
+		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
+	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_free(table);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
+static int print_deleted(const struct csdkp_cli *cli, const char *id)
+{
+	if (cli->json)
+		return csdkp_print_json(json_pack("{s:s,s:b}", "id", id, "deleted", 1), CSDKP_EXIT_FAILURE);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- snapshot */
+
+static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CSDKP_COMMON_LONGOPTS,
+		{ "name", required_argument, NULL, OPT_ITEM_NAME },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_args args = { NULL, NULL, NULL };
+	csdk_provider *provider;
+	csdk_sandbox *sandbox = NULL;
+	csdk_item_list *list = NULL;
+	char **pos, *id = NULL;
+	size_t n_pos;
+	int status, rc;
+
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	if (status)
+		return status < 0 ? 0 : status;
+	if (n_pos < 1)
+		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
+	if (strcmp(pos[0], "create") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID after 'create'")))
+			return status;
+		if (csdkp_cli_sandbox(&sandbox, cli, pos[1]) < 0)
+			return CSDKP_EXIT_FAILURE;
+		rc = csdk_snapshot_create(&id, sandbox, args.name);
+		if (rc < 0) {
+			csdkp_report(rc, "creating the snapshot");
+			status = CSDKP_EXIT_FAILURE;
+		} else {
+			status = print_created(cli, id, args.name);
+		}
+		csdk_free(id);
+		csdk_sandbox_free(sandbox);
+		return status;
+	}
+	if (args.name)
+		return csdkp_cli_usage(cli, "--name applies to 'snapshot create' only");
+	if (strcmp(pos[0], "list") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
+			return status;
+		if (csdkp_cli_provider(&provider, cli) < 0)
+			return CSDKP_EXIT_FAILURE;
+		rc = csdk_snapshot_list(&list, provider);
+		if (rc < 0) {
+			csdkp_report(rc, "listing snapshots");
+			return CSDKP_EXIT_FAILURE;
+		}
+		status = print_items(cli, list);
+		csdk_item_list_free(list);
+		return status;
+	}
+	if (strcmp(pos[0], "delete") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a SNAPSHOT_ID after 'delete'")))
+			return status;
+		if (csdkp_cli_provider(&provider, cli) < 0)
+			return CSDKP_EXIT_FAILURE;
+		rc = csdk_snapshot_delete(provider, pos[1]);
+		if (rc < 0) {
+			csdkp_report(rc, "deleting the snapshot");
+			return CSDKP_EXIT_FAILURE;
+		}
+		return print_deleted(cli, pos[1]);
+	}
+	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
+}
+
+const struct csdkp_command csdkp_cmd_snapshot = {
+	"snapshot", run_snapshot,
+	"snapshot create ID [--name N]\n"
+	"snapshot list\n"
+	"snapshot delete SNAPSHOT_ID",
+	"Snapshot a sandbox (printing the snapshot's id), list snapshots (ID NAME CREATED) or delete one.",
+	"  --name NAME              name of the new snapshot\n",
+};
+
+/* ---------------------------------------------------------------- template */
+
+static int template_create(struct csdkp_cli *cli, const struct store_args *args)
+{
+	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_provider *provider;
+	csdk_sandbox *sandbox = NULL;
+	char *dir = NULL, *id = NULL;
+	int rc, status;
+
+	if (!args->from_dir == !args->from_sandbox)
+		return csdkp_cli_usage(cli, "give exactly one of --from-dir DIR and --from-sandbox ID");
+	if (args->from_dir) {
+		dir = realpath(args->from_dir, NULL);
+		if (!dir) {
+			csdkp_error("template create: cannot use --from-dir '%s' (%s); give an existing directory",
+				    args->from_dir, strerror(errno));
+			return CSDKP_EXIT_FAILURE;
+		}
+		if (csdkp_cli_provider(&provider, cli) < 0) {
+			free(dir);
+			return CSDKP_EXIT_FAILURE;
+		}
+		opts.source = dir;
+	} else {
+		if (csdkp_cli_sandbox(&sandbox, cli, args->from_sandbox) < 0)
+			return CSDKP_EXIT_FAILURE;
+		provider = csdk_sandbox_provider(sandbox);
+		opts.sandbox = sandbox;
+	}
+	opts.name = args->name;
+	rc = csdk_template_create(&id, provider, &opts);
+	if (rc < 0) {
+		csdkp_report(rc, "creating the template");
+		status = CSDKP_EXIT_FAILURE;
+	} else {
+		status = print_created(cli, id, args->name);
+	}
+	csdk_free(id);
+	csdk_sandbox_free(sandbox);
+	free(dir);
+	return status;
+}
+
+static int run_template(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CSDKP_COMMON_LONGOPTS,
+		{ "name", required_argument, NULL, OPT_ITEM_NAME },
+		{ "from-dir", required_argument, NULL, OPT_FROM_DIR },
+		{ "from-sandbox", required_argument, NULL, OPT_FROM_SANDBOX },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_args args = { NULL, NULL, NULL };
+	csdk_provider *provider;
+	csdk_item_list *list = NULL;
+	char **pos;
+	size_t n_pos;
+	int status, rc;
+
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	if (status)
+		return status < 0 ? 0 : status;
+	if (n_pos < 1)
+		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
+	if (strcmp(pos[0], "create") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'create' but its options")))
+			return status;
+		return template_create(cli, &args);
+	}
+	if (args.name || args.from_dir || args.from_sandbox)
+		return csdkp_cli_usage(cli, "--name, --from-dir and --from-sandbox apply to 'template create' only");
+	if (strcmp(pos[0], "list") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
+			return status;
+		if (csdkp_cli_provider(&provider, cli) < 0)
+			return CSDKP_EXIT_FAILURE;
+		rc = csdk_template_list(&list, provider);
+		if (rc < 0) {
+			csdkp_report(rc, "listing templates");
+			return CSDKP_EXIT_FAILURE;
+		}
+		status = print_items(cli, list);
+		csdk_item_list_free(list);
+		return status;
+	}
+	if (strcmp(pos[0], "delete") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a TEMPLATE_ID after 'delete'")))
+			return status;
+		if (csdkp_cli_provider(&provider, cli) < 0)
+			return CSDKP_EXIT_FAILURE;
+		rc = csdk_template_delete(provider, pos[1]);
+		if (rc < 0) {
+			csdkp_report(rc, "deleting the template");
+			return CSDKP_EXIT_FAILURE;
+		}
+		return print_deleted(cli, pos[1]);
+	}
+	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
+}
+
+const struct csdkp_command csdkp_cmd_template = {
+	"template", run_template,
+	"template create [--name N] (--from-dir DIR | --from-sandbox ID)\n"
+	"template list\n"
+	"template delete TEMPLATE_ID",
+	"Create a template from a directory or a sandbox (printing the template's id), "
+	"list templates (ID NAME CREATED) or delete one.",
+	"  --name NAME              name of the new template\n"
+	"  --from-dir DIR           build the template from a local directory\n"
+	"  --from-sandbox ID        capture a sandbox as the template\n",
+};

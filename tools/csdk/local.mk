@@ -1,0 +1,20 @@
+# The csdk command; included from tools/Makefile.am (paths relative to tools/).
+# Built as tools/csdk/csdk because the build directory tools/csdk holds its
+# objects; installed as $(bindir)/csdk.
+bin_PROGRAMS += csdk/csdk
+csdk_csdk_SOURCES = \
+	csdk/cli.h \
+	csdk/main.c \
+	csdk/args.c \
+	csdk/session.c \
+	csdk/report.c \
+	csdk/cmd_providers.c \
+	csdk/cmd_sandbox.c \
+	csdk/cmd_exec.c \
+	csdk/cmd_fs.c \
+	csdk/cmd_store.c
+csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/plugins/common
+csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS)
+csdk_csdk_LDFLAGS = $(SAN_LDFLAGS)
+csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../plugins/common/libcsdkplugin.la $(JANSSON_LIBS) $(PTHREAD_LIBS)
+dist_man_MANS += csdk.1
