@@ -25,9 +25,7 @@ const char *csdk_capability_name(uint64_t cap)
 		return "streaming";
 	if (cap == CSDK_CAP_THREAD_SAFE)
 		return "thread-safe";
-#ifdef CSDK_CAP_EXEC
 	if (cap == CSDK_CAP_EXEC)
 		return "exec";
-#endif
 	return NULL;
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 [ -x configure ] || ./autogen.sh >/dev/null || exit 1
 [ -f Makefile ] || ./configure --quiet --enable-werror || exit 1
 make -j"$(nproc)" >/dev/null || exit 1
-make -j"$(nproc)" check >tests/run.log 2>&1
+make -k -j"$(nproc)" check >tests/run.log 2>&1
 status=$?
 
 passed=0

@@ -12,6 +12,7 @@
 #include "common/args.h"
 #include "common/describe.h"
 #include "common/output.h"
+#include "conformance/conformance.h"
 
 #define PROGRAM "csdk-plugins"
 
@@ -37,8 +38,7 @@ struct options {
 
 static int cmd_test(int argc, char **argv)
 {
-	csdkp_error("'test' is not available yet");
-	return 2;
+	return csdkp_conformance_main(argc, argv);
 }
 
 static const struct subcommand {
@@ -284,7 +284,7 @@ static int view_list(const csdk_registry *reg, const struct options *opts)
 	print_registry_warnings(reg);
 	if (opts->json)
 		return emit_json(json_pack("{s:o, s:o}", "plugins", plugins_json(reg),
-					   "rejected", rejected_json(reg))) < 0 ? 1 : 0;
+					   "rejected", rejected_json(reg))) < 0 || n_rejected ? 1 : 0;
 
 	if (csdkp_table_new(&table, 6, headers) < 0)
 		goto nomem;
@@ -306,7 +306,7 @@ static int view_list(const csdk_registry *reg, const struct options *opts)
 	if (n_rejected > 0)
 		printf(", %zu rejected (run '" PROGRAM " --rejected' to see why)", n_rejected);
 	putchar('\n');
-	return 0;
+	return n_rejected ? 1 : 0;
 
 nomem:
 	csdkp_table_free(table);

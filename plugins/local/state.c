@@ -265,7 +265,6 @@ static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const ch
 int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 {
 	char dir[4096], trash[4096], hex[17], err[CSDKP_ERR_MAX];
-	struct csdkp_sandbox sb;
 	json_t *meta = NULL;
 	int dfd, tfd, rc;
 
@@ -290,7 +289,6 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", dir, strerror(errno));
 	rc = csdkp_remove_tree(tfd, strrchr(trash, '/') + 1, err, sizeof(err));
 	close(tfd);
-	(void)sb;
 	if (rc && rc != CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, rc, "cannot remove the files of sandbox %s: %s", id, err);
 	return 0;

@@ -257,6 +257,7 @@ static void test_json(const char *tmp)
 	CHECK(csdkp_json_write_atomic(dfd, "state.json", v, err, sizeof(err)) == 0);
 	CHECK(csdkp_json_read(&r, dfd, "state.json", err, sizeof(err)) == 0);
 	CHECK(r && json_equal(r, v));
+	json_decref(r);
 	CHECK(csdkp_json_read(&r, dfd, "missing.json", err, sizeof(err)) == CSDK_ENOTFOUND);
 	CHECK(r == NULL);
 	json_decref(v);
