@@ -147,11 +147,11 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	int rc, lock;
 
 	if (duration_ms <= 0)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; give the new lifetime from now in milliseconds", (long long)duration_ms);
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; give the extension in milliseconds", (long long)duration_ms);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	if (!(rc = csdkp_meta_load(ctx, sb, &meta))) {
-		int64_t timeout = csdkp_now_ms() + duration_ms - csdkp_meta_int(meta, "created_ms");
+		int64_t timeout = csdkp_meta_int(meta, "timeout_ms") + duration_ms;
 		json_object_set_new(meta, "timeout_ms", json_integer((json_int_t)timeout));
 		rc = csdkp_meta_save(ctx, sb, meta);
 	}

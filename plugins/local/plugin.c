@@ -257,7 +257,7 @@ static const struct csdk_plugin descriptor = {
 	.modes = CSDK_MODE_DIRECT,
 	.default_mode = CSDK_MODE_DIRECT,
 	.capabilities = CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
-			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE,
+			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC,
 	.name = "local",
 	.version = PACKAGE_VERSION,
 	.description = "Sandboxes on this machine: directories run under bubblewrap when available",
