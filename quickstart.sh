@@ -24,6 +24,17 @@ make -j"$(nproc)" >/dev/null
 make install >/dev/null
 ldconfig
 
-echo "quickstart: installed csdk $(csdk-plugins --version | head -n 1 | sed 's/.* //')"
+echo "quickstart: installed csdk $(csdk --version | head -n 1 | sed 's/.* //')"
 echo
-csdk-plugins
+csdk-plugins || true
+echo
+
+echo "\$ csdk create"
+id=$(csdk create)
+echo "$id"
+echo "\$ csdk run-code $id 'import sys; print(\"Hello from Python\", sys.version.split()[0], 6 * 7)'"
+csdk run-code "$id" 'import sys; print("Hello from Python", sys.version.split()[0], 6 * 7)'
+echo "\$ csdk exec $id 'echo \"Hello from \$(uname -n), pid \$\$ in \$PWD\"'"
+csdk exec "$id" 'echo "Hello from $(uname -n), pid $$ in $PWD"'
+echo "\$ csdk destroy $id"
+csdk destroy "$id"

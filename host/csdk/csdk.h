@@ -495,6 +495,246 @@ const char *csdk_mode_name(uint32_t mode);
 /** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe", "exec"), or NULL. Static. */
 const char *csdk_capability_name(uint64_t cap);
 
+/* ================================================================ compute */
+/*
+ * Several providers behind one object (issue 7), and the user's
+ * configuration file. See docs/configuration.md for the file format and the
+ * precedence of configuration sources.
+ *
+ * Threads: a csdk_compute may be used from several threads at once (its
+ * tables are guarded by a mutex; calls into providers keep the providers'
+ * own rules). A csdk_cancel may be requested from any thread. A
+ * csdk_user_config is immutable once loaded and may be shared.
+ */
+
+/** Several opened providers with a routing strategy. */
+typedef struct csdk_compute csdk_compute;
+
+/** How csdk_compute_create picks the first provider to try. */
+typedef enum csdk_strategy {
+	CSDK_STRATEGY_PRIORITY = 1,    /**< always the first provider, then the next ones in order */
+	CSDK_STRATEGY_ROUND_ROBIN = 2  /**< each create starts one provider further, wrapping around */
+} csdk_strategy;
+
+/** "priority" or "round-robin"; "unknown" otherwise. Static. */
+const char *csdk_strategy_name(csdk_strategy strategy);
+
+/** Options for csdk_compute_new. */
+typedef struct csdk_compute_options {
+	unsigned int version;      /**< CSDK_COMPUTE_OPTIONS_VERSION */
+	csdk_strategy strategy;    /**< 0 means CSDK_STRATEGY_PRIORITY */
+	int no_fallback;           /**< non-zero: a failure is final, the next provider is not tried */
+	/**
+	 * With round-robin, a file holding the cursor, so that separate
+	 * processes take turns (read before each create, replaced atomically
+	 * after it; its directory is created). NULL keeps the cursor in memory.
+	 */
+	const char *cursor_path;
+} csdk_compute_options;
+
+#define CSDK_COMPUTE_OPTIONS_VERSION 1
+#define CSDK_COMPUTE_OPTIONS_INIT { CSDK_COMPUTE_OPTIONS_VERSION, CSDK_STRATEGY_PRIORITY, 0, NULL }
+
+/** Create an empty compute object; opts may be NULL. Free with csdk_compute_free. */
+int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts);
+
+/** Free a compute object (NULL-safe): drops its references to its providers; sandbox handles it returned stay valid. */
+void csdk_compute_free(csdk_compute *compute);
+
+/**
+ * Add an opened provider, last in order. The compute takes its own
+ * reference: the caller still closes provider. A provider whose name is
+ * already held is not added (the first one stays) and 0 is returned.
+ */
+int csdk_compute_add(csdk_compute *compute, csdk_provider *provider);
+
+/**
+ * Open the provider name with opts (see csdk_provider_open) and add it.
+ * When opening fails the name is still added, as unavailable: every
+ * operation routed to it fails with the same error (so that creates fall
+ * back past it and the aggregated error names it), and the open error is
+ * returned. A name already held: 0, nothing opened.
+ */
+int csdk_compute_open(csdk_compute *compute, const char *name, const csdk_provider_options *opts);
+
+/** Number of providers held (available or not), in order. */
+size_t csdk_compute_count(const csdk_compute *compute);
+/** The name of the i-th provider (borrowed), or NULL when out of range. */
+const char *csdk_compute_name_at(const csdk_compute *compute, size_t i);
+/** The provider called name (borrowed), or NULL when unknown or unavailable. */
+csdk_provider *csdk_compute_provider(const csdk_compute *compute, const char *name);
+
+/** A cancellation flag shared between the thread that creates and the one that cancels. */
+typedef struct csdk_cancel csdk_cancel;
+int csdk_cancel_new(csdk_cancel **out);
+/** Free a token (NULL-safe) once no call uses it any more. */
+void csdk_cancel_free(csdk_cancel *cancel);
+/** Request cancellation (thread-safe, async-signal-safe, idempotent). */
+void csdk_cancel_request(csdk_cancel *cancel);
+/** Non-zero once cancellation was requested. */
+int csdk_cancel_requested(const csdk_cancel *cancel);
+
+/** Options for csdk_compute_create. */
+typedef struct csdk_compute_create_options {
+	unsigned int version;                      /**< CSDK_COMPUTE_CREATE_OPTIONS_VERSION */
+	const char *provider;                      /**< create there and only there (no fallback); NULL to route */
+	const struct csdk_create_options *create;  /**< NULL for defaults */
+	csdk_cancel *cancel;                       /**< may be NULL */
+} csdk_compute_create_options;
+
+#define CSDK_COMPUTE_CREATE_OPTIONS_VERSION 1
+#define CSDK_COMPUTE_CREATE_OPTIONS_INIT { CSDK_COMPUTE_CREATE_OPTIONS_VERSION, NULL, NULL, NULL }
+
+/**
+ * Create a sandbox on one of the providers.
+ *
+ * With opts->provider, only that provider is tried; a name the compute does
+ * not hold fails with CSDK_ENOTFOUND and "unknown provider 'X'; configured
+ * providers: a, b". Otherwise providers are tried in strategy order
+ * (a create from a snapshot this compute knows starts at the snapshot's
+ * provider); with fallback, a failure moves on to the next one. When every
+ * provider tried failed, the error is CSDK_EBACKEND (or the code they all
+ * shared) with the message
+ *   "Failed to create sandbox across N provider(s).\n- NAME: message\n..."
+ * listing each provider tried, in order; without fallback the first
+ * failure is returned as it is.
+ *
+ * Cancellation: the token is checked before each attempt and after it. A
+ * provider's create cannot be interrupted, so a sandbox that finishes
+ * creating after the request is destroyed at once. A cancelled create
+ * returns CSDK_ECANCELLED ("sandbox creation was cancelled") and is never
+ * retried on another provider.
+ *
+ * The handle's provider is the one that created it; the compute remembers
+ * the id for affinity.
+ */
+int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_compute_create_options *opts);
+
+/**
+ * Find a sandbox by id: first at provider when given (a qualified id), or
+ * at the provider that created, found or listed that id before, then at
+ * the others in order. Not found anywhere: 0 with *out NULL. Providers that
+ * failed are skipped when another one finds the sandbox; when none finds it
+ * and some failed, the error is "Failed to get sandbox 'ID' across N
+ * provider(s)." with a "- NAME: message" line per failing provider. An
+ * unknown provider name fails as in csdk_compute_create.
+ */
+int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *provider, const char *id);
+
+/**
+ * Destroy a sandbox by id: at provider (or the affine provider) when known;
+ * else at the first provider whose get finds it. Idempotent: an id found
+ * nowhere succeeds. Failures aggregate as in csdk_compute_get ("Failed to
+ * destroy sandbox 'ID' across N provider(s).").
+ */
+int csdk_compute_destroy(csdk_compute *compute, const char *provider, const char *id);
+
+/**
+ * The sandboxes of every provider, concatenated in provider order (each
+ * handle's provider tells where it lives). With fallback, a provider that
+ * fails is left out with a warning logged, unless every one fails
+ * ("Failed to list sandboxes across N provider(s)."); without fallback its
+ * error is returned.
+ */
+int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *compute);
+
+/** Snapshot a sandbox at its own provider; remembers the snapshot's provider for affinity. Free *out with csdk_free. */
+int csdk_compute_snapshot_create(char **out, csdk_compute *compute, csdk_sandbox *sandbox, const char *name);
+
+/**
+ * Delete a snapshot: at provider (or the affine provider) first, then,
+ * with fallback, at the other providers that support snapshots until one
+ * succeeds. Found nowhere: CSDK_ENOTFOUND with the aggregated message
+ * "Failed to delete snapshot 'ID' across N provider(s)."
+ */
+int csdk_compute_snapshot_delete(csdk_compute *compute, const char *provider, const char *id);
+
+/* --------------------------------------------------- configuration file */
+
+/** The user's configuration file, parsed. Immutable. */
+typedef struct csdk_user_config csdk_user_config;
+
+/**
+ * Read a configuration file. path NULL means $CSDK_CONFIG when set and not
+ * empty, else $XDG_CONFIG_HOME/csdk/config (default ~/.config/csdk/config);
+ * a missing default file gives an empty configuration, a missing file that
+ * was named (path or CSDK_CONFIG) fails with CSDK_ENOTFOUND. A syntax
+ * error fails with CSDK_ECONFIG and "FILE:LINE: fact; fix". Keys of
+ * provider sections are checked against the plugins later, by
+ * csdk_user_config_resolve.
+ */
+int csdk_user_config_load(csdk_user_config **out, const char *path);
+
+/** Parse text as if read from the file named name (for tests and tools). */
+int csdk_user_config_parse(csdk_user_config **out, const char *name, const char *text);
+
+void csdk_user_config_free(csdk_user_config *config);
+
+/** The file read (borrowed), or NULL when there was none. */
+const char *csdk_user_config_path(const csdk_user_config *config);
+/** Non-zero when the file is readable or writable by group or others (mode & 077). */
+int csdk_user_config_exposed(const csdk_user_config *config);
+/** [csdk] default, or NULL when not set. */
+const char *csdk_user_config_default(const csdk_user_config *config);
+/** [csdk] providers, in order (0 when not set). */
+size_t csdk_user_config_provider_count(const csdk_user_config *config);
+const char *csdk_user_config_provider_at(const csdk_user_config *config, size_t i);
+/** [csdk] strategy (CSDK_STRATEGY_PRIORITY when not set). */
+csdk_strategy csdk_user_config_strategy(const csdk_user_config *config);
+/** [csdk] fallback (1 when not set). */
+int csdk_user_config_fallback(const csdk_user_config *config);
+/** The value of KEY in [provider NAME], or NULL. Borrowed. */
+const char *csdk_user_config_get(const csdk_user_config *config, const char *provider, const char *key);
+
+/** Where an effective configuration value came from, highest precedence first. */
+typedef enum csdk_config_source {
+	CSDK_CONFIG_FROM_COMMAND_LINE = 1, /**< given by the caller (csdk --config) */
+	CSDK_CONFIG_FROM_ENVIRONMENT = 2,  /**< the plugin's environment variable */
+	CSDK_CONFIG_FROM_FILE = 3,         /**< the configuration file */
+	CSDK_CONFIG_FROM_DEFAULT = 4       /**< unset: the plugin's own default applies */
+} csdk_config_source;
+
+/** "command line", "environment", "file" or "default". Static. */
+const char *csdk_config_source_name(csdk_config_source source);
+
+/** One effective configuration key of a provider. */
+typedef struct csdk_config_entry {
+	char *key;
+	char *value;               /**< NULL when unset (source CSDK_CONFIG_FROM_DEFAULT) */
+	char *shown;               /**< value as it may be printed: "***" for a set secret key; NULL when unset */
+	char *origin;              /**< "--config", the variable's name, or "FILE:LINE"; NULL for defaults */
+	csdk_config_source source;
+	uint32_t flags;            /**< the plugin's CSDK_CONFIG_* flags for the key */
+} csdk_config_entry;
+
+typedef struct csdk_config_entries {
+	size_t count;
+	csdk_config_entry *entries;
+} csdk_config_entries;
+
+void csdk_config_entries_free(csdk_config_entries *entries);
+
+/**
+ * The effective configuration of plugin: one entry per declared key, in
+ * the plugin's order, each from the first source that sets it: the given
+ * pairs (command line) > the key's environment variable > [provider NAME]
+ * of config (may be NULL) > the plugin's default. Fails with CSDK_ECONFIG
+ * for a key the plugin does not declare, in the file ("FILE:LINE: unknown
+ * key 'K' for provider 'P'; known keys: ...") or in the pairs.
+ */
+int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *config,
+			     const csdk_plugin_info *plugin, const struct csdk_kv *given, size_t n_given);
+
+/**
+ * The pairs to pass as csdk_provider_options.config for resolved entries:
+ * those from the command line and the file (environment values are found
+ * by the provider itself). *out points into entries and is freed with
+ * csdk_free; *n_out is its length.
+ */
+int csdk_config_entries_to_kv(struct csdk_kv **out, size_t *n_out, const csdk_config_entries *entries);
+
+/* ============================================================ end compute */
+
 #ifdef __cplusplus
 }
 #endif

@@ -272,6 +272,12 @@ static int image_lifecycle(csdkp_conf_ctx *t, const struct image_ops *ops, const
 		return csdkp_conf_fail(t, "%s: %s", what, why);
 	}
 	rc = csdk_fs_read(&data, &len, sb, image_file);
+	/* A provider may refuse to delete an image that a sandbox still uses. */
+	if (csdk_sandbox_destroy(sb) < 0 && rc >= 0) {
+		csdk_sandbox_free(sb);
+		csdk_free(data);
+		return csdkp_conf_call_failed(t, "destroy the sandbox made from the image", csdk_error_last()->code);
+	}
 	csdk_sandbox_free(sb);
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "read %s in a sandbox made from the %s", image_file, ops->kind);

@@ -22,6 +22,7 @@ static const struct csdkp_command *const commands[] = {
 	&csdkp_cmd_snapshot,
 	&csdkp_cmd_template,
 	&csdkp_cmd_run,
+	&csdkp_cmd_bench,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

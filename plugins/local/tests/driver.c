@@ -885,7 +885,7 @@ int main(void)
 	CHECK_RC(entry(CSDK_ABI_MAKE(2, 0), &desc), CSDK_EABI);
 	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
 	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
-	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE));
+	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC));
 	CHECK(desc->n_config_keys == 10);
 	m = desc->methods;
 

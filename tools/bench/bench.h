@@ -1,0 +1,198 @@
+/*
+ * Internal interface of `csdk bench`: time-to-interactive runs of providers
+ * and baselines (tti), and micro-benchmarks of the host (micro).
+ */
+#ifndef CSDK_TOOLS_BENCH_H
+#define CSDK_TOOLS_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <csdk/csdk.h>
+
+#include "csdk/cli.h"
+
+/* ------------------------------------------------------------------ time */
+
+/** Monotonic nanoseconds. */
+int64_t csdkp_bench_now_ns(void);
+
+/* ----------------------------------------------------------------- stats */
+
+/** Summary of one row in one mode, after the 5% trim of successes. */
+struct csdkp_bench_stats {
+	size_t n;               /* iterations */
+	size_t ok;              /* successful iterations */
+	size_t kept;            /* successes left after trimming */
+	double success_rate;    /* ok / n, 0..1 */
+	double min_ms, max_ms, median_ms, p95_ms, p99_ms, mean_ms;
+	double score;           /* 0..100 */
+};
+
+/** The p-th percentile (0..100) of sorted values, interpolated linearly. */
+double csdkp_bench_percentile(const double *sorted, size_t n, double p);
+
+/** Stats of n samples of which ok[i] tells the successes (values are ms). */
+int csdkp_bench_stats_compute(struct csdkp_bench_stats *out, const double *values, const int *ok, size_t n);
+
+/** The composite score of median, P95, P99 (ms) and a success rate 0..1. */
+double csdkp_bench_score(double median_ms, double p95_ms, double p99_ms, double success_rate);
+
+/* ------------------------------------------------------------- targets */
+
+/** One measured iteration. */
+struct csdkp_bench_iter {
+	int ok;
+	int exit_code;          /* of the command, -1 when it never ran */
+	double start_ms;        /* launch time relative to the start of the mode */
+	double tti_ms;          /* create call to first command result */
+	double create_ms;
+	double command_ms;
+	double destroy_ms;
+	char *error;            /* first failure, or NULL */
+};
+
+/** Something measured: a provider or a baseline. */
+struct csdkp_bench_target {
+	char *name;             /* "local", "spawn", ... */
+	const char *kind;       /* "provider" or "baseline" */
+	char *version;          /* of the provider's plugin or the baseline's tool, or NULL */
+	const char *command;
+	int concurrent;         /* iterations may run at the same time */
+	void *state;
+	/* Run one iteration: fills out (error malloc'ed). Never aborts. */
+	void (*iterate)(struct csdkp_bench_target *t, struct csdkp_bench_iter *out);
+	void (*release)(struct csdkp_bench_target *t);
+};
+
+int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
+				const char *provider, const char *command);
+/** name is "spawn", "bwrap" or "docker-cli"; image is for docker-cli. */
+int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *name,
+				const char *command, const char *image);
+void csdkp_bench_target_free(struct csdkp_bench_target *t);
+void csdkp_bench_iter_clear(struct csdkp_bench_iter *it);
+/** Set it->error to a formatted message unless one is set already. */
+void csdkp_bench_iter_fail(struct csdkp_bench_iter *it, const char *fmt, ...) CSDKP_PRINTF(2, 3);
+
+/** Run a command line (argv) with stdout and stderr read to the end; returns its wait status, or -1 (errno). */
+int csdkp_bench_run_argv(int *status_out, char *const *argv, char **output_out);
+
+/* --------------------------------------------------------------- modes */
+
+enum csdkp_bench_mode {
+	CSDKP_BENCH_SEQUENTIAL,
+	CSDKP_BENCH_STAGGERED,
+	CSDKP_BENCH_BURST,
+	CSDKP_BENCH_N_MODES
+};
+
+const char *csdkp_bench_mode_name(enum csdkp_bench_mode mode);
+int csdkp_bench_mode_parse(enum csdkp_bench_mode *out, const char *name);
+
+struct csdkp_bench_progress;
+
+/** Run n iterations of t in mode; iters has n slots. */
+int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_target *t,
+			 enum csdkp_bench_mode mode, size_t n, int64_t stagger_ms,
+			 struct csdkp_bench_progress *progress);
+
+/* ------------------------------------------------------------- progress */
+
+/** A progress line on stderr, only when stderr is a terminal (else every call is a no-op). */
+struct csdkp_bench_progress *csdkp_bench_progress_new(void);
+void csdkp_bench_progress_begin(struct csdkp_bench_progress *p, const char *row, const char *mode, size_t total);
+/** One iteration finished (thread-safe). */
+void csdkp_bench_progress_step(struct csdkp_bench_progress *p, int ok);
+void csdkp_bench_progress_note(struct csdkp_bench_progress *p, const char *what);
+void csdkp_bench_progress_end(struct csdkp_bench_progress *p);
+void csdkp_bench_progress_free(struct csdkp_bench_progress *p);
+
+/* ------------------------------------------------------------ results */
+
+/** One row of the results: a target in a mode. */
+struct csdkp_bench_row {
+	struct csdkp_bench_target *target;
+	enum csdkp_bench_mode mode;
+	size_t n;
+	struct csdkp_bench_iter *iters;
+	struct csdkp_bench_stats stats;
+	double wall_ms;
+};
+
+struct csdkp_bench_config {
+	size_t n;
+	const char *command;
+	int64_t stagger_ms;
+	const char *image;
+	int modes[CSDKP_BENCH_N_MODES];
+};
+
+/** The machine: {"machine","cpu_model","cores","kernel","os","csdk_version",...}. */
+json_t *csdkp_bench_environment(void);
+
+json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
+			     const struct csdkp_bench_config *config);
+
+/** Write root to path (or stdout for "-"); returns 0 or -1 after printing the error. */
+int csdkp_bench_write_json(const char *path, json_t *root);
+
+/** Check early that path can be written (created and kept empty); 0 or -1 after printing the error. */
+int csdkp_bench_check_writable(const char *option, const char *path);
+
+/** The SVG chart of rows: per mode, per row, median with P95/P99 whiskers. */
+int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n_rows,
+			  const struct csdkp_bench_config *config);
+
+/* ------------------------------------------------------------ commands */
+
+int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
+int csdkp_bench_micro(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
+
+/** Options of `csdk bench`, shared by its subcommands. */
+struct csdkp_bench_options {
+	const char **providers;
+	size_t n_providers;
+	const char **baselines;
+	size_t n_baselines;
+	int modes[CSDKP_BENCH_N_MODES];
+	int any_mode;
+	long long n;
+	const char *command;
+	const char *json_path;
+	const char *svg_path;
+	const char *image;
+	int64_t stagger_ms;
+	/* micro */
+	const char *plugins_list;
+	long long calls;
+	long long stream_bytes;
+	long long handles;
+	int only[4];
+	int any_only;
+	int tti_only_given;     /* an option of tti only was given */
+	int micro_only_given;   /* an option of micro only was given */
+};
+
+/* ---------------------------------------------------------------- micro */
+
+struct csdkp_bench_micro_result {
+	const char *name;       /* "discovery", "calls", ... */
+	json_t *json;           /* details */
+};
+
+/** Generate count copies of the no-op plugin in dir (csdk-noop-NNNN.so); returns 0 or -1 after printing the error. */
+int csdkp_bench_noop_plugins(const char *dir, size_t count);
+
+json_t *csdkp_bench_micro_discovery(const size_t *counts, size_t n_counts, const char *workdir);
+json_t *csdkp_bench_micro_calls(long long calls, const char *workdir);
+json_t *csdkp_bench_micro_stream(struct csdkp_cli *cli, long long bytes);
+json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles);
+
+/** Remove a directory tree (best effort). */
+void csdkp_bench_rmtree(const char *path);
+
+#endif /* CSDK_TOOLS_BENCH_H */

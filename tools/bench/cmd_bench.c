@@ -1,0 +1,254 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+enum {
+	OPT_PROVIDER = 0x300,
+	OPT_MODE,
+	OPT_COMMAND,
+	OPT_JSON_FILE,
+	OPT_SVG,
+	OPT_BASELINE,
+	OPT_IMAGE,
+	OPT_STAGGER,
+	OPT_PLUGINS,
+	OPT_CALLS,
+	OPT_STREAM_BYTES,
+	OPT_HANDLES,
+	OPT_ONLY
+};
+
+static const char *const micro_names[4] = { "discovery", "calls", "stream", "memory" };
+
+/* A whole number >= 1, with an optional K, M or G (powers of 1024) for sizes. */
+static int parse_count(long long *out, const struct csdkp_cli *cli, const char *option, const char *arg, int sizes)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (sizes && end != arg && end[0] && !end[1]) {
+		int shift = end[0] == 'K' ? 10 : end[0] == 'M' ? 20 : end[0] == 'G' ? 30 : -1;
+		if (shift > 0 && v > 0 && v <= (LLONG_MAX >> shift)) {
+			v <<= shift;
+			end++;
+		}
+	}
+	if (errno || end == arg || *end || v < 1)
+		return csdkp_cli_usage(cli, "%s needs a whole number of at least 1, not '%s'", option, arg);
+	*out = v;
+	return 0;
+}
+
+static int push(const char ***list, size_t *n, const char *value)
+{
+	const char **grown = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!grown) {
+		csdkp_error("out of memory");
+		return CSDKP_EXIT_FAILURE;
+	}
+	grown[(*n)++] = value;
+	*list = grown;
+	return 0;
+}
+
+static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	struct csdkp_bench_options *o = state;
+	enum csdkp_bench_mode mode;
+	size_t i;
+
+	switch (opt) {
+	case OPT_PROVIDER:
+		o->tti_only_given = 1;
+		if (!*arg)
+			return csdkp_cli_usage(cli, "empty provider name given to --provider");
+		return push(&o->providers, &o->n_providers, arg);
+	case OPT_MODE:
+		o->tti_only_given = 1;
+		if (strcmp(arg, "all") == 0) {
+			for (i = 0; i < CSDKP_BENCH_N_MODES; i++)
+				o->modes[i] = 1;
+		} else if (csdkp_bench_mode_parse(&mode, arg) == 0) {
+			o->modes[mode] = 1;
+		} else {
+			return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all)", arg);
+		}
+		o->any_mode = 1;
+		return 0;
+	case 'n':
+		o->tti_only_given = 1;
+		return parse_count(&o->n, cli, "-n", arg, 0);
+	case OPT_COMMAND:
+		o->tti_only_given = 1;
+		if (!*arg)
+			return csdkp_cli_usage(cli, "empty command given to --command");
+		o->command = arg;
+		return 0;
+	case OPT_JSON_FILE:
+		if (!*arg)
+			return csdkp_cli_usage(cli, "empty path given to --json");
+		o->json_path = arg;
+		return 0;
+	case OPT_SVG:
+		o->tti_only_given = 1;
+		if (!*arg)
+			return csdkp_cli_usage(cli, "empty path given to --svg");
+		o->svg_path = arg;
+		return 0;
+	case OPT_BASELINE:
+		o->tti_only_given = 1;
+		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "docker-cli"))
+			return csdkp_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap or docker-cli)", arg);
+		return push(&o->baselines, &o->n_baselines, arg);
+	case OPT_IMAGE:
+		o->tti_only_given = 1;
+		if (!*arg)
+			return csdkp_cli_usage(cli, "empty image given to --image");
+		o->image = arg;
+		return 0;
+	case OPT_STAGGER:
+		o->tti_only_given = 1;
+		return csdkp_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
+	case OPT_PLUGINS:
+		o->micro_only_given = 1;
+		o->plugins_list = arg;
+		return 0;
+	case OPT_CALLS:
+		o->micro_only_given = 1;
+		return parse_count(&o->calls, cli, "--calls", arg, 0);
+	case OPT_STREAM_BYTES:
+		o->micro_only_given = 1;
+		return parse_count(&o->stream_bytes, cli, "--stream-bytes", arg, 1);
+	case OPT_HANDLES:
+		o->micro_only_given = 1;
+		return parse_count(&o->handles, cli, "--handles", arg, 0);
+	case OPT_ONLY:
+		o->micro_only_given = 1;
+		for (i = 0; i < 4; i++) {
+			if (strcmp(arg, micro_names[i]) == 0) {
+				o->only[i] = 1;
+				o->any_only = 1;
+				return 0;
+			}
+		}
+		return csdkp_cli_usage(cli, "unknown micro-benchmark '%s' (use discovery, calls, stream or memory)", arg);
+	default:
+		return CSDKP_EXIT_USAGE;
+	}
+}
+
+/*
+ * csdkp_parse knows -h as its only short option, so -n N and -nN become
+ * --iterations N and --iterations=N before it runs.
+ */
+static int spell_out_n(int argc, char **argv, char **spelled)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "-n") == 0) {
+			argv[i] = (char *)"--iterations";
+		} else if (strncmp(argv[i], "-n", 2) == 0 && !*spelled) {
+			if (asprintf(spelled, "--iterations=%s", argv[i] + 2) < 0) {
+				*spelled = NULL;
+				csdkp_error("out of memory");
+				return CSDKP_EXIT_FAILURE;
+			}
+			argv[i] = *spelled;
+		}
+	}
+	return 0;
+}
+
+static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, CSDKP_OPT_HELP },
+		{ "provider", required_argument, NULL, OPT_PROVIDER },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "command", required_argument, NULL, OPT_COMMAND },
+		{ "json", required_argument, NULL, OPT_JSON_FILE },
+		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "stagger-ms", required_argument, NULL, OPT_STAGGER },
+		{ "plugins", required_argument, NULL, OPT_PLUGINS },
+		{ "calls", required_argument, NULL, OPT_CALLS },
+		{ "stream-bytes", required_argument, NULL, OPT_STREAM_BYTES },
+		{ "handles", required_argument, NULL, OPT_HANDLES },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct csdkp_bench_options o;
+	char **pos, *spelled = NULL;
+	size_t n_pos;
+	int status;
+
+	memset(&o, 0, sizeof(o));
+	o.n = 100;
+	o.command = "node -v";
+	o.stagger_ms = 200;
+	o.calls = 10000000;
+	o.stream_bytes = 1LL << 30;
+	o.handles = 1000;
+	o.plugins_list = "1,10,100,1000";
+	if ((status = spell_out_n(argc, argv, &spelled)))
+		return status;
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, on_option, &o, &pos, &n_pos);
+	if (status == 0 && n_pos == 0)
+		status = csdkp_cli_usage(cli, "missing what to benchmark (tti or micro)");
+	if (status == 0 && strcmp(pos[0], "tti") == 0) {
+		if (o.micro_only_given)
+			status = csdkp_cli_usage(cli, "--plugins, --calls, --stream-bytes, --handles and --only apply to 'bench micro' only");
+		else
+			status = csdkp_bench_tti(cli, pos + 1, n_pos - 1, &o);
+	} else if (status == 0 && strcmp(pos[0], "micro") == 0) {
+		if (o.tti_only_given)
+			status = csdkp_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' only");
+		else
+			status = csdkp_bench_micro(cli, pos + 1, n_pos - 1, &o);
+	} else if (status == 0) {
+		status = csdkp_cli_usage(cli, "unknown benchmark '%s' (use tti or micro)", pos[0]);
+	}
+	free(o.providers);
+	free(o.baselines);
+	free(spelled);
+	return status < 0 ? 0 : status;
+}
+
+const struct csdkp_command csdkp_cmd_bench = {
+	"bench", run_bench,
+	"bench tti [--provider NAME]... [--baseline spawn|bwrap|docker-cli]... [--mode MODE]... [-n N]\n"
+	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--json FILE] [--svg FILE]\n"
+	"bench micro [--only discovery|calls|stream|memory]... [--plugins N,N,...] [--calls N]\n"
+	"            [--stream-bytes N[K|M|G]] [--handles N] [--json FILE]",
+	"benchmark time to interactive and the host's overheads against baselines",
+	"  tti: create a sandbox, run a command, destroy it, N times per provider and mode\n"
+	"      --provider NAME     a provider to measure (repeatable; default: the global --provider)\n"
+	"      --baseline B        also measure spawn (the command itself), bwrap (under bubblewrap as\n"
+	"                          the local provider isolates it) or docker-cli (docker run --rm IMAGE)\n"
+	"      --mode MODE         sequential, staggered, burst or all (repeatable; default sequential)\n"
+	"  -n, --iterations N      iterations per provider and mode (default 100)\n"
+	"      --command CMD       the first command (default 'node -v')\n"
+	"      --image IMAGE       the image of the docker-cli baseline (required with it)\n"
+	"      --stagger-ms MS     launch interval in staggered mode (default 200)\n"
+	"      --svg FILE          write a chart (median with P95/P99 whiskers per row and mode)\n"
+	"  micro: plugin discovery, per-call overhead, streaming throughput, memory per handle\n"
+	"      --only NAME         run only discovery, calls, stream or memory (repeatable)\n"
+	"      --plugins LIST      plugin counts for discovery (default 1,10,100,1000)\n"
+	"      --calls N           calls timed for the per-call overhead (default 10000000)\n"
+	"      --stream-bytes N    bytes streamed through run_command (default 1G)\n"
+	"      --handles N         sandbox handles held open (default 1000)\n"
+	"  both:\n"
+	"      --json FILE         write all results as JSON ('-' for standard output)\n"
+};

@@ -1,0 +1,178 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+#define WIDTH 960
+#define LABEL_X 16
+#define PLOT_X0 190.0
+#define PLOT_X1 700.0
+#define TEXT_X 712
+#define ROW_H 30
+#define TITLE_H 34
+#define AXIS_H 34
+#define TOP 64
+
+static void put_escaped(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", fp); break;
+		case '>': fputs("&gt;", fp); break;
+		case '&': fputs("&amp;", fp); break;
+		case '"': fputs("&quot;", fp); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\t')
+				fputc(*s, fp);
+		}
+	}
+}
+
+struct scale {
+	double lo, hi;   /* log10 of the axis ends, in ms */
+};
+
+static double xpos(const struct scale *sc, double ms)
+{
+	double v = log10(ms > 0 ? ms : pow(10, sc->lo));
+
+	if (v < sc->lo)
+		v = sc->lo;
+	if (v > sc->hi)
+		v = sc->hi;
+	return PLOT_X0 + (v - sc->lo) / (sc->hi - sc->lo) * (PLOT_X1 - PLOT_X0);
+}
+
+static void fmt_ms(char *buf, size_t size, double ms)
+{
+	if (ms >= 1000)
+		snprintf(buf, size, "%.2f s", ms / 1000);
+	else if (ms >= 10)
+		snprintf(buf, size, "%.0f ms", ms);
+	else
+		snprintf(buf, size, "%.2f ms", ms);
+}
+
+static void axis(FILE *fp, const struct scale *sc, int y_top, int y_axis)
+{
+	int e;
+
+	fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>\n", PLOT_X0, y_axis,
+		PLOT_X1, y_axis);
+	for (e = (int)sc->lo; e <= (int)sc->hi; e++) {
+		double x = xpos(sc, pow(10, e));
+		char label[32];
+
+		fmt_ms(label, sizeof(label), pow(10, e));
+		fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e5e7eb\"/>\n", x, y_top,
+			x, y_axis);
+		fprintf(fp, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
+			x, y_axis + 15, label);
+	}
+}
+
+int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n_rows,
+			  const struct csdkp_bench_config *config)
+{
+	struct scale sc = { 0, 1 };
+	double lo = 0, hi = 0;
+	size_t r, n_panels = 0, rows_in[CSDKP_BENCH_N_MODES] = { 0 };
+	int m, y, height, have = 0;
+
+	for (r = 0; r < n_rows; r++) {
+		const struct csdkp_bench_stats *s = &rows[r].stats;
+
+		rows_in[rows[r].mode]++;
+		if (!s->kept)
+			continue;
+		if (!have || s->min_ms < lo)
+			lo = s->min_ms;
+		if (!have || s->p99_ms > hi)
+			hi = s->p99_ms;
+		have = 1;
+	}
+	if (have) {
+		sc.lo = floor(log10(lo > 0.001 ? lo : 0.001));
+		sc.hi = ceil(log10(hi > 0.001 ? hi : 0.001));
+		if (sc.hi <= sc.lo)
+			sc.hi = sc.lo + 1;
+	}
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+		if (rows_in[m])
+			n_panels++;
+	height = TOP + 20;
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+		if (rows_in[m])
+			height += TITLE_H + (int)rows_in[m] * ROW_H + AXIS_H;
+
+	fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n",
+		WIDTH, height, WIDTH, height);
+	fputs("<text x=\"16\" y=\"28\" font-size=\"18\" font-weight=\"bold\" fill=\"#111\">Time to interactive: ", fp);
+	put_escaped(fp, config->command);
+	fprintf(fp, " (%zu iterations per row)</text>\n", config->n);
+	fputs("<text x=\"16\" y=\"48\" font-size=\"12\" fill=\"#555\">bar: median; whisker: to P95 (thick) and P99 (cap); "
+	      "log scale; after trimming the fastest and slowest 5% of successes. Grey rows are baselines.</text>\n", fp);
+
+	y = TOP;
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++) {
+		int y_top;
+
+		if (!rows_in[m])
+			continue;
+		fprintf(fp, "<text x=\"%d\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" fill=\"#111\">%s</text>\n",
+			LABEL_X, y + 20, csdkp_bench_mode_name((enum csdkp_bench_mode)m));
+		y += TITLE_H;
+		y_top = y;
+		for (r = 0; r < n_rows; r++) {
+			const struct csdkp_bench_row *row = &rows[r];
+			const struct csdkp_bench_stats *s = &row->stats;
+			int base = strcmp(row->target->kind, "baseline") == 0;
+			const char *color = base ? "#9ca3af" : "#2563eb";
+			double cy = y + ROW_H / 2.0;
+			char med[32], p95[32], p99[32];
+
+			if ((int)row->mode != m)
+				continue;
+			fprintf(fp, "<text x=\"%d\" y=\"%.1f\" font-size=\"13\" fill=\"#111\">", LABEL_X, cy + 4);
+			put_escaped(fp, row->target->name);
+			if (base)
+				fputs(" (baseline)", fp);
+			fputs("</text>\n", fp);
+			if (s->kept) {
+				double xm = xpos(&sc, s->median_ms), x95 = xpos(&sc, s->p95_ms), x99 = xpos(&sc, s->p99_ms);
+
+				fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" fill=\"%s\"><title>",
+					PLOT_X0, cy - 8, xm - PLOT_X0 > 1 ? xm - PLOT_X0 : 1, color);
+				put_escaped(fp, row->target->name);
+				fprintf(fp, " %s: median %.3f ms, P95 %.3f ms, P99 %.3f ms</title></rect>\n",
+					csdkp_bench_mode_name(row->mode), s->median_ms, s->p95_ms, s->p99_ms);
+				fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"3\"/>\n",
+					xm, cy, x95, cy);
+				fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"1\"/>\n",
+					x95, cy, x99, cy);
+				fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"1.5\"/>\n",
+					x99, cy - 6, x99, cy + 6);
+				fmt_ms(med, sizeof(med), s->median_ms);
+				fmt_ms(p95, sizeof(p95), s->p95_ms);
+				fmt_ms(p99, sizeof(p99), s->p99_ms);
+				fprintf(fp, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" fill=\"#333\">%s · P95 %s · P99 %s · %.0f%% ok · score %.1f</text>\n",
+					TEXT_X, cy + 4, med, p95, p99, s->success_rate * 100, s->score);
+			} else {
+				fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"#b91c1c\">no successful iteration (0 of %zu)</text>\n",
+					PLOT_X0, cy + 4, s->n);
+			}
+			y += ROW_H;
+		}
+		axis(fp, &sc, y_top, y);
+		y += AXIS_H;
+	}
+	fputs("</svg>\n", fp);
+	(void)n_panels;
+	return ferror(fp) ? -1 : 0;
+}

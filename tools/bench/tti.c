@@ -1,0 +1,219 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static void fmt_cell(char *buf, size_t size, double ms, int have)
+{
+	if (!have)
+		snprintf(buf, size, "-");
+	else if (ms >= 100)
+		snprintf(buf, size, "%.0f", ms);
+	else
+		snprintf(buf, size, "%.2f", ms);
+}
+
+static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
+{
+	static const char *const headers[] = { "NAME", "KIND", "MODE", "OK", "MIN", "MEDIAN", "P95", "P99", "MAX", "SCORE" };
+	csdkp_table *table = NULL;
+	char cells[10][48];
+	const char *ptrs[10];
+	size_t r, b, i;
+	int any_ratio = 0;
+
+	if (csdkp_table_new(&table, 10, headers) < 0)
+		return -1;
+	for (r = 0; r < n_rows; r++) {
+		const struct csdkp_bench_stats *s = &rows[r].stats;
+
+		snprintf(cells[0], sizeof(cells[0]), "%s", rows[r].target->name);
+		snprintf(cells[1], sizeof(cells[1]), "%s", rows[r].target->kind);
+		snprintf(cells[2], sizeof(cells[2]), "%s", csdkp_bench_mode_name(rows[r].mode));
+		snprintf(cells[3], sizeof(cells[3]), "%zu/%zu", s->ok, s->n);
+		fmt_cell(cells[4], sizeof(cells[4]), s->min_ms, s->kept > 0);
+		fmt_cell(cells[5], sizeof(cells[5]), s->median_ms, s->kept > 0);
+		fmt_cell(cells[6], sizeof(cells[6]), s->p95_ms, s->kept > 0);
+		fmt_cell(cells[7], sizeof(cells[7]), s->p99_ms, s->kept > 0);
+		fmt_cell(cells[8], sizeof(cells[8]), s->max_ms, s->kept > 0);
+		snprintf(cells[9], sizeof(cells[9]), "%.1f", s->score);
+		for (i = 0; i < 10; i++)
+			ptrs[i] = cells[i];
+		csdkp_table_add(table, ptrs);
+	}
+	printf("Time to interactive in ms (5%% of successes trimmed at each end):\n");
+	csdkp_table_print(table, stdout, "  ");
+	csdkp_table_free(table);
+
+	for (r = 0; r < n_rows; r++) {
+		for (b = 0; b < n_rows; b++) {
+			const struct csdkp_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
+
+			if (r == b || rows[r].mode != rows[b].mode || strcmp(rows[b].target->kind, "baseline") != 0 ||
+			    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
+				continue;
+			if (!any_ratio++)
+				printf("\nRatios (row / baseline, same mode):\n");
+			printf("  %s / %s, %s: median %.2fx, P95 %.2fx, P99 %.2fx\n", rows[r].target->name,
+			       rows[b].target->name, csdkp_bench_mode_name(rows[r].mode),
+			       x->median_ms / y->median_ms, x->p95_ms / y->p95_ms, x->p99_ms / y->p99_ms);
+		}
+	}
+	/* Say why iterations failed: the first distinct error of each row. */
+	for (r = 0; r < n_rows; r++) {
+		for (i = 0; i < rows[r].n; i++) {
+			if (!rows[r].iters[i].ok) {
+				fprintf(stderr, "%s: bench: %s %s: %zu of %zu iterations failed; first: %s\n",
+					csdkp_tool_name(), rows[r].target->name, csdkp_bench_mode_name(rows[r].mode),
+					rows[r].stats.n - rows[r].stats.ok, rows[r].stats.n,
+					rows[r].iters[i].error ? rows[r].iters[i].error : "unknown error");
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int write_svg(const char *path, const struct csdkp_bench_row *rows, size_t n_rows,
+		     const struct csdkp_bench_config *config)
+{
+	FILE *fp = fopen(path, "w");
+	int rc;
+
+	if (!fp) {
+		csdkp_error("bench: cannot write the --svg file '%s': %s; choose a writable path", path, strerror(errno));
+		return -1;
+	}
+	rc = csdkp_bench_svg_write(fp, rows, n_rows, config);
+	if (fclose(fp) != 0 || rc < 0) {
+		csdkp_error("bench: writing the --svg file '%s' failed: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options)
+{
+	struct csdkp_bench_options *o = options;
+	struct csdkp_bench_config config;
+	struct csdkp_bench_target **targets = NULL;
+	struct csdkp_bench_row *rows = NULL;
+	struct csdkp_bench_progress *progress = NULL;
+	size_t n_targets = 0, n_rows = 0, i, j;
+	int m, status = CSDKP_EXIT_FAILURE, docker = 0;
+
+	if (n_args > 0)
+		return csdkp_cli_usage(cli, "unexpected argument '%s'", args[0]);
+	for (i = 0; i < o->n_baselines; i++)
+		if (strcmp(o->baselines[i], "docker-cli") == 0)
+			docker = 1;
+	if (docker && !o->image)
+		return csdkp_cli_usage(cli, "--baseline docker-cli needs --image IMAGE (an image that has the command)");
+
+	memset(&config, 0, sizeof(config));
+	config.n = (size_t)o->n;
+	config.command = o->command;
+	config.stagger_ms = o->stagger_ms;
+	config.image = o->image;
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+		config.modes[m] = o->any_mode ? o->modes[m] : m == CSDKP_BENCH_SEQUENTIAL;
+
+	if (o->json_path && csdkp_bench_check_writable("--json", o->json_path) < 0)
+		return CSDKP_EXIT_FAILURE;
+	if (o->svg_path && csdkp_bench_check_writable("--svg", o->svg_path) < 0)
+		return CSDKP_EXIT_FAILURE;
+
+	if (!(targets = calloc(o->n_providers + o->n_baselines + 1, sizeof(*targets))))
+		goto oom;
+	if (o->n_providers == 0 && csdkp_bench_target_provider(&targets[n_targets++], cli, cli->provider_name, o->command) < 0)
+		goto out;
+	for (i = 0; i < o->n_providers; i++)
+		if (csdkp_bench_target_provider(&targets[n_targets++], cli, o->providers[i], o->command) < 0)
+			goto out;
+	for (i = 0; i < o->n_baselines; i++)
+		if (csdkp_bench_target_baseline(&targets[n_targets++], o->baselines[i], o->command, o->image) < 0)
+			goto out;
+
+	if (!(rows = calloc(n_targets * CSDKP_BENCH_N_MODES, sizeof(*rows))))
+		goto oom;
+	progress = csdkp_bench_progress_new();
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++) {
+		if (!config.modes[m])
+			continue;
+		for (i = 0; i < n_targets; i++) {
+			struct csdkp_bench_row *row = &rows[n_rows];
+			double *values;
+			int *ok, rc;
+			int64_t t0;
+
+			row->target = targets[i];
+			row->mode = (enum csdkp_bench_mode)m;
+			row->n = config.n;
+			if (!(row->iters = calloc(config.n, sizeof(*row->iters))))
+				goto oom;
+			n_rows++;
+			csdkp_bench_progress_begin(progress, targets[i]->name, csdkp_bench_mode_name(row->mode), config.n);
+			t0 = csdkp_bench_now_ns();
+			rc = csdkp_bench_run_mode(row->iters, targets[i], row->mode, config.n, config.stagger_ms, progress);
+			row->wall_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+			csdkp_bench_progress_end(progress);
+			if (rc < 0)
+				goto oom;
+			values = calloc(config.n, sizeof(*values));
+			ok = calloc(config.n, sizeof(*ok));
+			if (!values || !ok) {
+				free(values);
+				free(ok);
+				goto oom;
+			}
+			for (j = 0; j < config.n; j++) {
+				values[j] = row->iters[j].tti_ms;
+				ok[j] = row->iters[j].ok;
+			}
+			rc = csdkp_bench_stats_compute(&row->stats, values, ok, config.n);
+			free(values);
+			free(ok);
+			if (rc < 0)
+				goto oom;
+		}
+	}
+
+	status = 0;
+	if (cli->json) {
+		json_t *root = csdkp_bench_tti_json(rows, n_rows, &config);
+		if (csdkp_bench_write_json("-", root) < 0)
+			status = CSDKP_EXIT_FAILURE;
+		json_decref(root);
+	} else if (print_summary(rows, n_rows) < 0) {
+		goto oom;
+	}
+	if (o->json_path) {
+		json_t *root = csdkp_bench_tti_json(rows, n_rows, &config);
+		if (csdkp_bench_write_json(o->json_path, root) < 0)
+			status = CSDKP_EXIT_FAILURE;
+		json_decref(root);
+	}
+	if (o->svg_path && write_svg(o->svg_path, rows, n_rows, &config) < 0)
+		status = CSDKP_EXIT_FAILURE;
+	status = csdkp_finish(status, CSDKP_EXIT_FAILURE);
+	goto out;
+oom:
+	csdkp_error("bench: out of memory");
+	status = CSDKP_EXIT_FAILURE;
+out:
+	csdkp_bench_progress_free(progress);
+	for (i = 0; rows && i < n_rows; i++) {
+		for (j = 0; j < rows[i].n; j++)
+			csdkp_bench_iter_clear(&rows[i].iters[j]);
+		free(rows[i].iters);
+	}
+	free(rows);
+	for (i = 0; i < n_targets; i++)
+		csdkp_bench_target_free(targets[i]);
+	free(targets);
+	return status;
+}
