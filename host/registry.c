@@ -474,29 +474,36 @@ int csdk_registry_scan(csdk_registry *reg)
 	return rc;
 }
 
-size_t csdk_registry_count(const csdk_registry *reg)
+/* Records are immutable once published; the lock only guards the arrays. */
+static size_t locked_count(const struct csdkp_vec *vec)
 {
 	size_t n;
 
-	if (!reg)
-		return 0;
 	csdkp_lock();
-	n = reg->valid.n;
+	n = vec->n;
 	csdkp_unlock();
 	return n;
 }
 
+static void *locked_at(const struct csdkp_vec *vec, size_t i)
+{
+	void *item = NULL;
+
+	csdkp_lock();
+	if (i < vec->n)
+		item = vec->items[i];
+	csdkp_unlock();
+	return item;
+}
+
+size_t csdk_registry_count(const csdk_registry *reg)
+{
+	return reg ? locked_count(&reg->valid) : 0;
+}
+
 const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_plugin_info *info = NULL;
-
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	if (i < reg->valid.n)
-		info = reg->valid.items[i];
-	csdkp_unlock();
-	return info;
+	return reg ? locked_at(&reg->valid, i) : NULL;
 }
 
 const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name)
@@ -518,14 +525,7 @@ const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char 
 
 size_t csdk_registry_rejected_count(const csdk_registry *reg)
 {
-	size_t n;
-
-	if (!reg)
-		return 0;
-	csdkp_lock();
-	n = reg->rejected.n;
-	csdkp_unlock();
-	return n;
+	return reg ? locked_count(&reg->rejected) : 0;
 }
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
@@ -549,40 +549,17 @@ size_t csdk_registry_path_count(const csdk_registry *reg)
 
 const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_path_entry *entry = NULL;
-
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	if (i < reg->paths.n)
-		entry = reg->paths.items[i];
-	csdkp_unlock();
-	return entry;
+	return reg ? locked_at(&reg->paths, i) : NULL;
 }
 
 size_t csdk_registry_warning_count(const csdk_registry *reg)
 {
-	size_t n;
-
-	if (!reg)
-		return 0;
-	csdkp_lock();
-	n = reg->warnings.n;
-	csdkp_unlock();
-	return n;
+	return reg ? locked_count(&reg->warnings) : 0;
 }
 
 const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i)
 {
-	const char *w = NULL;
-
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	if (i < reg->warnings.n)
-		w = reg->warnings.items[i];
-	csdkp_unlock();
-	return w;
+	return reg ? locked_at(&reg->warnings, i) : NULL;
 }
 
 int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out)

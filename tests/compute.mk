@@ -25,7 +25,7 @@ compute-plugins.stamp: mod/fx-flaky.la mod/fx-flaky2.la
 	touch $@
 
 check_DATA += compute-plugins.stamp
-CLEANFILES += compute-plugins.stamp
+CLEANFILES += compute-plugins.stamp compute-plugins/csdk-flaky.so compute-plugins/csdk-flaky2.so
 
 TESTS += test-compute
 check_PROGRAMS += test-compute
@@ -36,8 +36,3 @@ test_compute_LDADD = $(LDADD) $(PTHREAD_LIBS)
 AM_TESTS_ENVIRONMENT += \
 	CSDK_TEST_COMPUTE_PATH='$(abs_builddir)/compute-plugins:$(abs_top_builddir)/plugins/local/.libs:$(abs_top_builddir)/plugins/example/.libs'; \
 	export CSDK_TEST_COMPUTE_PATH;
-
-clean-local: clean-compute
-clean-compute:
-	-rm -rf compute-plugins
-.PHONY: clean-compute
