@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 		return 0;
 	ncap = *cap ? *cap : 8;
 	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / elem)
+		if (ncap > PTRDIFF_MAX / 2 / elem)
 			return CSDK_ENOMEM;
 		ncap *= 2;
 	}
@@ -83,7 +85,7 @@ static int sink_write(struct csdk_sink *sink, enum csdk_stream stream, const voi
 	}
 	if (len == 0)
 		return 0;
-	if (csdkp_buf_append(buf, data, len))
+	if (!(fn && sink->stream_only) && csdkp_buf_append(buf, data, len))
 		return CSDK_ENOMEM;
 	if (fn && fn(data, len, sink->userdata) != 0) {
 		sink->cancelled = 1;

@@ -18,6 +18,7 @@ struct csdk_sink {
 	csdk_output_fn on_stderr;
 	void *userdata;
 	int cancelled;
+	int stream_only; /* callbacks get the bytes; the buffers do not */
 };
 
 struct csdk_text {

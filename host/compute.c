@@ -438,6 +438,31 @@ static int failures_report(struct failures *f, const char *what, size_t n)
 	return code;
 }
 
+/* Releasing handles enters the provider, which clears the thread's error: keep it across. */
+static int keep_error(int rc, void (*release)(void *), void *what)
+{
+	const csdk_error *e = csdk_error_last();
+	char *msg = strdup(e->message), *prov = e->provider ? strdup(e->provider) : NULL;
+	int code = e->code;
+
+	release(what);
+	if (code && msg)
+		csdkp_error_set(code, prov, "%s", msg);
+	free(msg);
+	free(prov);
+	return rc;
+}
+
+static void release_list(void *list)
+{
+	csdk_sandbox_list_free(list);
+}
+
+static void release_sandbox(void *sb)
+{
+	csdk_sandbox_free(sb);
+}
+
 static int member_unavailable(const struct member *m)
 {
 	return csdkp_error_set(m->open_code, m->name, "%s", m->open_message);
@@ -530,11 +555,15 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		return rc;
 	if (!id || !*id)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "no sandbox id given; pass the id printed by create");
-	if (first < 0)
-		first = affine(c, AFFINE_SANDBOX, id);
 	if (!(order = calloc(c->n ? c->n : 1, sizeof(*order))))
 		return csdkp_error_oom();
-	n_order = make_order(order, c, first, 0);
+	if (first >= 0) {
+		/* A named provider is where the sandbox lives (a qualified id): the others are not asked. */
+		order[0] = (size_t)first;
+		n_order = 1;
+	} else {
+		n_order = make_order(order, c, affine(c, AFFINE_SANDBOX, id), 0);
+	}
 	for (i = 0; i < n_order; i++) {
 		struct member *m = &c->members[order[i]];
 
@@ -592,6 +621,13 @@ int csdk_compute_destroy(csdk_compute *c, const char *provider, const char *id)
 		return rc;
 	if (known < 0 && id)
 		known = affine(c, AFFINE_SANDBOX, id);
+	if (provider) {
+		struct member *m = &c->members[known];
+		rc = m->provider ? csdk_provider_destroy(m->provider, id) : member_unavailable(m);
+		if (rc == 0)
+			forget(c, AFFINE_SANDBOX, id);
+		return rc;
+	}
 	if (known >= 0 && c->members[known].provider) {
 		rc = csdk_provider_destroy(c->members[known].provider, id);
 		if (rc == 0 || !c->fallback) {
@@ -605,10 +641,11 @@ int csdk_compute_destroy(csdk_compute *c, const char *provider, const char *id)
 	if (rc || !sb)
 		return rc;
 	rc = csdk_sandbox_destroy(sb);
+	if (rc)
+		return keep_error(rc, release_sandbox, sb);
 	csdk_sandbox_free(sb);
-	if (rc == 0)
-		forget(c, AFFINE_SANDBOX, id);
-	return rc;
+	forget(c, AFFINE_SANDBOX, id);
+	return 0;
 }
 
 /* -------------------------------------------------------------------- list */
@@ -662,10 +699,8 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 	if (rc == 0 && c->n && f.n_tried == c->n)
 		rc = failures_report(&f, "list sandboxes", c->n);
 	free(f.text);
-	if (rc) {
-		csdk_sandbox_list_free(all);
-		return rc;
-	}
+	if (rc)
+		return keep_error(rc, release_list, all);
 	csdk_error_clear();
 	*out = all;
 	return 0;
@@ -708,7 +743,7 @@ int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const ch
 		if ((ssize_t)order[i] != first && m->provider && !(csdk_provider_capabilities(m->provider) & CSDK_CAP_SNAPSHOTS))
 			continue;
 		rc = m->provider ? csdk_snapshot_delete(m->provider, id) : member_unavailable(m);
-		if (rc == 0)
+		if (rc == 0 || provider)
 			break;
 		failures_add_last(&f, m->name, rc);
 		if (!c->fallback)
@@ -720,7 +755,7 @@ int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const ch
 		forget(c, AFFINE_SNAPSHOT, id);
 		return 0;
 	}
-	if (!c->fallback || f.n_tried == 1) {
+	if (provider || !c->fallback || f.n_tried == 1) {
 		free(f.text);
 		return rc;
 	}

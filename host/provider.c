@@ -28,7 +28,7 @@ char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
 
 	for (i = 0; out && p && i < p->config.n; i++) {
 		const char *secret = p->config.kv[i].value;
-		size_t slen;
+		size_t slen, from;
 		char *hit;
 		int is_secret = 0;
 
@@ -37,7 +37,8 @@ char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
 				is_secret = (p->plugin->config_keys[k].flags & CSDK_CONFIG_SECRET) != 0;
 		if (!is_secret || !secret || (slen = strlen(secret)) == 0)
 			continue;
-		while (out && (hit = strstr(out, secret))) {
+		from = 0;
+		while (out && (hit = strstr(out + from, secret))) {
 			size_t pre = (size_t)(hit - out);
 			size_t rest = strlen(hit + slen);
 			char *n = malloc(pre + 3 + rest + 1);
@@ -48,6 +49,7 @@ char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
 			}
 			free(out);
 			out = n;
+			from = pre + 3;
 		}
 	}
 	return out;
@@ -370,6 +372,17 @@ void csdkp_provider_enter(csdk_provider *p)
 	csdk_error_clear();
 }
 
+void csdkp_provider_release(csdk_provider *p, void *native)
+{
+	if (!native || !p->m->release)
+		return;
+	if (!p->thread_safe)
+		pthread_mutex_lock(&p->call_lock);
+	p->m->release(p->ctx, native);
+	if (!p->thread_safe)
+		pthread_mutex_unlock(&p->call_lock);
+}
+
 void csdkp_provider_leave(csdk_provider *p)
 {
 	if (!p->thread_safe)
@@ -398,8 +411,7 @@ int csdkp_sandbox_wrap(csdk_sandbox **out, csdk_provider *p, const char *id, voi
 
 	if (!sb || !(sb->id = strdup(id))) {
 		free(sb);
-		if (native && p->m->release)
-			p->m->release(p->ctx, native);
+		csdkp_provider_release(p, native);
 		return csdkp_error_oom();
 	}
 	csdkp_provider_ref(p);

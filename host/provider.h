@@ -31,6 +31,8 @@ struct csdk_sandbox {
 
 /* Serialise calls into plugins that are not thread-safe, and start each call with a clean error. */
 void csdkp_provider_enter(csdk_provider *p);
+/* Release a native handle under the call lock, leaving the caller's last error alone. */
+void csdkp_provider_release(csdk_provider *p, void *native);
 void csdkp_provider_leave(csdk_provider *p);
 
 /*

@@ -45,8 +45,7 @@ static int finish_create(csdk_sandbox **out, csdk_provider *p, const char *metho
 {
 	rc = csdkp_provider_result(p, method, rc);
 	if (rc == 0 && (!id->value || !*id->value)) {
-		if (native && p->m->release)
-			p->m->release(p->ctx, native);
+		csdkp_provider_release(p, native);
 		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned a sandbox without an id from %s; the plugin must call text_set on id_out", p->name, method);
 	}
 	if (rc == 0)
@@ -139,8 +138,8 @@ int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *p)
 			rc = csdkp_sandbox_wrap(&list->sandboxes[list->count], p, h.v[i].id, h.v[i].native);
 			if (rc == 0)
 				list->count++;
-		} else if (h.v[i].native && p->m->release) {
-			p->m->release(p->ctx, h.v[i].native);
+		} else {
+			csdkp_provider_release(p, h.v[i].native);
 		}
 		free(h.v[i].id);
 	}
@@ -183,11 +182,7 @@ void csdk_sandbox_free(csdk_sandbox *sb)
 	if (!sb)
 		return;
 	p = sb->provider;
-	if (sb->native && p->m->release) {
-		csdkp_provider_enter(p);
-		p->m->release(p->ctx, sb->native);
-		csdkp_provider_leave(p);
-	}
+	csdkp_provider_release(p, sb->native);
 	free(sb->id);
 	free(sb);
 	csdkp_provider_unref(p);
@@ -267,6 +262,8 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 		return csdkp_error_set(CSDK_EINVAL, p->name, "a background command cannot stream its output; drop the output callbacks or the background flag");
 	if (o.n_envs && !o.envs)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "command options give %zu envs without the array", o.n_envs);
+	if (o.flags & ~CSDK_COMMAND_STREAM_ONLY)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "unknown command option flags 0x%x; use CSDK_COMMAND_STREAM_ONLY or 0", o.flags & ~CSDK_COMMAND_STREAM_ONLY);
 	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_command)
 		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' runs in gateway mode; commands go through its sandbox agent, which this host does not route yet", p->name);
 
@@ -274,6 +271,7 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 	sink.on_stdout = o.on_stdout;
 	sink.on_stderr = o.on_stderr;
 	sink.userdata = o.userdata;
+	sink.stream_only = (o.flags & CSDK_COMMAND_STREAM_ONLY) != 0;
 	memset(&ro, 0, sizeof(ro));
 	ro.struct_size = sizeof(ro);
 	ro.background = o.background ? 1 : 0;
@@ -417,7 +415,7 @@ int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *pro
 	p = sb->provider;
 	if (port < 1 || port > 65535)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "port %d is out of range; use 1 to 65535", port);
-	if (protocol && (!*protocol || strspn(protocol, "abcdefghijklmnopqrstuvwxyz0123456789+.-") != strlen(protocol)))
+	if (protocol && (*protocol < 'a' || *protocol > 'z' || strspn(protocol, "abcdefghijklmnopqrstuvwxyz0123456789+.-") != strlen(protocol)))
 		return csdkp_error_set(CSDK_EINVAL, p->name, "protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocol);
 	if (!p->m->get_url)
 		return csdkp_unsupported_group(p, "getUrl");
@@ -484,8 +482,7 @@ int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *p, const char *ns, cons
 	if (rc == CSDK_ENOTFOUND) {
 		csdk_error_clear();
 		csdkp_text_clear(&id);
-		if (native && p->m->release)
-			p->m->release(p->ctx, native);
+		csdkp_provider_release(p, native);
 		return 0;
 	}
 	return finish_create(out, p, "find", rc, &id, native);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <csdk/csdk.h>
+
 #include "error.h"
 #include "util.h"
 
@@ -128,13 +130,15 @@ static int parse_providers(csdk_user_config *cfg, const char *file, int line, co
 		char *name = trim(tok), **grown;
 
 		if (!valid_name(name)) {
+			int rc = csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a provider name; give names such as local or docker, separated by commas", file, line, name);
 			free(copy);
-			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a provider name; give names such as local or docker, separated by commas", file, line, name);
+			return rc;
 		}
 		for (i = 0; i < cfg->n_providers; i++)
 			if (!strcmp(cfg->providers[i], name)) {
+				int rc = csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: provider '%s' is listed twice in providers; list each provider once", file, line, name);
 				free(copy);
-				return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: provider '%s' is listed twice in providers; list each provider once", file, line, name);
+				return rc;
 			}
 		if (!(grown = realloc(cfg->providers, (cfg->n_providers + 1) * sizeof(*grown))) ||
 		    !(grown[cfg->n_providers] = strdup(name))) {

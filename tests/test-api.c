@@ -864,7 +864,7 @@ static const struct {
 	{ "", "node" },
 	{ "printf(1)", "node" },
 	{ "imports", "node" },
-	{ "const def = 1", "node" },
+	{ "const defined = 1", "node" },
 	{ "throw new Error('raise')", "node" },
 	{ "x = f(\"a\")", "node" },
 };
@@ -976,6 +976,26 @@ START_TEST(url_of_a_bad_port_or_protocol)
 	assert_failed(csdk_sandbox_get_url(&url, sb, APITEST_PORT_NO_URL, NULL), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned no URL from get_url");
 	ck_assert_ptr_null(url);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+START_TEST(url_scheme_starts_with_a_letter)
+{
+	static const char *const protocols[] = { "1http", "+ssh", "-", ".", "9" };
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = new_sandbox(p);
+	char *url = NULL;
+
+	for (size_t i = 0; i < N_OF(protocols); i++) {
+		int rc = csdk_sandbox_get_url(&url, sb, 80, protocols[i]);
+
+		ck_assert_msg(rc == CSDK_EINVAL, "protocol '%s' was accepted (%d, %s)", protocols[i], rc, url ? url : "no URL");
+		ck_assert_str_eq(csdk_error_last()->message,
+				 t_fmt("protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocols[i]));
+	}
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -1150,29 +1170,44 @@ END_TEST
 START_TEST(secret_made_of_asterisks_is_hidden_and_ends)
 {
 	static const char *const keys[] = { "*", "**", "***" };
-	int status;
-	pid_t pid;
+	const char *expected = "-12 apitest backend refused key *** (key ***, region -); check the key";
 
 	for (size_t i = 0; i < N_OF(keys); i++) {
 		csdk_provider *p = open_api(keys[i], NULL);
 		csdk_sandbox *sb = new_sandbox(p);
+		char got[512];
+		ssize_t n, len = 0;
+		int fd[2], status;
+		pid_t pid;
 
+		ck_assert_int_eq(pipe(fd), 0);
 		fflush(NULL);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
 			csdk_result *r = NULL;
-			int rc;
+			char msg[512];
+			int rc, mlen;
 
+			close(fd[0]);
+			/* Check's own SIGALRM handler would kill the whole process group. */
+			signal(SIGALRM, SIG_DFL);
 			alarm(5);
 			rc = csdk_sandbox_run_command(&r, sb, "echo-secret", NULL);
-			_exit(rc == CSDK_EBACKEND &&
-			      !strcmp(csdk_error_last()->message, "apitest backend refused key *** (key ***, region -); check the key") ? 0 : 1);
+			mlen = snprintf(msg, sizeof(msg), "%d %s", rc, csdk_error_last()->message);
+			if (write(fd[1], msg, (size_t)mlen) != mlen)
+				_exit(2);
+			_exit(0);
 		}
+		close(fd[1]);
+		while (len < (ssize_t)sizeof(got) - 1 && (n = read(fd[0], got + len, sizeof(got) - 1 - (size_t)len)) > 0)
+			len += n;
+		got[len] = '\0';
+		close(fd[0]);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			      "scrubbing the secret '%s' %s", keys[i],
-			      WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "did not end within 5 s" : "gave the wrong message");
+		ck_assert_msg(!WIFSIGNALED(status), "scrubbing the secret '%s' %s", keys[i],
+			      WTERMSIG(status) == SIGALRM ? "did not end within 5 s" : "crashed");
+		ck_assert_str_eq(got, expected);
 		csdk_sandbox_free(sb);
 		csdk_provider_close(p);
 	}
@@ -1248,6 +1283,33 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
+/* Creates whose plugin forgets the id: the host must release the handle under the call lock. */
+static void *noid_creator(void *arg)
+{
+	struct worker *w = arg;
+	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_provider *p = csdk_sandbox_provider(w->sb);
+
+	o.image = APITEST_IMAGE_NOID;
+	for (int k = 0; k < 10; k++) {
+		csdk_sandbox *sb = NULL;
+		int rc = csdk_sandbox_create(&sb, p, &o);
+
+		w->calls++;
+		if (rc != CSDK_EBACKEND || sb)
+			worker_fail(w, "create without id", rc);
+		csdk_sandbox_free(sb);
+	}
+	return NULL;
+}
+
+static void *mixed(void *arg)
+{
+	struct worker *w = arg;
+
+	return w->script ? sleeper(arg) : noid_creator(arg);
+}
+
 static void run_workers(struct worker *w, int n, void *(*fn)(void *))
 {
 	pthread_t t[N_THREADS];
@@ -1280,6 +1342,28 @@ START_TEST(threads_never_overlap_inside_a_plugin_that_is_not_thread_safe)
 	/* Every call entered the plugin once, the second get_info included. */
 	ck_assert_int_eq(counter(w[0].sb, APITEST_META_ENTRIES) - entries, calls + 2);
 	ck_assert_int_eq(counter(w[0].sb, APITEST_META_OVERLAPS) - overlaps, 0);
+	for (int i = 0; i < N_THREADS; i++)
+		csdk_sandbox_free(w[i].sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(release_after_a_failed_create_is_serialised)
+{
+	csdk_provider *p = open_api(KEY, NULL);
+	struct worker w[N_THREADS];
+	long overlaps;
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < N_THREADS; i++) {
+		w[i].sb = new_sandbox(p);
+		w[i].index = i;
+		w[i].script = i % 2 ? "usleep:300" : NULL;
+	}
+	overlaps = counter(w[0].sb, APITEST_META_OVERLAPS);
+	run_workers(w, N_THREADS, mixed);
+	ck_assert_int_eq(counter(w[0].sb, APITEST_META_OVERLAPS) - overlaps, 0);
+	ck_assert_int_eq(counter(w[0].sb, APITEST_META_HANDLES), N_THREADS);
 	for (int i = 0; i < N_THREADS; i++)
 		csdk_sandbox_free(w[i].sb);
 	csdk_provider_close(p);
@@ -1378,6 +1462,7 @@ static Suite *api_suite(void)
 	tc = tcase(s, "url", 30);
 	tcase_add_test(tc, url_of_a_port);
 	tcase_add_test(tc, url_of_a_bad_port_or_protocol);
+	tcase_add_test(tc, url_scheme_starts_with_a_letter);
 
 	tc = tcase(s, "unsupported", 30);
 	tcase_add_test(tc, filesystem_is_unsupported);
@@ -1393,6 +1478,7 @@ static Suite *api_suite(void)
 
 	tc = tcase(s, "threads", 120);
 	tcase_add_test(tc, threads_never_overlap_inside_a_plugin_that_is_not_thread_safe);
+	tcase_add_test(tc, release_after_a_failed_create_is_serialised);
 	tcase_add_test(tc, two_providers_of_one_plugin_run_side_by_side);
 	return s;
 }

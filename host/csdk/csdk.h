@@ -347,10 +347,17 @@ typedef struct csdk_command_options {
 	csdk_output_fn on_stdout;     /**< live output; may be NULL */
 	csdk_output_fn on_stderr;
 	void *userdata;
+	unsigned int flags;           /**< CSDK_COMMAND_* */
 } csdk_command_options;
 
+/**
+ * Output that goes to a callback is not kept in the result (its buffer is
+ * then empty): for large streams, where keeping a copy costs memory and time.
+ */
+#define CSDK_COMMAND_STREAM_ONLY 0x1u
+
 #define CSDK_COMMAND_OPTIONS_VERSION 1
-#define CSDK_COMMAND_OPTIONS_INIT { CSDK_COMMAND_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL }
+#define CSDK_COMMAND_OPTIONS_INIT { CSDK_COMMAND_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, 0 }
 
 /**
  * Run one shell string with /bin/sh -c. A non-zero exit code is a result,
@@ -611,9 +618,9 @@ typedef struct csdk_compute_create_options {
 int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_compute_create_options *opts);
 
 /**
- * Find a sandbox by id: first at provider when given (a qualified id), or
- * at the provider that created, found or listed that id before, then at
- * the others in order. Not found anywhere: 0 with *out NULL. Providers that
+ * Find a sandbox by id: only at provider when given (a qualified id);
+ * else first at the provider that created, found or listed that id
+ * before (affinity), then at the others in order. Not found anywhere: 0 with *out NULL. Providers that
  * failed are skipped when another one finds the sandbox; when none finds it
  * and some failed, the error is "Failed to get sandbox 'ID' across N
  * provider(s)." with a "- NAME: message" line per failing provider. An
@@ -622,8 +629,9 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_co
 int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *provider, const char *id);
 
 /**
- * Destroy a sandbox by id: at provider (or the affine provider) when known;
- * else at the first provider whose get finds it. Idempotent: an id found
+ * Destroy a sandbox by id: only at provider when given; else at the affine
+ * provider when known (with fallback, a failure there goes on as if it
+ * were not known); else at the first provider whose get finds it. Idempotent: an id found
  * nowhere succeeds. Failures aggregate as in csdk_compute_get ("Failed to
  * destroy sandbox 'ID' across N provider(s).").
  */
@@ -642,9 +650,9 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *compute);
 int csdk_compute_snapshot_create(char **out, csdk_compute *compute, csdk_sandbox *sandbox, const char *name);
 
 /**
- * Delete a snapshot: at provider (or the affine provider) first, then,
- * with fallback, at the other providers that support snapshots until one
- * succeeds. Found nowhere: CSDK_ENOTFOUND with the aggregated message
+ * Delete a snapshot: only at provider when given; else at the affine
+ * provider first, then, with fallback, at the other providers that
+ * support snapshots until one succeeds. Found nowhere: CSDK_ENOTFOUND with the aggregated message
  * "Failed to delete snapshot 'ID' across N provider(s)."
  */
 int csdk_compute_snapshot_delete(csdk_compute *compute, const char *provider, const char *id);

@@ -71,13 +71,20 @@ int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink
 
 	if ((rc = op_begin(&op, ctx, sandbox, path)))
 		return rc;
-	rc = csdkp_path_open(op.root, op.sb, op.rel, O_RDONLY, &fd);
+	/* Non-blocking and no controlling tty: a FIFO or device a command made must not hang or reach the host. */
+	rc = csdkp_path_open(op.root, op.sb, op.rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = op.ctx->host->error(op.ctx->host, CSDK_ENOTFOUND, "no such file: %s", path);
 	else if (rc)
 		rc = sys_error(&op, rc, "read", path);
-	else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+	else if (fstat(fd, &st) < 0)
+		rc = sys_error(&op, -errno, "read", path);
+	else if (S_ISDIR(st.st_mode))
 		rc = op.ctx->host->error(op.ctx->host, CSDK_EINVAL, "'%s' is a directory; use readdir to list it", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = op.ctx->host->error(op.ctx->host, CSDK_EINVAL, "'%s' is not a regular file; only regular files can be read", path);
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		rc = sys_error(&op, -errno, "read", path);
 	while (!rc) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)

@@ -101,8 +101,12 @@ static int probe_bwrap(struct csdkp_local *ctx)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(p[1], 2);
-		execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-		      "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
+		if (geteuid() == 0)
+			execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+			      "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
+		else
+			execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+			      "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -190,6 +194,11 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_push(argv, "--unshare-net");
 	if (foreground)
 		csdkp_strv_push(argv, "--die-with-parent");
+	/* As root, bwrap keeps every capability unless told: a command could remount the host's /usr. */
+	if (geteuid() == 0) {
+		csdkp_strv_push(argv, "--cap-drop");
+		csdkp_strv_push(argv, "ALL");
+	}
 	csdkp_strv_push(argv, "--new-session");
 	if (info_fd >= 0) {
 		csdkp_strv_push(argv, "--info-fd");

@@ -294,6 +294,22 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	return 0;
 }
 
+/* What a destroy killed half-way left in trash/. */
+static void empty_trash(struct csdkp_local *ctx)
+{
+	char path[4096], err[CSDKP_ERR_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/trash", ctx->state_dir);
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+	closedir(d);
+}
+
 int csdkp_sweep_locked(struct csdkp_local *ctx)
 {
 	char path[4096], err[CSDKP_ERR_MAX];
@@ -314,12 +330,23 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 		sfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		if (csdkp_json_read(&meta, sfd, "meta.json", err, sizeof(err)) == 0 && csdkp_meta_expired(meta, now))
+		switch (csdkp_json_read(&meta, sfd, "meta.json", err, sizeof(err))) {
+		case 0:
+			if (csdkp_meta_expired(meta, now))
+				csdkp_destroy_locked(ctx, de->d_name);
+			break;
+		case CSDK_ENOTFOUND:
+			/* Creates run under this lock, so no meta.json means a create that was killed half-way. */
 			csdkp_destroy_locked(ctx, de->d_name);
+			break;
+		default:
+			break;
+		}
 		json_decref(meta);
 		close(sfd);
 	}
 	closedir(d);
+	empty_trash(ctx);
 	return 0;
 }
 

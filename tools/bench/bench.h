@@ -131,6 +131,9 @@ struct csdkp_bench_config {
 	int modes[CSDKP_BENCH_N_MODES];
 };
 
+/** Whether row r is compared with row b: providers with every baseline, baselines with spawn. */
+int csdkp_bench_ratio_wanted(const struct csdkp_bench_row *rows, size_t r, size_t b);
+
 /** The machine: {"machine","cpu_model","cores","kernel","os","csdk_version",...}. */
 json_t *csdkp_bench_environment(void);
 

@@ -114,6 +114,13 @@ static json_t *iter_json(const struct csdkp_bench_iter *it, size_t index)
 			 "error", csdkp_json_string_or_null(it->error));
 }
 
+int csdkp_bench_ratio_wanted(const struct csdkp_bench_row *rows, size_t r, size_t b)
+{
+	if (r == b || rows[r].mode != rows[b].mode || strcmp(rows[b].target->kind, "baseline") != 0)
+		return 0;
+	return strcmp(rows[r].target->kind, "provider") == 0 || strcmp(rows[b].target->name, "spawn") == 0;
+}
+
 /* The ratios of row r to each baseline row of the same mode. */
 static json_t *ratios_json(const struct csdkp_bench_row *rows, size_t n_rows, size_t r)
 {
@@ -123,7 +130,7 @@ static json_t *ratios_json(const struct csdkp_bench_row *rows, size_t n_rows, si
 	for (b = 0; ratios && b < n_rows; b++) {
 		const struct csdkp_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
 
-		if (b == r || rows[b].mode != rows[r].mode || strcmp(rows[b].target->kind, "baseline") != 0 ||
+		if (b == r || rows[b].mode != rows[r].mode || !csdkp_bench_ratio_wanted(rows, r, b) ||
 		    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
 			continue;
 		json_object_set_new(ratios, rows[b].target->name,

@@ -17,16 +17,40 @@
 
 extern char **environ;
 
-static int open_local(csdk_provider **out, struct csdkp_cli *cli)
+/*
+ * The local provider kills a command past output_limit (64M by default),
+ * live callback or not; streaming more than that needs a higher limit,
+ * unless the user chose one.
+ */
+static int open_local(csdk_provider **out, struct csdkp_cli *cli, long long output_limit)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
-	int rc;
+	struct csdk_kv *kv;
+	char limit[32];
+	size_t i, n = 0;
+	int rc, have_limit = getenv("CSDK_LOCAL_OUTPUT_LIMIT") != NULL;
 
-	if (strcmp(cli->provider_name, STREAM_PROVIDER) == 0) {
-		opts.config = cli->config;
-		opts.n_config = cli->n_config;
+	if (!(kv = calloc(cli->n_config + 1, sizeof(*kv)))) {
+		csdkp_error("bench: out of memory");
+		return -1;
 	}
-	if ((rc = csdk_provider_open(out, STREAM_PROVIDER, &opts)) < 0) {
+	if (strcmp(cli->provider_name, STREAM_PROVIDER) == 0) {
+		for (i = 0; i < cli->n_config; i++) {
+			kv[n++] = cli->config[i];
+			if (strcmp(cli->config[i].key, "output_limit") == 0)
+				have_limit = 1;
+		}
+	}
+	if (output_limit > 0 && !have_limit) {
+		snprintf(limit, sizeof(limit), "%lld", output_limit);
+		kv[n].key = "output_limit";
+		kv[n++].value = limit;
+	}
+	opts.config = kv;
+	opts.n_config = n;
+	rc = csdk_provider_open(out, STREAM_PROVIDER, &opts);
+	free(kv);
+	if (rc < 0) {
 		csdkp_report(rc, "opening the local provider");
 		return -1;
 	}
@@ -113,13 +137,14 @@ json_t *csdkp_bench_micro_stream(struct csdkp_cli *cli, long long bytes)
 	int rc;
 
 	snprintf(command, sizeof(command), "head -c %lld /dev/zero", bytes);
-	if (open_local(&p, cli) < 0)
+	if (open_local(&p, cli, bytes) < 0)
 		return NULL;
 	if ((rc = csdk_sandbox_create(&sb, p, NULL)) < 0) {
 		csdkp_report(rc, "creating a local sandbox");
 		goto out;
 	}
 	opts.on_stdout = count_bytes;
+	opts.flags = CSDK_COMMAND_STREAM_ONLY;
 	opts.userdata = &got;
 	rss_before = max_rss_kib();
 	t0 = csdkp_bench_now_ns();
@@ -169,7 +194,7 @@ json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles)
 	long long i, made = 0;
 	int rc;
 
-	if (open_local(&p, cli) < 0)
+	if (open_local(&p, cli, 0) < 0)
 		return NULL;
 	if (!(sbs = calloc((size_t)handles, sizeof(*sbs)))) {
 		csdkp_error("bench: out of memory");

@@ -6,7 +6,7 @@
 
 #include "bench/bench.h"
 
-#define WIDTH 960
+#define WIDTH 1140
 #define LABEL_X 16
 #define PLOT_X0 190.0
 #define PLOT_X1 700.0
@@ -63,14 +63,19 @@ static void axis(FILE *fp, const struct scale *sc, int y_top, int y_axis)
 	fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>\n", PLOT_X0, y_axis,
 		PLOT_X1, y_axis);
 	for (e = (int)sc->lo; e <= (int)sc->hi; e++) {
-		double x = xpos(sc, pow(10, e));
-		char label[32];
+		static const double steps[] = { 1, 2, 5 };
+		size_t k;
 
-		fmt_ms(label, sizeof(label), pow(10, e));
-		fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e5e7eb\"/>\n", x, y_top,
-			x, y_axis);
-		fprintf(fp, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
-			x, y_axis + 15, label);
+		for (k = 0; k < 3 && (e < (int)sc->hi || k == 0); k++) {
+			double v = steps[k] * pow(10, e), x = xpos(sc, v);
+			char label[32];
+
+			fmt_ms(label, sizeof(label), v);
+			fprintf(fp, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e5e7eb\"/>\n", x, y_top,
+				x, y_axis);
+			fprintf(fp, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
+				x, y_axis + 15, label);
+		}
 	}
 }
 
@@ -79,7 +84,7 @@ int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n
 {
 	struct scale sc = { 0, 1 };
 	double lo = 0, hi = 0;
-	size_t r, n_panels = 0, rows_in[CSDKP_BENCH_N_MODES] = { 0 };
+	size_t r, rows_in[CSDKP_BENCH_N_MODES] = { 0 };
 	int m, y, height, have = 0;
 
 	for (r = 0; r < n_rows; r++) {
@@ -100,9 +105,6 @@ int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n
 		if (sc.hi <= sc.lo)
 			sc.hi = sc.lo + 1;
 	}
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
-		if (rows_in[m])
-			n_panels++;
 	height = TOP + 20;
 	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
 		if (rows_in[m])
@@ -173,6 +175,5 @@ int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n
 		y += AXIS_H;
 	}
 	fputs("</svg>\n", fp);
-	(void)n_panels;
 	return ferror(fp) ? -1 : 0;
 }

@@ -53,7 +53,7 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 		for (b = 0; b < n_rows; b++) {
 			const struct csdkp_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
 
-			if (r == b || rows[r].mode != rows[b].mode || strcmp(rows[b].target->kind, "baseline") != 0 ||
+			if (r == b || rows[r].mode != rows[b].mode || !csdkp_bench_ratio_wanted(rows, r, b) ||
 			    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
 				continue;
 			if (!any_ratio++)
@@ -63,7 +63,8 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 			       x->median_ms / y->median_ms, x->p95_ms / y->p95_ms, x->p99_ms / y->p99_ms);
 		}
 	}
-	/* Say why iterations failed: the first distinct error of each row. */
+	/* Say why iterations failed: the first error of each row, after the table. */
+	fflush(stdout);
 	for (r = 0; r < n_rows; r++) {
 		for (i = 0; i < rows[r].n; i++) {
 			if (!rows[r].iters[i].ok) {

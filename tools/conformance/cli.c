@@ -6,9 +6,12 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 120000
@@ -170,20 +173,99 @@ static int check_globs(const struct args *a)
 	return 0;
 }
 
-static int open_provider(csdk_provider **out, const struct args *a)
+static int try_open(csdk_provider **out, const struct args *a, char *why, size_t whylen)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
-	char *msg, *nl;
+	char *nl;
 
 	opts.config = a->config;
 	opts.n_config = a->n_config;
 	if (csdk_provider_open(out, a->name, &opts) == 0)
 		return 0;
-	msg = strdup(csdk_error_last()->message);
-	for (nl = msg; nl && (nl = strchr(nl, '\n'));)
+	snprintf(why, whylen, "%s", csdk_error_last()->message);
+	for (nl = why; (nl = strchr(nl, '\n'));)
 		*nl = ' ';
-	csdkp_error("cannot open provider '%s': %s", a->name, msg ? msg : "out of memory");
-	free(msg);
+	return -1;
+}
+
+/*
+ * The plugin's init runs first in a child, bounded by --timeout, so a plugin
+ * that crashes or hangs there is reported instead of taking the kit down.
+ */
+static int probe_open(const struct args *a, char *why, size_t whylen)
+{
+	struct pollfd pfd;
+	size_t got = 0;
+	int fds[2], status, r;
+	pid_t pid;
+
+	if (pipe(fds) < 0) {
+		snprintf(why, whylen, "cannot create a pipe (%s)", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		snprintf(why, whylen, "cannot start a process (%s)", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		csdk_provider *p = NULL;
+		char msg[1024] = "";
+
+		close(fds[0]);
+		if (try_open(&p, a, msg, sizeof(msg)) == 0)
+			csdk_provider_close(p);
+		if (write(fds[1], msg, strlen(msg)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	why[0] = '\0';
+	for (;;) {
+		r = poll(&pfd, 1, (int)a->timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(fds[0]);
+			snprintf(why, whylen, "init did not return within %lld ms; raise --timeout or fix the plugin's init",
+				 (long long)a->timeout_ms);
+			return -1;
+		}
+		r = (int)read(fds[0], why + got, whylen - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || got + (size_t)r >= whylen - 1) {
+			if (r > 0)
+				got += (size_t)r;
+			break;
+		}
+		got += (size_t)r;
+	}
+	why[got] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		snprintf(why, whylen, "init crashed (signal %d, %s); fix the plugin's init",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return -1;
+	}
+	return why[0] ? -1 : 0;
+}
+
+static int open_provider(csdk_provider **out, const struct args *a)
+{
+	char why[1024];
+
+	if ((a->in_process || probe_open(a, why, sizeof(why)) == 0) && try_open(out, a, why, sizeof(why)) == 0)
+		return 0;
+	csdkp_error("cannot open provider '%s': %s", a->name, why);
 	return 3;
 }
 

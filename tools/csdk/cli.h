@@ -40,6 +40,7 @@ struct csdkp_cli {
 	int json;
 	const struct csdkp_command *command;
 	csdk_provider *provider;
+	int provider_given;     /* --provider was on the command line */
 };
 
 extern const struct csdkp_command csdkp_cmd_providers;
@@ -57,6 +58,7 @@ extern const struct csdkp_command csdkp_cmd_extend;
 extern const struct csdkp_command csdkp_cmd_snapshot;
 extern const struct csdkp_command csdkp_cmd_template;
 extern const struct csdkp_command csdkp_cmd_run;
+extern const struct csdkp_command csdkp_cmd_config;
 extern const struct csdkp_command csdkp_cmd_bench;
 
 /* ------------------------------------------------------------ arguments */
@@ -152,6 +154,28 @@ int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli);
  */
 int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id);
 
+/*
+ * Several providers (csdk/csdk.h "compute"): the configuration file names
+ * them; ids are shown as PROVIDER:ID when there is more than one.
+ */
+
+/** The compute object of the configured providers. Prints the error and returns -1 on failure. */
+int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli);
+/** Create a sandbox, routed (or at --provider); SIGINT/SIGTERM cancel it. Prints the error and returns -1 on failure. */
+int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csdk_create_options *opts);
+/** Non-zero when more than one provider is configured, so ids are shown qualified. */
+int csdkp_cli_qualifies(const struct csdkp_cli *cli);
+/** The id to show for sandbox (PROVIDER:ID or ID); caller frees; NULL when out of memory. */
+char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox);
+/** Split PROVIDER:ID when PROVIDER is configured: returns the bare id, *provider_out the name or NULL. */
+const char *csdkp_cli_split_id(const char **provider_out, const struct csdkp_cli *cli, const char *id);
+/** The configuration file read (NULL after an error was printed). */
+const csdk_user_config *csdkp_cli_user_config(struct csdkp_cli *cli);
+/** The registry the providers were opened from (NULL after an error was printed). */
+csdk_registry *csdkp_cli_registry(struct csdkp_cli *cli);
+/** Release what the session opened; restores cli->config. */
+void csdkp_cli_close(struct csdkp_cli *cli);
+
 /* --------------------------------------------------------------- output */
 
 /** Print the library's last error (or a description of code when none was recorded). */
@@ -165,6 +189,8 @@ int csdkp_finish(int status, int failure_status);
 
 /** A JSON string of bytes that may hold NULs or invalid UTF-8 (replaced by U+FFFD). */
 json_t *csdkp_json_bytes(const char *data, size_t len);
+/* A NUL-terminated string as JSON text (invalid UTF-8 repaired), or null for NULL. */
+json_t *csdkp_json_text(const char *s);
 
 /** Non-zero when data is valid UTF-8. */
 int csdkp_utf8_valid(const char *data, size_t len);

@@ -85,6 +85,7 @@ static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char
 		opts->on_stdout = on_stdout;
 		opts->on_stderr = on_stderr;
 		opts->userdata = &st;
+		opts->flags |= CSDK_COMMAND_STREAM_ONLY;
 	}
 	rc = csdk_sandbox_run_command(&result, sandbox, command, opts);
 	if (st.write_errno) {

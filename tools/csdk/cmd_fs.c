@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int fs_read(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *pat
 		if (!text)
 			encoded = csdkp_base64((const unsigned char *)data, len);
 		content = text ? json_stringn(data, len) : encoded ? json_string(encoded) : NULL;
-		status = csdkp_print_json(json_pack("{s:s,s:I,s:s,s:o}", "path", path, "size", (json_int_t)len,
+		status = csdkp_print_json(json_pack("{s:o,s:I,s:s,s:o}", "path", csdkp_json_text(path), "size", (json_int_t)len,
 						    "encoding", text ? "utf-8" : "base64", "content", content),
 					  CSDKP_EXIT_FAILURE);
 		free(encoded);
@@ -59,7 +60,7 @@ static int fs_write(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *pa
 		return CSDKP_EXIT_FAILURE;
 	}
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:I}", "path", path, "size", (json_int_t)len),
+		return csdkp_print_json(json_pack("{s:o,s:I}", "path", csdkp_json_text(path), "size", (json_int_t)len),
 					CSDKP_EXIT_FAILURE);
 	return 0;
 }
@@ -100,9 +101,12 @@ static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
 		char size[32], modified[64];
 
 		if (root) {
-			json_array_append_new(root, json_pack("{s:s,s:s,s:I,s:I,s:o}",
-				"name", e->name, "type", entry_type_name(e->type),
-				"size", (json_int_t)e->size, "modified_ms", (json_int_t)e->modified_ms,
+			/* sizes beyond INT64_MAX (a plugin's garbage) stay positive as reals */
+			json_t *jsize = e->size > INT64_MAX ? json_real((double)e->size) : json_integer((json_int_t)e->size);
+
+			json_array_append_new(root, json_pack("{s:o,s:s,s:o,s:I,s:o}",
+				"name", csdkp_json_text(e->name), "type", entry_type_name(e->type),
+				"size", jsize, "modified_ms", (json_int_t)e->modified_ms,
 				"modified", csdkp_json_time(e->modified_ms)));
 		} else {
 			const char *cells[] = { e->name, entry_type_name(e->type), size,
@@ -130,7 +134,7 @@ static int fs_exists(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *p
 		return CSDKP_EXIT_FAILURE;
 	}
 	if (cli->json)
-		status = csdkp_print_json(json_pack("{s:s,s:b}", "path", path, "exists", exists),
+		status = csdkp_print_json(json_pack("{s:o,s:b}", "path", csdkp_json_text(path), "exists", exists),
 					  CSDKP_EXIT_FAILURE);
 	else {
 		printf("%s\n", exists ? "true" : "false");
@@ -151,7 +155,7 @@ static int fs_simple(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *o
 		return CSDKP_EXIT_FAILURE;
 	}
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:b}", "path", path, is_mkdir ? "created" : "removed", 1),
+		return csdkp_print_json(json_pack("{s:o,s:b}", "path", csdkp_json_text(path), is_mkdir ? "created" : "removed", 1),
 					CSDKP_EXIT_FAILURE);
 	return 0;
 }

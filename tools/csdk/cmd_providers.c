@@ -111,3 +111,121 @@ const struct csdkp_command csdkp_cmd_providers = {
 	"List the provider plugins found on the plugin search path (CSDK_PLUGIN_PATH first).",
 	NULL,
 };
+
+/* ------------------------------------------------------------ config show */
+
+static json_t *entries_json(const csdk_config_entries *entries)
+{
+	json_t *keys = json_array();
+	size_t i;
+
+	for (i = 0; keys && i < entries->count; i++) {
+		const csdk_config_entry *e = &entries->entries[i];
+
+		json_array_append_new(keys, json_pack("{s:s,s:o,s:s,s:o,s:b}",
+			"key", e->key,
+			"value", csdkp_json_string_or_null(e->shown),
+			"source", csdk_config_source_name(e->source),
+			"origin", csdkp_json_string_or_null(e->origin),
+			"secret", (e->flags & CSDK_CONFIG_SECRET) != 0));
+	}
+	return keys;
+}
+
+static void print_entries(const char *name, const csdk_config_entries *entries)
+{
+	size_t i;
+
+	printf("\n[provider %s]\n", name);
+	for (i = 0; i < entries->count; i++) {
+		const csdk_config_entry *e = &entries->entries[i];
+
+		if (e->source == CSDK_CONFIG_FROM_DEFAULT)
+			printf("# %s is unset: the provider's default applies\n", e->key);
+		else
+			printf("%s = %s  # %s: %s\n", e->key, e->shown, csdk_config_source_name(e->source), e->origin);
+	}
+}
+
+static int run_config(struct csdkp_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct csdk_kv *given = cli->config;
+	size_t n_given = cli->n_config, n_pos, i;
+	const csdk_user_config *file;
+	csdk_compute *compute;
+	csdk_registry *reg;
+	json_t *root = NULL, *providers = NULL, *keys = NULL;
+	char **pos;
+	int status;
+
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	if (status)
+		return status < 0 ? 0 : status;
+	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "the operation 'show'")))
+		return status;
+	if (strcmp(pos[0], "show") != 0)
+		return csdkp_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
+	/* Opening the providers checks the file against the plugins; an unavailable provider is still shown. */
+	if (!(file = csdkp_cli_user_config(cli)) || !(reg = csdkp_cli_registry(cli)) ||
+	    csdkp_cli_compute(&compute, cli) < 0)
+		return CSDKP_EXIT_FAILURE;
+	if (cli->json) {
+		root = json_pack("{s:o,s:s,s:[],s:s,s:b,s:{}}",
+				 "file", csdkp_json_string_or_null(csdk_user_config_path(file)),
+				 "default", cli->provider_name,
+				 "providers",
+				 "strategy", csdk_strategy_name(csdk_user_config_strategy(file)),
+				 "fallback", csdk_user_config_fallback(file),
+				 "config");
+		if (!root) {
+			csdkp_error("out of memory while building the JSON output");
+			return CSDKP_EXIT_FAILURE;
+		}
+		providers = json_object_get(root, "providers");
+		keys = json_object_get(root, "config");
+	} else {
+		printf("# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
+		       csdk_user_config_path(file) ? csdk_user_config_path(file) : "none", cli->provider_name);
+		for (i = 0; i < csdk_compute_count(compute); i++)
+			printf("%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
+		printf("\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
+		       csdk_user_config_fallback(file) ? "true" : "false");
+	}
+	for (i = 0; i < csdk_compute_count(compute); i++) {
+		const char *name = csdk_compute_name_at(compute, i);
+		const csdk_plugin_info *plugin = csdk_registry_find(reg, name);
+		csdk_config_entries *entries = NULL;
+		int is_default = strcmp(name, cli->provider_name) == 0;
+
+		if (providers)
+			json_array_append_new(providers, json_string(name));
+		if (!plugin) {
+			if (!root)
+				printf("\n# [provider %s]: no such plugin\n", name);
+			continue;
+		}
+		if (csdk_user_config_resolve(&entries, file, plugin, is_default ? given : NULL, is_default ? n_given : 0) < 0) {
+			csdkp_report(CSDK_ECONFIG, "reading the configuration");
+			json_decref(root);
+			return CSDKP_EXIT_FAILURE;
+		}
+		if (keys)
+			json_object_set_new(keys, name, entries_json(entries));
+		else
+			print_entries(name, entries);
+		csdk_config_entries_free(entries);
+	}
+	if (root)
+		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
+const struct csdkp_command csdkp_cmd_config = {
+	"config", run_config,
+	"config show",
+	"Print the effective configuration: the file read ($CSDK_CONFIG, else $XDG_CONFIG_HOME/csdk/config), "
+	"the providers in the order they are tried, the strategy, fallback, and each provider's keys with where "
+	"their values come from. Secret values are printed as ***.",
+	NULL,
+};

@@ -24,12 +24,23 @@ static int create_option(struct csdkp_cli *cli, void *state, int opt, const char
 /* Print the id of a sandbox just created or found. */
 static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 {
-	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:s}", "id", csdk_sandbox_id(sandbox),
-						  "provider", csdk_provider_name(csdk_sandbox_provider(sandbox))),
-					CSDKP_EXIT_FAILURE);
-	printf("%s\n", csdk_sandbox_id(sandbox));
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	char *id = csdkp_cli_qualified_id(cli, sandbox);
+	int status;
+
+	if (!id) {
+		csdkp_error("out of memory while printing the sandbox id");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json) {
+		status = csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id),
+						    "provider", csdkp_json_text(csdk_provider_name(csdk_sandbox_provider(sandbox)))),
+					  CSDKP_EXIT_FAILURE);
+	} else {
+		printf("%s\n", id);
+		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	}
+	free(id);
+	return status;
 }
 
 /* ----------------------------------------------------------------- create */
@@ -43,11 +54,10 @@ static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct csdkp_create_args args;
-	csdk_provider *provider;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
 	size_t n_pos;
-	int status, rc;
+	int status;
 
 	csdkp_create_args_init(&args);
 	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, create_option, &args, &pos, &n_pos);
@@ -59,13 +69,8 @@ static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	csdkp_create_args_finish(&args);
 	status = CSDKP_EXIT_FAILURE;
-	if (csdkp_cli_provider(&provider, cli) == 0) {
-		rc = csdk_sandbox_create(&sandbox, provider, &args.opts);
-		if (rc < 0)
-			csdkp_report(rc, "creating a sandbox");
-		else
-			status = print_sandbox_id(cli, sandbox);
-	}
+	if (csdkp_cli_create(&sandbox, cli, &args.opts) == 0)
+		status = print_sandbox_id(cli, sandbox);
 	csdk_sandbox_free(sandbox);
 	csdkp_create_args_release(&args);
 	return status;
@@ -87,7 +92,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "ID", "STATUS", "CREATED" };
-	csdk_provider *provider;
+	csdk_compute *compute;
 	csdk_sandbox_list *list = NULL;
 	csdkp_table *table = NULL;
 	json_t *root = NULL;
@@ -100,9 +105,9 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
 		return status;
-	if (csdkp_cli_provider(&provider, cli) < 0)
+	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
-	rc = csdk_sandbox_list_all(&list, provider);
+	rc = csdk_compute_list(&list, compute);
 	if (rc < 0) {
 		csdkp_report(rc, "listing sandboxes");
 		return CSDKP_EXIT_FAILURE;
@@ -117,18 +122,30 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		csdk_sandbox_info *info = NULL;
 		char created[64];
 
+		char *id = NULL;
+
 		rc = csdk_sandbox_get_info(&info, list->sandboxes[i]);
 		if (rc < 0) {
 			csdkp_report(rc, "reading sandbox information");
 			status = CSDKP_EXIT_FAILURE;
+		} else if (!(id = csdkp_cli_qualified_id(cli, list->sandboxes[i]))) {
+			csdkp_error("out of memory while listing sandboxes");
+			status = CSDKP_EXIT_FAILURE;
 		} else if (root) {
-			json_array_append_new(root, csdkp_json_info(info));
+			json_t *row = csdkp_json_info(info);
+
+			if (!row || json_object_set_new(row, "id", csdkp_json_text(id)) < 0 ||
+			    json_array_append_new(root, row) < 0) {
+				csdkp_error("out of memory while listing sandboxes");
+				status = CSDKP_EXIT_FAILURE;
+			}
 		} else {
-			const char *cells[] = { info->id, csdk_status_name(info->status),
+			const char *cells[] = { id, csdk_status_name(info->status),
 						csdkp_format_time(created, sizeof(created), info->created_ms) };
 
 			csdkp_table_add(table, cells);
 		}
+		free(id);
 		csdk_sandbox_info_free(info);
 	}
 	csdk_sandbox_list_free(list);
@@ -147,7 +164,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 const struct csdkp_command csdkp_cmd_list = {
 	"list", run_list,
 	"list",
-	"List the provider's sandboxes (ID STATUS CREATED).",
+	"List the sandboxes of every configured provider (ID STATUS CREATED); ids are PROVIDER:ID when several providers are configured.",
 	NULL,
 };
 
@@ -219,6 +236,14 @@ static int run_info(struct csdkp_cli *cli, int argc, char **argv)
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_get_info(&info, sandbox);
+	if (rc == 0 && csdkp_cli_qualifies(cli)) {
+		char *id = csdkp_cli_qualified_id(cli, sandbox);
+
+		if (id) {
+			free(info->id);
+			info->id = id;
+		}
+	}
 	if (rc < 0) {
 		csdkp_report(rc, "reading sandbox information");
 		status = CSDKP_EXIT_FAILURE;
@@ -244,7 +269,8 @@ const struct csdkp_command csdkp_cmd_info = {
 static int run_destroy(struct csdkp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
-	csdk_provider *provider;
+	csdk_compute *compute;
+	const char *provider, *bare;
 	char **pos;
 	size_t n_pos;
 	int status, rc;
@@ -254,15 +280,16 @@ static int run_destroy(struct csdkp_cli *cli, int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
 		return status;
-	if (csdkp_cli_provider(&provider, cli) < 0)
+	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
-	rc = csdk_provider_destroy(provider, pos[0]);
+	bare = csdkp_cli_split_id(&provider, cli, pos[0]);
+	rc = csdk_compute_destroy(compute, provider, bare);
 	if (rc < 0) {
 		csdkp_report(rc, "destroying the sandbox");
 		return CSDKP_EXIT_FAILURE;
 	}
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:b}", "id", pos[0], "destroyed", 1), CSDKP_EXIT_FAILURE);
+		return csdkp_print_json(json_pack("{s:o,s:b}", "id", csdkp_json_text(pos[0]), "destroyed", 1), CSDKP_EXIT_FAILURE);
 	return 0;
 }
 
@@ -308,7 +335,7 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 		csdkp_report(rc, "getting the URL");
 		status = CSDKP_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:s,s:i,s:s}", "id", pos[0], "port", port, "url", url),
+		status = csdkp_print_json(json_pack("{s:o,s:i,s:o}", "id", csdkp_json_text(pos[0]), "port", port, "url", csdkp_json_text(url)),
 					  CSDKP_EXIT_FAILURE);
 	} else {
 		printf("%s\n", url);
@@ -455,7 +482,7 @@ static int run_extend(struct csdkp_cli *cli, int argc, char **argv)
 		csdkp_report(rc, "extending the sandbox's timeout");
 		status = CSDKP_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:s,s:I}", "id", pos[0], "extended_ms",
+		status = csdkp_print_json(json_pack("{s:o,s:I}", "id", csdkp_json_text(pos[0]), "extended_ms",
 						    (json_int_t)(duration ? duration : CSDK_DEFAULT_EXTEND_MS)),
 					  CSDKP_EXIT_FAILURE);
 	}

@@ -42,7 +42,7 @@ static int store_option(struct csdkp_cli *cli, void *state, int opt, const char 
 static int print_created(const struct csdkp_cli *cli, const char *id, const char *name)
 {
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:o}", "id", id, "name", csdkp_json_string_or_null(name)),
+		return csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id), "name", csdkp_json_text(name)),
 					CSDKP_EXIT_FAILURE);
 	printf("%s\n", id);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
@@ -64,8 +64,8 @@ static int print_items(const struct csdkp_cli *cli, const csdk_item_list *list)
 		char created[64];
 
 		if (root) {
-			json_array_append_new(root, json_pack("{s:s,s:o,s:I,s:o}", "id", item->id,
-				"name", csdkp_json_string_or_null(item->name),
+			json_array_append_new(root, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(item->id),
+				"name", csdkp_json_text(item->name),
 				"created_ms", (json_int_t)item->created_ms,
 				"created", csdkp_json_time(item->created_ms)));
 		} else {
@@ -85,7 +85,7 @@ static int print_items(const struct csdkp_cli *cli, const csdk_item_list *list)
 static int print_deleted(const struct csdkp_cli *cli, const char *id)
 {
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:s,s:b}", "id", id, "deleted", 1), CSDKP_EXIT_FAILURE);
+		return csdkp_print_json(json_pack("{s:o,s:b}", "id", csdkp_json_text(id), "deleted", 1), CSDKP_EXIT_FAILURE);
 	return 0;
 }
 

@@ -22,6 +22,7 @@ static const struct csdkp_command *const commands[] = {
 	&csdkp_cmd_snapshot,
 	&csdkp_cmd_template,
 	&csdkp_cmd_run,
+	&csdkp_cmd_config,
 	&csdkp_cmd_bench,
 };
 
@@ -36,7 +37,8 @@ static void print_global_help(FILE *fp)
 	      "Use compute sandboxes of a csdk provider from the shell.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -p, --provider NAME      provider to use (default: $CSDK_PROVIDER, else local)\n"
+	      "  -p, --provider NAME      provider to use (default: $CSDK_PROVIDER, else the\n"
+	      "                           configuration file's default, else local)\n"
 	      "  -c, --config KEY=VALUE   set a configuration key of the provider (repeatable)\n"
 	      "  -j, --json               machine-readable output\n"
 	      "  -h, --help               show this help\n"
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
 			if (!*optarg)
 				return global_usage("empty provider name given to", "--provider");
 			cli.provider_name = optarg;
+			cli.provider_given = 1;
 			break;
 		case 'c':
 			status = csdkp_parse_kv(&cli.config, &cli.n_config, &cli, "--config", optarg);
@@ -125,6 +128,7 @@ int main(int argc, char **argv)
 	cli.command = command;
 	status = command->run(&cli, argc - optind, argv + optind);
 	csdk_provider_close(cli.provider);
+	csdkp_cli_close(&cli);
 	free(cli.config);
 	return status;
 }

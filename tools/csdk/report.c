@@ -236,6 +236,11 @@ json_t *csdkp_json_result(const csdk_result *result)
 			 "duration_ms", (json_int_t)result->duration_ms);
 }
 
+json_t *csdkp_json_text(const char *s)
+{
+	return s ? csdkp_json_bytes(s, strlen(s)) : json_null();
+}
+
 json_t *csdkp_json_info(const csdk_sandbox_info *info)
 {
 	json_t *metadata = json_object(), *root;
@@ -243,12 +248,17 @@ json_t *csdkp_json_info(const csdk_sandbox_info *info)
 
 	if (!metadata)
 		return NULL;
-	for (i = 0; i < info->n_metadata; i++)
-		json_object_set_new(metadata, info->metadata[i].key,
-				    csdkp_json_string_or_null(info->metadata[i].value));
+	for (i = 0; i < info->n_metadata; i++) {
+		/* keys must be UTF-8 too: use the repaired text as the key */
+		json_t *key = csdkp_json_text(info->metadata[i].key);
+
+		if (key)
+			json_object_set_new(metadata, json_string_value(key), csdkp_json_text(info->metadata[i].value));
+		json_decref(key);
+	}
 	root = json_pack("{s:o,s:o,s:s,s:I,s:o,s:I,s:o}",
-			 "id", csdkp_json_string_or_null(info->id),
-			 "provider", csdkp_json_string_or_null(info->provider),
+			 "id", csdkp_json_text(info->id),
+			 "provider", csdkp_json_text(info->provider),
 			 "status", csdk_status_name(info->status),
 			 "created_ms", (json_int_t)info->created_ms,
 			 "created", csdkp_json_time(info->created_ms),

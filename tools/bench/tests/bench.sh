@@ -1,0 +1,124 @@
+#!/bin/sh
+# Quick test of `csdk bench`: a tiny tti run with the spawn baseline, its
+# JSON and SVG outputs, and the errors of bad input. No timing is asserted.
+# Environment (from make check): CSDK, CSDK_PLUGIN_PATH.
+
+: "${CSDK:?CSDK must name the csdk program}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/csdk-bench-test.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+CSDK_LOCAL_STATE_DIR=$tmp/state
+export CSDK_LOCAL_STATE_DIR
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+
+# expect_error NAME STATUS MESSAGE ARGS...: exactly one stderr line, that one, and that status.
+expect_error() {
+	name=$1 want_status=$2 want_msg=$3
+	shift 3
+	"$CSDK" "$@" > "$tmp/out" 2> "$tmp/err"
+	status=$?
+	if [ "$status" -eq "$want_status" ] && [ "$(cat "$tmp/err")" = "$want_msg" ]; then
+		ok "$name"
+	else
+		not_ok "$name (status $status, stderr: $(cat "$tmp/err"))"
+	fi
+}
+
+if "$CSDK" bench tti --provider local -n 3 --baseline spawn \
+	--json "$tmp/r.json" --svg "$tmp/r.svg" > "$tmp/summary" 2> "$tmp/err"; then
+	ok "bench tti runs"
+else
+	not_ok "bench tti runs (status $?, stderr: $(cat "$tmp/err"))"
+fi
+
+if grep -q '^  local  *provider  *sequential  *3/3 ' "$tmp/summary" &&
+	grep -q '^  spawn  *baseline  *sequential  *3/3 ' "$tmp/summary" &&
+	grep -q '^  local / spawn, sequential: median [0-9.]*x' "$tmp/summary"; then
+	ok "summary has both rows, all successful, and the ratio"
+else
+	not_ok "summary: $(cat "$tmp/summary")"
+fi
+
+if python3 - "$tmp/r.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = d["rows"]
+assert [(r["name"], r["kind"], r["mode"]) for r in rows] == [
+    ("local", "provider", "sequential"), ("spawn", "baseline", "sequential")], rows
+for r in rows:
+    assert len(r["iterations"]) == 3, r["name"]
+    assert all(i["ok"] and i["exit_code"] == 0 and i["tti_ms"] > 0 for i in r["iterations"]), r
+    s = r["stats"]
+    assert s["successes"] == 3 and s["success_rate"] == 1.0
+    assert s["min_ms"] <= s["median_ms"] <= s["p95_ms"] <= s["p99_ms"] <= s["max_ms"]
+    assert 0 < s["score"] <= 100
+assert "spawn" in rows[0]["ratios"]
+env = d["environment"]
+assert env["cores"] >= 1 and env["kernel"] and env["csdk_version"]
+assert d["configuration"]["iterations"] == 3 and d["configuration"]["command"] == "node -v"
+assert d["versions"]["local"] and d["versions"]["csdk"]
+PY
+then
+	ok "JSON parses with 3 records per row"
+else
+	not_ok "JSON results"
+fi
+
+if python3 -c '
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "{http://www.w3.org/2000/svg}svg"
+texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+assert "local" in texts and "spawn (baseline)" in texts and "sequential" in texts, texts
+' "$tmp/r.svg"; then
+	ok "SVG is well-formed and names the rows"
+else
+	not_ok "SVG chart"
+fi
+
+# The list of available providers depends on the plugin path; the rest is exact.
+"$CSDK" bench tti --provider nosuch -n 1 > "$tmp/out" 2> "$tmp/err"
+status=$?
+if [ "$status" -eq 1 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] &&
+	grep -q "^csdk: unknown provider 'nosuch' (available: [a-z0-9, -]*local[a-z0-9, -]*); run 'csdk-plugins --paths' to see where plugins are searched\$" "$tmp/err"; then
+	ok "unknown provider"
+else
+	not_ok "unknown provider (status $status, stderr: $(cat "$tmp/err"))"
+fi
+expect_error "zero iterations" 2 \
+	"csdk: bench: -n needs a whole number of at least 1, not '0'; run 'csdk bench --help' for usage" \
+	bench tti -n 0
+expect_error "negative iterations" 2 \
+	"csdk: bench: -n needs a whole number of at least 1, not '-3'; run 'csdk bench --help' for usage" \
+	bench tti -n -3
+expect_error "zero handles" 2 \
+	"csdk: bench: --handles needs a whole number of at least 1, not '0'; run 'csdk bench --help' for usage" \
+	bench micro --handles 0
+expect_error "unwritable JSON path" 1 \
+	"csdk: bench: cannot write the --json file '$tmp/missing/r.json': No such file or directory; choose a writable path" \
+	bench tti -n 1 --json "$tmp/missing/r.json"
+expect_error "unwritable SVG path" 1 \
+	"csdk: bench: cannot write the --svg file '$tmp/missing/r.svg': No such file or directory; choose a writable path" \
+	bench tti -n 1 --svg "$tmp/missing/r.svg"
+expect_error "unknown mode" 2 \
+	"csdk: bench: unknown mode 'fast' (use sequential, staggered, burst or all); run 'csdk bench --help' for usage" \
+	bench tti --mode fast
+expect_error "docker-cli needs an image" 2 \
+	"csdk: bench: --baseline docker-cli needs --image IMAGE (an image that has the command); run 'csdk bench --help' for usage" \
+	bench tti --baseline docker-cli
+
+# A failing iteration is counted, never fatal.
+if "$CSDK" bench tti -n 2 --command 'exit 3' --json "$tmp/f.json" > "$tmp/summary" 2> "$tmp/err" &&
+	grep -q '^  local  *provider  *sequential  *0/2 ' "$tmp/summary" &&
+	grep -q "^csdk: bench: local sequential: 2 of 2 iterations failed; first: command exited with status 3$" "$tmp/err" &&
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"][0]; assert r["stats"]["success_rate"]==0 and [i["exit_code"] for i in r["iterations"]]==[3,3]' "$tmp/f.json"; then
+	ok "failing iterations are counted"
+else
+	not_ok "failing iterations: $(cat "$tmp/summary" "$tmp/err")"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

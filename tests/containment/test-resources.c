@@ -1,0 +1,273 @@
+/*
+ * Resource abuse through commands of the local provider: a fork bomb, a
+ * memory hog, a disk filler, an endless output stream, a process that
+ * ignores SIGTERM, daemons that try to outlive their command and their
+ * sandbox. The host must stay responsive (another sandbox's echo works
+ * meanwhile), limits apply with the documented exit code or error, and no
+ * process of the sandbox survives the end of the command or destroy.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "containment.h"
+
+/* A second sandbox runs echo while the abuse goes on. */
+struct probe {
+	csdk_provider *p;
+	int delay_ms, ok;
+	int64_t took_ms;
+	char err[256];
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe *pr = arg;
+	csdk_sandbox *sb = NULL;
+	csdk_result *r = NULL;
+	int64_t t0;
+
+	usleep((useconds_t)pr->delay_ms * 1000);
+	t0 = ct_now_ms();
+	if (csdk_sandbox_create(&sb, pr->p, NULL)) {
+		snprintf(pr->err, sizeof(pr->err), "create: %s", csdk_error_last()->message);
+		return NULL;
+	}
+	if (csdk_sandbox_run_command(&r, sb, "echo alive", NULL) == 0 && r->exit_code == 0 && !strcmp(r->stdout_buf, "alive\n"))
+		pr->ok = 1;
+	else
+		snprintf(pr->err, sizeof(pr->err), "echo: %s (exit %d, '%s')", csdk_error_last()->message, r ? r->exit_code : -1, r ? r->stderr_buf : "");
+	pr->took_ms = ct_now_ms() - t0;
+	csdk_result_free(r);
+	csdk_sandbox_destroy(sb);
+	csdk_sandbox_free(sb);
+	return NULL;
+}
+
+static void probe_check(struct probe *pr, pthread_t t)
+{
+	pthread_join(t, NULL);
+	ck_assert_msg(pr->ok, "the host did not stay responsive: %s", pr->err);
+	ck_assert_msg(pr->took_ms < 5000, "a second sandbox's echo took %lld ms", (long long)pr->took_ms);
+}
+
+/* RLIMIT_NPROC does not apply to root, so as root the bomb is bounded here
+ * (2^10 processes) and stopped by the timeout: the pid namespace goes. */
+START_TEST(test_fork_bomb)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "bwrap", "processes", "64", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	struct probe pr = { p, 1500, 0, 0, "" };
+	char desc[512];
+	pthread_t t;
+	int64_t t0;
+	int code;
+	const char *bomb = getuid() == 0
+		? "f(){ [ $1 -lt 9 ] && { f $(($1+1)) & f $(($1+1)) & }; sleep 600; }; f 0"
+		: "f(){ f | f & }; f";
+
+	pthread_create(&t, NULL, probe_main, &pr);
+	t0 = ct_now_ms();
+	code = ct_run(sb, bomb, 4000, NULL, NULL);
+	probe_check(&pr, t);
+	ck_assert_int_eq(code, 124);
+	ck_assert_msg(ct_now_ms() - t0 < 8000, "the bomb's command returned after %lld ms", (long long)(ct_now_ms() - t0));
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "processes of the bomb survived: %s", desc);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(test_memory_hog)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "bwrap", "memory", "256M", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char *err = NULL;
+	int code;
+
+	code = ct_run(sb, "python3 -c 'b = bytearray(1 << 30); print(len(b))'", 20000, NULL, &err);
+	ck_assert_msg(code == 1 && strstr(err, "MemoryError"), "memory hog: exit %d, stderr '%s'", code, err);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(1 << 20); print(len(b))'", 20000, NULL, NULL), 0);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* The local provider has no disk quota: the filler is stopped by the
+ * timeout only. destroy gives the space back. */
+START_TEST(test_disk_filler)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "bwrap", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	const char *file = ct_fmt("%s/home/fill", ct_sandbox_dir(state, sb));
+	struct probe pr = { p, 1000, 0, 0, "" };
+	struct stat st;
+	pthread_t t;
+	int code;
+
+	pthread_create(&t, NULL, probe_main, &pr);
+	code = ct_run(sb, "head -c 2000000000 /dev/zero > fill; sleep 60", 3000, NULL, NULL);
+	probe_check(&pr, t);
+	ck_assert_int_eq(code, 124);
+	ck_assert_int_eq(stat(file, &st), 0);
+	fprintf(stderr, "disk filler: wrote %lld MB in 3 s (no quota)\n", (long long)st.st_size >> 20);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_int_ne(stat(file, &st), 0);
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/sandboxes", state)), "");
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/trash", state)), "");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+static int count_bytes(const char *data, size_t len, void *userdata)
+{
+	(void)data;
+	*(size_t *)userdata += len;
+	return 0;
+}
+
+START_TEST(test_output_flood)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "bwrap", "output_limit", "1M", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	const char *cmds[] = { "yes", "yes >&2" }, *streams[] = { "stdout", "stderr" };
+	char desc[512];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+		csdk_result *r = NULL;
+		size_t got = 0;
+		int rc;
+
+		if (i == 0)
+			o.on_stdout = count_bytes;
+		else
+			o.on_stderr = count_bytes;
+		o.userdata = &got;
+		o.timeout_ms = 30000;
+		rc = csdk_sandbox_run_command(&r, sb, cmds[i], &o);
+		ck_assert_msg(rc == CSDK_EIO, "%s: code %d", cmds[i], rc);
+		ck_assert_ptr_null(r);
+		ck_assert_str_eq(csdk_error_last()->message,
+			ct_fmt("%s of '%s' exceeded the limit of 1048576 bytes; the command was killed; raise output_limit (CSDK_LOCAL_OUTPUT_LIMIT) or redirect the output to a file",
+			       streams[i], cmds[i]));
+		ck_assert_uint_eq(got, 1048576);
+	}
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "survivors: %s", desc);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(test_sigterm_ignored)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, _i ? "none" : "bwrap", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char desc[512];
+	int64_t t0 = ct_now_ms();
+
+	ck_assert_int_eq(ct_run(sb, "trap '' TERM INT HUP; sh -c \"trap '' TERM; sleep 5555.25\" & while :; do :; done", 1000, NULL, NULL), 124);
+	ck_assert_msg(ct_now_ms() - t0 < 4000, "the timeout took %lld ms", (long long)(ct_now_ms() - t0));
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "survivors: %s", desc);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* Under bubblewrap the pid namespace ends every process of a foreground
+ * command with it, daemons included, and destroy ends the background ones. */
+START_TEST(test_daemons_bwrap)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "bwrap", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char desc[512];
+
+	ck_assert_int_eq(ct_run(sb, "(setsid sleep 6666.25 &) & (sleep 6665.25 &); echo started", 5000, NULL, NULL), 0);
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "daemons outlived their command: %s", desc);
+	ct_background(sb, "(setsid sh -c 'sleep 6667.25 & sleep 6668.25' &) ; sleep 6669.25");
+	usleep(300000);
+	ck_assert_msg(ct_survivors(ct_marker(), NULL, 0) >= 3, "the background command is not running");
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(ct_survivors(ct_marker(), desc, sizeof(desc)) == 0, "processes outlived destroy: %s", desc);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* Without bubblewrap: what is in the process group dies with the command or
+ * the sandbox; a setsid daemon escapes both (documented). The escapees are
+ * reported, then killed by ct_cleanup. */
+START_TEST(test_daemons_none)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, "none", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char desc[512];
+	int left;
+
+	ck_assert_int_eq(ct_run(sb, "sleep 7771.25 & echo started", 5000, NULL, NULL), 0);
+	ck_assert_msg(ct_survivors_wait("7771.25", 3000, desc, sizeof(desc)) == 0, "a process of the command's group survived it: %s", desc);
+	ct_background(sb, "sleep 7773.25 & sleep 7774.25");
+	ct_run(sb, "setsid sleep 7772.25 > /dev/null 2>&1 & sleep 0.3; echo started", 5000, NULL, NULL);
+	usleep(300000);
+	ck_assert_int_ge(ct_survivors("7773.25", NULL, 0), 1);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(ct_survivors_wait("7773.25", 3000, desc, sizeof(desc)) == 0, "a background process survived destroy: %s", desc);
+	ck_assert_msg(ct_survivors_wait("7774.25", 3000, desc, sizeof(desc)) == 0, "a background process survived destroy: %s", desc);
+	left = ct_survivors("7772.25", desc, sizeof(desc));
+	fprintf(stderr, "isolation=none: %d setsid daemon(s) outlived the command and destroy (documented): %s\n", left, desc);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+static Suite *resources_suite(void)
+{
+	Suite *s = suite_create("containment-resources");
+	TCase *tc = tcase_create("abuse");
+
+	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_fork_bomb);
+	tcase_add_test(tc, test_memory_hog);
+	tcase_add_test(tc, test_disk_filler);
+	tcase_add_test(tc, test_output_flood);
+	tcase_add_loop_test(tc, test_sigterm_ignored, 0, 2);
+	tcase_add_test(tc, test_daemons_bwrap);
+	tcase_add_test(tc, test_daemons_none);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	ct_init("res");
+	sr = srunner_create(resources_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	ct_reap();
+	return failed ? 1 : 0;
+}

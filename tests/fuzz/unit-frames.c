@@ -1,0 +1,4 @@
+/* The docker provider's stream demultiplexer, linked directly. */
+#include "config.h"
+
+#include "frames.c"

@@ -1,0 +1,8 @@
+/* The host sources the fuzz targets link directly (libcsdk exports csdk_* only). */
+#include "config.h"
+
+#include "elf.c"
+#include "error.c"
+#include "names.c"
+#include "userconfig.c"
+#include "util.c"
