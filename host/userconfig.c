@@ -233,10 +233,25 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 	*eq = '\0';
 	key = trim(s);
 	value = trim(eq + 1);
-	len = strlen(value);
-	if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
-		value[len - 1] = '\0';
+	if (value[0] == '"') {
+		char *close = strchr(value + 1, '"'), *rest;
+
+		if (!close)
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: the value of '%s' opens a quote that does not close; add the closing '\"'", file, line, key);
+		rest = trim(close + 1);
+		if (*rest && *rest != '#')
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: text after the quoted value of '%s'; put it inside the quotes or after a #", file, line, key);
+		*close = '\0';
 		value++;
+	} else {
+		/* A # after white space starts a comment; quote a value that must contain " #". */
+		for (len = 1; value[0] && value[len]; len++) {
+			if (value[len] == '#' && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
+				value[len] = '\0';
+				value = trim(value);
+				break;
+			}
+		}
 	}
 	if (!*in_section)
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is outside any section; put it under [csdk] or [provider NAME]", file, line, key);

@@ -508,7 +508,10 @@ START_TEST(config_file_is_parsed)
 		"fallback = false\n"
 		"\n"
 		"[provider example]\n"
-		"api_key = \"s3cr#t with spaces\"\n"), 0);
+		"api_key = \"s3cr#t with spaces\"   # quoted: the # stays\n"
+		"[provider local]\n"
+		"state_dir = /var/lib/csdk#1   # a comment after white space\n"
+		"python = #python3\n"), 0);
 	ck_assert_str_eq(csdk_user_config_default(cfg), "example");
 	ck_assert_uint_eq(csdk_user_config_provider_count(cfg), 2);
 	ck_assert_str_eq(csdk_user_config_provider_at(cfg, 0), "local");
@@ -517,6 +520,8 @@ START_TEST(config_file_is_parsed)
 	ck_assert_int_eq(csdk_user_config_fallback(cfg), 0);
 	ck_assert_str_eq(csdk_user_config_get(cfg, "example", "api_key"), "s3cr#t with spaces");
 	ck_assert_ptr_null(csdk_user_config_get(cfg, "local", "api_key"));
+	ck_assert_str_eq(csdk_user_config_get(cfg, "local", "state_dir"), "/var/lib/csdk#1");
+	ck_assert_str_eq(csdk_user_config_get(cfg, "local", "python"), "#python3");
 	csdk_user_config_free(cfg);
 	ck_assert_int_eq(csdk_user_config_parse(&cfg, "cfg", ""), 0);
 	ck_assert_ptr_null(csdk_user_config_default(cfg));
@@ -539,6 +544,8 @@ START_TEST(config_file_errors_name_the_line_and_the_fix)
 	ck_assert_str_eq(parse_error("[provider local]\nstate_dir = /a\nstate_dir = /b\n"), "cfg:3: 'state_dir' is already set on line 2; keep one of the two");
 	ck_assert_str_eq(parse_error("[csdk]\nproviders = local, local\n"), "cfg:2: provider 'local' is listed twice in providers; list each provider once");
 	ck_assert_str_eq(parse_error("[csdk]\nproviders = local\ndefault = docker\n"), "cfg:3: default provider 'docker' is not in providers; add it to providers or change default");
+	ck_assert_str_eq(parse_error("[provider local]\npython = \"python3\n"), "cfg:2: the value of 'python' opens a quote that does not close; add the closing '\"'");
+	ck_assert_str_eq(parse_error("[provider local]\npython = \"py\" thon\n"), "cfg:2: text after the quoted value of 'python'; put it inside the quotes or after a #");
 }
 END_TEST
 
