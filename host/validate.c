@@ -241,6 +241,15 @@ static int check_descriptor(struct csdkp_verdict *v, const char *path, const str
 	return 0;
 }
 
+static int config_key_well_formed(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 64 || key[0] < 'a' || key[0] > 'z')
+		return 0;
+	return strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 static const char *raw_key(const struct csdk_plugin *d, size_t i)
 {
 	const char *key;
@@ -437,6 +446,16 @@ static int validate_loaded(struct csdkp_plugin **out, struct csdkp_verdict *v, c
 	rc = check_descriptor(v, path, &desc, &methods);
 	if (rc != 0)
 		return rc;
+	for (size_t i = 0; i < desc.n_config_keys; i++) {
+		const char *key = raw_key(&desc, i);
+
+		if (!key)
+			return reject(v, CSDK_EPLUGIN, path, desc.name,
+				      "configuration key %zu has no name; set key to a name such as api_key", i + 1);
+		if (!config_key_well_formed(key))
+			return reject(v, CSDK_EPLUGIN, path, desc.name,
+				      "configuration key '%s' is not well-formed; use 1 to 64 lower-case letters, digits and '_', starting with a letter", key);
+	}
 	return build_record(out, path, dl, d, &desc, &methods);
 }
 

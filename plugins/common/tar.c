@@ -295,6 +295,14 @@ static int write_dir(int out, int dfd, const char *prefix, char *err, size_t err
 	return rc;
 }
 
+/* Member names are anyone's bytes: keep the message on one line. */
+static void one_line(char *err)
+{
+	for (; *err; err++)
+		if ((unsigned char)*err < 0x20 || *err == 0x7f)
+			*err = '?';
+}
+
 int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
 {
 	static const char zero[2 * BLOCK];
@@ -302,8 +310,10 @@ int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
 
 	err[0] = '\0';
 	rc = write_dir(out_fd, dirfd, "", err, errlen);
-	if (rc)
+	if (rc) {
+		one_line(err);
 		return rc;
+	}
 	if (write_all(out_fd, zero, sizeof(zero))) {
 		snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
 		return CSDK_EIO;
@@ -379,16 +389,26 @@ static void pax_apply(const char *data, size_t len, char **path, char **link, ui
 {
 	size_t off = 0;
 
+	/* Records are "LEN KEY=VALUE\n", LEN counting the whole record; trust none of it. */
 	while (off < len) {
-		char *end;
-		unsigned long rl = strtoul(data + off, &end, 10);
-		const char *kv = end + 1, *eq, *stop = data + off + rl;
+		const char *rec = data + off, *p = rec, *kv, *eq, *stop;
+		size_t rl = 0;
 
-		if (rl == 0 || off + rl > len || *end != ' ')
+		while (p < data + len && *p >= '0' && *p <= '9') {
+			rl = rl * 10 + (size_t)(*p - '0');
+			if (rl > len)
+				return;
+			p++;
+		}
+		if (p == rec || p >= data + len || *p != ' ' || rl == 0 || rl > len - off)
 			return;
-		eq = memchr(kv, '=', (size_t)(stop - kv));
+		kv = p + 1;
+		stop = rec + rl;
+		if (kv >= stop || stop[-1] != '\n')
+			return;
+		eq = memchr(kv, '=', (size_t)(stop - 1 - kv));
 		if (eq) {
-			size_t kl = (size_t)(eq - kv), vl = (size_t)(stop - eq - 2);
+			size_t kl = (size_t)(eq - kv), vl = (size_t)(stop - 1 - (eq + 1));
 			if (kl == 4 && !memcmp(kv, "path", 4)) {
 				free(*path);
 				*path = strndup(eq + 1, vl);
@@ -396,8 +416,14 @@ static void pax_apply(const char *data, size_t len, char **path, char **link, ui
 				free(*link);
 				*link = strndup(eq + 1, vl);
 			} else if (kl == 4 && !memcmp(kv, "size", 4)) {
-				*size = strtoull(eq + 1, NULL, 10);
-				*has_size = 1;
+				char num[32];
+
+				if (vl < sizeof(num)) {
+					memcpy(num, eq + 1, vl);
+					num[vl] = '\0';
+					*size = strtoull(num, NULL, 10);
+					*has_size = 1;
+				}
 			}
 		}
 		off += rl;
@@ -633,5 +659,6 @@ int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
 	}
 	free(next_path);
 	free(next_link);
+	one_line(err);
 	return rc;
 }
