@@ -55,6 +55,7 @@ char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
 	return out;
 }
 
+__attribute__((format(printf, 1, 0)))
 static char *vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;

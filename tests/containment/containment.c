@@ -285,6 +285,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* ct_listdir's results live as long as the test process: keep them reachable. */
+static char **listings;
+static size_t n_listings;
+
+static const char *keep_listing(char *s)
+{
+	char **grown = realloc(listings, (n_listings + 1) * sizeof(*listings));
+
+	if (!grown || !s)
+		abort();
+	listings = grown;
+	listings[n_listings++] = s;
+	return s;
+}
+
 const char *ct_listdir(const char *dir)
 {
 	char *names[4096], *out;
@@ -293,7 +308,7 @@ const char *ct_listdir(const char *dir)
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return ct_fmt("(cannot open %s: %s)", dir, strerror(errno));
+		return keep_listing(ct_fmt("(cannot open %s: %s)", dir, strerror(errno)));
 	while ((de = readdir(d)) && n < 4096)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			names[n++] = strdup(de->d_name);
@@ -308,7 +323,7 @@ const char *ct_listdir(const char *dir)
 		strcat(out, names[i]);
 		free(names[i]);
 	}
-	return out;
+	return keep_listing(out);
 }
 
 static void kill_marked(const char *needle)

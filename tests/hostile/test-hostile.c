@@ -452,7 +452,8 @@ START_TEST(blocking_serial_blocks_its_context_only)
 	csdk_provider *p = open_provider("serial");
 	csdk_provider *other = open_provider("serial");
 	struct blocked_call slow = { sandbox_named(p, "sb-slow"), "sleep:1500" };
-	struct blocked_call stuck = { sandbox_named(other, "sb-stuck"), "hang" };
+	/* static: the hung thread keeps using it until the test process ends */
+	static struct blocked_call stuck;
 	pthread_t a, b;
 	int64_t took;
 
@@ -462,13 +463,17 @@ START_TEST(blocking_serial_blocks_its_context_only)
 	took = time_other_calls(p);
 	ck_assert_msg(took >= 1000, "calls on a context busy for 1500 ms more took only %lld ms", (long long)took);
 	pthread_join(a, NULL);
+	csdk_sandbox_free(slow.sandbox);
 
 	/* ...but a second context of the plugin is not held up by the first one hanging. */
+	stuck.sandbox = sandbox_named(other, "sb-stuck");
+	stuck.command = "hang";
 	ck_assert_int_eq(pthread_create(&b, NULL, run_blocked, &stuck), 0);
 	pthread_detach(b);
 	sleep_ms(200);
 	took = time_other_calls(p);
 	ck_assert_msg(took < 1000, "calls on one context beside a hung one took %lld ms", (long long)took);
+	csdk_provider_close(p);
 }
 END_TEST
 
