@@ -155,7 +155,7 @@ static int config_put(struct csdk_config *c, const char *key, const char *value)
 	return 0;
 }
 
-static const struct csdk_config_key *find_key(const csdk_plugin_info *plugin, const char *key)
+const struct csdk_config_key *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key)
 {
 	size_t i;
 
@@ -165,7 +165,7 @@ static const struct csdk_config_key *find_key(const csdk_plugin_info *plugin, co
 	return NULL;
 }
 
-static int known_keys(char *buf, size_t size, const csdk_plugin_info *plugin)
+void csdkp_config_keys_text(char *buf, size_t size, const csdk_plugin_info *plugin)
 {
 	size_t i, used = 0;
 
@@ -174,7 +174,6 @@ static int known_keys(char *buf, size_t size, const csdk_plugin_info *plugin)
 		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", plugin->config_keys[i].key);
 	if (!plugin->n_config_keys)
 		snprintf(buf, size, "(none)");
-	return 0;
 }
 
 static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, const csdk_provider_options *opts)
@@ -186,8 +185,8 @@ static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, c
 		const struct csdk_kv *kv = &opts->config[i];
 		if (!kv->key || !kv->value)
 			return csdkp_error_set(CSDK_EINVAL, plugin->name, "configuration entry %zu for provider '%s' has no key or no value; give KEY=VALUE", i + 1, plugin->name);
-		if (!find_key(plugin, kv->key)) {
-			known_keys(keys, sizeof(keys), plugin);
+		if (!csdkp_config_key_find(plugin, kv->key)) {
+			csdkp_config_keys_text(keys, sizeof(keys), plugin);
 			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "unknown configuration key '%s' for provider '%s'; known keys: %s", kv->key, plugin->name, keys);
 		}
 		for (j = 0; j < c->n; j++)

@@ -9,6 +9,7 @@
 #include <csdk/csdk.h>
 
 #include "error.h"
+#include "provider.h"
 #include "util.h"
 
 struct entry {
@@ -480,27 +481,6 @@ void csdk_config_entries_free(csdk_config_entries *list)
 	free(list);
 }
 
-static const struct csdk_config_key *declared(const csdk_plugin_info *plugin, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < plugin->n_config_keys; i++)
-		if (!strcmp(plugin->config_keys[i].key, key))
-			return &plugin->config_keys[i];
-	return NULL;
-}
-
-static void known_keys(char *buf, size_t size, const csdk_plugin_info *plugin)
-{
-	size_t i, used = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < plugin->n_config_keys && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", plugin->config_keys[i].key);
-	if (!plugin->n_config_keys)
-		snprintf(buf, size, "(none)");
-}
-
 int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *cfg,
 			     const csdk_plugin_info *plugin, const struct csdk_kv *given, size_t n_given)
 {
@@ -512,15 +492,15 @@ int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_user_config_resolve: out or plugin is NULL");
 	*out = NULL;
 	for (i = 0; i < n_given; i++)
-		if (!given[i].key || !declared(plugin, given[i].key)) {
-			known_keys(keys, sizeof(keys), plugin);
+		if (!given[i].key || !csdkp_config_key_find(plugin, given[i].key)) {
+			csdkp_config_keys_text(keys, sizeof(keys), plugin);
 			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "unknown configuration key '%s' for provider '%s'; known keys: %s",
 					       given[i].key ? given[i].key : "(null)", plugin->name, keys);
 		}
 	for (i = 0; cfg && i < cfg->n; i++) {
 		const struct entry *e = &cfg->entries[i];
-		if (e->provider && !strcmp(e->provider, plugin->name) && !declared(plugin, e->key)) {
-			known_keys(keys, sizeof(keys), plugin);
+		if (e->provider && !strcmp(e->provider, plugin->name) && !csdkp_config_key_find(plugin, e->key)) {
+			csdkp_config_keys_text(keys, sizeof(keys), plugin);
 			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "%s:%d: unknown key '%s' for provider '%s'; known keys: %s",
 					       cfg->path, e->line, e->key, plugin->name, keys);
 		}

@@ -160,3 +160,15 @@ unsigned int t_elf_machine(const char *path)
 	close(fd);
 	return b[0] | (unsigned int)b[1] << 8;
 }
+
+int t_run_suite(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

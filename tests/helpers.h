@@ -7,6 +7,7 @@
 #ifndef CSDK_TESTS_HELPERS_H
 #define CSDK_TESTS_HELPERS_H
 
+#include <check.h>
 #include <csdk/csdk.h>
 
 #if defined(__GNUC__)
@@ -46,5 +47,8 @@ int t_has_warning(const csdk_plugin_info *info, const char *warning);
 
 /* The bytes of the file's ELF e_machine field. */
 unsigned int t_elf_machine(const char *path);
+
+/* Run a suite in fork mode; the exit status for main. */
+int t_run_suite(Suite *suite);
 
 #endif

@@ -733,18 +733,11 @@ static Suite *compute_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(compute_suite());
-	int failed;
-
 	/* The flaky variables would steer every flaky provider the suite opens. */
 	unsetenv("FLAKY_FAIL");
 	unsetenv("FLAKY_CODE");
 	unsetenv("FLAKY_MESSAGE");
 	unsetenv("FLAKY_DELAY_MS");
 	unsetenv("EXAMPLE_API_KEY");
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return t_run_suite(compute_suite());
 }

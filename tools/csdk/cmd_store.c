@@ -89,6 +89,51 @@ static int print_deleted(const struct csdkp_cli *cli, const char *id)
 	return 0;
 }
 
+/* What snapshots and templates share: list and delete by id. */
+struct store {
+	const char *kind;        /* "snapshot" */
+	const char *id_word;     /* "SNAPSHOT_ID" */
+	int (*list)(csdk_item_list **out, csdk_provider *provider);
+	int (*remove)(csdk_provider *provider, const char *id);
+};
+
+static const struct store snapshot_store = { "snapshot", "SNAPSHOT_ID", csdk_snapshot_list, csdk_snapshot_delete };
+static const struct store template_store = { "template", "TEMPLATE_ID", csdk_template_list, csdk_template_delete };
+
+static int list_or_delete(struct csdkp_cli *cli, const struct store *st, char **pos, size_t n_pos)
+{
+	csdk_provider *provider;
+	csdk_item_list *list = NULL;
+	char what[64];
+	int rc, status;
+
+	if (strcmp(pos[0], "list") == 0) {
+		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
+			return status;
+		if (csdkp_cli_provider(&provider, cli) < 0)
+			return CSDKP_EXIT_FAILURE;
+		if ((rc = st->list(&list, provider)) < 0) {
+			snprintf(what, sizeof(what), "listing %ss", st->kind);
+			csdkp_report(rc, what);
+			return CSDKP_EXIT_FAILURE;
+		}
+		status = print_items(cli, list);
+		csdk_item_list_free(list);
+		return status;
+	}
+	snprintf(what, sizeof(what), "a %s after 'delete'", st->id_word);
+	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, what)))
+		return status;
+	if (csdkp_cli_provider(&provider, cli) < 0)
+		return CSDKP_EXIT_FAILURE;
+	if ((rc = st->remove(provider, pos[1])) < 0) {
+		snprintf(what, sizeof(what), "deleting the %s", st->kind);
+		csdkp_report(rc, what);
+		return CSDKP_EXIT_FAILURE;
+	}
+	return print_deleted(cli, pos[1]);
+}
+
 /* ---------------------------------------------------------------- snapshot */
 
 static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
@@ -99,9 +144,7 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_args args = { NULL, NULL, NULL };
-	csdk_provider *provider;
 	csdk_sandbox *sandbox = NULL;
-	csdk_item_list *list = NULL;
 	char **pos, *id = NULL;
 	size_t n_pos;
 	int status, rc;
@@ -129,32 +172,8 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	if (args.name)
 		return csdkp_cli_usage(cli, "--name applies to 'snapshot create' only");
-	if (strcmp(pos[0], "list") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
-			return status;
-		if (csdkp_cli_provider(&provider, cli) < 0)
-			return CSDKP_EXIT_FAILURE;
-		rc = csdk_snapshot_list(&list, provider);
-		if (rc < 0) {
-			csdkp_report(rc, "listing snapshots");
-			return CSDKP_EXIT_FAILURE;
-		}
-		status = print_items(cli, list);
-		csdk_item_list_free(list);
-		return status;
-	}
-	if (strcmp(pos[0], "delete") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a SNAPSHOT_ID after 'delete'")))
-			return status;
-		if (csdkp_cli_provider(&provider, cli) < 0)
-			return CSDKP_EXIT_FAILURE;
-		rc = csdk_snapshot_delete(provider, pos[1]);
-		if (rc < 0) {
-			csdkp_report(rc, "deleting the snapshot");
-			return CSDKP_EXIT_FAILURE;
-		}
-		return print_deleted(cli, pos[1]);
-	}
+	if (strcmp(pos[0], "list") == 0 || strcmp(pos[0], "delete") == 0)
+		return list_or_delete(cli, &snapshot_store, pos, n_pos);
 	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
 }
 
@@ -221,11 +240,9 @@ static int run_template(struct csdkp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_args args = { NULL, NULL, NULL };
-	csdk_provider *provider;
-	csdk_item_list *list = NULL;
 	char **pos;
 	size_t n_pos;
-	int status, rc;
+	int status;
 
 	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
 	if (status)
@@ -239,32 +256,8 @@ static int run_template(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	if (args.name || args.from_dir || args.from_sandbox)
 		return csdkp_cli_usage(cli, "--name, --from-dir and --from-sandbox apply to 'template create' only");
-	if (strcmp(pos[0], "list") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
-			return status;
-		if (csdkp_cli_provider(&provider, cli) < 0)
-			return CSDKP_EXIT_FAILURE;
-		rc = csdk_template_list(&list, provider);
-		if (rc < 0) {
-			csdkp_report(rc, "listing templates");
-			return CSDKP_EXIT_FAILURE;
-		}
-		status = print_items(cli, list);
-		csdk_item_list_free(list);
-		return status;
-	}
-	if (strcmp(pos[0], "delete") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a TEMPLATE_ID after 'delete'")))
-			return status;
-		if (csdkp_cli_provider(&provider, cli) < 0)
-			return CSDKP_EXIT_FAILURE;
-		rc = csdk_template_delete(provider, pos[1]);
-		if (rc < 0) {
-			csdkp_report(rc, "deleting the template");
-			return CSDKP_EXIT_FAILURE;
-		}
-		return print_deleted(cli, pos[1]);
-	}
+	if (strcmp(pos[0], "list") == 0 || strcmp(pos[0], "delete") == 0)
+		return list_or_delete(cli, &template_store, pos, n_pos);
 	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
 }
 
