@@ -330,7 +330,7 @@ again:
 					      kind, image, ctx->ep.display, kind);
 		goto out;
 	}
-	if (status == 409) {
+	if (csdkp_docker_name_taken(status, j)) {
 		rc = ctx->host->error(ctx->host, CSDK_EEXISTS, "a container named '%s' already exists in the Docker engine at %s; find it or choose another name",
 				      cname ? cname : "", ctx->ep.display);
 		goto out;

@@ -34,6 +34,7 @@ struct csdkp_docker {
 	size_t n_ports;
 	pthread_mutex_t lock;
 	int checked; /* the endpoint answered /_ping as an engine */
+	int podman;  /* its /_ping carried Libpod-Api-Version */
 };
 
 /* A native handle: a container known to carry the csdk label. */
@@ -49,6 +50,10 @@ int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *
 		      long *status_out, json_t **json_out);
 /** A raw call (bodies, streams, headers); path excludes the API prefix. */
 int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, struct csdkp_http_response *resp);
+/** 1 when the engine is Podman (whose compat API differs in places), 0 for Docker, or a negative error. */
+int csdkp_docker_is_podman(struct csdkp_docker *ctx);
+/** The answer says the container name is taken: Docker's 409, or Podman's 500 with that cause. */
+int csdkp_docker_name_taken(long status, json_t *answer);
 /** Report a 4xx/5xx answer: "Docker engine at EP: WHAT failed (HTTP N): MESSAGE". */
 int csdkp_docker_engine_error(struct csdkp_docker *ctx, int code, const char *what, long status, json_t *answer);
 const char *csdkp_docker_message(json_t *answer);

@@ -25,7 +25,7 @@ static int not_an_engine(struct csdkp_docker *ctx, const char *what)
  * an engine, and every later error would only be confusing. */
 static int check_engine(struct csdkp_docker *ctx)
 {
-	struct csdkp_http_request req = { .method = "GET", .path = "/_ping", .timeout_ms = 15000 };
+	struct csdkp_http_request req = { .method = "GET", .path = "/_ping", .capture_header = "Libpod-Api-Version", .timeout_ms = 15000 };
 	struct csdkp_http_response resp;
 	char err[512] = "";
 	int rc, checked;
@@ -48,11 +48,31 @@ static int check_engine(struct csdkp_docker *ctx)
 		csdkp_http_response_free(&resp);
 		return not_an_engine(ctx, what);
 	}
-	csdkp_http_response_free(&resp);
 	pthread_mutex_lock(&ctx->lock);
+	ctx->podman = resp.header != NULL;
 	ctx->checked = 1;
 	pthread_mutex_unlock(&ctx->lock);
+	csdkp_http_response_free(&resp);
 	return 0;
+}
+
+int csdkp_docker_is_podman(struct csdkp_docker *ctx)
+{
+	int rc, podman;
+
+	if ((rc = check_engine(ctx)))
+		return rc;
+	pthread_mutex_lock(&ctx->lock);
+	podman = ctx->podman;
+	pthread_mutex_unlock(&ctx->lock);
+	return podman;
+}
+
+int csdkp_docker_name_taken(long status, json_t *answer)
+{
+	const char *cause = json_string_value(json_object_get(answer, "cause"));
+
+	return status == 409 || (status == 500 && cause && !strcmp(cause, "that name is already in use"));
 }
 
 int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, struct csdkp_http_response *resp)

@@ -83,21 +83,58 @@ static void repo_part(char *dst, size_t max, const char *src)
 		snprintf(dst, max + 1, "x");
 }
 
-/* POST /commit with our labels; *id_out receives the image id. The sandbox
- * label is blanked so that containers other tools make from the image are
- * not taken for sandboxes (create sets it again on ours). */
+/* Podman's compat /commit ignores the body's Labels but applies LABEL
+ * changes; it strips the outer quotes of a value and keeps the rest as is
+ * (no escapes), and a newline would end the instruction. */
+static int podman_label_change(char **query, const char *key, const char *value)
+{
+	char *v = strdup(value), *change = NULL, *q = NULL, *next = NULL;
+	int rc = CSDK_ENOMEM;
+
+	if (!v)
+		return rc;
+	for (char *c = v; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	if (asprintf(&change, "LABEL %s=\"%s\"", key, v) < 0)
+		change = NULL;
+	if (change && !csdkp_http_escape(&q, change) && asprintf(&next, "%s&changes=%s", *query, q) >= 0) {
+		free(*query);
+		*query = next;
+		rc = 0;
+	}
+	free(q);
+	free(change);
+	free(v);
+	return rc;
+}
+
+/* POST /commit with our labels; *id_out receives the image id (sha256:HEX,
+ * which Podman answers without the prefix). The sandbox label is blanked so
+ * that containers other tools make from the image are not taken for
+ * sandboxes (create sets it again on ours). */
 static int commit(struct csdkp_docker *ctx, const char *container, const char *kind, const char *name,
 		  const char *repo, const char *tag, char **id_out)
 {
 	json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "Labels", KIND_LABEL, kind, NAME_LABEL, name ? name : "",
 				 CSDKP_DOCKER_LABEL, "");
 	char *path = NULL;
+	const char *id;
 	json_t *j = NULL;
 	long status;
-	int rc;
+	int rc, podman = csdkp_docker_is_podman(ctx);
 
-	if (!body || asprintf(&path, "/commit?container=%s&repo=%s&tag=%s", container, repo, tag) < 0) {
+	if (podman < 0) {
 		json_decref(body);
+		return podman;
+	}
+	if (!body || asprintf(&path, "/commit?container=%s&repo=%s&tag=%s", container, repo, tag) < 0)
+		path = NULL;
+	if (!path ||
+	    (podman && (podman_label_change(&path, KIND_LABEL, kind) || podman_label_change(&path, NAME_LABEL, name ? name : "") ||
+			podman_label_change(&path, CSDKP_DOCKER_LABEL, "")))) {
+		json_decref(body);
+		free(path);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a commit request");
 	}
 	rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j);
@@ -105,14 +142,28 @@ static int commit(struct csdkp_docker *ctx, const char *container, const char *k
 	json_decref(body);
 	if (rc)
 		return rc;
+	id = json_string_value(json_object_get(j, "Id"));
 	if (status == 404)
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", container);
-	else if (status != 201 || !json_is_string(json_object_get(j, "Id")))
+	else if (status != 201 || !id)
 		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "committing a container", status, j);
-	else if (!(*id_out = strdup(json_string_value(json_object_get(j, "Id")))))
+	else if (asprintf(id_out, "%s%s", strncmp(id, "sha256:", 7) ? "sha256:" : "", id) < 0) {
+		*id_out = NULL;
 		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory reading a commit answer");
+	}
 	json_decref(j);
 	return rc;
+}
+
+/* Podman lists tags fully qualified (docker.io/library/x:t); ids are the
+ * short form Docker shows and create accepts. */
+static const char *familiar(const char *tag)
+{
+	if (tag && !strncmp(tag, "docker.io/library/", 18))
+		return tag + 18;
+	if (tag && !strncmp(tag, "docker.io/", 10))
+		return tag + 10;
+	return tag;
 }
 
 static int list_kind(struct csdkp_docker *ctx, const char *kind, int by_tag, struct csdk_items *out)
@@ -136,7 +187,7 @@ static int list_kind(struct csdkp_docker *ctx, const char *kind, int by_tag, str
 		json_t *labels = json_object_get(img, "Labels");
 		const char *k = json_string_value(json_object_get(labels, KIND_LABEL));
 		const char *name = json_string_value(json_object_get(labels, NAME_LABEL));
-		const char *tag = json_string_value(json_array_get(json_object_get(img, "RepoTags"), 0));
+		const char *tag = familiar(json_string_value(json_array_get(json_object_get(img, "RepoTags"), 0)));
 		const char *id = by_tag && tag && strcmp(tag, "<none>:<none>") ? tag : json_string_value(json_object_get(img, "Id"));
 
 		if (!k || strcmp(k, kind) || !id)

@@ -111,8 +111,8 @@ int csdkp_m_find_or_create(void *vctx, const char *ns, const char *name, const s
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory naming a sandbox");
 	rc = csdkp_docker_create_with_name(ctx, cname, ns, name, opts, id_out, sandbox_out);
 	if (rc == CSDK_EEXISTS) {
-		/* another caller won the race for the name: the engine's 409 makes it
-		 * atomic, but the winner's container may not be inspectable yet */
+		/* another caller won the race for the name: the engine's name conflict
+		 * makes it atomic, but the winner's container may not be inspectable yet */
 		for (int i = 0; i < 100; i++) {
 			rc = find_named(ctx, ns, name, id_out, sandbox_out, 1);
 			if (rc != CSDK_ENOTFOUND)

@@ -13,9 +13,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "containment.h"
 
 static char *root_dir, *marker, *canary_dir, *canary_path, *canary_content;
+
+/* What ct_fmt and ct_listdir hand out lives as long as the test process: keep it reachable. */
+static char **listings;
+static size_t n_listings;
+static pthread_mutex_t listings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *keep_string(char *s)
+{
+	char **grown;
+
+	pthread_mutex_lock(&listings_lock);
+	grown = realloc(listings, (n_listings + 1) * sizeof(*listings));
+	if (!grown || !s)
+		abort();
+	listings = grown;
+	listings[n_listings++] = s;
+	pthread_mutex_unlock(&listings_lock);
+	return s;
+}
 
 char *ct_fmt(const char *fmt, ...)
 {
@@ -26,6 +47,7 @@ char *ct_fmt(const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	keep_string(s);
 	return s;
 }
 
@@ -285,21 +307,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* ct_listdir's results live as long as the test process: keep them reachable. */
-static char **listings;
-static size_t n_listings;
-
-static const char *keep_listing(char *s)
-{
-	char **grown = realloc(listings, (n_listings + 1) * sizeof(*listings));
-
-	if (!grown || !s)
-		abort();
-	listings = grown;
-	listings[n_listings++] = s;
-	return s;
-}
-
 const char *ct_listdir(const char *dir)
 {
 	char *names[4096], *out;
@@ -308,7 +315,7 @@ const char *ct_listdir(const char *dir)
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return keep_listing(ct_fmt("(cannot open %s: %s)", dir, strerror(errno)));
+		return ct_fmt("(cannot open %s: %s)", dir, strerror(errno));
 	while ((de = readdir(d)) && n < 4096)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			names[n++] = strdup(de->d_name);
@@ -323,7 +330,7 @@ const char *ct_listdir(const char *dir)
 		strcat(out, names[i]);
 		free(names[i]);
 	}
-	return keep_listing(out);
+	return keep_string(out);
 }
 
 static void kill_marked(const char *needle)
