@@ -63,6 +63,39 @@ void csdkp_strv_free(struct csdkp_strv *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The host's system directories, read-only; merged-/usr links stay links. */
+static void push_system_dirs(struct csdkp_strv *argv)
+{
+	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
+	size_t i;
+
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, "/usr");
+	csdkp_strv_push(argv, "/usr");
+	for (i = 0; sysdirs[i]; i++) {
+		struct stat st;
+		char target[4096];
+		ssize_t n;
+
+		if (lstat(sysdirs[i], &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode) && (n = readlink(sysdirs[i], target, sizeof(target) - 1)) > 0) {
+			target[n] = '\0';
+			csdkp_strv_push(argv, "--symlink");
+			csdkp_strv_push(argv, target);
+		} else if (S_ISDIR(st.st_mode)) {
+			csdkp_strv_push(argv, "--ro-bind");
+			csdkp_strv_push(argv, sysdirs[i]);
+		} else {
+			continue;
+		}
+		csdkp_strv_push(argv, sysdirs[i]);
+	}
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, "/etc");
+	csdkp_strv_push(argv, "/etc");
+}
+
 /* Whether bwrap can set up namespaces here (it cannot in some containers or
  * without unprivileged user namespaces). The answer is cached in the state
  * directory, keyed by the bwrap binary, so each CLI process does not pay
@@ -70,6 +103,7 @@ void csdkp_strv_free(struct csdkp_strv *s)
 static int probe_bwrap(struct csdkp_local *ctx)
 {
 	char cache[4200], line[512], key[256];
+	struct csdkp_strv probe = { 0 };
 	struct stat st;
 	int p[2], status = 0, fd;
 	ssize_t n = 0;
@@ -93,22 +127,36 @@ static int probe_bwrap(struct csdkp_local *ctx)
 		if (got && !strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ')
 			return !strncmp(line + strlen(key) + 1, "ok", 2);
 	}
-	if (pipe2(p, O_CLOEXEC) < 0)
+	/* The same kind of mounts as a real command: binding all of / would trip over unrelated host mounts. */
+	csdkp_strv_push(&probe, ctx->bwrap);
+	csdkp_strv_push(&probe, "--unshare-pid");
+	csdkp_strv_push(&probe, "--unshare-ipc");
+	csdkp_strv_push(&probe, "--unshare-uts");
+	csdkp_strv_push(&probe, "--die-with-parent");
+	if (geteuid() == 0) {
+		csdkp_strv_push(&probe, "--cap-drop");
+		csdkp_strv_push(&probe, "ALL");
+	}
+	push_system_dirs(&probe);
+	csdkp_strv_push(&probe, "--proc");
+	csdkp_strv_push(&probe, "/proc");
+	csdkp_strv_push(&probe, "--dev");
+	csdkp_strv_push(&probe, "/dev");
+	csdkp_strv_push(&probe, "true");
+	if (probe.failed || !probe.v || pipe2(p, O_CLOEXEC) < 0) {
+		csdkp_strv_free(&probe);
 		return 0;
+	}
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(p[1], 2);
-		if (geteuid() == 0)
-			execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-			      "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
-		else
-			execl(ctx->bwrap, "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-			      "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true", (char *)NULL);
+		execv(ctx->bwrap, probe.v);
 		_exit(127);
 	}
+	csdkp_strv_free(&probe);
 	close(p[1]);
 	if (pid > 0) {
 		char buf[256];
@@ -182,7 +230,6 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		     const char *cwd_inside, const struct csdkp_strv *env, int foreground, int info_fd,
 		     const char *command, struct csdkp_strv *argv)
 {
-	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
 	const char *network = csdkp_meta_str(meta, "network");
 	size_t i;
 
@@ -206,31 +253,7 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	}
 	csdkp_strv_push(argv, "--hostname");
 	csdkp_strv_push(argv, "sandbox");
-	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, "/usr");
-	csdkp_strv_push(argv, "/usr");
-	for (i = 0; sysdirs[i]; i++) {
-		struct stat st;
-		char target[4096];
-		ssize_t n;
-
-		if (lstat(sysdirs[i], &st) < 0)
-			continue;
-		if (S_ISLNK(st.st_mode) && (n = readlink(sysdirs[i], target, sizeof(target) - 1)) > 0) {
-			target[n] = '\0';
-			csdkp_strv_push(argv, "--symlink");
-			csdkp_strv_push(argv, target);
-		} else if (S_ISDIR(st.st_mode)) {
-			csdkp_strv_push(argv, "--ro-bind");
-			csdkp_strv_push(argv, sysdirs[i]);
-		} else {
-			continue;
-		}
-		csdkp_strv_push(argv, sysdirs[i]);
-	}
-	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, "/etc");
-	csdkp_strv_push(argv, "/etc");
+	push_system_dirs(argv);
 	csdkp_strv_push(argv, "--ro-bind-try");
 	csdkp_strv_push(argv, "/run/systemd/resolve");
 	csdkp_strv_push(argv, "/run/systemd/resolve");
