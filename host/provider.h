@@ -50,7 +50,7 @@ int csdkp_sandbox_wrap(csdk_sandbox **out, csdk_provider *p, const char *id, voi
 /* Replace secret configuration values in msg by "***"; returns a new string or NULL. */
 char *csdkp_provider_scrub(const csdk_provider *p, const char *msg);
 
-/* The plugin's declaration of a configuration key, or NULL. */
+/* config_keys.c: the plugin's declaration of a configuration key, or NULL. */
 const struct csdk_config_key *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key);
 /* "a, b, c" (or "(none)"): the keys a plugin declares, for messages. */
 void csdkp_config_keys_text(char *buf, size_t size, const csdk_plugin_info *plugin);

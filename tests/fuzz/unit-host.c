@@ -3,6 +3,7 @@
 
 #include "elf.c"
 #include "error.c"
+#include "config_keys.c"
 #include "names.c"
 #include "userconfig.c"
 #include "util.c"
