@@ -166,6 +166,10 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_op
 		bad |= json_object_set_new(b, "WorkingDir", json_string(ctx->workdir));
 	bad |= json_object_set_new(hc, "Init", json_true());
 	bad |= json_object_set_new(hc, "NetworkMode", json_string(ctx->network));
+	/* the same loopback-only namespace, without the engine's network set-up
+	 * for the "none" network: container start takes half the time */
+	if (!strcmp(ctx->network, "none"))
+		bad |= json_object_set_new(b, "NetworkDisabled", json_true());
 	if (ctx->pids_limit > 0)
 		bad |= json_object_set_new(hc, "PidsLimit", json_integer(ctx->pids_limit));
 	if (o && o->memory_bytes)

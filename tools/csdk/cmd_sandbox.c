@@ -302,7 +302,8 @@ const struct csdkp_command csdkp_cmd_destroy = {
 
 /* -------------------------------------------------------------------- url */
 
-static int url_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+/* the option handler of commands that take one string option */
+static int string_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
 {
 	*(const char **)state = arg;
 	return 0;
@@ -321,7 +322,7 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc, port;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, url_option, &protocol, &pos, &n_pos);
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &protocol, &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and a PORT")))
@@ -401,12 +402,6 @@ const struct csdkp_command csdkp_cmd_find_or_create = {
 	CREATE_OPTIONS_HELP,
 };
 
-static int namespace_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
-{
-	*(const char **)state = arg;
-	return 0;
-}
-
 static int run_find(struct csdkp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -421,7 +416,7 @@ static int run_find(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, namespace_option, &namespace_,
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &namespace_,
 			     &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;

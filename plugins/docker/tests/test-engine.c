@@ -617,6 +617,19 @@ static void test_labels_and_lifecycle(void *ctx, const char *image)
 			 id.value);
 		CHECK(rc == CSDK_ENOTFOUND && !strcmp(last_error, want), "get_url none: '%s'", last_error);
 	}
+	/* network none: a namespace of its own with loopback only */
+	{
+		struct csdk_sink s;
+		int code = run(ctx, sb, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; readlink /proc/1/ns/net", NULL, &s);
+		char host_ns[64] = "";
+		ssize_t n = readlink("/proc/self/ns/net", host_ns, sizeof(host_ns) - 1);
+
+		if (n > 0)
+			host_ns[n] = '\0';
+		CHECK(code == 0 && !strncmp(out1(&s), "lo\nnet:[", 8) && !strstr(out1(&s), host_ns),
+		      "network none: interfaces and namespace '%s' (host %s)", out1(&s), host_ns);
+		sink_free(&s);
+	}
 
 	test_commands(ctx, sb);
 	test_fs(ctx, sb);
