@@ -654,6 +654,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 {
 	struct failures f = { NULL, 0, 0, 0 };
 	csdk_sandbox_list *all;
+	char **warnings;
 	size_t i, j;
 	int rc = 0;
 
@@ -664,6 +665,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_list: compute is NULL");
 	if (!(all = calloc(1, sizeof(*all))))
 		return csdkp_error_oom();
+	warnings = calloc(c->n ? c->n : 1, sizeof(*warnings));
 	for (i = 0; i < c->n; i++) {
 		struct member *m = &c->members[i];
 		csdk_sandbox_list *one = NULL;
@@ -674,11 +676,8 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 			if (!c->fallback)
 				break;
 			failures_add_last(&f, m->name, rc);
-			{
-				char *w = csdkp_printf("listing sandboxes failed, leaving them out: %s", csdk_error_last()->message);
-				csdkp_log_emit(CSDK_LOG_WARN, m->name, w ? w : "listing sandboxes failed");
-				free(w);
-			}
+			if (warnings)
+				warnings[i] = csdkp_printf("listing sandboxes failed, leaving them out: %s", csdk_error_last()->message);
 			rc = 0;
 			continue;
 		}
@@ -698,6 +697,14 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 	}
 	if (rc == 0 && c->n && f.n_tried == c->n)
 		rc = failures_report(&f, "list sandboxes", c->n);
+	/* the failures are warnings only when the list stands without them:
+	 * otherwise they are in the error already */
+	for (i = 0; warnings && i < c->n; i++) {
+		if (warnings[i] && rc == 0)
+			csdkp_log_emit(CSDK_LOG_WARN, c->members[i].name, warnings[i]);
+		free(warnings[i]);
+	}
+	free(warnings);
 	free(f.text);
 	if (rc)
 		return keep_error(rc, release_list, all);

@@ -12,13 +12,14 @@
 /* Keeps the container alive until stopped or past its deadline (epoch
  * seconds in CSDK_DEADLINE, moved by extend_timeout through a file named
  * after CSDK_STAMP, so a snapshot's copy of it never applies to a new
- * sandbox). With
- * HostConfig.Init the init process forwards SIGTERM here, so stop is quick. */
+ * sandbox). Past the deadline it exits with CSDKP_DOCKER_EXPIRED, which
+ * marks the container as expired. With HostConfig.Init the init process
+ * forwards SIGTERM here, so stop is quick. */
 static const char keepalive_script[] =
 	"trap 'exit 0' TERM INT; d=${CSDK_DEADLINE:-0}; f=/tmp/.csdk-deadline-$CSDK_STAMP; "
 	"while :; do "
 	"if [ -r $f ]; then read d < $f; fi; "
-	"if [ \"$d\" -gt 0 ]; then [ \"$(date +%s)\" -ge \"$d\" ] && exit 0; sleep 1 & else sleep 3600 & fi; "
+	"if [ \"$d\" -gt 0 ]; then [ \"$(date +%s)\" -ge \"$d\" ] && exit 124; sleep 1 & else sleep 3600 & fi; "
 	"wait $!; done";
 
 static int id_ok(const char *id)
@@ -40,6 +41,17 @@ static int is_ours(json_t *inspect)
 							  CSDKP_DOCKER_LABEL));
 	return v && !strcmp(v, "true");
 }
+
+/* The keep-alive process ended at the deadline: the sandbox has expired. */
+static int expired(json_t *inspect)
+{
+	json_t *state = json_object_get(inspect, "State");
+
+	return !json_is_true(json_object_get(state, "Running")) &&
+	       json_integer_value(json_object_get(state, "ExitCode")) == CSDKP_DOCKER_EXPIRED;
+}
+
+static int remove_container(struct csdkp_docker *ctx, const char *id);
 
 int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 {
@@ -68,6 +80,12 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	if (!is_ours(j)) {
 		json_decref(j);
 		return CSDK_ENOTFOUND;
+	}
+	/* like the local provider's sweep: an expired sandbox is gone */
+	if (expired(j)) {
+		rc = remove_container(ctx, json_string_value(json_object_get(j, "Id")) ?: id);
+		json_decref(j);
+		return rc ? rc : CSDK_ENOTFOUND;
 	}
 	*out = j;
 	return 0;
@@ -116,11 +134,23 @@ static int add_label(json_t *labels, const char *k, const char *v)
 	return json_object_set_new(labels, k, json_string(v)) ? CSDK_ENOMEM : 0;
 }
 
+/* Ports are published on loopback, where get_url's 127.0.0.1 reaches them;
+ * on a remote engine's host loopback is out of reach, so there on all
+ * interfaces, and get_url names that host. */
+static const char *publish_ip(const struct csdkp_docker *ctx)
+{
+	const char *h = ctx->ep.host;
+
+	if (!h || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "::1") || !strcmp(h, "[::1]"))
+		return "127.0.0.1";
+	return "";
+}
+
 static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_options *o, const char *image,
 			   const char *ns, const char *name, int64_t created_ms)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
-	int64_t timeout_ms = o ? o->timeout_ms : 0;
+	int64_t timeout_ms = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
 	char buf[64];
 	int bad = !b || !labels || !env || !hc;
 
@@ -181,7 +211,7 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_op
 		for (size_t i = 0; i < ctx->n_ports; i++) {
 			snprintf(buf, sizeof(buf), "%d/tcp", ctx->ports[i]);
 			bad |= json_object_set_new(exposed, buf, json_object());
-			bad |= json_object_set_new(bind, buf, json_pack("[{s:s,s:s}]", "HostIp", "127.0.0.1", "HostPort", ""));
+			bad |= json_object_set_new(bind, buf, json_pack("[{s:s,s:s}]", "HostIp", publish_ip(ctx), "HostPort", ""));
 		}
 		bad |= json_object_set_new(b, "ExposedPorts", exposed);
 		bad |= json_object_set_new(hc, "PortBindings", bind);
@@ -243,7 +273,7 @@ static int remove_container(struct csdkp_docker *ctx, const char *id)
 	return rc;
 }
 
-static int start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out)
+int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out)
 {
 	char path[256];
 	long status;
@@ -253,6 +283,7 @@ static int start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **ins
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
 	if ((rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &j)))
 		return rc;
+	/* 304: already running */
 	if (status >= 400) {
 		char what[200];
 		snprintf(what, sizeof(what), "starting container %s", id);
@@ -264,8 +295,8 @@ static int start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **ins
 	for (int i = 0; i < 200; i++) {
 		json_t *state;
 		if ((rc = csdkp_docker_inspect(ctx, id, &j)))
-			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_EBACKEND,
-								       "container %s vanished while starting; check the engine's log", id)
+			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+								       "container %s expired or was removed while starting; create a new sandbox", id)
 						    : rc;
 		state = json_object_get(j, "State");
 		if (json_is_true(json_object_get(state, "Running"))) {
@@ -345,7 +376,7 @@ again:
 		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
-	if ((rc = start_and_wait(ctx, id, &inspect))) {
+	if ((rc = csdkp_docker_start_and_wait(ctx, id, &inspect))) {
 		remove_container(ctx, id);
 		goto out;
 	}

@@ -19,6 +19,9 @@
 #define CSDKP_DOCKER_LABEL "com.computesdk.sandbox"
 #define CSDKP_DOCKER_META_PREFIX "com.computesdk.meta."
 #define CSDKP_DOCKER_MAX_PORTS 32
+/* exit code of the keep-alive process at its deadline: the sandbox expired */
+#define CSDKP_DOCKER_EXPIRED 124
+#define CSDKP_DOCKER_DEFAULT_TIMEOUT_MS 1800000
 
 struct csdkp_docker {
 	const struct csdk_host *host;
@@ -30,6 +33,7 @@ struct csdkp_docker {
 	const char *workdir;
 	int pull;
 	int64_t pids_limit;
+	int64_t timeout_ms; /* lifetime of sandboxes created without one; 0 = none */
 	int ports[CSDKP_DOCKER_MAX_PORTS];
 	size_t n_ports;
 	pthread_mutex_t lock;
@@ -60,7 +64,10 @@ const char *csdkp_docker_message(json_t *answer);
 
 /* containers.c */
 int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **out);
+/** Inspect a sandbox: CSDK_ENOTFOUND if absent, not ours, or expired (then it is removed). */
 int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out);
+/** Start a created or stopped container and wait until it runs; its inspect in *inspect_out. */
+int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out);
 int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out);
 int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
 				  const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);

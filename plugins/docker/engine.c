@@ -38,6 +38,8 @@ static int check_engine(struct csdkp_docker *ctx)
 	rc = csdkp_http_do(&ctx->ep, &req, &resp, err, sizeof(err));
 	if (rc == CSDK_EIO)
 		return engine_unreachable(ctx, err);
+	if (rc == CSDK_ETIMEOUT)
+		return not_an_engine(ctx, "no answer to GET /_ping within 15 s");
 	if (rc == CSDK_ENOMEM)
 		return ctx->host->error(ctx->host, rc, "out of memory talking to %s", ctx->ep.display);
 	if (rc)
@@ -124,6 +126,9 @@ int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *
 	}
 	rc = csdkp_docker_raw(ctx, &req, &resp);
 	free(text);
+	if (rc == CSDK_ETIMEOUT)
+		return ctx->host->error(ctx->host, rc, "Docker engine at %s: %s %s got no answer within %lld s; check the engine's log",
+					ctx->ep.display, method, path, (long long)(req.timeout_ms / 1000));
 	if (rc)
 		return rc;
 	*status_out = resp.status;

@@ -141,6 +141,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* The connection was made: a timeout is the server's silence, not a dead endpoint. */
+static int connected(CURL *curl)
+{
+	curl_off_t t = 0;
+
+	return curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
+}
+
 int csdkp_http_do(const struct csdkp_http_endpoint *ep, const struct csdkp_http_request *req,
 		  struct csdkp_http_response *out, char *err, size_t errlen)
 {
@@ -195,7 +203,8 @@ int csdkp_http_do(const struct csdkp_http_endpoint *ep, const struct csdkp_http_
 		rc = CSDK_ENOMEM;
 	} else if (t.stopped) {
 		rc = CSDK_ECANCELLED;
-	} else if (cc == CURLE_OPERATION_TIMEDOUT && out->status) {
+	} else if (cc == CURLE_OPERATION_TIMEDOUT && (out->status || connected(curl))) {
+		snprintf(err, errlen, "no answer within %lld ms", (long long)req->timeout_ms);
 		rc = CSDK_ETIMEOUT;
 	} else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 		   (cc == CURLE_OPERATION_TIMEDOUT && !out->status)) {

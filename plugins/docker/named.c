@@ -63,21 +63,17 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 		json_decref(j);
 		return CSDK_ENOTFOUND;
 	}
+	/* stopped (an engine restart, docker stop): start it again; past its
+	 * deadline it exits at once and is removed as expired (ENOTFOUND) */
 	if (start && !json_is_true(json_object_get(json_object_get(j, "State"), "Running"))) {
-		char path[160];
-		long status;
-		json_t *r = NULL;
-		const char *id = json_string_value(json_object_get(j, "Id"));
+		char id[sizeof(((struct csdkp_docker_sandbox *)0)->id)];
+		json_t *started = NULL;
 
-		snprintf(path, sizeof(path), "/containers/%s/start", id);
-		rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &r);
-		if (!rc && status >= 400 && status != 304)
-			rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "restarting a named sandbox", status, r);
-		json_decref(r);
-		if (rc) {
-			json_decref(j);
+		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(j, "Id")) ?: "");
+		json_decref(j);
+		if ((rc = csdkp_docker_start_and_wait(ctx, id, &started)))
 			return rc;
-		}
+		j = started;
 	}
 	if (!(rc = ctx->host->text_set(id_out, json_string_value(json_object_get(j, "Id")))))
 		rc = csdkp_docker_handle_new(ctx, j, sandbox_out);

@@ -27,6 +27,8 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "container ports to publish on 127.0.0.1 for get_url, comma-separated, e.g. 3000,8080" },
 	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT",
 	  .help = "maximum number of processes per sandbox (default 512; 0 = unlimited)" },
+	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT",
+	  .help = "default sandbox lifetime in milliseconds (default 1800000; 0 = never expires)" },
 };
 
 static int parse_bool(const char *s, int *out)
@@ -40,6 +42,24 @@ static int parse_bool(const char *s, int *out)
 		return 0;
 	}
 	return -1;
+}
+
+/* A non-negative integer key, or dflt when unset. */
+static int config_count(const struct csdk_host *host, const struct csdk_config *config, const char *key, int64_t dflt,
+			const char *fix, int64_t *out)
+{
+	const char *v = host->config_get(config, key);
+	char *end;
+	long long n;
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end || n < 0)
+		return host->error(host, CSDK_ECONFIG, "%s '%s' is not a non-negative integer; %s", key, v, fix);
+	*out = n;
+	return 0;
 }
 
 static int parse_ports(struct csdkp_docker *ctx, const char *s)
@@ -99,16 +119,10 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 		rc = host->error(host, CSDK_ECONFIG, "pull '%s' is not a boolean; use true or false", v);
 		goto fail;
 	}
-	ctx->pids_limit = 512;
-	if ((v = host->config_get(config, "pids_limit"))) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
-		if (end == v || *end || n < 0) {
-			rc = host->error(host, CSDK_ECONFIG, "pids_limit '%s' is not a non-negative integer; e.g. 512, or 0 for no limit", v);
-			goto fail;
-		}
-		ctx->pids_limit = n;
-	}
+	if ((rc = config_count(host, config, "pids_limit", 512, "e.g. 512, or 0 for no limit", &ctx->pids_limit)) ||
+	    (rc = config_count(host, config, "timeout", CSDKP_DOCKER_DEFAULT_TIMEOUT_MS,
+			       "give milliseconds, e.g. 1800000, or 0 for no expiry", &ctx->timeout_ms)))
+		goto fail;
 	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))
 		goto fail;
 	*ctx_out = ctx;

@@ -1,18 +1,25 @@
 #!/bin/sh
 # engine.sh start|stop STATE_DIR - a private dockerd for the tests.
 # start: prints DOCKER_HOST=unix://... once the engine answers /_ping;
-# exits 77 with a reason when it cannot run one (not root, no dockerd).
+# exits 77 with a reason when it cannot run one (not root, no dockerd), or
+# 99 when CSDK_TEST_REQUIRE_DOCKER=1 says an engine is required (CI).
 # The socket, data root and exec root live under a short directory in /tmp
 # (unix socket paths are limited to 107 bytes); STATE_DIR remembers it.
 set -eu
 cmd=${1:-}
 state=${2:?usage: engine.sh start|stop STATE_DIR}
 log() { echo "engine.sh: $*" >&2; }
+# skip REASON: exit 77 (SKIP), or 99 (hard error) when CSDK_TEST_REQUIRE_DOCKER=1 (CI)
+skip() {
+	log "SKIP: $*"
+	[ "${CSDK_TEST_REQUIRE_DOCKER:-}" = 1 ] && { log "CSDK_TEST_REQUIRE_DOCKER=1: an engine is required, failing"; exit 99; }
+	exit 77
+}
 
 case $cmd in
 start)
-	[ "$(id -u)" = 0 ] || { log "SKIP: not root, cannot start a private dockerd"; exit 77; }
-	dockerd=$(command -v dockerd) || { log "SKIP: dockerd not found (apt-get install docker.io)"; exit 77; }
+	[ "$(id -u)" = 0 ] || skip "not root, cannot start a private dockerd"
+	dockerd=$(command -v dockerd) || skip "dockerd not found (apt-get install docker.io)"
 	mkdir -p "$state"
 	dir=$(mktemp -d /tmp/csdk-dk.XXXXXX)
 	echo "$dir" > "$state/engine-dir"
@@ -26,9 +33,8 @@ start)
 	until curl -sf --unix-socket "$dir/run/docker.sock" http://localhost/_ping >/dev/null 2>&1; do
 		i=$((i + 1))
 		if [ $i -gt 300 ] || ! kill -0 "$(cat "$state/engine-pid")" 2>/dev/null; then
-			log "SKIP: dockerd did not answer within 30 s; its log: $dir/dockerd.log"
 			tail -5 "$dir/dockerd.log" >&2 || true
-			exit 77
+			skip "dockerd did not answer within 30 s; its log: $dir/dockerd.log"
 		fi
 		sleep 0.1
 	done

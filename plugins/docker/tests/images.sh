@@ -8,13 +8,19 @@ set -eu
 cache=${CSDK_TEST_CACHE:-/var/cache/csdk-test}
 mkdir -p "$cache"
 log() { echo "images.sh: $*" >&2; }
+# skip REASON: exit 77, or 99 when CSDK_TEST_REQUIRE_DOCKER=1 (CI)
+skip() {
+	log "$*"
+	[ "${CSDK_TEST_REQUIRE_DOCKER:-}" = 1 ] && { log "CSDK_TEST_REQUIRE_DOCKER=1: the test images are required, failing"; exit 99; }
+	exit 77
+}
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 case ${1:-} in
 busybox)
 	ref=csdk-test/busybox:1
 	have_image "$ref" && exit 0
-	bb=$(command -v busybox) || { log "busybox not found; apt-get install busybox-static"; exit 77; }
+	bb=$(command -v busybox) || skip "busybox not found; apt-get install busybox-static"
 	sum=$(sha256sum "$bb" | cut -c1-16)
 	tarball=$cache/busybox-$sum.tar
 	start=$(date +%s)
@@ -37,12 +43,12 @@ debian)
 	tarball=$cache/debian-bookworm-minbase-python3-nodejs.tar
 	start=$(date +%s)
 	if [ ! -s "$tarball" ]; then
-		command -v debootstrap >/dev/null || { log "debootstrap not found; apt-get install debootstrap"; exit 77; }
+		command -v debootstrap >/dev/null || skip "debootstrap not found; apt-get install debootstrap"
 		root=$(mktemp -d "$cache/root.XXXXXX")
 		log "debootstrap bookworm into $root (a few minutes, once)"
 		debootstrap --variant=minbase --include=python3,nodejs bookworm "$root" \
 			"${CSDK_TEST_MIRROR:-http://deb.debian.org/debian}" >"$cache/debootstrap.log" 2>&1 ||
-			{ log "debootstrap failed, see $cache/debootstrap.log"; rm -rf "$root"; exit 77; }
+			{ rm -rf "$root"; skip "debootstrap failed, see $cache/debootstrap.log"; }
 		rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 		tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
 		rm -rf "$root"
