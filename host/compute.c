@@ -429,10 +429,18 @@ static int failures_report(struct failures *f, const char *what, size_t n)
 {
 	int code = f->mixed ? CSDK_EBACKEND : f->code;
 
-	if (!f->text)
+	const char *sep = f->text && n == 1 && f->n_tried == 1 ? strstr(f->text, ": ") : NULL;
+
+	if (!f->text) {
 		code = csdkp_error_oom();
-	else
+	} else if (sep) {
+		/* one provider: its own one-line error, not a list of one */
+		char *name = strndup(f->text + 3, (size_t)(sep - f->text - 3));
+		csdkp_error_set(code, name, "%s", sep + 2);
+		free(name);
+	} else {
 		csdkp_error_set(code, NULL, "Failed to %s across %zu provider(s).%s", what, n, f->text);
+	}
 	free(f->text);
 	f->text = NULL;
 	return code;

@@ -603,8 +603,9 @@ typedef struct csdk_compute_create_options {
  * provider tried failed, the error is CSDK_EBACKEND (or the code they all
  * shared) with the message
  *   "Failed to create sandbox across N provider(s).\n- NAME: message\n..."
- * listing each provider tried, in order; without fallback the first
- * failure is returned as it is.
+ * listing each provider tried, in order; when only one was tried, and
+ * without fallback, its failure is returned as it is (this holds for every
+ * "across N provider(s)" error below).
  *
  * Cancellation: the token is checked before each attempt and after it. A
  * provider's create cannot be interrupted, so a sandbox that finishes

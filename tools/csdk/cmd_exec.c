@@ -118,6 +118,15 @@ struct exec_args {
 	size_t n_envs;
 };
 
+/* Usage errors of the commands that exit with the command's own status are
+ * csdk's failures (125), so that they cannot pass for the command's 2. */
+static int parse_status(int status)
+{
+	if (status < 0)
+		return 0;
+	return status == CSDKP_EXIT_USAGE ? CSDKP_EXIT_CSDK : status;
+}
+
 static int exec_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
 {
 	struct exec_args *args = state;
@@ -162,7 +171,7 @@ static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
 		status = csdkp_cli_usage(cli, "missing the command to run after the sandbox ID");
 	if (status) {
 		free(args.envs);
-		return status < 0 ? 0 : status;
+		return parse_status(status);
 	}
 	args.opts.envs = args.envs;
 	args.opts.n_envs = args.n_envs;
@@ -251,9 +260,9 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 
 	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, code_option, &runtime, &pos, &n_pos);
 	if (status)
-		return status < 0 ? 0 : status;
+		return parse_status(status);
 	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)")))
-		return status;
+		return parse_status(status);
 	code = pos[1];
 	if (strcmp(code, "-") == 0) {
 		if (csdkp_read_all(&stdin_code, &len, STDIN_FILENO) < 0) {
@@ -433,7 +442,7 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 		status = csdkp_cli_usage(cli, "missing the command to run");
 	if (status) {
 		csdkp_create_args_release(&args);
-		return status < 0 ? 0 : status;
+		return parse_status(status);
 	}
 	csdkp_create_args_finish(&args);
 	command = join_words(pos, n_pos);

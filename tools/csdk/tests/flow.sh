@@ -80,7 +80,7 @@ expect_eq "exec --json: exit status" 3 "$rc"
 expect_eq "exec --json: fields" "abc||3" \
 	"$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["stdout"], d["stderr"], d["exit_code"], sep="|")')"
 run_csdk exec "$id" --timeout -5 -- true
-expect_eq "exec bad --timeout: exit status" 2 "$rc"
+expect_eq "exec bad --timeout: exit status (125: csdk's, not the command's 2)" 125 "$rc"
 expect_eq "exec bad --timeout: message" "csdk: exec: invalid value '-5' for --timeout: give a whole number of milliseconds, 0 or more; run 'csdk exec --help' for usage" "$err"
 run_csdk exec local-0123456789abcdef -- true
 expect_eq "exec unknown id: exit status" 125 "$rc"
