@@ -107,6 +107,7 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 		opts.config = cli->config;
 		opts.n_config = cli->n_config;
 	}
+	opts.registry = csdkp_cli_registry(cli);
 	rc = csdk_provider_open(&p, provider, &opts);
 	if (rc < 0) {
 		csdkp_report(rc, "opening the provider");

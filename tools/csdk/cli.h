@@ -146,6 +146,13 @@ void csdkp_create_args_release(struct csdkp_create_args *args);
 /* -------------------------------------------------------- provider access */
 
 /** Open the provider (once). Prints the error and returns -1 on failure. */
+/**
+ * The plugin registry of a csdk command: each plugin file is validated in a
+ * child process first (CSDK_REGISTRY_ISOLATE), so a plugin that crashes
+ * while loading is reported and left out instead of ending csdk. Call it
+ * before starting threads (the check forks).
+ */
+int csdkp_cli_registry_new(csdk_registry **out);
 int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli);
 
 /**

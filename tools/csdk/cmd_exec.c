@@ -458,6 +458,7 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	popts.config = cli->config;
 	popts.n_config = cli->n_config;
+	popts.registry = csdkp_cli_registry(cli);
 	if (csdk_provider_open(&w.provider, cli->provider_name, &popts) < 0)
 		w.provider = NULL;
 	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {

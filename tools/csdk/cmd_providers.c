@@ -63,7 +63,7 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
 		return status;
 
-	rc = csdk_registry_new(&reg, NULL);
+	rc = csdkp_cli_registry_new(&reg);
 	if (rc < 0) {
 		csdkp_report(rc, "scanning for plugins");
 		return CSDKP_EXIT_FAILURE;

@@ -91,6 +91,14 @@ static char *cursor_path(void)
 	return NULL;
 }
 
+int csdkp_cli_registry_new(csdk_registry **out)
+{
+	csdk_registry_options opts = CSDK_REGISTRY_OPTIONS_INIT;
+
+	opts.flags = CSDK_REGISTRY_ISOLATE;
+	return csdk_registry_new(out, &opts);
+}
+
 static int setup(struct csdkp_cli *cli)
 {
 	csdk_compute_options copts = CSDK_COMPUTE_OPTIONS_INIT;
@@ -137,7 +145,7 @@ static int setup(struct csdkp_cli *cli)
 	copts.cursor_path = cursor_path();
 	rc = csdk_compute_new(&session.compute, &copts);
 	free((char *)copts.cursor_path);
-	if (rc < 0 || (rc = csdk_registry_new(&session.registry, NULL)) < 0) {
+	if (rc < 0 || (rc = csdkp_cli_registry_new(&session.registry)) < 0) {
 		csdkp_report(rc, "setting up the providers");
 		free(order);
 		return -1;
