@@ -1,7 +1,7 @@
 /*
  * test-lint: csdk_plugin_lint passes good plugins, fails each check on the
- * fixture built to fail it, and every plugin the project ships exports only
- * csdk_plugin_entry.
+ * fixture built to fail it, leaves out what a file failing elf cannot answer,
+ * and every plugin the project ships exports only csdk_plugin_entry.
  */
 #include "config.h"
 
@@ -115,6 +115,7 @@ START_TEST(undefined_symbol_fails_undefined)
 }
 END_TEST
 
+/* Only elf is reported: the other checks would only restate it in dlopen's words. */
 START_TEST(text_file_fails_elf)
 {
 	const char *path = t_fixture("bad", "text");
@@ -122,6 +123,8 @@ START_TEST(text_file_fails_elf)
 	const csdk_lint_check *c = assert_failed(lint, path, "elf");
 
 	ck_assert_str_eq(c->message, t_fmt("%s: not an ELF file; a plugin is a shared object built with -shared", path));
+	ck_assert_uint_eq(lint->n_checks, 1);
+	ck_assert_ptr_eq(c, &lint->checks[0]);
 	csdk_lint_free(lint);
 }
 END_TEST
@@ -134,7 +137,28 @@ START_TEST(wrong_class_fails_elf)
 
 	ck_assert_str_eq(c->message, t_fmt("%s: is a 32-bit ELF file but this host is %zu-bit; rebuild the plugin for this machine",
 					   path, sizeof(void *) * 8));
+	ck_assert_uint_eq(lint->n_checks, 1);
 	csdk_lint_free(lint);
+}
+END_TEST
+
+/* An ELF file the loader refuses still has exports to judge; nothing is loaded. */
+START_TEST(unloadable_elf_keeps_exports_only)
+{
+	static const char *const files[] = { "elfmachine", "elfexec" };
+
+	for (size_t i = 0; i < N_OF(files); i++) {
+		const char *path = t_fixture("bad", files[i]);
+		csdk_lint *lint = lint_file(path);
+
+		assert_failed(lint, path, "elf");
+		ck_assert_uint_eq(lint->n_checks, 2);
+		ck_assert_str_eq(lint->checks[0].check, "elf");
+		ck_assert_str_eq(lint->checks[1].check, "exports");
+		ck_assert_int_ne(lint->checks[1].ok, 0);
+		ck_assert_str_eq(lint->checks[1].message, "ok");
+		csdk_lint_free(lint);
+	}
 }
 END_TEST
 
@@ -224,6 +248,7 @@ static Suite *lint_suite(void)
 	tcase_add_test(tc, undefined_symbol_fails_undefined);
 	tcase_add_test(tc, text_file_fails_elf);
 	tcase_add_test(tc, wrong_class_fails_elf);
+	tcase_add_test(tc, unloadable_elf_keeps_exports_only);
 	tcase_add_test(tc, bad_descriptor_fails_descriptor);
 	tcase_add_test(tc, crashing_plugin_is_reported);
 	tcase_add_test(tc, lint_free_accepts_null);

@@ -255,6 +255,101 @@ START_TEST(path_option_searches_only_its_dirs)
 }
 END_TEST
 
+/* A --path that cannot be what the user meant is an error, not "0 plugins loaded". */
+START_TEST(path_option_must_name_directories)
+{
+	const char *missing = t_fmt("%s/missing", t_tmpdir()), *file = t_fixture("good", "alpha");
+	const char *empty = "csdk-plugins: --path is empty; give one or more plugin directories separated by ':'; run 'csdk-plugins --help' for usage\n";
+	const char *not_dir = t_fmt("csdk-plugins: --path entry '%s' is not a directory; give the directory that holds the csdk-NAME.so files\n",
+				    file);
+	struct run r;
+	json_t *j, *entry;
+
+	r = tool("--path", missing, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, t_fmt("csdk-plugins: --path directory '%s' does not exist; create it or correct --path\n", missing));
+
+	r = tool("--rejected", "--path", t_fmt("%s:%s", t_fixture_dir("good"), file), NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, not_dir);
+
+	r = tool("--path", file, "alpha", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, not_dir);
+
+	r = tool("--path=", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, empty);
+	r = tool("--paths", "--path", "::", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.err, empty);
+
+	/* --paths is where one looks into it: it marks the entries and succeeds. */
+	r = tool("--paths", "--path", t_fmt("%s:%s", file, missing), NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, t_fmt("%s  (--path) [not a directory]\n%s  (--path) [missing]\n", file, missing));
+	ck_assert_str_eq(r.err, t_fmt("csdk-plugins: warning: %s: cannot read the plugin directory (Not a directory)\n", file));
+
+	r = tool("--json", "--paths", "--path", t_fmt("%s:%s:%s", file, missing, t_fixture_dir("good")), NULL);
+	ck_assert_int_eq(r.status, 0);
+	j = parse(r.out);
+	ck_assert_uint_eq(json_array_size(jarr(j, "paths")), 3);
+	entry = json_array_get(jarr(j, "paths"), 0);
+	ck_assert(json_is_false(json_object_get(entry, "exists")));
+	ck_assert(json_is_true(json_object_get(entry, "not_a_directory")));
+	entry = json_array_get(jarr(j, "paths"), 1);
+	ck_assert(json_is_false(json_object_get(entry, "exists")));
+	ck_assert(json_is_false(json_object_get(entry, "not_a_directory")));
+	entry = json_array_get(jarr(j, "paths"), 2);
+	ck_assert(json_is_true(json_object_get(entry, "exists")));
+	ck_assert(json_is_false(json_object_get(entry, "not_a_directory")));
+	json_decref(j);
+}
+END_TEST
+
+/* CSDK_PLUGINS that leaves out every plugin, or cannot match, is said once on stderr. */
+START_TEST(selection_that_selects_nothing_is_warned)
+{
+	struct run r;
+
+	setenv("CSDK_PLUGINS", "zzz*,", 1);
+	r = tool("--path", t_fixture_dir("good"), NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, t_fmt("%s\n", summary(0, 0)));
+	ck_assert_str_eq(r.err, "csdk-plugins: warning: CSDK_PLUGINS='zzz*,' matches none of the 6 plugin files on the search path (alpha, beta, frozen, ...); correct the pattern or unset CSDK_PLUGINS\n");
+
+	r = tool("--path", t_fixture_dir("dup-a"), "dup", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "csdk-plugins: warning: CSDK_PLUGINS='zzz*,' matches none of the 1 plugin file on the search path (dup); correct the pattern or unset CSDK_PLUGINS\n"
+				"csdk-plugins: no plugin named 'dup' (run 'csdk-plugins' to list them, or 'csdk-plugins --rejected')\n");
+
+	/* nothing to select from: nothing to say */
+	r = tool("--path", t_fixture_dir("empty"), NULL);
+	ck_assert_str_eq(r.err, "");
+
+	setenv("CSDK_PLUGINS", "[", 1);
+	r = tool("--rejected", "--path", t_fixture_dir("good"), NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "csdk-plugins: warning: CSDK_PLUGINS pattern '[' is malformed (a '[' is never closed by ']'), so it matches no plugin; correct it or unset CSDK_PLUGINS\n");
+
+	setenv("CSDK_PLUGINS", "al*", 1);
+	setenv("CSDK_PLUGINS_DISABLE", "x,b[e", 1);
+	r = tool("--path", t_fixture_dir("good"), NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(last_line(r.out), summary(1, 0));
+	ck_assert_str_eq(r.err, "csdk-plugins: warning: CSDK_PLUGINS_DISABLE pattern 'b[e' is malformed (a '[' is never closed by ']'), so it matches no plugin; correct it or unset CSDK_PLUGINS_DISABLE\n");
+
+	unsetenv("CSDK_PLUGINS_DISABLE");
+	r = tool("--path", t_fixture_dir("good"), NULL);
+	ck_assert_str_eq(r.err, "");
+	unsetenv("CSDK_PLUGINS");
+}
+END_TEST
+
 /* -------------------------------------------------------------- rejected */
 
 START_TEST(rejected_prints_each_reason_on_its_line)
@@ -526,6 +621,107 @@ START_TEST(check_lints_files)
 }
 END_TEST
 
+/* What needs a loadable file is skipped, not failed with dlopen's "file too short". */
+START_TEST(check_skips_what_a_bad_elf_file_cannot_answer)
+{
+	const char *text = t_fixture("bad", "text"), *machine = t_fixture("bad", "elfmachine");
+	const char *skip = "the file is not a loadable ELF shared object", *tail, *prefix;
+	struct run r;
+	json_t *j, *checks, *c;
+	size_t i;
+
+	r = tool("--check", text, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_str_eq(r.out, t_fmt("%s\n"
+				      "FAIL elf: %s: not an ELF file; a plugin is a shared object built with -shared\n"
+				      "SKIP exports: %s\n"
+				      "SKIP undefined: %s\n"
+				      "SKIP descriptor: %s\n", text, text, skip, skip, skip));
+
+	/* a foreign machine's file still has a symbol table to judge */
+	r = tool("--check", machine, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_uint_eq(count_lines(r.out), 5);
+	tail = strstr(r.out, "\nok   exports\n");
+	ck_assert_msg(tail != NULL, "no 'ok   exports' line in:\n%s", r.out);
+	/* the machine named depends on the host's */
+	prefix = t_fmt("%s\nFAIL elf: %s: is built for machine ", machine, machine);
+	ck_assert_msg(strncmp(r.out, prefix, strlen(prefix)) == 0, "elf line: %s", r.out);
+	ck_assert_str_eq(tail, t_fmt("\nok   exports\nSKIP undefined: %s\nSKIP descriptor: %s\n", skip, skip));
+
+	r = tool("--json", "--check", text, NULL);
+	ck_assert_int_eq(r.status, 1);
+	j = parse(r.out);
+	c = json_array_get(jarr(j, "files"), 0);
+	ck_assert(json_is_false(json_object_get(c, "ok")));
+	checks = jarr(c, "checks");
+	ck_assert_uint_eq(json_array_size(checks), 4);
+	json_array_foreach(checks, i, c) {
+		static const char *const names[] = { "elf", "exports", "undefined", "descriptor" };
+
+		ck_assert_str_eq(jstr(c, "check"), names[i]);
+		ck_assert(json_is_false(json_object_get(c, "ok")));
+		ck_assert(json_is_boolean(json_object_get(c, "skipped")));
+		ck_assert_int_eq(json_is_true(json_object_get(c, "skipped")), i > 0);
+		if (i > 0)
+			ck_assert_str_eq(jstr(c, "message"), skip);
+		else
+			ck_assert_str_eq(jstr(c, "message"), t_fmt("%s: not an ELF file; a plugin is a shared object built with -shared", text));
+	}
+	json_decref(j);
+}
+END_TEST
+
+/* --------------------------------------------------------------- test kit */
+
+/* Global options may come before the subcommand word as well as after it. */
+START_TEST(global_options_before_test)
+{
+	const char *example = t_fmt("%s/example/.libs", t_env("CSDK_TEST_PLUGINS"));
+	const char *missing = t_fmt("%s/missing", t_tmpdir());
+	struct run before, after;
+	json_t *j, *c;
+
+	before = tool("--json", "--path", example, "test", "example", "--case", "sandbox-create", NULL);
+	after = tool("test", "example", "--case", "sandbox-create", "--json", "--path", example, NULL);
+	ck_assert_msg(before.status == 0, "status %d, stderr: %s", before.status, before.err);
+	ck_assert_int_eq(after.status, 0);
+	ck_assert_str_eq(before.err, "");
+	j = parse(before.out);
+	ck_assert_str_eq(jstr(j, "provider"), "example");
+	ck_assert_int_eq(jint(j, "passed"), 1);
+	ck_assert_int_eq(jint(j, "failed"), 0);
+	ck_assert_int_eq(jint(j, "skipped"), 0);
+	ck_assert_uint_eq(json_array_size(jarr(j, "cases")), 1);
+	c = json_array_get(jarr(j, "cases"), 0);
+	ck_assert_str_eq(jstr(c, "name"), "sandbox-create");
+	ck_assert_str_eq(jstr(c, "result"), "pass");
+	json_decref(j);
+	json_decref(parse(after.out));
+
+	/* --path is the only place the kit looks: example is not in the system directory */
+	before = tool("--path", t_fixture_dir("empty"), "test", "example", NULL);
+	ck_assert_int_eq(before.status, 3);
+	ck_assert_str_eq(before.out, "");
+	ck_assert_uint_eq(count_lines(before.err), 1);
+	ck_assert_msg(strncmp(before.err, "csdk-plugins: cannot open provider 'example': ", 46) == 0, "stderr: %s", before.err);
+
+	before = tool("--path", missing, "test", "example", NULL);
+	ck_assert_int_eq(before.status, 3);
+	ck_assert_str_eq(before.err, t_fmt("csdk-plugins: --path directory '%s' does not exist; create it or correct --path\n", missing));
+
+	before = tool("--json", "--path=", "test", "example", NULL);
+	ck_assert_int_eq(before.status, 2);
+	ck_assert_str_eq(before.err, "csdk-plugins: --path is empty; give one or more plugin directories separated by ':'; run 'csdk-plugins --help' for usage\n");
+
+	/* an option of the views before the word is still the views' business */
+	before = tool("--rejected", "test", NULL);
+	ck_assert_int_eq(before.status, 2);
+	ck_assert_str_eq(before.err, "csdk-plugins: --rejected and a plugin NAME or FILE ('test') cannot be used together; run 'csdk-plugins --help' for usage\n");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ usage */
 
 START_TEST(usage_errors_exit_2)
@@ -550,6 +746,8 @@ START_TEST(help_and_version)
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "--rejected"));
 	ck_assert_ptr_nonnull(strstr(r.out, "--check"));
+	ck_assert(has_line(r.out, "       csdk-plugins [--json] [--path DIRS] test NAME [TEST OPTIONS]"));
+	ck_assert(has_line(r.out, "  test NAME           run the conformance kit against the provider NAME: one"));
 
 	r = tool("--version", NULL);
 	ck_assert_int_eq(r.status, 0);
@@ -567,6 +765,8 @@ static Suite *tool_suite(void)
 	tcase_add_test(tc, summary_is_singular_for_one);
 	tcase_add_test(tc, rejections_make_exit_1_and_are_counted);
 	tcase_add_test(tc, path_option_searches_only_its_dirs);
+	tcase_add_test(tc, path_option_must_name_directories);
+	tcase_add_test(tc, selection_that_selects_nothing_is_warned);
 	tcase_add_test(tc, rejected_prints_each_reason_on_its_line);
 	tcase_add_test(tc, crash_is_reported_not_suffered);
 	tcase_add_test(tc, json_list);
@@ -575,6 +775,8 @@ static Suite *tool_suite(void)
 	tcase_add_test(tc, one_plugin_not_found_or_rejected);
 	tcase_add_test(tc, paths_lists_the_search_path);
 	tcase_add_test(tc, check_lints_files);
+	tcase_add_test(tc, check_skips_what_a_bad_elf_file_cannot_answer);
+	tcase_add_test(tc, global_options_before_test);
 	tcase_add_test(tc, usage_errors_exit_2);
 	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);

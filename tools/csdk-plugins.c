@@ -1,10 +1,13 @@
 #include "config.h"
 
+#include <dirent.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <csdk/csdk.h>
 #include <jansson.h>
@@ -67,7 +70,8 @@ static void print_usage(void)
 	      "       " PROGRAM " [--json] [--path DIRS] --rejected\n"
 	      "       " PROGRAM " [--json] [--path DIRS] --paths\n"
 	      "       " PROGRAM " [--json] --check FILE...\n"
-	      "List, inspect and check csdk provider plugins.\n"
+	      "       " PROGRAM " [--json] [--path DIRS] test NAME [TEST OPTIONS]\n"
+	      "List, inspect, check and test csdk provider plugins.\n"
 	      "\n"
 	      "With no argument, list the valid plugins found on the search path. With a\n"
 	      "NAME, show that plugin's details; an argument containing '/' or ending in\n"
@@ -80,6 +84,13 @@ static void print_usage(void)
 	      "      --check FILE... check plugin files for their authors (ELF, exports,\n"
 	      "                      undefined symbols, descriptor)\n"
 	      "\n"
+	      "Subcommands:\n"
+	      "  test NAME           run the conformance kit against the provider NAME: one\n"
+	      "                      fresh sandbox per case, cases needing a capability NAME\n"
+	      "                      lacks are skipped; exit 0 none failed, 1 a case failed,\n"
+	      "                      2 usage, 3 NAME cannot be opened (see '" PROGRAM " test\n"
+	      "                      --help' for its options)\n"
+	      "\n"
 	      "Options:\n"
 	      "      --json          print JSON instead of text\n"
 	      "      --path DIRS     search only DIRS, a colon-separated list\n"
@@ -89,8 +100,8 @@ static void print_usage(void)
 	      "Environment: CSDK_PLUGIN_PATH, CSDK_PLUGIN_SYSTEM_PATH, CSDK_PLUGINS,\n"
 	      "CSDK_PLUGINS_DISABLE, CSDK_DEBUG=plugins (see " PROGRAM "(1)).\n"
 	      "\n"
-	      "Exit status: 0 ok; 1 a file was rejected, a check failed or no such plugin;\n"
-	      "2 usage error.\n",
+	      "Exit status: 0 ok; 1 a file was rejected, a check failed, no such plugin, or a\n"
+	      "--path directory is missing or not a directory; 2 usage error.\n",
 	      stdout);
 }
 
@@ -246,12 +257,171 @@ static int open_registry(csdk_registry **out, const struct options *opts)
 	return 0;
 }
 
+/* Why a glob can never match as meant (fnmatch(3) takes an unclosed '[' literally), or NULL. */
+static const char *glob_problem(const char *glob)
+{
+	const char *p, *q;
+	int rc;
+
+	for (p = glob; *p; p++) {
+		if (*p == '\\') {
+			if (!p[1])
+				return "it ends with a lone '\\'";
+			p++;
+		} else if (*p == '[') {
+			q = p + 1;
+			if (*q == '!' || *q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q += q[0] == '\\' && q[1] ? 2 : 1;
+			if (!*q)
+				return "a '[' is never closed by ']'";
+			p = q;
+		}
+	}
+	rc = fnmatch(glob, "", 0);
+	return rc == 0 || rc == FNM_NOMATCH ? NULL : "fnmatch(3) rejects it";
+}
+
+/* Calls fn on each non-empty item of a comma-separated glob list, as the registry splits it. */
+static int each_glob(const char *list, int (*fn)(const char *glob, size_t len, void *arg), void *arg)
+{
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+		int rc = n ? fn(list, n, arg) : 0;
+
+		if (rc)
+			return rc;
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return 0;
+}
+
+static int warn_if_malformed(const char *glob, size_t len, void *variable)
+{
+	char *copy = strndup(glob, len);
+	const char *problem = copy ? glob_problem(copy) : NULL;
+
+	if (problem)
+		csdkp_warning("%s pattern '%s' is malformed (%s), so it matches no plugin; correct it or unset %s",
+			      (const char *)variable, copy, problem, (const char *)variable);
+	free(copy);
+	return problem != NULL;
+}
+
+struct names {
+	char **items;
+	size_t n;
+};
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The NAMEs of the csdk-NAME.so files on the search path, sorted and unique, as the registry sees them. */
+static int plugin_file_names(struct names *out, const csdk_registry *reg)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < csdk_registry_path_count(reg); i++) {
+		DIR *dir = opendir(csdk_registry_path_at(reg, i)->dir);
+		struct dirent *de;
+
+		while (dir && (de = readdir(dir)) != NULL) {
+			size_t len = strlen(de->d_name);
+			char **grown;
+
+			if (len < 8 || strncmp(de->d_name, "csdk-", 5) != 0 || strcmp(de->d_name + len - 3, ".so") != 0)
+				continue;
+			grown = realloc(out->items, (out->n + 1) * sizeof(*grown));
+			if (!grown || !(grown[out->n] = strndup(de->d_name + 5, len - 8))) {
+				out->items = grown ? grown : out->items;
+				closedir(dir);
+				return CSDK_ENOMEM;
+			}
+			out->items = grown;
+			out->n++;
+		}
+		if (dir)
+			closedir(dir);
+	}
+	if (out->n == 0)
+		return 0;
+	qsort(out->items, out->n, sizeof(*out->items), compare_strings);
+	for (i = 0; i < out->n; i++) {
+		if (kept > 0 && strcmp(out->items[kept - 1], out->items[i]) == 0)
+			free(out->items[i]);
+		else
+			out->items[kept++] = out->items[i];
+	}
+	out->n = kept;
+	return 0;
+}
+
+struct match {
+	const struct names *names;
+	int matched;
+};
+
+static int glob_matches_a_name(const char *glob, size_t len, void *arg)
+{
+	struct match *m = arg;
+	char *copy = strndup(glob, len);
+	size_t i;
+
+	for (i = 0; copy && !m->matched && i < m->names->n; i++)
+		m->matched = fnmatch(copy, m->names->items[i], 0) == 0;
+	free(copy);
+	return m->matched;
+}
+
+/*
+ * The registry skips what CSDK_PLUGINS does not select without a word (only
+ * the trace says so): say it when that leaves out every plugin file found.
+ */
+static void warn_about_selection(const csdk_registry *reg)
+{
+	const char *select = getenv("CSDK_PLUGINS");
+	struct names names = { NULL, 0 };
+	struct match m = { &names, 0 };
+	char list[256] = "";
+	size_t i, used = 0;
+	int malformed;
+
+	malformed = each_glob(select, warn_if_malformed, "CSDK_PLUGINS");
+	each_glob(getenv("CSDK_PLUGINS_DISABLE"), warn_if_malformed, "CSDK_PLUGINS_DISABLE");
+	if (malformed || !select || strspn(select, ",") == strlen(select))
+		return;
+	if (plugin_file_names(&names, reg) == 0 && names.n > 0 && each_glob(select, glob_matches_a_name, &m) == 0) {
+		for (i = 0; i < names.n && i <= 3 && used < sizeof(list); i++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+						 i == 3 ? "..." : names.items[i]);
+		csdkp_warning("CSDK_PLUGINS='%s' matches none of the %zu plugin file%s on the search path (%s); correct the pattern or unset CSDK_PLUGINS",
+			      select, names.n, names.n == 1 ? "" : "s", list);
+	}
+	for (i = 0; i < names.n; i++)
+		free(names.items[i]);
+	free(names.items);
+}
+
 static void print_registry_warnings(const csdk_registry *reg)
 {
 	size_t i;
 
 	for (i = 0; i < csdk_registry_warning_count(reg); i++)
 		csdkp_warning("%s", csdk_registry_warning_at(reg, i));
+}
+
+/* The warnings of a view that shows what the scan found. */
+static void print_scan_warnings(const csdk_registry *reg)
+{
+	print_registry_warnings(reg);
+	warn_about_selection(reg);
 }
 
 static int add_plugin_row(csdkp_table *table, const csdk_plugin_info *info)
@@ -281,7 +451,7 @@ static int view_list(const csdk_registry *reg, const struct options *opts)
 	size_t i, n = csdk_registry_count(reg), n_rejected = csdk_registry_rejected_count(reg);
 	csdkp_table *table;
 
-	print_registry_warnings(reg);
+	print_scan_warnings(reg);
 	if (opts->json)
 		return emit_json(json_pack("{s:o, s:o}", "plugins", plugins_json(reg),
 					   "rejected", rejected_json(reg))) < 0 || n_rejected ? 1 : 0;
@@ -488,8 +658,10 @@ static int view_plugin(csdk_registry *reg, const char *arg, const struct options
 {
 	const csdk_plugin_info *info;
 
-	if (!opts->json)
+	if (!opts->json && is_file_argument(arg))
 		print_registry_warnings(reg);
+	else if (!opts->json)
+		print_scan_warnings(reg);
 	if (is_file_argument(arg)) {
 		if (csdk_registry_load_file(reg, arg, &info) < 0) {
 			/* The error is borrowed only until the next libcsdk call. */
@@ -514,7 +686,7 @@ static int view_rejected(const csdk_registry *reg, const struct options *opts)
 {
 	size_t i, n = csdk_registry_rejected_count(reg);
 
-	print_registry_warnings(reg);
+	print_scan_warnings(reg);
 	if (opts->json) {
 		if (emit_json(json_pack("{s:o}", "rejected", rejected_json(reg))) < 0)
 			return 1;
@@ -523,6 +695,14 @@ static int view_rejected(const csdk_registry *reg, const struct options *opts)
 			printf("%s\n", csdk_registry_rejected_at(reg, i)->reason);
 	}
 	return n > 0 ? 1 : 0;
+}
+
+/* The registry says only whether a directory is there; a file in its place is the likelier mistake. */
+static int is_non_directory(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 static int view_paths(const csdk_registry *reg, const struct options *opts)
@@ -536,10 +716,12 @@ static int view_paths(const csdk_registry *reg, const struct options *opts)
 		for (i = 0; paths && i < n; i++) {
 			const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
-			if (json_array_append_new(paths, json_pack("{s:s, s:s, s:b}",
+			if (json_array_append_new(paths, json_pack("{s:s, s:s, s:b, s:b}",
 								   "dir", entry->dir,
 								   "origin", csdkp_path_origin_name(entry->origin),
-								   "exists", entry->exists != 0)) < 0) {
+								   "exists", entry->exists != 0,
+								   "not_a_directory",
+								   !entry->exists && is_non_directory(entry->dir))) < 0) {
 				json_decref(paths);
 				paths = NULL;
 			}
@@ -556,9 +738,54 @@ static int view_paths(const csdk_registry *reg, const struct options *opts)
 		const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
 		printf("%s  (%s)%s\n", entry->dir, csdkp_path_origin_name(entry->origin),
-		       entry->exists ? "" : " [missing]");
+		       entry->exists ? "" : is_non_directory(entry->dir) ? " [not a directory]" : " [missing]");
 	}
 	print_registry_warnings(reg);
+	return 0;
+}
+
+/*
+ * The checks csdk_plugin_lint runs, in its order. It leaves out those that
+ * need a loadable file when elf failed; they are shown as skipped.
+ */
+static const char *const lint_checks[] = { "elf", "exports", "undefined", "descriptor" };
+#define N_LINT_CHECKS (sizeof(lint_checks) / sizeof(lint_checks[0]))
+#define SKIP_REASON "the file is not a loadable ELF shared object"
+
+static const csdk_lint_check *lint_find(const csdk_lint *lint, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lint->n_checks; i++)
+		if (strcmp(lint->checks[i].check, name) == 0)
+			return &lint->checks[i];
+	return NULL;
+}
+
+static int is_lint_check(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_LINT_CHECKS; i++)
+		if (strcmp(lint_checks[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* One line or one JSON object for check (NULL when the lint skipped it). */
+static int report_check(json_t *checks, const char *name, const csdk_lint_check *check)
+{
+	if (checks)
+		return json_array_append_new(checks, json_pack("{s:s, s:b, s:b, s:s?}", "check", name,
+							       "ok", check && check->ok,
+							       "skipped", check == NULL,
+							       "message", check ? check->message : SKIP_REASON));
+	if (!check)
+		printf("SKIP %s: " SKIP_REASON "\n", name);
+	else if (check->ok)
+		printf("ok   %s\n", name);
+	else
+		printf("FAIL %s: %s\n", name, check->message);
 	return 0;
 }
 
@@ -597,21 +824,13 @@ static int view_check(const struct options *opts)
 			if (!checks)
 				goto nomem_lint;
 		}
-		for (c = 0; c < lint->n_checks; c++) {
-			const csdk_lint_check *check = &lint->checks[c];
-
-			if (opts->json) {
-				if (json_array_append_new(checks, json_pack("{s:s, s:b, s:s?}",
-									    "check", check->check,
-									    "ok", check->ok != 0,
-									    "message", check->message)) < 0)
-					goto nomem_lint;
-			} else if (check->ok) {
-				printf("ok   %s\n", check->check);
-			} else {
-				printf("FAIL %s: %s\n", check->check, check->message);
-			}
-		}
+		for (c = 0; c < N_LINT_CHECKS; c++)
+			if (report_check(checks, lint_checks[c], lint_find(lint, lint_checks[c])) < 0)
+				goto nomem_lint;
+		for (c = 0; c < lint->n_checks; c++)
+			if (!is_lint_check(lint->checks[c].check) &&
+			    report_check(checks, lint->checks[c].check, &lint->checks[c]) < 0)
+				goto nomem_lint;
 		if (opts->json) {
 			if (json_array_append_new(files, json_pack("{s:s, s:b, s:o}", "file", file,
 								   "ok", lint->ok != 0, "checks", checks)) < 0) {
@@ -678,6 +897,8 @@ static int parse_options(struct options *opts, int argc, char **argv)
 			opts->json = 1;
 			break;
 		case OPT_PATH:
+			if (optarg[strspn(optarg, ":")] == '\0')
+				return csdkp_usage_error("--path is empty; give one or more plugin directories separated by ':'");
 			opts->search_path = optarg;
 			break;
 		case OPT_REJECTED:
@@ -725,23 +946,78 @@ static int parse_options(struct options *opts, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * A subcommand word after nothing but global options ("--json test NAME"):
+ * sets *sub and passes those options on after the word, where the
+ * subcommand's own parser takes them. Else *sub is NULL and getopt is reset.
+ */
+static int subcommand_argv(const struct subcommand **sub, char ***out, int *out_argc, int argc, char **argv)
+{
+	const char *path = NULL;
+	int json = 0, c, n = 0, i;
+	char **sub_argv;
+
+	*sub = NULL;
+	opterr = 0;
+	/* '+' stops at the first operand instead of moving it to the end. */
+	while ((c = getopt_long(argc, argv, "+:hV", long_options, NULL)) != -1) {
+		if (c == OPT_JSON)
+			json = 1;
+		else if (c == OPT_PATH)
+			path = optarg;
+		else
+			break;
+	}
+	if (c == -1 && optind < argc)
+		*sub = find_subcommand(argv[optind]);
+	if (!*sub) {
+		optind = 0;
+		return 0;
+	}
+	sub_argv = calloc((size_t)(argc - optind + 4), sizeof(*sub_argv));
+	if (!sub_argv) {
+		csdkp_error("out of memory");
+		return -1;
+	}
+	sub_argv[n++] = argv[optind];
+	if (json)
+		sub_argv[n++] = "--json";
+	if (path) {
+		sub_argv[n++] = "--path";
+		sub_argv[n++] = (char *)path;
+	}
+	for (i = optind + 1; i < argc; i++)
+		sub_argv[n++] = argv[i];
+	*out = sub_argv;
+	*out_argc = n;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
 	const struct subcommand *sub;
 	csdk_registry *reg = NULL;
-	int rc;
+	char **sub_argv;
+	int rc, sub_argc;
 
 	csdkp_tool_set_name(PROGRAM);
-	if (argc > 1 && (sub = find_subcommand(argv[1])) != NULL)
-		return sub->run(argc - 1, argv + 1);
+	if (subcommand_argv(&sub, &sub_argv, &sub_argc, argc, argv) < 0)
+		return 1;
+	if (sub) {
+		rc = sub->run(sub_argc, sub_argv);
+		free(sub_argv);
+		return rc;
+	}
 
 	rc = parse_options(&opts, argc, argv);
 	if (rc >= 0)
 		return csdkp_finish_output() < 0 && rc == 0 ? 1 : rc;
-	if (opts.view == VIEW_PLUGIN && (sub = find_subcommand(opts.operands[0])) != NULL)
-		return sub->run(opts.n_operands, opts.operands);
 
+	/* --paths shows bad directories (marked) instead of refusing them. */
+	if (opts.view != VIEW_CHECK && opts.view != VIEW_PATHS && opts.search_path &&
+	    (rc = csdkp_check_path_option(opts.search_path)) != 0)
+		return rc;
 	if (opts.view == VIEW_CHECK) {
 		rc = view_check(&opts);
 	} else if (open_registry(&reg, &opts) < 0) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 
 struct args {
 	const char *name;
+	const char *path;
+	csdk_registry *registry;
 	struct csdk_kv *config;
 	size_t n_config;
 	const char **globs;
@@ -32,19 +35,22 @@ static void usage(FILE *fp)
 
 	fprintf(fp,
 		"usage: %s test NAME [--config KEY=VALUE]... [--case GLOB]... [--json]\n"
-		"                    [--timeout MS] [--no-fork]\n"
+		"                    [--path DIRS] [--timeout MS] [--no-fork]\n"
 		"       %s test --list [NAME] [--json]\n"
 		"\n"
-		"Run the conformance kit against the provider plugin NAME.\n"
+		"Run the conformance kit against the provider plugin NAME: each case gets a\n"
+		"fresh sandbox; a case needing a capability NAME does not declare is skipped.\n"
 		"\n"
 		"  --config KEY=VALUE  configuration for the provider (repeatable)\n"
 		"  --case GLOB         run only the cases whose name matches GLOB (repeatable)\n"
 		"  --json              print the results as JSON\n"
+		"  --path DIRS         find NAME only in DIRS, a colon-separated list\n"
 		"  --list              list the cases and the capabilities they need\n"
 		"  --timeout MS        time one case may take, sandbox included (default %d)\n"
 		"  --no-fork           run cases in this process (for debuggers; no time bound)\n"
 		"\n"
-		"Exit status: 0 nothing failed, 1 a case failed, 2 usage, 3 the provider cannot be opened.\n",
+		"Exit status: 0 nothing failed, 1 a case failed, 2 usage, 3 the provider cannot\n"
+		"be opened.\n",
 		prog, prog, DEFAULT_TIMEOUT_MS);
 }
 
@@ -107,6 +113,9 @@ static int parse(struct args *a, int argc, char **argv)
 			a->list = 1;
 		} else if (strcmp(arg, "--no-fork") == 0) {
 			a->in_process = 1;
+		} else if (is_option(arg, "--path")) {
+			if ((rc = option_value(&a->path, argc, argv, &i, "--path")) != 0)
+				return rc;
 		} else if (is_option(arg, "--config")) {
 			if ((rc = option_value(&value, argc, argv, &i, "--config")) != 0)
 				return rc;
@@ -173,6 +182,59 @@ static int check_globs(const struct args *a)
 	return 0;
 }
 
+int csdkp_check_path_option(const char *dirs)
+{
+	const char *p = dirs;
+	int found = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, ":");
+		struct stat st;
+		char dir[4096];
+
+		if (n > 0) {
+			found = 1;
+			snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+			if (stat(dir, &st) < 0) {
+				if (errno == ENOENT)
+					csdkp_error("--path directory '%s' does not exist; create it or correct --path", dir);
+				else
+					csdkp_error("--path directory '%s' cannot be used (%s); make it accessible or correct --path",
+						    dir, strerror(errno));
+				return 1;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				csdkp_error("--path entry '%s' is not a directory; give the directory that holds the csdk-NAME.so files",
+					    dir);
+				return 1;
+			}
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	if (!found)
+		return csdkp_usage_error("--path is empty; give one or more plugin directories separated by ':'");
+	return 0;
+}
+
+/* --path: the provider is looked for in those directories only. */
+static int open_registry(struct args *a)
+{
+	csdk_registry_options opts = CSDK_REGISTRY_OPTIONS_INIT;
+	int rc = csdkp_check_path_option(a->path);
+
+	if (rc != 0)
+		return rc == 2 ? 2 : 3;
+	opts.flags = CSDK_REGISTRY_ISOLATE;
+	opts.search_path = a->path;
+	if (csdk_registry_new(&a->registry, &opts) < 0) {
+		csdkp_error("cannot scan for plugins: %s", csdk_error_last()->message);
+		return 3;
+	}
+	return 0;
+}
+
 static int try_open(csdk_provider **out, const struct args *a, char *why, size_t whylen)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
@@ -180,6 +242,7 @@ static int try_open(csdk_provider **out, const struct args *a, char *why, size_t
 
 	opts.config = a->config;
 	opts.n_config = a->n_config;
+	opts.registry = a->registry;
 	if (csdk_provider_open(out, a->name, &opts) == 0)
 		return 0;
 	snprintf(why, whylen, "%s", csdk_error_last()->message);
@@ -425,6 +488,7 @@ static int run_all(const struct args *a, csdk_provider *provider)
 	opts.n_config = a->n_config;
 	opts.timeout_ms = a->timeout_ms;
 	opts.in_process = a->in_process;
+	opts.registry = a->registry;
 	for (i = 0; i < csdkp_conf_n_cases; i++) {
 		const csdkp_conf_case *c = &csdkp_conf_cases[i];
 		csdkp_conf_result *r = &results[n];
@@ -472,6 +536,8 @@ int csdkp_conformance_main(int argc, char **argv)
 	rc = parse(&a, argc, argv);
 	if (rc == 0)
 		rc = check_globs(&a);
+	if (rc == 0 && a.path)
+		rc = open_registry(&a);
 	if (rc == 0 && a.name)
 		rc = open_provider(&provider, &a);
 	if (rc == 0)
@@ -479,6 +545,7 @@ int csdkp_conformance_main(int argc, char **argv)
 	else if (rc == 1)
 		rc = csdkp_finish_output() < 0 ? 1 : 0;  /* --help */
 	csdk_provider_close(provider);
+	csdk_registry_free(a.registry);
 	for (i = 0; i < a.n_config; i++)
 		free((char *)a.config[i].key);
 	free(a.config);

@@ -73,6 +73,7 @@ typedef struct csdkp_conf_options {
 	size_t n_config;
 	int64_t timeout_ms;          /**< per case, sandbox creation and removal included */
 	int in_process;              /**< run cases in this process (no time bound, no crash isolation) */
+	csdk_registry *registry;     /**< where the provider is found (--path), or NULL for the default */
 } csdkp_conf_options;
 
 /**
@@ -91,6 +92,13 @@ int csdkp_conf_run_case(csdkp_conf_result *out, csdk_provider *provider,
 
 /** The `test` subcommand of csdk-plugins: argv[0] is the subcommand's name. */
 int csdkp_conformance_main(int argc, char **argv);
+
+/**
+ * Check the value of --path (shared with the csdk-plugins views): every
+ * directory must exist and be a directory, and there must be one. Returns 0,
+ * or prints one error and returns 2 (an empty value, a usage error) or 1.
+ */
+int csdkp_check_path_option(const char *dirs);
 
 /* ------------------------------------------------- helpers for case bodies */
 

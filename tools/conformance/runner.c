@@ -101,6 +101,7 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 	/* Threads the plugin started in the parent do not exist here: open it afresh. */
 	popts.config = opts->config;
 	popts.n_config = opts->n_config;
+	popts.registry = opts->registry;
 	if (csdk_provider_open(&provider, opts->provider_name, &popts) < 0) {
 		snprintf(detail, sizeof(detail), "cannot open the provider in the case process: %s",
 			 csdk_error_last()->message);
