@@ -219,7 +219,9 @@ typedef struct csdk_lint {
 /**
  * Lint a plugin file for its author: right ELF class and machine, only
  * csdk_plugin_entry exported, no undefined symbols when bound immediately,
- * and a valid descriptor. Plugin code runs in a child process only, so a
+ * and a valid descriptor. When the ELF check fails, the checks that need a
+ * loadable file are left out of out->checks (and exports too when the file
+ * has no symbol table). Plugin code runs in a child process only, so a
  * crashing plugin is reported, not suffered. Returns 0 when the lint ran
  * (whatever it found; see out->ok), an error when it could not run.
  */
