@@ -41,6 +41,20 @@ static int copy_create_options(struct csdk_create_options *dst, const struct csd
 	return 0;
 }
 
+/* A template, snapshot or name the provider cannot honour is an error, not a
+ * plain sandbox made in its place (and so, in a compute, a reason to fall
+ * back to the next provider). */
+static int create_options_supported(const csdk_provider *p, const struct csdk_create_options *o)
+{
+	if (o->template_id && !(p->plugin->capabilities & CSDK_CAP_TEMPLATES))
+		return csdkp_unsupported_group(p, "templates");
+	if (o->snapshot_id && !(p->plugin->capabilities & CSDK_CAP_SNAPSHOTS))
+		return csdkp_unsupported_group(p, "snapshots");
+	if (o->name && !(p->plugin->capabilities & CSDK_CAP_NAMED))
+		return csdkp_unsupported_named(p, "findOrCreate", "named sandbox");
+	return 0;
+}
+
 static int finish_create(csdk_sandbox **out, csdk_provider *p, const char *method, int rc, struct csdk_text *id, void *native)
 {
 	rc = csdkp_provider_result(p, method, rc);
@@ -65,7 +79,7 @@ int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const struct csdk_
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_create: out is NULL");
 	*out = NULL;
 	NEED_PROVIDER(p);
-	if ((rc = copy_create_options(&o, opts, p->name)))
+	if ((rc = copy_create_options(&o, opts, p->name)) || (rc = create_options_supported(p, &o)))
 		return rc;
 	csdkp_provider_enter(p);
 	rc = p->m->create(p->ctx, &o, &id, &native);
@@ -450,7 +464,7 @@ int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char
 		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox name given; pass a name");
 	if (!ns)
 		ns = CSDK_DEFAULT_NAMESPACE;
-	if ((rc = copy_create_options(&o, opts, p->name)))
+	if ((rc = copy_create_options(&o, opts, p->name)) || (rc = create_options_supported(p, &o)))
 		return rc;
 	o.name = name;
 	o.namespace_ = ns;

@@ -1043,6 +1043,15 @@ START_TEST(named_sandboxes_are_unsupported)
 	ck_assert_ptr_null(out);
 	assert_failed(csdk_sandbox_extend_timeout(sb, 0), CSDK_EUNSUPPORTED, "apitest",
 		      "Provider 'apitest' does not support extendTimeout.\nThis feature requires gateway provider with timeout extension support.");
+	{
+		struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+
+		o.name = "web";
+		out = (csdk_sandbox *)&out;
+		assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EUNSUPPORTED, "apitest",
+			      "Provider 'apitest' does not support findOrCreate.\nThis feature requires gateway provider with named sandbox support.");
+		ck_assert_ptr_null(out);
+	}
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -1070,6 +1079,19 @@ START_TEST(templates_and_snapshots_are_unsupported)
 	assert_failed(csdk_snapshot_list(&items, p), CSDK_EUNSUPPORTED, "apitest", snapshots);
 	ck_assert_ptr_null(items);
 	assert_failed(csdk_snapshot_delete(p, "s1"), CSDK_EUNSUPPORTED, "apitest", snapshots);
+	{
+		/* not a plain sandbox made in place of the one asked for */
+		struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+		csdk_sandbox *made = (csdk_sandbox *)&made;
+
+		o.template_id = "t1";
+		assert_failed(csdk_sandbox_create(&made, p, &o), CSDK_EUNSUPPORTED, "apitest", templates);
+		ck_assert_ptr_null(made);
+		o.template_id = NULL;
+		o.snapshot_id = "s1";
+		assert_failed(csdk_sandbox_create(&made, p, &o), CSDK_EUNSUPPORTED, "apitest", snapshots);
+		ck_assert_ptr_null(made);
+	}
 	csdk_item_list_free(NULL);
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);

@@ -287,7 +287,12 @@ const char *csdk_provider_config(const csdk_provider *provider, const char *key)
 /** Initialiser for struct csdk_create_options (csdk/plugin.h): all unset. */
 #define CSDK_CREATE_OPTIONS_INIT { sizeof(struct csdk_create_options), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
 
-/** Create a sandbox; opts may be NULL. */
+/**
+ * Create a sandbox; opts may be NULL. A template_id, snapshot_id or name the
+ * provider has no capability for fails with CSDK_EUNSUPPORTED ("Provider 'P'
+ * does not support templates." / "... snapshots." / "... findOrCreate.")
+ * before the plugin is called.
+ */
 int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const struct csdk_create_options *opts);
 
 /** Get a sandbox by id. Not found is not an error: returns 0 with *out NULL. */
