@@ -515,9 +515,11 @@ const char *csdk_capability_name(uint64_t cap);
  * configuration file. See docs/configuration.md for the file format and the
  * precedence of configuration sources.
  *
- * Threads: a csdk_compute may be used from several threads at once (its
- * tables are guarded by a mutex; calls into providers keep the providers'
- * own rules). A csdk_cancel may be requested from any thread. A
+ * Threads: a csdk_compute is set up (csdk_compute_add, csdk_compute_open)
+ * from one thread, before other calls on it; from then on it may be used
+ * from several threads at once (its routing state is guarded by a mutex;
+ * calls into providers keep the providers' own rules). Adding a provider
+ * while other threads use the compute is not supported. A csdk_cancel may be requested from any thread. A
  * csdk_user_config is immutable once loaded and may be shared.
  */
 
