@@ -41,7 +41,7 @@ static int copy_create_options(struct csdk_create_options *dst, const struct csd
 	return 0;
 }
 
-/* A template, snapshot or name the provider cannot honour is an error, not a
+/* A template or snapshot the provider cannot honour is an error, not a
  * plain sandbox made in its place (and so, in a compute, a reason to fall
  * back to the next provider). */
 static int create_options_supported(const csdk_provider *p, const struct csdk_create_options *o)
@@ -50,8 +50,6 @@ static int create_options_supported(const csdk_provider *p, const struct csdk_cr
 		return csdkp_unsupported_group(p, "templates");
 	if (o->snapshot_id && !(p->plugin->capabilities & CSDK_CAP_SNAPSHOTS))
 		return csdkp_unsupported_group(p, "snapshots");
-	if (o->name && !(p->plugin->capabilities & CSDK_CAP_NAMED))
-		return csdkp_unsupported_named(p, "findOrCreate", "named sandbox");
 	return 0;
 }
 

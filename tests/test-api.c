@@ -1043,15 +1043,6 @@ START_TEST(named_sandboxes_are_unsupported)
 	ck_assert_ptr_null(out);
 	assert_failed(csdk_sandbox_extend_timeout(sb, 0), CSDK_EUNSUPPORTED, "apitest",
 		      "Provider 'apitest' does not support extendTimeout.\nThis feature requires gateway provider with timeout extension support.");
-	{
-		struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
-
-		o.name = "web";
-		out = (csdk_sandbox *)&out;
-		assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EUNSUPPORTED, "apitest",
-			      "Provider 'apitest' does not support findOrCreate.\nThis feature requires gateway provider with named sandbox support.");
-		ck_assert_ptr_null(out);
-	}
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }

@@ -288,10 +288,10 @@ const char *csdk_provider_config(const csdk_provider *provider, const char *key)
 #define CSDK_CREATE_OPTIONS_INIT { sizeof(struct csdk_create_options), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
 
 /**
- * Create a sandbox; opts may be NULL. A template_id, snapshot_id or name the
+ * Create a sandbox; opts may be NULL. A template_id or snapshot_id the
  * provider has no capability for fails with CSDK_EUNSUPPORTED ("Provider 'P'
- * does not support templates." / "... snapshots." / "... findOrCreate.")
- * before the plugin is called.
+ * does not support templates." / "... snapshots.") before the plugin is
+ * called. A name is passed to the plugin's create as it is.
  */
 int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const struct csdk_create_options *opts);
 

@@ -95,6 +95,26 @@ run csdk-no-url "$C" -p garbage url sb-ok 1
 expect_status csdk-no-url 1
 expect_line csdk-no-url err "csdk: provider 'garbage' returned no URL from get_url"
 
+# A create that hangs in the plugin: the first SIGINT cancels (csdk waits
+# for the provider), a second one ends csdk at once.
+"$C" -p createblock create >"$OUT/create-hung.out" 2>"$OUT/create-hung.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+sleep 1
+if kill -0 $pid 2>/dev/null; then pass "create-hung: waits for the provider after one SIGINT"; else fail "create-hung: ended after one SIGINT"; fi
+kill -INT $pid
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then
+	fail "create-hung: still running after a second SIGINT"
+	kill -9 $pid
+fi
+wait $pid
+echo $? >"$OUT/create-hung.status"
+expect_status create-hung 130
+expect_line create-hung err "csdk: interrupted again; exiting without waiting for the provider (a sandbox it finishes creating may be left: check 'csdk list')"
+
 # Bytes that are not UTF-8 pass through text output and become U+FFFD in JSON.
 FFFD=$(printf '\357\277\275')
 run csdk-badutf8-create "$C" -p garbage create --name badutf8-id

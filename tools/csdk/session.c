@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -283,8 +284,18 @@ int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id)
 
 static csdk_cancel *create_cancel;
 
+static volatile sig_atomic_t create_signals;
+
+/* The first signal cancels (a sandbox finishing late is then destroyed);
+ * a second one ends csdk at once, for a provider whose create hangs. */
 static void cancel_create(int sig)
 {
+	static const char msg[] = "csdk: interrupted again; exiting without waiting for the provider (a sandbox it finishes creating may be left: check 'csdk list')\n";
+
+	if (create_signals++) {
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		_exit(128 + sig);
+	}
 	csdk_cancel_request(create_cancel);
 }
 
@@ -305,6 +316,7 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 	copts.provider = cli->provider_given ? session.default_name : NULL;
 	copts.create = opts;
 	copts.cancel = create_cancel;
+	create_signals = 0;
 	/* An interrupted create still returns, so that a sandbox finishing late is destroyed rather than leaked. */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
