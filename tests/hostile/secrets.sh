@@ -73,12 +73,8 @@ run c-env-exec-fail "$C" -p leaker exec sb-leak fail
 run c-env-providers-json "$C" --json providers
 run c-env-kit "$P" test leaker --case 'sandbox-*' --timeout 20000
 unset HOSTILE_LEAKER_API_KEY
-if "$C" config --help >/dev/null 2>&1; then
-	run c-config-show "$C" -p leaker -c "$K" config show
-	run c-config-show-json "$C" -p leaker -c "$K" --json config show
-else
-	echo "# csdk has no config command yet: config show not checked"
-fi
+run c-config-show "$C" -p leaker -c "$K" config show
+run c-config-show-json "$C" -p leaker -c "$K" --json config show
 
 expect_status c-exec 0
 expect_status c-exec-fail 125
@@ -88,6 +84,10 @@ expect_line c-exec-fail err "csdk: leaker: warning: run_command: warn api_key=**
 expect_line c-exec-fail err "csdk: leaker: error: run_command: error embedded=x***x"
 expect_line c-env-exec-fail err "csdk: backend rejected api_key *** (token ***) in run_command"
 expect_line c-code-syntax err "SyntaxError: unexpected *** near ***"
+expect_status c-config-show 0
+expect_match c-config-show out 'api_key.*\*\*\*'
+expect_status c-config-show-json 0
+expect_line c-config-show-json out '        "value": "***",'
 expect_status c-init 1
 expect_line c-init err "csdk: init rejected api_key *** and token ***"
 expect_line c-unknown-key err "csdk: unknown configuration key 'api_key' for provider 'garbage'; known keys: (none)"
