@@ -418,6 +418,16 @@ static void failures_add(struct failures *f, const char *name, int code, const c
 	f->n_tried++;
 }
 
+/* A line for a provider that answered without failing (e.g. "no such
+ * sandbox"): listed in the error if others failed, never its cause. */
+static void failures_note(struct failures *f, const char *name, const char *message)
+{
+	char *line = csdkp_printf("%s\n- %s: %s", f->text ? f->text : "", name, message);
+
+	free(f->text);
+	f->text = line;
+}
+
 static void failures_add_last(struct failures *f, const char *name, int code)
 {
 	const csdk_error *e = csdk_error_last();
@@ -428,7 +438,6 @@ static void failures_add_last(struct failures *f, const char *name, int code)
 static int failures_report(struct failures *f, const char *what, size_t n)
 {
 	int code = f->mixed ? CSDK_EBACKEND : f->code;
-
 	const char *sep = f->text && n == 1 && f->n_tried == 1 ? strstr(f->text, ": ") : NULL;
 
 	if (!f->text) {
@@ -586,6 +595,8 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		}
 		if (rc)
 			failures_add_last(&f, m->name, rc);
+		else
+			failures_note(&f, m->name, "no such sandbox");
 	}
 	free(order);
 	if (*out) {

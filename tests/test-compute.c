@@ -404,7 +404,7 @@ START_TEST(get_with_fallback_aggregates_failures)
 	got = NULL;
 	ck_assert_int_eq(csdk_compute_get(&got, c, NULL, "flaky-7"), CSDK_EBACKEND);
 	ck_assert_str_eq(csdk_error_last()->message,
-		"Failed to get sandbox 'flaky-7' across 2 provider(s).\n- flaky2: flaky get failed (FLAKY_FAIL)");
+		"Failed to get sandbox 'flaky-7' across 2 provider(s).\n- flaky2: flaky get failed (FLAKY_FAIL)\n- flaky: no such sandbox");
 	csdk_compute_free(c);
 	csdk_provider_close(ps[0]);
 	csdk_provider_close(ps[1]);

@@ -633,7 +633,8 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_co
  * before (affinity), then at the others in order. Not found anywhere: 0 with *out NULL. Providers that
  * failed are skipped when another one finds the sandbox; when none finds it
  * and some failed, the error is "Failed to get sandbox 'ID' across N
- * provider(s)." with a "- NAME: message" line per failing provider. An
+ * provider(s)." with a "- NAME: message" line per provider asked, in
+ * order ("- NAME: no such sandbox" for one that answered not found). An
  * unknown provider name fails as in csdk_compute_create.
  */
 int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *provider, const char *id);
