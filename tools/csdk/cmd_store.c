@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,40 +40,67 @@ static int store_option(struct csdkp_cli *cli, void *state, int opt, const char 
 	}
 }
 
-static int print_created(const struct csdkp_cli *cli, const char *id, const char *name)
+/* With several providers configured, ids are shown as PROVIDER:ID. */
+static char *qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id)
 {
-	if (cli->json)
-		return csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id), "name", csdkp_json_text(name)),
-					CSDKP_EXIT_FAILURE);
-	printf("%s\n", id);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	char *s = NULL;
+
+	if (!csdkp_cli_qualifies(cli))
+		return strdup(id);
+	if (asprintf(&s, "%s:%s", csdk_provider_name(provider), id) < 0)
+		return NULL;
+	return s;
 }
 
-static int print_items(const struct csdkp_cli *cli, const csdk_item_list *list)
+static int print_created(const struct csdkp_cli *cli, const csdk_provider *provider, const char *bare, const char *name)
+{
+	char *id = qualify(cli, provider, bare);
+	int status;
+
+	if (!id) {
+		csdkp_error("out of memory");
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (cli->json) {
+		status = csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id), "name", csdkp_json_text(name)),
+					  CSDKP_EXIT_FAILURE);
+	} else {
+		printf("%s\n", id);
+		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	}
+	free(id);
+	return status;
+}
+
+/* The items of n lists, each list from providers[i]. */
+static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists, csdk_provider *const *providers, size_t n)
 {
 	static const char *const headers[] = { "ID", "NAME", "CREATED" };
 	csdkp_table *table = NULL;
 	json_t *root = NULL;
-	size_t i;
+	size_t i, l;
 
 	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 3, headers) < 0) {
 		csdkp_error("out of memory while listing");
 		return CSDKP_EXIT_FAILURE;
 	}
-	for (i = 0; i < list->count; i++) {
-		const csdk_item *item = &list->items[i];
-		char created[64];
+	for (l = 0; l < n; l++) {
+		for (i = 0; lists[l] && i < lists[l]->count; i++) {
+			const csdk_item *item = &lists[l]->items[i];
+			char created[64], *id = qualify(cli, providers[l], item->id);
 
-		if (root) {
-			json_array_append_new(root, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(item->id),
-				"name", csdkp_json_text(item->name),
-				"created_ms", (json_int_t)item->created_ms,
-				"created", csdkp_json_time(item->created_ms)));
-		} else {
-			const char *cells[] = { item->id, item->name,
-						csdkp_format_time(created, sizeof(created), item->created_ms) };
+			if (root) {
+				json_array_append_new(root, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(id ? id : item->id),
+					"name", csdkp_json_text(item->name),
+					"created_ms", (json_int_t)item->created_ms,
+					"created", csdkp_json_time(item->created_ms)));
+			} else {
+				const char *cells[] = { id ? id : item->id, item->name,
+							csdkp_format_time(created, sizeof(created), item->created_ms) };
 
-			csdkp_table_add(table, cells);
+				csdkp_table_add(table, cells);
+			}
+			free(id);
 		}
 	}
 	if (root)
@@ -93,17 +121,60 @@ static int print_deleted(const struct csdkp_cli *cli, const char *id)
 struct store {
 	const char *kind;        /* "snapshot" */
 	const char *id_word;     /* "SNAPSHOT_ID" */
+	uint64_t cap;            /* CSDK_CAP_SNAPSHOTS */
 	int (*list)(csdk_item_list **out, csdk_provider *provider);
 	int (*remove)(csdk_provider *provider, const char *id);
 };
 
-static const struct store snapshot_store = { "snapshot", "SNAPSHOT_ID", csdk_snapshot_list, csdk_snapshot_delete };
-static const struct store template_store = { "template", "TEMPLATE_ID", csdk_template_list, csdk_template_delete };
+static const struct store snapshot_store = { "snapshot", "SNAPSHOT_ID", CSDK_CAP_SNAPSHOTS, csdk_snapshot_list, csdk_snapshot_delete };
+static const struct store template_store = { "template", "TEMPLATE_ID", CSDK_CAP_TEMPLATES, csdk_template_list, csdk_template_delete };
+
+/* With several providers: every one that has the capability, in order. */
+static int list_all(struct csdkp_cli *cli, const struct store *st)
+{
+	csdk_compute *compute;
+	csdk_item_list **lists = NULL;
+	csdk_provider **providers = NULL;
+	size_t n = 0, i, count;
+	char what[64];
+	int rc, status = CSDKP_EXIT_FAILURE;
+
+	if (csdkp_cli_compute(&compute, cli) < 0)
+		return CSDKP_EXIT_FAILURE;
+	count = csdk_compute_count(compute);
+	lists = calloc(count ? count : 1, sizeof(*lists));
+	providers = calloc(count ? count : 1, sizeof(*providers));
+	if (!lists || !providers) {
+		csdkp_error("out of memory while listing");
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		csdk_provider *p = csdk_compute_provider(compute, csdk_compute_name_at(compute, i));
+
+		if (!p || !(csdk_provider_capabilities(p) & st->cap))
+			continue;
+		if ((rc = st->list(&lists[n], p)) < 0) {
+			snprintf(what, sizeof(what), "listing %ss", st->kind);
+			csdkp_report(rc, what);
+			goto out;
+		}
+		providers[n++] = p;
+	}
+	status = print_items(cli, lists, providers, n);
+out:
+	for (i = 0; lists && i < n; i++)
+		csdk_item_list_free(lists[i]);
+	free(lists);
+	free(providers);
+	return status;
+}
 
 static int list_or_delete(struct csdkp_cli *cli, const struct store *st, char **pos, size_t n_pos)
 {
 	csdk_provider *provider;
+	csdk_compute *compute;
 	csdk_item_list *list = NULL;
+	const char *in, *bare;
 	char what[64];
 	int rc, status;
 
@@ -112,21 +183,33 @@ static int list_or_delete(struct csdkp_cli *cli, const struct store *st, char **
 			return status;
 		if (csdkp_cli_provider(&provider, cli) < 0)
 			return CSDKP_EXIT_FAILURE;
+		if (csdkp_cli_qualifies(cli))
+			return list_all(cli, st);
 		if ((rc = st->list(&list, provider)) < 0) {
 			snprintf(what, sizeof(what), "listing %ss", st->kind);
 			csdkp_report(rc, what);
 			return CSDKP_EXIT_FAILURE;
 		}
-		status = print_items(cli, list);
+		status = print_items(cli, &list, &provider, 1);
 		csdk_item_list_free(list);
 		return status;
 	}
 	snprintf(what, sizeof(what), "a %s after 'delete'", st->id_word);
 	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, what)))
 		return status;
-	if (csdkp_cli_provider(&provider, cli) < 0)
+	if (csdkp_cli_provider(&provider, cli) < 0 || csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
-	if ((rc = st->remove(provider, pos[1])) < 0) {
+	/* PROVIDER:ID deletes there; a bare snapshot id is looked for in every provider */
+	bare = csdkp_cli_split_id(&in, cli, pos[1]);
+	if (in && !(provider = csdk_compute_provider(compute, in))) {
+		csdkp_error("provider '%s' of %s '%s' could not be opened; see 'csdk providers'", in, st->kind, pos[1]);
+		return CSDKP_EXIT_FAILURE;
+	}
+	if (!in && st == &snapshot_store && csdkp_cli_qualifies(cli))
+		rc = csdk_compute_snapshot_delete(compute, NULL, bare);
+	else
+		rc = st->remove(provider, bare);
+	if (rc < 0) {
 		snprintf(what, sizeof(what), "deleting the %s", st->kind);
 		csdkp_report(rc, what);
 		return CSDKP_EXIT_FAILURE;
@@ -164,7 +247,7 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 			csdkp_report(rc, "creating the snapshot");
 			status = CSDKP_EXIT_FAILURE;
 		} else {
-			status = print_created(cli, id, args.name);
+			status = print_created(cli, csdk_sandbox_provider(sandbox), id, args.name);
 		}
 		csdk_free(id);
 		csdk_sandbox_free(sandbox);
@@ -222,7 +305,7 @@ static int template_create(struct csdkp_cli *cli, const struct store_args *args)
 		csdkp_report(rc, "creating the template");
 		status = CSDKP_EXIT_FAILURE;
 	} else {
-		status = print_created(cli, id, args->name);
+		status = print_created(cli, provider, id, args->name);
 	}
 	csdk_free(id);
 	csdk_sandbox_free(sandbox);

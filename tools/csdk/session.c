@@ -303,8 +303,9 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 {
 	csdk_compute_create_options copts = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
 	struct sigaction sa, old_int, old_term;
+	struct csdk_create_options local;
 	csdk_compute *compute;
-	int rc;
+	int rc, i;
 
 	*out = NULL;
 	if (csdkp_cli_compute(&compute, cli) < 0)
@@ -314,7 +315,20 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 		return -1;
 	}
 	copts.provider = cli->provider_given ? session.default_name : NULL;
-	copts.create = opts;
+	/* --snapshot/--template PROVIDER:ID: made there, from ID */
+	if (opts) {
+		local = *opts;
+	} else {
+		struct csdk_create_options none = CSDK_CREATE_OPTIONS_INIT;
+		local = none;
+	}
+	for (i = 0; i < 2; i++) {
+		const char **from = i ? &local.template_id : &local.snapshot_id, *in;
+
+		if (*from && (*from = csdkp_cli_split_id(&in, cli, *from)) && in)
+			copts.provider = in;
+	}
+	copts.create = &local;
 	copts.cancel = create_cancel;
 	create_signals = 0;
 	/* An interrupted create still returns, so that a sandbox finishing late is destroyed rather than leaked. */

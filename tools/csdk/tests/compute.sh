@@ -146,6 +146,34 @@ run_csdk list
 expect_eq "bad file: exit status" 1 "$rc"
 expect_eq "bad file: message" "csdk: $CSDK_CONFIG:2: unknown strategy 'fastest'; use priority or round-robin" "$err"
 
+# --- snapshots routed: qualified ids, listed across providers ---------------------------
+config <<'EOF'
+[csdk]
+default = example
+providers = example, local
+EOF
+run_csdk -p local create
+sb=$out
+run_csdk snapshot create "$sb" --name routed
+expect_eq "snapshot create: exit status" 0 "$rc"
+snap=$out
+case $snap in local:snap-*) checks=$((checks + 1)) ;; *) fail "snapshot create: '$snap' is not local:snap-..." ;; esac
+run_csdk snapshot list
+expect_eq "snapshot list: exit status (example has no snapshots, local is listed)" 0 "$rc"
+expect_eq "snapshot list: the local snapshot, qualified" "$snap routed" "$(printf '%s\n' "$out" | awk 'NR > 1 { print $1, $2 }')"
+run_csdk create --snapshot "$snap"
+expect_eq "create from a qualified snapshot: exit status" 0 "$rc"
+case $out in local:local-*) checks=$((checks + 1)) ;; *) fail "create --snapshot $snap: '$out' was not made by local" ;; esac
+"$CSDK" destroy "$out"
+run_csdk -p example create --snapshot snap-nonexistent
+expect_eq "create from a snapshot on a provider without snapshots: exit status" 1 "$rc"
+expect_eq "create from a snapshot on a provider without snapshots: message" "csdk: Provider 'example' does not support snapshots." "$err"
+run_csdk snapshot delete "$snap"
+expect_eq "snapshot delete qualified: exit status" 0 "$rc"
+run_csdk snapshot list
+expect_eq "snapshot list after delete" "ID  NAME  CREATED" "$out"
+"$CSDK" destroy "$sb"
+
 # --- one provider: ids unqualified ----------------------------------------------------
 config <<'EOF'
 [csdk]
