@@ -611,6 +611,58 @@ static void test_expiry(const char *image)
 	      "bad timeout: '%s'", last_error);
 }
 
+/* Containment in a docker sandbox: the pids limit holds a fork bomb, the
+ * filesystem API resolves links inside the container (a link to a host
+ * file finds nothing), and destroy leaves no container and no process. */
+static void test_containment(const char *image)
+{
+	void *ctx = open_ctx("image", image, "pids_limit", "64");
+	struct csdk_text id = { "" };
+	struct csdk_run_options o = { .struct_size = sizeof(o), .timeout_ms = 5000 };
+	struct csdk_sink s;
+	char canary[64], out[1024], path[256];
+	void *sb = NULL;
+	FILE *f;
+	int code, rc;
+
+	CHECK(M->create(ctx, NULL, &id, &sb) == 0, "create for containment: %s", last_error);
+	if (!sb)
+		return;
+	/* the loop's shell dies when fork fails; counted with builtins only,
+	 * since at the limit nothing more can be forked; then the sleeps end */
+	code = run(ctx, sb, "(i=0; while [ $i -lt 200 ]; do sleep 3 & i=$((i+1)); done) 2>/dev/null; set -- /proc/[0-9]*; echo $#; sleep 4", &o, &s);
+	CHECK(code == 0 && atoi(out1(&s)) > 32 && atoi(out1(&s)) <= 64, "pids limit 64: %d processes seen (exit %d)", atoi(out1(&s)), code);
+	sink_free(&s);
+
+	snprintf(canary, sizeof(canary), "/tmp/csdk-docker-canary-%d", (int)getpid());
+	f = fopen(canary, "w");
+	if (f) {
+		fputs("HOST CANARY\n", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "ln -s %s hostlink && ln -s ../../../../..%s rellink", canary, canary);
+	CHECK(run(ctx, sb, path, NULL, &s) == 0, "links made");
+	sink_free(&s);
+	rc = M->fs_read(ctx, sb, "hostlink", &s);
+	CHECK(rc == CSDK_ENOTFOUND && !(s.data[1] && strstr(s.data[1], "HOST CANARY")), "fs_read of a link to a host file: %d", rc);
+	sink_free(&s);
+	rc = M->fs_read(ctx, sb, "rellink", &s);
+	CHECK(rc == CSDK_ENOTFOUND && !(s.data[1] && strstr(s.data[1], "HOST CANARY")), "fs_read of a relative link out: %d", rc);
+	sink_free(&s);
+	unlink(canary);
+
+	o.background = 1;
+	o.timeout_ms = 0;
+	CHECK(run(ctx, sb, "sleep 4242", &o, &s) == 0, "background sleep");
+	sink_free(&s);
+	M->release(ctx, sb);
+	CHECK(M->destroy(ctx, id.value) == 0, "destroy: %s", last_error);
+	snprintf(path, sizeof(path), "/containers/%s/json", id.value);
+	CHECK(raw("GET", path, NULL, out, sizeof(out)) == 404, "the container outlived destroy");
+	CHECK(system("pgrep -f 'sleep 424[2]' >/dev/null") != 0, "a process of the sandbox outlived destroy");
+	M->teardown(ctx);
+}
+
 #define SNAP_NAME "first \"one\" a\\b $HOME, x"
 
 static void test_labels_and_lifecycle(void *ctx, const char *image)
@@ -862,6 +914,7 @@ int main(void)
 	M->teardown(ctx);
 	test_host_network(image);
 	test_expiry(image);
+	test_containment(image);
 	if (debian && *debian)
 		test_run_code(debian);
 	else
