@@ -172,6 +172,8 @@ int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli);
 int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csdk_create_options *opts);
 /** Non-zero when more than one provider is configured, so ids are shown qualified. */
 int csdkp_cli_qualifies(const struct csdkp_cli *cli);
+/** ID as shown: PROVIDER:ID when several providers are configured, else ID. Caller frees; NULL when out of memory. */
+char *csdkp_cli_qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id);
 /** The id to show for sandbox (PROVIDER:ID or ID); caller frees; NULL when out of memory. */
 char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox);
 /** Split PROVIDER:ID when PROVIDER is configured: returns the bare id, *provider_out the name or NULL. */

@@ -40,21 +40,9 @@ static int store_option(struct csdkp_cli *cli, void *state, int opt, const char 
 	}
 }
 
-/* With several providers configured, ids are shown as PROVIDER:ID. */
-static char *qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id)
-{
-	char *s = NULL;
-
-	if (!csdkp_cli_qualifies(cli))
-		return strdup(id);
-	if (asprintf(&s, "%s:%s", csdk_provider_name(provider), id) < 0)
-		return NULL;
-	return s;
-}
-
 static int print_created(const struct csdkp_cli *cli, const csdk_provider *provider, const char *bare, const char *name)
 {
-	char *id = qualify(cli, provider, bare);
+	char *id = csdkp_cli_qualify(cli, provider, bare);
 	int status;
 
 	if (!id) {
@@ -87,7 +75,7 @@ static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists
 	for (l = 0; l < n; l++) {
 		for (i = 0; lists[l] && i < lists[l]->count; i++) {
 			const csdk_item *item = &lists[l]->items[i];
-			char created[64], *id = qualify(cli, providers[l], item->id);
+			char created[64], *id = csdkp_cli_qualify(cli, providers[l], item->id);
 
 			if (root) {
 				json_array_append_new(root, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(id ? id : item->id),

@@ -227,15 +227,20 @@ int csdkp_cli_qualifies(const struct csdkp_cli *cli)
 	return session.compute && csdk_compute_count(session.compute) > 1;
 }
 
-char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
+char *csdkp_cli_qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id)
 {
 	char *s = NULL;
 
 	if (!csdkp_cli_qualifies(cli))
-		return strdup(csdk_sandbox_id(sandbox));
-	if (asprintf(&s, "%s:%s", csdk_provider_name(csdk_sandbox_provider(sandbox)), csdk_sandbox_id(sandbox)) < 0)
+		return strdup(id);
+	if (asprintf(&s, "%s:%s", csdk_provider_name(provider), id) < 0)
 		return NULL;
 	return s;
+}
+
+char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
+{
+	return csdkp_cli_qualify(cli, csdk_sandbox_provider(sandbox), csdk_sandbox_id(sandbox));
 }
 
 const char *csdkp_cli_split_id(const char **provider_out, const struct csdkp_cli *cli, const char *id)
