@@ -121,11 +121,20 @@ static int probe_bwrap(struct csdkp_local *ctx)
 	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
 		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid());
 	snprintf(cache, sizeof(cache), "%s/bwrap-probe", ctx->state_dir);
+	/* "KEY ok" or "KEY fail REASON"; a failure cached without its reason
+	 * (older versions wrote none) is probed again. */
 	if ((f = fopen(cache, "re"))) {
-		char *got = fgets(line, sizeof(line), f);
+		char *got = fgets(line, sizeof(line), f), *v = line + strlen(key) + 1;
 		fclose(f);
-		if (got && !strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ')
-			return !strncmp(line + strlen(key) + 1, "ok", 2);
+		if (got && !strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ') {
+			v[strcspn(v, "\n")] = '\0';
+			if (!strcmp(v, "ok"))
+				return 1;
+			if (!strncmp(v, "fail ", 5) && v[5]) {
+				snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s", v + 5);
+				return 0;
+			}
+		}
 	}
 	/* The same kind of mounts as a real command: binding all of / would trip over unrelated host mounts. */
 	csdkp_strv_push(&probe, ctx->bwrap);
@@ -144,6 +153,8 @@ static int probe_bwrap(struct csdkp_local *ctx)
 	csdkp_strv_push(&probe, "/dev");
 	csdkp_strv_push(&probe, "true");
 	if (probe.failed || !probe.v || pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot start a trial run of %s: %s",
+			 ctx->bwrap, probe.failed || !probe.v ? strerror(ENOMEM) : strerror(errno));
 		csdkp_strv_free(&probe);
 		return 0;
 	}
@@ -183,9 +194,14 @@ static int probe_bwrap(struct csdkp_local *ctx)
 			snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s failed (status %d)", ctx->bwrap, status);
 		n = -1;
 	}
-	fd = open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a failed fork says nothing about bwrap: not cached */
+	fd = pid < 0 ? -1 : open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		int len = snprintf(line, sizeof(line), "%s %s\n", key, n < 0 ? "fail" : "ok");
+		int len = n < 0 ? snprintf(line, sizeof(line), "%s fail %s\n", key, ctx->probe_error)
+				: snprintf(line, sizeof(line), "%s ok\n", key);
+		if (len >= (int)sizeof(line))
+			len = (int)sizeof(line) - 1;
+		line[len - 1] = '\n';
 		if (write(fd, line, (size_t)len) != len)
 			unlink(cache);
 		close(fd);
@@ -227,7 +243,7 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 }
 
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
-		     const char *cwd_inside, const struct csdkp_strv *env, int foreground, int info_fd,
+		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, struct csdkp_strv *argv)
 {
 	const char *network = csdkp_meta_str(meta, "network");
@@ -239,8 +255,9 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--unshare-uts");
 	if (network && !strcmp(network, "none"))
 		csdkp_strv_push(argv, "--unshare-net");
-	if (foreground)
-		csdkp_strv_push(argv, "--die-with-parent");
+	/* The parent is the caller for a foreground command and the log copier
+	 * for a background one: either way the sandbox's processes go with it. */
+	csdkp_strv_push(argv, "--die-with-parent");
 	/* As root, bwrap keeps every capability unless told: a command could remount the host's /usr. */
 	if (geteuid() == 0) {
 		csdkp_strv_push(argv, "--cap-drop");

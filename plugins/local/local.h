@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include <csdk/plugin.h>
@@ -63,7 +64,22 @@ int csdkp_sweep_locked(struct csdkp_local *ctx);
 int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id);
 int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_options *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out);
-int csdkp_record_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, pid_t pgid, pid_t nspid);
+
+/* Every command's process group (and pid namespace init under bubblewrap)
+ * is a file in STATE/sandboxes/ID/procs/ while it may run; destroy kills them. */
+#define CSDKP_PROCS_DIR "procs"
+#define CSDKP_DESTROYED_MARK ".destroyed"
+struct csdkp_procs {
+	int dfd;                 /* procs/, -1 when closed */
+	char name[48];           /* this command's record, "" when none */
+};
+unsigned long long csdkp_proc_start(pid_t pid);
+int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg);
+int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart);
+int csdkp_procs_destroyed(const struct csdkp_procs *reg, const struct csdkp_sandbox *sb);
+void csdkp_procs_forget(struct csdkp_procs *reg);
+void csdkp_procs_end(struct csdkp_procs *reg);
 
 /* paths.c: inside paths → descriptors below the sandbox directory */
 int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *path, char **rel_out);
@@ -75,7 +91,7 @@ int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel,
 /* isolation.c */
 int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out);
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
-		     const char *cwd_inside, const struct csdkp_strv *env, int foreground, int info_fd,
+		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, struct csdkp_strv *argv);
 
 /* spawn.c */
@@ -86,7 +102,6 @@ struct csdkp_capture {
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
 	      const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkp_capture *capture_stderr);
-void csdkp_kill_recorded(const char *sandbox_dir);
 
 /* methods, one file per group */
 int csdkp_m_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);

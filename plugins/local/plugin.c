@@ -19,7 +19,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "memory", "CSDK_LOCAL_MEMORY", 0, 0, "address-space limit per command process in bytes (RLIMIT_AS; suffixes K, M, G; default none)" },
 	{ "processes", "CSDK_LOCAL_PROCESSES", 0, 0, "process limit of the user running commands (RLIMIT_NPROC; default none)" },
 	{ "cpu_time", "CSDK_LOCAL_CPU_TIME", 0, 0, "CPU time limit per command process in seconds (RLIMIT_CPU; default none)" },
-	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, 0, "bytes per stream per command before it is killed (suffixes K, M, G; default 64M)" },
+	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, 0, "bytes per stream of a command, or of a background command's log, before it is killed (suffixes K, M, G; default 64M)" },
 	{ "python", "CSDK_LOCAL_PYTHON", 0, 0, "interpreter run_code uses for python (default python3)" },
 	{ "node", "CSDK_LOCAL_NODE", 0, 0, "interpreter run_code uses for node (default node)" },
 };

@@ -25,6 +25,9 @@ int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct cs
 	int rc, lock;
 
 	*sandbox_out = NULL;
+	/* A name makes create find_or_create: the name is recorded and validated the same way. */
+	if (opts && opts->name)
+		return csdkp_m_find_or_create(ctx, opts->namespace_, opts->name, opts, id_out, sandbox_out);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,71 +114,164 @@ static int open_log(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, cha
 	return 0;
 }
 
+/* bwrap's --info-fd JSON names the pid namespace's init as seen from here. */
+static pid_t read_info(int fd)
+{
+	char info[1024];
+	size_t got = 0;
+	int64_t deadline = mono_ms() + 10000;
+	char *p;
+
+	while (got < sizeof(info) - 1) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t left = deadline - mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = read(fd, info + got, sizeof(info) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		info[got] = '\0';
+		if (strchr(info, '}'))
+			break;
+	}
+	info[got] = '\0';
+	if ((p = strstr(info, "\"child-pid\"")) && (p = strchr(p, ':')))
+		return (pid_t)strtol(p + 1, NULL, 10);
+	return 0;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * The log copier of a background command (async-signal-safe calls only):
+ * starts the command with stdout and stderr on a pipe, copies the pipe to
+ * the log until every writer has closed it, then waits for the command, so
+ * that bwrap's --die-with-parent does not fire early. Past limit bytes it
+ * writes the note and kills its whole process group, itself included.
+ */
+static void copier_main(const struct launch *l, int null, const int op[2], int logfd, int info_w,
+			uint64_t limit, const char *note, size_t note_len)
+{
+	static const char failed[] = "csdk-local: cannot start the background command: fork failed\n";
+	struct sigaction dfl;
+	char buf[8192];
+	uint64_t total = 0;
+	sigset_t none;
+	pid_t cmd;
+	int in, out, sig;
+
+	cmd = fork();
+	if (cmd == 0) {
+		move_fd(null, 0);
+		move_fd(op[1], 1);
+		dup2(1, 2);
+		if (info_w >= 0)
+			move_fd(info_w, 3);
+		child_exec(l, info_w >= 0 ? 4 : 3);
+	}
+	if (cmd < 0) {
+		write_all(logfd, failed, sizeof(failed) - 1);
+		_exit(1);
+	}
+	/* It lives on: keep none of the host's descriptors (an flock would stay held) or handlers. */
+	in = fcntl(op[0], F_DUPFD, 3);
+	out = fcntl(logfd, F_DUPFD, 3);
+	dup2(in, 0);
+	dup2(out, 1);
+	syscall(SYS_close_range, 2, ~0U, 0);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((uint64_t)n > limit - total) {
+			write_all(1, buf, (size_t)(limit - total));
+			write_all(1, note, note_len);
+			kill(-getpgrp(), SIGKILL);
+			_exit(1);
+		}
+		write_all(1, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l, int *exit_code_out)
 {
-	char name[96], info[1024];
-	int logfd = -1, null, ip[2] = { -1, -1 }, rc, status;
-	size_t got = 0;
-	pid_t first;
-	long nspid = 0;
+	struct csdkp_procs reg = { -1, "" };
+	char name[96], note[160];
+	int logfd = -1, null, ip[2] = { -1, -1 }, op[2] = { -1, -1 }, rc, status = 0, note_len;
+	unsigned long long pgstart, nsstart = 0;
+	pid_t first, nspid = 0;
 
 	if ((rc = open_log(ctx, sb, name, sizeof(name), &logfd)))
 		return rc;
+	note_len = snprintf(note, sizeof(note), "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
+			    (unsigned long long)ctx->output_limit);
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || (l->bwrap && pipe2(ip, O_CLOEXEC) < 0)) {
+	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(ip, O_CLOEXEC) < 0)) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
-	/* Detach with a double fork: the command's session outlives this call
-	 * and is reaped by init, never left as a zombie of the host. */
+	if ((rc = csdkp_procs_begin(ctx, sb, &reg)))
+		goto out;
+	/* Detach: the first child starts a session, forks the copier and exits,
+	 * so the copier and the command are reaped by init, never left as
+	 * zombies of the host. The session's group is the first child's pid. */
 	first = fork();
 	if (first == 0) {
-		pid_t second;
+		pid_t copier;
 
 		setsid();
-		second = fork();
-		if (second == 0) {
-			move_fd(null, 0);
-			move_fd(logfd, 1);
-			dup2(1, 2);
-			if (ip[1] >= 0)
-				move_fd(ip[1], 3);
-			child_exec(l, ip[1] >= 0 ? 4 : 3);
-		}
-		_exit(second < 0 ? 1 : 0);
+		copier = fork();
+		if (copier == 0)
+			copier_main(l, null, op, logfd, ip[1], ctx->output_limit, note, (size_t)note_len);
+		_exit(copier < 0 ? 1 : 0);
 	}
 	if (first < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
+	pgstart = csdkp_proc_start(first);
 	while (waitpid(first, &status, 0) < 0 && errno == EINTR)
 		;
+	close(op[1]);
+	close(logfd);
+	op[1] = logfd = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s; the system may be out of processes", sb->id);
+		goto out;
+	}
 	if (ip[1] >= 0) {
-		int64_t deadline = mono_ms() + 10000;
-
 		close(ip[1]);
 		ip[1] = -1;
-		while (got < sizeof(info) - 1) {
-			struct pollfd pfd = { ip[0], POLLIN, 0 };
-			int64_t left = deadline - mono_ms();
-			ssize_t n;
-
-			if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-				break;
-			n = read(ip[0], info + got, sizeof(info) - 1 - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-			info[got] = '\0';
-			if (strchr(info, '}'))
-				break;
-		}
-		info[got] = '\0';
-		{
-			char *p = strstr(info, "\"child-pid\"");
-			if (p && (p = strchr(p, ':')))
-				nspid = strtol(p + 1, NULL, 10);
-		}
+		if ((nspid = read_info(ip[0])) > 0)
+			nsstart = csdkp_proc_start(nspid);
 		if (nspid <= 0) {
 			kill(-first, SIGKILL);
 			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
@@ -184,24 +279,58 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 			goto out;
 		}
 	}
-	rc = csdkp_record_background(ctx, sb, first, (pid_t)nspid);
+	rc = csdkp_procs_record(ctx, sb, &reg, first, pgstart, nspid, nsstart);
 	if (rc) {
 		if (nspid > 0)
-			kill((pid_t)nspid, SIGKILL);
+			kill(nspid, SIGKILL);
 		kill(-first, SIGKILL);
 		goto out;
 	}
 	*exit_code_out = 0;
 out:
+	csdkp_procs_end(&reg);
 	if (logfd >= 0)
 		close(logfd);
 	if (null >= 0)
 		close(null);
-	if (ip[0] >= 0)
-		close(ip[0]);
-	if (ip[1] >= 0)
-		close(ip[1]);
+	for (int i = 0; i < 2; i++) {
+		if (ip[i] >= 0)
+			close(ip[i]);
+		if (op[i] >= 0)
+			close(op[i]);
+	}
 	return rc;
+}
+
+/*
+ * Unisolated commands have no bwrap --die-with-parent: this child of the
+ * calling thread (async-signal-safe calls only) kills the command's process
+ * group and drops its record when that thread dies. The caller ends it with
+ * SIGKILL once the command is over.
+ */
+static pid_t start_watchdog(pid_t group, int procs_dfd, const char *record, pid_t parent)
+{
+	sigset_t all, term;
+	pid_t w = fork();
+
+	if (w != 0)
+		return w;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (procs_dfd != 3)
+		dup2(procs_dfd, 3);
+	syscall(SYS_close_range, 0, 2, 0);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == parent) {
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		while (sigwaitinfo(&term, NULL) < 0)
+			;
+	}
+	kill(-group, SIGKILL);
+	unlinkat(3, record, 0);
+	_exit(0);
 }
 
 static void capture_add(struct csdkp_capture *c, const char *data, size_t n)
@@ -233,37 +362,103 @@ static void short_command(char *out, size_t outlen, const char *command)
 		snprintf(out, outlen, "%s", command);
 }
 
+/* Before the command's leader is reaped: its group id stays pinned while the watchdog may still use it. */
+static void stop_watchdog(pid_t *watchdog)
+{
+	if (*watchdog > 0) {
+		kill(*watchdog, SIGKILL);
+		while (waitpid(*watchdog, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	*watchdog = -1;
+}
+
 static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l,
 			  const char *command, int64_t timeout_ms, struct csdk_sink *sink,
 			  int *exit_code_out, struct csdkp_capture *capture)
 {
-	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, null = -1, pidfd = -1, status = 0, rc = 0;
+	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ip[2] = { -1, -1 }, sync[2] = { -1, -1 };
+	int null = -1, pidfd = -1, status = 0, rc = 0;
 	int reaped = 0, timed_out = 0, cancelled = 0, over = 0;
 	uint64_t counts[3] = { 0, 0, 0 };
 	int64_t start = mono_ms(), drain_until = 0;
-	pid_t pid;
+	struct csdkp_procs reg = { -1, "" };
+	unsigned long long pgstart, nsstart = 0;
+	pid_t pid, nspid = 0, watchdog = -1, parent = getpid();
 	char buf[65536];
 
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
+	    (l->bwrap ? pipe2(ip, O_CLOEXEC) : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot set up pipes for a command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
+	if ((rc = csdkp_procs_begin(ctx, sb, &reg)))
+		goto out;
 	pid = fork();
 	if (pid == 0) {
 		setsid();
+		/* Unisolated, the command starts only once its group exists, is
+		 * recorded and is watched: end of file means the caller is gone. */
+		if (sync[1] >= 0) {
+			char c = 'r';
+			ssize_t n;
+
+			close(sync[0]);
+			if (write(sync[1], &c, 1) != 1)
+				_exit(127);
+			while ((n = read(sync[1], &c, 1)) < 0 && errno == EINTR)
+				;
+			if (n != 1)
+				_exit(127);
+		}
 		move_fd(null, 0);
 		move_fd(op[1], 1);
 		move_fd(ep[1], 2);
-		child_exec(l, 3);
+		if (ip[1] >= 0)
+			move_fd(ip[1], 3);
+		child_exec(l, ip[1] >= 0 ? 4 : 3);
 	}
 	if (pid < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
+	pgstart = csdkp_proc_start(pid);
 	close(op[1]);
 	close(ep[1]);
 	op[1] = ep[1] = -1;
+	if (ip[1] >= 0) {
+		close(ip[1]);
+		ip[1] = -1;
+		if ((nspid = read_info(ip[0])) > 0 && !(nsstart = csdkp_proc_start(nspid)))
+			nspid = 0;
+	}
+	if (sync[0] >= 0) {
+		char c;
+		ssize_t n;
+
+		close(sync[1]);
+		sync[1] = -1;
+		while ((n = read(sync[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "the command runner of sandbox %s exited before starting the command", sb->id);
+	}
+	if (!rc && !(rc = csdkp_procs_record(ctx, sb, &reg, pid, pgstart, nspid, nsstart)) && sync[0] >= 0) {
+		watchdog = start_watchdog(pid, reg.dfd, reg.name, parent);
+		if (watchdog < 0)
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", sb->id, strerror(errno));
+		else if (send(sync[0], "g", 1, MSG_NOSIGNAL) != 1)
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a command in sandbox %s: %s", sb->id, strerror(errno));
+	}
+	if (rc) {
+		kill(-pid, SIGKILL);
+		csdkp_procs_forget(&reg);
+		stop_watchdog(&watchdog);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
 	fcntl(op[0], F_SETFL, O_NONBLOCK);
 	fcntl(ep[0], F_SETFL, O_NONBLOCK);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -353,6 +548,8 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 			if (done) {
 				/* Kill leftovers while the zombie still pins the group id. */
 				kill(-pid, SIGKILL);
+				csdkp_procs_forget(&reg);
+				stop_watchdog(&watchdog);
 				if (reaped != 2)
 					while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 						;
@@ -363,6 +560,8 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	}
 	if (!reaped) {
 		kill(-pid, SIGKILL);
+		csdkp_procs_forget(&reg);
+		stop_watchdog(&watchdog);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
@@ -388,7 +587,13 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		*exit_code_out = 128 + WTERMSIG(status);
 	else
 		*exit_code_out = 1;
+	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&reg, sb)) {
+		*exit_code_out = -1;
+		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", sb->id);
+	}
 out:
+	stop_watchdog(&watchdog);
+	csdkp_procs_end(&reg);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (null >= 0)
@@ -398,6 +603,10 @@ out:
 			close(op[i]);
 		if (ep[i] >= 0)
 			close(ep[i]);
+		if (ip[i] >= 0)
+			close(ip[i]);
+		if (sync[i] >= 0)
+			close(sync[i]);
 	}
 	return rc;
 }
@@ -492,8 +701,7 @@ int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const cha
 		env_set(&l.env, opts->envs[i].key, opts->envs[i].value);
 	if (l.bwrap) {
 		struct csdkp_strv none = { 0 };
-		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l.env, !(opts && opts->background),
-				      opts && opts->background ? 3 : -1, command, &l.argv);
+		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l.env, 3, command, &l.argv);
 		csdkp_strv_free(&l.env);
 		l.env = none;
 		csdkp_strv_push(&l.env, "PATH=" SANDBOX_PATH);

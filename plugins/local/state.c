@@ -177,70 +177,281 @@ int csdkp_meta_expired(const json_t *meta, int64_t now)
 	return timeout > 0 && now >= csdkp_meta_int(meta, "created_ms") + timeout;
 }
 
-static int kill_wait_gone(pid_t pid)
+/* A process's start time (clock ticks since boot, /proc/PID/stat field 22),
+ * 0 when there is no such process: with the pid it names one process, not
+ * whatever reuses the number later. */
+static unsigned long long proc_info(pid_t pid, pid_t *pgrp_out, int *zombie_out)
 {
-	char path[64], buf[512];
+	char path[64], buf[1024], *p, *end;
+	unsigned long long v = 0;
+	size_t n;
+	FILE *f;
 	int i;
 
-	for (i = 0; i < 200; i++) {
-		FILE *f;
-		char *p;
-
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		f = fopen(path, "re");
-		if (!f)
-			return 0;
-		p = fgets(buf, sizeof(buf), f);
-		fclose(f);
-		p = p ? strrchr(buf, ')') : NULL;
-		if (!p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
-			return 0;
-		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || p[2] == '\0')
+		return 0;
+	p += 2;
+	if (zombie_out)
+		*zombie_out = *p == 'Z' || *p == 'X';
+	/* p is at field 3 (state); field 5 is the process group, field 22 the start time */
+	for (i = 3; i < 22 && p; i++) {
+		if (i == 5 && pgrp_out)
+			*pgrp_out = (pid_t)strtol(p, NULL, 10);
+		if ((p = strchr(p, ' ')))
+			p++;
 	}
-	return -1;
+	if (p) {
+		v = strtoull(p, &end, 10);
+		if (end == p)
+			v = 0;
+	}
+	return v;
 }
 
-void csdkp_kill_recorded(const char *sandbox_dir)
+unsigned long long csdkp_proc_start(pid_t pid)
 {
-	char path[4096];
-	long pgid, nspid;
+	return proc_info(pid, NULL, NULL);
+}
+
+static int proc_alive(pid_t pid)
+{
+	int zombie = 0;
+
+	return proc_info(pid, NULL, &zombie) && !zombie;
+}
+
+static int gone(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
+{
+	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+}
+
+/* Registration holds a shared flock on procs/ from before the fork until the
+ * record is written; destroy takes it exclusively and leaves the
+ * .destroyed mark, so every command either is in procs/ when destroy reads
+ * it or is refused. */
+int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg)
+{
+	int dfd, e;
+
+	reg->name[0] = '\0';
+	reg->dfd = -1;
+	if ((dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return gone(ctx, sb);
+	reg->dfd = openat(dfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* made by create; sandboxes of older versions have none yet */
+	if (reg->dfd < 0 && errno == ENOENT && faccessat(dfd, "meta.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (mkdirat(dfd, CSDKP_PROCS_DIR, 0700) == 0 || errno == EEXIST))
+		reg->dfd = openat(dfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(dfd);
+	if (reg->dfd < 0)
+		return e == ENOENT ? gone(ctx, sb)
+			: ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s; check the state directory's permissions", sb->dir, CSDKP_PROCS_DIR, strerror(e));
+	while (flock(reg->dfd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			e = errno;
+			csdkp_procs_end(reg);
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot lock %s/%s: %s", sb->dir, CSDKP_PROCS_DIR, strerror(e));
+		}
+	}
+	if (csdkp_procs_destroyed(reg, sb)) {
+		csdkp_procs_end(reg);
+		return gone(ctx, sb);
+	}
+	return 0;
+}
+
+/* Destroy renames the sandbox away before it locks procs/, and removes the
+ * mark with the rest afterwards: either one tells. */
+int csdkp_procs_destroyed(const struct csdkp_procs *reg, const struct csdkp_sandbox *sb)
+{
+	char path[4200];
+	struct stat here, there;
+
+	if (reg->dfd < 0)
+		return 0;
+	if (faccessat(reg->dfd, CSDKP_DESTROYED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", sb->dir, CSDKP_PROCS_DIR);
+	return fstat(reg->dfd, &here) < 0 || lstat(path, &there) < 0 || here.st_dev != there.st_dev || here.st_ino != there.st_ino;
+}
+
+int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart)
+{
+	char line[128], hex[9];
+	int fd, n, e = 0;
+
+	csdkp_random_hex(hex, 4);
+	snprintf(reg->name, sizeof(reg->name), "%d-%s", (int)pgid, hex);
+	n = snprintf(line, sizeof(line), "%d %llu %d %llu\n", (int)pgid, pgstart, (int)nspid, nsstart);
+	fd = openat(reg->dfd, reg->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	flock(reg->dfd, LOCK_UN);
+	if (e) {
+		unlinkat(reg->dfd, reg->name, 0);
+		reg->name[0] = '\0';
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record a process of sandbox %s in %s/%s: %s; check the state directory",
+					sb->id, sb->dir, CSDKP_PROCS_DIR, strerror(e));
+	}
+	return 0;
+}
+
+void csdkp_procs_forget(struct csdkp_procs *reg)
+{
+	if (reg->dfd >= 0 && reg->name[0])
+		unlinkat(reg->dfd, reg->name, 0);
+	reg->name[0] = '\0';
+}
+
+void csdkp_procs_end(struct csdkp_procs *reg)
+{
+	if (reg->dfd >= 0) {
+		flock(reg->dfd, LOCK_UN);
+		close(reg->dfd);
+	}
+	reg->dfd = -1;
+}
+
+struct proc_rec {
+	pid_t pgid, nspid;
+	unsigned long long pgstart, nsstart;
+	int pg_killed, ns_killed;
+};
+
+static int add_rec(struct proc_rec **recs, size_t *n, size_t *cap, const struct proc_rec *r)
+{
+	if (*n == *cap) {
+		struct proc_rec *g = realloc(*recs, (*cap = *cap ? *cap * 2 : 16) * sizeof(*g));
+		if (!g)
+			return -1;
+		*recs = g;
+	}
+	(*recs)[(*n)++] = *r;
+	return 0;
+}
+
+/* Whether a process other than a zombie is still in group pgid. */
+static int group_alive(pid_t pgid)
+{
+	struct dirent *de;
+	DIR *d;
+	int alive = 0;
+
+	if (kill(-pgid, 0) < 0)
+		return 0;
+	/* kill(2) also finds zombies that their parent has not reaped yet */
+	if (!(d = opendir("/proc")))
+		return 1;
+	while (!alive && (de = readdir(d))) {
+		char *end;
+		pid_t pid = (pid_t)strtol(de->d_name, &end, 10), pgrp = 0;
+		int zombie = 0;
+
+		if (*end || pid <= 0)
+			continue;
+		if (proc_info(pid, &pgrp, &zombie) && !zombie && pgrp == pgid)
+			alive = 1;
+	}
+	closedir(d);
+	return alive;
+}
+
+/*
+ * Kills every process group and pid namespace recorded for the sandbox whose
+ * directory is sdfd, and waits (at most KILL_WAIT_MS) until none of them has a
+ * live process. A group whose leader's pid now names another process (its
+ * start time differs) was reused and is left alone. Commands that start
+ * later are refused through the .destroyed mark.
+ */
+#define KILL_WAIT_MS 3000
+static void kill_all(int sdfd)
+{
+	struct proc_rec *recs = NULL, r;
+	size_t n = 0, cap = 0, i;
+	int pdfd, fd;
+	int64_t deadline;
+	DIR *d;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/pids", sandbox_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%ld %ld", &pgid, &nspid) == 2) {
-		if (nspid > 1)
-			kill((pid_t)nspid, SIGKILL);
-		if (pgid > 1)
-			kill(-(pid_t)pgid, SIGKILL);
+	mkdirat(sdfd, CSDKP_PROCS_DIR, 0700);
+	pdfd = openat(sdfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pdfd >= 0) {
+		while (flock(pdfd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		fd = openat(pdfd, CSDKP_DESTROYED_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		if ((fd = dup(pdfd)) >= 0 && (d = fdopendir(fd))) {
+			struct dirent *de;
+
+			while ((de = readdir(d))) {
+				char line[128];
+				int rfd;
+				ssize_t k;
+
+				if (de->d_name[0] == '.')
+					continue;
+				memset(&r, 0, sizeof(r));
+				rfd = openat(pdfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				if (rfd < 0)
+					continue;
+				k = read(rfd, line, sizeof(line) - 1);
+				close(rfd);
+				if (k <= 0)
+					continue;
+				line[k] = '\0';
+				if (sscanf(line, "%d %llu %d %llu", &r.pgid, &r.pgstart, &r.nspid, &r.nsstart) == 4)
+					add_rec(&recs, &n, &cap, &r);
+			}
+			closedir(d);
+		} else if (fd >= 0) {
+			close(fd);
+		}
 	}
-	rewind(f);
-	/* Killing a pid namespace's init takes the whole namespace down, but
-	 * asynchronously: wait so that nothing of the sandbox outlives destroy. */
-	while (fscanf(f, "%ld %ld", &pgid, &nspid) == 2)
-		if (nspid > 1)
-			kill_wait_gone((pid_t)nspid);
-	fclose(f);
-}
-
-int csdkp_record_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, pid_t pgid, pid_t nspid)
-{
-	char path[4096], line[64];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "%s/pids", sb->dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record the background process of sandbox %s in %s: %s", sb->id, path, strerror(errno));
-	n = snprintf(line, sizeof(line), "%d %d\n", (int)pgid, (int)nspid);
-	if (write(fd, line, (size_t)n) != n) {
+	/* "PGID NSPID" lines of sandboxes made before procs/ existed */
+	if ((fd = openat(sdfd, "pids", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 && (f = fdopen(fd, "re"))) {
+		memset(&r, 0, sizeof(r));
+		while (fscanf(f, "%d %d", &r.pgid, &r.nspid) == 2) {
+			r.pgstart = r.nsstart = 0;
+			add_rec(&recs, &n, &cap, &r);
+		}
+		fclose(f);
+	} else if (fd >= 0) {
 		close(fd);
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record the background process of sandbox %s in %s: %s", sb->id, path, strerror(errno));
 	}
-	close(fd);
-	return 0;
+	for (i = 0; i < n; i++) {
+		int zombie = 0;
+		unsigned long long now = recs[i].nspid > 1 ? proc_info(recs[i].nspid, NULL, &zombie) : 0;
+
+		if (now && !zombie && (!recs[i].nsstart || now == recs[i].nsstart) && kill(recs[i].nspid, SIGKILL) == 0)
+			recs[i].ns_killed = 1;
+		if (recs[i].pgid > 1) {
+			now = csdkp_proc_start(recs[i].pgid);
+			if ((!now || !recs[i].pgstart || now == recs[i].pgstart) && kill(-recs[i].pgid, SIGKILL) == 0)
+				recs[i].pg_killed = 1;
+		}
+	}
+	/* SIGKILL takes effect asynchronously, and a pid namespace goes only
+	 * once its init has reaped the rest: wait so nothing outlives destroy. */
+	deadline = csdkp_now_ms() + KILL_WAIT_MS;
+	for (i = 0; i < n; i++) {
+		while (((recs[i].ns_killed && proc_alive(recs[i].nspid)) ||
+			(recs[i].pg_killed && group_alive(recs[i].pgid))) && csdkp_now_ms() < deadline)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+	free(recs);
+	if (pdfd >= 0)
+		close(pdfd);
 }
 
 static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const char *id)
@@ -275,14 +486,19 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	if (csdkp_json_read(&meta, dfd, "meta.json", err, sizeof(err)) == 0)
 		unlink_name_if(ctx, meta, id);
 	json_decref(meta);
-	close(dfd);
-	csdkp_kill_recorded(dir);
-	if (csdkp_random_hex(hex, 8))
+	if (csdkp_random_hex(hex, 8)) {
+		kill_all(dfd);
+		close(dfd);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
-	/* Rename first so that the sandbox disappears at once for everyone. */
+	}
+	/* Rename first so that the sandbox disappears at once for everyone:
+	 * commands that have not registered by now cannot find it any more. */
 	snprintf(trash, sizeof(trash), "%s/trash/%s-%s", ctx->state_dir, id, hex);
-	if (rename(dir, trash) < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(errno));
+	rc = rename(dir, trash) < 0 ? errno : 0;
+	kill_all(dfd);
+	close(dfd);
+	if (rc)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
 	snprintf(dir, sizeof(dir), "%s/trash", ctx->state_dir);
 	tfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
@@ -408,7 +624,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_option
 	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
 		goto fail;
 	dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 ||
+	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
 	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", id, sb->dir, strerror(errno));
 		goto fail;

@@ -2,18 +2,23 @@
  * Resource abuse through commands of the local provider: a fork bomb, a
  * memory hog, a disk filler, an endless output stream, a process that
  * ignores SIGTERM, daemons that try to outlive their command and their
- * sandbox. The host must stay responsive (another sandbox's echo works
+ * sandbox, foreground commands whose sandbox is destroyed or whose caller
+ * dies under them, a background command that floods its log. The host must
+ * stay responsive (another sandbox's echo works
  * meanwhile), limits apply with the documented exit code or error, and no
  * process of the sandbox survives the end of the command or destroy.
  */
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "containment.h"
@@ -240,6 +245,217 @@ START_TEST(test_daemons_none)
 }
 END_TEST
 
+static const char *const isolations[] = { "bwrap", "none" };
+
+/* Waits (10 s at most) until at least n processes carry needle. */
+static void wait_started(const char *needle, int n)
+{
+	int64_t end = ct_now_ms() + 10000;
+
+	while (ct_survivors(needle, NULL, 0) < n && ct_now_ms() < end)
+		usleep(20000);
+	ck_assert_msg(ct_survivors(needle, NULL, 0) >= n, "the command did not start: fewer than %d processes carry %s", n, needle);
+}
+
+struct fg_run {
+	csdk_sandbox *sb;
+	const char *command;
+	int rc;
+	char msg[512];
+};
+
+static void *fg_main(void *arg)
+{
+	struct fg_run *f = arg;
+	csdk_result *r = NULL;
+
+	f->rc = csdk_sandbox_run_command(&r, f->sb, f->command, NULL);
+	snprintf(f->msg, sizeof(f->msg), "%s", f->rc ? csdk_error_last()->message : "");
+	csdk_result_free(r);
+	return NULL;
+}
+
+/* destroy, from another provider context, while another thread waits for a
+ * foreground command: nothing of the command is left when destroy returns,
+ * and the waiting call fails with ENOTFOUND. */
+START_TEST(test_destroy_foreground_thread)
+{
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, isolations[_i], NULL), *p2 = ct_open(state, isolations[_i], NULL);
+	csdk_sandbox *sb = ct_create(p);
+	struct fg_run f = { sb, "sleep 5551.25 & sleep 5552.25; echo after", 0, "" };
+	char desc[512];
+	pthread_t t;
+
+	pthread_create(&t, NULL, fg_main, &f);
+	wait_started(ct_marker(), 3);
+	ck_assert_int_eq(csdk_provider_destroy(p2, csdk_sandbox_id(sb)), 0);
+	ck_assert_msg(ct_survivors(ct_marker(), desc, sizeof(desc)) == 0, "processes outlived destroy: %s", desc);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(f.rc, CSDK_ENOTFOUND);
+	ck_assert_str_eq(f.msg, ct_fmt("sandbox %s was destroyed while the command was running; create a new one", csdk_sandbox_id(sb)));
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/sandboxes", state)), "");
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/trash", state)), "");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p2);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* `csdk exec ID -- CMD` started with the state directory reached through a
+ * symbolic link, so that the csdk process itself does not carry the marker;
+ * its standard error goes to *err_fd. */
+static pid_t start_cli_exec(const char *link, const char *isolation, const char *id, const char *command, int *err_fd)
+{
+	const char *cli = getenv("CSDK_TEST_CLI");
+	int ep[2];
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(cli);
+	ck_assert_int_eq(pipe(ep), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(ep[1], 2);
+		close(ep[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		setenv("CSDK_LOCAL_STATE_DIR", link, 1);
+		setenv("CSDK_LOCAL_ISOLATION", isolation, 1);
+		setenv("CSDK_PROVIDER", "local", 1);
+		execl(cli, "csdk", "exec", id, "--", command, (char *)NULL);
+		_exit(127);
+	}
+	close(ep[1]);
+	*err_fd = ep[0];
+	return pid;
+}
+
+static const char *read_all(int fd)
+{
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd);
+	return ct_fmt("%s", buf);
+}
+
+static const char *state_link(const char *state)
+{
+	const char *link = ct_fmt("%s/ct-link-%d", getenv("CSDK_TEST_TMPDIR"), (int)getpid());
+
+	unlink(link);
+	ck_assert_int_eq(symlink(state, link), 0);
+	return link;
+}
+
+/* The same with the command run by another process (csdk exec). */
+START_TEST(test_destroy_foreground_process)
+{
+	const char *state = ct_tmpdir(), *link = state_link(state);
+	csdk_provider *p = ct_open(state, isolations[_i], NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char desc[512];
+	int err_fd, status;
+	pid_t cli = start_cli_exec(link, isolations[_i], csdk_sandbox_id(sb), "sleep 5553.25 & sleep 5554.25; echo after", &err_fd);
+
+	wait_started(ct_marker(), 3);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(ct_survivors(ct_marker(), desc, sizeof(desc)) == 0, "processes outlived destroy: %s", desc);
+	ck_assert_int_eq(waitpid(cli, &status, 0), cli);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 125, "csdk exec ended with status 0x%x", status);
+	ck_assert_str_eq(read_all(err_fd), ct_fmt("csdk: sandbox %s was destroyed while the command was running; create a new one\n", csdk_sandbox_id(sb)));
+	unlink(link);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* The process waiting for a foreground command dies (SIGTERM, SIGKILL):
+ * the command and what it started in its process group go with it. */
+START_TEST(test_caller_dies)
+{
+	static const int sigs[] = { SIGTERM, SIGKILL };
+	const char *isolation = isolations[_i / 2], *state = ct_tmpdir(), *link = state_link(state);
+	csdk_provider *p = ct_open(state, isolation, NULL);
+	csdk_sandbox *sb = ct_create(p);
+	char desc[512];
+	int err_fd, status, sig = sigs[_i % 2];
+	pid_t cli = start_cli_exec(link, isolation, csdk_sandbox_id(sb), "sleep 5555.25 & sleep 5556.25; echo after", &err_fd);
+
+	wait_started(ct_marker(), 3);
+	ck_assert_int_eq(kill(cli, sig), 0);
+	ck_assert_int_eq(waitpid(cli, &status, 0), cli);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "csdk exec ended with status 0x%x", status);
+	close(err_fd);
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0,
+		      "the command outlived its caller (%s, signal %d): %s", isolation, sig, desc);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	unlink(link);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* A background command's log stops at output_limit plus one note line, and
+ * the command is killed; one under the limit keeps running. */
+START_TEST(test_background_log_limit)
+{
+	static const char note[] = "\ncsdk-local: the output reached output_limit (65536 bytes); the command was killed\n";
+	const char *state = ct_tmpdir();
+	csdk_provider *p = ct_open(state, isolations[_i], "output_limit", "64K", NULL);
+	csdk_sandbox *sb = ct_create(p);
+	const char *logs = ct_fmt("%s/home/.csdk/logs", ct_sandbox_dir(state, sb));
+	char *expect = malloc(65536 + sizeof(note)), *got, desc[512];
+	size_t len = 0, i;
+	int64_t end;
+	FILE *f;
+
+	ct_background(sb, "echo start; yes");
+	memcpy(expect, "start\n", 6);
+	for (i = 6; i < 65536; i += 2)
+		memcpy(expect + i, "y\n", 2);
+	memcpy(expect + 65536, note, sizeof(note));
+	got = malloc(200000);
+	/* the copier writes the note, then kills the command */
+	for (end = ct_now_ms() + 10000; ct_now_ms() < end; usleep(20000)) {
+		f = fopen(ct_fmt("%s/%s", logs, ct_listdir(logs)), "r");
+		ck_assert_ptr_nonnull(f);
+		len = fread(got, 1, 200000, f);
+		fclose(f);
+		if (len >= 65536 + sizeof(note) - 1)
+			break;
+	}
+	ck_assert_uint_eq(len, 65536 + sizeof(note) - 1);
+	ck_assert_msg(memcmp(got, expect, len) == 0, "the log is not the first 65536 bytes and the note");
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "the flooding background command was not killed: %s", desc);
+	usleep(200000);
+	f = fopen(ct_fmt("%s/%s", logs, ct_listdir(logs)), "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(got, 1, 200000, f), 65536 + sizeof(note) - 1);
+	fclose(f);
+	free(got);
+	free(expect);
+
+	ct_background(sb, "head -c 60000 /dev/zero; sleep 5557.25");
+	wait_started("sleep 5557.25", 1);
+	usleep(300000);
+	ck_assert_int_ge(ct_survivors("sleep 5557.25", NULL, 0), 1);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(ct_survivors(ct_marker(), desc, sizeof(desc)) == 0, "processes outlived destroy: %s", desc);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
 static Suite *resources_suite(void)
 {
 	Suite *s = suite_create("containment-resources");
@@ -254,6 +470,15 @@ static Suite *resources_suite(void)
 	tcase_add_loop_test(tc, test_sigterm_ignored, 0, 2);
 	tcase_add_test(tc, test_daemons_bwrap);
 	tcase_add_test(tc, test_daemons_none);
+	suite_add_tcase(s, tc);
+	/* apart: the setsid daemon test_daemons_none leaves is killed by abuse's teardown */
+	tc = tcase_create("lifetime");
+	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_destroy_foreground_thread, 0, 2);
+	tcase_add_loop_test(tc, test_destroy_foreground_process, 0, 2);
+	tcase_add_loop_test(tc, test_caller_dies, 0, 4);
+	tcase_add_loop_test(tc, test_background_log_limit, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -259,6 +259,24 @@ static int wait_procs_gone(const char *marker, int ms)
 	return 1;
 }
 
+/* Records in STATE/sandboxes/ID/procs, the .destroyed mark aside. */
+static int count_records(const char *id)
+{
+	char path[400];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/procs", state_dir, id);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void *create_sb(void *ctx, const struct csdk_create_options *o, char *id_out)
 {
 	struct csdk_text t = { "" };
@@ -393,6 +411,9 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK_RC(m->run_command(ctx, sb, "echo x; sleep 30", &o, &s, &code), CSDK_ECANCELLED);
 	CHECK(mono_ms() - t0 < 2000);
 
+	/* a finished foreground command leaves no record behind */
+	CHECK(count_records(id) == 0);
+
 	/* binary output passes unchanged */
 	CHECK_RC(run(ctx, sb, "printf 'a\\000b\\377'", &o, &s, &code), 0);
 	CHECK(s.len[1] == 4 && !memcmp(s.buf[1], "a\0b\377", 4));
@@ -409,7 +430,54 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK(count_procs("sleep 63.5") >= 1);
 	CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log", &o, &s, &code), 0);
 	CHECK_STR(out_of(&s), "bg\n");
+	CHECK(count_records(id) == 1);
 	sink_reset(&s);
+}
+
+struct fg_arg { void *ctx, *sb; int rc; char msg[1024]; };
+
+static void *fg_thread(void *p)
+{
+	struct fg_arg *a = p;
+	struct csdk_sink s;
+	int code;
+
+	memset(&s, 0, sizeof(s));
+	sink_reset(&s);
+	a->rc = m->run_command(a->ctx, a->sb, "sleep 64.25 & sleep 64.75; echo after", NULL, &s, &code);
+	snprintf(a->msg, sizeof(a->msg), "%s", a->rc ? last_msg : "");
+	sink_reset(&s);
+	return NULL;
+}
+
+/* destroy from another context while a thread waits for a foreground command */
+static void test_destroy_running(void *ctx, const char *const *extra)
+{
+	void *ctx2 = open_ctx(extra);
+	struct fg_arg a = { ctx, NULL, 0, "" };
+	char id[64], expect[200];
+	int64_t until;
+	pthread_t th;
+
+	a.sb = create_sb(ctx, NULL, id);
+	CHECK(a.sb != NULL && ctx2 != NULL);
+	if (!a.sb || !ctx2)
+		return;
+	pthread_create(&th, NULL, fg_thread, &a);
+	/* bwrap's own command line shows the command before it is recorded */
+	until = mono_ms() + 10000;
+	while ((count_records(id) < 1 || count_procs("sleep 64.75") < 1) && mono_ms() < until)
+		usleep(10000);
+	CHECK(count_records(id) == 1);
+	CHECK(count_procs("sleep 64.75") >= 1);
+	CHECK_RC(m->destroy(ctx2, id), 0);
+	CHECK(count_procs("sleep 64.") == 0);
+	pthread_join(th, NULL);
+	CHECK(a.rc == CSDK_ENOTFOUND);
+	snprintf(expect, sizeof(expect), "sandbox %s was destroyed while the command was running; create a new one", id);
+	CHECK_STR(a.msg, expect);
+	m->release(ctx, a.sb);
+	m->teardown(ctx2);
 }
 
 static void test_run_code(void *ctx, void *sb)
@@ -613,6 +681,41 @@ static void test_named(void *ctx)
 	CHECK_RC(m->destroy(ctx, first), 0);
 	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb2), CSDK_ENOTFOUND);
 
+	/* create with a name is find_or_create */
+	{
+		struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, "n1", NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+		char second[64];
+
+		CHECK_RC(m->create(ctx, &co, &t, &sb), 0);
+		strcpy(first, t.value);
+		m->release(ctx, sb);
+		CHECK_RC(m->find(ctx, NULL, "n1", &t, &sb2), 0);
+		CHECK_STR(t.value, first);
+		m->release(ctx, sb2);
+		CHECK_RC(m->create(ctx, &co, &t, &sb2), 0);
+		CHECK_STR(t.value, first);
+		m->release(ctx, sb2);
+		co.namespace_ = "team";
+		CHECK_RC(m->create(ctx, &co, &t, &sb2), 0);
+		CHECK(strcmp(t.value, first) != 0);
+		strcpy(second, t.value);
+		m->release(ctx, sb2);
+		CHECK_RC(m->find(ctx, "team", "n1", &t, &sb2), 0);
+		CHECK_STR(t.value, second);
+		m->release(ctx, sb2);
+		co.namespace_ = NULL;
+		co.name = "bad/name";
+		CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_EINVAL);
+		CHECK_STR(last_msg, "sandbox name 'bad/name' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
+		co.name = "n2";
+		co.namespace_ = "../x";
+		CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_EINVAL);
+		CHECK_STR(last_msg, "namespace '../x' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
+		CHECK_RC(m->destroy(ctx, first), 0);
+		CHECK_RC(m->destroy(ctx, second), 0);
+		CHECK_RC(m->find(ctx, NULL, "n1", &t, &sb2), CSDK_ENOTFOUND);
+	}
+
 	for (i = 0; i < 6; i++) {
 		args[i].ctx = ctx;
 		pthread_create(&th[i], NULL, named_thread, &args[i]);
@@ -784,6 +887,7 @@ static void test_mode(const char *isolation)
 	CHECK_RC(m->get_url(ctx, sb, 0, NULL, &t), CSDK_EINVAL);
 
 	test_commands(ctx, sb, id, bwrap);
+	test_destroy_running(ctx, extra);
 	test_run_code(ctx, sb);
 	test_fs(ctx, sb, id, bwrap);
 
@@ -857,10 +961,95 @@ static void test_output_limit(void)
 	CHECK_STR(last_msg, "stdout of 'head -c 5000 /dev/zero; sleep 30' exceeded the limit of 1000 bytes; the command was killed; raise output_limit (CSDK_LOCAL_OUTPUT_LIMIT) or redirect the output to a file");
 	CHECK_RC(run(ctx, sb, "head -c 1000 /dev/zero >&2", NULL, &s, &code), 0);
 	CHECK(s.len[2] == 1000 && code == 0);
+
+	/* a background command's log: the first 1000 bytes, a note, and the command is killed */
+	{
+		struct csdk_run_options o = { sizeof(o), 1, NULL, NULL, 0, 0 };
+		char expect[300];
+
+		CHECK_RC(run(ctx, sb, "exec yes csdk-bg-flood", &o, &s, &code), 0);
+		CHECK(code == 0);
+		CHECK(wait_procs_gone("csdk-bg-flood", 5000));
+		CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log | wc -c; yes csdk-bg-flood | head -c 1000 > $TMPDIR/e; head -c 1000 .csdk/logs/*.log | cmp - $TMPDIR/e && tail -c +1001 .csdk/logs/*.log",
+			     NULL, &s, &code), 0);
+		snprintf(expect, sizeof(expect), "1082\n\ncsdk-local: the output reached output_limit (1000 bytes); the command was killed\n");
+		CHECK_STR(out_of(&s), expect);
+	}
 	sink_reset(&s);
 	m->release(ctx, sb);
 	CHECK_RC(m->destroy(ctx, id), 0);
 	m->teardown(ctx);
+}
+
+/* bwrap that cannot work here: the reason shows in the warning, cached or not */
+static void test_probe_reason(void)
+{
+	static const char warn[] = "bubblewrap is not usable (bwrap: fake failure for the test); sandboxes run without isolation; install bubblewrap or set isolation=none to silence this";
+	char dir[300], fake[340], state2[300], cache[340], line[600], path[8192];
+	const char *old_path = getenv("PATH");
+	char *saved = strdup(old_path ? old_path : "/usr/bin:/bin");
+	int round, before = warnings;
+	FILE *f;
+
+	mode_name = "probe";
+	snprintf(dir, sizeof(dir), "%s/fakebin", state_dir);
+	snprintf(fake, sizeof(fake), "%s/bwrap", dir);
+	snprintf(state2, sizeof(state2), "%s/probe-state", state_dir);
+	snprintf(cache, sizeof(cache), "%s/bwrap-probe", state2);
+	mkdir(dir, 0755);
+	f = fopen(fake, "w");
+	fputs("#!/bin/sh\necho 'bwrap: fake failure for the test' >&2\nexit 1\n", f);
+	fclose(f);
+	chmod(fake, 0755);
+	snprintf(path, sizeof(path), "%s:%s", dir, saved);
+	setenv("PATH", path, 1);
+	/* 0: probed; 1: from the cache; 2: a cache line without the reason (older versions) is probed again */
+	for (round = 0; round < 3; round++) {
+		struct csdk_config cfg = { { "state_dir", state2, "isolation", "auto", NULL } };
+		struct csdk_text t = { "" };
+		void *ctx = NULL, *sb = NULL;
+
+		if (round == 2 && (f = fopen(cache, "r"))) {
+			char *sp = fgets(line, sizeof(line), f) ? strstr(line, " fail ") : NULL;
+			fclose(f);
+			if (sp && (f = fopen(cache, "w"))) {
+				strcpy(sp, " fail\n");
+				fputs(line, f);
+				fclose(f);
+			}
+		}
+		last_warning[0] = '\0';
+		CHECK_RC(m->init(&host, &cfg, &ctx), 0);
+		if (!ctx)
+			continue;
+		CHECK_RC(m->create(ctx, NULL, &t, &sb), 0);
+		CHECK_STR(last_warning, warn);
+		if (sb) {
+			m->release(ctx, sb);
+			CHECK_RC(m->destroy(ctx, t.value), 0);
+		}
+		m->teardown(ctx);
+		f = fopen(cache, "r");
+		CHECK(f && fgets(line, sizeof(line), f) && strstr(line, " fail bwrap: fake failure for the test\n"));
+		if (f)
+			fclose(f);
+	}
+	{
+		struct csdk_config cfg = { { "state_dir", state2, "isolation", "bwrap", NULL } };
+		struct csdk_text t = { "" };
+		void *ctx = NULL, *sb = NULL;
+
+		CHECK_RC(m->init(&host, &cfg, &ctx), 0);
+		if (ctx) {
+			CHECK_RC(m->create(ctx, NULL, &t, &sb), CSDK_EBACKEND);
+			CHECK_STR(last_msg, "isolation 'bwrap' is required but bubblewrap does not work here (bwrap: fake failure for the test); install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none");
+			m->teardown(ctx);
+		}
+	}
+	setenv("PATH", saved, 1);
+	free(saved);
+	CHECK(warnings == before + 3);
+	warnings = before;
 }
 
 int main(void)
@@ -899,6 +1088,7 @@ int main(void)
 		fprintf(stderr, "bubblewrap does not work here: skipping the isolated run\n");
 	test_mode("none");
 	test_output_limit();
+	test_probe_reason();
 	CHECK(warnings == 0);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
