@@ -591,6 +591,7 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		}
 		if (rc && !c->fallback) {
 			free(order);
+			free(f.text);
 			return rc;
 		}
 		if (rc)
@@ -611,6 +612,7 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		free(w);
 		return rc;
 	}
+	free(f.text);
 	csdk_error_clear();
 	return 0;
 }
