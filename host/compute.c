@@ -49,6 +49,8 @@ struct csdk_cancel {
 /* Failures gathered while trying providers in turn. */
 struct failures {
 	char *text;
+	const char *first_name;  /* the first failure, for the error of a single provider */
+	char *first_message;
 	size_t n_tried;
 	int code;
 	int mixed;
@@ -406,12 +408,21 @@ static size_t next_start(csdk_compute *c)
 
 /* --------------------------------------------------------------- failures */
 
-static void failures_add(struct failures *f, const char *name, int code, const char *message)
+static void failures_line(struct failures *f, const char *name, const char *message)
 {
 	char *line = csdkp_printf("%s\n- %s: %s", f->text ? f->text : "", name, message);
 
 	free(f->text);
 	f->text = line;
+}
+
+static void failures_add(struct failures *f, const char *name, int code, const char *message)
+{
+	failures_line(f, name, message);
+	if (!f->n_tried) {
+		f->first_name = name;
+		f->first_message = strdup(message);
+	}
 	if (f->n_tried && code != f->code)
 		f->mixed = 1;
 	f->code = code;
@@ -422,10 +433,14 @@ static void failures_add(struct failures *f, const char *name, int code, const c
  * sandbox"): listed in the error if others failed, never its cause. */
 static void failures_note(struct failures *f, const char *name, const char *message)
 {
-	char *line = csdkp_printf("%s\n- %s: %s", f->text ? f->text : "", name, message);
+	failures_line(f, name, message);
+}
 
+static void failures_free(struct failures *f)
+{
 	free(f->text);
-	f->text = line;
+	free(f->first_message);
+	f->text = f->first_message = NULL;
 }
 
 static void failures_add_last(struct failures *f, const char *name, int code)
@@ -438,20 +453,15 @@ static void failures_add_last(struct failures *f, const char *name, int code)
 static int failures_report(struct failures *f, const char *what, size_t n)
 {
 	int code = f->mixed ? CSDK_EBACKEND : f->code;
-	const char *sep = f->text && n == 1 && f->n_tried == 1 ? strstr(f->text, ": ") : NULL;
 
-	if (!f->text) {
+	if (!f->text)
 		code = csdkp_error_oom();
-	} else if (sep) {
+	else if (n == 1 && f->n_tried == 1 && f->first_message)
 		/* one provider: its own one-line error, not a list of one */
-		char *name = strndup(f->text + 3, (size_t)(sep - f->text - 3));
-		csdkp_error_set(code, name, "%s", sep + 2);
-		free(name);
-	} else {
+		csdkp_error_set(code, f->first_name, "%s", f->first_message);
+	else
 		csdkp_error_set(code, NULL, "Failed to %s across %zu provider(s).%s", what, n, f->text);
-	}
-	free(f->text);
-	f->text = NULL;
+	failures_free(f);
 	return code;
 }
 
@@ -495,7 +505,7 @@ static int cancelled(void)
 int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_create_options *opts)
 {
 	static const csdk_compute_create_options defaults = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
-	struct failures f = { NULL, 0, 0, 0 };
+	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc = 0;
@@ -554,7 +564,7 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_
 	free(order);
 	if (rc && f.n_tried && rc != CSDK_ECANCELLED && i == n_order)
 		return failures_report(&f, "create sandbox", f.n_tried);
-	free(f.text);
+	failures_free(&f);
 	return rc;
 }
 
@@ -562,7 +572,7 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_
 
 static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const char *provider, const char *id, const char *what)
 {
-	struct failures f = { NULL, 0, 0, 0 };
+	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc;
@@ -591,7 +601,7 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		}
 		if (rc && !c->fallback) {
 			free(order);
-			free(f.text);
+			failures_free(&f);
 			return rc;
 		}
 		if (rc)
@@ -601,7 +611,7 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 	}
 	free(order);
 	if (*out) {
-		free(f.text);
+		failures_free(&f);
 		csdk_error_clear();
 		remember(c, AFFINE_SANDBOX, id, *member_out);
 		return 0;
@@ -612,7 +622,7 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		free(w);
 		return rc;
 	}
-	free(f.text);
+	failures_free(&f);
 	csdk_error_clear();
 	return 0;
 }
@@ -673,7 +683,7 @@ int csdk_compute_destroy(csdk_compute *c, const char *provider, const char *id)
 
 int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 {
-	struct failures f = { NULL, 0, 0, 0 };
+	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
 	csdk_sandbox_list *all;
 	char **warnings;
 	size_t i, j;
@@ -726,7 +736,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 		free(warnings[i]);
 	}
 	free(warnings);
-	free(f.text);
+	failures_free(&f);
 	if (rc)
 		return keep_error(rc, release_list, all);
 	csdk_error_clear();
@@ -751,7 +761,7 @@ int csdk_compute_snapshot_create(char **out, csdk_compute *c, csdk_sandbox *sb, 
 
 int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const char *id)
 {
-	struct failures f = { NULL, 0, 0, 0 };
+	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc = 0;
@@ -779,12 +789,12 @@ int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const ch
 	}
 	free(order);
 	if (rc == 0) {
-		free(f.text);
+		failures_free(&f);
 		forget(c, AFFINE_SNAPSHOT, id);
 		return 0;
 	}
 	if (provider || !c->fallback || f.n_tried == 1) {
-		free(f.text);
+		failures_free(&f);
 		return rc;
 	}
 	{
