@@ -12,6 +12,7 @@
 #include <csdk/csdk.h>
 
 #include "abi/frozen-layout.h"
+#include "helpers.h"
 
 #define member_size(type, field) sizeof(((struct type *)0)->field)
 
@@ -215,12 +216,5 @@ static Suite *abi_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(abi_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return t_run_suite(abi_suite());
 }

@@ -250,6 +250,21 @@ static int unix_listener(const char *path, int do_listen)
 	return fd;
 }
 
+/* get through a socket at path (listening or not, nobody answering): code and message */
+static void expect_get_error(const char *path, int do_listen, int code, const char *want)
+{
+	char hostv[128];
+	int fd = unix_listener(path, do_listen), rc;
+	void *ctx, *sb = NULL;
+
+	snprintf(hostv, sizeof(hostv), "unix://%s", path);
+	ctx = open_ctx("host", hostv, NULL, NULL);
+	rc = M->get(ctx, "abc", &sb);
+	CHECK(rc == code && !strcmp(last_error, want), "socket %s (listening %d): rc %d, message '%s'", path, do_listen, rc, last_error);
+	M->teardown(ctx);
+	close(fd);
+}
+
 static void test_not_engines(void)
 {
 	char path[108], hostv[128], want[1024];
@@ -269,31 +284,15 @@ static void test_not_engines(void)
 	CHECK(rc == CSDK_EIO && !strcmp(last_error, want), "no socket: rc %d, message '%s'", rc, last_error);
 	M->teardown(ctx);
 
-	/* a socket nobody listens on */
-	{
-		int fd = unix_listener(path, 0);
-		ctx = open_ctx("host", hostv, NULL, NULL);
-		rc = M->get(ctx, "abc", &sb);
-		snprintf(want, sizeof(want),
-			 "cannot connect to the Docker engine at %s: Connection refused; start dockerd (or 'podman system service') there, "
-			 "or point DOCKER_HOST (config key host) at a running engine", hostv);
-		CHECK(rc == CSDK_EIO && !strcmp(last_error, want), "refused: rc %d, message '%s'", rc, last_error);
-		M->teardown(ctx);
-		close(fd);
-	}
-
-	/* a socket that takes the connection and never answers (15 s) */
-	{
-		int fd = unix_listener(path, 1);
-		ctx = open_ctx("host", hostv, NULL, NULL);
-		rc = M->get(ctx, "abc", &sb);
-		snprintf(want, sizeof(want),
-			 "the service at %s is not a Docker engine (no answer to GET /_ping within 15 s); "
-			 "point DOCKER_HOST (config key host) at a Docker or Podman API socket", hostv);
-		CHECK(rc == CSDK_EBACKEND && !strcmp(last_error, want), "silent: rc %d, message '%s'", rc, last_error);
-		M->teardown(ctx);
-		close(fd);
-	}
+	/* a socket nobody listens on, then one that takes the connection and never answers (15 s) */
+	snprintf(want, sizeof(want),
+		 "cannot connect to the Docker engine at %s: Connection refused; start dockerd (or 'podman system service') there, "
+		 "or point DOCKER_HOST (config key host) at a running engine", hostv);
+	expect_get_error(path, 0, CSDK_EIO, want);
+	snprintf(want, sizeof(want),
+		 "the service at %s is not a Docker engine (no answer to GET /_ping within 15 s); "
+		 "point DOCKER_HOST (config key host) at a Docker or Podman API socket", hostv);
+	expect_get_error(path, 1, CSDK_EBACKEND, want);
 
 	/* a server answering garbage, then one answering HTTP that is not an engine */
 	{
