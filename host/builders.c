@@ -257,16 +257,46 @@ static int endpoint_set(struct csdk_endpoint *endpoint, const char *url, const c
 
 	if (!endpoint || !url)
 		return CSDK_EINVAL;
+	if (strncmp(url, "unix:", 5) && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return CSDK_EINVAL;
 	if ((rc = set_string(&endpoint->url, url)))
 		return rc;
 	return set_string(&endpoint->token, token);
+}
+
+static int endpoint_add_header(struct csdk_endpoint *endpoint, const char *name, const char *value)
+{
+	struct csdk_kv *v;
+	char *n, *val;
+
+	if (!endpoint || !name || !*name || !value || strpbrk(name, ": \r\n") || strpbrk(value, "\r\n"))
+		return CSDK_EINVAL;
+	if (!(v = realloc(endpoint->headers, (endpoint->n_headers + 1) * sizeof(*v))))
+		return CSDK_ENOMEM;
+	endpoint->headers = v;
+	n = strdup(name);
+	val = strdup(value);
+	if (!n || !val) {
+		free(n);
+		free(val);
+		return CSDK_ENOMEM;
+	}
+	v[endpoint->n_headers].key = n;
+	v[endpoint->n_headers].value = val;
+	endpoint->n_headers++;
+	return 0;
 }
 
 void csdkp_endpoint_clear(struct csdk_endpoint *endpoint)
 {
 	free(endpoint->url);
 	free(endpoint->token);
-	endpoint->url = endpoint->token = NULL;
+	for (size_t i = 0; i < endpoint->n_headers; i++) {
+		free((char *)endpoint->headers[i].key);
+		free((char *)endpoint->headers[i].value);
+	}
+	free(endpoint->headers);
+	memset(endpoint, 0, sizeof(*endpoint));
 }
 
 void csdkp_builders_install(struct csdk_host *host)
@@ -281,4 +311,5 @@ void csdkp_builders_install(struct csdk_host *host)
 	host->dir_add = dir_add;
 	host->items_add = items_add;
 	host->endpoint_set = endpoint_set;
+	host->endpoint_add_header = endpoint_add_header;
 }

@@ -2,6 +2,7 @@
 #define CSDK_HOST_BUILDERS_H
 
 #include <csdk/csdk.h>
+#include <csdk/plugin.h>
 
 /* The host-owned output objects of csdk/plugin.h. Calls on one object must not overlap. */
 
@@ -54,6 +55,8 @@ struct csdk_items {
 struct csdk_endpoint {
 	char *url;
 	char *token;
+	struct csdk_kv *headers; /* owned strings */
+	size_t n_headers;
 };
 
 /* Fill the builder functions of a host table. */

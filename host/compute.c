@@ -99,8 +99,12 @@ int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts)
 	if (!out)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_new: out is NULL");
 	*out = NULL;
-	if (opts && opts->version != CSDK_COMPUTE_OPTIONS_VERSION)
-		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_options version %u is not supported; initialise with CSDK_COMPUTE_OPTIONS_INIT", opts->version);
+	csdk_compute_options o;
+	int rc;
+
+	if ((rc = CSDKP_OPTIONS_COPY(&o, opts, "csdk_compute_options", "CSDK_COMPUTE_OPTIONS_INIT")))
+		return rc;
+	opts = &o;
 	if (opts && opts->strategy != 0 && opts->strategy != CSDK_STRATEGY_PRIORITY && opts->strategy != CSDK_STRATEGY_ROUND_ROBIN)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "unknown compute strategy %d; use CSDK_STRATEGY_PRIORITY or CSDK_STRATEGY_ROUND_ROBIN", (int)opts->strategy);
 	if (!(c = calloc(1, sizeof(*c))))
@@ -504,7 +508,7 @@ static int cancelled(void)
 
 int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_create_options *opts)
 {
-	static const csdk_compute_create_options defaults = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
+	csdk_compute_create_options copy;
 	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
 	size_t *order, n_order, i;
 	ssize_t first;
@@ -515,10 +519,9 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_
 	*out = NULL;
 	if (!c)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_create: compute is NULL");
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != CSDK_COMPUTE_CREATE_OPTIONS_VERSION)
-		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_create_options version %u is not supported; initialise with CSDK_COMPUTE_CREATE_OPTIONS_INIT", opts->version);
+	if ((rc = CSDKP_OPTIONS_COPY(&copy, opts, "csdk_compute_create_options", "CSDK_COMPUTE_CREATE_OPTIONS_INIT")))
+		return rc;
+	opts = &copy;
 	if (!c->n)
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "no provider is configured; add one with csdk_compute_add or name it under providers in the configuration file");
 	if ((rc = resolve_hint(&first, c, opts->provider)))

@@ -5,7 +5,7 @@
 
 #include "provider.h"
 
-const struct csdk_config_key *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key)
+const csdk_config_key_info *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key)
 {
 	size_t i;
 

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <csdk/plugin.h>
+
 #include <elf.h>
 #include <endian.h>
 #include <errno.h>

@@ -6,6 +6,7 @@
 #include "builders.h"
 #include "error.h"
 #include "provider.h"
+#include "util.h"
 
 void csdk_item_list_free(csdk_item_list *list)
 {
@@ -75,9 +76,10 @@ static int delete_item(csdk_provider *p, int (*fn)(void *, const char *), const 
 	return csdkp_provider_result(p, method, rc);
 }
 
-int csdk_template_create(char **out, csdk_provider *p, const struct csdk_template_options *opts)
+int csdk_template_create(char **out, csdk_provider *p, const csdk_template_options *opts)
 {
-	struct csdk_template_options o;
+	csdk_template_options o;
+	struct csdk_template_request req;
 	struct csdk_text id = { NULL };
 	int rc;
 
@@ -86,21 +88,19 @@ int csdk_template_create(char **out, csdk_provider *p, const struct csdk_templat
 	*out = NULL;
 	if ((rc = need(p, CSDK_CAP_TEMPLATES, "templates", "csdk_template_create")))
 		return rc;
-	memset(&o, 0, sizeof(o));
-	if (opts) {
-		if (opts->struct_size < CSDK_TEMPLATE_OPTIONS_SIZE_1_0)
-			return csdkp_error_set(CSDK_EINVAL, p->name, "template options have struct_size %u; initialise them with CSDK_TEMPLATE_OPTIONS_INIT", opts->struct_size);
-		memcpy(&o, opts, opts->struct_size < sizeof(o) ? opts->struct_size : sizeof(o));
-	}
-	o.struct_size = sizeof(o);
+	if ((rc = CSDKP_OPTIONS_COPY(&o, opts, "csdk_template_options", "CSDK_TEMPLATE_OPTIONS_INIT")))
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.struct_size = sizeof(req);
+	req.name = o.name;
+	req.source = o.source;
 	if (o.sandbox) {
-		csdk_sandbox *sb = o.sandbox;
-		if (sb->provider != p)
-			return csdkp_error_set(CSDK_EINVAL, p->name, "the template's sandbox belongs to provider '%s', not '%s'", sb->provider->name, p->name);
-		o.sandbox = sb->native;
+		if (o.sandbox->provider != p)
+			return csdkp_error_set(CSDK_EINVAL, p->name, "the template's sandbox belongs to provider '%s', not '%s'; capture a sandbox of the same provider", o.sandbox->provider->name, p->name);
+		req.sandbox = o.sandbox->native;
 	}
 	csdkp_provider_enter(p);
-	rc = p->m->template_create(p->ctx, &o, &id);
+	rc = p->m->template_create(p->ctx, &req, &id);
 	csdkp_provider_leave(p);
 	return take_id(out, p, "template_create", rc, &id);
 }

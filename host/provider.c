@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "builders.h"
+#include "config_value.h"
 #include "error.h"
 #include "global.h"
 #include "log.h"
 #include "provider.h"
+#include "util.h"
+#include "registry.h"
 
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static csdk_registry *default_registry;
@@ -116,6 +119,18 @@ static const char *host_config_get(const struct csdk_config *config, const char 
 	return NULL;
 }
 
+static int host_config_get_int(const struct csdk_config *config, const char *key, int64_t *out)
+{
+	const csdk_config_key_info *k;
+	const char *text;
+
+	if (!config || !key || !out || !(k = csdkp_config_key_find(config->plugin, key)) || k->type == CSDK_CONFIG_STRING)
+		return CSDK_EINVAL;
+	if (!(text = host_config_get(config, key)))
+		return CSDK_ENOTFOUND;
+	return csdkp_config_value(out, k, text, config->plugin->name) ? CSDK_EINVAL : 0;
+}
+
 const char *csdk_provider_config(const csdk_provider *provider, const char *key)
 {
 	return provider ? host_config_get(&provider->config, key) : NULL;
@@ -175,7 +190,7 @@ static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, c
 			return CSDK_ENOMEM;
 	}
 	for (i = 0; i < plugin->n_config_keys; i++) {
-		const struct csdk_config_key *k = &plugin->config_keys[i];
+		const csdk_config_key_info *k = &plugin->config_keys[i];
 		const char *env;
 
 		if (host_config_get(c, k->key))
@@ -186,10 +201,20 @@ static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, c
 			continue;
 		}
 		if (k->flags & CSDK_CONFIG_REQUIRED) {
+			if (k->help)
+				return csdkp_error_set(CSDK_ECONFIG, plugin->name, "missing required configuration key '%s' for provider '%s' (%s); %s%s%spass %s=VALUE in the provider configuration",
+						       k->key, plugin->name, k->help, k->env ? "set " : "", k->env ? k->env : "", k->env ? " or " : "", k->key);
 			if (k->env)
 				return csdkp_error_set(CSDK_ECONFIG, plugin->name, "missing required configuration key '%s' for provider '%s'; set %s or pass %s=VALUE in the provider configuration", k->key, plugin->name, k->env, k->key);
 			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "missing required configuration key '%s' for provider '%s'; pass %s=VALUE in the provider configuration", k->key, plugin->name, k->key);
 		}
+	}
+	for (i = 0; i < c->n; i++) {
+		const csdk_config_key_info *k = csdkp_config_key_find(plugin, c->kv[i].key);
+		int64_t v;
+
+		if (k && k->type != CSDK_CONFIG_STRING && csdkp_config_value(&v, k, c->kv[i].value, plugin->name))
+			return CSDK_ECONFIG;
 	}
 	return 0;
 }
@@ -229,6 +254,7 @@ static int unknown_provider(csdk_registry *reg, const char *name)
 
 int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts)
 {
+	csdk_provider_options o;
 	csdk_registry *reg;
 	const csdk_plugin_info *plugin;
 	csdk_provider *p;
@@ -239,10 +265,11 @@ int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provide
 	*out = NULL;
 	if (!name || !*name)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "no provider name given; name one, e.g. 'local'");
-	if (opts && opts->version != CSDK_PROVIDER_OPTIONS_VERSION)
-		return csdkp_error_set(CSDK_EINVAL, name, "csdk_provider_options version %u is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT", opts->version);
+	if ((rc = CSDKP_OPTIONS_COPY(&o, opts, "csdk_provider_options", "CSDK_PROVIDER_OPTIONS_INIT")))
+		return rc;
+	opts = &o;
 	csdkp_global_init();
-	reg = opts ? opts->registry : NULL;
+	reg = opts->registry;
 	if (!reg && (rc = default_registry_get(&reg)))
 		return rc;
 	plugin = csdk_registry_find(reg, name);
@@ -262,13 +289,15 @@ int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provide
 	pthread_mutex_init(&p->ref_lock, NULL);
 	p->refs = 1;
 	p->plugin = plugin;
-	p->m = plugin->methods;
+	p->m = &csdkp_plugin_of(plugin)->methods;
 	p->thread_safe = (plugin->capabilities & CSDK_CAP_THREAD_SAFE) != 0;
 	p->host.struct_size = sizeof(p->host);
 	p->host.abi_version = CSDK_ABI_VERSION;
 	p->host.log = host_log;
 	p->host.error = host_error;
 	p->host.config_get = host_config_get;
+	p->host.config_get_int = host_config_get_int;
+	p->config.plugin = plugin;
 	csdkp_builders_install(&p->host);
 
 	csdk_error_clear();
@@ -410,8 +439,8 @@ int csdkp_unsupported_fs(const csdk_provider *p)
 int csdkp_unsupported_named(const csdk_provider *p, const char *feature, const char *needs)
 {
 	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name,
-		"Provider '%s' does not support %s.\nThis feature requires gateway provider with %s support.",
-		p->name, feature, needs);
+		"Provider '%s' does not support %s (%s); this needs a provider with %s support.",
+		p->name, strcmp(feature, "extend_timeout") ? "named sandboxes" : "timeout extension", feature, needs);
 }
 
 int csdkp_unsupported_group(const csdk_provider *p, const char *group)

@@ -4,8 +4,10 @@
 #include <pthread.h>
 
 #include <csdk/csdk.h>
+#include <csdk/plugin.h>
 
 struct csdk_config {
+	const csdk_plugin_info *plugin;
 	size_t n;
 	struct csdk_kv *kv; /* owned strings; effective values after environment fallback */
 };
@@ -51,7 +53,7 @@ int csdkp_sandbox_wrap(csdk_sandbox **out, csdk_provider *p, const char *id, voi
 char *csdkp_provider_scrub(const csdk_provider *p, const char *msg);
 
 /* config_keys.c: the plugin's declaration of a configuration key, or NULL. */
-const struct csdk_config_key *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key);
+const csdk_config_key_info *csdkp_config_key_find(const csdk_plugin_info *plugin, const char *key);
 /* "a, b, c" (or "(none)"): the keys a plugin declares, for messages. */
 void csdkp_config_keys_text(char *buf, size_t size, const csdk_plugin_info *plugin);
 

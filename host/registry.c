@@ -413,7 +413,7 @@ void csdk_registry_free(csdk_registry *reg)
 
 int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts)
 {
-	static const csdk_registry_options defaults = CSDK_REGISTRY_OPTIONS_INIT;
+	csdk_registry_options copy;
 	const char *select, *disable;
 	csdk_registry *reg;
 	int rc;
@@ -421,12 +421,9 @@ int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts)
 	if (!out)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_registry_new: out is NULL; pass the address of a csdk_registry *");
 	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != CSDK_REGISTRY_OPTIONS_VERSION)
-		return csdkp_error_set(CSDK_EINVAL, NULL,
-				       "csdk_registry_new: options version %u is not supported; initialise the options with CSDK_REGISTRY_OPTIONS_INIT",
-				       opts->version);
+	if ((rc = CSDKP_OPTIONS_COPY(&copy, opts, "csdk_registry_options", "CSDK_REGISTRY_OPTIONS_INIT")))
+		return rc;
+	opts = &copy;
 	if (opts->flags & ~(CSDK_REGISTRY_ISOLATE | CSDK_REGISTRY_NO_ENV))
 		return csdkp_error_set(CSDK_EINVAL, NULL,
 				       "csdk_registry_new: unknown flags 0x%x; use only CSDK_REGISTRY_ISOLATE and CSDK_REGISTRY_NO_ENV",

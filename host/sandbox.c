@@ -7,6 +7,8 @@
 #include "builders.h"
 #include "error.h"
 #include "provider.h"
+#include "rules.h"
+#include "util.h"
 
 #define NEED_PROVIDER(p) \
 	do { if (!(p)) return csdkp_error_set(CSDK_EINVAL, NULL, "%s: provider is NULL", __func__); } while (0)
@@ -21,30 +23,48 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int copy_create_options(struct csdk_create_options *dst, const struct csdk_create_options *src, const char *who)
+/* The caller's options, checked, as the plugin's request (borrowing the caller's strings). */
+static int create_request(struct csdk_create_request *req, const csdk_provider *p, const csdk_create_options *opts)
 {
-	memset(dst, 0, sizeof(*dst));
-	dst->struct_size = sizeof(*dst);
-	if (!src)
-		return 0;
-	if (src->struct_size < CSDK_CREATE_OPTIONS_SIZE_1_0)
-		return csdkp_error_set(CSDK_EINVAL, who, "create options have struct_size %u, smaller than %zu; initialise them with CSDK_CREATE_OPTIONS_INIT",
-			src->struct_size, (size_t)CSDK_CREATE_OPTIONS_SIZE_1_0);
-	memcpy(dst, src, src->struct_size < sizeof(*dst) ? src->struct_size : sizeof(*dst));
-	dst->struct_size = sizeof(*dst);
-	if (dst->timeout_ms < 0)
-		return csdkp_error_set(CSDK_EINVAL, who, "timeout %lld ms is negative; give a lifetime in milliseconds, or 0 for the provider's default", (long long)dst->timeout_ms);
-	if (dst->runtime && strcmp(dst->runtime, "python") && strcmp(dst->runtime, "node"))
-		return csdkp_error_set(CSDK_EINVAL, who, "unknown runtime '%s'; use python or node", dst->runtime);
-	if ((dst->n_metadata && !dst->metadata) || (dst->n_envs && !dst->envs))
-		return csdkp_error_set(CSDK_EINVAL, who, "create options give a count of metadata or envs without the array");
+	csdk_create_options o;
+	int rc;
+
+	if ((rc = CSDKP_OPTIONS_COPY(&o, opts, "csdk_create_options", "CSDK_CREATE_OPTIONS_INIT")))
+		return rc;
+	if ((rc = csdkp_check_timeout(p, "timeout", o.timeout_ms)))
+		return rc;
+	if ((rc = csdkp_check_runtime(p, o.runtime)))
+		return rc;
+	if ((o.n_metadata && !o.metadata) || (o.n_envs && !o.envs))
+		return csdkp_error_set(CSDK_EINVAL, p->name, "create options give a count of metadata or envs without the array; set the array or a count of 0");
+	if (o.name && (rc = csdkp_check_name(p, "sandbox name", o.name)))
+		return rc;
+	if (o.namespace_ && (rc = csdkp_check_name(p, "namespace", o.namespace_)))
+		return rc;
+	memset(req, 0, sizeof(*req));
+	req->struct_size = sizeof(*req);
+	req->timeout_ms = o.timeout_ms;
+	req->template_id = o.template_id;
+	req->snapshot_id = o.snapshot_id;
+	if (p->plugin->capabilities & CSDK_CAP_NAMED) {
+		req->name = o.name;
+		req->namespace_ = o.name ? (o.namespace_ ? o.namespace_ : CSDK_DEFAULT_NAMESPACE) : NULL;
+	}
+	req->runtime = o.runtime;
+	req->image = o.image;
+	req->metadata = o.metadata;
+	req->n_metadata = o.n_metadata;
+	req->envs = o.envs;
+	req->n_envs = o.n_envs;
+	req->cpus = o.cpus;
+	req->memory_bytes = o.memory_bytes;
 	return 0;
 }
 
 /* A template or snapshot the provider cannot honour is an error, not a
  * plain sandbox made in its place (and so, in a compute, a reason to fall
  * back to the next provider). */
-static int create_options_supported(const csdk_provider *p, const struct csdk_create_options *o)
+static int create_options_supported(const csdk_provider *p, const struct csdk_create_request *o)
 {
 	if (o->template_id && !(p->plugin->capabilities & CSDK_CAP_TEMPLATES))
 		return csdkp_unsupported_group(p, "templates");
@@ -66,9 +86,9 @@ static int finish_create(csdk_sandbox **out, csdk_provider *p, const char *metho
 	return rc;
 }
 
-int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const struct csdk_create_options *opts)
+int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const csdk_create_options *opts)
 {
-	struct csdk_create_options o;
+	struct csdk_create_request o;
 	struct csdk_text id = { NULL };
 	void *native = NULL;
 	int rc;
@@ -77,7 +97,7 @@ int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const struct csdk_
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_create: out is NULL");
 	*out = NULL;
 	NEED_PROVIDER(p);
-	if ((rc = copy_create_options(&o, opts, p->name)) || (rc = create_options_supported(p, &o)))
+	if ((rc = create_request(&o, p, opts)) || (rc = create_options_supported(p, &o)))
 		return rc;
 	csdkp_provider_enter(p);
 	rc = p->m->create(p->ctx, &o, &id, &native);
@@ -210,11 +230,6 @@ csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sb)
 	return sb ? sb->provider : NULL;
 }
 
-void *csdk_sandbox_native(const csdk_sandbox *sb)
-{
-	return sb ? sb->native : NULL;
-}
-
 void csdk_result_free(csdk_result *r)
 {
 	if (!r)
@@ -247,11 +262,63 @@ static int make_result(csdk_result **out, struct csdk_sink *sink, int exit_code,
 	return 0;
 }
 
+/* Checks shared by commands and code; fills the sink and the plugin's request. */
+static int run_prepare(struct csdk_sink *sink, struct csdk_run_request *req, csdk_command_options *o,
+		       csdk_provider *p, const csdk_command_options *opts)
+{
+	int rc;
+
+	if ((rc = CSDKP_OPTIONS_COPY(o, opts, "csdk_command_options", "CSDK_COMMAND_OPTIONS_INIT")))
+		return rc;
+	if ((rc = csdkp_check_timeout(p, "timeout", o->timeout_ms)))
+		return rc;
+	if (o->background && (o->on_stdout || o->on_stderr))
+		return csdkp_error_set(CSDK_EINVAL, p->name, "a background command cannot stream its output; drop the output callbacks or the background flag");
+	if (o->n_envs && !o->envs)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "command options give %zu envs without the array; set the array or a count of 0", o->n_envs);
+	if (o->flags & ~CSDK_COMMAND_STREAM_ONLY)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "unknown command option flags 0x%x; use CSDK_COMMAND_STREAM_ONLY or 0", o->flags & ~CSDK_COMMAND_STREAM_ONLY);
+	memset(sink, 0, sizeof(*sink));
+	sink->on_stdout = o->on_stdout;
+	sink->on_stderr = o->on_stderr;
+	sink->userdata = o->userdata;
+	sink->stream_only = (o->flags & CSDK_COMMAND_STREAM_ONLY) != 0;
+	memset(req, 0, sizeof(*req));
+	req->struct_size = sizeof(*req);
+	req->background = o->background ? 1 : 0;
+	req->cwd = o->cwd;
+	req->envs = o->envs;
+	req->n_envs = o->n_envs;
+	req->timeout_ms = o->timeout_ms;
+	return 0;
+}
+
+static int run_finish(csdk_result **out, csdk_provider *p, const char *method, int rc, struct csdk_sink *sink, int exit_code, int64_t started)
+{
+	if (rc == 0 && sink->cancelled)
+		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
+	if (rc == 0 && (exit_code < 0 || exit_code > 255))
+		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned exit code %d from %s; exit codes are 0 to 255", p->name, exit_code, method);
+	if (rc == 0)
+		rc = make_result(out, sink, exit_code, started);
+	else if (rc == CSDK_ECANCELLED && sink->cancelled)
+		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
+	else
+		rc = csdkp_provider_result(p, method, rc);
+	csdkp_sink_clear(sink);
+	return rc;
+}
+
+static int gateway_only(const csdk_provider *p, const char *what)
+{
+	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "provider '%s' runs in gateway mode only; %s go through its sandbox agent, which this host does not route yet", p->name, what);
+}
+
 int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *command, const csdk_command_options *opts)
 {
 	struct csdk_sink sink;
-	struct csdk_run_options ro;
-	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+	struct csdk_run_request req;
+	csdk_command_options o;
 	csdk_provider *p;
 	int64_t started;
 	int exit_code = -1, rc;
@@ -263,51 +330,17 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 	p = sb->provider;
 	if (!command)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "no command given; pass a shell command string");
-	if (opts) {
-		if (opts->version != CSDK_COMMAND_OPTIONS_VERSION)
-			return csdkp_error_set(CSDK_EINVAL, p->name, "csdk_command_options version %u is not supported; initialise with CSDK_COMMAND_OPTIONS_INIT", opts->version);
-		o = *opts;
-	}
-	if (o.timeout_ms < 0)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "timeout %lld ms is negative; give milliseconds, or 0 for none", (long long)o.timeout_ms);
-	if (o.background && (o.on_stdout || o.on_stderr))
-		return csdkp_error_set(CSDK_EINVAL, p->name, "a background command cannot stream its output; drop the output callbacks or the background flag");
-	if (o.n_envs && !o.envs)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "command options give %zu envs without the array", o.n_envs);
-	if (o.flags & ~CSDK_COMMAND_STREAM_ONLY)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "unknown command option flags 0x%x; use CSDK_COMMAND_STREAM_ONLY or 0", o.flags & ~CSDK_COMMAND_STREAM_ONLY);
+	if ((rc = run_prepare(&sink, &req, &o, p, opts)))
+		return rc;
+	if (o.runtime)
+		return csdkp_error_set(CSDK_EINVAL, p->name, "a runtime is for code, not commands; leave runtime NULL or use csdk_sandbox_run_code");
 	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_command)
-		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' runs in gateway mode; commands go through its sandbox agent, which this host does not route yet", p->name);
-
-	memset(&sink, 0, sizeof(sink));
-	sink.on_stdout = o.on_stdout;
-	sink.on_stderr = o.on_stderr;
-	sink.userdata = o.userdata;
-	sink.stream_only = (o.flags & CSDK_COMMAND_STREAM_ONLY) != 0;
-	memset(&ro, 0, sizeof(ro));
-	ro.struct_size = sizeof(ro);
-	ro.background = o.background ? 1 : 0;
-	ro.cwd = o.cwd;
-	ro.envs = o.envs;
-	ro.n_envs = o.n_envs;
-	ro.timeout_ms = o.timeout_ms;
-
+		return gateway_only(p, "commands");
 	started = now_ms();
 	csdkp_provider_enter(p);
-	rc = p->m->run_command(p->ctx, sb->native, command, &ro, &sink, &exit_code);
+	rc = p->m->run_command(p->ctx, sb->native, command, &req, &sink, &exit_code);
 	csdkp_provider_leave(p);
-	if (rc == 0 && sink.cancelled)
-		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
-	if (rc == 0 && (exit_code < 0 || exit_code > 255))
-		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned exit code %d from run_command; exit codes are 0 to 255", p->name, exit_code);
-	if (rc == 0)
-		rc = make_result(out, &sink, exit_code, started);
-	else if (rc == CSDK_ECANCELLED && sink.cancelled)
-		rc = csdkp_error_set(CSDK_ECANCELLED, p->name, "command cancelled by the output callback");
-	else
-		rc = csdkp_provider_result(p, "run_command", rc);
-	csdkp_sink_clear(&sink);
-	return rc;
+	return run_finish(out, p, "run_command", rc, &sink, exit_code, started);
 }
 
 const char *csdk_detect_runtime(const char *code)
@@ -323,9 +356,11 @@ const char *csdk_detect_runtime(const char *code)
 	return "node";
 }
 
-int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code, const char *runtime)
+int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code, const csdk_command_options *opts)
 {
 	struct csdk_sink sink;
+	struct csdk_run_request req;
+	csdk_command_options o;
 	csdk_provider *p;
 	int64_t started;
 	int exit_code = -1, rc;
@@ -337,26 +372,18 @@ int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code,
 	p = sb->provider;
 	if (!code)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "no code given");
-	if (!runtime)
-		runtime = csdk_detect_runtime(code);
-	else if (strcmp(runtime, "python") && strcmp(runtime, "node"))
-		return csdkp_error_set(CSDK_EINVAL, p->name, "unknown runtime '%s'; use python or node", runtime);
+	if ((rc = run_prepare(&sink, &req, &o, p, opts)))
+		return rc;
+	if ((rc = csdkp_check_runtime(p, o.runtime)))
+		return rc;
+	req.runtime = o.runtime ? o.runtime : csdk_detect_runtime(code);
 	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_code)
-		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' runs in gateway mode; code goes through its sandbox agent, which this host does not route yet", p->name);
-
-	memset(&sink, 0, sizeof(sink));
+		return gateway_only(p, "code");
 	started = now_ms();
 	csdkp_provider_enter(p);
-	rc = p->m->run_code(p->ctx, sb->native, code, runtime, &sink, &exit_code);
+	rc = p->m->run_code(p->ctx, sb->native, code, &req, &sink, &exit_code);
 	csdkp_provider_leave(p);
-	if (rc == 0 && (exit_code < 0 || exit_code > 255))
-		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' returned exit code %d from run_code; exit codes are 0 to 255", p->name, exit_code);
-	else
-		rc = csdkp_provider_result(p, "run_code", rc);
-	if (rc == 0)
-		rc = make_result(out, &sink, exit_code, started);
-	csdkp_sink_clear(&sink);
-	return rc;
+	return run_finish(out, p, "run_code", rc, &sink, exit_code, started);
 }
 
 void csdk_sandbox_info_free(csdk_sandbox_info *info)
@@ -392,7 +419,7 @@ int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sb)
 	NEED_SANDBOX(sb);
 	p = sb->provider;
 	if (!p->m->get_info)
-		return csdkp_unsupported_group(p, "getInfo");
+		return csdkp_unsupported_group(p, "get_info");
 	if (!(b = calloc(1, sizeof(*b))))
 		return csdkp_error_oom();
 	csdkp_provider_enter(p);
@@ -425,12 +452,10 @@ int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *pro
 	*out = NULL;
 	NEED_SANDBOX(sb);
 	p = sb->provider;
-	if (port < 1 || port > 65535)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "port %d is out of range; use 1 to 65535", port);
-	if (protocol && (*protocol < 'a' || *protocol > 'z' || strspn(protocol, "abcdefghijklmnopqrstuvwxyz0123456789+.-") != strlen(protocol)))
-		return csdkp_error_set(CSDK_EINVAL, p->name, "protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocol);
+	if ((rc = csdkp_check_port(p, port)) || (rc = csdkp_check_protocol(p, protocol)))
+		return rc;
 	if (!p->m->get_url)
-		return csdkp_unsupported_group(p, "getUrl");
+		return csdkp_unsupported_group(p, "get_url");
 	csdkp_provider_enter(p);
 	rc = p->m->get_url(p->ctx, sb->native, port, protocol, &t);
 	csdkp_provider_leave(p);
@@ -445,9 +470,9 @@ int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *pro
 	return 0;
 }
 
-int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char *ns, const char *name, const struct csdk_create_options *opts)
+int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char *ns, const char *name, const csdk_create_options *opts)
 {
-	struct csdk_create_options o;
+	struct csdk_create_request o;
 	struct csdk_text id = { NULL };
 	void *native = NULL;
 	int rc;
@@ -457,17 +482,15 @@ int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char
 	*out = NULL;
 	NEED_PROVIDER(p);
 	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
-		return csdkp_unsupported_named(p, "findOrCreate", "named sandbox");
-	if (!name || !*name)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox name given; pass a name");
-	if (!ns)
-		ns = CSDK_DEFAULT_NAMESPACE;
-	if ((rc = copy_create_options(&o, opts, p->name)) || (rc = create_options_supported(p, &o)))
+		return csdkp_unsupported_named(p, "find_or_create", "named sandbox");
+	if ((rc = csdkp_check_named(p, ns, name)))
+		return rc;
+	if ((rc = create_request(&o, p, opts)) || (rc = create_options_supported(p, &o)))
 		return rc;
 	o.name = name;
-	o.namespace_ = ns;
+	o.namespace_ = ns ? ns : CSDK_DEFAULT_NAMESPACE;
 	csdkp_provider_enter(p);
-	rc = p->m->find_or_create(p->ctx, ns, name, &o, &id, &native);
+	rc = p->m->find_or_create(p->ctx, &o, &id, &native);
 	csdkp_provider_leave(p);
 	return finish_create(out, p, "find_or_create", rc, &id, native);
 }
@@ -484,8 +507,8 @@ int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *p, const char *ns, cons
 	NEED_PROVIDER(p);
 	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
 		return csdkp_unsupported_named(p, "find", "named sandbox");
-	if (!name || !*name)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "no sandbox name given; pass a name");
+	if ((rc = csdkp_check_named(p, ns, name)))
+		return rc;
 	if (!ns)
 		ns = CSDK_DEFAULT_NAMESPACE;
 	csdkp_provider_enter(p);
@@ -508,9 +531,9 @@ int csdk_sandbox_extend_timeout(csdk_sandbox *sb, int64_t duration_ms)
 	NEED_SANDBOX(sb);
 	p = sb->provider;
 	if (!(p->plugin->capabilities & CSDK_CAP_NAMED))
-		return csdkp_unsupported_named(p, "extendTimeout", "timeout extension");
-	if (duration_ms < 0)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "duration %lld ms is negative; give milliseconds, or 0 for the default %d", (long long)duration_ms, CSDK_DEFAULT_EXTEND_MS);
+		return csdkp_unsupported_named(p, "extend_timeout", "timeout extension");
+	if ((rc = csdkp_check_timeout(p, "duration", duration_ms)))
+		return rc;
 	if (duration_ms == 0)
 		duration_ms = CSDK_DEFAULT_EXTEND_MS;
 	csdkp_provider_enter(p);

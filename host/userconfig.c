@@ -8,6 +8,7 @@
 
 #include <csdk/csdk.h>
 
+#include "config_value.h"
 #include "error.h"
 #include "provider.h"
 #include "util.h"
@@ -157,21 +158,6 @@ static int parse_providers(csdk_user_config *cfg, const char *file, int line, co
 	return 0;
 }
 
-static int parse_bool(int *out, const char *v)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-	size_t i;
-
-	for (i = 0; i < 4; i++) {
-		if (!strcmp(v, yes[i]))
-			return *out = 1, 0;
-		if (!strcmp(v, no[i]))
-			return *out = 0, 0;
-	}
-	return -1;
-}
-
 static int csdk_setting(csdk_user_config *cfg, const char *file, int line, const char *key, const char *value)
 {
 	if (!strcmp(key, "default")) {
@@ -191,7 +177,7 @@ static int csdk_setting(csdk_user_config *cfg, const char *file, int line, const
 		return 0;
 	}
 	if (!strcmp(key, "fallback")) {
-		if (parse_bool(&cfg->fallback, value) < 0)
+		if (csdkp_parse_bool(&cfg->fallback, value) < 0)
 			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: fallback must be true or false, not '%s'", file, line, value);
 		return 0;
 	}
@@ -511,7 +497,7 @@ int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *
 		return csdkp_error_oom();
 	}
 	for (i = 0; i < plugin->n_config_keys; i++) {
-		const struct csdk_config_key *k = &plugin->config_keys[i];
+		const csdk_config_key_info *k = &plugin->config_keys[i];
 		csdk_config_entry *e = &list->entries[list->count++];
 		const char *value = NULL, *env;
 		const struct entry *fe;

@@ -8,6 +8,7 @@
 
 #include <csdk/csdk.h>
 
+#include "error.h"
 #include "util.h"
 
 char *csdkp_printf(const char *fmt, ...)
@@ -61,4 +62,22 @@ char *csdkp_absolute_path(const char *path)
 	abs = csdkp_printf("%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
 	free(cwd);
 	return abs;
+}
+
+int csdkp_options_copy(void *dst, size_t dst_size, const void *src, size_t first_size, const char *type, const char *init)
+{
+	uint32_t size;
+
+	memset(dst, 0, dst_size);
+	if (src) {
+		memcpy(&size, src, sizeof(size));
+		if (size < first_size)
+			return csdkp_error_set(CSDK_EINVAL, NULL, "%s has struct_size %u, smaller than the first release's %zu; initialise it with %s", type, size, first_size, init);
+		if (size > dst_size)
+			return csdkp_error_set(CSDK_EINVAL, NULL, "%s has struct_size %u, larger than this libcsdk's %zu: the program was built against a newer csdk; install that libcsdk or rebuild the program", type, size, dst_size);
+		memcpy(dst, src, size);
+	}
+	size = (uint32_t)dst_size;
+	memcpy(dst, &size, sizeof(size));
+	return 0;
 }

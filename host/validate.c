@@ -31,7 +31,7 @@ static const struct method_desc {
 	size_t offset;
 	enum method_group group;
 } method_descs[] = {
-	METHOD(init, GROUP_OPTIONAL),
+	METHOD(init, GROUP_ALWAYS),
 	METHOD(teardown, GROUP_OPTIONAL),
 	METHOD(release, GROUP_OPTIONAL),
 	METHOD(create, GROUP_ALWAYS),
@@ -109,6 +109,7 @@ void csdkp_plugin_free(struct csdkp_plugin *plugin)
 		free(plugin->warnings[i]);
 	free(plugin->warnings);
 	free(plugin->config_keys);
+	free(plugin->method_names);
 	free(plugin->path);
 	free(plugin->origin_dir);
 	free(plugin);
@@ -204,10 +205,16 @@ static int check_descriptor(struct csdkp_verdict *v, const char *path, const str
 	if (d->modes == 0)
 		return reject(v, CSDK_EPLUGIN, path, d->name,
 			      "declares no mode; set modes to CSDK_MODE_DIRECT and/or CSDK_MODE_GATEWAY");
-	if (d->modes & ~CSDK_MODES_KNOWN_1_0)
+	if (d->modes & ~CSDK_MODES_KNOWN_2_0)
 		return reject(v, CSDK_EPLUGIN, path, d->name,
 			      "declares unknown mode bits 0x%x; use only CSDK_MODE_DIRECT and CSDK_MODE_GATEWAY",
-			      (unsigned int)(d->modes & ~CSDK_MODES_KNOWN_1_0));
+			      (unsigned int)(d->modes & ~CSDK_MODES_KNOWN_2_0));
+	if ((d->capabilities & CSDK_CAP_FS_OVER_COMMANDS) && (d->capabilities & CSDK_CAP_FILESYSTEM))
+		return reject(v, CSDK_EPLUGIN, path, d->name,
+			      "declares both CSDK_CAP_FILESYSTEM and CSDK_CAP_FS_OVER_COMMANDS; keep FILESYSTEM when the plugin has fs methods, else FS_OVER_COMMANDS");
+	if ((d->capabilities & CSDK_CAP_FS_OVER_COMMANDS) && !(d->modes & CSDK_MODE_DIRECT))
+		return reject(v, CSDK_EPLUGIN, path, d->name,
+			      "declares CSDK_CAP_FS_OVER_COMMANDS without CSDK_MODE_DIRECT; the host needs the plugin's run_command for it");
 	if ((d->default_mode != CSDK_MODE_DIRECT && d->default_mode != CSDK_MODE_GATEWAY) ||
 	    !(d->default_mode & d->modes))
 		return reject(v, CSDK_EPLUGIN, path, d->name,
@@ -250,43 +257,78 @@ static int config_key_well_formed(const char *key)
 	return strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
+static struct csdk_config_key raw_key_entry(const struct csdk_plugin *d, size_t i)
+{
+	struct csdk_config_key k;
+	size_t stride = d->config_key_size;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(&k, (const char *)d->config_keys + i * stride, stride < sizeof(k) ? stride : sizeof(k));
+	return k;
+}
+
 static const char *raw_key(const struct csdk_plugin *d, size_t i)
 {
-	const char *key;
-
-	memcpy(&key, (const char *)d->config_keys + i * d->config_key_size + offsetof(struct csdk_config_key, key),
-	       sizeof(key));
-	return key;
+	return raw_key_entry(d, i).key;
 }
 
 static int copy_config_keys(struct csdkp_plugin *p, struct csdkp_vec *warnings, const char *path,
 			    const struct csdk_plugin *d)
 {
-	size_t n = d->n_config_keys, stride = d->config_key_size, kept = 0;
-	size_t copy = stride < sizeof(struct csdk_config_key) ? stride : sizeof(struct csdk_config_key);
+	size_t n = d->n_config_keys, kept = 0;
 
 	if (n == 0)
 		return 0;
-	p->config_keys = calloc(n, sizeof(struct csdk_config_key));
+	p->config_keys = calloc(n, sizeof(*p->config_keys));
 	if (!p->config_keys)
 		return CSDK_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const char *key = raw_key(d, i);
+		struct csdk_config_key k = raw_key_entry(d, i);
+		csdk_config_key_info *info;
 		size_t earlier = 0;
 
-		for (size_t j = 0; key && j < i; j++) {
+		for (size_t j = 0; k.key && j < i; j++) {
 			const char *other = raw_key(d, j);
 
-			if (other && strcmp(other, key) == 0)
+			if (other && strcmp(other, k.key) == 0)
 				earlier++;
 		}
-		if (earlier == 1 && warn(warnings, path, "configuration key %s declared twice; the first one is used", key) != 0)
+		if (earlier == 1 && warn(warnings, path, "configuration key %s declared twice; the first one is used", k.key) != 0)
 			return CSDK_ENOMEM;
 		if (earlier)
 			continue;
-		memcpy(&p->config_keys[kept++], (const char *)d->config_keys + i * stride, copy);
+		info = &p->config_keys[kept++];
+		info->key = k.key;
+		info->env = k.env;
+		info->flags = k.flags;
+		info->type = k.type;
+		info->help = k.help;
+		info->min = k.min;
+		info->max = k.min == 0 && k.max == 0 && k.type != CSDK_CONFIG_STRING && k.type != CSDK_CONFIG_BOOL ? INT64_MAX : k.max;
 	}
 	p->info.n_config_keys = kept;
+	return 0;
+}
+
+/* Rule 13: each key named well, of a known type, with bounds in order. */
+static int check_config_keys(struct csdkp_verdict *v, const char *path, const struct csdk_plugin *d)
+{
+	for (size_t i = 0; i < d->n_config_keys; i++) {
+		struct csdk_config_key k = raw_key_entry(d, i);
+
+		if (!k.key)
+			return reject(v, CSDK_EPLUGIN, path, d->name,
+				      "configuration key %zu has no name; set key to a name such as api_key", i + 1);
+		if (!config_key_well_formed(k.key))
+			return reject(v, CSDK_EPLUGIN, path, d->name,
+				      "configuration key '%s' is not well-formed; use 1 to 64 lower-case letters, digits and '_', starting with a letter", k.key);
+		if (k.type > CSDK_CONFIG_DURATION)
+			return reject(v, CSDK_EPLUGIN, path, d->name,
+				      "configuration key '%s' has unknown type %u; use a CSDK_CONFIG_* type (string, bool, int, size, duration)", k.key, (unsigned int)k.type);
+		if (k.min > k.max && !(k.max == 0 && k.min == 0))
+			return reject(v, CSDK_EPLUGIN, path, d->name,
+				      "configuration key '%s' has min %lld above max %lld; set min <= max", k.key, (long long)k.min, (long long)k.max);
+	}
 	return 0;
 }
 
@@ -302,7 +344,7 @@ static int size_warning(struct csdkp_vec *warnings, const char *path, const char
 static int collect_warnings(struct csdkp_plugin *p, struct csdkp_vec *warnings, const char *path,
 			    const struct csdk_plugin *d, const struct csdk_plugin *desc)
 {
-	uint64_t unknown = desc->capabilities & ~CSDK_CAPS_KNOWN_1_0;
+	uint64_t unknown = desc->capabilities & ~CSDK_CAPS_KNOWN_2_0;
 
 	if (size_warning(warnings, path, "descriptor", d->struct_size, sizeof(struct csdk_plugin)) != 0 ||
 	    size_warning(warnings, path, "method table", desc->methods->struct_size, sizeof(struct csdk_methods)) != 0 ||
@@ -336,6 +378,23 @@ typedef union {
 	csdk_plugin_entry_fn fn;
 } entry_ptr;
 
+/* A plugin built against ABI 1.x refuses a 2.x host; asked as a 1.0 host, it answers with a 1.x descriptor. */
+static int old_abi_plugin(csdk_plugin_entry_fn fn)
+{
+	const struct csdk_plugin *d = NULL;
+
+	if (fn(CSDK_ABI_MAKE(1, 0), &d) != 0 || !d || d->magic != CSDK_PLUGIN_MAGIC)
+		return 0;
+	return CSDK_ABI_MAJOR_OF(d->abi_version) == 1;
+}
+
+static int reject_old_abi(struct csdkp_verdict *v, const char *path)
+{
+	return reject(v, CSDK_EABI, path, NULL,
+		      "plugin speaks ABI 1.x, which this host no longer loads (it speaks %u.%u); rebuild the plugin against csdk 2.0's csdk/plugin.h",
+		      CSDK_ABI_MAJOR, CSDK_ABI_MINOR);
+}
+
 static int lt_open_resident(void **out, const char *path)
 {
 	lt_dladvise advise;
@@ -362,6 +421,11 @@ static int build_record(struct csdkp_plugin **out, const char *path, void *dl, c
 	p->methods = *methods;
 	if (collect_warnings(p, &warnings, path, d, desc) != 0)
 		goto oom;
+	if (!(p->method_names = calloc(N_METHODS, sizeof(*p->method_names))))
+		goto oom;
+	for (size_t i = 0; i < N_METHODS; i++)
+		if (method_present(&p->methods, &method_descs[i]))
+			p->method_names[p->info.n_methods++] = method_descs[i].name;
 	p->dl_handle = dl;
 	p->warnings = (char **)warnings.items;
 	info = &p->info;
@@ -373,10 +437,9 @@ static int build_record(struct csdkp_plugin **out, const char *path, void *dl, c
 	info->abi_version = desc->abi_version;
 	info->modes = desc->modes;
 	info->default_mode = desc->default_mode;
-	info->capabilities = desc->capabilities & CSDK_CAPS_KNOWN_1_0;
+	info->capabilities = desc->capabilities & CSDK_CAPS_KNOWN_2_0;
 	info->config_keys = p->config_keys;
-	info->methods = &p->methods;
-	info->descriptor = d;
+	info->methods = p->method_names;
 	info->n_warnings = warnings.n;
 	info->warnings = (const char *const *)p->warnings;
 	*out = p;
@@ -402,6 +465,8 @@ static int validate_loaded(struct csdkp_plugin **out, struct csdkp_verdict *v, c
 		return reject(v, CSDK_EPLUGIN, path, NULL,
 			      "does not export csdk_plugin_entry; define it with CSDK_PLUGIN_EXPORT (see csdk/plugin.h)");
 	rc = entry.fn(host, &d);
+	if (rc != 0 && old_abi_plugin(entry.fn))
+		return reject_old_abi(v, path);
 	if (rc != 0)
 		return reject(v, CSDK_EABI, path, NULL,
 			      "csdk_plugin_entry refused host ABI %u.%u (returned %d); rebuild the plugin against this csdk's plugin.h",
@@ -413,6 +478,8 @@ static int validate_loaded(struct csdkp_plugin **out, struct csdkp_verdict *v, c
 		return reject(v, CSDK_EPLUGIN, path, NULL,
 			      "bad descriptor magic 0x%08x (expected 0x%08x); csdk_plugin_entry must return a struct csdk_plugin",
 			      (unsigned int)d->magic, CSDK_PLUGIN_MAGIC);
+	if (CSDK_ABI_MAJOR_OF(d->abi_version) < CSDK_ABI_MAJOR_OF(host))
+		return reject_old_abi(v, path);
 	if (CSDK_ABI_MAJOR_OF(d->abi_version) != CSDK_ABI_MAJOR_OF(host))
 		return reject(v, CSDK_EABI, path, NULL,
 			      "plugin ABI major %u does not match host ABI major %u; rebuild the plugin against this csdk's plugin.h",
@@ -422,23 +489,23 @@ static int validate_loaded(struct csdkp_plugin **out, struct csdkp_verdict *v, c
 			      "plugin needs ABI %u.%u but this host supports %u.%u; upgrade csdk or make csdk_plugin_entry offer an older minor",
 			      CSDK_ABI_MAJOR_OF(d->abi_version), CSDK_ABI_MINOR_OF(d->abi_version),
 			      CSDK_ABI_MAJOR_OF(host), CSDK_ABI_MINOR_OF(host));
-	if (d->struct_size < CSDK_PLUGIN_SIZE_1_0)
+	if (d->struct_size < CSDK_PLUGIN_SIZE_2_0)
 		return reject(v, CSDK_EPLUGIN, path, NULL,
-			      "descriptor size %u is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			      (unsigned int)d->struct_size, (size_t)CSDK_PLUGIN_SIZE_1_0);
+			      "descriptor size %u is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			      (unsigned int)d->struct_size, (size_t)CSDK_PLUGIN_SIZE_2_0);
 	memcpy(&desc, d, d->struct_size < sizeof(desc) ? d->struct_size : sizeof(desc));
 	if (!desc.methods)
 		return reject(v, CSDK_EPLUGIN, path, desc.name, "no method table; set methods in the descriptor");
-	if (desc.methods->struct_size < CSDK_METHODS_SIZE_1_0)
+	if (desc.methods->struct_size < CSDK_METHODS_SIZE_2_0)
 		return reject(v, CSDK_EPLUGIN, path, desc.name,
-			      "method table size %u is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			      (unsigned int)desc.methods->struct_size, (size_t)CSDK_METHODS_SIZE_1_0);
+			      "method table size %u is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			      (unsigned int)desc.methods->struct_size, (size_t)CSDK_METHODS_SIZE_2_0);
 	memcpy(&methods, desc.methods,
 	       desc.methods->struct_size < sizeof(methods) ? desc.methods->struct_size : sizeof(methods));
-	if (desc.n_config_keys && desc.config_key_size < CSDK_CONFIG_KEY_SIZE_1_0)
+	if (desc.n_config_keys && desc.config_key_size < CSDK_CONFIG_KEY_SIZE_2_0)
 		return reject(v, CSDK_EPLUGIN, path, desc.name,
-			      "config key size %u is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			      (unsigned int)desc.config_key_size, (size_t)CSDK_CONFIG_KEY_SIZE_1_0);
+			      "config key size %u is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			      (unsigned int)desc.config_key_size, (size_t)CSDK_CONFIG_KEY_SIZE_2_0);
 	if (desc.n_config_keys && !desc.config_keys)
 		return reject(v, CSDK_EPLUGIN, path, desc.name,
 			      "declares %u configuration keys but config_keys is NULL; point config_keys at the keys or set n_config_keys to 0",
@@ -446,16 +513,8 @@ static int validate_loaded(struct csdkp_plugin **out, struct csdkp_verdict *v, c
 	rc = check_descriptor(v, path, &desc, &methods);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; i < desc.n_config_keys; i++) {
-		const char *key = raw_key(&desc, i);
-
-		if (!key)
-			return reject(v, CSDK_EPLUGIN, path, desc.name,
-				      "configuration key %zu has no name; set key to a name such as api_key", i + 1);
-		if (!config_key_well_formed(key))
-			return reject(v, CSDK_EPLUGIN, path, desc.name,
-				      "configuration key '%s' is not well-formed; use 1 to 64 lower-case letters, digits and '_', starting with a letter", key);
-	}
+	if ((rc = check_config_keys(v, path, &desc)))
+		return rc;
 	return build_record(out, path, dl, d, &desc, &methods);
 }
 

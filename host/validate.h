@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include <csdk/csdk.h>
+#include <csdk/plugin.h>
 
 /** Why a file was rejected: a csdk_rejection's owned fields. */
 struct csdkp_verdict {
@@ -24,7 +25,8 @@ struct csdkp_plugin {
 	char *path;
 	char *origin_dir;
 	struct csdk_methods methods;
-	struct csdk_config_key *config_keys;
+	csdk_config_key_info *config_keys;
+	const char **method_names;
 	char **warnings;
 	void *dl_handle;
 	void *lt_handle;

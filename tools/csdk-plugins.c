@@ -152,10 +152,11 @@ static json_t *config_json(const csdk_plugin_info *info)
 	size_t i;
 
 	for (i = 0; array && i < info->n_config_keys; i++) {
-		const struct csdk_config_key *key = &info->config_keys[i];
-		json_t *item = json_pack("{s:s?, s:s?, s:b, s:b, s:s?}",
+		const csdk_config_key_info *key = &info->config_keys[i];
+		json_t *item = json_pack("{s:s?, s:s?, s:s, s:b, s:b, s:s?}",
 					 "key", key->key,
 					 "env", key->env,
+					 "type", csdkp_config_type_name(key->type),
 					 "required", (key->flags & CSDK_CONFIG_REQUIRED) != 0,
 					 "secret", (key->flags & CSDK_CONFIG_SECRET) != 0,
 					 "help", key->help);
@@ -168,14 +169,14 @@ static json_t *config_json(const csdk_plugin_info *info)
 	return array;
 }
 
-static json_t *methods_json(const struct csdk_methods *methods)
+static json_t *methods_json(const csdk_plugin_info *info)
 {
 	json_t *object = json_object();
 	size_t i;
 
 	for (i = 0; object && i < csdkp_method_count(); i++) {
 		if (json_object_set_new(object, csdkp_method_name(i),
-					json_boolean(csdkp_method_present(methods, i))) < 0) {
+					json_boolean(csdkp_method_present(info, i))) < 0) {
 			json_decref(object);
 			object = NULL;
 		}
@@ -503,7 +504,7 @@ static int print_plugin_text(const csdk_plugin_info *info)
 	    csdkp_table_new(&methods, 2, NULL) < 0)
 		goto out;
 	for (i = 0; i < info->n_config_keys; i++) {
-		const struct csdk_config_key *key = &info->config_keys[i];
+		const csdk_config_key_info *key = &info->config_keys[i];
 		const char *cells[] = { key->key, key->env,
 					(key->flags & CSDK_CONFIG_REQUIRED) ? "yes" : "no",
 					(key->flags & CSDK_CONFIG_SECRET) ? "yes" : "no",
@@ -514,7 +515,7 @@ static int print_plugin_text(const csdk_plugin_info *info)
 	}
 	for (i = 0; i < csdkp_method_count(); i++) {
 		const char *cells[] = { csdkp_method_name(i),
-					csdkp_method_present(info->methods, i) ? "present" : "absent" };
+					csdkp_method_present(info, i) ? "present" : "absent" };
 
 		if (csdkp_table_add(methods, cells) < 0)
 			goto out;
@@ -563,7 +564,7 @@ static int print_plugin(const csdk_plugin_info *info, const struct options *opts
 		return print_plugin_text(info) < 0 ? 1 : 0;
 	root = plugin_json(info);
 	if (root && (json_object_set_new(root, "config", config_json(info)) < 0 ||
-		     json_object_set_new(root, "methods", methods_json(info->methods)) < 0)) {
+		     json_object_set_new(root, "methods", methods_json(info)) < 0)) {
 		json_decref(root);
 		root = NULL;
 	}

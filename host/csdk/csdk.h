@@ -1,9 +1,11 @@
 /*
- * csdk/csdk.h - libcsdk, the csdk plugin host.
+ * csdk/csdk.h - libcsdk, the csdk plugin host: the application API.
  *
  * libcsdk finds provider plugins (csdk-<name>.so) on a search path, validates
- * them against the plugin ABI (csdk/plugin.h) and exposes them through one
- * uniform API.
+ * them against the plugin ABI (csdk/plugin.h, for plugin authors only) and
+ * exposes them through one uniform API. Nothing here hands out a plugin's
+ * descriptor, method table or native handles: every call into a plugin goes
+ * through the host, its checks and its call lock.
  *
  * Conventions (as in libgit2 and jansson):
  * - Functions that can fail return int: 0 on success, a negative CSDK_E*
@@ -12,6 +14,11 @@
  * - Outputs come first and are named out. Results returned through **out
  *   are owned by the caller and freed with the matching NULL-safe _free.
  * - Getters borrow: what they return lives as long as the object asked.
+ * - Options structures begin with struct_size, set by their _INIT macro to
+ *   the size the caller was compiled with. The library accepts every size
+ *   from the 2.0 one up to its own, treating fields the caller's size does
+ *   not cover as zero (unset); a larger size (a caller built against a
+ *   newer libcsdk) fails with CSDK_EINVAL.
  *
  * Threads: see docs/threading.md. The registry is guarded by one mutex;
  * records it hands out are immutable and stay valid until the registry is
@@ -23,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <csdk/plugin.h>
+#include <csdk/common.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,7 +49,7 @@ uint32_t csdk_abi_version(void);
 /** The last error of the calling thread. */
 typedef struct csdk_error {
 	int code;             /**< a CSDK_E* code, or 0 when there was none */
-	const char *message;  /**< one line (provider messages may hold more, see csdk.h docs); never NULL */
+	const char *message;  /**< one line, without a newline; never NULL */
 	const char *provider; /**< the provider or plugin concerned, or NULL */
 } csdk_error;
 
@@ -101,7 +108,7 @@ typedef struct csdk_path_entry {
 
 /** Options for csdk_registry_new. */
 typedef struct csdk_registry_options {
-	unsigned int version;      /**< CSDK_REGISTRY_OPTIONS_VERSION */
+	uint32_t struct_size;      /**< sizeof(csdk_registry_options) as compiled: use CSDK_REGISTRY_OPTIONS_INIT */
 	unsigned int flags;        /**< CSDK_REGISTRY_* */
 	/** Colon-separated directories searched instead of the default path; NULL for the default. */
 	const char *search_path;
@@ -111,10 +118,20 @@ typedef struct csdk_registry_options {
 	const char *disable;
 } csdk_registry_options;
 
-#define CSDK_REGISTRY_OPTIONS_VERSION 1
-#define CSDK_REGISTRY_OPTIONS_INIT { CSDK_REGISTRY_OPTIONS_VERSION, 0, NULL, NULL, NULL }
+#define CSDK_REGISTRY_OPTIONS_INIT { sizeof(csdk_registry_options), 0, NULL, NULL, NULL }
 
-/** A plugin that passed validation. Immutable; borrowed from its registry. */
+/** One configuration key a plugin declares (facts; host copies). */
+typedef struct csdk_config_key_info {
+	const char *key;
+	const char *env;           /**< environment variable read when the key is unset, or NULL */
+	uint32_t flags;            /**< CSDK_CONFIG_REQUIRED, CSDK_CONFIG_SECRET */
+	uint32_t type;             /**< enum csdk_config_type */
+	const char *help;          /**< one line, or NULL */
+	int64_t min;               /**< bounds of INT, SIZE and DURATION keys */
+	int64_t max;
+} csdk_config_key_info;
+
+/** A plugin that passed validation: facts only. Immutable; borrowed from its registry. */
 typedef struct csdk_plugin_info {
 	const char *name;
 	const char *version;
@@ -126,9 +143,9 @@ typedef struct csdk_plugin_info {
 	uint32_t default_mode;
 	uint64_t capabilities;     /**< CSDK_CAP_* bits known to this host */
 	size_t n_config_keys;
-	const struct csdk_config_key *config_keys; /**< host copies, CSDK_CONFIG_KEY_SIZE_1_0 or larger */
-	const struct csdk_methods *methods;        /**< host copy, zero-extended to this host's size */
-	const struct csdk_plugin *descriptor;      /**< the plugin's own descriptor */
+	const csdk_config_key_info *config_keys;
+	size_t n_methods;
+	const char *const *methods;                /**< names of the methods the plugin implements, in table order ("init", "create", ...) */
 	size_t n_warnings;
 	const char *const *warnings;               /**< one-line warnings, each naming the file */
 	const char *origin_dir;                    /**< search path directory it was found in, or NULL */
@@ -239,14 +256,13 @@ typedef struct csdk_sandbox csdk_sandbox;
 
 /** Options for csdk_provider_open. */
 typedef struct csdk_provider_options {
-	unsigned int version;          /**< CSDK_PROVIDER_OPTIONS_VERSION */
+	uint32_t struct_size;          /**< sizeof(csdk_provider_options) as compiled: use CSDK_PROVIDER_OPTIONS_INIT */
 	const struct csdk_kv *config;  /**< configuration keys and values; unset keys fall back to the plugin's environment variables */
 	size_t n_config;
 	csdk_registry *registry;       /**< where to find the plugin; NULL for the process-wide default registry */
 } csdk_provider_options;
 
-#define CSDK_PROVIDER_OPTIONS_VERSION 1
-#define CSDK_PROVIDER_OPTIONS_INIT { CSDK_PROVIDER_OPTIONS_VERSION, NULL, 0, NULL }
+#define CSDK_PROVIDER_OPTIONS_INIT { sizeof(csdk_provider_options), NULL, 0, NULL }
 
 /**
  * Open the provider called name. Fails with CSDK_ENOTFOUND for an unknown
@@ -284,16 +300,36 @@ const char *csdk_provider_config(const csdk_provider *provider, const char *key)
 
 /* -------------------------------------------------------------- sandboxes */
 
-/** Initialiser for struct csdk_create_options (csdk/plugin.h): all unset. */
-#define CSDK_CREATE_OPTIONS_INIT { sizeof(struct csdk_create_options), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
+/** Options for csdk_sandbox_create and csdk_sandbox_find_or_create. Unset strings are NULL, unset numbers 0. */
+typedef struct csdk_create_options {
+	uint32_t struct_size;      /**< sizeof(csdk_create_options) as compiled: use CSDK_CREATE_OPTIONS_INIT */
+	uint32_t reserved;
+	int64_t timeout_ms;        /**< lifetime, 1 ms to 30 days; 0 = the provider's default */
+	const char *template_id;
+	const char *snapshot_id;
+	const char *name;          /**< a name for the sandbox ([A-Za-z0-9][A-Za-z0-9._-]*, at most 63 bytes) */
+	const char *namespace_;    /**< the name's namespace, same grammar; NULL = "default" */
+	const char *runtime;       /**< "python", "node" or NULL */
+	const char *image;
+	const struct csdk_kv *metadata;
+	size_t n_metadata;
+	const struct csdk_kv *envs;
+	size_t n_envs;
+	double cpus;               /**< hint; 0 = default */
+	uint64_t memory_bytes;     /**< hint; 0 = default */
+} csdk_create_options;
+
+/** Initialiser for csdk_create_options: all unset. */
+#define CSDK_CREATE_OPTIONS_INIT { sizeof(csdk_create_options), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
 
 /**
  * Create a sandbox; opts may be NULL. A template_id or snapshot_id the
  * provider has no capability for fails with CSDK_EUNSUPPORTED ("Provider 'P'
  * does not support templates." / "... snapshots.") before the plugin is
- * called. A name is passed to the plugin's create as it is.
+ * called. A name is checked against the name grammar and passed to a
+ * provider with named sandboxes (CSDK_CAP_NAMED); others ignore it.
  */
-int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const struct csdk_create_options *opts);
+int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const csdk_create_options *opts);
 
 /** Get a sandbox by id. Not found is not an error: returns 0 with *out NULL. */
 int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *provider, const char *id);
@@ -322,8 +358,6 @@ void csdk_sandbox_free(csdk_sandbox *sandbox);
 const char *csdk_sandbox_id(const csdk_sandbox *sandbox);
 /** The provider the sandbox came from (borrowed). */
 csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sandbox);
-/** The plugin's native handle (borrowed; its meaning is the plugin's). */
-void *csdk_sandbox_native(const csdk_sandbox *sandbox);
 
 /* ------------------------------------------------------------ running code */
 
@@ -343,9 +377,9 @@ void csdk_result_free(csdk_result *result);
 /** Receives live output; return non-zero to cancel the command (it then fails with CSDK_ECANCELLED). */
 typedef int (*csdk_output_fn)(const char *data, size_t len, void *userdata);
 
-/** Options for csdk_sandbox_run_command. */
+/** Options for csdk_sandbox_run_command and csdk_sandbox_run_code. */
 typedef struct csdk_command_options {
-	unsigned int version;         /**< CSDK_COMMAND_OPTIONS_VERSION */
+	uint32_t struct_size;         /**< sizeof(csdk_command_options) as compiled: use CSDK_COMMAND_OPTIONS_INIT */
 	const char *cwd;              /**< NULL for the sandbox's default */
 	const struct csdk_kv *envs;
 	size_t n_envs;
@@ -355,6 +389,7 @@ typedef struct csdk_command_options {
 	csdk_output_fn on_stderr;
 	void *userdata;
 	unsigned int flags;           /**< CSDK_COMMAND_* */
+	const char *runtime;          /**< run_code only: "python", "node", or NULL to detect it (csdk_detect_runtime) */
 } csdk_command_options;
 
 /**
@@ -363,24 +398,27 @@ typedef struct csdk_command_options {
  */
 #define CSDK_COMMAND_STREAM_ONLY 0x1u
 
-#define CSDK_COMMAND_OPTIONS_VERSION 1
-#define CSDK_COMMAND_OPTIONS_INIT { CSDK_COMMAND_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, 0 }
+#define CSDK_COMMAND_OPTIONS_INIT { sizeof(csdk_command_options), NULL, NULL, 0, 0, 0, NULL, NULL, NULL, 0, NULL }
 
 /**
  * Run one shell string with /bin/sh -c. A non-zero exit code is a result,
- * not an error. Callbacks run on the calling thread while the command runs
- * (with streaming providers; otherwise once at the end). Background together
- * with a callback fails with CSDK_EINVAL.
+ * not an error. Callbacks run on the calling thread, once for each piece of
+ * output the provider hands over: while the command runs with streaming
+ * providers (CSDK_CAP_STREAMING), otherwise after it ended. Background
+ * together with a callback fails with CSDK_EINVAL. opts may be NULL; its
+ * runtime must be NULL here.
  */
 int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sandbox, const char *command, const csdk_command_options *opts);
 
 /**
- * Run code with runtime "python" or "node", or NULL to detect it
- * (csdk_detect_runtime). Code that does not compile fails with CSDK_ESYNTAX
- * and the interpreter's message; a runtime error is a result with a
- * non-zero exit code and the traceback in stderr.
+ * Run code with opts->runtime "python" or "node", or detected when NULL
+ * (csdk_detect_runtime); opts may be NULL. The other options are those of
+ * csdk_sandbox_run_command: cwd, envs, timeout (exit code 124), background,
+ * live output. Code that does not compile fails with CSDK_ESYNTAX and the
+ * interpreter's message; a runtime error is a result with a non-zero exit
+ * code and the traceback in stderr.
  */
-int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sandbox, const char *code, const char *runtime);
+int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sandbox, const char *code, const csdk_command_options *opts);
 
 /**
  * "python" if code contains `print(`, `import `, `def `, `sys.`, `json.`,
@@ -416,7 +454,10 @@ void csdk_free(void *ptr);
 /* ------------------------------------------------------------- filesystem */
 
 /*
- * Without CSDK_CAP_FILESYSTEM every call fails with CSDK_EUNSUPPORTED and
+ * With CSDK_CAP_FILESYSTEM the plugin serves these; with
+ * CSDK_CAP_FS_OVER_COMMANDS the host serves them through the plugin's
+ * run_command and a POSIX sh in the sandbox (binary-safe, any size). Without
+ * either, every call fails with CSDK_EUNSUPPORTED and
  * "Filesystem operations are not supported by NAME's sandbox environment.
  * NAME sandboxes are designed for code execution only."
  */
@@ -451,10 +492,10 @@ void csdk_dir_list_free(csdk_dir_list *list);
 /* -------------------------------------------------------- named sandboxes */
 
 /*
- * Without CSDK_CAP_NAMED these fail with CSDK_EUNSUPPORTED and two lines:
- * "Provider 'NAME' does not support findOrCreate." then "This feature
- * requires gateway provider with named sandbox support." (find likewise;
- * extendTimeout: "...with timeout extension support.").
+ * Without CSDK_CAP_NAMED these fail with CSDK_EUNSUPPORTED and "Provider
+ * 'NAME' does not support named sandboxes (find_or_create); this needs a
+ * provider with named sandbox support." (find likewise; extend_timeout:
+ * "... does not support timeout extension (extend_timeout) ...").
  */
 
 /** Default namespace, and default extension of csdk_sandbox_extend_timeout. */
@@ -462,7 +503,7 @@ void csdk_dir_list_free(csdk_dir_list *list);
 #define CSDK_DEFAULT_EXTEND_MS 900000
 
 /** Find the sandbox namespace/name or create it (atomically); namespace_ NULL = "default". */
-int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const struct csdk_create_options *opts);
+int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const csdk_create_options *opts);
 /** Find a named sandbox; not found: 0 with *out NULL. */
 int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name);
 /** Extend the sandbox's lifetime by duration_ms (0 = CSDK_DEFAULT_EXTEND_MS). */
@@ -484,16 +525,25 @@ typedef struct csdk_item_list {
 
 void csdk_item_list_free(csdk_item_list *list);
 
-/** Initialiser for struct csdk_template_options (csdk/plugin.h). */
-#define CSDK_TEMPLATE_OPTIONS_INIT { sizeof(struct csdk_template_options), 0, NULL, NULL, NULL }
+/** Options for csdk_template_create. */
+typedef struct csdk_template_options {
+	uint32_t struct_size;      /**< sizeof(csdk_template_options) as compiled: use CSDK_TEMPLATE_OPTIONS_INIT */
+	uint32_t reserved;
+	const char *name;
+	const char *source;        /**< provider-specific source (a directory, an image, ...), or NULL */
+	csdk_sandbox *sandbox;     /**< or a sandbox of the same provider to capture, or NULL */
+} csdk_template_options;
+
+/** Initialiser for csdk_template_options. */
+#define CSDK_TEMPLATE_OPTIONS_INIT { sizeof(csdk_template_options), 0, NULL, NULL, NULL }
 
 /*
  * Without CSDK_CAP_TEMPLATES / CSDK_CAP_SNAPSHOTS these fail with
  * CSDK_EUNSUPPORTED: "Provider 'NAME' does not support templates." (or
  * snapshots).
  */
-/** Create a template; *out receives its id (free with csdk_free). For opts->sandbox pass a csdk_sandbox *. */
-int csdk_template_create(char **out, csdk_provider *provider, const struct csdk_template_options *opts);
+/** Create a template; *out receives its id (free with csdk_free). */
+int csdk_template_create(char **out, csdk_provider *provider, const csdk_template_options *opts);
 int csdk_template_list(csdk_item_list **out, csdk_provider *provider);
 int csdk_template_delete(csdk_provider *provider, const char *id);
 
@@ -511,7 +561,7 @@ const char *csdk_capability_name(uint64_t cap);
 
 /* ================================================================ compute */
 /*
- * Several providers behind one object (issue 7), and the user's
+ * Several providers behind one object, and the user's
  * configuration file. See docs/configuration.md for the file format and the
  * precedence of configuration sources.
  *
@@ -537,7 +587,7 @@ const char *csdk_strategy_name(csdk_strategy strategy);
 
 /** Options for csdk_compute_new. */
 typedef struct csdk_compute_options {
-	unsigned int version;      /**< CSDK_COMPUTE_OPTIONS_VERSION */
+	uint32_t struct_size;      /**< sizeof(csdk_compute_options) as compiled: use CSDK_COMPUTE_OPTIONS_INIT */
 	csdk_strategy strategy;    /**< 0 means CSDK_STRATEGY_PRIORITY */
 	int no_fallback;           /**< non-zero: a failure is final, the next provider is not tried */
 	/**
@@ -548,8 +598,7 @@ typedef struct csdk_compute_options {
 	const char *cursor_path;
 } csdk_compute_options;
 
-#define CSDK_COMPUTE_OPTIONS_VERSION 1
-#define CSDK_COMPUTE_OPTIONS_INIT { CSDK_COMPUTE_OPTIONS_VERSION, CSDK_STRATEGY_PRIORITY, 0, NULL }
+#define CSDK_COMPUTE_OPTIONS_INIT { sizeof(csdk_compute_options), CSDK_STRATEGY_PRIORITY, 0, NULL }
 
 /** Create an empty compute object; opts may be NULL. Free with csdk_compute_free. */
 int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts);
@@ -592,14 +641,13 @@ int csdk_cancel_requested(const csdk_cancel *cancel);
 
 /** Options for csdk_compute_create. */
 typedef struct csdk_compute_create_options {
-	unsigned int version;                      /**< CSDK_COMPUTE_CREATE_OPTIONS_VERSION */
+	uint32_t struct_size;                      /**< sizeof(csdk_compute_create_options) as compiled: use CSDK_COMPUTE_CREATE_OPTIONS_INIT */
 	const char *provider;                      /**< create there and only there (no fallback); NULL to route */
-	const struct csdk_create_options *create;  /**< NULL for defaults */
+	const csdk_create_options *create;         /**< NULL for defaults */
 	csdk_cancel *cancel;                       /**< may be NULL */
 } csdk_compute_create_options;
 
-#define CSDK_COMPUTE_CREATE_OPTIONS_VERSION 1
-#define CSDK_COMPUTE_CREATE_OPTIONS_INIT { CSDK_COMPUTE_CREATE_OPTIONS_VERSION, NULL, NULL, NULL }
+#define CSDK_COMPUTE_CREATE_OPTIONS_INIT { sizeof(csdk_compute_create_options), NULL, NULL, NULL }
 
 /**
  * Create a sandbox on one of the providers.

@@ -146,7 +146,7 @@ static const char *publish_ip(const struct csdkp_docker *ctx)
 	return "";
 }
 
-static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_options *o, const char *image,
+static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char *image,
 			   const char *ns, const char *name, int64_t created_ms)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
@@ -228,7 +228,7 @@ out:
 	return b;
 }
 
-static const char *choose_image(struct csdkp_docker *ctx, const struct csdk_create_options *o, const char **kind)
+static const char *choose_image(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char **kind)
 {
 	*kind = "image";
 	if (o && o->snapshot_id) {
@@ -320,7 +320,7 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 }
 
 int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
-				  const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+				  const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	const char *kind, *image = choose_image(ctx, opts, &kind);
 	char *path = NULL, *q = NULL;
@@ -390,12 +390,12 @@ out:
 	return rc;
 }
 
-int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct csdkp_docker *ctx = vctx;
 
 	if (opts && opts->name)
-		return csdkp_m_find_or_create(ctx, opts->namespace_, opts->name, opts, id_out, sandbox_out);
+		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
 	return csdkp_docker_create_with_name(ctx, NULL, NULL, NULL, opts, id_out, sandbox_out);
 }
 
@@ -519,7 +519,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
 		/* extend_timeout moves the deadline in the container, not the label */
-		struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
+		struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
 		struct csdkp_docker_capture cap = { .max = 64 };
 		int code = 0;
 		if (!csdkp_docker_exec(ctx, sb, "read d < /tmp/.csdk-deadline-$CSDK_STAMP && echo $d >&2", &ro, NULL, &cap, &code) && code == 0 && cap.len)
@@ -538,16 +538,6 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	return rc;
 }
 
-static int protocol_ok(const char *p)
-{
-	if (!p[0] || strlen(p) > 32)
-		return 0;
-	for (size_t i = 0; p[i]; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '+' || p[i] == '-' || p[i] == '.'))
-			return 0;
-	return 1;
-}
-
 int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
 	struct csdkp_docker *ctx = vctx;
@@ -557,10 +547,6 @@ int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, s
 	json_t *j;
 	int rc, hport = 0;
 
-	if (port < 1 || port > 65535)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "port %d is out of range; use 1 to 65535", port);
-	if (protocol && !protocol_ok(protocol))
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
 	if ((rc = csdkp_docker_inspect(ctx, sb->id, &j)))
 		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, rc, "sandbox %s no longer exists; create a new one", sb->id) : rc;
 	mode = json_string_value(json_object_get(json_object_get(j, "HostConfig"), "NetworkMode"));

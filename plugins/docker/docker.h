@@ -70,8 +70,8 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out);
 int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out);
 int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
-				  const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+				  const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
 int csdkp_m_list(void *ctx, struct csdk_handles *out);
 int csdkp_m_destroy(void *ctx, const char *id);
@@ -81,7 +81,7 @@ void csdkp_m_release(void *ctx, void *sandbox);
 
 /* named.c */
 int csdkp_docker_container_name(char **out, const char *ns, const char *name);
-int csdkp_m_find_or_create(void *ctx, const char *ns, const char *name, const struct csdk_create_options *opts,
+int csdkp_m_find_or_create(void *ctx, const struct csdk_create_request *opts,
 			   struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
@@ -95,11 +95,11 @@ struct csdkp_docker_capture {
 };
 /** Run argv-less shell command in the container; *exit_code_out is the program's status. */
 int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
-		      const struct csdk_run_options *opts, struct csdk_sink *out,
+		      const struct csdk_run_request *opts, struct csdk_sink *out,
 		      struct csdkp_docker_capture *err_capture, int *exit_code_out);
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts,
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			struct csdk_sink *out, int *exit_code_out);
-int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out,
+int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out,
 		     int *exit_code_out);
 
 /* archive.c: single-file tar bodies for the archive API */
@@ -121,7 +121,7 @@ int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path);
 
 /* images.c */
 int csdkp_docker_pull(struct csdkp_docker *ctx, const char *image);
-int csdkp_m_template_create(void *ctx, const struct csdk_template_options *opts, struct csdk_text *id_out);
+int csdkp_m_template_create(void *ctx, const struct csdk_template_request *opts, struct csdk_text *id_out);
 int csdkp_m_template_list(void *ctx, struct csdk_items *out);
 int csdkp_m_template_delete(void *ctx, const char *id);
 int csdkp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);

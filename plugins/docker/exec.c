@@ -71,7 +71,7 @@ static int on_body(void *arg, const char *data, size_t len)
 }
 
 static int exec_create(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, json_t *cmd, const char *cwd,
-		       const struct csdk_run_options *opts, int attach, char *id_out, size_t id_len)
+		       const struct csdk_run_request *opts, int attach, char *id_out, size_t id_len)
 {
 	json_t *body = json_object(), *env = json_array(), *j = NULL;
 	char path[256], *abs = NULL;
@@ -198,7 +198,7 @@ static int exec_kill(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 }
 
 int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
-		      const struct csdk_run_options *opts, struct csdk_sink *out,
+		      const struct csdk_run_request *opts, struct csdk_sink *out,
 		      struct csdkp_docker_capture *err_capture, int *exit_code_out)
 {
 	struct stream_state s = { .ctx = ctx, .out = out, .cap = err_capture };
@@ -256,7 +256,7 @@ int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb,
 	return 0;
 }
 
-int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_options *opts,
+int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			struct csdk_sink *out, int *exit_code_out)
 {
 	struct csdkp_docker *ctx = vctx;
@@ -266,13 +266,14 @@ int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const st
 	return csdkp_docker_exec(ctx, sandbox, command, opts, out, NULL, exit_code_out);
 }
 
-int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out,
-		     int *exit_code_out)
+int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
+		     struct csdk_sink *out, int *exit_code_out)
 {
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
 	struct csdkp_docker_capture cap = { .max = 256 * 1024 };
-	struct csdk_run_options ro = { .struct_size = sizeof(ro) };
+	struct csdk_run_request ro = *req;
+	const char *runtime = req->runtime;
 	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *q = NULL;
 	int rc, python, code_rc;
 
@@ -293,9 +294,14 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const char *ru
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building the run_code command");
 	}
 	free(q);
-	rc = csdkp_docker_exec(ctx, sb, cmd, &ro, out, &cap, exit_code_out);
+	ro.runtime = NULL;
+	rc = csdkp_docker_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
 	code_rc = *exit_code_out;
+	if (ro.background) {
+		free(cap.data);
+		return rc;
+	}
 	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
 		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
 	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))

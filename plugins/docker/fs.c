@@ -156,7 +156,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 static int exec_simple(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *cmd, int *code,
 		       struct csdkp_docker_capture *cap)
 {
-	struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
+	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
 
 	return csdkp_docker_exec(ctx, sb, cmd, &ro, NULL, cap, code);
 }

@@ -273,11 +273,11 @@ int csdkp_m_snapshot_delete(void *vctx, const char *id)
 	return delete_kind(vctx, "snapshot", id);
 }
 
-int csdkp_m_template_create(void *vctx, const struct csdk_template_options *opts, struct csdk_text *id_out)
+int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
 {
 	struct csdkp_docker *ctx = vctx;
 	const char *name = opts ? opts->name : NULL;
-	void *sandbox = opts && opts->struct_size >= offsetof(struct csdk_template_options, sandbox) + sizeof(void *) ? opts->sandbox : NULL;
+	void *sandbox = opts && opts->struct_size >= offsetof(struct csdk_template_request, sandbox) + sizeof(void *) ? opts->sandbox : NULL;
 	char repo[80], part[41], hex[17], *id = NULL, *ref = NULL, *tmp_id = NULL;
 	int rc;
 

@@ -85,21 +85,16 @@ int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text 
 {
 	struct csdkp_docker *ctx = vctx;
 
-	if (!name)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no name given; pass the sandbox's name");
-	return find_named(ctx, ns ? ns : "default", name, id_out, sandbox_out, 0);
+	return find_named(ctx, ns, name, id_out, sandbox_out, 0);
 }
 
-int csdkp_m_find_or_create(void *vctx, const char *ns, const char *name, const struct csdk_create_options *opts,
-			   struct csdk_text *id_out, void **sandbox_out)
+int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct csdkp_docker *ctx = vctx;
+	const char *ns = opts->namespace_, *name = opts->name;
 	char *cname;
 	int rc;
 
-	if (!name)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no name given; pass the sandbox's name");
-	ns = ns ? ns : "default";
 	rc = find_named(ctx, ns, name, id_out, sandbox_out, 1);
 	if (rc != CSDK_ENOTFOUND)
 		return rc;
@@ -128,13 +123,11 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 {
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdk_run_options ro = { .struct_size = sizeof(ro), .timeout_ms = 30000 };
+	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 30000 };
 	struct csdkp_docker_capture cap = { .max = 4096 };
 	char cmd[512];
 	int rc, code = 0;
 
-	if (duration_ms <= 0)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; pass the milliseconds to add", (long long)duration_ms);
 	/* no deadline (0) means no timeout: nothing to extend */
 	snprintf(cmd, sizeof(cmd),
 		 "f=/tmp/.csdk-deadline-$CSDK_STAMP; d=${CSDK_DEADLINE:-0}; if [ -r $f ]; then read d < $f; fi; "

@@ -6,7 +6,7 @@
 
 #include "docker.h"
 
-#define DOCKER_ABI CSDK_ABI_MAKE(1, 0)
+#define DOCKER_ABI CSDK_ABI_MAKE(2, 0)
 
 static const struct csdk_config_key docker_config_keys[] = {
 	{ .key = "host", .env = "DOCKER_HOST",
@@ -19,48 +19,17 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "image for runtime node (default node:20-slim)" },
 	{ .key = "network", .env = "CSDK_DOCKER_NETWORK",
 	  .help = "network mode of sandboxes: none, host, bridge or a network's name (default none)" },
-	{ .key = "pull", .env = "CSDK_DOCKER_PULL",
+	{ .key = "pull", .env = "CSDK_DOCKER_PULL", .type = CSDK_CONFIG_BOOL,
 	  .help = "pull an image missing from the engine: true or false (default false)" },
 	{ .key = "workdir", .env = "CSDK_DOCKER_WORKDIR",
 	  .help = "working directory inside sandboxes (default: the image's, else /)" },
 	{ .key = "ports", .env = "CSDK_DOCKER_PORTS",
 	  .help = "container ports to publish on 127.0.0.1 for get_url, comma-separated, e.g. 3000,8080" },
-	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT",
+	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT", .type = CSDK_CONFIG_INT, .min = 0, .max = INT32_MAX,
 	  .help = "maximum number of processes per sandbox (default 512; 0 = unlimited)" },
-	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT",
-	  .help = "default sandbox lifetime in milliseconds (default 1800000; 0 = never expires)" },
+	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
+	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
-
-static int parse_bool(const char *s, int *out)
-{
-	if (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(s, "0") || !strcmp(s, "false") || !strcmp(s, "no")) {
-		*out = 0;
-		return 0;
-	}
-	return -1;
-}
-
-/* A non-negative integer key, or dflt when unset. */
-static int config_count(const struct csdk_host *host, const struct csdk_config *config, const char *key, int64_t dflt,
-			const char *fix, int64_t *out)
-{
-	const char *v = host->config_get(config, key);
-	char *end;
-	long long n;
-
-	*out = dflt;
-	if (!v)
-		return 0;
-	n = strtoll(v, &end, 10);
-	if (end == v || *end || n < 0)
-		return host->error(host, CSDK_ECONFIG, "%s '%s' is not a non-negative integer; %s", key, v, fix);
-	*out = n;
-	return 0;
-}
 
 static int parse_ports(struct csdkp_docker *ctx, const char *s)
 {
@@ -115,14 +84,16 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 		rc = host->error(host, CSDK_ECONFIG, "workdir '%s' is not an absolute path; give one such as /workspace", ctx->workdir);
 		goto fail;
 	}
-	if ((v = host->config_get(config, "pull")) && parse_bool(v, &ctx->pull)) {
-		rc = host->error(host, CSDK_ECONFIG, "pull '%s' is not a boolean; use true or false", v);
-		goto fail;
+	{
+		int64_t pull = 0;
+
+		host->config_get_int(config, "pull", &pull);
+		ctx->pull = pull != 0;
 	}
-	if ((rc = config_count(host, config, "pids_limit", 512, "e.g. 512, or 0 for no limit", &ctx->pids_limit)) ||
-	    (rc = config_count(host, config, "timeout", CSDKP_DOCKER_DEFAULT_TIMEOUT_MS,
-			       "give milliseconds, e.g. 1800000, or 0 for no expiry", &ctx->timeout_ms)))
-		goto fail;
+	ctx->pids_limit = 512;
+	host->config_get_int(config, "pids_limit", &ctx->pids_limit);
+	ctx->timeout_ms = CSDKP_DOCKER_DEFAULT_TIMEOUT_MS;
+	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))
 		goto fail;
 	*ctx_out = ctx;

@@ -112,10 +112,10 @@ static int example_init(const struct csdk_host *host, const struct csdk_config *
 {
 	struct example_ctx *ctx;
 
-	/* A plugin reads a host struct only up to its struct_size; every 1.x
-	 * host gives at least the 1.0 table, so this only guards against a
+	/* A plugin reads a host struct only up to its struct_size; every 2.x
+	 * host gives at least the 2.0 table, so this only guards against a
 	 * broken host (which cannot take an error message either). */
-	if (host->struct_size < CSDK_HOST_SIZE_1_0)
+	if (host->struct_size < CSDK_HOST_SIZE_2_0)
 		return CSDK_EABI;
 
 	ctx = calloc(1, sizeof(*ctx));
@@ -147,7 +147,7 @@ static void example_release(void *vctx, void *sandbox)
 
 /* ------------------------------------------------------------ collection */
 
-static int example_create(void *vctx, const struct csdk_create_options *opts,
+static int example_create(void *vctx, const struct csdk_create_request *opts,
 			  struct csdk_text *id_out, void **sandbox_out)
 {
 	struct example_ctx *ctx = vctx;
@@ -156,7 +156,7 @@ static int example_create(void *vctx, const struct csdk_create_options *opts,
 	int rc;
 
 	/* Options come from the host: read a field only if struct_size covers it. */
-	if (opts && opts->struct_size >= offsetof(struct csdk_create_options, timeout_ms) + sizeof(opts->timeout_ms))
+	if (opts && opts->struct_size >= offsetof(struct csdk_create_request, timeout_ms) + sizeof(opts->timeout_ms))
 		sb.timeout_ms = opts->timeout_ms;
 
 	pthread_mutex_lock(&ctx->lock);
@@ -243,13 +243,13 @@ static int echo(struct example_ctx *ctx, struct csdk_sink *out, const char *pref
 	return 0;
 }
 
-static int example_run_code(void *vctx, void *sandbox, const char *code, const char *runtime,
+static int example_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 			    struct csdk_sink *out, int *exit_code_out)
 {
 	return echo(vctx, out, "Executed: ", code, exit_code_out);
 }
 
-static int example_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_options *opts,
+static int example_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			       struct csdk_sink *out, int *exit_code_out)
 {
 	return echo(vctx, out, "Ran: ", command, exit_code_out);
@@ -274,12 +274,8 @@ static int example_get_url(void *vctx, void *sandbox, int port, const char *prot
 	struct example_ctx *ctx = vctx;
 	char url[128];
 
-	if (port < 1 || port > 65535)
-		return ctx->host->error(ctx->host, CSDK_EINVAL,
-					"port %d is out of range for get_url; pass a port from 1 to 65535", port);
-	if ((size_t)snprintf(url, sizeof(url), "%s://localhost:%d", protocol ? protocol : "http", port) >= sizeof(url))
-		return ctx->host->error(ctx->host, CSDK_EINVAL,
-					"protocol '%.32s...' is too long for get_url; pass a URL scheme such as https", protocol);
+	/* The host has checked port (1 to 65535) and protocol (a URL scheme of at most 32 bytes). */
+	snprintf(url, sizeof(url), "%s://localhost:%d", protocol ? protocol : "http", port);
 	return ctx->host->text_set(out, url);
 }
 
@@ -309,8 +305,8 @@ static const struct csdk_methods example_methods = {
 	.get_url = example_get_url,
 };
 
-/* We use nothing newer than 1.0, so we say so: every 1.x host accepts it. */
-#define EXAMPLE_ABI CSDK_ABI_MAKE(1, 0)
+/* We use nothing newer than 2.0, so we say so: every 2.x host accepts it. */
+#define EXAMPLE_ABI CSDK_ABI_MAKE(2, 0)
 
 static const struct csdk_plugin example_plugin = {
 	.magic = CSDK_PLUGIN_MAGIC,

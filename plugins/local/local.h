@@ -62,7 +62,7 @@ const char *csdkp_meta_str(const json_t *meta, const char *key);
 int csdkp_meta_expired(const json_t *meta, int64_t now);
 int csdkp_sweep_locked(struct csdkp_local *ctx);
 int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id);
-int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_options *opts,
+int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out);
 
 /* Every command's process group (and pid namespace init under bubblewrap)
@@ -100,16 +100,16 @@ struct csdkp_capture {
 	size_t len, cap, max;
 };
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
-	      const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out,
+	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkp_capture *capture_stderr);
 
 /* methods, one file per group */
-int csdkp_m_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
 int csdkp_m_list(void *ctx, struct csdk_handles *out);
 int csdkp_m_destroy(void *ctx, const char *id);
-int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out);
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out);
+int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out);
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out);
 int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
 int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
 int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
@@ -118,10 +118,10 @@ int csdkp_m_fs_mkdir(void *ctx, void *sandbox, const char *path);
 int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
 int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out);
 int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path);
-int csdkp_m_find_or_create(void *ctx, const char *namespace_, const char *name, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out);
+int csdkp_m_find_or_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_find(void *ctx, const char *namespace_, const char *name, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
-int csdkp_m_template_create(void *ctx, const struct csdk_template_options *opts, struct csdk_text *id_out);
+int csdkp_m_template_create(void *ctx, const struct csdk_template_request *opts, struct csdk_text *id_out);
 int csdkp_m_template_list(void *ctx, struct csdk_items *out);
 int csdkp_m_template_delete(void *ctx, const char *id);
 int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(const char *), const char *meta_suffix,

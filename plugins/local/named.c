@@ -10,20 +10,6 @@
 
 #include "local.h"
 
-static int check_name(struct csdkp_local *ctx, const char *what, const char *v)
-{
-	size_t i, n = v ? strlen(v) : 0;
-	int ok = n >= 1 && n <= 64 && strcmp(v, ".") && strcmp(v, "..");
-
-	for (i = 0; ok && i < n; i++)
-		ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-		     v[i] == '.' || v[i] == '_' || v[i] == '-';
-	if (ok)
-		return 0;
-	return ctx->host->error(ctx->host, CSDK_EINVAL,
-		"%s '%s' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')", what, v ? v : "(null)");
-}
-
 /* Reads names/NS/NAME; 1 when it names a live sandbox (id in out). */
 static int lookup_locked(struct csdkp_local *ctx, const char *ns, const char *name, char *out)
 {
@@ -46,17 +32,6 @@ static int lookup_locked(struct csdkp_local *ctx, const char *ns, const char *na
 	return access(meta, F_OK) == 0;
 }
 
-static int resolve_ns(struct csdkp_local *ctx, const char **ns, const char *name)
-{
-	int rc;
-
-	if (!*ns)
-		*ns = "default";
-	if ((rc = check_name(ctx, "namespace", *ns)))
-		return rc;
-	return check_name(ctx, "sandbox name", name);
-}
-
 static int hand_out(struct csdkp_local *ctx, const char *id, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct csdkp_sandbox *sb;
@@ -72,19 +47,16 @@ static int hand_out(struct csdkp_local *ctx, const char *id, struct csdk_text *i
 	return 0;
 }
 
-int csdkp_m_find_or_create(void *vctx, const char *ns, const char *name, const struct csdk_create_options *opts,
-			   struct csdk_text *id_out, void **sandbox_out)
+int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct csdkp_local *ctx = vctx;
 	struct csdkp_sandbox *sb = NULL;
 	char id[CSDKP_ID_LEN + 1], dir[4200], err[CSDKP_ERR_MAX];
 	int rc, lock, dfd;
 
+	const char *ns = opts->namespace_, *name = opts->name;
+
 	*sandbox_out = NULL;
-	if (!ns && opts && opts->namespace_)
-		ns = opts->namespace_;
-	if ((rc = resolve_ns(ctx, &ns, name)))
-		return rc;
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);
@@ -127,8 +99,6 @@ int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text 
 	int rc, lock, found;
 
 	*sandbox_out = NULL;
-	if ((rc = resolve_ns(ctx, &ns, name)))
-		return rc;
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);
@@ -146,8 +116,6 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	json_t *meta = NULL;
 	int rc, lock;
 
-	if (duration_ms <= 0)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "duration %lld ms is not positive; give the extension in milliseconds", (long long)duration_ms);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	if (!(rc = csdkp_meta_load(ctx, sb, &meta))) {

@@ -12,46 +12,17 @@
 #define DEFAULT_OUTPUT_LIMIT (64ull << 20)
 
 static const struct csdk_config_key config_keys[] = {
-	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, 0, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)" },
-	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, 0, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none" },
-	{ "network", "CSDK_LOCAL_NETWORK", 0, 0, "host (share this machine's network) or none (no network inside bubblewrap sandboxes)" },
-	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, 0, "default sandbox lifetime in milliseconds (default 1800000; 0 = never expires)" },
-	{ "memory", "CSDK_LOCAL_MEMORY", 0, 0, "address-space limit per command process in bytes (RLIMIT_AS; suffixes K, M, G; default none)" },
-	{ "processes", "CSDK_LOCAL_PROCESSES", 0, 0, "process limit of the user running commands (RLIMIT_NPROC; default none)" },
-	{ "cpu_time", "CSDK_LOCAL_CPU_TIME", 0, 0, "CPU time limit per command process in seconds (RLIMIT_CPU; default none)" },
-	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, 0, "bytes per stream of a command, or of a background command's log, before it is killed (suffixes K, M, G; default 64M)" },
-	{ "python", "CSDK_LOCAL_PYTHON", 0, 0, "interpreter run_code uses for python (default python3)" },
-	{ "node", "CSDK_LOCAL_NODE", 0, 0, "interpreter run_code uses for node (default node)" },
+	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, CSDK_CONFIG_STRING, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)", 0, 0 },
+	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, CSDK_CONFIG_STRING, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none", 0, 0 },
+	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "host (share this machine's network) or none (no network inside bubblewrap sandboxes)", 0, 0 },
+	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, CSDK_CONFIG_DURATION, "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)", 0, INT64_MAX },
+	{ "memory", "CSDK_LOCAL_MEMORY", 0, CSDK_CONFIG_SIZE, "address-space limit per command process (RLIMIT_AS; bytes, or 512M, 4G; default none)", 1, INT64_MAX },
+	{ "processes", "CSDK_LOCAL_PROCESSES", 0, CSDK_CONFIG_INT, "process limit of the user running commands (RLIMIT_NPROC; default none)", 1, INT64_MAX },
+	{ "cpu_time", "CSDK_LOCAL_CPU_TIME", 0, CSDK_CONFIG_INT, "CPU time limit per command process in seconds (RLIMIT_CPU; default none)", 1, INT64_MAX },
+	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, CSDK_CONFIG_SIZE, "bytes per stream of a command, or of a background command's log, before it is killed (or 512K, 64M; default 64M)", 1, INT64_MAX },
+	{ "python", "CSDK_LOCAL_PYTHON", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for python (default python3)", 0, 0 },
+	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
 };
-
-static int parse_size(const char *v, int suffixes, uint64_t *out)
-{
-	char *end;
-	unsigned long long n;
-	uint64_t mult = 1;
-
-	if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
-		return -1;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || end == v)
-		return -1;
-	if (suffixes && *end) {
-		switch (*end) {
-		case 'k': case 'K': mult = 1ull << 10; break;
-		case 'm': case 'M': mult = 1ull << 20; break;
-		case 'g': case 'G': mult = 1ull << 30; break;
-		default: return -1;
-		}
-		end++;
-		if (*end == 'i' || *end == 'B' || *end == 'b')
-			end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
-	}
-	if (*end || (mult > 1 && n > UINT64_MAX / mult))
-		return -1;
-	*out = (uint64_t)n * mult;
-	return 0;
-}
 
 static char *find_in_path(const char *name)
 {
@@ -101,7 +72,7 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	int rc = 0;
 
 	*ctx_out = NULL;
-	if (!host || host->struct_size < CSDK_HOST_SIZE_1_0)
+	if (!host || host->struct_size < CSDK_HOST_SIZE_2_0)
 		return CSDK_EABI;
 	if (!(ctx = calloc(1, sizeof(*ctx))))
 		return CSDK_ENOMEM;
@@ -153,31 +124,15 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 		goto fail;
 	}
 	{
-		static const struct { const char *key; int suffixes; const char *accepted; } nums[] = {
-			{ "timeout", 0, "a lifetime in milliseconds (0 = never expires)" },
-			{ "memory", 1, "a number of bytes, optionally with K, M or G" },
-			{ "processes", 0, "a positive number of processes" },
-			{ "cpu_time", 0, "a positive number of seconds" },
-			{ "output_limit", 1, "a positive number of bytes, optionally with K, M or G" },
-		};
-		uint64_t *dst[] = { NULL, &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit };
-		size_t i;
+		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit" };
+		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit };
+		int64_t n;
 
-		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-			uint64_t n;
-
-			v = host->config_get(config, nums[i].key);
-			if (!v)
-				continue;
-			if (parse_size(v, nums[i].suffixes, &n) || (i >= 2 && n == 0) || (i == 0 && n > INT64_MAX)) {
-				rc = bad_value(host, nums[i].key, v, nums[i].accepted);
-				goto fail;
-			}
-			if (i == 0)
-				ctx->timeout_ms = (int64_t)n;
-			else
-				*dst[i] = n;
-		}
+		if (host->config_get_int(config, "timeout", &n) == 0)
+			ctx->timeout_ms = n;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (host->config_get_int(config, keys[i], &n) == 0)
+				*dst[i] = (uint64_t)n;
 	}
 	v = host->config_get(config, "python");
 	if (v && !*v) {

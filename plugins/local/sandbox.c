@@ -18,7 +18,7 @@ static int exists_locked(struct csdkp_local *ctx, const char *id)
 	return access(path, F_OK) == 0;
 }
 
-int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct csdkp_local *ctx = vctx;
 	struct csdkp_sandbox *sb = NULL;
@@ -27,7 +27,7 @@ int csdkp_m_create(void *vctx, const struct csdk_create_options *opts, struct cs
 	*sandbox_out = NULL;
 	/* A name makes create find_or_create: the name is recorded and validated the same way. */
 	if (opts && opts->name)
-		return csdkp_m_find_or_create(ctx, opts->namespace_, opts->name, opts, id_out, sandbox_out);
+		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);
@@ -134,17 +134,18 @@ int csdkp_m_destroy(void *vctx, const char *id)
 	return rc;
 }
 
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	return csdkp_run(ctx, sandbox, command, opts, out, exit_code_out, NULL);
 }
 
-int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	struct csdkp_local *ctx = vctx;
 	struct csdkp_sandbox *sb = sandbox;
 	struct csdkp_capture cap = { NULL, 0, 0, 256 * 1024 };
-	struct csdk_run_options ro = { sizeof(ro), 0, NULL, NULL, 0, 0 };
+	struct csdk_run_request ro = *req;
+	const char *runtime = req->runtime;
 	char rel[64], hex[17], *inside = NULL, *cmd = NULL, msg[CSDKP_ERR_MAX];
 	const char *interp;
 	json_t *meta = NULL;
@@ -188,14 +189,16 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const char *ru
 		}
 		free(q);
 	}
-	rc = csdkp_run(ctx, sb, cmd, &ro, out, exit_code_out, &cap);
-	if (!csdkp_root_open(ctx, sb, &root)) {
+	ro.runtime = NULL;
+	rc = csdkp_run(ctx, sb, cmd, &ro, out, exit_code_out, ro.background ? NULL : &cap);
+	/* A background interpreter may not have opened the file yet: it stays in the sandbox's /tmp. */
+	if (!ro.background && !csdkp_root_open(ctx, sb, &root)) {
 		char tmprel[80];
 		snprintf(tmprel, sizeof(tmprel), "tmp/%s", rel);
 		unlinkat(root, tmprel, 0);
 		close(root);
 	}
-	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, *exit_code_out, cap.data, cap.len, inside))
+	if (!rc && !ro.background && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, *exit_code_out, cap.data, cap.len, inside))
 		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
 	free(cap.data);
 	free(cmd);
@@ -234,19 +237,8 @@ int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, s
 {
 	struct csdkp_local *ctx = vctx;
 	char url[128];
-	size_t i;
 
 	(void)sandbox;
-	if (port < 1 || port > 65535)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "port %d is out of range; use 1 to 65535", port);
-	if (protocol) {
-		if (!protocol[0] || strlen(protocol) > 32)
-			return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
-		for (i = 0; protocol[i]; i++)
-			if (!((protocol[i] >= 'a' && protocol[i] <= 'z') || (protocol[i] >= '0' && protocol[i] <= '9') ||
-			      protocol[i] == '+' || protocol[i] == '-' || protocol[i] == '.'))
-				return ctx->host->error(ctx->host, CSDK_EINVAL, "protocol '%s' is not valid; use a scheme such as http, https or ws", protocol);
-	}
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
 	return ctx->host->text_set(out, url);
 }

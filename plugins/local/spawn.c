@@ -622,7 +622,7 @@ static void env_from_json(struct csdkp_strv *env, const json_t *obj)
 }
 
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
-	      const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out,
+	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkp_capture *capture_stderr)
 {
 	struct launch l;

@@ -589,7 +589,7 @@ static json_t *kv_object(const struct csdk_kv *kv, size_t n)
 	return o;
 }
 
-int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_options *opts,
+int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out)
 {
 	char id[CSDKP_ID_LEN + 1], path[4096];

@@ -36,7 +36,7 @@ static int open_templates(struct csdkp_local *ctx, int *fd_out)
 	return 0;
 }
 
-int csdkp_m_template_create(void *vctx, const struct csdk_template_options *opts, struct csdk_text *id_out)
+int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
 {
 	struct csdkp_local *ctx = vctx;
 	char id[32], building[64], err[CSDKP_ERR_MAX];

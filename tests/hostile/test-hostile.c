@@ -70,7 +70,7 @@ static void assert_error(int rc, int code, const char *message)
 
 static int create_named(csdk_sandbox **out, const char *name)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	struct csdk_create_request o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_provider("garbage");
 	int rc;
 
@@ -402,7 +402,7 @@ static void *run_blocked(void *arg)
 
 static void *create_blocked(void *arg)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	struct csdk_create_request o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_sandbox *sb = NULL;
 
 	o.name = "block";

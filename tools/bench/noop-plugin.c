@@ -39,7 +39,7 @@ static void noop_release(void *ctx, void *sandbox)
 	(void)sandbox;
 }
 
-static int noop_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int noop_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	(void)ctx;
 	(void)opts;
@@ -70,7 +70,7 @@ static int noop_destroy(void *ctx, const char *id)
 	return 0;
 }
 
-static int noop_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+static int noop_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;
@@ -81,7 +81,7 @@ static int noop_run_code(void *ctx, void *sandbox, const char *code, const char 
 	return 0;
 }
 
-static int noop_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+static int noop_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;
@@ -124,10 +124,9 @@ static int noop_find(void *ctx, const char *namespace_, const char *name, struct
 	return noop_create(ctx, NULL, id_out, sandbox_out);
 }
 
-static int noop_find_or_create(void *ctx, const char *namespace_, const char *name, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int noop_find_or_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
-	(void)opts;
-	return noop_find(ctx, namespace_, name, id_out, sandbox_out);
+	return noop_find(ctx, opts->namespace_, opts->name, id_out, sandbox_out);
 }
 
 static const struct csdk_methods noop_methods = {

@@ -123,21 +123,15 @@ json_t *csdkp_capabilities_json(uint64_t capabilities)
 	return names_json(names, n);
 }
 
-#define METHOD(name) { #name, offsetof(struct csdk_methods, name) }
-
-static const struct {
-	const char *name;
-	size_t offset;
-} method_slots[] = {
-	METHOD(init), METHOD(teardown), METHOD(release),
-	METHOD(create), METHOD(get), METHOD(list), METHOD(destroy),
-	METHOD(run_code), METHOD(run_command), METHOD(get_info), METHOD(get_url),
-	METHOD(fs_read), METHOD(fs_write), METHOD(fs_mkdir), METHOD(fs_readdir),
-	METHOD(fs_exists), METHOD(fs_remove),
-	METHOD(find_or_create), METHOD(find), METHOD(extend_timeout),
-	METHOD(template_create), METHOD(template_list), METHOD(template_delete),
-	METHOD(snapshot_create), METHOD(snapshot_list), METHOD(snapshot_delete),
-	METHOD(gateway_endpoint),
+static const char *const method_slots[] = {
+	"init", "teardown", "release",
+	"create", "get", "list", "destroy",
+	"run_code", "run_command", "get_info", "get_url",
+	"fs_read", "fs_write", "fs_mkdir", "fs_readdir", "fs_exists", "fs_remove",
+	"find_or_create", "find", "extend_timeout",
+	"template_create", "template_list", "template_delete",
+	"snapshot_create", "snapshot_list", "snapshot_delete",
+	"gateway_endpoint",
 };
 
 size_t csdkp_method_count(void)
@@ -147,18 +141,24 @@ size_t csdkp_method_count(void)
 
 const char *csdkp_method_name(size_t i)
 {
-	return i < csdkp_method_count() ? method_slots[i].name : NULL;
+	return i < csdkp_method_count() ? method_slots[i] : NULL;
 }
 
-int csdkp_method_present(const struct csdk_methods *methods, size_t i)
+int csdkp_method_present(const csdk_plugin_info *info, size_t i)
 {
-	void (*fn)(void);
-
-	/* The host's copy is zero-extended to this host's size, so every slot is readable. */
-	if (!methods || i >= csdkp_method_count())
+	if (!info || i >= csdkp_method_count())
 		return 0;
-	memcpy(&fn, (const char *)methods + method_slots[i].offset, sizeof(fn));
-	return fn != NULL;
+	for (size_t k = 0; k < info->n_methods; k++)
+		if (!strcmp(info->methods[k], method_slots[i]))
+			return 1;
+	return 0;
+}
+
+const char *csdkp_config_type_name(uint32_t type)
+{
+	static const char *const names[] = { "string", "bool", "int", "size", "duration" };
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
 
 const char *csdkp_path_origin_name(csdk_path_origin origin)

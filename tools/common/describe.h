@@ -24,14 +24,17 @@ char *csdkp_capabilities_text(uint64_t capabilities);
 json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode);
 json_t *csdkp_capabilities_json(uint64_t capabilities);
 
-/** Number of method slots of struct csdk_methods (1.0). */
+/** Number of method slots of the plugin ABI's method table (2.0). */
 size_t csdkp_method_count(void);
 
 /** The i-th method slot's name ("init", ..., "gateway_endpoint"), or NULL past the end. */
 const char *csdkp_method_name(size_t i);
 
-/** Non-zero when the i-th method slot of methods is set. */
-int csdkp_method_present(const struct csdk_methods *methods, size_t i);
+/** Non-zero when the plugin implements the i-th method slot. */
+int csdkp_method_present(const csdk_plugin_info *info, size_t i);
+
+/** "string", "bool", "int", "size" or "duration" for an enum csdk_config_type value; "unknown" otherwise. */
+const char *csdkp_config_type_name(uint32_t type);
 
 /** A search path origin as the tools print it ("--path", "CSDK_PLUGIN_PATH", "user", ...). */
 const char *csdkp_path_origin_name(csdk_path_origin origin);

@@ -14,8 +14,11 @@ static int run_code(csdkp_conf_ctx *t, csdk_result **out, const char *code, cons
 	char what[160];
 	int rc;
 
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+
 	*out = NULL;
-	rc = csdk_sandbox_run_code(out, t->sandbox, code, runtime);
+	o.runtime = runtime;
+	rc = csdk_sandbox_run_code(out, t->sandbox, code, &o);
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "run_code (%s) '%.60s'", runtime ? runtime : "detected", code);
 		return csdkp_conf_call_failed(t, what, rc);
@@ -74,7 +77,10 @@ static int expect_syntax_error(csdkp_conf_ctx *t, const char *code, const char *
 	char what[160];
 	int rc;
 
-	rc = csdk_sandbox_run_code(&res, t->sandbox, code, runtime);
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+
+	o.runtime = runtime;
+	rc = csdk_sandbox_run_code(&res, t->sandbox, code, &o);
 	snprintf(what, sizeof(what), "run_code (%s) '%s'", runtime, code);
 	if (rc == 0) {
 		int exit_code = res ? res->exit_code : -1;

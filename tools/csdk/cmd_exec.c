@@ -74,20 +74,39 @@ static char *join_words(char **words, size_t n)
  * Run command in sandbox, streaming its output (or printing the JSON result
  * with --json). Returns the command's exit status, or 125 when csdk failed.
  */
+static int syntax_error(struct csdkp_cli *cli);
+
+/* Code's output is printed once it ended: a syntax error replaces it with the interpreter's message. */
+static int print_result(const csdk_result *result)
+{
+	if (csdkp_write_all(STDOUT_FILENO, result->stdout_buf, result->stdout_len) < 0 ||
+	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
+		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
+			    strerror(errno));
+		return CSDKP_EXIT_CSDK;
+	}
+	return result->exit_code;
+}
+
 static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *command,
 			csdk_command_options *opts, volatile sig_atomic_t *stop)
 {
 	struct stream st = { 0, stop };
 	csdk_result *result = NULL;
-	int rc, status;
+	int rc, status, code = opts->runtime != NULL;
 
-	if (!cli->json && !opts->background) {
+	if (!cli->json && !opts->background && !code) {
 		opts->on_stdout = on_stdout;
 		opts->on_stderr = on_stderr;
 		opts->userdata = &st;
 		opts->flags |= CSDK_COMMAND_STREAM_ONLY;
 	}
-	rc = csdk_sandbox_run_command(&result, sandbox, command, opts);
+	if (code)
+		rc = csdk_sandbox_run_code(&result, sandbox, command, opts);
+	else
+		rc = csdk_sandbox_run_command(&result, sandbox, command, opts);
+	if (code && rc == CSDK_ESYNTAX)
+		return syntax_error(cli);
 	if (st.write_errno) {
 		csdkp_error("cannot write the command's output (%s); check the disk or the pipe it goes to",
 			    strerror(st.write_errno));
@@ -96,7 +115,7 @@ static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char
 	}
 	if (rc < 0) {
 		if (!(stop && *stop))
-			csdkp_report(rc, "running the command");
+			csdkp_report(rc, code ? "running the code" : "running the command");
 		return CSDKP_EXIT_CSDK;
 	}
 	if (cli->json) {
@@ -104,7 +123,7 @@ static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char
 		if (!status)
 			status = result->exit_code;
 	} else {
-		status = result->exit_code;
+		status = code ? print_result(result) : result->exit_code;
 	}
 	csdk_result_free(result);
 	return status;
@@ -116,6 +135,7 @@ struct exec_args {
 	csdk_command_options opts;
 	struct csdk_kv *envs;
 	size_t n_envs;
+	const char *runtime;
 };
 
 /* Usage errors of the commands that exit with the command's own status are
@@ -142,6 +162,11 @@ static int exec_option(struct csdkp_cli *cli, void *state, int opt, const char *
 	case OPT_BACKGROUND:
 		args->opts.background = 1;
 		return 0;
+	case OPT_CODE_RUNTIME:
+		if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
+			return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
+		args->runtime = arg;
+		return 0;
 	default:
 		return CSDKP_EXIT_USAGE;
 	}
@@ -158,7 +183,7 @@ static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const csdk_command_options init = CSDK_COMMAND_OPTIONS_INIT;
-	struct exec_args args = { init, NULL, 0 };
+	struct exec_args args = { init, NULL, 0, NULL };
 	csdk_sandbox *sandbox = NULL;
 	char **pos, *command = NULL;
 	size_t n_pos;
@@ -206,25 +231,6 @@ const struct csdkp_command csdkp_cmd_exec = {
 
 /* --------------------------------------------------------------- run-code */
 
-static int code_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
-{
-	if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
-		return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
-	*(const char **)state = arg;
-	return 0;
-}
-
-static int print_result(const csdk_result *result)
-{
-	if (csdkp_write_all(STDOUT_FILENO, result->stdout_buf, result->stdout_len) < 0 ||
-	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
-		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
-			    strerror(errno));
-		return CSDKP_EXIT_CSDK;
-	}
-	return result->exit_code;
-}
-
 static int syntax_error(struct csdkp_cli *cli)
 {
 	const char *message = csdk_error_last()->message;
@@ -248,59 +254,58 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		CSDKP_COMMON_LONGOPTS,
 		{ "runtime", required_argument, NULL, OPT_CODE_RUNTIME },
+		{ "cwd", required_argument, NULL, OPT_CWD },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *runtime = NULL;
+	static const csdk_command_options init = CSDK_COMMAND_OPTIONS_INIT;
+	struct exec_args args = { init, NULL, 0, NULL };
 	csdk_sandbox *sandbox = NULL;
-	csdk_result *result = NULL;
 	char **pos, *stdin_code = NULL;
 	const char *code;
 	size_t n_pos, len;
-	int status, rc;
+	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, code_option, &runtime, &pos, &n_pos);
-	if (status)
+	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, exec_option, &args, &pos, &n_pos);
+	if (!status)
+		status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)");
+	if (status) {
+		free(args.envs);
 		return parse_status(status);
-	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)")))
-		return parse_status(status);
+	}
 	code = pos[1];
 	if (strcmp(code, "-") == 0) {
 		if (csdkp_read_all(&stdin_code, &len, STDIN_FILENO) < 0) {
 			csdkp_error("cannot read the code from standard input (%s)", strerror(errno));
+			free(args.envs);
 			return CSDKP_EXIT_CSDK;
 		}
 		code = stdin_code;
 	}
-	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
-		free(stdin_code);
-		return CSDKP_EXIT_CSDK;
-	}
-	rc = csdk_sandbox_run_code(&result, sandbox, code, runtime);
-	if (rc == CSDK_ESYNTAX) {
-		status = syntax_error(cli);
-	} else if (rc < 0) {
-		csdkp_report(rc, "running the code");
+	args.opts.envs = args.envs;
+	args.opts.n_envs = args.n_envs;
+	args.opts.runtime = args.runtime ? args.runtime : csdk_detect_runtime(code);
+	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		status = CSDKP_EXIT_CSDK;
-	} else if (cli->json) {
-		status = csdkp_print_json(csdkp_json_result(result), CSDKP_EXIT_CSDK);
-		if (!status)
-			status = result->exit_code;
-	} else {
-		status = print_result(result);
-	}
-	csdk_result_free(result);
+	else
+		status = run_streamed(cli, sandbox, code, &args.opts, NULL);
 	csdk_sandbox_free(sandbox);
 	free(stdin_code);
+	free(args.envs);
 	return status;
 }
 
 const struct csdkp_command csdkp_cmd_run_code = {
 	"run-code", run_run_code,
-	"run-code ID [--runtime python|node] [--] CODE|-",
+	"run-code ID [--runtime python|node] [--cwd DIR] [--env K=V]... [--timeout MS] [--] CODE|-",
 	"Run CODE (or standard input, for -) with the sandbox's python or node. csdk "
 	"exits with the code's status; code that does not compile prints the "
 	"interpreter's message on standard error and exits 1; 125 when csdk itself fails.",
-	"  --runtime python|node    interpreter (default: detected from the code)\n",
+	"  --runtime python|node    interpreter (default: detected from the code)\n"
+	"  --cwd DIR                working directory of the code\n"
+	"  --env KEY=VALUE          environment variable of the code (repeatable)\n"
+	"  --timeout MS             kill the code after MS milliseconds (exit status 124)\n",
 };
 
 /* -------------------------------------------------------------------- run */

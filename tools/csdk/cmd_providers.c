@@ -24,7 +24,7 @@ static json_t *config_json(const struct csdkp_cli *cli, const csdk_plugin_info *
 	size_t i;
 
 	for (i = 0; keys && i < info->n_config_keys; i++) {
-		const struct csdk_config_key *key = &info->config_keys[i];
+		const csdk_config_key_info *key = &info->config_keys[i];
 		const char *value = given_config(cli, info->name, key->key);
 		json_t *entry;
 

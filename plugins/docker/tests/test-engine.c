@@ -346,7 +346,7 @@ static void test_not_engines(void)
 
 /* -------------------------------------------------------- engine cases */
 
-static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_options *o, struct csdk_sink *s)
+static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_request *o, struct csdk_sink *s)
 {
 	int code = -99, rc;
 	memset(s, 0, sizeof(*s));
@@ -362,7 +362,7 @@ static void test_commands(void *ctx, void *sb)
 {
 	struct csdk_sink s;
 	struct csdk_kv env[] = { { "GREETING", "hi there" } };
-	struct csdk_run_options o = { .struct_size = sizeof(o) };
+	struct csdk_run_request o = { .struct_size = sizeof(o) };
 	double t0;
 	int code;
 
@@ -617,7 +617,7 @@ static void test_containment(const char *image)
 {
 	void *ctx = open_ctx("image", image, "pids_limit", "64");
 	struct csdk_text id = { "" };
-	struct csdk_run_options o = { .struct_size = sizeof(o), .timeout_ms = 5000 };
+	struct csdk_run_request o = { .struct_size = sizeof(o), .timeout_ms = 5000 };
 	struct csdk_sink s;
 	char canary[64], out[1024], path[256];
 	void *sb = NULL;
@@ -667,7 +667,7 @@ static void test_containment(const char *image)
 static void test_labels_and_lifecycle(void *ctx, const char *image)
 {
 	struct csdk_kv meta[] = { { "owner", "tests" } };
-	struct csdk_create_options o = { .struct_size = sizeof(o), .image = image, .metadata = meta, .n_metadata = 1, .timeout_ms = 600000 };
+	struct csdk_create_request o = { .struct_size = sizeof(o), .image = image, .metadata = meta, .n_metadata = 1, .timeout_ms = 600000 };
 	struct csdk_text id = { "" };
 	struct csdk_handles hs = { .n = 0 };
 	struct csdk_info info = { .status = 0 };
@@ -743,7 +743,7 @@ static void test_labels_and_lifecycle(void *ctx, const char *image)
 	{
 		struct csdk_text snap = { "" }, id2 = { "" };
 		struct csdk_items items = { .n = 0 };
-		struct csdk_create_options o2 = { .struct_size = sizeof(o2) };
+		struct csdk_create_request o2 = { .struct_size = sizeof(o2) };
 		struct csdk_sink s = { 0 };
 		void *sb2 = NULL;
 		int listed = 0;
@@ -776,10 +776,10 @@ static void test_labels_and_lifecycle(void *ctx, const char *image)
 
 	/* templates from an image */
 	{
-		struct csdk_template_options to = { .struct_size = sizeof(to), .name = "Base Box", .source = image };
+		struct csdk_template_request to = { .struct_size = sizeof(to), .name = "Base Box", .source = image };
 		struct csdk_text tid = { "" }, id3 = { "" };
 		struct csdk_items items = { .n = 0 };
-		struct csdk_create_options o3 = { .struct_size = sizeof(o3) };
+		struct csdk_create_request o3 = { .struct_size = sizeof(o3) };
 		void *sb3 = NULL;
 		int listed = 0;
 
@@ -807,7 +807,7 @@ static void test_labels_and_lifecycle(void *ctx, const char *image)
 
 static void test_missing_image(void *ctx)
 {
-	struct csdk_create_options o = { .struct_size = sizeof(o), .image = "csdk-test/missing:0" };
+	struct csdk_create_request o = { .struct_size = sizeof(o), .image = "csdk-test/missing:0" };
 	struct csdk_text id = { "" };
 	char want[1024];
 	void *sb = NULL;

@@ -196,7 +196,7 @@ static void *open_ctx(const char *const *extra)
 	return ctx;
 }
 
-static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_options *o, struct csdk_sink *s, int *code)
+static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_request *o, struct csdk_sink *s, int *code)
 {
 	sink_reset(s);
 	return m->run_command(ctx, sb, cmd, o, s, code);
@@ -277,7 +277,7 @@ static int count_records(const char *id)
 	return n;
 }
 
-static void *create_sb(void *ctx, const struct csdk_create_options *o, char *id_out)
+static void *create_sb(void *ctx, const struct csdk_create_request *o, char *id_out)
 {
 	struct csdk_text t = { "" };
 	void *sb = NULL;
@@ -326,7 +326,7 @@ static void test_config(void)
 
 static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 {
-	struct csdk_run_options o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0 };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_kv envs[] = { { "BAZ", "qux" }, { "FOO", "override" } };
@@ -521,7 +521,7 @@ static void test_run_code(void *ctx, void *sb)
 
 static void test_fs(void *ctx, void *sb, const char *id, int bwrap)
 {
-	struct csdk_run_options o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0 };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_dir d;
@@ -683,7 +683,7 @@ static void test_named(void *ctx)
 
 	/* create with a name is find_or_create */
 	{
-		struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, "n1", NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+		struct csdk_create_request co = { sizeof(co), 0, 0, NULL, NULL, "n1", NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
 		char second[64];
 
 		CHECK_RC(m->create(ctx, &co, &t, &sb), 0);
@@ -731,8 +731,8 @@ static void test_named(void *ctx)
 
 static void test_templates_snapshots(void *ctx)
 {
-	struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
-	struct csdk_template_options to = { sizeof(to), 0, "py-base", NULL, NULL };
+	struct csdk_create_request co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+	struct csdk_template_request to = { sizeof(to), 0, "py-base", NULL, NULL };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_items items;
@@ -852,7 +852,7 @@ static void test_mode(const char *isolation)
 	const char *extra[] = { "isolation", isolation, NULL };
 	struct csdk_kv meta[] = { { "owner", "tests" } };
 	struct csdk_kv envs[] = { { "FOO", "bar" } };
-	struct csdk_create_options co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, meta, 1, envs, 1, 0, 0 };
+	struct csdk_create_request co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, meta, 1, envs, 1, 0, 0 };
 	struct csdk_info info;
 	struct csdk_handles hl;
 	struct csdk_text t = { "" };
@@ -964,7 +964,7 @@ static void test_output_limit(void)
 
 	/* a background command's log: the first 1000 bytes, a note, and the command is killed */
 	{
-		struct csdk_run_options o = { sizeof(o), 1, NULL, NULL, 0, 0 };
+		struct csdk_run_request o = { sizeof(o), 1, NULL, NULL, 0, 0 };
 		char expect[300];
 
 		CHECK_RC(run(ctx, sb, "exec yes csdk-bg-flood", &o, &s, &code), 0);

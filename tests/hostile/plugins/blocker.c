@@ -32,7 +32,7 @@ static void sleep_ms(long ms)
 		;
 }
 
-static int blocker_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int blocker_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	(void)ctx;
 #ifdef HOSTILE_CREATE_BLOCKS
@@ -43,7 +43,7 @@ static int blocker_create(void *ctx, const struct csdk_create_options *opts, str
 	return hostile_make(opts->name ? opts->name : "sb-blocker", id_out, sandbox_out);
 }
 
-static int blocker_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+static int blocker_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;

@@ -22,13 +22,13 @@ static int crashy_init(const struct csdk_host *host, const struct csdk_config *c
 	return hostile_init(host, config, ctx_out);
 }
 
-static int crashy_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int crashy_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	(void)ctx;
 	return hostile_make(opts->name ? opts->name : "sb-crashy", id_out, sandbox_out);
 }
 
-static int crashy_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+static int crashy_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;

@@ -16,7 +16,7 @@
 
 #define H hostile_host
 
-static int garbage_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int garbage_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	const char *name = opts->name ? opts->name : "";
 
@@ -71,7 +71,7 @@ static int report(struct csdk_sink *out, int a, int b, int c)
 	return hostile_say(out, line);
 }
 
-static int garbage_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+static int garbage_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;

@@ -50,7 +50,7 @@ static int leaker_init(const struct csdk_host *host, const struct csdk_config *c
 	return 0;
 }
 
-static int leaker_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int leaker_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	char id[256];
 
@@ -89,7 +89,7 @@ static int leaker_destroy(void *ctx, const char *id)
 	return 0;
 }
 
-static int leaker_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts, struct csdk_sink *out, int *exit_code_out)
+static int leaker_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
 	char line[256];
 

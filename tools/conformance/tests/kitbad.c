@@ -29,7 +29,7 @@ static void kb_release(void *ctx, void *sandbox)
 {
 }
 
-static int kb_create(void *ctx, const struct csdk_create_options *opts, struct csdk_text *id_out, void **sandbox_out)
+static int kb_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	char id[64];
 
@@ -60,7 +60,7 @@ static int kb_run_code(void *ctx, void *sandbox, const char *code, const char *r
 	return 0;
 }
 
-static int kb_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_options *opts,
+static int kb_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			  struct csdk_sink *out, int *exit_code_out)
 {
 	*exit_code_out = 0;
