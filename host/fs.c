@@ -5,13 +5,20 @@
 
 #include "builders.h"
 #include "error.h"
+#include "fs_shell.h"
 #include "provider.h"
+
+/* The plugin's own method, or the host's implementation over its commands. */
+#define FS_CALL(sb, name, ...) \
+	((sb)->provider->plugin->capabilities & CSDK_CAP_FILESYSTEM \
+		 ? (sb)->provider->m->name((sb)->provider->ctx, (sb)->native, __VA_ARGS__) \
+		 : csdkp_shell_##name((sb)->provider, (sb)->native, __VA_ARGS__))
 
 static int fs_begin(csdk_sandbox *sb, const char *path, const char *fn)
 {
 	if (!sb)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: sandbox is NULL", fn);
-	if (!(sb->provider->plugin->capabilities & CSDK_CAP_FILESYSTEM))
+	if (!(sb->provider->plugin->capabilities & (CSDK_CAP_FILESYSTEM | CSDK_CAP_FS_OVER_COMMANDS)))
 		return csdkp_unsupported_fs(sb->provider);
 	if (!path || !*path)
 		return csdkp_error_set(CSDK_EINVAL, sb->provider->name, "no path given; pass a file path inside the sandbox");
@@ -40,7 +47,7 @@ int csdk_fs_read(char **out, size_t *len_out, csdk_sandbox *sb, const char *path
 	if ((rc = fs_begin(sb, path, "csdk_fs_read")))
 		return rc;
 	memset(&sink, 0, sizeof(sink));
-	rc = sb->provider->m->fs_read(sb->provider->ctx, sb->native, path, &sink);
+	rc = FS_CALL(sb, fs_read, path, &sink);
 	if ((rc = fs_end(sb, "fs_read", rc)) == 0) {
 		if (!(*out = csdkp_buf_take(&sink.out, len_out)))
 			rc = csdkp_error_oom();
@@ -57,7 +64,7 @@ int csdk_fs_write(csdk_sandbox *sb, const char *path, const void *data, size_t l
 		return csdkp_error_set(CSDK_EINVAL, sb ? sb->provider->name : NULL, "csdk_fs_write: data is NULL with length %zu", len);
 	if ((rc = fs_begin(sb, path, "csdk_fs_write")))
 		return rc;
-	rc = sb->provider->m->fs_write(sb->provider->ctx, sb->native, path, data ? data : "", len);
+	rc = FS_CALL(sb, fs_write, path, data ? data : "", len);
 	return fs_end(sb, "fs_write", rc);
 }
 
@@ -67,7 +74,7 @@ int csdk_fs_mkdir(csdk_sandbox *sb, const char *path)
 
 	if ((rc = fs_begin(sb, path, "csdk_fs_mkdir")))
 		return rc;
-	rc = sb->provider->m->fs_mkdir(sb->provider->ctx, sb->native, path);
+	rc = FS_CALL(sb, fs_mkdir, path);
 	return fs_end(sb, "fs_mkdir", rc);
 }
 
@@ -80,7 +87,7 @@ int csdk_fs_exists(int *out, csdk_sandbox *sb, const char *path)
 	*out = 0;
 	if ((rc = fs_begin(sb, path, "csdk_fs_exists")))
 		return rc;
-	rc = sb->provider->m->fs_exists(sb->provider->ctx, sb->native, path, &exists);
+	rc = FS_CALL(sb, fs_exists, path, &exists);
 	if ((rc = fs_end(sb, "fs_exists", rc)) == 0)
 		*out = exists != 0;
 	return rc;
@@ -92,7 +99,7 @@ int csdk_fs_remove(csdk_sandbox *sb, const char *path)
 
 	if ((rc = fs_begin(sb, path, "csdk_fs_remove")))
 		return rc;
-	rc = sb->provider->m->fs_remove(sb->provider->ctx, sb->native, path);
+	rc = FS_CALL(sb, fs_remove, path);
 	return fs_end(sb, "fs_remove", rc);
 }
 
@@ -122,7 +129,7 @@ int csdk_fs_readdir(csdk_dir_list **out, csdk_sandbox *sb, const char *path)
 		csdkp_provider_leave(sb->provider);
 		return csdkp_error_oom();
 	}
-	rc = sb->provider->m->fs_readdir(sb->provider->ctx, sb->native, path, dir);
+	rc = FS_CALL(sb, fs_readdir, path, dir);
 	if ((rc = fs_end(sb, "fs_readdir", rc))) {
 		csdk_dir_list_free(&dir->list);
 		return rc;

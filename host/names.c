@@ -27,5 +27,7 @@ const char *csdk_capability_name(uint64_t cap)
 		return "thread-safe";
 	if (cap == CSDK_CAP_EXEC)
 		return "exec";
+	if (cap == CSDK_CAP_FS_OVER_COMMANDS)
+		return "fs-over-commands";
 	return NULL;
 }

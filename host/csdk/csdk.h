@@ -556,7 +556,7 @@ int csdk_snapshot_delete(csdk_provider *provider, const char *id);
 /** "direct" or "gateway" for one CSDK_MODE_* value; "unknown" otherwise. Static. */
 const char *csdk_mode_name(uint32_t mode);
 
-/** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe", "exec"), or NULL. Static. */
+/** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe", "exec", "fs-over-commands"), or NULL. Static. */
 const char *csdk_capability_name(uint64_t cap);
 
 /* ================================================================ compute */

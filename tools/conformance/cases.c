@@ -131,6 +131,9 @@ int csdkp_conf_skip_reason(char *buf, size_t size, const csdkp_conf_case *c, uin
 	char names[256];
 	size_t n;
 
+	/* The host serves the filesystem of such a plugin: its cases apply. */
+	if (caps & CSDK_CAP_FS_OVER_COMMANDS)
+		caps |= CSDK_CAP_FILESYSTEM;
 	if ((c->needs & caps) != c->needs) {
 		n = cap_list(names, sizeof(names), c->needs & ~caps);
 		snprintf(buf, size, "needs capabilit%s %s", n > 1 ? "ies" : "y", names);

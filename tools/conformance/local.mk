@@ -27,5 +27,14 @@ conformance_tests_csdk_kitbad_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(S
 conformance_tests_csdk_kitbad_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
 	-rpath /nowhere -export-symbols-regex '^csdk_plugin_entry$$'
 
-TESTS += conformance/tests/kit.test
+# A provider with commands only, whose filesystem the host serves.
+check_LTLIBRARIES += conformance/tests/csdk-kitshell.la
+conformance_tests_csdk_kitshell_la_SOURCES = conformance/tests/kitshell.c
+conformance_tests_csdk_kitshell_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
+conformance_tests_csdk_kitshell_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SAN_CFLAGS)
+conformance_tests_csdk_kitshell_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
+	-rpath /nowhere -export-symbols-regex '^csdk_plugin_entry$$'
+
+TESTS += conformance/tests/kit.test conformance/tests/kitshell.test
+EXTRA_DIST += conformance/tests/kitshell.test
 EXTRA_DIST += conformance/tests/kit.test
