@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -395,17 +396,35 @@ static void cursor_write(const char *path, unsigned long v)
 	free(tmp);
 }
 
+/* Held around read and write, so that separate processes take turns too; -1 when it cannot be had. */
+static int cursor_lock(const char *path)
+{
+	char *lock = csdkp_printf("%s.lock", path);
+	int fd = -1;
+
+	if (lock && mkdirs_for(path) == 0 && (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+	free(lock);
+	return fd;
+}
+
 static size_t next_start(csdk_compute *c)
 {
 	unsigned long v;
+	int lock = -1;
 
 	if (c->strategy != CSDK_STRATEGY_ROUND_ROBIN || !c->n)
 		return 0;
 	pthread_mutex_lock(&c->lock);
+	if (c->cursor_path)
+		lock = cursor_lock(c->cursor_path);
 	v = c->cursor_path ? cursor_read(c->cursor_path) : c->cursor;
 	c->cursor = v + 1;
 	if (c->cursor_path)
 		cursor_write(c->cursor_path, c->cursor);
+	if (lock >= 0)
+		close(lock);
 	pthread_mutex_unlock(&c->lock);
 	return (size_t)(v % c->n);
 }

@@ -76,9 +76,9 @@ static int add_user_dir(struct csdkp_vec *entries)
 	int rc;
 
 	if (xdg && xdg[0] == '/')
-		dir = csdkp_printf("%s/csdk-1/plugins", xdg);
+		dir = csdkp_printf("%s/csdk-2/plugins", xdg);
 	else if (home && home[0])
-		dir = csdkp_printf("%s/.local/share/csdk-1/plugins", home);
+		dir = csdkp_printf("%s/.local/share/csdk-2/plugins", home);
 	else
 		return 0;
 	if (!dir)

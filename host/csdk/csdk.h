@@ -49,7 +49,7 @@ uint32_t csdk_abi_version(void);
 /** The last error of the calling thread. */
 typedef struct csdk_error {
 	int code;             /**< a CSDK_E* code, or 0 when there was none */
-	const char *message;  /**< one line, without a newline; never NULL */
+	const char *message;  /**< one line; only the aggregated failures of csdk_compute_* add one "- NAME: message" line per provider; never NULL */
 	const char *provider; /**< the provider or plugin concerned, or NULL */
 } csdk_error;
 
@@ -90,7 +90,7 @@ typedef struct csdk_registry csdk_registry;
 typedef enum csdk_path_origin {
 	CSDK_PATH_OPTION = 1,     /**< csdk_registry_options.search_path */
 	CSDK_PATH_ENV = 2,        /**< CSDK_PLUGIN_PATH */
-	CSDK_PATH_USER = 3,       /**< $XDG_DATA_HOME/csdk-1/plugins (or ~/.local/share/...) */
+	CSDK_PATH_USER = 3,       /**< $XDG_DATA_HOME/csdk-2/plugins (or ~/.local/share/...) */
 	CSDK_PATH_SYSTEM = 4,     /**< the compiled-in system directory */
 	CSDK_PATH_SYSTEM_ENV = 5  /**< CSDK_PLUGIN_SYSTEM_PATH */
 } csdk_path_origin;
@@ -592,8 +592,9 @@ typedef struct csdk_compute_options {
 	int no_fallback;           /**< non-zero: a failure is final, the next provider is not tried */
 	/**
 	 * With round-robin, a file holding the cursor, so that separate
-	 * processes take turns (read before each create, replaced atomically
-	 * after it; its directory is created). NULL keeps the cursor in memory.
+	 * processes take turns: under a lock on PATH.lock (flock) the cursor
+	 * is read and the next one written atomically before each create; its
+	 * directory is created. NULL keeps the cursor in memory.
 	 */
 	const char *cursor_path;
 } csdk_compute_options;
