@@ -6,11 +6,15 @@
 #include "builders.h"
 #include "error.h"
 #include "fs_shell.h"
+#include "gateway.h"
 #include "provider.h"
 
-/* The plugin's own method, or the host's implementation over its commands. */
+#define GATEWAY(sb) ((sb)->provider->mode == CSDK_MODE_GATEWAY)
+
+/* The sandbox's agent, the plugin's own method, or the host's implementation over its commands. */
 #define FS_CALL(sb, name, ...) \
-	((sb)->provider->plugin->capabilities & CSDK_CAP_FILESYSTEM \
+	(GATEWAY(sb) ? csdkp_gateway_##name((sb), __VA_ARGS__) \
+	 : (sb)->provider->plugin->capabilities & CSDK_CAP_FILESYSTEM \
 		 ? (sb)->provider->m->name((sb)->provider->ctx, (sb)->native, __VA_ARGS__) \
 		 : csdkp_shell_##name((sb)->provider, (sb)->native, __VA_ARGS__))
 
@@ -18,18 +22,24 @@ static int fs_begin(csdk_sandbox *sb, const char *path, const char *fn)
 {
 	if (!sb)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: sandbox is NULL", fn);
-	if (!(sb->provider->plugin->capabilities & (CSDK_CAP_FILESYSTEM | CSDK_CAP_FS_OVER_COMMANDS)))
+	if (!GATEWAY(sb) && !(sb->provider->plugin->capabilities & (CSDK_CAP_FILESYSTEM | CSDK_CAP_FS_OVER_COMMANDS)))
 		return csdkp_unsupported_fs(sb->provider);
 	if (!path || !*path)
 		return csdkp_error_set(CSDK_EINVAL, sb->provider->name, "no path given; pass a file path inside the sandbox");
 	if (strlen(path) > 4096)
 		return csdkp_error_set(CSDK_EINVAL, sb->provider->name, "path is %zu bytes long; the limit is 4096", strlen(path));
-	csdkp_provider_enter(sb->provider);
+	/* The agent is called without the plugin's lock: only its endpoint comes from the plugin. */
+	if (GATEWAY(sb))
+		csdk_error_clear();
+	else
+		csdkp_provider_enter(sb->provider);
 	return 0;
 }
 
 static int fs_end(csdk_sandbox *sb, const char *method, int rc)
 {
+	if (GATEWAY(sb))
+		return rc;
 	csdkp_provider_leave(sb->provider);
 	return csdkp_provider_result(sb->provider, method, rc);
 }
@@ -126,7 +136,7 @@ int csdk_fs_readdir(csdk_dir_list **out, csdk_sandbox *sb, const char *path)
 	if ((rc = fs_begin(sb, path, "csdk_fs_readdir")))
 		return rc;
 	if (!(dir = calloc(1, sizeof(*dir)))) {
-		csdkp_provider_leave(sb->provider);
+		fs_end(sb, "fs_readdir", 0);
 		return csdkp_error_oom();
 	}
 	rc = FS_CALL(sb, fs_readdir, path, dir);

@@ -8,6 +8,7 @@
 #include "builders.h"
 #include "error.h"
 #include "fs_shell.h"
+#include "shellquote.h"
 #include "util.h"
 
 /*
@@ -94,30 +95,6 @@ static int b64_decode(struct csdkp_buf *out, const char *in, size_t len)
 	return 0;
 }
 
-static char *quote(const char *s)
-{
-	size_t n = 2;
-	char *out, *o;
-
-	for (const char *p = s; *p; p++)
-		n += *p == '\'' ? 4 : 1;
-	if (!(out = malloc(n + 1)))
-		return NULL;
-	o = out;
-	*o++ = '\'';
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return out;
-}
-
 /*
  * Run script with f set to path; *status is the script's exit status and
  * *output its standard output before the end line (owned by the caller).
@@ -127,11 +104,11 @@ static int run_script(csdk_provider *p, void *native, const char *path, const ch
 {
 	struct csdk_run_request req;
 	struct csdk_sink sink;
-	char *q = quote(path), *cmd = NULL, *end, *mark = NULL;
+	char *q = NULL, *cmd = NULL, *end, *mark = NULL;
 	int exit_code = -1, rc;
 
 	memset(output, 0, sizeof(*output));
-	if (!q || !(cmd = csdkp_printf("f=%s\n(\n%s\n)\nr=$?; echo \"\"; echo \"" END_MARK "$r\"", q, script))) {
+	if (csdkp_shell_quote(&q, path) || !(cmd = csdkp_printf("f=%s\n(\n%s\n)\nr=$?; echo \"\"; echo \"" END_MARK "$r\"", q, script))) {
 		free(q);
 		return csdkp_error_oom();
 	}

@@ -8,6 +8,7 @@
 
 #include "builders.h"
 #include "config_value.h"
+#include "gateway.h"
 #include "error.h"
 #include "global.h"
 #include "log.h"
@@ -301,7 +302,7 @@ int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provide
 	csdkp_builders_install(&p->host);
 
 	csdk_error_clear();
-	if ((rc = build_config(&p->config, plugin, opts)))
+	if ((rc = build_config(&p->config, plugin, opts)) || (rc = csdkp_gateway_mode(&p->mode, plugin, &p->config)))
 		goto fail;
 	if (p->m->init) {
 		rc = p->m->init(&p->host, &p->config, &p->ctx);
@@ -360,12 +361,18 @@ const char *csdk_provider_name(const csdk_provider *provider)
 
 uint32_t csdk_provider_mode(const csdk_provider *provider)
 {
-	return provider ? provider->plugin->default_mode : 0;
+	return provider ? provider->mode : 0;
 }
 
 uint64_t csdk_provider_capabilities(const csdk_provider *provider)
 {
-	return provider ? provider->plugin->capabilities : 0;
+	if (!provider)
+		return 0;
+	/* In gateway mode the sandbox's agent runs commands, streams and serves files. */
+	if (provider->mode == CSDK_MODE_GATEWAY)
+		return (provider->plugin->capabilities & ~CSDK_CAP_FS_OVER_COMMANDS) |
+		       CSDK_CAP_FILESYSTEM | CSDK_CAP_EXEC | CSDK_CAP_STREAMING;
+	return provider->plugin->capabilities;
 }
 
 const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider)

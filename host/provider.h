@@ -18,6 +18,7 @@ struct csdk_provider {
 	pthread_mutex_t ref_lock;
 	int refs;
 	int thread_safe;
+	uint32_t mode;             /* effective: CSDK_MODE_DIRECT or CSDK_MODE_GATEWAY */
 	char *name;
 	const csdk_plugin_info *plugin;
 	const struct csdk_methods *m;

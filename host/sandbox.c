@@ -7,6 +7,7 @@
 #include "builders.h"
 #include "error.h"
 #include "provider.h"
+#include "gateway.h"
 #include "rules.h"
 #include "util.h"
 
@@ -309,10 +310,6 @@ static int run_finish(csdk_result **out, csdk_provider *p, const char *method, i
 	return rc;
 }
 
-static int gateway_only(const csdk_provider *p, const char *what)
-{
-	return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "provider '%s' runs in gateway mode only; %s go through its sandbox agent, which this host does not route yet", p->name, what);
-}
 
 int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *command, const csdk_command_options *opts)
 {
@@ -334,12 +331,15 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 		return rc;
 	if (o.runtime)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "a runtime is for code, not commands; leave runtime NULL or use csdk_sandbox_run_code");
-	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_command)
-		return gateway_only(p, "commands");
 	started = now_ms();
-	csdkp_provider_enter(p);
-	rc = p->m->run_command(p->ctx, sb->native, command, &req, &sink, &exit_code);
-	csdkp_provider_leave(p);
+	if (p->mode == CSDK_MODE_GATEWAY) {
+		csdk_error_clear();
+		rc = csdkp_gateway_run_command(sb, command, &req, &sink, &exit_code);
+	} else {
+		csdkp_provider_enter(p);
+		rc = p->m->run_command(p->ctx, sb->native, command, &req, &sink, &exit_code);
+		csdkp_provider_leave(p);
+	}
 	return run_finish(out, p, "run_command", rc, &sink, exit_code, started);
 }
 
@@ -377,12 +377,15 @@ int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code,
 	if ((rc = csdkp_check_runtime(p, o.runtime)))
 		return rc;
 	req.runtime = o.runtime ? o.runtime : csdk_detect_runtime(code);
-	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_code)
-		return gateway_only(p, "code");
 	started = now_ms();
-	csdkp_provider_enter(p);
-	rc = p->m->run_code(p->ctx, sb->native, code, &req, &sink, &exit_code);
-	csdkp_provider_leave(p);
+	if (p->mode == CSDK_MODE_GATEWAY) {
+		csdk_error_clear();
+		rc = csdkp_gateway_run_code(sb, code, &req, &sink, &exit_code);
+	} else {
+		csdkp_provider_enter(p);
+		rc = p->m->run_code(p->ctx, sb->native, code, &req, &sink, &exit_code);
+		csdkp_provider_leave(p);
+	}
 	return run_finish(out, p, "run_code", rc, &sink, exit_code, started);
 }
 

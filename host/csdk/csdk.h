@@ -285,9 +285,14 @@ void csdk_provider_close(csdk_provider *provider);
 
 /** The provider's name (borrowed). */
 const char *csdk_provider_name(const csdk_provider *provider);
-/** The provider's default mode (CSDK_MODE_*). */
+/**
+ * The provider's mode (CSDK_MODE_DIRECT or CSDK_MODE_GATEWAY): its
+ * configuration key "mode" when the plugin declares one and it is set, else
+ * the plugin's default mode. In gateway mode commands, code and files go to
+ * the envd agent inside each sandbox (docs/agent.md).
+ */
 uint32_t csdk_provider_mode(const csdk_provider *provider);
-/** The provider's capabilities (CSDK_CAP_*). */
+/** The provider's capabilities (CSDK_CAP_*) as callers see them: in gateway mode the agent adds filesystem, exec and streaming. */
 uint64_t csdk_provider_capabilities(const csdk_provider *provider);
 /** The plugin behind the provider (borrowed). */
 const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider);

@@ -16,12 +16,8 @@
 
 #define CSDKP_ERR_MAX 512
 
-/* shellquote.c */
-
-/** Quote s for /bin/sh as one word ('...' with embedded ' as '\''); *out is malloc'd. */
-int csdkp_shell_quote(char **out, const char *s);
-/** Append the quoted form of s, preceded by a space unless buf is empty, to a malloc'd string. */
-int csdkp_shell_append(char **buf, const char *s);
+/* shellquote.c (lib/util) */
+#include "shellquote.h"
 
 /* tar.c: ustar with GNU long names (writer), ustar/GNU/pax (reader). */
 
@@ -38,17 +34,8 @@ int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen);
  */
 int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen);
 
-/* syntax.c */
-
-/**
- * Decide whether a run of `runtime` ("python" or "node") on script_path that
- * ended with exit_code and printed stderr failed because the code did not
- * compile (1) or not (0). When it did, msg receives the error line and its
- * location, e.g. "SyntaxError: '(' was never closed (line 1)".
- */
-int csdkp_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
-				int exit_code, const char *stderr_text, size_t stderr_len,
-				const char *script_path);
+/* syntax.c (lib/util) */
+#include "syntax.h"
 
 /* statefile.c */
 

@@ -1,6 +1,6 @@
 /*
  * fuzz-shellquote.c - csdkp_shell_quote and csdkp_shell_append
- * (plugins/common/shellquote.c).
+ * (lib/util/shellquote.c).
  *
  * Property: the quoted form of any byte string without NUL is one shell word
  * that gives back exactly that string. Every input is checked by a POSIX sh

@@ -35,6 +35,14 @@ conformance_tests_csdk_kitshell_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $
 conformance_tests_csdk_kitshell_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
 	-rpath /nowhere -export-symbols-regex '^csdk_plugin_entry$$'
 
-TESTS += conformance/tests/kit.test conformance/tests/kitshell.test
-EXTRA_DIST += conformance/tests/kitshell.test
+# A provider in gateway mode only, a csdk-agent in each sandbox.
+check_LTLIBRARIES += conformance/tests/csdk-kitagent.la
+conformance_tests_csdk_kitagent_la_SOURCES = conformance/tests/kitagent.c
+conformance_tests_csdk_kitagent_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
+conformance_tests_csdk_kitagent_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SAN_CFLAGS)
+conformance_tests_csdk_kitagent_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
+	-rpath /nowhere -export-symbols-regex '^csdk_plugin_entry$$'
+
+TESTS += conformance/tests/kit.test conformance/tests/kitshell.test conformance/tests/kitagent.test
+EXTRA_DIST += conformance/tests/kitshell.test conformance/tests/kitagent.test
 EXTRA_DIST += conformance/tests/kit.test

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "csdkp.h"
+#include "shellquote.h"
 
 enum {
 	OPT_CWD = CSDKP_OPT_FIRST_FREE,

@@ -13,8 +13,8 @@ csdk_csdk_SOURCES = \
 	csdk/cmd_exec.c \
 	csdk/cmd_fs.c \
 	csdk/cmd_store.c
-csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/plugins/common
+csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/lib/util
 csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS)
 csdk_csdk_LDFLAGS = $(SAN_LDFLAGS)
-csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../plugins/common/libcsdkplugin.la $(JANSSON_LIBS) $(PTHREAD_LIBS)
+csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../lib/util/libcsdkutil.la $(JANSSON_LIBS) $(PTHREAD_LIBS)
 dist_man_MANS += csdk.1

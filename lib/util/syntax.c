@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csdkp.h"
+#include "syntax.h"
 
 /* Finds the first line of text starting with one of the prefixes; returns
  * its start and sets *len to its length without the newline. */

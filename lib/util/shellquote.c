@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <csdk/plugin.h>
+#include <csdk/common.h>
 
-#include "csdkp.h"
+#include "shellquote.h"
 
 int csdkp_shell_quote(char **out, const char *s)
 {

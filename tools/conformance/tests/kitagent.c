@@ -1,0 +1,240 @@
+/*
+ * A provider in gateway mode only: each sandbox is a directory with a
+ * csdk-agent serving it on a unix socket, and the host routes commands,
+ * code and files to that agent. The agent binary is $CSDK_AGENT, else
+ * csdk-agent on PATH.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csdk/plugin.h>
+
+static const struct csdk_host *host;
+
+static int ka_init(const struct csdk_host *h, const struct csdk_config *config, void **ctx_out)
+{
+	host = h;
+	*ctx_out = NULL;
+	return 0;
+}
+
+static void ka_release(void *ctx, void *sandbox)
+{
+	free(sandbox);
+}
+
+static char *dir_of(const char *id)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = NULL;
+
+	if (asprintf(&dir, "%s/%s", tmp && *tmp ? tmp : "/tmp", id) < 0)
+		return NULL;
+	return dir;
+}
+
+static int file_in(char *buf, size_t size, const char *dir, const char *name)
+{
+	return (size_t)snprintf(buf, size, "%s/%s", dir, name) < size ? 0 : -1;
+}
+
+/* Start the agent as a daemon of its own, so it outlives this process like a real sandbox. */
+static int start_agent(const char *dir)
+{
+	const char *agent = getenv("CSDK_AGENT");
+	char sock[4200], token[4200], listen_arg[4300], pidfile[4200];
+	pid_t pid;
+	int status;
+
+	if (file_in(sock, sizeof(sock), dir, "agent.sock") || file_in(token, sizeof(token), dir, "token") ||
+	    file_in(pidfile, sizeof(pidfile), dir, "agent.pid"))
+		return CSDK_EINVAL;
+	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", sock);
+	if ((pid = fork()) < 0)
+		return CSDK_EIO;
+	if (pid == 0) {
+		int fd;
+
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		fd = open("/dev/null", O_RDWR);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if ((fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0) {
+			dprintf(fd, "%ld\n", (long)getpid());
+			close(fd);
+		}
+		execlp(agent && *agent ? agent : "csdk-agent", "csdk-agent", "--listen", listen_arg, "--token-file", token,
+		       "--workdir", dir, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return host->error(host, CSDK_EBACKEND, "csdk-agent did not listen on %s within 5 s; set CSDK_AGENT to the agent binary", sock);
+}
+
+static int ka_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
+{
+	char id[64], tokenfile[4200], *dir;
+	FILE *fp;
+	int rc;
+
+	snprintf(id, sizeof(id), "kitagent-%ld-XXXXXX", (long)getpid());
+	if (!(dir = dir_of(id)) || !mkdtemp(dir)) {
+		free(dir);
+		return host->error(host, CSDK_EIO, "cannot make a sandbox directory: %s", strerror(errno));
+	}
+	file_in(tokenfile, sizeof(tokenfile), dir, "token");
+	if (!(fp = fopen(tokenfile, "w")) || fprintf(fp, "tok-%s", strrchr(dir, '-') + 1) < 0 || fclose(fp)) {
+		free(dir);
+		return host->error(host, CSDK_EIO, "cannot write the agent's token");
+	}
+	chmod(tokenfile, 0600);
+	if ((rc = start_agent(dir))) {
+		free(dir);
+		return rc;
+	}
+	*sandbox_out = dir;
+	return host->text_set(id_out, strrchr(dir, '/') + 1);
+}
+
+static int ka_get(void *ctx, const char *id, void **sandbox_out)
+{
+	char *dir = dir_of(id);
+	struct stat st;
+
+	if (!dir)
+		return CSDK_ENOMEM;
+	if (strncmp(id, "kitagent-", 9) || strchr(id, '/') || stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return CSDK_ENOTFOUND;
+	}
+	*sandbox_out = dir;
+	return 0;
+}
+
+static int ka_list(void *ctx, struct csdk_handles *out)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct dirent *de;
+	DIR *d = opendir(tmp && *tmp ? tmp : "/tmp");
+	int rc = 0;
+
+	while (d && rc == 0 && (de = readdir(d))) {
+		void *sb = NULL;
+
+		if (strncmp(de->d_name, "kitagent-", 9) || ka_get(ctx, de->d_name, &sb))
+			continue;
+		rc = host->handles_add(out, de->d_name, sb);
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+static int ka_destroy(void *ctx, const char *id)
+{
+	char *dir = NULL, *cmd = NULL, pidfile[4200];
+	FILE *fp;
+	long pid = 0;
+	int rc = 0;
+
+	if (strncmp(id, "kitagent-", 9) || strchr(id, '/') || strchr(id, '\'') || !(dir = dir_of(id)))
+		return 0;
+	file_in(pidfile, sizeof(pidfile), dir, "agent.pid");
+	if ((fp = fopen(pidfile, "r"))) {
+		if (fscanf(fp, "%ld", &pid) == 1 && pid > 1)
+			kill((pid_t)pid, SIGKILL);
+		fclose(fp);
+	}
+	if (asprintf(&cmd, "rm -rf '%s'", dir) >= 0)
+		rc = system(cmd) == 0 ? 0 : host->error(host, CSDK_EIO, "cannot remove %s", dir);
+	free(cmd);
+	free(dir);
+	return rc;
+}
+
+static int ka_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out)
+{
+	char url[4300], tokenfile[4200], token[128] = "";
+	FILE *fp;
+
+	snprintf(url, sizeof(url), "unix:%s/agent.sock", (const char *)sandbox);
+	file_in(tokenfile, sizeof(tokenfile), sandbox, "token");
+	if (!(fp = fopen(tokenfile, "r")) || !fgets(token, sizeof(token), fp)) {
+		if (fp)
+			fclose(fp);
+		return host->error(host, CSDK_ENOTFOUND, "sandbox %s has no agent token; it was destroyed", (const char *)sandbox);
+	}
+	fclose(fp);
+	return host->endpoint_set(out, url, token);
+}
+
+/* Optional in gateway mode: what the provider knows of the sandbox without its agent. */
+static int ka_get_info(void *ctx, void *sandbox, struct csdk_info *out)
+{
+	return host->info_set_status(out, CSDK_STATUS_RUNNING);
+}
+
+static int ka_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+{
+	char url[96];
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
+	return host->text_set(out, url);
+}
+
+static const struct csdk_methods methods = {
+	.struct_size = sizeof(struct csdk_methods),
+	.init = ka_init,
+	.release = ka_release,
+	.create = ka_create,
+	.get = ka_get,
+	.list = ka_list,
+	.destroy = ka_destroy,
+	.get_info = ka_get_info,
+	.get_url = ka_get_url,
+	.gateway_endpoint = ka_gateway_endpoint,
+};
+
+static const struct csdk_plugin descriptor = {
+	.magic = CSDK_PLUGIN_MAGIC,
+	.struct_size = sizeof(struct csdk_plugin),
+	.abi_version = CSDK_ABI_VERSION,
+	.modes = CSDK_MODE_GATEWAY,
+	.default_mode = CSDK_MODE_GATEWAY,
+	.capabilities = 0,
+	.name = "kitagent",
+	.version = "1.0.0",
+	.description = "A directory with csdk-agent in it, reached in gateway mode",
+	.license = "MIT",
+	.methods = &methods,
+};
+
+CSDK_PLUGIN_EXPORT int csdk_plugin_entry(uint32_t host_abi, const struct csdk_plugin **out)
+{
+	if (CSDK_ABI_MAJOR_OF(host_abi) != CSDK_ABI_MAJOR)
+		return CSDK_EABI;
+	*out = &descriptor;
+	return 0;
+}
