@@ -311,8 +311,10 @@ static int run_finish(csdk_result **out, csdk_provider *p, const char *method, i
 }
 
 
-int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *command, const csdk_command_options *opts)
+/* A command or code: checks, then the plugin or the sandbox's agent. */
+static int run(csdk_result **out, csdk_sandbox *sb, const char *text, const csdk_command_options *opts, int code, const char *fn)
 {
+	const char *method = code ? "run_code" : "run_command";
 	struct csdk_sink sink;
 	struct csdk_run_request req;
 	csdk_command_options o;
@@ -321,26 +323,36 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 	int exit_code = -1, rc;
 
 	if (!out)
-		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_run_command: out is NULL");
+		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: out is NULL", fn);
 	*out = NULL;
 	NEED_SANDBOX(sb);
 	p = sb->provider;
-	if (!command)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "no command given; pass a shell command string");
+	if (!text)
+		return csdkp_error_set(CSDK_EINVAL, p->name, code ? "no code given" : "no command given; pass a shell command string");
 	if ((rc = run_prepare(&sink, &req, &o, p, opts)))
 		return rc;
-	if (o.runtime)
+	if (!code && o.runtime)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "a runtime is for code, not commands; leave runtime NULL or use csdk_sandbox_run_code");
+	if (code && (rc = csdkp_check_runtime(p, o.runtime)))
+		return rc;
+	if (code)
+		req.runtime = o.runtime ? o.runtime : csdk_detect_runtime(text);
 	started = now_ms();
 	if (p->mode == CSDK_MODE_GATEWAY) {
 		csdk_error_clear();
-		rc = csdkp_gateway_run_command(sb, command, &req, &sink, &exit_code);
+		rc = code ? csdkp_gateway_run_code(sb, text, &req, &sink, &exit_code)
+			  : csdkp_gateway_run_command(sb, text, &req, &sink, &exit_code);
 	} else {
 		csdkp_provider_enter(p);
-		rc = p->m->run_command(p->ctx, sb->native, command, &req, &sink, &exit_code);
+		rc = (code ? p->m->run_code : p->m->run_command)(p->ctx, sb->native, text, &req, &sink, &exit_code);
 		csdkp_provider_leave(p);
 	}
-	return run_finish(out, p, "run_command", rc, &sink, exit_code, started);
+	return run_finish(out, p, method, rc, &sink, exit_code, started);
+}
+
+int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *command, const csdk_command_options *opts)
+{
+	return run(out, sb, command, opts, 0, "csdk_sandbox_run_command");
 }
 
 const char *csdk_detect_runtime(const char *code)
@@ -358,35 +370,7 @@ const char *csdk_detect_runtime(const char *code)
 
 int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code, const csdk_command_options *opts)
 {
-	struct csdk_sink sink;
-	struct csdk_run_request req;
-	csdk_command_options o;
-	csdk_provider *p;
-	int64_t started;
-	int exit_code = -1, rc;
-
-	if (!out)
-		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_run_code: out is NULL");
-	*out = NULL;
-	NEED_SANDBOX(sb);
-	p = sb->provider;
-	if (!code)
-		return csdkp_error_set(CSDK_EINVAL, p->name, "no code given");
-	if ((rc = run_prepare(&sink, &req, &o, p, opts)))
-		return rc;
-	if ((rc = csdkp_check_runtime(p, o.runtime)))
-		return rc;
-	req.runtime = o.runtime ? o.runtime : csdk_detect_runtime(code);
-	started = now_ms();
-	if (p->mode == CSDK_MODE_GATEWAY) {
-		csdk_error_clear();
-		rc = csdkp_gateway_run_code(sb, code, &req, &sink, &exit_code);
-	} else {
-		csdkp_provider_enter(p);
-		rc = p->m->run_code(p->ctx, sb->native, code, &req, &sink, &exit_code);
-		csdkp_provider_leave(p);
-	}
-	return run_finish(out, p, "run_code", rc, &sink, exit_code, started);
+	return run(out, sb, code, opts, 1, "csdk_sandbox_run_code");
 }
 
 void csdk_sandbox_info_free(csdk_sandbox_info *info)
