@@ -29,7 +29,7 @@ conformance_tests_csdk_kitbad_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version
 
 # A provider with commands only, whose filesystem the host serves.
 check_LTLIBRARIES += conformance/tests/csdk-kitshell.la
-conformance_tests_csdk_kitshell_la_SOURCES = conformance/tests/kitshell.c
+conformance_tests_csdk_kitshell_la_SOURCES = conformance/tests/kitshell.c conformance/tests/kitdir.c conformance/tests/kitdir.h
 conformance_tests_csdk_kitshell_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
 conformance_tests_csdk_kitshell_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SAN_CFLAGS)
 conformance_tests_csdk_kitshell_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \
@@ -37,7 +37,7 @@ conformance_tests_csdk_kitshell_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-versi
 
 # A provider in gateway mode only, a csdk-agent in each sandbox.
 check_LTLIBRARIES += conformance/tests/csdk-kitagent.la
-conformance_tests_csdk_kitagent_la_SOURCES = conformance/tests/kitagent.c
+conformance_tests_csdk_kitagent_la_SOURCES = conformance/tests/kitagent.c conformance/tests/kitdir.c conformance/tests/kitdir.h
 conformance_tests_csdk_kitagent_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
 conformance_tests_csdk_kitagent_la_CFLAGS = -fvisibility=hidden $(WARN_CFLAGS) $(SAN_CFLAGS)
 conformance_tests_csdk_kitagent_la_LDFLAGS = $(SAN_LDFLAGS) -module -avoid-version -shared -no-undefined \

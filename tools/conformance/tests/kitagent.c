@@ -20,6 +20,8 @@
 
 #include <csdk/plugin.h>
 
+#include "kitdir.h"
+
 static const struct csdk_host *host;
 
 static int ka_init(const struct csdk_host *h, const struct csdk_config *config, void **ctx_out)
@@ -34,21 +36,6 @@ static void ka_release(void *ctx, void *sandbox)
 	free(sandbox);
 }
 
-static char *dir_of(const char *id)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *dir = NULL;
-
-	if (asprintf(&dir, "%s/%s", tmp && *tmp ? tmp : "/tmp", id) < 0)
-		return NULL;
-	return dir;
-}
-
-static int file_in(char *buf, size_t size, const char *dir, const char *name)
-{
-	return (size_t)snprintf(buf, size, "%s/%s", dir, name) < size ? 0 : -1;
-}
-
 /* Start the agent as a daemon of its own, so it outlives this process like a real sandbox. */
 static int start_agent(const char *dir)
 {
@@ -57,8 +44,8 @@ static int start_agent(const char *dir)
 	pid_t pid;
 	int status;
 
-	if (file_in(sock, sizeof(sock), dir, "agent.sock") || file_in(token, sizeof(token), dir, "token") ||
-	    file_in(pidfile, sizeof(pidfile), dir, "agent.pid"))
+	if (kitdir_file(sock, sizeof(sock), dir, "agent.sock") || kitdir_file(token, sizeof(token), dir, "token") ||
+	    kitdir_file(pidfile, sizeof(pidfile), dir, "agent.pid"))
 		return CSDK_EINVAL;
 	snprintf(listen_arg, sizeof(listen_arg), "unix:%s", sock);
 	if ((pid = fork()) < 0)
@@ -95,16 +82,13 @@ static int start_agent(const char *dir)
 
 static int ka_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
 {
-	char id[64], tokenfile[4200], *dir;
+	char tokenfile[4200], *dir;
 	FILE *fp;
 	int rc;
 
-	snprintf(id, sizeof(id), "kitagent-%ld-XXXXXX", (long)getpid());
-	if (!(dir = dir_of(id)) || !mkdtemp(dir)) {
-		free(dir);
-		return host->error(host, CSDK_EIO, "cannot make a sandbox directory: %s", strerror(errno));
-	}
-	file_in(tokenfile, sizeof(tokenfile), dir, "token");
+	if ((rc = kitdir_create(host, "kitagent", &dir)))
+		return rc;
+	kitdir_file(tokenfile, sizeof(tokenfile), dir, "token");
 	if (!(fp = fopen(tokenfile, "w")) || fprintf(fp, "tok-%s", strrchr(dir, '-') + 1) < 0 || fclose(fp)) {
 		free(dir);
 		return host->error(host, CSDK_EIO, "cannot write the agent's token");
@@ -120,58 +104,31 @@ static int ka_create(void *ctx, const struct csdk_create_request *req, struct cs
 
 static int ka_get(void *ctx, const char *id, void **sandbox_out)
 {
-	char *dir = dir_of(id);
-	struct stat st;
-
-	if (!dir)
-		return CSDK_ENOMEM;
-	if (strncmp(id, "kitagent-", 9) || strchr(id, '/') || stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		free(dir);
-		return CSDK_ENOTFOUND;
-	}
-	*sandbox_out = dir;
-	return 0;
+	return kitdir_get("kitagent", id, sandbox_out);
 }
 
 static int ka_list(void *ctx, struct csdk_handles *out)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct dirent *de;
-	DIR *d = opendir(tmp && *tmp ? tmp : "/tmp");
-	int rc = 0;
-
-	while (d && rc == 0 && (de = readdir(d))) {
-		void *sb = NULL;
-
-		if (strncmp(de->d_name, "kitagent-", 9) || ka_get(ctx, de->d_name, &sb))
-			continue;
-		rc = host->handles_add(out, de->d_name, sb);
-	}
-	if (d)
-		closedir(d);
-	return rc;
+	return kitdir_list(host, "kitagent", out);
 }
 
 static int ka_destroy(void *ctx, const char *id)
 {
-	char *dir = NULL, *cmd = NULL, pidfile[4200];
+	char pidfile[4200];
+	void *dir = NULL;
 	FILE *fp;
 	long pid = 0;
-	int rc = 0;
 
-	if (strncmp(id, "kitagent-", 9) || strchr(id, '/') || strchr(id, '\'') || !(dir = dir_of(id)))
-		return 0;
-	file_in(pidfile, sizeof(pidfile), dir, "agent.pid");
-	if ((fp = fopen(pidfile, "r"))) {
-		if (fscanf(fp, "%ld", &pid) == 1 && pid > 1)
-			kill((pid_t)pid, SIGKILL);
-		fclose(fp);
+	if (kitdir_get("kitagent", id, &dir) == 0) {
+		kitdir_file(pidfile, sizeof(pidfile), dir, "agent.pid");
+		if ((fp = fopen(pidfile, "r"))) {
+			if (fscanf(fp, "%ld", &pid) == 1 && pid > 1)
+				kill((pid_t)pid, SIGKILL);
+			fclose(fp);
+		}
+		free(dir);
 	}
-	if (asprintf(&cmd, "rm -rf '%s'", dir) >= 0)
-		rc = system(cmd) == 0 ? 0 : host->error(host, CSDK_EIO, "cannot remove %s", dir);
-	free(cmd);
-	free(dir);
-	return rc;
+	return kitdir_destroy(host, "kitagent", id);
 }
 
 static int ka_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out)
@@ -180,7 +137,7 @@ static int ka_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *o
 	FILE *fp;
 
 	snprintf(url, sizeof(url), "unix:%s/agent.sock", (const char *)sandbox);
-	file_in(tokenfile, sizeof(tokenfile), sandbox, "token");
+	kitdir_file(tokenfile, sizeof(tokenfile), sandbox, "token");
 	if (!(fp = fopen(tokenfile, "r")) || !fgets(token, sizeof(token), fp)) {
 		if (fp)
 			fclose(fp);

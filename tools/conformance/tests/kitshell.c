@@ -19,6 +19,8 @@
 
 #include <csdk/plugin.h>
 
+#include "kitdir.h"
+
 static const struct csdk_host *host;
 
 static int ks_init(const struct csdk_host *h, const struct csdk_config *config, void **ctx_out)
@@ -33,75 +35,30 @@ static void ks_release(void *ctx, void *sandbox)
 	free(sandbox);
 }
 
-static char *dir_of(const char *id)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *dir = NULL;
-
-	if (asprintf(&dir, "%s/%s", tmp && *tmp ? tmp : "/tmp", id) < 0)
-		return NULL;
-	return dir;
-}
-
 static int ks_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
 {
-	char id[64], *dir;
+	char *dir;
+	int rc = kitdir_create(host, "kitshell", &dir);
 
-	snprintf(id, sizeof(id), "kitshell-%ld-XXXXXX", (long)getpid());
-	if (!(dir = dir_of(id)) || !mkdtemp(dir)) {
-		free(dir);
-		return host->error(host, CSDK_EIO, "cannot make a sandbox directory: %s", strerror(errno));
-	}
+	if (rc)
+		return rc;
 	*sandbox_out = dir;
 	return host->text_set(id_out, strrchr(dir, '/') + 1);
 }
 
 static int ks_get(void *ctx, const char *id, void **sandbox_out)
 {
-	char *dir = dir_of(id);
-	struct stat st;
-
-	if (!dir)
-		return CSDK_ENOMEM;
-	if (strncmp(id, "kitshell-", 9) || strchr(id, '/') || stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		free(dir);
-		return CSDK_ENOTFOUND;
-	}
-	*sandbox_out = dir;
-	return 0;
+	return kitdir_get("kitshell", id, sandbox_out);
 }
 
 static int ks_list(void *ctx, struct csdk_handles *out)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct dirent *de;
-	DIR *d = opendir(tmp && *tmp ? tmp : "/tmp");
-	int rc = 0;
-
-	while (d && rc == 0 && (de = readdir(d))) {
-		void *sb = NULL;
-
-		if (strncmp(de->d_name, "kitshell-", 9) || ks_get(ctx, de->d_name, &sb))
-			continue;
-		rc = host->handles_add(out, de->d_name, sb);
-	}
-	if (d)
-		closedir(d);
-	return rc;
+	return kitdir_list(host, "kitshell", out);
 }
 
 static int ks_destroy(void *ctx, const char *id)
 {
-	char *dir = NULL, *cmd = NULL;
-	int rc = 0;
-
-	if (strncmp(id, "kitshell-", 9) || strchr(id, '/') || strchr(id, '\''))
-		return 0;
-	if ((dir = dir_of(id)) && asprintf(&cmd, "rm -rf '%s'", dir) >= 0)
-		rc = system(cmd) == 0 ? 0 : host->error(host, CSDK_EIO, "cannot remove %s", dir);
-	free(cmd);
-	free(dir);
-	return rc;
+	return kitdir_destroy(host, "kitshell", id);
 }
 
 static int pump(int out_fd, int err_fd, struct csdk_sink *sink)
