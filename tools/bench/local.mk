@@ -16,16 +16,16 @@ csdk_csdk_SOURCES += \
 	bench/micro_local.c \
 	bench/noop.c
 
-# The no-op plugin is compiled by `csdk bench micro` at run time (an installed
-# csdk has no build tree), so its source is installed beside the program's data.
-benchdatadir = $(pkgdatadir)/bench
-dist_benchdata_DATA = bench/noop-plugin.c
+# The no-op plugin of `csdk bench micro`, built and installed with csdk (not
+# in a plugin directory: the benchmark copies it under names of its own).
+benchlibdir = $(pkglibdir)/bench
+benchlib_LTLIBRARIES = bench/noop-template.la
+bench_noop_template_la_SOURCES = bench/noop-plugin.c
+bench_noop_template_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
+bench_noop_template_la_CFLAGS = -O2 -fvisibility=hidden $(WARN_CFLAGS)
+bench_noop_template_la_LDFLAGS = -module -avoid-version -shared -no-undefined -export-symbols-regex '^csdk_plugin_entry$$'
 
-csdk_csdk_CPPFLAGS += \
-	-DCSDKP_BENCH_SRCDIR='"$(abs_srcdir)/bench"' \
-	-DCSDKP_BENCH_DATADIR='"$(benchdatadir)"' \
-	-DCSDKP_BENCH_PLUGIN_INCLUDE_BUILD='"$(abs_top_srcdir)/plugin-api"' \
-	-DCSDKP_BENCH_PLUGIN_INCLUDE='"$(includedir)"'
+csdk_csdk_CPPFLAGS += -DCSDKP_BENCH_LIBDIR='"$(benchlibdir)"'
 csdk_csdk_LDADD += $(DL_LIBS) -lm
 
 dist_man_MANS += bench/csdk-bench.1

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
@@ -15,59 +14,14 @@
 #define PLACEHOLDER "noop-zzzz"
 #define MAX_COPIES 10000
 
-static const char *noop_source(void)
+/* The no-op plugin built and installed with csdk; CSDK_BENCH_NOOP_PLUGIN names another (the build tree's, in tests). */
+static const char *noop_template(void)
 {
-	static const char *const candidates[] = { CSDKP_BENCH_SRCDIR "/noop-plugin.c",
-						  CSDKP_BENCH_DATADIR "/noop-plugin.c" };
-	const char *env = getenv("CSDK_BENCH_NOOP_SOURCE");
-	size_t i;
+	const char *env = getenv("CSDK_BENCH_NOOP_PLUGIN");
 
 	if (env && *env)
 		return env;
-	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-		if (access(candidates[i], R_OK) == 0)
-			return candidates[i];
-	return NULL;
-}
-
-static int compile(const char *dir, char **out_path)
-{
-	const char *src = noop_source(), *cc = getenv("CC");
-	char *so = NULL, *output = NULL;
-	int status;
-
-	*out_path = NULL;
-	if (!src) {
-		csdkp_error("bench: the no-op plugin source was not found in %s or %s; set CSDK_BENCH_NOOP_SOURCE to its path",
-			    CSDKP_BENCH_SRCDIR, CSDKP_BENCH_DATADIR);
-		return -1;
-	}
-	if (asprintf(&so, "%s/noop-template.so", dir) < 0)
-		return -1;
-	{
-		char *argv[] = { (char *)(cc && *cc ? cc : "cc"), (char *)"-O2", (char *)"-fPIC", (char *)"-shared",
-				 (char *)"-fvisibility=hidden", (char *)"-I" CSDKP_BENCH_PLUGIN_INCLUDE_BUILD,
-				 (char *)"-I" CSDKP_BENCH_PLUGIN_INCLUDE, (char *)"-o", so, (char *)src, NULL };
-
-		if (csdkp_bench_run_argv(&status, argv, &output) < 0) {
-			csdkp_error("bench: cannot run the C compiler '%s': %s; install one (apt-get install gcc) or set CC",
-				    argv[0], strerror(errno));
-			free(so);
-			return -1;
-		}
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			if (output)
-				output[strcspn(output, "\n")] = '\0';
-			csdkp_error("bench: compiling the no-op plugin %s with '%s' failed: %s; the csdk headers (csdk/plugin.h) must be installed",
-				    src, argv[0], output && *output ? output : "no output");
-			free(output);
-			free(so);
-			return -1;
-		}
-	}
-	free(output);
-	*out_path = so;
-	return 0;
+	return CSDKP_BENCH_LIBDIR "/noop-template.so";
 }
 
 static int read_file(unsigned char **out, size_t *len_out, const char *path)
@@ -104,7 +58,8 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 	static const char placeholder[] = PLACEHOLDER;
 	unsigned char *image = NULL;
 	size_t len = 0, i, off, n_sites = 0, sites[8];
-	char *so = NULL, path[4096], name[sizeof(placeholder)];
+	const char *so = noop_template();
+	char path[4096], name[sizeof(placeholder)];
 	int rc = -1;
 
 	if (count > MAX_COPIES) {
@@ -115,10 +70,8 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 		csdkp_error("bench: cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (compile(dir, &so) < 0)
-		return -1;
 	if (read_file(&image, &len, so) < 0) {
-		csdkp_error("bench: cannot read %s: %s", so, strerror(errno));
+		csdkp_error("bench: cannot read the no-op plugin %s: %s; reinstall csdk, or set CSDK_BENCH_NOOP_PLUGIN to its path", so, strerror(errno));
 		goto out;
 	}
 	/* The descriptor's name string, NUL included, so no longer symbol or string matches. */
@@ -143,9 +96,6 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 	}
 	rc = 0;
 out:
-	if (so)
-		unlink(so);
-	free(so);
 	free(image);
 	return rc;
 }
