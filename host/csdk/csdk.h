@@ -36,13 +36,20 @@
 extern "C" {
 #endif
 
+/** Marks the library's exported functions: libcsdk is built with hidden visibility and exports these only. */
+#if defined(__GNUC__)
+#define CSDK_API __attribute__((visibility("default")))
+#else
+#define CSDK_API
+#endif
+
 /* ---------------------------------------------------------------- library */
 
 /** The library's version string, e.g. "0.1.0". Static; never NULL. */
-const char *csdk_version(void);
+CSDK_API const char *csdk_version(void);
 
 /** The plugin ABI version this library speaks (CSDK_ABI_VERSION when built). */
-uint32_t csdk_abi_version(void);
+CSDK_API uint32_t csdk_abi_version(void);
 
 /* ----------------------------------------------------------------- errors */
 
@@ -58,13 +65,13 @@ typedef struct csdk_error {
  * when no error was recorded. Borrowed: valid until the thread's next call
  * into libcsdk.
  */
-const csdk_error *csdk_error_last(void);
+CSDK_API const csdk_error *csdk_error_last(void);
 
 /** Forget the calling thread's last error. */
-void csdk_error_clear(void);
+CSDK_API void csdk_error_clear(void);
 
 /** A short static description of a CSDK_E* code ("not found", ...). Never NULL. */
-const char *csdk_strerror(int code);
+CSDK_API const char *csdk_strerror(int code);
 
 /* ---------------------------------------------------------------- logging */
 
@@ -79,7 +86,7 @@ typedef void (*csdk_log_fn)(enum csdk_log_level level, const char *provider, con
  * marked secret are replaced by "***" before any handler sees a message.
  * The handler may be called from any thread, concurrently.
  */
-void csdk_set_log_handler(csdk_log_fn fn, void *userdata);
+CSDK_API void csdk_set_log_handler(csdk_log_fn fn, void *userdata);
 
 /* --------------------------------------------------------------- registry */
 
@@ -168,7 +175,7 @@ typedef struct csdk_rejection {
  * them; it fails only when out of memory. opts may be NULL for defaults.
  * Thread-safe.
  */
-int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts);
+CSDK_API int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts);
 
 /**
  * Scan the search path again: files added since the last scan are loaded
@@ -176,35 +183,35 @@ int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts);
  * unloaded), rejections are recomputed. Thread-safe; records handed out
  * before stay valid.
  */
-int csdk_registry_scan(csdk_registry *reg);
+CSDK_API int csdk_registry_scan(csdk_registry *reg);
 
 /** Free a registry (NULL-safe). Loaded plugins stay mapped: they are never unloaded. */
-void csdk_registry_free(csdk_registry *reg);
+CSDK_API void csdk_registry_free(csdk_registry *reg);
 
 /** Number of valid plugins, sorted by name. */
-size_t csdk_registry_count(const csdk_registry *reg);
+CSDK_API size_t csdk_registry_count(const csdk_registry *reg);
 
 /** The i-th valid plugin, or NULL when i is out of range. */
-const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i);
+CSDK_API const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i);
 
 /** The valid plugin of that name, or NULL (no error is recorded). */
-const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name);
+CSDK_API const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name);
 
 /** Number of rejected files, in scan order. */
-size_t csdk_registry_rejected_count(const csdk_registry *reg);
+CSDK_API size_t csdk_registry_rejected_count(const csdk_registry *reg);
 
 /** The i-th rejection, or NULL when i is out of range. */
-const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i);
+CSDK_API const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i);
 
 /** Number of search path entries, in search order (including missing directories). */
-size_t csdk_registry_path_count(const csdk_registry *reg);
+CSDK_API size_t csdk_registry_path_count(const csdk_registry *reg);
 
 /** The i-th search path entry, or NULL. */
-const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i);
+CSDK_API const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i);
 
 /** Warnings about the search path itself (e.g. overrides ignored under elevated privileges). */
-size_t csdk_registry_warning_count(const csdk_registry *reg);
-const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i);
+CSDK_API size_t csdk_registry_warning_count(const csdk_registry *reg);
+CSDK_API const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i);
 
 /**
  * Load and validate one file outside the search path (or inside it again).
@@ -215,7 +222,7 @@ const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i);
  * CSDK_REGISTRY_ISOLATE) with the reason as the last error's message. The name-matches-file rule applies;
  * the duplicate rule does not.
  */
-int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out);
+CSDK_API int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out);
 
 /* -------------------------------------------------------------- plugin lint */
 
@@ -242,10 +249,10 @@ typedef struct csdk_lint {
  * crashing plugin is reported, not suffered. Returns 0 when the lint ran
  * (whatever it found; see out->ok), an error when it could not run.
  */
-int csdk_plugin_lint(csdk_lint **out, const char *path);
+CSDK_API int csdk_plugin_lint(csdk_lint **out, const char *path);
 
 /** Free a lint result (NULL-safe). */
-void csdk_lint_free(csdk_lint *lint);
+CSDK_API void csdk_lint_free(csdk_lint *lint);
 
 /* -------------------------------------------------------------- providers */
 
@@ -275,33 +282,33 @@ typedef struct csdk_provider_options {
  * options (environment honoured) and scanned again when name is not found.
  * Thread-safe. Close with csdk_provider_close.
  */
-int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts);
+CSDK_API int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts);
 
 /**
  * Release the caller's reference (NULL-safe). The provider is torn down when
  * its last sandbox handle is freed as well.
  */
-void csdk_provider_close(csdk_provider *provider);
+CSDK_API void csdk_provider_close(csdk_provider *provider);
 
 /** The provider's name (borrowed). */
-const char *csdk_provider_name(const csdk_provider *provider);
+CSDK_API const char *csdk_provider_name(const csdk_provider *provider);
 /**
  * The provider's mode (CSDK_MODE_DIRECT or CSDK_MODE_GATEWAY): its
  * configuration key "mode" when the plugin declares one and it is set, else
  * the plugin's default mode. In gateway mode commands, code and files go to
  * the envd agent inside each sandbox (docs/agent.md).
  */
-uint32_t csdk_provider_mode(const csdk_provider *provider);
+CSDK_API uint32_t csdk_provider_mode(const csdk_provider *provider);
 /** The provider's capabilities (CSDK_CAP_*) as callers see them: in gateway mode the agent adds filesystem, exec and streaming. */
-uint64_t csdk_provider_capabilities(const csdk_provider *provider);
+CSDK_API uint64_t csdk_provider_capabilities(const csdk_provider *provider);
 /** The plugin behind the provider (borrowed). */
-const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider);
+CSDK_API const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider);
 /**
  * The effective value of a configuration key (given, else from the
  * environment variable), or NULL. Borrowed. Secret values are returned too:
  * never print them.
  */
-const char *csdk_provider_config(const csdk_provider *provider, const char *key);
+CSDK_API const char *csdk_provider_config(const csdk_provider *provider, const char *key);
 
 /* -------------------------------------------------------------- sandboxes */
 
@@ -334,10 +341,10 @@ typedef struct csdk_create_options {
  * called. A name is checked against the name grammar and passed to a
  * provider with named sandboxes (CSDK_CAP_NAMED); others ignore it.
  */
-int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const csdk_create_options *opts);
+CSDK_API int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *provider, const csdk_create_options *opts);
 
 /** Get a sandbox by id. Not found is not an error: returns 0 with *out NULL. */
-int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *provider, const char *id);
+CSDK_API int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *provider, const char *id);
 
 /** A list of sandbox handles. */
 typedef struct csdk_sandbox_list {
@@ -346,23 +353,23 @@ typedef struct csdk_sandbox_list {
 } csdk_sandbox_list;
 
 /** All sandboxes of the provider. */
-int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *provider);
+CSDK_API int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *provider);
 /** Free a list and its handles (NULL-safe). */
-void csdk_sandbox_list_free(csdk_sandbox_list *list);
+CSDK_API void csdk_sandbox_list_free(csdk_sandbox_list *list);
 
 /** Destroy a sandbox by id. Idempotent: an unknown id succeeds. */
-int csdk_provider_destroy(csdk_provider *provider, const char *id);
+CSDK_API int csdk_provider_destroy(csdk_provider *provider, const char *id);
 
 /** Destroy the sandbox behind a handle (idempotent); the handle must still be freed. */
-int csdk_sandbox_destroy(csdk_sandbox *sandbox);
+CSDK_API int csdk_sandbox_destroy(csdk_sandbox *sandbox);
 
 /** Free a handle (NULL-safe); the sandbox itself lives on. */
-void csdk_sandbox_free(csdk_sandbox *sandbox);
+CSDK_API void csdk_sandbox_free(csdk_sandbox *sandbox);
 
 /** The sandbox id (borrowed). */
-const char *csdk_sandbox_id(const csdk_sandbox *sandbox);
+CSDK_API const char *csdk_sandbox_id(const csdk_sandbox *sandbox);
 /** The provider the sandbox came from (borrowed). */
-csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sandbox);
+CSDK_API csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sandbox);
 
 /* ------------------------------------------------------------ running code */
 
@@ -377,7 +384,7 @@ typedef struct csdk_result {
 } csdk_result;
 
 /** Free a result (NULL-safe). */
-void csdk_result_free(csdk_result *result);
+CSDK_API void csdk_result_free(csdk_result *result);
 
 /** Receives live output; return non-zero to cancel the command (it then fails with CSDK_ECANCELLED). */
 typedef int (*csdk_output_fn)(const char *data, size_t len, void *userdata);
@@ -413,7 +420,7 @@ typedef struct csdk_command_options {
  * together with a callback fails with CSDK_EINVAL. opts may be NULL; its
  * runtime must be NULL here.
  */
-int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sandbox, const char *command, const csdk_command_options *opts);
+CSDK_API int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sandbox, const char *command, const csdk_command_options *opts);
 
 /**
  * Run code with opts->runtime "python" or "node", or detected when NULL
@@ -423,13 +430,13 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sandbox, const cha
  * interpreter's message; a runtime error is a result with a non-zero exit
  * code and the traceback in stderr.
  */
-int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sandbox, const char *code, const csdk_command_options *opts);
+CSDK_API int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sandbox, const char *code, const csdk_command_options *opts);
 
 /**
  * "python" if code contains `print(`, `import `, `def `, `sys.`, `json.`,
  * `__`, `f"`, `f'` or `raise `; else "node". Static.
  */
-const char *csdk_detect_runtime(const char *code);
+CSDK_API const char *csdk_detect_runtime(const char *code);
 
 /* ------------------------------------------------------------ information */
 
@@ -444,17 +451,17 @@ typedef struct csdk_sandbox_info {
 	struct csdk_kv *metadata; /**< owned strings */
 } csdk_sandbox_info;
 
-int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sandbox);
-void csdk_sandbox_info_free(csdk_sandbox_info *info);
+CSDK_API int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sandbox);
+CSDK_API void csdk_sandbox_info_free(csdk_sandbox_info *info);
 
 /** "running", "stopped", "error" or "unknown". Static. */
-const char *csdk_status_name(enum csdk_status status);
+CSDK_API const char *csdk_status_name(enum csdk_status status);
 
 /** The URL of a port of the sandbox; protocol NULL for the provider's default. Free with csdk_free. */
-int csdk_sandbox_get_url(char **out, csdk_sandbox *sandbox, int port, const char *protocol);
+CSDK_API int csdk_sandbox_get_url(char **out, csdk_sandbox *sandbox, int port, const char *protocol);
 
 /** Free memory libcsdk returned as a plain pointer (strings, file contents). NULL-safe. */
-void csdk_free(void *ptr);
+CSDK_API void csdk_free(void *ptr);
 
 /* ------------------------------------------------------------- filesystem */
 
@@ -468,15 +475,15 @@ void csdk_free(void *ptr);
  */
 
 /** Read a whole file; *out is NUL-terminated (not counted in *len_out). Free with csdk_free. */
-int csdk_fs_read(char **out, size_t *len_out, csdk_sandbox *sandbox, const char *path);
+CSDK_API int csdk_fs_read(char **out, size_t *len_out, csdk_sandbox *sandbox, const char *path);
 /** Write a whole file, creating parent directories. */
-int csdk_fs_write(csdk_sandbox *sandbox, const char *path, const void *data, size_t len);
+CSDK_API int csdk_fs_write(csdk_sandbox *sandbox, const char *path, const void *data, size_t len);
 /** Make a directory and its parents. */
-int csdk_fs_mkdir(csdk_sandbox *sandbox, const char *path);
+CSDK_API int csdk_fs_mkdir(csdk_sandbox *sandbox, const char *path);
 /** Sets *out to 1 if the file or directory exists, else 0. */
-int csdk_fs_exists(int *out, csdk_sandbox *sandbox, const char *path);
+CSDK_API int csdk_fs_exists(int *out, csdk_sandbox *sandbox, const char *path);
 /** Remove a file or a directory tree. */
-int csdk_fs_remove(csdk_sandbox *sandbox, const char *path);
+CSDK_API int csdk_fs_remove(csdk_sandbox *sandbox, const char *path);
 
 /** A directory entry. */
 typedef struct csdk_dirent {
@@ -491,8 +498,8 @@ typedef struct csdk_dir_list {
 	csdk_dirent *entries;
 } csdk_dir_list;
 
-int csdk_fs_readdir(csdk_dir_list **out, csdk_sandbox *sandbox, const char *path);
-void csdk_dir_list_free(csdk_dir_list *list);
+CSDK_API int csdk_fs_readdir(csdk_dir_list **out, csdk_sandbox *sandbox, const char *path);
+CSDK_API void csdk_dir_list_free(csdk_dir_list *list);
 
 /* -------------------------------------------------------- named sandboxes */
 
@@ -508,11 +515,11 @@ void csdk_dir_list_free(csdk_dir_list *list);
 #define CSDK_DEFAULT_EXTEND_MS 900000
 
 /** Find the sandbox namespace/name or create it (atomically); namespace_ NULL = "default". */
-int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const csdk_create_options *opts);
+CSDK_API int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const csdk_create_options *opts);
 /** Find a named sandbox; not found: 0 with *out NULL. */
-int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name);
+CSDK_API int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name);
 /** Extend the sandbox's lifetime by duration_ms (0 = CSDK_DEFAULT_EXTEND_MS). */
-int csdk_sandbox_extend_timeout(csdk_sandbox *sandbox, int64_t duration_ms);
+CSDK_API int csdk_sandbox_extend_timeout(csdk_sandbox *sandbox, int64_t duration_ms);
 
 /* ------------------------------------------------ templates and snapshots */
 
@@ -528,7 +535,7 @@ typedef struct csdk_item_list {
 	csdk_item *items;
 } csdk_item_list;
 
-void csdk_item_list_free(csdk_item_list *list);
+CSDK_API void csdk_item_list_free(csdk_item_list *list);
 
 /** Options for csdk_template_create. */
 typedef struct csdk_template_options {
@@ -548,21 +555,21 @@ typedef struct csdk_template_options {
  * snapshots).
  */
 /** Create a template; *out receives its id (free with csdk_free). */
-int csdk_template_create(char **out, csdk_provider *provider, const csdk_template_options *opts);
-int csdk_template_list(csdk_item_list **out, csdk_provider *provider);
-int csdk_template_delete(csdk_provider *provider, const char *id);
+CSDK_API int csdk_template_create(char **out, csdk_provider *provider, const csdk_template_options *opts);
+CSDK_API int csdk_template_list(csdk_item_list **out, csdk_provider *provider);
+CSDK_API int csdk_template_delete(csdk_provider *provider, const char *id);
 
-int csdk_snapshot_create(char **out, csdk_sandbox *sandbox, const char *name);
-int csdk_snapshot_list(csdk_item_list **out, csdk_provider *provider);
-int csdk_snapshot_delete(csdk_provider *provider, const char *id);
+CSDK_API int csdk_snapshot_create(char **out, csdk_sandbox *sandbox, const char *name);
+CSDK_API int csdk_snapshot_list(csdk_item_list **out, csdk_provider *provider);
+CSDK_API int csdk_snapshot_delete(csdk_provider *provider, const char *id);
 
 /* ------------------------------------------------------------ descriptions */
 
 /** "direct" or "gateway" for one CSDK_MODE_* value; "unknown" otherwise. Static. */
-const char *csdk_mode_name(uint32_t mode);
+CSDK_API const char *csdk_mode_name(uint32_t mode);
 
 /** Name of one CSDK_CAP_* bit ("filesystem", "named", "templates", "snapshots", "streaming", "thread-safe", "exec", "fs-over-commands"), or NULL. Static. */
-const char *csdk_capability_name(uint64_t cap);
+CSDK_API const char *csdk_capability_name(uint64_t cap);
 
 /* ================================================================ compute */
 /*
@@ -588,7 +595,7 @@ typedef enum csdk_strategy {
 } csdk_strategy;
 
 /** "priority" or "round-robin"; "unknown" otherwise. Static. */
-const char *csdk_strategy_name(csdk_strategy strategy);
+CSDK_API const char *csdk_strategy_name(csdk_strategy strategy);
 
 /** Options for csdk_compute_new. */
 typedef struct csdk_compute_options {
@@ -607,17 +614,17 @@ typedef struct csdk_compute_options {
 #define CSDK_COMPUTE_OPTIONS_INIT { sizeof(csdk_compute_options), CSDK_STRATEGY_PRIORITY, 0, NULL }
 
 /** Create an empty compute object; opts may be NULL. Free with csdk_compute_free. */
-int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts);
+CSDK_API int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts);
 
 /** Free a compute object (NULL-safe): drops its references to its providers; sandbox handles it returned stay valid. */
-void csdk_compute_free(csdk_compute *compute);
+CSDK_API void csdk_compute_free(csdk_compute *compute);
 
 /**
  * Add an opened provider, last in order. The compute takes its own
  * reference: the caller still closes provider. A provider whose name is
  * already held is not added (the first one stays) and 0 is returned.
  */
-int csdk_compute_add(csdk_compute *compute, csdk_provider *provider);
+CSDK_API int csdk_compute_add(csdk_compute *compute, csdk_provider *provider);
 
 /**
  * Open the provider name with opts (see csdk_provider_open) and add it.
@@ -626,24 +633,24 @@ int csdk_compute_add(csdk_compute *compute, csdk_provider *provider);
  * back past it and the aggregated error names it), and the open error is
  * returned. A name already held: 0, nothing opened.
  */
-int csdk_compute_open(csdk_compute *compute, const char *name, const csdk_provider_options *opts);
+CSDK_API int csdk_compute_open(csdk_compute *compute, const char *name, const csdk_provider_options *opts);
 
 /** Number of providers held (available or not), in order. */
-size_t csdk_compute_count(const csdk_compute *compute);
+CSDK_API size_t csdk_compute_count(const csdk_compute *compute);
 /** The name of the i-th provider (borrowed), or NULL when out of range. */
-const char *csdk_compute_name_at(const csdk_compute *compute, size_t i);
+CSDK_API const char *csdk_compute_name_at(const csdk_compute *compute, size_t i);
 /** The provider called name (borrowed), or NULL when unknown or unavailable. */
-csdk_provider *csdk_compute_provider(const csdk_compute *compute, const char *name);
+CSDK_API csdk_provider *csdk_compute_provider(const csdk_compute *compute, const char *name);
 
 /** A cancellation flag shared between the thread that creates and the one that cancels. */
 typedef struct csdk_cancel csdk_cancel;
-int csdk_cancel_new(csdk_cancel **out);
+CSDK_API int csdk_cancel_new(csdk_cancel **out);
 /** Free a token (NULL-safe) once no call uses it any more. */
-void csdk_cancel_free(csdk_cancel *cancel);
+CSDK_API void csdk_cancel_free(csdk_cancel *cancel);
 /** Request cancellation (thread-safe, async-signal-safe, idempotent). */
-void csdk_cancel_request(csdk_cancel *cancel);
+CSDK_API void csdk_cancel_request(csdk_cancel *cancel);
 /** Non-zero once cancellation was requested. */
-int csdk_cancel_requested(const csdk_cancel *cancel);
+CSDK_API int csdk_cancel_requested(const csdk_cancel *cancel);
 
 /** Options for csdk_compute_create. */
 typedef struct csdk_compute_create_options {
@@ -679,7 +686,7 @@ typedef struct csdk_compute_create_options {
  * The handle's provider is the one that created it; the compute remembers
  * the id for affinity.
  */
-int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_compute_create_options *opts);
+CSDK_API int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_compute_create_options *opts);
 
 /**
  * Find a sandbox by id: only at provider when given (a qualified id);
@@ -691,7 +698,7 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *compute, const csdk_co
  * order ("- NAME: no such sandbox" for one that answered not found). An
  * unknown provider name fails as in csdk_compute_create.
  */
-int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *provider, const char *id);
+CSDK_API int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *provider, const char *id);
 
 /**
  * Destroy a sandbox by id: only at provider when given; else at the affine
@@ -700,7 +707,7 @@ int csdk_compute_get(csdk_sandbox **out, csdk_compute *compute, const char *prov
  * nowhere succeeds. Failures aggregate as in csdk_compute_get ("Failed to
  * destroy sandbox 'ID' across N provider(s).").
  */
-int csdk_compute_destroy(csdk_compute *compute, const char *provider, const char *id);
+CSDK_API int csdk_compute_destroy(csdk_compute *compute, const char *provider, const char *id);
 
 /**
  * The sandboxes of every provider, concatenated in provider order (each
@@ -709,10 +716,10 @@ int csdk_compute_destroy(csdk_compute *compute, const char *provider, const char
  * ("Failed to list sandboxes across N provider(s)."); without fallback its
  * error is returned.
  */
-int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *compute);
+CSDK_API int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *compute);
 
 /** Snapshot a sandbox at its own provider; remembers the snapshot's provider for affinity. Free *out with csdk_free. */
-int csdk_compute_snapshot_create(char **out, csdk_compute *compute, csdk_sandbox *sandbox, const char *name);
+CSDK_API int csdk_compute_snapshot_create(char **out, csdk_compute *compute, csdk_sandbox *sandbox, const char *name);
 
 /**
  * Delete a snapshot: only at provider when given; else at the affine
@@ -720,7 +727,7 @@ int csdk_compute_snapshot_create(char **out, csdk_compute *compute, csdk_sandbox
  * support snapshots until one succeeds. Found nowhere: CSDK_ENOTFOUND with the aggregated message
  * "Failed to delete snapshot 'ID' across N provider(s)."
  */
-int csdk_compute_snapshot_delete(csdk_compute *compute, const char *provider, const char *id);
+CSDK_API int csdk_compute_snapshot_delete(csdk_compute *compute, const char *provider, const char *id);
 
 /* --------------------------------------------------- configuration file */
 
@@ -736,28 +743,28 @@ typedef struct csdk_user_config csdk_user_config;
  * provider sections are checked against the plugins later, by
  * csdk_user_config_resolve.
  */
-int csdk_user_config_load(csdk_user_config **out, const char *path);
+CSDK_API int csdk_user_config_load(csdk_user_config **out, const char *path);
 
 /** Parse text as if read from the file named name (for tests and tools). */
-int csdk_user_config_parse(csdk_user_config **out, const char *name, const char *text);
+CSDK_API int csdk_user_config_parse(csdk_user_config **out, const char *name, const char *text);
 
-void csdk_user_config_free(csdk_user_config *config);
+CSDK_API void csdk_user_config_free(csdk_user_config *config);
 
 /** The file read (borrowed), or NULL when there was none. */
-const char *csdk_user_config_path(const csdk_user_config *config);
+CSDK_API const char *csdk_user_config_path(const csdk_user_config *config);
 /** Non-zero when the file is readable or writable by group or others (mode & 077). */
-int csdk_user_config_exposed(const csdk_user_config *config);
+CSDK_API int csdk_user_config_exposed(const csdk_user_config *config);
 /** [csdk] default, or NULL when not set. */
-const char *csdk_user_config_default(const csdk_user_config *config);
+CSDK_API const char *csdk_user_config_default(const csdk_user_config *config);
 /** [csdk] providers, in order (0 when not set). */
-size_t csdk_user_config_provider_count(const csdk_user_config *config);
-const char *csdk_user_config_provider_at(const csdk_user_config *config, size_t i);
+CSDK_API size_t csdk_user_config_provider_count(const csdk_user_config *config);
+CSDK_API const char *csdk_user_config_provider_at(const csdk_user_config *config, size_t i);
 /** [csdk] strategy (CSDK_STRATEGY_PRIORITY when not set). */
-csdk_strategy csdk_user_config_strategy(const csdk_user_config *config);
+CSDK_API csdk_strategy csdk_user_config_strategy(const csdk_user_config *config);
 /** [csdk] fallback (1 when not set). */
-int csdk_user_config_fallback(const csdk_user_config *config);
+CSDK_API int csdk_user_config_fallback(const csdk_user_config *config);
 /** The value of KEY in [provider NAME], or NULL. Borrowed. */
-const char *csdk_user_config_get(const csdk_user_config *config, const char *provider, const char *key);
+CSDK_API const char *csdk_user_config_get(const csdk_user_config *config, const char *provider, const char *key);
 
 /** Where an effective configuration value came from, highest precedence first. */
 typedef enum csdk_config_source {
@@ -768,7 +775,7 @@ typedef enum csdk_config_source {
 } csdk_config_source;
 
 /** "command line", "environment", "file" or "default". Static. */
-const char *csdk_config_source_name(csdk_config_source source);
+CSDK_API const char *csdk_config_source_name(csdk_config_source source);
 
 /** One effective configuration key of a provider. */
 typedef struct csdk_config_entry {
@@ -785,7 +792,7 @@ typedef struct csdk_config_entries {
 	csdk_config_entry *entries;
 } csdk_config_entries;
 
-void csdk_config_entries_free(csdk_config_entries *entries);
+CSDK_API void csdk_config_entries_free(csdk_config_entries *entries);
 
 /**
  * The effective configuration of plugin: one entry per declared key, in
@@ -795,7 +802,7 @@ void csdk_config_entries_free(csdk_config_entries *entries);
  * for a key the plugin does not declare, in the file ("FILE:LINE: unknown
  * key 'K' for provider 'P'; known keys: ...") or in the pairs.
  */
-int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *config,
+CSDK_API int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *config,
 			     const csdk_plugin_info *plugin, const struct csdk_kv *given, size_t n_given);
 
 /**
@@ -804,7 +811,7 @@ int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *
  * by the provider itself). *out points into entries and is freed with
  * csdk_free; *n_out is its length.
  */
-int csdk_config_entries_to_kv(struct csdk_kv **out, size_t *n_out, const csdk_config_entries *entries);
+CSDK_API int csdk_config_entries_to_kv(struct csdk_kv **out, size_t *n_out, const csdk_config_entries *entries);
 
 /* ============================================================ end compute */
 
