@@ -15,6 +15,8 @@ struct agent_files {
 	struct MHD_PostProcessor *pp;
 	char *query_path;
 	int fd, nfiles;
+	char *part_name;
+	uint64_t part_bytes;
 	size_t total;
 	json_t *written;
 	unsigned fail_status;
@@ -141,8 +143,12 @@ static enum MHD_Result agent_part(void *cls, enum MHD_ValueKind kind, const char
 
 	if (!key || strcmp(key, "file") != 0 || st->fail_status)
 		return MHD_YES;
-	if (off == 0) {
+	/* MHD may announce a part with an empty chunk before its first data at offset 0. */
+	if (off == 0 && (!st->part_name || st->part_bytes || !filename || strcmp(filename, st->part_name))) {
 		const char *target = st->nfiles == 0 && st->query_path ? st->query_path : filename;
+		free(st->part_name);
+		st->part_name = strdup(filename ? filename : "");
+		st->part_bytes = 0;
 		if (!target || !*target) {
 			st->fail_status = 400;
 			snprintf(st->fail_msg, sizeof st->fail_msg, "a file part has no filename");
@@ -151,6 +157,7 @@ static enum MHD_Result agent_part(void *cls, enum MHD_ValueKind kind, const char
 		if (agent_open_target(st, target) < 0)
 			return MHD_YES;
 	}
+	st->part_bytes += size;
 	agent_write_chunk(st, data, size);
 	return MHD_YES;
 }
@@ -172,9 +179,14 @@ static void agent_files_refuse(struct agent_files *st, unsigned status, const ch
 static int agent_upload_start(struct MHD_Connection *c, struct agent_files *st)
 {
 	const char *q = agent_query_path(c);
+	const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
 
 	if (q && !(st->query_path = strdup(q)))
 		return -1;
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		agent_files_refuse(st, 400, "Content-Encoding is not supported by csdk-agent");
+		return 0;
+	}
 	if (agent_media(c, "multipart/")) {
 		st->pp = MHD_create_post_processor(c, 64 * 1024, agent_part, st);
 		if (!st->pp)
@@ -247,5 +259,6 @@ void agent_files_done(void *state)
 		close(st->fd);
 	json_decref(st->written);
 	free(st->query_path);
+	free(st->part_name);
 	free(st);
 }

@@ -48,7 +48,13 @@ struct agent_req {
 	char *body;
 	size_t len, cap;
 	void *files;
+	int denied;
+	size_t discarded;
 };
+
+/* A refused request's body is read (up to this much) before the 401 goes out:
+ * a client still sending when the connection closes sees EPIPE, not the 401. */
+#define AGENT_DISCARD_MAX (1u << 20)
 
 volatile int agent_stopping;
 
@@ -253,12 +259,24 @@ static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *ur
 		return agent_reply_rest_error(c, 404, "no route for %s", url);
 	if (rq->target == AGENT_T_RPC && strcmp(method, "POST") != 0)
 		return agent_reply_rest_error(c, 405, "method %s not allowed", method);
-	if (!agent_auth_ok(c))
-		return agent_reply_json(c, 401, json_pack("{s:s,s:s}", "code", "unauthenticated",
-				"message", "unauthorized access, please provide a valid access token"));
+	if (!agent_auth_ok(c)) {
+		rq->denied = 1;
+		return MHD_YES;
+	}
 	if (agent_declared_too_large(c, rq))
 		return agent_too_large(c, rq);
 	return MHD_YES;
+}
+
+static enum MHD_Result agent_deny(struct MHD_Connection *c, struct agent_req *rq, size_t *upload_size)
+{
+	rq->discarded += *upload_size;
+	if (*upload_size && rq->discarded <= AGENT_DISCARD_MAX) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return agent_reply_json(c, 401, json_pack("{s:s,s:s}", "code", "unauthenticated",
+				"message", "unauthorized access, please provide a valid access token"));
 }
 
 static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -275,6 +293,8 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const 
 		*con_cls = rq;
 		return agent_first_call(c, url, method, rq);
 	}
+	if (rq->denied)
+		return agent_deny(c, rq, upload_size);
 	if (rq->target == AGENT_T_FILES)
 		return agent_files_handle(c, method, &rq->files, upload, upload_size);
 	if (*upload_size) {
