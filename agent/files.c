@@ -17,7 +17,6 @@ struct agent_files {
 	int fd, nfiles;
 	char *part_name;
 	uint64_t part_bytes;
-	size_t total;
 	json_t *written;
 	unsigned fail_status;
 	char fail_msg[600];
@@ -235,10 +234,6 @@ enum MHD_Result agent_files_handle(struct MHD_Connection *c, const char *method,
 	}
 	if (*upload_size == 0)
 		return agent_upload_finish(c, st);
-	st->total += *upload_size;
-	if (st->total > agent_cfg.max_upload)
-		return agent_reply_rest_error(c, 413, "request body larger than %zu bytes",
-					      agent_cfg.max_upload);
 	if (st->pp && MHD_post_process(st->pp, upload, *upload_size) != MHD_YES && !st->fail_status) {
 		st->fail_status = 400;
 		snprintf(st->fail_msg, sizeof st->fail_msg, "malformed multipart body");

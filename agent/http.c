@@ -48,12 +48,13 @@ struct agent_req {
 	char *body;
 	size_t len, cap;
 	void *files;
-	int denied;
-	size_t discarded;
+	unsigned refused;  /* 401 or 413, answered once the body is read */
+	size_t received, discarded;
 };
 
-/* A refused request's body is read (up to this much) before the 401 goes out:
- * a client still sending when the connection closes sees EPIPE, not the 401. */
+/* A refused request's body is read (up to this much) before the answer goes out:
+ * MHD answers only between requests, and a client still sending when the
+ * connection closes sees EPIPE, not the answer. Past it, the connection is cut. */
 #define AGENT_DISCARD_MAX (1u << 20)
 
 volatile int agent_stopping;
@@ -260,7 +261,7 @@ static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *ur
 	if (rq->target == AGENT_T_RPC && strcmp(method, "POST") != 0)
 		return agent_reply_rest_error(c, 405, "method %s not allowed", method);
 	if (!agent_auth_ok(c)) {
-		rq->denied = 1;
+		rq->refused = 401;
 		return MHD_YES;
 	}
 	if (agent_declared_too_large(c, rq))
@@ -268,15 +269,25 @@ static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *ur
 	return MHD_YES;
 }
 
-static enum MHD_Result agent_deny(struct MHD_Connection *c, struct agent_req *rq, size_t *upload_size)
+static enum MHD_Result agent_refuse(struct MHD_Connection *c, struct agent_req *rq, size_t *upload_size)
 {
-	rq->discarded += *upload_size;
-	if (*upload_size && rq->discarded <= AGENT_DISCARD_MAX) {
+	if (*upload_size) {
+		rq->discarded += *upload_size;
 		*upload_size = 0;
-		return MHD_YES;
+		return rq->discarded <= AGENT_DISCARD_MAX ? MHD_YES : MHD_NO;
 	}
+	if (rq->refused == 413)
+		return agent_too_large(c, rq);
 	return agent_reply_json(c, 401, json_pack("{s:s,s:s}", "code", "unauthenticated",
 				"message", "unauthorized access, please provide a valid access token"));
+}
+
+static int agent_over_limit(struct agent_req *rq, size_t n)
+{
+	size_t limit = rq->target == AGENT_T_FILES ? agent_cfg.max_upload : agent_cfg.max_body;
+
+	rq->received += n;
+	return rq->received > limit;
 }
 
 static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -293,13 +304,15 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const 
 		*con_cls = rq;
 		return agent_first_call(c, url, method, rq);
 	}
-	if (rq->denied)
-		return agent_deny(c, rq, upload_size);
+	if (!rq->refused && agent_over_limit(rq, *upload_size))
+		rq->refused = 413;
+	if (rq->refused)
+		return agent_refuse(c, rq, upload_size);
 	if (rq->target == AGENT_T_FILES)
 		return agent_files_handle(c, method, &rq->files, upload, upload_size);
 	if (*upload_size) {
 		if (agent_body_append(rq, upload, *upload_size) < 0)
-			return agent_too_large(c, rq);
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}

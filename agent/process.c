@@ -90,28 +90,45 @@ void agent_msg_release(struct agent_msg *m)
 	pthread_mutex_unlock(&agent_lock);
 }
 
-static void agent_queue_drop_head(struct agent_queue *q)
+static void agent_queue_unlink(struct agent_queue *q, struct agent_qnode *prev, struct agent_qnode *n)
 {
-	struct agent_qnode *n = q->head;
-
-	q->head = n->next;
-	if (!q->head)
-		q->tail = NULL;
+	if (prev)
+		prev->next = n->next;
+	else
+		q->head = n->next;
+	if (q->tail == n)
+		q->tail = prev;
 	q->bytes -= n->m->len;
 	agent_msg_unref(n->m);
 	free(n);
 }
 
-/* Bounded: oldest droppable output goes first when full. */
+static void agent_queue_drop_head(struct agent_queue *q)
+{
+	agent_queue_unlink(q, NULL, q->head);
+}
+
+static int agent_queue_drop_oldest_output(struct agent_queue *q)
+{
+	struct agent_qnode *prev = NULL;
+
+	for (struct agent_qnode *n = q->head; n; prev = n, n = n->next)
+		if (n->m->droppable) {
+			agent_queue_unlink(q, prev, n);
+			return 1;
+		}
+	return 0;
+}
+
+/* Bounded: the oldest output goes first when full, and the newest chunk always
+ * stays, so a queue holds at most max_buffer plus one chunk (and start/end). */
 static void agent_queue_push(struct agent_queue *q, struct agent_msg *m)
 {
 	struct agent_qnode *n;
 
-	while (m->droppable && q->head && q->head->m->droppable &&
-	       q->bytes + m->len > agent_cfg.max_buffer)
-		agent_queue_drop_head(q);
-	if (m->droppable && q->bytes + m->len > agent_cfg.max_buffer)
-		return;
+	while (m->droppable && q->bytes + m->len > agent_cfg.max_buffer &&
+	       agent_queue_drop_oldest_output(q))
+		;
 	n = malloc(sizeof *n);
 	if (!n)
 		return;
@@ -483,9 +500,22 @@ static int agent_start_reader(struct agent_proc *p)
 
 static struct agent_sub *agent_sub_attach(struct agent_proc *p);
 
+/* Ended processes kept for a late Connect make room for new ones. */
+static void agent_table_make_room(void)
+{
+	struct agent_proc *p = agent_procs, *next;
+
+	agent_table_gc();
+	for (; p && agent_nprocs >= agent_cfg.max_procs; p = next) {
+		next = p->next;
+		if (p->finished)
+			agent_table_remove(p);
+	}
+}
+
 static int agent_register(struct agent_proc *p, struct agent_start_req *r, struct agent_err *err)
 {
-	agent_table_gc();
+	agent_table_make_room();
 	if (agent_nprocs >= agent_cfg.max_procs) {
 		agent_err_set(err, "resource_exhausted", "too many processes (limit %u)",
 			      agent_cfg.max_procs);
@@ -674,6 +704,11 @@ void agent_sub_close(struct agent_sub *s)
 			*pp = s->next;
 			break;
 		}
+	/* The last stream's undelivered output waits for the next Connect. */
+	if (!s->p->subs)
+		for (struct agent_qnode *n = s->q.head; n; n = n->next)
+			if (n->m->droppable)
+				agent_queue_push(&s->p->pending, n->m);
 	agent_queue_clear(&s->q);
 	agent_proc_unref(s->p);
 	pthread_mutex_unlock(&agent_lock);
