@@ -251,9 +251,20 @@ static int agent_listen_tcp(const char *addr)
 	return fd;
 }
 
-/* Every signal is taken by sigwaitinfo() here, so no handler runs in another thread. */
+static void agent_no_op(int sig)
+{
+}
+
+/* Every signal is taken by sigwaitinfo() here, so no handler runs in another
+ * thread. The handlers never run: they only keep PID 1's default of ignoring
+ * signals it has no handler for out of the way. */
 static void agent_block_signals(sigset_t *set)
 {
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = agent_no_op };
+
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
 	sigemptyset(set);
 	sigaddset(set, SIGCHLD);
 	sigaddset(set, SIGTERM);

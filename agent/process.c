@@ -534,6 +534,14 @@ static int agent_register(struct agent_proc *p, struct agent_start_req *r, struc
 	return 0;
 }
 
+static void agent_start_msg(struct agent_proc *p)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "{\"event\":{\"start\":{\"pid\":%d}}}", (int)p->pid);
+
+	p->start_msg = agent_msg_new(buf, (size_t)n, 0);
+}
+
 static int agent_fork_locked(struct agent_proc *p, struct agent_spawn *sp, struct agent_start_req *r,
 			     char **envp, struct agent_err *err)
 {
@@ -550,15 +558,21 @@ static int agent_fork_locked(struct agent_proc *p, struct agent_spawn *sp, struc
 		return -1;
 	}
 	p->pid = pid;
+	agent_start_msg(p);
 	return 0;
 }
 
-static void agent_start_msg(struct agent_proc *p)
+/* exec failed: streams attached meanwhile end without an end event. */
+static void agent_spawn_failed(struct agent_proc *p)
 {
-	char buf[64];
-	int n = snprintf(buf, sizeof buf, "{\"event\":{\"start\":{\"pid\":%d}}}", (int)p->pid);
-
-	p->start_msg = agent_msg_new(buf, (size_t)n, 0);
+	pthread_mutex_lock(&agent_lock);
+	p->finished = 1;
+	for (struct agent_sub *s = p->subs; s; s = s->next) {
+		s->eof = 1;
+		pthread_cond_signal(&s->cv);
+	}
+	agent_table_remove(p);
+	pthread_mutex_unlock(&agent_lock);
 }
 
 int agent_proc_start(struct agent_start_req *r, long long timeout_ms, struct agent_sub **sub,
@@ -576,6 +590,12 @@ int agent_proc_start(struct agent_start_req *r, long long timeout_ms, struct age
 		goto out;
 	}
 	p->refs = 1;
+	/* Ready before the process is visible: List, SendInput and Connect may come at once. */
+	if (r->want_stdin) {
+		p->stdin_fd = sp.in[1];
+		sp.in[1] = -1;
+		fcntl(p->stdin_fd, F_SETFL, O_NONBLOCK);
+	}
 	pthread_mutex_lock(&agent_lock);
 	rc = agent_fork_locked(p, &sp, r, envp, err);
 	pthread_mutex_unlock(&agent_lock);
@@ -586,32 +606,22 @@ int agent_proc_start(struct agent_start_req *r, long long timeout_ms, struct age
 	close(sp.err[1]);
 	sp.in[0] = sp.out[1] = sp.err[1] = -1;
 	if (agent_spawn_check(&sp, r, err) < 0) {
-		pthread_mutex_lock(&agent_lock);
-		agent_table_remove(p);
-		pthread_mutex_unlock(&agent_lock);
+		agent_spawn_failed(p);
 		rc = -1;
 		goto out;
-	}
-	if (r->want_stdin) {
-		p->stdin_fd = sp.in[1];
-		sp.in[1] = -1;
-		fcntl(p->stdin_fd, F_SETFL, O_NONBLOCK);
 	}
 	p->out_fd = sp.out[0];
 	p->err_fd = sp.err[0];
 	sp.out[0] = sp.err[0] = -1;
-	agent_start_msg(p);
 	pthread_mutex_lock(&agent_lock);
 	p->refs++;
 	*sub = agent_sub_attach(p);
 	pthread_mutex_unlock(&agent_lock);
 	if (agent_start_reader(p) != 0) {
+		/* No thread to watch it: end it here, so its stream still ends. */
+		kill(-p->pid, SIGKILL);
 		kill(p->pid, SIGKILL);
-		pthread_mutex_lock(&agent_lock);
-		p->refs--;
-		pthread_mutex_unlock(&agent_lock);
-		close(p->out_fd);
-		close(p->err_fd);
+		agent_reader(p);
 	}
 	rc = 0;
 out:
