@@ -1,0 +1,33 @@
+/* csdk-agent: shared declarations. */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A Connect error: code is one of the Connect code strings. */
+struct agent_err {
+	const char *code;
+	char msg[512];
+};
+
+void agent_err_set(struct agent_err *err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct agent_config {
+	const char *listen;
+	const char *workdir;
+	size_t max_body;        /* RPC request bodies */
+	size_t max_upload;      /* POST /files bodies */
+	size_t max_buffer;      /* output kept per process or per stream */
+	unsigned max_conns;
+	unsigned max_procs;
+	unsigned idle_timeout;  /* seconds */
+	int verbose;
+};
+
+extern struct agent_config agent_cfg;
+
+long long agent_now_ms(void);
+
+#endif

@@ -1,0 +1,272 @@
+/* process.Process: unary calls and the server streams of Start and Connect. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connect.h"
+#include "http.h"
+#include "process.h"
+#include "request.h"
+
+#define AGENT_WAIT_SLICE_MS 1000
+#define AGENT_KEEPALIVE "{\"event\":{\"keepalive\":{}}}"
+
+struct agent_stream {
+	struct agent_sub *sub;
+	struct MHD_Connection *conn;
+	long long keepalive_ms, next_keepalive;
+	unsigned char *buf;
+	size_t len, off;
+	int done;
+};
+
+static int agent_client_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd pfd;
+
+	if (!ci)
+		return 0;
+	pfd.fd = ci->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static long long agent_stream_wait_ms(struct agent_stream *st)
+{
+	long long left;
+
+	if (!st->keepalive_ms)
+		return AGENT_WAIT_SLICE_MS;
+	left = st->next_keepalive - agent_now_ms();
+	return left < 1 ? 1 : left > AGENT_WAIT_SLICE_MS ? AGENT_WAIT_SLICE_MS : left;
+}
+
+static int agent_stream_frame(struct agent_stream *st, unsigned flags, const char *json, size_t n)
+{
+	st->len = st->off = 0;
+	if (st->keepalive_ms)
+		st->next_keepalive = agent_now_ms() + st->keepalive_ms;
+	return agent_frame_append(&st->buf, &st->len, flags, json, n);
+}
+
+/* 0: st->buf holds bytes; -1: the client left or the agent stops. */
+static int agent_stream_fill(struct agent_stream *st)
+{
+	struct agent_msg *m;
+	char *end;
+	int rc;
+
+	for (;;) {
+		rc = agent_sub_next(st->sub, agent_stream_wait_ms(st), &m);
+		if (rc > 0) {
+			rc = agent_stream_frame(st, 0, m->data, m->len);
+			agent_msg_release(m);
+			return rc;
+		}
+		if (rc < 0) {
+			end = agent_end_frame_json(NULL);
+			rc = end ? agent_stream_frame(st, AGENT_ENV_END, end, strlen(end)) : -1;
+			free(end);
+			st->done = 1;
+			return rc;
+		}
+		if (st->keepalive_ms && agent_now_ms() >= st->next_keepalive)
+			return agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
+		if (agent_stopping || agent_client_gone(st->conn))
+			return -1;
+	}
+}
+
+static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct agent_stream *st = cls;
+	size_t n;
+
+	if (st->off == st->len) {
+		if (st->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (agent_stream_fill(st) < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	n = st->len - st->off;
+	if (n > max)
+		n = max;
+	memcpy(out, st->buf + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+/* The process outlives its stream: a client reattaches with Connect. */
+static void agent_stream_free(void *cls)
+{
+	struct agent_stream *st = cls;
+
+	agent_sub_close(st->sub);
+	free(st->buf);
+	free(st);
+}
+
+static long long agent_header_ll(struct MHD_Connection *c, const char *name, int *bad)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	char *end;
+	long long n;
+
+	*bad = 0;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || *end || n < 0) {
+		*bad = 1;
+		return 0;
+	}
+	return n;
+}
+
+static struct MHD_Response *agent_stream_response(struct MHD_Connection *c, struct agent_sub *sub)
+{
+	struct agent_stream *st = calloc(1, sizeof *st);
+	struct MHD_Response *r;
+	int bad;
+
+	if (!st) {
+		agent_sub_close(sub);
+		return NULL;
+	}
+	st->sub = sub;
+	st->conn = c;
+	st->keepalive_ms = agent_header_ll(c, "Keepalive-Ping-Interval", &bad) * 1000;
+	if (bad || st->keepalive_ms > 86400000LL)
+		st->keepalive_ms = 0;
+	st->next_keepalive = agent_now_ms() + st->keepalive_ms;
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, agent_stream_read, st,
+					      agent_stream_free);
+	if (!r) {
+		agent_stream_free(st);
+		return NULL;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/connect+json");
+	return r;
+}
+
+struct MHD_Response *agent_svc_start(struct MHD_Connection *c, json_t *msg)
+{
+	struct agent_start_req req;
+	struct agent_err err = { 0 };
+	struct agent_sub *sub = NULL;
+	long long timeout;
+	int bad, rc = -1;
+
+	if (agent_parse_start(msg, &req, &err) < 0)
+		goto out;
+	timeout = agent_header_ll(c, "Connect-Timeout-Ms", &bad);
+	if (bad) {
+		agent_err_set(&err, "invalid_argument", "invalid Connect-Timeout-Ms header");
+		goto out;
+	}
+	if (req.pty) {
+		agent_err_set(&err, "unimplemented", "pty is not supported by csdk-agent");
+		goto out;
+	}
+	if (req.cwd) {
+		char *cwd = agent_fs_resolve(req.cwd);
+		free(req.cwd);
+		req.cwd = cwd;
+	}
+	rc = agent_proc_start(&req, timeout, &sub, &err);
+out:
+	agent_start_req_free(&req);
+	if (rc < 0 || !sub)
+		return agent_stream_end_response(rc < 0 ? &err : NULL);
+	return agent_stream_response(c, sub);
+}
+
+struct MHD_Response *agent_svc_connect(struct MHD_Connection *c, json_t *msg)
+{
+	struct agent_selector sel;
+	struct agent_err err = { 0 };
+	struct agent_sub *sub = NULL;
+	int rc;
+
+	rc = agent_parse_selector(msg, &sel, &err);
+	if (rc == 0)
+		rc = agent_proc_connect(&sel, &sub, &err);
+	agent_selector_free(&sel);
+	if (rc < 0)
+		return agent_stream_end_response(&err);
+	return agent_stream_response(c, sub);
+}
+
+json_t *agent_svc_list(json_t *msg, struct agent_err *err)
+{
+	json_t *out = agent_proc_list();
+
+	if (!out)
+		agent_err_set(err, "resource_exhausted", "out of memory");
+	return out;
+}
+
+json_t *agent_svc_send_input(json_t *msg, struct agent_err *err)
+{
+	struct agent_selector sel;
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = agent_parse_selector(msg, &sel, err);
+	if (rc == 0)
+		rc = agent_parse_input(msg, &data, &len, err);
+	if (rc == 0)
+		rc = agent_proc_input(&sel, data, len, err);
+	free(data);
+	agent_selector_free(&sel);
+	return rc < 0 ? NULL : json_object();
+}
+
+json_t *agent_svc_send_signal(json_t *msg, struct agent_err *err)
+{
+	struct agent_selector sel;
+	int signo = 0, rc;
+
+	rc = agent_parse_selector(msg, &sel, err);
+	if (rc == 0)
+		rc = agent_parse_signal(msg, &signo, err);
+	if (rc == 0)
+		rc = agent_proc_signal(&sel, signo, err);
+	agent_selector_free(&sel);
+	return rc < 0 ? NULL : json_object();
+}
+
+json_t *agent_svc_close_stdin(json_t *msg, struct agent_err *err)
+{
+	struct agent_selector sel;
+	int rc;
+
+	rc = agent_parse_selector(msg, &sel, err);
+	if (rc == 0)
+		rc = agent_proc_close_stdin(&sel, err);
+	agent_selector_free(&sel);
+	return rc < 0 ? NULL : json_object();
+}
+
+json_t *agent_svc_update(json_t *msg, struct agent_err *err)
+{
+	struct agent_selector sel;
+	int rc;
+
+	rc = agent_parse_selector(msg, &sel, err);
+	if (rc == 0)
+		rc = agent_proc_lookup(&sel, err);
+	if (rc == 0 && json_object_get(msg, "pty") && !json_is_null(json_object_get(msg, "pty"))) {
+		agent_err_set(err, "unimplemented", "pty is not supported by csdk-agent");
+		rc = -1;
+	}
+	agent_selector_free(&sel);
+	return rc < 0 ? NULL : json_object();
+}
