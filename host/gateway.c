@@ -32,24 +32,70 @@ int csdkp_gateway_mode(uint32_t *out, const csdk_plugin_info *plugin, const stru
 	return 0;
 }
 
-/* The agent of the sandbox, from the plugin's gateway_endpoint. */
-static int client_for(envdc **out, csdk_sandbox *sb)
+
+void csdk_agent_endpoint_free(csdk_agent_endpoint *e)
 {
-	csdk_provider *p = sb->provider;
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_headers; i++) {
+		free((char *)e->headers[i].key);
+		free((char *)e->headers[i].value);
+	}
+	free(e->headers);
+	free(e->url);
+	free(e->token);
+	free(e);
+}
+
+int csdk_sandbox_agent_endpoint(csdk_agent_endpoint **out, csdk_sandbox *sb)
+{
 	struct csdk_endpoint ep;
-	char err[ENVDC_ERR_MAX];
+	csdk_agent_endpoint *e;
+	csdk_provider *p;
 	int rc;
 
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_agent_endpoint: out is NULL");
 	*out = NULL;
+	if (!sb)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_agent_endpoint: sandbox is NULL");
+	p = sb->provider;
+	if (p->mode != CSDK_MODE_GATEWAY)
+		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "provider '%s' runs in direct mode; its sandboxes have no agent endpoint", p->name);
 	memset(&ep, 0, sizeof(ep));
 	csdkp_provider_enter(p);
 	rc = p->m->gateway_endpoint(p->ctx, sb->native, &ep);
 	csdkp_provider_leave(p);
 	if ((rc = csdkp_provider_result(p, "gateway_endpoint", rc)) == 0 && !ep.url)
 		rc = csdkp_error_set(CSDK_EBACKEND, p->name, "provider '%s' gave no agent URL from gateway_endpoint; the plugin must call endpoint_set", p->name);
-	if (rc == 0 && (rc = envdc_new(out, ep.url, ep.token, ep.headers, ep.n_headers, err)))
-		rc = csdkp_error_set(rc, p->name, "sandbox %s: %s", sb->id, err);
-	csdkp_endpoint_clear(&ep);
+	if (rc == 0 && !(e = calloc(1, sizeof(*e))))
+		rc = csdkp_error_oom();
+	if (rc) {
+		csdkp_endpoint_clear(&ep);
+		return rc;
+	}
+	/* The builder's strings become the caller's. */
+	e->url = ep.url;
+	e->token = ep.token;
+	e->headers = ep.headers;
+	e->n_headers = ep.n_headers;
+	*out = e;
+	return 0;
+}
+
+/* The agent of the sandbox, from the plugin's gateway_endpoint. */
+static int client_for(envdc **out, csdk_sandbox *sb)
+{
+	csdk_agent_endpoint *e;
+	char err[ENVDC_ERR_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = csdk_sandbox_agent_endpoint(&e, sb)))
+		return rc;
+	if ((rc = envdc_new(out, e->url, e->token, e->headers, e->n_headers, err)))
+		rc = csdkp_error_set(rc, sb->provider->name, "sandbox %s: %s", sb->id, err);
+	csdk_agent_endpoint_free(e);
 	return rc;
 }
 

@@ -371,6 +371,25 @@ CSDK_API const char *csdk_sandbox_id(const csdk_sandbox *sandbox);
 /** The provider the sandbox came from (borrowed). */
 CSDK_API csdk_provider *csdk_sandbox_provider(const csdk_sandbox *sandbox);
 
+/** Where a gateway-mode sandbox's agent listens (envd protocol, docs/agent.md). */
+typedef struct csdk_agent_endpoint {
+	char *url;                 /**< "unix:PATH" or an "http(s)://" URL */
+	char *token;               /**< the X-Access-Token value, or NULL; a secret: never print it */
+	size_t n_headers;
+	struct csdk_kv *headers;   /**< more headers to send with every request (owned strings) */
+} csdk_agent_endpoint;
+
+/**
+ * The agent endpoint of a sandbox whose provider runs in gateway mode, as
+ * its plugin gives it, for programs that talk to the agent themselves (csdk
+ * serve relays E2B clients to it). CSDK_EUNSUPPORTED ("provider 'P' runs in
+ * direct mode; its sandboxes have no agent endpoint") otherwise. Free *out
+ * with csdk_agent_endpoint_free. Thread-safe as any sandbox call.
+ */
+CSDK_API int csdk_sandbox_agent_endpoint(csdk_agent_endpoint **out, csdk_sandbox *sandbox);
+/** Free an endpoint (NULL-safe). */
+CSDK_API void csdk_agent_endpoint_free(csdk_agent_endpoint *endpoint);
+
 /* ------------------------------------------------------------ running code */
 
 /** The outcome of a command or of code. Buffers are NUL-terminated and may contain NUL bytes. */
