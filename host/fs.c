@@ -17,7 +17,7 @@ static int fs_begin(csdk_sandbox *sb, const char *path, const char *fn)
 		return csdkp_error_set(CSDK_EINVAL, sb->provider->name, "no path given; pass a file path inside the sandbox");
 	if (strlen(path) > 4096)
 		return csdkp_error_set(CSDK_EINVAL, sb->provider->name, "path is %zu bytes long; the limit is 4096", strlen(path));
-	csdkp_provider_enter(sb->provider);
+	csdkp_provider_enter(sb->provider, fn + 5);
 	return 0;
 }
 

@@ -99,7 +99,7 @@ int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const csdk_create_
 	NEED_PROVIDER(p);
 	if ((rc = create_request(&o, p, opts)) || (rc = create_options_supported(p, &o)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "create");
 	rc = p->m->create(p->ctx, &o, &id, &native);
 	csdkp_provider_leave(p);
 	return finish_create(out, p, "create", rc, &id, native);
@@ -123,7 +123,7 @@ int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *p, const char *id)
 	NEED_PROVIDER(p);
 	if ((rc = valid_id(p, id)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get");
 	rc = p->m->get(p->ctx, id, &native);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -158,7 +158,7 @@ int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *p)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_list_all: out is NULL");
 	*out = NULL;
 	NEED_PROVIDER(p);
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "list");
 	rc = p->m->list(p->ctx, &h);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "list", rc);
@@ -191,7 +191,7 @@ int csdk_provider_destroy(csdk_provider *p, const char *id)
 	NEED_PROVIDER(p);
 	if ((rc = valid_id(p, id)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "destroy");
 	rc = p->m->destroy(p->ctx, id);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -337,7 +337,7 @@ int csdk_sandbox_run_command(csdk_result **out, csdk_sandbox *sb, const char *co
 	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_command)
 		return gateway_only(p, "commands");
 	started = now_ms();
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "run_command");
 	rc = p->m->run_command(p->ctx, sb->native, command, &req, &sink, &exit_code);
 	csdkp_provider_leave(p);
 	return run_finish(out, p, "run_command", rc, &sink, exit_code, started);
@@ -380,7 +380,7 @@ int csdk_sandbox_run_code(csdk_result **out, csdk_sandbox *sb, const char *code,
 	if (!(p->plugin->modes & CSDK_MODE_DIRECT) || !p->m->run_code)
 		return gateway_only(p, "code");
 	started = now_ms();
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "run_code");
 	rc = p->m->run_code(p->ctx, sb->native, code, &req, &sink, &exit_code);
 	csdkp_provider_leave(p);
 	return run_finish(out, p, "run_code", rc, &sink, exit_code, started);
@@ -422,7 +422,7 @@ int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sb)
 		return csdkp_unsupported_group(p, "get_info");
 	if (!(b = calloc(1, sizeof(*b))))
 		return csdkp_error_oom();
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get_info");
 	rc = p->m->get_info(p->ctx, sb->native, b);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "get_info", rc);
@@ -456,7 +456,7 @@ int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *pro
 		return rc;
 	if (!p->m->get_url)
 		return csdkp_unsupported_group(p, "get_url");
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get_url");
 	rc = p->m->get_url(p->ctx, sb->native, port, protocol, &t);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "get_url", rc);
@@ -489,7 +489,7 @@ int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char
 		return rc;
 	o.name = name;
 	o.namespace_ = ns ? ns : CSDK_DEFAULT_NAMESPACE;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "find_or_create");
 	rc = p->m->find_or_create(p->ctx, &o, &id, &native);
 	csdkp_provider_leave(p);
 	return finish_create(out, p, "find_or_create", rc, &id, native);
@@ -511,7 +511,7 @@ int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *p, const char *ns, cons
 		return rc;
 	if (!ns)
 		ns = CSDK_DEFAULT_NAMESPACE;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "find");
 	rc = p->m->find(p->ctx, ns, name, &id, &native);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -536,7 +536,7 @@ int csdk_sandbox_extend_timeout(csdk_sandbox *sb, int64_t duration_ms)
 		return rc;
 	if (duration_ms == 0)
 		duration_ms = CSDK_DEFAULT_EXTEND_MS;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "extend_timeout");
 	rc = p->m->extend_timeout(p->ctx, sb->native, duration_ms);
 	csdkp_provider_leave(p);
 	return csdkp_provider_result(p, "extend_timeout", rc);
