@@ -41,7 +41,7 @@ static int forward(int fd, const char *data, size_t len, struct stream *st)
 
 static int on_stdout(const char *data, size_t len, void *userdata)
 {
-	return forward(STDOUT_FILENO, data, len, userdata);
+	return forward(csdkp_out_fd, data, len, userdata);
 }
 
 static int on_stderr(const char *data, size_t len, void *userdata)
@@ -238,7 +238,7 @@ static int syntax_error(struct csdkp_cli *cli)
 	json_t *root;
 
 	if (!cli->json) {
-		fflush(stdout);
+		fflush(CSDKP_STDOUT);
 		fputs(message, stderr);
 		if (len == 0 || message[len - 1] != '\n')
 			fputc('\n', stderr);
