@@ -1,11 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builders.h"
 #include "config_value.h"
@@ -403,11 +405,40 @@ int csdk_plugin_call_current(const char **provider, const char **method)
 	return 1;
 }
 
+/*
+ * CSDK_STDOUT_CHECK (docs/loader.md): when fd 1 is a regular file, a plugin
+ * call that makes it grow is reported as a warning naming the method. For
+ * test harnesses (the conformance kit); stdout is flushed around each call.
+ */
+static int stdout_check(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0) {
+		const char *e = getenv("CSDK_STDOUT_CHECK");
+
+		enabled = e && *e && strcmp(e, "0") != 0;
+	}
+	return enabled;
+}
+
+static off_t stdout_size(void)
+{
+	struct stat st;
+
+	fflush(stdout);
+	return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+}
+
+static __thread off_t stdout_before[CALL_DEPTH];
+
 void csdkp_provider_enter(csdk_provider *p, const char *method)
 {
 	if (!p->thread_safe)
 		pthread_mutex_lock(&p->call_lock);
 	csdk_error_clear();
+	if (stdout_check() && calls.depth < CALL_DEPTH)
+		stdout_before[calls.depth] = stdout_size();
 	csdkp_call_push(p->name, method);
 }
 
@@ -427,6 +458,18 @@ void csdkp_provider_release(csdk_provider *p, void *native)
 void csdkp_provider_leave(csdk_provider *p)
 {
 	csdkp_call_pop();
+	if (stdout_check() && calls.depth < CALL_DEPTH) {
+		off_t before = stdout_before[calls.depth], after = stdout_size();
+
+		if (before >= 0 && after > before) {
+			char *msg = csdkp_printf("provider '%s' wrote %lld bytes to standard output in %s; a plugin must not write to stdout (it belongs to the program): log through host->log",
+						 p->name, (long long)(after - before), calls.method[calls.depth]);
+
+			if (msg)
+				csdkp_log_emit(CSDK_LOG_WARN, p->name, msg);
+			free(msg);
+		}
+	}
 	if (!p->thread_safe)
 		pthread_mutex_unlock(&p->call_lock);
 }

@@ -749,7 +749,7 @@ static int view_paths(const csdk_registry *reg, const struct options *opts)
  * The checks csdk_plugin_lint runs, in its order. It leaves out those that
  * need a loadable file when elf failed; they are shown as skipped.
  */
-static const char *const lint_checks[] = { "elf", "exports", "undefined", "descriptor" };
+static const char *const lint_checks[] = { "elf", "exports", "undefined", "descriptor", "stdout" };
 #define N_LINT_CHECKS (sizeof(lint_checks) / sizeof(lint_checks[0]))
 #define SKIP_REASON "the file is not a loadable ELF shared object"
 

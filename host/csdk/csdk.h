@@ -229,7 +229,7 @@ int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plu
 
 /** One finding of csdk_plugin_lint. */
 typedef struct csdk_lint_check {
-	const char *check;         /**< "elf", "exports", "undefined", "descriptor" */
+	const char *check;         /**< "elf", "exports", "undefined", "descriptor", "stdout" */
 	int ok;
 	const char *message;       /**< one line; for failures "PATH: fact; fix" */
 } csdk_lint_check;
@@ -244,7 +244,7 @@ typedef struct csdk_lint {
 /**
  * Lint a plugin file for its author: right ELF class and machine, only
  * csdk_plugin_entry exported, no undefined symbols when bound immediately,
- * and a valid descriptor. When the ELF check fails, the checks that need a
+ * a valid descriptor, and nothing written to standard output while loading. When the ELF check fails, the checks that need a
  * loadable file are left out of out->checks (and exports too when the file
  * has no symbol table). Plugin code runs in a child process only, so a
  * crashing plugin is reported, not suffered. Returns 0 when the lint ran
