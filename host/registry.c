@@ -704,13 +704,16 @@ static char *available_names(csdk_registry *reg)
 		if (file && csdkp_vec_push(&names, file) != 0)
 			free(file);
 	}
+	for (size_t i = 0; i < names.n; i++) {
+		char *file = names.items[i];
+
+		file[strlen(file) - 3] = '\0';
+	}
 	if (names.n)
 		qsort(names.items, names.n, sizeof(void *), compare_strings);
 	for (size_t i = 0; i < names.n; i++) {
 		char *file = names.items[i], *more;
-		size_t n = strlen(file) - 8;
 
-		file[5 + n] = '\0';
 		if ((i && strcmp(names.items[i - 1], file) == 0) ||
 		    (reg->select.n && !globs_match(&reg->select, file + 5)) || globs_match(&reg->disable, file + 5))
 			continue;
