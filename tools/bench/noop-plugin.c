@@ -75,7 +75,7 @@ static int noop_run_code(void *ctx, void *sandbox, const char *code, const struc
 	(void)ctx;
 	(void)sandbox;
 	(void)code;
-	(void)runtime;
+	(void)req;
 	(void)out;
 	*exit_code_out = 0;
 	return 0;
