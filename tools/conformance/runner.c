@@ -265,8 +265,7 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 	w.cleanup.report_fd = -1;
 	if (pipe(fds) < 0)
 		return CSDK_EIO;
-	fflush(stdout);
-	fflush(stderr);
+	fflush(NULL);
 	start = csdkp_conf_now_ms();
 	pid = fork();
 	if (pid < 0) {
