@@ -274,8 +274,8 @@ typedef struct csdk_provider_options {
 
 /**
  * Open the provider called name. Fails with CSDK_ENOTFOUND for an unknown
- * provider (the message lists the known ones, or the rejection reason if the
- * plugin was rejected), CSDK_ECONFIG for a configuration key the plugin does
+ * provider (the message lists the csdk-NAME.so files on the search path,
+ * or the rejection reason if the plugin was rejected), CSDK_ECONFIG for a configuration key the plugin does
  * not declare or a required key that is missing (the message names the key
  * and its environment variable), or the plugin's init error.
  *
