@@ -79,7 +79,7 @@ static int syntax_error(struct csdkp_cli *cli);
 /* Code's output is printed once it ended: a syntax error replaces it with the interpreter's message. */
 static int print_result(const csdk_result *result)
 {
-	if (csdkp_write_all(STDOUT_FILENO, result->stdout_buf, result->stdout_len) < 0 ||
+	if (csdkp_write_all(csdkp_out_fd, result->stdout_buf, result->stdout_len) < 0 ||
 	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
 		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
 			    strerror(errno));
