@@ -25,7 +25,7 @@ struct entry {
 	int code;
 	int signal;
 	char *name;   /* NULL when unknown */
-	char *text;   /* accepted: the version; rejected: the reason */
+	char *text;   /* accepted: the facts (JSON); rejected: the reason */
 };
 
 struct csdkp_cache {
@@ -254,16 +254,19 @@ static struct entry *find(struct csdkp_cache *cache, const char *path, size_t *i
 }
 
 int csdkp_cache_lookup(struct csdkp_cache *cache, const char *path, const struct stat *st, int *accepted,
-		       struct csdkp_verdict *verdict)
+		       struct csdkp_verdict *verdict, const char **facts)
 {
 	struct entry *e;
 
 	memset(verdict, 0, sizeof(*verdict));
+	*facts = NULL;
 	if (!cache || !(e = find(cache, path, NULL)) || !key_matches(e, st))
 		return 0;
 	*accepted = e->accepted;
-	if (e->accepted)
+	if (e->accepted) {
+		*facts = e->text;
 		return 1;
+	}
 	verdict->code = e->code;
 	verdict->signal = e->signal;
 	if ((e->name && !(verdict->name = strdup(e->name))) || !(verdict->reason = strdup(e->text))) {
@@ -274,7 +277,7 @@ int csdkp_cache_lookup(struct csdkp_cache *cache, const char *path, const struct
 }
 
 void csdkp_cache_put(struct csdkp_cache *cache, const char *path, const struct stat *st, const struct csdkp_verdict *verdict,
-		     const char *name, const char *version)
+		     const char *name, const char *facts)
 {
 	struct entry *e;
 	size_t i;
@@ -300,10 +303,10 @@ void csdkp_cache_put(struct csdkp_cache *cache, const char *path, const struct s
 		e->code = verdict->code;
 		e->signal = verdict->signal;
 		name = verdict->name;
-		version = verdict->reason;
+		facts = verdict->reason;
 	}
 	if (!(e->path = strdup(path)) || (name && !(e->name = strdup(name))) ||
-	    !(e->text = strdup(version ? version : "")) || csdkp_vec_push(&cache->entries, e) != 0)
+	    !(e->text = strdup(facts ? facts : "")) || csdkp_vec_push(&cache->entries, e) != 0)
 		entry_free(e);
 }
 

@@ -19,16 +19,20 @@ struct csdkp_cache *csdkp_cache_open(void);
 void csdkp_cache_free(struct csdkp_cache *cache);
 
 /*
- * 1 with *accepted set (and, for a rejection, *verdict filled with copies)
- * when the cache knows the file as it is now, 0 when it does not, or
- * CSDK_ENOMEM.
+ * 1 when the cache knows the file as it is now: *accepted set, with *facts
+ * (borrowed until the next put) for an accepted file, *verdict filled with
+ * copies for a rejected one; 0 when it does not know it; or CSDK_ENOMEM.
  */
 int csdkp_cache_lookup(struct csdkp_cache *cache, const char *path, const struct stat *st, int *accepted,
-		       struct csdkp_verdict *verdict);
+		       struct csdkp_verdict *verdict, const char **facts);
 
-/* Remember a verdict (verdict NULL: accepted as name/version). Best effort: out of memory forgets it. */
+/*
+ * Remember a verdict: a rejection, or (verdict NULL) an accepted plugin
+ * called name with its facts (csdkp_facts_dump). Best effort: out of memory
+ * forgets it.
+ */
 void csdkp_cache_put(struct csdkp_cache *cache, const char *path, const struct stat *st, const struct csdkp_verdict *verdict,
-		     const char *name, const char *version);
+		     const char *name, const char *facts);
 
 /* Write the cache if it changed: a temporary file renamed over the old one. Best effort. */
 void csdkp_cache_save(struct csdkp_cache *cache);

@@ -11,6 +11,7 @@
 #include "global.h"
 #include "isolate.h"
 #include "plugin_cache.h"
+#include "plugin_facts.h"
 #include "registry.h"
 #include "search_path.h"
 #include "trace.h"
@@ -212,11 +213,14 @@ static int cacheable(int code)
 /*
  * Validate a file not loaded yet: 0 with *out (not resident yet), a
  * rejection code with *v, or CSDK_ENOMEM. Isolated, the child's verdict is
- * taken from the cache when the file has not changed since it was probed.
+ * taken from the cache when the file has not changed since it was probed;
+ * unless load is set, an accepted file is then not even loaded: *out is a
+ * facts-only record (loaded by load_facts when a provider is opened).
  */
-static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct csdkp_verdict *v, const char *path)
+static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct csdkp_verdict *v, const char *path, int load)
 {
 	struct csdkp_cache *cache = NULL;
+	const char *facts = NULL;
 	struct stat st;
 	int rc, hit = 0, accepted = 0;
 
@@ -224,11 +228,16 @@ static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct cs
 	if (reg->flags & CSDK_REGISTRY_ISOLATE) {
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			cache = registry_cache(reg);
-		if (cache && (hit = csdkp_cache_lookup(cache, path, &st, &accepted, v)) < 0)
+		if (cache && (hit = csdkp_cache_lookup(cache, path, &st, &accepted, v, &facts)) < 0)
 			return hit;
 		if (hit && !accepted) {
 			TRACE("%s: rejected before, unchanged since (verdict cache)", path);
 			return v->code;
+		}
+		if (hit && !load && (rc = csdkp_facts_load(out, path, facts)) != -1) {
+			if (rc == 0)
+				TRACE("%s: passed validation before, unchanged since (verdict cache); facts only, not loaded", path);
+			return rc;
 		}
 		if (hit) {
 			TRACE("%s: passed validation before, unchanged since (verdict cache)", path);
@@ -243,15 +252,41 @@ static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct cs
 		}
 	}
 	rc = csdkp_validate_file(out, v, path);
-	if (cache && !hit && rc == 0)
-		csdkp_cache_put(cache, path, &st, NULL, (*out)->info.name, (*out)->info.version);
+	if (cache && rc == 0) {
+		char *dump = csdkp_facts_dump(*out);
+
+		if (dump && (!facts || strcmp(dump, facts) != 0))
+			csdkp_cache_put(cache, path, &st, NULL, (*out)->info.name, dump);
+		free(dump);
+	}
 	return rc;
+}
+
+/* Load a plugin listed from the cache's facts, to open it: 0, a rejection code with *v, or CSDK_ENOMEM. */
+static int load_facts(struct csdkp_plugin *p, struct csdkp_verdict *v)
+{
+	struct csdkp_plugin *fresh = NULL;
+	int rc = csdkp_validate_file(&fresh, v, p->path);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = csdkp_plugin_make_resident(fresh, v)) != 0) {
+		csdkp_plugin_discard(fresh);
+		return rc;
+	}
+	p->methods = fresh->methods;
+	p->dl_handle = fresh->dl_handle;
+	p->lt_handle = fresh->lt_handle;
+	p->facts_only = 0;
+	csdkp_plugin_free(fresh);
+	TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
+	return 0;
 }
 
 /* Make a validated plugin resident and keep its record: 0, a rejection code with *v, or CSDK_ENOMEM. */
 static int keep(csdk_registry *reg, struct csdkp_plugin *p, struct csdkp_verdict *v)
 {
-	int rc = csdkp_plugin_make_resident(p, v);
+	int rc = p->facts_only ? 0 : csdkp_plugin_make_resident(p, v);
 
 	if (rc != 0) {
 		csdkp_plugin_discard(p);
@@ -262,7 +297,8 @@ static int keep(csdk_registry *reg, struct csdkp_plugin *p, struct csdkp_verdict
 		csdkp_plugin_free(p);
 		return CSDK_ENOMEM;
 	}
-	TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
+	if (!p->facts_only)
+		TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
 	for (size_t i = 0; i < p->info.n_warnings; i++)
 		TRACE("warning: %s", p->info.warnings[i]);
 	return 0;
@@ -340,7 +376,7 @@ static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char 
 	if (p) {
 		TRACE("%s is already loaded", path);
 	} else {
-		rc = validate_new(reg, &p, &v, path);
+		rc = validate_new(reg, &p, &v, path, 0);
 		if (rc == CSDK_ENOMEM)
 			return rc;
 		if (rc != 0) {
@@ -619,15 +655,24 @@ static int remember_named_rejection(csdk_registry *reg, const char *path, struct
  * *why (kept until the registry is freed); CSDK_ENOMEM.
  */
 static int load_by_name(csdk_registry *reg, const char *name, const csdk_plugin_info **out,
-			const struct rejection **why)
+			const struct rejection **why, int load)
 {
 	struct csdkp_verdict v = { 0 };
 	int rc = CSDK_ENOTFOUND;
 
 	*out = NULL;
 	*why = NULL;
-	if ((*out = valid_named(reg, name)))
-		return 0;
+	if ((*out = valid_named(reg, name))) {
+		struct csdkp_plugin *p = csdkp_plugin_of(*out);
+
+		if (!load || !p->facts_only || (rc = load_facts(p, &v)) == 0)
+			return 0;
+		*out = NULL;
+		if (rc != CSDK_ENOMEM)
+			rc = remember_named_rejection(reg, p->path, &v, why) ? CSDK_ENOMEM : rc;
+		csdkp_verdict_clear(&v);
+		return rc;
+	}
 	if (!name_ok(name))
 		return CSDK_ENOTFOUND;
 	for (size_t i = 0; i < reg->paths.n; i++) {
@@ -649,8 +694,9 @@ static int load_by_name(csdk_registry *reg, const char *name, const csdk_plugin_
 		}
 		if ((p = record_by_path(reg, path))) {
 			TRACE("%s is already loaded", path);
+			rc = load && p->facts_only ? load_facts(p, &v) : 0;
 		} else {
-			rc = validate_new(reg, &p, &v, path);
+			rc = validate_new(reg, &p, &v, path, load);
 			if (rc == 0 && (rc = keep(reg, p, &v)) == 0 && !(p->origin_dir = strdup(entry->dir)))
 				rc = CSDK_ENOMEM;
 			if (rc == 0)
@@ -678,7 +724,7 @@ const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char 
 	if (!reg || !name)
 		return NULL;
 	csdkp_lock();
-	load_by_name((csdk_registry *)(uintptr_t)reg, name, &info, &why);
+	load_by_name((csdk_registry *)(uintptr_t)reg, name, &info, &why, 0);
 	csdkp_unlock();
 	return info;
 }
@@ -733,7 +779,7 @@ int csdkp_registry_open_name(csdk_registry *reg, const char *name, const csdk_pl
 	int rc;
 
 	csdkp_lock();
-	rc = load_by_name(reg, name, out, &why);
+	rc = load_by_name(reg, name, out, &why, 1);
 	if (rc == 0 || rc == CSDK_ENOMEM) {
 		csdkp_unlock();
 		return rc ? csdkp_error_oom() : 0;
@@ -826,7 +872,7 @@ int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plu
 		goto done;
 	}
 	TRACE("considering %s (loaded by file)", abs);
-	rc = validate_new(reg, &p, &v, abs);
+	rc = validate_new(reg, &p, &v, abs, 1);
 	if (rc == 0)
 		rc = keep(reg, p, &v);
 	if (rc == CSDK_ENOMEM) {
