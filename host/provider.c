@@ -1,13 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <unistd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builders.h"
 #include "config_value.h"
