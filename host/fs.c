@@ -32,7 +32,7 @@ static int fs_begin(csdk_sandbox *sb, const char *path, const char *fn)
 	if (GATEWAY(sb))
 		csdk_error_clear();
 	else
-		csdkp_provider_enter(sb->provider);
+		csdkp_provider_enter(sb->provider, fn + 5);
 	return 0;
 }
 

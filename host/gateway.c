@@ -63,7 +63,7 @@ int csdk_sandbox_agent_endpoint(csdk_agent_endpoint **out, csdk_sandbox *sb)
 	if (p->mode != CSDK_MODE_GATEWAY)
 		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "provider '%s' runs in direct mode; its sandboxes have no agent endpoint", p->name);
 	memset(&ep, 0, sizeof(ep));
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "gateway_endpoint");
 	rc = p->m->gateway_endpoint(p->ctx, sb->native, &ep);
 	csdkp_provider_leave(p);
 	if ((rc = csdkp_provider_result(p, "gateway_endpoint", rc)) == 0 && !ep.url)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -76,6 +77,12 @@ static void run_child(int fd, const char *path, csdkp_probe_fn probe, void *arg)
 	struct csdkp_verdict verdict = { 0 };
 	int32_t head[3];
 
+	/*
+	 * What the program had buffered for stdout is its to write, not ours; and
+	 * a plugin printing while it loads must not reach the program's stdout.
+	 */
+	__fpurge(stdout);
+	dup2(STDERR_FILENO, STDOUT_FILENO);
 	/* Let a crash kill the child, even when the program (or a sanitizer) installed handlers. */
 	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
 		signal(crash_signals[i], SIG_DFL);

@@ -1,6 +1,9 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +144,52 @@ static int descriptor_failure(char **out, const char *path)
 	return rc != 0 && !*out ? CSDK_ENOMEM : 0;
 }
 
+/* In the child: load the plugin with fd 1 on a memory file, and say what reached it. */
+static int probe_stdout(struct csdkp_verdict *verdict, const char *path, void *arg)
+{
+	struct csdkp_plugin *plugin = NULL;
+	struct csdkp_verdict ignored = { 0 };
+	char head[64];
+	ssize_t n;
+	off_t size;
+	int fd = memfd_create("csdk-lint-stdout", MFD_CLOEXEC);
+
+	(void)arg;
+	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+		return 0;
+	csdkp_validate_file(&plugin, &ignored, path);
+	csdkp_verdict_clear(&ignored);
+	fflush(stdout);
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0)
+		return 0;
+	n = pread(fd, head, sizeof(head) - 1, 0);
+	head[n > 0 ? n : 0] = '\0';
+	head[strcspn(head, "\n")] = '\0';
+	verdict->code = CSDK_EPLUGIN;
+	verdict->reason = csdkp_printf("%s: writes %lld bytes to standard output while loading (constructors or csdk_plugin_entry), starting \"%s\"; "
+				       "standard output belongs to the program: log through host->log",
+				       path, (long long)size, head);
+	return verdict->reason ? CSDK_EPLUGIN : CSDK_ENOMEM;
+}
+
+/* Like undefined: a child that crashed or hung is the descriptor check's finding. */
+static int stdout_failure(char **out, const char *path)
+{
+	struct csdkp_verdict v;
+	int rc = csdkp_isolate_run(&v, path, probe_stdout, NULL, CSDKP_PROBE_TIMEOUT_S);
+
+	*out = NULL;
+	if (rc == CSDK_ENOMEM)
+		return rc;
+	if (rc == CSDK_EPLUGIN) {
+		*out = v.reason;
+		v.reason = NULL;
+	}
+	csdkp_verdict_clear(&v);
+	return rc == CSDK_EPLUGIN && !*out ? CSDK_ENOMEM : 0;
+}
+
 int csdk_plugin_lint(csdk_lint **out, const char *path)
 {
 	char *abs = NULL, *failure = NULL;
@@ -154,7 +203,7 @@ int csdk_plugin_lint(csdk_lint **out, const char *path)
 	abs = csdkp_absolute_path(path);
 	lint = calloc(1, sizeof(*lint));
 	if (lint)
-		lint->checks = calloc(4, sizeof(*lint->checks));
+		lint->checks = calloc(5, sizeof(*lint->checks));
 	if (!abs || !lint || !lint->checks)
 		goto oom;
 	lint->ok = 1;
@@ -176,7 +225,8 @@ int csdk_plugin_lint(csdk_lint **out, const char *path)
 		goto oom;
 	/* dlopen would only repeat elf's finding in worse words ("file too short"). */
 	if (elf_ok && (undefined_failure(&failure, abs) != 0 || add_check(lint, "undefined", failure) != 0 ||
-		       descriptor_failure(&failure, abs) != 0 || add_check(lint, "descriptor", failure) != 0))
+		       descriptor_failure(&failure, abs) != 0 || add_check(lint, "descriptor", failure) != 0 ||
+		       stdout_failure(&failure, abs) != 0 || add_check(lint, "stdout", failure) != 0))
 		goto oom;
 	free(abs);
 	*out = lint;

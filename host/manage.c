@@ -53,7 +53,7 @@ static int list_items(csdk_item_list **out, csdk_provider *p, list_fn fn, const 
 
 	if (!(items = calloc(1, sizeof(*items))))
 		return csdkp_error_oom();
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, method);
 	rc = fn(p->ctx, items);
 	csdkp_provider_leave(p);
 	if ((rc = csdkp_provider_result(p, method, rc))) {
@@ -70,7 +70,7 @@ static int delete_item(csdk_provider *p, int (*fn)(void *, const char *), const 
 
 	if (!id || !*id)
 		return csdkp_error_set(CSDK_EINVAL, p->name, "no id given to %s", method);
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, method);
 	rc = fn(p->ctx, id);
 	csdkp_provider_leave(p);
 	return csdkp_provider_result(p, method, rc);
@@ -99,7 +99,7 @@ int csdk_template_create(char **out, csdk_provider *p, const csdk_template_optio
 			return csdkp_error_set(CSDK_EINVAL, p->name, "the template's sandbox belongs to provider '%s', not '%s'; capture a sandbox of the same provider", o.sandbox->provider->name, p->name);
 		req.sandbox = o.sandbox->native;
 	}
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "template_create");
 	rc = p->m->template_create(p->ctx, &req, &id);
 	csdkp_provider_leave(p);
 	return take_id(out, p, "template_create", rc, &id);
@@ -140,7 +140,7 @@ int csdk_snapshot_create(char **out, csdk_sandbox *sb, const char *name)
 	p = sb->provider;
 	if ((rc = need(p, CSDK_CAP_SNAPSHOTS, "snapshots", "csdk_snapshot_create")))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "snapshot_create");
 	rc = p->m->snapshot_create(p->ctx, sb->native, name, &id);
 	csdkp_provider_leave(p);
 	return take_id(out, p, "snapshot_create", rc, &id);

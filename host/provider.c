@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "builders.h"
 #include "config_value.h"
@@ -220,7 +223,7 @@ static int build_config(struct csdk_config *c, const csdk_plugin_info *plugin, c
 	return 0;
 }
 
-static int default_registry_get(csdk_registry **out)
+int csdkp_default_registry_get(csdk_registry **out)
 {
 	int rc = 0;
 
@@ -230,27 +233,6 @@ static int default_registry_get(csdk_registry **out)
 	*out = default_registry;
 	pthread_mutex_unlock(&default_lock);
 	return rc;
-}
-
-static int unknown_provider(csdk_registry *reg, const char *name)
-{
-	char file[256], list[1024];
-	size_t i, used = 0;
-
-	snprintf(file, sizeof(file), "/csdk-%s.so", name);
-	for (i = 0; i < csdk_registry_rejected_count(reg); i++) {
-		const csdk_rejection *r = csdk_registry_rejected_at(reg, i);
-		size_t plen = strlen(r->path), flen = strlen(file);
-		if ((r->name && !strcmp(r->name, name)) || (plen >= flen && !strcmp(r->path + plen - flen, file)))
-			if (!r->shadowed)
-				return csdkp_error_set(CSDK_ENOTFOUND, name, "provider '%s' was rejected: %s", name, r->reason);
-	}
-	list[0] = '\0';
-	for (i = 0; i < csdk_registry_count(reg) && used < sizeof(list); i++)
-		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", csdk_registry_at(reg, i)->name);
-	if (!csdk_registry_count(reg))
-		snprintf(list, sizeof(list), "none");
-	return csdkp_error_set(CSDK_ENOTFOUND, name, "unknown provider '%s' (available: %s); run 'csdk-plugins --paths' to see where plugins are searched", name, list);
 }
 
 int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts)
@@ -271,16 +253,10 @@ int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provide
 	opts = &o;
 	csdkp_global_init();
 	reg = opts->registry;
-	if (!reg && (rc = default_registry_get(&reg)))
+	if (!reg && (rc = csdkp_default_registry_get(&reg)))
 		return rc;
-	plugin = csdk_registry_find(reg, name);
-	if (!plugin) {
-		if ((rc = csdk_registry_scan(reg)))
-			return rc;
-		plugin = csdk_registry_find(reg, name);
-	}
-	if (!plugin)
-		return unknown_provider(reg, name);
+	if ((rc = csdkp_registry_open_name(reg, name, &plugin)))
+		return rc;
 
 	if (!(p = calloc(1, sizeof(*p))) || !(p->name = strdup(plugin->name))) {
 		free(p);
@@ -305,7 +281,9 @@ int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provide
 	if ((rc = build_config(&p->config, plugin, opts)) || (rc = csdkp_gateway_mode(&p->mode, plugin, &p->config)))
 		goto fail;
 	if (p->m->init) {
+		csdkp_provider_enter(p, "init");
 		rc = p->m->init(&p->host, &p->config, &p->ctx);
+		csdkp_provider_leave(p);
 		if (rc) {
 			rc = csdkp_provider_result(p, "init", rc);
 			goto fail;
@@ -340,8 +318,11 @@ void csdkp_provider_unref(csdk_provider *p)
 	pthread_mutex_unlock(&p->ref_lock);
 	if (!last)
 		return;
-	if (p->m->teardown)
+	if (p->m->teardown) {
+		csdkp_call_push(p->name, "teardown");
 		p->m->teardown(p->ctx);
+		csdkp_call_pop();
+	}
 	config_clear(&p->config);
 	pthread_mutex_destroy(&p->call_lock);
 	pthread_mutex_destroy(&p->ref_lock);
@@ -380,11 +361,92 @@ const csdk_plugin_info *csdk_provider_plugin(const csdk_provider *provider)
 	return provider ? provider->plugin : NULL;
 }
 
-void csdkp_provider_enter(csdk_provider *p)
+/*
+ * The plugin calls the calling thread is in, innermost last (a streaming
+ * callback may call into another provider). Initial-exec TLS and plain
+ * stores, so that a signal handler can read it (csdk_plugin_call_current).
+ */
+#define CALL_DEPTH 8
+
+static __thread struct {
+	const char *provider[CALL_DEPTH];
+	const char *method[CALL_DEPTH];
+	volatile sig_atomic_t depth;
+} calls __attribute__((tls_model("initial-exec")));
+
+void csdkp_call_push(const char *provider, const char *method)
+{
+	sig_atomic_t d = calls.depth;
+
+	if (d < CALL_DEPTH) {
+		calls.provider[d] = provider;
+		calls.method[d] = method;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	calls.depth = d + 1;
+}
+
+void csdkp_call_pop(void)
+{
+	if (calls.depth > 0)
+		calls.depth = calls.depth - 1;
+}
+
+int csdk_plugin_call_current(const char **provider, const char **method)
+{
+	sig_atomic_t d = calls.depth;
+
+	if (d <= 0) {
+		if (provider)
+			*provider = NULL;
+		if (method)
+			*method = NULL;
+		return 0;
+	}
+	if (d > CALL_DEPTH)
+		d = CALL_DEPTH;
+	if (provider)
+		*provider = calls.provider[d - 1];
+	if (method)
+		*method = calls.method[d - 1];
+	return 1;
+}
+
+/*
+ * CSDK_STDOUT_CHECK (docs/loader.md): when fd 1 is a regular file, a plugin
+ * call that makes it grow is reported as a warning naming the method. For
+ * test harnesses (the conformance kit); stdout is flushed around each call.
+ */
+static int stdout_check(void)
+{
+	static int enabled = -1;
+
+	if (enabled < 0) {
+		const char *e = getenv("CSDK_STDOUT_CHECK");
+
+		enabled = e && *e && strcmp(e, "0") != 0;
+	}
+	return enabled;
+}
+
+static off_t stdout_size(void)
+{
+	struct stat st;
+
+	fflush(stdout);
+	return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+}
+
+static __thread off_t stdout_before[CALL_DEPTH];
+
+void csdkp_provider_enter(csdk_provider *p, const char *method)
 {
 	if (!p->thread_safe)
 		pthread_mutex_lock(&p->call_lock);
 	csdk_error_clear();
+	if (stdout_check() && calls.depth < CALL_DEPTH)
+		stdout_before[calls.depth] = stdout_size();
+	csdkp_call_push(p->name, method);
 }
 
 void csdkp_provider_release(csdk_provider *p, void *native)
@@ -393,13 +455,28 @@ void csdkp_provider_release(csdk_provider *p, void *native)
 		return;
 	if (!p->thread_safe)
 		pthread_mutex_lock(&p->call_lock);
+	csdkp_call_push(p->name, "release");
 	p->m->release(p->ctx, native);
+	csdkp_call_pop();
 	if (!p->thread_safe)
 		pthread_mutex_unlock(&p->call_lock);
 }
 
 void csdkp_provider_leave(csdk_provider *p)
 {
+	csdkp_call_pop();
+	if (stdout_check() && calls.depth < CALL_DEPTH) {
+		off_t before = stdout_before[calls.depth], after = stdout_size();
+
+		if (before >= 0 && after > before) {
+			char *msg = csdkp_printf("provider '%s' wrote %lld bytes to standard output in %s; a plugin must not write to stdout (it belongs to the program): log through host->log",
+						 p->name, (long long)(after - before), calls.method[calls.depth]);
+
+			if (msg)
+				csdkp_log_emit(CSDK_LOG_WARN, p->name, msg);
+			free(msg);
+		}
+	}
 	if (!p->thread_safe)
 		pthread_mutex_unlock(&p->call_lock);
 }

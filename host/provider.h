@@ -32,8 +32,18 @@ struct csdk_sandbox {
 	void *native;
 };
 
-/* Serialise calls into plugins that are not thread-safe, and start each call with a clean error. */
-void csdkp_provider_enter(csdk_provider *p);
+/*
+ * Serialise calls into plugins that are not thread-safe, start each call
+ * with a clean error, and record the call (method: a static string) for
+ * csdk_plugin_call_current until csdkp_provider_leave.
+ */
+void csdkp_provider_enter(csdk_provider *p, const char *method);
+/* Record a plugin call without the lock (provider and method must outlive the call). */
+void csdkp_call_push(const char *provider, const char *method);
+void csdkp_call_pop(void);
+
+/* The process-wide default registry, created on first use (environment honoured, not isolated). */
+int csdkp_default_registry_get(csdk_registry **out);
 /* Release a native handle under the call lock, leaving the caller's last error alone. */
 void csdkp_provider_release(csdk_provider *p, void *native);
 void csdkp_provider_leave(csdk_provider *p);

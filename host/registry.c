@@ -10,6 +10,8 @@
 #include "error.h"
 #include "global.h"
 #include "isolate.h"
+#include "plugin_cache.h"
+#include "plugin_facts.h"
 #include "registry.h"
 #include "search_path.h"
 #include "trace.h"
@@ -40,6 +42,10 @@ struct csdk_registry {
 	struct csdkp_vec rejected;      /* struct rejection *, of the last scan */
 	struct csdkp_vec retired;       /* earlier rejections, kept so borrowed pointers stay valid */
 	struct csdkp_vec retired_strings;
+	struct csdkp_vec named_rejections; /* struct rejection *: the last by-name verdict of each name */
+	int scanned;                    /* listing getters scan once, on first use */
+	int cache_tried;
+	struct csdkp_cache *cache;      /* NULL when disabled or not needed yet */
 };
 
 static void rejection_free(void *p)
@@ -189,25 +195,98 @@ static int probe_validate(struct csdkp_verdict *verdict, const char *path, void 
 	return rc;
 }
 
-/* Validate a file not loaded yet: 0 with *out (not resident yet), a rejection code with *v, or CSDK_ENOMEM. */
-static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct csdkp_verdict *v, const char *path)
+static struct csdkp_cache *registry_cache(csdk_registry *reg)
 {
-	int rc;
+	if (!reg->cache_tried) {
+		reg->cache_tried = 1;
+		reg->cache = csdkp_cache_open();
+	}
+	return reg->cache;
+}
+
+/* A verdict that holds as long as the file does not change (not a failure to fork, say). */
+static int cacheable(int code)
+{
+	return code != CSDK_EIO && code != CSDK_ENOMEM;
+}
+
+/*
+ * Validate a file not loaded yet: 0 with *out (not resident yet), a
+ * rejection code with *v, or CSDK_ENOMEM. Isolated, the child's verdict is
+ * taken from the cache when the file has not changed since it was probed;
+ * unless load is set, an accepted file is then not even loaded: *out is a
+ * facts-only record (loaded by load_facts when a provider is opened).
+ */
+static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct csdkp_verdict *v, const char *path, int load)
+{
+	struct csdkp_cache *cache = NULL;
+	const char *facts = NULL;
+	struct stat st;
+	int rc, hit = 0, accepted = 0;
 
 	*out = NULL;
 	if (reg->flags & CSDK_REGISTRY_ISOLATE) {
-		rc = csdkp_isolate_run(v, path, probe_validate, NULL, CSDKP_PROBE_TIMEOUT_S);
-		if (rc != 0)
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			cache = registry_cache(reg);
+		if (cache && (hit = csdkp_cache_lookup(cache, path, &st, &accepted, v, &facts)) < 0)
+			return hit;
+		if (hit && !accepted) {
+			TRACE("%s: rejected before, unchanged since (verdict cache)", path);
+			return v->code;
+		}
+		if (hit && !load && (rc = csdkp_facts_load(out, path, facts)) != -1) {
+			if (rc == 0)
+				TRACE("%s: passed validation before, unchanged since (verdict cache); facts only, not loaded", path);
 			return rc;
-		TRACE("%s: passed validation in a child process", path);
+		}
+		if (hit) {
+			TRACE("%s: passed validation before, unchanged since (verdict cache)", path);
+		} else {
+			rc = csdkp_isolate_run(v, path, probe_validate, NULL, CSDKP_PROBE_TIMEOUT_S);
+			if (rc != 0) {
+				if (cache && cacheable(rc))
+					csdkp_cache_put(cache, path, &st, v, NULL, NULL);
+				return rc;
+			}
+			TRACE("%s: passed validation in a child process", path);
+		}
 	}
-	return csdkp_validate_file(out, v, path);
+	rc = csdkp_validate_file(out, v, path);
+	if (cache && rc == 0) {
+		char *dump = csdkp_facts_dump(*out);
+
+		if (dump && (!facts || strcmp(dump, facts) != 0))
+			csdkp_cache_put(cache, path, &st, NULL, (*out)->info.name, dump);
+		free(dump);
+	}
+	return rc;
+}
+
+/* Load a plugin listed from the cache's facts, to open it: 0, a rejection code with *v, or CSDK_ENOMEM. */
+static int load_facts(struct csdkp_plugin *p, struct csdkp_verdict *v)
+{
+	struct csdkp_plugin *fresh = NULL;
+	int rc = csdkp_validate_file(&fresh, v, p->path);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = csdkp_plugin_make_resident(fresh, v)) != 0) {
+		csdkp_plugin_discard(fresh);
+		return rc;
+	}
+	p->methods = fresh->methods;
+	p->dl_handle = fresh->dl_handle;
+	p->lt_handle = fresh->lt_handle;
+	p->facts_only = 0;
+	csdkp_plugin_free(fresh);
+	TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
+	return 0;
 }
 
 /* Make a validated plugin resident and keep its record: 0, a rejection code with *v, or CSDK_ENOMEM. */
 static int keep(csdk_registry *reg, struct csdkp_plugin *p, struct csdkp_verdict *v)
 {
-	int rc = csdkp_plugin_make_resident(p, v);
+	int rc = p->facts_only ? 0 : csdkp_plugin_make_resident(p, v);
 
 	if (rc != 0) {
 		csdkp_plugin_discard(p);
@@ -218,7 +297,8 @@ static int keep(csdk_registry *reg, struct csdkp_plugin *p, struct csdkp_verdict
 		csdkp_plugin_free(p);
 		return CSDK_ENOMEM;
 	}
-	TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
+	if (!p->facts_only)
+		TRACE("loaded %s %s from %s", p->info.name, p->info.version, p->path);
 	for (size_t i = 0; i < p->info.n_warnings; i++)
 		TRACE("warning: %s", p->info.warnings[i]);
 	return 0;
@@ -250,6 +330,19 @@ static int list_dir(struct csdkp_vec *files, DIR *dir)
 	return 0;
 }
 
+static int selected(const csdk_registry *reg, const char *name, const char *path)
+{
+	if (reg->select.n && !globs_match(&reg->select, name)) {
+		TRACE("skipping %s: '%s' is not selected (select or CSDK_PLUGINS)", path, name);
+		return 0;
+	}
+	if (globs_match(&reg->disable, name)) {
+		TRACE("skipping %s: '%s' is disabled (disable or CSDK_PLUGINS_DISABLE)", path, name);
+		return 0;
+	}
+	return 1;
+}
+
 static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char *dir, const char *file_name)
 {
 	struct csdkp_verdict v = { 0 };
@@ -275,22 +368,15 @@ static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char 
 	name = strndup(file_name + 5, strlen(file_name) - 8);
 	if (!name)
 		return CSDK_ENOMEM;
-	if (reg->select.n && !globs_match(&reg->select, name)) {
-		TRACE("skipping %s: '%s' is not selected (select or CSDK_PLUGINS)", path, name);
-		free(name);
-		return 0;
-	}
-	if (globs_match(&reg->disable, name)) {
-		TRACE("skipping %s: '%s' is disabled (disable or CSDK_PLUGINS_DISABLE)", path, name);
-		free(name);
-		return 0;
-	}
+	rc = selected(reg, name, path);
 	free(name);
+	if (!rc)
+		return 0;
 	p = record_by_path(reg, path);
 	if (p) {
 		TRACE("%s is already loaded", path);
 	} else {
-		rc = validate_new(reg, &p, &v, path);
+		rc = validate_new(reg, &p, &v, path, 0);
 		if (rc == CSDK_ENOMEM)
 			return rc;
 		if (rc != 0) {
@@ -386,9 +472,20 @@ static int scan_locked(csdk_registry *reg)
 	for (size_t i = 0; rc == 0 && i < reg->paths.n; i++)
 		rc = scan_dir(reg, &seen, reg->paths.items[i]);
 	csdkp_vec_clear(&seen, free);
+	reg->scanned = 1;
+	csdkp_cache_save(reg->cache);
 	if (rebuild_lists(reg) != 0 || rc != 0)
 		return csdkp_error_oom();
 	return 0;
+}
+
+/* Listing getters scan the first time; hold csdkp_lock. A failed scan (out of memory) lists what it got. */
+static void ensure_scanned(const csdk_registry *creg)
+{
+	csdk_registry *reg = (csdk_registry *)(uintptr_t)creg;
+
+	if (!reg->scanned)
+		scan_locked(reg);
 }
 
 void csdk_registry_free(csdk_registry *reg)
@@ -408,6 +505,8 @@ void csdk_registry_free(csdk_registry *reg)
 	csdkp_vec_clear(&reg->rejected, rejection_free);
 	csdkp_vec_clear(&reg->retired, rejection_free);
 	csdkp_vec_clear(&reg->retired_strings, free);
+	csdkp_vec_clear(&reg->named_rejections, rejection_free);
+	csdkp_cache_free(reg->cache);
 	free(reg);
 }
 
@@ -448,13 +547,18 @@ int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts)
 	}
 	for (size_t i = 0; i < reg->path_warnings.n; i++)
 		TRACE("warning: %s", (const char *)reg->path_warnings.items[i]);
-	csdkp_lock();
-	rc = scan_locked(reg);
-	csdkp_unlock();
-	if (rc != 0) {
-		csdk_registry_free(reg);
-		return rc;
+	/* No scan yet: opening a provider looks at its own file only; listing scans on first use. */
+	for (size_t i = 0; i < reg->paths.n; i++) {
+		csdk_path_entry *entry = reg->paths.items[i];
+		struct stat st;
+
+		entry->exists = stat(entry->dir, &st) == 0 && S_ISDIR(st.st_mode);
 	}
+	if (rebuild_lists(reg) != 0) {
+		csdk_registry_free(reg);
+		return csdkp_error_oom();
+	}
+	(void)rc;
 	*out = reg;
 	return 0;
 }
@@ -472,21 +576,23 @@ int csdk_registry_scan(csdk_registry *reg)
 }
 
 /* Records are immutable once published; the lock only guards the arrays. */
-static size_t locked_count(const struct csdkp_vec *vec)
+static size_t locked_count(const csdk_registry *reg, const struct csdkp_vec *vec)
 {
 	size_t n;
 
 	csdkp_lock();
+	ensure_scanned(reg);
 	n = vec->n;
 	csdkp_unlock();
 	return n;
 }
 
-static void *locked_at(const struct csdkp_vec *vec, size_t i)
+static void *locked_at(const csdk_registry *reg, const struct csdkp_vec *vec, size_t i)
 {
 	void *item = NULL;
 
 	csdkp_lock();
+	ensure_scanned(reg);
 	if (i < vec->n)
 		item = vec->items[i];
 	csdkp_unlock();
@@ -495,34 +601,208 @@ static void *locked_at(const struct csdkp_vec *vec, size_t i)
 
 size_t csdk_registry_count(const csdk_registry *reg)
 {
-	return reg ? locked_count(&reg->valid) : 0;
+	return reg ? locked_count(reg, &reg->valid) : 0;
 }
 
 const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(&reg->valid, i) : NULL;
+	return reg ? locked_at(reg, &reg->valid, i) : NULL;
+}
+
+static const csdk_plugin_info *valid_named(const csdk_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->valid.n; i++) {
+		const csdk_plugin_info *candidate = reg->valid.items[i];
+
+		if (strcmp(candidate->name, name) == 0)
+			return candidate;
+	}
+	return NULL;
+}
+
+static int name_ok(const char *name)
+{
+	return *name && !strchr(name, '/') && strlen(name) < 256;
+}
+
+static int remember_named_rejection(csdk_registry *reg, const char *path, struct csdkp_verdict *v,
+				    const struct rejection **why)
+{
+	struct rejection *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->path = strdup(path)) || csdkp_vec_push(&reg->named_rejections, r) != 0) {
+		rejection_free(r);
+		return CSDK_ENOMEM;
+	}
+	r->name = v->name;
+	r->reason = v->reason;
+	v->name = v->reason = NULL;
+	r->pub.path = r->path;
+	r->pub.name = r->name;
+	r->pub.code = v->code;
+	r->pub.signal = v->signal;
+	r->pub.reason = r->reason;
+	*why = r;
+	TRACE("rejected: %s", r->reason);
+	return 0;
+}
+
+/*
+ * Hold csdkp_lock. The plugin called name: a valid one already known, else
+ * the first csdk-NAME.so of the search path and nothing else (loaded, or
+ * its verdict taken from the cache). 0 with *out; CSDK_ENOTFOUND when no
+ * such file is there (or the name is not selected); a rejection code with
+ * *why (kept until the registry is freed); CSDK_ENOMEM.
+ */
+static int load_by_name(csdk_registry *reg, const char *name, const csdk_plugin_info **out,
+			const struct rejection **why, int load)
+{
+	struct csdkp_verdict v = { 0 };
+	int rc = CSDK_ENOTFOUND;
+
+	*out = NULL;
+	*why = NULL;
+	if ((*out = valid_named(reg, name))) {
+		struct csdkp_plugin *p = csdkp_plugin_of(*out);
+
+		if (!load || !p->facts_only || (rc = load_facts(p, &v)) == 0)
+			return 0;
+		*out = NULL;
+		if (rc != CSDK_ENOMEM)
+			rc = remember_named_rejection(reg, p->path, &v, why) ? CSDK_ENOMEM : rc;
+		csdkp_verdict_clear(&v);
+		return rc;
+	}
+	if (!name_ok(name))
+		return CSDK_ENOTFOUND;
+	for (size_t i = 0; i < reg->paths.n; i++) {
+		const csdk_path_entry *entry = reg->paths.items[i];
+		struct csdkp_plugin *p;
+		struct stat st;
+		char *path = csdkp_printf("%s%s%s.so", entry->dir, entry->dir[strlen(entry->dir) - 1] == '/' ? "csdk-" : "/csdk-", name);
+
+		if (!path)
+			return CSDK_ENOMEM;
+		if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+			free(path);
+			continue;
+		}
+		TRACE("considering %s (opened by name)", path);
+		if (!selected(reg, name, path)) {
+			free(path);
+			return CSDK_ENOTFOUND;
+		}
+		if ((p = record_by_path(reg, path))) {
+			TRACE("%s is already loaded", path);
+			rc = load && p->facts_only ? load_facts(p, &v) : 0;
+		} else {
+			rc = validate_new(reg, &p, &v, path, load);
+			if (rc == 0 && (rc = keep(reg, p, &v)) == 0 && !(p->origin_dir = strdup(entry->dir)))
+				rc = CSDK_ENOMEM;
+			if (rc == 0)
+				p->info.origin_dir = p->origin_dir;
+		}
+		if (rc == 0 && (csdkp_vec_push(&reg->explicit_, p) != 0 || rebuild_lists(reg) != 0))
+			rc = CSDK_ENOMEM;
+		if (rc != 0 && rc != CSDK_ENOMEM)
+			rc = remember_named_rejection(reg, path, &v, why) ? CSDK_ENOMEM : rc;
+		csdkp_verdict_clear(&v);
+		csdkp_cache_save(reg->cache);
+		free(path);
+		if (rc == 0)
+			*out = valid_named(reg, name);
+		return rc;
+	}
+	return CSDK_ENOTFOUND;
 }
 
 const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name)
 {
 	const csdk_plugin_info *info = NULL;
+	const struct rejection *why;
 
 	if (!reg || !name)
 		return NULL;
 	csdkp_lock();
-	for (size_t i = 0; !info && i < reg->valid.n; i++) {
-		const csdk_plugin_info *candidate = reg->valid.items[i];
-
-		if (strcmp(candidate->name, name) == 0)
-			info = candidate;
-	}
+	load_by_name((csdk_registry *)(uintptr_t)reg, name, &info, &why, 0);
 	csdkp_unlock();
 	return info;
 }
 
+/* "a, b, c": the names of the csdk-NAME.so files on the search path (selected ones), without loading any. */
+static char *available_names(csdk_registry *reg)
+{
+	struct csdkp_vec names = { 0 };
+	char *text = NULL;
+
+	for (size_t i = 0; i < reg->paths.n; i++) {
+		const csdk_path_entry *entry = reg->paths.items[i];
+		DIR *dir = opendir(entry->dir);
+
+		if (dir) {
+			list_dir(&names, dir);
+			closedir(dir);
+		}
+	}
+	for (size_t i = 0; i < reg->valid.n; i++) {
+		char *file = csdkp_printf("csdk-%s.so", ((const csdk_plugin_info *)reg->valid.items[i])->name);
+
+		if (file && csdkp_vec_push(&names, file) != 0)
+			free(file);
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		char *file = names.items[i];
+
+		file[strlen(file) - 3] = '\0';
+	}
+	if (names.n)
+		qsort(names.items, names.n, sizeof(void *), compare_strings);
+	for (size_t i = 0; i < names.n; i++) {
+		char *file = names.items[i], *more;
+
+		if ((i && strcmp(names.items[i - 1], file) == 0) ||
+		    (reg->select.n && !globs_match(&reg->select, file + 5)) || globs_match(&reg->disable, file + 5))
+			continue;
+		more = csdkp_printf("%s%s%s", text ? text : "", text ? ", " : "", file + 5);
+		free(text);
+		if (!(text = more))
+			break;
+	}
+	csdkp_vec_clear(&names, free);
+	return text ? text : strdup("none");
+}
+
+int csdkp_registry_open_name(csdk_registry *reg, const char *name, const csdk_plugin_info **out)
+{
+	const struct rejection *why;
+	char *list;
+	int rc;
+
+	csdkp_lock();
+	rc = load_by_name(reg, name, out, &why, 1);
+	if (rc == 0 || rc == CSDK_ENOMEM) {
+		csdkp_unlock();
+		return rc ? csdkp_error_oom() : 0;
+	}
+	if (why) {
+		rc = csdkp_error_set(CSDK_ENOTFOUND, name, "provider '%s' was rejected: %s", name, why->reason);
+		csdkp_unlock();
+		return rc;
+	}
+	list = available_names(reg);
+	csdkp_unlock();
+	if (!list)
+		return csdkp_error_oom();
+	rc = csdkp_error_set(CSDK_ENOTFOUND, name,
+			     "unknown provider '%s' (available: %s); run 'csdk-plugins --paths' to see where plugins are searched",
+			     name, list);
+	free(list);
+	return rc;
+}
+
 size_t csdk_registry_rejected_count(const csdk_registry *reg)
 {
-	return reg ? locked_count(&reg->rejected) : 0;
+	return reg ? locked_count(reg, &reg->rejected) : 0;
 }
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
@@ -532,6 +812,7 @@ const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t
 	if (!reg)
 		return NULL;
 	csdkp_lock();
+	ensure_scanned(reg);
 	if (i < reg->rejected.n)
 		r = &((struct rejection *)reg->rejected.items[i])->pub;
 	csdkp_unlock();
@@ -546,17 +827,25 @@ size_t csdk_registry_path_count(const csdk_registry *reg)
 
 const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(&reg->paths, i) : NULL;
+	const csdk_path_entry *entry = NULL;
+
+	if (!reg)
+		return NULL;
+	csdkp_lock();
+	if (i < reg->paths.n)
+		entry = reg->paths.items[i];
+	csdkp_unlock();
+	return entry;
 }
 
 size_t csdk_registry_warning_count(const csdk_registry *reg)
 {
-	return reg ? locked_count(&reg->warnings) : 0;
+	return reg ? locked_count(reg, &reg->warnings) : 0;
 }
 
 const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(&reg->warnings, i) : NULL;
+	return reg ? locked_at(reg, &reg->warnings, i) : NULL;
 }
 
 int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out)
@@ -583,7 +872,7 @@ int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plu
 		goto done;
 	}
 	TRACE("considering %s (loaded by file)", abs);
-	rc = validate_new(reg, &p, &v, abs);
+	rc = validate_new(reg, &p, &v, abs, 1);
 	if (rc == 0)
 		rc = keep(reg, p, &v);
 	if (rc == CSDK_ENOMEM) {
@@ -604,6 +893,7 @@ int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plu
 	}
 	*out = &p->info;
 done:
+	csdkp_cache_save(reg->cache);
 	csdkp_unlock();
 	free(abs);
 	return rc;

@@ -100,7 +100,7 @@ int csdk_sandbox_create(csdk_sandbox **out, csdk_provider *p, const csdk_create_
 	NEED_PROVIDER(p);
 	if ((rc = create_request(&o, p, opts)) || (rc = create_options_supported(p, &o)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "create");
 	rc = p->m->create(p->ctx, &o, &id, &native);
 	csdkp_provider_leave(p);
 	return finish_create(out, p, "create", rc, &id, native);
@@ -124,7 +124,7 @@ int csdk_sandbox_get(csdk_sandbox **out, csdk_provider *p, const char *id)
 	NEED_PROVIDER(p);
 	if ((rc = valid_id(p, id)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get");
 	rc = p->m->get(p->ctx, id, &native);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -159,7 +159,7 @@ int csdk_sandbox_list_all(csdk_sandbox_list **out, csdk_provider *p)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_sandbox_list_all: out is NULL");
 	*out = NULL;
 	NEED_PROVIDER(p);
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "list");
 	rc = p->m->list(p->ctx, &h);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "list", rc);
@@ -192,7 +192,7 @@ int csdk_provider_destroy(csdk_provider *p, const char *id)
 	NEED_PROVIDER(p);
 	if ((rc = valid_id(p, id)))
 		return rc;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "destroy");
 	rc = p->m->destroy(p->ctx, id);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -343,7 +343,7 @@ static int run(csdk_result **out, csdk_sandbox *sb, const char *text, const csdk
 		rc = code ? csdkp_gateway_run_code(sb, text, &req, &sink, &exit_code)
 			  : csdkp_gateway_run_command(sb, text, &req, &sink, &exit_code);
 	} else {
-		csdkp_provider_enter(p);
+		csdkp_provider_enter(p, method);
 		rc = (code ? p->m->run_code : p->m->run_command)(p->ctx, sb->native, text, &req, &sink, &exit_code);
 		csdkp_provider_leave(p);
 	}
@@ -409,7 +409,7 @@ int csdk_sandbox_get_info(csdk_sandbox_info **out, csdk_sandbox *sb)
 		return csdkp_unsupported_group(p, "get_info");
 	if (!(b = calloc(1, sizeof(*b))))
 		return csdkp_error_oom();
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get_info");
 	rc = p->m->get_info(p->ctx, sb->native, b);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "get_info", rc);
@@ -443,7 +443,7 @@ int csdk_sandbox_get_url(char **out, csdk_sandbox *sb, int port, const char *pro
 		return rc;
 	if (!p->m->get_url)
 		return csdkp_unsupported_group(p, "get_url");
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "get_url");
 	rc = p->m->get_url(p->ctx, sb->native, port, protocol, &t);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "get_url", rc);
@@ -476,7 +476,7 @@ int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *p, const char
 		return rc;
 	o.name = name;
 	o.namespace_ = ns ? ns : CSDK_DEFAULT_NAMESPACE;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "find_or_create");
 	rc = p->m->find_or_create(p->ctx, &o, &id, &native);
 	csdkp_provider_leave(p);
 	return finish_create(out, p, "find_or_create", rc, &id, native);
@@ -498,7 +498,7 @@ int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *p, const char *ns, cons
 		return rc;
 	if (!ns)
 		ns = CSDK_DEFAULT_NAMESPACE;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "find");
 	rc = p->m->find(p->ctx, ns, name, &id, &native);
 	csdkp_provider_leave(p);
 	if (rc == CSDK_ENOTFOUND) {
@@ -523,7 +523,7 @@ int csdk_sandbox_extend_timeout(csdk_sandbox *sb, int64_t duration_ms)
 		return rc;
 	if (duration_ms == 0)
 		duration_ms = CSDK_DEFAULT_EXTEND_MS;
-	csdkp_provider_enter(p);
+	csdkp_provider_enter(p, "extend_timeout");
 	rc = p->m->extend_timeout(p->ctx, sb->native, duration_ms);
 	csdkp_provider_leave(p);
 	return csdkp_provider_result(p, "extend_timeout", rc);

@@ -105,8 +105,9 @@ void csdkp_plugin_free(struct csdkp_plugin *plugin)
 {
 	if (!plugin)
 		return;
-	for (size_t i = 0; i < plugin->info.n_warnings; i++)
+	for (size_t i = 0; plugin->warnings && i < plugin->info.n_warnings; i++)
 		free(plugin->warnings[i]);
+	csdkp_vec_clear(&plugin->owned, free);
 	free(plugin->warnings);
 	free(plugin->config_keys);
 	free(plugin->method_names);

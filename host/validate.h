@@ -6,6 +6,8 @@
 #include <csdk/csdk.h>
 #include <csdk/plugin.h>
 
+#include "util.h"
+
 /** Why a file was rejected: a csdk_rejection's owned fields. */
 struct csdkp_verdict {
 	int code;      /**< CSDK_EPLUGIN, CSDK_EABI, CSDK_ECRASHED, CSDK_ETIMEOUT or CSDK_EIO */
@@ -30,6 +32,8 @@ struct csdkp_plugin {
 	char **warnings;
 	void *dl_handle;
 	void *lt_handle;
+	int facts_only;         /* from the verdict cache, not loaded: methods are unset until csdkp_plugin_load_facts */
+	struct csdkp_vec owned; /* strings (and arrays) a facts-only record owns */
 };
 
 /** Frees the record only; the plugin stays mapped. */

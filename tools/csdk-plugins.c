@@ -102,15 +102,15 @@ static void print_usage(void)
 	      "\n"
 	      "Exit status: 0 ok; 1 a file was rejected, a check failed, no such plugin, or a\n"
 	      "--path directory is missing or not a directory; 2 usage error.\n",
-	      stdout);
+	      CSDKP_STDOUT);
 }
 
 static void print_version(void)
 {
 	char abi[CSDKP_ABI_TEXT_SIZE];
 
-	printf(PROGRAM " (csdk) %s\n", PACKAGE_VERSION);
-	printf("plugin ABI %s\n", csdkp_abi_text(abi, csdk_abi_version()));
+	fprintf(CSDKP_STDOUT, PROGRAM " (csdk) %s\n", PACKAGE_VERSION);
+	fprintf(CSDKP_STDOUT, "plugin ABI %s\n", csdkp_abi_text(abi, csdk_abi_version()));
 }
 
 /* ------------------------------------------------------------------- JSON */
@@ -237,7 +237,7 @@ static int emit_json(json_t *root)
 		csdkp_error("out of memory while building the JSON output");
 		return -1;
 	}
-	rc = csdkp_json_print(stdout, root);
+	rc = csdkp_json_print(CSDKP_STDOUT, root);
 	json_decref(root);
 	return rc;
 }
@@ -469,14 +469,14 @@ static int view_list(const csdk_registry *reg, const struct options *opts)
 			goto nomem;
 	}
 	if (n > 0) {
-		csdkp_table_print(table, stdout, NULL);
-		putchar('\n');
+		csdkp_table_print(table, CSDKP_STDOUT, NULL);
+		fputc('\n', CSDKP_STDOUT);
 	}
 	csdkp_table_free(table);
-	printf("%zu %s loaded", n, n == 1 ? "plugin" : "plugins");
+	fprintf(CSDKP_STDOUT, "%zu %s loaded", n, n == 1 ? "plugin" : "plugins");
 	if (n_rejected > 0)
-		printf(", %zu rejected (run '" PROGRAM " --rejected' to see why)", n_rejected);
-	putchar('\n');
+		fprintf(CSDKP_STDOUT, ", %zu rejected (run '" PROGRAM " --rejected' to see why)", n_rejected);
+	fputc('\n', CSDKP_STDOUT);
 	return n_rejected ? 1 : 0;
 
 nomem:
@@ -487,7 +487,7 @@ nomem:
 
 static void print_field(const char *label, const char *value)
 {
-	printf("%-14s%s\n", label, value ? value : "-");
+	fprintf(CSDKP_STDOUT, "%-14s%s\n", label, value ? value : "-");
 }
 
 static int print_plugin_text(const csdk_plugin_info *info)
@@ -527,23 +527,23 @@ static int print_plugin_text(const csdk_plugin_info *info)
 	print_field("license:", info->license);
 	print_field("path:", info->path);
 	print_field("abi:", csdkp_abi_text(abi, info->abi_version));
-	printf("%-14s%s (default: %s)\n", "modes:", modes, csdk_mode_name(info->default_mode));
+	fprintf(CSDKP_STDOUT, "%-14s%s (default: %s)\n", "modes:", modes, csdk_mode_name(info->default_mode));
 	print_field("capabilities:", caps);
 
 	if (csdkp_table_rows(config) > 0) {
-		printf("\nconfiguration keys:\n");
-		csdkp_table_print(config, stdout, "  ");
+		fprintf(CSDKP_STDOUT, "\nconfiguration keys:\n");
+		csdkp_table_print(config, CSDKP_STDOUT, "  ");
 	} else {
-		printf("\nconfiguration keys: none\n");
+		fprintf(CSDKP_STDOUT, "\nconfiguration keys: none\n");
 	}
-	printf("\nmethods:\n");
-	csdkp_table_print(methods, stdout, "  ");
+	fprintf(CSDKP_STDOUT, "\nmethods:\n");
+	csdkp_table_print(methods, CSDKP_STDOUT, "  ");
 	if (info->n_warnings > 0) {
-		printf("\nwarnings:\n");
+		fprintf(CSDKP_STDOUT, "\nwarnings:\n");
 		for (i = 0; i < info->n_warnings; i++)
-			printf("  %s\n", info->warnings[i]);
+			fprintf(CSDKP_STDOUT, "  %s\n", info->warnings[i]);
 	} else {
-		printf("\nwarnings: none\n");
+		fprintf(CSDKP_STDOUT, "\nwarnings: none\n");
 	}
 	rc = 0;
 out:
@@ -693,7 +693,7 @@ static int view_rejected(const csdk_registry *reg, const struct options *opts)
 			return 1;
 	} else {
 		for (i = 0; i < n; i++)
-			printf("%s\n", csdk_registry_rejected_at(reg, i)->reason);
+			fprintf(CSDKP_STDOUT, "%s\n", csdk_registry_rejected_at(reg, i)->reason);
 	}
 	return n > 0 ? 1 : 0;
 }
@@ -738,7 +738,7 @@ static int view_paths(const csdk_registry *reg, const struct options *opts)
 	for (i = 0; i < n; i++) {
 		const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
-		printf("%s  (%s)%s\n", entry->dir, csdkp_path_origin_name(entry->origin),
+		fprintf(CSDKP_STDOUT, "%s  (%s)%s\n", entry->dir, csdkp_path_origin_name(entry->origin),
 		       entry->exists ? "" : is_non_directory(entry->dir) ? " [not a directory]" : " [missing]");
 	}
 	print_registry_warnings(reg);
@@ -749,7 +749,7 @@ static int view_paths(const csdk_registry *reg, const struct options *opts)
  * The checks csdk_plugin_lint runs, in its order. It leaves out those that
  * need a loadable file when elf failed; they are shown as skipped.
  */
-static const char *const lint_checks[] = { "elf", "exports", "undefined", "descriptor" };
+static const char *const lint_checks[] = { "elf", "exports", "undefined", "descriptor", "stdout" };
 #define N_LINT_CHECKS (sizeof(lint_checks) / sizeof(lint_checks[0]))
 #define SKIP_REASON "the file is not a loadable ELF shared object"
 
@@ -782,11 +782,11 @@ static int report_check(json_t *checks, const char *name, const csdk_lint_check 
 							       "skipped", check == NULL,
 							       "message", check ? check->message : SKIP_REASON));
 	if (!check)
-		printf("SKIP %s: " SKIP_REASON "\n", name);
+		fprintf(CSDKP_STDOUT, "SKIP %s: " SKIP_REASON "\n", name);
 	else if (check->ok)
-		printf("ok   %s\n", name);
+		fprintf(CSDKP_STDOUT, "ok   %s\n", name);
 	else
-		printf("FAIL %s: %s\n", name, check->message);
+		fprintf(CSDKP_STDOUT, "FAIL %s: %s\n", name, check->message);
 	return 0;
 }
 
@@ -806,7 +806,7 @@ static int view_check(const struct options *opts)
 		size_t c;
 
 		if (!opts->json)
-			printf("%s%s\n", i > 0 ? "\n" : "", file);
+			fprintf(CSDKP_STDOUT, "%s%s\n", i > 0 ? "\n" : "", file);
 		if (csdk_plugin_lint(&lint, file) < 0) {
 			const char *message = csdk_error_last()->message;
 
@@ -1003,6 +1003,8 @@ int main(int argc, char **argv)
 	int rc, sub_argc;
 
 	csdkp_tool_set_name(PROGRAM);
+	/* Plugins load in this process: what they print must not reach our output. */
+	csdkp_stdout_protect();
 	if (subcommand_argv(&sub, &sub_argv, &sub_argc, argc, argv) < 0)
 		return 1;
 	if (sub) {

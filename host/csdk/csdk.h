@@ -169,11 +169,15 @@ typedef struct csdk_rejection {
 } csdk_rejection;
 
 /**
- * Create a registry and scan its search path once.
+ * Create a registry over a search path. Nothing is loaded yet: opening a
+ * provider (csdk_registry_find, csdk_provider_open) looks at the first
+ * csdk-NAME.so of the path only, and the listing getters (count, at,
+ * rejected_*, warning_*) scan the whole path on their first call.
  *
  * Scanning rejects bad files (kept, with reasons) but never fails because of
  * them; it fails only when out of memory. opts may be NULL for defaults.
- * Thread-safe.
+ * With CSDK_REGISTRY_ISOLATE, verdicts are kept in the verdict cache
+ * (docs/loader.md; CSDK_PLUGIN_CACHE=0 disables it). Thread-safe.
  */
 CSDK_API int csdk_registry_new(csdk_registry **out, const csdk_registry_options *opts);
 
@@ -194,7 +198,11 @@ CSDK_API size_t csdk_registry_count(const csdk_registry *reg);
 /** The i-th valid plugin, or NULL when i is out of range. */
 CSDK_API const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i);
 
-/** The valid plugin of that name, or NULL (no error is recorded). */
+/**
+ * The valid plugin of that name, or NULL (no error is recorded). When it is
+ * not known yet, only the first csdk-NAME.so of the search path is loaded
+ * (a rejected one is not listed: csdk_provider_open reports why).
+ */
 CSDK_API const csdk_plugin_info *csdk_registry_find(const csdk_registry *reg, const char *name);
 
 /** Number of rejected files, in scan order. */
@@ -228,7 +236,7 @@ CSDK_API int csdk_registry_load_file(csdk_registry *reg, const char *path, const
 
 /** One finding of csdk_plugin_lint. */
 typedef struct csdk_lint_check {
-	const char *check;         /**< "elf", "exports", "undefined", "descriptor" */
+	const char *check;         /**< "elf", "exports", "undefined", "descriptor", "stdout" */
 	int ok;
 	const char *message;       /**< one line; for failures "PATH: fact; fix" */
 } csdk_lint_check;
@@ -243,7 +251,7 @@ typedef struct csdk_lint {
 /**
  * Lint a plugin file for its author: right ELF class and machine, only
  * csdk_plugin_entry exported, no undefined symbols when bound immediately,
- * and a valid descriptor. When the ELF check fails, the checks that need a
+ * a valid descriptor, and nothing written to standard output while loading. When the ELF check fails, the checks that need a
  * loadable file are left out of out->checks (and exports too when the file
  * has no symbol table). Plugin code runs in a child process only, so a
  * crashing plugin is reported, not suffered. Returns 0 when the lint ran
@@ -273,16 +281,56 @@ typedef struct csdk_provider_options {
 
 /**
  * Open the provider called name. Fails with CSDK_ENOTFOUND for an unknown
- * provider (the message lists the known ones, or the rejection reason if the
- * plugin was rejected), CSDK_ECONFIG for a configuration key the plugin does
+ * provider (the message lists the csdk-NAME.so files on the search path,
+ * or the rejection reason if the plugin was rejected), CSDK_ECONFIG for a configuration key the plugin does
  * not declare or a required key that is missing (the message names the key
  * and its environment variable), or the plugin's init error.
  *
+ * Only the first csdk-NAME.so of the search path is loaded (a file already
+ * loaded by the registry is reused); other plugin files are never touched.
  * The process-wide default registry is created on first use with default
- * options (environment honoured) and scanned again when name is not found.
- * Thread-safe. Close with csdk_provider_close.
+ * options (environment honoured, not isolated). Thread-safe. Close with
+ * csdk_provider_close.
  */
 CSDK_API int csdk_provider_open(csdk_provider **out, const char *name, const csdk_provider_options *opts);
+
+/**
+ * Open a provider the way the csdk command does. name NULL (or "") means
+ * $CSDK_PROVIDER when set and not empty, else the configuration file's
+ * [csdk] default, else the first of its [csdk] providers, else "local".
+ * The configuration file is the one csdk_user_config_load(NULL) reads; the
+ * keys of its [provider NAME] section are applied, each unless its
+ * environment variable is set (the plugin reads that itself).
+ *
+ * Loading follows csdk_provider_open: only csdk-NAME.so, through the
+ * process-wide default registry. Errors: those of csdk_user_config_load
+ * (CSDK_ECONFIG "FILE:LINE: ...", CSDK_ENOTFOUND for a missing
+ * $CSDK_CONFIG), CSDK_ECONFIG for a key the plugin does not declare, and
+ * those of csdk_provider_open. *out is owned by the caller: close it with
+ * csdk_provider_close. Thread-safe (it reads the environment: do not call
+ * setenv concurrently).
+ */
+CSDK_API int csdk_provider_open_default(csdk_provider **out, const char *name);
+
+/**
+ * csdk_provider_open_default with options: opts->config pairs come before
+ * (and override) the file's keys, opts->registry replaces the default
+ * registry. opts may be NULL. Same errors, ownership and threads.
+ */
+CSDK_API int csdk_provider_open_default_ext(csdk_provider **out, const char *name, const csdk_provider_options *opts);
+
+/**
+ * The plugin call the calling thread is in: while libcsdk runs a plugin's
+ * method (init, create, run_command, fs_read, teardown, ...), 1 with
+ * *provider set to the provider's name and *method to the method's name
+ * (static strings, or the provider's own name, valid while it is open);
+ * otherwise 0 with both set to NULL. Either pointer may be NULL.
+ *
+ * Async-signal-safe: meant for a SIGSEGV/SIGBUS/SIGABRT handler that reports
+ * which plugin crashed the program (csdk does, see docs/loader.md). Reads
+ * only the calling thread's record; never fails, never allocates.
+ */
+CSDK_API int csdk_plugin_call_current(const char **provider, const char **method);
 
 /**
  * Release the caller's reference (NULL-safe). The provider is torn down when

@@ -40,9 +40,9 @@ expect_count check out '^ok   descriptor$' 3
 
 run kit-crashy "$P" test crashy --timeout 5000 --case sandbox-info --case command-echo --case code-node-hello
 expect_status kit-crashy 1
-expect_match kit-crashy out '^sandbox-info +fail +[0-9]+ ms +the case process died of signal 6 \(Aborted\) before reporting a result$'
-expect_match kit-crashy out '^command-echo +fail +[0-9]+ ms +the case process died of signal 11 \(Segmentation fault\) before reporting a result$'
-expect_match kit-crashy out '^code-node-hello +fail +[0-9]+ ms +the case process died of signal 11 \(Segmentation fault\) before reporting a result$'
+expect_match kit-crashy out '^sandbox-info +fail +[0-9]+ ms +the provider crashed in get_info \(signal 6, Aborted\)$'
+expect_match kit-crashy out '^command-echo +fail +[0-9]+ ms +the provider crashed in run_command \(signal 11, Segmentation fault\)$'
+expect_match kit-crashy out '^code-node-hello +fail +[0-9]+ ms +the provider crashed in run_code \(signal 11, Segmentation fault\)$'
 expect_line kit-crashy out "0 passed, 3 failed, 0 skipped"
 
 run kit-blocker "$P" test blocker --timeout 1000 --case command-echo --case sandbox-create
@@ -71,16 +71,20 @@ expect_match kit-initblock err "^csdk-plugins: cannot open provider 'initblock':
 
 # ------------------------------------------------------------------ csdk
 
-# The library does not isolate plugin code: a crash in a method ends csdk
-# with the plugin's signal (shell status 128+N), not with 125.
+# The library does not isolate plugin code: a crash in a method ends csdk,
+# whose last line names the provider and the method, with status 125.
 run csdk-crash-exec "$C" -p crashy exec sb-x true
-expect_status csdk-crash-exec 139
+expect_status csdk-crash-exec 125
+expect_line csdk-crash-exec err "csdk: provider 'crashy' crashed in run_command (SIGSEGV)"
 run csdk-crash-run "$C" -p crashy run true
-expect_status csdk-crash-run 139
+expect_status csdk-crash-run 125
+expect_line csdk-crash-run err "csdk: provider 'crashy' crashed in run_command (SIGSEGV)"
 run csdk-abort-info "$C" -p crashy info sb-x
-expect_status csdk-abort-info 134
+expect_status csdk-abort-info 125
+expect_line csdk-abort-info err "csdk: provider 'crashy' crashed in get_info (SIGABRT)"
 run csdk-crash-init "$C" -p initcrash list
-expect_status csdk-crash-init 139
+expect_status csdk-crash-init 125
+expect_line csdk-crash-init err "csdk: provider 'initcrash' crashed in init (SIGSEGV)"
 
 run csdk-exit-300 "$C" -p garbage exec sb-ok exit-300
 expect_status csdk-exit-300 125

@@ -220,7 +220,7 @@ int csdkp_bench_write_json(const char *path, json_t *root)
 		return -1;
 	}
 	if (strcmp(path, "-") == 0)
-		return csdkp_json_print(stdout, root) < 0 ? -1 : 0;
+		return csdkp_json_print(CSDKP_STDOUT, root) < 0 ? -1 : 0;
 	if (!(fp = fopen(path, "w"))) {
 		csdkp_error("bench: cannot write the --json file '%s': %s; choose a writable path", path,
 			    strerror(errno));

@@ -40,10 +40,10 @@ static void print_results(json_t *root)
 	size_t i;
 
 	if (d) {
-		printf("Plugin discovery (registry scan + validation vs. bare dlopen+dlsym, median of fresh processes):\n");
-		printf("  %8s  %12s  %12s  %14s  %6s\n", "PLUGINS", "REGISTRY ms", "DLOPEN ms", "us/PLUGIN", "RATIO");
+		fprintf(CSDKP_STDOUT, "Plugin discovery (registry scan + validation vs. bare dlopen+dlsym, median of fresh processes):\n");
+		fprintf(CSDKP_STDOUT, "  %8s  %12s  %12s  %14s  %6s\n", "PLUGINS", "REGISTRY ms", "DLOPEN ms", "us/PLUGIN", "RATIO");
 		json_array_foreach(d, i, e)
-			printf("  %8lld  %12.2f  %12.2f  %14.1f  %5.2fx\n",
+			fprintf(CSDKP_STDOUT, "  %8lld  %12.2f  %12.2f  %14.1f  %5.2fx\n",
 			       (long long)json_integer_value(json_object_get(e, "plugins")),
 			       json_real_value(json_object_get(e, "registry_ms")),
 			       json_real_value(json_object_get(e, "dlopen_ms")),
@@ -51,18 +51,18 @@ static void print_results(json_t *root)
 			       json_real_value(json_object_get(e, "ratio")));
 	}
 	if (c)
-		printf("Per-call overhead (%s into a no-op plugin): API %.1f ns, direct %.1f ns, overhead %.1f ns; run_command %.0f ns\n",
+		fprintf(CSDKP_STDOUT, "Per-call overhead (%s into a no-op plugin): API %.1f ns, direct %.1f ns, overhead %.1f ns; run_command %.0f ns\n",
 		       json_string_value(json_object_get(c, "call")),
 		       json_real_value(json_object_get(c, "api_ns")), json_real_value(json_object_get(c, "direct_ns")),
 		       json_real_value(json_object_get(c, "overhead_ns")), json_real_value(json_object_get(c, "run_command_ns")));
 	if (s)
-		printf("Streaming on local (%lld bytes): run_command %.0f MiB/s, bare pipe %.0f MiB/s, ratio %.2f; peak RSS grew %lld KiB\n",
+		fprintf(CSDKP_STDOUT, "Streaming on local (%lld bytes): run_command %.0f MiB/s, bare pipe %.0f MiB/s, ratio %.2f; peak RSS grew %lld KiB\n",
 		       (long long)json_integer_value(json_object_get(s, "bytes")),
 		       json_real_value(json_object_get(s, "api_mib_s")), json_real_value(json_object_get(s, "pipe_mib_s")),
 		       json_real_value(json_object_get(s, "ratio")),
 		       (long long)json_integer_value(json_object_get(s, "peak_rss_growth_kib")));
 	if (m)
-		printf("Memory per open sandbox handle (local, %lld handles): heap %.0f bytes, RSS %.1f KiB\n",
+		fprintf(CSDKP_STDOUT, "Memory per open sandbox handle (local, %lld handles): heap %.0f bytes, RSS %.1f KiB\n",
 		       (long long)json_integer_value(json_object_get(m, "handles")),
 		       json_real_value(json_object_get(m, "heap_bytes_per_handle")),
 		       json_real_value(json_object_get(m, "rss_kib_per_handle")));

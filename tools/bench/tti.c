@@ -45,8 +45,8 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 			ptrs[i] = cells[i];
 		csdkp_table_add(table, ptrs);
 	}
-	printf("Time to interactive in ms (5%% of successes trimmed at each end):\n");
-	csdkp_table_print(table, stdout, "  ");
+	fprintf(CSDKP_STDOUT, "Time to interactive in ms (5%% of successes trimmed at each end):\n");
+	csdkp_table_print(table, CSDKP_STDOUT, "  ");
 	csdkp_table_free(table);
 
 	for (r = 0; r < n_rows; r++) {
@@ -57,14 +57,14 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 			    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
 				continue;
 			if (!any_ratio++)
-				printf("\nRatios (row / baseline, same mode):\n");
-			printf("  %s / %s, %s: median %.2fx, P95 %.2fx, P99 %.2fx\n", rows[r].target->name,
+				fprintf(CSDKP_STDOUT, "\nRatios (row / baseline, same mode):\n");
+			fprintf(CSDKP_STDOUT, "  %s / %s, %s: median %.2fx, P95 %.2fx, P99 %.2fx\n", rows[r].target->name,
 			       rows[b].target->name, csdkp_bench_mode_name(rows[r].mode),
 			       x->median_ms / y->median_ms, x->p95_ms / y->p95_ms, x->p99_ms / y->p99_ms);
 		}
 	}
 	/* Say why iterations failed: the first error of each row, after the table. */
-	fflush(stdout);
+	fflush(CSDKP_STDOUT);
 	for (r = 0; r < n_rows; r++) {
 		for (i = 0; i < rows[r].n; i++) {
 			if (!rows[r].iters[i].ok) {

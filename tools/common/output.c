@@ -3,11 +3,37 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <csdk/plugin.h>
+
+FILE *csdkp_out_fp;
+int csdkp_out_fd = STDOUT_FILENO;
+
+int csdkp_stdout_protect(void)
+{
+	int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	FILE *fp;
+
+	if (fd < 0)
+		return -1;
+	if (fcntl(STDERR_FILENO, F_GETFD) < 0 || !(fp = fdopen(fd, "w"))) {
+		close(fd);
+		return -1;
+	}
+	fflush(stdout);
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		fclose(fp);
+		return -1;
+	}
+	csdkp_out_fp = fp;
+	csdkp_out_fd = fd;
+	return 0;
+}
 
 static const char *tool_name = "csdk";
 
@@ -26,7 +52,7 @@ static void vmessage(const char *kind, const char *suffix, const char *fmt, va_l
 
 static void vmessage(const char *kind, const char *suffix, const char *fmt, va_list ap)
 {
-	fflush(stdout);
+	fflush(CSDKP_STDOUT);
 	fprintf(stderr, "%s: %s", tool_name, kind);
 	vfprintf(stderr, fmt, ap);
 	if (suffix)
@@ -66,7 +92,7 @@ int csdkp_usage_error(const char *fmt, ...)
 
 int csdkp_finish_output(void)
 {
-	int failed = fflush(stdout) != 0 || ferror(stdout);
+	int failed = fflush(CSDKP_STDOUT) != 0 || ferror(CSDKP_STDOUT);
 
 	if (!failed)
 		return 0;

@@ -16,6 +16,20 @@
 #define CSDKP_PRINTF(fmt, args)
 #endif
 
+/*
+ * The tool's own standard output. csdk runs plugins in its own process and
+ * a plugin may write to fd 1 (printf, puts, write(1, ...)): csdkp_stdout_protect
+ * moves the real standard output to a private descriptor and points fd 1
+ * at stderr, so only what the tool writes through CSDKP_STDOUT (or to
+ * csdkp_out_fd) reaches its standard output. Without it both are stdout.
+ */
+extern FILE *csdkp_out_fp;
+extern int csdkp_out_fd;
+#define CSDKP_STDOUT (csdkp_out_fp ? csdkp_out_fp : stdout)
+
+/** Keep the real stdout aside and point fd 1 at stderr. 0, or -1 (nothing changed) when fd 1 or 2 is closed. */
+int csdkp_stdout_protect(void);
+
 /** Set the program name used as the prefix of every message (static string). */
 void csdkp_tool_set_name(const char *name);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,62 @@ static void write_all(int fd, const char *data, size_t len)
 	}
 }
 
+/* The case process's report pipe, for the crash handler. */
+static int crash_fd = -1;
+
+/* Async-signal-safe: tell the parent which method was running, then die of the signal. */
+static void on_crash(int sig)
+{
+	const char *provider, *method;
+	char line[160];
+	size_t n = 0;
+
+	if (csdk_plugin_call_current(&provider, &method)) {
+		line[n++] = 'M';
+		line[n++] = ' ';
+		for (const char *m = method; *m && n < sizeof(line) - 2; m++)
+			line[n++] = *m;
+		line[n++] = '\n';
+		(void)!write(crash_fd, line, n);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A plugin's writes to stdout, reported by libcsdk under CSDK_STDOUT_CHECK, fail the case. */
+static char stdout_finding[512];
+
+static void case_log(enum csdk_log_level level, const char *provider, const char *message, void *userdata)
+{
+	(void)userdata;
+	if (level == CSDK_LOG_WARN && provider && strstr(message, " to standard output in ")) {
+		if (!stdout_finding[0])
+			snprintf(stdout_finding, sizeof(stdout_finding), "%s", message);
+		return;
+	}
+	if (level >= CSDK_LOG_WARN)
+		fprintf(stderr, "csdk: %s%s%s: %s\n", provider ? provider : "", provider ? ": " : "",
+			level == CSDK_LOG_WARN ? "warning" : "error", message);
+}
+
+static void watch_stdout(void)
+{
+	static const int signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+	int fd = memfd_create("csdk-case-stdout", MFD_CLOEXEC);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_crash;
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		sigaction(signals[i], &sa, NULL);
+	fflush(stdout);
+	if (fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0)
+		csdk_set_log_handler(case_log, NULL);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, const csdkp_conf_options *opts)
 {
 	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
@@ -98,6 +155,8 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 
 	/* A group of its own, so that a timeout kills whatever the case started. */
 	setpgid(0, 0);
+	crash_fd = fd;
+	watch_stdout();
 	/* Threads the plugin started in the parent do not exist here: open it afresh. */
 	popts.config = opts->config;
 	popts.n_config = opts->n_config;
@@ -110,6 +169,12 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 		outcome = run_body(detail, sizeof(detail), provider, c, opts, fd);
 		csdk_provider_close(provider);
 	}
+	if (stdout_finding[0]) {
+		size_t used = strlen(detail);
+
+		snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "; also: " : "", stdout_finding);
+		outcome = CSDKP_CONF_FAIL;
+	}
 	n = snprintf(line, sizeof(line), "R %c %s\n", outcome == CSDKP_CONF_PASS ? 'p' : 'f', detail);
 	if (n > 0)
 		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -120,6 +185,7 @@ struct watch {
 	char *buf;
 	size_t len, cap;
 	int have_result;
+	char method[64];          /* the plugin method a crash happened in */
 	csdkp_conf_ctx cleanup;   /* resources the case announced */
 };
 
@@ -137,6 +203,8 @@ static int take_lines(struct watch *w, csdkp_conf_result *out)
 			out->outcome = w->buf[2] == 'p' ? CSDKP_CONF_PASS : CSDKP_CONF_FAIL;
 			if (set_detail(out, w->buf + 4) < 0)
 				return CSDK_ENOMEM;
+		} else if (w->buf[0] == 'M' && w->buf[1] == ' ') {
+			snprintf(w->method, sizeof(w->method), "%s", w->buf + 2);
 		} else if (w->buf[0] && w->buf[1] == ' ' && w->buf[2]) {
 			if (csdkp_conf_track(&w->cleanup, w->buf[0], w->buf + 2) < 0)
 				return CSDK_ENOMEM;
@@ -197,8 +265,7 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 	w.cleanup.report_fd = -1;
 	if (pipe(fds) < 0)
 		return CSDK_EIO;
-	fflush(stdout);
-	fflush(stderr);
+	fflush(NULL);
 	start = csdkp_conf_now_ms();
 	pid = fork();
 	if (pid < 0) {
@@ -229,10 +296,13 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 			 (long long)opts->timeout_ms);
 		rc = set_detail(out, detail);
 	} else if (rc == 0 && !w.have_result) {
-		char detail[160];
+		char detail[240];
 
 		out->outcome = CSDKP_CONF_FAIL;
-		if (WIFSIGNALED(status))
+		if (WIFSIGNALED(status) && w.method[0])
+			snprintf(detail, sizeof(detail), "the provider crashed in %s (signal %d, %s)",
+				 w.method, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else if (WIFSIGNALED(status))
 			snprintf(detail, sizeof(detail), "the case process died of signal %d (%s) before reporting a result",
 				 WTERMSIG(status), strsignal(WTERMSIG(status)));
 		else

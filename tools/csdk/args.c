@@ -19,17 +19,17 @@ static void print_wrapped(const char *text, size_t width)
 			text++;
 		len = strcspn(text, " ");
 		if (col && col + 1 + len > width) {
-			putchar('\n');
+			fputc('\n', CSDKP_STDOUT);
 			col = 0;
 		} else if (col) {
-			putchar(' ');
+			fputc(' ', CSDKP_STDOUT);
 			col++;
 		}
-		printf("%.*s", (int)len, text);
+		fprintf(CSDKP_STDOUT, "%.*s", (int)len, text);
 		col += len;
 		text += len;
 	}
-	putchar('\n');
+	fputc('\n', CSDKP_STDOUT);
 }
 
 static void print_command_help(const struct csdkp_cli *cli)
@@ -42,28 +42,28 @@ static void print_command_help(const struct csdkp_cli *cli)
 		size_t len = strcspn(line, "\n");
 
 		if (*line == ' ')
-			printf("       %.*s\n", (int)len, line);
+			fprintf(CSDKP_STDOUT, "       %.*s\n", (int)len, line);
 		else
-			printf("%scsdk %.*s\n", prefix, (int)len, line);
+			fprintf(CSDKP_STDOUT, "%scsdk %.*s\n", prefix, (int)len, line);
 		prefix = "       ";
 		line += len;
 		if (*line)
 			line++;
 	}
-	putchar('\n');
+	fputc('\n', CSDKP_STDOUT);
 	print_wrapped(cmd->summary, 78);
-	fputs("\nOptions:\n", stdout);
+	fputs("\nOptions:\n", CSDKP_STDOUT);
 	if (cmd->options)
-		fputs(cmd->options, stdout);
+		fputs(cmd->options, CSDKP_STDOUT);
 	fputs("  --json                   machine-readable output\n"
-	      "  -h, --help               show this help\n", stdout);
+	      "  -h, --help               show this help\n", CSDKP_STDOUT);
 }
 
 int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
+	fflush(CSDKP_STDOUT);
 	fprintf(stderr, "%s: %s: ", csdkp_tool_name(), cli->command->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -41,7 +41,7 @@ static int forward(int fd, const char *data, size_t len, struct stream *st)
 
 static int on_stdout(const char *data, size_t len, void *userdata)
 {
-	return forward(STDOUT_FILENO, data, len, userdata);
+	return forward(csdkp_out_fd, data, len, userdata);
 }
 
 static int on_stderr(const char *data, size_t len, void *userdata)
@@ -79,7 +79,7 @@ static int syntax_error(struct csdkp_cli *cli);
 /* Code's output is printed once it ended: a syntax error replaces it with the interpreter's message. */
 static int print_result(const csdk_result *result)
 {
-	if (csdkp_write_all(STDOUT_FILENO, result->stdout_buf, result->stdout_len) < 0 ||
+	if (csdkp_write_all(csdkp_out_fd, result->stdout_buf, result->stdout_len) < 0 ||
 	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
 		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
 			    strerror(errno));
@@ -238,7 +238,7 @@ static int syntax_error(struct csdkp_cli *cli)
 	json_t *root;
 
 	if (!cli->json) {
-		fflush(stdout);
+		fflush(CSDKP_STDOUT);
 		fputs(message, stderr);
 		if (len == 0 || message[len - 1] != '\n')
 			fputc('\n', stderr);
@@ -315,7 +315,8 @@ const struct csdkp_command csdkp_cmd_run_code = {
  * records the signal and wakes a watcher thread. The command may be silent
  * (so no output callback can notice the signal) and a provider that is not
  * thread-safe serialises calls on one context, so the watcher destroys the
- * sandbox through a second provider context and then ends the process,
+ * sandbox through a second provider context, opened only then (so that a
+ * plain run initialises the plugin once), and then ends the process,
  * which also takes down what the provider ties to our lifetime. Until the
  * sandbox exists, the main thread sees the flag after create instead.
  */
@@ -324,7 +325,8 @@ static int wake_pipe[2] = { -1, -1 };
 
 struct watcher {
 	pthread_mutex_t lock;
-	csdk_provider *provider;    /* second context, may be NULL */
+	const char *name;           /* the provider, for the second context */
+	csdk_provider_options popts;
 	char *id;                   /* the sandbox, once created */
 };
 
@@ -370,8 +372,12 @@ static void *watch(void *arg)
 		if (seen++)
 			_exit(128 + byte);
 		pthread_mutex_lock(&w->lock);
-		if (w->provider && w->id) {
-			rc = csdk_provider_destroy(w->provider, w->id);
+		if (w->id) {
+			csdk_provider *provider = NULL;
+
+			rc = csdk_provider_open(&provider, w->name, &w->popts);
+			if (rc == 0)
+				rc = csdk_provider_destroy(provider, w->id);
 			if (rc < 0)
 				csdkp_report(rc, "destroying the sandbox");
 			else
@@ -431,7 +437,7 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 	static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdkp_create_args args;
-	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL };
+	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, CSDK_PROVIDER_OPTIONS_INIT, NULL };
 	struct sigaction sa, old[4];
 	sigset_t all, saved;
 	pthread_t thread;
@@ -464,11 +470,10 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 	popts.config = cli->config;
 	popts.n_config = cli->n_config;
 	popts.registry = csdkp_cli_registry(cli);
-	if (csdk_provider_open(&w.provider, cli->provider_name, &popts) < 0)
-		w.provider = NULL;
+	w.name = cli->provider_name;
+	w.popts = popts;
 	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {
 		csdkp_error("cannot create a pipe for signal handling (%s)", strerror(errno));
-		csdk_provider_close(w.provider);
 		free(command);
 		csdkp_create_args_release(&args);
 		return CSDKP_EXIT_CSDK;
@@ -501,7 +506,6 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 	close(wake_pipe[1]);
 	if (run_signal)
 		status = 128 + run_signal;
-	csdk_provider_close(w.provider);
 	free(w.id);
 	free(command);
 	csdkp_create_args_release(&args);

@@ -31,7 +31,7 @@ static int fs_read(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *pat
 						    "encoding", text ? "utf-8" : "base64", "content", content),
 					  CSDKP_EXIT_FAILURE);
 		free(encoded);
-	} else if (csdkp_write_all(STDOUT_FILENO, data, len) < 0) {
+	} else if (csdkp_write_all(csdkp_out_fd, data, len) < 0) {
 		csdkp_error("cannot write to standard output (%s); check the disk or the pipe it goes to",
 			    strerror(errno));
 		status = CSDKP_EXIT_FAILURE;
@@ -119,7 +119,7 @@ static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
 	csdk_dir_list_free(list);
 	if (root)
 		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_print(table, CSDKP_STDOUT, NULL);
 	csdkp_table_free(table);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
 }
@@ -137,7 +137,7 @@ static int fs_exists(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *p
 		status = csdkp_print_json(json_pack("{s:o,s:b}", "path", csdkp_json_text(path), "exists", exists),
 					  CSDKP_EXIT_FAILURE);
 	else {
-		printf("%s\n", exists ? "true" : "false");
+		fprintf(CSDKP_STDOUT, "%s\n", exists ? "true" : "false");
 		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
 	}
 	if (status)

@@ -100,7 +100,7 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 	csdk_registry_free(reg);
 	if (root)
 		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_print(table, CSDKP_STDOUT, NULL);
 	csdkp_table_free(table);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
 }
@@ -136,14 +136,14 @@ static void print_entries(const char *name, const csdk_config_entries *entries)
 {
 	size_t i;
 
-	printf("\n[provider %s]\n", name);
+	fprintf(CSDKP_STDOUT, "\n[provider %s]\n", name);
 	for (i = 0; i < entries->count; i++) {
 		const csdk_config_entry *e = &entries->entries[i];
 
 		if (e->source == CSDK_CONFIG_FROM_DEFAULT)
-			printf("# %s is unset: the provider's default applies\n", e->key);
+			fprintf(CSDKP_STDOUT, "# %s is unset: the provider's default applies\n", e->key);
 		else
-			printf("%s = %s  # %s: %s\n", e->key, e->shown, csdk_config_source_name(e->source), e->origin);
+			fprintf(CSDKP_STDOUT, "%s = %s  # %s: %s\n", e->key, e->shown, csdk_config_source_name(e->source), e->origin);
 	}
 }
 
@@ -185,11 +185,11 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 		providers = json_object_get(root, "providers");
 		keys = json_object_get(root, "config");
 	} else {
-		printf("# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
+		fprintf(CSDKP_STDOUT, "# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
 		       csdk_user_config_path(file) ? csdk_user_config_path(file) : "none", cli->provider_name);
 		for (i = 0; i < csdk_compute_count(compute); i++)
-			printf("%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
-		printf("\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
+			fprintf(CSDKP_STDOUT, "%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
+		fprintf(CSDKP_STDOUT, "\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
 		       csdk_user_config_fallback(file) ? "true" : "false");
 	}
 	for (i = 0; i < csdk_compute_count(compute); i++) {
@@ -202,7 +202,7 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 			json_array_append_new(providers, json_string(name));
 		if (!plugin) {
 			if (!root)
-				printf("\n# [provider %s]: no such plugin\n", name);
+				fprintf(CSDKP_STDOUT, "\n# [provider %s]: no such plugin\n", name);
 			continue;
 		}
 		if (csdk_user_config_resolve(&entries, file, plugin, is_default ? given : NULL, is_default ? n_given : 0) < 0) {

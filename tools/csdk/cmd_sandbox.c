@@ -36,7 +36,7 @@ static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 						    "provider", csdkp_json_text(csdk_provider_name(csdk_sandbox_provider(sandbox)))),
 					  CSDKP_EXIT_FAILURE);
 	} else {
-		printf("%s\n", id);
+		fprintf(CSDKP_STDOUT, "%s\n", id);
 		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
 	}
 	free(id);
@@ -156,7 +156,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	if (root)
 		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_print(table, CSDKP_STDOUT, NULL);
 	csdkp_table_free(table);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
 }
@@ -210,7 +210,7 @@ static int print_info(const csdk_sandbox_info *info)
 		if (rc < 0)
 			goto oom;
 	}
-	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_print(table, CSDKP_STDOUT, NULL);
 	csdkp_table_free(table);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
 oom:
@@ -339,7 +339,7 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 		status = csdkp_print_json(json_pack("{s:o,s:i,s:o}", "id", csdkp_json_text(pos[0]), "port", port, "url", csdkp_json_text(url)),
 					  CSDKP_EXIT_FAILURE);
 	} else {
-		printf("%s\n", url);
+		fprintf(CSDKP_STDOUT, "%s\n", url);
 		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
 	}
 	csdk_free(url);

@@ -53,7 +53,7 @@ static int print_created(const struct csdkp_cli *cli, const csdk_provider *provi
 		status = csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id), "name", csdkp_json_text(name)),
 					  CSDKP_EXIT_FAILURE);
 	} else {
-		printf("%s\n", id);
+		fprintf(CSDKP_STDOUT, "%s\n", id);
 		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
 	}
 	free(id);
@@ -93,7 +93,7 @@ static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists
 	}
 	if (root)
 		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, stdout, NULL);
+	csdkp_table_print(table, CSDKP_STDOUT, NULL);
 	csdkp_table_free(table);
 	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
 }

@@ -31,7 +31,7 @@ int csdkp_print_json(json_t *root, int failure_status)
 		csdkp_error("out of memory while building the JSON output");
 		return failure_status;
 	}
-	rc = csdkp_json_print(stdout, root);
+	rc = csdkp_json_print(CSDKP_STDOUT, root);
 	json_decref(root);
 	if (rc < 0) {
 		csdkp_finish_output();

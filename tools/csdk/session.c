@@ -170,10 +170,25 @@ static int setup(struct csdkp_cli *cli)
 			popts.n_config = cli->n_config;
 		}
 		popts.registry = session.registry;
-		rc = csdk_compute_open(session.compute, order[i], &popts);
-		if (rc < 0 && is_default) {
-			session.default_code = rc;
-			session.default_error = strdup(csdk_error_last()->message);
+		if (is_default) {
+			/* What every host program gets from csdk_provider_open_default; the command line's pairs come first. */
+			csdk_provider_options given = popts;
+			csdk_provider *p = NULL;
+
+			given.config = cli->config;
+			given.n_config = cli->n_config;
+			rc = csdk_provider_open_default_ext(&p, order[i], &given);
+			if (rc == 0) {
+				rc = csdk_compute_add(session.compute, p);
+				csdk_provider_close(p);
+			} else {
+				session.default_code = rc;
+				session.default_error = strdup(csdk_error_last()->message);
+				/* Recorded as unavailable (the same pairs fail the same way), for the fallback and its messages. */
+				csdk_compute_open(session.compute, order[i], &popts);
+			}
+		} else {
+			rc = csdk_compute_open(session.compute, order[i], &popts);
 		}
 		if (is_default && kv) {
 			session.merged = kv;
