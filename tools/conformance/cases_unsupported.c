@@ -42,23 +42,23 @@ int csdkp_conf_case_unsupported_named(csdkp_conf_ctx *t)
 	char msg[512];
 	int rc;
 
-	snprintf(msg, sizeof(msg), "Provider '%s' does not support findOrCreate.\n"
-		 "This feature requires gateway provider with named sandbox support.", n);
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support named sandboxes (find_or_create); "
+		 "this needs a provider with named sandbox support.", n);
 	rc = csdk_sandbox_find_or_create(&sb, t->provider, NULL, "csdk-conformance", NULL);
 	if (sb && csdk_sandbox_id(sb))
 		csdkp_conf_track(t, 'S', csdk_sandbox_id(sb));
 	csdk_sandbox_free(sb);
 	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find_or_create", rc, CSDK_EUNSUPPORTED, msg));
 
-	snprintf(msg, sizeof(msg), "Provider '%s' does not support find.\n"
-		 "This feature requires gateway provider with named sandbox support.", n);
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support named sandboxes (find); "
+		 "this needs a provider with named sandbox support.", n);
 	sb = NULL;
 	rc = csdk_sandbox_find(&sb, t->provider, NULL, "csdk-conformance");
 	csdk_sandbox_free(sb);
 	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find", rc, CSDK_EUNSUPPORTED, msg));
 
-	snprintf(msg, sizeof(msg), "Provider '%s' does not support extendTimeout.\n"
-		 "This feature requires gateway provider with timeout extension support.", n);
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support timeout extension (extend_timeout); "
+		 "this needs a provider with timeout extension support.", n);
 	rc = csdk_sandbox_extend_timeout(t->sandbox, 0);
 	return csdkp_conf_expect_error(t, "extend_timeout", rc, CSDK_EUNSUPPORTED, msg);
 }
