@@ -104,6 +104,15 @@ static void assert_failed(int rc, int code, const char *provider, const char *me
 	ck_assert_pstr_eq(e->provider, provider);
 }
 
+/* csdk_sandbox_run_code with only a runtime among the options. */
+static int run_code_rt(csdk_result **out, csdk_sandbox *sb, const char *code, const char *runtime)
+{
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+
+	o.runtime = runtime;
+	return csdk_sandbox_run_code(out, sb, code, &o);
+}
+
 static void assert_no_error(void)
 {
 	ck_assert_int_eq(csdk_error_last()->code, 0);
@@ -230,20 +239,22 @@ START_TEST(open_without_a_name_or_out)
 }
 END_TEST
 
-START_TEST(open_with_wrong_options_version)
+START_TEST(open_with_wrong_options_size)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
 	csdk_provider *p = (csdk_provider *)&p;
 
 	opts.registry = reg;
-	opts.version = CSDK_PROVIDER_OPTIONS_VERSION + 1;
-	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, "apitest",
-		      t_fmt("csdk_provider_options version %u is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT",
-			    CSDK_PROVIDER_OPTIONS_VERSION + 1));
+	opts.struct_size = sizeof(opts) + 8;
+	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_provider_options has struct_size %zu, larger than this libcsdk's %zu: the program was built "
+			    "against a newer csdk; install that libcsdk or rebuild the program", sizeof(opts) + 8, sizeof(opts)));
 	ck_assert_ptr_null(p);
-	opts.version = 0;
-	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, "apitest",
-		      "csdk_provider_options version 0 is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT");
+	opts.struct_size = 0;
+	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_provider_options has struct_size 0, smaller than the first release's %zu; "
+			    "initialise it with CSDK_PROVIDER_OPTIONS_INIT", sizeof(opts)));
+	ck_assert_ptr_null(p);
 }
 END_TEST
 
@@ -253,7 +264,7 @@ START_TEST(open_with_an_unknown_config_key)
 	csdk_provider *p = NULL;
 
 	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest",
-		      "unknown configuration key 'zone' for provider 'apitest'; known keys: api_key, region");
+		      "unknown configuration key 'zone' for provider 'apitest'; known keys: api_key, region, wait, memory, verbose, retries");
 	ck_assert_ptr_null(p);
 }
 END_TEST
@@ -284,7 +295,7 @@ START_TEST(open_without_the_required_key_names_key_and_variable)
 {
 	const struct csdk_kv kv[] = { { "region", "eu" } };
 	csdk_provider *p = NULL;
-	const char *msg = "missing required configuration key 'api_key' for provider 'apitest'; "
+	const char *msg = "missing required configuration key 'api_key' for provider 'apitest' (API key of the apitest backend); "
 			  "set CSDK_APITEST_API_KEY or pass api_key=VALUE in the provider configuration";
 
 	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest", msg);
@@ -354,7 +365,7 @@ START_TEST(provider_getters)
 	ck_assert_str_eq(info->name, "apitest");
 	ck_assert_str_eq(info->version, APITEST_VERSION);
 	ck_assert_str_eq(info->path, t_fixture("api", "apitest"));
-	ck_assert_uint_eq(info->n_config_keys, 2);
+	ck_assert_uint_eq(info->n_config_keys, 6);
 	ck_assert_str_eq(info->config_keys[0].key, "api_key");
 	ck_assert_str_eq(info->config_keys[0].env, APITEST_API_KEY_ENV);
 	ck_assert_uint_eq(info->config_keys[0].flags, CSDK_CONFIG_REQUIRED | CSDK_CONFIG_SECRET);
@@ -376,16 +387,22 @@ START_TEST(create_gives_an_id)
 {
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *a = new_sandbox(p), *b = new_sandbox(p);
+	csdk_result *r;
 
 	assert_no_error();
 	ck_assert_str_eq(csdk_sandbox_id(a), "apitest-1");
 	ck_assert_str_eq(csdk_sandbox_id(b), "apitest-2");
 	ck_assert_ptr_eq(csdk_sandbox_provider(a), p);
-	ck_assert_ptr_nonnull(csdk_sandbox_native(a));
-	ck_assert_ptr_ne(csdk_sandbox_native(a), csdk_sandbox_native(b));
+	/* each sandbox holds its own handle of the plugin's, which knows its id */
+	r = run_ok(a, "whoami", NULL);
+	ck_assert_str_eq(r->stdout_buf, "apitest-1");
+	csdk_result_free(r);
+	r = run_ok(b, "whoami", NULL);
+	ck_assert_str_eq(r->stdout_buf, "apitest-2");
+	csdk_result_free(r);
+	ck_assert_int_eq(counter(a, APITEST_META_HANDLES), 2);
 	ck_assert_ptr_null(csdk_sandbox_id(NULL));
 	ck_assert_ptr_null(csdk_sandbox_provider(NULL));
-	ck_assert_ptr_null(csdk_sandbox_native(NULL));
 	csdk_sandbox_free(a);
 	csdk_sandbox_free(b);
 	csdk_sandbox_free(NULL);
@@ -395,7 +412,7 @@ END_TEST
 
 START_TEST(create_reports_the_plugin_failure)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = (csdk_sandbox *)&sb;
 
@@ -409,7 +426,7 @@ END_TEST
 
 START_TEST(create_without_an_id_fails_and_releases_the_handle)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = (csdk_sandbox *)&sb;
 
@@ -426,21 +443,22 @@ END_TEST
 
 START_TEST(create_checks_its_options)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = NULL;
 
 	o.runtime = "ruby";
-	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest", "unknown runtime 'ruby'; use python or node");
+	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
+		      "runtime 'ruby' is not valid: it is not a known runtime; use python or node");
 	o.runtime = "python";
 	o.timeout_ms = -5;
 	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
-		      "timeout -5 ms is negative; give a lifetime in milliseconds, or 0 for the provider's default");
+		      "timeout -5 ms is not valid: it is negative; give milliseconds, or 0 for the default");
 	o.timeout_ms = 0;
 	o.struct_size = 8;
-	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
-		      t_fmt("create options have struct_size 8, smaller than %zu; initialise them with CSDK_CREATE_OPTIONS_INIT",
-			    (size_t)CSDK_CREATE_OPTIONS_SIZE_1_0));
+	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_create_options has struct_size 8, smaller than the first release's %zu; "
+			    "initialise it with CSDK_CREATE_OPTIONS_INIT", sizeof(o)));
 	ck_assert_ptr_null(sb);
 	assert_failed(csdk_sandbox_create(&sb, NULL, NULL), CSDK_EINVAL, NULL, "csdk_sandbox_create: provider is NULL");
 	assert_failed(csdk_sandbox_create(NULL, p, NULL), CSDK_EINVAL, NULL, "csdk_sandbox_create: out is NULL");
@@ -749,7 +767,7 @@ START_TEST(negative_timeout_is_invalid)
 	csdk_sandbox *sb = new_sandbox(p);
 
 	o.timeout_ms = -1;
-	run_fails(sb, "exit:0", &o, CSDK_EINVAL, "apitest", "timeout -1 ms is negative; give milliseconds, or 0 for none");
+	run_fails(sb, "exit:0", &o, CSDK_EINVAL, "apitest", "timeout -1 ms is not valid: it is negative; give milliseconds, or 0 for the default");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -772,11 +790,16 @@ START_TEST(command_options_reach_the_plugin)
 	csdk_result_free(r);
 
 	o.envs = NULL;
-	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest", "command options give 2 envs without the array");
+	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest", "command options give 2 envs without the array; set the array or a count of 0");
 	o = (csdk_command_options)CSDK_COMMAND_OPTIONS_INIT;
-	o.version = 7;
+	o.struct_size = 7;
+	run_fails(sb, "show-opts", &o, CSDK_EINVAL, NULL,
+		  t_fmt("csdk_command_options has struct_size 7, smaller than the first release's %zu; "
+			"initialise it with CSDK_COMMAND_OPTIONS_INIT", sizeof(o)));
+	o = (csdk_command_options)CSDK_COMMAND_OPTIONS_INIT;
+	o.runtime = "python";
 	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest",
-		  "csdk_command_options version 7 is not supported; initialise with CSDK_COMMAND_OPTIONS_INIT");
+		  "a runtime is for code, not commands; leave runtime NULL or use csdk_sandbox_run_code");
 	run_fails(sb, NULL, NULL, CSDK_EINVAL, "apitest", "no command given; pass a shell command string");
 	run_fails(NULL, "exit:0", NULL, CSDK_EINVAL, NULL, "csdk_sandbox_run_command: sandbox is NULL");
 	assert_failed(csdk_sandbox_run_command(NULL, sb, "exit:0", NULL), CSDK_EINVAL, NULL, "csdk_sandbox_run_command: out is NULL");
@@ -895,10 +918,10 @@ START_TEST(run_code_detects_or_takes_the_runtime)
 	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "console.log(1)", NULL), 0);
 	ck_assert_str_eq(r->stdout_buf, "node:console.log(1)");
 	csdk_result_free(r);
-	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "print(1)", "node"), 0);
+	ck_assert_int_eq(run_code_rt(&r, sb, "print(1)", "node"), 0);
 	ck_assert_str_eq(r->stdout_buf, "node:print(1)");
 	csdk_result_free(r);
-	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:err:boom;exit:1", "python"), 0);
+	ck_assert_int_eq(run_code_rt(&r, sb, "script:err:boom;exit:1", "python"), 0);
 	ck_assert_str_eq(r->stdout_buf, "python:");
 	ck_assert_str_eq(r->stderr_buf, "boom");
 	ck_assert_int_eq(r->exit_code, 1);
@@ -914,19 +937,19 @@ START_TEST(run_code_failures)
 	csdk_sandbox *sb = new_sandbox(p);
 	csdk_result *r = (csdk_result *)&r;
 
-	assert_failed(csdk_sandbox_run_code(&r, sb, "print(1)", "ruby"), CSDK_EINVAL, "apitest", "unknown runtime 'ruby'; use python or node");
+	assert_failed(run_code_rt(&r, sb, "print(1)", "ruby"), CSDK_EINVAL, "apitest", "runtime 'ruby' is not valid: it is not a known runtime; use python or node");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "x", ""), CSDK_EINVAL, "apitest", "unknown runtime ''; use python or node");
+	assert_failed(run_code_rt(&r, sb, "x", ""), CSDK_EINVAL, "apitest", "runtime '' is not valid: it is not a known runtime; use python or node");
 	assert_failed(csdk_sandbox_run_code(&r, sb, NULL, NULL), CSDK_EINVAL, "apitest", "no code given");
-	assert_failed(csdk_sandbox_run_code(&r, sb, APITEST_CODE_SYNTAX, "python"), CSDK_ESYNTAX, "apitest",
+	assert_failed(run_code_rt(&r, sb, APITEST_CODE_SYNTAX, "python"), CSDK_ESYNTAX, "apitest",
 		      "python: SyntaxError: invalid syntax (line 1)");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:exit:300", "node"), CSDK_EBACKEND, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:exit:300", "node"), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned exit code 300 from run_code; exit codes are 0 to 255");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:nomsg:-10", "node"), CSDK_ETIMEOUT, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:nomsg:-10", "node"), CSDK_ETIMEOUT, "apitest",
 		      "provider 'apitest' failed in run_code: timed out");
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:garbage:3", "node"), CSDK_EBACKEND, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:garbage:3", "node"), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned invalid status 3 from run_code; the plugin must return 0 or a negative CSDK_E* code");
 	assert_failed(csdk_sandbox_run_code(&r, NULL, "x", NULL), CSDK_EINVAL, NULL, "csdk_sandbox_run_code: sandbox is NULL");
 	csdk_sandbox_free(sb);
@@ -967,12 +990,12 @@ START_TEST(url_of_a_bad_port_or_protocol)
 
 	for (size_t i = 0; i < N_OF(ports); i++) {
 		assert_failed(csdk_sandbox_get_url(&url, sb, ports[i], NULL), CSDK_EINVAL, "apitest",
-			      t_fmt("port %d is out of range; use 1 to 65535", ports[i]));
+			      t_fmt("port %d is not valid: it is out of range; use 1 to 65535", ports[i]));
 		ck_assert_ptr_null(url);
 	}
 	for (size_t i = 0; i < N_OF(protocols); i++)
 		assert_failed(csdk_sandbox_get_url(&url, sb, 80, protocols[i]), CSDK_EINVAL, "apitest",
-			      t_fmt("protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocols[i]));
+			      t_fmt("protocol '%s' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss", protocols[i]));
 	assert_failed(csdk_sandbox_get_url(&url, sb, APITEST_PORT_NO_URL, NULL), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned no URL from get_url");
 	ck_assert_ptr_null(url);
@@ -994,7 +1017,7 @@ START_TEST(url_scheme_starts_with_a_letter)
 
 		ck_assert_msg(rc == CSDK_EINVAL, "protocol '%s' was accepted (%d, %s)", protocols[i], rc, url ? url : "no URL");
 		ck_assert_str_eq(csdk_error_last()->message,
-				 t_fmt("protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocols[i]));
+				 t_fmt("protocol '%s' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss", protocols[i]));
 	}
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
@@ -1035,14 +1058,14 @@ START_TEST(named_sandboxes_are_unsupported)
 	csdk_sandbox *sb = new_sandbox(p), *out = (csdk_sandbox *)&out;
 
 	assert_failed(csdk_sandbox_find_or_create(&out, p, NULL, "web", NULL), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support findOrCreate.\nThis feature requires gateway provider with named sandbox support.");
+		      "Provider 'apitest' does not support named sandboxes (find_or_create); this needs a provider with named sandbox support.");
 	ck_assert_ptr_null(out);
 	out = (csdk_sandbox *)&out;
 	assert_failed(csdk_sandbox_find(&out, p, "team", "web"), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support find.\nThis feature requires gateway provider with named sandbox support.");
+		      "Provider 'apitest' does not support named sandboxes (find); this needs a provider with named sandbox support.");
 	ck_assert_ptr_null(out);
 	assert_failed(csdk_sandbox_extend_timeout(sb, 0), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support extendTimeout.\nThis feature requires gateway provider with timeout extension support.");
+		      "Provider 'apitest' does not support timeout extension (extend_timeout); this needs a provider with timeout extension support.");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -1050,7 +1073,7 @@ END_TEST
 
 START_TEST(templates_and_snapshots_are_unsupported)
 {
-	struct csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = new_sandbox(p);
 	char *id = (char *)&id;
@@ -1072,7 +1095,7 @@ START_TEST(templates_and_snapshots_are_unsupported)
 	assert_failed(csdk_snapshot_delete(p, "s1"), CSDK_EUNSUPPORTED, "apitest", snapshots);
 	{
 		/* not a plain sandbox made in place of the one asked for */
-		struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+		csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 		csdk_sandbox *made = (csdk_sandbox *)&made;
 
 		o.template_id = "t1";
@@ -1300,7 +1323,7 @@ static void *sleeper(void *arg)
 static void *noid_creator(void *arg)
 {
 	struct worker *w = arg;
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = csdk_sandbox_provider(w->sb);
 
 	o.image = APITEST_IMAGE_NOID;
@@ -1431,7 +1454,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, open_in_an_empty_registry_lists_none);
 	tcase_add_test(tc, open_rejected_provider_gives_the_rejection_reason);
 	tcase_add_test(tc, open_without_a_name_or_out);
-	tcase_add_test(tc, open_with_wrong_options_version);
+	tcase_add_test(tc, open_with_wrong_options_size);
 	tcase_add_test(tc, open_with_an_unknown_config_key);
 	tcase_add_test(tc, open_with_a_key_given_twice);
 	tcase_add_test(tc, open_with_an_entry_without_value);
