@@ -143,6 +143,54 @@ static int h_items_add(struct csdk_items *it, const char *id, const char *name, 
 	return 0;
 }
 static int h_endpoint_set(struct csdk_endpoint *e, const char *u, const char *t) { (void)e; (void)u; (void)t; return CSDK_EUNSUPPORTED; }
+static int h_endpoint_add_header(struct csdk_endpoint *e, const char *n, const char *v) { (void)e; (void)n; (void)v; return CSDK_EUNSUPPORTED; }
+
+/* The plugin's descriptor, for the types of its configuration keys. */
+static const struct csdk_plugin *plugin_desc;
+
+/*
+ * config_get_int as the host does it, for the values this driver gives: a
+ * number with a unit of the key's type (sizes K, M, G, T; durations ms, s,
+ * m, h). The host checks typed values before init, so a value the plugin
+ * reads is always well-formed.
+ */
+static int h_config_get_int(const struct csdk_config *c, const char *key, int64_t *out)
+{
+	static const struct { const char *unit; int type; int64_t scale; } units[] = {
+		{ "", CSDK_CONFIG_INT, 1 }, { "", CSDK_CONFIG_SIZE, 1 }, { "", CSDK_CONFIG_DURATION, 1 },
+		{ "k", CSDK_CONFIG_SIZE, 1024 }, { "K", CSDK_CONFIG_SIZE, 1024 }, { "M", CSDK_CONFIG_SIZE, 1024 * 1024 },
+		{ "G", CSDK_CONFIG_SIZE, INT64_C(1) << 30 }, { "T", CSDK_CONFIG_SIZE, INT64_C(1) << 40 },
+		{ "ms", CSDK_CONFIG_DURATION, 1 }, { "s", CSDK_CONFIG_DURATION, 1000 },
+		{ "m", CSDK_CONFIG_DURATION, 60000 }, { "h", CSDK_CONFIG_DURATION, 3600000 },
+	};
+	const struct csdk_config_key *k = NULL;
+	const char *v;
+	char *end;
+	long long n;
+
+	for (uint32_t i = 0; plugin_desc && i < plugin_desc->n_config_keys; i++) {
+		const struct csdk_config_key *ki =
+			(const void *)((const char *)plugin_desc->config_keys + (size_t)i * plugin_desc->config_key_size);
+		if (!strcmp(ki->key, key))
+			k = ki;
+	}
+	if (!k || k->type == CSDK_CONFIG_STRING)
+		return CSDK_EINVAL;
+	if (!(v = h_config_get(c, key)))
+		return CSDK_ENOTFOUND;
+	if (k->type == CSDK_CONFIG_BOOL) {
+		*out = !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1");
+		return 0;
+	}
+	n = strtoll(v, &end, 10);
+	for (size_t i = 0; end != v && i < sizeof(units) / sizeof(units[0]); i++)
+		if ((int)k->type == units[i].type && !strcmp(end, units[i].unit)) {
+			*out = (int64_t)n * units[i].scale;
+			return 0;
+		}
+	fprintf(stderr, "driver: value '%s' of %s is not one the host would pass\n", v, key);
+	abort();
+}
 
 static const struct csdk_host host = {
 	.struct_size = sizeof(struct csdk_host),
@@ -150,6 +198,7 @@ static const struct csdk_host host = {
 	.log = h_log,
 	.error = h_error,
 	.config_get = h_config_get,
+	.config_get_int = h_config_get_int,
 	.sink_write = h_sink_write,
 	.text_set = h_text_set,
 	.info_set_id = h_info_set_id,
@@ -160,6 +209,7 @@ static const struct csdk_host host = {
 	.dir_add = h_dir_add,
 	.items_add = h_items_add,
 	.endpoint_set = h_endpoint_set,
+	.endpoint_add_header = h_endpoint_add_header,
 };
 
 static void sink_reset(struct csdk_sink *s)
@@ -196,10 +246,22 @@ static void *open_ctx(const char *const *extra)
 	return ctx;
 }
 
+/* The host always passes a request: the default one when the caller gave no options. */
+static const struct csdk_run_request plain = { sizeof(plain), 0, NULL, NULL, 0, 0, NULL };
+
 static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_request *o, struct csdk_sink *s, int *code)
 {
 	sink_reset(s);
-	return m->run_command(ctx, sb, cmd, o, s, code);
+	return m->run_command(ctx, sb, cmd, o ? o : &plain, s, code);
+}
+
+/* A run_code request with the runtime the host detected or was given. */
+static struct csdk_run_request code_req(const char *runtime)
+{
+	struct csdk_run_request r = plain;
+
+	r.runtime = runtime;
+	return r;
 }
 
 /* Counts live (non-zombie) processes whose command line contains marker. */
@@ -293,16 +355,30 @@ static void *create_sb(void *ctx, const struct csdk_create_request *o, char *id_
 
 /* ------------------------------------------------------------- tests */
 
+/* The numeric keys are typed: the host parses and bounds them before init. */
+static void test_typed_keys(const struct csdk_plugin *desc)
+{
+	static const struct { const char *key; uint32_t type; int64_t min, max; } typed[] = {
+		{ "state_dir", CSDK_CONFIG_STRING, 0, 0 }, { "isolation", CSDK_CONFIG_STRING, 0, 0 },
+		{ "network", CSDK_CONFIG_STRING, 0, 0 }, { "timeout", CSDK_CONFIG_DURATION, 0, INT64_MAX },
+		{ "memory", CSDK_CONFIG_SIZE, 1, INT64_MAX }, { "processes", CSDK_CONFIG_INT, 1, INT64_MAX },
+		{ "cpu_time", CSDK_CONFIG_INT, 1, INT64_MAX }, { "output_limit", CSDK_CONFIG_SIZE, 1, INT64_MAX },
+		{ "python", CSDK_CONFIG_STRING, 0, 0 }, { "node", CSDK_CONFIG_STRING, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]) && i < desc->n_config_keys; i++) {
+		const struct csdk_config_key *k = (const void *)((const char *)desc->config_keys + i * desc->config_key_size);
+
+		CHECK_STR(k->key, typed[i].key);
+		CHECK(k->type == typed[i].type && k->min == typed[i].min && k->max == typed[i].max);
+	}
+}
+
 static void test_config(void)
 {
 	static const struct { const char *k, *v, *msg; } bad[] = {
 		{ "isolation", "sometimes", "invalid value 'sometimes' for isolation; use auto, bwrap or none" },
 		{ "network", "wifi", "invalid value 'wifi' for network; use host or none" },
-		{ "timeout", "soon", "invalid value 'soon' for timeout; use a lifetime in milliseconds (0 = never expires)" },
-		{ "memory", "12X", "invalid value '12X' for memory; use a number of bytes, optionally with K, M or G" },
-		{ "processes", "0", "invalid value '0' for processes; use a positive number of processes" },
-		{ "cpu_time", "-1", "invalid value '-1' for cpu_time; use a positive number of seconds" },
-		{ "output_limit", "", "invalid value '' for output_limit; use a positive number of bytes, optionally with K, M or G" },
 		{ "state_dir", "relative/dir", "invalid value 'relative/dir' for state_dir; use an absolute directory path" },
 	};
 	size_t i;
@@ -326,7 +402,7 @@ static void test_config(void)
 
 static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 {
-	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0, NULL };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_kv envs[] = { { "BAZ", "qux" }, { "FOO", "override" } };
@@ -480,48 +556,70 @@ static void test_destroy_running(void *ctx, const char *const *extra)
 	m->teardown(ctx2);
 }
 
-static void test_run_code(void *ctx, void *sb)
+static void test_run_code(void *ctx, void *sb, const char *id, int bwrap)
 {
+	struct csdk_run_request py = code_req("python"), js = code_req("node"), rb = code_req("ruby");
+	struct csdk_kv envs[] = { { "CSDK_CODE_VAR", "from the request" } };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
+	char expect[600];
 	int code = -5;
 
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "print(1 + 2)", "python", &s, &code), 0);
+	CHECK_RC(m->run_code(ctx, sb, "print(1 + 2)", &py, &s, &code), 0);
 	CHECK_STR(out_of(&s), "3\n");
 	CHECK(code == 0);
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "print(", "python", &s, &code), CSDK_ESYNTAX);
+	CHECK_RC(m->run_code(ctx, sb, "print(", &py, &s, &code), CSDK_ESYNTAX);
 	CHECK_STR(last_msg, "SyntaxError: '(' was never closed (line 1)");
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "1/0", "python", &s, &code), 0);
+	CHECK_RC(m->run_code(ctx, sb, "1/0", &py, &s, &code), 0);
 	CHECK(code == 1);
 	CHECK(strstr(err_of(&s), "ZeroDivisionError: division by zero") != NULL);
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "raise SyntaxError('at runtime')", "python", &s, &code), 0);
+	CHECK_RC(m->run_code(ctx, sb, "raise SyntaxError('at runtime')", &py, &s, &code), 0);
 	CHECK(code == 1);
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "console.log(6 * 7)", "node", &s, &code), 0);
+	CHECK_RC(m->run_code(ctx, sb, "console.log(6 * 7)", &js, &s, &code), 0);
 	CHECK_STR(out_of(&s), "42\n");
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "console.log(", "node", &s, &code), CSDK_ESYNTAX);
+	CHECK_RC(m->run_code(ctx, sb, "console.log(", &js, &s, &code), CSDK_ESYNTAX);
 	CHECK_STR(last_msg, "SyntaxError: Unexpected end of input (line 1)");
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "throw new SyntaxError('at runtime')", "node", &s, &code), 0);
+	CHECK_RC(m->run_code(ctx, sb, "throw new SyntaxError('at runtime')", &js, &s, &code), 0);
 	CHECK(code == 1);
 	sink_reset(&s);
-	CHECK_RC(m->run_code(ctx, sb, "print(1)", "ruby", &s, &code), CSDK_EINVAL);
+	CHECK_RC(m->run_code(ctx, sb, "print(1)", &rb, &s, &code), CSDK_EINVAL);
 	CHECK_STR(last_msg, "runtime 'ruby' is not supported by the local provider; use python or node");
 	sink_reset(&s);
+	/* the request's cwd, envs and timeout apply to code as to commands */
+	CHECK_RC(run(ctx, sb, "mkdir -p sub/dir", NULL, &s, &code), 0);
+	sink_reset(&s);
+	py.cwd = "sub/dir";
+	py.envs = envs;
+	py.n_envs = 1;
+	CHECK_RC(m->run_code(ctx, sb, "import os; print(os.getcwd(), os.environ['CSDK_CODE_VAR'])", &py, &s, &code), 0);
+	CHECK(code == 0);
+	if (bwrap)
+		snprintf(expect, sizeof(expect), "/home/sandbox/sub/dir from the request\n");
+	else
+		snprintf(expect, sizeof(expect), "%s/sandboxes/%s/home/sub/dir from the request\n", state_dir, id);
+	CHECK_STR(out_of(&s), expect);
+	sink_reset(&s);
+	js.timeout_ms = 300;
+	CHECK_RC(m->run_code(ctx, sb, "console.log('started'); setTimeout(() => console.log('never'), 60000)", &js, &s, &code), 0);
+	CHECK(code == 124);
+	CHECK_STR(out_of(&s), "started\n");
+	sink_reset(&s);
 	/* the code file does not linger in /tmp */
-	CHECK_RC(m->run_command(ctx, sb, "ls \"$TMPDIR\" | grep -c csdk-code", NULL, &s, &code), 0);
+	CHECK_RC(m->run_command(ctx, sb, "ls \"$TMPDIR\" | grep -c csdk-code", &plain, &s, &code), 0);
 	CHECK_STR(out_of(&s), "0\n");
 	sink_reset(&s);
 }
 
 static void test_fs(void *ctx, void *sb, const char *id, int bwrap)
 {
-	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0 };
+	struct csdk_run_request o = { sizeof(o), 0, NULL, NULL, 0, 0, NULL };
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_dir d;
@@ -631,13 +729,23 @@ static void test_fs(void *ctx, void *sb, const char *id, int bwrap)
 
 struct named_arg { void *ctx; char id[64]; int rc; };
 
+/* A find_or_create request as the host makes it: name and namespace always set. */
+static struct csdk_create_request named_req(const char *ns, const char *name)
+{
+	struct csdk_create_request r = { sizeof(r), 0, 0, NULL, NULL, name, ns, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+
+	return r;
+}
+
 static void *named_thread(void *p)
 {
 	struct named_arg *a = p;
 	struct csdk_text t = { "" };
 	void *sb = NULL;
 
-	a->rc = m->find_or_create(a->ctx, "team", "shared", NULL, &t, &sb);
+	struct csdk_create_request req = named_req("team", "shared");
+
+	a->rc = m->find_or_create(a->ctx, &req, &t, &sb);
 	strcpy(a->id, t.value);
 	if (sb)
 		m->release(a->ctx, sb);
@@ -655,19 +763,19 @@ static void test_named(void *ctx)
 	int i;
 	int64_t now;
 
-	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb), CSDK_ENOTFOUND);
-	CHECK_RC(m->find_or_create(ctx, NULL, "web", NULL, &t, &sb), 0);
+	struct csdk_create_request web = named_req("default", "web");
+
+	/* names and namespaces are checked by the host before the plugin sees them */
+	CHECK_RC(m->find(ctx, "default", "web", &t, &sb), CSDK_ENOTFOUND);
+	CHECK_RC(m->find_or_create(ctx, &web, &t, &sb), 0);
 	strcpy(first, t.value);
-	CHECK_RC(m->find_or_create(ctx, "default", "web", NULL, &t, &sb2), 0);
+	CHECK_RC(m->find_or_create(ctx, &web, &t, &sb2), 0);
 	CHECK_STR(t.value, first);
 	m->release(ctx, sb2);
-	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb2), 0);
+	CHECK_RC(m->find(ctx, "default", "web", &t, &sb2), 0);
 	CHECK_STR(t.value, first);
 	m->release(ctx, sb2);
 	CHECK_RC(m->find(ctx, "other", "web", &t, &sb2), CSDK_ENOTFOUND);
-	CHECK_RC(m->find_or_create(ctx, NULL, "../x", NULL, &t, &sb2), CSDK_EINVAL);
-	CHECK_STR(last_msg, "sandbox name '../x' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
-	CHECK_RC(m->find(ctx, "..", "x", &t, &sb2), CSDK_EINVAL);
 
 	memset(&info, 0, sizeof(info));
 	CHECK_RC(m->get_info(ctx, sb, &info), 0);
@@ -676,20 +784,19 @@ static void test_named(void *ctx)
 	memset(&info, 0, sizeof(info));
 	CHECK_RC(m->get_info(ctx, sb, &info), 0);
 	CHECK(info.timeout == now + 7200000);
-	CHECK_RC(m->extend_timeout(ctx, sb, 0), CSDK_EINVAL);
 	m->release(ctx, sb);
 	CHECK_RC(m->destroy(ctx, first), 0);
-	CHECK_RC(m->find(ctx, NULL, "web", &t, &sb2), CSDK_ENOTFOUND);
+	CHECK_RC(m->find(ctx, "default", "web", &t, &sb2), CSDK_ENOTFOUND);
 
-	/* create with a name is find_or_create */
+	/* create with a name (the host sets one for named providers, with its namespace) is find_or_create */
 	{
-		struct csdk_create_request co = { sizeof(co), 0, 0, NULL, NULL, "n1", NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0 };
+		struct csdk_create_request co = named_req("default", "n1");
 		char second[64];
 
 		CHECK_RC(m->create(ctx, &co, &t, &sb), 0);
 		strcpy(first, t.value);
 		m->release(ctx, sb);
-		CHECK_RC(m->find(ctx, NULL, "n1", &t, &sb2), 0);
+		CHECK_RC(m->find(ctx, "default", "n1", &t, &sb2), 0);
 		CHECK_STR(t.value, first);
 		m->release(ctx, sb2);
 		CHECK_RC(m->create(ctx, &co, &t, &sb2), 0);
@@ -703,17 +810,9 @@ static void test_named(void *ctx)
 		CHECK_RC(m->find(ctx, "team", "n1", &t, &sb2), 0);
 		CHECK_STR(t.value, second);
 		m->release(ctx, sb2);
-		co.namespace_ = NULL;
-		co.name = "bad/name";
-		CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_EINVAL);
-		CHECK_STR(last_msg, "sandbox name 'bad/name' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
-		co.name = "n2";
-		co.namespace_ = "../x";
-		CHECK_RC(m->create(ctx, &co, &t, &sb2), CSDK_EINVAL);
-		CHECK_STR(last_msg, "namespace '../x' is not valid; use 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')");
 		CHECK_RC(m->destroy(ctx, first), 0);
 		CHECK_RC(m->destroy(ctx, second), 0);
-		CHECK_RC(m->find(ctx, NULL, "n1", &t, &sb2), CSDK_ENOTFOUND);
+		CHECK_RC(m->find(ctx, "default", "n1", &t, &sb2), CSDK_ENOTFOUND);
 	}
 
 	for (i = 0; i < 6; i++) {
@@ -884,11 +983,10 @@ static void test_mode(const char *isolation)
 	CHECK_STR(t.value, "http://127.0.0.1:8080");
 	CHECK_RC(m->get_url(ctx, sb, 3000, "ws", &t), 0);
 	CHECK_STR(t.value, "ws://127.0.0.1:3000");
-	CHECK_RC(m->get_url(ctx, sb, 0, NULL, &t), CSDK_EINVAL);
 
 	test_commands(ctx, sb, id, bwrap);
 	test_destroy_running(ctx, extra);
-	test_run_code(ctx, sb);
+	test_run_code(ctx, sb, id, bwrap);
 	test_fs(ctx, sb, id, bwrap);
 
 	/* another context (as another process would) sees the same sandbox */
@@ -964,7 +1062,7 @@ static void test_output_limit(void)
 
 	/* a background command's log: the first 1000 bytes, a note, and the command is killed */
 	{
-		struct csdk_run_request o = { sizeof(o), 1, NULL, NULL, 0, 0 };
+		struct csdk_run_request o = { sizeof(o), 1, NULL, NULL, 0, 0, NULL };
 		char expect[300];
 
 		CHECK_RC(run(ctx, sb, "exec yes csdk-bg-flood", &o, &s, &code), 0);
@@ -1071,12 +1169,17 @@ int main(void)
 	}
 	entry = (csdk_plugin_entry_fn)(uintptr_t)dlsym(dl, CSDK_PLUGIN_ENTRY_SYMBOL);
 	CHECK(entry != NULL);
-	CHECK_RC(entry(CSDK_ABI_MAKE(2, 0), &desc), CSDK_EABI);
+	CHECK_RC(entry(CSDK_ABI_MAKE(1, 0), &desc), CSDK_EABI);
+	CHECK_RC(entry(CSDK_ABI_MAKE(3, 0), &desc), CSDK_EABI);
 	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
 	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
 	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC));
 	CHECK(desc->n_config_keys == 10);
+	CHECK(desc->struct_size >= CSDK_PLUGIN_SIZE_2_0 && desc->config_key_size >= CSDK_CONFIG_KEY_SIZE_2_0);
 	m = desc->methods;
+	CHECK(m->struct_size >= CSDK_METHODS_SIZE_2_0);
+	plugin_desc = desc;
+	test_typed_keys(desc);
 
 	snprintf(state_dir, sizeof(state_dir), "/tmp/csdk-local-test-XXXXXX");
 	if (!mkdtemp(state_dir))
