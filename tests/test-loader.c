@@ -57,6 +57,11 @@ static const struct expected_rejection rejections[] = {
 	{ "badname", CSDK_EPLUGIN, "plugin name 'Bad_Name' is not well-formed; use 1 to 32 lower-case letters, digits and '-', starting with a letter" },
 	{ "nolicense", CSDK_EPLUGIN, "descriptor field 'license' is missing; set it to a string" },
 	{ "mismatch", CSDK_EPLUGIN, "plugin name 'other' does not match the file name; rename the file to csdk-other.so" },
+	{ "noinit", CSDK_EPLUGIN, "required method 'init' is missing; implement it in the method table" },
+	{ "keytype", CSDK_EPLUGIN, "configuration key 'region' has unknown type 9; use a CSDK_CONFIG_* type (string, bool, int, size, duration)" },
+	{ "keybounds", CSDK_EPLUGIN, "configuration key 'region' has min 10 above max 5; set min <= max" },
+	{ "fsboth", CSDK_EPLUGIN, "declares both CSDK_CAP_FILESYSTEM and CSDK_CAP_FS_OVER_COMMANDS; keep FILESYSTEM when the plugin has fs methods, else FS_OVER_COMMANDS" },
+	{ "fsgateway", CSDK_EPLUGIN, "declares CSDK_CAP_FS_OVER_COMMANDS without CSDK_MODE_DIRECT; the host needs the plugin's run_command for it" },
 };
 
 static const char *expected_message(const struct expected_rejection *e, const char *path)

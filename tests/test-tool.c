@@ -26,7 +26,7 @@
 
 #define GOOD_NAMES "alpha,beta,frozen,future,lax,leaky"
 #define N_GOOD 6
-#define N_BAD 25
+#define N_BAD 30
 
 struct run {
 	int status;
