@@ -1717,6 +1717,10 @@ START_TEST(run_code_options_reach_the_plugin)
 	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", NULL), 0);
 	ck_assert_str_eq(r->stdout_buf, "node:cwd=- timeout=0 background=0 envs=0 runtime=node");
 	csdk_result_free(r);
+	o.background = 1;
+	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", &o), 0);
+	ck_assert_str_eq(r->stdout_buf, "node:cwd=- timeout=0 background=1 envs=0 runtime=node");
+	csdk_result_free(r);
 	/* commands get no runtime */
 	expect_stdout(sb, "show-opts", "cwd=- timeout=0 background=0 envs=0");
 	csdk_sandbox_free(sb);

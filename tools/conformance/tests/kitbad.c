@@ -54,7 +54,7 @@ static int kb_destroy(void *ctx, const char *id)
 	return 0;
 }
 
-static int kb_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+static int kb_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	*exit_code_out = 0;
 	return 0;
