@@ -1816,7 +1816,7 @@ START_TEST(typed_key_from_the_environment_is_checked_too)
 	{
 		csdk_sandbox *sb = new_sandbox(p);
 
-		expect_stdout(sb, "show-config", "wait=90000 memory=unset verbose=unset retries=unset region=EINVAL");
+		expect_stdout(sb, "show-config", "wait=90000 memory=unset verbose=unset retries=unset region=EINVAL nosuch=EINVAL");
 		csdk_sandbox_free(sb);
 	}
 	csdk_provider_close(p);
@@ -1845,7 +1845,7 @@ START_TEST(config_get_int_gives_the_parsed_values)
 	ck_assert_msg(rc == 0, "open returned %d: %s", rc, csdk_error_last()->message);
 	sb = new_sandbox(p);
 	/* a string key is EINVAL for config_get_int; the text stays readable with config_get */
-	expect_stdout(sb, "show-config", t_fmt("%s region=EINVAL", g->shown));
+	expect_stdout(sb, "show-config", t_fmt("%s region=EINVAL nosuch=EINVAL", g->shown));
 	ck_assert_str_eq(csdk_provider_config(p, "wait"), g->wait);
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
@@ -1857,7 +1857,7 @@ START_TEST(config_get_int_of_unset_keys)
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = new_sandbox(p);
 
-	expect_stdout(sb, "show-config", "wait=unset memory=unset verbose=unset retries=unset region=EINVAL");
+	expect_stdout(sb, "show-config", "wait=unset memory=unset verbose=unset retries=unset region=EINVAL nosuch=EINVAL");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
