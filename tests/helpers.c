@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <csdk/plugin.h>
 
 #include "helpers.h"
 
@@ -148,6 +151,40 @@ int t_has_warning(const csdk_plugin_info *info, const char *warning)
 		if (strcmp(info->warnings[i], warning) == 0)
 			return 1;
 	return 0;
+}
+
+int t_has_method(const csdk_plugin_info *info, const char *name)
+{
+	for (size_t i = 0; i < info->n_methods; i++)
+		if (strcmp(info->methods[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+const char *t_methods(const csdk_plugin_info *info)
+{
+	const char *s = "";
+
+	for (size_t i = 0; i < info->n_methods; i++)
+		s = t_fmt("%s%s%s", s, i ? "," : "", info->methods[i]);
+	return s;
+}
+
+const struct csdk_plugin *t_descriptor(const char *path, uint32_t host_abi)
+{
+	union {
+		void *object;
+		csdk_plugin_entry_fn fn;
+	} entry;
+	const struct csdk_plugin *d = NULL;
+	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+	ck_assert_msg(dl != NULL, "dlopen %s: %s", path, dlerror());
+	entry.object = dlsym(dl, CSDK_PLUGIN_ENTRY_SYMBOL);
+	ck_assert_msg(entry.object != NULL, "%s exports no %s", path, CSDK_PLUGIN_ENTRY_SYMBOL);
+	ck_assert_int_eq(entry.fn(host_abi, &d), 0);
+	ck_assert_ptr_nonnull(d);
+	return d; /* the module stays loaded until the test process exits */
 }
 
 unsigned int t_elf_machine(const char *path)

@@ -45,6 +45,19 @@ const char *t_names(const csdk_registry *reg);
 /* Whether the plugin has exactly this warning. */
 int t_has_warning(const csdk_plugin_info *info, const char *warning);
 
+/* Whether the plugin implements the method called name (its info's method names). */
+int t_has_method(const csdk_plugin_info *info, const char *name);
+/* The method names of the plugin, comma-separated in table order. */
+const char *t_methods(const csdk_plugin_info *info);
+
+/*
+ * The plugin's own descriptor, from its own dlopen and entry point (asked as
+ * host ABI host_abi): the library hands out no descriptors or method tables.
+ * Aborts the test when the file does not load or the entry fails.
+ */
+struct csdk_plugin;
+const struct csdk_plugin *t_descriptor(const char *path, uint32_t host_abi);
+
 /* The bytes of the file's ELF e_machine field. */
 unsigned int t_elf_machine(const char *path);
 

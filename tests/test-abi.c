@@ -1,7 +1,7 @@
 /*
- * test-abi: the plugin ABI may only grow. The structs of the frozen 1.0
- * header (abi/csdk-plugin-1.0.h, never edited) must keep their sizes, field
- * offsets and constants in the current csdk/plugin.h.
+ * test-abi: the plugin ABI may only grow. The structs of the frozen 2.0
+ * header (abi/csdk-plugin-2.0.h, never edited) must keep their sizes, field
+ * offsets and constants in the current csdk/common.h and csdk/plugin.h.
  */
 #include "config.h"
 
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <csdk/csdk.h>
+#include <csdk/plugin.h>
 
 #include "abi/frozen-layout.h"
 #include "helpers.h"
@@ -20,18 +21,18 @@ static const struct layout_field current_fields[] = {
 #define LAYOUT_FIELD(type, field) { #type, #field, offsetof(struct type, field), member_size(type, field) },
 #define LAYOUT_STRUCT(type, size)
 #define LAYOUT_CONSTANT(name)
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
 };
 
-/* The current header's CSDK_*_SIZE_1_0 constants (sizeof for csdk_kv). */
-static const struct layout_struct current_sizes_1_0[] = {
+/* The current header's CSDK_*_SIZE_2_0 constants (sizeof for csdk_kv). */
+static const struct layout_struct current_sizes_2_0[] = {
 #define LAYOUT_FIELD(type, field)
 #define LAYOUT_STRUCT(type, size) { #type, size },
 #define LAYOUT_CONSTANT(name)
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
@@ -41,7 +42,7 @@ static const struct layout_struct current_sizes[] = {
 #define LAYOUT_FIELD(type, field)
 #define LAYOUT_STRUCT(type, size) { #type, sizeof(struct type) },
 #define LAYOUT_CONSTANT(name)
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
@@ -51,7 +52,7 @@ static const struct layout_constant current_constants[] = {
 #define LAYOUT_FIELD(type, field)
 #define LAYOUT_STRUCT(type, size)
 #define LAYOUT_CONSTANT(name) { #name, (int64_t)(name) },
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
@@ -61,12 +62,12 @@ static const struct layout_constant current_constants[] = {
 
 START_TEST(frozen_sizes_equal_size_constants)
 {
-	ck_assert_uint_eq(frozen_n_structs, N_OF(current_sizes_1_0));
+	ck_assert_uint_eq(frozen_n_structs, N_OF(current_sizes_2_0));
 	for (size_t i = 0; i < frozen_n_structs; i++) {
-		ck_assert_str_eq(frozen_structs[i].type, current_sizes_1_0[i].type);
-		ck_assert_msg(frozen_structs[i].size == current_sizes_1_0[i].size,
-			      "struct %s: frozen 1.0 size %zu, current 1.0 constant %zu",
-			      frozen_structs[i].type, frozen_structs[i].size, current_sizes_1_0[i].size);
+		ck_assert_str_eq(frozen_structs[i].type, current_sizes_2_0[i].type);
+		ck_assert_msg(frozen_structs[i].size == current_sizes_2_0[i].size,
+			      "struct %s: frozen 2.0 size %zu, current 2.0 constant %zu",
+			      frozen_structs[i].type, frozen_structs[i].size, current_sizes_2_0[i].size);
 	}
 }
 END_TEST
@@ -87,24 +88,24 @@ START_TEST(fields_keep_offsets)
 		const struct layout_field *f = &frozen_fields[i], *c = &current_fields[i];
 
 		ck_assert_msg(f->offset == c->offset && f->size == c->size,
-			      "%s.%s: 1.0 at offset %zu size %zu, now at offset %zu size %zu",
+			      "%s.%s: 2.0 at offset %zu size %zu, now at offset %zu size %zu",
 			      f->type, f->field, f->offset, f->size, c->offset, c->size);
 	}
 }
 END_TEST
 
-/* The 1.0 size of each struct ends exactly after its last 1.0 field. */
+/* The 2.0 size of each struct ends exactly after its last 2.0 field. */
 START_TEST(size_constants_end_at_last_field)
 {
-	for (size_t s = 0; s < N_OF(current_sizes_1_0); s++) {
+	for (size_t s = 0; s < N_OF(current_sizes_2_0); s++) {
 		size_t end = 0;
 
 		for (size_t i = 0; i < N_OF(current_fields); i++)
-			if (strcmp(current_fields[i].type, current_sizes_1_0[s].type) == 0 &&
+			if (strcmp(current_fields[i].type, current_sizes_2_0[s].type) == 0 &&
 			    current_fields[i].offset + current_fields[i].size > end)
 				end = current_fields[i].offset + current_fields[i].size;
-		ck_assert_msg(end == current_sizes_1_0[s].size, "struct %s: last 1.0 field ends at %zu, 1.0 size is %zu",
-			      current_sizes_1_0[s].type, end, current_sizes_1_0[s].size);
+		ck_assert_msg(end == current_sizes_2_0[s].size, "struct %s: last 2.0 field ends at %zu, 2.0 size is %zu",
+			      current_sizes_2_0[s].type, end, current_sizes_2_0[s].size);
 	}
 }
 END_TEST
@@ -115,7 +116,7 @@ START_TEST(constants_never_change)
 	for (size_t i = 0; i < frozen_n_constants; i++) {
 		ck_assert_str_eq(frozen_constants[i].name, current_constants[i].name);
 		ck_assert_msg(frozen_constants[i].value == current_constants[i].value,
-			      "%s was %lld in 1.0 and is %lld now", frozen_constants[i].name,
+			      "%s was %lld in 2.0 and is %lld now", frozen_constants[i].name,
 			      (long long)frozen_constants[i].value, (long long)current_constants[i].value);
 	}
 }
@@ -148,10 +149,11 @@ END_TEST
 
 START_TEST(known_bits_cover_the_bits)
 {
-	ck_assert_uint_eq(CSDK_MODES_KNOWN_1_0, CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY);
-	ck_assert_uint_eq(CSDK_CAPS_KNOWN_1_0, CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES |
+	ck_assert_uint_eq(CSDK_MODES_KNOWN_2_0, CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY);
+	ck_assert_uint_eq(CSDK_CAPS_KNOWN_2_0, CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES |
 						       CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE |
-						       CSDK_CAP_EXEC);
+						       CSDK_CAP_EXEC | CSDK_CAP_FS_OVER_COMMANDS);
+	ck_assert_uint_eq(CSDK_CAP_FS_OVER_COMMANDS, UINT64_C(1) << 7);
 	ck_assert_int_le(CSDK_ERROR_MIN, CSDK_ECRASHED);
 }
 END_TEST
@@ -160,12 +162,42 @@ START_TEST(every_growable_struct_starts_with_its_size)
 {
 	ck_assert_uint_eq(offsetof(struct csdk_host, struct_size), 0);
 	ck_assert_uint_eq(offsetof(struct csdk_methods, struct_size), 0);
-	ck_assert_uint_eq(offsetof(struct csdk_create_options, struct_size), 0);
-	ck_assert_uint_eq(offsetof(struct csdk_run_options, struct_size), 0);
-	ck_assert_uint_eq(offsetof(struct csdk_template_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(struct csdk_create_request, struct_size), 0);
+	ck_assert_uint_eq(offsetof(struct csdk_run_request, struct_size), 0);
+	ck_assert_uint_eq(offsetof(struct csdk_template_request, struct_size), 0);
 	/* the descriptor's magic comes first, then its size */
 	ck_assert_uint_eq(offsetof(struct csdk_plugin, magic), 0);
 	ck_assert_uint_eq(offsetof(struct csdk_plugin, struct_size), 4);
+}
+END_TEST
+
+/* Every options struct of the application API begins with struct_size, set by its _INIT macro. */
+START_TEST(every_options_struct_starts_with_its_size)
+{
+	csdk_registry_options ro = CSDK_REGISTRY_OPTIONS_INIT;
+	csdk_provider_options po = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_create_options co = CSDK_CREATE_OPTIONS_INIT;
+	csdk_command_options mo = CSDK_COMMAND_OPTIONS_INIT;
+	csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_compute_options cpo = CSDK_COMPUTE_OPTIONS_INIT;
+	csdk_compute_create_options cco = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
+
+	ck_assert_uint_eq(offsetof(csdk_registry_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_provider_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_create_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_command_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_template_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_compute_options, struct_size), 0);
+	ck_assert_uint_eq(offsetof(csdk_compute_create_options, struct_size), 0);
+	ck_assert_uint_eq(ro.struct_size, sizeof(ro));
+	ck_assert_uint_eq(po.struct_size, sizeof(po));
+	ck_assert_uint_eq(co.struct_size, sizeof(co));
+	ck_assert_uint_eq(mo.struct_size, sizeof(mo));
+	ck_assert_uint_eq(to.struct_size, sizeof(to));
+	ck_assert_uint_eq(cpo.struct_size, sizeof(cpo));
+	ck_assert_uint_eq(cco.struct_size, sizeof(cco));
+	ck_assert_ptr_null(mo.runtime);
+	ck_assert_ptr_null(to.sandbox);
 }
 END_TEST
 
@@ -195,7 +227,7 @@ END_TEST
 static Suite *abi_suite(void)
 {
 	Suite *s = suite_create("abi");
-	TCase *tc = tcase_create("frozen-1.0");
+	TCase *tc = tcase_create("frozen-2.0");
 
 	tcase_add_test(tc, frozen_sizes_equal_size_constants);
 	tcase_add_test(tc, structs_only_grow);
@@ -209,6 +241,7 @@ static Suite *abi_suite(void)
 	tcase_add_test(tc, magic_reads_csdk);
 	tcase_add_test(tc, known_bits_cover_the_bits);
 	tcase_add_test(tc, every_growable_struct_starts_with_its_size);
+	tcase_add_test(tc, every_options_struct_starts_with_its_size);
 	tcase_add_test(tc, names_of_modes_and_capabilities);
 	suite_add_tcase(s, tc);
 	return s;

@@ -39,6 +39,7 @@ static void setup(void)
 	unsetenv(APITEST_API_KEY_ENV);
 	unsetenv(APITEST_REGION_ENV);
 	unsetenv(APITEST_TEARDOWN_ENV);
+	unsetenv(APITEST_WAIT_ENV);
 	csdk_set_log_handler(NULL, NULL);
 	csdk_error_clear();
 	reg = t_registry(t_fixture_dir("api"), CSDK_REGISTRY_NO_ENV);
@@ -49,6 +50,7 @@ static void teardown(void)
 	unsetenv(APITEST_API_KEY_ENV);
 	unsetenv(APITEST_REGION_ENV);
 	unsetenv(APITEST_TEARDOWN_ENV);
+	unsetenv(APITEST_WAIT_ENV);
 	csdk_set_log_handler(NULL, NULL);
 	csdk_registry_free(reg);
 	reg = NULL;
@@ -104,6 +106,15 @@ static void assert_failed(int rc, int code, const char *provider, const char *me
 	ck_assert_pstr_eq(e->provider, provider);
 }
 
+/* csdk_sandbox_run_code with only a runtime among the options. */
+static int run_code_rt(csdk_result **out, csdk_sandbox *sb, const char *code, const char *runtime)
+{
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+
+	o.runtime = runtime;
+	return csdk_sandbox_run_code(out, sb, code, &o);
+}
+
 static void assert_no_error(void)
 {
 	ck_assert_int_eq(csdk_error_last()->code, 0);
@@ -122,6 +133,16 @@ static csdk_result *run_ok(csdk_sandbox *sb, const char *command, const csdk_com
 	ck_assert_int_eq(r->stdout_buf[r->stdout_len], '\0');
 	ck_assert_int_eq(r->stderr_buf[r->stderr_len], '\0');
 	return r;
+}
+
+/* run_command succeeds with exit code 0 and exactly this stdout. */
+static void expect_stdout(csdk_sandbox *sb, const char *command, const char *expected)
+{
+	csdk_result *r = run_ok(sb, command, NULL);
+
+	ck_assert_str_eq(r->stdout_buf, expected);
+	ck_assert_int_eq(r->exit_code, 0);
+	csdk_result_free(r);
 }
 
 /* run_command fails: the result stays NULL and the error is exactly this. */
@@ -230,20 +251,22 @@ START_TEST(open_without_a_name_or_out)
 }
 END_TEST
 
-START_TEST(open_with_wrong_options_version)
+START_TEST(open_with_wrong_options_size)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
 	csdk_provider *p = (csdk_provider *)&p;
 
 	opts.registry = reg;
-	opts.version = CSDK_PROVIDER_OPTIONS_VERSION + 1;
-	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, "apitest",
-		      t_fmt("csdk_provider_options version %u is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT",
-			    CSDK_PROVIDER_OPTIONS_VERSION + 1));
+	opts.struct_size = sizeof(opts) + 8;
+	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_provider_options has struct_size %zu, larger than this libcsdk's %zu: the program was built "
+			    "against a newer csdk; install that libcsdk or rebuild the program", sizeof(opts) + 8, sizeof(opts)));
 	ck_assert_ptr_null(p);
-	opts.version = 0;
-	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, "apitest",
-		      "csdk_provider_options version 0 is not supported; initialise with CSDK_PROVIDER_OPTIONS_INIT");
+	opts.struct_size = 0;
+	assert_failed(csdk_provider_open(&p, "apitest", &opts), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_provider_options has struct_size 0, smaller than the first release's %zu; "
+			    "initialise it with CSDK_PROVIDER_OPTIONS_INIT", sizeof(opts)));
+	ck_assert_ptr_null(p);
 }
 END_TEST
 
@@ -253,7 +276,7 @@ START_TEST(open_with_an_unknown_config_key)
 	csdk_provider *p = NULL;
 
 	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest",
-		      "unknown configuration key 'zone' for provider 'apitest'; known keys: api_key, region");
+		      "unknown configuration key 'zone' for provider 'apitest'; known keys: api_key, region, wait, memory, verbose, retries");
 	ck_assert_ptr_null(p);
 }
 END_TEST
@@ -284,7 +307,7 @@ START_TEST(open_without_the_required_key_names_key_and_variable)
 {
 	const struct csdk_kv kv[] = { { "region", "eu" } };
 	csdk_provider *p = NULL;
-	const char *msg = "missing required configuration key 'api_key' for provider 'apitest'; "
+	const char *msg = "missing required configuration key 'api_key' for provider 'apitest' (API key of the apitest backend); "
 			  "set CSDK_APITEST_API_KEY or pass api_key=VALUE in the provider configuration";
 
 	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest", msg);
@@ -354,7 +377,7 @@ START_TEST(provider_getters)
 	ck_assert_str_eq(info->name, "apitest");
 	ck_assert_str_eq(info->version, APITEST_VERSION);
 	ck_assert_str_eq(info->path, t_fixture("api", "apitest"));
-	ck_assert_uint_eq(info->n_config_keys, 2);
+	ck_assert_uint_eq(info->n_config_keys, 6);
 	ck_assert_str_eq(info->config_keys[0].key, "api_key");
 	ck_assert_str_eq(info->config_keys[0].env, APITEST_API_KEY_ENV);
 	ck_assert_uint_eq(info->config_keys[0].flags, CSDK_CONFIG_REQUIRED | CSDK_CONFIG_SECRET);
@@ -376,16 +399,22 @@ START_TEST(create_gives_an_id)
 {
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *a = new_sandbox(p), *b = new_sandbox(p);
+	csdk_result *r;
 
 	assert_no_error();
 	ck_assert_str_eq(csdk_sandbox_id(a), "apitest-1");
 	ck_assert_str_eq(csdk_sandbox_id(b), "apitest-2");
 	ck_assert_ptr_eq(csdk_sandbox_provider(a), p);
-	ck_assert_ptr_nonnull(csdk_sandbox_native(a));
-	ck_assert_ptr_ne(csdk_sandbox_native(a), csdk_sandbox_native(b));
+	/* each sandbox holds its own handle of the plugin's, which knows its id */
+	r = run_ok(a, "whoami", NULL);
+	ck_assert_str_eq(r->stdout_buf, "apitest-1");
+	csdk_result_free(r);
+	r = run_ok(b, "whoami", NULL);
+	ck_assert_str_eq(r->stdout_buf, "apitest-2");
+	csdk_result_free(r);
+	ck_assert_int_eq(counter(a, APITEST_META_HANDLES), 2);
 	ck_assert_ptr_null(csdk_sandbox_id(NULL));
 	ck_assert_ptr_null(csdk_sandbox_provider(NULL));
-	ck_assert_ptr_null(csdk_sandbox_native(NULL));
 	csdk_sandbox_free(a);
 	csdk_sandbox_free(b);
 	csdk_sandbox_free(NULL);
@@ -395,7 +424,7 @@ END_TEST
 
 START_TEST(create_reports_the_plugin_failure)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = (csdk_sandbox *)&sb;
 
@@ -409,7 +438,7 @@ END_TEST
 
 START_TEST(create_without_an_id_fails_and_releases_the_handle)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = (csdk_sandbox *)&sb;
 
@@ -426,21 +455,22 @@ END_TEST
 
 START_TEST(create_checks_its_options)
 {
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = NULL;
 
 	o.runtime = "ruby";
-	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest", "unknown runtime 'ruby'; use python or node");
+	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
+		      "runtime 'ruby' is not valid: it is not a known runtime; use python or node");
 	o.runtime = "python";
 	o.timeout_ms = -5;
 	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
-		      "timeout -5 ms is negative; give a lifetime in milliseconds, or 0 for the provider's default");
+		      "timeout -5 ms is not valid: it is negative; give milliseconds, or 0 for the default");
 	o.timeout_ms = 0;
 	o.struct_size = 8;
-	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, "apitest",
-		      t_fmt("create options have struct_size 8, smaller than %zu; initialise them with CSDK_CREATE_OPTIONS_INIT",
-			    (size_t)CSDK_CREATE_OPTIONS_SIZE_1_0));
+	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_create_options has struct_size 8, smaller than the first release's %zu; "
+			    "initialise it with CSDK_CREATE_OPTIONS_INIT", sizeof(o)));
 	ck_assert_ptr_null(sb);
 	assert_failed(csdk_sandbox_create(&sb, NULL, NULL), CSDK_EINVAL, NULL, "csdk_sandbox_create: provider is NULL");
 	assert_failed(csdk_sandbox_create(NULL, p, NULL), CSDK_EINVAL, NULL, "csdk_sandbox_create: out is NULL");
@@ -749,7 +779,7 @@ START_TEST(negative_timeout_is_invalid)
 	csdk_sandbox *sb = new_sandbox(p);
 
 	o.timeout_ms = -1;
-	run_fails(sb, "exit:0", &o, CSDK_EINVAL, "apitest", "timeout -1 ms is negative; give milliseconds, or 0 for none");
+	run_fails(sb, "exit:0", &o, CSDK_EINVAL, "apitest", "timeout -1 ms is not valid: it is negative; give milliseconds, or 0 for the default");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -772,11 +802,16 @@ START_TEST(command_options_reach_the_plugin)
 	csdk_result_free(r);
 
 	o.envs = NULL;
-	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest", "command options give 2 envs without the array");
+	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest", "command options give 2 envs without the array; set the array or a count of 0");
 	o = (csdk_command_options)CSDK_COMMAND_OPTIONS_INIT;
-	o.version = 7;
+	o.struct_size = 7;
+	run_fails(sb, "show-opts", &o, CSDK_EINVAL, NULL,
+		  t_fmt("csdk_command_options has struct_size 7, smaller than the first release's %zu; "
+			"initialise it with CSDK_COMMAND_OPTIONS_INIT", sizeof(o)));
+	o = (csdk_command_options)CSDK_COMMAND_OPTIONS_INIT;
+	o.runtime = "python";
 	run_fails(sb, "show-opts", &o, CSDK_EINVAL, "apitest",
-		  "csdk_command_options version 7 is not supported; initialise with CSDK_COMMAND_OPTIONS_INIT");
+		  "a runtime is for code, not commands; leave runtime NULL or use csdk_sandbox_run_code");
 	run_fails(sb, NULL, NULL, CSDK_EINVAL, "apitest", "no command given; pass a shell command string");
 	run_fails(NULL, "exit:0", NULL, CSDK_EINVAL, NULL, "csdk_sandbox_run_command: sandbox is NULL");
 	assert_failed(csdk_sandbox_run_command(NULL, sb, "exit:0", NULL), CSDK_EINVAL, NULL, "csdk_sandbox_run_command: out is NULL");
@@ -895,10 +930,10 @@ START_TEST(run_code_detects_or_takes_the_runtime)
 	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "console.log(1)", NULL), 0);
 	ck_assert_str_eq(r->stdout_buf, "node:console.log(1)");
 	csdk_result_free(r);
-	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "print(1)", "node"), 0);
+	ck_assert_int_eq(run_code_rt(&r, sb, "print(1)", "node"), 0);
 	ck_assert_str_eq(r->stdout_buf, "node:print(1)");
 	csdk_result_free(r);
-	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:err:boom;exit:1", "python"), 0);
+	ck_assert_int_eq(run_code_rt(&r, sb, "script:err:boom;exit:1", "python"), 0);
 	ck_assert_str_eq(r->stdout_buf, "python:");
 	ck_assert_str_eq(r->stderr_buf, "boom");
 	ck_assert_int_eq(r->exit_code, 1);
@@ -914,19 +949,19 @@ START_TEST(run_code_failures)
 	csdk_sandbox *sb = new_sandbox(p);
 	csdk_result *r = (csdk_result *)&r;
 
-	assert_failed(csdk_sandbox_run_code(&r, sb, "print(1)", "ruby"), CSDK_EINVAL, "apitest", "unknown runtime 'ruby'; use python or node");
+	assert_failed(run_code_rt(&r, sb, "print(1)", "ruby"), CSDK_EINVAL, "apitest", "runtime 'ruby' is not valid: it is not a known runtime; use python or node");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "x", ""), CSDK_EINVAL, "apitest", "unknown runtime ''; use python or node");
+	assert_failed(run_code_rt(&r, sb, "x", ""), CSDK_EINVAL, "apitest", "runtime '' is not valid: it is not a known runtime; use python or node");
 	assert_failed(csdk_sandbox_run_code(&r, sb, NULL, NULL), CSDK_EINVAL, "apitest", "no code given");
-	assert_failed(csdk_sandbox_run_code(&r, sb, APITEST_CODE_SYNTAX, "python"), CSDK_ESYNTAX, "apitest",
+	assert_failed(run_code_rt(&r, sb, APITEST_CODE_SYNTAX, "python"), CSDK_ESYNTAX, "apitest",
 		      "python: SyntaxError: invalid syntax (line 1)");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:exit:300", "node"), CSDK_EBACKEND, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:exit:300", "node"), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned exit code 300 from run_code; exit codes are 0 to 255");
 	ck_assert_ptr_null(r);
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:nomsg:-10", "node"), CSDK_ETIMEOUT, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:nomsg:-10", "node"), CSDK_ETIMEOUT, "apitest",
 		      "provider 'apitest' failed in run_code: timed out");
-	assert_failed(csdk_sandbox_run_code(&r, sb, "script:garbage:3", "node"), CSDK_EBACKEND, "apitest",
+	assert_failed(run_code_rt(&r, sb, "script:garbage:3", "node"), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned invalid status 3 from run_code; the plugin must return 0 or a negative CSDK_E* code");
 	assert_failed(csdk_sandbox_run_code(&r, NULL, "x", NULL), CSDK_EINVAL, NULL, "csdk_sandbox_run_code: sandbox is NULL");
 	csdk_sandbox_free(sb);
@@ -967,12 +1002,12 @@ START_TEST(url_of_a_bad_port_or_protocol)
 
 	for (size_t i = 0; i < N_OF(ports); i++) {
 		assert_failed(csdk_sandbox_get_url(&url, sb, ports[i], NULL), CSDK_EINVAL, "apitest",
-			      t_fmt("port %d is out of range; use 1 to 65535", ports[i]));
+			      t_fmt("port %d is not valid: it is out of range; use 1 to 65535", ports[i]));
 		ck_assert_ptr_null(url);
 	}
 	for (size_t i = 0; i < N_OF(protocols); i++)
 		assert_failed(csdk_sandbox_get_url(&url, sb, 80, protocols[i]), CSDK_EINVAL, "apitest",
-			      t_fmt("protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocols[i]));
+			      t_fmt("protocol '%s' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss", protocols[i]));
 	assert_failed(csdk_sandbox_get_url(&url, sb, APITEST_PORT_NO_URL, NULL), CSDK_EBACKEND, "apitest",
 		      "provider 'apitest' returned no URL from get_url");
 	ck_assert_ptr_null(url);
@@ -994,7 +1029,7 @@ START_TEST(url_scheme_starts_with_a_letter)
 
 		ck_assert_msg(rc == CSDK_EINVAL, "protocol '%s' was accepted (%d, %s)", protocols[i], rc, url ? url : "no URL");
 		ck_assert_str_eq(csdk_error_last()->message,
-				 t_fmt("protocol '%s' is not a URL scheme; use e.g. http, https, ws or wss", protocols[i]));
+				 t_fmt("protocol '%s' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss", protocols[i]));
 	}
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
@@ -1035,14 +1070,14 @@ START_TEST(named_sandboxes_are_unsupported)
 	csdk_sandbox *sb = new_sandbox(p), *out = (csdk_sandbox *)&out;
 
 	assert_failed(csdk_sandbox_find_or_create(&out, p, NULL, "web", NULL), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support findOrCreate.\nThis feature requires gateway provider with named sandbox support.");
+		      "Provider 'apitest' does not support named sandboxes (find_or_create); this needs a provider with named sandbox support.");
 	ck_assert_ptr_null(out);
 	out = (csdk_sandbox *)&out;
 	assert_failed(csdk_sandbox_find(&out, p, "team", "web"), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support find.\nThis feature requires gateway provider with named sandbox support.");
+		      "Provider 'apitest' does not support named sandboxes (find); this needs a provider with named sandbox support.");
 	ck_assert_ptr_null(out);
 	assert_failed(csdk_sandbox_extend_timeout(sb, 0), CSDK_EUNSUPPORTED, "apitest",
-		      "Provider 'apitest' does not support extendTimeout.\nThis feature requires gateway provider with timeout extension support.");
+		      "Provider 'apitest' does not support timeout extension (extend_timeout); this needs a provider with timeout extension support.");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }
@@ -1050,7 +1085,7 @@ END_TEST
 
 START_TEST(templates_and_snapshots_are_unsupported)
 {
-	struct csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
 	csdk_sandbox *sb = new_sandbox(p);
 	char *id = (char *)&id;
@@ -1072,7 +1107,7 @@ START_TEST(templates_and_snapshots_are_unsupported)
 	assert_failed(csdk_snapshot_delete(p, "s1"), CSDK_EUNSUPPORTED, "apitest", snapshots);
 	{
 		/* not a plain sandbox made in place of the one asked for */
-		struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+		csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 		csdk_sandbox *made = (csdk_sandbox *)&made;
 
 		o.template_id = "t1";
@@ -1300,7 +1335,7 @@ static void *sleeper(void *arg)
 static void *noid_creator(void *arg)
 {
 	struct worker *w = arg;
-	struct csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = csdk_sandbox_provider(w->sb);
 
 	o.image = APITEST_IMAGE_NOID;
@@ -1409,6 +1444,425 @@ START_TEST(two_providers_of_one_plugin_run_side_by_side)
 }
 END_TEST
 
+/* ------------------------------------------------------------ ABI 2.0 */
+
+#define THIRTY_DAYS_MS (INT64_C(30) * 24 * 3600 * 1000)
+#define NAME_FIX "use letters, digits, '.', '_' and '-', starting with a letter or digit"
+
+/* An options struct as a program built against a newer libcsdk sees it: bigger, its tail set. */
+struct newer_create_options {
+	csdk_create_options base;
+	uint64_t appended[2];
+};
+
+START_TEST(options_struct_size_is_checked)
+{
+	struct newer_create_options newer = { CSDK_CREATE_OPTIONS_INIT, { 7, 7 } };
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = (csdk_sandbox *)&sb;
+	long entries;
+
+	/* the current size is accepted, and the plugin gets its own request size */
+	o.image = "img";
+	ck_assert_int_eq(csdk_sandbox_create(&sb, p, &o), 0);
+	assert_no_error();
+	expect_stdout(sb, "show-create", "size=ok name=-/- timeout=0 runtime=- image=img envs=0 metadata=0 extended=0");
+	entries = counter(sb, APITEST_META_ENTRIES);
+
+	/* smaller than 2.0's */
+	o.struct_size = sizeof(o) - 8;
+	assert_failed(csdk_sandbox_create(&sb, p, &o), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_create_options has struct_size %zu, smaller than the first release's %zu; "
+			    "initialise it with CSDK_CREATE_OPTIONS_INIT", sizeof(o) - 8, sizeof(o)));
+	ck_assert_ptr_null(sb);
+	/* larger than this library's */
+	newer.base.struct_size = sizeof(newer);
+	assert_failed(csdk_sandbox_create(&sb, p, &newer.base), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_create_options has struct_size %zu, larger than this libcsdk's %zu: the program was built "
+			    "against a newer csdk; install that libcsdk or rebuild the program", sizeof(newer), sizeof(o)));
+	ck_assert_ptr_null(sb);
+	assert_failed(csdk_sandbox_find_or_create(&sb, p, NULL, "web", &newer.base), CSDK_EUNSUPPORTED, "apitest",
+		      "Provider 'apitest' does not support named sandboxes (find_or_create); this needs a provider with named sandbox support.");
+
+	/* none of them reached the plugin: only the counter's own get_info did */
+	sb = new_sandbox(p);
+	ck_assert_int_eq(counter(sb, APITEST_META_ENTRIES), entries + 2);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(every_options_struct_refuses_a_wrong_size)
+{
+	csdk_registry_options ro = CSDK_REGISTRY_OPTIONS_INIT;
+	csdk_compute_options co = CSDK_COMPUTE_OPTIONS_INIT;
+	csdk_template_options to = CSDK_TEMPLATE_OPTIONS_INIT;
+	csdk_registry *r = (csdk_registry *)&r;
+	csdk_compute *c = (csdk_compute *)&c;
+	csdk_provider *p = open_api(KEY, NULL);
+	char *id = NULL;
+
+	ro.struct_size = sizeof(ro) + 4;
+	assert_failed(csdk_registry_new(&r, &ro), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_registry_options has struct_size %zu, larger than this libcsdk's %zu: the program was built "
+			    "against a newer csdk; install that libcsdk or rebuild the program", sizeof(ro) + 4, sizeof(ro)));
+	ro.struct_size = 4;
+	assert_failed(csdk_registry_new(&r, &ro), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_registry_options has struct_size 4, smaller than the first release's %zu; "
+			    "initialise it with CSDK_REGISTRY_OPTIONS_INIT", sizeof(ro)));
+	co.struct_size = 0;
+	assert_failed(csdk_compute_new(&c, &co), CSDK_EINVAL, NULL,
+		      t_fmt("csdk_compute_options has struct_size 0, smaller than the first release's %zu; "
+			    "initialise it with CSDK_COMPUTE_OPTIONS_INIT", sizeof(co)));
+	/* the capability comes first: apitest has no templates, whatever the options */
+	to.struct_size = sizeof(to) * 2;
+	to.name = "t";
+	assert_failed(csdk_template_create(&id, p, &to), CSDK_EUNSUPPORTED, "apitest",
+		      "Provider 'apitest' does not support templates.");
+	ck_assert_ptr_null(id);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* A value the host rules refuse fails with the one message format before the plugin is called. */
+START_TEST(host_rules_refuse_before_the_plugin_is_called)
+{
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_command_options co = CSDK_COMMAND_OPTIONS_INIT;
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = new_sandbox(p), *out = (csdk_sandbox *)&out;
+	csdk_result *r = (csdk_result *)&r;
+	char *url = (char *)&url;
+	char long_name[65];
+	long entries = counter(sb, APITEST_META_ENTRIES);
+
+	o.name = "my sandbox";
+	assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EINVAL, "apitest",
+		      "sandbox name 'my sandbox' is not valid: it holds a character other than a letter, digit, '.', '_' or '-'; " NAME_FIX);
+	o.name = "web";
+	o.namespace_ = "-team";
+	assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EINVAL, "apitest",
+		      "namespace '-team' is not valid: it does not start with a letter or digit; " NAME_FIX);
+	memset(long_name, 'a', 64);
+	long_name[64] = '\0';
+	o.namespace_ = NULL;
+	o.name = long_name;
+	assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EINVAL, "apitest",
+		      "sandbox name 'aaaaaaaaaaaaaaaaaaaa...' is not valid: it is 64 bytes long; use at most 63");
+	o.name = "";
+	assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EINVAL, "apitest",
+		      "sandbox name '' is not valid: it is empty; " NAME_FIX);
+	o.name = NULL;
+	o.timeout_ms = THIRTY_DAYS_MS + 1;
+	assert_failed(csdk_sandbox_create(&out, p, &o), CSDK_EINVAL, "apitest",
+		      "timeout 2592000001 ms is not valid: it is longer than 30 days; give at most 2592000000 ms");
+	ck_assert_ptr_null(out);
+
+	co.timeout_ms = THIRTY_DAYS_MS + 1;
+	assert_failed(csdk_sandbox_run_command(&r, sb, "exit:0", &co), CSDK_EINVAL, "apitest",
+		      "timeout 2592000001 ms is not valid: it is longer than 30 days; give at most 2592000000 ms");
+	ck_assert_ptr_null(r);
+	r = (csdk_result *)&r;
+	assert_failed(csdk_sandbox_run_code(&r, sb, "print(1)", &co), CSDK_EINVAL, "apitest",
+		      "timeout 2592000001 ms is not valid: it is longer than 30 days; give at most 2592000000 ms");
+	ck_assert_ptr_null(r);
+	co.timeout_ms = 0;
+	co.runtime = "ruby";
+	assert_failed(csdk_sandbox_run_code(&r, sb, "print(1)", &co), CSDK_EINVAL, "apitest",
+		      "runtime 'ruby' is not valid: it is not a known runtime; use python or node");
+
+	assert_failed(csdk_sandbox_get_url(&url, sb, 0, NULL), CSDK_EINVAL, "apitest",
+		      "port 0 is not valid: it is out of range; use 1 to 65535");
+	ck_assert_ptr_null(url);
+	assert_failed(csdk_sandbox_get_url(&url, sb, 65536, "http"), CSDK_EINVAL, "apitest",
+		      "port 65536 is not valid: it is out of range; use 1 to 65535");
+	assert_failed(csdk_sandbox_get_url(&url, sb, 8080, "1x"), CSDK_EINVAL, "apitest",
+		      "protocol '1x' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss");
+	ck_assert_ptr_null(url);
+
+	/* the plugin saw none of it: the one entry more is counter's get_info */
+	ck_assert_int_eq(counter(sb, APITEST_META_ENTRIES), entries + 1);
+	/* the bounds themselves are valid */
+	o.timeout_ms = THIRTY_DAYS_MS;
+	o.name = long_name + 1;
+	ck_assert_int_eq(csdk_sandbox_create(&out, p, &o), 0);
+	expect_stdout(out, "show-create", "size=ok name=-/- timeout=2592000000 runtime=- image=- envs=0 metadata=0 extended=0");
+	csdk_sandbox_free(out);
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 65535, "git+ssh"), 0);
+	ck_assert_str_eq(url, "git+ssh://65535-apitest-1.apitest.example");
+	csdk_free(url);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+static csdk_registry *named_registry(void)
+{
+	return t_registry(t_fixture_dir("apinamed"), CSDK_REGISTRY_NO_ENV);
+}
+
+static csdk_provider *open_named(csdk_registry *r)
+{
+	const struct csdk_kv kv[] = { { "api_key", KEY } };
+	csdk_provider *p = NULL;
+	int rc = open_kv(&p, r, "apinamed", kv, N_OF(kv));
+
+	ck_assert_msg(rc == 0, "csdk_provider_open(apinamed) returned %d: %s", rc, csdk_error_last()->message);
+	return p;
+}
+
+/* Names and namespaces reach a named provider in its request, checked and defaulted by the host. */
+START_TEST(named_requests_reach_the_plugin)
+{
+	csdk_registry *r = named_registry();
+	csdk_provider *p = open_named(r);
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_sandbox *a = NULL, *b = NULL, *c = NULL, *out = (csdk_sandbox *)&out;
+	long entries;
+
+	o.timeout_ms = 60000;
+	o.runtime = "node";
+	ck_assert_int_eq(csdk_sandbox_find_or_create(&a, p, NULL, "web", &o), 0);
+	expect_stdout(a, "show-create", "size=ok name=default/web timeout=60000 runtime=node image=- envs=0 metadata=0 extended=0");
+	ck_assert_int_eq(csdk_sandbox_find_or_create(&b, p, NULL, "web", NULL), 0);
+	ck_assert_str_eq(csdk_sandbox_id(b), csdk_sandbox_id(a));
+	ck_assert_int_eq(csdk_sandbox_find(&c, p, "default", "web"), 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(csdk_sandbox_id(c), csdk_sandbox_id(a));
+	csdk_sandbox_free(b);
+	csdk_sandbox_free(c);
+	ck_assert_int_eq(csdk_sandbox_find(&c, p, "team", "web"), 0);
+	ck_assert_ptr_null(c);
+	assert_no_error();
+
+	/* create passes a name to a named provider, with the default namespace */
+	o = (csdk_create_options)CSDK_CREATE_OPTIONS_INIT;
+	o.name = "db";
+	ck_assert_int_eq(csdk_sandbox_create(&b, p, &o), 0);
+	expect_stdout(b, "show-create", "size=ok name=default/db timeout=0 runtime=- image=- envs=0 metadata=0 extended=0");
+	csdk_sandbox_free(b);
+	o.namespace_ = "team.a_1";
+	ck_assert_int_eq(csdk_sandbox_create(&b, p, &o), 0);
+	expect_stdout(b, "show-create", "size=ok name=team.a_1/db timeout=0 runtime=- image=- envs=0 metadata=0 extended=0");
+	csdk_sandbox_free(b);
+
+	/* extend_timeout: 0 is the default extension */
+	ck_assert_int_eq(csdk_sandbox_extend_timeout(a, 0), 0);
+	ck_assert_int_eq(csdk_sandbox_extend_timeout(a, 1000), 0);
+	expect_stdout(a, "show-create",
+		      t_fmt("size=ok name=default/web timeout=60000 runtime=node image=- envs=0 metadata=0 extended=%d",
+			    CSDK_DEFAULT_EXTEND_MS + 1000));
+
+	/* the rules, before the plugin */
+	entries = counter(a, APITEST_META_ENTRIES);
+	assert_failed(csdk_sandbox_find_or_create(&out, p, NULL, "my web", NULL), CSDK_EINVAL, "apinamed",
+		      "sandbox name 'my web' is not valid: it holds a character other than a letter, digit, '.', '_' or '-'; " NAME_FIX);
+	ck_assert_ptr_null(out);
+	assert_failed(csdk_sandbox_find_or_create(&out, p, "_x", "web", NULL), CSDK_EINVAL, "apinamed",
+		      "namespace '_x' is not valid: it does not start with a letter or digit; " NAME_FIX);
+	assert_failed(csdk_sandbox_find_or_create(&out, p, NULL, NULL, NULL), CSDK_EINVAL, "apinamed",
+		      "no sandbox name given; pass a name");
+	assert_failed(csdk_sandbox_find(&out, p, NULL, ""), CSDK_EINVAL, "apinamed", "no sandbox name given; pass a name");
+	assert_failed(csdk_sandbox_find(&out, p, "a/b", "web"), CSDK_EINVAL, "apinamed",
+		      "namespace 'a/b' is not valid: it holds a character other than a letter, digit, '.', '_' or '-'; " NAME_FIX);
+	assert_failed(csdk_sandbox_extend_timeout(a, THIRTY_DAYS_MS + 1), CSDK_EINVAL, "apinamed",
+		      "duration 2592000001 ms is not valid: it is longer than 30 days; give at most 2592000000 ms");
+	assert_failed(csdk_sandbox_extend_timeout(a, -1), CSDK_EINVAL, "apinamed",
+		      "duration -1 ms is not valid: it is negative; give milliseconds, or 0 for the default");
+	ck_assert_int_eq(counter(a, APITEST_META_ENTRIES), entries + 1);
+	csdk_sandbox_free(a);
+	csdk_provider_close(p);
+	csdk_registry_free(r);
+}
+END_TEST
+
+/* A provider without named sandboxes gets no name in its create request. */
+START_TEST(unnamed_provider_gets_no_name)
+{
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = NULL;
+
+	o.name = "web";
+	o.namespace_ = "team";
+	ck_assert_int_eq(csdk_sandbox_create(&sb, p, &o), 0);
+	expect_stdout(sb, "show-create", "size=ok name=-/- timeout=0 runtime=- image=- envs=0 metadata=0 extended=0");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(run_code_options_reach_the_plugin)
+{
+	const struct csdk_kv envs[] = { { "A", "1" }, { "B", "two words" } };
+	csdk_command_options o = CSDK_COMMAND_OPTIONS_INIT;
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = new_sandbox(p);
+	csdk_result *r = NULL;
+
+	o.cwd = "/work/dir";
+	o.envs = envs;
+	o.n_envs = N_OF(envs);
+	o.timeout_ms = 1500;
+	o.runtime = "python";
+	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", &o), 0);
+	ck_assert_str_eq(r->stdout_buf, "python:cwd=/work/dir timeout=1500 background=0 envs=2 runtime=python A=1 B=two words");
+	csdk_result_free(r);
+	/* without a runtime the host detects one and says so in the request */
+	o = (csdk_command_options)CSDK_COMMAND_OPTIONS_INIT;
+	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", &o), 0);
+	ck_assert_str_eq(r->stdout_buf, "node:cwd=- timeout=0 background=0 envs=0 runtime=node");
+	csdk_result_free(r);
+	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", NULL), 0);
+	ck_assert_str_eq(r->stdout_buf, "node:cwd=- timeout=0 background=0 envs=0 runtime=node");
+	csdk_result_free(r);
+	o.background = 1;
+	ck_assert_int_eq(csdk_sandbox_run_code(&r, sb, "script:show-opts", &o), 0);
+	ck_assert_str_eq(r->stdout_buf, "node:cwd=- timeout=0 background=1 envs=0 runtime=node");
+	csdk_result_free(r);
+	/* commands get no runtime */
+	expect_stdout(sb, "show-opts", "cwd=- timeout=0 background=0 envs=0");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(plugin_info_names_its_methods)
+{
+	csdk_registry *r = named_registry();
+	const csdk_plugin_info *api = csdk_registry_find(reg, "apitest");
+	const csdk_plugin_info *named = csdk_registry_find(r, "apinamed");
+
+	ck_assert_ptr_nonnull(api);
+	ck_assert_ptr_nonnull(named);
+	ck_assert_uint_eq(api->n_methods, 11);
+	ck_assert_str_eq(t_methods(api), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url");
+	ck_assert_str_eq(t_methods(named), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url,"
+					   "find_or_create,find,extend_timeout");
+	ck_assert_uint_eq(named->capabilities, CSDK_CAP_EXEC | CSDK_CAP_NAMED);
+	ck_assert_uint_eq(api->abi_version, CSDK_ABI_MAKE(2, 0));
+	csdk_registry_free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------- typed config keys */
+
+START_TEST(typed_keys_are_declared_with_type_and_bounds)
+{
+	const csdk_plugin_info *info = csdk_registry_find(reg, "apitest");
+
+	ck_assert_uint_eq(info->n_config_keys, 6);
+	ck_assert_str_eq(info->config_keys[1].key, "region");
+	ck_assert_uint_eq(info->config_keys[1].type, CSDK_CONFIG_STRING);
+	ck_assert_str_eq(info->config_keys[2].key, "wait");
+	ck_assert_uint_eq(info->config_keys[2].type, CSDK_CONFIG_DURATION);
+	ck_assert_int_eq(info->config_keys[2].min, APITEST_WAIT_MIN);
+	ck_assert_int_eq(info->config_keys[2].max, APITEST_WAIT_MAX);
+	ck_assert_pstr_eq(info->config_keys[2].env, APITEST_WAIT_ENV);
+	ck_assert_str_eq(info->config_keys[3].key, "memory");
+	ck_assert_uint_eq(info->config_keys[3].type, CSDK_CONFIG_SIZE);
+	ck_assert_int_eq(info->config_keys[3].min, 0);
+	ck_assert_int_eq(info->config_keys[3].max, INT64_MAX); /* 0 and 0: no bounds */
+	ck_assert_str_eq(info->config_keys[4].key, "verbose");
+	ck_assert_uint_eq(info->config_keys[4].type, CSDK_CONFIG_BOOL);
+	ck_assert_str_eq(info->config_keys[5].key, "retries");
+	ck_assert_uint_eq(info->config_keys[5].type, CSDK_CONFIG_INT);
+	ck_assert_int_eq(info->config_keys[5].min, APITEST_RETRIES_MIN);
+	ck_assert_int_eq(info->config_keys[5].max, APITEST_RETRIES_MAX);
+}
+END_TEST
+
+static const struct bad_value {
+	const char *key, *value, *message;
+} bad_values[] = {
+	{ "wait", "soon", "key 'wait': 'soon' is not a duration; give milliseconds or a value like 30s, 5m" },
+	{ "wait", "5 s", "key 'wait': '5 s' is not a duration; give milliseconds or a value like 30s, 5m" },
+	{ "wait", "-5", "key 'wait': '-5' is not a duration; give milliseconds or a value like 30s, 5m" },
+	{ "wait", "2h", "key 'wait': '2h' is out of range; give 1 to 3600000 ms" },
+	{ "wait", "0", "key 'wait': '0' is out of range; give 1 to 3600000 ms" },
+	{ "memory", "lots", "key 'memory': 'lots' is not a size; give bytes or a value like 512M, 2G" },
+	{ "memory", "1.5G", "key 'memory': '1.5G' is not a size; give bytes or a value like 512M, 2G" },
+	{ "verbose", "maybe", "key 'verbose': 'maybe' is not a boolean; give true or false" },
+	{ "verbose", "", "key 'verbose': '' is not a boolean; give true or false" },
+	{ "retries", "three", "key 'retries': 'three' is not an integer; give a whole number" },
+	{ "retries", "11", "key 'retries': '11' is out of range; give 0 to 10" },
+	{ "retries", "-1", "key 'retries': '-1' is out of range; give 0 to 10" },
+};
+
+START_TEST(typed_key_with_a_bad_value_fails_the_open)
+{
+	const struct bad_value *b = &bad_values[_i];
+	const struct csdk_kv kv[] = { { "api_key", KEY }, { b->key, b->value } };
+	csdk_provider *p = (csdk_provider *)&p;
+
+	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest", b->message);
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+START_TEST(typed_key_from_the_environment_is_checked_too)
+{
+	const struct csdk_kv kv[] = { { "api_key", KEY } };
+	csdk_provider *p = (csdk_provider *)&p;
+
+	setenv(APITEST_WAIT_ENV, "later", 1);
+	assert_failed(open_kv(&p, reg, "apitest", kv, N_OF(kv)), CSDK_ECONFIG, "apitest",
+		      "key 'wait': 'later' is not a duration; give milliseconds or a value like 30s, 5m");
+	ck_assert_ptr_null(p);
+	setenv(APITEST_WAIT_ENV, "90s", 1);
+	ck_assert_int_eq(open_kv(&p, reg, "apitest", kv, N_OF(kv)), 0);
+	unsetenv(APITEST_WAIT_ENV);
+	{
+		csdk_sandbox *sb = new_sandbox(p);
+
+		expect_stdout(sb, "show-config", "wait=90000 memory=unset verbose=unset retries=unset region=EINVAL nosuch=EINVAL");
+		csdk_sandbox_free(sb);
+	}
+	csdk_provider_close(p);
+}
+END_TEST
+
+static const struct good_values {
+	const char *wait, *memory, *verbose, *retries, *shown;
+} good_values[] = {
+	{ "30s", "512M", "yes", "3", "wait=30000 memory=536870912 verbose=1 retries=3" },
+	{ "250", "2G", "off", "0", "wait=250 memory=2147483648 verbose=0 retries=0" },
+	{ "1h", "1024", "true", "10", "wait=3600000 memory=1024 verbose=1 retries=10" },
+	{ "5m", "1K", "0", "7", "wait=300000 memory=1024 verbose=0 retries=7" },
+	{ "1500ms", "3T", "on", "1", "wait=1500 memory=3298534883328 verbose=1 retries=1" },
+};
+
+START_TEST(config_get_int_gives_the_parsed_values)
+{
+	const struct good_values *g = &good_values[_i];
+	const struct csdk_kv kv[] = { { "api_key", KEY }, { "wait", g->wait }, { "memory", g->memory },
+				      { "verbose", g->verbose }, { "retries", g->retries }, { "region", "eu" } };
+	csdk_provider *p = NULL;
+	csdk_sandbox *sb;
+	int rc = open_kv(&p, reg, "apitest", kv, N_OF(kv));
+
+	ck_assert_msg(rc == 0, "open returned %d: %s", rc, csdk_error_last()->message);
+	sb = new_sandbox(p);
+	/* a string key is EINVAL for config_get_int; the text stays readable with config_get */
+	expect_stdout(sb, "show-config", t_fmt("%s region=EINVAL nosuch=EINVAL", g->shown));
+	ck_assert_str_eq(csdk_provider_config(p, "wait"), g->wait);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+START_TEST(config_get_int_of_unset_keys)
+{
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = new_sandbox(p);
+
+	expect_stdout(sb, "show-config", "wait=unset memory=unset verbose=unset retries=unset region=EINVAL nosuch=EINVAL");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static TCase *tcase(Suite *s, const char *name, int timeout)
@@ -1431,7 +1885,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, open_in_an_empty_registry_lists_none);
 	tcase_add_test(tc, open_rejected_provider_gives_the_rejection_reason);
 	tcase_add_test(tc, open_without_a_name_or_out);
-	tcase_add_test(tc, open_with_wrong_options_version);
+	tcase_add_test(tc, open_with_wrong_options_size);
 	tcase_add_test(tc, open_with_an_unknown_config_key);
 	tcase_add_test(tc, open_with_a_key_given_twice);
 	tcase_add_test(tc, open_with_an_entry_without_value);
@@ -1481,6 +1935,22 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, filesystem_is_unsupported);
 	tcase_add_test(tc, named_sandboxes_are_unsupported);
 	tcase_add_test(tc, templates_and_snapshots_are_unsupported);
+
+	tc = tcase(s, "abi-2.0", 30);
+	tcase_add_test(tc, options_struct_size_is_checked);
+	tcase_add_test(tc, every_options_struct_refuses_a_wrong_size);
+	tcase_add_test(tc, host_rules_refuse_before_the_plugin_is_called);
+	tcase_add_test(tc, named_requests_reach_the_plugin);
+	tcase_add_test(tc, unnamed_provider_gets_no_name);
+	tcase_add_test(tc, run_code_options_reach_the_plugin);
+	tcase_add_test(tc, plugin_info_names_its_methods);
+
+	tc = tcase(s, "typed-config", 30);
+	tcase_add_test(tc, typed_keys_are_declared_with_type_and_bounds);
+	tcase_add_loop_test(tc, typed_key_with_a_bad_value_fails_the_open, 0, (int)N_OF(bad_values));
+	tcase_add_test(tc, typed_key_from_the_environment_is_checked_too);
+	tcase_add_loop_test(tc, config_get_int_gives_the_parsed_values, 0, (int)N_OF(good_values));
+	tcase_add_test(tc, config_get_int_of_unset_keys);
 
 	tc = tcase(s, "secrets", 60);
 	tcase_add_test(tc, plugin_error_hides_the_secret);

@@ -186,6 +186,21 @@ START_TEST(bad_descriptor_fails_descriptor)
 }
 END_TEST
 
+/* A plugin built against ABI 1.0: the descriptor check gives the one rebuild line. */
+START_TEST(abi1_plugin_fails_descriptor)
+{
+	const char *path = t_fixture("abi1", "abi1");
+	csdk_lint *lint = lint_file(path);
+	const csdk_lint_check *c = assert_failed(lint, path, "descriptor");
+
+	ck_assert_str_eq(c->message, t_fmt("%s: plugin speaks ABI 1.x, which this host no longer loads (it speaks 2.0); "
+					   "rebuild the plugin against csdk 2.0's csdk/plugin.h", path));
+	assert_passed(lint, path, "elf");
+	assert_passed(lint, path, "undefined");
+	csdk_lint_free(lint);
+}
+END_TEST
+
 /* Plugin code runs in a child: the crash is a finding, not our death. */
 START_TEST(crashing_plugin_is_reported)
 {
@@ -250,6 +265,7 @@ static Suite *lint_suite(void)
 	tcase_add_test(tc, wrong_class_fails_elf);
 	tcase_add_test(tc, unloadable_elf_keeps_exports_only);
 	tcase_add_test(tc, bad_descriptor_fails_descriptor);
+	tcase_add_test(tc, abi1_plugin_fails_descriptor);
 	tcase_add_test(tc, crashing_plugin_is_reported);
 	tcase_add_test(tc, lint_free_accepts_null);
 	suite_add_tcase(s, tc);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <csdk/csdk.h>
+#include <csdk/plugin.h>
 
 #include "fixtures/fixture.h"
 #include "helpers.h"
@@ -56,6 +57,11 @@ static const struct expected_rejection rejections[] = {
 	{ "badname", CSDK_EPLUGIN, "plugin name 'Bad_Name' is not well-formed; use 1 to 32 lower-case letters, digits and '-', starting with a letter" },
 	{ "nolicense", CSDK_EPLUGIN, "descriptor field 'license' is missing; set it to a string" },
 	{ "mismatch", CSDK_EPLUGIN, "plugin name 'other' does not match the file name; rename the file to csdk-other.so" },
+	{ "noinit", CSDK_EPLUGIN, "required method 'init' is missing; implement it in the method table" },
+	{ "keytype", CSDK_EPLUGIN, "configuration key 'region' has unknown type 9; use a CSDK_CONFIG_* type (string, bool, int, size, duration)" },
+	{ "keybounds", CSDK_EPLUGIN, "configuration key 'region' has min 10 above max 5; set min <= max" },
+	{ "fsboth", CSDK_EPLUGIN, "declares both CSDK_CAP_FILESYSTEM and CSDK_CAP_FS_OVER_COMMANDS; keep FILESYSTEM when the plugin has fs methods, else FS_OVER_COMMANDS" },
+	{ "fsgateway", CSDK_EPLUGIN, "declares CSDK_CAP_FS_OVER_COMMANDS without CSDK_MODE_DIRECT; the host needs the plugin's run_command for it" },
 };
 
 static const char *expected_message(const struct expected_rejection *e, const char *path)
@@ -78,14 +84,14 @@ static const char *expected_message(const struct expected_rejection *e, const ch
 		return t_fmt("%s: plugin needs ABI %u.%u but this host supports %u.%u; upgrade csdk or make csdk_plugin_entry offer an older minor",
 			     path, CSDK_ABI_MAJOR, CSDK_ABI_MINOR + 1, CSDK_ABI_MAJOR, CSDK_ABI_MINOR);
 	if (strcmp(e->file, "shortdesc") == 0)
-		return t_fmt("%s: descriptor size %zu is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			     path, CSDK_PLUGIN_SIZE_1_0 - FIXTURE_SHORT_BY, CSDK_PLUGIN_SIZE_1_0);
+		return t_fmt("%s: descriptor size %zu is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			     path, CSDK_PLUGIN_SIZE_2_0 - FIXTURE_SHORT_BY, CSDK_PLUGIN_SIZE_2_0);
 	if (strcmp(e->file, "shortmethods") == 0)
-		return t_fmt("%s: method table size %zu is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			     path, CSDK_METHODS_SIZE_1_0 - FIXTURE_SHORT_BY, CSDK_METHODS_SIZE_1_0);
+		return t_fmt("%s: method table size %zu is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			     path, CSDK_METHODS_SIZE_2_0 - FIXTURE_SHORT_BY, CSDK_METHODS_SIZE_2_0);
 	if (strcmp(e->file, "shortkey") == 0)
-		return t_fmt("%s: config key size %zu is smaller than its 1.0 size %zu; rebuild the plugin against csdk/plugin.h",
-			     path, CSDK_CONFIG_KEY_SIZE_1_0 - FIXTURE_SHORT_BY, CSDK_CONFIG_KEY_SIZE_1_0);
+		return t_fmt("%s: config key size %zu is smaller than its 2.0 size %zu; rebuild the plugin against csdk/plugin.h",
+			     path, CSDK_CONFIG_KEY_SIZE_2_0 - FIXTURE_SHORT_BY, CSDK_CONFIG_KEY_SIZE_2_0);
 	return NULL;
 }
 
@@ -188,12 +194,10 @@ START_TEST(good_plugins_are_sorted_with_their_capabilities)
 		ck_assert_str_eq(p->version, "1.2.3");
 		ck_assert_str_eq(p->description, t_fmt("Test fixture %s", good_names[i]));
 		ck_assert_str_eq(p->license, "MIT");
-		ck_assert_uint_eq(p->abi_version, CSDK_ABI_MAKE(1, 0));
+		ck_assert_uint_eq(p->abi_version, CSDK_ABI_MAKE(2, 0));
 		ck_assert_ptr_nonnull(p->methods);
-		ck_assert_ptr_nonnull(p->descriptor);
-		ck_assert_ptr_nonnull(p->methods->create);
-		ck_assert_ptr_nonnull(p->methods->run_command);
-		ck_assert_str_eq(p->descriptor->name, good_names[i]);
+		ck_assert_msg(t_has_method(p, "create") && t_has_method(p, "run_command"), "%s: methods %s",
+			      good_names[i], t_methods(p));
 	}
 	ck_assert_ptr_null(csdk_registry_at(reg, N_OF(good_names)));
 	ck_assert_ptr_null(csdk_registry_find(reg, "nosuch"));
@@ -202,10 +206,8 @@ START_TEST(good_plugins_are_sorted_with_their_capabilities)
 	ck_assert_uint_eq(p->modes, CSDK_MODE_DIRECT);
 	ck_assert_uint_eq(p->default_mode, CSDK_MODE_DIRECT);
 	ck_assert_uint_eq(p->capabilities, CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED);
-	ck_assert_ptr_nonnull(p->methods->fs_mkdir);
-	ck_assert_ptr_nonnull(p->methods->extend_timeout);
-	ck_assert_ptr_null(p->methods->template_create);
-	ck_assert_ptr_null(p->methods->gateway_endpoint);
+	ck_assert_str_eq(t_methods(p), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url,"
+				     "fs_read,fs_write,fs_mkdir,fs_readdir,fs_exists,fs_remove,find_or_create,find,extend_timeout");
 	ck_assert_uint_eq(p->n_warnings, 0);
 
 	p = csdk_registry_find(reg, "beta");
@@ -213,8 +215,9 @@ START_TEST(good_plugins_are_sorted_with_their_capabilities)
 	ck_assert_uint_eq(p->default_mode, CSDK_MODE_GATEWAY);
 	ck_assert_uint_eq(p->capabilities,
 			  CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE);
-	ck_assert_ptr_nonnull(p->methods->gateway_endpoint);
-	ck_assert_ptr_nonnull(p->methods->snapshot_delete);
+	ck_assert_str_eq(t_methods(p), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url,"
+				     "template_create,template_list,template_delete,snapshot_create,snapshot_list,snapshot_delete,"
+				     "gateway_endpoint");
 	ck_assert_uint_eq(p->n_config_keys, 0);
 	ck_assert_uint_eq(p->n_warnings, 0);
 
@@ -243,6 +246,9 @@ START_TEST(config_keys_are_copied)
 		ck_assert_pstr_eq(p->config_keys[0].env, "CSDK_FIXTURE_API_KEY");
 		ck_assert_uint_eq(p->config_keys[0].flags, CSDK_CONFIG_REQUIRED | CSDK_CONFIG_SECRET);
 		ck_assert_str_eq(p->config_keys[0].help, "API key of the fixture backend");
+		ck_assert_uint_eq(p->config_keys[0].type, CSDK_CONFIG_STRING);
+		ck_assert_int_eq(p->config_keys[0].min, 0);
+		ck_assert_int_eq(p->config_keys[0].max, 0);
 		ck_assert_str_eq(p->config_keys[1].key, "region");
 		ck_assert_ptr_null(p->config_keys[1].env);
 		ck_assert_uint_eq(p->config_keys[1].flags, 0);
@@ -276,11 +282,12 @@ START_TEST(future_minor_loads_with_warnings_only)
 			      p->n_warnings, p->n_warnings ? p->warnings[0] : "-");
 	ck_assert_uint_eq(p->n_warnings, N_OF(expected));
 	ck_assert_uint_eq(p->capabilities, CSDK_CAP_FILESYSTEM);
-	ck_assert_uint_eq(p->descriptor->capabilities, CSDK_CAP_FILESYSTEM | FIXTURE_FUTURE_CAP);
-	ck_assert_uint_eq(p->descriptor->struct_size, sizeof(struct csdk_plugin) + FIXTURE_FUTURE_DESCRIPTOR_EXTRA);
-	ck_assert_ptr_nonnull(p->methods->fs_remove);
-	ck_assert_ptr_nonnull(p->methods->get_url);
-	ck_assert_ptr_null(p->methods->gateway_endpoint);
+	ck_assert_msg(t_has_method(p, "fs_remove") && t_has_method(p, "get_url") && !t_has_method(p, "gateway_endpoint"),
+		      "methods %s", t_methods(p));
+	/* the plugin's own descriptor, as it declared it */
+	ck_assert_uint_eq(t_descriptor(path, CSDK_ABI_VERSION)->capabilities, CSDK_CAP_FILESYSTEM | FIXTURE_FUTURE_CAP);
+	ck_assert_uint_eq(t_descriptor(path, CSDK_ABI_VERSION)->struct_size,
+			  sizeof(struct csdk_plugin) + FIXTURE_FUTURE_DESCRIPTOR_EXTRA);
 	csdk_registry_free(reg);
 }
 END_TEST
@@ -310,24 +317,33 @@ START_TEST(lax_plugin_loads_with_warnings)
 }
 END_TEST
 
-/* A plugin built against the frozen 1.0 header is called through the host's copy. */
+/*
+ * A plugin built against the frozen 2.0 header loads, and its methods (from
+ * its own entry point: the library hands out no method tables) work.
+ */
 START_TEST(frozen_plugin_works)
 {
+	const char *path = t_fixture("good", "frozen");
 	csdk_registry *reg = t_registry(t_fixture_dir("good"), 0);
 	const csdk_plugin_info *p = csdk_registry_find(reg, "frozen");
+	const struct csdk_plugin *d = t_descriptor(path, CSDK_ABI_VERSION);
+	const struct csdk_methods *m = d->methods;
 	void *ctx = NULL, *sandbox = NULL;
 
 	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(p->descriptor->struct_size, CSDK_PLUGIN_SIZE_1_0);
-	ck_assert_uint_eq(p->descriptor->methods->struct_size, CSDK_METHODS_SIZE_1_0);
-	ck_assert_int_eq(p->methods->init(NULL, NULL, &ctx), 0);
+	ck_assert_uint_eq(p->abi_version, CSDK_ABI_MAKE(2, 0));
+	ck_assert_uint_eq(p->n_warnings, 0);
+	ck_assert_uint_eq(d->struct_size, CSDK_PLUGIN_SIZE_2_0);
+	ck_assert_uint_eq(m->struct_size, CSDK_METHODS_SIZE_2_0);
+	ck_assert_uint_eq(d->config_key_size, CSDK_CONFIG_KEY_SIZE_2_0);
+	ck_assert_int_eq(m->init(NULL, NULL, &ctx), 0);
 	ck_assert_ptr_nonnull(ctx);
 	ck_assert_str_eq(*(const char *const *)ctx, "frozen");
-	ck_assert_int_eq(p->methods->get(ctx, "nosuch", &sandbox), CSDK_ENOTFOUND);
-	ck_assert_int_eq(p->methods->get(ctx, FIXTURE_PROBE_ID, &sandbox), 0);
+	ck_assert_int_eq(m->get(ctx, "nosuch", &sandbox), CSDK_ENOTFOUND);
+	ck_assert_int_eq(m->get(ctx, FIXTURE_PROBE_ID, &sandbox), 0);
 	ck_assert_ptr_eq(sandbox, ctx);
-	ck_assert_int_eq(p->methods->destroy(ctx, FIXTURE_PROBE_ID), 0);
-	p->methods->teardown(ctx);
+	ck_assert_int_eq(m->destroy(ctx, FIXTURE_PROBE_ID), 0);
+	m->teardown(ctx);
 	csdk_registry_free(reg);
 }
 END_TEST
@@ -691,6 +707,50 @@ START_TEST(load_file_rejection_sets_the_last_error)
 }
 END_TEST
 
+/* ------------------------------------------------------------ ABI 1.x */
+
+static const char *abi1_message(const char *path)
+{
+	return t_fmt("%s: plugin speaks ABI 1.x, which this host no longer loads (it speaks 2.0); "
+		     "rebuild the plugin against csdk 2.0's csdk/plugin.h", path);
+}
+
+/* A plugin built against the 1.0 header refuses a 2.0 host; the host asks what it speaks and names the fix. */
+START_TEST(abi1_plugin_is_rejected_with_one_line)
+{
+	const char *path = t_fixture("abi1", "abi1");
+	csdk_registry *reg = t_registry(t_fixture_dir("abi1"), 0);
+	const csdk_rejection *r = t_rejection(reg, path);
+
+	ck_assert_msg(r != NULL, "%s was not rejected", path);
+	ck_assert_str_eq(r->reason, abi1_message(path));
+	ck_assert_int_eq(r->code, CSDK_EABI);
+	ck_assert_int_eq(r->signal, 0);
+	ck_assert_ptr_null(csdk_registry_find(reg, "abi1"));
+	ck_assert_ptr_null(csdk_registry_at(reg, 0));
+	ck_assert_uint_eq(csdk_registry_rejected_count(reg), 1);
+	/* as a 1.0 host sees it, it is a well-formed 1.0 plugin */
+	ck_assert_uint_eq(t_descriptor(path, CSDK_ABI_MAKE(1, 0))->abi_version, CSDK_ABI_MAKE(1, 0));
+	csdk_registry_free(reg);
+}
+END_TEST
+
+START_TEST(abi1_plugin_load_file_sets_the_last_error)
+{
+	const char *path = t_fixture("abi1", "abi1");
+	csdk_registry *reg = t_registry(t_fixture_dir("empty"), 0);
+	const csdk_plugin_info *p = NULL;
+
+	/* load_file reports every rejection as CSDK_EPLUGIN, with the reason as the message */
+	csdk_error_clear();
+	ck_assert_int_eq(csdk_registry_load_file(reg, path, &p), CSDK_EPLUGIN);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(csdk_error_last()->code, CSDK_EPLUGIN);
+	ck_assert_str_eq(csdk_error_last()->message, abi1_message(path));
+	csdk_registry_free(reg);
+}
+END_TEST
+
 START_TEST(load_file_checks_the_file_name)
 {
 	const char *path = t_fmt("%s/csdk-zeta.so", t_tmpdir());
@@ -831,6 +891,8 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, scan_finds_files_added_later);
 	tcase_add_test(tc, load_file_outside_the_path);
 	tcase_add_test(tc, load_file_rejection_sets_the_last_error);
+	tcase_add_test(tc, abi1_plugin_is_rejected_with_one_line);
+	tcase_add_test(tc, abi1_plugin_load_file_sets_the_last_error);
 	tcase_add_test(tc, load_file_checks_the_file_name);
 	tcase_add_test(tc, load_file_ignores_the_duplicate_rule);
 	tcase_add_test(tc, load_file_of_a_missing_file);

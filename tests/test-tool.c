@@ -26,7 +26,7 @@
 
 #define GOOD_NAMES "alpha,beta,frozen,future,lax,leaky"
 #define N_GOOD 6
-#define N_BAD 25
+#define N_BAD 30
 
 struct run {
 	int status;
@@ -376,6 +376,35 @@ START_TEST(rejected_prints_each_reason_on_its_line)
 }
 END_TEST
 
+/* A plugin built against ABI 1.0: one line, the one the loader gives, and no plugin listed. */
+START_TEST(rejected_abi1_plugin_says_rebuild)
+{
+	const char *path = t_fixture("abi1", "abi1");
+	const char *line = t_fmt("%s: plugin speaks ABI 1.x, which this host no longer loads (it speaks 2.0); "
+				 "rebuild the plugin against csdk 2.0's csdk/plugin.h\n", path);
+	struct run r = tool("--rejected", "--path", t_fixture_dir("abi1"), NULL);
+	json_t *j, *rej;
+
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, line);
+
+	r = tool("--path", t_fixture_dir("abi1"), NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(last_line(r.out), summary(0, 1));
+
+	r = tool("--json", "--rejected", "--path", t_fixture_dir("abi1"), NULL);
+	ck_assert_int_eq(r.status, 1);
+	j = parse(r.out);
+	ck_assert_uint_eq(json_array_size(jarr(j, "rejected")), 1);
+	rej = json_array_get(jarr(j, "rejected"), 0);
+	ck_assert_str_eq(jstr(rej, "path"), path);
+	ck_assert_int_eq(jint(rej, "code"), CSDK_EABI);
+	ck_assert_int_eq(jint(rej, "signal"), 0);
+	ck_assert_str_eq(t_fmt("%s\n", jstr(rej, "reason")), line);
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(crash_is_reported_not_suffered)
 {
 	const char *path = t_fixture("crash", "crash");
@@ -419,7 +448,7 @@ START_TEST(json_list)
 
 	p = json_array_get(plugins, 1); /* beta */
 	ck_assert_str_eq(jstr(p, "version"), "1.2.3");
-	ck_assert_str_eq(jstr(p, "abi"), "1.0");
+	ck_assert_str_eq(jstr(p, "abi"), "2.0");
 	ck_assert_str_eq(jstr(p, "default_mode"), "gateway");
 	ck_assert_str_eq(jstr(p, "path"), t_fixture("mixed", "beta"));
 	ck_assert_str_eq(jstr(p, "description"), "Test fixture beta");
@@ -499,7 +528,7 @@ START_TEST(one_plugin_by_name_and_by_file)
 	ck_assert_int_eq(r.status, 0);
 	j = parse(r.out);
 	ck_assert_str_eq(jstr(j, "name"), "alpha");
-	ck_assert_str_eq(jstr(j, "abi"), "1.0");
+	ck_assert_str_eq(jstr(j, "abi"), "2.0");
 	ck_assert_str_eq(jstr(j, "default_mode"), "direct");
 	config = jarr(j, "config");
 	ck_assert_uint_eq(json_array_size(config), 2);
@@ -768,6 +797,7 @@ static Suite *tool_suite(void)
 	tcase_add_test(tc, path_option_must_name_directories);
 	tcase_add_test(tc, selection_that_selects_nothing_is_warned);
 	tcase_add_test(tc, rejected_prints_each_reason_on_its_line);
+	tcase_add_test(tc, rejected_abi1_plugin_says_rebuild);
 	tcase_add_test(tc, crash_is_reported_not_suffered);
 	tcase_add_test(tc, json_list);
 	tcase_add_test(tc, json_shadowed_rejection);

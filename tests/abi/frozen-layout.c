@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "abi/csdk-plugin-1.0.h"
+#include "abi/csdk-plugin-2.0.h"
 #include "abi/frozen-layout.h"
 
 #define member_size(type, field) sizeof(((struct type *)0)->field)
@@ -9,7 +9,7 @@ const struct layout_field frozen_fields[] = {
 #define LAYOUT_FIELD(type, field) { #type, #field, offsetof(struct type, field), member_size(type, field) },
 #define LAYOUT_STRUCT(type, size)
 #define LAYOUT_CONSTANT(name)
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
@@ -21,7 +21,7 @@ const struct layout_struct frozen_structs[] = {
 #define LAYOUT_FIELD(type, field)
 #define LAYOUT_STRUCT(type, size) { #type, sizeof(struct type) },
 #define LAYOUT_CONSTANT(name)
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT
@@ -32,7 +32,7 @@ const struct layout_constant frozen_constants[] = {
 #define LAYOUT_FIELD(type, field)
 #define LAYOUT_STRUCT(type, size)
 #define LAYOUT_CONSTANT(name) { #name, (int64_t)(name) },
-#include "abi/layout.def"
+#include "abi/layout-2.0.def"
 #undef LAYOUT_FIELD
 #undef LAYOUT_STRUCT
 #undef LAYOUT_CONSTANT

@@ -1,5 +1,5 @@
 /*
- * The layout of the ABI 1.0 structs as the frozen header (csdk-plugin-1.0.h)
+ * The layout of the ABI 2.0 structs as the frozen header (csdk-plugin-2.0.h)
  * defines them, computed in a translation unit of its own because the frozen
  * and the current header declare the same structs.
  */

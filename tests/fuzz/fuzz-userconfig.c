@@ -15,9 +15,12 @@
 
 #include "fuzz.h"
 
-static const struct csdk_config_key keys[] = {
-	{ "api_key", "CSDK_FUZZ_API_KEY", CSDK_CONFIG_SECRET, 0, "the key" },
-	{ "region", NULL, 0, 0, "where" },
+static const csdk_config_key_info keys[] = {
+	{ "api_key", "CSDK_FUZZ_API_KEY", CSDK_CONFIG_SECRET, CSDK_CONFIG_STRING, "the key", 0, 0 },
+	{ "region", NULL, 0, CSDK_CONFIG_STRING, "where", 0, 0 },
+	{ "wait", NULL, 0, CSDK_CONFIG_DURATION, "how long", 1, 3600000 },
+	{ "memory", NULL, 0, CSDK_CONFIG_SIZE, "how much", 0, INT64_MAX },
+	{ "verbose", NULL, 0, CSDK_CONFIG_BOOL, "whether", 0, 0 },
 };
 
 static csdk_plugin_info plugin(const char *name)
@@ -26,7 +29,7 @@ static csdk_plugin_info plugin(const char *name)
 
 	info.name = name;
 	info.config_keys = keys;
-	info.n_config_keys = 2;
+	info.n_config_keys = sizeof(keys) / sizeof(keys[0]);
 	return info;
 }
 
@@ -60,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct csdk_kv *kv = NULL;
 			size_t n = 0;
 
-			FUZZ_CHECK(entries->count == 2);
+			FUZZ_CHECK(entries->count == sizeof(keys) / sizeof(keys[0]));
 			if (csdk_config_entries_to_kv(&kv, &n, entries) == 0)
 				free(kv); /* csdk_free is free */
 			csdk_config_entries_free(entries);

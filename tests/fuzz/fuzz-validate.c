@@ -46,7 +46,8 @@ static struct {
 
 static int fake_entry(uint32_t host_abi, const struct csdk_plugin **out)
 {
-	FUZZ_CHECK(host_abi == CSDK_ABI_VERSION);
+	/* the host's own ABI, or 1.0 when it asks a refusing plugin whether it is a 1.x one */
+	FUZZ_CHECK(host_abi == CSDK_ABI_VERSION || host_abi == CSDK_ABI_MAKE(1, 0));
 	*out = fake.descriptor;
 	return fake.entry_rc;
 }
@@ -89,14 +90,20 @@ static char *make_keys(struct bytes *b, uint32_t n, uint32_t stride, char **stri
 		*oom = 1;
 		return NULL;
 	}
-	for (uint32_t i = 0; i < n && stride >= CSDK_CONFIG_KEY_SIZE_1_0; i++) {
+	for (uint32_t i = 0; i < n && stride >= CSDK_CONFIG_KEY_SIZE_2_0; i++) {
 		struct csdk_config_key k = { 0 };
+		uint8_t t = bytes_u8(b);
 
 		k.key = strings[(*n_strings)++] = bytes_str(b, oom);
 		k.env = strings[(*n_strings)++] = bytes_str(b, oom);
 		k.flags = bytes_u8(b);
+		k.type = t & 7; /* 5 to 7 are unknown types */
 		k.help = strings[(*n_strings)++] = bytes_str(b, oom);
-		memcpy(keys + (size_t)i * stride, &k, CSDK_CONFIG_KEY_SIZE_1_0);
+		if (t & 0x10)
+			k.min = (int64_t)bytes_u64(b);
+		if (t & 0x20)
+			k.max = (int64_t)bytes_u64(b);
+		memcpy(keys + (size_t)i * stride, &k, CSDK_CONFIG_KEY_SIZE_2_0);
 	}
 	return keys;
 }
@@ -111,18 +118,28 @@ static void check_accepted(const struct csdkp_plugin *p, const char *path)
 	FUZZ_CHECK(file_name && strcmp(file_name, info->name) == 0);
 	free(file_name);
 	FUZZ_CHECK(info->version && info->description && info->license);
-	FUZZ_CHECK(info->modes && !(info->modes & ~CSDK_MODES_KNOWN_1_0));
+	FUZZ_CHECK(info->modes && !(info->modes & ~CSDK_MODES_KNOWN_2_0));
 	FUZZ_CHECK(info->default_mode & info->modes);
-	FUZZ_CHECK(!(info->capabilities & ~CSDK_CAPS_KNOWN_1_0));
+	FUZZ_CHECK(!(info->capabilities & ~CSDK_CAPS_KNOWN_2_0));
+	FUZZ_CHECK(info->n_methods <= N_METHODS);
+	for (size_t i = 0, k = 0; i < N_METHODS; i++)
+		if (method_present(&p->methods, &method_descs[i]))
+			FUZZ_CHECK(k < info->n_methods && strcmp(info->methods[k++], method_descs[i].name) == 0);
+	for (size_t i = 0; i < info->n_config_keys; i++) {
+		const csdk_config_key_info *k = &info->config_keys[i];
+
+		FUZZ_CHECK(k->type <= CSDK_CONFIG_DURATION);
+		FUZZ_CHECK(k->type == CSDK_CONFIG_STRING || k->type == CSDK_CONFIG_BOOL || k->min <= k->max);
+	}
 	for (size_t i = 0; i < N_METHODS; i++) {
 		const struct method_desc *md = &method_descs[i];
 		const struct cap_group *cg = cap_group_of(md->group);
 
 		if (md->group == GROUP_ALWAYS || (md->group == GROUP_DIRECT && (info->modes & CSDK_MODE_DIRECT)) ||
 		    (md->group == GROUP_GATEWAY && (info->modes & CSDK_MODE_GATEWAY)))
-			FUZZ_CHECK(method_present(info->methods, md));
+			FUZZ_CHECK(method_present(&p->methods, md));
 		if (cg)
-			FUZZ_CHECK(method_present(info->methods, md) == !!(info->capabilities & cg->cap));
+			FUZZ_CHECK(method_present(&p->methods, md) == !!(info->capabilities & cg->cap));
 	}
 	for (size_t i = 0; i < info->n_warnings; i++)
 		FUZZ_CHECK(strncmp(info->warnings[i], path, strlen(path)) == 0);
@@ -187,12 +204,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.config_keys = (const struct csdk_config_key *)keys;
 
 	/* The plugin's structs are exactly as large as it says, so that reading past them is caught. */
-	msize = m.struct_size < CSDK_METHODS_SIZE_1_0 ? CSDK_METHODS_SIZE_1_0 : m.struct_size;
+	msize = m.struct_size < CSDK_METHODS_SIZE_2_0 ? CSDK_METHODS_SIZE_2_0 : m.struct_size;
 	mbuf = calloc(1, msize);
 	if (mbuf)
 		memcpy(mbuf, &m, msize < sizeof(m) ? msize : sizeof(m));
 	d.methods = flags & F_NO_METHODS ? NULL : (const struct csdk_methods *)mbuf;
-	dsize = d.struct_size < CSDK_PLUGIN_SIZE_1_0 ? CSDK_PLUGIN_SIZE_1_0 : d.struct_size;
+	dsize = d.struct_size < CSDK_PLUGIN_SIZE_2_0 ? CSDK_PLUGIN_SIZE_2_0 : d.struct_size;
 	dbuf = calloc(1, dsize);
 	if (dbuf)
 		memcpy(dbuf, &d, dsize < sizeof(d) ? dsize : sizeof(d));

@@ -4,6 +4,7 @@
 #include "elf.c"
 #include "error.c"
 #include "config_keys.c"
+#include "config_value.c"
 #include "names.c"
 #include "userconfig.c"
 #include "util.c"

@@ -91,7 +91,7 @@ expect_line c-config-show-json out '        "value": "***",'
 expect_status c-init 1
 expect_line c-init err "csdk: init rejected api_key *** and token ***"
 expect_line c-unknown-key err "csdk: unknown configuration key 'api_key' for provider 'garbage'; known keys: (none)"
-expect_line c-missing err "csdk: missing required configuration key 'api_key' for provider 'leaker'; set HOSTILE_LEAKER_API_KEY or pass api_key=VALUE in the provider configuration"
+expect_line c-missing err "csdk: missing required configuration key 'api_key' for provider 'leaker' (the planted secret); set HOSTILE_LEAKER_API_KEY or pass api_key=VALUE in the provider configuration"
 
 # A secret made of the mask's own character must not make the scrubbing
 # loop for ever (each "*" replaced by "***" holds new matches).

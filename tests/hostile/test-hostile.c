@@ -70,7 +70,7 @@ static void assert_error(int rc, int code, const char *message)
 
 static int create_named(csdk_sandbox **out, const char *name)
 {
-	struct csdk_create_request o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_provider("garbage");
 	int rc;
 
@@ -233,14 +233,17 @@ END_TEST
 
 START_TEST(run_code_garbage)
 {
+	csdk_command_options python = CSDK_COMMAND_OPTIONS_INIT, node = CSDK_COMMAND_OPTIONS_INIT;
 	csdk_provider *p = open_provider("garbage");
 	csdk_sandbox *sb = sandbox_named(p, "sb-ok");
 	csdk_result *r = NULL;
 
-	assert_error(csdk_sandbox_run_code(&r, sb, "exit-300", "python"), CSDK_EBACKEND,
+	python.runtime = "python";
+	node.runtime = "node";
+	assert_error(csdk_sandbox_run_code(&r, sb, "exit-300", &python), CSDK_EBACKEND,
 		"provider 'garbage' returned exit code 300 from run_code; exit codes are 0 to 255");
 	ck_assert_ptr_null(r);
-	assert_error(csdk_sandbox_run_code(&r, sb, "status-positive", "node"), CSDK_EBACKEND,
+	assert_error(csdk_sandbox_run_code(&r, sb, "status-positive", &node), CSDK_EBACKEND,
 		"provider 'garbage' returned invalid status 2 from run_code; the plugin must return 0 or a negative CSDK_E* code");
 	ck_assert_ptr_null(r);
 	csdk_sandbox_free(sb);
@@ -402,10 +405,10 @@ static void *run_blocked(void *arg)
 
 static void *create_blocked(void *arg)
 {
-	struct csdk_create_request o = CSDK_CREATE_OPTIONS_INIT;
+	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_sandbox *sb = NULL;
 
-	o.name = "block";
+	o.image = "block";
 	csdk_sandbox_create(&sb, arg, &o);
 	csdk_sandbox_free(sb);
 	return NULL;

@@ -142,14 +142,80 @@ static int h_items_add(struct csdk_items *it, const char *id, const char *name, 
 	return 0;
 }
 static int h_endpoint_set(struct csdk_endpoint *e, const char *u, const char *t) { (void)e; (void)u; (void)t; return 0; }
+static int h_endpoint_add_header(struct csdk_endpoint *e, const char *n, const char *v) { (void)e; (void)n; (void)v; return 0; }
+
+/* The plugin's descriptor, for the types of its configuration keys. */
+static const struct csdk_plugin *plugin_desc;
+
+/*
+ * config_get_int as the host does it, for the values these tests give: a
+ * number with a unit of the key's type (durations ms, s, m, h), or a
+ * boolean. The host checks typed values before init.
+ */
+static int h_config_get_int(const struct csdk_config *c, const char *key, int64_t *out)
+{
+	static const struct { const char *unit; uint32_t type; int64_t scale; } units[] = {
+		{ "", CSDK_CONFIG_INT, 1 }, { "", CSDK_CONFIG_SIZE, 1 }, { "", CSDK_CONFIG_DURATION, 1 },
+		{ "ms", CSDK_CONFIG_DURATION, 1 }, { "s", CSDK_CONFIG_DURATION, 1000 },
+		{ "m", CSDK_CONFIG_DURATION, 60000 }, { "h", CSDK_CONFIG_DURATION, 3600000 },
+	};
+	const struct csdk_config_key *k = NULL;
+	const char *v;
+	char *end;
+	long long n;
+
+	for (uint32_t i = 0; plugin_desc && i < plugin_desc->n_config_keys; i++) {
+		const struct csdk_config_key *ki =
+			(const void *)((const char *)plugin_desc->config_keys + (size_t)i * plugin_desc->config_key_size);
+		if (!strcmp(ki->key, key))
+			k = ki;
+	}
+	if (!k || k->type == CSDK_CONFIG_STRING)
+		return CSDK_EINVAL;
+	if (!(v = h_config_get(c, key)))
+		return CSDK_ENOTFOUND;
+	if (k->type == CSDK_CONFIG_BOOL) {
+		*out = !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1");
+		return 0;
+	}
+	n = strtoll(v, &end, 10);
+	for (size_t i = 0; end != v && i < sizeof(units) / sizeof(units[0]); i++)
+		if (k->type == units[i].type && !strcmp(end, units[i].unit)) {
+			*out = (int64_t)n * units[i].scale;
+			return 0;
+		}
+	fprintf(stderr, "test-engine: value '%s' of %s is not one the host would pass\n", v, key);
+	abort();
+}
 
 static const struct csdk_host host = {
 	.struct_size = sizeof(struct csdk_host), .abi_version = CSDK_ABI_VERSION,
-	.log = h_log, .error = h_error, .config_get = h_config_get, .sink_write = h_sink_write,
+	.log = h_log, .error = h_error, .config_get = h_config_get, .config_get_int = h_config_get_int, .sink_write = h_sink_write,
 	.text_set = h_text_set, .info_set_id = h_info_set_id, .info_set_status = h_info_set_status,
 	.info_set_times = h_info_set_times, .info_add_metadata = h_info_add_metadata,
 	.handles_add = h_handles_add, .dir_add = h_dir_add, .items_add = h_items_add, .endpoint_set = h_endpoint_set,
+	.endpoint_add_header = h_endpoint_add_header,
 };
+
+/* The requests the host passes when the caller gave no options. */
+static const struct csdk_create_request no_create = { .struct_size = sizeof(no_create) };
+static const struct csdk_run_request no_run = { .struct_size = sizeof(no_run) };
+
+/* A find_or_create request as the host makes it: name and namespace always set. */
+static struct csdk_create_request named_req(const char *ns, const char *name)
+{
+	struct csdk_create_request r = { .struct_size = sizeof(r), .namespace_ = ns, .name = name };
+
+	return r;
+}
+
+/* A run_code request with its runtime. */
+static struct csdk_run_request code_req(const char *runtime)
+{
+	struct csdk_run_request r = { .struct_size = sizeof(r), .runtime = runtime };
+
+	return r;
+}
 
 static const struct csdk_methods *M;
 
@@ -277,7 +343,7 @@ static void test_not_engines(void)
 	unlink(path);
 	snprintf(hostv, sizeof(hostv), "unix://%s", path);
 	ctx = open_ctx("host", hostv, "image", "csdk-test/busybox:1");
-	rc = M->create(ctx, NULL, &id, &sb);
+	rc = M->create(ctx, &no_create, &id, &sb);
 	snprintf(want, sizeof(want),
 		 "cannot connect to the Docker engine at %s: No such file or directory; start dockerd (or 'podman system service') there, "
 		 "or point DOCKER_HOST (config key host) at a running engine", hostv);
@@ -350,7 +416,7 @@ static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_reque
 {
 	int code = -99, rc;
 	memset(s, 0, sizeof(*s));
-	rc = M->run_command(ctx, sb, cmd, o, s, &code);
+	rc = M->run_command(ctx, sb, cmd, o ? o : &no_run, s, &code);
 	if (rc) {
 		fprintf(stderr, "run_command '%s': rc %d: %s\n", cmd, rc, last_error);
 		return -1000 + rc;
@@ -503,7 +569,9 @@ static void *race_find_or_create(void *arg)
 	struct csdk_text t = { "" };
 	void *sb = NULL;
 
-	r->rc = M->find_or_create(r->ctx, "ns1", "racer", NULL, &t, &sb);
+	struct csdk_create_request req = named_req("ns1", "racer");
+
+	r->rc = M->find_or_create(r->ctx, &req, &t, &sb);
 	snprintf(r->id, sizeof(r->id), "%s", t.value);
 	if (sb)
 		M->release(r->ctx, sb);
@@ -517,6 +585,7 @@ static void test_named(void *ctx, const char *image)
 	struct csdk_text id = { "" };
 	void *sb = NULL;
 	char fid[80], want[1024];
+	struct csdk_create_request taken = named_req("ns1", "taken");
 	int rc;
 
 	for (int i = 0; i < 3; i++)
@@ -531,7 +600,7 @@ static void test_named(void *ctx, const char *image)
 		M->release(ctx, sb);
 	sb = NULL;
 	CHECK(M->find(ctx, "ns2", "racer", &id, &sb) == CSDK_ENOTFOUND, "find in another namespace");
-	CHECK(M->find(ctx, NULL, "nobody", &id, &sb) == CSDK_ENOTFOUND, "find unknown");
+	CHECK(M->find(ctx, "default", "nobody", &id, &sb) == CSDK_ENOTFOUND, "find unknown");
 	CHECK(M->destroy(ctx, r[0].id) == 0, "destroy named");
 
 	/* the name is held by a container that is not ours */
@@ -541,7 +610,7 @@ static void test_named(void *ctx, const char *image)
 		/* same derivation as named.c: checked through the engine */
 		foreign_container(image, "csdk-ns1--taken-placeholder", fid, sizeof(fid));
 		raw("DELETE", "/containers/csdk-ns1--taken-placeholder?force=1", NULL, want, sizeof(want));
-		rc = M->find_or_create(ctx, "ns1", "taken", NULL, &t2, &sb);
+		rc = M->find_or_create(ctx, &taken, &t2, &sb);
 		CHECK(rc == 0, "find_or_create taken: %d %s", rc, last_error);
 		if (sb)
 			M->release(ctx, sb);
@@ -558,7 +627,7 @@ static void test_named(void *ctx, const char *image)
 			cname = name;
 			M->destroy(ctx, t2.value);
 			foreign_container(image, cname, fid, sizeof(fid));
-			rc = M->find_or_create(ctx, "ns1", "taken", NULL, &t2, &sb);
+			rc = M->find_or_create(ctx, &taken, &t2, &sb);
 			snprintf(want, sizeof(want),
 				 "container name '%s' is taken by a container that is not the csdk sandbox ns1/taken; remove it or choose another name", cname);
 			CHECK(rc == CSDK_EEXISTS && !strcmp(last_error, want), "foreign name: %d '%s'", rc, last_error);
@@ -578,12 +647,13 @@ static void test_expiry(const char *image)
 	struct csdk_text id = { "" }, nid = { "" }, id2 = { "" };
 	struct csdk_info info = { .status = 0 };
 	struct csdk_sink s;
+	struct csdk_create_request short_lived = named_req("ns-exp", "short");
 	void *sb = NULL, *nsb = NULL, *sb2 = NULL;
 	char out[1024], path[200];
 	int rc;
 
-	CHECK(M->create(ctx, NULL, &id, &sb) == 0, "create with the config timeout: %s", last_error);
-	CHECK(M->find_or_create(ctx, "ns-exp", "short", NULL, &nid, &nsb) == 0, "find_or_create short-lived: %s", last_error);
+	CHECK(M->create(ctx, &no_create, &id, &sb) == 0, "create with the config timeout: %s", last_error);
+	CHECK(M->find_or_create(ctx, &short_lived, &nid, &nsb) == 0, "find_or_create short-lived: %s", last_error);
 	if (!sb || !nsb)
 		return;
 	M->get_info(ctx, sb, &info);
@@ -596,7 +666,7 @@ static void test_expiry(const char *image)
 	CHECK(rc == CSDK_ENOTFOUND && !sb, "get of an expired sandbox: %d", rc);
 	snprintf(path, sizeof(path), "/containers/%s/json", id.value);
 	CHECK(raw("GET", path, NULL, out, sizeof(out)) == 404, "the expired container was not removed");
-	rc = M->find_or_create(ctx, "ns-exp", "short", NULL, &id2, &sb2);
+	rc = M->find_or_create(ctx, &short_lived, &id2, &sb2);
 	CHECK(rc == 0 && strcmp(id2.value, nid.value), "find_or_create after expiry: %d '%s' (old '%s')", rc, id2.value, nid.value);
 	if (sb2) {
 		CHECK(run(ctx, sb2, "echo alive", NULL, &s) == 0 && !strcmp(out1(&s), "alive\n"), "the new named sandbox runs: '%s'", out1(&s));
@@ -605,9 +675,18 @@ static void test_expiry(const char *image)
 	}
 	M->destroy(ctx, id2.value);
 	M->teardown(ctx);
-	ctx = open_ctx("image", image, "timeout", "soon");
-	CHECK(!ctx && !strcmp(last_error, "timeout 'soon' is not a non-negative integer; give milliseconds, e.g. 1800000, or 0 for no expiry"),
-	      "bad timeout: '%s'", last_error);
+	/* a duration with a unit (the host parses it; "soon" never reaches the plugin) */
+	ctx = open_ctx("image", image, "timeout", "2s");
+	CHECK(ctx && M->create(ctx, &no_create, &id, &sb) == 0, "create with timeout 2s: %s", last_error);
+	if (sb) {
+		memset(&info, 0, sizeof(info));
+		M->get_info(ctx, sb, &info);
+		CHECK(info.timeout == 2000, "timeout 2s in get_info: %lld", (long long)info.timeout);
+		M->release(ctx, sb);
+		M->destroy(ctx, id.value);
+	}
+	if (ctx)
+		M->teardown(ctx);
 }
 
 /* Containment in a docker sandbox: the pids limit holds a fork bomb, the
@@ -624,7 +703,7 @@ static void test_containment(const char *image)
 	FILE *f;
 	int code, rc;
 
-	CHECK(M->create(ctx, NULL, &id, &sb) == 0, "create for containment: %s", last_error);
+	CHECK(M->create(ctx, &no_create, &id, &sb) == 0, "create for containment: %s", last_error);
 	if (!sb)
 		return;
 	/* the loop's shell dies when fork fails; counted with builtins only,
@@ -825,7 +904,7 @@ static void test_host_network(const char *image)
 	void *ctx = open_ctx("image", image, "network", "host");
 	struct csdk_text id = { "" }, url = { "" };
 	void *sb = NULL;
-	int rc = M->create(ctx, NULL, &id, &sb);
+	int rc = M->create(ctx, &no_create, &id, &sb);
 
 	CHECK(rc == 0, "create with host network: %s", last_error);
 	if (rc)
@@ -843,25 +922,26 @@ static void test_run_code(const char *image)
 	struct csdk_text id = { "" };
 	struct csdk_sink s = { 0 };
 	void *sb = NULL;
-	int rc = M->create(ctx, NULL, &id, &sb), code = -1;
+	int rc = M->create(ctx, &no_create, &id, &sb), code = -1;
+	struct csdk_run_request py = code_req("python"), js = code_req("node");
 	double t0 = now_ms();
 
 	CHECK(rc == 0, "create debian: %s", last_error);
 	if (rc)
 		return;
-	rc = M->run_code(ctx, sb, "import sys\nprint('py', 6 * 7)\nprint('e', file=sys.stderr)\nsys.exit(4)\n", "python", &s, &code);
+	rc = M->run_code(ctx, sb, "import sys\nprint('py', 6 * 7)\nprint('e', file=sys.stderr)\nsys.exit(4)\n", &py, &s, &code);
 	CHECK(rc == 0 && code == 4 && !strcmp(out1(&s), "py 42\n") && !strcmp(out2(&s), "e\n"), "python: %d %d '%s' '%s' %s", rc, code, out1(&s), out2(&s), last_error);
 	sink_free(&s);
-	rc = M->run_code(ctx, sb, "console.log('js', [1,2].length)", "node", &s, &code);
+	rc = M->run_code(ctx, sb, "console.log('js', [1,2].length)", &js, &s, &code);
 	CHECK(rc == 0 && code == 0 && !strcmp(out1(&s), "js 2\n"), "node: %d %d '%s' %s", rc, code, out1(&s), last_error);
 	sink_free(&s);
-	rc = M->run_code(ctx, sb, "print('unclosed'\n", "python", &s, &code);
+	rc = M->run_code(ctx, sb, "print('unclosed'\n", &py, &s, &code);
 	CHECK(rc == CSDK_ESYNTAX && !strcmp(last_error, "SyntaxError: '(' was never closed (line 1)"), "python syntax: %d '%s'", rc, last_error);
 	sink_free(&s);
-	rc = M->run_code(ctx, sb, "let x = ;", "node", &s, &code);
+	rc = M->run_code(ctx, sb, "let x = ;", &js, &s, &code);
 	CHECK(rc == CSDK_ESYNTAX && !strncmp(last_error, "SyntaxError: Unexpected token ';'", 33), "node syntax: %d '%s'", rc, last_error);
 	sink_free(&s);
-	rc = M->run_code(ctx, sb, "raise ValueError('boom')", "python", &s, &code);
+	rc = M->run_code(ctx, sb, "raise ValueError('boom')", &py, &s, &code);
 	CHECK(rc == 0 && code == 1 && strstr(out2(&s), "ValueError: boom"), "python runtime error is not a syntax error: %d %d", rc, code);
 	sink_free(&s);
 	fprintf(stderr, "run_code cases took %.0f ms\n", now_ms() - t0);
@@ -890,11 +970,26 @@ int main(void)
 		return 99;
 	}
 	M = p->methods;
+	plugin_desc = p;
+	CHECK(entry(CSDK_ABI_MAKE(1, 0), &p) == CSDK_EABI && p == plugin_desc, "a 1.0 host is refused");
 	CHECK(!strcmp(p->name, "docker") && p->modes == CSDK_MODE_DIRECT &&
 	      p->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
 				  CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC),
 	      "descriptor");
 
+	/* the numeric and boolean keys are typed: the host parses and bounds them */
+	for (uint32_t i = 0; i < p->n_config_keys; i++) {
+		const struct csdk_config_key *k = (const void *)((const char *)p->config_keys + (size_t)i * p->config_key_size);
+
+		if (!strcmp(k->key, "pull"))
+			CHECK(k->type == CSDK_CONFIG_BOOL, "pull is a boolean key: %u", k->type);
+		else if (!strcmp(k->key, "pids_limit"))
+			CHECK(k->type == CSDK_CONFIG_INT && k->min == 0 && k->max == INT32_MAX, "pids_limit is an int key 0..INT32_MAX");
+		else if (!strcmp(k->key, "timeout"))
+			CHECK(k->type == CSDK_CONFIG_DURATION && k->min == 0 && k->max == INT64_MAX, "timeout is a duration key");
+		else
+			CHECK(k->type == CSDK_CONFIG_STRING, "%s is a string key: %u", k->key, k->type);
+	}
 	test_not_engines();
 	if (!getenv("DOCKER_HOST") || strncmp(getenv("DOCKER_HOST"), "unix://", 7)) {
 		const char *required = getenv("CSDK_TEST_REQUIRE_DOCKER");

@@ -1,6 +1,6 @@
 /*
  * A plugin whose methods block. run_command "sleep:MS" sleeps MS
- * milliseconds and any other command blocks for ever; create of the name
+ * milliseconds and any other command blocks for ever; create of the image
  * "block" (of every sandbox, with HOSTILE_CREATE_BLOCKS) blocks for ever;
  * the other methods return at once. HOSTILE_CAPS adds capabilities
  * (CSDK_CAP_THREAD_SAFE for the concurrent variant).
@@ -38,9 +38,9 @@ static int blocker_create(void *ctx, const struct csdk_create_request *opts, str
 #ifdef HOSTILE_CREATE_BLOCKS
 	block_forever();
 #endif
-	if (opts->name && !strcmp(opts->name, "block"))
+	if (opts->image && !strcmp(opts->image, "block"))
 		block_forever();
-	return hostile_make(opts->name ? opts->name : "sb-blocker", id_out, sandbox_out);
+	return hostile_make(opts->image ? opts->image : "sb-blocker", id_out, sandbox_out);
 }
 
 static int blocker_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)

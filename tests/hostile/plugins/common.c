@@ -77,12 +77,12 @@ int hostile_say(struct csdk_sink *out, const char *text)
 	return hostile_host->sink_write(out, CSDK_STREAM_STDOUT, text, strlen(text));
 }
 
-int hostile_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+int hostile_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	(void)ctx;
 	(void)sandbox;
 	(void)code;
-	(void)runtime;
+	(void)req;
 	*exit_code_out = 0;
 	return hostile_say(out, "code\n");
 }

@@ -25,7 +25,7 @@ static int crashy_init(const struct csdk_host *host, const struct csdk_config *c
 static int crashy_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	(void)ctx;
-	return hostile_make(opts->name ? opts->name : "sb-crashy", id_out, sandbox_out);
+	return hostile_make(opts->image ? opts->image : "sb-crashy", id_out, sandbox_out);
 }
 
 static int crashy_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
@@ -40,10 +40,9 @@ static int crashy_run_command(void *ctx, void *sandbox, const char *command, con
 	return CSDK_ERROR;
 }
 
-static int crashy_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+static int crashy_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
-	(void)runtime;
-	return crashy_run_command(ctx, sandbox, code, NULL, out, exit_code_out);
+	return crashy_run_command(ctx, sandbox, code, req, out, exit_code_out);
 }
 
 static int crashy_get_info(void *ctx, void *sandbox, struct csdk_info *out)

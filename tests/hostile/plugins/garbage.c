@@ -1,7 +1,8 @@
 /*
  * A plugin that hands the host garbage: missing and NULL strings, invalid
  * UTF-8, impossible sizes, status codes outside the ABI and exit codes
- * outside 0..255. What it does is steered by the create name, the command,
+ * outside 0..255. What it does is steered by the create name (it declares
+ * CSDK_CAP_NAMED, so that names reach it), the command,
  * the code, the sandbox id, the port and the path. Where the garbage goes
  * into a host builder, the builder's return codes are written to stdout as
  * "rc=A B C" so that a test can check them.
@@ -105,7 +106,7 @@ static int garbage_run_command(void *ctx, void *sandbox, const char *command, co
 	return hostile_say(out, "ok\n");
 }
 
-static int garbage_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+static int garbage_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	if (!strcmp(code, "exit-300")) {
 		*exit_code_out = 300;
@@ -113,7 +114,7 @@ static int garbage_run_code(void *ctx, void *sandbox, const char *code, const ch
 	}
 	if (!strcmp(code, "status-positive"))
 		return 2;
-	return hostile_run_code(ctx, sandbox, code, runtime, out, exit_code_out);
+	return hostile_run_code(ctx, sandbox, code, req, out, exit_code_out);
 }
 
 static int garbage_get_info(void *ctx, void *sandbox, struct csdk_info *out)
@@ -206,6 +207,24 @@ static int garbage_fs_exists(void *ctx, void *sandbox, const char *path, int *ex
 	return 0;
 }
 
+static int garbage_find(void *ctx, const char *namespace_, const char *name, struct csdk_text *id_out, void **sandbox_out)
+{
+	(void)ctx;
+	(void)namespace_;
+	(void)name;
+	(void)id_out;
+	(void)sandbox_out;
+	return CSDK_ENOTFOUND;
+}
+
+static int garbage_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms)
+{
+	(void)ctx;
+	(void)sandbox;
+	(void)duration_ms;
+	return 0;
+}
+
 static const struct csdk_methods garbage_methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = hostile_init,
@@ -225,6 +244,9 @@ static const struct csdk_methods garbage_methods = {
 	.fs_readdir = garbage_fs_readdir,
 	.fs_exists = garbage_fs_exists,
 	.fs_remove = garbage_fs_path,
+	.find_or_create = garbage_create,
+	.find = garbage_find,
+	.extend_timeout = garbage_extend_timeout,
 };
 
-HOSTILE_DESCRIPTOR(CSDK_CAP_FILESYSTEM | CSDK_CAP_EXEC, NULL, 0, &garbage_methods)
+HOSTILE_DESCRIPTOR(CSDK_CAP_FILESYSTEM | CSDK_CAP_EXEC | CSDK_CAP_NAMED, NULL, 0, &garbage_methods)

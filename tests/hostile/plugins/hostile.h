@@ -27,7 +27,7 @@ const char *hostile_id(const void *sandbox);
 int hostile_get(void *ctx, const char *id, void **sandbox_out);
 int hostile_list(void *ctx, struct csdk_handles *out);
 int hostile_destroy(void *ctx, const char *id);
-int hostile_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out);
+int hostile_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out);
 int hostile_get_info(void *ctx, void *sandbox, struct csdk_info *out);
 int hostile_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
 /* Create a sandbox called id (no checks). */

@@ -109,12 +109,12 @@ static int leaker_run_command(void *ctx, void *sandbox, const char *command, con
 	return hostile_say(out, "ran\n");
 }
 
-static int leaker_run_code(void *ctx, void *sandbox, const char *code, const char *runtime, struct csdk_sink *out, int *exit_code_out)
+static int leaker_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
 	leak_log("run_code");
 	if (!strcmp(code, "syntax"))
 		return H->error(H, CSDK_ESYNTAX, "SyntaxError: unexpected %s near %s", api_key, token);
-	return hostile_run_code(ctx, sandbox, code, runtime, out, exit_code_out);
+	return hostile_run_code(ctx, sandbox, code, req, out, exit_code_out);
 }
 
 static int leaker_get_info(void *ctx, void *sandbox, struct csdk_info *out)

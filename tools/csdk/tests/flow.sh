@@ -123,6 +123,26 @@ run_csdk run-code "$id" --runtime python 'def ('
 expect_eq "run-code syntax error: exit status" 1 "$rc"
 checks=$((checks + 1))
 echo "$err" | grep -q SyntaxError || fail "run-code syntax error: no SyntaxError in [$err]"
+# the options of exec apply to code too
+run_csdk run-code "$id" --env A=1 --env 'B=two words' --cwd /tmp --runtime python \
+	'import os; print(os.environ["A"], os.environ["B"], os.environ["GREETING"], os.getcwd())'
+expect_eq "run-code --env --cwd: exit status" 0 "$rc"
+expect_eq "run-code --env --cwd: output" "1 two words hi /tmp" "$out"
+run_csdk run-code "$id" --timeout 1000 --runtime node 'setTimeout(() => console.log("never"), 60000)'
+expect_eq "run-code --timeout: exit status" 124 "$rc"
+expect_eq "run-code --timeout: no output" "" "$out"
+run_csdk run-code "$id" --timeout -5 'print(1)'
+expect_eq "run-code bad --timeout: exit status" 125 "$rc"
+expect_eq "run-code bad --timeout: message" "csdk: run-code: invalid value '-5' for --timeout: give a whole number of milliseconds, 0 or more; run 'csdk run-code --help' for usage" "$err"
+run_csdk run-code "$id" --timeout 2592000001 'print(1)'
+expect_eq "run-code --timeout over 30 days: exit status" 125 "$rc"
+expect_eq "run-code --timeout over 30 days: message" "csdk: timeout 2592000001 ms is not valid: it is longer than 30 days; give at most 2592000000 ms" "$err"
+run_csdk run-code "$id" --env NOEQ 'print(1)'
+expect_eq "run-code bad --env: exit status" 125 "$rc"
+expect_eq "run-code bad --env: message" "csdk: run-code: invalid --env 'NOEQ': expected KEY=VALUE; run 'csdk run-code --help' for usage" "$err"
+run_csdk run-code "$id" --cwd /home/sandbox/missing 'print(1)'
+expect_eq "run-code missing --cwd: exit status" 125 "$rc"
+expect_eq "run-code missing --cwd: message" "csdk: working directory '/home/sandbox/missing' does not exist in sandbox $id; create it first (mkdir) or use an existing directory" "$err"
 
 # --- url --------------------------------------------------------------------
 run_csdk url "$id" 8080
@@ -132,6 +152,9 @@ expect_eq "url --protocol: output" "https://127.0.0.1:8443" "$out"
 run_csdk url "$id" 70000
 expect_eq "url bad port: exit status" 2 "$rc"
 expect_eq "url bad port: message" "csdk: url: invalid port '70000': give a number from 1 to 65535; run 'csdk url --help' for usage" "$err"
+run_csdk url "$id" 8080 --protocol 1x
+expect_eq "url bad protocol: exit status" 1 "$rc"
+expect_eq "url bad protocol: message" "csdk: protocol '1x' is not valid: it is not a URL scheme; use a URL scheme such as http, https, ws or wss" "$err"
 
 # --- destroy ----------------------------------------------------------------
 run_csdk destroy "$id"
@@ -141,6 +164,29 @@ expect_eq "destroy again: exit status" 0 "$rc"
 run_csdk info "$id"
 expect_eq "info after destroy: exit status" 1 "$rc"
 expect_eq "info after destroy: message" "csdk: no sandbox '$id' in provider 'local'" "$err"
+
+# --- typed configuration keys and host rules --------------------------------
+run_csdk --config timeout=soon create
+expect_eq "bad duration key: exit status" 1 "$rc"
+expect_eq "bad duration key: message" "csdk: key 'timeout': 'soon' is not a duration; give milliseconds or a value like 30s, 5m" "$err"
+run_csdk --config memory=lots create
+expect_eq "bad size key: exit status" 1 "$rc"
+expect_eq "bad size key: message" "csdk: key 'memory': 'lots' is not a size; give bytes or a value like 512M, 2G" "$err"
+run_csdk --config processes=0 create
+expect_eq "int key out of range: exit status" 1 "$rc"
+expect_eq "int key out of range: message" "csdk: key 'processes': '0' is out of range; give 1 to 9223372036854775807" "$err"
+run_csdk --config timeout=90s create
+expect_eq "duration key with a unit: exit status" 0 "$rc"
+run_csdk info "$out" --json
+expect_eq "duration key with a unit: lifetime" 90000 \
+	"$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["timeout_ms"])')"
+"$CSDK" destroy "$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+run_csdk create --name 'bad name'
+expect_eq "bad sandbox name: exit status" 1 "$rc"
+expect_eq "bad sandbox name: message" "csdk: sandbox name 'bad name' is not valid: it holds a character other than a letter, digit, '.', '_' or '-'; use letters, digits, '.', '_' and '-', starting with a letter or digit" "$err"
+run_csdk find-or-create ci --namespace 'team/x'
+expect_eq "bad namespace: exit status" 1 "$rc"
+expect_eq "bad namespace: message" "csdk: namespace 'team/x' is not valid: it holds a character other than a letter, digit, '.', '_' or '-'; use letters, digits, '.', '_' and '-', starting with a letter or digit" "$err"
 
 # --- named ------------------------------------------------------------------
 run_csdk find nobody --namespace team
