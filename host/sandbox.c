@@ -325,7 +325,8 @@ static int run(csdk_result **out, csdk_sandbox *sb, const char *text, const csdk
 	if (!out)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: out is NULL", fn);
 	*out = NULL;
-	NEED_SANDBOX(sb);
+	if (!sb)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "%s: sandbox is NULL", fn);
 	p = sb->provider;
 	if (!text)
 		return csdkp_error_set(CSDK_EINVAL, p->name, code ? "no code given" : "no command given; pass a shell command string");

@@ -18,7 +18,7 @@
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const check_names[] = { "elf", "exports", "undefined", "descriptor" };
+static const char *const check_names[] = { "elf", "exports", "undefined", "descriptor", "stdout" };
 
 static const csdk_lint_check *find_check(const csdk_lint *lint, const char *name)
 {

@@ -666,18 +666,19 @@ START_TEST(check_skips_what_a_bad_elf_file_cannot_answer)
 				      "FAIL elf: %s: not an ELF file; a plugin is a shared object built with -shared\n"
 				      "SKIP exports: %s\n"
 				      "SKIP undefined: %s\n"
-				      "SKIP descriptor: %s\n", text, text, skip, skip, skip));
+				      "SKIP descriptor: %s\n"
+				      "SKIP stdout: %s\n", text, text, skip, skip, skip, skip));
 
 	/* a foreign machine's file still has a symbol table to judge */
 	r = tool("--check", machine, NULL);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_uint_eq(count_lines(r.out), 5);
+	ck_assert_uint_eq(count_lines(r.out), 6);
 	tail = strstr(r.out, "\nok   exports\n");
 	ck_assert_msg(tail != NULL, "no 'ok   exports' line in:\n%s", r.out);
 	/* the machine named depends on the host's */
 	prefix = t_fmt("%s\nFAIL elf: %s: is built for machine ", machine, machine);
 	ck_assert_msg(strncmp(r.out, prefix, strlen(prefix)) == 0, "elf line: %s", r.out);
-	ck_assert_str_eq(tail, t_fmt("\nok   exports\nSKIP undefined: %s\nSKIP descriptor: %s\n", skip, skip));
+	ck_assert_str_eq(tail, t_fmt("\nok   exports\nSKIP undefined: %s\nSKIP descriptor: %s\nSKIP stdout: %s\n", skip, skip, skip));
 
 	r = tool("--json", "--check", text, NULL);
 	ck_assert_int_eq(r.status, 1);
@@ -685,9 +686,9 @@ START_TEST(check_skips_what_a_bad_elf_file_cannot_answer)
 	c = json_array_get(jarr(j, "files"), 0);
 	ck_assert(json_is_false(json_object_get(c, "ok")));
 	checks = jarr(c, "checks");
-	ck_assert_uint_eq(json_array_size(checks), 4);
+	ck_assert_uint_eq(json_array_size(checks), 5);
 	json_array_foreach(checks, i, c) {
-		static const char *const names[] = { "elf", "exports", "undefined", "descriptor" };
+		static const char *const names[] = { "elf", "exports", "undefined", "descriptor", "stdout" };
 
 		ck_assert_str_eq(jstr(c, "check"), names[i]);
 		ck_assert(json_is_false(json_object_get(c, "ok")));

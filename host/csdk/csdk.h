@@ -228,7 +228,8 @@ CSDK_API const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i
  * loaded from the same file is returned as is). On rejection returns
  * CSDK_EPLUGIN (or CSDK_ECRASHED / CSDK_ETIMEOUT under
  * CSDK_REGISTRY_ISOLATE) with the reason as the last error's message. The name-matches-file rule applies;
- * the duplicate rule does not.
+ * the duplicate rule does not: a plugin loaded by file answers
+ * csdk_registry_find for its name, unless one of that name was loaded first.
  */
 CSDK_API int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out);
 
