@@ -301,6 +301,17 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
 		csdkp_strv_push(argv, eq + 1);
 	}
+	/* no shell for the agent: it is the namespace's first process as soon as bwrap is done */
+	if (with_agent) {
+		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
+		csdkp_strv_push(argv, "--listen");
+		csdkp_strv_push(argv, "unix:" CSDKP_INSIDE_RUN "/agent.sock");
+		csdkp_strv_push(argv, "--token-file");
+		csdkp_strv_push(argv, CSDKP_INSIDE_RUN "/token");
+		csdkp_strv_push(argv, "--workdir");
+		csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
+		return argv->failed ? CSDK_ENOMEM : 0;
+	}
 	csdkp_strv_push(argv, "/bin/sh");
 	csdkp_strv_push(argv, "-c");
 	csdkp_strv_push(argv, command);

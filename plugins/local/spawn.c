@@ -775,9 +775,7 @@ int csdkp_agent_launch(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	opts.struct_size = sizeof(opts);
 	opts.background = 1;
 	if (bwrap) {
-		if (asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --token-file %s/token --workdir %s",
-			     CSDKP_INSIDE_RUN, CSDKP_INSIDE_AGENT, CSDKP_INSIDE_RUN, CSDKP_INSIDE_RUN, CSDKP_INSIDE_HOME) < 0)
-			cmd = NULL;
+		cmd = strdup("(csdk-agent)"); /* csdkp_bwrap_argv puts the agent's argv itself */
 	} else if (asprintf(&run_dir, "%s/%s", sb->dir, CSDKP_RUN_DIR) >= 0 && !csdkp_shell_quote(&q[0], run_dir) &&
 		   !csdkp_shell_quote(&q[1], ctx->agent) && asprintf(&q[2], "%s/home", sb->dir) >= 0) {
 		char *home = q[2];
