@@ -111,16 +111,23 @@ int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char
 	return 0;
 }
 
+const char *csdkp_docker_agent_dir_of(json_t *inspect)
+{
+	const char *hex = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+							    CSDKP_DOCKER_AGENT_LABEL));
+
+	/* 16 hex digits only: it names a directory to remove */
+	return hex && strlen(hex) == 16 && strspn(hex, "0123456789abcdef") == 16 ? hex : NULL;
+}
+
 void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex)
 {
 	static const char *const files[] = { "agent.sock", "token" };
 	char path[4200];
 
 	if (!hex)
-		hex = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							CSDKP_DOCKER_AGENT_LABEL));
-	/* a label of 16 hex digits only: it names a directory to remove */
-	if (!hex || strlen(hex) != 16 || strspn(hex, "0123456789abcdef") != 16)
+		hex = csdkp_docker_agent_dir_of(inspect);
+	if (!hex || !hex[0])
 		return;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (!file_in(path, sizeof(path), ctx, hex, files[i]))

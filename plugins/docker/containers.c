@@ -101,11 +101,10 @@ int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **ou
 
 	if (!sb)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
-	const char *hex = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							  CSDKP_DOCKER_AGENT_LABEL));
+	const char *hex = csdkp_docker_agent_dir_of(inspect);
 
 	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
-	if (hex && strlen(hex) < sizeof(sb->agent_dir))
+	if (hex)
 		snprintf(sb->agent_dir, sizeof(sb->agent_dir), "%s", hex);
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {

@@ -92,6 +92,8 @@ void csdkp_m_release(void *ctx, void *sandbox);
 int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex);
 /** Wait until the sandbox's agent listens on its socket. */
 int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex);
+/** The sandbox's directory below run_dir (its label), or NULL for a container made in direct mode. */
+const char *csdkp_docker_agent_dir_of(json_t *inspect);
 /** Remove run_dir/HEX (hex from the label in inspect, or given). */
 void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex);
 /** The agent's start, before the keep-alive loop, in the container's shell. */
