@@ -84,6 +84,8 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	/* like the local provider's sweep: an expired sandbox is gone */
 	if (expired(j)) {
 		rc = remove_container(ctx, json_string_value(json_object_get(j, "Id")) ?: id);
+		if (!rc)
+			csdkp_docker_agent_forget(ctx, j, NULL);
 		json_decref(j);
 		return rc ? rc : CSDK_ENOTFOUND;
 	}
@@ -99,7 +101,11 @@ int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **ou
 
 	if (!sb)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
+	const char *hex = csdkp_docker_agent_dir_of(inspect);
+
 	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
+	if (hex)
+		snprintf(sb->agent_dir, sizeof(sb->agent_dir), "%s", hex);
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {
 		free(sb);
@@ -146,8 +152,28 @@ static const char *publish_ip(const struct csdkp_docker *ctx)
 	return "";
 }
 
+/* Gateway mode: the agent and the sandbox's directory of run_dir, bind-mounted. */
+static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels, const char *hex)
+{
+	char *cmd = NULL, *bind_agent = NULL, *bind_run = NULL;
+	int bad;
+
+	bad = asprintf(&cmd, "%s%s", csdkp_docker_agent_start, keepalive_script) < 0 ||
+	      asprintf(&bind_agent, "%s:" CSDKP_DOCKER_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
+	      asprintf(&bind_run, "%s/%s:" CSDKP_DOCKER_INSIDE_RUN, ctx->run_dir, hex) < 0;
+	if (!bad) {
+		bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", cmd));
+		bad |= json_object_set_new(hc, "Binds", json_pack("[ss]", bind_agent, bind_run));
+		bad |= add_label(labels, CSDKP_DOCKER_AGENT_LABEL, hex);
+	}
+	free(cmd);
+	free(bind_agent);
+	free(bind_run);
+	return bad;
+}
+
 static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char *image,
-			   const char *ns, const char *name, int64_t created_ms)
+			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
 	int64_t timeout_ms = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
@@ -216,6 +242,8 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 		bad |= json_object_set_new(b, "ExposedPorts", exposed);
 		bad |= json_object_set_new(hc, "PortBindings", bind);
 	}
+	if (agent_hex)
+		bad |= add_agent(ctx, b, hc, labels, agent_hex);
 	bad |= json_object_set_new(b, "HostConfig", json_incref(hc));
 out:
 	json_decref(labels);
@@ -326,22 +354,27 @@ int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, c
 	char *path = NULL, *q = NULL;
 	json_t *body, *j = NULL, *inspect = NULL;
 	const char *id;
+	char hex[17] = "";
 	long status;
 	int rc, pulled = 0;
 
-	body = create_body(ctx, opts, image, ns, name, csdkp_now_ms());
-	if (!body)
+	if (ctx->gateway && (rc = csdkp_docker_agent_prepare(ctx, hex)))
+		return rc;
+	body = create_body(ctx, opts, image, ns, name, csdkp_now_ms(), ctx->gateway ? hex : NULL);
+	if (!body) {
+		csdkp_docker_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+	}
 	if (cname && (rc = csdkp_http_escape(&q, cname))) {
-		json_decref(body);
-		return ctx->host->error(ctx->host, rc, "out of memory building a container request");
+		rc = ctx->host->error(ctx->host, rc, "out of memory building a container request");
+		goto out;
 	}
 	if (asprintf(&path, "/containers/create%s%s", q ? "?name=" : "", q ? q : "") < 0)
 		path = NULL;
 	free(q);
 	if (!path) {
-		json_decref(body);
-		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+		goto out;
 	}
 again:
 	if ((rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j)))
@@ -376,13 +409,16 @@ again:
 		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
-	if ((rc = csdkp_docker_start_and_wait(ctx, id, &inspect))) {
+	if ((rc = csdkp_docker_start_and_wait(ctx, id, &inspect)) ||
+	    (ctx->gateway && (rc = csdkp_docker_agent_wait(ctx, id, hex)))) {
 		remove_container(ctx, id);
 		goto out;
 	}
 	if ((rc = ctx->host->text_set(id_out, id)) || (rc = csdkp_docker_handle_new(ctx, inspect, sandbox_out)))
 		remove_container(ctx, id);
 out:
+	if (rc && hex[0])
+		csdkp_docker_agent_forget(ctx, NULL, hex);
 	json_decref(inspect);
 	json_decref(j);
 	json_decref(body);
@@ -464,8 +500,10 @@ int csdkp_m_destroy(void *vctx, const char *id)
 		return 0;
 	if (rc)
 		return rc;
+	if (!(rc = remove_container(ctx, id)))
+		csdkp_docker_agent_forget(ctx, j, NULL);
 	json_decref(j);
-	return remove_container(ctx, id);
+	return rc;
 }
 
 static int64_t parse_time_ms(const char *s)

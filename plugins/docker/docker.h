@@ -22,6 +22,10 @@
 /* exit code of the keep-alive process at its deadline: the sandbox expired */
 #define CSDKP_DOCKER_EXPIRED 124
 #define CSDKP_DOCKER_DEFAULT_TIMEOUT_MS 1800000
+/* gateway mode: the label naming the sandbox's directory below run_dir */
+#define CSDKP_DOCKER_AGENT_LABEL "com.computesdk.agent_dir"
+#define CSDKP_DOCKER_INSIDE_AGENT "/.csdk/agent"
+#define CSDKP_DOCKER_INSIDE_RUN "/run/csdk"
 
 struct csdkp_docker {
 	const struct csdk_host *host;
@@ -37,6 +41,9 @@ struct csdkp_docker {
 	int ports[CSDKP_DOCKER_MAX_PORTS];
 	size_t n_ports;
 	pthread_mutex_t lock;
+	int gateway;            /* mode = gateway: csdk-agent runs in each container */
+	const char *agent;      /* its binary on this machine */
+	char *run_dir;          /* RUN_DIR/HEX per sandbox: the agent's socket and token */
 	int checked; /* the endpoint answered /_ping as an engine */
 	int podman;  /* its /_ping carried Libpod-Api-Version */
 };
@@ -45,6 +52,7 @@ struct csdkp_docker {
 struct csdkp_docker_sandbox {
 	char id[72];
 	char *workdir;
+	char agent_dir[24];     /* gateway mode: its directory below run_dir, "" when none */
 };
 
 /* engine.c */
@@ -78,6 +86,19 @@ int csdkp_m_destroy(void *ctx, const char *id);
 int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
 int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
 void csdkp_m_release(void *ctx, void *sandbox);
+
+/* agent.c: gateway mode */
+/** Make run_dir/HEX with a token for a new sandbox (hex out: 17 bytes). */
+int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex);
+/** Wait until the sandbox's agent listens on its socket. */
+int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex);
+/** The sandbox's directory below run_dir (its label), or NULL for a container made in direct mode. */
+const char *csdkp_docker_agent_dir_of(json_t *inspect);
+/** Remove run_dir/HEX (hex from the label in inspect, or given). */
+void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex);
+/** The agent's start, before the keep-alive loop, in the container's shell. */
+extern const char csdkp_docker_agent_start[];
+int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* named.c */
 int csdkp_docker_container_name(char **out, const char *ns, const char *name);

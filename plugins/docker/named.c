@@ -74,6 +74,11 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 		if ((rc = csdkp_docker_start_and_wait(ctx, id, &started)))
 			return rc;
 		j = started;
+		/* its agent starts again with the container: wait for it as create does */
+		if (csdkp_docker_agent_dir_of(j) && (rc = csdkp_docker_agent_wait(ctx, id, csdkp_docker_agent_dir_of(j)))) {
+			json_decref(j);
+			return rc;
+		}
 	}
 	if (!(rc = ctx->host->text_set(id_out, json_string_value(json_object_get(j, "Id")))))
 		rc = csdkp_docker_handle_new(ctx, j, sandbox_out);

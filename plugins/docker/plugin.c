@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "docker.h"
 
 #define DOCKER_ABI CSDK_ABI_MAKE(2, 0)
+/* The faster per command and to interactive, measured in BENCHMARKS.md. */
+#define DEFAULT_MODE CSDK_MODE_DIRECT
 
 static const struct csdk_config_key docker_config_keys[] = {
 	{ .key = "host", .env = "DOCKER_HOST",
@@ -27,6 +30,12 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "container ports to publish on 127.0.0.1 for get_url, comma-separated, e.g. 3000,8080" },
 	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT", .type = CSDK_CONFIG_INT, .min = 0, .max = INT32_MAX,
 	  .help = "maximum number of processes per sandbox (default 512; 0 = unlimited)" },
+	{ .key = "mode", .env = "CSDK_DOCKER_MODE",
+	  .help = "direct (commands through docker exec) or gateway (through csdk-agent in each container)" },
+	{ .key = "agent", .env = "CSDK_DOCKER_AGENT",
+	  .help = "csdk-agent binary bind-mounted into containers in gateway mode (default " CSDKP_DEFAULT_AGENT ")" },
+	{ .key = "run_dir", .env = "CSDK_DOCKER_RUN_DIR",
+	  .help = "directory of the agents' sockets and tokens in gateway mode (default $XDG_RUNTIME_DIR/csdk-docker, else /tmp/csdk-docker-UID)" },
 	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
@@ -47,6 +56,39 @@ static int parse_ports(struct csdkp_docker *ctx, const char *s)
 		ctx->ports[ctx->n_ports++] = (int)v;
 		p = *end ? end + 1 : end;
 	}
+	return 0;
+}
+
+static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *config)
+{
+	const struct csdk_host *host = ctx->host;
+	const char *v = host->config_get(config, "mode");
+
+	if (v && strcmp(v, "direct") && strcmp(v, "gateway"))
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for mode; use direct or gateway", v);
+	ctx->gateway = v ? !strcmp(v, "gateway") : DEFAULT_MODE == CSDK_MODE_GATEWAY;
+	ctx->agent = host->config_get(config, "agent");
+	if (!ctx->agent)
+		ctx->agent = CSDKP_DEFAULT_AGENT;
+	if (ctx->agent[0] != '/')
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for agent; use the absolute path of the csdk-agent binary", ctx->agent);
+	if ((v = host->config_get(config, "run_dir")) && v[0] != '/')
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for run_dir; use an absolute directory path", v);
+	if (v)
+		ctx->run_dir = strdup(v);
+	else if ((v = getenv("XDG_RUNTIME_DIR")) && v[0] == '/') {
+		if (asprintf(&ctx->run_dir, "%s/csdk-docker", v) < 0)
+			ctx->run_dir = NULL;
+	} else if (asprintf(&ctx->run_dir, "/tmp/csdk-docker-%u", (unsigned)getuid()) < 0) {
+		ctx->run_dir = NULL;
+	}
+	if (!ctx->run_dir)
+		return host->error(host, CSDK_ENOMEM, "out of memory opening the docker provider");
+	/* the agent's socket and binary are bind-mounted: the engine must share this machine's files */
+	if (ctx->gateway && !ctx->ep.unix_path)
+		return host->error(host, CSDK_ECONFIG,
+			"gateway mode needs the Docker engine on this machine (a unix:// host), not %s; use mode=direct with a remote engine",
+			ctx->ep.display);
 	return 0;
 }
 
@@ -96,11 +138,14 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))
 		goto fail;
+	if ((rc = gateway_init(ctx, config)))
+		goto fail;
 	*ctx_out = ctx;
 	return 0;
 fail:
 	csdkp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->run_dir);
 	free(ctx);
 	return rc;
 }
@@ -113,6 +158,7 @@ static void docker_teardown(void *vctx)
 		return;
 	csdkp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
+	free(ctx->run_dir);
 	free(ctx);
 }
 
@@ -144,14 +190,15 @@ static const struct csdk_methods docker_methods = {
 	.snapshot_create = csdkp_m_snapshot_create,
 	.snapshot_list = csdkp_m_snapshot_list,
 	.snapshot_delete = csdkp_m_snapshot_delete,
+	.gateway_endpoint = csdkp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin docker_plugin = {
 	.magic = CSDK_PLUGIN_MAGIC,
 	.struct_size = sizeof(struct csdk_plugin),
 	.abi_version = DOCKER_ABI,
-	.modes = CSDK_MODE_DIRECT,
-	.default_mode = CSDK_MODE_DIRECT,
+	.modes = CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY,
+	.default_mode = DEFAULT_MODE,
 	.capabilities = CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
 			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC,
 	.name = "docker",

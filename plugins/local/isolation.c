@@ -244,7 +244,7 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
-		     const char *command, struct csdkp_strv *argv)
+		     const char *command, int with_agent, struct csdkp_strv *argv)
 {
 	const char *network = csdkp_meta_str(meta, "network");
 	size_t i;
@@ -284,6 +284,14 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--bind");
 	csdkp_strv_pushf(argv, "%s/tmp", sb->dir);
 	csdkp_strv_push(argv, CSDKP_INSIDE_TMP);
+	if (with_agent) {
+		csdkp_strv_push(argv, "--ro-bind");
+		csdkp_strv_push(argv, ctx->agent);
+		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
+		csdkp_strv_push(argv, "--bind");
+		csdkp_strv_pushf(argv, "%s/" CSDKP_RUN_DIR, sb->dir);
+		csdkp_strv_push(argv, CSDKP_INSIDE_RUN);
+	}
 	csdkp_strv_push(argv, "--chdir");
 	csdkp_strv_push(argv, cwd_inside ? cwd_inside : CSDKP_INSIDE_HOME);
 	csdkp_strv_push(argv, "--clearenv");
@@ -292,6 +300,17 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_push(argv, "--setenv");
 		csdkp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
 		csdkp_strv_push(argv, eq + 1);
+	}
+	/* no shell for the agent: it is the namespace's first process as soon as bwrap is done */
+	if (with_agent) {
+		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
+		csdkp_strv_push(argv, "--listen");
+		csdkp_strv_push(argv, "unix:" CSDKP_INSIDE_RUN "/agent.sock");
+		csdkp_strv_push(argv, "--token-file");
+		csdkp_strv_push(argv, CSDKP_INSIDE_RUN "/token");
+		csdkp_strv_push(argv, "--workdir");
+		csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
+		return argv->failed ? CSDK_ENOMEM : 0;
 	}
 	csdkp_strv_push(argv, "/bin/sh");
 	csdkp_strv_push(argv, "-c");

@@ -13,6 +13,10 @@
 
 #define CSDKP_INSIDE_HOME "/home/sandbox"
 #define CSDKP_INSIDE_TMP "/tmp"
+/* Gateway mode: the agent binary and its directory (STATE/sandboxes/ID/run) inside bubblewrap. */
+#define CSDKP_INSIDE_AGENT "/.csdk/agent"
+#define CSDKP_INSIDE_RUN "/run/csdk"
+#define CSDKP_RUN_DIR "run"
 #define CSDKP_ID_PREFIX "local-"
 #define CSDKP_ID_LEN (sizeof(CSDKP_ID_PREFIX) - 1 + 16)
 
@@ -26,6 +30,8 @@ struct csdkp_local {
 	int64_t timeout_ms;
 	uint64_t memory, processes, cpu_time, output_limit;
 	char *python, *node;
+	char *agent;             /* csdk-agent binary, for gateway mode */
+	int gateway;             /* mode = gateway: create starts the agent */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
 	int probed, bwrap_works, warned;
@@ -92,7 +98,7 @@ int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel,
 int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out);
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
-		     const char *command, struct csdkp_strv *argv);
+		     const char *command, int with_agent, struct csdkp_strv *argv);
 
 /* spawn.c */
 struct csdkp_capture {
@@ -102,6 +108,12 @@ struct csdkp_capture {
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkp_capture *capture_stderr);
+int csdkp_agent_launch(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int bwrap);
+
+/* agent.c: gateway mode */
+int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb);
+void csdkp_agent_stop(int sdfd, const char *dir);
+int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* methods, one file per group */
 int csdkp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);

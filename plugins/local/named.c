@@ -84,7 +84,8 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 		return rc;
 	}
 	csdkp_unlock(lock);
-	if ((rc = ctx->host->text_set(id_out, sb->id))) {
+	if ((ctx->gateway && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+		csdkp_m_destroy(ctx, sb->id);
 		csdkp_sandbox_free(sb);
 		return rc;
 	}

@@ -10,6 +10,8 @@
 
 #define DEFAULT_TIMEOUT_MS 1800000
 #define DEFAULT_OUTPUT_LIMIT (64ull << 20)
+/* The faster per command and to interactive, measured in BENCHMARKS.md. */
+#define DEFAULT_MODE CSDK_MODE_DIRECT
 
 static const struct csdk_config_key config_keys[] = {
 	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, CSDK_CONFIG_STRING, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)", 0, 0 },
@@ -22,6 +24,8 @@ static const struct csdk_config_key config_keys[] = {
 	{ "output_limit", "CSDK_LOCAL_OUTPUT_LIMIT", 0, CSDK_CONFIG_SIZE, "bytes per stream of a command, or of a background command's log, before it is killed (or 512K, 64M; default 64M)", 1, INT64_MAX },
 	{ "python", "CSDK_LOCAL_PYTHON", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for python (default python3)", 0, 0 },
 	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
+	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
+	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
 };
 
 static char *find_in_path(const char *name)
@@ -57,6 +61,7 @@ static void local_teardown(void *vctx)
 	free(ctx->python);
 	free(ctx->node);
 	free(ctx->bwrap);
+	free(ctx->agent);
 	free(ctx);
 }
 
@@ -146,7 +151,19 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 		goto fail;
 	}
 	ctx->node = strdup(v ? v : "node");
-	if (!ctx->python || !ctx->node) {
+	v = host->config_get(config, "mode");
+	if (v && strcmp(v, "direct") && strcmp(v, "gateway")) {
+		rc = bad_value(host, "mode", v, "direct or gateway");
+		goto fail;
+	}
+	ctx->gateway = v ? !strcmp(v, "gateway") : DEFAULT_MODE == CSDK_MODE_GATEWAY;
+	v = host->config_get(config, "agent");
+	if (v && v[0] != '/') {
+		rc = bad_value(host, "agent", v, "the absolute path of the csdk-agent binary");
+		goto fail;
+	}
+	ctx->agent = strdup(v ? v : CSDKP_DEFAULT_AGENT);
+	if (!ctx->python || !ctx->node || !ctx->agent) {
 		rc = CSDK_ENOMEM;
 		goto fail;
 	}
@@ -203,14 +220,15 @@ static const struct csdk_methods methods = {
 	.snapshot_create = csdkp_m_snapshot_create,
 	.snapshot_list = csdkp_m_snapshot_list,
 	.snapshot_delete = csdkp_m_snapshot_delete,
+	.gateway_endpoint = csdkp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin descriptor = {
 	.magic = CSDK_PLUGIN_MAGIC,
 	.struct_size = sizeof(struct csdk_plugin),
 	.abi_version = CSDK_ABI_VERSION,
-	.modes = CSDK_MODE_DIRECT,
-	.default_mode = CSDK_MODE_DIRECT,
+	.modes = CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY,
+	.default_mode = DEFAULT_MODE,
 	.capabilities = CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
 			CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC,
 	.name = "local",

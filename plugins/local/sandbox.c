@@ -35,7 +35,7 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 	csdkp_unlock(lock);
 	if (rc)
 		return rc;
-	if ((rc = ctx->host->text_set(id_out, sb->id))) {
+	if ((ctx->gateway && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
 		csdkp_m_destroy(ctx, sb->id);
 		csdkp_sandbox_free(sb);
 		return rc;

@@ -93,20 +93,27 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 	_exit(127);
 }
 
-static int open_log(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, char *name, size_t namelen, int *fd_out)
+/* A background command's log, or the agent's (STATE/sandboxes/ID/run/agent.log, out of the sandbox's sight). */
+static int open_log(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int agent, char *name, size_t namelen, int *fd_out)
 {
 	int root, dfd = -1, rc;
 	char hex[9];
 
 	if ((rc = csdkp_root_open(ctx, sb, &root)))
 		return rc;
-	rc = csdkp_path_mkdirs(root, sb, "home/.csdk/logs", &dfd);
+	if (agent)
+		dfd = openat(root, CSDKP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = dfd < 0 ? -errno : 0;
+	else
+		rc = csdkp_path_mkdirs(root, sb, "home/.csdk/logs", &dfd);
 	close(root);
 	if (rc)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s/.csdk/logs in sandbox %s: %s", CSDKP_INSIDE_HOME, sb->id, strerror(-rc));
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open the log directory of sandbox %s: %s", sb->id, strerror(-rc));
 	csdkp_random_hex(hex, 4);
-	snprintf(name, namelen, "bg-%lld-%s.log", (long long)csdkp_now_ms(), hex);
-	*fd_out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (agent)
+		snprintf(name, namelen, "agent.log");
+	else
+		snprintf(name, namelen, "bg-%lld-%s.log", (long long)csdkp_now_ms(), hex);
+	*fd_out = openat(dfd, name, O_WRONLY | O_CREAT | (agent ? O_TRUNC : O_EXCL) | O_NOFOLLOW | O_CLOEXEC, agent ? 0600 : 0644);
 	rc = *fd_out < 0 ? errno : 0;
 	close(dfd);
 	if (rc)
@@ -221,7 +228,7 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 	_exit(0);
 }
 
-static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l, int *exit_code_out)
+static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
 {
 	struct csdkp_procs reg = { -1, "" };
 	char name[96], note[160];
@@ -229,7 +236,7 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	unsigned long long pgstart, nsstart = 0;
 	pid_t first, nspid = 0;
 
-	if ((rc = open_log(ctx, sb, name, sizeof(name), &logfd)))
+	if ((rc = open_log(ctx, sb, agent, name, sizeof(name), &logfd)))
 		return rc;
 	note_len = snprintf(note, sizeof(note), "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
 			    (unsigned long long)ctx->output_limit);
@@ -275,7 +282,8 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		if (nspid <= 0) {
 			kill(-first, SIGKILL);
 			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
-				"bubblewrap did not start the background command in sandbox %s; see %s/.csdk/logs/%s", sb->id, CSDKP_INSIDE_HOME, name);
+				"bubblewrap did not start the background command in sandbox %s; see %s/%s", sb->id,
+				agent ? sb->dir : CSDKP_INSIDE_HOME "/.csdk/logs", agent ? CSDKP_RUN_DIR "/agent.log" : name);
 			goto out;
 		}
 	}
@@ -621,9 +629,9 @@ static void env_from_json(struct csdkp_strv *env, const json_t *obj)
 			env_set(env, k, json_string_value(v));
 }
 
-int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
-	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
-	      struct csdkp_capture *capture_stderr)
+static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
+	       const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
+	       struct csdkp_capture *capture_stderr, int agent)
 {
 	struct launch l;
 	json_t *meta = NULL;
@@ -701,7 +709,7 @@ int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const cha
 		env_set(&l.env, opts->envs[i].key, opts->envs[i].value);
 	if (l.bwrap) {
 		struct csdkp_strv none = { 0 };
-		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l.env, 3, command, &l.argv);
+		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l.env, 3, command, agent, &l.argv);
 		csdkp_strv_free(&l.env);
 		l.env = none;
 		csdkp_strv_push(&l.env, "PATH=" SANDBOX_PATH);
@@ -727,7 +735,7 @@ int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const cha
 	l.processes = (rlim_t)ctx->processes;
 	l.cpu_time = (rlim_t)ctx->cpu_time;
 	if (opts && opts->background)
-		rc = run_background(ctx, sb, &l, exit_code_out);
+		rc = run_background(ctx, sb, &l, agent, exit_code_out);
 	else
 		rc = run_foreground(ctx, sb, &l, command, opts ? opts->timeout_ms : 0, out, exit_code_out, capture_stderr);
 out:
@@ -741,5 +749,48 @@ out:
 	free(rel);
 	free(cwd_inside);
 	json_decref(meta);
+	return rc;
+}
+
+int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
+	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
+	      struct csdkp_capture *capture_stderr)
+{
+	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0);
+}
+
+/*
+ * Gateway mode: csdk-agent as a background command of the sandbox, so it is
+ * recorded, killed by destroy and, under bubblewrap, the first process of the
+ * pid namespace every command of the sandbox then shares (bwrap's own init
+ * is pid 1 and reaps). Unisolated it serves host paths.
+ */
+int csdkp_agent_launch(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int bwrap)
+{
+	struct csdk_run_request opts;
+	char *cmd = NULL, *run_dir = NULL, *q[3] = { NULL, NULL, NULL };
+	int rc, exit_code;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.struct_size = sizeof(opts);
+	opts.background = 1;
+	if (bwrap) {
+		cmd = strdup("(csdk-agent)"); /* csdkp_bwrap_argv puts the agent's argv itself */
+	} else if (asprintf(&run_dir, "%s/%s", sb->dir, CSDKP_RUN_DIR) >= 0 && !csdkp_shell_quote(&q[0], run_dir) &&
+		   !csdkp_shell_quote(&q[1], ctx->agent) && asprintf(&q[2], "%s/home", sb->dir) >= 0) {
+		char *home = q[2];
+
+		q[2] = NULL;
+		if (!csdkp_shell_quote(&q[2], home) &&
+		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --token-file %s/token --workdir %s",
+			     q[0], q[1], q[0], q[0], q[2]) < 0)
+			cmd = NULL;
+		free(home);
+	}
+	rc = cmd ? run(ctx, sb, cmd, &opts, NULL, &exit_code, NULL, 1) : CSDK_ENOMEM;
+	free(cmd);
+	free(run_dir);
+	for (int i = 0; i < 3; i++)
+		free(q[i]);
 	return rc;
 }

@@ -495,6 +495,7 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	 * commands that have not registered by now cannot find it any more. */
 	snprintf(trash, sizeof(trash), "%s/trash/%s-%s", ctx->state_dir, id, hex);
 	rc = rename(dir, trash) < 0 ? errno : 0;
+	csdkp_agent_stop(dfd, dir);
 	kill_all(dfd);
 	close(dfd);
 	if (rc)
@@ -625,6 +626,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		goto fail;
 	dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
+	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 ||
 	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", id, sb->dir, strerror(errno));
 		goto fail;

@@ -68,8 +68,9 @@ struct csdkp_bench_target {
 	void (*release)(struct csdkp_bench_target *t);
 };
 
+/** access: "direct" or "gateway" (the provider's key mode), or NULL for its own choice. */
 int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
-				const char *provider, const char *command);
+				const char *provider, const char *command, const char *access);
 /** name is "spawn", "bwrap" or "docker-cli"; image is for docker-cli. */
 int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *name,
 				const char *command, const char *image);
@@ -154,6 +155,17 @@ int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n
 
 int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
 int csdkp_bench_micro(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
+int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
+
+/** The access modes --mode direct|gateway names, in this order. */
+extern const char *const csdkp_bench_access_names[2];
+
+struct csdkp_bench_options;
+
+/** Open every --provider (or the global one) in every --mode direct|gateway into targets
+ * (room for 2 per provider); returns how many, or (size_t)-1 after printing the error. */
+size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct csdkp_cli *cli,
+				  const struct csdkp_bench_options *o, const char *command);
 
 /** Options of `csdk bench`, shared by its subcommands. */
 struct csdkp_bench_options {
@@ -163,7 +175,10 @@ struct csdkp_bench_options {
 	size_t n_baselines;
 	int modes[CSDKP_BENCH_N_MODES];
 	int any_mode;
+	int access[2];          /* --mode direct, --mode gateway */
+	int any_access;
 	long long n;
+	int n_given;
 	const char *command;
 	const char *json_path;
 	const char *svg_path;

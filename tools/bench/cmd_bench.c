@@ -74,18 +74,26 @@ static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *ar
 		return push(&o->providers, &o->n_providers, arg);
 	case OPT_MODE:
 		o->tti_only_given = 1;
+		for (i = 0; i < 2; i++) {
+			if (strcmp(arg, csdkp_bench_access_names[i]) == 0) {
+				o->access[i] = 1;
+				o->any_access = 1;
+				return 0;
+			}
+		}
 		if (strcmp(arg, "all") == 0) {
 			for (i = 0; i < CSDKP_BENCH_N_MODES; i++)
 				o->modes[i] = 1;
 		} else if (csdkp_bench_mode_parse(&mode, arg) == 0) {
 			o->modes[mode] = 1;
 		} else {
-			return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all)", arg);
+			return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all; or direct or gateway)", arg);
 		}
 		o->any_mode = 1;
 		return 0;
 	case 'n':
 		o->tti_only_given = 1;
+		o->n_given = 1;
 		return parse_count(&o->n, cli, "-n", arg, 0);
 	case OPT_COMMAND:
 		o->tti_only_given = 1;
@@ -196,7 +204,7 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.n = 100;
-	o.command = "node -v";
+	o.command = NULL;
 	o.stagger_ms = 200;
 	o.calls = 10000000;
 	o.stream_bytes = 1LL << 30;
@@ -206,19 +214,26 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 		return status;
 	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, on_option, &o, &pos, &n_pos);
 	if (status == 0 && n_pos == 0)
-		status = csdkp_cli_usage(cli, "missing what to benchmark (tti or micro)");
+		status = csdkp_cli_usage(cli, "missing what to benchmark (tti, cmd or micro)");
 	if (status == 0 && strcmp(pos[0], "tti") == 0) {
+		if (!o.command)
+			o.command = "node -v";
 		if (o.micro_only_given)
 			status = csdkp_cli_usage(cli, "--plugins, --calls, --stream-bytes, --handles and --only apply to 'bench micro' only");
 		else
 			status = csdkp_bench_tti(cli, pos + 1, n_pos - 1, &o);
+	} else if (status == 0 && strcmp(pos[0], "cmd") == 0) {
+		if (o.micro_only_given || o.any_mode || o.svg_path || o.image || o.stagger_ms != 200)
+			status = csdkp_cli_usage(cli, "bench cmd takes --provider, --mode direct|gateway, -n, --command, --baseline spawn and --json only");
+		else
+			status = csdkp_bench_cmd(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0 && strcmp(pos[0], "micro") == 0) {
 		if (o.tti_only_given)
-			status = csdkp_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' only");
+			status = csdkp_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' (and some to 'bench cmd') only");
 		else
 			status = csdkp_bench_micro(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0) {
-		status = csdkp_cli_usage(cli, "unknown benchmark '%s' (use tti or micro)", pos[0]);
+		status = csdkp_cli_usage(cli, "unknown benchmark '%s' (use tti, cmd or micro)", pos[0]);
 	}
 	free(o.providers);
 	free(o.baselines);
@@ -230,6 +245,7 @@ const struct csdkp_command csdkp_cmd_bench = {
 	"bench", run_bench,
 	"bench tti [--provider NAME]... [--baseline spawn|bwrap|docker-cli]... [--mode MODE]... [-n N]\n"
 	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--json FILE] [--svg FILE]\n"
+	"bench cmd [--provider NAME]... [--mode direct|gateway]... [-n N] [--command CMD] [--json FILE]\n"
 	"bench micro [--only discovery|calls|stream|memory]... [--plugins N,N,...] [--calls N]\n"
 	"            [--stream-bytes N[K|M|G]] [--handles N] [--json FILE]",
 	"benchmark time to interactive and the host's overheads against baselines",
@@ -237,12 +253,17 @@ const struct csdkp_command csdkp_cmd_bench = {
 	"      --provider NAME     a provider to measure (repeatable; default: the global --provider)\n"
 	"      --baseline B        also measure spawn (the command itself), bwrap (under bubblewrap as\n"
 	"                          the local provider isolates it) or docker-cli (docker run --rm IMAGE)\n"
-	"      --mode MODE         sequential, staggered, burst or all (repeatable; default sequential)\n"
+	"      --mode MODE         sequential, staggered, burst or all (repeatable; default sequential);\n"
+	"                          direct or gateway: each provider in that access mode (its key mode)\n"
 	"  -n, --iterations N      iterations per provider and mode (default 100)\n"
 	"      --command CMD       the first command (default 'node -v')\n"
 	"      --image IMAGE       the image of the docker-cli baseline (required with it)\n"
 	"      --stagger-ms MS     launch interval in staggered mode (default 200)\n"
 	"      --svg FILE          write a chart (median with P95/P99 whiskers per row and mode)\n"
+	"  cmd: the latency of one command on a sandbox that exists, N times, next to spawn\n"
+	"      --mode direct|gateway  measure each provider in that mode (repeatable; default its own)\n"
+	"  -n, --iterations N      commands timed per row (default 200)\n"
+	"      --command CMD       the command (default 'echo hi')\n"
 	"  micro: plugin discovery, per-call overhead, streaming throughput, memory per handle\n"
 	"      --only NAME         run only discovery, calls, stream or memory (repeatable)\n"
 	"      --plugins LIST      plugin counts for discovery (default 1,10,100,1000)\n"

@@ -4,6 +4,7 @@ csdk_csdk_SOURCES += \
 	bench/bench.h \
 	bench/cmd_bench.c \
 	bench/tti.c \
+	bench/percmd.c \
 	bench/runner.c \
 	bench/targets.c \
 	bench/baselines.c \

@@ -93,27 +93,42 @@ static void provider_release(struct csdkp_bench_target *t)
 }
 
 int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
-				const char *provider, const char *command)
+				const char *provider, const char *command, const char *access)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdkp_bench_target *t;
+	struct csdk_kv *kv;
 	csdk_provider *p = NULL;
 	const char *ver;
+	size_t n = 0;
 	int rc;
 
 	*out = NULL;
-	/* --config applies to the provider named by the global --provider, as for other commands. */
-	if (strcmp(provider, cli->provider_name) == 0) {
-		opts.config = cli->config;
-		opts.n_config = cli->n_config;
+	if (!(kv = calloc(cli->n_config + 1, sizeof(*kv)))) {
+		csdkp_error("out of memory");
+		return -1;
 	}
+	/* --config applies to the provider named by the global --provider, as for other commands. */
+	for (size_t i = 0; strcmp(provider, cli->provider_name) == 0 && i < cli->n_config; i++)
+		if (!access || strcmp(cli->config[i].key, "mode"))
+			kv[n++] = cli->config[i];
+	/* --mode direct|gateway: the provider's configuration key mode */
+	if (access)
+		kv[n++] = (struct csdk_kv){ "mode", access };
+	opts.config = kv;
+	opts.n_config = n;
 	opts.registry = csdkp_cli_registry(cli);
 	rc = csdk_provider_open(&p, provider, &opts);
+	free(kv);
 	if (rc < 0) {
 		csdkp_report(rc, "opening the provider");
 		return -1;
 	}
-	if (!(t = calloc(1, sizeof(*t))) || !(t->name = strdup(provider))) {
+	if ((t = calloc(1, sizeof(*t))) && !access)
+		t->name = strdup(provider);
+	else if (t && asprintf(&t->name, "%s (%s)", provider, access) < 0)
+		t->name = NULL;
+	if (!t || !t->name) {
 		free(t);
 		csdk_provider_close(p);
 		csdkp_error("out of memory");

@@ -128,13 +128,12 @@ int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 	if (o->svg_path && csdkp_bench_check_writable("--svg", o->svg_path) < 0)
 		return CSDKP_EXIT_FAILURE;
 
-	if (!(targets = calloc(o->n_providers + o->n_baselines + 1, sizeof(*targets))))
+	if (!(targets = calloc(2 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets))))
 		goto oom;
-	if (o->n_providers == 0 && csdkp_bench_target_provider(&targets[n_targets++], cli, cli->provider_name, o->command) < 0)
+	if ((n_targets = csdkp_bench_open_providers(targets, cli, o, o->command)) == (size_t)-1) {
+		n_targets = 0;
 		goto out;
-	for (i = 0; i < o->n_providers; i++)
-		if (csdkp_bench_target_provider(&targets[n_targets++], cli, o->providers[i], o->command) < 0)
-			goto out;
+	}
 	for (i = 0; i < o->n_baselines; i++)
 		if (csdkp_bench_target_baseline(&targets[n_targets++], o->baselines[i], o->command, o->image) < 0)
 			goto out;

@@ -104,11 +104,39 @@ expect_error "unwritable SVG path" 1 \
 	"csdk: bench: cannot write the --svg file '$tmp/missing/r.svg': No such file or directory; choose a writable path" \
 	bench tti -n 1 --svg "$tmp/missing/r.svg"
 expect_error "unknown mode" 2 \
-	"csdk: bench: unknown mode 'fast' (use sequential, staggered, burst or all); run 'csdk bench --help' for usage" \
+	"csdk: bench: unknown mode 'fast' (use sequential, staggered, burst or all; or direct or gateway); run 'csdk bench --help' for usage" \
 	bench tti --mode fast
 expect_error "docker-cli needs an image" 2 \
 	"csdk: bench: --baseline docker-cli needs --image IMAGE (an image that has the command); run 'csdk bench --help' for usage" \
 	bench tti --baseline docker-cli
+
+expect_error "bench cmd baselines" 2 \
+	"csdk: bench: bench cmd has the spawn baseline only, not 'bwrap'; run 'csdk bench --help' for usage" \
+	bench cmd --baseline bwrap
+expect_error "bench cmd options" 2 \
+	"csdk: bench: bench cmd takes --provider, --mode direct|gateway, -n, --command, --baseline spawn and --json only; run 'csdk bench --help' for usage" \
+	bench cmd --mode burst
+
+# bench cmd: one sandbox per row, the spawn row always, ratios of medians;
+# gateway mode with the build tree's agent when there is one.
+modes="--mode direct"
+agent=$(cd "${builddir:-.}/../agent" 2>/dev/null && pwd)/csdk-agent
+if [ -x "$agent" ]; then
+	CSDK_LOCAL_AGENT=$agent
+	export CSDK_LOCAL_AGENT
+	modes="--mode direct --mode gateway"
+fi
+if "$CSDK" bench cmd --provider local $modes -n 3 --json "$tmp/c.json" > "$tmp/summary" 2> "$tmp/err" &&
+	grep -q '^  local (direct)  *provider  *3/3 ' "$tmp/summary" &&
+	grep -q '^  spawn  *baseline  *3/3 ' "$tmp/summary" &&
+	grep -q '^  local (direct) / spawn: [0-9.]*x$' "$tmp/summary" &&
+	{ [ ! -x "$agent" ] || { grep -q '^  local (gateway)  *provider  *3/3 ' "$tmp/summary" &&
+		grep -q '^  local (gateway) / local (direct): [0-9.]*x$' "$tmp/summary"; }; } &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["benchmark"]=="csdk bench cmd" and d["configuration"]["command"]=="echo hi" and all(r["ok"]==3 and r["error"] is None for r in d["rows"]), d' "$tmp/c.json"; then
+	ok "bench cmd runs ($modes)"
+else
+	not_ok "bench cmd: $(cat "$tmp/summary" "$tmp/err")"
+fi
 
 # A failing iteration is counted, never fatal.
 if "$CSDK" bench tti -n 2 --command 'exit 3' --json "$tmp/f.json" > "$tmp/summary" 2> "$tmp/err" &&

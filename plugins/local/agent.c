@@ -1,0 +1,229 @@
+/* Gateway mode: one csdk-agent per sandbox, reached on STATE/sandboxes/ID/run/agent.sock. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "local.h"
+
+#define AGENT_WAIT_MS 5000
+#define STOP_WAIT_MS 6000
+
+static int sock_addr(const struct csdkp_sandbox *sb, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	return snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR) <
+			       (int)sizeof(sa->sun_path) ? 0 : -1;
+}
+
+static int agent_listens(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int write_token(int rdfd)
+{
+	char token[33];
+	int fd, ok;
+
+	if (faccessat(rdfd, "token", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (csdkp_random_hex(token, 16))
+		return -1;
+	token[32] = '\n';
+	fd = openat(rdfd, "token", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, token, sizeof(token)) == (ssize_t)sizeof(token);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* The first line of the agent's log, for an error message. */
+static void log_line(int rdfd, char *out, size_t outlen)
+{
+	int fd = openat(rdfd, "agent.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, out, outlen - 1);
+
+	if (fd >= 0)
+		close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (!out[0])
+		snprintf(out, outlen, "it wrote nothing");
+}
+
+static int wait_listening(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
+{
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	char why[256];
+
+	while (!agent_listens(sa)) {
+		if (csdkp_now_ms() > deadline) {
+			log_line(rdfd, why, sizeof(why));
+			return ctx->host->error(ctx->host, CSDK_EBACKEND,
+				"csdk-agent did not listen on %s within 5 s (%s); check agent (CSDK_LOCAL_AGENT) and %s/%s/agent.log",
+				sa->sun_path, why, sb->dir, CSDKP_RUN_DIR);
+		}
+		nanosleep(&(struct timespec){ 0, 500000 }, NULL);
+	}
+	return 0;
+}
+
+static int start_locked(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
+{
+	json_t *meta = NULL;
+	const char *iso;
+	int rc, bwrap;
+
+	unlinkat(rdfd, "agent.sock", 0);
+	if (write_token(rdfd) < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot write the agent token in %s/%s: %s", sb->dir, CSDKP_RUN_DIR, strerror(errno));
+	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+		return rc;
+	iso = csdkp_meta_str(meta, "isolation");
+	bwrap = iso && !strcmp(iso, "bubblewrap");
+	json_decref(meta);
+	if ((rc = csdkp_agent_launch(ctx, sb, bwrap)))
+		return rc;
+	return wait_listening(ctx, sb, sa, rdfd);
+}
+
+/* Starts the sandbox's agent unless it listens already (a sandbox made in direct mode has none yet). */
+int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
+{
+	struct sockaddr_un sa;
+	int dfd, rdfd, rc = 0;
+
+	if (sock_addr(sb, &sa))
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"the agent socket %s/%s/agent.sock of sandbox %s is longer than %zu bytes; use a shorter state_dir (CSDK_LOCAL_STATE_DIR)",
+			sb->dir, CSDKP_RUN_DIR, sb->id, sizeof(sa.sun_path) - 1);
+	if (agent_listens(&sa))
+		return 0;
+	if (access(ctx->agent, X_OK) < 0)
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"csdk-agent cannot be run from %s (%s); install csdk-agent or set agent (CSDK_LOCAL_AGENT) to its path",
+			ctx->agent, strerror(errno));
+	if ((dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+	if (mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 && errno != EEXIST)
+		rc = errno;
+	rdfd = openat(dfd, CSDKP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (rdfd < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s", sb->dir, CSDKP_RUN_DIR, strerror(rc ? rc : errno));
+	while (flock(rdfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	if (!agent_listens(&sa))
+		rc = start_locked(ctx, sb, &sa, rdfd);
+	else
+		rc = 0;
+	close(rdfd);
+	return rc;
+}
+
+int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
+{
+	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = sandbox;
+	char path[4200], token[64], url[4300];
+	ssize_t n;
+	int rc, fd;
+
+	if ((rc = csdkp_agent_ensure(ctx, sb)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, CSDKP_RUN_DIR);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
+	n = read(fd, token, sizeof(token) - 1);
+	close(fd);
+	token[n > 0 ? n : 0] = '\0';
+	token[strcspn(token, "\n")] = '\0';
+	snprintf(url, sizeof(url), "unix:%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR);
+	return ctx->host->endpoint_set(out, url, token);
+}
+
+/* The agent's children, orphans it adopted as a subreaper included, with their process groups. */
+static void kill_children(long pid)
+{
+	char path[128];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		char buf[4096];
+		FILE *f;
+		long child;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(buf, sizeof(buf), "/proc/%ld/task/%s/children", pid, de->d_name);
+		if (!(f = fopen(buf, "re")))
+			continue;
+		while (fscanf(f, "%ld", &child) == 1) {
+			pid_t pg = getpgid((pid_t)child);
+
+			if (pg > 1 && pg != getpgrp())
+				kill(-pg, SIGKILL);
+			kill((pid_t)child, SIGKILL);
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/*
+ * Unisolated, the agent's commands are process groups of their own that
+ * destroy has no record of: they are killed, then SIGTERM ends the agent.
+ * Under bubblewrap killing the pid namespace does it.
+ */
+void csdkp_agent_stop(int sdfd, const char *dir)
+{
+	char buf[64], cmdline[8192], want[4300];
+	int fd, pidfd;
+	ssize_t n;
+	long pid;
+
+	snprintf(buf, sizeof(buf), "%s/agent.pid", CSDKP_RUN_DIR);
+	if ((fd = openat(sdfd, buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if ((pid = strtol(buf, NULL, 10)) <= 1 || (pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
+		return;
+	/* A pid of the sandbox's own namespace, or reused: only the agent serving this sandbox's socket. */
+	snprintf(buf, sizeof(buf), "/proc/%ld/cmdline", pid);
+	n = (fd = open(buf, O_RDONLY | O_CLOEXEC)) < 0 ? 0 : read(fd, cmdline, sizeof(cmdline));
+	if (fd >= 0)
+		close(fd);
+	snprintf(want, sizeof(want), "unix:%s/%s/agent.sock", dir, CSDKP_RUN_DIR);
+	if (n > 0 && memmem(cmdline, (size_t)n, want, strlen(want) + 1) &&
+	    (kill_children(pid), syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) == 0))
+		poll(&(struct pollfd){ pidfd, POLLIN, 0 }, 1, STOP_WAIT_MS);
+	close(pidfd);
+}
