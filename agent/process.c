@@ -59,6 +59,8 @@ struct agent_sub {
 
 static pthread_mutex_t agent_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t agent_exit_cv = PTHREAD_COND_INITIALIZER;
+/* Signalled when an attached stream takes output: readers wait on it while a stream is full. */
+static pthread_cond_t agent_room_cv = PTHREAD_COND_INITIALIZER;
 static struct agent_proc *agent_procs;
 static unsigned agent_nprocs;
 
@@ -122,11 +124,11 @@ static int agent_queue_drop_oldest_output(struct agent_queue *q)
 
 /* Bounded: the oldest output goes first when full, and the newest chunk always
  * stays, so a queue holds at most max_buffer plus one chunk (and start/end). */
-static void agent_queue_push(struct agent_queue *q, struct agent_msg *m)
+static void agent_queue_append(struct agent_queue *q, struct agent_msg *m, int bounded)
 {
 	struct agent_qnode *n;
 
-	while (m->droppable && q->bytes + m->len > agent_cfg.max_buffer &&
+	while (bounded && m->droppable && q->bytes + m->len > agent_cfg.max_buffer &&
 	       agent_queue_drop_oldest_output(q))
 		;
 	n = malloc(sizeof *n);
@@ -141,6 +143,11 @@ static void agent_queue_push(struct agent_queue *q, struct agent_msg *m)
 		q->head = n;
 	q->tail = n;
 	q->bytes += m->len;
+}
+
+static void agent_queue_push(struct agent_queue *q, struct agent_msg *m)
+{
+	agent_queue_append(q, m, 1);
 }
 
 static void agent_queue_clear(struct agent_queue *q)
@@ -196,8 +203,9 @@ static void agent_publish(struct agent_proc *p, struct agent_msg *m)
 		agent_queue_push(&p->pending, m);
 		return;
 	}
+	/* An attached stream is not trimmed: the reader waits for it instead (agent_reader_wait_for_room). */
 	for (struct agent_sub *s = p->subs; s; s = s->next) {
-		agent_queue_push(&s->q, m);
+		agent_queue_append(&s->q, m, 0);
 		pthread_cond_signal(&s->cv);
 	}
 }
@@ -333,6 +341,37 @@ static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, const ch
 	pfd->fd = -1;
 }
 
+/* Whether an attached stream holds a full buffer (caller holds agent_lock). */
+static int agent_subs_full(const struct agent_proc *p)
+{
+	for (const struct agent_sub *s = p->subs; s; s = s->next)
+		if (s->q.bytes >= agent_cfg.max_buffer)
+			return 1;
+	return 0;
+}
+
+/* While a client is attached its output is not dropped: the reader stops
+ * reading, so the process blocks on its pipe as it would on a slow terminal.
+ * A client that stops reading for good is cut by the idle timeout, and then
+ * output is kept, bounded, for the next Connect. */
+static void agent_reader_wait_for_room(struct agent_proc *p, long long wait_ms)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&agent_lock);
+	if (agent_subs_full(p)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&agent_room_cv, &agent_lock, &ts);
+	}
+	pthread_mutex_unlock(&agent_lock);
+}
+
 /* Reads output until both pipes close, or the process exited and they went quiet
  * (a background grandchild may keep them open forever). */
 static void *agent_reader(void *arg)
@@ -344,6 +383,7 @@ static void *agent_reader(void *arg)
 	int killed = 0, exited = 0, rc;
 
 	while (buf && (pfd[0].fd >= 0 || pfd[1].fd >= 0)) {
+		agent_reader_wait_for_room(p, 100);
 		rc = poll(pfd, 2, agent_reader_poll_ms(p, exited, killed));
 		agent_reader_kill_if_due(p, &killed);
 		if (rc < 0 && errno != EINTR)
@@ -695,6 +735,7 @@ int agent_sub_next(struct agent_sub *s, long long wait_ms, struct agent_msg **m)
 		*m = n->m;
 		free(n);
 		rc = 1;
+		pthread_cond_broadcast(&agent_room_cv);
 	} else {
 		rc = s->eof ? -1 : 0;
 	}
@@ -721,6 +762,7 @@ void agent_sub_close(struct agent_sub *s)
 				agent_queue_push(&s->p->pending, n->m);
 	agent_queue_clear(&s->q);
 	agent_proc_unref(s->p);
+	pthread_cond_broadcast(&agent_room_cv);
 	pthread_mutex_unlock(&agent_lock);
 	pthread_cond_destroy(&s->cv);
 	free(s);
