@@ -293,22 +293,34 @@ json_t *serve_parse_metadata_query(const char *q, char *err, size_t err_size)
 	while (p && *p) {
 		size_t n = strcspn(p, "&");
 		const char *eq = memchr(p, '=', n);
-		char *k = NULL, *v = NULL;
+		char *k = NULL, *v = NULL, *k2 = NULL, *v2 = NULL;
 
 		if (n == 0) {
 			p++;
 			continue;
 		}
+		/* The SDK percent-encodes each key and value, then form-encodes the pairs: both layers are undone. */
 		if (!eq || eq == p || !(k = decode(p, (size_t)(eq - p), 1, 1)) ||
-		    !(v = decode(eq + 1, n - (size_t)(eq - p) - 1, 1, 1))) {
+		    !(v = decode(eq + 1, n - (size_t)(eq - p) - 1, 1, 1)) || !(k2 = decode(k, strlen(k), 0, 1)) ||
+		    !(v2 = decode(v, strlen(v), 0, 1))) {
 			free(k);
+			free(v);
+			free(k2);
 			snprintf(err, err_size, "metadata filter must be key=value pairs joined by '&', each percent-encoded");
 			json_decref(obj);
 			return NULL;
 		}
-		json_object_set_new(obj, k, json_string(v));
+		if (json_object_set_new(obj, k2, json_string(v2)) < 0) {
+			snprintf(err, err_size, "metadata filter keys and values must be UTF-8");
+			json_decref(obj);
+			obj = NULL;
+		}
 		free(k);
 		free(v);
+		free(k2);
+		free(v2);
+		if (!obj)
+			return NULL;
 		p += n;
 		if (*p == '&')
 			p++;
