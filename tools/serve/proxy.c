@@ -2,9 +2,9 @@
  * One relayed envd request: a libcurl transfer to the sandbox's agent,
  * driven from the client's connection thread. Upload data is handed to
  * curl as libmicrohttpd delivers it and the answer is handed to
- * libmicrohttpd as curl receives it; both sides hold at most
- * PROXY_BUFFER bytes (a full buffer pauses the other side), so nothing
- * is held whole.
+ * libmicrohttpd as curl receives it: an upload waits for curl to take
+ * each piece, and the answer is read from the agent as the client takes
+ * it, at most DRAIN_MAX ahead, so no body is held whole.
  */
 #include "config.h"
 
@@ -21,7 +21,7 @@
 
 #include "proxy.h"
 
-#define PROXY_BUFFER (256 * 1024)
+#define DRAIN_MAX (8 * 1024 * 1024)
 
 struct serve_proxy {
 	CURLM *multi;
@@ -81,10 +81,6 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb;
 	char *grown;
 
-	if (px->down_len - px->down_off >= PROXY_BUFFER) {
-		px->down_paused = 1;
-		return CURL_WRITEFUNC_PAUSE;
-	}
 	if (px->down_off) {
 		memmove(px->down, px->down + px->down_off, px->down_len - px->down_off);
 		px->down_len -= px->down_off;
@@ -366,7 +362,17 @@ const char *serve_proxy_error(const struct serve_proxy *px)
 ssize_t serve_proxy_read(struct serve_proxy *px, char *buf, size_t max)
 {
 	size_t n;
+	int running;
 
+	/*
+	 * The agent drops the oldest output of a stream that falls more than
+	 * its buffer behind: drain its socket at each read, so that the relay
+	 * is never slower than the client, up to DRAIN_MAX held here.
+	 */
+	if (!px->done && px->down_len - px->down_off < DRAIN_MAX) {
+		curl_multi_perform(px->multi, &running);
+		collect(px);
+	}
 	if (px->down_len == px->down_off && !px->done) {
 		unpause(px);
 		if (pump(px, UNTIL_DATA) < 0)
@@ -379,8 +385,6 @@ ssize_t serve_proxy_read(struct serve_proxy *px, char *buf, size_t max)
 		n = max;
 	memcpy(buf, px->down + px->down_off, n);
 	px->down_off += n;
-	if (px->down_paused && px->down_len - px->down_off < PROXY_BUFFER / 2)
-		unpause(px);
 	return (ssize_t)n;
 }
 

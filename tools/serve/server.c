@@ -382,7 +382,7 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 	if (serve_proxy_complete(conn->px, &body, &len))
 		r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	else
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, proxy_reader, conn->px, proxy_free_cb);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, proxy_reader, conn->px, proxy_free_cb);
 	if (!r)
 		return MHD_NO;
 	h = serve_proxy_headers(conn->px, &n);
