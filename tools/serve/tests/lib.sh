@@ -37,6 +37,7 @@ api_key = $SERVE_KEY
 tenants = other
 api_key_other = $OTHER_KEY
 templates = python = python:3.12-slim
+idle_timeout = 3
 EOC
 chmod 600 "$T/config"
 CSDK_CONFIG=$T/config

@@ -84,6 +84,19 @@ if (phase === 'restart-after') {
 	});
 	process.exit(failed ? 1 : 0);
 }
+if (phase === 'graceful') {
+	// A stream in progress when the server gets SIGTERM finishes within the grace period.
+	const sbx = await Sandbox.create({ ...opts, metadata: { graceful: run } });
+	fs.writeFileSync(process.argv[3], sbx.sandboxId);
+	let said = '';
+	const r = await sbx.commands.run('echo started; sleep 2; echo finished', { onStdout: (d) => {
+		said += d;
+		if (said.startsWith('started')) fs.writeFileSync(`${process.argv[3]}.started`, 'yes');
+	} });
+	assert.equal(r.stdout, 'started\nfinished\n');
+	console.log('ok - a stream in progress finished after SIGTERM');
+	process.exit(0);
+}
 if (phase === 'foreign') {
 	const id = process.argv[3];
 	await check('a sandbox made by csdk create is listed and usable', async () => {
@@ -250,6 +263,21 @@ await check('ids with path tricks are refused', async () => {
 	assert.deepEqual(r.json, { code: 404, message: "sandbox 'no-such-sandbox' not found" });
 	const r2 = await raw('GET', '/health', { key: null, headers: { 'E2b-Sandbox-Id': '../../x' } });
 	assert.equal(r2.status, 400);
+});
+
+await check('a slow client is cut off and others are served meanwhile', async () => {
+	const net = await import('node:net');
+	const u = new URL(url);
+	const sock = net.connect(Number(u.port), u.hostname);
+	await new Promise((r) => sock.once('connect', r));
+	sock.write('POST /v2/sandboxes HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-API-KEY: k\r\n\r\n{"templ');
+	const closed = new Promise((r) => sock.once('close', r));
+	sock.on('error', () => {});
+	assert.equal((await raw('GET', '/health')).status, 200);
+	assert.equal((await sbx.commands.run('echo meanwhile')).stdout, 'meanwhile\n');
+	let done = false;
+	closed.then(() => { done = true; });
+	await eventually('the idle connection closing', async () => done);
 });
 
 await check('an expired sandbox is gone', async () => {

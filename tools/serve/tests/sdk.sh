@@ -18,6 +18,21 @@ grep -q 'stopped; sandboxes live on' "$T/log" || fail "no stop message in the lo
 serve_start
 serve_node sdk-check.mjs restart-after "$T/id" || fail "the sandbox after the restart"
 
+# SIGTERM while a command streams: it finishes, the server exits 0.
+serve_node sdk-check.mjs graceful "$T/graceful" >"$T/graceful.out" 2>&1 &
+node_pid=$!
+i=0
+while [ ! -f "$T/graceful.started" ]; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || { cat "$T/graceful.out"; fail "the streamed command did not start"; }
+	sleep 0.1
+done
+serve_stop
+wait "$node_pid" || { cat "$T/graceful.out"; fail "a stream in progress at SIGTERM did not finish"; }
+cat "$T/graceful.out"
+serve_csdk destroy "$(cat "$T/graceful")" >/dev/null || fail "destroying the sandbox of the graceful stop"
+serve_start
+
 left=$(provider_ids)
 [ -z "$left" ] || fail "sandboxes left behind: $left"
 grep -q "$SERVE_KEY\|$OTHER_KEY" "$T/log" && fail "an API key is in the log"
