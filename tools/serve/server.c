@@ -351,11 +351,30 @@ out:
 	return ret;
 }
 
+/*
+ * Time spent in our callbacks (a create, a silent process) is not the
+ * client's idleness: libmicrohttpd restarts the idle clock when the
+ * timeout is set again after being 0.
+ */
+static void touch(struct MHD_Connection *c, unsigned int idle_s)
+{
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle_s);
+}
+
+struct relay {
+	struct serve_proxy *px;
+	struct MHD_Connection *c;
+	unsigned int idle_s;
+};
+
 static ssize_t proxy_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	ssize_t n = serve_proxy_read(cls, buf, max);
+	struct relay *rl = cls;
+	ssize_t n = serve_proxy_read(rl->px, buf, max);
 
 	(void)pos;
+	touch(rl->c, rl->idle_s);
 	if (n == -1)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n < 0)
@@ -365,7 +384,10 @@ static ssize_t proxy_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void proxy_free_cb(void *cls)
 {
-	serve_proxy_free(cls);
+	struct relay *rl = cls;
+
+	serve_proxy_free(rl->px);
+	free(rl);
 }
 
 static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, struct MHD_Connection *c)
@@ -379,10 +401,19 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 
 	if (serve_proxy_answer(conn->px, &status) < 0 || status < 100 || status > 599)
 		return queue_error(conn, c, 502, "the sandbox's agent did not answer: %s", serve_proxy_error(conn->px));
-	if (serve_proxy_complete(conn->px, &body, &len))
+	if (serve_proxy_complete(conn->px, &body, &len)) {
 		r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	else
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, proxy_reader, conn->px, proxy_free_cb);
+	} else {
+		struct relay *rl = malloc(sizeof(*rl));
+
+		if (!rl)
+			return MHD_NO;
+		rl->px = conn->px;
+		rl->c = c;
+		rl->idle_s = (unsigned int)srv->opt.idle_timeout_s;
+		if (!(r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, proxy_reader, rl, proxy_free_cb)))
+			free(rl);
+	}
 	if (!r)
 		return MHD_NO;
 	h = serve_proxy_headers(conn->px, &n);
@@ -401,8 +432,8 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 
 #define DISCARD_LIMIT (8 * 1024 * 1024)
 
-static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct serve *srv = cls;
 	struct serve_conn *conn = *con_cls;
@@ -486,6 +517,16 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 		return finish_proxy(srv, conn, c);
 	}
 	return MHD_YES;
+}
+
+static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct serve *srv = cls;
+	MHD_Result_t ret = handle_request(cls, c, url, method, version, upload_data, upload_data_size, con_cls);
+
+	touch(c, (unsigned int)srv->opt.idle_timeout_s);
+	return ret;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
