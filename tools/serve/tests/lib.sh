@@ -65,14 +65,15 @@ serve_csdk() { "$CSDK" --provider "$SERVE_PROVIDER" $SERVE_PROVIDER_ARGS "$@"; }
 # Start the server (extra arguments go to `csdk serve`); sets SERVE_URL and SERVE_PID.
 serve_start() {
 	: >"$T/out"
-	"$CSDK" --provider "$SERVE_PROVIDER" $SERVE_PROVIDER_ARGS serve --listen 127.0.0.1:0 --state-dir "$T/state" "$@" \
+	# SERVE_WRAPPER: e.g. "libtool --mode=execute valgrind --error-exitcode=99" to check the server itself
+	${SERVE_WRAPPER:-} "$CSDK" --provider "$SERVE_PROVIDER" $SERVE_PROVIDER_ARGS serve --listen 127.0.0.1:0 --state-dir "$T/state" "$@" \
 		>"$T/out" 2>>"$T/log" &
 	SERVE_PID=$!
 	i=0
 	while ! grep -q 'listening on' "$T/out" 2>/dev/null; do
 		kill -0 "$SERVE_PID" 2>/dev/null || fail "csdk serve exited before listening"
 		i=$((i + 1))
-		[ "$i" -lt 300 ] || fail "csdk serve did not listen within 30 s"
+		[ "$i" -lt 1200 ] || fail "csdk serve did not listen within 120 s"
 		sleep 0.1
 	done
 	SERVE_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$T/out")

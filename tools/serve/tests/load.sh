@@ -3,7 +3,7 @@
 # server is back to its idle threads. Sourced by load-*.test.
 . "$(dirname "$0")/lib.sh"
 need_sdk
-serve_start
+serve_start --json
 threads() { ls "/proc/$SERVE_PID/task" | wc -l; }
 idle=$(threads)
 serve_node load-check.mjs "${SERVE_LOAD_CLIENTS:-50}" || fail "the load test"
@@ -18,4 +18,18 @@ while [ "$(threads)" -gt "$((idle + 1))" ]; do
 done
 kill -0 "$SERVE_PID" || fail "csdk serve died"
 serve_stop
+# --json: every line of the log is an object; request lines have their fields.
+node -e '
+const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean);
+let requests = 0;
+for (const l of lines) {
+	const o = JSON.parse(l);
+	if (!o.time || !o.level) throw new Error("no time or level: " + l);
+	if (o.method) {
+		requests++;
+		for (const k of ["path", "status", "duration_ms"]) if (!(k in o)) throw new Error("no " + k + ": " + l);
+	}
+}
+if (requests < 250) throw new Error("only " + requests + " request lines");
+' "$T/log" || fail "the --json log"
 echo "load over $SERVE_PROVIDER: passed"

@@ -225,6 +225,26 @@ await check('envd requests need the sandbox\'s own access token', async () => {
 	assert.equal(r3.status, 502);
 });
 
+await check('the Host form PORT-ID.DOMAIN reaches the sandbox too', async () => {
+	const http = await import('node:http');
+	const u = new URL(url);
+	const get = (host, p, headers = {}) => new Promise((resolve, reject) => {
+		const req = http.request({ host: u.hostname, port: u.port, path: p, headers: { Host: host, ...headers } }, (res) => {
+			let body = '';
+			res.on('data', (d) => { body += d; });
+			res.on('end', () => resolve({ status: res.statusCode, body }));
+		});
+		req.on('error', reject);
+		req.end();
+	});
+	await sbx.files.write('host-form.txt', 'via host\n');
+	const token = (await Sandbox.connect(sbx.sandboxId, opts)).envdAccessToken ?? sbx.envdAccessToken;
+	let r = await get(`49983-${sbx.sandboxId}.sandbox.test`, '/files?path=host-form.txt', { 'X-Access-Token': token });
+	assert.deepEqual(r, { status: 200, body: 'via host\n' });
+	r = await get(`49983-${sbx.sandboxId}.sandbox.test`, '/files?path=host-form.txt');
+	assert.equal(r.status, 401);
+});
+
 await check('an unknown template, pause and bad bodies get clear errors', async () => {
 	await rejects(Sandbox.create('no-such-template', opts), SandboxError, (e) => assert.match(e.message, /template 'no-such-template' not found/));
 	await rejects(sbx.pause(), SandboxError, (e) => assert.match(e.message, /not supported/));
