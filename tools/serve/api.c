@@ -79,13 +79,14 @@ static void iso_time(char *buf, size_t size, int64_t ms)
 	snprintf(buf + strlen(buf), size - strlen(buf), ".%03dZ", (int)(ms % 1000));
 }
 
-static json_t *sandbox_json(const struct serve *srv, const struct serve_record *r, int detail)
+static json_t *sandbox_json(struct serve *srv, const struct serve_record *r, int detail)
 {
+	int64_t end_ms = serve_record_end(&srv->store, r);
 	char started[40], end[40];
 	json_t *o;
 
 	iso_time(started, sizeof(started), r->started_ms);
-	iso_time(end, sizeof(end), r->end_ms ? r->end_ms : r->started_ms);
+	iso_time(end, sizeof(end), end_ms ? end_ms : r->started_ms);
 	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:O}", "sandboxID", r->id, "templateID",
 		      r->template_id ? r->template_id : "base", "clientID", "csdk", "cpuCount", 0, "memoryMB", 0,
 		      "diskSizeMB", 0, "startedAt", started, "endAt", end, "envdVersion", SERVE_ENVD_VERSION, "state",
@@ -194,7 +195,7 @@ static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, 
 		return NULL;
 	}
 	if ((rec = serve_store_get(&srv->store, id))) {
-		if (strcmp(rec->tenant, tenant) || (rec->end_ms && rec->end_ms <= serve_now_ms())) {
+		if (strcmp(rec->tenant, tenant) || serve_record_expired(&srv->store, rec)) {
 			serve_record_put(&srv->store, rec);
 			serve_api_error(ans, 404, "sandbox '%s' not found", id);
 			return NULL;
@@ -504,7 +505,7 @@ static void extend_at_provider(struct serve *srv, struct serve_record *rec, int6
 static void set_timeout(struct serve *srv, struct serve_answer *ans, struct serve_record *rec, const char *body, size_t len, int connect)
 {
 	char err[256];
-	int64_t t, end, old = rec->end_ms;
+	int64_t t, end, old = serve_record_end(&srv->store, rec);
 
 	if (serve_parse_timeout(&t, body, len, connect ? srv->opt.default_timeout_s : 0, srv->opt.max_timeout_s, err, sizeof(err)) < 0) {
 		serve_api_error(ans, 400, "%s", err);
@@ -517,7 +518,6 @@ static void set_timeout(struct serve *srv, struct serve_answer *ans, struct serv
 		serve_api_error(ans, 500, "cannot record the new timeout in the state directory");
 		return;
 	}
-	rec->end_ms = end;
 	extend_at_provider(srv, rec, old, end);
 	if (connect)
 		answer_json(ans, 200, created_json(srv, rec));

@@ -39,7 +39,7 @@ struct serve_proxy {
 	struct serve_proxy_header *resp;
 	size_t n_resp;
 	int client_fd, watch_client, client_gone;
-	const volatile int *aborting;
+	const atomic_int *aborting;
 	char err[256];
 };
 
@@ -281,7 +281,7 @@ static int pump(struct serve_proxy *px, int until)
 			return 0;
 		if (until == UNTIL_DATA && px->down_len > px->down_off)
 			return 0;
-		if (px->aborting && *px->aborting) {
+		if (px->aborting && atomic_load(px->aborting)) {
 			snprintf(px->err, sizeof(px->err), "the server is stopping");
 			return -1;
 		}

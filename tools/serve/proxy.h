@@ -2,6 +2,7 @@
 #ifndef CSDK_SERVE_PROXY_H
 #define CSDK_SERVE_PROXY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,7 +22,7 @@ struct serve_proxy_request {
 	const struct serve_proxy_header *headers;
 	size_t n_headers;
 	int client_fd;             /* watched for the client leaving, or -1 */
-	const volatile int *aborting;
+	const atomic_int *aborting;
 };
 
 /** Non-zero when a header of that name is passed on (not hop-by-hop, not one serve sets itself). */

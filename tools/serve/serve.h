@@ -6,6 +6,7 @@
 #define CSDK_SERVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,8 +70,8 @@ struct serve {
 	csdk_compute *compute;
 	int qualify;               /* several providers: ids are PROVIDER:ID */
 	struct serve_store store;
-	volatile int stopping;     /* no new requests */
-	volatile int aborting;     /* grace period over: end streams */
+	atomic_int stopping;       /* no new requests */
+	atomic_int aborting;       /* grace period over: end streams */
 	pthread_mutex_t active_lock;
 	pthread_cond_t active_cond;
 	int active;                /* requests in progress */
@@ -140,6 +141,10 @@ void serve_record_put(struct serve_store *st, struct serve_record *rec);
 void serve_store_remove(struct serve_store *st, const char *id);
 /** Set the end of id's lifetime and persist. */
 int serve_store_set_end(struct serve_store *st, const char *id, int64_t end_ms);
+/** The end of rec's lifetime (0: none), read under the store's lock. */
+int64_t serve_record_end(struct serve_store *st, const struct serve_record *rec);
+/** Non-zero when rec's lifetime is over. */
+int serve_record_expired(struct serve_store *st, const struct serve_record *rec);
 /** Ids whose lifetime ended before now_ms (caller frees each and the array). */
 size_t serve_store_expired(struct serve_store *st, int64_t now_ms, char ***out);
 struct serve_record *serve_record_new(void);

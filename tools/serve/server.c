@@ -187,7 +187,7 @@ static MHD_Result_t queue_body(struct serve_conn *conn, struct MHD_Connection *c
 		MHD_add_response_header(r, "Content-Type", "application/json");
 	if (next_token)
 		MHD_add_response_header(r, "X-Next-Token", next_token);
-	if (conn->srv->stopping)
+	if (atomic_load(&conn->srv->stopping))
 		MHD_add_response_header(r, "Connection", "close");
 	conn->status = status;
 	conn->kind = KIND_DONE;
@@ -295,7 +295,7 @@ static MHD_Result_t start_proxy(struct serve *srv, struct serve_conn *conn, stru
 	if (!serve_valid_id(id))
 		return queue_error(conn, c, 400, "'%.80s' is not a sandbox id", id);
 	conn->rec = serve_store_get(&srv->store, id);
-	if (!conn->rec || (conn->rec->end_ms && conn->rec->end_ms <= serve_now_ms()))
+	if (!conn->rec || serve_record_expired(&srv->store, conn->rec))
 		return queue_error(conn, c, 502, "sandbox '%s' not found: it was killed, timed out, or was not created by this server", id);
 	conn->tenant = NULL;
 	if (port == SERVE_ENVD_PORT) {
@@ -419,7 +419,7 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 	h = serve_proxy_headers(conn->px, &n);
 	for (i = 0; i < n; i++)
 		MHD_add_response_header(r, h[i].name, h[i].value);
-	if (srv->stopping)
+	if (atomic_load(&srv->stopping))
 		MHD_add_response_header(r, "Connection", "close");
 	if (!serve_proxy_complete(conn->px, &body, &len))
 		conn->px = NULL;   /* the response owns it now */
@@ -451,7 +451,7 @@ static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const ch
 		int64_t cl;
 
 		snprintf(conn->method, sizeof(conn->method), "%s", method);
-		if (srv->stopping)
+		if (atomic_load(&srv->stopping))
 			return queue_error(conn, c, 503, "the server is stopping; retry in a moment");
 		if (sid) {
 			if (sport) {
@@ -627,7 +627,7 @@ int serve_run(struct serve *srv)
 		serve_reap(srv);
 	}
 	serve_log(srv, "info", "signal %d: not accepting connections; waiting up to %d s for requests in progress", sig, srv->opt.grace_s);
-	srv->stopping = 1;
+	atomic_store(&srv->stopping, 1);
 	lsock = MHD_quiesce_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
@@ -642,7 +642,7 @@ int serve_run(struct serve *srv)
 	}
 	if (srv->active > 0) {
 		serve_log(srv, "warning", "grace period over: ending %d request(s) still in progress", srv->active);
-		srv->aborting = 1;
+		atomic_store(&srv->aborting, 1);
 	}
 	pthread_mutex_unlock(&srv->active_lock);
 	MHD_stop_daemon(d);

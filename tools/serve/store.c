@@ -266,6 +266,23 @@ int serve_store_set_end(struct serve_store *st, const char *id, int64_t end_ms)
 	return rc;
 }
 
+int64_t serve_record_end(struct serve_store *st, const struct serve_record *rec)
+{
+	int64_t end;
+
+	pthread_mutex_lock(&st->lock);
+	end = rec->end_ms;
+	pthread_mutex_unlock(&st->lock);
+	return end;
+}
+
+int serve_record_expired(struct serve_store *st, const struct serve_record *rec)
+{
+	int64_t end = serve_record_end(st, rec);
+
+	return end && end <= serve_now_ms();
+}
+
 size_t serve_store_expired(struct serve_store *st, int64_t now_ms, char ***out)
 {
 	size_t i, n = 0;
