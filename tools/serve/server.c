@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -579,6 +580,7 @@ int serve_check_listen(const char *listen)
 int serve_run(struct serve *srv)
 {
 	struct addrinfo *ai = NULL;
+	struct rlimit rl;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	char host[256], port[16];
@@ -590,6 +592,11 @@ int serve_run(struct serve *srv)
 	if (listen_addr(&ai, srv->opt.listen, host, sizeof(host), port, sizeof(port)) < 0) {
 		serve_log(srv, "error", "cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", srv->opt.listen);
 		return 1;
+	}
+	/* A relayed stream holds four descriptors (client, agent, curl's wakeup pair): take what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
