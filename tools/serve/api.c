@@ -464,7 +464,8 @@ static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const st
 		else
 			serve_record_put(&srv->store, rec);
 	}
-	qsort(items, n, sizeof(*items), cmp_listed);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_listed);
 	if (next && *next)
 		while (start < n && strcmp(items[start].id, next) <= 0)
 			start++;
