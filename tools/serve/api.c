@@ -453,7 +453,8 @@ static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const st
 			continue;
 		if (!rec && !strcmp(tenant->name, owner_tenant(srv)))
 			rec = tmp = foreign_record(srv, sb);
-		if (rec && !strcmp(rec->tenant, tenant->name) && (!filter || serve_metadata_matches(rec->metadata, filter))) {
+		if (rec && !strcmp(rec->tenant, tenant->name) && !serve_record_expired(&srv->store, rec) &&
+		    (!filter || serve_metadata_matches(rec->metadata, filter))) {
 			items[n].id = id;
 			items[n++].obj = sandbox_json(srv, rec, 0);
 			id = NULL;

@@ -174,6 +174,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	pthread_mutex_unlock(&srv->active_lock);
 }
 
+/*
+ * Clients close idle connections before the server does (undici reads
+ * this), so that none sends a request on a connection being closed.
+ */
+static void keep_alive_hint(struct MHD_Response *r, const struct serve *srv)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "timeout=%d", srv->opt.idle_timeout_s);
+	MHD_add_response_header(r, "Keep-Alive", v);
+}
+
 static MHD_Result_t queue_body(struct serve_conn *conn, struct MHD_Connection *c, int status, const char *body,
 			       const char *next_token)
 {
@@ -190,6 +202,8 @@ static MHD_Result_t queue_body(struct serve_conn *conn, struct MHD_Connection *c
 		MHD_add_response_header(r, "X-Next-Token", next_token);
 	if (atomic_load(&conn->srv->stopping))
 		MHD_add_response_header(r, "Connection", "close");
+	else
+		keep_alive_hint(r, conn->srv);
 	conn->status = status;
 	conn->kind = KIND_DONE;
 	ret = MHD_queue_response(c, (unsigned)status, r);
@@ -422,6 +436,8 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 		MHD_add_response_header(r, h[i].name, h[i].value);
 	if (atomic_load(&srv->stopping))
 		MHD_add_response_header(r, "Connection", "close");
+	else
+		keep_alive_hint(r, srv);
 	if (!serve_proxy_complete(conn->px, &body, &len))
 		conn->px = NULL;   /* the response owns it now */
 	conn->status = (int)status;
