@@ -204,6 +204,13 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 			*in_section = 1;
 			return 0;
 		}
+		/* csdk serve's own keys; "[serve]" cannot clash with a provider name. */
+		if (!strcmp(s, "serve")) {
+			if (!(*section = strdup("[serve]")))
+				return csdkp_error_oom();
+			*in_section = 1;
+			return 0;
+		}
 		if (!strncmp(s, "provider", 8) && (s[8] == ' ' || s[8] == '\t')) {
 			char *name = trim(s + 9);
 			if (!valid_name(name))
@@ -213,7 +220,7 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 			*in_section = 1;
 			return 0;
 		}
-		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk] or [provider NAME]", file, line, s);
+		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk], [provider NAME] or [serve]", file, line, s);
 	}
 	if (!(eq = strchr(s, '=')))
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #", file, line);

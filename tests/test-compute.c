@@ -537,7 +537,7 @@ START_TEST(config_file_errors_name_the_line_and_the_fix)
 	ck_assert_str_eq(parse_error("[csdk]\nstrategy = fastest\n"), "cfg:2: unknown strategy 'fastest'; use priority or round-robin");
 	ck_assert_str_eq(parse_error("[csdk]\nfallback = maybe\n"), "cfg:2: fallback must be true or false, not 'maybe'");
 	ck_assert_str_eq(parse_error("default = local\n"), "cfg:1: 'default' is outside any section; put it under [csdk] or [provider NAME]");
-	ck_assert_str_eq(parse_error("[compute]\n"), "cfg:1: unknown section [compute]; use [csdk] or [provider NAME]");
+	ck_assert_str_eq(parse_error("[compute]\n"), "cfg:1: unknown section [compute]; use [csdk], [provider NAME] or [serve]");
 	ck_assert_str_eq(parse_error("[provider Docker]\n"), "cfg:1: 'Docker' is not a provider name; write [provider NAME] with a name such as local or docker");
 	ck_assert_str_eq(parse_error("[csdk\n"), "cfg:1: section header without ']'; write [csdk] or [provider NAME]");
 	ck_assert_str_eq(parse_error("[csdk]\n\nproviders local\n"), "cfg:3: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #");

@@ -831,7 +831,7 @@ CSDK_API const char *csdk_user_config_provider_at(const csdk_user_config *config
 CSDK_API csdk_strategy csdk_user_config_strategy(const csdk_user_config *config);
 /** [csdk] fallback (1 when not set). */
 CSDK_API int csdk_user_config_fallback(const csdk_user_config *config);
-/** The value of KEY in [provider NAME], or NULL. Borrowed. */
+/** The value of KEY in [provider NAME] (provider "[serve]": in the [serve] section, read by csdk serve), or NULL. Borrowed. */
 CSDK_API const char *csdk_user_config_get(const csdk_user_config *config, const char *provider, const char *key);
 
 /** Where an effective configuration value came from, highest precedence first. */

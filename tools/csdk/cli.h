@@ -60,6 +60,7 @@ extern const struct csdkp_command csdkp_cmd_template;
 extern const struct csdkp_command csdkp_cmd_run;
 extern const struct csdkp_command csdkp_cmd_config;
 extern const struct csdkp_command csdkp_cmd_bench;
+extern const struct csdkp_command csdkp_cmd_serve;
 
 /* ------------------------------------------------------------ arguments */
 

@@ -12,9 +12,18 @@ csdk_csdk_SOURCES = \
 	csdk/cmd_sandbox.c \
 	csdk/cmd_exec.c \
 	csdk/cmd_fs.c \
-	csdk/cmd_store.c
-csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/lib/util
-csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS)
+	csdk/cmd_store.c \
+	csdk/cmd_serve.c
+csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/lib/util $(SERVE_CPPFLAGS)
+csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS) $(SERVE_CFLAGS)
 csdk_csdk_LDFLAGS = $(SAN_LDFLAGS)
-csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../lib/util/libcsdkutil.la $(JANSSON_LIBS) $(PTHREAD_LIBS)
+csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../lib/util/libcsdkutil.la $(JANSSON_LIBS) $(PTHREAD_LIBS) $(SERVE_LIBS)
 dist_man_MANS += csdk.1
+
+# csdk serve (docs/serve.md): built when libmicrohttpd is there, like csdk-agent.
+if BUILD_AGENT
+csdk_csdk_SOURCES += serve/serve.h serve/proxy.h serve/parse.c serve/auth.c serve/store.c serve/api.c serve/proxy.c serve/server.c
+SERVE_CPPFLAGS = -DCSDK_WITH_SERVE=1
+SERVE_CFLAGS = $(MHD_CFLAGS) $(CURL_CFLAGS)
+SERVE_LIBS = $(MHD_LIBS) $(CURL_LIBS)
+endif

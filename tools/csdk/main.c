@@ -26,6 +26,7 @@ static const struct csdkp_command *const commands[] = {
 	&csdkp_cmd_run,
 	&csdkp_cmd_config,
 	&csdkp_cmd_bench,
+	&csdkp_cmd_serve,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,674 @@
+/*
+ * E2B's control plane over csdk providers: create, list, get, kill,
+ * timeouts, connect, snapshots. Bodies and errors as E2B sends them
+ * ({code, message}); lifetimes are serve's records, enforced by the
+ * reaper whether or not a client is connected.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve.h"
+
+#define MAX_LIST 100
+
+void serve_api_error(struct serve_answer *ans, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	json_t *root;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	root = json_pack("{s:i,s:s}", "code", status, "message", msg);
+	ans->status = status;
+	free(ans->body);
+	ans->body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+}
+
+static void answer_json(struct serve_answer *ans, int status, json_t *root)
+{
+	ans->status = status;
+	free(ans->body);
+	ans->body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (root && !ans->body)
+		serve_api_error(ans, 500, "out of memory");
+}
+
+static const char *owner_tenant(const struct serve *srv)
+{
+	return srv->opt.n_tenants ? srv->opt.tenants[0].name : "";
+}
+
+static char *qualify(const struct serve *srv, const char *provider, const char *bare)
+{
+	char *s = NULL;
+
+	if (!srv->qualify)
+		return strdup(bare);
+	return asprintf(&s, "%s:%s", provider, bare) < 0 ? NULL : s;
+}
+
+/* PROVIDER:ID (several providers) or ID: the provider's name (NULL: ask each) and the bare id. */
+static const char *split_id(const struct serve *srv, const char *id, char *provider, size_t size)
+{
+	const char *colon = strchr(id, ':');
+
+	*provider = '\0';
+	if (!colon || (size_t)(colon - id) >= size)
+		return id;
+	memcpy(provider, id, (size_t)(colon - id));
+	provider[colon - id] = '\0';
+	return colon + 1;
+}
+
+static void iso_time(char *buf, size_t size, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), size - strlen(buf), ".%03dZ", (int)(ms % 1000));
+}
+
+static json_t *sandbox_json(struct serve *srv, const struct serve_record *r, int detail)
+{
+	int64_t end_ms = serve_record_end(&srv->store, r);
+	char started[40], end[40];
+	json_t *o;
+
+	iso_time(started, sizeof(started), r->started_ms);
+	iso_time(end, sizeof(end), end_ms ? end_ms : r->started_ms);
+	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:O}", "sandboxID", r->id, "templateID",
+		      r->template_id ? r->template_id : "base", "clientID", "csdk", "cpuCount", 0, "memoryMB", 0,
+		      "diskSizeMB", 0, "startedAt", started, "endAt", end, "envdVersion", SERVE_ENVD_VERSION, "state",
+		      "running", "metadata", r->metadata ? r->metadata : json_object());
+	if (o && detail) {
+		json_object_set_new(o, "envdAccessToken", json_string(r->token));
+		json_object_set_new(o, "domain", srv->opt.domain ? json_string(srv->opt.domain) : json_null());
+	}
+	return o;
+}
+
+static json_t *created_json(const struct serve *srv, const struct serve_record *r)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "sandboxID", r->id, "templateID", r->template_id ? r->template_id : "base",
+			 "clientID", "csdk", "envdVersion", SERVE_ENVD_VERSION, "envdAccessToken", r->token, "domain",
+			 srv->opt.domain ? json_string(srv->opt.domain) : json_null());
+}
+
+int serve_record_sandbox(struct serve *srv, const struct serve_record *rec, csdk_sandbox **out)
+{
+	return csdk_compute_get(out, srv->compute, rec->provider, rec->bare);
+}
+
+int serve_record_endpoint(struct serve *srv, struct serve_record *rec, const csdk_agent_endpoint **out, char *err, size_t err_size)
+{
+	csdk_agent_endpoint *ep = NULL;
+	csdk_sandbox *sb = NULL;
+	int rc;
+
+	pthread_mutex_lock(&srv->store.lock);
+	*out = rec->endpoint;
+	pthread_mutex_unlock(&srv->store.lock);
+	if (*out)
+		return 0;
+	rc = serve_record_sandbox(srv, rec, &sb);
+	if (rc == 0 && !sb) {
+		snprintf(err, err_size, "sandbox '%s' no longer exists at provider '%s'", rec->id, rec->provider);
+		return CSDK_ENOTFOUND;
+	}
+	if (rc == 0)
+		rc = csdk_sandbox_agent_endpoint(&ep, sb);
+	if (rc < 0) {
+		snprintf(err, err_size, "sandbox '%s': %s", rec->id, csdk_error_last()->message);
+		csdk_sandbox_free(sb);
+		return rc;
+	}
+	csdk_sandbox_free(sb);
+	pthread_mutex_lock(&srv->store.lock);
+	if (!rec->endpoint)
+		rec->endpoint = ep;
+	else
+		csdk_agent_endpoint_free(ep);
+	*out = rec->endpoint;
+	pthread_mutex_unlock(&srv->store.lock);
+	return 0;
+}
+
+/* A sandbox serve did not create, with what its provider says of it, owned by the first tenant. */
+static struct serve_record *foreign_record(struct serve *srv, csdk_sandbox *sb)
+{
+	struct serve_record *r = serve_record_new();
+	csdk_sandbox_info *info = NULL;
+	size_t i;
+
+	if (!r)
+		return NULL;
+	r->provider = strdup(csdk_provider_name(csdk_sandbox_provider(sb)));
+	r->bare = strdup(csdk_sandbox_id(sb));
+	r->id = r->provider && r->bare ? qualify(srv, r->provider, r->bare) : NULL;
+	r->tenant = strdup(owner_tenant(srv));
+	r->metadata = json_object();
+	if (!r->id || !r->tenant || !r->metadata || serve_random_token(r->token) < 0) {
+		serve_record_free(r);
+		return NULL;
+	}
+	r->started_ms = serve_now_ms();
+	if (csdk_sandbox_get_info(&info, sb) == 0) {
+		if (info->created_ms)
+			r->started_ms = info->created_ms;
+		if (info->timeout_ms)
+			r->end_ms = r->started_ms + info->timeout_ms;
+		for (i = 0; i < info->n_metadata; i++)
+			json_object_set_new(r->metadata, info->metadata[i].key, json_string(info->metadata[i].value));
+		csdk_sandbox_info_free(info);
+	}
+	csdk_error_clear();
+	return r;
+}
+
+/*
+ * The record of id for tenant, or NULL with the answer set (404, or 500
+ * when the providers failed). A sandbox that vanished from its provider
+ * is forgotten; one serve did not create is adopted for the first tenant.
+ */
+static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id)
+{
+	struct serve_record *rec;
+	csdk_sandbox *sb = NULL;
+	char provider[64];
+	const char *bare;
+	int rc;
+
+	if (!serve_valid_id(id) || (!srv->qualify && strchr(id, ':'))) {
+		serve_api_error(ans, 400, "'%.80s' is not a sandbox id; ids are letters, digits, '.', '_' and '-'%s", id,
+				srv->qualify ? ", as PROVIDER:ID" : "");
+		return NULL;
+	}
+	if ((rec = serve_store_get(&srv->store, id))) {
+		if (strcmp(rec->tenant, tenant) || serve_record_expired(&srv->store, rec)) {
+			serve_record_put(&srv->store, rec);
+			serve_api_error(ans, 404, "sandbox '%s' not found", id);
+			return NULL;
+		}
+		rc = serve_record_sandbox(srv, rec, &sb);
+		if (rc == 0 && !sb) {
+			serve_store_remove(&srv->store, id);
+			serve_record_put(&srv->store, rec);
+			serve_api_error(ans, 404, "sandbox '%s' not found", id);
+			return NULL;
+		}
+		csdk_sandbox_free(sb);
+		if (rc < 0) {
+			serve_record_put(&srv->store, rec);
+			serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
+			return NULL;
+		}
+		return rec;
+	}
+	bare = split_id(srv, id, provider, sizeof(provider));
+	if (strcmp(tenant, owner_tenant(srv)) ||
+	    (srv->qualify && (!*provider || !csdk_compute_provider(srv->compute, provider)))) {
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
+	rc = csdk_compute_get(&sb, srv->compute, *provider ? provider : NULL, bare);
+	if (rc < 0) {
+		serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
+		return NULL;
+	}
+	if (!sb) {
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
+	rec = foreign_record(srv, sb);
+	csdk_sandbox_free(sb);
+	if (!rec || serve_store_add(&srv->store, rec) < 0) {
+		serve_api_error(ans, 500, "cannot record sandbox '%s' in the state directory", id);
+		return NULL;
+	}
+	if (!(rec = serve_store_get(&srv->store, id)))
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+	return rec;
+}
+
+/* "base" is the provider's default; names of [serve] templates are images; else a provider template. */
+static int resolve_template(struct serve *srv, struct serve_answer *ans, const char *name, struct csdk_create_options *opts,
+			    char **image_out, char **template_out)
+{
+	const char *p = srv->opt.templates;
+	size_t i, nl = strlen(name);
+
+	*image_out = *template_out = NULL;
+	if (!strcmp(name, "base"))
+		return 0;
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		const char *s = p, *e = p + n, *eq;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		eq = memchr(s, '=', (size_t)(e - s));
+		if (eq) {
+			const char *ke = eq;
+
+			while (ke > s && (ke[-1] == ' ' || ke[-1] == '\t'))
+				ke--;
+			if ((size_t)(ke - s) == nl && !strncmp(s, name, nl)) {
+				const char *v = eq + 1, *ve = e;
+
+				while (v < ve && (*v == ' ' || *v == '\t'))
+					v++;
+				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+				if (!(*image_out = strndup(v, (size_t)(ve - v))))
+					return -1;
+				opts->image = *image_out;
+				return 0;
+			}
+		}
+		p = *e ? e + 1 : e;
+	}
+	for (i = 0; i < csdk_compute_count(srv->compute); i++) {
+		csdk_provider *prov = csdk_compute_provider(srv->compute, csdk_compute_name_at(srv->compute, i));
+		csdk_item_list *items = NULL;
+		size_t j;
+
+		if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_TEMPLATES) || csdk_template_list(&items, prov) < 0)
+			continue;
+		for (j = 0; j < items->count && !*template_out; j++)
+			if (!strcmp(items->items[j].id, name) || (items->items[j].name && !strcmp(items->items[j].name, name)))
+				*template_out = strdup(items->items[j].id);
+		csdk_item_list_free(items);
+		if (*template_out) {
+			opts->template_id = *template_out;
+			return 0;
+		}
+	}
+	csdk_error_clear();
+	serve_api_error(ans, 404, "template '%s' not found; use base, a template of the provider, or map it to an image with 'templates = %s=IMAGE' under [serve]",
+			name, name);
+	return -1;
+}
+
+static int kv_of(struct csdk_kv **out, size_t *n, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+
+	*out = NULL;
+	*n = 0;
+	if (!obj || !json_object_size(obj))
+		return 0;
+	if (!(*out = calloc(json_object_size(obj), sizeof(**out))))
+		return -1;
+	json_object_foreach(obj, k, v) {
+		(*out)[*n].key = k;
+		(*out)[(*n)++].value = json_string_value(v);
+	}
+	return 0;
+}
+
+static void create_sandbox(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *body, size_t len)
+{
+	struct csdk_create_options opts = CSDK_CREATE_OPTIONS_INIT;
+	csdk_compute_create_options copts = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
+	struct serve_create_req req;
+	struct serve_record *rec = NULL;
+	struct csdk_kv *meta = NULL, *envs = NULL;
+	csdk_agent_endpoint *ep = NULL;
+	csdk_sandbox *sb = NULL;
+	char err[512], *image = NULL, *tmpl = NULL;
+	int rc;
+
+	if (serve_parse_create(&req, body, len, srv->opt.default_timeout_s, srv->opt.max_timeout_s, err, sizeof(err)) < 0) {
+		serve_api_error(ans, 400, "%s", err);
+		return;
+	}
+	if (resolve_template(srv, ans, req.template_id, &opts, &image, &tmpl) < 0)
+		goto out;
+	if (kv_of(&meta, &opts.n_metadata, req.metadata) < 0 || kv_of(&envs, &opts.n_envs, req.env_vars) < 0) {
+		serve_api_error(ans, 500, "out of memory");
+		goto out;
+	}
+	opts.metadata = meta;
+	opts.envs = envs;
+	opts.timeout_ms = req.timeout_s * 1000;
+	copts.create = &opts;
+	if ((rc = csdk_compute_create(&sb, srv->compute, &copts)) < 0) {
+		serve_api_error(ans, rc == CSDK_EINVAL || rc == CSDK_EUNSUPPORTED ? 400 : 500, "creating the sandbox failed: %s",
+				csdk_error_last()->message);
+		goto out;
+	}
+	if ((rc = csdk_sandbox_agent_endpoint(&ep, sb)) < 0) {
+		serve_api_error(ans, 500, "%s; csdk serve needs providers in gateway mode (e.g. --config mode=gateway)",
+				csdk_error_last()->message);
+		goto destroy;
+	}
+	if (!(rec = serve_record_new()))
+		goto oom;
+	rec->provider = strdup(csdk_provider_name(csdk_sandbox_provider(sb)));
+	rec->bare = strdup(csdk_sandbox_id(sb));
+	rec->id = rec->provider && rec->bare ? qualify(srv, rec->provider, rec->bare) : NULL;
+	rec->tenant = strdup(tenant->name);
+	rec->template_id = strdup(req.template_id);
+	rec->metadata = req.metadata ? json_deep_copy(req.metadata) : json_object();
+	rec->started_ms = serve_now_ms();
+	rec->end_ms = rec->started_ms + req.timeout_s * 1000;
+	rec->endpoint = ep;
+	ep = NULL;
+	if (!rec->id || !rec->tenant || !rec->template_id || !rec->metadata || serve_random_token(rec->token) < 0)
+		goto oom;
+	ans->sandbox = strdup(rec->id);
+	answer_json(ans, 201, created_json(srv, rec));
+	if (serve_store_add(&srv->store, rec) < 0) {
+		rec = NULL;
+		serve_api_error(ans, 500, "cannot record the sandbox in the state directory; check that it is writable");
+		goto destroy;
+	}
+	rec = NULL;
+	goto out;
+oom:
+	serve_api_error(ans, 500, "out of memory");
+destroy:
+	csdk_sandbox_destroy(sb);
+out:
+	serve_record_free(rec);
+	csdk_agent_endpoint_free(ep);
+	csdk_sandbox_free(sb);
+	free(meta);
+	free(envs);
+	free(image);
+	free(tmpl);
+	serve_create_req_clear(&req);
+}
+
+struct listed {
+	char *id;
+	json_t *obj;
+};
+
+static int cmp_listed(const void *a, const void *b)
+{
+	return strcmp(((const struct listed *)a)->id, ((const struct listed *)b)->id);
+}
+
+static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *target)
+{
+	char *mq = serve_query_param(target, "metadata"), *state = serve_query_param(target, "state");
+	char *limit_s = serve_query_param(target, "limit"), *next = serve_query_param(target, "nextToken");
+	csdk_sandbox_list *list = NULL;
+	struct listed *items = NULL;
+	json_t *filter = NULL, *arr = NULL;
+	size_t i, n = 0, start = 0, limit = MAX_LIST;
+	char err[256];
+	int rc;
+
+	if (mq && !(filter = serve_parse_metadata_query(mq, err, sizeof(err)))) {
+		serve_api_error(ans, 400, "%s", err);
+		goto out;
+	}
+	if (limit_s) {
+		char *end;
+		long v = strtol(limit_s, &end, 10);
+
+		if (!*limit_s || *end || v < 1 || v > MAX_LIST) {
+			serve_api_error(ans, 400, "limit '%.20s' is out of range; give 1 to %d", limit_s, MAX_LIST);
+			goto out;
+		}
+		limit = (size_t)v;
+	}
+	if (next && *next && !serve_valid_id(next)) {
+		serve_api_error(ans, 400, "nextToken is not one this server gave");
+		goto out;
+	}
+	/* Only running sandboxes exist here: a filter without "running" lists nothing. */
+	if (state && *state && !strstr(state, "running")) {
+		answer_json(ans, 200, json_array());
+		goto out;
+	}
+	if ((rc = csdk_compute_list(&list, srv->compute)) < 0) {
+		serve_api_error(ans, 500, "listing sandboxes failed: %s", csdk_error_last()->message);
+		goto out;
+	}
+	if (list->count && !(items = calloc(list->count, sizeof(*items)))) {
+		serve_api_error(ans, 500, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < list->count; i++) {
+		csdk_sandbox *sb = list->sandboxes[i];
+		char *id = qualify(srv, csdk_provider_name(csdk_sandbox_provider(sb)), csdk_sandbox_id(sb));
+		struct serve_record *rec = id ? serve_store_get(&srv->store, id) : NULL, *tmp = NULL;
+
+		if (!id)
+			continue;
+		if (!rec && !strcmp(tenant->name, owner_tenant(srv)))
+			rec = tmp = foreign_record(srv, sb);
+		if (rec && !strcmp(rec->tenant, tenant->name) && !serve_record_expired(&srv->store, rec) &&
+		    (!filter || serve_metadata_matches(rec->metadata, filter))) {
+			items[n].id = id;
+			items[n++].obj = sandbox_json(srv, rec, 0);
+			id = NULL;
+		}
+		free(id);
+		if (tmp)
+			serve_record_free(tmp);
+		else
+			serve_record_put(&srv->store, rec);
+	}
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_listed);
+	if (next && *next)
+		while (start < n && strcmp(items[start].id, next) <= 0)
+			start++;
+	arr = json_array();
+	for (i = start; arr && i < n && i < start + limit; i++)
+		json_array_append(arr, items[i].obj);
+	if (start + limit < n)
+		ans->next_token = strdup(items[start + limit - 1].id);
+	answer_json(ans, 200, arr);
+out:
+	for (i = 0; i < n; i++) {
+		free(items[i].id);
+		json_decref(items[i].obj);
+	}
+	free(items);
+	csdk_sandbox_list_free(list);
+	json_decref(filter);
+	free(mq);
+	free(state);
+	free(limit_s);
+	free(next);
+}
+
+/* Lengthen the provider's own lifetime too, where it has one, so that it does not end the sandbox first. */
+static void extend_at_provider(struct serve *srv, struct serve_record *rec, int64_t old_end, int64_t new_end)
+{
+	csdk_provider *prov = csdk_compute_provider(srv->compute, rec->provider);
+	csdk_sandbox *sb = NULL;
+
+	if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_NAMED) || new_end <= old_end)
+		return;
+	if (serve_record_sandbox(srv, rec, &sb) == 0 && sb && csdk_sandbox_extend_timeout(sb, new_end - old_end) < 0)
+		serve_log(srv, "warning", "sandbox %s: extending its lifetime at provider '%s' failed: %s", rec->id, rec->provider,
+			  csdk_error_last()->message);
+	csdk_sandbox_free(sb);
+}
+
+static void set_timeout(struct serve *srv, struct serve_answer *ans, struct serve_record *rec, const char *body, size_t len, int connect)
+{
+	char err[256];
+	int64_t t, end, old = serve_record_end(&srv->store, rec);
+
+	if (serve_parse_timeout(&t, body, len, connect ? srv->opt.default_timeout_s : 0, srv->opt.max_timeout_s, err, sizeof(err)) < 0) {
+		serve_api_error(ans, 400, "%s", err);
+		return;
+	}
+	end = serve_now_ms() + t * 1000;
+	if (connect && end < old)
+		end = old;
+	if (serve_store_set_end(&srv->store, rec->id, end) < 0) {
+		serve_api_error(ans, 500, "cannot record the new timeout in the state directory");
+		return;
+	}
+	extend_at_provider(srv, rec, old, end);
+	if (connect)
+		answer_json(ans, 200, created_json(srv, rec));
+	else
+		answer_json(ans, 204, NULL);
+}
+
+static void kill_sandbox(struct serve *srv, struct serve_answer *ans, struct serve_record *rec)
+{
+	int rc = csdk_compute_destroy(srv->compute, rec->provider, rec->bare);
+
+	if (rc < 0) {
+		serve_api_error(ans, 500, "destroying sandbox '%s' failed: %s", rec->id, csdk_error_last()->message);
+		return;
+	}
+	serve_store_remove(&srv->store, rec->id);
+	answer_json(ans, 204, NULL);
+}
+
+static void snapshot(struct serve *srv, struct serve_answer *ans, struct serve_record *rec, const char *body, size_t len)
+{
+	csdk_provider *prov = csdk_compute_provider(srv->compute, rec->provider);
+	csdk_sandbox *sb = NULL;
+	json_t *root = NULL, *name;
+	char *id = NULL;
+	int rc;
+
+	if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_SNAPSHOTS)) {
+		serve_api_error(ans, 501, "provider '%s' does not support snapshots; use a provider that has them", rec->provider);
+		return;
+	}
+	if (len && !(root = json_loadb(body, len, 0, NULL))) {
+		serve_api_error(ans, 400, "malformed JSON body");
+		return;
+	}
+	name = json_object_get(root, "name");
+	if ((rc = serve_record_sandbox(srv, rec, &sb)) == 0 && sb)
+		rc = csdk_compute_snapshot_create(&id, srv->compute, sb, json_is_string(name) ? json_string_value(name) : NULL);
+	if (rc < 0 || !sb)
+		serve_api_error(ans, 500, "snapshot of '%s' failed: %s", rec->id, csdk_error_last()->message);
+	else
+		answer_json(ans, 201, json_pack("{s:s,s:[s]}", "snapshotID", id, "names",
+					       json_is_string(name) ? json_string_value(name) : id));
+	csdk_free(id);
+	csdk_sandbox_free(sb);
+	json_decref(root);
+}
+
+void serve_api(struct serve *srv, struct serve_answer *ans, const char *method, const char *target, const char *api_key,
+	       const char *body, size_t len)
+{
+	const struct serve_tenant *tenant;
+	struct serve_record *rec = NULL;
+	char *seg[6] = { 0 };
+	int n, i, v2, post = !strcmp(method, "POST"), get = !strcmp(method, "GET"), del = !strcmp(method, "DELETE");
+
+	n = serve_split_path(seg, 6, target);
+	if (n < 0) {
+		serve_api_error(ans, 400, "malformed request path");
+		return;
+	}
+	if (n == 1 && !strcmp(seg[0], "health") && get) {
+		answer_json(ans, 200, json_pack("{s:s}", "status", "ok"));
+		goto out;
+	}
+	if (!(tenant = serve_auth_key(&srv->opt, api_key))) {
+		serve_api_error(ans, 401, api_key && *api_key ? "invalid API key" : "missing API key; send it in the X-API-KEY header");
+		goto out;
+	}
+	ans->tenant = tenant->name;
+	v2 = n > 0 && !strcmp(seg[0], "v2");
+	i = v2 ? 1 : 0;
+	if (n - i >= 1 && !strcmp(seg[i], "sandboxes")) {
+		if (n - i == 1) {
+			if (post)
+				create_sandbox(srv, ans, tenant, body, len);
+			else if (get)
+				list_sandboxes(srv, ans, tenant, target);
+			else
+				serve_api_error(ans, 405, "%s is not allowed on /sandboxes; use GET or POST", method);
+			goto out;
+		}
+		if (n - i == 2 && !strcmp(seg[i + 1], "metrics")) {
+			answer_json(ans, 200, json_array());
+			goto out;
+		}
+		if (n - i > 3) {
+			serve_api_error(ans, 404, "no route for %s %s", method, "that path");
+			goto out;
+		}
+		ans->sandbox = strdup(seg[i + 1]);
+		if (!(rec = lookup(srv, ans, tenant->name, seg[i + 1])))
+			goto out;
+		if (n - i == 2) {
+			if (get)
+				answer_json(ans, 200, sandbox_json(srv, rec, 1));
+			else if (del)
+				kill_sandbox(srv, ans, rec);
+			else
+				serve_api_error(ans, 405, "%s is not allowed on a sandbox; use GET or DELETE", method);
+		} else if (!post && strcmp(seg[i + 2], "metrics")) {
+			serve_api_error(ans, 405, "%s is not allowed there; use POST", method);
+		} else if (!strcmp(seg[i + 2], "timeout")) {
+			set_timeout(srv, ans, rec, body, len, 0);
+		} else if (!strcmp(seg[i + 2], "connect")) {
+			set_timeout(srv, ans, rec, body, len, 1);
+		} else if (!strcmp(seg[i + 2], "refreshes")) {
+			answer_json(ans, 204, NULL);
+		} else if (!strcmp(seg[i + 2], "metrics")) {
+			answer_json(ans, 200, json_array());
+		} else if (!strcmp(seg[i + 2], "pause") || !strcmp(seg[i + 2], "resume")) {
+			serve_api_error(ans, 501, "pausing and resuming sandboxes is not supported by csdk serve; kill the sandbox or set its timeout instead");
+		} else if (!strcmp(seg[i + 2], "snapshots")) {
+			snapshot(srv, ans, rec, body, len);
+		} else {
+			serve_api_error(ans, 404, "no route for %s /sandboxes/ID/%.40s", method, seg[i + 2]);
+		}
+		goto out;
+	}
+	if (n == 1 && !strcmp(seg[0], "snapshots") && get) {
+		answer_json(ans, 200, json_array());
+		goto out;
+	}
+	serve_api_error(ans, 404, "no route for %s %.100s", method, n > 0 ? seg[0] : "/");
+out:
+	serve_record_put(&srv->store, rec);
+	for (i = 0; i < n; i++)
+		free(seg[i]);
+}
+
+void serve_reap(struct serve *srv)
+{
+	char **ids = NULL;
+	size_t n = serve_store_expired(&srv->store, serve_now_ms(), &ids), i;
+
+	for (i = 0; i < n; i++) {
+		struct serve_record *rec = serve_store_get(&srv->store, ids[i]);
+
+		if (rec) {
+			if (csdk_compute_destroy(srv->compute, rec->provider, rec->bare) < 0)
+				serve_log(srv, "warning", "sandbox %s expired but destroying it failed: %s; retrying", rec->id,
+					  csdk_error_last()->message);
+			else {
+				serve_store_remove(&srv->store, rec->id);
+				serve_log(srv, "info", "sandbox %s expired and was destroyed", rec->id);
+			}
+			serve_record_put(&srv->store, rec);
+		}
+		free(ids[i]);
+	}
+	free(ids);
+}
