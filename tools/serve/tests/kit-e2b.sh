@@ -9,16 +9,7 @@ E2B_API_KEY=$SERVE_KEY E2B_API_URL=$SERVE_URL E2B_SANDBOX_URL=$SERVE_URL CSDK_PL
 	"$tool" test e2b >"$T/kit" 2>&1
 status=$?
 cat "$T/kit"
-if [ "$status" -ne 0 ]; then
-	failed=$(awk '$2 == "fail" { print $1 }' "$T/kit")
-	# csdk-agent drops the oldest output of a stream more than --max-buffer
-	# behind (docs/agent.md): when the provider loses the 8 MiB burst used
-	# directly as well, the relay is not what lost it.
-	[ "$failed" = command-large-output ] || fail "the kit on e2b against csdk serve exited $status"
-	"$tool" test "$SERVE_PROVIDER" --case command-large-output >"$T/direct" 2>&1 &&
-		fail "command-large-output passes on $SERVE_PROVIDER directly but not through csdk serve"
-	echo "NOTE: command-large-output fails on $SERVE_PROVIDER directly too ($(awk '$2 == "fail"' "$T/direct" | cut -c1-120)): csdk-agent dropped output, not csdk serve"
-fi
+[ "$status" -eq 0 ] || fail "the kit on e2b against csdk serve exited $status"
 left=$(provider_ids)
 [ -z "$left" ] || fail "sandboxes left behind: $left"
 # The missing-key message: one line, what, where to get one, how to set it.
