@@ -448,6 +448,41 @@ def abandoned_clients_are_dropped():
 
 
 @check("limits")
+def a_client_that_stops_reading():
+    # Run with --idle-timeout 2 --max-buffer 65536: the stream is cut, memory stays bounded.
+    pid = int(os.environ["AGENT_PID"])
+
+    def rss():
+        with open(f"/proc/{pid}/status") as f:
+            return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+    s = raw_socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "while :; do echo " + "a" * 200 + "; done"]}})
+    s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
+              + b"Connect-Timeout-Ms: 9000\r\n"
+              + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    before = rss()
+    time.sleep(6)
+    during = rss()
+    s.settimeout(10)
+    got = 0
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += len(d)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    assert got < 8 << 20, f"{got} bytes reached a client that did not read"
+    assert during - before < 16384, f"RSS grew from {before} to {during} kB"
+    for p in unary("/process.Process/List", {})[1]["processes"]:
+        unary("/process.Process/SendSignal", {"process": {"pid": p["pid"]}, "signal": "SIGNAL_SIGKILL"})
+    time.sleep(0.5)
+    eq(unary("/process.Process/List", {})[1]["processes"], [], "no process left")
+
+
+@check("limits")
 def garbage_never_crashes():
     for junk in (b"\x00\xff" * 500 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET " + b"/" * 100000 + b" HTTP/1.1\r\n\r\n",
                  b"POST /process.Process/List HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
