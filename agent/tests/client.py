@@ -483,6 +483,14 @@ def a_client_that_stops_reading():
 
 
 @check("limits")
+def a_silent_stream_outlives_the_idle_timeout():
+    # Run with --idle-timeout 2: keepalives (at most every second) keep it open.
+    ev, end = start("/bin/sh", ["-c", "sleep 4; echo late"])
+    eq((output(ev), end), (b"late\n", {}), "output after a silence longer than the idle timeout")
+    assert 3 <= sum(1 for e in ev if "keepalive" in e["event"]) <= 5, ev
+
+
+@check("limits")
 def garbage_never_crashes():
     for junk in (b"\x00\xff" * 500 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET " + b"/" * 100000 + b" HTTP/1.1\r\n\r\n",
                  b"POST /process.Process/List HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
