@@ -377,6 +377,21 @@ def filesystem_rpcs():
 
 
 @check("protocol")
+def deep_trees():
+    # Deeper than any thread stack allows recursion for.
+    d = os.path.join(WORK, "deep")
+    os.mkdir(d)
+    for i in range(1, 1501):
+        os.mkdir(d + "/d" * i)
+    open(d + "/d" * 700 + "/f", "w").close()
+    st, body = unary("/filesystem.Filesystem/ListDir", {"path": d, "depth": 100000})
+    eq((st, len(body["entries"])), (200, 1501), "ListDir of a 1500-deep tree")
+    eq(body["entries"][-1]["path"], d + "/d" * 700 + "/f", "name order: d/d/... before f at each level")
+    eq(unary("/filesystem.Filesystem/Remove", {"path": d}), (200, {}), "Remove of a 1500-deep tree")
+    eq(os.path.exists(d), False, "deep tree removed")
+
+
+@check("protocol")
 def files_endpoint():
     d = os.path.join(WORK, "files")
     st, _, data = request("GET", "/files?path=" + d + "/missing")
