@@ -350,6 +350,8 @@ static void agent_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages: the format comes from the library. */
+__attribute__((format(printf, 2, 0)))
 static void agent_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	if (!agent_cfg.verbose)
