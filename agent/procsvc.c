@@ -63,6 +63,10 @@ static int agent_stream_fill(struct agent_stream *st)
 	int rc;
 
 	for (;;) {
+		/* Checked before taking output: what is written to a closed connection is lost,
+		 * what stays queued goes back to the process for the next Connect. */
+		if (agent_stopping || agent_client_gone(st->conn))
+			return -1;
 		rc = agent_sub_next(st->sub, agent_stream_wait_ms(st), &m);
 		if (rc > 0) {
 			rc = agent_stream_frame(st, 0, m->data, m->len);
@@ -78,8 +82,6 @@ static int agent_stream_fill(struct agent_stream *st)
 		}
 		if (st->keepalive_ms && agent_now_ms() >= st->next_keepalive)
 			return agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
-		if (agent_stopping || agent_client_gone(st->conn))
-			return -1;
 	}
 }
 
