@@ -230,35 +230,95 @@ static char **agent_sorted_names(const char *dir, size_t *count)
 	return names;
 }
 
-static int agent_join(char *out, size_t n, const char *a, const char *b)
+static char *agent_join(const char *dir, const char *name)
 {
-	return snprintf(out, n, "%s%s%s", a, strcmp(a, "/") ? "/" : "", b) < (int)n ? 0 : -1;
+	char *out = NULL;
+
+	if (asprintf(&out, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return out;
 }
 
-/* Entries are listed under the requested path even when it is a symlink. */
-static int agent_walk(json_t *list, const char *real, const char *shown, unsigned depth)
+struct agent_walk_dir {
+	char **names;
+	size_t n, i;
+	char *real, *shown;
+	unsigned depth;
+};
+
+static int agent_walk_push(struct agent_walk_dir **stack, size_t *top, size_t *cap, char *real,
+			   char *shown, unsigned depth)
 {
-	size_t n;
-	char **names = agent_sorted_names(real, &n);
-	char rp[PATH_MAX], sp[PATH_MAX];
+	struct agent_walk_dir *d;
+
+	if (*top == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct agent_walk_dir *ns = realloc(*stack, nc * sizeof *ns);
+		if (!ns)
+			return -1;
+		*stack = ns;
+		*cap = nc;
+	}
+	d = &(*stack)[(*top)++];
+	d->names = agent_sorted_names(real, &d->n);
+	d->i = 0;
+	d->real = real;
+	d->shown = shown;
+	d->depth = depth;
+	return 0;
+}
+
+static void agent_walk_pop(struct agent_walk_dir *stack, size_t *top)
+{
+	struct agent_walk_dir *d = &stack[--*top];
+
+	for (size_t i = d->i; i < d->n; i++)
+		free(d->names[i]);
+	free(d->names);
+	free(d->real);
+	free(d->shown);
+}
+
+/* Depth first in name order, with an explicit stack: a deep tree cannot
+ * overflow a thread's stack. Entries are listed under the requested path
+ * even when it is a symlink. */
+static void agent_walk(json_t *list, const char *real, const char *shown, unsigned depth)
+{
+	struct agent_walk_dir *stack = NULL, *d;
+	size_t top = 0, cap = 0;
 	struct agent_err err;
 	struct stat st;
+	char *r0 = strdup(real), *s0 = strdup(shown);
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *e;
-		if (json_array_size(list) < AGENT_MAX_ENTRIES &&
-		    agent_join(rp, sizeof rp, real, names[i]) == 0 &&
-		    agent_join(sp, sizeof sp, shown, names[i]) == 0 &&
-		    (e = agent_entry_info(rp, &err))) {
+	if (!r0 || !s0 || agent_walk_push(&stack, &top, &cap, r0, s0, depth) < 0) {
+		free(r0);
+		free(s0);
+		free(stack);
+		return;
+	}
+	while (top > 0) {
+		char *rp, *sp, *name;
+		json_t *e = NULL;
+		d = &stack[top - 1];
+		if (d->i == d->n || json_array_size(list) >= AGENT_MAX_ENTRIES) {
+			agent_walk_pop(stack, &top);
+			continue;
+		}
+		name = d->names[d->i++];
+		rp = agent_join(d->real, name);
+		sp = agent_join(d->shown, name);
+		free(name);
+		if (rp && sp && (e = agent_entry_info(rp, &err))) {
 			json_object_set_new(e, "path", json_string(sp));
 			json_array_append_new(list, e);
-			if (depth > 1 && lstat(rp, &st) == 0 && S_ISDIR(st.st_mode))
-				agent_walk(list, rp, sp, depth - 1);
 		}
-		free(names[i]);
+		if (e && d->depth > 1 && lstat(rp, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    agent_walk_push(&stack, &top, &cap, rp, sp, d->depth - 1) == 0)
+			continue;
+		free(rp);
+		free(sp);
 	}
-	free(names);
-	return 0;
+	free(stack);
 }
 
 json_t *agent_fs_list_dir(json_t *msg, struct agent_err *err)
@@ -371,33 +431,66 @@ out:
 	return out;
 }
 
-static int agent_remove_tree(int parent, const char *name, int depth)
+/* Empties dir of everything but directories; *sub is its first subdirectory. */
+static int agent_remove_files_in(const char *dir, char **sub)
 {
-	struct stat st;
-	DIR *d;
+	DIR *d = opendir(dir);
 	struct dirent *de;
-	int fd, rc = 0;
+	struct stat st;
+	int rc = 0;
 
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	*sub = NULL;
+	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-	if (depth > 256) {
-		errno = ELOOP;
-		return -1;
+	while (rc == 0 && (de = readdir(d))) {
+		char *child;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = agent_join(dir, de->d_name);
+		if (!child || lstat(child, &st) < 0)
+			rc = child && errno == ENOENT ? 0 : -1;
+		else if (S_ISDIR(st.st_mode) && !*sub)
+			*sub = child, child = NULL;
+		else if (!S_ISDIR(st.st_mode) && unlink(child) < 0 && errno != ENOENT)
+			rc = -1;
+		free(child);
 	}
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			rc |= agent_remove_tree(dirfd(d), de->d_name, depth + 1);
 	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		rc = -1;
+	return rc;
+}
+
+/* rm -rf without recursion: walk down to a directory with no subdirectory,
+ * remove it, go back up; no stack grows with the tree's depth. */
+static int agent_remove_all(const char *path)
+{
+	char *cur = strdup(path), *sub;
+	size_t root_len = strlen(path);
+	struct stat st;
+	int rc = 0;
+
+	if (!cur)
+		return -1;
+	for (;;) {
+		if (lstat(cur, &st) < 0) {
+			rc = errno == ENOENT ? 0 : -1;
+		} else if (!S_ISDIR(st.st_mode)) {
+			rc = unlink(cur) < 0 && errno != ENOENT ? -1 : 0;
+		} else {
+			rc = agent_remove_files_in(cur, &sub);
+			if (rc == 0 && sub) {
+				free(cur);
+				cur = sub;
+				continue;
+			}
+			free(sub);
+			if (rc == 0 && rmdir(cur) < 0 && errno != ENOENT)
+				rc = -1;
+		}
+		if (rc < 0 || strlen(cur) <= root_len)
+			break;
+		*strrchr(cur, '/') = '\0';
+	}
+	free(cur);
 	return rc;
 }
 
@@ -408,7 +501,7 @@ json_t *agent_fs_remove(json_t *msg, struct agent_err *err)
 
 	if (!path)
 		return NULL;
-	rc = agent_remove_tree(AT_FDCWD, path, 0);
+	rc = agent_remove_all(path);
 	if (rc < 0)
 		agent_err_set(err, "internal", "error removing file or directory: %s: %s", path,
 			      strerror(errno));

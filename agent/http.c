@@ -167,42 +167,55 @@ static int agent_media_is(struct MHD_Connection *c, const char *want)
 	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
 }
 
-static enum MHD_Result agent_dispatch_rpc(struct MHD_Connection *c, struct agent_req *rq)
+static enum MHD_Result agent_dispatch_stream(struct MHD_Connection *c, struct agent_req *rq)
 {
-	const struct agent_route *rt = rq->route;
 	struct agent_err err = { 0 };
-	const unsigned char *msg = (const unsigned char *)rq->body;
-	size_t msg_len = rq->len;
+	const unsigned char *msg;
+	size_t msg_len;
 	const char *why = NULL;
 	struct MHD_Response *resp;
+	json_t *in;
+
+	if (!agent_media_is(c, "application/connect+json"))
+		return agent_reply_rest_error(c, 415, "expected application/connect+json");
+	if (agent_stream_request((const unsigned char *)rq->body, rq->len, agent_cfg.max_body, &msg,
+				 &msg_len, &why) < 0) {
+		agent_err_set(&err, "invalid_argument", "%s", why);
+		return agent_queue(c, 200, agent_stream_end_response(&err));
+	}
+	in = agent_parse_object((const char *)msg, msg_len, &err);
+	if (!in)
+		return agent_queue(c, 200, agent_stream_end_response(&err));
+	resp = rq->route->stream(c, in);
+	json_decref(in);
+	return agent_queue(c, 200, resp);
+}
+
+static enum MHD_Result agent_dispatch_unary(struct MHD_Connection *c, struct agent_req *rq)
+{
+	struct agent_err err = { 0 };
 	json_t *in, *out;
 
-	if (rt->kind == AGENT_UNIMPLEMENTED) {
-		agent_err_set(&err, "unimplemented", "%s is not implemented by csdk-agent", rt->path);
-		return agent_reply_connect_error(c, &err);
-	}
-	if (rt->kind == AGENT_STREAM) {
-		if (!agent_media_is(c, "application/connect+json"))
-			return agent_reply_rest_error(c, 415, "expected application/connect+json");
-		if (agent_stream_request(msg, msg_len, agent_cfg.max_body, &msg, &msg_len, &why) < 0) {
-			agent_err_set(&err, "invalid_argument", "%s", why);
-			return agent_queue(c, 200, agent_stream_end_response(&err));
-		}
-		in = agent_parse_object((const char *)msg, msg_len, &err);
-		if (!in)
-			return agent_queue(c, 200, agent_stream_end_response(&err));
-		resp = rt->stream(c, in);
-		json_decref(in);
-		return agent_queue(c, 200, resp);
-	}
 	if (!agent_media_is(c, "application/json"))
 		return agent_reply_rest_error(c, 415, "expected application/json");
 	in = agent_parse_object(rq->len ? rq->body : "{}", rq->len ? rq->len : 2, &err);
-	out = in ? rt->unary(in, &err) : NULL;
+	out = in ? rq->route->unary(in, &err) : NULL;
 	json_decref(in);
 	if (!out)
 		return agent_reply_connect_error(c, &err);
 	return agent_reply_json(c, 200, out);
+}
+
+static enum MHD_Result agent_dispatch_rpc(struct MHD_Connection *c, struct agent_req *rq)
+{
+	struct agent_err err;
+
+	if (rq->route->kind == AGENT_STREAM)
+		return agent_dispatch_stream(c, rq);
+	if (rq->route->kind == AGENT_UNARY)
+		return agent_dispatch_unary(c, rq);
+	agent_err_set(&err, "unimplemented", "%s is not implemented by csdk-agent", rq->route->path);
+	return agent_reply_connect_error(c, &err);
 }
 
 static enum MHD_Result agent_too_large(struct MHD_Connection *c, struct agent_req *rq)
@@ -337,6 +350,8 @@ static void agent_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages: the format comes from the library. */
+__attribute__((format(printf, 2, 0)))
 static void agent_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	if (!agent_cfg.verbose)

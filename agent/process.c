@@ -615,6 +615,34 @@ static void agent_spawn_failed(struct agent_proc *p)
 	pthread_mutex_unlock(&agent_lock);
 }
 
+/* After fork: the pipes change hands, the exec is checked, the reader starts. */
+static int agent_proc_run(struct agent_proc *p, struct agent_spawn *sp, struct agent_start_req *r,
+			  struct agent_sub **sub, struct agent_err *err)
+{
+	close(sp->in[0]);
+	close(sp->out[1]);
+	close(sp->err[1]);
+	sp->in[0] = sp->out[1] = sp->err[1] = -1;
+	if (agent_spawn_check(sp, r, err) < 0) {
+		agent_spawn_failed(p);
+		return -1;
+	}
+	p->out_fd = sp->out[0];
+	p->err_fd = sp->err[0];
+	sp->out[0] = sp->err[0] = -1;
+	pthread_mutex_lock(&agent_lock);
+	p->refs++;
+	*sub = agent_sub_attach(p);
+	pthread_mutex_unlock(&agent_lock);
+	if (agent_start_reader(p) != 0) {
+		/* No thread to watch it: end it here, so its stream still ends. */
+		kill(-p->pid, SIGKILL);
+		kill(p->pid, SIGKILL);
+		agent_reader(p);
+	}
+	return 0;
+}
+
 int agent_proc_start(struct agent_start_req *r, long long timeout_ms, struct agent_sub **sub,
 		     struct agent_err *err)
 {
@@ -639,31 +667,8 @@ int agent_proc_start(struct agent_start_req *r, long long timeout_ms, struct age
 	pthread_mutex_lock(&agent_lock);
 	rc = agent_fork_locked(p, &sp, r, envp, err);
 	pthread_mutex_unlock(&agent_lock);
-	if (rc < 0)
-		goto out;
-	close(sp.in[0]);
-	close(sp.out[1]);
-	close(sp.err[1]);
-	sp.in[0] = sp.out[1] = sp.err[1] = -1;
-	if (agent_spawn_check(&sp, r, err) < 0) {
-		agent_spawn_failed(p);
-		rc = -1;
-		goto out;
-	}
-	p->out_fd = sp.out[0];
-	p->err_fd = sp.err[0];
-	sp.out[0] = sp.err[0] = -1;
-	pthread_mutex_lock(&agent_lock);
-	p->refs++;
-	*sub = agent_sub_attach(p);
-	pthread_mutex_unlock(&agent_lock);
-	if (agent_start_reader(p) != 0) {
-		/* No thread to watch it: end it here, so its stream still ends. */
-		kill(-p->pid, SIGKILL);
-		kill(p->pid, SIGKILL);
-		agent_reader(p);
-	}
-	rc = 0;
+	if (rc == 0)
+		rc = agent_proc_run(p, &sp, r, sub, err);
 out:
 	if (p) {
 		agent_close_pair(sp.in);

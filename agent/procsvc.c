@@ -13,6 +13,7 @@
 
 #define AGENT_WAIT_SLICE_MS 1000
 #define AGENT_KEEPALIVE "{\"event\":{\"keepalive\":{}}}"
+#define AGENT_KEEPALIVE_DEFAULT_MS 90000
 
 struct agent_stream {
 	struct agent_sub *sub;
@@ -62,6 +63,10 @@ static int agent_stream_fill(struct agent_stream *st)
 	int rc;
 
 	for (;;) {
+		/* Checked before taking output: what is written to a closed connection is lost,
+		 * what stays queued goes back to the process for the next Connect. */
+		if (agent_stopping || agent_client_gone(st->conn))
+			return -1;
 		rc = agent_sub_next(st->sub, agent_stream_wait_ms(st), &m);
 		if (rc > 0) {
 			rc = agent_stream_frame(st, 0, m->data, m->len);
@@ -77,8 +82,6 @@ static int agent_stream_fill(struct agent_stream *st)
 		}
 		if (st->keepalive_ms && agent_now_ms() >= st->next_keepalive)
 			return agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
-		if (agent_stopping || agent_client_gone(st->conn))
-			return -1;
 	}
 }
 
@@ -129,11 +132,23 @@ static long long agent_header_ll(struct MHD_Connection *c, const char *name, int
 	return n;
 }
 
+/* envd's interval (90 s unless asked), but at most half the idle timeout: a
+ * stream that sends nothing for that long is closed as idle. */
+static long long agent_stream_keepalive_ms(struct MHD_Connection *c)
+{
+	long long ms = AGENT_KEEPALIVE_DEFAULT_MS, cap = agent_cfg.idle_timeout * 1000LL / 2, asked;
+	int bad;
+
+	asked = agent_header_ll(c, "Keepalive-Ping-Interval", &bad);
+	if (!bad && asked > 0 && asked < 86400)
+		ms = asked * 1000;
+	return ms < cap ? ms : cap;
+}
+
 static struct MHD_Response *agent_stream_response(struct MHD_Connection *c, struct agent_sub *sub)
 {
 	struct agent_stream *st = calloc(1, sizeof *st);
 	struct MHD_Response *r;
-	int bad;
 
 	if (!st) {
 		agent_sub_close(sub);
@@ -141,9 +156,7 @@ static struct MHD_Response *agent_stream_response(struct MHD_Connection *c, stru
 	}
 	st->sub = sub;
 	st->conn = c;
-	st->keepalive_ms = agent_header_ll(c, "Keepalive-Ping-Interval", &bad) * 1000;
-	if (bad || st->keepalive_ms > 86400000LL)
-		st->keepalive_ms = 0;
+	st->keepalive_ms = agent_stream_keepalive_ms(c);
 	st->next_keepalive = agent_now_ms() + st->keepalive_ms;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, agent_stream_read, st,
 					      agent_stream_free);

@@ -316,7 +316,7 @@ def disconnect_and_reattach():
 def unattended_output_is_bounded():
     # Run with --max-buffer 4096: output nobody reads keeps only its newest part.
     s = raw_socket()
-    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "sleep 0.5; seq 1 20000; sleep 1"]}})
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "sleep 1; seq 1 20000; sleep 1"]}})
     s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
               + (f"X-Access-Token: {TOKEN}\r\n".encode() if TOKEN else b"")
               + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -325,7 +325,7 @@ def unattended_output_is_bounded():
         data += s.recv(4096)
     pid = json.loads(data[data.index(b'{"event"'):data.index(b"}}}") + 3])["event"]["start"]["pid"]
     s.close()
-    time.sleep(1.2)
+    time.sleep(1.8)
     ev, _ = stream("/process.Process/Connect", {"process": {"pid": pid}})
     out = output(ev)
     full = "".join(f"{i}\n" for i in range(1, 20001)).encode()
@@ -374,6 +374,21 @@ def filesystem_rpcs():
     eq(unary("/filesystem.Filesystem/Remove", {"path": d + "/made"}), (200, {}), "Remove a tree")
     eq(os.path.exists(d + "/made"), False, "tree removed")
     eq(unary("/filesystem.Filesystem/Remove", {"path": d + "/made"}), (200, {}), "Remove a missing path")
+
+
+@check("protocol")
+def deep_trees():
+    # Deeper than any thread stack allows recursion for.
+    d = os.path.join(WORK, "deep")
+    os.mkdir(d)
+    for i in range(1, 1501):
+        os.mkdir(d + "/d" * i)
+    open(d + "/d" * 700 + "/f", "w").close()
+    st, body = unary("/filesystem.Filesystem/ListDir", {"path": d, "depth": 100000})
+    eq((st, len(body["entries"])), (200, 1501), "ListDir of a 1500-deep tree")
+    eq(body["entries"][-1]["path"], d + "/d" * 700 + "/f", "name order: d/d/... before f at each level")
+    eq(unary("/filesystem.Filesystem/Remove", {"path": d}), (200, {}), "Remove of a 1500-deep tree")
+    eq(os.path.exists(d), False, "deep tree removed")
 
 
 @check("protocol")
@@ -445,6 +460,49 @@ def abandoned_clients_are_dropped():
     s.settimeout(10)
     rest = s.recv(1000)
     assert rest == b"" or rest.startswith(b"HTTP/1.1"), rest
+
+
+@check("limits")
+def a_client_that_stops_reading():
+    # Run with --idle-timeout 2 --max-buffer 65536: the stream is cut, memory stays bounded.
+    pid = int(os.environ["AGENT_PID"])
+
+    def rss():
+        with open(f"/proc/{pid}/status") as f:
+            return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+    s = raw_socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "while :; do echo " + "a" * 200 + "; done"]}})
+    s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
+              + b"Connect-Timeout-Ms: 9000\r\n"
+              + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    before = rss()
+    time.sleep(6)
+    during = rss()
+    s.settimeout(10)
+    got = 0
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += len(d)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    assert got < 8 << 20, f"{got} bytes reached a client that did not read"
+    assert during - before < 16384, f"RSS grew from {before} to {during} kB"
+    for p in unary("/process.Process/List", {})[1]["processes"]:
+        unary("/process.Process/SendSignal", {"process": {"pid": p["pid"]}, "signal": "SIGNAL_SIGKILL"})
+    time.sleep(0.5)
+    eq(unary("/process.Process/List", {})[1]["processes"], [], "no process left")
+
+
+@check("limits")
+def a_silent_stream_outlives_the_idle_timeout():
+    # Run with --idle-timeout 2: keepalives (at most every second) keep it open.
+    ev, end = start("/bin/sh", ["-c", "sleep 4; echo late"])
+    eq((output(ev), end), (b"late\n", {}), "output after a silence longer than the idle timeout")
+    assert 3 <= sum(1 for e in ev if "keepalive" in e["event"]) <= 5, ev
 
 
 @check("limits")
