@@ -1460,15 +1460,15 @@ START_TEST(options_struct_size_is_checked)
 	struct newer_create_options newer = { CSDK_CREATE_OPTIONS_INIT, { 7, 7 } };
 	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
 	csdk_provider *p = open_api(KEY, NULL);
-	csdk_sandbox *sb = (csdk_sandbox *)&sb;
+	csdk_sandbox *first = NULL, *sb = (csdk_sandbox *)&sb;
 	long entries;
 
 	/* the current size is accepted, and the plugin gets its own request size */
 	o.image = "img";
-	ck_assert_int_eq(csdk_sandbox_create(&sb, p, &o), 0);
+	ck_assert_int_eq(csdk_sandbox_create(&first, p, &o), 0);
 	assert_no_error();
-	expect_stdout(sb, "show-create", "size=ok name=-/- timeout=0 runtime=- image=img envs=0 metadata=0 extended=0");
-	entries = counter(sb, APITEST_META_ENTRIES);
+	expect_stdout(first, "show-create", "size=ok name=-/- timeout=0 runtime=- image=img envs=0 metadata=0 extended=0");
+	entries = counter(first, APITEST_META_ENTRIES);
 
 	/* smaller than 2.0's */
 	o.struct_size = sizeof(o) - 8;
@@ -1486,9 +1486,8 @@ START_TEST(options_struct_size_is_checked)
 		      "Provider 'apitest' does not support named sandboxes (find_or_create); this needs a provider with named sandbox support.");
 
 	/* none of them reached the plugin: only the counter's own get_info did */
-	sb = new_sandbox(p);
-	ck_assert_int_eq(counter(sb, APITEST_META_ENTRIES), entries + 2);
-	csdk_sandbox_free(sb);
+	ck_assert_int_eq(counter(first, APITEST_META_ENTRIES), entries + 1);
+	csdk_sandbox_free(first);
 	csdk_provider_close(p);
 }
 END_TEST

@@ -435,10 +435,12 @@ static int64_t time_other_calls(csdk_provider *p)
 START_TEST(blocking_thread_safe_blocks_only_caller)
 {
 	csdk_provider *p = open_provider("blocker");
-	struct blocked_call c = { sandbox_named(p, "sb-stuck"), "hang" };
+	/* static: the hung thread keeps using it until the test process ends (and LeakSanitizer sees it held) */
+	static struct blocked_call c;
 	pthread_t runner, creator;
 	int64_t took;
 
+	c = (struct blocked_call){ sandbox_named(p, "sb-stuck"), "hang" };
 	ck_assert_int_eq(pthread_create(&runner, NULL, run_blocked, &c), 0);
 	ck_assert_int_eq(pthread_create(&creator, NULL, create_blocked, p), 0);
 	pthread_detach(runner);
