@@ -36,7 +36,7 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* ------------------------------------------------------------- the host */
 
 struct csdk_config { const char *kv[32]; };
-struct csdk_sink { char *buf[3]; size_t len[3]; int cancel; int64_t start, first_out; };
+struct csdk_sink { char *buf[3]; size_t len[3]; int cancel; int64_t start, first_out; const char *release; };
 struct csdk_text { char value[512]; };
 struct csdk_info { char id[64], meta[1024]; int status; int64_t created, timeout; };
 struct csdk_handles { char ids[4096]; void *handles[64]; int n; };
@@ -99,8 +99,12 @@ static int h_sink_write(struct csdk_sink *s, enum csdk_stream stream, const void
 	char *g;
 	if (stream != CSDK_STREAM_STDOUT && stream != CSDK_STREAM_STDERR)
 		abort();
-	if (stream == CSDK_STREAM_STDOUT && !s->first_out)
+	if (stream == CSDK_STREAM_STDOUT && !s->first_out) {
 		s->first_out = mono_ms();
+		/* the first line came through: let the command go on (test_commands) */
+		if (s->release)
+			close(open(s->release, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	}
 	g = realloc(s->buf[stream], s->len[stream] + len + 1);
 	if (!g)
 		abort();
@@ -202,6 +206,15 @@ static int run(void *ctx, void *sb, const char *cmd, const struct csdk_run_optio
 	return m->run_command(ctx, sb, cmd, o, s, code);
 }
 
+/*
+ * The digits that make this run's marker processes its own: another run of
+ * this driver on the same machine (another checkout's suite) starts the same
+ * commands, so every `sleep` whose process is counted below sleeps for a
+ * number of seconds that ends in these digits (pid and clock), e.g.
+ * `sleep 61.25` is `sleep 61.250004213012345`.
+ */
+static char tag[24];
+
 /* Counts live (non-zombie) processes whose command line contains marker. */
 static int count_procs(const char *marker)
 {
@@ -248,10 +261,24 @@ static int count_procs(const char *marker)
 	return n;
 }
 
+/* Waits, polling, until no process matches marker; 0 when some still do
+ * after ms (a deadline far beyond what a loaded machine needs). */
 static int wait_procs_gone(const char *marker, int ms)
 {
 	int64_t until = mono_ms() + ms;
 	while (count_procs(marker) > 0) {
+		if (mono_ms() > until)
+			return 0;
+		usleep(10000);
+	}
+	return 1;
+}
+
+/* Waits, polling, until at least one process matches marker; 0 if none did within ms. */
+static int wait_procs_there(const char *marker, int ms)
+{
+	int64_t until = mono_ms() + ms;
+	while (count_procs(marker) < 1) {
 		if (mono_ms() > until)
 			return 0;
 		usleep(10000);
@@ -330,7 +357,7 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	struct csdk_sink s;
 	memset(&s, 0, sizeof(s));
 	struct csdk_kv envs[] = { { "BAZ", "qux" }, { "FOO", "override" } };
-	char expect[600];
+	char expect[600], cmd[512], marker1[64], marker2[64], release[600];
 	int code = -5;
 	int64_t t0;
 
@@ -381,35 +408,56 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK_STR(last_msg, "path '/etc' is outside the sandbox; use a path under /home/sandbox or /tmp");
 	o.cwd = NULL;
 
-	/* timeout: killed at the deadline, output so far kept, nothing left */
+	/* timeout: killed at the deadline, output so far kept, nothing left.
+	 * Load only makes a call slower: the lower bound cannot flake, and there
+	 * is no upper one. */
 	o.timeout_ms = 1500;
 	t0 = mono_ms();
-	CHECK_RC(run(ctx, sb, "echo starting; sleep 61.25 & sleep 60.5", &o, &s, &code), 0);
+	snprintf(cmd, sizeof(cmd), "echo starting; sleep 61.25%s & sleep 60.5%s", tag, tag);
+	CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
 	CHECK(code == 124);
 	CHECK_STR(out_of(&s), "starting\n");
-	CHECK(mono_ms() - t0 >= 1400 && mono_ms() - t0 < 3500);
-	CHECK(wait_procs_gone("sleep 6", 2000));
+	CHECK(mono_ms() - t0 >= 1400);
+	snprintf(marker1, sizeof(marker1), "sleep 61.25%s", tag);
+	snprintf(marker2, sizeof(marker2), "sleep 60.5%s", tag);
+	CHECK(wait_procs_gone(marker1, 60000) && wait_procs_gone(marker2, 60000));
 	o.timeout_ms = 0;
 
-	/* the shell's exit ends the command: stragglers die with it */
-	t0 = mono_ms();
-	CHECK_RC(run(ctx, sb, "sleep 62.75 & echo done", &o, &s, &code), 0);
+	/* the shell's exit ends the command: stragglers die with it (killed,
+	 * so the straggler never gets to create its file) */
+	snprintf(cmd, sizeof(cmd), "(sleep 62.75%s; touch straggler-%s) & echo done", tag, tag);
+	CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
 	CHECK_STR(out_of(&s), "done\n");
 	CHECK(code == 0);
-	CHECK(mono_ms() - t0 < 2500);
-	CHECK(wait_procs_gone("sleep 62.75", 2000));
+	snprintf(marker1, sizeof(marker1), "sleep 62.75%s", tag);
+	CHECK(wait_procs_gone(marker1, 60000));
+	snprintf(cmd, sizeof(cmd), "test ! -e straggler-%s", tag);
+	CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
+	CHECK(code == 0);
 
-	/* live streaming: the first line arrives before the command ends */
-	CHECK_RC(run(ctx, sb, "echo a; sleep 1; echo b", &o, &s, &code), 0);
+	/* live streaming: the command prints b only once the sink has seen a,
+	 * which it answers by creating the file the command waits for (in the
+	 * sandbox's home, its working directory) */
+	snprintf(release, sizeof(release), "%s/sandboxes/%s/home/release-%s", state_dir, id, tag);
+	snprintf(cmd, sizeof(cmd),
+		 "echo a; i=0; while [ ! -e release-%s ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i+1)); done; "
+		 "if [ -e release-%s ]; then echo b; else echo never released; fi; rm -f release-%s", tag, tag, tag);
+	sink_reset(&s);
+	s.release = release;
+	CHECK_RC(m->run_command(ctx, sb, cmd, &o, &s, &code), 0);
 	CHECK_STR(out_of(&s), "a\nb\n");
-	CHECK(s.first_out && s.first_out - s.start < 800);
+	CHECK(code == 0);
 
-	/* cancellation through the sink */
+	/* cancellation through the sink: the command is killed, not waited for */
 	sink_reset(&s);
 	s.cancel = 1;
-	t0 = mono_ms();
-	CHECK_RC(m->run_command(ctx, sb, "echo x; sleep 30", &o, &s, &code), CSDK_ECANCELLED);
-	CHECK(mono_ms() - t0 < 2000);
+	snprintf(cmd, sizeof(cmd), "echo x; sleep 30.%s; touch uncancelled-%s", tag, tag);
+	CHECK_RC(m->run_command(ctx, sb, cmd, &o, &s, &code), CSDK_ECANCELLED);
+	snprintf(marker1, sizeof(marker1), "sleep 30.%s", tag);
+	CHECK(wait_procs_gone(marker1, 60000));
+	snprintf(cmd, sizeof(cmd), "test ! -e uncancelled-%s", tag);
+	CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
+	CHECK(code == 0);
 
 	/* a finished foreground command leaves no record behind */
 	CHECK(count_records(id) == 0);
@@ -418,17 +466,20 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK_RC(run(ctx, sb, "printf 'a\\000b\\377'", &o, &s, &code), 0);
 	CHECK(s.len[1] == 4 && !memcmp(s.buf[1], "a\0b\377", 4));
 
-	/* background: returns at once, survives the call, dies with destroy */
+	/* background: returns while the command runs, survives the call, dies with destroy */
 	o.background = 1;
-	t0 = mono_ms();
-	CHECK_RC(run(ctx, sb, "echo bg; sleep 63.5", &o, &s, &code), 0);
+	snprintf(cmd, sizeof(cmd), "echo bg; sleep 63.5%s", tag);
+	CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
 	CHECK(code == 0);
-	CHECK(mono_ms() - t0 < 1000);
 	CHECK_STR(out_of(&s), "");
 	o.background = 0;
-	usleep(200000);
-	CHECK(count_procs("sleep 63.5") >= 1);
-	CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log", &o, &s, &code), 0);
+	snprintf(marker1, sizeof(marker1), "sleep 63.5%s", tag);
+	CHECK(wait_procs_there(marker1, 60000));
+	/* the log copier writes "bg" on its own time */
+	t0 = mono_ms();
+	do {
+		CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log", &o, &s, &code), 0);
+	} while (strcmp(out_of(&s), "bg\n") && mono_ms() - t0 < 60000 && usleep(20000) == 0);
 	CHECK_STR(out_of(&s), "bg\n");
 	CHECK(count_records(id) == 1);
 	sink_reset(&s);
@@ -444,7 +495,10 @@ static void *fg_thread(void *p)
 
 	memset(&s, 0, sizeof(s));
 	sink_reset(&s);
-	a->rc = m->run_command(a->ctx, a->sb, "sleep 64.25 & sleep 64.75; echo after", NULL, &s, &code);
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "sleep 64.25%s & sleep 64.75%s; echo after", tag, tag);
+	a->rc = m->run_command(a->ctx, a->sb, cmd, NULL, &s, &code);
 	snprintf(a->msg, sizeof(a->msg), "%s", a->rc ? last_msg : "");
 	sink_reset(&s);
 	return NULL;
@@ -455,7 +509,7 @@ static void test_destroy_running(void *ctx, const char *const *extra)
 {
 	void *ctx2 = open_ctx(extra);
 	struct fg_arg a = { ctx, NULL, 0, "" };
-	char id[64], expect[200];
+	char id[64], expect[200], m1[64], m2[64];
 	int64_t until;
 	pthread_t th;
 
@@ -465,13 +519,15 @@ static void test_destroy_running(void *ctx, const char *const *extra)
 		return;
 	pthread_create(&th, NULL, fg_thread, &a);
 	/* bwrap's own command line shows the command before it is recorded */
-	until = mono_ms() + 10000;
-	while ((count_records(id) < 1 || count_procs("sleep 64.75") < 1) && mono_ms() < until)
+	snprintf(m1, sizeof(m1), "sleep 64.25%s", tag);
+	snprintf(m2, sizeof(m2), "sleep 64.75%s", tag);
+	until = mono_ms() + 60000;
+	while ((count_records(id) < 1 || count_procs(m2) < 1) && mono_ms() < until)
 		usleep(10000);
 	CHECK(count_records(id) == 1);
-	CHECK(count_procs("sleep 64.75") >= 1);
+	CHECK(count_procs(m2) >= 1);
 	CHECK_RC(m->destroy(ctx2, id), 0);
-	CHECK(count_procs("sleep 64.") == 0);
+	CHECK(count_procs(m1) == 0 && count_procs(m2) == 0);
 	pthread_join(th, NULL);
 	CHECK(a.rc == CSDK_ENOTFOUND);
 	snprintf(expect, sizeof(expect), "sandbox %s was destroyed while the command was running; create a new one", id);
@@ -903,7 +959,8 @@ static void test_mode(const char *isolation)
 	for (i = 0; i < hl.n; i++)
 		m->release(ctx2, hl.handles[i]);
 	CHECK_RC(m->destroy(ctx2, id), 0);
-	CHECK(wait_procs_gone("sleep 63.5", 1000));
+	snprintf(expect, sizeof(expect), "sleep 63.5%s", tag);
+	CHECK(wait_procs_gone(expect, 60000));
 	CHECK_RC(m->destroy(ctx2, id), 0);
 	CHECK_RC(m->get(ctx, id, &sb2), CSDK_ENOTFOUND);
 	CHECK_RC(m->get(ctx, "../../etc", &sb2), CSDK_EINVAL);
@@ -965,13 +1022,15 @@ static void test_output_limit(void)
 	/* a background command's log: the first 1000 bytes, a note, and the command is killed */
 	{
 		struct csdk_run_options o = { sizeof(o), 1, NULL, NULL, 0, 0 };
-		char expect[300];
+		char expect[300], flood[64], cmd[400];
 
-		CHECK_RC(run(ctx, sb, "exec yes csdk-bg-flood", &o, &s, &code), 0);
+		snprintf(flood, sizeof(flood), "csdk-bg-flood-%s", tag);
+		snprintf(cmd, sizeof(cmd), "exec yes %s", flood);
+		CHECK_RC(run(ctx, sb, cmd, &o, &s, &code), 0);
 		CHECK(code == 0);
-		CHECK(wait_procs_gone("csdk-bg-flood", 5000));
-		CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log | wc -c; yes csdk-bg-flood | head -c 1000 > $TMPDIR/e; head -c 1000 .csdk/logs/*.log | cmp - $TMPDIR/e && tail -c +1001 .csdk/logs/*.log",
-			     NULL, &s, &code), 0);
+		CHECK(wait_procs_gone(flood, 60000));
+		snprintf(cmd, sizeof(cmd), "cat .csdk/logs/*.log | wc -c; yes %s | head -c 1000 > $TMPDIR/e; head -c 1000 .csdk/logs/*.log | cmp - $TMPDIR/e && tail -c +1001 .csdk/logs/*.log", flood);
+		CHECK_RC(run(ctx, sb, cmd, NULL, &s, &code), 0);
 		snprintf(expect, sizeof(expect), "1082\n\ncsdk-local: the output reached output_limit (1000 bytes); the command was killed\n");
 		CHECK_STR(out_of(&s), expect);
 	}
@@ -1060,6 +1119,13 @@ int main(void)
 	char cmd[400];
 	void *dl;
 
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(tag, sizeof(tag), "000%07u%06u", (unsigned)getpid() % 10000000u,
+			 (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+	}
 	if (!path) {
 		fprintf(stderr, "set CSDK_LOCAL_TEST_PLUGIN to the path of csdk-local.so\n");
 		return 99;
