@@ -264,7 +264,7 @@ int csdkp_conf_case_streaming(csdkp_conf_ctx *t)
 		}
 		/* ends by itself at the latest when its wait loop gives up */
 		pthread_join(th, NULL);
-		if (rc == 0 && !first_seen && done)
+		if (rc == 0 && !first_seen && done && s.rc >= 0)
 			rc = csdkp_conf_fail(t, "the command ended before its first line came through on_stdout: "
 					     "the output did not come live");
 	}
