@@ -98,8 +98,9 @@ asan() {
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:detect_stack_use_after_return=1:check_initialization_order=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		LSAN_OPTIONS=report_objects=1 \
-		make -j"$jobs" -k check) >"$work/asan-check.log" 2>&1
+		"$src/plugins/docker/tests/with-engine.sh" make -j"$jobs" -k check) >"$work/asan-check.log" 2>&1
 	rc=$?
+	# shellcheck disable=SC2046 # two numbers, split on purpose
 	set -- $(count_tests "$work/asan-check.log")
 	pass=$1
 	fail=$2
@@ -137,6 +138,7 @@ valgrind_pass() {
 	(cd "$dir/tests" && CK_FORK=no CK_DEFAULT_TIMEOUT=600 \
 		make -k check TESTS="$suites" LOG_COMPILER="$vg") >"$work/valgrind-check.log" 2>&1
 	rc=$?
+	# shellcheck disable=SC2046 # two numbers, split on purpose
 	set -- $(count_tests "$work/valgrind-check.log")
 	pass=$1
 	fail=$2

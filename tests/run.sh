@@ -2,14 +2,16 @@
 # Quick start, second command: build if needed and run the whole test suite.
 # Prints each suite's Check summary and ends with "N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 [ -x configure ] || ./autogen.sh >/dev/null || exit 1
 [ -f Makefile ] || ./configure --quiet --enable-werror || exit 1
 make -j"$(nproc)" >/dev/null || exit 1
 # results of this run only: none left by an earlier run or a failed distcheck
 find . -path './csdk-*' -prune -o -name '*.trs' -exec rm -f {} +
-make -k -j"$(nproc)" check >tests/run.log 2>&1
+# one Docker engine for the engine tests of this run (with-engine.sh); the
+# test directories run side by side (Makefile.am: check-suites)
+plugins/docker/tests/with-engine.sh make -k -j"$(nproc)" check >tests/run.log 2>&1
 status=$?
 
 passed=0

@@ -250,7 +250,7 @@ int ct_survivors(const char *needle, char *desc, size_t desclen)
 		pid_t pid = (pid_t)strtol(de->d_name, &rp, 10);
 		size_t len;
 		ssize_t n;
-		int hit = 0;
+		int hit = 0, mine;
 
 		if (*rp || pid <= 1 || is_ancestor(pid))
 			continue;
@@ -266,6 +266,11 @@ int ct_survivors(const char *needle, char *desc, size_t desclen)
 		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 		buf = slurp(path, &len);
 		hit = contains(buf, len, needle);
+		/* A process of this run carries the marker in its environment
+		 * (CT_MARK, ct_create) or in its working directory (this run's
+		 * tmpdir): another checkout's suite on the same machine runs the
+		 * same commands, and its processes are not ours to count. */
+		mine = contains(buf, len, marker);
 		free(buf);
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 		buf = slurp(path, &len);
@@ -276,6 +281,12 @@ int ct_survivors(const char *needle, char *desc, size_t desclen)
 			cwd[n] = '\0';
 			hit = strstr(cwd, needle) != NULL;
 		}
+		if (!mine && (n = readlink(path, cwd, sizeof(cwd) - 1)) > 0) {
+			cwd[n] = '\0';
+			mine = strstr(cwd, marker) != NULL;
+		}
+		if (hit && !mine && strcmp(needle, marker) != 0)
+			hit = 0;
 		if (hit) {
 			count++;
 			if (desc && strlen(desc) + 100 < desclen) {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "containment.h"
@@ -78,7 +79,7 @@ static void assert_empty_state(const char *state)
 
 	ck_assert_str_eq(ct_listdir(ct_fmt("%s/sandboxes", state)), "");
 	ck_assert_str_eq(ct_listdir(ct_fmt("%s/trash", state)), "");
-	ck_assert_msg(ct_survivors_wait(ct_marker(), 3000, desc, sizeof(desc)) == 0, "survivors: %s", desc);
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 60000, desc, sizeof(desc)) == 0, "survivors: %s", desc);
 }
 
 START_TEST(test_threads)
@@ -204,6 +205,28 @@ static void check_accountable(csdk_provider *p, const char *state, const char *w
 	ck_assert_msg(!strcmp(ct_listdir(ct_fmt("%s/trash", state)), ""), "%s: left in trash/: %s", when, ct_listdir(ct_fmt("%s/trash", state)));
 }
 
+/*
+ * The SIGKILL tests kill at random moments. Their seed is printed; set
+ * CSDK_TEST_SEED=N (CSDK_TEST_SEED=N make -C tests/containment check
+ * TESTS=test-durability) to replay a run's kill times.
+ */
+static unsigned test_seed(const char *test)
+{
+	const char *env = getenv("CSDK_TEST_SEED");
+	unsigned seed;
+
+	if (env && *env) {
+		seed = (unsigned)strtoul(env, NULL, 10);
+	} else {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (unsigned)getpid() ^ (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec;
+	}
+	fprintf(stderr, "%s: seed %u (replay: CSDK_TEST_SEED=%u)\n", test, seed, seed);
+	return seed;
+}
+
 /* A template with many files makes the window between a create's mkdir
  * and its meta.json (and a destroy's rename and removal) wide enough to be
  * hit by a random SIGKILL. */
@@ -233,7 +256,7 @@ START_TEST(test_sigkill_during_writes)
 	char *tpl = make_template(p);
 	int round;
 
-	srand((unsigned)getpid());
+	srand(test_seed("test_sigkill_during_writes"));
 	for (round = 0; round < 12; round++) {
 		pid_t pid = fork();
 		int status;
@@ -277,7 +300,7 @@ START_TEST(test_sigkill_cli_create)
 	int round;
 
 	ck_assert_ptr_nonnull(cli);
-	srand((unsigned)getpid() * 7u);
+	srand(test_seed("test_sigkill_cli_create"));
 	for (round = 0; round < 16; round++) {
 		pid_t pid = fork();
 		int status;

@@ -268,7 +268,7 @@ START_TEST(test_symlink_swap_race)
 	ck_assert_msg(saw_inside > 0 && saw_missing > 0, "the race was not exercised: %d inside, %d missing", saw_inside, saw_missing);
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
 	if (!_i)
-		ck_assert_int_eq(ct_survivors_wait(ct_marker(), 3000, NULL, 0), 0);
+		ck_assert_int_eq(ct_survivors_wait(ct_marker(), 60000, NULL, 0), 0);
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 }

@@ -5,8 +5,26 @@
 # 99 when CSDK_TEST_REQUIRE_DOCKER=1 says an engine is required (CI).
 # The socket, data root and exec root live under a short directory in /tmp
 # (unix socket paths are limited to 107 bytes); STATE_DIR remembers it.
+#
+# engine.sh lock-path NAME - the file to flock(1) to serialize NAME
+# ("tests", "images") on the engine at $DOCKER_HOST: next to its unix socket
+# when that directory is writable, else in ${TMPDIR:-/tmp} under a name made
+# from $DOCKER_HOST. Tests that share one engine hold the "tests" lock.
 set -eu
 cmd=${1:-}
+if [ "$cmd" = lock-path ]; then
+	name=${2:?usage: engine.sh lock-path NAME}
+	case ${DOCKER_HOST:-unix:///var/run/docker.sock} in
+	unix://*) sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://} ;;
+	*) sock= ;;
+	esac
+	if [ -n "$sock" ] && [ -w "$(dirname "$sock")" ]; then
+		echo "$(dirname "$sock")/csdk-$name.lock"
+	else
+		echo "${TMPDIR:-/tmp}/csdk-$name-$(printf '%s' "${DOCKER_HOST:-}" | cksum | cut -d' ' -f1).lock"
+	fi
+	exit 0
+fi
 state=${2:?usage: engine.sh start|stop STATE_DIR}
 log() { echo "engine.sh: $*" >&2; }
 # skip REASON: exit 77 (SKIP), or 99 (hard error) when CSDK_TEST_REQUIRE_DOCKER=1 (CI)

@@ -68,7 +68,7 @@ static int kb_run_command(void *ctx, void *sandbox, const char *command, const s
 		return host->sink_write(out, CSDK_STREAM_STDOUT, "wrong\n", 6);
 	if (strstr(command, "nonexistent-command"))
 		raise(SIGSEGV);
-	if (strcmp(command, "sleep 1") == 0)
+	if (strstr(command, "csdk-conf-bg"))	/* command-background: never returns */
 		for (;;)
 			pause();
 	return 0;
