@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "isolate.h"
 #include "util.h"
 
@@ -45,29 +46,12 @@ const char *csdkp_signal_name(int sig, char *buf, size_t size)
 	return buf;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void write_string(int fd, const char *s)
 {
 	uint32_t len = s ? (uint32_t)strlen(s) : UINT32_MAX;
 
-	if (write_all(fd, &len, sizeof(len)) == 0 && s)
-		write_all(fd, s, len);
+	if (csdkp_write_all(fd, &len, sizeof(len)) == 0 && s)
+		csdkp_write_all(fd, s, len);
 }
 
 __attribute__((noreturn))
@@ -89,7 +73,7 @@ static void run_child(int fd, const char *path, csdkp_probe_fn probe, void *arg)
 	head[0] = probe(&verdict, path, arg);
 	head[1] = verdict.code;
 	head[2] = verdict.signal;
-	if (write_all(fd, head, sizeof(head)) == 0) {
+	if (csdkp_write_all(fd, head, sizeof(head)) == 0) {
 		write_string(fd, verdict.name);
 		write_string(fd, verdict.reason);
 	}

@@ -18,6 +18,7 @@
 
 /* shellquote.c (lib/util) */
 #include "shellquote.h"
+#include "io.h"
 
 /* tar.c: ustar with GNU long names (writer), ustar/GNU/pax (reader). */
 

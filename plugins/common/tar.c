@@ -21,23 +21,6 @@ struct ustar {
 	char devmajor[8], devminor[8], prefix[155], pad[12];
 };
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int read_full(int fd, void *data, size_t len)
 {
 	char *p = data;
@@ -93,7 +76,7 @@ static int pad_to_block(int fd, uint64_t size)
 	static const char zero[BLOCK];
 	size_t rem = (size_t)(size % BLOCK);
 
-	return rem ? write_all(fd, zero, BLOCK - rem) : 0;
+	return rem ? csdkp_write_all(fd, zero, BLOCK - rem) : 0;
 }
 
 static int pax_record(char **buf, size_t *len, const char *key, const char *value)
@@ -146,7 +129,7 @@ static int write_header(int fd, const char *path, char type, const struct stat *
 		memcpy(h.magic, "ustar", 6);
 		memcpy(h.version, "00", 2);
 		checksum(&h);
-		if (write_all(fd, &h, BLOCK) || write_all(fd, pax, paxlen) || pad_to_block(fd, paxlen)) {
+		if (csdkp_write_all(fd, &h, BLOCK) || csdkp_write_all(fd, pax, paxlen) || pad_to_block(fd, paxlen)) {
 			free(pax);
 			return CSDK_EIO;
 		}
@@ -165,7 +148,7 @@ static int write_header(int fd, const char *path, char type, const struct stat *
 	memcpy(h.magic, "ustar", 6);
 	memcpy(h.version, "00", 2);
 	checksum(&h);
-	return write_all(fd, &h, BLOCK) ? CSDK_EIO : 0;
+	return csdkp_write_all(fd, &h, BLOCK) ? CSDK_EIO : 0;
 }
 
 static int write_file_data(int out, int in, uint64_t size, const char *path, char *err, size_t errlen)
@@ -187,7 +170,7 @@ static int write_file_data(int out, int in, uint64_t size, const char *path, cha
 			memset(buf, 0, want);
 			r = (ssize_t)want;
 		}
-		if (write_all(out, buf, (size_t)r)) {
+		if (csdkp_write_all(out, buf, (size_t)r)) {
 			snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
 			return CSDK_EIO;
 		}
@@ -314,7 +297,7 @@ int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
 		one_line(err);
 		return rc;
 	}
-	if (write_all(out_fd, zero, sizeof(zero))) {
+	if (csdkp_write_all(out_fd, zero, sizeof(zero))) {
 		snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
 		return CSDK_EIO;
 	}
@@ -515,7 +498,7 @@ static int extract_file(int in, int pfd, const char *base, uint64_t size, uint64
 			rc = CSDK_EIO;
 			break;
 		}
-		if (write_all(out, buf, want)) {
+		if (csdkp_write_all(out, buf, want)) {
 			snprintf(err, errlen, "cannot write '%s': %s", member, strerror(errno));
 			rc = CSDK_EIO;
 			break;

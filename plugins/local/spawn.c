@@ -150,20 +150,6 @@ static pid_t read_info(int fd)
 	return 0;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /*
  * The log copier of a background command (async-signal-safe calls only):
  * starts the command with stdout and stderr on a pipe, copies the pipe to
@@ -192,7 +178,7 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 		child_exec(l, info_w >= 0 ? 4 : 3);
 	}
 	if (cmd < 0) {
-		write_all(logfd, failed, sizeof(failed) - 1);
+		(void)csdkp_write_all(logfd, failed, sizeof(failed) - 1);
 		_exit(1);
 	}
 	/* It lives on: keep none of the host's descriptors (an flock would stay held) or handlers. */
@@ -215,12 +201,12 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 		if (n <= 0)
 			break;
 		if ((uint64_t)n > limit - total) {
-			write_all(1, buf, (size_t)(limit - total));
-			write_all(1, note, note_len);
+			(void)csdkp_write_all(1, buf, (size_t)(limit - total));
+			(void)csdkp_write_all(1, note, note_len);
 			kill(-getpgrp(), SIGKILL);
 			_exit(1);
 		}
-		write_all(1, buf, (size_t)n);
+		(void)csdkp_write_all(1, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)

@@ -13,9 +13,9 @@ conformance_libconformance_la_SOURCES = \
 	conformance/check.c \
 	conformance/cli.c \
 	conformance/runner.c
-conformance_libconformance_la_CPPFLAGS = -I$(srcdir) -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api
+conformance_libconformance_la_CPPFLAGS = -I$(srcdir) -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/lib/util
 conformance_libconformance_la_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS)
-conformance_libconformance_la_LIBADD = $(JANSSON_LIBS) $(PTHREAD_LIBS)
+conformance_libconformance_la_LIBADD = $(top_builddir)/lib/util/libcsdkutil.la $(JANSSON_LIBS) $(PTHREAD_LIBS)
 
 EXTRA_DIST += conformance/README.md
 

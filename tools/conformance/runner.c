@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "conformance.h"
+#include "io.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -73,20 +74,6 @@ static int run_here(csdkp_conf_result *out, csdk_provider *provider, const csdkp
 			 (long long)out->duration_ms, (long long)opts->timeout_ms);
 	}
 	return set_detail(out, detail);
-}
-
-static void write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (size_t)n;
-	}
 }
 
 /* The case process's report pipe, for the crash handler. */
@@ -177,7 +164,7 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 	}
 	n = snprintf(line, sizeof(line), "R %c %s\n", outcome == CSDKP_CONF_PASS ? 'p' : 'f', detail);
 	if (n > 0)
-		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)csdkp_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	_exit(0);
 }
 

@@ -15,6 +15,7 @@
 #include <csdk/csdk.h>
 
 #include "common/output.h"
+#include "io.h"
 
 /* Exit statuses. */
 #define CSDKP_EXIT_FAILURE 1
@@ -215,7 +216,7 @@ const char *csdkp_format_time(char *buf, size_t size, int64_t ms);
 json_t *csdkp_json_time(int64_t ms);
 
 /** Write all of data to fd; returns 0 or -1 (errno set). */
-int csdkp_write_all(int fd, const void *data, size_t len);
+
 
 /** Read all of fd into a malloc'ed buffer (NUL-terminated, not counted). Returns 0 or -1 (errno set). */
 int csdkp_read_all(char **out, size_t *len_out, int fd);

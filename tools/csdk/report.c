@@ -170,24 +170,6 @@ json_t *csdkp_json_time(int64_t ms)
 	return ms ? json_string(csdkp_format_time(buf, sizeof(buf), ms)) : json_null();
 }
 
-int csdkp_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int csdkp_read_all(char **out, size_t *len_out, int fd)
 {
 	size_t len = 0, cap = 65536;
