@@ -359,3 +359,14 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	free(cap.data);
 	return rc;
 }
+
+int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
+			size_t in_len, int64_t timeout_ms, struct csdk_sink *out, int *exit_code_out)
+{
+	struct exec_args a = { .argc = argc > 6 ? 6 : argc, .stdin_data = in, .stdin_len = in_len, .timeout_ms = timeout_ms };
+	int sink_rc = 0;
+
+	for (int i = 0; i < a.argc; i++)
+		a.argv[i] = argv[i];
+	return exec_ws(ctx, pod, &a, out, NULL, exit_code_out, &sink_rc);
+}

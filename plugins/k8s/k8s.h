@@ -112,6 +112,9 @@ struct csdkp_k8s_capture {
 int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
 		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_k8s_capture *err_capture,
 		   int *exit_code_out);
+/** An argv (at most 6 words) with stdin data, closed after it on v5 (v4 cannot: the command must not wait for EOF). */
+int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
+			size_t in_len, int64_t timeout_ms, struct csdk_sink *out, int *exit_code_out);
 int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *req,
 			struct csdk_sink *out, int *exit_code_out);
 int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req,
