@@ -45,6 +45,7 @@ debian) rootfs=$(rootfs_debian) ref=local/debian:bookworm path=/usr/local/bin:/u
 *) echo "usage: images.sh busybox|debian|pause OUT.tar" >&2; exit 2 ;;
 esac
 [ -s "$out" ] && [ "$out" -nt "$rootfs" ] && exit 0
+mkdir -p "$(dirname "$out")"
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 ln -s "$rootfs" "$d/layer.tar"
