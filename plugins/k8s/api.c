@@ -212,6 +212,11 @@ const char *csdkp_k8s_jstr(json_t *j, const char *path)
 	return json_string_value(j);
 }
 
+const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), which), key));
+}
+
 int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer)
 {
 	const char *msg = json_string_value(json_object_get(answer, "message"));

@@ -77,7 +77,10 @@ int csdkp_k8s_watch(struct csdkp_k8s *ctx, const char *path, int64_t timeout_ms,
 int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer);
 /** Percent-encode s for a URL query value; *out is malloc'd. */
 int csdkp_k8s_escape(char **out, const char *s);
+/** A string at a dotted path of j (keys without dots), or NULL. */
 const char *csdkp_k8s_jstr(json_t *j, const char *path);
+/** metadata.labels[key] or metadata.annotations[key] (which = "labels" or "annotations"), or NULL. */
+const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key);
 
 /* pods.c */
 int csdkp_k8s_pod_path(char *buf, size_t len, struct csdkp_k8s *ctx, const char *name);

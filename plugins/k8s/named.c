@@ -37,8 +37,8 @@ static int find_named(struct csdkp_k8s *ctx, const char *pod_name, const char *n
 
 	if (rc)
 		return rc;
-	n = csdkp_k8s_jstr(pod, "metadata.annotations." CSDKP_K8S_PREFIX "name");
-	s = csdkp_k8s_jstr(pod, "metadata.annotations." CSDKP_K8S_PREFIX "namespace");
+	n = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "name");
+	s = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "namespace");
 	if (!n || !s || strcmp(n, name) || strcmp(s, ns)) {
 		json_decref(pod);
 		return ctx->host->error(ctx->host, CSDK_EEXISTS,
@@ -105,7 +105,7 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	if ((rc = csdkp_k8s_get_pod(ctx, sb->name, &pod)))
 		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, rc, "sandbox %s no longer exists; create a new one", sb->name) : rc;
 	{
-		const char *t = csdkp_k8s_jstr(pod, "metadata.annotations." CSDKP_K8S_PREFIX "timeout-ms");
+		const char *t = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "timeout-ms");
 		timeout = t ? strtoll(t, NULL, 10) : 0;
 	}
 	json_decref(pod);

@@ -60,7 +60,7 @@ int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out)
 	snprintf(sb->uid, sizeof(sb->uid), "%s", csdkp_k8s_jstr(pod, "metadata.uid") ? csdkp_k8s_jstr(pod, "metadata.uid") : "");
 	sb->created_ms = parse_time_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
 	sb->timeout_ms = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
-	meta = csdkp_k8s_jstr(pod, "metadata.annotations." CSDKP_K8S_PREFIX "metadata");
+	meta = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "metadata");
 	sb->metadata = meta ? json_loads(meta, 0, NULL) : NULL;
 	if (!json_is_object(sb->metadata)) {
 		json_decref(sb->metadata);
@@ -375,7 +375,7 @@ int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out)
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
 	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 404 || (status == 200 && !csdkp_k8s_jstr(pod, "metadata.labels." CSDKP_K8S_PREFIX "sandbox"))) {
+	if (status == 404 || (status == 200 && !csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))) {
 		json_decref(pod);
 		return CSDK_ENOTFOUND;
 	}
@@ -486,7 +486,7 @@ int csdkp_m_destroy(void *vctx, const char *id)
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, id);
 	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 200 && csdkp_k8s_jstr(pod, "metadata.labels." CSDKP_K8S_PREFIX "sandbox"))
+	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))
 		rc = csdkp_k8s_delete_pod(ctx, id);
 	else if (status != 200 && status != 404)
 		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod to delete", status, pod);
