@@ -177,14 +177,17 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 		}
 	}
 	csdkp_k8s_ws_close(&ws);
-	if (rc == CSDK_EIO && got_status)
+	if (rc == CSDK_EIO && got_status && *exit_code != 137 && *exit_code != 143)
 		return 0;
 	if (rc == CSDK_EIO) {
+		/* no status, or killed: was the sandbox destroyed under the command? */
 		json_t *p = NULL;
 		int g = csdkp_k8s_get_pod(ctx, pod, &p);
 		json_decref(p);
 		if (g == CSDK_ENOTFOUND)
 			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while a command ran in it", pod);
+		if (got_status)
+			return 0;
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "the exec stream of a command in sandbox %s ended without an exit status; check the kubelet", pod);
 	}
 	if (rc == CSDK_EBACKEND)
