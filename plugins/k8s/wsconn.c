@@ -119,6 +119,8 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 		goto fail;
 	curl_easy_setopt(ws->curl, CURLOPT_URL, url);
 	curl_easy_setopt(ws->curl, CURLOPT_CONNECT_ONLY, 1L);
+	/* the upgrade is HTTP/1.1: no h2 by ALPN */
+	curl_easy_setopt(ws->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for exec: %s; check the server and that the cluster is up",
