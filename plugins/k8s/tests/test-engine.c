@@ -195,6 +195,38 @@ static int count_pods(void *ctx, const char *id)
 	return n;
 }
 
+/* The pod as the API server has it (CSDK_K8S_TEST_SERVER, CSDK_K8S_TEST_TOKEN
+ * from run.sh), to see what the cluster did, not what the plugin says. */
+static int raw_pod(const char *name, char *out, size_t outlen)
+{
+	const char *server = getenv("CSDK_K8S_TEST_SERVER"), *token = getenv("CSDK_K8S_TEST_TOKEN");
+	char url[512], auth[256];
+	struct curl_slist *hd;
+	long status = 0;
+	FILE *f;
+	CURL *c;
+
+	out[0] = '\0';
+	if (!server || !token)
+		return -1;
+	snprintf(url, sizeof(url), "%s/api/v1/namespaces/default/pods/%s", server, name);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hd = curl_slist_append(NULL, auth);
+	f = fmemopen(out, outlen, "w");
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	fclose(f);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hd);
+	return (int)status;
+}
+
 /* ----------------------------------------------------------------- cases */
 
 static void test_image_never(void)
@@ -230,7 +262,13 @@ static void test_lifetime(void)
 	if (rc)
 		goto out;
 	CHECK(M->get_info(ctx, sb, &info) == 0 && info.timeout == 3000, "timeout_ms 3000: %lld", (long long)info.timeout);
-	sleep(7);
+	sleep(6);
+	{
+		static char pod[65536];
+		if (raw_pod(id.value, pod, sizeof(pod)) > 0)
+			CHECK(strstr(pod, "\"DeadlineExceeded\"") && strstr(pod, "\"activeDeadlineSeconds\":3"),
+			      "the cluster ended the pod: activeDeadlineSeconds 3, reason DeadlineExceeded: %.300s", pod);
+	}
 	rc = M->get(ctx, id.value, &sb2);
 	CHECK(rc == CSDK_ENOTFOUND, "after its deadline the sandbox is gone: rc %d", rc);
 	if (!rc)
@@ -256,6 +294,11 @@ out:
 		      "alive after the first deadline: rc %d code %d %s", rc, code, last_error);
 		sink_free(&s);
 		sleep(10);
+		{
+			static char pod[65536];
+			if (raw_pod(id.value, pod, sizeof(pod)) > 0)
+				CHECK(strstr(pod, "\"phase\":\"Succeeded\""), "PID 1 ended the pod at the extended deadline: %.300s", pod);
+		}
 		rc = M->get(ctx, id.value, &sb2);
 		CHECK(rc == CSDK_ENOTFOUND, "gone after the extended deadline: rc %d", rc);
 		if (!rc)
