@@ -86,8 +86,8 @@ const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key);
 int csdkp_k8s_pod_path(char *buf, size_t len, struct csdkp_k8s *ctx, const char *name);
 /** Create pod name from req and wait until it runs; 409 gives CSDK_EEXISTS without an error set. */
 int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct csdk_create_request *req, void **sandbox_out);
-/** Wait until pod name runs, or fail naming the reason (the pod is then deleted). */
-int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version);
+/** Wait until pod name runs (its object in *pod_out, if not NULL), or fail naming the reason. */
+int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out);
 /** GET a pod of ours: CSDK_ENOTFOUND (no error set) if absent, not ours, terminating or ended. */
 int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out);
 int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out);

@@ -66,7 +66,7 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *req, st
 			/* another caller may still be starting it */
 			csdkp_m_release(ctx, *sandbox_out);
 			*sandbox_out = NULL;
-			if (!(rc = csdkp_k8s_wait_running(ctx, pod_name, NULL)))
+			if (!(rc = csdkp_k8s_wait_running(ctx, pod_name, NULL, NULL)))
 				rc = find_named(ctx, pod_name, ns, req->name, sandbox_out);
 			if (rc == CSDK_ENOTFOUND)
 				rc = CSDK_EEXISTS; /* it ended meanwhile: try again */

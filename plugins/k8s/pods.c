@@ -142,6 +142,7 @@ struct wait_state {
 	int state;
 	char why[512];
 	char rv[64];
+	json_t *pod; /* the Running pod, when asked for */
 };
 
 static int on_event(void *arg, const char *type, json_t *obj)
@@ -161,10 +162,14 @@ static int on_event(void *arg, const char *type, json_t *obj)
 		return 1;
 	}
 	w->state = pod_state(obj, w->why, sizeof(w->why));
+	if (w->state == 1) {
+		json_decref(w->pod);
+		w->pod = json_incref(obj);
+	}
 	return w->state != 0;
 }
 
-int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version)
+int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out)
 {
 	struct wait_state w = { .state = 0 };
 	int64_t deadline = csdkp_now_ms() + ctx->start_timeout_ms;
@@ -199,6 +204,8 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 			}
 			w.state = pod_state(pod, w.why, sizeof(w.why));
 			snprintf(w.rv, sizeof(w.rv), "%s", csdkp_k8s_jstr(pod, "metadata.resourceVersion") ? csdkp_k8s_jstr(pod, "metadata.resourceVersion") : "");
+			if (w.state == 1)
+				w.pod = json_incref(pod);
 			json_decref(pod);
 			if (w.state)
 				break;
@@ -206,11 +213,19 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 		snprintf(path, sizeof(path), "%s?watch=1&fieldSelector=metadata.name%%3D%s&resourceVersion=%s&timeoutSeconds=%lld",
 			 base, name, w.rv, (long long)(left + 999) / 1000);
 		rc = csdkp_k8s_watch(ctx, path, left + 5000, on_event, &w);
-		if (rc < 0 && rc != CSDK_ETIMEOUT)
+		if (rc < 0 && rc != CSDK_ETIMEOUT) {
+			json_decref(w.pod);
 			return rc;
+		}
 	}
-	if (w.state == 1)
+	if (w.state == 1) {
+		if (pod_out)
+			*pod_out = w.pod;
+		else
+			json_decref(w.pod);
 		return 0;
+	}
+	json_decref(w.pod);
 	return ctx->host->error(ctx->host, CSDK_EBACKEND, "pod %s in namespace %s cannot start: %s; %s", name, ctx->namespace_,
 				w.why, w.state == -1 ? reason_hint(w.why) : "create a new sandbox");
 }
@@ -329,12 +344,11 @@ int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct c
 	snprintf(rv, sizeof(rv), "%s", csdkp_k8s_jstr(pod, "metadata.resourceVersion") ? csdkp_k8s_jstr(pod, "metadata.resourceVersion") : "");
 	json_decref(pod);
 	pod = NULL;
-	if ((rc = csdkp_k8s_wait_running(ctx, name, rv))) {
+	/* the watch's Running object is the pod: no second GET */
+	if ((rc = csdkp_k8s_wait_running(ctx, name, rv, &pod))) {
 		csdkp_k8s_delete_pod(ctx, name);
 		return rc;
 	}
-	if ((rc = csdkp_k8s_get_pod(ctx, name, &pod)))
-		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_EBACKEND, "pod %s ended right after it started; see kubectl describe pod %s", name, name) : rc;
 	rc = csdkp_k8s_handle_new(ctx, pod, sandbox_out);
 	json_decref(pod);
 	return rc;
