@@ -157,6 +157,8 @@ stop_pid() {
 down() {
 	[ -d "$dir" ] || return 0
 	dir=$(cd "$dir" && pwd)
+	# TERM to all three at once: each may take seconds to stop
+	for n in kubelet kube-apiserver etcd; do [ -s "$dir/$n.pid" ] && kill "$(cat "$dir/$n.pid")" 2>/dev/null; done
 	stop_pid kubelet
 	stop_pid kube-apiserver
 	stop_pid etcd
