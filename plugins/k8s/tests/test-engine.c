@@ -309,6 +309,40 @@ out:
 	M->teardown(ctx);
 }
 
+static void test_resources_and_metadata(void)
+{
+	void *ctx = open_ctx("labels", "team=ml,tier=batch", NULL, NULL);
+	struct csdk_create_request r = req_init();
+	struct csdk_kv md[] = { { "owner", "it's me" }, { "weird key/with.dots", "v" } };
+	struct csdk_text id = { 0 };
+	struct csdk_info info = { 0 };
+	static char pod[65536];
+	void *sb = NULL;
+	int rc;
+
+	r.cpus = 0.5;
+	r.memory_bytes = 256u << 20;
+	r.metadata = md;
+	r.n_metadata = 2;
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == 0, "create with cpus, memory, metadata: %s", last_error);
+	if (rc)
+		goto out;
+	if (raw_pod(id.value, pod, sizeof(pod)) > 0) {
+		CHECK(strstr(pod, "\"limits\":{\"cpu\":\"500m\",\"memory\":\"268435456\"}") &&
+		      strstr(pod, "\"requests\":{\"cpu\":\"500m\",\"memory\":\"268435456\"}"),
+		      "cpus and memory_bytes as requests and limits: %.200s", strstr(pod, "\"resources\"") ? strstr(pod, "\"resources\"") : pod);
+		CHECK(strstr(pod, "\"team\":\"ml\"") && strstr(pod, "\"tier\":\"batch\"") &&
+		      strstr(pod, "\"computesdk.com/sandbox\":\"true\""), "extra labels and the sandbox label");
+	}
+	CHECK(M->get_info(ctx, sb, &info) == 0 && strstr(info.meta, "owner=it's me;") && strstr(info.meta, "weird key/with.dots=v;"),
+	      "metadata round trips through the annotation: %s", info.meta);
+	M->release(ctx, sb);
+	M->destroy(ctx, id.value);
+out:
+	M->teardown(ctx);
+}
+
 struct racer {
 	void *ctx;
 	char id[160];
@@ -435,6 +469,7 @@ int main(void)
 		return failures ? 1 : 77;
 	}
 	test_image_never();
+	test_resources_and_metadata();
 	test_find_or_create_race();
 	test_destroy_while_streaming();
 	test_lifetime();
