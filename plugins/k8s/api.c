@@ -34,6 +34,20 @@ static size_t on_write(char *d, size_t sz, size_t n, void *arg)
 	return buf_add(arg, d, sz * n) ? 0 : sz * n;
 }
 
+const char *csdkp_k8s_curl_hint(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return "check certificate-authority in the kubeconfig (insecure-skip-tls-verify only for test clusters)";
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return "check the client certificate and key in the kubeconfig";
+	default:
+		return "check the server and that the cluster is up";
+	}
+}
+
 int csdkp_k8s_curl_setup(struct csdkp_k8s *ctx, CURL *curl, struct curl_slist **headers)
 {
 	const struct csdkp_k8s_creds *c = &ctx->creds;
@@ -149,8 +163,8 @@ static int perform(struct csdkp_k8s *ctx, const char *method, const char *path, 
 		rc = CSDK_ETIMEOUT;
 	else if (cc != CURLE_OK)
 		rc = ctx->host->error(ctx->host, CSDK_EIO,
-				      "kube-apiserver at %s (from %s) cannot be reached: %s; check the server and that the cluster is up",
-				      ctx->creds.server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				      "kube-apiserver at %s (from %s) cannot be reached: %s; %s",
+				      ctx->creds.server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
 out:
 	curl_slist_free_all(headers);
 	if (curl)

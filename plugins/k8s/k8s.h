@@ -67,6 +67,8 @@ int csdkp_k8s_yaml_to_json(const char *text, size_t len, json_t **out, char *err
 /* api.c */
 /** Apply the server, TLS and auth settings to a curl handle; headers gets the Authorization line. */
 int csdkp_k8s_curl_setup(struct csdkp_k8s *ctx, CURL *curl, struct curl_slist **headers);
+/** The fix to suggest for a failed connection. */
+const char *csdkp_k8s_curl_hint(CURLcode cc);
 /** One REST call; the JSON answer (if any) in *json_out; status in *status_out. */
 int csdkp_k8s_call(struct csdkp_k8s *ctx, const char *method, const char *path, const char *content_type,
 		   json_t *body, int64_t timeout_ms, long *status_out, json_t **json_out);

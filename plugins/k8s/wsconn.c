@@ -123,8 +123,8 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 	curl_easy_setopt(ws->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for exec: %s; check the server and that the cluster is up",
-				      server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for exec: %s; %s",
+				      server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
 		goto fail;
 	}
 	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);

@@ -79,10 +79,17 @@ EOT
 		> "$dir/logs/etcd.log" 2>&1 &
 	echo $! > "$dir/etcd.pid"
 	openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null && openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
+	# a client CA and a system:masters certificate, for the kubeconfig that verifies TLS
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/client-ca.key" -out "$dir/client-ca.crt" -days 2 \
+		-subj /CN=csdk-test-client-ca 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$dir/client.key" -out "$dir/client.csr" \
+		-subj "/O=system:masters/CN=csdk-admin" 2>/dev/null &&
+	openssl x509 -req -in "$dir/client.csr" -CA "$dir/client-ca.crt" -CAkey "$dir/client-ca.key" -CAcreateserial \
+		-out "$dir/client.crt" -days 2 2>/dev/null || { log "openssl failed making test certificates"; exit 99; }
 	printf 'admintoken,admin,admin,"system:masters"\nkubelettoken,system:node:127.0.0.1,kubelet,"system:nodes"\n' > "$dir/tokens.csv"
 	"$bin/kube-apiserver" --etcd-servers=http://127.0.0.1:23790 --service-account-key-file="$dir/sa.pub" \
 		--service-account-signing-key-file="$dir/sa.key" --service-account-issuer=https://kubernetes.default.svc \
-		--token-auth-file="$dir/tokens.csv" --authorization-mode=AlwaysAllow --secure-port=$api_port \
+		--token-auth-file="$dir/tokens.csv" --client-ca-file="$dir/client-ca.crt" --authorization-mode=AlwaysAllow --secure-port=$api_port \
 		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --cert-dir="$dir/apiserver" \
 		--service-cluster-ip-range=10.0.0.0/24 --disable-admission-plugins=ServiceAccount,TaintNodesByCondition \
 		--kubelet-preferred-address-types=InternalIP,Hostname > "$dir/logs/kube-apiserver.log" 2>&1 &
@@ -92,6 +99,25 @@ EOT
 	done
 	kubeconfig "$dir/kubeconfig" admintoken
 	kubeconfig "$dir/kubelet.kubeconfig" kubelettoken
+	# the same admin by client certificate, the server verified against its own CA (paths relative)
+	cat > "$dir/kubeconfig-cert" <<EOT
+apiVersion: v1
+kind: Config
+clusters:
+- name: csdk-test
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: apiserver/apiserver.crt
+users:
+- name: cert
+  user:
+    client-certificate-data: $(base64 -w0 < "$dir/client.crt")
+    client-key: client.key
+contexts:
+- name: csdk-test
+  context: {cluster: csdk-test, user: cert}
+current-context: csdk-test
+EOT
 	cat > "$dir/kubelet-config.yaml" <<EOT
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

@@ -54,6 +54,11 @@ rc=$?
 echo "conformance kit: $(( $(date +%s) - t0 )) s"
 result "csdk-plugins test k8s" $rc
 
+out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
+rc=$?
+[ "$rc" = 7 ] && [ "$out" = verified ]
+result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
+
 t0=$(date +%s)
 plugins/k8s/tests/test-engine
 result "k8s engine tests" $?
