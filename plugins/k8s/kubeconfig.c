@@ -13,11 +13,12 @@
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+/* budget bounds the nodes made: aliases may repeat a subtree exponentially */
+static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, long *budget)
 {
 	json_t *j = NULL;
 
-	if (!n || depth > 64)
+	if (!n || depth > 64 || --*budget < 0)
 		return NULL;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
@@ -25,7 +26,7 @@ static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 	case YAML_SEQUENCE_NODE:
 		j = json_array();
 		for (yaml_node_item_t *i = n->data.sequence.items.start; j && i < n->data.sequence.items.top; i++) {
-			json_t *v = node_to_json(doc, yaml_document_get_node(doc, *i), depth + 1);
+			json_t *v = node_to_json(doc, yaml_document_get_node(doc, *i), depth + 1, budget);
 			if (!v || json_array_append_new(j, v)) {
 				json_decref(j);
 				return NULL;
@@ -40,7 +41,7 @@ static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 			char *key;
 			if (!k || k->type != YAML_SCALAR_NODE)
 				continue;
-			if (!(v = node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1)) ||
+			if (!(v = node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, budget)) ||
 			    !(key = strndup((const char *)k->data.scalar.value, k->data.scalar.length))) {
 				json_decref(v);
 				json_decref(j);
@@ -71,11 +72,13 @@ int csdkp_k8s_yaml_to_json(const char *text, size_t len, json_t **out, char *err
 		yaml_parser_delete(&p);
 		return rc;
 	}
-	*out = node_to_json(&doc, yaml_document_get_root_node(&doc), 0);
+	long budget = 100000;
+
+	*out = node_to_json(&doc, yaml_document_get_root_node(&doc), 0, &budget);
 	if (*out)
 		rc = 0;
 	else
-		snprintf(err, errlen, "an empty or unreadable document");
+		snprintf(err, errlen, budget < 0 ? "too large (over 100000 nodes, aliases expanded)" : "an empty or unreadable document");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&p);
 	return rc;

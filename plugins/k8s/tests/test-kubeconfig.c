@@ -121,6 +121,17 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/bad", dir);
 	rc = csdkp_k8s_creds_load(&c, path, NULL, err, sizeof(err));
 	CHECK(rc == CSDK_ECONFIG && strstr(err, "line") && !strchr(err, '\n'), "YAML error with a line: %s", err);
+	{
+		/* nine levels of ten aliases: 10^9 nodes if expanded */
+		char laughs[1024] = "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n";
+		for (int i = 1; i < 9; i++) {
+			size_t n = strlen(laughs);
+			snprintf(laughs + n, sizeof(laughs) - n, "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i,
+				 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		}
+		rc = csdkp_k8s_yaml_to_json(laughs, strlen(laughs), &j, err, sizeof(err));
+		CHECK(rc == CSDK_ECONFIG && strstr(err, "too large"), "alias expansion is bounded: %s", err);
+	}
 	rc = csdkp_k8s_yaml_to_json("{\"a\": [1, \"x\"]}", 15, &j, err, sizeof(err));
 	CHECK(rc == 0 && json_is_array(json_object_get(j, "a")), "JSON is YAML");
 	json_decref(j);
