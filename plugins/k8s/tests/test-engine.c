@@ -335,6 +335,21 @@ static void test_resources_and_metadata(void)
 		CHECK(strstr(pod, "\"team\":\"ml\"") && strstr(pod, "\"tier\":\"batch\"") &&
 		      strstr(pod, "\"computesdk.com/sandbox\":\"true\""), "extra labels and the sandbox label");
 	}
+	{
+		/* a background command outlives the call that started it */
+		struct csdk_run_request bg = { .struct_size = sizeof(bg), .background = 1 };
+		struct csdk_run_request fg = { .struct_size = sizeof(fg) };
+		struct csdk_sink s = { 0 };
+		double t0 = now_ms();
+		int code = -1;
+		rc = M->run_command(ctx, sb, "sleep 2; echo later > /tmp/bg-done", &bg, &s, &code);
+		CHECK(rc == 0 && code == 0 && now_ms() - t0 < 1500, "background start returns at once: rc %d, %.0f ms", rc, now_ms() - t0);
+		sleep(4);
+		rc = M->run_command(ctx, sb, "cat /tmp/bg-done", &fg, &s, &code);
+		CHECK(rc == 0 && code == 0 && s.data[1] && !strcmp(s.data[1], "later\n"), "the background command finished after the call: %s",
+		      s.data[1] ? s.data[1] : last_error);
+		sink_free(&s);
+	}
 	CHECK(M->get_info(ctx, sb, &info) == 0 && strstr(info.meta, "owner=it's me;") && strstr(info.meta, "weird key/with.dots=v;"),
 	      "metadata round trips through the annotation: %s", info.meta);
 	M->release(ctx, sb);
