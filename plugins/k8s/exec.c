@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "csdkp.h"
 #include "k8s.h"
@@ -212,10 +211,14 @@ static int build_inner(const char *command, const struct csdk_run_request *req, 
 	if (!req || (!req->cwd && !req->n_envs))
 		return (*out = strdup(command)) ? 0 : CSDK_ENOMEM;
 	if (req->cwd) {
+		char *t;
 		if ((rc = csdkp_shell_append(&s, "cd")) || (rc = csdkp_shell_append(&s, req->cwd)))
 			goto out;
-		if (!(s = realloc(s, strlen(s) + 4)) || !strcat(s, " &&"))
-			return CSDK_ENOMEM;
+		if (!(t = realloc(s, strlen(s) + 4))) {
+			rc = CSDK_ENOMEM;
+			goto out;
+		}
+		s = strcat(t, " &&");
 	}
 	if (req->n_envs) {
 		if ((rc = csdkp_shell_append(&s, "env")))
