@@ -1,0 +1,378 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csdkp.h"
+#include "k8s.h"
+#include "wsconn.h"
+
+#define PROTOCOLS "v5.channel.k8s.io, v4.channel.k8s.io"
+
+/* The command runs in a session of its own whose id lands in the pid file,
+ * so that a second exec can kill the whole process group on a timeout. */
+static const char wrapper_script[] =
+	"f=$1; if command -v setsid >/dev/null 2>&1; then "
+	"setsid sh -c 'echo $$ > \"$0\"; exec sh -c \"$1\"' \"$f\" \"$2\"; "
+	"else sh -c 'echo $$ > \"$0\"; exec sh -c \"$1\"' \"$f\" \"$2\"; fi; r=$?; rm -f \"$f\"; exit $r";
+static const char killer_script[] =
+	"for i in 1 2 3 4 5 6 7 8 9 10; do if read p < \"$1\" 2>/dev/null; then "
+	"kill -9 -\"$p\" 2>/dev/null || kill -9 \"$p\" 2>/dev/null; rm -f \"$1\"; exit 0; fi; sleep 0.1; done; :";
+static const char background_script[] =
+	"if command -v setsid >/dev/null 2>&1; then nohup setsid sh -c \"$1\" >/dev/null 2>&1 </dev/null & "
+	"else nohup sh -c \"$1\" >/dev/null 2>&1 </dev/null & fi";
+
+struct exec_args {
+	const char *argv[6];
+	int argc;
+	const void *stdin_data;
+	size_t stdin_len;
+	int64_t timeout_ms;
+};
+
+static int capture_append(struct csdkp_k8s_capture *cap, const unsigned char *data, size_t len)
+{
+	if (cap->len >= cap->max)
+		return 0;
+	if (len > cap->max - cap->len)
+		len = cap->max - cap->len;
+	if (cap->len + len + 1 > cap->cap) {
+		size_t n = cap->cap ? cap->cap : 1024;
+		char *p;
+		while (n < cap->len + len + 1)
+			n *= 2;
+		if (!(p = realloc(cap->data, n)))
+			return CSDK_ENOMEM;
+		cap->data = p;
+		cap->cap = n;
+	}
+	memcpy(cap->data + cap->len, data, len);
+	cap->len += len;
+	cap->data[cap->len] = '\0';
+	return 0;
+}
+
+static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, char **out)
+{
+	char base[256];
+	size_t len, cap;
+	char *p;
+
+	csdkp_k8s_pod_path(base, sizeof(base), ctx, pod);
+	cap = strlen(base) + 128;
+	for (int i = 0; i < a->argc; i++)
+		cap += strlen(a->argv[i]) * 3 + 16;
+	if (!(p = malloc(cap)))
+		return CSDK_ENOMEM;
+	len = (size_t)snprintf(p, cap, "%s/exec?container=%s&stdout=true&stderr=true%s", base, CSDKP_K8S_CONTAINER,
+			       a->stdin_data ? "&stdin=true" : "");
+	for (int i = 0; i < a->argc; i++) {
+		char *e = NULL;
+		if (csdkp_k8s_escape(&e, a->argv[i])) {
+			free(p);
+			return CSDK_ENOMEM;
+		}
+		len += (size_t)snprintf(p + len, cap - len, "&command=%s", e);
+		free(e);
+	}
+	*out = p;
+	return 0;
+}
+
+/*
+ * One exec over WebSocket. Returns 0 with *exit_code set, CSDK_ETIMEOUT when
+ * timeout_ms passed, CSDK_ECANCELLED when the sink asked to stop (*sink_rc
+ * then holds its answer), or another code after host->error.
+ */
+static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
+		   struct csdkp_k8s_capture *cap, int *exit_code, int *sink_rc)
+{
+	struct csdkp_k8s_ws ws;
+	struct csdkp_ws_frame f;
+	char *path = NULL, msg[512];
+	int64_t deadline = a->timeout_ms > 0 ? csdkp_now_ms() + a->timeout_ms : 0;
+	int rc, channel = -1, got_status = 0;
+
+	*exit_code = -1;
+	if (exec_path(ctx, pod, a, &path))
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building an exec request");
+	rc = csdkp_k8s_ws_open(ctx, &ws, path, PROTOCOLS, NULL);
+	free(path);
+	if (rc == CSDK_ENOTFOUND)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", pod);
+	if (rc)
+		return rc;
+	if (a->stdin_data) {
+		unsigned char *m = malloc(a->stdin_len + 1);
+		if (!m) {
+			csdkp_k8s_ws_close(&ws);
+			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory sending stdin");
+		}
+		m[0] = CSDKP_K8S_CH_STDIN;
+		memcpy(m + 1, a->stdin_data, a->stdin_len);
+		rc = a->stdin_len ? csdkp_k8s_ws_send(&ws, CSDKP_WS_BINARY, m, a->stdin_len + 1) : 0;
+		free(m);
+		if (!rc && ws.v5) {
+			/* v5 only: close our end of stdin so the command sees EOF */
+			static const unsigned char close_stdin[2] = { CSDKP_K8S_CH_CLOSE, CSDKP_K8S_CH_STDIN };
+			rc = csdkp_k8s_ws_send(&ws, CSDKP_WS_BINARY, close_stdin, sizeof(close_stdin));
+		}
+		if (rc) {
+			csdkp_k8s_ws_close(&ws);
+			return ctx->host->error(ctx->host, CSDK_EIO, "sending stdin to sandbox %s failed: the connection closed", pod);
+		}
+	}
+	for (;;) {
+		int64_t left = -1;
+		size_t off;
+		if (deadline) {
+			left = deadline - csdkp_now_ms();
+			if (left <= 0) {
+				rc = CSDK_ETIMEOUT;
+				break;
+			}
+		}
+		rc = csdkp_k8s_ws_recv(&ws, &f, left);
+		if (rc == 0)
+			continue;
+		if (rc < 0)
+			break;
+		if (f.opcode == CSDKP_WS_PING) {
+			csdkp_k8s_ws_send(&ws, CSDKP_WS_PONG, f.payload, f.len);
+			continue;
+		}
+		if (f.opcode == CSDKP_WS_CLOSE) {
+			rc = CSDK_EIO;
+			break;
+		}
+		if (f.opcode == CSDKP_WS_PONG)
+			continue;
+		off = 0;
+		if (f.opcode != CSDKP_WS_CONT) {
+			if (!f.len)
+				continue;
+			channel = f.payload[0];
+			off = 1;
+		}
+		if (channel == CSDKP_K8S_CH_STDOUT || channel == CSDKP_K8S_CH_STDERR) {
+			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = capture_append(cap, f.payload + off, f.len - off))) {
+				*sink_rc = rc;
+				rc = CSDK_ECANCELLED;
+				break;
+			}
+			if (f.len > off && out &&
+			    (*sink_rc = ctx->host->sink_write(out, channel == CSDKP_K8S_CH_STDERR ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT,
+							       f.payload + off, f.len - off))) {
+				rc = CSDK_ECANCELLED;
+				break;
+			}
+		} else if (channel == CSDKP_K8S_CH_ERROR && f.len > off) {
+			got_status = 1;
+			if (csdkp_k8s_status_exit((const char *)f.payload + off, f.len - off, exit_code, msg, sizeof(msg))) {
+				csdkp_k8s_ws_close(&ws);
+				return ctx->host->error(ctx->host, CSDK_EBACKEND, "a command in sandbox %s could not run: %s", pod, msg);
+			}
+		}
+	}
+	csdkp_k8s_ws_close(&ws);
+	if (rc == CSDK_EIO && got_status && *exit_code != 137 && *exit_code != 143)
+		return 0;
+	if (rc == CSDK_EIO) {
+		/* no status, or killed: was the sandbox destroyed under the command? */
+		json_t *p = NULL;
+		int g = csdkp_k8s_get_pod(ctx, pod, &p);
+		json_decref(p);
+		if (g == CSDK_ENOTFOUND)
+			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while a command ran in it", pod);
+		if (got_status)
+			return 0;
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "the exec stream of a command in sandbox %s ended without an exit status; check the kubelet", pod);
+	}
+	if (rc == CSDK_EBACKEND)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s sent a malformed WebSocket frame for sandbox %s", ctx->creds.server, pod);
+	return rc;
+}
+
+static int kill_group(struct csdkp_k8s *ctx, const char *pod, const char *pidfile)
+{
+	struct exec_args k = { .argv = { "sh", "-c", killer_script, "csdk-kill", pidfile }, .argc = 5, .timeout_ms = 15000 };
+	int code, sink_rc = 0;
+
+	return exec_ws(ctx, pod, &k, NULL, NULL, &code, &sink_rc);
+}
+
+static int build_inner(const char *command, const struct csdk_run_request *req, char **out)
+{
+	char *s = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (!req || (!req->cwd && !req->n_envs))
+		return (*out = strdup(command)) ? 0 : CSDK_ENOMEM;
+	if (req->cwd) {
+		char *t;
+		if ((rc = csdkp_shell_append(&s, "cd")) || (rc = csdkp_shell_append(&s, req->cwd)))
+			goto out;
+		if (!(t = realloc(s, strlen(s) + 4))) {
+			rc = CSDK_ENOMEM;
+			goto out;
+		}
+		s = strcat(t, " &&");
+	}
+	if (req->n_envs) {
+		if ((rc = csdkp_shell_append(&s, "env")))
+			goto out;
+		for (size_t i = 0; i < req->n_envs; i++) {
+			char *kv;
+			if (!req->envs[i].key)
+				continue;
+			if (asprintf(&kv, "%s=%s", req->envs[i].key, req->envs[i].value ? req->envs[i].value : "") < 0) {
+				rc = CSDK_ENOMEM;
+				goto out;
+			}
+			rc = csdkp_shell_append(&s, kv);
+			free(kv);
+			if (rc)
+				goto out;
+		}
+	}
+	if ((rc = csdkp_shell_append(&s, "sh")) || (rc = csdkp_shell_append(&s, "-c")) || (rc = csdkp_shell_append(&s, command)))
+		goto out;
+	*out = s;
+	return 0;
+out:
+	free(s);
+	return rc ? rc : CSDK_ENOMEM;
+}
+
+int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_k8s_capture *err_capture,
+		   int *exit_code_out)
+{
+	struct exec_args a = { .argc = 0 };
+	char *inner = NULL, pidfile[64], hex[17];
+	int rc, sink_rc = 0;
+
+	*exit_code_out = -1;
+	if (build_inner(command, req, &inner))
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a command");
+	if (req && req->background) {
+		a = (struct exec_args){ .argv = { "sh", "-c", background_script, "csdk-bg", inner }, .argc = 5, .timeout_ms = 30000 };
+		rc = exec_ws(ctx, sb->name, &a, NULL, NULL, exit_code_out, &sink_rc);
+		free(inner);
+		if (rc == CSDK_ETIMEOUT)
+			return ctx->host->error(ctx->host, rc, "starting a background command in sandbox %s took over 30 s; check the kubelet", sb->name);
+		if (!rc)
+			*exit_code_out = 0;
+		return rc;
+	}
+	csdkp_random_hex(hex, 8);
+	snprintf(pidfile, sizeof(pidfile), "/tmp/.csdk-exec-%s.pid", hex);
+	a = (struct exec_args){ .argv = { "sh", "-c", wrapper_script, "csdk-run", pidfile, inner }, .argc = 6,
+				.timeout_ms = req ? req->timeout_ms : 0 };
+	rc = exec_ws(ctx, sb->name, &a, out, err_capture, exit_code_out, &sink_rc);
+	free(inner);
+	if (rc == CSDK_ETIMEOUT || rc == CSDK_ECANCELLED) {
+		int krc = kill_group(ctx, sb->name, pidfile);
+		if (krc && krc != CSDK_ENOTFOUND)
+			return krc;
+		if (rc == CSDK_ETIMEOUT) {
+			*exit_code_out = 124;
+			return 0;
+		}
+		if (sink_rc == CSDK_ENOMEM)
+			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory capturing a command's output");
+		return ctx->host->error(ctx->host, CSDK_ECANCELLED, "command in sandbox %s was cancelled by the caller", sb->name);
+	}
+	return rc;
+}
+
+int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *req,
+			struct csdk_sink *out, int *exit_code_out)
+{
+	struct csdkp_k8s *ctx = vctx;
+
+	if (!command)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command to run");
+	return csdkp_k8s_exec(ctx, sandbox, command, req, out, NULL, exit_code_out);
+}
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64encode(const char *s, size_t n)
+{
+	char *o = malloc(n / 3 * 4 + 8), *p = o;
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		*p++ = b64chars[(v >> 18) & 63];
+		*p++ = b64chars[(v >> 12) & 63];
+		*p++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+		*p++ = i + 2 < n ? b64chars[v & 63] : '=';
+	}
+	*p = '\0';
+	return o;
+}
+
+int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
+		     struct csdk_sink *out, int *exit_code_out)
+{
+	struct csdkp_k8s *ctx = vctx;
+	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct csdkp_k8s_capture cap = { .max = 256 * 1024 };
+	struct csdk_run_request ro = *req;
+	const char *runtime = req->runtime;
+	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *b64;
+	int rc, python, code_rc;
+
+	*exit_code_out = -1;
+	if (!runtime || (strcmp(runtime, "python") && strcmp(runtime, "node")))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "runtime '%s' is not supported by the k8s provider; use python or node",
+					runtime ? runtime : "(null)");
+	if (!code)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
+	python = !strcmp(runtime, "python");
+	csdkp_random_hex(hex, 8);
+	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
+	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
+	if (!(b64 = b64encode(code, strlen(code))) ||
+	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
+		     python ? "python3" : "node", path, path) < 0) {
+		free(b64);
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building the run_code command");
+	}
+	free(b64);
+	ro.runtime = NULL;
+	rc = csdkp_k8s_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
+	free(cmd);
+	code_rc = *exit_code_out;
+	if (ro.background) {
+		free(cap.data);
+		return rc;
+	}
+	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
+		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
+	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
+		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key image)",
+				      python ? "python3" : "node", sb->name);
+	free(cap.data);
+	return rc;
+}
+
+int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
+			size_t in_len, int64_t timeout_ms, struct csdk_sink *out, int *exit_code_out)
+{
+	struct exec_args a = { .argc = argc > 6 ? 6 : argc, .stdin_data = in, .stdin_len = in_len, .timeout_ms = timeout_ms };
+	int sink_rc = 0;
+
+	for (int i = 0; i < a.argc; i++)
+		a.argv[i] = argv[i];
+	return exec_ws(ctx, pod, &a, out, NULL, exit_code_out, &sink_rc);
+}

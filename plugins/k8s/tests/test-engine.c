@@ -1,0 +1,493 @@
+/*
+ * test-engine.c - the k8s plugin against a real cluster ($KUBECONFIG, a
+ * private cluster started by tests/k8s/cluster.sh): create failure reasons,
+ * the lifetime the cluster enforces, the find_or_create race, destroy while
+ * a command streams. Loads csdk-k8s.so through its entry point and plays the
+ * host with a minimal struct csdk_host of its own.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <csdk/plugin.h>
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		checks++;                                                     \
+		if (!(cond)) {                                                \
+			failures++;                                           \
+			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+		}                                                             \
+	} while (0)
+
+static __thread char last_error[1024];
+static __thread int last_code;
+
+struct csdk_config { const char *keys[16]; const char *values[16]; int n; };
+struct csdk_sink { char *data[3]; size_t len[3]; pthread_mutex_t *lock; };
+struct csdk_text { char value[160]; };
+struct csdk_info { char id[128]; int status; int64_t created, timeout; char meta[512]; };
+struct csdk_handles { char ids[256][128]; void *h[256]; int n; };
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void h_log(const struct csdk_host *h, enum csdk_log_level l, const char *fmt, ...)
+{
+	va_list ap;
+	(void)h;
+	(void)l;
+	va_start(ap, fmt);
+	fprintf(stderr, "[k8s] ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int h_error(const struct csdk_host *h, int code, const char *fmt, ...)
+{
+	va_list ap;
+	(void)h;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	last_code = code;
+	return code;
+}
+
+/* keys given to open_ctx, else the environment variable the plugin declares */
+static const char *h_config_get(const struct csdk_config *c, const char *key)
+{
+	char env[64];
+	size_t i;
+
+	for (int k = 0; k < c->n; k++)
+		if (!strcmp(c->keys[k], key))
+			return c->values[k];
+	if (!strcmp(key, "kubeconfig"))
+		return getenv("KUBECONFIG");
+	snprintf(env, sizeof(env), "CSDK_K8S_");
+	for (i = 0; key[i] && i + 10 < sizeof(env); i++)
+		env[9 + i] = (char)toupper((unsigned char)key[i]);
+	env[9 + i] = '\0';
+	return getenv(env);
+}
+
+static int h_config_get_int(const struct csdk_config *c, const char *key, int64_t *out)
+{
+	const char *v = h_config_get(c, key);
+	char *end;
+	double d;
+
+	if (!v)
+		return CSDK_ENOTFOUND;
+	if (!strcmp(v, "true")) { *out = 1; return 0; }
+	if (!strcmp(v, "false")) { *out = 0; return 0; }
+	d = strtod(v, &end);
+	if (!strcmp(end, "s"))
+		d *= 1000;
+	else if (!strcmp(end, "m"))
+		d *= 60000;
+	else if (!strcmp(end, "h"))
+		d *= 3600000;
+	*out = (int64_t)d;
+	return 0;
+}
+
+static int h_sink_write(struct csdk_sink *s, enum csdk_stream st, const void *d, size_t n)
+{
+	char *p = realloc(s->data[st], s->len[st] + n + 1);
+	if (!p)
+		return CSDK_ENOMEM;
+	memcpy(p + s->len[st], d, n);
+	s->len[st] += n;
+	p[s->len[st]] = '\0';
+	s->data[st] = p;
+	return 0;
+}
+
+static int h_text_set(struct csdk_text *t, const char *v) { snprintf(t->value, sizeof(t->value), "%s", v); return 0; }
+static int h_info_set_id(struct csdk_info *i, const char *id) { snprintf(i->id, sizeof(i->id), "%s", id); return 0; }
+static int h_info_set_status(struct csdk_info *i, enum csdk_status s) { i->status = s; return 0; }
+static int h_info_set_times(struct csdk_info *i, int64_t c, int64_t t) { i->created = c; i->timeout = t; return 0; }
+static int h_info_add_metadata(struct csdk_info *i, const char *k, const char *v)
+{
+	size_t n = strlen(i->meta);
+	snprintf(i->meta + n, sizeof(i->meta) - n, "%s=%s;", k, v);
+	return 0;
+}
+static int h_handles_add(struct csdk_handles *l, const char *id, void *h)
+{
+	if (l->n == 256)
+		return CSDK_ENOMEM;
+	snprintf(l->ids[l->n], 128, "%s", id);
+	l->h[l->n++] = h;
+	return 0;
+}
+
+static const struct csdk_host host = {
+	.struct_size = sizeof(struct csdk_host), .abi_version = CSDK_ABI_VERSION,
+	.log = h_log, .error = h_error, .config_get = h_config_get, .config_get_int = h_config_get_int,
+	.sink_write = h_sink_write, .text_set = h_text_set, .info_set_id = h_info_set_id,
+	.info_set_status = h_info_set_status, .info_set_times = h_info_set_times,
+	.info_add_metadata = h_info_add_metadata, .handles_add = h_handles_add,
+};
+
+static const struct csdk_methods *M;
+
+static void sink_free(struct csdk_sink *s)
+{
+	for (int i = 0; i < 3; i++)
+		free(s->data[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+static void *open_ctx(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	static struct csdk_config cfgs[16];
+	static int ncfg;
+	struct csdk_config *c = &cfgs[ncfg++];
+	void *ctx = NULL;
+
+	c->n = 0;
+	if (k1) { c->keys[c->n] = k1; c->values[c->n++] = v1; }
+	if (k2) { c->keys[c->n] = k2; c->values[c->n++] = v2; }
+	if (M->init(&host, c, &ctx))
+		fprintf(stderr, "init failed: %s\n", last_error);
+	return ctx;
+}
+
+static struct csdk_create_request req_init(void)
+{
+	struct csdk_create_request r = { .struct_size = sizeof(r) };
+	return r;
+}
+
+static int count_pods(void *ctx, const char *id)
+{
+	struct csdk_handles *l = calloc(1, sizeof(*l));
+	int n = 0;
+
+	if (M->list(ctx, l) == 0)
+		for (int i = 0; i < l->n; i++) {
+			if (!id || !strcmp(l->ids[i], id))
+				n++;
+			M->release(ctx, l->h[i]);
+		}
+	free(l);
+	return n;
+}
+
+/* The pod as the API server has it (CSDK_K8S_TEST_SERVER, CSDK_K8S_TEST_TOKEN
+ * from run.sh), to see what the cluster did, not what the plugin says. */
+static int raw_pod(const char *name, char *out, size_t outlen)
+{
+	const char *server = getenv("CSDK_K8S_TEST_SERVER"), *token = getenv("CSDK_K8S_TEST_TOKEN");
+	char url[512], auth[256];
+	struct curl_slist *hd;
+	long status = 0;
+	FILE *f;
+	CURL *c;
+
+	out[0] = '\0';
+	if (!server || !token)
+		return -1;
+	snprintf(url, sizeof(url), "%s/api/v1/namespaces/default/pods/%s", server, name);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hd = curl_slist_append(NULL, auth);
+	f = fmemopen(out, outlen, "w");
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	fclose(f);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hd);
+	return (int)status;
+}
+
+/* ----------------------------------------------------------------- cases */
+
+static void test_image_never(void)
+{
+	void *ctx = open_ctx("image", "docker.io/local/not-imported:1", "image_pull_policy", "Never");
+	struct csdk_create_request r = req_init();
+	struct csdk_text id = { 0 };
+	void *sb = NULL;
+	double t0 = now_ms();
+	int before = count_pods(ctx, NULL), rc;
+
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == CSDK_EBACKEND, "create with a missing image and Never: rc %d (%s)", rc, last_error);
+	CHECK(strstr(last_error, "ErrImageNeverPull") && !strchr(last_error, '\n'),
+	      "the error names ErrImageNeverPull on one line: %s", last_error);
+	CHECK(now_ms() - t0 < 30000, "the failure came from the watch, not a timeout: %.0f ms", now_ms() - t0);
+	CHECK(count_pods(ctx, NULL) == before, "the failed pod was deleted");
+	M->teardown(ctx);
+}
+
+static void test_lifetime(void)
+{
+	/* the cluster's activeDeadlineSeconds ends the pod: max_lifetime 3 s */
+	void *ctx = open_ctx("max_lifetime", "3s", NULL, NULL);
+	struct csdk_create_request r = req_init();
+	struct csdk_text id = { 0 };
+	struct csdk_info info = { 0 };
+	void *sb = NULL, *sb2 = NULL;
+	int rc;
+
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == 0, "create with max_lifetime 3s: %s", last_error);
+	if (rc)
+		goto out;
+	CHECK(M->get_info(ctx, sb, &info) == 0 && info.timeout == 3000, "timeout_ms 3000: %lld", (long long)info.timeout);
+	sleep(6);
+	{
+		static char pod[65536];
+		if (raw_pod(id.value, pod, sizeof(pod)) > 0)
+			CHECK(strstr(pod, "\"DeadlineExceeded\"") && strstr(pod, "\"activeDeadlineSeconds\":3"),
+			      "the cluster ended the pod: activeDeadlineSeconds 3, reason DeadlineExceeded: %.300s", pod);
+	}
+	rc = M->get(ctx, id.value, &sb2);
+	CHECK(rc == CSDK_ENOTFOUND, "after its deadline the sandbox is gone: rc %d", rc);
+	if (!rc)
+		M->release(ctx, sb2);
+	M->release(ctx, sb);
+	M->destroy(ctx, id.value);
+out:
+	M->teardown(ctx);
+
+	/* extend_timeout moves the deadline the pod's PID 1 keeps */
+	ctx = open_ctx(NULL, NULL, NULL, NULL);
+	r.timeout_ms = 4000;
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == 0, "create with timeout 4s: %s", last_error);
+	if (!rc) {
+		struct csdk_sink s = { 0 };
+		struct csdk_run_request rr = { .struct_size = sizeof(rr) };
+		int code = -1;
+		CHECK(M->extend_timeout(ctx, sb, 10000) == 0, "extend_timeout: %s", last_error);
+		sleep(6);
+		rc = M->run_command(ctx, sb, "echo alive", &rr, &s, &code);
+		CHECK(rc == 0 && code == 0 && s.data[1] && !strcmp(s.data[1], "alive\n"),
+		      "alive after the first deadline: rc %d code %d %s", rc, code, last_error);
+		sink_free(&s);
+		sleep(10);
+		{
+			static char pod[65536];
+			if (raw_pod(id.value, pod, sizeof(pod)) > 0)
+				CHECK(strstr(pod, "\"phase\":\"Succeeded\""), "PID 1 ended the pod at the extended deadline: %.300s", pod);
+		}
+		rc = M->get(ctx, id.value, &sb2);
+		CHECK(rc == CSDK_ENOTFOUND, "gone after the extended deadline: rc %d", rc);
+		if (!rc)
+			M->release(ctx, sb2);
+		M->release(ctx, sb);
+		M->destroy(ctx, id.value);
+	}
+	M->teardown(ctx);
+}
+
+static void test_resources_and_metadata(void)
+{
+	void *ctx = open_ctx("labels", "team=ml,tier=batch", NULL, NULL);
+	struct csdk_create_request r = req_init();
+	struct csdk_kv md[] = { { "owner", "it's me" }, { "weird key/with.dots", "v" } };
+	struct csdk_text id = { 0 };
+	struct csdk_info info = { 0 };
+	static char pod[65536];
+	void *sb = NULL;
+	int rc;
+
+	r.cpus = 0.5;
+	r.memory_bytes = 256u << 20;
+	r.metadata = md;
+	r.n_metadata = 2;
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == 0, "create with cpus, memory, metadata: %s", last_error);
+	if (rc)
+		goto out;
+	if (raw_pod(id.value, pod, sizeof(pod)) > 0) {
+		CHECK(strstr(pod, "\"limits\":{\"cpu\":\"500m\",\"memory\":\"268435456\"}") &&
+		      strstr(pod, "\"requests\":{\"cpu\":\"500m\",\"memory\":\"268435456\"}"),
+		      "cpus and memory_bytes as requests and limits: %.200s", strstr(pod, "\"resources\"") ? strstr(pod, "\"resources\"") : pod);
+		CHECK(strstr(pod, "\"team\":\"ml\"") && strstr(pod, "\"tier\":\"batch\"") &&
+		      strstr(pod, "\"computesdk.com/sandbox\":\"true\""), "extra labels and the sandbox label");
+	}
+	{
+		/* a background command outlives the call that started it */
+		struct csdk_run_request bg = { .struct_size = sizeof(bg), .background = 1 };
+		struct csdk_run_request fg = { .struct_size = sizeof(fg) };
+		struct csdk_sink s = { 0 };
+		double t0 = now_ms();
+		int code = -1;
+		rc = M->run_command(ctx, sb, "sleep 2; echo later > /tmp/bg-done", &bg, &s, &code);
+		CHECK(rc == 0 && code == 0 && now_ms() - t0 < 1500, "background start returns at once: rc %d, %.0f ms", rc, now_ms() - t0);
+		sleep(4);
+		rc = M->run_command(ctx, sb, "cat /tmp/bg-done", &fg, &s, &code);
+		CHECK(rc == 0 && code == 0 && s.data[1] && !strcmp(s.data[1], "later\n"), "the background command finished after the call: %s",
+		      s.data[1] ? s.data[1] : last_error);
+		sink_free(&s);
+	}
+	CHECK(M->get_info(ctx, sb, &info) == 0 && strstr(info.meta, "owner=it's me;") && strstr(info.meta, "weird key/with.dots=v;"),
+	      "metadata round trips through the annotation: %s", info.meta);
+	M->release(ctx, sb);
+	M->destroy(ctx, id.value);
+out:
+	M->teardown(ctx);
+}
+
+struct racer {
+	void *ctx;
+	char id[160];
+	int rc;
+	char err[1024];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct csdk_create_request req = req_init();
+	struct csdk_text id = { 0 };
+	void *sb = NULL;
+
+	req.name = "race";
+	req.namespace_ = "engine-test";
+	r->rc = M->find_or_create(r->ctx, &req, &id, &sb);
+	snprintf(r->id, sizeof(r->id), "%s", id.value);
+	snprintf(r->err, sizeof(r->err), "%s", last_error);
+	if (!r->rc)
+		M->release(r->ctx, sb);
+	return NULL;
+}
+
+static void test_find_or_create_race(void)
+{
+	void *ctx = open_ctx(NULL, NULL, NULL, NULL);
+	struct racer a = { .ctx = ctx }, b = { .ctx = ctx };
+	pthread_t ta, tb;
+
+	pthread_create(&ta, NULL, race, &a);
+	pthread_create(&tb, NULL, race, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK(a.rc == 0 && b.rc == 0, "both find_or_create calls succeed: %d (%s) / %d (%s)", a.rc, a.err, b.rc, b.err);
+	CHECK(a.id[0] && !strcmp(a.id, b.id), "one sandbox: %s / %s", a.id, b.id);
+	CHECK(count_pods(ctx, a.id) == 1, "one pod named %s", a.id);
+	M->destroy(ctx, a.id);
+	M->teardown(ctx);
+}
+
+struct streamer {
+	void *ctx;
+	void *sb;
+	struct csdk_sink sink;
+	int rc, code;
+	double ended_ms;
+	char err[1024];
+};
+
+static void *stream(void *arg)
+{
+	struct streamer *s = arg;
+	struct csdk_run_request rr = { .struct_size = sizeof(rr) };
+
+	s->rc = M->run_command(s->ctx, s->sb, "while :; do echo tick; sleep 0.2; done", &rr, &s->sink, &s->code);
+	s->ended_ms = now_ms();
+	snprintf(s->err, sizeof(s->err), "%s", last_error);
+	return NULL;
+}
+
+static void test_destroy_while_streaming(void)
+{
+	void *ctx = open_ctx(NULL, NULL, NULL, NULL);
+	struct csdk_create_request r = req_init();
+	struct csdk_text id = { 0 };
+	struct streamer s = { .ctx = ctx };
+	pthread_t t;
+	double t0;
+	int rc;
+
+	rc = M->create(ctx, &r, &id, &s.sb);
+	CHECK(rc == 0, "create: %s", last_error);
+	if (rc)
+		goto out;
+	{
+		void *bare = open_ctx("url_template", NULL, NULL, NULL);
+		struct csdk_text url = { 0 };
+		rc = M->get_url(bare, s.sb, 3000, NULL, &url);
+		CHECK(rc == CSDK_ECONFIG && strstr(last_error, "url_template"), "get_url without url_template: %d %s", rc, last_error);
+		M->teardown(bare);
+	}
+	pthread_create(&t, NULL, stream, &s);
+	sleep(2);
+	t0 = now_ms();
+	rc = M->destroy(ctx, id.value);
+	CHECK(rc == 0, "destroy while a command streams: %s", last_error);
+	pthread_join(t, NULL);
+	CHECK(s.sink.len[1] >= 10 && strstr(s.sink.data[1] ? s.sink.data[1] : "", "tick\n"),
+	      "output streamed before the destroy: %zu bytes", s.sink.len[1]);
+	CHECK(s.rc < 0 && !strchr(s.err, '\n'), "the command ends with an error: rc %d (%s)", s.rc, s.err);
+	CHECK(s.ended_ms - t0 < 20000, "the command ended %.0f ms after destroy", s.ended_ms - t0);
+	CHECK(M->destroy(ctx, id.value) == 0, "destroy again succeeds");
+	M->release(ctx, s.sb);
+	sink_free(&s.sink);
+out:
+	M->teardown(ctx);
+}
+
+int main(void)
+{
+	const struct csdk_plugin *p = NULL;
+	void *so;
+	int (*entry)(uint32_t, const struct csdk_plugin **);
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	so = dlopen(K8S_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		fprintf(stderr, "cannot load %s: %s\n", K8S_PLUGIN_PATH, dlerror());
+		return 99;
+	}
+	*(void **)&entry = dlsym(so, "csdk_plugin_entry");
+	if (!entry || entry(CSDK_ABI_VERSION, &p) || !p) {
+		fprintf(stderr, "no descriptor\n");
+		return 99;
+	}
+	M = p->methods;
+	CHECK(!strcmp(p->name, "k8s") && (p->capabilities & CSDK_CAP_FS_OVER_COMMANDS) && (p->capabilities & CSDK_CAP_NAMED),
+	      "descriptor");
+	if (!getenv("KUBECONFIG")) {
+		fprintf(stderr, "SKIP: the engine cases need KUBECONFIG of a cluster (run through tests/k8s/run.sh)\n");
+		if (getenv("CSDK_TEST_REQUIRE_K8S") && !strcmp(getenv("CSDK_TEST_REQUIRE_K8S"), "1"))
+			return 99;
+		return failures ? 1 : 77;
+	}
+	test_image_never();
+	test_resources_and_metadata();
+	test_find_or_create_race();
+	test_destroy_while_streaming();
+	test_lifetime();
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}

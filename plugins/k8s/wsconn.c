@@ -1,0 +1,235 @@
+#include "config.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "wsconn.h"
+
+#define MAX_PAYLOAD (64u << 20)
+
+static void random_bytes(unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r <= 0)
+			continue;
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+static int wait_sock(curl_socket_t s, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = s, .events = events };
+	return poll(&pfd, 1, timeout_ms);
+}
+
+static int send_all(struct csdkp_k8s_ws *ws, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_send(ws->curl, p, len, &n);
+		if (cc == CURLE_AGAIN) {
+			if (wait_sock(ws->sock, POLLOUT, 30000) <= 0)
+				return CSDK_EIO;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return CSDK_EIO;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read what is there into the buffer: >0 bytes, 0 nothing yet (waited timeout_ms), CSDK_EIO closed. */
+static int fill(struct csdkp_k8s_ws *ws, int timeout_ms)
+{
+	if (ws->consumed) {
+		memmove(ws->buf, ws->buf + ws->consumed, ws->len - ws->consumed);
+		ws->len -= ws->consumed;
+		ws->consumed = 0;
+	}
+	if (ws->cap - ws->len < 65536) {
+		size_t c = ws->cap ? ws->cap * 2 : 131072;
+		unsigned char *p = realloc(ws->buf, c);
+		if (!p)
+			return CSDK_ENOMEM;
+		ws->buf = p;
+		ws->cap = c;
+	}
+	for (;;) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_recv(ws->curl, ws->buf + ws->len, ws->cap - ws->len, &n);
+		if (cc == CURLE_OK) {
+			if (n == 0)
+				return CSDK_EIO;
+			ws->len += n;
+			return (int)n;
+		}
+		if (cc != CURLE_AGAIN)
+			return CSDK_EIO;
+		int w = wait_sock(ws->sock, POLLIN, timeout_ms);
+		if (w == 0)
+			return 0;
+		if (w < 0)
+			return CSDK_EIO;
+	}
+}
+
+static void accept_key(const char *key, char out[64])
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char md[SHA_DIGEST_LENGTH];
+	char in[128];
+
+	snprintf(in, sizeof(in), "%s%s", key, guid);
+	SHA1((const unsigned char *)in, strlen(in), md);
+	EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+}
+
+int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+		      long *http_status)
+{
+	struct curl_slist *headers = NULL;
+	const char *server = ctx->creds.server, *hostpart;
+	char errbuf[CURL_ERROR_SIZE] = "", key[32], want[64], accept[64], *req = NULL, *url = NULL;
+	unsigned char raw[16];
+	long status = 0, hl = 0;
+	CURLcode cc;
+	int rc;
+
+	memset(ws, 0, sizeof(*ws));
+	if (http_status)
+		*http_status = 0;
+	if (!(ws->curl = curl_easy_init()) || asprintf(&url, "%s/", server) < 0) {
+		url = NULL;
+		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory opening an exec stream");
+		goto fail;
+	}
+	if ((rc = csdkp_k8s_curl_setup(ctx, ws->curl, &headers)))
+		goto fail;
+	curl_easy_setopt(ws->curl, CURLOPT_URL, url);
+	curl_easy_setopt(ws->curl, CURLOPT_CONNECT_ONLY, 1L);
+	/* the upgrade is HTTP/1.1: no h2 by ALPN */
+	curl_easy_setopt(ws->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
+	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for exec: %s; %s",
+				      server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
+		goto fail;
+	}
+	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);
+	random_bytes(raw, sizeof(raw));
+	EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
+	accept_key(key, want);
+	hostpart = strstr(server, "://") ? strstr(server, "://") + 3 : server;
+	{
+		/* the Authorization line csdkp_k8s_curl_setup prepared, if any */
+		const char *auth = headers ? headers->data : NULL;
+		if (asprintf(&req,
+			     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s%s\r\n",
+			     path, (int)strcspn(hostpart, "/"), hostpart, key, protocols, auth ? auth : "", auth ? "\r\n" : "") < 0) {
+			req = NULL;
+			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory opening an exec stream");
+			goto fail;
+		}
+	}
+	rc = send_all(ws, req, strlen(req));
+	memset(req, 0, strlen(req));
+	if (rc) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s closed the connection during an exec upgrade; check the cluster", server);
+		goto fail;
+	}
+	while ((hl = csdkp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0) {
+		int n = fill(ws, 30000);
+		if (n <= 0) {
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s gave no answer to an exec upgrade; check the cluster", server);
+			goto fail;
+		}
+	}
+	if (hl < 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s answered an exec upgrade with something other than HTTP", server);
+		goto fail;
+	}
+	if (http_status)
+		*http_status = status;
+	if (status != 101) {
+		json_t *j;
+		const char *brace;
+		for (int i = 0; i < 20 && fill(ws, 100) > 0; i++)
+			;
+		brace = memchr(ws->buf + hl, '{', ws->len - (size_t)hl);
+		j = brace ? json_loadb(brace, ws->len - (size_t)(brace - (char *)ws->buf), JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+		rc = csdkp_k8s_api_error(ctx, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND,
+					 "opening an exec stream", status, j);
+		json_decref(j);
+		goto fail;
+	}
+	if (strcmp(accept, want)) {
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s answered an exec upgrade with a wrong Sec-WebSocket-Accept; check for a proxy in between", server);
+		goto fail;
+	}
+	ws->consumed = (size_t)hl;
+	ws->v5 = !strcmp(ws->proto, "v5.channel.k8s.io");
+	rc = 0;
+	goto out;
+fail:
+	csdkp_k8s_ws_close(ws);
+out:
+	curl_slist_free_all(headers);
+	free(req);
+	free(url);
+	return rc;
+}
+
+int csdkp_k8s_ws_send(struct csdkp_k8s_ws *ws, int opcode, const void *data, size_t len)
+{
+	unsigned char mask[4], *frame = malloc(csdkp_ws_frame_size(len));
+	size_t n;
+	int rc;
+
+	if (!frame)
+		return CSDK_ENOMEM;
+	random_bytes(mask, sizeof(mask));
+	n = csdkp_ws_encode(frame, opcode, data, len, mask);
+	rc = send_all(ws, frame, n);
+	free(frame);
+	return rc;
+}
+
+int csdkp_k8s_ws_recv(struct csdkp_k8s_ws *ws, struct csdkp_ws_frame *f, int64_t timeout_ms)
+{
+	for (;;) {
+		long n = csdkp_ws_parse(ws->buf + ws->consumed, ws->len - ws->consumed, MAX_PAYLOAD, f);
+		int r;
+		if (n < 0)
+			return CSDK_EBACKEND;
+		if (n > 0) {
+			ws->consumed += (size_t)n;
+			return 1;
+		}
+		r = fill(ws, timeout_ms < 0 ? -1 : timeout_ms > 3600000 ? 3600000 : (int)timeout_ms);
+		if (r <= 0)
+			return r;
+	}
+}
+
+void csdkp_k8s_ws_close(struct csdkp_k8s_ws *ws)
+{
+	if (ws->curl)
+		curl_easy_cleanup(ws->curl);
+	free(ws->buf);
+	ws->curl = NULL;
+	ws->buf = NULL;
+	ws->len = ws->cap = ws->consumed = 0;
+}

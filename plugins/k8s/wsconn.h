@@ -1,0 +1,36 @@
+/*
+ * wsconn.h - a WebSocket client connection to kube-apiserver: libcurl
+ * (CURLOPT_CONNECT_ONLY) makes the TCP/TLS connection with the same
+ * credentials as the REST calls; the upgrade and the frames are ours
+ * (wsframe.c), since Debian's libcurl 7.88 has no WebSocket support.
+ */
+#ifndef CSDKP_K8S_WSCONN_H
+#define CSDKP_K8S_WSCONN_H
+
+#include "k8s.h"
+#include "wsframe.h"
+
+struct csdkp_k8s_ws {
+	CURL *curl;
+	curl_socket_t sock;
+	unsigned char *buf;
+	size_t len, cap, consumed;
+	char proto[64];
+	int v5;
+};
+
+/**
+ * Open path (with its query) as a WebSocket offering protocols (a
+ * comma-separated list). 0, or a negative code after host->error; an
+ * answer other than 101 is reported with the Status message it carries,
+ * and *http_status (when not NULL) gets its code.
+ */
+int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+		      long *http_status);
+/** Send one final masked frame. */
+int csdkp_k8s_ws_send(struct csdkp_k8s_ws *ws, int opcode, const void *data, size_t len);
+/** The next frame: 1 with *f set (valid until the next call), 0 when timeout_ms passed (-1: wait), CSDK_EIO when closed, CSDK_EBACKEND when malformed. */
+int csdkp_k8s_ws_recv(struct csdkp_k8s_ws *ws, struct csdkp_ws_frame *f, int64_t timeout_ms);
+void csdkp_k8s_ws_close(struct csdkp_k8s_ws *ws);
+
+#endif

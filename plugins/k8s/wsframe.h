@@ -1,0 +1,69 @@
+/*
+ * wsframe.h - WebSocket frames (RFC 6455) and Kubernetes' channel.k8s.io
+ * streams, as pure functions over buffers: no I/O, no allocation beyond
+ * jansson's in csdkp_k8s_status_exit. Fuzzed by tests/fuzz-wsframe.c.
+ */
+#ifndef CSDKP_K8S_WSFRAME_H
+#define CSDKP_K8S_WSFRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	CSDKP_WS_CONT = 0x0,
+	CSDKP_WS_TEXT = 0x1,
+	CSDKP_WS_BINARY = 0x2,
+	CSDKP_WS_CLOSE = 0x8,
+	CSDKP_WS_PING = 0x9,
+	CSDKP_WS_PONG = 0xa
+};
+
+/* Kubernetes remotecommand channels: the first payload byte of each message. */
+enum {
+	CSDKP_K8S_CH_STDIN = 0,
+	CSDKP_K8S_CH_STDOUT = 1,
+	CSDKP_K8S_CH_STDERR = 2,
+	CSDKP_K8S_CH_ERROR = 3,  /* v4+: a Status JSON when the command ends */
+	CSDKP_K8S_CH_RESIZE = 4,
+	CSDKP_K8S_CH_CLOSE = 255 /* v5: close the channel named by the next byte */
+};
+
+struct csdkp_ws_frame {
+	int fin;
+	int opcode;
+	unsigned char *payload; /* inside the parsed buffer, unmasked */
+	size_t len;
+};
+
+/**
+ * Parse one frame at the start of buf (len bytes). Returns the bytes it
+ * takes (> 0), 0 when more bytes are needed, or -1 when it is malformed
+ * (reserved bits, unknown opcode, a control frame over 125 bytes or
+ * fragmented, a payload over max_payload). A masked payload is unmasked in
+ * place.
+ */
+long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct csdkp_ws_frame *f);
+
+/** The size of a client frame with a payload of len bytes. */
+size_t csdkp_ws_frame_size(size_t len);
+/** Write a final, masked client frame into out (csdkp_ws_frame_size(len) bytes); returns its size. */
+size_t csdkp_ws_encode(unsigned char *out, int opcode, const void *payload, size_t len, const unsigned char mask[4]);
+
+/**
+ * Parse the server's answer to an upgrade request: returns the length of the
+ * header block (through the blank line), 0 when incomplete, -1 when it is
+ * not HTTP. *status gets the status code; proto (protolen bytes) the
+ * Sec-WebSocket-Protocol chosen, or "" when none; accept the
+ * Sec-WebSocket-Accept value, or "".
+ */
+long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *proto, size_t protolen,
+			    char *accept, size_t acceptlen);
+
+/**
+ * The exit code from a channel-3 Status: 0 for Success, N for reason
+ * NonZeroExitCode with an ExitCode cause N. Otherwise -1 with msg set to
+ * the Status message (e.g. an exec that could not start).
+ */
+int csdkp_k8s_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen);
+
+#endif

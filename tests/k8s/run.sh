@@ -1,0 +1,82 @@
+#!/bin/sh
+# The k8s provider against a real single-node cluster (cluster.sh): the
+# conformance kit, the engine tests, the WebSocket v5 test server case.
+# Run from a built tree (./configure && make; make -C plugins/k8s check
+# builds the test programs). Ends with "N passed, N failed".
+# Without root or the packages the cluster step SKIPs (exit 77), unless
+# CSDK_TEST_REQUIRE_K8S=1 makes that a failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+here=$top/tests/k8s
+dir=${CSDK_K8S_DIR:-/var/tmp/csdk-k8s-test}
+passed=0 failed=0 skipped=0
+result() { # NAME RC
+	case $2 in
+	0) echo "PASS   $1"; passed=$((passed + 1)) ;;
+	77) echo "SKIP   $1"; skipped=$((skipped + 1)) ;;
+	*) echo "FAIL   $1 (exit $2)"; failed=$((failed + 1)) ;;
+	esac
+}
+make -s -C plugins/k8s tests/test-engine tests/test-wsv5 >/dev/null || { echo "building the k8s tests failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# the WebSocket v5 test server needs no cluster
+plugins/k8s/tests/wsv5.sh
+result "ws-v5-test-server (close-stdin frame, v5 only)" $?
+
+t0=$(date +%s)
+"$here/cluster.sh" down "$dir" >/dev/null 2>&1
+CSDK_K8S_IMAGES=debian "$here/cluster.sh" up "$dir"
+rc=$?
+echo "cluster up: $(( $(date +%s) - t0 )) s"
+if [ $rc -ne 0 ]; then
+	result "cluster up" $rc
+	"$here/cluster.sh" down "$dir" >/dev/null 2>&1
+	[ $rc -eq 77 ] && [ "${CSDK_TEST_REQUIRE_K8S:-}" != 1 ] && { echo "$skipped skipped"; echo "$passed passed, $failed failed"; exit 77; }
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+trap '"$here/cluster.sh" down "$dir"' EXIT INT TERM
+KUBECONFIG=$dir/kubeconfig
+CSDK_K8S_NODE_NAME=127.0.0.1
+CSDK_K8S_HOST_NETWORK=true
+CSDK_K8S_IMAGE=docker.io/local/debian:bookworm
+CSDK_K8S_IMAGE_PULL_POLICY=Never
+CSDK_K8S_URL_TEMPLATE='{protocol}://127.0.0.1:{port}'
+CSDK_PLUGIN_PATH=$top/plugins/k8s/.libs
+CSDK_K8S_TEST_SERVER=https://127.0.0.1:${CSDK_K8S_API_PORT:-16443} CSDK_K8S_TEST_TOKEN=admintoken
+export CSDK_K8S_TEST_SERVER CSDK_K8S_TEST_TOKEN
+export KUBECONFIG CSDK_K8S_NODE_NAME CSDK_K8S_HOST_NETWORK CSDK_K8S_IMAGE CSDK_K8S_IMAGE_PULL_POLICY CSDK_K8S_URL_TEMPLATE CSDK_PLUGIN_PATH
+
+t0=$(date +%s)
+tools/csdk-plugins test k8s | tee "$dir/kit.log"
+rc=$?
+echo "conformance kit: $(( $(date +%s) - t0 )) s"
+result "csdk-plugins test k8s" $rc
+
+out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
+rc=$?
+[ "$rc" = 7 ] && [ "$out" = verified ]
+result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
+
+t0=$(date +%s)
+plugins/k8s/tests/test-engine
+result "k8s engine tests" $?
+echo "engine tests: $(( $(date +%s) - t0 )) s"
+
+left=$(curl -sk -H "Authorization: Bearer admintoken" \
+	"https://127.0.0.1:${CSDK_K8S_API_PORT:-16443}/api/v1/namespaces/default/pods?labelSelector=computesdk.com%2Fsandbox%3Dtrue" |
+	python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+[ "$left" = 0 ]
+result "no sandbox pods left behind ($left left)" $?
+
+trap - EXIT INT TERM
+t0=$(date +%s)
+"$here/cluster.sh" down "$dir"
+rc=$?
+[ $rc -eq 0 ] && ! pgrep -f "$dir" >/dev/null && [ ! -e "$dir" ] && ! grep -q "$dir" /proc/mounts
+result "cluster down leaves nothing behind" $?
+echo "cluster down: $(( $(date +%s) - t0 )) s"
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
