@@ -223,8 +223,12 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 		int64_t left = deadline - csdkp_now_ms();
 		if (left <= 0)
 			return ctx->host->error(ctx->host, CSDK_ETIMEOUT,
-						"pod %s in namespace %s did not start within %lld s (%s); raise start_timeout or see kubectl describe pod %s",
-						name, ctx->namespace_, (long long)ctx->start_timeout_ms / 1000, w.why, name);
+						"pod %s in namespace %s did not start within %lld s (%s); raise start_timeout or see kubectl describe pod %s%s%s%s",
+						name, ctx->namespace_, (long long)ctx->start_timeout_ms / 1000, w.why, name,
+						/* a missing hostPath file only shows as a FailedMount event */
+						ctx->gateway && !ctx->agent_in_image ? "; in gateway mode the node needs csdk-agent at " : "",
+						ctx->gateway && !ctx->agent_in_image ? ctx->agent : "",
+						ctx->gateway && !ctx->agent_in_image ? " (key agent, or agent_in_image)" : "");
 		if (!w.rv[0]) {
 			json_t *pod = NULL;
 			long status;
