@@ -36,7 +36,7 @@ static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *
 	if (csdkp_random_hex(token, 16) || csdkp_random_hex(hex, 2))
 		return -1;
 	if (ctx->host_network)
-		port = 20000 + (int)(strtoul(hex, NULL, 16) % 12000); /* below Linux's ephemeral ports */
+		port = 20000 + (int)(strtoul(hex, NULL, 16) % 10000); /* below NodePorts (30000-32767) and ephemeral ports */
 	if (!(script = gateway_script(ctx, port)))
 		return -1;
 	bad |= json_array_set_new(json_object_get(c, "command"), 2, json_string(script));
