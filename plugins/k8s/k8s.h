@@ -17,6 +17,9 @@
 #define CSDKP_K8S_LABEL CSDKP_K8S_PREFIX "sandbox"
 #define CSDKP_K8S_CONTAINER "sandbox"
 #define CSDKP_K8S_DEADLINE_FILE "/tmp/.csdk-deadline"
+#define CSDKP_K8S_TOKEN_ENV "CSDK_AGENT_TOKEN"
+#define CSDKP_K8S_AGENT_MOUNT "/.csdk-agent"
+#define CSDKP_K8S_AGENT_PORT 49983
 #define CSDKP_K8S_DEFAULT_TIMEOUT_MS 1800000
 #define CSDKP_K8S_DEFAULT_MAX_LIFETIME_MS 86400000
 
@@ -43,6 +46,9 @@ struct csdkp_k8s {
 	json_t *node_selector; /* object */
 	json_t *labels;        /* object */
 	int host_network;
+	int gateway;                /* mode=gateway: csdk-agent in each pod */
+	const char *agent;          /* csdk-agent on the node (hostPath) */
+	const char *agent_in_image; /* or its path in the image */
 	int64_t timeout_ms;
 	int64_t max_lifetime_ms;
 	int64_t start_timeout_ms;
@@ -55,6 +61,8 @@ struct csdkp_k8s_sandbox {
 	int64_t created_ms;
 	int64_t timeout_ms;
 	json_t *metadata; /* object */
+	char agent_url[96]; /* gateway mode: http://POD_IP:PORT, else empty */
+	char token[40];
 };
 
 /* kubeconfig.c */
@@ -107,6 +115,12 @@ void csdkp_k8s_named_pod(char out[40], const char *ns, const char *name);
 int csdkp_m_find_or_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
 int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
+
+/* agent.c */
+void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod);
+/** In gateway mode, wait until sb's agent answers /health; else 0. */
+int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb);
+int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* exec.c */
 struct csdkp_k8s_capture {

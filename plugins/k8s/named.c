@@ -68,6 +68,10 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *req, st
 			*sandbox_out = NULL;
 			if (!(rc = csdkp_k8s_wait_running(ctx, pod_name, NULL, NULL)))
 				rc = find_named(ctx, pod_name, ns, req->name, sandbox_out);
+			if (!rc && (rc = csdkp_k8s_agent_wait(ctx, *sandbox_out))) {
+				csdkp_m_release(ctx, *sandbox_out);
+				*sandbox_out = NULL;
+			}
 			if (rc == CSDK_ENOTFOUND)
 				rc = CSDK_EEXISTS; /* it ended meanwhile: try again */
 		}

@@ -32,6 +32,12 @@ static const struct csdk_config_key k8s_config_keys[] = {
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = until max_lifetime)" },
 	{ .key = "max_lifetime", .env = "CSDK_K8S_MAX_LIFETIME", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_C(2147483647000),
 	  .help = "hard lifetime cap set as the pod's activeDeadlineSeconds, which extend_timeout cannot pass (default 24h; 0 = none)" },
+	{ .key = "mode", .env = "CSDK_K8S_MODE",
+	  .help = "direct (commands through pods/exec) or gateway (through csdk-agent in each pod, reached at the pod's IP)" },
+	{ .key = "agent", .env = "CSDK_K8S_AGENT",
+	  .help = "gateway mode: csdk-agent's path on the nodes, mounted read-only into pods (default " CSDKP_DEFAULT_AGENT ")" },
+	{ .key = "agent_in_image", .env = "CSDK_K8S_AGENT_IN_IMAGE",
+	  .help = "gateway mode: csdk-agent's path inside the image instead; no hostPath volume then" },
 	{ .key = "start_timeout", .env = "CSDK_K8S_START_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 1000, .max = 3600000,
 	  .help = "how long create waits for a pod to run (default 120s)" },
 };
@@ -145,6 +151,20 @@ static int k8s_init(const struct csdk_host *host, const struct csdk_config *conf
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	ctx->max_lifetime_ms = CSDKP_K8S_DEFAULT_MAX_LIFETIME_MS;
 	host->config_get_int(config, "max_lifetime", &ctx->max_lifetime_ms);
+	v = host->config_get(config, "mode");
+	if (v && strcmp(v, "direct") && strcmp(v, "gateway")) {
+		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for mode; use direct or gateway", v);
+		goto fail;
+	}
+	ctx->gateway = v && !strcmp(v, "gateway");
+	if (!(ctx->agent = host->config_get(config, "agent")))
+		ctx->agent = CSDKP_DEFAULT_AGENT;
+	ctx->agent_in_image = host->config_get(config, "agent_in_image");
+	if (ctx->agent[0] != '/' || (ctx->agent_in_image && ctx->agent_in_image[0] != '/')) {
+		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; give the absolute path of the csdk-agent binary",
+				 ctx->agent[0] != '/' ? ctx->agent : ctx->agent_in_image, ctx->agent[0] != '/' ? "agent" : "agent_in_image");
+		goto fail;
+	}
 	ctx->start_timeout_ms = 120000;
 	host->config_get_int(config, "start_timeout", &ctx->start_timeout_ms);
 	*ctx_out = ctx;
@@ -170,13 +190,14 @@ static const struct csdk_methods k8s_methods = {
 	.find_or_create = csdkp_m_find_or_create,
 	.find = csdkp_m_find,
 	.extend_timeout = csdkp_m_extend_timeout,
+	.gateway_endpoint = csdkp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin k8s_plugin = {
 	.magic = CSDK_PLUGIN_MAGIC,
 	.struct_size = sizeof(struct csdk_plugin),
 	.abi_version = K8S_ABI,
-	.modes = CSDK_MODE_DIRECT,
+	.modes = CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY,
 	.default_mode = CSDK_MODE_DIRECT,
 	.capabilities = CSDK_CAP_NAMED | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC | CSDK_CAP_FS_OVER_COMMANDS,
 	.name = "k8s",

@@ -16,6 +16,45 @@ static const char keepalive[] =
 	"while :; do n=$(cat " CSDKP_K8S_DEADLINE_FILE " 2>/dev/null); [ \"$(date +%s)\" -lt \"${n:-$d}\" ] || exit 0; "
 	"sleep 1 & wait $!; done";
 
+/* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on the pod's IP. */
+static char *gateway_script(struct csdkp_k8s *ctx, int port)
+{
+	char *s;
+
+	if (asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
+		     ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT, port, keepalive) < 0)
+		return NULL;
+	return s;
+}
+
+/* The gateway's env, port annotation and volume; host-network pods share the node's ports, so theirs is random. */
+static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *spec, json_t *c)
+{
+	char token[33], hex[5], buf[16], *script;
+	int port = CSDKP_K8S_AGENT_PORT, bad = 0;
+
+	if (csdkp_random_hex(token, 16) || csdkp_random_hex(hex, 2))
+		return -1;
+	if (ctx->host_network)
+		port = 20000 + (int)(strtoul(hex, NULL, 16) % 10000); /* below NodePorts (30000-32767) and ephemeral ports */
+	if (!(script = gateway_script(ctx, port)))
+		return -1;
+	bad |= json_array_set_new(json_object_get(c, "command"), 2, json_string(script));
+	free(script);
+	snprintf(buf, sizeof(buf), "%d", port);
+	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-port", json_string(buf));
+	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", CSDKP_K8S_TOKEN_ENV, "value", token));
+	bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
+						    "fieldPath", "status.podIP"));
+	if (!ctx->agent_in_image) {
+		bad |= json_object_set_new(spec, "volumes", json_pack("[{s:s,s:{s:s,s:s}}]", "name", "csdk-agent", "hostPath",
+								      "path", ctx->agent, "type", "File"));
+		bad |= json_object_set_new(c, "volumeMounts", json_pack("[{s:s,s:s,s:b}]", "name", "csdk-agent", "mountPath",
+									CSDKP_K8S_AGENT_MOUNT, "readOnly", 1));
+	}
+	return bad ? -1 : 0;
+}
+
 static int valid_pod_name(const char *s)
 {
 	size_t n = 0;
@@ -66,6 +105,7 @@ int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out)
 		json_decref(sb->metadata);
 		sb->metadata = json_object();
 	}
+	csdkp_k8s_agent_from_pod(sb, pod);
 	*out = sb;
 	return 0;
 }
@@ -183,8 +223,12 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 		int64_t left = deadline - csdkp_now_ms();
 		if (left <= 0)
 			return ctx->host->error(ctx->host, CSDK_ETIMEOUT,
-						"pod %s in namespace %s did not start within %lld s (%s); raise start_timeout or see kubectl describe pod %s",
-						name, ctx->namespace_, (long long)ctx->start_timeout_ms / 1000, w.why, name);
+						"pod %s in namespace %s did not start within %lld s (%s); raise start_timeout or see kubectl describe pod %s%s%s%s",
+						name, ctx->namespace_, (long long)ctx->start_timeout_ms / 1000, w.why, name,
+						/* a missing hostPath file only shows as a FailedMount event */
+						ctx->gateway && !ctx->agent_in_image ? "; in gateway mode the node needs csdk-agent at " : "",
+						ctx->gateway && !ctx->agent_in_image ? ctx->agent : "",
+						ctx->gateway && !ctx->agent_in_image ? " (key agent, or agent_in_image)" : "");
 		if (!w.rv[0]) {
 			json_t *pod = NULL;
 			long status;
@@ -295,6 +339,8 @@ static json_t *pod_body(struct csdkp_k8s *ctx, const char *name, const struct cs
 	spec = json_pack("{s:s,s:b,s:b,s:i,s:b,s:[o]}", "restartPolicy", "Never", "automountServiceAccountToken", 0,
 			 "enableServiceLinks", 0, "terminationGracePeriodSeconds", 1, "hostNetwork", ctx->host_network,
 			 "containers", c);
+	if (spec && ctx->gateway)
+		bad |= add_gateway(ctx, json_object_get(meta, "annotations"), json_object_get(c, "env"), spec, c);
 	if (spec && ctx->max_lifetime_ms > 0)
 		bad |= json_object_set_new(spec, "activeDeadlineSeconds", json_integer((ctx->max_lifetime_ms + 999) / 1000));
 	if (spec && ctx->node_name)
@@ -351,6 +397,11 @@ int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct c
 	}
 	rc = csdkp_k8s_handle_new(ctx, pod, sandbox_out);
 	json_decref(pod);
+	if (!rc && (rc = csdkp_k8s_agent_wait(ctx, *sandbox_out))) {
+		csdkp_k8s_delete_pod(ctx, name);
+		csdkp_m_release(ctx, *sandbox_out);
+		*sandbox_out = NULL;
+	}
 	return rc;
 }
 

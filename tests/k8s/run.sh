@@ -54,6 +54,22 @@ rc=$?
 echo "conformance kit: $(( $(date +%s) - t0 )) s"
 result "csdk-plugins test k8s" $rc
 
+# gateway mode: csdk-agent from the build tree, mounted from this machine (the node)
+t0=$(date +%s)
+CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk-plugins test k8s --config mode=gateway | tee "$dir/kit-gateway.log"
+rc=$?
+echo "conformance kit, gateway mode: $(( $(date +%s) - t0 )) s"
+result "csdk-plugins test k8s --config mode=gateway" $rc
+
+# commands in gateway mode make no pods/exec connection: the plugin logs each one (CSDK_DEBUG=k8s)
+execs() { # MODE: the command's output, then how many exec WebSockets it opened
+	CSDK_DEBUG=k8s CSDK_K8S_MODE=$1 CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s run -- sh -c 'echo via-$0' "$1" 2>"$dir/execs.log"
+	grep -c 'pods/exec WebSocket' "$dir/execs.log"
+}
+d=$(execs direct | tr '\n' ' ') g=$(execs gateway | tr '\n' ' ')
+[ "$d" != "via-direct 0 " ] && [ "${d#via-direct }" != "$d" ] && [ "$g" = "via-gateway 0 " ]
+result "no pods/exec in gateway mode (direct: [$d], gateway: [$g])" $?
+
 out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
 rc=$?
 [ "$rc" = 7 ] && [ "$out" = verified ]

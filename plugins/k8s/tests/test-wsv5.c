@@ -27,6 +27,13 @@ static int h_error(const struct csdk_host *h, int code, const char *fmt, ...)
 	return code;
 }
 
+static void h_log(const struct csdk_host *h, enum csdk_log_level level, const char *fmt, ...)
+{
+	(void)h;
+	(void)level;
+	(void)fmt;
+}
+
 static int h_sink_write(struct csdk_sink *s, enum csdk_stream st, const void *d, size_t n)
 {
 	if (st == CSDK_STREAM_STDOUT && s->len + n < sizeof(s->out)) {
@@ -38,7 +45,7 @@ static int h_sink_write(struct csdk_sink *s, enum csdk_stream st, const void *d,
 
 int main(int argc, char **argv)
 {
-	static const struct csdk_host host = { .struct_size = sizeof(host), .error = h_error, .sink_write = h_sink_write };
+	static const struct csdk_host host = { .struct_size = sizeof(host), .log = h_log, .error = h_error, .sink_write = h_sink_write };
 	static const char input[] = "line one\nline two, no newline at the end";
 	const char *const cmd[] = { "cat" };
 	struct csdkp_k8s ctx = { .host = &host, .namespace_ = "default" };
