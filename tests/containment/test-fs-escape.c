@@ -54,7 +54,7 @@ static void sandbox_dir_clean(const char *state, csdk_sandbox *sb)
 {
 	const char *ls = ct_listdir(ct_sandbox_dir(state, sb));
 
-	ck_assert_msg(!strcmp(ls, "home,meta.json,procs,tmp"),
+	ck_assert_msg(!strcmp(ls, "home,meta.json,procs,run,tmp"),
 		      "the sandbox directory holds more than its own files: %s", ls);
 }
 

@@ -127,19 +127,19 @@ static int print_rows(const struct cmd_row *rows, size_t n_rows, const char *com
 			ptrs[i] = cells[i];
 		csdkp_table_add(table, ptrs);
 	}
-	printf("Latency of '%s' on an existing sandbox in ms (5%% of successes trimmed at each end):\n", command);
-	csdkp_table_print(table, stdout, "  ");
+	fprintf(CSDKP_STDOUT, "Latency of '%s' on an existing sandbox in ms (5%% of successes trimmed at each end):\n", command);
+	csdkp_table_print(table, CSDKP_STDOUT, "  ");
 	csdkp_table_free(table);
-	printf("\nRatios of medians:\n");
+	fprintf(CSDKP_STDOUT, "\nRatios of medians:\n");
 	for (size_t r = 0; r < n_rows; r++)
 		for (size_t b = 0; b < n_rows; b++)
 			if (r != b && rows[r].stats.kept && rows[b].stats.kept && rows[b].stats.median_ms > 0 &&
 			    ((!strcmp(rows[b].target->kind, "baseline") && strcmp(rows[r].target->kind, "baseline")) ||
 			     (strstr(rows[r].target->name, " (gateway)") && strstr(rows[b].target->name, " (direct)") &&
 			      !strncmp(rows[r].target->name, rows[b].target->name, strcspn(rows[b].target->name, " ")))))
-				printf("  %s / %s: %.2fx\n", rows[r].target->name, rows[b].target->name,
+				fprintf(CSDKP_STDOUT, "  %s / %s: %.2fx\n", rows[r].target->name, rows[b].target->name,
 				       rows[r].stats.median_ms / rows[b].stats.median_ms);
-	fflush(stdout);
+	fflush(CSDKP_STDOUT);
 	for (size_t r = 0; r < n_rows; r++)
 		if (rows[r].error)
 			fprintf(stderr, "%s: bench: %s: %zu of %zu iterations failed; first: %s\n", csdkp_tool_name(),

@@ -343,7 +343,7 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	if (a.check) {
 		if (!problems) {
-			printf("csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", srv.opt.listen,
+			fprintf(CSDKP_STDOUT, "csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", srv.opt.listen,
 			       srv.opt.n_tenants, compute ? csdk_compute_count(compute) : 0, state_dir);
 			status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
 		} else {

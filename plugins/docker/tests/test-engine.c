@@ -1047,7 +1047,7 @@ int main(void)
 	M = p->methods;
 	plugin_desc = p;
 	CHECK(entry(CSDK_ABI_MAKE(1, 0), &p) == CSDK_EABI && p == plugin_desc, "a 1.0 host is refused");
-	CHECK(!strcmp(p->name, "docker") && p->modes == CSDK_MODE_DIRECT &&
+	CHECK(!strcmp(p->name, "docker") && p->modes == (CSDK_MODE_DIRECT | CSDK_MODE_GATEWAY) && p->default_mode == CSDK_MODE_DIRECT &&
 	      p->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS |
 				  CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC),
 	      "descriptor");
