@@ -169,7 +169,8 @@ tsan() {
 		return
 	fi
 	if ! (cd "$dir" && "$src/configure" --enable-sanitizers=thread CC="$tsan_cc" &&
-		make -j"$jobs" -C plugin-api && make -j"$jobs" -C host &&
+		make -j"$jobs" -C plugin-api && make -j"$jobs" -C lib/util && make -j"$jobs" -C lib/envd &&
+		make -j"$jobs" -C host &&
 		make -j"$jobs" -C plugins/common && make -j"$jobs" -C plugins/local && make -j"$jobs" -C plugins/example &&
 		./libtool --mode=link "$tsan_cc" -fsanitize=thread -fno-omit-frame-pointer -g -O1 -pthread \
 			-I. -I"$src/host" -I"$src/plugin-api" -o hardening-threads \

@@ -490,7 +490,9 @@ def a_client_that_stops_reading():
     except (ConnectionResetError, socket.timeout):
         pass
     assert got < 8 << 20, f"{got} bytes reached a client that did not read"
-    assert during - before < 16384, f"RSS grew from {before} to {during} kB"
+    # A sanitizer build keeps freed memory in quarantine: a looser bound there (limits.test).
+    bound = int(os.environ.get("RSS_GROWTH_MAX_KB", "16384"))
+    assert during - before < bound, f"RSS grew from {before} to {during} kB"
     for p in unary("/process.Process/List", {})[1]["processes"]:
         unary("/process.Process/SendSignal", {"process": {"pid": p["pid"]}, "signal": "SIGNAL_SIGKILL"})
     time.sleep(0.5)
