@@ -37,7 +37,8 @@ api_key = $SERVE_KEY
 tenants = other
 api_key_other = $OTHER_KEY
 templates = python = python:3.12-slim
-idle_timeout = 3
+# long enough that no kept-alive connection of the SDK meets the server closing it (a slow machine); the slow-client check waits for it
+idle_timeout = 20
 EOC
 chmod 600 "$T/config"
 CSDK_CONFIG=$T/config
