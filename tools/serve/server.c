@@ -485,9 +485,14 @@ static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const ch
 		if (host && serve_parse_host(host, &port, hid, sizeof(hid)) == 0)
 			return start_proxy(srv, conn, c, method, hid, port);
 		cl = content_length(c, method);
-		if (cl > (int64_t)srv->opt.max_body)
+		if (cl > (int64_t)DISCARD_LIMIT)
 			return queue_error(conn, c, 413, "the body is %lld bytes; at most %zu are accepted", (long long)cl, srv->opt.max_body);
 		conn->kind = KIND_API;
+		/* Read and dropped, then 413: answering before the body is read resets
+		 * the connection under a client still sending, which then never sees
+		 * the answer. */
+		if (cl > (int64_t)srv->opt.max_body)
+			conn->too_big = 1;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
