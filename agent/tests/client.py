@@ -60,12 +60,21 @@ def headers(extra=None, token=True):
 
 
 def request(method, path, body=None, hdrs=None, token=True):
-    c = conn()
-    c.request(method, path, body, headers(hdrs, token))
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, r.getheader("Content-Type"), data
+    # A new connection the loaded machine broke before any answer is tried once
+    # more: what these checks look at is the answer, not the transport.
+    for attempt in (1, 2):
+        c = conn()
+        try:
+            c.request(method, path, body, headers(hdrs, token))
+            r = c.getresponse()
+            data = r.read()
+        except (BrokenPipeError, ConnectionResetError):
+            c.close()
+            if attempt == 2:
+                raise
+            continue
+        c.close()
+        return r.status, r.getheader("Content-Type"), data
 
 
 def unary(method, msg, token=True, ctype="application/json"):
