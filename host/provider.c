@@ -62,16 +62,6 @@ char *csdkp_provider_scrub(const csdk_provider *p, const char *msg)
 	return out;
 }
 
-__attribute__((format(printf, 1, 0)))
-static char *vformat(const char *fmt, va_list ap)
-{
-	char *s = NULL;
-
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
 static void host_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
 {
 	csdk_provider *p = provider_of(host);
@@ -79,7 +69,7 @@ static void host_log(const struct csdk_host *host, enum csdk_log_level level, co
 	char *msg, *clean;
 
 	va_start(ap, fmt);
-	msg = vformat(fmt, ap);
+	msg = csdkp_vprintf(fmt, ap);
 	va_end(ap);
 	if (!msg)
 		return;
@@ -98,7 +88,7 @@ static int host_error(const struct csdk_host *host, int code, const char *fmt, .
 	if (code >= 0 || code < CSDK_ERROR_MIN)
 		code = CSDK_EBACKEND;
 	va_start(ap, fmt);
-	msg = vformat(fmt, ap);
+	msg = csdkp_vprintf(fmt, ap);
 	va_end(ap);
 	if (!msg)
 		return csdkp_error_oom();

@@ -11,14 +11,22 @@
 #include "error.h"
 #include "util.h"
 
+char *csdkp_vprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
 char *csdkp_printf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
+	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = csdkp_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }

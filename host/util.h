@@ -1,11 +1,14 @@
 #ifndef CSDK_HOST_UTIL_H
 #define CSDK_HOST_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /** A newly allocated formatted string, or NULL when out of memory. */
 char *csdkp_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** csdkp_printf with a va_list. */
+char *csdkp_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /** A growable array of pointers. */
 struct csdkp_vec {
