@@ -27,6 +27,7 @@ static const struct csdk_host *host;
 static int ka_init(const struct csdk_host *h, const struct csdk_config *config, void **ctx_out)
 {
 	host = h;
+	kitdir_host = h;
 	*ctx_out = NULL;
 	return 0;
 }
@@ -147,20 +148,6 @@ static int ka_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *o
 	return host->endpoint_set(out, url, token);
 }
 
-/* Optional in gateway mode: what the provider knows of the sandbox without its agent. */
-static int ka_get_info(void *ctx, void *sandbox, struct csdk_info *out)
-{
-	return host->info_set_status(out, CSDK_STATUS_RUNNING);
-}
-
-static int ka_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
-{
-	char url[96];
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
-	return host->text_set(out, url);
-}
-
 static const struct csdk_methods methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = ka_init,
@@ -169,8 +156,8 @@ static const struct csdk_methods methods = {
 	.get = ka_get,
 	.list = ka_list,
 	.destroy = ka_destroy,
-	.get_info = ka_get_info,
-	.get_url = ka_get_url,
+	.get_info = kitdir_get_info,
+	.get_url = kitdir_get_url,
 	.gateway_endpoint = ka_gateway_endpoint,
 };
 

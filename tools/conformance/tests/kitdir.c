@@ -93,3 +93,18 @@ int kitdir_destroy(const struct csdk_host *host, const char *prefix, const char 
 	free(dir);
 	return rc;
 }
+
+const struct csdk_host *kitdir_host;
+
+int kitdir_get_info(void *ctx, void *sandbox, struct csdk_info *out)
+{
+	return kitdir_host->info_set_status(out, CSDK_STATUS_RUNNING);
+}
+
+int kitdir_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+{
+	char url[96];
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
+	return kitdir_host->text_set(out, url);
+}

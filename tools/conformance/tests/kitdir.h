@@ -19,4 +19,12 @@ int kitdir_destroy(const struct csdk_host *host, const char *prefix, const char 
 /** The path of name in dir, in buf; -1 when it does not fit. */
 int kitdir_file(char *buf, size_t size, const char *dir, const char *name);
 
+/*
+ * get_info and get_url of the test providers (set kitdir_host in init):
+ * status running, and http://127.0.0.1:PORT (or PROTOCOL://...).
+ */
+extern const struct csdk_host *kitdir_host;
+int kitdir_get_info(void *ctx, void *sandbox, struct csdk_info *out);
+int kitdir_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+
 #endif

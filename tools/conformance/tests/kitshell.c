@@ -26,6 +26,7 @@ static const struct csdk_host *host;
 static int ks_init(const struct csdk_host *h, const struct csdk_config *config, void **ctx_out)
 {
 	host = h;
+	kitdir_host = h;
 	*ctx_out = NULL;
 	return 0;
 }
@@ -130,19 +131,6 @@ static int ks_run_code(void *ctx, void *sandbox, const char *code, const struct 
 	return host->error(host, CSDK_EUNSUPPORTED, "kitshell runs commands only");
 }
 
-static int ks_get_info(void *ctx, void *sandbox, struct csdk_info *out)
-{
-	return host->info_set_status(out, CSDK_STATUS_RUNNING);
-}
-
-static int ks_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
-{
-	char url[96];
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
-	return host->text_set(out, url);
-}
-
 static const struct csdk_methods methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = ks_init,
@@ -153,8 +141,8 @@ static const struct csdk_methods methods = {
 	.destroy = ks_destroy,
 	.run_code = ks_run_code,
 	.run_command = ks_run_command,
-	.get_info = ks_get_info,
-	.get_url = ks_get_url,
+	.get_info = kitdir_get_info,
+	.get_url = kitdir_get_url,
 };
 
 static const struct csdk_plugin descriptor = {
