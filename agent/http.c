@@ -48,7 +48,8 @@ struct agent_req {
 	char *body;
 	size_t len, cap;
 	void *files;
-	unsigned refused;  /* 401 or 413, answered once the body is read */
+	unsigned refused;  /* 401, 404, 405 or 413, answered once the body is read */
+	char refused_what[256];
 	size_t received, discarded;
 };
 
@@ -258,6 +259,33 @@ static int agent_body_append(struct agent_req *rq, const char *data, size_t n)
 	return 0;
 }
 
+static enum MHD_Result agent_refuse(struct MHD_Connection *c, struct agent_req *rq)
+{
+	switch (rq->refused) {
+	case 404:
+		return agent_reply_rest_error(c, 404, "no route for %s", rq->refused_what);
+	case 405:
+		return agent_reply_rest_error(c, 405, "method %s not allowed", rq->refused_what);
+	case 413:
+		return agent_too_large(c, rq);
+	default:
+		return agent_reply_json(c, 401, json_pack("{s:s,s:s}", "code", "unauthenticated",
+					"message", "unauthorized access, please provide a valid access token"));
+	}
+}
+
+static enum MHD_Result agent_refuse_later(struct MHD_Connection *c, struct agent_req *rq, unsigned status,
+					 const char *what)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	rq->refused = status;
+	snprintf(rq->refused_what, sizeof rq->refused_what, "%s", what);
+	if (cl && strtoull(cl, NULL, 10) > AGENT_DISCARD_MAX)
+		return agent_refuse(c, rq);
+	return MHD_YES;
+}
+
 static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *url, const char *method,
 					struct agent_req *rq)
 {
@@ -270,29 +298,21 @@ static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *ur
 	else if ((rq->route = agent_find_route(url)))
 		rq->target = AGENT_T_RPC;
 	else
-		return agent_reply_rest_error(c, 404, "no route for %s", url);
+		return agent_refuse_later(c, rq, 404, url);
 	if (rq->target == AGENT_T_RPC && strcmp(method, "POST") != 0)
-		return agent_reply_rest_error(c, 405, "method %s not allowed", method);
-	if (!agent_auth_ok(c)) {
-		rq->refused = 401;
-		return MHD_YES;
-	}
+		return agent_refuse_later(c, rq, 405, method);
+	if (!agent_auth_ok(c))
+		return agent_refuse_later(c, rq, 401, "");
 	if (agent_declared_too_large(c, rq))
-		return agent_too_large(c, rq);
+		return agent_refuse_later(c, rq, 413, "");
 	return MHD_YES;
 }
 
-static enum MHD_Result agent_refuse(struct MHD_Connection *c, struct agent_req *rq, size_t *upload_size)
+static enum MHD_Result agent_discard(struct agent_req *rq, size_t *upload_size)
 {
-	if (*upload_size) {
-		rq->discarded += *upload_size;
-		*upload_size = 0;
-		return rq->discarded <= AGENT_DISCARD_MAX ? MHD_YES : MHD_NO;
-	}
-	if (rq->refused == 413)
-		return agent_too_large(c, rq);
-	return agent_reply_json(c, 401, json_pack("{s:s,s:s}", "code", "unauthenticated",
-				"message", "unauthorized access, please provide a valid access token"));
+	rq->discarded += *upload_size;
+	*upload_size = 0;
+	return rq->discarded <= AGENT_DISCARD_MAX ? MHD_YES : MHD_NO;
 }
 
 static int agent_over_limit(struct agent_req *rq, size_t n)
@@ -320,7 +340,7 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const 
 	if (!rq->refused && agent_over_limit(rq, *upload_size))
 		rq->refused = 413;
 	if (rq->refused)
-		return agent_refuse(c, rq, upload_size);
+		return *upload_size ? agent_discard(rq, upload_size) : agent_refuse(c, rq);
 	if (rq->target == AGENT_T_FILES)
 		return agent_files_handle(c, method, &rq->files, upload, upload_size);
 	if (*upload_size) {
