@@ -135,6 +135,33 @@ int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, cha
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
+/* Engine defaults minus what a sandbox never needs: MKNOD, NET_RAW,
+ * SETPCAP, SETFCAP, SYS_CHROOT, AUDIT_WRITE. Package managers keep working. */
+static const char *const minimal_caps[] = {
+	"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE",
+};
+
+static int add_hardening(const struct csdkp_docker *ctx, json_t *hc)
+{
+	int bad = 0;
+
+	if (ctx->minimal_caps) {
+		json_t *add = json_array();
+
+		for (size_t i = 0; i < sizeof minimal_caps / sizeof minimal_caps[0]; i++)
+			bad |= json_array_append_new(add, json_string(minimal_caps[i]));
+		bad |= json_object_set_new(hc, "CapDrop", json_pack("[s]", "ALL"));
+		bad |= json_object_set_new(hc, "CapAdd", add);
+	}
+	if (ctx->no_new_privileges)
+		bad |= json_object_set_new(hc, "SecurityOpt", json_pack("[s]", "no-new-privileges"));
+	if (ctx->read_only) {
+		bad |= json_object_set_new(hc, "ReadonlyRootfs", json_true());
+		bad |= json_object_set_new(hc, "Tmpfs", json_pack("{s:s}", "/tmp", "rw,nosuid,nodev,size=256m"));
+	}
+	return bad ? -1 : 0;
+}
+
 static int add_label(json_t *labels, const char *k, const char *v)
 {
 	return json_object_set_new(labels, k, json_string(v)) ? CSDK_ENOMEM : 0;
@@ -228,8 +255,10 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 		bad |= json_object_set_new(b, "NetworkDisabled", json_true());
 	if (ctx->pids_limit > 0)
 		bad |= json_object_set_new(hc, "PidsLimit", json_integer(ctx->pids_limit));
-	if (o && o->memory_bytes)
-		bad |= json_object_set_new(hc, "Memory", json_integer((json_int_t)o->memory_bytes));
+	if ((o && o->memory_bytes) || ctx->memory)
+		bad |= json_object_set_new(hc, "Memory", json_integer(o && o->memory_bytes ? (json_int_t)o->memory_bytes
+										     : (json_int_t)ctx->memory));
+	bad |= add_hardening(ctx, hc);
 	if (o && o->cpus > 0)
 		bad |= json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(o->cpus * 1e9)));
 	if (ctx->n_ports && strcmp(ctx->network, "none") && strcmp(ctx->network, "host")) {

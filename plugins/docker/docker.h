@@ -22,6 +22,7 @@
 /* exit code of the keep-alive process at its deadline: the sandbox expired */
 #define CSDKP_DOCKER_EXPIRED 124
 #define CSDKP_DOCKER_DEFAULT_TIMEOUT_MS 1800000
+#define CSDKP_DOCKER_DEFAULT_MEMORY (2LL << 30)
 /* gateway mode: the label naming the sandbox's directory below run_dir */
 #define CSDKP_DOCKER_AGENT_LABEL "com.computesdk.agent_dir"
 #define CSDKP_DOCKER_INSIDE_AGENT "/.csdk/agent"
@@ -37,6 +38,10 @@ struct csdkp_docker {
 	const char *workdir;
 	int pull;
 	int64_t pids_limit;
+	int64_t memory;            /* bytes per sandbox without a create hint; 0 = none */
+	int minimal_caps;          /* capabilities = minimal: CSDKP_DOCKER_CAPS only */
+	int no_new_privileges;
+	int read_only;             /* read-only root filesystem, a tmpfs on /tmp */
 	int64_t timeout_ms; /* lifetime of sandboxes created without one; 0 = none */
 	int ports[CSDKP_DOCKER_MAX_PORTS];
 	size_t n_ports;

@@ -30,6 +30,14 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "container ports to publish on 127.0.0.1 for get_url, comma-separated, e.g. 3000,8080" },
 	{ .key = "pids_limit", .env = "CSDK_DOCKER_PIDS_LIMIT", .type = CSDK_CONFIG_INT, .min = 0, .max = INT32_MAX,
 	  .help = "maximum number of processes per sandbox (default 512; 0 = unlimited)" },
+	{ .key = "memory", .env = "CSDK_DOCKER_MEMORY", .type = CSDK_CONFIG_SIZE, .min = 0, .max = INT64_MAX,
+	  .help = "memory limit per sandbox when create gives none (bytes, or 512M, 4G; default 2G; 0 = unlimited)" },
+	{ .key = "capabilities", .env = "CSDK_DOCKER_CAPABILITIES",
+	  .help = "minimal (CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID NET_BIND_SERVICE) or default (the engine's set); default minimal" },
+	{ .key = "no_new_privileges", .env = "CSDK_DOCKER_NO_NEW_PRIVILEGES", .type = CSDK_CONFIG_BOOL,
+	  .help = "setuid and file capabilities grant nothing inside sandboxes: true or false (default true)" },
+	{ .key = "read_only", .env = "CSDK_DOCKER_READ_ONLY", .type = CSDK_CONFIG_BOOL,
+	  .help = "read-only root filesystem, writable /tmp only: true or false (default false)" },
 	{ .key = "mode", .env = "CSDK_DOCKER_MODE",
 	  .help = "direct (commands through docker exec) or gateway (through csdk-agent in each container)" },
 	{ .key = "agent", .env = "CSDK_DOCKER_AGENT",
@@ -39,6 +47,27 @@ static const struct csdk_config_key docker_config_keys[] = {
 	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
+
+static int hardening_init(struct csdkp_docker *ctx, const struct csdk_config *config)
+{
+	const struct csdk_host *host = ctx->host;
+	const char *caps = host->config_get(config, "capabilities");
+	int64_t v;
+
+	if (caps && strcmp(caps, "minimal") && strcmp(caps, "default"))
+		return host->error(host, CSDK_ECONFIG,
+				   "capabilities '%s' is not minimal or default; e.g. capabilities=minimal", caps);
+	ctx->minimal_caps = !caps || !strcmp(caps, "minimal");
+	v = 1;
+	host->config_get_int(config, "no_new_privileges", &v);
+	ctx->no_new_privileges = v != 0;
+	v = 0;
+	host->config_get_int(config, "read_only", &v);
+	ctx->read_only = v != 0;
+	ctx->memory = CSDKP_DOCKER_DEFAULT_MEMORY;
+	host->config_get_int(config, "memory", &ctx->memory);
+	return 0;
+}
 
 static int parse_ports(struct csdkp_docker *ctx, const char *s)
 {
@@ -134,6 +163,8 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 	}
 	ctx->pids_limit = 512;
 	host->config_get_int(config, "pids_limit", &ctx->pids_limit);
+	if ((rc = hardening_init(ctx, config)))
+		goto fail;
 	ctx->timeout_ms = CSDKP_DOCKER_DEFAULT_TIMEOUT_MS;
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))

@@ -231,11 +231,15 @@ static const char *out2(struct csdk_sink *s) { return s->data[2] ? s->data[2] : 
 
 static void *open_ctx(const char *k1, const char *v1, const char *k2, const char *v2)
 {
-	static struct csdk_config cfgs[16];
+	static struct csdk_config cfgs[64];
 	static int ncfg;
 	struct csdk_config *c = &cfgs[ncfg++];
 	void *ctx = NULL;
 
+	if (ncfg > (int)(sizeof(cfgs) / sizeof(cfgs[0]))) {
+		fprintf(stderr, "test-engine: more than %zu providers opened; raise cfgs\n", sizeof(cfgs) / sizeof(cfgs[0]));
+		abort();
+	}
 	c->n = 0;
 	if (k1) { c->keys[c->n] = k1; c->values[c->n++] = v1; }
 	if (k2) { c->keys[c->n] = k2; c->values[c->n++] = v2; }
@@ -991,6 +995,74 @@ static void test_host_network(const char *image)
 	M->teardown(ctx);
 }
 
+/* One sandbox of a provider opened with KEY=VALUE: its HostConfig as the
+ * engine reports it, and COMMAND's exit code and stdout. */
+static int hardened_run(const char *image, const char *key, const char *value, const char *command,
+			char *hc, size_t hclen, char *out, size_t outlen)
+{
+	void *ctx = open_ctx("image", image, key, value);
+	struct csdk_text id = { "" };
+	struct csdk_run_request o = { .struct_size = sizeof(o), .timeout_ms = 30000 };
+	struct csdk_sink s;
+	char path[256];
+	void *sb = NULL;
+	int code = -1;
+
+	hc[0] = out[0] = '\0';
+	if (!ctx)
+		return -1;
+	CHECK(M->create(ctx, &no_create, &id, &sb) == 0, "create with %s=%s: %s", key, value, last_error);
+	if (sb) {
+		snprintf(path, sizeof(path), "/containers/%s/json", id.value);
+		raw("GET", path, NULL, hc, hclen);
+		code = run(ctx, sb, command, &o, &s);
+		snprintf(out, outlen, "%s", out1(&s));
+		sink_free(&s);
+		M->release(ctx, sb);
+		CHECK(M->destroy(ctx, id.value) == 0, "destroy: %s", last_error);
+	}
+	M->teardown(ctx);
+	return code;
+}
+
+static void test_hardening(const char *image, const char *debian)
+{
+	static char hc[65536];
+	const char *status = "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; mknod /tmp/null c 1 3 2>&1 || true";
+	const char *suid = "cp /usr/bin/id /root/sid && chmod 4755 /root/sid && "
+			   "setpriv --reuid=65534 --regid=65534 --clear-groups /root/sid -u";
+	char out[1024];
+	int code;
+
+	code = hardened_run(image, NULL, NULL, status, hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 0 && !strcmp(out, "CapEff:\t00000000000004fb\nNoNewPrivs:\t1\n"
+				   "mknod: /tmp/null: Operation not permitted\n"),
+	      "default: minimal capabilities, no new privileges, no mknod: exit %d '%s'", code, out);
+	CHECK(strstr(hc, "\"CapDrop\":[\"ALL\"]") && strstr(hc, "\"SecurityOpt\":[\"no-new-privileges\"]") &&
+	      strstr(hc, "\"Memory\":2147483648,") && strstr(hc, "\"PidsLimit\":512,"),
+	      "default HostConfig: %.300s", strstr(hc, "\"HostConfig\"") ? strstr(hc, "\"HostConfig\"") : hc);
+	code = hardened_run(image, "capabilities", "default", "grep -E '^CapEff' /proc/self/status",
+			    hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 0 && !strcmp(out, "CapEff:\t00000000a80425fb\n"), "capabilities=default: exit %d '%s'", code, out);
+	code = hardened_run(image, "read_only", "true", "touch /tmp/ok && touch /nope 2>&1; true",
+			    hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 0 && !strcmp(out, "touch: /nope: Read-only file system\n"), "read_only=true: exit %d '%s'", code, out);
+	CHECK(open_ctx("capabilities", "all", NULL, NULL) == NULL &&
+	      !strcmp(last_error, "capabilities 'all' is not minimal or default; e.g. capabilities=minimal"),
+	      "capabilities=all refused: %s", last_error);
+	if (!debian || !*debian) {
+		fprintf(stderr, "SKIP: setuid and memory cases (no CSDK_TEST_DEBIAN_IMAGE)\n");
+		return;
+	}
+	code = hardened_run(debian, NULL, NULL, suid, hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 0 && !strcmp(out, "65534\n"), "a setuid-root binary grants nothing: exit %d '%s'", code, out);
+	code = hardened_run(debian, "no_new_privileges", "false", suid, hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 0 && !strcmp(out, "0\n"), "no_new_privileges=false: setuid works again: exit %d '%s'", code, out);
+	code = hardened_run(debian, "memory", "67108864", "python3 -c 'b = bytearray(256 << 20)'",
+			    hc, sizeof(hc), out, sizeof(out));
+	CHECK(code == 137 && strstr(hc, "\"Memory\":67108864,"), "memory=64M: a 256M hog is killed: exit %d", code);
+}
+
 static void test_run_code(const char *image)
 {
 	void *ctx = open_ctx("image", image, NULL, NULL);
@@ -1060,6 +1132,10 @@ int main(void)
 			CHECK(k->type == CSDK_CONFIG_BOOL, "pull is a boolean key: %u", k->type);
 		else if (!strcmp(k->key, "pids_limit"))
 			CHECK(k->type == CSDK_CONFIG_INT && k->min == 0 && k->max == INT32_MAX, "pids_limit is an int key 0..INT32_MAX");
+		else if (!strcmp(k->key, "memory"))
+			CHECK(k->type == CSDK_CONFIG_SIZE && k->min == 0 && k->max == INT64_MAX, "memory is a size key");
+		else if (!strcmp(k->key, "no_new_privileges") || !strcmp(k->key, "read_only"))
+			CHECK(k->type == CSDK_CONFIG_BOOL, "%s is a boolean key", k->key);
 		else if (!strcmp(k->key, "timeout"))
 			CHECK(k->type == CSDK_CONFIG_DURATION && k->min == 0 && k->max == INT64_MAX, "timeout is a duration key");
 		else
@@ -1084,6 +1160,7 @@ int main(void)
 	test_host_network(image);
 	test_expiry(image);
 	test_containment(image);
+	test_hardening(image, debian);
 	if (debian && *debian)
 		test_run_code(debian);
 	else
