@@ -257,6 +257,14 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 	return rc;
 }
 
+int csdkp_docker_agent_tcp_of(json_t *inspect)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+							  CSDKP_DOCKER_AGENT_TCP_LABEL));
+
+	return v && !strcmp(v, "tcp");
+}
+
 int csdkp_docker_agent_published(json_t *inspect)
 {
 	char key[32];
@@ -266,6 +274,31 @@ int csdkp_docker_agent_published(json_t *inspect)
 	hp = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(inspect,
 		"NetworkSettings"), "Ports"), key), 0), "HostPort"));
 	return hp ? atoi(hp) : 0;
+}
+
+/* The end of the container's previous run (State.FinishedAt) as the logs
+ * API's since= (seconds.nanoseconds), so the agent of an earlier run is not
+ * taken for the current one; "" for a first run. Not StartedAt: the engine
+ * sets it after the process may already have written its first lines. */
+void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
+{
+	const char *at = json_string_value(json_object_get(json_object_get(inspect, "State"), "FinishedAt")), *rest;
+	struct tm tm;
+	long ns = 0;
+	int digits = 0;
+
+	out[0] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	if (!at || !(rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm)) || tm.tm_year < 100)
+		return;
+	if (*rest == '.')
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			if (digits++ < 9)
+				ns = ns * 10 + (*rest - '0');
+	while (digits++ < 9)
+		ns *= 10;
+	if (*rest == 'Z')
+		snprintf(out, len, "%lld.%09ld", (long long)timegm(&tm), ns);
 }
 
 struct agent_log {
@@ -295,7 +328,8 @@ static int log_add(void *arg, int stream, const char *data, size_t len)
 /* What the container's log says of its agent, the last start winning: 1 and
  * *port when it listens, -1 and *status, *last (its last other line) when it
  * exited, 0 when neither yet. */
-static int agent_log_state(struct csdkp_docker *ctx, const char *id, int *port, char *status, char *last, size_t last_len)
+static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char *since, int *port, char *status, char *last,
+			   size_t last_len)
 {
 	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
 	struct csdkp_http_response resp;
@@ -304,7 +338,7 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, int *port, 
 	char path[256];
 	int rc, state = 0;
 
-	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1", id);
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1%s%s", id, since[0] ? "&since=" : "", since);
 	req.path = path;
 	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
 		return rc;
@@ -392,14 +426,15 @@ static const char *agent_host(const struct csdkp_docker *ctx)
 }
 
 /* Where the agent of container id can be reached, checked: 0 and url, or an error. */
-static int agent_url(struct csdkp_docker *ctx, const char *id, int published, int waiting, char *url, size_t len)
+static int agent_url(struct csdkp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
+		     size_t len)
 {
 	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
 	char status[16] = "", last[200], why[128] = "";
 	int port = 0, state;
 
 	for (;;) {
-		if ((state = agent_log_state(ctx, id, &port, status, last, sizeof(last))) < -1)
+		if ((state = agent_log_state(ctx, id, since, &port, status, last, sizeof(last))) < -1)
 			return state;
 		if (state < 0)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
@@ -427,7 +462,10 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, in
 
 int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len)
 {
-	return agent_url(ctx, id, csdkp_docker_agent_published(inspect), 1, url, len);
+	char since[32];
+
+	csdkp_docker_agent_since(inspect, since, sizeof(since));
+	return agent_url(ctx, id, csdkp_docker_agent_published(inspect), since, 1, url, len);
 }
 
 static int token_member(void *arg, const char *path, char type, uint64_t size, int64_t mtime, const char *data)
@@ -476,7 +514,7 @@ static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *s
 	snprintf(token, sizeof(token), "%s", sb->agent_token);
 	pthread_mutex_unlock(&ctx->lock);
 	if (!url[0] || !token[0]) {
-		if ((rc = agent_url(ctx, sb->id, sb->agent_port, 0, url, sizeof(url))) || (rc = agent_token_of(ctx, sb->id, token)))
+		if ((rc = agent_url(ctx, sb->id, sb->agent_port, sb->agent_since, 0, url, sizeof(url))) || (rc = agent_token_of(ctx, sb->id, token)))
 			return rc;
 		pthread_mutex_lock(&ctx->lock);
 		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);

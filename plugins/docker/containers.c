@@ -106,10 +106,11 @@ int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **ou
 	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
 	if (hex)
 		snprintf(sb->agent_dir, sizeof(sb->agent_dir), "%s", hex);
-	sb->agent_tcp = !strcmp(json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-								  CSDKP_DOCKER_AGENT_TCP_LABEL)) ?: "", "tcp");
-	if (sb->agent_tcp)
+	sb->agent_tcp = csdkp_docker_agent_tcp_of(inspect);
+	if (sb->agent_tcp) {
 		sb->agent_port = csdkp_docker_agent_published(inspect);
+		csdkp_docker_agent_since(inspect, sb->agent_since, sizeof(sb->agent_since));
+	}
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {
 		free(sb);

@@ -61,6 +61,7 @@ struct csdkp_docker_sandbox {
 	char agent_dir[24];     /* gateway mode: its directory below run_dir, "" when none */
 	int agent_tcp;          /* its agent is reached over TCP */
 	int agent_port;         /* published port of the agent on the engine's host; 0: from its log */
+	char agent_since[32];   /* the end of its previous run, for the logs API */
 	char agent_url[300];    /* cached endpoint (under ctx->lock), "" until known */
 	char agent_token[40];
 };
@@ -112,6 +113,10 @@ int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token);
 int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token);
 /** TCP transport: wait until the agent of a started container listens and can be reached; its URL in url. */
 int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len);
+/** The end of the container's previous run (State.FinishedAt) as seconds.nanoseconds, "" when none. */
+void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len);
+/** 1 when the container's agent is reached over TCP (its label). */
+int csdkp_docker_agent_tcp_of(json_t *inspect);
 /** TCP transport: the published agent port in inspect, 0 when none (host network: see its log). */
 int csdkp_docker_agent_published(json_t *inspect);
 /** The agent's start, before the keep-alive loop, in the container's shell. */

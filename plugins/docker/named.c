@@ -79,8 +79,7 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 			json_decref(j);
 			return rc;
 		}
-		if (!strcmp(json_string_value(json_object_get(json_object_get(json_object_get(j, "Config"), "Labels"),
-							      CSDKP_DOCKER_AGENT_TCP_LABEL)) ?: "", "tcp")) {
+		if (csdkp_docker_agent_tcp_of(j)) {
 			char url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)];
 			if ((rc = csdkp_docker_agent_wait_tcp(ctx, id, j, url, sizeof(url)))) {
 				json_decref(j);
