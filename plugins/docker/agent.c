@@ -443,6 +443,10 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 				id, status, last[0] ? ": " : "", last, id);
 		if (published)
 			port = published;
+		if (state > 0 && port <= 0)
+			return ctx->host->error(ctx->host, CSDK_EBACKEND,
+				"the Docker engine at %s published no port for csdk-agent in container %s (no %d/tcp in NetworkSettings.Ports); use network=bridge or network=host",
+				ctx->ep.display, id, CSDKP_DOCKER_AGENT_PORT);
 		if (state > 0 && port > 0 && !reach(agent_host(ctx), port, why, sizeof(why))) {
 			snprintf(url, len, "http://%s:%d", agent_host(ctx), port);
 			return 0;
@@ -451,9 +455,13 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 			break;
 		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
 	}
-	if (state == 0)
+	if (state == 0 && waiting)
 		return ctx->host->error(ctx->host, CSDK_EBACKEND,
 			"csdk-agent in container %s did not listen within 10 s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT)", id, id);
+	if (state == 0)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"csdk-agent in container %s has not logged the port it listens on; see 'docker logs %s', then destroy the sandbox and create a new one",
+			id, id);
 	return ctx->host->error(ctx->host, CSDK_EBACKEND,
 		"csdk-agent of sandbox %s listens on port %d of the engine's host, but %s:%d cannot be reached from here (%s); "
 		"open that port to this machine, or see 'docker logs %s' whether the agent still runs",
