@@ -2,11 +2,16 @@
  * Gateway mode: csdk-agent runs in each container, bind-mounted read-only
  * from this machine, and listens on a unix socket in run_dir/HEX, which is
  * bind-mounted at /run/csdk; commands and files then bypass the engine.
+ * With a remote engine (TCP transport) the agent and its token are copied
+ * into the container before it starts, and the agent listens on TCP: a port
+ * of the engine's host (network host) or a published one.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 
 #include "csdkp.h"
 #include "docker.h"
+#include "frames.h"
 
 #define AGENT_WAIT_MS 10000
 
@@ -136,6 +142,8 @@ void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const 
 		rmdir(path);
 }
 
+static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, struct csdk_endpoint *out);
+
 int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
 {
 	struct csdkp_docker *ctx = vctx;
@@ -144,6 +152,8 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 	ssize_t n;
 	int fd;
 
+	if (sb->agent_tcp)
+		return endpoint_tcp(ctx, sb, out);
 	if (!sb->agent_dir[0])
 		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
 					"sandbox %s was created in direct mode and has no agent; create it with mode=gateway", sb->id);
@@ -158,5 +168,370 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 	token[strcspn(token, "\n")] = '\0';
 	file_in(path, sizeof(path), ctx, sb->agent_dir, "agent.sock");
 	snprintf(url, sizeof(url), "unix:%s", path);
+	return ctx->host->endpoint_set(out, url, token);
+}
+
+/* --- TCP transport ------------------------------------------------------ */
+
+int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token)
+{
+	if (access(ctx->agent, X_OK) < 0)
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"csdk-agent cannot be run from %s (%s); install csdk-agent or set agent (CSDK_DOCKER_AGENT) to its path",
+			ctx->agent, strerror(errno));
+	if (csdkp_random_hex(token, 16))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot make a random agent token");
+	token[32] = '\0';
+	return 0;
+}
+
+static int read_binary(struct csdkp_docker *ctx, char **out, size_t *len)
+{
+	int fd = open(ctx->agent, O_RDONLY | O_CLOEXEC), e;
+	struct stat st;
+	ssize_t n = 0;
+	size_t got = 0;
+
+	*out = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(*out = malloc((size_t)st.st_size + 1))) {
+		e = fd >= 0 && !S_ISREG(st.st_mode) ? EISDIR : errno;
+		goto fail;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, *out + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	if (got == (size_t)st.st_size) {
+		close(fd);
+		*len = got;
+		return 0;
+	}
+	e = n < 0 ? errno : EIO;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(*out);
+	*out = NULL;
+	return ctx->host->error(ctx->host, CSDK_ECONFIG,
+		"cannot read the csdk-agent binary %s (%s); install csdk-agent or set agent (CSDK_DOCKER_AGENT) to its path",
+		ctx->agent, strerror(e));
+}
+
+int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token)
+{
+	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
+	struct csdkp_http_response resp;
+	char *bin, *tar = NULL, tok[34], path[256];
+	size_t bin_len = 0, tar_len;
+	int64_t now = time(NULL);
+	int rc;
+
+	if ((rc = read_binary(ctx, &bin, &bin_len)))
+		return rc;
+	snprintf(tok, sizeof(tok), "%s\n", token);
+	{
+		const struct csdkp_docker_tar_member m[] = {
+			{ .name = ".csdk/", .type = '5', .mode = 0755, .mtime = now },
+			{ .name = ".csdk/agent", .type = '0', .mode = 0755, .data = bin, .len = bin_len, .mtime = now },
+			{ .name = ".csdk/token", .type = '0', .mode = 0600, .data = tok, .len = strlen(tok), .mtime = now },
+		};
+		rc = csdkp_docker_tar_members(&tar, &tar_len, m, sizeof(m) / sizeof(m[0]));
+	}
+	free(bin);
+	if (rc)
+		return ctx->host->error(ctx->host, rc, "out of memory building the archive of csdk-agent");
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", id);
+	req.path = path;
+	req.body = tar;
+	req.body_len = tar_len;
+	rc = csdkp_docker_raw(ctx, &req, &resp);
+	free(tar);
+	if (rc)
+		return rc;
+	if (resp.status != 200) {
+		json_t *j = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
+		char what[200];
+		snprintf(what, sizeof(what), "copying csdk-agent into container %s", id);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp.status, j);
+		json_decref(j);
+	}
+	csdkp_http_response_free(&resp);
+	return rc;
+}
+
+int csdkp_docker_agent_tcp_of(json_t *inspect)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+							  CSDKP_DOCKER_AGENT_TCP_LABEL));
+
+	return v && !strcmp(v, "tcp");
+}
+
+int csdkp_docker_agent_published(json_t *inspect)
+{
+	char key[32];
+	const char *hp;
+
+	snprintf(key, sizeof(key), "%d/tcp", CSDKP_DOCKER_AGENT_PORT);
+	hp = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(inspect,
+		"NetworkSettings"), "Ports"), key), 0), "HostPort"));
+	return hp ? atoi(hp) : 0;
+}
+
+/* The end of the container's previous run (State.FinishedAt) as the logs
+ * API's since= (seconds.nanoseconds), so the agent of an earlier run is not
+ * taken for the current one; "" for a first run. Not StartedAt: the engine
+ * sets it after the process may already have written its first lines. */
+void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
+{
+	const char *at = json_string_value(json_object_get(json_object_get(inspect, "State"), "FinishedAt")), *rest;
+	struct tm tm;
+	long ns = 0;
+	int digits = 0;
+
+	out[0] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	if (!at || !(rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm)) || tm.tm_year < 100)
+		return;
+	if (*rest == '.')
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+			if (digits++ < 9)
+				ns = ns * 10 + (*rest - '0');
+	while (digits++ < 9)
+		ns *= 10;
+	if (*rest == 'Z')
+		snprintf(out, len, "%lld.%09ld", (long long)timegm(&tm), ns);
+}
+
+struct agent_log {
+	char *text;
+	size_t len, cap;
+};
+
+static int log_add(void *arg, int stream, const char *data, size_t len)
+{
+	struct agent_log *l = arg;
+
+	(void)stream;
+	if (l->len + len + 1 > l->cap) {
+		size_t cap = (l->len + len + 1) * 2;
+		char *t = realloc(l->text, cap);
+		if (!t)
+			return CSDK_ENOMEM;
+		l->text = t;
+		l->cap = cap;
+	}
+	memcpy(l->text + l->len, data, len);
+	l->len += len;
+	l->text[l->len] = '\0';
+	return 0;
+}
+
+/* What the container's log says of its agent, the last start winning: 1 and
+ * *port when it listens, -1 and *status, *last (its last other line) when it
+ * exited, 0 when neither yet. */
+static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char *since, int *port, char *status, char *last,
+			   size_t last_len)
+{
+	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
+	struct csdkp_http_response resp;
+	struct agent_log l = { 0 };
+	struct csdkp_frames f;
+	char path[256];
+	int rc, state = 0;
+
+	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1%s%s", id, since[0] ? "&since=" : "", since);
+	req.path = path;
+	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+		return rc;
+	if (resp.status != 200) {
+		json_t *j = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
+		char what[200];
+		snprintf(what, sizeof(what), "reading the log of container %s", id);
+		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp.status, j);
+		json_decref(j);
+		csdkp_http_response_free(&resp);
+		return rc;
+	}
+	csdkp_frames_init(&f);
+	rc = csdkp_frames_feed(&f, resp.body, resp.len, log_add, &l);
+	csdkp_http_response_free(&resp);
+	if (rc) {
+		free(l.text);
+		return ctx->host->error(ctx->host, rc == CSDK_ENOMEM ? rc : CSDK_EBACKEND,
+					"the log of container %s is not a Docker log stream", id);
+	}
+	last[0] = '\0';
+	for (char *line = l.text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		static const char listening[] = "csdk-agent: listening on ", exited[] = "csdk-agent: exited with status ";
+		if ((nl = strchr(line, '\n')))
+			*nl = '\0';
+		if (!strncmp(line, listening, sizeof(listening) - 1) && strrchr(line, ':')) {
+			*port = atoi(strrchr(line, ':') + 1);
+			state = 1;
+		} else if (!strncmp(line, exited, sizeof(exited) - 1)) {
+			snprintf(status, 16, "%s", line + sizeof(exited) - 1);
+			state = -1;
+		} else if (*line) {
+			snprintf(last, last_len, "%s", line);
+		}
+	}
+	free(l.text);
+	return state;
+}
+
+/* 0 when host:port accepts a TCP connection within 2 s, else -1 and why. */
+static int reach(const char *host, int port, char *why, size_t len)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
+	char service[16];
+	int rc, e = ECONNREFUSED;
+
+	snprintf(service, sizeof(service), "%d", port);
+	if ((rc = getaddrinfo(host, service, &hints, &ai))) {
+		snprintf(why, len, "%s", gai_strerror(rc));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		socklen_t el = sizeof(e);
+
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			e = 0;
+		} else if (errno != EINPROGRESS) {
+			e = errno;
+		} else if (poll(&p, 1, 2000) == 1) {
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+				e = errno;
+		} else {
+			e = ETIMEDOUT;
+		}
+		close(fd);
+		if (!e)
+			break;
+	}
+	freeaddrinfo(ai);
+	if (!e)
+		return 0;
+	snprintf(why, len, "%s", strerror(e));
+	return -1;
+}
+
+static const char *agent_host(const struct csdkp_docker *ctx)
+{
+	return ctx->ep.host ? ctx->ep.host : "127.0.0.1";
+}
+
+/* Where the agent of container id can be reached, checked: 0 and url, or an error. */
+static int agent_url(struct csdkp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
+		     size_t len)
+{
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	char status[16] = "", last[200], why[128] = "";
+	int port = 0, state;
+
+	for (;;) {
+		if ((state = agent_log_state(ctx, id, since, &port, status, last, sizeof(last))) < -1)
+			return state;
+		if (state < 0)
+			return ctx->host->error(ctx->host, CSDK_EBACKEND,
+				waiting ? "csdk-agent in container %s exited with status %s before it listened%s%s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT): a static csdk-agent for the engine's architecture"
+					: "csdk-agent in container %s exited with status %s%s%s; see 'docker logs %s', then destroy the sandbox and create a new one",
+				id, status, last[0] ? ": " : "", last, id);
+		if (published)
+			port = published;
+		if (state > 0 && port <= 0)
+			return ctx->host->error(ctx->host, CSDK_EBACKEND,
+				"the Docker engine at %s published no port for csdk-agent in container %s (no %d/tcp in NetworkSettings.Ports); use network=bridge or network=host",
+				ctx->ep.display, id, CSDKP_DOCKER_AGENT_PORT);
+		if (state > 0 && port > 0 && !reach(agent_host(ctx), port, why, sizeof(why))) {
+			snprintf(url, len, "http://%s:%d", agent_host(ctx), port);
+			return 0;
+		}
+		if (!waiting || csdkp_now_ms() > deadline)
+			break;
+		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	}
+	if (state == 0 && waiting)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"csdk-agent in container %s did not listen within 10 s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT)", id, id);
+	if (state == 0)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"csdk-agent in container %s has not logged the port it listens on; see 'docker logs %s', then destroy the sandbox and create a new one",
+			id, id);
+	return ctx->host->error(ctx->host, CSDK_EBACKEND,
+		"csdk-agent of sandbox %s listens on port %d of the engine's host, but %s:%d cannot be reached from here (%s); "
+		"open that port to this machine, or see 'docker logs %s' whether the agent still runs",
+		id, port, agent_host(ctx), port, why, id);
+}
+
+int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len)
+{
+	char since[32];
+
+	csdkp_docker_agent_since(inspect, since, sizeof(since));
+	return agent_url(ctx, id, csdkp_docker_agent_published(inspect), since, 1, url, len);
+}
+
+static int token_member(void *arg, const char *path, char type, uint64_t size, int64_t mtime, const char *data)
+{
+	char *token = arg;
+
+	(void)mtime;
+	if (type != '0' || !strstr(path, "token") || size >= 40)
+		return 0;
+	memcpy(token, data, (size_t)size);
+	token[size] = '\0';
+	token[strcspn(token, "\n")] = '\0';
+	return 0;
+}
+
+/* The token copied into the container with its agent. */
+static int agent_token_of(struct csdkp_docker *ctx, const char *id, char *token)
+{
+	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
+	struct csdkp_http_response resp;
+	char path[256];
+	int rc;
+
+	token[0] = '\0';
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F.csdk%%2Ftoken", id);
+	req.path = path;
+	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+		return rc;
+	if (resp.status == 200)
+		csdkp_docker_tar_each(resp.body, resp.len, token_member, token);
+	csdkp_http_response_free(&resp);
+	if (!token[0])
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+			"the agent token " CSDKP_DOCKER_INSIDE_TOKEN " of sandbox %s cannot be read (HTTP %ld); destroy the sandbox and create a new one",
+			id, resp.status);
+	return 0;
+}
+
+static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, struct csdk_endpoint *out)
+{
+	char url[sizeof(sb->agent_url)], token[sizeof(sb->agent_token)], why[128];
+	int port, rc;
+
+	pthread_mutex_lock(&ctx->lock);
+	snprintf(url, sizeof(url), "%s", sb->agent_url);
+	snprintf(token, sizeof(token), "%s", sb->agent_token);
+	pthread_mutex_unlock(&ctx->lock);
+	if (!url[0] || !token[0]) {
+		if ((rc = agent_url(ctx, sb->id, sb->agent_port, sb->agent_since, 0, url, sizeof(url))) || (rc = agent_token_of(ctx, sb->id, token)))
+			return rc;
+		pthread_mutex_lock(&ctx->lock);
+		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);
+		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
+		pthread_mutex_unlock(&ctx->lock);
+	} else if ((port = atoi(strrchr(url, ':') + 1)) > 0 && reach(agent_host(ctx), port, why, sizeof(why))) {
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"csdk-agent of sandbox %s cannot be reached at %s:%d (%s); see 'docker logs %s' whether the agent still runs",
+			sb->id, agent_host(ctx), port, why, sb->id);
+	}
 	return ctx->host->endpoint_set(out, url, token);
 }

@@ -14,13 +14,14 @@ static void octal(char *field, size_t width, uint64_t v)
 		field[i] = (char)('0' + (v & 7));
 }
 
-static void header(unsigned char *h, const char *name, size_t name_len, char type, uint64_t size, int64_t mtime)
+static void header(unsigned char *h, const char *name, size_t name_len, char type, unsigned mode, uint64_t size,
+		   int64_t mtime)
 {
 	unsigned sum = 0;
 
 	memset(h, 0, 512);
 	memcpy(h, name, name_len > 100 ? 100 : name_len);
-	octal((char *)h + 100, 8, 0644);
+	octal((char *)h + 100, 8, mode);
 	octal((char *)h + 108, 8, 0);
 	octal((char *)h + 116, 8, 0);
 	octal((char *)h + 124, 12, size);
@@ -39,29 +40,42 @@ static size_t padded(uint64_t n)
 	return (size_t)((n + 511) / 512 * 512);
 }
 
-int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime)
+int csdkp_docker_tar_members(char **out, size_t *out_len, const struct csdkp_docker_tar_member *m, size_t n)
 {
-	size_t nl = strlen(name), total = 512 + padded(len) + 1024;
+	size_t total = 1024;
 	unsigned char *buf, *p;
 
-	if (nl > 100)
-		total += 512 + padded(nl + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(m[i].name);
+		total += 512 + padded(m[i].len) + (nl > 100 ? 512 + padded(nl + 1) : 0);
+	}
 	buf = calloc(1, total);
 	if (!buf)
 		return CSDK_ENOMEM;
 	p = buf;
-	if (nl > 100) {
-		/* GNU long name: the engine's tar reader (Go archive/tar) reads it */
-		header(p, "././@LongLink", 13, 'L', nl + 1, 0);
-		memcpy(p + 512, name, nl);
-		p += 512 + padded(nl + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(m[i].name);
+		if (nl > 100) {
+			/* GNU long name: the engine's tar reader (Go archive/tar) reads it */
+			header(p, "././@LongLink", 13, 'L', 0644, nl + 1, 0);
+			memcpy(p + 512, m[i].name, nl);
+			p += 512 + padded(nl + 1);
+		}
+		header(p, m[i].name, nl, m[i].type, m[i].mode, m[i].len, m[i].mtime);
+		if (m[i].len)
+			memcpy(p + 512, m[i].data, m[i].len);
+		p += 512 + padded(m[i].len);
 	}
-	header(p, name, nl, '0', len, mtime);
-	if (len)
-		memcpy(p + 512, data, len);
 	*out = (char *)buf;
 	*out_len = total;
 	return 0;
+}
+
+int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime)
+{
+	struct csdkp_docker_tar_member m = { .name = name, .type = '0', .mode = 0644, .data = data, .len = len, .mtime = mtime };
+
+	return csdkp_docker_tar_members(out, out_len, &m, 1);
 }
 
 static uint64_t number(const unsigned char *f, size_t width)

@@ -106,6 +106,11 @@ int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **ou
 	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
 	if (hex)
 		snprintf(sb->agent_dir, sizeof(sb->agent_dir), "%s", hex);
+	sb->agent_tcp = csdkp_docker_agent_tcp_of(inspect);
+	if (sb->agent_tcp) {
+		sb->agent_port = csdkp_docker_agent_published(inspect);
+		csdkp_docker_agent_since(inspect, sb->agent_since, sizeof(sb->agent_since));
+	}
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {
 		free(sb);
@@ -199,6 +204,39 @@ static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *la
 	return bad;
 }
 
+/* Gateway mode over TCP: the agent, copied in before start, listens on a
+ * port of the engine's host (network host: loopback for a local engine) or
+ * on CSDKP_DOCKER_AGENT_PORT, published like the ports key. The subshell
+ * marks its exit in the log, so a failed start is seen at once. */
+static int add_agent_tcp(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels)
+{
+	char *cmd = NULL, listen[64], key[32];
+	int bad, host_net = !strcmp(ctx->network, "host");
+
+	if (host_net)
+		snprintf(listen, sizeof(listen), "%s:0", *publish_ip(ctx) ? publish_ip(ctx) : "0.0.0.0");
+	else
+		snprintf(listen, sizeof(listen), "0.0.0.0:%d", CSDKP_DOCKER_AGENT_PORT);
+	bad = asprintf(&cmd, "(" CSDKP_DOCKER_INSIDE_AGENT " --listen %s --token-file " CSDKP_DOCKER_INSIDE_TOKEN
+			     "; echo \"csdk-agent: exited with status $?\") & %s", listen, keepalive_script) < 0;
+	if (bad)
+		return 1;
+	bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", cmd));
+	bad |= add_label(labels, CSDKP_DOCKER_AGENT_TCP_LABEL, "tcp");
+	free(cmd);
+	if (!host_net) {
+		json_t *exposed = json_object_get(b, "ExposedPorts"), *bind = json_object_get(hc, "PortBindings");
+		if (!exposed) {
+			bad |= json_object_set_new(b, "ExposedPorts", exposed = json_object());
+			bad |= json_object_set_new(hc, "PortBindings", bind = json_object());
+		}
+		snprintf(key, sizeof(key), "%d/tcp", CSDKP_DOCKER_AGENT_PORT);
+		bad |= json_object_set_new(exposed, key, json_object());
+		bad |= json_object_set_new(bind, key, json_pack("[{s:s,s:s}]", "HostIp", publish_ip(ctx), "HostPort", ""));
+	}
+	return bad;
+}
+
 static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char *image,
 			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex)
 {
@@ -271,7 +309,9 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 		bad |= json_object_set_new(b, "ExposedPorts", exposed);
 		bad |= json_object_set_new(hc, "PortBindings", bind);
 	}
-	if (agent_hex)
+	if (agent_hex && ctx->agent_tcp)
+		bad |= add_agent_tcp(ctx, b, hc, labels);
+	else if (agent_hex)
 		bad |= add_agent(ctx, b, hc, labels, agent_hex);
 	bad |= json_object_set_new(b, "HostConfig", json_incref(hc));
 out:
@@ -383,11 +423,13 @@ int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, c
 	char *path = NULL, *q = NULL;
 	json_t *body, *j = NULL, *inspect = NULL;
 	const char *id;
-	char hex[17] = "";
+	char hex[17] = "", token[33] = "", url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)] = "";
 	long status;
 	int rc, pulled = 0;
 
-	if (ctx->gateway && (rc = csdkp_docker_agent_prepare(ctx, hex)))
+	if (ctx->gateway && ctx->agent_tcp && (rc = csdkp_docker_agent_token(ctx, token)))
+		return rc;
+	if (ctx->gateway && !ctx->agent_tcp && (rc = csdkp_docker_agent_prepare(ctx, hex)))
 		return rc;
 	body = create_body(ctx, opts, image, ns, name, csdkp_now_ms(), ctx->gateway ? hex : NULL);
 	if (!body) {
@@ -438,13 +480,22 @@ again:
 		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
-	if ((rc = csdkp_docker_start_and_wait(ctx, id, &inspect)) ||
-	    (ctx->gateway && (rc = csdkp_docker_agent_wait(ctx, id, hex)))) {
+	if ((token[0] && (rc = csdkp_docker_agent_copy(ctx, id, token))) ||
+	    (rc = csdkp_docker_start_and_wait(ctx, id, &inspect)) ||
+	    (token[0] && (rc = csdkp_docker_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
+	    (hex[0] && (rc = csdkp_docker_agent_wait(ctx, id, hex)))) {
 		remove_container(ctx, id);
 		goto out;
 	}
-	if ((rc = ctx->host->text_set(id_out, id)) || (rc = csdkp_docker_handle_new(ctx, inspect, sandbox_out)))
+	if ((rc = ctx->host->text_set(id_out, id)) || (rc = csdkp_docker_handle_new(ctx, inspect, sandbox_out))) {
 		remove_container(ctx, id);
+		goto out;
+	}
+	if (token[0]) {
+		struct csdkp_docker_sandbox *sb = *sandbox_out;
+		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);
+		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
+	}
 out:
 	if (rc && hex[0])
 		csdkp_docker_agent_forget(ctx, NULL, hex);

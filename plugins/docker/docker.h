@@ -27,6 +27,11 @@
 #define CSDKP_DOCKER_AGENT_LABEL "com.computesdk.agent_dir"
 #define CSDKP_DOCKER_INSIDE_AGENT "/.csdk/agent"
 #define CSDKP_DOCKER_INSIDE_RUN "/run/csdk"
+/* gateway over TCP: the label marking such a sandbox, the agent's port in
+ * the container when published, and its token (copied in with the agent) */
+#define CSDKP_DOCKER_AGENT_TCP_LABEL "com.computesdk.agent"
+#define CSDKP_DOCKER_AGENT_PORT 49983
+#define CSDKP_DOCKER_INSIDE_TOKEN "/.csdk/token"
 
 struct csdkp_docker {
 	const struct csdk_host *host;
@@ -49,6 +54,7 @@ struct csdkp_docker {
 	int gateway;            /* mode = gateway: csdk-agent runs in each container */
 	const char *agent;      /* its binary on this machine */
 	char *run_dir;          /* RUN_DIR/HEX per sandbox: the agent's socket and token */
+	int agent_tcp;          /* the agent is copied in and reached over TCP (a remote engine) */
 	int checked; /* the endpoint answered /_ping as an engine */
 	int podman;  /* its /_ping carried Libpod-Api-Version */
 };
@@ -58,6 +64,11 @@ struct csdkp_docker_sandbox {
 	char id[72];
 	char *workdir;
 	char agent_dir[24];     /* gateway mode: its directory below run_dir, "" when none */
+	int agent_tcp;          /* its agent is reached over TCP */
+	int agent_port;         /* published port of the agent on the engine's host; 0: from its log */
+	char agent_since[32];   /* the end of its previous run, for the logs API */
+	char agent_url[300];    /* cached endpoint (under ctx->lock), "" until known */
+	char agent_token[40];
 };
 
 /* engine.c */
@@ -101,6 +112,18 @@ int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char
 const char *csdkp_docker_agent_dir_of(json_t *inspect);
 /** Remove run_dir/HEX (hex from the label in inspect, or given). */
 void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex);
+/** TCP transport: check the agent binary and make a token (33 bytes). */
+int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token);
+/** TCP transport: put the agent and its token into a created container (archive API). */
+int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token);
+/** TCP transport: wait until the agent of a started container listens and can be reached; its URL in url. */
+int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len);
+/** The end of the container's previous run (State.FinishedAt) as seconds.nanoseconds, "" when none. */
+void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len);
+/** 1 when the container's agent is reached over TCP (its label). */
+int csdkp_docker_agent_tcp_of(json_t *inspect);
+/** TCP transport: the published agent port in inspect, 0 when none (host network: see its log). */
+int csdkp_docker_agent_published(json_t *inspect);
 /** The agent's start, before the keep-alive loop, in the container's shell. */
 extern const char csdkp_docker_agent_start[];
 int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
@@ -130,6 +153,15 @@ int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct cs
 
 /* archive.c: single-file tar bodies for the archive API */
 int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime);
+struct csdkp_docker_tar_member {
+	const char *name;
+	char type; /* '0' file, '5' directory */
+	unsigned mode;
+	const void *data;
+	size_t len;
+	int64_t mtime;
+};
+int csdkp_docker_tar_members(char **out, size_t *out_len, const struct csdkp_docker_tar_member *m, size_t n);
 /** Calls fn for each member of a tar held in memory. */
 typedef int (*csdkp_docker_tar_fn)(void *arg, const char *path, char type, uint64_t size, int64_t mtime,
 				   const char *data);

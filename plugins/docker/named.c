@@ -79,6 +79,13 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 			json_decref(j);
 			return rc;
 		}
+		if (csdkp_docker_agent_tcp_of(j)) {
+			char url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)];
+			if ((rc = csdkp_docker_agent_wait_tcp(ctx, id, j, url, sizeof(url)))) {
+				json_decref(j);
+				return rc;
+			}
+		}
 	}
 	if (!(rc = ctx->host->text_set(id_out, json_string_value(json_object_get(j, "Id")))))
 		rc = csdkp_docker_handle_new(ctx, j, sandbox_out);

@@ -41,7 +41,9 @@ static const struct csdk_config_key docker_config_keys[] = {
 	{ .key = "mode", .env = "CSDK_DOCKER_MODE",
 	  .help = "direct (commands through docker exec) or gateway (through csdk-agent in each container)" },
 	{ .key = "agent", .env = "CSDK_DOCKER_AGENT",
-	  .help = "csdk-agent binary bind-mounted into containers in gateway mode (default " CSDKP_DEFAULT_AGENT ")" },
+	  .help = "csdk-agent binary bind-mounted (or, over TCP, copied) into containers in gateway mode (default " CSDKP_DEFAULT_AGENT ")" },
+	{ .key = "gateway_transport", .env = "CSDK_DOCKER_GATEWAY_TRANSPORT",
+	  .help = "how the host reaches csdk-agent in gateway mode: unix (bind-mounted socket, local engine), tcp (agent copied in, a TCP port) or auto (default: tcp for a tcp:// host)" },
 	{ .key = "run_dir", .env = "CSDK_DOCKER_RUN_DIR",
 	  .help = "directory of the agents' sockets and tokens in gateway mode (default $XDG_RUNTIME_DIR/csdk-docker, else /tmp/csdk-docker-UID)" },
 	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
@@ -113,10 +115,20 @@ static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *conf
 	}
 	if (!ctx->run_dir)
 		return host->error(host, CSDK_ENOMEM, "out of memory opening the docker provider");
+	v = host->config_get(config, "gateway_transport");
+	if (v && strcmp(v, "auto") && strcmp(v, "unix") && strcmp(v, "tcp"))
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for gateway_transport; use auto, unix or tcp", v);
+	ctx->agent_tcp = v && strcmp(v, "auto") ? !strcmp(v, "tcp") : !ctx->ep.unix_path;
+	if (!ctx->gateway)
+		return 0;
 	/* the agent's socket and binary are bind-mounted: the engine must share this machine's files */
-	if (ctx->gateway && !ctx->ep.unix_path)
+	if (!ctx->agent_tcp && !ctx->ep.unix_path)
 		return host->error(host, CSDK_ECONFIG,
-			"gateway mode needs the Docker engine on this machine (a unix:// host), not %s; use mode=direct with a remote engine",
+			"gateway_transport=unix needs the Docker engine on this machine (a unix:// host), not %s; use gateway_transport=tcp (or auto) with a remote engine",
+			ctx->ep.display);
+	if (ctx->agent_tcp && !strcmp(ctx->network, "none"))
+		return host->error(host, CSDK_ECONFIG,
+			"gateway mode with the engine at %s reaches csdk-agent over TCP, which network=none cannot carry; set network (CSDK_DOCKER_NETWORK) to bridge (the agent's port published) or host",
 			ctx->ep.display);
 	return 0;
 }

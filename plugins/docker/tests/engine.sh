@@ -5,6 +5,9 @@
 # 99 when CSDK_TEST_REQUIRE_DOCKER=1 says an engine is required (CI).
 # The socket, data root and exec root live under a short directory in /tmp
 # (unix socket paths are limited to 107 bytes); STATE_DIR remembers it.
+# The engine also listens on tcp://127.0.0.1:PORT (an ephemeral port; plain
+# HTTP, so root on this machine for whoever reaches it while the tests run),
+# written to tcp-host next to the socket: the tests of a remote engine.
 #
 # engine.sh lock-path NAME - the file to flock(1) to serialize NAME
 # ("tests", "images") on the engine at $DOCKER_HOST: next to its unix socket
@@ -43,7 +46,7 @@ start)
 	echo "$dir" > "$state/engine-dir"
 	mkdir -p "$dir/run"
 	start=$(date +%s)
-	"$dockerd" --host "unix://$dir/run/docker.sock" --data-root "$dir/root" --exec-root "$dir/exec" \
+	"$dockerd" --host "unix://$dir/run/docker.sock" --host tcp://127.0.0.1:0 --data-root "$dir/root" --exec-root "$dir/exec" \
 		--pidfile "$dir/run/docker.pid" --bridge=none --iptables=false --ip-masq=false \
 		>"$dir/dockerd.log" 2>&1 &
 	echo $! > "$state/engine-pid"
@@ -56,7 +59,14 @@ start)
 		fi
 		sleep 0.1
 	done
-	log "dockerd up in $(( $(date +%s) - start )) s at unix://$dir/run/docker.sock"
+	i=0
+	until tcp=$(sed -n 's/.*API listen on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$dir/dockerd.log" | head -1) && [ -n "$tcp" ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && { log "dockerd logged no TCP listener; tests of a tcp:// engine will start their own"; break; }
+		sleep 0.1
+	done
+	[ -n "$tcp" ] && echo "tcp://$tcp" > "$dir/run/tcp-host"
+	log "dockerd up in $(( $(date +%s) - start )) s at unix://$dir/run/docker.sock${tcp:+ and tcp://$tcp}"
 	echo "DOCKER_HOST=unix://$dir/run/docker.sock"
 	;;
 stop)
