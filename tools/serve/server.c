@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "common/output.h"
 #include "proxy.h"
 #include "serve.h"
 
@@ -636,9 +637,10 @@ int serve_run(struct serve *srv)
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
+	/* csdk's own output: fd 1 points at stderr while plugins run (csdkp_stdout_protect). */
+	fprintf(CSDKP_STDOUT, "csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
 	       strchr(host, ':') ? "]" : "", info ? (unsigned)info->port : 0u);
-	fflush(stdout);
+	fflush(CSDKP_STDOUT);
 	serve_log(srv, "info", "serving %zu tenant(s), %zu sandbox(es) known, state in %s", srv->opt.n_tenants, srv->store.n,
 		  srv->store.path);
 	for (;;) {
