@@ -14,7 +14,16 @@ CSDK=${CSDK:-$builddir/csdk/csdk}
 E2B_VERSION=2.51.0
 NPM_CACHE=${CSDK_AGENT_NPM_CACHE:-/var/cache/csdk/npm}
 
-fail() { echo "FAIL: $*"; [ -f "$T/log" ] && { echo "--- serve log (last 30 lines)"; tail -n 30 "$T/log"; }; exit 1; }
+# The whole serve log of a failed test is kept as serve/tests/NAME.serve-log (in the build tree).
+fail() {
+	echo "FAIL: $*"
+	[ -f "$T/log" ] || exit 1
+	cp "$T/log" "${builddir:-.}/serve/tests/$(basename "$0" .test).serve-log" 2>/dev/null &&
+		echo "--- the whole serve log: ${builddir:-.}/serve/tests/$(basename "$0" .test).serve-log"
+	echo "--- serve log (last 30 lines)"
+	tail -n 30 "$T/log"
+	exit 1
+}
 skip() { echo "SKIP: $*"; exit 77; }
 unavailable() {
 	if [ "${CSDK_TEST_REQUIRE_AGENT_SDK:-0}" = 1 ] || [ "${CSDK_TEST_REQUIRE_SERVE_SDK:-0}" = 1 ]; then
