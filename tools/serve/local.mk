@@ -10,3 +10,8 @@ endif
 EXTRA_DIST += serve/tests/lib.sh serve/tests/sdk.sh serve/tests/load.sh serve/tests/kit-e2b.sh \
 	serve/tests/sdk-check.mjs serve/tests/load-check.mjs serve/tests/bench-tti.mjs \
 	$(SERVE_TESTS)
+# The whole serve log a failed test keeps (lib.sh).
+clean-local: clean-serve-logs
+clean-serve-logs:
+	rm -f serve/tests/*.serve-log
+.PHONY: clean-serve-logs
