@@ -222,6 +222,11 @@ static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, 
 		return NULL;
 	}
 	rc = csdk_compute_get(&sb, srv->compute, *provider ? provider : NULL, bare);
+	if (rc < 0 && csdk_error_last()->code == CSDK_EINVAL) {
+		/* Not of the provider's form (local-HEX...): no sandbox of ours has that id. */
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
 	if (rc < 0) {
 		serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
 		return NULL;
