@@ -531,6 +531,10 @@ static int e2b_snapshot_create(void *vctx, void *sandbox, const char *name, stru
 
 	if (!body)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
+	if ((rc = check_id(ctx, sb->id))) {
+		json_decref(body);
+		return rc;
+	}
 	snprintf(path, sizeof(path), "/sandboxes/%s/snapshots", sb->id);
 	rc = e2b_call(ctx, "POST", path, body, &reply);
 	json_decref(body);
