@@ -658,9 +658,16 @@ static void snapshot(struct serve *srv, struct serve_answer *ans, struct serve_r
 static void list_snapshots(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *target)
 {
 	json_t *all = NULL, *o, *kept;
-	char *name = serve_query_param(target, "name");
+	char *name = serve_query_param(target, "name"), *sandbox = serve_query_param(target, "sandboxID");
 	size_t i;
 
+	/* Providers do not say which sandbox a snapshot came from: refused rather than ignored. */
+	if (sandbox) {
+		free(sandbox);
+		free(name);
+		serve_api_error(ans, 501, "listing snapshots by sandboxID is not supported by csdk serve; filter by name instead");
+		return;
+	}
 	if (tenant_snapshots(srv, ans, tenant, NULL, &all, NULL) < 0) {
 		free(name);
 		return;
