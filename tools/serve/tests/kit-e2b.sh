@@ -6,11 +6,7 @@ e2b_libs=$(cd "$builddir/../plugins/e2b/.libs" 2>/dev/null && pwd)
 [ -f "$e2b_libs/csdk-e2b.so" ] || skip "plugins/e2b is not built"
 serve_start
 # e2b declares snapshots (E2B's API has them); serve answers them when its provider has them.
-caps=$("$tool" | awk -v p="$SERVE_PROVIDER" '$1 == p { print $5 }')
-case ",$caps," in
-*,snapshots,*) snapshots=yes ;;
-*) snapshots=no ;;
-esac
+snapshots=$(provider_has snapshots)
 echo "serve's provider $SERVE_PROVIDER has snapshots: $snapshots"
 kit() {
 	E2B_API_KEY=$SERVE_KEY E2B_API_URL=$SERVE_URL E2B_SANDBOX_URL=$SERVE_URL CSDK_PLUGIN_PATH=$e2b_libs:$CSDK_PLUGIN_PATH \

@@ -175,6 +175,14 @@ serve_node() {
 	node "$SERVE_TESTS_DIR/$script" "$@"
 }
 
+# Whether the provider declares capability $1 (csdk-plugins' table): yes or no.
+provider_has() {
+	case ,$("${CSDK_PLUGINS_TOOL:-$builddir/csdk-plugins}" | awk -v p="$SERVE_PROVIDER" '$1 == p { print $5 }'), in
+	*,"$1",*) echo yes ;;
+	*) echo no ;;
+	esac
+}
+
 # Sandboxes of the provider (bare ids), one per line.
 provider_ids() { serve_csdk --json list | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
 
