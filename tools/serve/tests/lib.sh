@@ -85,6 +85,9 @@ docker)
 	CSDK_DOCKER_AGENT=${CSDK_DOCKER_AGENT:-$(cd "$builddir/../agent" 2>/dev/null && pwd)/csdk-agent}
 	[ -x "$CSDK_DOCKER_AGENT" ] || skip "no csdk-agent binary at $CSDK_DOCKER_AGENT (build agent/ first)"
 	[ "${CSDK_TEST_ENGINE:-yes}" = no ] && skip "engine tests disabled (configure --disable-engine-tests)"
+	# A sanitizer build links the agent dynamically: the image has none of its libraries.
+	readelf -l "$CSDK_DOCKER_AGENT" 2>/dev/null | grep -q 'INTERP' &&
+		skip "$CSDK_DOCKER_AGENT is not a static binary (a sanitizer or --disable-static-agent build); containers cannot run it"
 	ENGINE=${top_srcdir:-..}/plugins/docker/tests/engine.sh
 	IMAGES=${top_srcdir:-..}/plugins/docker/tests/images.sh
 	if [ -n "${CSDK_TEST_DOCKER_HOST:-}" ]; then
