@@ -484,6 +484,137 @@ static int e2b_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	return rc;
 }
 
+/*
+ * Snapshots: E2B's are templates made from a sandbox. POST
+ * /sandboxes/ID/snapshots makes one, GET /snapshots lists them, DELETE
+ * /templates/ID deletes one, and a sandbox starts from one given as its
+ * templateID (create_with).
+ */
+
+/* Snapshot ids are TEAM/NAME:TAG or TEMPLATE:TAG: percent-encoded into a path segment. */
+static int snapshot_path(struct e2b *ctx, const char *id, char *path, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = (size_t)snprintf(path, size, "/templates/");
+	const char *s;
+
+	if (!id || !*id || strlen(id) > 256)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "snapshot id '%.40s' is not valid: 1 to 256 bytes; list snapshots to see the ids", id ? id : "");
+	for (s = id; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x21 || c > 0x7e)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "snapshot id '%.40s' is not valid: printable ASCII only; list snapshots to see the ids", id);
+		if (n + 4 > size)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "snapshot id '%.40s' is too long", id);
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+			path[n++] = (char)c;
+		} else {
+			path[n++] = '%';
+			path[n++] = hex[c >> 4];
+			path[n++] = hex[c & 15];
+		}
+	}
+	path[n] = '\0';
+	return 0;
+}
+
+static int e2b_snapshot_create(void *vctx, void *sandbox, const char *name, struct csdk_text *id_out)
+{
+	struct e2b *ctx = vctx;
+	struct e2b_sandbox *sb = sandbox;
+	struct e2b_reply reply;
+	char path[220], what[200];
+	const char *id;
+	json_t *body = name ? json_pack("{s:s}", "name", name) : json_object();
+	int rc;
+
+	if (!body)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
+	if ((rc = check_id(ctx, sb->id))) {
+		json_decref(body);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/sandboxes/%s/snapshots", sb->id);
+	rc = e2b_call(ctx, "POST", path, body, &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "snapshotting sandbox '%s'", sb->id);
+	id = jstr(reply.body, "snapshotID");
+	if (reply.status != 201 && reply.status != 200)
+		rc = e2b_fail(ctx, &reply, what);
+	else if (!id || !*id)
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "%s: E2B's answer has no snapshotID", what);
+	else
+		rc = ctx->host->text_set(id_out, id);
+	e2b_reply_clear(&reply);
+	return rc;
+}
+
+static int e2b_snapshot_list(void *vctx, struct csdk_items *out)
+{
+	struct e2b *ctx = vctx;
+	char *token = NULL, *path = NULL;
+	int rc = 0, pages = 0;
+
+	do {
+		struct e2b_reply reply;
+		json_t *o;
+		size_t i;
+
+		if (asprintf(&path, "/snapshots?limit=100%s%s", token ? "&nextToken=" : "", token ? token : "") < 0) {
+			path = NULL;
+			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
+			break;
+		}
+		free(token);
+		token = NULL;
+		rc = e2b_call(ctx, "GET", path, NULL, &reply);
+		free(path);
+		path = NULL;
+		if (rc)
+			break;
+		if (reply.status != 200 || !json_is_array(reply.body)) {
+			rc = reply.status == 200 ? ctx->host->error(ctx->host, CSDK_EBACKEND, "listing snapshots: E2B's answer is not a list")
+						 : e2b_fail(ctx, &reply, "listing snapshots");
+			e2b_reply_clear(&reply);
+			break;
+		}
+		json_array_foreach(reply.body, i, o) {
+			const char *id = jstr(o, "snapshotID");
+			json_t *first = json_array_get(json_object_get(o, "names"), 0);
+
+			if (!rc && id)
+				rc = ctx->host->items_add(out, id, json_is_string(first) ? json_string_value(first) : NULL, 0);
+		}
+		if (!rc && reply.next_token && strspn(reply.next_token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~:") ==
+						 strlen(reply.next_token))
+			token = strdup(reply.next_token);
+		e2b_reply_clear(&reply);
+	} while (!rc && token && ++pages < 10000);
+	free(token);
+	return rc;
+}
+
+static int e2b_snapshot_delete(void *vctx, const char *id)
+{
+	struct e2b *ctx = vctx;
+	struct e2b_reply reply;
+	char path[800], what[300];
+	int rc;
+
+	if ((rc = snapshot_path(ctx, id, path, sizeof(path))))
+		return rc;
+	if ((rc = e2b_call(ctx, "DELETE", path, NULL, &reply)))
+		return rc;
+	snprintf(what, sizeof(what), "deleting snapshot '%s'", id);
+	if (reply.status != 204 && reply.status != 200)
+		rc = e2b_fail(ctx, &reply, what);
+	e2b_reply_clear(&reply);
+	return rc;
+}
+
 static const struct csdk_methods e2b_methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = e2b_init,
@@ -498,6 +629,9 @@ static const struct csdk_methods e2b_methods = {
 	.find_or_create = e2b_find_or_create,
 	.find = e2b_find,
 	.extend_timeout = e2b_extend_timeout,
+	.snapshot_create = e2b_snapshot_create,
+	.snapshot_list = e2b_snapshot_list,
+	.snapshot_delete = e2b_snapshot_delete,
 	.gateway_endpoint = e2b_gateway_endpoint,
 };
 
@@ -507,7 +641,7 @@ static const struct csdk_plugin e2b_plugin = {
 	.abi_version = CSDK_ABI_MAKE(2, 0),
 	.modes = CSDK_MODE_GATEWAY,
 	.default_mode = CSDK_MODE_GATEWAY,
-	.capabilities = CSDK_CAP_NAMED | CSDK_CAP_THREAD_SAFE,
+	.capabilities = CSDK_CAP_NAMED | CSDK_CAP_SNAPSHOTS | CSDK_CAP_THREAD_SAFE,
 	.name = "e2b",
 	.version = "1.0.0",
 	.description = "E2B sandboxes (or csdk serve's) through E2B's API, commands and files through envd",

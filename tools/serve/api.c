@@ -222,6 +222,11 @@ static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, 
 		return NULL;
 	}
 	rc = csdk_compute_get(&sb, srv->compute, *provider ? provider : NULL, bare);
+	if (rc < 0 && csdk_error_last()->code == CSDK_EINVAL) {
+		/* Not of the provider's form (local-HEX...): no sandbox of ours has that id. */
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
 	if (rc < 0) {
 		serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
 		return NULL;
@@ -241,9 +246,68 @@ static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, 
 	return rec;
 }
 
-/* "base" is the provider's default; names of [serve] templates are images; else a provider template. */
-static int resolve_template(struct serve *srv, struct serve_answer *ans, const char *name, struct csdk_create_options *opts,
-			    char **image_out, char **template_out)
+/*
+ * Snapshots belong to the tenant that made them: at the provider they are
+ * named TENANT/NAME, or TENANT when the client gave no name (E2B's names
+ * are TEAM/NAME too). The part after TENANT/ ("" for none), or NULL when
+ * the snapshot is not the tenant's.
+ */
+static const char *snapshot_short_name(const char *name, const char *tenant)
+{
+	size_t n = strlen(tenant);
+
+	if (!name || strncmp(name, tenant, n) || (name[n] && name[n] != '/'))
+		return NULL;
+	return name[n] ? name + n + 1 : "";
+}
+
+/*
+ * The tenant's snapshots at every provider that has them, into *out as
+ * E2B's SnapshotInfo ({snapshotID, names}); with id, only that one, and
+ * *provider (size 64) names where it is. 0, or -1 with the answer set.
+ */
+static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id, json_t **out,
+			    char *provider)
+{
+	size_t i, j;
+
+	if (!(*out = json_array()))
+		return serve_api_error(ans, 500, "out of memory"), -1;
+	for (i = 0; i < csdk_compute_count(srv->compute); i++) {
+		const char *pname = csdk_compute_name_at(srv->compute, i);
+		csdk_provider *prov = csdk_compute_provider(srv->compute, pname);
+		csdk_item_list *items = NULL;
+
+		if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_SNAPSHOTS))
+			continue;
+		if (csdk_snapshot_list(&items, prov) < 0) {
+			serve_api_error(ans, 500, "listing the snapshots of provider '%s' failed: %s", pname, csdk_error_last()->message);
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		for (j = 0; j < items->count; j++) {
+			const char *short_name = snapshot_short_name(items->items[j].name, tenant);
+
+			if (!short_name || (id && strcmp(items->items[j].id, id)))
+				continue;
+			json_array_append_new(*out, json_pack("{s:s,s:[s]}", "snapshotID", items->items[j].id, "names",
+							      *short_name ? items->items[j].name : items->items[j].id));
+			if (provider)
+				snprintf(provider, 64, "%s", pname);
+		}
+		csdk_item_list_free(items);
+	}
+	return 0;
+}
+
+/*
+ * "base" is the provider's default; names of [serve] templates are images;
+ * then a snapshot of the tenant (E2B creates from a snapshot by its id as
+ * the templateID); else a provider template.
+ */
+static int resolve_template(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *name,
+			    struct csdk_create_options *opts, char **image_out, char **template_out)
 {
 	const char *p = srv->opt.templates;
 	size_t i, nl = strlen(name);
@@ -277,6 +341,20 @@ static int resolve_template(struct serve *srv, struct serve_answer *ans, const c
 			}
 		}
 		p = *e ? e + 1 : e;
+	}
+	{
+		json_t *snaps = NULL;
+
+		if (tenant_snapshots(srv, ans, tenant, name, &snaps, NULL) < 0)
+			return -1;
+		if (json_array_size(snaps)) {
+			json_decref(snaps);
+			if (!(*template_out = strdup(name)))
+				return serve_api_error(ans, 500, "out of memory"), -1;
+			opts->snapshot_id = *template_out;
+			return 0;
+		}
+		json_decref(snaps);
 	}
 	for (i = 0; i < csdk_compute_count(srv->compute); i++) {
 		csdk_provider *prov = csdk_compute_provider(srv->compute, csdk_compute_name_at(srv->compute, i));
@@ -334,7 +412,7 @@ static void create_sandbox(struct serve *srv, struct serve_answer *ans, const st
 		serve_api_error(ans, 400, "%s", err);
 		return;
 	}
-	if (resolve_template(srv, ans, req.template_id, &opts, &image, &tmpl) < 0)
+	if (resolve_template(srv, ans, tenant->name, req.template_id, &opts, &image, &tmpl) < 0)
 		goto out;
 	if (kv_of(&meta, &opts.n_metadata, req.metadata) < 0 || kv_of(&envs, &opts.n_envs, req.env_vars) < 0) {
 		serve_api_error(ans, 500, "out of memory");
@@ -544,7 +622,8 @@ static void snapshot(struct serve *srv, struct serve_answer *ans, struct serve_r
 	csdk_provider *prov = csdk_compute_provider(srv->compute, rec->provider);
 	csdk_sandbox *sb = NULL;
 	json_t *root = NULL, *name;
-	char *id = NULL;
+	char *id = NULL, full[200];
+	const char *given;
 	int rc;
 
 	if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_SNAPSHOTS)) {
@@ -556,16 +635,74 @@ static void snapshot(struct serve *srv, struct serve_answer *ans, struct serve_r
 		return;
 	}
 	name = json_object_get(root, "name");
-	if ((rc = serve_record_sandbox(srv, rec, &sb)) == 0 && sb)
-		rc = csdk_compute_snapshot_create(&id, srv->compute, sb, json_is_string(name) ? json_string_value(name) : NULL);
-	if (rc < 0 || !sb)
+	given = json_is_string(name) && *json_string_value(name) ? json_string_value(name) : NULL;
+	if ((name && !json_is_null(name) && !json_is_string(name)) ||
+	    (given && (strlen(given) > 63 || strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(given)))) {
+		serve_api_error(ans, 400, "name must be 1 to 63 letters, digits, '.', '_' or '-'");
+		json_decref(root);
+		return;
+	}
+	snprintf(full, sizeof(full), "%s%s%s", rec->tenant, given ? "/" : "", given ? given : "");
+	if ((rc = serve_record_sandbox(srv, rec, &sb)) == 0 && !sb)
+		serve_api_error(ans, 404, "sandbox '%s' not found", rec->id);
+	else if (rc == 0 && (rc = csdk_compute_snapshot_create(&id, srv->compute, sb, full)) == 0)
+		answer_json(ans, 201, json_pack("{s:s,s:[s]}", "snapshotID", id, "names", given ? full : id));
+	if (rc < 0)
 		serve_api_error(ans, 500, "snapshot of '%s' failed: %s", rec->id, csdk_error_last()->message);
-	else
-		answer_json(ans, 201, json_pack("{s:s,s:[s]}", "snapshotID", id, "names",
-					       json_is_string(name) ? json_string_value(name) : id));
 	csdk_free(id);
 	csdk_sandbox_free(sb);
 	json_decref(root);
+}
+
+/* GET /snapshots: the tenant's, on one page; ?name= keeps those of that id or name (full or short). */
+static void list_snapshots(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *target)
+{
+	json_t *all = NULL, *o, *kept;
+	char *name = serve_query_param(target, "name"), *sandbox = serve_query_param(target, "sandboxID");
+	size_t i;
+
+	/* Providers do not say which sandbox a snapshot came from: refused rather than ignored. */
+	if (sandbox) {
+		free(sandbox);
+		free(name);
+		serve_api_error(ans, 501, "listing snapshots by sandboxID is not supported by csdk serve; filter by name instead");
+		return;
+	}
+	if (tenant_snapshots(srv, ans, tenant, NULL, &all, NULL) < 0) {
+		free(name);
+		return;
+	}
+	if (name && (kept = json_array())) {
+		json_array_foreach(all, i, o) {
+			const char *id = json_string_value(json_object_get(o, "snapshotID"));
+			const char *full = json_string_value(json_array_get(json_object_get(o, "names"), 0));
+			const char *short_name = snapshot_short_name(full, tenant);
+
+			if (!strcmp(id, name) || !strcmp(full, name) || (short_name && !strcmp(short_name, name)))
+				json_array_append(kept, o);
+		}
+		json_decref(all);
+		all = kept;
+	}
+	free(name);
+	answer_json(ans, 200, all);
+}
+
+/* DELETE /templates/ID: E2B deletes snapshots there; serve deletes only the tenant's snapshots. */
+static void delete_snapshot(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id)
+{
+	json_t *found = NULL;
+	char provider[64] = "";
+
+	if (tenant_snapshots(srv, ans, tenant, id, &found, provider) < 0)
+		return;
+	if (!json_array_size(found))
+		serve_api_error(ans, 404, "snapshot '%s' not found; csdk serve deletes the snapshots made through it, not templates", id);
+	else if (csdk_compute_snapshot_delete(srv->compute, provider, id) < 0)
+		serve_api_error(ans, 500, "deleting snapshot '%s' failed: %s", id, csdk_error_last()->message);
+	else
+		answer_json(ans, 204, NULL);
+	json_decref(found);
 }
 
 void serve_api(struct serve *srv, struct serve_answer *ans, const char *method, const char *target, const char *api_key,
@@ -639,8 +776,18 @@ void serve_api(struct serve *srv, struct serve_answer *ans, const char *method, 
 		}
 		goto out;
 	}
-	if (n == 1 && !strcmp(seg[0], "snapshots") && get) {
-		answer_json(ans, 200, json_array());
+	if (n == 1 && !strcmp(seg[0], "snapshots")) {
+		if (get)
+			list_snapshots(srv, ans, tenant->name, target);
+		else
+			serve_api_error(ans, 405, "%s is not allowed on /snapshots; use GET", method);
+		goto out;
+	}
+	if (n == 2 && !strcmp(seg[0], "templates")) {
+		if (del)
+			delete_snapshot(srv, ans, tenant->name, seg[1]);
+		else
+			serve_api_error(ans, 405, "%s is not allowed on a template; use DELETE (csdk serve deletes snapshots only)", method);
 		goto out;
 	}
 	serve_api_error(ans, 404, "no route for %s %.100s", method, n > 0 ? seg[0] : "/");

@@ -33,7 +33,7 @@ typedef int MHD_Result_t;
 typedef enum MHD_Result MHD_Result_t;
 #endif
 
-enum conn_kind { KIND_NEW, KIND_API, KIND_PROXY, KIND_DONE };
+enum conn_kind { KIND_NEW, KIND_API, KIND_PROXY, KIND_REFUSED, KIND_DONE };
 
 struct serve_conn {
 	struct serve *srv;
@@ -43,6 +43,7 @@ struct serve_conn {
 	char *body;
 	size_t len;
 	int too_big;
+	char *refusal;   /* KIND_REFUSED: the answer, sent once the body is read */
 	struct serve_proxy *px;
 	struct serve_record *rec;
 	char *sandbox;
@@ -166,6 +167,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	serve_record_put(&srv->store, conn->rec);
 	free(conn->sandbox);
 	free(conn->body);
+	free(conn->refusal);
 	free(conn->target);
 	free(conn);
 	*con_cls = NULL;
@@ -187,13 +189,29 @@ static void keep_alive_hint(struct MHD_Response *r, const struct serve *srv)
 	MHD_add_response_header(r, "Keep-Alive", v);
 }
 
+#define DISCARD_LIMIT (8 * 1024 * 1024)
+
+static int64_t content_length(struct MHD_Connection *c);
+
 static MHD_Result_t queue_body(struct serve_conn *conn, struct MHD_Connection *c, int status, const char *body,
 			       const char *next_token)
 {
 	struct MHD_Response *r;
 	MHD_Result_t ret;
 	size_t len = body && status != 204 ? strlen(body) : 0;
+	int64_t cl;
 
+	/* An answer before the body (a refusal from the headers alone) waits for
+	 * the body, read and dropped: answered first, the connection is reset
+	 * under a client still sending, which then never reads the answer. */
+	if (conn->kind == KIND_NEW && (cl = content_length(c)) != 0 && cl <= (int64_t)DISCARD_LIMIT) {
+		if (!(conn->refusal = strdup(body ? body : "")))
+			return MHD_NO;
+		conn->status = status;
+		conn->kind = KIND_REFUSED;
+		conn->len = 0;
+		return MHD_YES;
+	}
 	r = MHD_create_response_from_buffer(len, (void *)(len ? body : ""), MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
@@ -283,7 +301,7 @@ static MHD_Result_t collect_header(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static int64_t content_length(struct MHD_Connection *c, const char *method)
+static int64_t content_length(struct MHD_Connection *c)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -292,7 +310,6 @@ static int64_t content_length(struct MHD_Connection *c, const char *method)
 		return -1;
 	if (cl)
 		return strtoll(cl, NULL, 10);
-	(void)method;
 	return 0;
 }
 
@@ -350,7 +367,7 @@ static MHD_Result_t start_proxy(struct serve *srv, struct serve_conn *conn, stru
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	req.method = method;
 	req.target = conn->target;
-	req.content_length = content_length(c, method);
+	req.content_length = content_length(c);
 	req.headers = hl.h;
 	req.n_headers = hl.n;
 	req.client_fd = ci ? ci->connect_fd : -1;
@@ -448,8 +465,6 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 	return ret;
 }
 
-#define DISCARD_LIMIT (8 * 1024 * 1024)
-
 static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -484,7 +499,7 @@ static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const ch
 		}
 		if (host && serve_parse_host(host, &port, hid, sizeof(hid)) == 0)
 			return start_proxy(srv, conn, c, method, hid, port);
-		cl = content_length(c, method);
+		cl = content_length(c);
 		if (cl > (int64_t)DISCARD_LIMIT)
 			return queue_error(conn, c, 413, "the body is %lld bytes; at most %zu are accepted", (long long)cl, srv->opt.max_body);
 		conn->kind = KIND_API;
@@ -515,9 +530,14 @@ static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const ch
 		} else if (conn->kind == KIND_PROXY) {
 			if (serve_proxy_feed(conn->px, upload_data, n) < 0)
 				conn->too_big = 1;   /* reported once the upload ends */
+		} else if (conn->kind == KIND_REFUSED) {
+			conn->len += n;
+			return conn->len > DISCARD_LIMIT ? MHD_NO : MHD_YES;
 		}
 		return MHD_YES;
 	}
+	if (conn->kind == KIND_REFUSED)
+		return queue_body(conn, c, conn->status, conn->refusal, NULL);
 	if (conn->kind == KIND_API) {
 		struct serve_answer ans = { 0 };
 		MHD_Result_t ret;

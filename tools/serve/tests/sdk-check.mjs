@@ -285,6 +285,41 @@ await check('ids with path tricks are refused', async () => {
 	assert.equal(r2.status, 400);
 });
 
+if (process.env.SERVE_SNAPSHOTS === 'yes') {
+	await check('snapshots: create, list by name, a sandbox from one, the tenant\'s own, delete', async () => {
+		await sbx.files.write('snapshot.txt', 'kept\n');
+		const name = `s${process.pid}`;
+		const snap = await sbx.createSnapshot({ name });
+		assert.deepEqual(snap.names, [`default/${name}`]);
+		const listed = async (o, query) => {
+			const out = [];
+			const pager = Sandbox.listSnapshots({ ...o, ...query });
+			while (pager.hasNext) out.push(...await pager.nextItems());
+			return out;
+		};
+		assert.deepEqual(await listed(opts, { name }), [{ snapshotId: snap.snapshotId, names: [`default/${name}`] }]);
+		assert.ok((await listed(opts)).some((x) => x.snapshotId === snap.snapshotId));
+		assert.deepEqual(await listed(other), []);
+		await rejects(listed(opts, { sandboxId: sbx.sandboxId }), SandboxError,
+			(e) => assert.match(e.message, /listing snapshots by sandboxID is not supported by csdk serve; filter by name instead/));
+		const from = await Sandbox.create(snap.snapshotId, opts);
+		assert.equal(await from.files.read('snapshot.txt'), 'kept\n');
+		await from.kill();
+		await rejects(Sandbox.create(snap.snapshotId, other), SandboxError, (e) => assert.match(e.message, /template '.*' not found/));
+		assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId, other), false);
+		assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId, opts), true);
+		assert.equal(await Sandbox.deleteSnapshot(snap.snapshotId, opts), false);
+		assert.deepEqual(await listed(opts, { name }), []);
+		await rejects(Sandbox.createSnapshot('no-such-sandbox', opts), Error, (e) => assert.equal(e.message, 'Sandbox no-such-sandbox not found'));
+	});
+} else {
+	await check('snapshots over a provider without them: 501 with the reason', async () => {
+		await rejects(sbx.createSnapshot(), SandboxError, (e) => assert.match(e.message, /provider '[^']+' does not support snapshots; use a provider that has them/));
+		const r = await raw('GET', '/snapshots');
+		assert.deepEqual(r.json, []);
+	});
+}
+
 await check('a slow client is cut off and others are served meanwhile', async () => {
 	const net = await import('node:net');
 	const u = new URL(url);

@@ -2,6 +2,8 @@
 # made by `csdk create`, a restart, nothing left behind. Sourced by sdk-*.test.
 . "$(dirname "$0")/lib.sh"
 need_sdk
+SERVE_SNAPSHOTS=$(provider_has snapshots)
+export SERVE_SNAPSHOTS
 serve_start
 serve_node sdk-check.mjs main || fail "the SDK checks"
 
