@@ -16,7 +16,7 @@ static void print_field(const char *label, const char *value)
 
 static int print_plugin_text(const csdk_plugin_info *info)
 {
-	static const char *const config_headers[] = { "KEY", "ENV", "REQUIRED", "SECRET", "HELP" };
+	static const char *const config_headers[] = { "KEY", "ENV", "TYPE", "REQUIRED", "SECRET", "HELP" };
 	char abi[CSDKP_ABI_TEXT_SIZE];
 	char *modes = csdkp_modes_text(info->modes, info->default_mode);
 	char *caps = csdkp_capabilities_text(info->capabilities);
@@ -24,12 +24,12 @@ static int print_plugin_text(const csdk_plugin_info *info)
 	size_t i;
 	int rc = -1;
 
-	if (!modes || !caps || csdkp_table_new(&config, 5, config_headers) < 0 ||
+	if (!modes || !caps || csdkp_table_new(&config, 6, config_headers) < 0 ||
 	    csdkp_table_new(&methods, 2, NULL) < 0)
 		goto out;
 	for (i = 0; i < info->n_config_keys; i++) {
 		const csdk_config_key_info *key = &info->config_keys[i];
-		const char *cells[] = { key->key, key->env,
+		const char *cells[] = { key->key, key->env, csdkp_config_type_name(key->type),
 					(key->flags & CSDK_CONFIG_REQUIRED) ? "yes" : "no",
 					(key->flags & CSDK_CONFIG_SECRET) ? "yes" : "no",
 					key->help };
