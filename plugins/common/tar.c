@@ -188,13 +188,74 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names in d but "." and "..", sorted; on an error *names holds those read so far. */
+static int read_names(DIR *d, char ***names, size_t *n)
+{
+	struct dirent *de;
+	size_t cap = 0;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*n == cap) {
+			char **g = realloc(*names, (cap = cap ? cap * 2 : 32) * sizeof(**names));
+			if (!g)
+				return CSDK_ENOMEM;
+			*names = g;
+		}
+		if (!((*names)[*n] = strdup(de->d_name)))
+			return CSDK_ENOMEM;
+		(*n)++;
+	}
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_names);
+	return 0;
+}
+
+static int write_dir(int out, int dfd, const char *prefix, char *err, size_t errlen);
+
+/* The entry name of the directory dfd as the member path: a directory with all in it, a file or a link. */
+static int write_entry(int out, int dfd, const char *name, const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (S_ISDIR(st->st_mode)) {
+		int cfd;
+
+		rc = write_header(out, path, '5', st, 0, NULL);
+		cfd = rc ? -1 : openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (!rc && cfd >= 0) {
+			rc = write_dir(out, cfd, path, err, errlen);
+			close(cfd);
+		}
+	} else if (S_ISREG(st->st_mode)) {
+		int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (in >= 0) {
+			rc = write_header(out, path, '0', st, (uint64_t)st->st_size, NULL);
+			if (!rc)
+				rc = write_file_data(out, in, (uint64_t)st->st_size, path, err, errlen);
+			close(in);
+		}
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t k = readlinkat(dfd, name, target, sizeof(target) - 1);
+
+		if (k >= 0) {
+			target[k] = '\0';
+			rc = write_header(out, path, '2', st, 0, target);
+		}
+	}
+	return rc;
+}
+
 static int write_dir(int out, int dfd, const char *prefix, char *err, size_t errlen)
 {
 	DIR *d;
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	int rc = 0, fd = dup(dfd);
+	size_t n = 0, i;
+	int rc, fd = dup(dfd);
 
 	if (fd < 0)
 		return CSDK_EIO;
@@ -203,29 +264,10 @@ static int write_dir(int out, int dfd, const char *prefix, char *err, size_t err
 		close(fd);
 		return CSDK_ENOMEM;
 	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **g = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
-			if (!g) {
-				rc = CSDK_ENOMEM;
-				break;
-			}
-			names = g;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = CSDK_ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (!rc && n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
+	rc = read_names(d, &names, &n);
 	for (i = 0; !rc && i < n; i++) {
 		struct stat st;
-		char *path;
+		char *path, *dpath = NULL;
 
 		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
@@ -233,42 +275,15 @@ static int write_dir(int out, int dfd, const char *prefix, char *err, size_t err
 			rc = CSDK_ENOMEM;
 			break;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			char *dpath;
-			int cfd;
-
-			if (asprintf(&dpath, "%s/", path) < 0) {
-				free(path);
-				rc = CSDK_ENOMEM;
-				break;
-			}
-			rc = write_header(out, dpath, '5', &st, 0, NULL);
-			cfd = rc ? -1 : openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (!rc && cfd >= 0) {
-				rc = write_dir(out, cfd, dpath, err, errlen);
-				close(cfd);
-			}
-			free(dpath);
-		} else if (S_ISREG(st.st_mode)) {
-			int in = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (in >= 0) {
-				rc = write_header(out, path, '0', &st, (uint64_t)st.st_size, NULL);
-				if (!rc)
-					rc = write_file_data(out, in, (uint64_t)st.st_size, path, err, errlen);
-				close(in);
-			}
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t k = readlinkat(dirfd(d), names[i], target, sizeof(target) - 1);
-
-			if (k >= 0) {
-				target[k] = '\0';
-				rc = write_header(out, path, '2', &st, 0, target);
-			}
+		if (S_ISDIR(st.st_mode) && asprintf(&dpath, "%s/", path) < 0) {
+			free(path);
+			rc = CSDK_ENOMEM;
+			break;
 		}
+		rc = write_entry(out, dirfd(d), names[i], dpath ? dpath : path, &st, err, errlen);
 		if (rc && !err[0])
 			snprintf(err, errlen, "cannot write the archive entry %s: %s", path, strerror(errno));
+		free(dpath);
 		free(path);
 	}
 	for (i = 0; i < n; i++)
