@@ -113,6 +113,14 @@ typedef int (*csdkp_option_fn)(struct csdkp_cli *cli, void *state, int opt, cons
 int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
 		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out);
 
+/**
+ * csdkp_parse with every argument positional, then csdkp_expect_args on
+ * their number: returns as csdkp_parse does.
+ */
+int csdkp_parse_operands(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
+			 csdkp_option_fn fn, void *state, size_t min, size_t max, const char *what,
+			 char ***pos_out, size_t *n_pos_out);
+
 /** Print "csdk: COMMAND: MESSAGE; run 'csdk COMMAND --help' for usage"; returns 2. */
 int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...) CSDKP_PRINTF(2, 3);
 

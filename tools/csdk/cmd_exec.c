@@ -267,9 +267,8 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, len;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, exec_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, exec_option, &args, 2, 2,
+				      "a sandbox ID and CODE (or - to read it from standard input)", &pos, &n_pos);
 	if (status) {
 		free(args.envs);
 		return parse_status(status);

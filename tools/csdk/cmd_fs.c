@@ -170,11 +170,10 @@ static int run_fs(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, i;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 3, 3,
+				      "ID, an operation and a PATH", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 3, 3, "ID, an operation and a PATH")))
-		return status;
 	op = pos[1];
 	path = pos[2];
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)

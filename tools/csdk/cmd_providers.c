@@ -57,11 +57,9 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
-		return status;
 
 	rc = csdkp_cli_registry_new(&reg);
 	if (rc < 0) {
@@ -159,11 +157,10 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 	char **pos;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
+				      "the operation 'show'", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "the operation 'show'")))
-		return status;
 	if (strcmp(pos[0], "show") != 0)
 		return csdkp_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
 	/* Opening the providers checks the file against the plugins; an unavailable provider is still shown. */

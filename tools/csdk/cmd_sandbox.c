@@ -60,9 +60,8 @@ static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 	int status;
 
 	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, create_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, &args, 0, 0,
+				      "no arguments", &pos, &n_pos);
 	if (status) {
 		csdkp_create_args_release(&args);
 		return status < 0 ? 0 : status;
@@ -100,11 +99,9 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
-		return status;
 	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_compute_list(&list, compute);
@@ -228,11 +225,9 @@ static int run_info(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_get_info(&info, sandbox);
@@ -275,11 +270,9 @@ static int run_destroy(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	bare = csdkp_cli_split_id(&provider, cli, pos[0]);
@@ -322,11 +315,10 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc, port;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &protocol, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &protocol, 2, 2,
+				      "a sandbox ID and a PORT", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and a PORT")))
-		return status;
 	if ((status = csdkp_parse_port(&port, cli, pos[1])))
 		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
@@ -371,9 +363,8 @@ static int run_find_or_create(struct csdkp_cli *cli, int argc, char **argv)
 	int status, rc;
 
 	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, create_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox NAME");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, &args, 1, 1,
+				      "a sandbox NAME", &pos, &n_pos);
 	if (status) {
 		csdkp_create_args_release(&args);
 		return status < 0 ? 0 : status;
@@ -416,12 +407,10 @@ static int run_find(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &namespace_,
-			     &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &namespace_, 1, 1,
+				      "a sandbox NAME", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox NAME")))
-		return status;
 	if (csdkp_cli_provider(&provider, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_find(&sandbox, provider, namespace_, pos[0]);
@@ -464,12 +453,10 @@ static int run_extend(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, duration_option, &duration,
-			     &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, duration_option, &duration, 1, 1,
+				      "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_extend_timeout(sandbox, duration);

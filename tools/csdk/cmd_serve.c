@@ -336,9 +336,7 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	a.grace_s = -1;
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, serve_option, &a, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, serve_option, &a, 0, 0, "no arguments", &pos, &n_pos);
 	if (status) {
 		free(a.providers);
 		return status < 0 ? 0 : status;

@@ -220,11 +220,10 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (n_pos < 1)
-		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
 	if (strcmp(pos[0], "create") == 0) {
 		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID after 'create'")))
 			return status;
@@ -315,11 +314,10 @@ static int run_template(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (n_pos < 1)
-		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
 	if (strcmp(pos[0], "create") == 0) {
 		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'create' but its options")))
 			return status;
