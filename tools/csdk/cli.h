@@ -203,6 +203,19 @@ void csdkp_report(int code, const char *what);
 /** Print root as the command's JSON output; returns 0 or the failure exit status (root is released). */
 int csdkp_print_json(json_t *root, int failure_status);
 
+/** What a listing command prints: a JSON array with --json, else a table. */
+struct csdkp_listing {
+	json_t *array;
+	csdkp_table *table;
+};
+
+/** Start an empty listing for cli; -1 (said) when out of memory, with nothing to free. */
+int csdkp_listing_new(struct csdkp_listing *out, const struct csdkp_cli *cli, size_t n_columns,
+		      const char *const *headers, const char *what);
+/** Print the listing and free it; returns the exit status. */
+int csdkp_listing_print(struct csdkp_listing *out);
+void csdkp_listing_free(struct csdkp_listing *out);
+
 /** Finish standard output; returns status, or failure_status when writing failed. */
 int csdkp_finish(int status, int failure_status);
 

@@ -93,8 +93,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 	static const char *const headers[] = { "ID", "STATUS", "CREATED" };
 	csdk_compute *compute;
 	csdk_sandbox_list *list = NULL;
-	csdkp_table *table = NULL;
-	json_t *root = NULL;
+	struct csdkp_listing out;
 	char **pos;
 	size_t n_pos, i;
 	int status, rc;
@@ -109,8 +108,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		csdkp_report(rc, "listing sandboxes");
 		return CSDKP_EXIT_FAILURE;
 	}
-	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 3, headers) < 0) {
-		csdkp_error("out of memory while listing sandboxes");
+	if (csdkp_listing_new(&out, cli, 3, headers, "listing sandboxes") < 0) {
 		csdk_sandbox_list_free(list);
 		return CSDKP_EXIT_FAILURE;
 	}
@@ -128,11 +126,11 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		} else if (!(id = csdkp_cli_qualified_id(cli, list->sandboxes[i]))) {
 			csdkp_error("out of memory while listing sandboxes");
 			status = CSDKP_EXIT_FAILURE;
-		} else if (root) {
+		} else if (out.array) {
 			json_t *row = csdkp_json_info(info);
 
 			if (!row || json_object_set_new(row, "id", csdkp_json_text(id)) < 0 ||
-			    json_array_append_new(root, row) < 0) {
+			    json_array_append_new(out.array, row) < 0) {
 				csdkp_error("out of memory while listing sandboxes");
 				status = CSDKP_EXIT_FAILURE;
 			}
@@ -140,22 +138,17 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 			const char *cells[] = { id, csdk_status_name(info->status),
 						csdkp_format_time(created, sizeof(created), info->created_ms) };
 
-			csdkp_table_add(table, cells);
+			csdkp_table_add(out.table, cells);
 		}
 		free(id);
 		csdk_sandbox_info_free(info);
 	}
 	csdk_sandbox_list_free(list);
 	if (status) {
-		json_decref(root);
-		csdkp_table_free(table);
+		csdkp_listing_free(&out);
 		return status;
 	}
-	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return csdkp_listing_print(&out);
 }
 
 const struct csdkp_command csdkp_cmd_list = {
