@@ -798,16 +798,9 @@ size_t csdk_registry_rejected_count(const csdk_registry *reg)
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_rejection *r = NULL;
+	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i) : NULL;
 
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	ensure_scanned(reg);
-	if (i < reg->rejected.n)
-		r = &((struct rejection *)reg->rejected.items[i])->pub;
-	csdkp_unlock();
-	return r;
+	return r ? &r->pub : NULL;
 }
 
 /* The path itself is fixed at creation; only each entry's exists changes, at scans. */
