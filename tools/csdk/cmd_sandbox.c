@@ -21,6 +21,21 @@ static int create_option(struct csdkp_cli *cli, void *state, int opt, const char
 	return status < 0 ? CSDKP_EXIT_USAGE : status;
 }
 
+/* Options and arguments of a command that creates: args is released unless this returns 0. */
+static int parse_create(struct csdkp_create_args *args, struct csdkp_cli *cli, int argc, char **argv,
+			const struct option *longopts, size_t min, size_t max, const char *what, char ***pos, size_t *n_pos)
+{
+	int status;
+
+	csdkp_create_args_init(args);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, args, min, max, what, pos, n_pos);
+	if (status)
+		csdkp_create_args_release(args);
+	else
+		csdkp_create_args_finish(args);
+	return status;
+}
+
 /* Print the id of a sandbox just created or found. */
 static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 {
@@ -59,14 +74,8 @@ static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status;
 
-	csdkp_create_args_init(&args);
-	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, &args, 0, 0,
-				      "no arguments", &pos, &n_pos);
-	if (status) {
-		csdkp_create_args_release(&args);
+	if ((status = parse_create(&args, cli, argc, argv, longopts, 0, 0, "no arguments", &pos, &n_pos)))
 		return status < 0 ? 0 : status;
-	}
-	csdkp_create_args_finish(&args);
 	status = CSDKP_EXIT_FAILURE;
 	if (csdkp_cli_create(&sandbox, cli, &args.opts) == 0)
 		status = print_sandbox_id(cli, sandbox);
@@ -355,14 +364,8 @@ static int run_find_or_create(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	csdkp_create_args_init(&args);
-	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, &args, 1, 1,
-				      "a sandbox NAME", &pos, &n_pos);
-	if (status) {
-		csdkp_create_args_release(&args);
+	if ((status = parse_create(&args, cli, argc, argv, longopts, 1, 1, "a sandbox NAME", &pos, &n_pos)))
 		return status < 0 ? 0 : status;
-	}
-	csdkp_create_args_finish(&args);
 	args.opts.name = pos[0];
 	status = CSDKP_EXIT_FAILURE;
 	if (csdkp_cli_provider(&provider, cli) == 0) {
