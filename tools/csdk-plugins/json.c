@@ -9,12 +9,8 @@ static json_t *warnings_json(const char *const *warnings, size_t n)
 	json_t *array = json_array();
 	size_t i;
 
-	for (i = 0; array && i < n; i++) {
-		if (json_array_append_new(array, json_string(warnings[i])) < 0) {
-			json_decref(array);
-			array = NULL;
-		}
-	}
+	for (i = 0; array && i < n; i++)
+		csdkp_json_append(&array, json_string(warnings[i]));
 	return array;
 }
 
@@ -50,10 +46,7 @@ json_t *csdkp_config_json(const csdk_plugin_info *info)
 					 "secret", (key->flags & CSDK_CONFIG_SECRET) != 0,
 					 "help", key->help);
 
-		if (json_array_append_new(array, item) < 0) {
-			json_decref(array);
-			array = NULL;
-		}
+		csdkp_json_append(&array, item);
 	}
 	return array;
 }
@@ -73,16 +66,15 @@ json_t *csdkp_methods_json(const csdk_plugin_info *info)
 	return object;
 }
 
-json_t *csdkp_rejection_json(const char *path, const char *name, int code, int signal,
-			      int shadowed, const char *reason)
+json_t *csdkp_rejection_json(const csdk_rejection *rej)
 {
 	return json_pack("{s:s?, s:s?, s:i, s:i, s:b, s:s?}",
-			 "path", path,
-			 "name", name,
-			 "code", code,
-			 "signal", signal,
-			 "shadowed", shadowed != 0,
-			 "reason", reason);
+			 "path", rej->path,
+			 "name", rej->name,
+			 "code", rej->code,
+			 "signal", rej->signal,
+			 "shadowed", rej->shadowed != 0,
+			 "reason", rej->reason);
 }
 
 json_t *csdkp_rejected_json(const csdk_registry *reg)
@@ -90,16 +82,8 @@ json_t *csdkp_rejected_json(const csdk_registry *reg)
 	json_t *array = json_array();
 	size_t i;
 
-	for (i = 0; array && i < csdk_registry_rejected_count(reg); i++) {
-		const csdk_rejection *rej = csdk_registry_rejected_at(reg, i);
-
-		if (json_array_append_new(array, csdkp_rejection_json(rej->path, rej->name, rej->code,
-								 rej->signal, rej->shadowed,
-								 rej->reason)) < 0) {
-			json_decref(array);
-			array = NULL;
-		}
-	}
+	for (i = 0; array && i < csdk_registry_rejected_count(reg); i++)
+		csdkp_json_append(&array, csdkp_rejection_json(csdk_registry_rejected_at(reg, i)));
 	return array;
 }
 
@@ -108,12 +92,8 @@ json_t *csdkp_plugins_json(const csdk_registry *reg)
 	json_t *array = json_array();
 	size_t i;
 
-	for (i = 0; array && i < csdk_registry_count(reg); i++) {
-		if (json_array_append_new(array, csdkp_plugin_json(csdk_registry_at(reg, i))) < 0) {
-			json_decref(array);
-			array = NULL;
-		}
-	}
+	for (i = 0; array && i < csdk_registry_count(reg); i++)
+		csdkp_json_append(&array, csdkp_plugin_json(csdk_registry_at(reg, i)));
 	return array;
 }
 
@@ -129,4 +109,12 @@ int csdkp_emit_json(json_t *root)
 	rc = csdkp_json_print(CSDKP_STDOUT, root);
 	json_decref(root);
 	return rc;
+}
+
+void csdkp_json_append(json_t **array, json_t *item)
+{
+	if (json_array_append_new(*array, item) < 0) {
+		json_decref(*array);
+		*array = NULL;
+	}
 }

@@ -44,11 +44,12 @@ int csdkp_subcommand_argv(const struct csdkp_subcommand **sub, char ***out, int 
 json_t *csdkp_plugin_json(const csdk_plugin_info *info);
 json_t *csdkp_config_json(const csdk_plugin_info *info);
 json_t *csdkp_methods_json(const csdk_plugin_info *info);
-json_t *csdkp_rejection_json(const char *path, const char *name, int code, int signal,
-			     int shadowed, const char *reason);
+json_t *csdkp_rejection_json(const csdk_rejection *rej);
 json_t *csdkp_rejected_json(const csdk_registry *reg);
 json_t *csdkp_plugins_json(const csdk_registry *reg);
 int csdkp_emit_json(json_t *root);
+/** Append item (always taken) to *array; when that fails *array is dropped and NULL. */
+void csdkp_json_append(json_t **array, json_t *item);
 
 /* warnings.c */
 void csdkp_print_registry_warnings(const csdk_registry *reg);

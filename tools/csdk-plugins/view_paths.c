@@ -26,22 +26,14 @@ int csdkp_view_paths(const csdk_registry *reg, const struct csdkp_plugins_option
 		for (i = 0; paths && i < n; i++) {
 			const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
-			if (json_array_append_new(paths, json_pack("{s:s, s:s, s:b, s:b}",
-								   "dir", entry->dir,
-								   "origin", csdkp_path_origin_name(entry->origin),
-								   "exists", entry->exists != 0,
-								   "not_a_directory",
-								   !entry->exists && is_non_directory(entry->dir))) < 0) {
-				json_decref(paths);
-				paths = NULL;
-			}
+			csdkp_json_append(&paths, json_pack("{s:s, s:s, s:b, s:b}",
+							    "dir", entry->dir,
+							    "origin", csdkp_path_origin_name(entry->origin),
+							    "exists", entry->exists != 0,
+							    "not_a_directory", !entry->exists && is_non_directory(entry->dir)));
 		}
-		for (i = 0; warnings && i < csdk_registry_warning_count(reg); i++) {
-			if (json_array_append_new(warnings, json_string(csdk_registry_warning_at(reg, i))) < 0) {
-				json_decref(warnings);
-				warnings = NULL;
-			}
-		}
+		for (i = 0; warnings && i < csdk_registry_warning_count(reg); i++)
+			csdkp_json_append(&warnings, json_string(csdk_registry_warning_at(reg, i)));
 		return csdkp_emit_json(json_pack("{s:o, s:o}", "paths", paths, "warnings", warnings)) < 0 ? 1 : 0;
 	}
 	for (i = 0; i < n; i++) {

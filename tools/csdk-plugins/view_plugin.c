@@ -127,12 +127,8 @@ static int report_rejections(const csdk_registry *reg, const char *name, const s
 		found++;
 		if (!opts->json)
 			csdkp_error("%s", rej->reason);
-		else if (array && json_array_append_new(array, csdkp_rejection_json(rej->path, rej->name, rej->code,
-									     rej->signal, rej->shadowed,
-									     rej->reason)) < 0) {
-			json_decref(array);
-			array = NULL;
-		}
+		else if (array)
+			csdkp_json_append(&array, csdkp_rejection_json(rej));
 	}
 	if (found == 0) {
 		json_decref(array);
@@ -169,12 +165,14 @@ static int report_file_rejection(const csdk_registry *reg, const char *file, con
 		const csdk_rejection *rej = csdk_registry_rejected_at(reg, i);
 
 		if (strcmp(rej->path, path) == 0 && rej->reason && strcmp(rej->reason, err->message) == 0)
-			item = csdkp_rejection_json(rej->path, rej->name, rej->code, rej->signal, rej->shadowed,
-					      rej->reason);
+			item = csdkp_rejection_json(rej);
 	}
-	if (!item)
-		item = csdkp_rejection_json(path, NULL, err->code, crash_signal(err->code, err->message), 0,
-				      err->message);
+	if (!item) {
+		const csdk_rejection rej = { .path = path, .code = err->code,
+					     .signal = crash_signal(err->code, err->message), .reason = err->message };
+
+		item = csdkp_rejection_json(&rej);
+	}
 	csdkp_emit_json(item ? json_pack("{s:[o]}", "rejected", item) : NULL);
 	return 1;
 }
