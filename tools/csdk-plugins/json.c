@@ -4,16 +4,6 @@
 #include "common/output.h"
 #include "tool.h"
 
-static json_t *warnings_json(const char *const *warnings, size_t n)
-{
-	json_t *array = json_array();
-	size_t i;
-
-	for (i = 0; array && i < n; i++)
-		csdkp_json_append(&array, json_string(warnings[i]));
-	return array;
-}
-
 json_t *csdkp_plugin_json(const csdk_plugin_info *info)
 {
 	char abi[CSDKP_ABI_TEXT_SIZE];
@@ -28,7 +18,7 @@ json_t *csdkp_plugin_json(const csdk_plugin_info *info)
 			 "path", info->path,
 			 "description", info->description,
 			 "license", info->license,
-			 "warnings", warnings_json(info->warnings, info->n_warnings));
+			 "warnings", csdkp_strings_json(info->warnings, info->n_warnings));
 }
 
 json_t *csdkp_config_json(const csdk_plugin_info *info)
