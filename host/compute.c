@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compute.h"
+#include "compute_cursor.h"
+#include "compute_failures.h"
 #include "error.h"
 #include "log.h"
 #include "provider.h"

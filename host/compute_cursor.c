@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compute.h"
+#include "compute_cursor.h"
 #include "log.h"
 #include "util.h"
 

@@ -5,7 +5,7 @@
 
 #include <csdk/csdk.h>
 
-#include "compute.h"
+#include "compute_failures.h"
 #include "error.h"
 #include "util.h"
 

@@ -1,9 +1,9 @@
 /*
- * Internal interface of csdk_compute: the failures gathered while trying
- * providers in turn, and the round-robin cursor kept in a file.
+ * The failures gathered while csdk_compute tries providers in turn, and the
+ * one error they make.
  */
-#ifndef CSDK_HOST_COMPUTE_H
-#define CSDK_HOST_COMPUTE_H
+#ifndef CSDK_HOST_COMPUTE_FAILURES_H
+#define CSDK_HOST_COMPUTE_FAILURES_H
 
 #include <stddef.h>
 
@@ -27,8 +27,4 @@ void csdkp_failures_note(struct csdkp_failures *f, const char *name, const char 
 int csdkp_failures_report(struct csdkp_failures *f, const char *what, size_t n);
 void csdkp_failures_free(struct csdkp_failures *f);
 
-/** The number in the cursor file at path (0 when none), leaving the next one
- *  there; other processes take turns through a lock file beside it. */
-unsigned long csdkp_cursor_file_take(const char *path);
-
-#endif /* CSDK_HOST_COMPUTE_H */
+#endif /* CSDK_HOST_COMPUTE_FAILURES_H */
