@@ -212,19 +212,13 @@ static int report(const struct csdkp_cli *cli, const struct csdkp_bench_options 
 	int status = 0;
 
 	if (cli->json) {
-		json_t *root = csdkp_bench_tti_json(rows, n_rows, config);
-		if (csdkp_bench_write_json("-", root) < 0)
+		if (csdkp_bench_emit_json("-", csdkp_bench_tti_json(rows, n_rows, config)) < 0)
 			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
 	} else if (print_summary(rows, n_rows) < 0) {
 		return -1;
 	}
-	if (o->json_path) {
-		json_t *root = csdkp_bench_tti_json(rows, n_rows, config);
-		if (csdkp_bench_write_json(o->json_path, root) < 0)
-			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
-	}
+	if (o->json_path && csdkp_bench_emit_json(o->json_path, csdkp_bench_tti_json(rows, n_rows, config)) < 0)
+		status = CSDKP_EXIT_FAILURE;
 	if (o->svg_path && write_svg(o->svg_path, rows, n_rows, config) < 0)
 		status = CSDKP_EXIT_FAILURE;
 	return csdkp_finish(status, CSDKP_EXIT_FAILURE);
