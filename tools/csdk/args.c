@@ -204,6 +204,13 @@ int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli
 	return 0;
 }
 
+const struct option csdkp_create_named_longopts[] = {
+	CSDKP_COMMON_LONGOPTS,
+	{ "name", required_argument, NULL, CSDKP_OPT_NAME },
+	CSDKP_CREATE_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
 void csdkp_create_args_init(struct csdkp_create_args *args)
 {
 	static const struct csdk_create_options init = CSDK_CREATE_OPTIONS_INIT;

@@ -93,6 +93,9 @@ enum {
 	{ "env", required_argument, NULL, CSDKP_OPT_ENV }, \
 	{ "metadata", required_argument, NULL, CSDKP_OPT_METADATA }
 
+/* The options of the commands that create a sandbox of their own: create, run. */
+extern const struct option csdkp_create_named_longopts[];
+
 /* Interleave options with every positional argument. */
 #define CSDKP_ALL_POSITIONALS ((size_t)-1)
 

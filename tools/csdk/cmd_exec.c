@@ -504,19 +504,13 @@ static int run_guarded(struct csdkp_cli *cli, const csdk_create_options *opts, c
 
 static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "name", required_argument, NULL, CSDKP_OPT_NAME },
-		CSDKP_CREATE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct csdkp_create_args args;
 	char **pos, *command;
 	size_t n_pos;
 	int status;
 
 	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, 0, run_option, &args, &pos, &n_pos);
+	status = csdkp_parse(cli, argc, argv, csdkp_create_named_longopts, 0, run_option, &args, &pos, &n_pos);
 	if (!status && n_pos < 1)
 		status = csdkp_cli_usage(cli, "missing the command to run");
 	if (status) {

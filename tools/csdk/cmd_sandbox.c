@@ -62,19 +62,14 @@ static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 
 static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "name", required_argument, NULL, CSDKP_OPT_NAME },
-		CSDKP_CREATE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct csdkp_create_args args;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
 	size_t n_pos;
 	int status;
 
-	if ((status = parse_create(&args, cli, argc, argv, longopts, 0, 0, "no arguments", &pos, &n_pos)))
+	status = parse_create(&args, cli, argc, argv, csdkp_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
+	if (status)
 		return status < 0 ? 0 : status;
 	status = CSDKP_EXIT_FAILURE;
 	if (csdkp_cli_create(&sandbox, cli, &args.opts) == 0)
