@@ -1,16 +1,12 @@
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "compute_cursor.h"
+#include "compute_failures.h"
 #include "error.h"
 #include "log.h"
 #include "provider.h"
@@ -43,20 +39,6 @@ struct csdk_compute {
 	size_t n_affinities;
 };
 
-struct csdk_cancel {
-	atomic_int requested;
-};
-
-/* Failures gathered while trying providers in turn. */
-struct failures {
-	char *text;
-	const char *first_name;  /* the first failure, for the error of a single provider */
-	char *first_message;
-	size_t n_tried;
-	int code;
-	int mixed;
-};
-
 const char *csdk_strategy_name(csdk_strategy strategy)
 {
 	switch (strategy) {
@@ -66,31 +48,6 @@ const char *csdk_strategy_name(csdk_strategy strategy)
 		return "round-robin";
 	}
 	return "unknown";
-}
-
-int csdk_cancel_new(csdk_cancel **out)
-{
-	if (!out)
-		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_cancel_new: out is NULL");
-	if (!(*out = calloc(1, sizeof(**out))))
-		return csdkp_error_oom();
-	return 0;
-}
-
-void csdk_cancel_free(csdk_cancel *cancel)
-{
-	free(cancel);
-}
-
-void csdk_cancel_request(csdk_cancel *cancel)
-{
-	if (cancel)
-		atomic_store(&cancel->requested, 1);
-}
-
-int csdk_cancel_requested(const csdk_cancel *cancel)
-{
-	return cancel ? atomic_load(&((csdk_cancel *)cancel)->requested) : 0;
 }
 
 int csdk_compute_new(csdk_compute **out, const csdk_compute_options *opts)
@@ -340,152 +297,17 @@ static int resolve_hint(ssize_t *out, const csdk_compute *c, const char *provide
 	return 0;
 }
 
-/* --------------------------------------------------------- the cursor file */
-
-static unsigned long cursor_read(const char *path)
-{
-	unsigned long v = 0;
-	FILE *fp = fopen(path, "r");
-
-	if (fp) {
-		if (fscanf(fp, "%lu", &v) != 1)
-			v = 0;
-		fclose(fp);
-	}
-	return v;
-}
-
-static int mkdirs_for(const char *path)
-{
-	char *dir = strdup(path), *p;
-
-	if (!dir)
-		return -1;
-	for (p = dir + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			free(dir);
-			return -1;
-		}
-		*p = '/';
-	}
-	free(dir);
-	return 0;
-}
-
-/* Written to a temporary file and renamed, so a reader never sees half a number. */
-static void cursor_write(const char *path, unsigned long v)
-{
-	char *tmp = csdkp_printf("%s.%ld.tmp", path, (long)getpid());
-	FILE *fp;
-	int ok;
-
-	if (!tmp || mkdirs_for(path) < 0 || !(fp = fopen(tmp, "w"))) {
-		csdkp_log_emit(CSDK_LOG_WARN, NULL, tmp ? "cannot save the round-robin cursor; check that its directory is writable" : "out of memory");
-		free(tmp);
-		return;
-	}
-	ok = fprintf(fp, "%lu\n", v) > 0;
-	ok = (fclose(fp) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		char *msg = csdkp_printf("cannot save the round-robin cursor to %s: %s; check that its directory is writable", path, strerror(errno));
-		unlink(tmp);
-		csdkp_log_emit(CSDK_LOG_WARN, NULL, msg ? msg : "out of memory");
-		free(msg);
-	}
-	free(tmp);
-}
-
-/* Held around read and write, so that separate processes take turns too; -1 when it cannot be had. */
-static int cursor_lock(const char *path)
-{
-	char *lock = csdkp_printf("%s.lock", path);
-	int fd = -1;
-
-	if (lock && mkdirs_for(path) == 0 && (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
-			;
-	free(lock);
-	return fd;
-}
-
 static size_t next_start(csdk_compute *c)
 {
 	unsigned long v;
-	int lock = -1;
 
 	if (c->strategy != CSDK_STRATEGY_ROUND_ROBIN || !c->n)
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	if (c->cursor_path)
-		lock = cursor_lock(c->cursor_path);
-	v = c->cursor_path ? cursor_read(c->cursor_path) : c->cursor;
+	v = c->cursor_path ? csdkp_cursor_file_take(c->cursor_path) : c->cursor;
 	c->cursor = v + 1;
-	if (c->cursor_path)
-		cursor_write(c->cursor_path, c->cursor);
-	if (lock >= 0)
-		close(lock);
 	pthread_mutex_unlock(&c->lock);
 	return (size_t)(v % c->n);
-}
-
-/* --------------------------------------------------------------- failures */
-
-static void failures_line(struct failures *f, const char *name, const char *message)
-{
-	char *line = csdkp_printf("%s\n- %s: %s", f->text ? f->text : "", name, message);
-
-	free(f->text);
-	f->text = line;
-}
-
-static void failures_add(struct failures *f, const char *name, int code, const char *message)
-{
-	failures_line(f, name, message);
-	if (!f->n_tried) {
-		f->first_name = name;
-		f->first_message = strdup(message);
-	}
-	if (f->n_tried && code != f->code)
-		f->mixed = 1;
-	f->code = code;
-	f->n_tried++;
-}
-
-/* A line for a provider that answered without failing (e.g. "no such
- * sandbox"): listed in the error if others failed, never its cause. */
-static void failures_note(struct failures *f, const char *name, const char *message)
-{
-	failures_line(f, name, message);
-}
-
-static void failures_free(struct failures *f)
-{
-	free(f->text);
-	free(f->first_message);
-	f->text = f->first_message = NULL;
-}
-
-static void failures_add_last(struct failures *f, const char *name, int code)
-{
-	const csdk_error *e = csdk_error_last();
-
-	failures_add(f, name, code, e->code && e->message[0] ? e->message : csdk_strerror(code));
-}
-
-static int failures_report(struct failures *f, const char *what, size_t n)
-{
-	int code = f->mixed ? CSDK_EBACKEND : f->code;
-
-	if (!f->text)
-		code = csdkp_error_oom();
-	else if (n == 1 && f->n_tried == 1 && f->first_message)
-		/* one provider: its own one-line error, not a list of one */
-		csdkp_error_set(code, f->first_name, "%s", f->first_message);
-	else
-		csdkp_error_set(code, NULL, "Failed to %s across %zu provider(s).%s", what, n, f->text);
-	failures_free(f);
-	return code;
 }
 
 /* Releasing handles enters the provider, which clears the thread's error: keep it across. */
@@ -528,7 +350,7 @@ static int cancelled(void)
 int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_create_options *opts)
 {
 	csdk_compute_create_options copy;
-	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
+	struct csdkp_failures f = CSDKP_FAILURES_INIT;
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc = 0;
@@ -581,12 +403,12 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_
 		}
 		if (rc == CSDK_ECANCELLED || opts->provider || !c->fallback)
 			break;
-		failures_add_last(&f, m->name, rc);
+		csdkp_failures_add_last(&f, m->name, rc);
 	}
 	free(order);
 	if (rc && f.n_tried && rc != CSDK_ECANCELLED && i == n_order)
-		return failures_report(&f, "create sandbox", f.n_tried);
-	failures_free(&f);
+		return csdkp_failures_report(&f, "create sandbox", f.n_tried);
+	csdkp_failures_free(&f);
 	return rc;
 }
 
@@ -594,7 +416,7 @@ int csdk_compute_create(csdk_sandbox **out, csdk_compute *c, const csdk_compute_
 
 static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const char *provider, const char *id, const char *what)
 {
-	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
+	struct csdkp_failures f = CSDKP_FAILURES_INIT;
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc;
@@ -623,28 +445,28 @@ static int find(csdk_sandbox **out, size_t *member_out, csdk_compute *c, const c
 		}
 		if (rc && !c->fallback) {
 			free(order);
-			failures_free(&f);
+			csdkp_failures_free(&f);
 			return rc;
 		}
 		if (rc)
-			failures_add_last(&f, m->name, rc);
+			csdkp_failures_add_last(&f, m->name, rc);
 		else
-			failures_note(&f, m->name, "no such sandbox");
+			csdkp_failures_note(&f, m->name, "no such sandbox");
 	}
 	free(order);
 	if (*out) {
-		failures_free(&f);
+		csdkp_failures_free(&f);
 		csdk_error_clear();
 		remember(c, AFFINE_SANDBOX, id, *member_out);
 		return 0;
 	}
 	if (f.n_tried) {
 		char *w = csdkp_printf("%s sandbox '%s'", what, id);
-		rc = failures_report(&f, w ? w : what, n_order);
+		rc = csdkp_failures_report(&f, w ? w : what, n_order);
 		free(w);
 		return rc;
 	}
-	failures_free(&f);
+	csdkp_failures_free(&f);
 	csdk_error_clear();
 	return 0;
 }
@@ -705,7 +527,7 @@ int csdk_compute_destroy(csdk_compute *c, const char *provider, const char *id)
 
 int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 {
-	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
+	struct csdkp_failures f = CSDKP_FAILURES_INIT;
 	csdk_sandbox_list *all;
 	char **warnings;
 	size_t i, j;
@@ -728,7 +550,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 		if (rc) {
 			if (!c->fallback)
 				break;
-			failures_add_last(&f, m->name, rc);
+			csdkp_failures_add_last(&f, m->name, rc);
 			if (warnings)
 				warnings[i] = csdkp_printf("listing sandboxes failed, leaving them out: %s", csdk_error_last()->message);
 			rc = 0;
@@ -749,7 +571,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 		csdk_sandbox_list_free(one);
 	}
 	if (rc == 0 && c->n && f.n_tried == c->n)
-		rc = failures_report(&f, "list sandboxes", c->n);
+		rc = csdkp_failures_report(&f, "list sandboxes", c->n);
 	/* the failures are warnings only when the list stands without them:
 	 * otherwise they are in the error already */
 	for (i = 0; warnings && i < c->n; i++) {
@@ -758,7 +580,7 @@ int csdk_compute_list(csdk_sandbox_list **out, csdk_compute *c)
 		free(warnings[i]);
 	}
 	free(warnings);
-	failures_free(&f);
+	csdkp_failures_free(&f);
 	if (rc)
 		return keep_error(rc, release_list, all);
 	csdk_error_clear();
@@ -783,7 +605,7 @@ int csdk_compute_snapshot_create(char **out, csdk_compute *c, csdk_sandbox *sb, 
 
 int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const char *id)
 {
-	struct failures f = { NULL, NULL, NULL, 0, 0, 0 };
+	struct csdkp_failures f = CSDKP_FAILURES_INIT;
 	size_t *order, n_order, i;
 	ssize_t first;
 	int rc = 0;
@@ -805,23 +627,23 @@ int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const ch
 		rc = m->provider ? csdk_snapshot_delete(m->provider, id) : member_unavailable(m);
 		if (rc == 0 || provider)
 			break;
-		failures_add_last(&f, m->name, rc);
+		csdkp_failures_add_last(&f, m->name, rc);
 		if (!c->fallback)
 			break;
 	}
 	free(order);
 	if (rc == 0) {
-		failures_free(&f);
+		csdkp_failures_free(&f);
 		forget(c, AFFINE_SNAPSHOT, id);
 		return 0;
 	}
 	if (provider || !c->fallback || f.n_tried == 1) {
-		failures_free(&f);
+		csdkp_failures_free(&f);
 		return rc;
 	}
 	{
 		char *w = csdkp_printf("delete snapshot '%s'", id);
-		rc = failures_report(&f, w ? w : "delete snapshot", f.n_tried);
+		rc = csdkp_failures_report(&f, w ? w : "delete snapshot", f.n_tried);
 		free(w);
 	}
 	return rc;

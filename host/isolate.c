@@ -159,45 +159,54 @@ static int verdict_set(struct csdkp_verdict *v, int code, int sig, char *reason)
 	return reason ? code : CSDK_ENOMEM;
 }
 
-int csdkp_isolate_run(struct csdkp_verdict *verdict, const char *path, csdkp_probe_fn probe, void *arg,
-		      int timeout_s)
+static int cannot_start(struct csdkp_verdict *verdict, const char *path, int err)
 {
-	struct answer a = { 0 };
-	int32_t head[3] = { 0 };
-	int64_t deadline;
-	int fds[2], status = 0, complete = 0, timed_out = 0, rc = 0;
-	pid_t pid;
+	return verdict_set(verdict, CSDK_EIO, 0,
+			   csdkp_printf("%s: cannot start a process to validate it (%s); raise the process limits or scan without CSDK_REGISTRY_ISOLATE",
+					path, strerror(err)));
+}
 
-	memset(verdict, 0, sizeof(*verdict));
+/* Forks the child that loads path and answers on *fd. */
+static int start_child(pid_t *pid, int *fd, struct csdkp_verdict *verdict, const char *path, csdkp_probe_fn probe,
+		       void *arg)
+{
+	int fds[2];
+
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return verdict_set(verdict, CSDK_EIO, 0,
-				   csdkp_printf("%s: cannot start a process to validate it (%s); raise the process limits or scan without CSDK_REGISTRY_ISOLATE",
-						path, strerror(errno)));
-	pid = fork();
-	if (pid < 0) {
+		return cannot_start(verdict, path, errno);
+	*pid = fork();
+	if (*pid < 0) {
 		int err = errno;
 
 		close(fds[0]);
 		close(fds[1]);
-		return verdict_set(verdict, CSDK_EIO, 0,
-				   csdkp_printf("%s: cannot start a process to validate it (%s); raise the process limits or scan without CSDK_REGISTRY_ISOLATE",
-						path, strerror(err)));
+		return cannot_start(verdict, path, err);
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		close(fds[0]);
 		run_child(fds[1], path, probe, arg);
 	}
 	close(fds[1]);
-	deadline = now_ms() + (int64_t)timeout_s * 1000;
+	*fd = fds[0];
+	return 0;
+}
+
+/* Until the answer is whole, fd closes or timeout_s passes: 1 whole (in head and verdict), 0 not, CSDK_ENOMEM. */
+static int read_answer(int fd, int timeout_s, int32_t head[3], struct csdkp_verdict *verdict, int *timed_out)
+{
+	struct answer a = { 0 };
+	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int complete = 0;
+
 	while (!complete) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - now_ms();
 		char buf[4096];
 		ssize_t n;
 		int ready;
 
 		if (left <= 0) {
-			timed_out = 1;
+			*timed_out = 1;
 			break;
 		}
 		ready = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
@@ -208,36 +217,30 @@ int csdkp_isolate_run(struct csdkp_verdict *verdict, const char *path, csdkp_pro
 				break;
 			continue;
 		}
-		n = read(fds[0], buf, sizeof(buf));
+		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		if (answer_append(&a, buf, (size_t)n) != 0) {
-			rc = CSDK_ENOMEM;
+			complete = CSDK_ENOMEM;
 			break;
 		}
 		complete = answer_parse(&a, head, verdict);
-		if (complete < 0) {
-			rc = complete;
-			break;
-		}
 	}
-	close(fds[0]);
 	free(a.buf);
-	if (timed_out || rc != 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc != 0) {
-		csdkp_verdict_clear(verdict);
-		return rc;
-	}
+	return complete;
+}
+
+/* The verdict on a child that answered (complete), ran out of time or ended without a whole answer. */
+static int judge(struct csdkp_verdict *verdict, const char *path, int timeout_s, int timed_out, int complete,
+		 const int32_t head[3], int status)
+{
 	if (timed_out)
 		return verdict_set(verdict, CSDK_ETIMEOUT, 0,
 				   csdkp_printf("%s: did not finish loading within %d s; fix the plugin's constructors or csdk_plugin_entry",
 						path, timeout_s));
-	if (complete == 1) {
+	if (complete) {
 		if (head[0] == 0 || head[0] == CSDK_ENOMEM)
 			csdkp_verdict_clear(verdict);
 		return head[0] == 0 ? 0 : (head[0] == CSDK_ENOMEM ? CSDK_ENOMEM : verdict->code);
@@ -253,4 +256,27 @@ int csdkp_isolate_run(struct csdkp_verdict *verdict, const char *path, csdkp_pro
 	return verdict_set(verdict, CSDK_ECRASHED, 0,
 			   csdkp_printf("%s: exited with status %d while loading; fix the plugin's constructors or csdk_plugin_entry",
 					path, WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+}
+
+int csdkp_isolate_run(struct csdkp_verdict *verdict, const char *path, csdkp_probe_fn probe, void *arg,
+		      int timeout_s)
+{
+	int32_t head[3] = { 0 };
+	int fd, status = 0, complete, timed_out = 0, rc;
+	pid_t pid;
+
+	memset(verdict, 0, sizeof(*verdict));
+	if ((rc = start_child(&pid, &fd, verdict, path, probe, arg)) != 0)
+		return rc;
+	complete = read_answer(fd, timeout_s, head, verdict, &timed_out);
+	close(fd);
+	if (timed_out || complete < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (complete < 0) {
+		csdkp_verdict_clear(verdict);
+		return complete;
+	}
+	return judge(verdict, path, timeout_s, timed_out, complete, head, status);
 }

@@ -119,19 +119,10 @@ static int undefined_failure(char **out, const char *path)
 	return 0;
 }
 
-static int probe_validate(struct csdkp_verdict *verdict, const char *path, void *arg)
-{
-	struct csdkp_plugin *plugin = NULL;
-	int rc = csdkp_validate_file(&plugin, verdict, path);
-
-	csdkp_plugin_free(plugin);
-	return rc;
-}
-
 static int descriptor_failure(char **out, const char *path)
 {
 	struct csdkp_verdict v;
-	int rc = csdkp_isolate_run(&v, path, probe_validate, NULL, CSDKP_PROBE_TIMEOUT_S);
+	int rc = csdkp_isolate_run(&v, path, csdkp_validate_probe, NULL, CSDKP_PROBE_TIMEOUT_S);
 
 	*out = NULL;
 	if (rc == CSDK_ENOMEM)

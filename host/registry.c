@@ -155,13 +155,14 @@ oom:
 	return CSDK_ENOMEM;
 }
 
-static int add_rejection(csdk_registry *reg, const char *path, struct csdkp_verdict *v, int shadowed)
+/* A rejection of path, appended to list, that takes v's strings; NULL when out of memory. */
+static struct rejection *rejection_add(struct csdkp_vec *list, const char *path, struct csdkp_verdict *v, int shadowed)
 {
 	struct rejection *r = calloc(1, sizeof(*r));
 
-	if (!r || !(r->path = strdup(path)) || csdkp_vec_push(&reg->rejected, r) != 0) {
+	if (!r || !(r->path = strdup(path)) || csdkp_vec_push(list, r) != 0) {
 		rejection_free(r);
-		return CSDK_ENOMEM;
+		return NULL;
 	}
 	r->name = v->name;
 	r->reason = v->reason;
@@ -172,6 +173,15 @@ static int add_rejection(csdk_registry *reg, const char *path, struct csdkp_verd
 	r->pub.signal = v->signal;
 	r->pub.shadowed = shadowed;
 	r->pub.reason = r->reason;
+	return r;
+}
+
+static int add_rejection(csdk_registry *reg, const char *path, struct csdkp_verdict *v, int shadowed)
+{
+	struct rejection *r = rejection_add(&reg->rejected, path, v, shadowed);
+
+	if (!r)
+		return CSDK_ENOMEM;
 	TRACE("%s %s", shadowed ? "shadowed:" : "rejected:", r->reason);
 	return 0;
 }
@@ -184,15 +194,6 @@ static int scan_warning(csdk_registry *reg, char *warning)
 	}
 	TRACE("warning: %s", warning);
 	return 0;
-}
-
-static int probe_validate(struct csdkp_verdict *verdict, const char *path, void *arg)
-{
-	struct csdkp_plugin *plugin = NULL;
-	int rc = csdkp_validate_file(&plugin, verdict, path);
-
-	csdkp_plugin_free(plugin);
-	return rc;
 }
 
 static struct csdkp_cache *registry_cache(csdk_registry *reg)
@@ -242,7 +243,7 @@ static int validate_new(csdk_registry *reg, struct csdkp_plugin **out, struct cs
 		if (hit) {
 			TRACE("%s: passed validation before, unchanged since (verdict cache)", path);
 		} else {
-			rc = csdkp_isolate_run(v, path, probe_validate, NULL, CSDKP_PROBE_TIMEOUT_S);
+			rc = csdkp_isolate_run(v, path, csdkp_validate_probe, NULL, CSDKP_PROBE_TIMEOUT_S);
 			if (rc != 0) {
 				if (cache && cacheable(rc))
 					csdkp_cache_put(cache, path, &st, v, NULL, NULL);
@@ -628,20 +629,10 @@ static int name_ok(const char *name)
 static int remember_named_rejection(csdk_registry *reg, const char *path, struct csdkp_verdict *v,
 				    const struct rejection **why)
 {
-	struct rejection *r = calloc(1, sizeof(*r));
+	struct rejection *r = rejection_add(&reg->named_rejections, path, v, 0);
 
-	if (!r || !(r->path = strdup(path)) || csdkp_vec_push(&reg->named_rejections, r) != 0) {
-		rejection_free(r);
+	if (!r)
 		return CSDK_ENOMEM;
-	}
-	r->name = v->name;
-	r->reason = v->reason;
-	v->name = v->reason = NULL;
-	r->pub.path = r->path;
-	r->pub.name = r->name;
-	r->pub.code = v->code;
-	r->pub.signal = v->signal;
-	r->pub.reason = r->reason;
 	*why = r;
 	TRACE("rejected: %s", r->reason);
 	return 0;
@@ -807,16 +798,9 @@ size_t csdk_registry_rejected_count(const csdk_registry *reg)
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_rejection *r = NULL;
+	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i) : NULL;
 
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	ensure_scanned(reg);
-	if (i < reg->rejected.n)
-		r = &((struct rejection *)reg->rejected.items[i])->pub;
-	csdkp_unlock();
-	return r;
+	return r ? &r->pub : NULL;
 }
 
 /* The path itself is fixed at creation; only each entry's exists changes, at scans. */

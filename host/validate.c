@@ -572,3 +572,13 @@ void csdkp_plugin_discard(struct csdkp_plugin *p)
 		dlclose(p->dl_handle);
 	csdkp_plugin_free(p);
 }
+
+int csdkp_validate_probe(struct csdkp_verdict *verdict, const char *path, void *arg)
+{
+	struct csdkp_plugin *plugin = NULL;
+	int rc = csdkp_validate_file(&plugin, verdict, path);
+
+	(void)arg;
+	csdkp_plugin_free(plugin);
+	return rc;
+}

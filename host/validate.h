@@ -49,6 +49,9 @@ void csdkp_plugin_free(struct csdkp_plugin *plugin);
  */
 int csdkp_validate_file(struct csdkp_plugin **out, struct csdkp_verdict *verdict, const char *path);
 
+/** csdkp_validate_file as a csdkp_probe_fn (isolate.h): the verdict only, the plugin dropped. */
+int csdkp_validate_probe(struct csdkp_verdict *verdict, const char *path, void *arg);
+
 /** Open the plugin through libltdl, local and resident (hold csdkp_lock). 0, or a rule-3 rejection. */
 int csdkp_plugin_make_resident(struct csdkp_plugin *plugin, struct csdkp_verdict *verdict);
 

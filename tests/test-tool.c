@@ -559,6 +559,23 @@ START_TEST(one_plugin_by_name_and_by_file)
 }
 END_TEST
 
+/* The text view names each key's type, as the JSON view does. */
+START_TEST(one_plugin_shows_config_key_types)
+{
+	struct run r;
+
+	setenv("CSDK_PLUGIN_PATH", t_fixture_dir("api"), 1);
+	r = tool("apitest", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(has_line(r.out, "  KEY      ENV                   TYPE      REQUIRED  SECRET  HELP"));
+	ck_assert(has_line(r.out, "  api_key  CSDK_APITEST_API_KEY  string    yes       yes     API key of the apitest backend"));
+	ck_assert(has_line(r.out, "  wait     CSDK_APITEST_WAIT     duration  no        no      how long the backend may take"));
+	ck_assert(has_line(r.out, "  memory   -                     size      no        no      memory of each sandbox"));
+	ck_assert(has_line(r.out, "  verbose  -                     bool      no        no      log every call"));
+	ck_assert(has_line(r.out, "  retries  -                     int       no        no      retries of a failed backend call"));
+}
+END_TEST
+
 START_TEST(one_plugin_not_found_or_rejected)
 {
 	struct run r;
@@ -803,6 +820,7 @@ static Suite *tool_suite(void)
 	tcase_add_test(tc, json_list);
 	tcase_add_test(tc, json_shadowed_rejection);
 	tcase_add_test(tc, one_plugin_by_name_and_by_file);
+	tcase_add_test(tc, one_plugin_shows_config_key_types);
 	tcase_add_test(tc, one_plugin_not_found_or_rejected);
 	tcase_add_test(tc, paths_lists_the_search_path);
 	tcase_add_test(tc, check_lints_files);

@@ -188,13 +188,74 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names in d but "." and "..", sorted; on an error *names holds those read so far. */
+static int read_names(DIR *d, char ***names, size_t *n)
+{
+	struct dirent *de;
+	size_t cap = 0;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*n == cap) {
+			char **g = realloc(*names, (cap = cap ? cap * 2 : 32) * sizeof(**names));
+			if (!g)
+				return CSDK_ENOMEM;
+			*names = g;
+		}
+		if (!((*names)[*n] = strdup(de->d_name)))
+			return CSDK_ENOMEM;
+		(*n)++;
+	}
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_names);
+	return 0;
+}
+
+static int write_dir(int out, int dfd, const char *prefix, char *err, size_t errlen);
+
+/* The entry name of the directory dfd as the member path: a directory with all in it, a file or a link. */
+static int write_entry(int out, int dfd, const char *name, const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (S_ISDIR(st->st_mode)) {
+		int cfd;
+
+		rc = write_header(out, path, '5', st, 0, NULL);
+		cfd = rc ? -1 : openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (!rc && cfd >= 0) {
+			rc = write_dir(out, cfd, path, err, errlen);
+			close(cfd);
+		}
+	} else if (S_ISREG(st->st_mode)) {
+		int in = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (in >= 0) {
+			rc = write_header(out, path, '0', st, (uint64_t)st->st_size, NULL);
+			if (!rc)
+				rc = write_file_data(out, in, (uint64_t)st->st_size, path, err, errlen);
+			close(in);
+		}
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t k = readlinkat(dfd, name, target, sizeof(target) - 1);
+
+		if (k >= 0) {
+			target[k] = '\0';
+			rc = write_header(out, path, '2', st, 0, target);
+		}
+	}
+	return rc;
+}
+
 static int write_dir(int out, int dfd, const char *prefix, char *err, size_t errlen)
 {
 	DIR *d;
-	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	int rc = 0, fd = dup(dfd);
+	size_t n = 0, i;
+	int rc, fd = dup(dfd);
 
 	if (fd < 0)
 		return CSDK_EIO;
@@ -203,29 +264,10 @@ static int write_dir(int out, int dfd, const char *prefix, char *err, size_t err
 		close(fd);
 		return CSDK_ENOMEM;
 	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **g = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
-			if (!g) {
-				rc = CSDK_ENOMEM;
-				break;
-			}
-			names = g;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = CSDK_ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (!rc && n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
+	rc = read_names(d, &names, &n);
 	for (i = 0; !rc && i < n; i++) {
 		struct stat st;
-		char *path;
+		char *path, *dpath = NULL;
 
 		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
@@ -233,42 +275,15 @@ static int write_dir(int out, int dfd, const char *prefix, char *err, size_t err
 			rc = CSDK_ENOMEM;
 			break;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			char *dpath;
-			int cfd;
-
-			if (asprintf(&dpath, "%s/", path) < 0) {
-				free(path);
-				rc = CSDK_ENOMEM;
-				break;
-			}
-			rc = write_header(out, dpath, '5', &st, 0, NULL);
-			cfd = rc ? -1 : openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (!rc && cfd >= 0) {
-				rc = write_dir(out, cfd, dpath, err, errlen);
-				close(cfd);
-			}
-			free(dpath);
-		} else if (S_ISREG(st.st_mode)) {
-			int in = openat(dirfd(d), names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (in >= 0) {
-				rc = write_header(out, path, '0', &st, (uint64_t)st.st_size, NULL);
-				if (!rc)
-					rc = write_file_data(out, in, (uint64_t)st.st_size, path, err, errlen);
-				close(in);
-			}
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t k = readlinkat(dirfd(d), names[i], target, sizeof(target) - 1);
-
-			if (k >= 0) {
-				target[k] = '\0';
-				rc = write_header(out, path, '2', &st, 0, target);
-			}
+		if (S_ISDIR(st.st_mode) && asprintf(&dpath, "%s/", path) < 0) {
+			free(path);
+			rc = CSDK_ENOMEM;
+			break;
 		}
+		rc = write_entry(out, dirfd(d), names[i], dpath ? dpath : path, &st, err, errlen);
 		if (rc && !err[0])
 			snprintf(err, errlen, "cannot write the archive entry %s: %s", path, strerror(errno));
+		free(dpath);
 		free(path);
 	}
 	for (i = 0; i < n; i++)
@@ -520,128 +535,191 @@ static int extract_file(int in, int pfd, const char *base, uint64_t size, uint64
 	return rc;
 }
 
-int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
-{
+/* What extended headers (pax 'x', GNU 'L' and 'K') said of the member after them. */
+struct pending {
+	char *path, *link;
+	uint64_t size;
+	int has_size;
+};
+
+/* A member's header, with the names and size it has after the extended headers. */
+struct member {
 	struct ustar h;
-	char *next_path = NULL, *next_link = NULL;
-	uint64_t pax_size = 0;
-	int has_pax_size = 0, rc = 0;
+	char *path, *link;
+	uint64_t size, mode, mtime;
+};
 
-	err[0] = '\0';
+static int is_extended_header(char typeflag)
+{
+	return typeflag == 'x' || typeflag == 'g' || typeflag == 'L' || typeflag == 'K';
+}
+
+static int read_extended_header(int fd, const struct member *m, struct pending *p, char *err, size_t errlen)
+{
+	char *blob;
+
+	if (read_blob(fd, m->size, &blob)) {
+		snprintf(err, errlen, "archive extended header is truncated or too large");
+		return CSDK_EIO;
+	}
+	if (m->h.typeflag == 'x') {
+		pax_apply(blob, (size_t)m->size, &p->path, &p->link, &p->size, &p->has_size);
+	} else if (m->h.typeflag == 'L') {
+		free(p->path);
+		p->path = strdup(blob);
+	} else if (m->h.typeflag == 'K') {
+		free(p->link);
+		p->link = strdup(blob);
+	}
+	free(blob);
+	return 0;
+}
+
+/* The names the extended headers gave, else the header's own; p is used up. */
+static int take_names(struct member *m, struct pending *p)
+{
+	char name[257];
+
+	if (p->path) {
+		m->path = p->path;
+	} else {
+		if (m->h.prefix[0] && !memcmp(m->h.magic, "ustar", 5))
+			snprintf(name, sizeof(name), "%.155s/%.100s", m->h.prefix, m->h.name);
+		else
+			snprintf(name, sizeof(name), "%.100s", m->h.name);
+		m->path = strdup(name);
+	}
+	if (p->link) {
+		m->link = p->link;
+	} else {
+		snprintf(name, sizeof(name), "%.100s", m->h.linkname);
+		m->link = strdup(name);
+	}
+	p->path = p->link = NULL;
+	p->has_size = 0;
+	if (!m->path || !m->link) {
+		free(m->path);
+		free(m->link);
+		return CSDK_ENOMEM;
+	}
+	return 0;
+}
+
+/* The next member's header: 1, 0 at the end of the archive, or an error code. */
+static int read_member(int fd, struct member *m, struct pending *p, char *err, size_t errlen)
+{
+	static const char zero[BLOCK];
+
 	for (;;) {
-		char name[257], *path, *link, *rel, *scratch = NULL;
-		const char *base;
-		uint64_t size, mode, mtime;
-		int r = read_full(in_fd, &h, BLOCK), pfd;
-		static const char zero[BLOCK];
+		int r = read_full(fd, &m->h, BLOCK), rc;
 
-		if (r == 0 || (r == 1 && !memcmp(&h, zero, BLOCK)))
-			break;
+		if (r == 0 || (r == 1 && !memcmp(&m->h, zero, BLOCK)))
+			return 0;
 		if (r != 1) {
 			snprintf(err, errlen, "archive is truncated (a partial header block)");
-			rc = CSDK_EIO;
-			break;
+			return CSDK_EIO;
 		}
-		if (!checksum_ok(&h)) {
+		if (!checksum_ok(&m->h)) {
 			snprintf(err, errlen, "archive header checksum mismatch; the snapshot is damaged");
-			rc = CSDK_EIO;
-			break;
+			return CSDK_EIO;
 		}
-		parse_number(&size, h.size, sizeof(h.size));
-		parse_number(&mode, h.mode, sizeof(h.mode));
-		parse_number(&mtime, h.mtime, sizeof(h.mtime));
-		if (has_pax_size)
-			size = pax_size;
-		if (h.typeflag == 'x' || h.typeflag == 'g' || h.typeflag == 'L' || h.typeflag == 'K') {
-			char *blob;
-			if (read_blob(in_fd, size, &blob)) {
-				snprintf(err, errlen, "archive extended header is truncated or too large");
-				rc = CSDK_EIO;
-				break;
-			}
-			if (h.typeflag == 'x') {
-				pax_apply(blob, (size_t)size, &next_path, &next_link, &pax_size, &has_pax_size);
-			} else if (h.typeflag == 'L') {
-				free(next_path);
-				next_path = strdup(blob);
-			} else if (h.typeflag == 'K') {
-				free(next_link);
-				next_link = strdup(blob);
-			}
-			free(blob);
-			continue;
-		}
-		if (next_path) {
-			path = next_path;
-		} else {
-			if (h.prefix[0] && !memcmp(h.magic, "ustar", 5))
-				snprintf(name, sizeof(name), "%.155s/%.100s", h.prefix, h.name);
-			else
-				snprintf(name, sizeof(name), "%.100s", h.name);
-			path = strdup(name);
-		}
-		if (next_link) {
-			link = next_link;
-		} else {
-			snprintf(name, sizeof(name), "%.100s", h.linkname);
-			link = strdup(name);
-		}
-		next_path = next_link = NULL;
-		has_pax_size = 0;
-		if (!path || !link) {
-			free(path);
-			free(link);
-			rc = CSDK_ENOMEM;
-			break;
-		}
-		rel = path;
-		while (rel[0] == '.' && rel[1] == '/')
-			rel += 2;
-		if (!safe_member(rel)) {
-			snprintf(err, errlen, "archive member '%s' has an absolute path or a '..' component; refusing to extract it", path);
-			rc = CSDK_EPERM;
-		} else if (rel[0] == '\0' || !strcmp(rel, ".") || !strcmp(rel, "./")) {
-			if (h.typeflag != '5' && skip_data(in_fd, size))
-				rc = CSDK_EIO;
-		} else if (!(scratch = strdup(rel))) {
-			rc = CSDK_ENOMEM;
-		} else if ((pfd = open_parent(dirfd, scratch, &base, path, err, errlen)) < 0) {
-			rc = err[0] ? CSDK_EPERM : CSDK_EIO;
-		} else {
-			if (!strcmp(base, ".")) {
-				if (skip_data(in_fd, h.typeflag == '5' ? 0 : size))
-					rc = CSDK_EIO;
-			} else if (h.typeflag == '0' || h.typeflag == '\0' || h.typeflag == '7') {
-				rc = extract_file(in_fd, pfd, base, size, mode, mtime, path, err, errlen);
-			} else if (h.typeflag == '5') {
-				struct stat st;
-				if (mkdirat(pfd, base, (mode_t)((mode & 0777) | 0700)) < 0 &&
-				    !(errno == EEXIST && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) {
-					snprintf(err, errlen, "cannot create directory '%s': %s", path, strerror(errno == EEXIST ? ENOTDIR : errno));
-					rc = CSDK_EIO;
-				}
-			} else if (h.typeflag == '2') {
-				unlinkat(pfd, base, 0);
-				if (symlinkat(link, pfd, base) < 0) {
-					snprintf(err, errlen, "cannot create symbolic link '%s': %s", path, strerror(errno));
-					rc = CSDK_EIO;
-				}
-			} else if (skip_data(in_fd, (h.typeflag == '1' || h.typeflag == '3' || h.typeflag == '4' || h.typeflag == '6') ? 0 : size)) {
-				rc = CSDK_EIO;
-			}
-			close(pfd);
-		}
-		free(scratch);
-		free(path);
-		free(link);
+		parse_number(&m->size, m->h.size, sizeof(m->h.size));
+		parse_number(&m->mode, m->h.mode, sizeof(m->h.mode));
+		parse_number(&m->mtime, m->h.mtime, sizeof(m->h.mtime));
+		if (p->has_size)
+			m->size = p->size;
+		if (!is_extended_header(m->h.typeflag))
+			return (rc = take_names(m, p)) ? rc : 1;
+		if ((rc = read_extended_header(fd, m, p, err, errlen)))
+			return rc;
+	}
+}
+
+static int make_directory(int pfd, const char *base, const struct member *m, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdirat(pfd, base, (mode_t)((m->mode & 0777) | 0700)) < 0 &&
+	    !(errno == EEXIST && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) {
+		snprintf(err, errlen, "cannot create directory '%s': %s", m->path, strerror(errno == EEXIST ? ENOTDIR : errno));
+		return CSDK_EIO;
+	}
+	return 0;
+}
+
+static int make_symlink(int pfd, const char *base, const struct member *m, char *err, size_t errlen)
+{
+	unlinkat(pfd, base, 0);
+	if (symlinkat(m->link, pfd, base) < 0) {
+		snprintf(err, errlen, "cannot create symbolic link '%s': %s", m->path, strerror(errno));
+		return CSDK_EIO;
+	}
+	return 0;
+}
+
+/* Makes m as base in the directory pfd, reading its data from in. */
+static int create_member(int in, int pfd, const char *base, const struct member *m, char *err, size_t errlen)
+{
+	char type = m->h.typeflag;
+
+	if (!strcmp(base, "."))
+		return skip_data(in, type == '5' ? 0 : m->size) ? CSDK_EIO : 0;
+	if (type == '0' || type == '\0' || type == '7')
+		return extract_file(in, pfd, base, m->size, m->mode, m->mtime, m->path, err, errlen);
+	if (type == '5')
+		return make_directory(pfd, base, m, err, errlen);
+	if (type == '2')
+		return make_symlink(pfd, base, m, err, errlen);
+	return skip_data(in, (type == '1' || type == '3' || type == '4' || type == '6') ? 0 : m->size) ? CSDK_EIO : 0;
+}
+
+/* Places m below dirfd, refusing a name that would leave it. */
+static int extract_member(int in, int dirfd, const struct member *m, char *err, size_t errlen)
+{
+	const char *rel = m->path, *base;
+	char *scratch;
+	int pfd, rc;
+
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (!safe_member(rel)) {
+		snprintf(err, errlen, "archive member '%s' has an absolute path or a '..' component; refusing to extract it", m->path);
+		return CSDK_EPERM;
+	}
+	if (rel[0] == '\0' || !strcmp(rel, ".") || !strcmp(rel, "./"))
+		return m->h.typeflag != '5' && skip_data(in, m->size) ? CSDK_EIO : 0;
+	if (!(scratch = strdup(rel)))
+		return CSDK_ENOMEM;
+	pfd = open_parent(dirfd, scratch, &base, m->path, err, errlen);
+	if (pfd < 0) {
+		rc = err[0] ? CSDK_EPERM : CSDK_EIO;
+	} else {
+		rc = create_member(in, pfd, base, m, err, errlen);
+		close(pfd);
+	}
+	free(scratch);
+	return rc;
+}
+
+int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
+{
+	struct pending pending = { NULL, NULL, 0, 0 };
+	struct member m;
+	int rc;
+
+	err[0] = '\0';
+	while ((rc = read_member(in_fd, &m, &pending, err, errlen)) == 1) {
+		rc = extract_member(in_fd, dirfd, &m, err, errlen);
+		free(m.path);
+		free(m.link);
 		if (rc) {
 			if (!err[0])
 				snprintf(err, errlen, "archive is truncated");
 			break;
 		}
 	}
-	free(next_path);
-	free(next_link);
+	free(pending.path);
+	free(pending.link);
 	one_line(err);
 	return rc;
 }

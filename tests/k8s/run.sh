@@ -49,14 +49,14 @@ export CSDK_K8S_TEST_SERVER CSDK_K8S_TEST_TOKEN
 export KUBECONFIG CSDK_K8S_NODE_NAME CSDK_K8S_HOST_NETWORK CSDK_K8S_IMAGE CSDK_K8S_IMAGE_PULL_POLICY CSDK_K8S_URL_TEMPLATE CSDK_PLUGIN_PATH
 
 t0=$(date +%s)
-tools/csdk-plugins test k8s | tee "$dir/kit.log"
+tools/csdk-plugins/csdk-plugins test k8s | tee "$dir/kit.log"
 rc=$?
 echo "conformance kit: $(( $(date +%s) - t0 )) s"
 result "csdk-plugins test k8s" $rc
 
 # gateway mode: csdk-agent from the build tree, mounted from this machine (the node)
 t0=$(date +%s)
-CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk-plugins test k8s --config mode=gateway | tee "$dir/kit-gateway.log"
+CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk-plugins/csdk-plugins test k8s --config mode=gateway | tee "$dir/kit-gateway.log"
 rc=$?
 echo "conformance kit, gateway mode: $(( $(date +%s) - t0 )) s"
 result "csdk-plugins test k8s --config mode=gateway" $rc

@@ -144,49 +144,18 @@ static char *find_in_path(const char *name)
 	return NULL;
 }
 
-/*
- * The argv the local provider builds for a foreground command
- * (plugins/local/isolation.c, csdkp_bwrap_argv), over a fresh directory
- * standing for the sandbox's home and tmp.
- */
-static void bwrap_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+static void push_all(const char **argv, size_t *n, const char *const *words)
+{
+	while (*words)
+		argv[(*n)++] = *words++;
+}
+
+/* /usr's neighbours as the host has them: a link stays a link, a directory is bound read-only. */
+static void push_sysdirs(const char **argv, size_t *n, char links[][4096])
 {
 	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
-	struct bwrap_state *st = t->state;
-	char dir[4096], home[4200], tmp[4200], links[6][4096];
-	const char *argv[96];
-	size_t n = 0, i;
-	int64_t t0, t1, t2;
+	size_t i;
 
-	it->exit_code = -1;
-	t0 = csdkp_bench_now_ns();
-	snprintf(dir, sizeof(dir), "%s/csdk-bench-bwrap-XXXXXX", st->tmpdir);
-	snprintf(home, sizeof(home), "%s/home", dir);
-	if (!mkdtemp(dir)) {
-		csdkp_bench_iter_fail(it, "cannot create a directory under %s: %s", st->tmpdir, strerror(errno));
-		return;
-	}
-	snprintf(home, sizeof(home), "%s/home", dir);
-	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
-	if (mkdir(home, 0700) < 0 || mkdir(tmp, 0700) < 0) {
-		csdkp_bench_iter_fail(it, "cannot create %s: %s", home, strerror(errno));
-		csdkp_bench_rmtree(dir);
-		return;
-	}
-	t1 = csdkp_bench_now_ns();
-	it->create_ms = (double)(t1 - t0) / NS_PER_MS;
-
-	argv[n++] = st->bwrap;
-	argv[n++] = "--unshare-pid";
-	argv[n++] = "--unshare-ipc";
-	argv[n++] = "--unshare-uts";
-	argv[n++] = "--die-with-parent";
-	argv[n++] = "--new-session";
-	argv[n++] = "--hostname";
-	argv[n++] = "sandbox";
-	argv[n++] = "--ro-bind";
-	argv[n++] = "/usr";
-	argv[n++] = "/usr";
 	for (i = 0; sysdirs[i]; i++) {
 		struct stat sb;
 		ssize_t len;
@@ -195,54 +164,88 @@ static void bwrap_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter 
 			continue;
 		if (S_ISLNK(sb.st_mode) && (len = readlink(sysdirs[i], links[i], sizeof(links[i]) - 1)) > 0) {
 			links[i][len] = '\0';
-			argv[n++] = "--symlink";
-			argv[n++] = links[i];
+			argv[(*n)++] = "--symlink";
+			argv[(*n)++] = links[i];
 		} else if (S_ISDIR(sb.st_mode)) {
-			argv[n++] = "--ro-bind";
-			argv[n++] = sysdirs[i];
+			argv[(*n)++] = "--ro-bind";
+			argv[(*n)++] = sysdirs[i];
 		} else {
 			continue;
 		}
-		argv[n++] = sysdirs[i];
+		argv[(*n)++] = sysdirs[i];
 	}
-	argv[n++] = "--ro-bind";
-	argv[n++] = "/etc";
-	argv[n++] = "/etc";
-	argv[n++] = "--ro-bind-try";
-	argv[n++] = "/run/systemd/resolve";
-	argv[n++] = "/run/systemd/resolve";
-	argv[n++] = "--proc";
-	argv[n++] = "/proc";
-	argv[n++] = "--dev";
-	argv[n++] = "/dev";
+}
+
+/*
+ * The argv the local provider builds for a foreground command
+ * (plugins/local/isolation.c, csdkp_bwrap_argv), over home and tmp standing
+ * for the sandbox's. argv has room for 96.
+ */
+static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap, const char *home, const char *tmp,
+		       const char *command)
+{
+	static const char *const head[] = {
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
+		"--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
+	};
+	static const char *const system_mounts[] = {
+		"--ro-bind", "/etc", "/etc", "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve",
+		"--proc", "/proc", "--dev", "/dev", NULL
+	};
+	static const char *const environment[] = {
+		"--chdir", "/home/sandbox", "--clearenv", "--setenv", "PATH", SANDBOX_PATH,
+		"--setenv", "HOME", "/home/sandbox", "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
+		"--setenv", "USER", "sandbox", "/bin/sh", "-c", NULL
+	};
+	size_t n = 0;
+
+	argv[n++] = bwrap;
+	push_all(argv, &n, head);
+	push_sysdirs(argv, &n, links);
+	push_all(argv, &n, system_mounts);
 	argv[n++] = "--bind";
 	argv[n++] = home;
 	argv[n++] = "/home/sandbox";
 	argv[n++] = "--bind";
 	argv[n++] = tmp;
 	argv[n++] = "/tmp";
-	argv[n++] = "--chdir";
-	argv[n++] = "/home/sandbox";
-	argv[n++] = "--clearenv";
-	argv[n++] = "--setenv";
-	argv[n++] = "PATH";
-	argv[n++] = SANDBOX_PATH;
-	argv[n++] = "--setenv";
-	argv[n++] = "HOME";
-	argv[n++] = "/home/sandbox";
-	argv[n++] = "--setenv";
-	argv[n++] = "TMPDIR";
-	argv[n++] = "/tmp";
-	argv[n++] = "--setenv";
-	argv[n++] = "LANG";
-	argv[n++] = "C.UTF-8";
-	argv[n++] = "--setenv";
-	argv[n++] = "USER";
-	argv[n++] = "sandbox";
-	argv[n++] = "/bin/sh";
-	argv[n++] = "-c";
-	argv[n++] = t->command;
+	push_all(argv, &n, environment);
+	argv[n++] = command;
 	argv[n] = NULL;
+}
+
+/* A fresh dir under tmpdir with home/ and tmp/ in it; -1 (said in it) when it cannot be made. */
+static int make_sandbox_dirs(struct csdkp_bench_iter *it, const char *tmpdir, char dir[4096], char home[4200], char tmp[4200])
+{
+	snprintf(dir, 4096, "%s/csdk-bench-bwrap-XXXXXX", tmpdir);
+	if (!mkdtemp(dir)) {
+		csdkp_bench_iter_fail(it, "cannot create a directory under %s: %s", tmpdir, strerror(errno));
+		return -1;
+	}
+	snprintf(home, 4200, "%s/home", dir);
+	snprintf(tmp, 4200, "%s/tmp", dir);
+	if (mkdir(home, 0700) < 0 || mkdir(tmp, 0700) < 0) {
+		csdkp_bench_iter_fail(it, "cannot create %s: %s", home, strerror(errno));
+		csdkp_bench_rmtree(dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void bwrap_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+{
+	struct bwrap_state *st = t->state;
+	char dir[4096], home[4200], tmp[4200], links[6][4096];
+	const char *argv[96];
+	int64_t t0, t1, t2;
+
+	it->exit_code = -1;
+	t0 = csdkp_bench_now_ns();
+	if (make_sandbox_dirs(it, st->tmpdir, dir, home, tmp) < 0)
+		return;
+	t1 = csdkp_bench_now_ns();
+	it->create_ms = (double)(t1 - t0) / NS_PER_MS;
+	bwrap_argv(argv, links, st->bwrap, home, tmp, t->command);
 	run_measured(it, (char *const *)argv);
 	t2 = csdkp_bench_now_ns();
 	it->command_ms = (double)(t2 - t1) / NS_PER_MS;

@@ -143,6 +143,8 @@ json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
 
 /** Write root to path (or stdout for "-"); returns 0 or -1 after printing the error. */
 int csdkp_bench_write_json(const char *path, json_t *root);
+/** csdkp_bench_write_json, then root is released. */
+int csdkp_bench_emit_json(const char *path, json_t *root);
 
 /** Check early that path can be written (created and kept empty); 0 or -1 after printing the error. */
 int csdkp_bench_check_writable(const char *option, const char *path);

@@ -60,95 +60,121 @@ static int push(const char ***list, size_t *n, const char *value)
 	return 0;
 }
 
-static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+/* --mode: an access mode (direct, gateway), a load mode or all. */
+static int parse_mode(struct csdkp_bench_options *o, struct csdkp_cli *cli, const char *arg)
 {
-	struct csdkp_bench_options *o = state;
 	enum csdkp_bench_mode mode;
 	size_t i;
 
+	for (i = 0; i < 2; i++) {
+		if (strcmp(arg, csdkp_bench_access_names[i]) == 0) {
+			o->access[i] = 1;
+			o->any_access = 1;
+			return 0;
+		}
+	}
+	if (strcmp(arg, "all") == 0) {
+		for (i = 0; i < CSDKP_BENCH_N_MODES; i++)
+			o->modes[i] = 1;
+	} else if (csdkp_bench_mode_parse(&mode, arg) == 0) {
+		o->modes[mode] = 1;
+	} else {
+		return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all; or direct or gateway)", arg);
+	}
+	o->any_mode = 1;
+	return 0;
+}
+
+static int parse_only(struct csdkp_bench_options *o, struct csdkp_cli *cli, const char *arg)
+{
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(arg, micro_names[i]) == 0) {
+			o->only[i] = 1;
+			o->any_only = 1;
+			return 0;
+		}
+	}
+	return csdkp_cli_usage(cli, "unknown micro-benchmark '%s' (use discovery, calls, stream or memory)", arg);
+}
+
+static int set_text(const char **out, struct csdkp_cli *cli, const char *what, const char *option, const char *arg)
+{
+	if (!*arg)
+		return csdkp_cli_usage(cli, "empty %s given to %s", what, option);
+	*out = arg;
+	return 0;
+}
+
+static int tti_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int opt, const char *arg)
+{
+	o->tti_only_given = 1;
 	switch (opt) {
 	case OPT_PROVIDER:
-		o->tti_only_given = 1;
 		if (!*arg)
 			return csdkp_cli_usage(cli, "empty provider name given to --provider");
 		return push(&o->providers, &o->n_providers, arg);
 	case OPT_MODE:
-		o->tti_only_given = 1;
-		for (i = 0; i < 2; i++) {
-			if (strcmp(arg, csdkp_bench_access_names[i]) == 0) {
-				o->access[i] = 1;
-				o->any_access = 1;
-				return 0;
-			}
-		}
-		if (strcmp(arg, "all") == 0) {
-			for (i = 0; i < CSDKP_BENCH_N_MODES; i++)
-				o->modes[i] = 1;
-		} else if (csdkp_bench_mode_parse(&mode, arg) == 0) {
-			o->modes[mode] = 1;
-		} else {
-			return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all; or direct or gateway)", arg);
-		}
-		o->any_mode = 1;
-		return 0;
+		return parse_mode(o, cli, arg);
 	case 'n':
-		o->tti_only_given = 1;
 		o->n_given = 1;
 		return parse_count(&o->n, cli, "-n", arg, 0);
 	case OPT_COMMAND:
-		o->tti_only_given = 1;
-		if (!*arg)
-			return csdkp_cli_usage(cli, "empty command given to --command");
-		o->command = arg;
-		return 0;
-	case OPT_JSON_FILE:
-		if (!*arg)
-			return csdkp_cli_usage(cli, "empty path given to --json");
-		o->json_path = arg;
-		return 0;
+		return set_text(&o->command, cli, "command", "--command", arg);
 	case OPT_SVG:
-		o->tti_only_given = 1;
-		if (!*arg)
-			return csdkp_cli_usage(cli, "empty path given to --svg");
-		o->svg_path = arg;
-		return 0;
+		return set_text(&o->svg_path, cli, "path", "--svg", arg);
 	case OPT_BASELINE:
-		o->tti_only_given = 1;
 		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "docker-cli"))
 			return csdkp_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap or docker-cli)", arg);
 		return push(&o->baselines, &o->n_baselines, arg);
 	case OPT_IMAGE:
-		o->tti_only_given = 1;
-		if (!*arg)
-			return csdkp_cli_usage(cli, "empty image given to --image");
-		o->image = arg;
-		return 0;
-	case OPT_STAGGER:
-		o->tti_only_given = 1;
+		return set_text(&o->image, cli, "image", "--image", arg);
+	default:
 		return csdkp_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
+	}
+}
+
+static int micro_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int opt, const char *arg)
+{
+	o->micro_only_given = 1;
+	switch (opt) {
 	case OPT_PLUGINS:
-		o->micro_only_given = 1;
 		o->plugins_list = arg;
 		return 0;
 	case OPT_CALLS:
-		o->micro_only_given = 1;
 		return parse_count(&o->calls, cli, "--calls", arg, 0);
 	case OPT_STREAM_BYTES:
-		o->micro_only_given = 1;
 		return parse_count(&o->stream_bytes, cli, "--stream-bytes", arg, 1);
 	case OPT_HANDLES:
-		o->micro_only_given = 1;
 		return parse_count(&o->handles, cli, "--handles", arg, 0);
+	default:
+		return parse_only(o, cli, arg);
+	}
+}
+
+static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+{
+	struct csdkp_bench_options *o = state;
+
+	switch (opt) {
+	case OPT_PROVIDER:
+	case OPT_MODE:
+	case 'n':
+	case OPT_COMMAND:
+	case OPT_SVG:
+	case OPT_BASELINE:
+	case OPT_IMAGE:
+	case OPT_STAGGER:
+		return tti_option(o, cli, opt, arg);
+	case OPT_PLUGINS:
+	case OPT_CALLS:
+	case OPT_STREAM_BYTES:
+	case OPT_HANDLES:
 	case OPT_ONLY:
-		o->micro_only_given = 1;
-		for (i = 0; i < 4; i++) {
-			if (strcmp(arg, micro_names[i]) == 0) {
-				o->only[i] = 1;
-				o->any_only = 1;
-				return 0;
-			}
-		}
-		return csdkp_cli_usage(cli, "unknown micro-benchmark '%s' (use discovery, calls, stream or memory)", arg);
+		return micro_option(o, cli, opt, arg);
+	case OPT_JSON_FILE:
+		return set_text(&o->json_path, cli, "path", "--json", arg);
 	default:
 		return CSDKP_EXIT_USAGE;
 	}

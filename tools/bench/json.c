@@ -237,3 +237,11 @@ int csdkp_bench_write_json(const char *path, json_t *root)
 	}
 	return 0;
 }
+
+int csdkp_bench_emit_json(const char *path, json_t *root)
+{
+	int rc = csdkp_bench_write_json(path, root);
+
+	json_decref(root);
+	return rc;
+}

@@ -208,19 +208,13 @@ int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 	}
 	status = 0;
 	if (cli->json) {
-		json_t *root = rows_json(rows, n_rows, command, n);
-		if (csdkp_bench_write_json("-", root) < 0)
+		if (csdkp_bench_emit_json("-", rows_json(rows, n_rows, command, n)) < 0)
 			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
 	} else if (print_rows(rows, n_rows, command) < 0) {
 		goto oom;
 	}
-	if (o->json_path) {
-		json_t *root = rows_json(rows, n_rows, command, n);
-		if (csdkp_bench_write_json(o->json_path, root) < 0)
-			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
-	}
+	if (o->json_path && csdkp_bench_emit_json(o->json_path, rows_json(rows, n_rows, command, n)) < 0)
+		status = CSDKP_EXIT_FAILURE;
 	for (size_t r = 0; r < n_rows; r++)
 		if (rows[r].error)
 			status = CSDKP_EXIT_FAILURE;

@@ -97,15 +97,23 @@ static int write_svg(const char *path, const struct csdkp_bench_row *rows, size_
 	return 0;
 }
 
-int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options)
+static void config_from_options(struct csdkp_bench_config *config, const struct csdkp_bench_options *o)
 {
-	struct csdkp_bench_options *o = options;
-	struct csdkp_bench_config config;
-	struct csdkp_bench_target **targets = NULL;
-	struct csdkp_bench_row *rows = NULL;
-	struct csdkp_bench_progress *progress = NULL;
-	size_t n_targets = 0, n_rows = 0, i, j;
-	int m, status = CSDKP_EXIT_FAILURE, docker = 0;
+	int m;
+
+	memset(config, 0, sizeof(*config));
+	config->n = (size_t)o->n;
+	config->command = o->command;
+	config->stagger_ms = o->stagger_ms;
+	config->image = o->image;
+	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+		config->modes[m] = o->any_mode ? o->modes[m] : m == CSDKP_BENCH_SEQUENTIAL;
+}
+
+static int check_options(struct csdkp_cli *cli, char **args, size_t n_args, const struct csdkp_bench_options *o)
+{
+	size_t i;
+	int docker = 0;
 
 	if (n_args > 0)
 		return csdkp_cli_usage(cli, "unexpected argument '%s'", args[0]);
@@ -114,104 +122,144 @@ int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 			docker = 1;
 	if (docker && !o->image)
 		return csdkp_cli_usage(cli, "--baseline docker-cli needs --image IMAGE (an image that has the command)");
-
-	memset(&config, 0, sizeof(config));
-	config.n = (size_t)o->n;
-	config.command = o->command;
-	config.stagger_ms = o->stagger_ms;
-	config.image = o->image;
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
-		config.modes[m] = o->any_mode ? o->modes[m] : m == CSDKP_BENCH_SEQUENTIAL;
-
 	if (o->json_path && csdkp_bench_check_writable("--json", o->json_path) < 0)
 		return CSDKP_EXIT_FAILURE;
 	if (o->svg_path && csdkp_bench_check_writable("--svg", o->svg_path) < 0)
 		return CSDKP_EXIT_FAILURE;
+	return 0;
+}
 
-	if (!(targets = calloc(2 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets))))
-		goto oom;
-	if ((n_targets = csdkp_bench_open_providers(targets, cli, o, o->command)) == (size_t)-1) {
-		n_targets = 0;
-		goto out;
+/* The providers, then the baselines; -1 when one cannot be had (already said). */
+static int open_targets(struct csdkp_bench_target **targets, size_t *n_targets, struct csdkp_cli *cli,
+			const struct csdkp_bench_options *o)
+{
+	size_t i;
+
+	if ((*n_targets = csdkp_bench_open_providers(targets, cli, o, o->command)) == (size_t)-1) {
+		*n_targets = 0;
+		return -1;
 	}
 	for (i = 0; i < o->n_baselines; i++)
-		if (csdkp_bench_target_baseline(&targets[n_targets++], o->baselines[i], o->command, o->image) < 0)
-			goto out;
+		if (csdkp_bench_target_baseline(&targets[(*n_targets)++], o->baselines[i], o->command, o->image) < 0)
+			return -1;
+	return 0;
+}
 
-	if (!(rows = calloc(n_targets * CSDKP_BENCH_N_MODES, sizeof(*rows))))
-		goto oom;
-	progress = csdkp_bench_progress_new();
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++) {
-		if (!config.modes[m])
-			continue;
-		for (i = 0; i < n_targets; i++) {
-			struct csdkp_bench_row *row = &rows[n_rows];
-			double *values;
-			int *ok, rc;
-			int64_t t0;
+static int row_stats(struct csdkp_bench_row *row)
+{
+	double *values = calloc(row->n, sizeof(*values));
+	int *ok = calloc(row->n, sizeof(*ok)), rc = -1;
+	size_t j;
+
+	if (values && ok) {
+		for (j = 0; j < row->n; j++) {
+			values[j] = row->iters[j].tti_ms;
+			ok[j] = row->iters[j].ok;
+		}
+		rc = csdkp_bench_stats_compute(&row->stats, values, ok, row->n);
+	}
+	free(values);
+	free(ok);
+	return rc;
+}
+
+/* Times row->n iterations of row's target in row's mode; -1 when out of memory. */
+static int measure(struct csdkp_bench_row *row, const struct csdkp_bench_config *config,
+		   struct csdkp_bench_progress *progress)
+{
+	int64_t t0;
+	int rc;
+
+	csdkp_bench_progress_begin(progress, row->target->name, csdkp_bench_mode_name(row->mode), row->n);
+	t0 = csdkp_bench_now_ns();
+	rc = csdkp_bench_run_mode(row->iters, row->target, row->mode, row->n, config->stagger_ms, progress);
+	row->wall_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	csdkp_bench_progress_end(progress);
+	return rc < 0 ? -1 : row_stats(row);
+}
+
+/* A row per chosen mode and target, in that order; -1 when out of memory. */
+static int measure_all(struct csdkp_bench_row *rows, size_t *n_rows, struct csdkp_bench_target **targets,
+		       size_t n_targets, const struct csdkp_bench_config *config)
+{
+	struct csdkp_bench_progress *progress = csdkp_bench_progress_new();
+	size_t i;
+	int m, rc = 0;
+
+	for (m = 0; rc == 0 && m < CSDKP_BENCH_N_MODES; m++) {
+		for (i = 0; rc == 0 && config->modes[m] && i < n_targets; i++) {
+			struct csdkp_bench_row *row = &rows[*n_rows];
 
 			row->target = targets[i];
 			row->mode = (enum csdkp_bench_mode)m;
-			row->n = config.n;
-			if (!(row->iters = calloc(config.n, sizeof(*row->iters))))
-				goto oom;
-			n_rows++;
-			csdkp_bench_progress_begin(progress, targets[i]->name, csdkp_bench_mode_name(row->mode), config.n);
-			t0 = csdkp_bench_now_ns();
-			rc = csdkp_bench_run_mode(row->iters, targets[i], row->mode, config.n, config.stagger_ms, progress);
-			row->wall_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
-			csdkp_bench_progress_end(progress);
-			if (rc < 0)
-				goto oom;
-			values = calloc(config.n, sizeof(*values));
-			ok = calloc(config.n, sizeof(*ok));
-			if (!values || !ok) {
-				free(values);
-				free(ok);
-				goto oom;
+			row->n = config->n;
+			if (!(row->iters = calloc(config->n, sizeof(*row->iters)))) {
+				rc = -1;
+				break;
 			}
-			for (j = 0; j < config.n; j++) {
-				values[j] = row->iters[j].tti_ms;
-				ok[j] = row->iters[j].ok;
-			}
-			rc = csdkp_bench_stats_compute(&row->stats, values, ok, config.n);
-			free(values);
-			free(ok);
-			if (rc < 0)
-				goto oom;
+			(*n_rows)++;
+			rc = measure(row, config, progress);
 		}
 	}
-
-	status = 0;
-	if (cli->json) {
-		json_t *root = csdkp_bench_tti_json(rows, n_rows, &config);
-		if (csdkp_bench_write_json("-", root) < 0)
-			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
-	} else if (print_summary(rows, n_rows) < 0) {
-		goto oom;
-	}
-	if (o->json_path) {
-		json_t *root = csdkp_bench_tti_json(rows, n_rows, &config);
-		if (csdkp_bench_write_json(o->json_path, root) < 0)
-			status = CSDKP_EXIT_FAILURE;
-		json_decref(root);
-	}
-	if (o->svg_path && write_svg(o->svg_path, rows, n_rows, &config) < 0)
-		status = CSDKP_EXIT_FAILURE;
-	status = csdkp_finish(status, CSDKP_EXIT_FAILURE);
-	goto out;
-oom:
-	csdkp_error("bench: out of memory");
-	status = CSDKP_EXIT_FAILURE;
-out:
 	csdkp_bench_progress_free(progress);
+	return rc;
+}
+
+/* The exit status, or -1 when out of memory. */
+static int report(const struct csdkp_cli *cli, const struct csdkp_bench_options *o,
+		  const struct csdkp_bench_row *rows, size_t n_rows, const struct csdkp_bench_config *config)
+{
+	int status = 0;
+
+	if (cli->json) {
+		if (csdkp_bench_emit_json("-", csdkp_bench_tti_json(rows, n_rows, config)) < 0)
+			status = CSDKP_EXIT_FAILURE;
+	} else if (print_summary(rows, n_rows) < 0) {
+		return -1;
+	}
+	if (o->json_path && csdkp_bench_emit_json(o->json_path, csdkp_bench_tti_json(rows, n_rows, config)) < 0)
+		status = CSDKP_EXIT_FAILURE;
+	if (o->svg_path && write_svg(o->svg_path, rows, n_rows, config) < 0)
+		status = CSDKP_EXIT_FAILURE;
+	return csdkp_finish(status, CSDKP_EXIT_FAILURE);
+}
+
+static void free_rows(struct csdkp_bench_row *rows, size_t n_rows)
+{
+	size_t i, j;
+
 	for (i = 0; rows && i < n_rows; i++) {
 		for (j = 0; j < rows[i].n; j++)
 			csdkp_bench_iter_clear(&rows[i].iters[j]);
 		free(rows[i].iters);
 	}
 	free(rows);
+}
+
+int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options)
+{
+	struct csdkp_bench_options *o = options;
+	struct csdkp_bench_config config;
+	struct csdkp_bench_target **targets;
+	struct csdkp_bench_row *rows = NULL;
+	size_t n_targets = 0, n_rows = 0, i;
+	int status;
+
+	if ((status = check_options(cli, args, n_args, o)) != 0)
+		return status;
+	config_from_options(&config, o);
+	status = CSDKP_EXIT_FAILURE;
+	targets = calloc(2 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets));
+	if (targets && open_targets(targets, &n_targets, cli, o) < 0)
+		goto out;
+	if (!targets || !(rows = calloc(n_targets * CSDKP_BENCH_N_MODES, sizeof(*rows))) ||
+	    measure_all(rows, &n_rows, targets, n_targets, &config) < 0 ||
+	    (status = report(cli, o, rows, n_rows, &config)) < 0) {
+		csdkp_error("bench: out of memory");
+		status = CSDKP_EXIT_FAILURE;
+	}
+out:
+	free_rows(rows, n_rows);
 	for (i = 0; i < n_targets; i++)
 		csdkp_bench_target_free(targets[i]);
 	free(targets);

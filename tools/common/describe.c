@@ -14,19 +14,19 @@ char *csdkp_abi_text(char buf[CSDKP_ABI_TEXT_SIZE], uint32_t abi_version)
 	return buf;
 }
 
-/* Modes in print order: the default first, then the others by bit. */
-static size_t modes_ordered(uint32_t out[32], uint32_t modes, uint32_t default_mode)
+/* Mode names in print order: the default first, then the others by bit. */
+static size_t mode_names(const char *out[32], uint32_t modes, uint32_t default_mode)
 {
 	size_t n = 0;
 	unsigned int bit;
 
 	if (default_mode && (modes & default_mode) == default_mode)
-		out[n++] = default_mode;
+		out[n++] = csdk_mode_name(default_mode);
 	for (bit = 0; bit < 32; bit++) {
 		uint32_t mode = UINT32_C(1) << bit;
 
 		if ((modes & mode) && mode != default_mode)
-			out[n++] = mode;
+			out[n++] = csdk_mode_name(mode);
 	}
 	return n;
 }
@@ -71,12 +71,9 @@ static size_t capability_names(const char *out[64], uint64_t capabilities)
 
 char *csdkp_modes_text(uint32_t modes, uint32_t default_mode)
 {
-	uint32_t ordered[32];
 	const char *names[32];
-	size_t i, n = modes_ordered(ordered, modes, default_mode);
+	size_t n = mode_names(names, modes, default_mode);
 
-	for (i = 0; i < n; i++)
-		names[i] = csdk_mode_name(ordered[i]);
 	return join_names(names, n, "-");
 }
 
@@ -88,7 +85,7 @@ char *csdkp_capabilities_text(uint64_t capabilities)
 	return join_names(names, n, "-");
 }
 
-static json_t *names_json(const char *const *names, size_t n)
+json_t *csdkp_strings_json(const char *const *names, size_t n)
 {
 	json_t *array = json_array();
 	size_t i;
@@ -106,13 +103,10 @@ static json_t *names_json(const char *const *names, size_t n)
 
 json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode)
 {
-	uint32_t ordered[32];
 	const char *names[32];
-	size_t i, n = modes_ordered(ordered, modes, default_mode);
+	size_t n = mode_names(names, modes, default_mode);
 
-	for (i = 0; i < n; i++)
-		names[i] = csdk_mode_name(ordered[i]);
-	return names_json(names, n);
+	return csdkp_strings_json(names, n);
 }
 
 json_t *csdkp_capabilities_json(uint64_t capabilities)
@@ -120,7 +114,7 @@ json_t *csdkp_capabilities_json(uint64_t capabilities)
 	const char *names[64];
 	size_t n = capability_names(names, capabilities);
 
-	return names_json(names, n);
+	return csdkp_strings_json(names, n);
 }
 
 static const char *const method_slots[] = {

@@ -20,6 +20,9 @@ char *csdkp_modes_text(uint32_t modes, uint32_t default_mode);
 /** Comma-separated capability names, or "-" when there are none. A new string; NULL when out of memory. */
 char *csdkp_capabilities_text(uint64_t capabilities);
 
+/** A JSON array of the n strings; NULL when out of memory. */
+json_t *csdkp_strings_json(const char *const *strings, size_t n);
+
 /** The same lists as JSON arrays of strings; NULL when out of memory. */
 json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode);
 json_t *csdkp_capabilities_json(uint64_t capabilities);

@@ -131,6 +131,15 @@ int csdkp_expect_args(const struct csdkp_cli *cli, size_t n_pos, size_t min, siz
 	return 0;
 }
 
+int csdkp_parse_operands(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
+			 csdkp_option_fn fn, void *state, size_t min, size_t max, const char *what,
+			 char ***pos_out, size_t *n_pos_out)
+{
+	int status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, fn, state, pos_out, n_pos_out);
+
+	return status ? status : csdkp_expect_args(cli, *n_pos_out, min, max, what);
+}
+
 static int all_digits(const char *s)
 {
 	if (!*s)
@@ -194,6 +203,13 @@ int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli
 	(*n)++;
 	return 0;
 }
+
+const struct option csdkp_create_named_longopts[] = {
+	CSDKP_COMMON_LONGOPTS,
+	{ "name", required_argument, NULL, CSDKP_OPT_NAME },
+	CSDKP_CREATE_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
 
 void csdkp_create_args_init(struct csdkp_create_args *args)
 {

@@ -93,6 +93,9 @@ enum {
 	{ "env", required_argument, NULL, CSDKP_OPT_ENV }, \
 	{ "metadata", required_argument, NULL, CSDKP_OPT_METADATA }
 
+/* The options of the commands that create a sandbox of their own: create, run. */
+extern const struct option csdkp_create_named_longopts[];
+
 /* Interleave options with every positional argument. */
 #define CSDKP_ALL_POSITIONALS ((size_t)-1)
 
@@ -112,6 +115,14 @@ typedef int (*csdkp_option_fn)(struct csdkp_cli *cli, void *state, int opt, cons
  */
 int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
 		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out);
+
+/**
+ * csdkp_parse with every argument positional, then csdkp_expect_args on
+ * their number: returns as csdkp_parse does.
+ */
+int csdkp_parse_operands(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
+			 csdkp_option_fn fn, void *state, size_t min, size_t max, const char *what,
+			 char ***pos_out, size_t *n_pos_out);
 
 /** Print "csdk: COMMAND: MESSAGE; run 'csdk COMMAND --help' for usage"; returns 2. */
 int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...) CSDKP_PRINTF(2, 3);
@@ -194,6 +205,19 @@ void csdkp_report(int code, const char *what);
 
 /** Print root as the command's JSON output; returns 0 or the failure exit status (root is released). */
 int csdkp_print_json(json_t *root, int failure_status);
+
+/** What a listing command prints: a JSON array with --json, else a table. */
+struct csdkp_listing {
+	json_t *array;
+	csdkp_table *table;
+};
+
+/** Start an empty listing for cli; -1 (said) when out of memory, with nothing to free. */
+int csdkp_listing_new(struct csdkp_listing *out, const struct csdkp_cli *cli, size_t n_columns,
+		      const char *const *headers, const char *what);
+/** Print the listing and free it; returns the exit status. */
+int csdkp_listing_print(struct csdkp_listing *out);
+void csdkp_listing_free(struct csdkp_listing *out);
 
 /** Finish standard output; returns status, or failure_status when writing failed. */
 int csdkp_finish(int status, int failure_status);

@@ -267,9 +267,8 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, len;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, exec_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and CODE (or - to read it from standard input)");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, exec_option, &args, 2, 2,
+				      "a sandbox ID and CODE (or - to read it from standard input)", &pos, &n_pos);
 	if (status) {
 		free(args.envs);
 		return parse_status(status);
@@ -426,29 +425,92 @@ static int run_in_new_sandbox(struct csdkp_cli *cli, csdk_provider *provider, st
 	return status;
 }
 
+static const int guarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+#define N_GUARDED (sizeof(guarded_signals) / sizeof(guarded_signals[0]))
+
+/* What stands guard while a run's sandbox lives: the watcher thread and our signal handlers. */
+struct guard {
+	pthread_t thread;
+	int have_thread;
+	struct sigaction old[N_GUARDED];
+};
+
+static int guard_start(struct guard *g, struct watcher *w)
+{
+	struct sigaction sa;
+	sigset_t all, saved;
+	size_t i;
+
+	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {
+		csdkp_error("cannot create a pipe for signal handling (%s)", strerror(errno));
+		return -1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	g->have_thread = pthread_create(&g->thread, NULL, watch, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < N_GUARDED; i++) {
+		/* A closed output pipe must not kill us before the sandbox is destroyed. */
+		sa.sa_handler = guarded_signals[i] == SIGPIPE ? SIG_IGN : on_signal;
+		sigaction(guarded_signals[i], &sa, &g->old[i]);
+	}
+	return 0;
+}
+
+static void guard_stop(struct guard *g)
+{
+	unsigned char stop_byte = 0;
+	size_t i;
+
+	if (g->have_thread) {
+		if (write(wake_pipe[1], &stop_byte, 1) == 1)
+			pthread_join(g->thread, NULL);
+		else
+			pthread_detach(g->thread);
+	}
+	for (i = 0; i < N_GUARDED; i++)
+		sigaction(guarded_signals[i], &g->old[i], NULL);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+}
+
+/* Runs command in a new sandbox of the provider, under guard; the exit status. */
+static int run_guarded(struct csdkp_cli *cli, const csdk_create_options *opts, const char *command)
+{
+	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, CSDK_PROVIDER_OPTIONS_INIT, NULL };
+	csdk_provider *provider;
+	struct guard g;
+	int status;
+
+	if (csdkp_cli_provider(&provider, cli) < 0)
+		return CSDKP_EXIT_CSDK;
+	w.name = cli->provider_name;
+	w.popts.config = cli->config;
+	w.popts.n_config = cli->n_config;
+	w.popts.registry = csdkp_cli_registry(cli);
+	if (guard_start(&g, &w) < 0)
+		return CSDKP_EXIT_CSDK;
+	status = run_in_new_sandbox(cli, provider, &w, opts, command);
+	guard_stop(&g);
+	if (run_signal)
+		status = 128 + run_signal;
+	free(w.id);
+	return status;
+}
+
 static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "name", required_argument, NULL, CSDKP_OPT_NAME },
-		CSDKP_CREATE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdkp_create_args args;
-	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, CSDK_PROVIDER_OPTIONS_INIT, NULL };
-	struct sigaction sa, old[4];
-	sigset_t all, saved;
-	pthread_t thread;
-	int have_thread = 0, status;
-	csdk_provider *provider;
-	char **pos, *command = NULL;
-	size_t n_pos, i;
-	unsigned char stop_byte = 0;
+	char **pos, *command;
+	size_t n_pos;
+	int status;
 
 	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, 0, run_option, &args, &pos, &n_pos);
+	status = csdkp_parse(cli, argc, argv, csdkp_create_named_longopts, 0, run_option, &args, &pos, &n_pos);
 	if (!status && n_pos < 1)
 		status = csdkp_cli_usage(cli, "missing the command to run");
 	if (status) {
@@ -459,54 +521,10 @@ static int run_run(struct csdkp_cli *cli, int argc, char **argv)
 	command = join_words(pos, n_pos);
 	if (!command) {
 		csdkp_error("out of memory while building the command");
-		csdkp_create_args_release(&args);
-		return CSDKP_EXIT_CSDK;
+		status = CSDKP_EXIT_CSDK;
+	} else {
+		status = run_guarded(cli, &args.opts, command);
 	}
-	if (csdkp_cli_provider(&provider, cli) < 0) {
-		free(command);
-		csdkp_create_args_release(&args);
-		return CSDKP_EXIT_CSDK;
-	}
-	popts.config = cli->config;
-	popts.n_config = cli->n_config;
-	popts.registry = csdkp_cli_registry(cli);
-	w.name = cli->provider_name;
-	w.popts = popts;
-	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {
-		csdkp_error("cannot create a pipe for signal handling (%s)", strerror(errno));
-		free(command);
-		csdkp_create_args_release(&args);
-		return CSDKP_EXIT_CSDK;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	have_thread = pthread_create(&thread, NULL, watch, &w) == 0;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		/* A closed output pipe must not kill us before the sandbox is destroyed. */
-		sa.sa_handler = signals[i] == SIGPIPE ? SIG_IGN : on_signal;
-		sigaction(signals[i], &sa, &old[i]);
-	}
-
-	status = run_in_new_sandbox(cli, provider, &w, &args.opts, command);
-
-	if (have_thread) {
-		if (write(wake_pipe[1], &stop_byte, 1) == 1)
-			pthread_join(thread, NULL);
-		else
-			pthread_detach(thread);
-	}
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		sigaction(signals[i], &old[i], NULL);
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
-	if (run_signal)
-		status = 128 + run_signal;
-	free(w.id);
 	free(command);
 	csdkp_create_args_release(&args);
 	return status;

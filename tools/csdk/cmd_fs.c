@@ -81,8 +81,7 @@ static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
 {
 	static const char *const headers[] = { "NAME", "TYPE", "SIZE", "MODIFIED" };
 	csdk_dir_list *list = NULL;
-	csdkp_table *table = NULL;
-	json_t *root = NULL;
+	struct csdkp_listing out;
 	size_t i;
 	int rc;
 
@@ -91,20 +90,19 @@ static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
 		csdkp_report(rc, "listing the directory");
 		return CSDKP_EXIT_FAILURE;
 	}
-	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 4, headers) < 0) {
+	if (csdkp_listing_new(&out, cli, 4, headers, "listing the directory") < 0) {
 		csdk_dir_list_free(list);
-		csdkp_error("out of memory while listing the directory");
 		return CSDKP_EXIT_FAILURE;
 	}
 	for (i = 0; i < list->count; i++) {
 		const csdk_dirent *e = &list->entries[i];
 		char size[32], modified[64];
 
-		if (root) {
+		if (out.array) {
 			/* sizes beyond INT64_MAX (a plugin's garbage) stay positive as reals */
 			json_t *jsize = e->size > INT64_MAX ? json_real((double)e->size) : json_integer((json_int_t)e->size);
 
-			json_array_append_new(root, json_pack("{s:o,s:s,s:o,s:I,s:o}",
+			json_array_append_new(out.array, json_pack("{s:o,s:s,s:o,s:I,s:o}",
 				"name", csdkp_json_text(e->name), "type", entry_type_name(e->type),
 				"size", jsize, "modified_ms", (json_int_t)e->modified_ms,
 				"modified", csdkp_json_time(e->modified_ms)));
@@ -113,15 +111,11 @@ static int fs_ls(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
 						csdkp_format_time(modified, sizeof(modified), e->modified_ms) };
 
 			snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
-			csdkp_table_add(table, cells);
+			csdkp_table_add(out.table, cells);
 		}
 	}
 	csdk_dir_list_free(list);
-	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return csdkp_listing_print(&out);
 }
 
 static int fs_exists(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
@@ -170,11 +164,10 @@ static int run_fs(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, i;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 3, 3,
+				      "ID, an operation and a PATH", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 3, 3, "ID, an operation and a PATH")))
-		return status;
 	op = pos[1];
 	path = pos[2];
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)

@@ -51,33 +51,29 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "NAME", "VERSION", "MODES", "CAPABILITIES", "DESCRIPTION" };
 	csdk_registry *reg = NULL;
-	csdkp_table *table = NULL;
-	json_t *root = NULL;
+	struct csdkp_listing out;
 	char **pos;
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
-		return status;
 
 	rc = csdkp_cli_registry_new(&reg);
 	if (rc < 0) {
 		csdkp_report(rc, "scanning for plugins");
 		return CSDKP_EXIT_FAILURE;
 	}
-	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 5, headers) < 0) {
-		csdkp_error("out of memory while listing providers");
+	if (csdkp_listing_new(&out, cli, 5, headers, "listing providers") < 0) {
 		csdk_registry_free(reg);
 		return CSDKP_EXIT_FAILURE;
 	}
 	for (i = 0; i < csdk_registry_count(reg); i++) {
 		const csdk_plugin_info *info = csdk_registry_at(reg, i);
 
-		if (root) {
-			json_array_append_new(root, json_pack("{s:s,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:s}",
+		if (out.array) {
+			json_array_append_new(out.array, json_pack("{s:s,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:s}",
 				"name", info->name,
 				"version", csdkp_json_string_or_null(info->version),
 				"description", csdkp_json_string_or_null(info->description),
@@ -92,17 +88,13 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 			char *caps = csdkp_capabilities_text(info->capabilities);
 			const char *cells[] = { info->name, info->version, modes, caps, info->description };
 
-			csdkp_table_add(table, cells);
+			csdkp_table_add(out.table, cells);
 			free(modes);
 			free(caps);
 		}
 	}
 	csdk_registry_free(reg);
-	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return csdkp_listing_print(&out);
 }
 
 const struct csdkp_command csdkp_cmd_providers = {
@@ -159,11 +151,10 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 	char **pos;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
+				      "the operation 'show'", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "the operation 'show'")))
-		return status;
 	if (strcmp(pos[0], "show") != 0)
 		return csdkp_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
 	/* Opening the providers checks the file against the plugins; an unavailable provider is still shown. */

@@ -21,6 +21,21 @@ static int create_option(struct csdkp_cli *cli, void *state, int opt, const char
 	return status < 0 ? CSDKP_EXIT_USAGE : status;
 }
 
+/* Options and arguments of a command that creates: args is released unless this returns 0. */
+static int parse_create(struct csdkp_create_args *args, struct csdkp_cli *cli, int argc, char **argv,
+			const struct option *longopts, size_t min, size_t max, const char *what, char ***pos, size_t *n_pos)
+{
+	int status;
+
+	csdkp_create_args_init(args);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, args, min, max, what, pos, n_pos);
+	if (status)
+		csdkp_create_args_release(args);
+	else
+		csdkp_create_args_finish(args);
+	return status;
+}
+
 /* Print the id of a sandbox just created or found. */
 static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 {
@@ -47,27 +62,15 @@ static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 
 static int run_create(struct csdkp_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "name", required_argument, NULL, CSDKP_OPT_NAME },
-		CSDKP_CREATE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct csdkp_create_args args;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
 	size_t n_pos;
 	int status;
 
-	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, create_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments");
-	if (status) {
-		csdkp_create_args_release(&args);
+	status = parse_create(&args, cli, argc, argv, csdkp_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
+	if (status)
 		return status < 0 ? 0 : status;
-	}
-	csdkp_create_args_finish(&args);
 	status = CSDKP_EXIT_FAILURE;
 	if (csdkp_cli_create(&sandbox, cli, &args.opts) == 0)
 		status = print_sandbox_id(cli, sandbox);
@@ -94,17 +97,14 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 	static const char *const headers[] = { "ID", "STATUS", "CREATED" };
 	csdk_compute *compute;
 	csdk_sandbox_list *list = NULL;
-	csdkp_table *table = NULL;
-	json_t *root = NULL;
+	struct csdkp_listing out;
 	char **pos;
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments")))
-		return status;
 	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_compute_list(&list, compute);
@@ -112,8 +112,7 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		csdkp_report(rc, "listing sandboxes");
 		return CSDKP_EXIT_FAILURE;
 	}
-	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 3, headers) < 0) {
-		csdkp_error("out of memory while listing sandboxes");
+	if (csdkp_listing_new(&out, cli, 3, headers, "listing sandboxes") < 0) {
 		csdk_sandbox_list_free(list);
 		return CSDKP_EXIT_FAILURE;
 	}
@@ -131,11 +130,11 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 		} else if (!(id = csdkp_cli_qualified_id(cli, list->sandboxes[i]))) {
 			csdkp_error("out of memory while listing sandboxes");
 			status = CSDKP_EXIT_FAILURE;
-		} else if (root) {
+		} else if (out.array) {
 			json_t *row = csdkp_json_info(info);
 
 			if (!row || json_object_set_new(row, "id", csdkp_json_text(id)) < 0 ||
-			    json_array_append_new(root, row) < 0) {
+			    json_array_append_new(out.array, row) < 0) {
 				csdkp_error("out of memory while listing sandboxes");
 				status = CSDKP_EXIT_FAILURE;
 			}
@@ -143,22 +142,17 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 			const char *cells[] = { id, csdk_status_name(info->status),
 						csdkp_format_time(created, sizeof(created), info->created_ms) };
 
-			csdkp_table_add(table, cells);
+			csdkp_table_add(out.table, cells);
 		}
 		free(id);
 		csdk_sandbox_info_free(info);
 	}
 	csdk_sandbox_list_free(list);
 	if (status) {
-		json_decref(root);
-		csdkp_table_free(table);
+		csdkp_listing_free(&out);
 		return status;
 	}
-	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return csdkp_listing_print(&out);
 }
 
 const struct csdkp_command csdkp_cmd_list = {
@@ -228,11 +222,9 @@ static int run_info(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_get_info(&info, sandbox);
@@ -275,11 +267,9 @@ static int run_destroy(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, NULL, NULL, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_compute(&compute, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	bare = csdkp_cli_split_id(&provider, cli, pos[0]);
@@ -322,11 +312,10 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc, port;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &protocol, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &protocol, 2, 2,
+				      "a sandbox ID and a PORT", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID and a PORT")))
-		return status;
 	if ((status = csdkp_parse_port(&port, cli, pos[1])))
 		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
@@ -370,15 +359,8 @@ static int run_find_or_create(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, create_option, &args, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox NAME");
-	if (status) {
-		csdkp_create_args_release(&args);
+	if ((status = parse_create(&args, cli, argc, argv, longopts, 1, 1, "a sandbox NAME", &pos, &n_pos)))
 		return status < 0 ? 0 : status;
-	}
-	csdkp_create_args_finish(&args);
 	args.opts.name = pos[0];
 	status = CSDKP_EXIT_FAILURE;
 	if (csdkp_cli_provider(&provider, cli) == 0) {
@@ -416,12 +398,10 @@ static int run_find(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, string_option, &namespace_,
-			     &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &namespace_, 1, 1,
+				      "a sandbox NAME", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox NAME")))
-		return status;
 	if (csdkp_cli_provider(&provider, cli) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_find(&sandbox, provider, namespace_, pos[0]);
@@ -464,12 +444,10 @@ static int run_extend(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, duration_option, &duration,
-			     &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, duration_option, &duration, 1, 1,
+				      "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "a sandbox ID")))
-		return status;
 	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
 		return CSDKP_EXIT_FAILURE;
 	rc = csdk_sandbox_extend_timeout(sandbox, duration);

@@ -255,6 +255,65 @@ static int check_gateway(csdk_compute *compute, int *problems)
 	return 0;
 }
 
+/* The server's options: the configuration file's [serve] values over the defaults, the command line's over those. -1 when out of memory. */
+static int server_options(struct serve_options *opt, const struct csdkp_cli *cli, const csdk_user_config *file,
+			  const struct serve_args *a, int *problems)
+{
+	int64_t v;
+
+	opt->json_logs = cli->json;
+	opt->listen = a->listen ? a->listen : conf(file, "listen") ? conf(file, "listen") : "127.0.0.1:3000";
+	opt->domain = a->domain ? a->domain : conf(file, "domain");
+	opt->max_timeout_s = 86400;
+	opt->default_timeout_s = SERVE_DEFAULT_TIMEOUT_S;
+	opt->max_body = 1024 * 1024;
+	opt->grace_s = 30;
+	opt->idle_timeout_s = 120;
+	if (conf_int(&v, file, "max_timeout", 1, 30 * 86400, problems) == 0 && conf(file, "max_timeout"))
+		opt->max_timeout_s = v;
+	if (conf_int(&v, file, "default_timeout", 1, 30 * 86400, problems) == 0 && conf(file, "default_timeout"))
+		opt->default_timeout_s = v;
+	if (conf_int(&v, file, "max_body", 1024, 64 * 1024 * 1024, problems) == 0 && conf(file, "max_body"))
+		opt->max_body = (size_t)v;
+	if (conf_int(&v, file, "grace", 0, 3600, problems) == 0 && conf(file, "grace"))
+		opt->grace_s = (int)v;
+	if (conf_int(&v, file, "idle_timeout", 1, 3600, problems) == 0 && conf(file, "idle_timeout"))
+		opt->idle_timeout_s = (int)v;
+	if (a->grace_s >= 0)
+		opt->grace_s = a->grace_s;
+	if (opt->default_timeout_s > opt->max_timeout_s) {
+		csdkp_error("[serve] default_timeout (%lld) is over max_timeout (%lld); lower it or raise max_timeout",
+			    (long long)opt->default_timeout_s, (long long)opt->max_timeout_s);
+		(*problems)++;
+	}
+	if (conf(file, "templates") && !(opt->templates = strdup(conf(file, "templates"))))
+		return -1;
+	if (load_tenants(opt, file, problems) < 0)
+		return -1;
+	if (serve_check_listen(opt->listen) < 0) {
+		csdkp_error("cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", opt->listen);
+		(*problems)++;
+	}
+	if (csdk_user_config_exposed(file) && opt->n_tenants && conf(file, "api_key")) {
+		csdkp_error("%s holds API keys and is readable by other users; run 'chmod 600 %s'", csdk_user_config_path(file),
+			    csdk_user_config_path(file));
+		(*problems)++;
+	}
+	return 0;
+}
+
+/* csdk serve --check: what would be served, or how many problems stop it. */
+static int report_check(const struct serve_options *opt, csdk_compute *compute, int problems)
+{
+	if (problems) {
+		csdkp_error("%d problem(s) found", problems);
+		return CSDKP_EXIT_FAILURE;
+	}
+	fprintf(CSDKP_STDOUT, "csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", opt->listen,
+		opt->n_tenants, compute ? csdk_compute_count(compute) : 0, opt->state_dir);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
 static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -274,13 +333,10 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 	char **pos, *state_dir = NULL, err[512];
 	size_t n_pos;
 	int status, problems = 0;
-	int64_t v;
 
 	memset(&srv, 0, sizeof(srv));
 	a.grace_s = -1;
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, serve_option, &a, &pos, &n_pos);
-	if (!status)
-		status = csdkp_expect_args(cli, n_pos, 0, 0, "no arguments");
+	status = csdkp_parse_operands(cli, argc, argv, longopts, serve_option, &a, 0, 0, "no arguments", &pos, &n_pos);
 	if (status) {
 		free(a.providers);
 		return status < 0 ? 0 : status;
@@ -289,44 +345,8 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 		free(a.providers);
 		return CSDKP_EXIT_FAILURE;
 	}
-	srv.opt.json_logs = cli->json;
-	srv.opt.listen = a.listen ? a.listen : conf(file, "listen") ? conf(file, "listen") : "127.0.0.1:3000";
-	srv.opt.domain = a.domain ? a.domain : conf(file, "domain");
-	srv.opt.max_timeout_s = 86400;
-	srv.opt.default_timeout_s = SERVE_DEFAULT_TIMEOUT_S;
-	srv.opt.max_body = 1024 * 1024;
-	srv.opt.grace_s = 30;
-	srv.opt.idle_timeout_s = 120;
-	if (conf_int(&v, file, "max_timeout", 1, 30 * 86400, &problems) == 0 && conf(file, "max_timeout"))
-		srv.opt.max_timeout_s = v;
-	if (conf_int(&v, file, "default_timeout", 1, 30 * 86400, &problems) == 0 && conf(file, "default_timeout"))
-		srv.opt.default_timeout_s = v;
-	if (conf_int(&v, file, "max_body", 1024, 64 * 1024 * 1024, &problems) == 0 && conf(file, "max_body"))
-		srv.opt.max_body = (size_t)v;
-	if (conf_int(&v, file, "grace", 0, 3600, &problems) == 0 && conf(file, "grace"))
-		srv.opt.grace_s = (int)v;
-	if (conf_int(&v, file, "idle_timeout", 1, 3600, &problems) == 0 && conf(file, "idle_timeout"))
-		srv.opt.idle_timeout_s = (int)v;
-	if (a.grace_s >= 0)
-		srv.opt.grace_s = a.grace_s;
-	if (srv.opt.default_timeout_s > srv.opt.max_timeout_s) {
-		csdkp_error("[serve] default_timeout (%lld) is over max_timeout (%lld); lower it or raise max_timeout",
-			    (long long)srv.opt.default_timeout_s, (long long)srv.opt.max_timeout_s);
-		problems++;
-	}
-	if (conf(file, "templates") && !(srv.opt.templates = strdup(conf(file, "templates"))))
+	if (server_options(&srv.opt, cli, file, &a, &problems) < 0)
 		goto oom;
-	if (load_tenants(&srv.opt, file, &problems) < 0)
-		goto oom;
-	if (serve_check_listen(srv.opt.listen) < 0) {
-		csdkp_error("cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", srv.opt.listen);
-		problems++;
-	}
-	if (csdk_user_config_exposed(file) && srv.opt.n_tenants && conf(file, "api_key")) {
-		csdkp_error("%s holds API keys and is readable by other users; run 'chmod 600 %s'", csdk_user_config_path(file),
-			    csdk_user_config_path(file));
-		problems++;
-	}
 	if (!(state_dir = a.state_dir ? strdup(a.state_dir) : conf(file, "state_dir") ? strdup(conf(file, "state_dir")) : default_state_dir()))
 		goto oom;
 	srv.opt.state_dir = state_dir;
@@ -342,14 +362,7 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 		problems++;
 	}
 	if (a.check) {
-		if (!problems) {
-			fprintf(CSDKP_STDOUT, "csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", srv.opt.listen,
-			       srv.opt.n_tenants, compute ? csdk_compute_count(compute) : 0, state_dir);
-			status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
-		} else {
-			csdkp_error("%d problem(s) found", problems);
-			status = CSDKP_EXIT_FAILURE;
-		}
+		status = report_check(&srv.opt, compute, problems);
 		goto out;
 	}
 	if (problems) {

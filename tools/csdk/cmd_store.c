@@ -64,21 +64,18 @@ static int print_created(const struct csdkp_cli *cli, const csdk_provider *provi
 static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists, csdk_provider *const *providers, size_t n)
 {
 	static const char *const headers[] = { "ID", "NAME", "CREATED" };
-	csdkp_table *table = NULL;
-	json_t *root = NULL;
+	struct csdkp_listing out;
 	size_t i, l;
 
-	if (cli->json ? !(root = json_array()) : csdkp_table_new(&table, 3, headers) < 0) {
-		csdkp_error("out of memory while listing");
+	if (csdkp_listing_new(&out, cli, 3, headers, "listing") < 0)
 		return CSDKP_EXIT_FAILURE;
-	}
 	for (l = 0; l < n; l++) {
 		for (i = 0; lists[l] && i < lists[l]->count; i++) {
 			const csdk_item *item = &lists[l]->items[i];
 			char created[64], *id = csdkp_cli_qualify(cli, providers[l], item->id);
 
-			if (root) {
-				json_array_append_new(root, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(id ? id : item->id),
+			if (out.array) {
+				json_array_append_new(out.array, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(id ? id : item->id),
 					"name", csdkp_json_text(item->name),
 					"created_ms", (json_int_t)item->created_ms,
 					"created", csdkp_json_time(item->created_ms)));
@@ -86,16 +83,12 @@ static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists
 				const char *cells[] = { id ? id : item->id, item->name,
 							csdkp_format_time(created, sizeof(created), item->created_ms) };
 
-				csdkp_table_add(table, cells);
+				csdkp_table_add(out.table, cells);
 			}
 			free(id);
 		}
 	}
-	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return csdkp_listing_print(&out);
 }
 
 static int print_deleted(const struct csdkp_cli *cli, const char *id)
@@ -220,11 +213,10 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (n_pos < 1)
-		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
 	if (strcmp(pos[0], "create") == 0) {
 		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID after 'create'")))
 			return status;
@@ -315,11 +307,10 @@ static int run_template(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, store_option, &args, &pos, &n_pos);
+	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (n_pos < 1)
-		return csdkp_cli_usage(cli, "missing the operation: create, list or delete");
 	if (strcmp(pos[0], "create") == 0) {
 		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'create' but its options")))
 			return status;

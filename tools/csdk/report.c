@@ -23,6 +23,33 @@ int csdkp_finish(int status, int failure_status)
 	return csdkp_finish_output() < 0 ? failure_status : status;
 }
 
+int csdkp_listing_new(struct csdkp_listing *out, const struct csdkp_cli *cli, size_t n_columns,
+		      const char *const *headers, const char *what)
+{
+	out->array = NULL;
+	out->table = NULL;
+	if (cli->json ? !(out->array = json_array()) : csdkp_table_new(&out->table, n_columns, headers) < 0) {
+		csdkp_error("out of memory while %s", what);
+		return -1;
+	}
+	return 0;
+}
+
+int csdkp_listing_print(struct csdkp_listing *out)
+{
+	if (out->array)
+		return csdkp_print_json(out->array, CSDKP_EXIT_FAILURE);
+	csdkp_table_print(out->table, CSDKP_STDOUT, NULL);
+	csdkp_table_free(out->table);
+	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+}
+
+void csdkp_listing_free(struct csdkp_listing *out)
+{
+	json_decref(out->array);
+	csdkp_table_free(out->table);
+}
+
 int csdkp_print_json(json_t *root, int failure_status)
 {
 	int rc;

@@ -100,11 +100,114 @@ int csdkp_cli_registry_new(csdk_registry **out)
 	return csdk_registry_new(out, &opts);
 }
 
-static int setup(struct csdkp_cli *cli)
+/* --provider or CSDK_PROVIDER, else the file's default, else its first provider, else the built-in default. */
+static void choose_default(struct csdkp_cli *cli)
+{
+	const char *env = getenv("CSDK_PROVIDER");
+
+	if (cli->provider_given || (env && *env))
+		session.default_name = cli->provider_name;
+	else if (csdk_user_config_default(session.file))
+		session.default_name = csdk_user_config_default(session.file);
+	else if (csdk_user_config_provider_count(session.file))
+		session.default_name = csdk_user_config_provider_at(session.file, 0);
+	else
+		session.default_name = cli->provider_name;
+	cli->provider_name = session.default_name;
+}
+
+/* The default first, then the file's other providers; NULL when out of memory. */
+static const char **provider_order(size_t *n_order)
+{
+	size_t n = csdk_user_config_provider_count(session.file), i;
+	const char **order = calloc(n + 1, sizeof(*order));
+
+	if (!order)
+		return NULL;
+	*n_order = 0;
+	order[(*n_order)++] = session.default_name;
+	/* A default from the command line or the environment outside the file's list is used alone. */
+	if (in_list(session.file, session.default_name))
+		for (i = 0; i < n; i++)
+			if (strcmp(csdk_user_config_provider_at(session.file, i), session.default_name))
+				order[(*n_order)++] = csdk_user_config_provider_at(session.file, i);
+	return order;
+}
+
+static int new_compute(void)
 {
 	csdk_compute_options copts = CSDK_COMPUTE_OPTIONS_INIT;
-	const char *env = getenv("CSDK_PROVIDER");
-	const char **order = NULL;
+	int rc;
+
+	copts.strategy = csdk_user_config_strategy(session.file);
+	copts.no_fallback = !csdk_user_config_fallback(session.file);
+	copts.cursor_path = cursor_path();
+	rc = csdk_compute_new(&session.compute, &copts);
+	free((char *)copts.cursor_path);
+	if (rc < 0 || (rc = csdkp_cli_registry_new(&session.registry)) < 0) {
+		csdkp_report(rc, "setting up the providers");
+		return -1;
+	}
+	return 0;
+}
+
+/* What every host program gets from csdk_provider_open_default; the command line's pairs come first. */
+static void add_default(struct csdkp_cli *cli, const char *name, const csdk_provider_options *popts)
+{
+	csdk_provider_options given = *popts;
+	csdk_provider *p = NULL;
+	int rc;
+
+	given.config = cli->config;
+	given.n_config = cli->n_config;
+	rc = csdk_provider_open_default_ext(&p, name, &given);
+	if (rc == 0) {
+		csdk_compute_add(session.compute, p);
+		csdk_provider_close(p);
+	} else {
+		session.default_code = rc;
+		session.default_error = strdup(csdk_error_last()->message);
+		/* Recorded as unavailable (the same pairs fail the same way), for the fallback and its messages. */
+		csdk_compute_open(session.compute, name, popts);
+	}
+}
+
+/* Opens the provider name into the session's compute; -1 when its pairs cannot be read. */
+static int add_provider(struct csdkp_cli *cli, const char *name, int is_default)
+{
+	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
+	struct csdk_kv *kv = NULL;
+	size_t n = 0;
+
+	if (pairs_for(&kv, &n, cli, name, is_default) < 0) {
+		csdkp_report(CSDK_ECONFIG, "reading the configuration file");
+		return -1;
+	}
+	if (kv) {
+		popts.config = kv;
+		popts.n_config = n;
+	} else if (is_default) {
+		popts.config = cli->config;
+		popts.n_config = cli->n_config;
+	}
+	popts.registry = session.registry;
+	if (is_default)
+		add_default(cli, name, &popts);
+	else
+		csdk_compute_open(session.compute, name, &popts);
+	if (is_default && kv) {
+		session.merged = kv;
+		cli->config = kv;
+		cli->n_config = n;
+	} else {
+		free(kv);
+	}
+	return 0;
+}
+
+static int setup(struct csdkp_cli *cli)
+{
+	const char **order;
 	size_t n_order = 0, i;
 	int rc;
 
@@ -121,89 +224,19 @@ static int setup(struct csdkp_cli *cli)
 	if (csdk_user_config_exposed(session.file))
 		csdkp_warning("%s is readable by other users and may hold secrets; run 'chmod 600 %s'",
 			      csdk_user_config_path(session.file), csdk_user_config_path(session.file));
-
-	if (cli->provider_given || (env && *env))
-		session.default_name = cli->provider_name;
-	else if (csdk_user_config_default(session.file))
-		session.default_name = csdk_user_config_default(session.file);
-	else if (csdk_user_config_provider_count(session.file))
-		session.default_name = csdk_user_config_provider_at(session.file, 0);
-	else
-		session.default_name = cli->provider_name;
-	cli->provider_name = session.default_name;
-
-	/* A default from the command line or the environment outside the file's list is used alone. */
-	if (!(order = calloc(csdk_user_config_provider_count(session.file) + 1, sizeof(*order))))
-		goto oom;
-	order[n_order++] = session.default_name;
-	if (in_list(session.file, session.default_name))
-		for (i = 0; i < csdk_user_config_provider_count(session.file); i++)
-			if (strcmp(csdk_user_config_provider_at(session.file, i), session.default_name))
-				order[n_order++] = csdk_user_config_provider_at(session.file, i);
-
-	copts.strategy = csdk_user_config_strategy(session.file);
-	copts.no_fallback = !csdk_user_config_fallback(session.file);
-	copts.cursor_path = cursor_path();
-	rc = csdk_compute_new(&session.compute, &copts);
-	free((char *)copts.cursor_path);
-	if (rc < 0 || (rc = csdkp_cli_registry_new(&session.registry)) < 0) {
-		csdkp_report(rc, "setting up the providers");
-		free(order);
+	choose_default(cli);
+	if (!(order = provider_order(&n_order))) {
+		csdkp_error("out of memory while reading the configuration");
 		return -1;
 	}
-	for (i = 0; i < n_order; i++) {
-		csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
-		struct csdk_kv *kv = NULL;
-		size_t n = 0;
-		int is_default = i == 0;
-
-		if (pairs_for(&kv, &n, cli, order[i], is_default) < 0) {
-			csdkp_report(CSDK_ECONFIG, "reading the configuration file");
-			free(order);
-			return -1;
-		}
-		if (kv) {
-			popts.config = kv;
-			popts.n_config = n;
-		} else if (is_default) {
-			popts.config = cli->config;
-			popts.n_config = cli->n_config;
-		}
-		popts.registry = session.registry;
-		if (is_default) {
-			/* What every host program gets from csdk_provider_open_default; the command line's pairs come first. */
-			csdk_provider_options given = popts;
-			csdk_provider *p = NULL;
-
-			given.config = cli->config;
-			given.n_config = cli->n_config;
-			rc = csdk_provider_open_default_ext(&p, order[i], &given);
-			if (rc == 0) {
-				rc = csdk_compute_add(session.compute, p);
-				csdk_provider_close(p);
-			} else {
-				session.default_code = rc;
-				session.default_error = strdup(csdk_error_last()->message);
-				/* Recorded as unavailable (the same pairs fail the same way), for the fallback and its messages. */
-				csdk_compute_open(session.compute, order[i], &popts);
-			}
-		} else {
-			rc = csdk_compute_open(session.compute, order[i], &popts);
-		}
-		if (is_default && kv) {
-			session.merged = kv;
-			cli->config = kv;
-			cli->n_config = n;
-		} else {
-			free(kv);
-		}
-	}
+	rc = new_compute();
+	for (i = 0; rc == 0 && i < n_order; i++)
+		rc = add_provider(cli, order[i], i == 0);
 	free(order);
+	if (rc < 0)
+		return -1;
 	session.failed = 0;
 	return 0;
-oom:
-	csdkp_error("out of memory while reading the configuration");
-	return -1;
 }
 
 int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli)
