@@ -101,24 +101,38 @@ int agent_code_known(const char *code)
 static const char agent_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+size_t agent_b64_encode_to(char *out, const unsigned char *in, size_t n)
+{
+	char *o = out;
+	size_t i = 0;
+
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		o[0] = agent_b64[v >> 18];
+		o[1] = agent_b64[v >> 12 & 63];
+		o[2] = agent_b64[v >> 6 & 63];
+		o[3] = agent_b64[v & 63];
+		o += 4;
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		o[0] = agent_b64[v >> 18];
+		o[1] = agent_b64[v >> 12 & 63];
+		o[2] = i + 1 < n ? agent_b64[v >> 6 & 63] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	return (size_t)(o - out);
+}
+
 char *agent_b64_encode(const unsigned char *in, size_t n)
 {
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char *out = malloc(AGENT_B64_LEN(n) + 1);
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		*o++ = agent_b64[v >> 18 & 63];
-		*o++ = agent_b64[v >> 12 & 63];
-		*o++ = i + 1 < n ? agent_b64[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? agent_b64[v & 63] : '=';
-	}
-	*o = '\0';
+	if (out)
+		out[agent_b64_encode_to(out, in, n)] = '\0';
 	return out;
 }
 
