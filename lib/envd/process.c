@@ -5,6 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define B64_AVX2 1
+#endif
+
 #include "internal.h"
 
 /* The state of one process.Process/Start stream, fed by curl's write callback. */
@@ -51,8 +56,56 @@ static const unsigned char b64_table[256] = {
 	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
 };
 
+#ifdef B64_AVX2
+/*
+ * 32 characters at a time with AVX2 when the CPU has it (Muła and Lemire,
+ * "Faster Base64 Encoding and Decoding Using AVX2 Instructions", 2018): a
+ * byte is in the standard alphabet when the bits looked up by its low and
+ * its high nibble have nothing in common; its value is the byte plus an
+ * offset looked up by its high nibble ('/' one below); two multiply-adds
+ * pack four 6-bit values into three bytes. Stops before any block holding
+ * another byte ('=', the URL alphabet, garbage): the caller goes on from
+ * there. Writes 32 bytes per 24 it produces. Returns the characters taken.
+ */
+__attribute__((target("avx2")))
+static size_t b64_decode_avx2(const char *s, size_t len, unsigned char *out)
+{
+	const __m256i lut_lo = _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1a, 0x1b,
+						0x1b, 0x1b, 0x1a, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+						0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+	const __m256i lut_hi = _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10,
+						0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10,
+						0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+	const __m256i offsets = _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
+						 0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+					      2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	size_t i = 0;
+
+	for (; len - i >= 32; i += 32, out += 24) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(s + i));
+		__m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), _mm256_set1_epi8(0x0f));
+		__m256i lo = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+
+		if (!_mm256_testz_si256(_mm256_shuffle_epi8(lut_lo, lo), _mm256_shuffle_epi8(lut_hi, hi)))
+			break;
+		hi = _mm256_add_epi8(hi, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('/')));
+		v = _mm256_add_epi8(v, _mm256_shuffle_epi8(offsets, hi));
+		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
+		v = _mm256_shuffle_epi8(v, pack);
+		v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
+		_mm256_storeu_si256((__m256i *)out, v);
+	}
+	return i;
+}
+#endif
+
+/* Room b64_decode needs for len characters. */
+#define B64_ROOM(len) ((len) / 4 * 3 + 32)
+
 /* Decode base64 (standard or URL alphabet, padding optional, nothing read past
- * the first '=') into out, which has room for len / 4 * 3 + 3 bytes; -1 on bad input. */
+ * the first '=') into out, which has B64_ROOM(len) bytes; -1 on bad input. */
 static long b64_decode(const char *s, size_t len, unsigned char *out)
 {
 	const unsigned char *in = (const unsigned char *)s;
@@ -60,6 +113,12 @@ static long b64_decode(const char *s, size_t len, unsigned char *out)
 	int bits = 0;
 	size_t i = 0, o = 0;
 
+#ifdef B64_AVX2
+	if (len >= 32 && __builtin_cpu_supports("avx2")) {
+		i = b64_decode_avx2(s, len, out);
+		o = i / 4 * 3;
+	}
+#endif
 	for (; i + 4 <= len; i += 4) {
 		unsigned a = b64_table[in[i]], b = b64_table[in[i + 1]], c = b64_table[in[i + 2]], d = b64_table[in[i + 3]];
 
@@ -104,7 +163,7 @@ static int status_signal(const char *status)
 /* Decode one output field and hand it on; -1 stops the transfer. */
 static int output(struct stream *st, enum csdk_stream stream, const char *b64, size_t len)
 {
-	size_t need = len / 4 * 3 + 3;
+	size_t need = B64_ROOM(len);
 	long n;
 
 	if (need > st->out_cap) {

@@ -288,6 +288,45 @@ START_TEST(bad_base64)
 }
 END_TEST
 
+/* 96 characters, "++++..." (72 bytes fb ef be ...) with one changed at _i: '-' is
+ * the same value in the URL alphabet, '*' is no base64 at all. */
+START_TEST(long_strings)
+{
+	static const unsigned char group[3] = { 0xfb, 0xef, 0xbe };
+	char text[160], *body = NULL, err[ENVDC_ERR_MAX] = "";
+	size_t len = 0;
+	struct seen seen = { 0 };
+	int code = -1, rc;
+
+	for (int bad = 0; bad < 2; bad++) {
+		int n = sprintf(text, "{\"event\":{\"data\":{\"stdout\":\"");
+
+		memset(text + n, '+', 96);
+		text[n + _i] = bad ? '*' : '-';
+		sprintf(text + n + 96, "\"}}}");
+		len = 0;
+		msg(&body, &len, 0, "{\"event\":{\"start\":{\"pid\":7}}}");
+		msg(&body, &len, 0, text);
+		msg(&body, &len, 0, "{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}");
+		msg(&body, &len, 2, "{}");
+		memset(&seen, 0, sizeof(seen));
+		rc = run(body, len, 4096, 200, &seen, &code, err);
+		if (bad) {
+			ck_assert_int_eq(rc, CSDK_EBACKEND);
+			ck_assert_int_eq(seen.calls, 0);
+			continue;
+		}
+		ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+		ck_assert_int_eq(seen.calls, 1);
+		ck_assert_uint_eq(seen.len, 2 + 72);
+		for (size_t i = 0; i < 72; i++)
+			ck_assert_uint_eq((unsigned char)seen.data[2 + i], group[i % 3]);
+		free(seen.data);
+	}
+	free(body);
+}
+END_TEST
+
 START_TEST(connect_error_body)
 {
 	static const char body[] = "{\"code\":\"unauthenticated\",\"message\":\"unauthorized access\"}";
@@ -326,6 +365,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, mixed_spellings, 0, sizeof(pieces) / sizeof(pieces[0]));
 	tcase_add_loop_test(tc, binary_chunks, 0, sizeof(pieces) / sizeof(pieces[0]));
 	tcase_add_loop_test(tc, bad_base64, 0, 2);
+	tcase_add_loop_test(tc, long_strings, 0, 96);
 	tcase_add_test(tc, connect_error_body);
 	tcase_add_test(tc, end_frame_error);
 	suite_add_tcase(s, tc);
