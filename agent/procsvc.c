@@ -72,15 +72,19 @@ static void agent_stream_drop_frame(struct agent_stream *st)
 	st->body = NULL;
 }
 
-/* The next frame into st; wait_ms 0 takes only what is queued already.
- * 1: a frame; 0: nothing queued (wait_ms 0 only); -1: the client left or the agent stops. */
-static int agent_stream_next(struct agent_stream *st, long long wait_ms)
+/* The next frame into st; wait 0 takes only what is queued already.
+ * 1: a frame; 0: nothing queued (wait 0 only); -1: the client left or the agent stops. */
+static int agent_stream_next(struct agent_stream *st, int wait)
 {
 	struct agent_msg *m;
 	int rc;
 
 	for (;;) {
-		rc = agent_sub_next(st->sub, wait_ms ? agent_stream_wait_ms(st) : 0, &m);
+		/* Checked before taking output: what is written to a closed connection is lost,
+		 * what stays queued goes back to the process for the next Connect. */
+		if (agent_stopping || agent_client_gone(st->conn))
+			return -1;
+		rc = agent_sub_next(st->sub, wait ? agent_stream_wait_ms(st) : 0, &m);
 		if (rc > 0) {
 			st->m = m;
 			agent_stream_frame(st, 0, m->data, m->len);
@@ -97,12 +101,8 @@ static int agent_stream_next(struct agent_stream *st, long long wait_ms)
 			agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
 			return 1;
 		}
-		if (!wait_ms)
+		if (!wait)
 			return 0;
-		/* Checked before taking output: what is written to a closed connection is lost,
-		 * what stays queued goes back to the process for the next Connect. */
-		if (agent_stopping || agent_client_gone(st->conn))
-			return -1;
 	}
 }
 
@@ -138,8 +138,6 @@ static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 	int rc;
 
 	(void)pos;
-	if (!st->body && !st->done && (agent_stopping || agent_client_gone(st->conn)))
-		return MHD_CONTENT_READER_END_WITH_ERROR;
 	while (n < max) {
 		if (st->body) {
 			n += agent_stream_copy(st, out + n, max - n);
@@ -147,7 +145,7 @@ static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		}
 		if (st->done)
 			break;
-		rc = agent_stream_next(st, n ? 0 : 1);
+		rc = agent_stream_next(st, !n);
 		if (rc < 0 && !n)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (rc <= 0)
