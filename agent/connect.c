@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define AGENT_B64_AVX2 1
+#endif
+
 int agent_envelope_parse(const unsigned char *buf, size_t len, size_t max_payload,
 			 struct agent_envelope *env, const char **why)
 {
@@ -101,24 +106,82 @@ int agent_code_known(const char *code)
 static const char agent_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+#ifdef AGENT_B64_AVX2
+/*
+ * Output is nearly all the agent encodes, at a quarter of its time: 24 bytes
+ * at a time with AVX2 when the CPU has it (Muła and Lemire, "Faster Base64
+ * Encoding and Decoding Using AVX2 Instructions", 2018). Each 128-bit lane
+ * takes 12 bytes; their 6-bit groups are cut out with two multiplies and
+ * turned into characters by adding an offset per range (A-Z, a-z, 0-9, +, /)
+ * looked up with a shuffle. Returns the bytes it took, a multiple of 3.
+ */
+__attribute__((target("avx2")))
+static size_t agent_b64_encode_avx2(char *out, const unsigned char *in, size_t n)
+{
+	const __m256i groups = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
+						1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+	const __m256i offsets = _mm256_setr_epi8(71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0,
+						 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 65, 0, 0);
+	size_t i = 0;
+
+	/* 32 bytes left, not 24: the second load reads 16 bytes from i + 12. */
+	for (; n - i >= 32; i += 24, out += 32) {
+		__m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(in + i))),
+						    _mm_loadu_si128((const __m128i *)(in + i + 12)), 1);
+		__m256i hi, lo, idx, r;
+
+		v = _mm256_shuffle_epi8(v, groups);
+		hi = _mm256_mulhi_epu16(_mm256_and_si256(v, _mm256_set1_epi32(0x0fc0fc00)), _mm256_set1_epi32(0x04000040));
+		lo = _mm256_mullo_epi16(_mm256_and_si256(v, _mm256_set1_epi32(0x003f03f0)), _mm256_set1_epi32(0x01000010));
+		idx = _mm256_or_si256(hi, lo);
+		/* 0 for a-z, 1-10 for 0-9, 11 for +, 12 for /, 13 for A-Z: the offset's index. */
+		r = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
+		r = _mm256_or_si256(r, _mm256_and_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx), _mm256_set1_epi8(13)));
+		_mm256_storeu_si256((__m256i *)out, _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx));
+	}
+	return i;
+}
+#endif
+
+size_t agent_b64_encode_to(char *out, const unsigned char *in, size_t n)
+{
+	char *o = out;
+	size_t i = 0;
+
+#ifdef AGENT_B64_AVX2
+	if (n >= 32 && __builtin_cpu_supports("avx2")) {
+		i = agent_b64_encode_avx2(out, in, n);
+		o += i / 3 * 4;
+	}
+#endif
+
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		o[0] = agent_b64[v >> 18];
+		o[1] = agent_b64[v >> 12 & 63];
+		o[2] = agent_b64[v >> 6 & 63];
+		o[3] = agent_b64[v & 63];
+		o += 4;
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+
+		o[0] = agent_b64[v >> 18];
+		o[1] = agent_b64[v >> 12 & 63];
+		o[2] = i + 1 < n ? agent_b64[v >> 6 & 63] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	return (size_t)(o - out);
+}
+
 char *agent_b64_encode(const unsigned char *in, size_t n)
 {
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	char *out = malloc(AGENT_B64_LEN(n) + 1);
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		*o++ = agent_b64[v >> 18 & 63];
-		*o++ = agent_b64[v >> 12 & 63];
-		*o++ = i + 1 < n ? agent_b64[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? agent_b64[v & 63] : '=';
-	}
-	*o = '\0';
+	if (out)
+		out[agent_b64_encode_to(out, in, n)] = '\0';
 	return out;
 }
 

@@ -58,6 +58,8 @@ struct agent_req {
  * connection closes sees EPIPE, not the answer. Past it, the connection is cut. */
 #define AGENT_DISCARD_MAX (1u << 20)
 
+#define AGENT_CONN_MEMORY (256u * 1024)
+
 volatile int agent_stopping;
 
 static enum MHD_Result agent_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
@@ -389,6 +391,9 @@ struct MHD_Daemon *agent_http_start(int listen_fd)
 		MHD_OPTION_CONNECTION_LIMIT, agent_cfg.max_conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, agent_cfg.idle_timeout,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+		/* A chunk of a streamed response is what is left of this pool (32 KiB by
+		 * default): bigger chunks mean fewer sends and fewer writes for the client. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AGENT_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, agent_completed, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, agent_mhd_log, NULL,
 		MHD_OPTION_END);

@@ -210,23 +210,29 @@ static void agent_publish(struct agent_proc *p, struct agent_msg *m)
 	}
 }
 
+/* The DataEvent's JSON written straight into the message: output is most of what the agent sends. */
 static void agent_publish_data(struct agent_proc *p, const char *stream, const unsigned char *buf,
 			       size_t n)
 {
-	char *b64 = agent_b64_encode(buf, n), *json = NULL;
-	struct agent_msg *m;
-	int len;
+	static const char head[] = "{\"event\":{\"data\":{\"", mid[] = "\":\"", tail[] = "\"}}}";
+	size_t name = strlen(stream), len = sizeof head - 1 + name + sizeof mid - 1 + AGENT_B64_LEN(n) + sizeof tail - 1;
+	struct agent_msg *m = malloc(sizeof *m + len + 1);
+	char *o;
 
-	if (!b64)
-		return;
-	len = asprintf(&json, "{\"event\":{\"data\":{\"%s\":\"%s\"}}}", stream, b64);
-	free(b64);
-	if (len < 0)
-		return;
-	m = agent_msg_new(json, (size_t)len, 1);
-	free(json);
 	if (!m)
 		return;
+	m->refs = 1;
+	m->droppable = 1;
+	m->len = len;
+	o = m->data;
+	memcpy(o, head, sizeof head - 1);
+	o += sizeof head - 1;
+	memcpy(o, stream, name);
+	o += name;
+	memcpy(o, mid, sizeof mid - 1);
+	o += sizeof mid - 1;
+	o += agent_b64_encode_to(o, buf, n);
+	memcpy(o, tail, sizeof tail);
 	pthread_mutex_lock(&agent_lock);
 	agent_publish(p, m);
 	agent_msg_unref(m);

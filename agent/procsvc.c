@@ -15,12 +15,17 @@
 #define AGENT_KEEPALIVE "{\"event\":{\"keepalive\":{}}}"
 #define AGENT_KEEPALIVE_DEFAULT_MS 90000
 
+/* The frame being sent is hdr followed by body: a queued message's JSON
+ * (sent from the message itself), or own, an end or keepalive frame's. */
 struct agent_stream {
 	struct agent_sub *sub;
 	struct MHD_Connection *conn;
 	long long keepalive_ms, next_keepalive;
-	unsigned char *buf;
-	size_t len, off;
+	unsigned char hdr[AGENT_ENV_HDR];
+	const char *body;
+	size_t len, off;  /* of the body; off counts the header too */
+	struct agent_msg *m;
+	char *own;
 	int done;
 };
 
@@ -47,19 +52,31 @@ static long long agent_stream_wait_ms(struct agent_stream *st)
 	return left < 1 ? 1 : left > AGENT_WAIT_SLICE_MS ? AGENT_WAIT_SLICE_MS : left;
 }
 
-static int agent_stream_frame(struct agent_stream *st, unsigned flags, const char *json, size_t n)
+static void agent_stream_frame(struct agent_stream *st, unsigned flags, const char *json, size_t n)
 {
-	st->len = st->off = 0;
+	agent_envelope_header(st->hdr, flags, n);
+	st->body = json;
+	st->len = n;
+	st->off = 0;
 	if (st->keepalive_ms)
 		st->next_keepalive = agent_now_ms() + st->keepalive_ms;
-	return agent_frame_append(&st->buf, &st->len, flags, json, n);
 }
 
-/* 0: st->buf holds bytes; -1: the client left or the agent stops. */
-static int agent_stream_fill(struct agent_stream *st)
+static void agent_stream_drop_frame(struct agent_stream *st)
+{
+	if (st->m)
+		agent_msg_release(st->m);
+	free(st->own);
+	st->m = NULL;
+	st->own = NULL;
+	st->body = NULL;
+}
+
+/* The next frame into st; wait 0 takes only what is queued already.
+ * 1: a frame; 0: nothing queued (wait 0 only); -1: the client left or the agent stops. */
+static int agent_stream_next(struct agent_stream *st, int wait)
 {
 	struct agent_msg *m;
-	char *end;
 	int rc;
 
 	for (;;) {
@@ -67,41 +84,74 @@ static int agent_stream_fill(struct agent_stream *st)
 		 * what stays queued goes back to the process for the next Connect. */
 		if (agent_stopping || agent_client_gone(st->conn))
 			return -1;
-		rc = agent_sub_next(st->sub, agent_stream_wait_ms(st), &m);
+		rc = agent_sub_next(st->sub, wait ? agent_stream_wait_ms(st) : 0, &m);
 		if (rc > 0) {
-			rc = agent_stream_frame(st, 0, m->data, m->len);
-			agent_msg_release(m);
-			return rc;
+			st->m = m;
+			agent_stream_frame(st, 0, m->data, m->len);
+			return 1;
 		}
 		if (rc < 0) {
-			end = agent_end_frame_json(NULL);
-			rc = end ? agent_stream_frame(st, AGENT_ENV_END, end, strlen(end)) : -1;
-			free(end);
+			if (!(st->own = agent_end_frame_json(NULL)))
+				return -1;
+			agent_stream_frame(st, AGENT_ENV_END, st->own, strlen(st->own));
 			st->done = 1;
-			return rc;
+			return 1;
 		}
-		if (st->keepalive_ms && agent_now_ms() >= st->next_keepalive)
-			return agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
+		if (st->keepalive_ms && agent_now_ms() >= st->next_keepalive) {
+			agent_stream_frame(st, 0, AGENT_KEEPALIVE, strlen(AGENT_KEEPALIVE));
+			return 1;
+		}
+		if (!wait)
+			return 0;
 	}
 }
 
+/* What is left of the frame into out, at most max bytes; the frame goes once sent. */
+static size_t agent_stream_copy(struct agent_stream *st, char *out, size_t max)
+{
+	size_t n = 0, k;
+
+	if (st->off < AGENT_ENV_HDR) {
+		k = AGENT_ENV_HDR - st->off < max ? AGENT_ENV_HDR - st->off : max;
+		memcpy(out, st->hdr + st->off, k);
+		st->off += k;
+		n = k;
+	}
+	if (st->off >= AGENT_ENV_HDR) {
+		k = AGENT_ENV_HDR + st->len - st->off;
+		if (k > max - n)
+			k = max - n;
+		memcpy(out + n, st->body + (st->off - AGENT_ENV_HDR), k);
+		st->off += k;
+		n += k;
+	}
+	if (st->off == AGENT_ENV_HDR + st->len)
+		agent_stream_drop_frame(st);
+	return n;
+}
+
+/* As many frames as fit and are queued; it waits only while it has nothing to send. */
 static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct agent_stream *st = cls;
-	size_t n;
+	size_t n = 0;
+	int rc;
 
-	if (st->off == st->len) {
+	(void)pos;
+	while (n < max) {
+		if (st->body) {
+			n += agent_stream_copy(st, out + n, max - n);
+			continue;
+		}
 		if (st->done)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (agent_stream_fill(st) < 0)
+			break;
+		rc = agent_stream_next(st, !n);
+		if (rc < 0 && !n)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (rc <= 0)
+			break;
 	}
-	n = st->len - st->off;
-	if (n > max)
-		n = max;
-	memcpy(out, st->buf + st->off, n);
-	st->off += n;
-	return (ssize_t)n;
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
 /* The process outlives its stream: a client reattaches with Connect. */
@@ -109,8 +159,8 @@ static void agent_stream_free(void *cls)
 {
 	struct agent_stream *st = cls;
 
+	agent_stream_drop_frame(st);
 	agent_sub_close(st->sub);
-	free(st->buf);
 	free(st);
 }
 
