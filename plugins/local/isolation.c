@@ -91,9 +91,27 @@ static void push_system_dirs(struct csdkp_strv *argv)
 		}
 		csdkp_strv_push(argv, sysdirs[i]);
 	}
-	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, "/etc");
-	csdkp_strv_push(argv, "/etc");
+}
+
+/* meta's generation of the sandbox /etc, or the current one for sandboxes
+ * made before it existed (or whose generation is gone). */
+static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_t len)
+{
+	const char *gen = csdkp_meta_str(meta, "etc");
+	char now[CSDKP_ETC_GEN_LEN + 1];
+	struct stat st;
+	int rc;
+
+	if (gen && strlen(gen) == CSDKP_ETC_GEN_LEN && !strncmp(gen, "etc-", 4) &&
+	    strspn(gen + 4, "0123456789abcdef") == CSDKP_ETC_GEN_LEN - 4) {
+		snprintf(dir, len, "%s/etc/%s", ctx->state_dir, gen);
+		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+	}
+	if ((rc = csdkp_etc_prepare(ctx, now, sizeof(now))))
+		return rc;
+	snprintf(dir, len, "%s/etc/%s", ctx->state_dir, now);
+	return 0;
 }
 
 /* Whether bwrap can set up namespaces here (it cannot in some containers or
@@ -247,7 +265,12 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		     const char *command, int with_agent, struct csdkp_strv *argv)
 {
 	const char *network = csdkp_meta_str(meta, "network");
+	char etc[4200];
 	size_t i;
+	int rc;
+
+	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
+		return rc;
 
 	csdkp_strv_push(argv, ctx->bwrap);
 	csdkp_strv_push(argv, "--unshare-pid");
@@ -271,6 +294,9 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--hostname");
 	csdkp_strv_push(argv, "sandbox");
 	push_system_dirs(argv);
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, etc);
+	csdkp_strv_push(argv, "/etc");
 	csdkp_strv_push(argv, "--ro-bind-try");
 	csdkp_strv_push(argv, "/run/systemd/resolve");
 	csdkp_strv_push(argv, "/run/systemd/resolve");

@@ -100,6 +100,10 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, int with_agent, struct csdkp_strv *argv);
 
+/* etc.c: the sandbox's /etc, STATE/etc/GEN; gen gets GEN (etc- and 16 hex digits) */
+#define CSDKP_ETC_GEN_LEN 20
+int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen);
+
 /* spawn.c */
 struct csdkp_capture {
 	char *data;

@@ -15,7 +15,7 @@
 
 #include "local.h"
 
-static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", NULL };
+static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", "etc", NULL };
 
 static int mkdir_p(const char *path)
 {
@@ -527,17 +527,55 @@ static void empty_trash(struct csdkp_local *ctx)
 	closedir(d);
 }
 
+/* Generations of the sandbox /etc that no sandbox uses, once they are old
+ * enough that no create or command that just chose one can be using it. */
+static void sweep_etc(struct csdkp_local *ctx, json_t *used)
+{
+	char path[4096], err[CSDKP_ERR_MAX], newest[256] = "";
+	time_t now = time(NULL), newest_time = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/etc", ctx->state_dir);
+	if (!(d = opendir(path)))
+		return;
+	/* the newest stays: the next create would build it again */
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strncmp(de->d_name, "etc-", 4) && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime >= newest_time) {
+			newest_time = st.st_mtime;
+			snprintf(newest, sizeof(newest), "%s", de->d_name);
+		}
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if ((strncmp(de->d_name, "etc-", 4) && strncmp(de->d_name, ".build-", 7)) ||
+		    !strcmp(de->d_name, newest) || json_object_get(used, de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime > now - 600)
+			continue;
+		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+	}
+	closedir(d);
+}
+
 int csdkp_sweep_locked(struct csdkp_local *ctx)
 {
 	char path[4096], err[CSDKP_ERR_MAX];
 	int64_t now = csdkp_now_ms();
+	json_t *used = json_object();
 	struct dirent *de;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/sandboxes", ctx->state_dir);
 	d = opendir(path);
-	if (!d)
+	if (!d) {
+		json_decref(used);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
+	}
 	while ((de = readdir(d))) {
 		json_t *meta = NULL;
 		int sfd;
@@ -551,6 +589,8 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 		case 0:
 			if (csdkp_meta_expired(meta, now))
 				csdkp_destroy_locked(ctx, de->d_name);
+			else if (used && csdkp_meta_str(meta, "etc"))
+				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
 			break;
 		case CSDK_ENOTFOUND:
 			/* Creates run under this lock, so no meta.json means a create that was killed half-way. */
@@ -564,6 +604,10 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 	}
 	closedir(d);
 	empty_trash(ctx);
+	/* without the list of generations in use, none is removed */
+	if (used)
+		sweep_etc(ctx, used);
+	json_decref(used);
 	return 0;
 }
 
@@ -595,6 +639,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 {
 	char id[CSDKP_ID_LEN + 1], path[4096];
 	const char *isolation;
+	char etc[CSDKP_ETC_GEN_LEN + 1] = "";
 	struct csdkp_sandbox *sb = NULL;
 	json_t *meta;
 	int rc, tries, dfd = -1, home = -1;
@@ -609,6 +654,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
 	}
 	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
 	for (tries = 0; tries < 8; tries++) {
 		memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
@@ -646,6 +693,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		rc = CSDK_ENOMEM;
 		goto fail;
 	}
+	if (etc[0])
+		json_object_set_new(meta, "etc", json_string(etc));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)

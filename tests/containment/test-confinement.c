@@ -1,0 +1,175 @@
+/*
+ * What a command under bubblewrap can see and do of the host: the host's
+ * secrets in /etc, /root and home directories. Each test runs in direct
+ * mode (_i 0: a bubblewrap per command) and in gateway mode (_i 1: one
+ * namespace per sandbox, commands through its csdk-agent).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "containment.h"
+
+static const char *const modes[] = { "direct", "gateway" };
+
+/* Gateway's agent socket must fit in 107 bytes: its state directory is short, in /tmp. */
+static const char *state_dir(int i)
+{
+	char *d;
+
+	if (i == 0)
+		return ct_tmpdir();
+	d = ct_fmt("/tmp/csdk-ct-%d-XXXXXX", (int)getpid());
+	ck_assert_msg(mkdtemp(d) != NULL, "cannot make %s", d);
+	return d;
+}
+
+static void state_done(const char *state, int i)
+{
+	if (i == 1)
+		ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", state)), 0);
+}
+
+static csdk_provider *open_mode(const char *state, int i)
+{
+	const char *agent = getenv("CSDK_TEST_AGENT");
+
+	if (i == 0)
+		return ct_open(state, "bwrap", "mode", "direct", NULL);
+	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
+	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, NULL);
+}
+
+static void plant(const char *path, mode_t mode, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	ck_assert_msg(fd >= 0, "cannot plant %s", path);
+	ck_assert_int_eq(write(fd, content, strlen(content)), (int)strlen(content));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void remove_planted(const char *a, const char *b, const char *c, const char *inner, const char *dir)
+{
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	unlink(inner);
+	rmdir(dir);
+}
+
+/* cat PATH inside: must fail with exactly this message. */
+static void unreadable(csdk_sandbox *sb, const char *path, int i)
+{
+	char *out = NULL, *err = NULL;
+	int code = ct_run(sb, ct_fmt("cat '%s'", path), 0, &out, &err);
+
+	ck_assert_msg(code == 1 && !*out, "[%s] cat %s: exit %d, output '%.80s'", modes[i], path, code, out);
+	ck_assert_str_eq(err, ct_fmt("cat: %s: No such file or directory\n", path));
+	free(out);
+	free(err);
+}
+
+START_TEST(test_no_host_secrets)
+{
+	const char *state = state_dir(_i), *m = ct_marker();
+	const char *secret = ct_fmt("/etc/.%s-0600", m), *group = ct_fmt("/etc/.%s-0640", m),
+		   *dir = ct_fmt("/etc/.%s-d", m), *inner = ct_fmt("/etc/.%s-d/f", m), *pub = ct_fmt("/etc/.%s-0644", m);
+	const char *fixed[] = { "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+				"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ecdsa_key",
+				"/etc/ssl/private/ssl-cert-snakeoil.key", "/etc/security/opasswd", NULL };
+	int planted = geteuid() == 0, i;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL;
+	glob_t g;
+
+	/* Only root can plant in the host's /etc; the suite runs as root in CI. */
+	if (planted) {
+		/* a failed run of the other mode may have left them */
+		remove_planted(secret, group, pub, inner, dir);
+		plant(secret, 0600, "csdk-secret-0600\n");
+		plant(group, 0640, "csdk-secret-0640\n");
+		plant(pub, 0644, "csdk-public-0644\n");
+		ck_assert_int_eq(mkdir(dir, 0700), 0);
+		plant(inner, 0644, "csdk-secret-in-0700-dir\n");
+	}
+	p = open_mode(state, _i);
+	sb = ct_create(p);
+	for (i = 0; fixed[i]; i++)
+		unreadable(sb, fixed[i], _i);
+	if (glob("/etc/ssh/ssh_host_*_key", 0, NULL, &g) == 0) {
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			unreadable(sb, g.gl_pathv[k], _i);
+		globfree(&g);
+	}
+	if (planted) {
+		unreadable(sb, secret, _i);
+		unreadable(sb, group, _i);
+		unreadable(sb, inner, _i);
+		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s'", pub), 0, &out, NULL), 0);
+		ck_assert_str_eq(out, "csdk-public-0644\n");
+		free(out);
+	}
+	ck_assert_int_eq(ct_run(sb, "ls /root", 0, &out, &err), 2);
+	ck_assert_str_eq(err, "ls: cannot access '/root': No such file or directory\n");
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "ls -A /home", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "sandbox\n");
+	free(out);
+	/* the user is the sandbox's, the host's accounts are not listed */
+	ck_assert_int_eq(ct_run(sb, "id -un; id -gn; echo $HOME; cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo; cat /etc/hostname", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, ct_fmt("sandbox\nsandbox\n/home/sandbox\nsandbox %snobody \nsandbox\n", geteuid() ? "root " : ""));
+	free(out);
+	/* what programs need is there: TLS roots, the loader's cache, alternatives, DNS configuration */
+	ck_assert_int_eq(ct_run(sb,
+		"python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()) > 0)' && "
+		"node -e 'console.log(require(\"tls\").rootCertificates.length > 0)' && "
+		"test -s /etc/ssl/certs/ca-certificates.crt && test -s /etc/ld.so.cache && test -e /etc/resolv.conf && "
+		"getent ahostsv4 localhost | head -n 1 | cut -d' ' -f1 && echo ok", 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "True\ntrue\n127.0.0.1\nok\n"), "[%s] programs inside: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+	if (planted)
+		remove_planted(secret, group, pub, inner, dir);
+}
+END_TEST
+
+static Suite *confinement_suite(void)
+{
+	Suite *s = suite_create("containment-confinement");
+	TCase *tc = tcase_create("confinement");
+
+	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_no_host_secrets, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	ct_init("confinement");
+	sr = srunner_create(confinement_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	ct_reap();
+	return failed ? 1 : 0;
+}
