@@ -260,6 +260,14 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 	return 0;
 }
 
+/* Sandboxes made before the key existed get the filter too. */
+int csdkp_seccomp_wanted(const json_t *meta)
+{
+	const char *v = csdkp_meta_str(meta, "seccomp");
+
+	return !v || strcmp(v, "off");
+}
+
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, int with_agent, struct csdkp_strv *argv)
@@ -287,6 +295,10 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_push(argv, "ALL");
 	}
 	csdkp_strv_push(argv, "--new-session");
+	if (csdkp_seccomp_wanted(meta)) {
+		csdkp_strv_push(argv, "--seccomp");
+		csdkp_strv_pushf(argv, "%d", CSDKP_SECCOMP_FD);
+	}
 	if (info_fd >= 0) {
 		csdkp_strv_push(argv, "--info-fd");
 		csdkp_strv_pushf(argv, "%d", info_fd);

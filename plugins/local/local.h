@@ -27,6 +27,9 @@ struct csdkp_local {
 	char *state_dir;         /* canonical absolute path */
 	enum csdkp_isolation isolation;
 	int network_none;
+	int seccomp_off;         /* seccomp = off: new sandboxes get no filter */
+	void *seccomp_prog;      /* the BPF program, built once (under probe_lock) */
+	size_t seccomp_len;
 	int64_t timeout_ms;
 	uint64_t memory, processes, cpu_time, output_limit;
 	char *python, *node;
@@ -103,6 +106,12 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 /* etc.c: the sandbox's /etc, STATE/etc/GEN; gen gets GEN (etc- and 16 hex digits) */
 #define CSDKP_ETC_GEN_LEN 20
 int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen);
+
+/* seccomp.c: a memfd holding the filter, at a descriptor above
+ * CSDKP_SECCOMP_FD, which the child moves to CSDKP_SECCOMP_FD for bwrap */
+#define CSDKP_SECCOMP_FD 4
+int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out);
+int csdkp_seccomp_wanted(const json_t *meta);
 
 /* spawn.c */
 struct csdkp_capture {

@@ -26,6 +26,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
 	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
 	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
+	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
 static char *find_in_path(const char *name)
@@ -62,6 +63,7 @@ static void local_teardown(void *vctx)
 	free(ctx->node);
 	free(ctx->bwrap);
 	free(ctx->agent);
+	free(ctx->seccomp_prog);
 	free(ctx);
 }
 
@@ -128,6 +130,12 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 		rc = bad_value(host, "network", v, "host or none");
 		goto fail;
 	}
+	v = host->config_get(config, "seccomp");
+	if (v && strcmp(v, "default") && strcmp(v, "off")) {
+		rc = bad_value(host, "seccomp", v, "default or off");
+		goto fail;
+	}
+	ctx->seccomp_off = v && !strcmp(v, "off");
 	{
 		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit" };
 		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit };

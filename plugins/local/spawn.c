@@ -27,6 +27,7 @@ struct launch {
 	int cwd_fd;              /* -1: use cwd_path */
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
+	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
 	rlim_t memory, processes, cpu_time;
 };
 
@@ -72,6 +73,10 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 			_exit(127);
 	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
 		_exit(127);
+	}
+	if (l->seccomp_fd >= 0) {
+		dup2(l->seccomp_fd, CSDKP_SECCOMP_FD);
+		first_to_close = CSDKP_SECCOMP_FD + 1;
 	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
 	if (l->memory) {
@@ -628,6 +633,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 
 	memset(&l, 0, sizeof(l));
 	l.cwd_fd = -1;
+	l.seccomp_fd = -1;
 	*exit_code_out = -1;
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command string");
@@ -700,7 +706,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		l.env = none;
 		csdkp_strv_push(&l.env, "PATH=" SANDBOX_PATH);
 		/* bwrap itself runs with an empty environment: --clearenv + --setenv build the inside one */
-		if (rc)
+		if (rc || (csdkp_seccomp_wanted(meta) && (rc = csdkp_seccomp_fd(ctx, &l.seccomp_fd))))
 			goto out;
 		if (l.cwd_fd >= 0) {
 			close(l.cwd_fd);
@@ -727,6 +733,8 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 out:
 	if (l.cwd_fd >= 0)
 		close(l.cwd_fd);
+	if (l.seccomp_fd >= 0)
+		close(l.seccomp_fd);
 	if (root >= 0)
 		close(root);
 	free(l.cwd_path);

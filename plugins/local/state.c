@@ -695,6 +695,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	}
 	if (etc[0])
 		json_object_set_new(meta, "etc", json_string(etc));
+	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)

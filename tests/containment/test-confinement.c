@@ -37,14 +37,20 @@ static void state_done(const char *state, int i)
 		ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", state)), 0);
 }
 
-static csdk_provider *open_mode(const char *state, int i)
+/* key, value: one more configuration key, or NULL */
+static csdk_provider *open_mode_with(const char *state, int i, const char *key, const char *value)
 {
 	const char *agent = getenv("CSDK_TEST_AGENT");
 
 	if (i == 0)
-		return ct_open(state, "bwrap", "mode", "direct", NULL);
+		return ct_open(state, "bwrap", "mode", "direct", key, value, NULL);
 	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
-	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, NULL);
+	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, key, value, NULL);
+}
+
+static csdk_provider *open_mode(const char *state, int i)
+{
+	return open_mode_with(state, i, NULL, NULL);
 }
 
 static void plant(const char *path, mode_t mode, const char *content)
@@ -148,6 +154,79 @@ START_TEST(test_no_host_secrets)
 }
 END_TEST
 
+/* The system calls, through libc, and what each returned. */
+static const char syscalls_py[] =
+	"python3 - <<'EOF'\n"
+	"import ctypes, os\n"
+	"libc = ctypes.CDLL(None, use_errno=True)\n"
+	"def show(name, rc):\n"
+	"    print(name, rc, os.strerror(ctypes.get_errno()) if rc != 0 else 'ok')\n"
+	"show('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))\n"
+	"show('umount2', libc.umount2(b'/tmp', 2))\n"
+	"show('unshare', libc.unshare(0x10000000))\n"
+	"show('ptrace', libc.ptrace(0, 0, None, None))\n"
+	"EOF\n";
+
+START_TEST(test_seccomp)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p = open_mode(state, _i), *off;
+	csdk_sandbox *sb = ct_create(p), *loose;
+	char *out = NULL, *err = NULL;
+
+	ck_assert_int_eq(ct_run(sb, syscalls_py, 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "mount -1 Operation not permitted\numount2 -1 Operation not permitted\n"
+			      "unshare -1 Operation not permitted\nptrace -1 Operation not permitted\n"),
+		      "[%s] system calls: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "unshare -U true", 0, &out, &err), 1);
+	ck_assert_str_eq(err, "unshare: unshare failed: Operation not permitted\n");
+	free(out);
+	free(err);
+	/* what sandboxes do: processes, threads, pipelines, python's and node's child processes */
+	ck_assert_int_eq(ct_run(sb,
+		"printf 'b\\na\\n' | sort | tr -d '\\n'; echo; "
+		"python3 -c 'import subprocess, threading; t = threading.Thread(target=print, args=(\"thread\",)); t.start(); t.join(); "
+		"print(subprocess.run([\"echo\", \"child\"], capture_output=True, text=True).stdout, end=\"\")' && "
+		"node -e 'console.log(require(\"child_process\").execSync(\"echo node-child\").toString().trim())'",
+		0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "ab\nthread\nchild\nnode-child\n"), "[%s] workload: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+
+	/* seccomp=off: the same calls reach the kernel (mount still fails: no capability) */
+	off = open_mode_with(state, _i, "seccomp", "off");
+	loose = ct_create(off);
+	ck_assert_int_eq(ct_run(loose, syscalls_py, 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "mount -1 Operation not permitted\numount2 -1 Operation not permitted\n"
+			      "unshare 0 ok\nptrace 0 ok\n"),
+		      "[%s] system calls with seccomp=off: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(loose), 0);
+	csdk_sandbox_free(loose);
+	csdk_provider_close(off);
+	state_done(state, _i);
+}
+END_TEST
+
+START_TEST(test_seccomp_bad_value)
+{
+	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "seccomp", "strict" } };
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *p = NULL;
+
+	opts.config = kv;
+	opts.n_config = 3;
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "invalid value 'strict' for seccomp; use default or off");
+}
+END_TEST
+
 static Suite *confinement_suite(void)
 {
 	Suite *s = suite_create("containment-confinement");
@@ -156,6 +235,8 @@ static Suite *confinement_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_no_host_secrets, 0, 2);
+	tcase_add_loop_test(tc, test_seccomp, 0, 2);
+	tcase_add_test(tc, test_seccomp_bad_value);
 	suite_add_tcase(s, tc);
 	return s;
 }
