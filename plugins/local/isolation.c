@@ -241,6 +241,11 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 		ctx->probed = 1;
 	}
 	works = ctx->bwrap_works;
+	if (works && !ctx->network_none && !ctx->net_warned) {
+		ctx->net_warned = 1;
+		ctx->host->log(ctx->host, CSDK_LOG_WARN,
+			       "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=none to cut them off");
+	}
 	if (!works && ctx->isolation == CSDKP_ISO_AUTO && !ctx->warned) {
 		ctx->warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,

@@ -37,7 +37,7 @@ struct csdkp_local {
 	int gateway;             /* mode = gateway: create starts the agent */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned;
+	int probed, bwrap_works, warned, net_warned;
 	char probe_error[256];
 };
 

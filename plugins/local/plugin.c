@@ -16,7 +16,7 @@
 static const struct csdk_config_key config_keys[] = {
 	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, CSDK_CONFIG_STRING, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)", 0, 0 },
 	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, CSDK_CONFIG_STRING, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none", 0, 0 },
-	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "host (share this machine's network) or none (no network inside bubblewrap sandboxes)", 0, 0 },
+	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "none (default: loopback only inside bubblewrap sandboxes) or host (share this machine's network, its 127.0.0.1 services and metadata address included); fixed at create", 0, 0 },
 	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, CSDK_CONFIG_DURATION, "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)", 0, INT64_MAX },
 	{ "memory", "CSDK_LOCAL_MEMORY", 0, CSDK_CONFIG_SIZE, "address-space limit per command process (RLIMIT_AS; bytes, or 512M, 4G; default none)", 1, INT64_MAX },
 	{ "processes", "CSDK_LOCAL_PROCESSES", 0, CSDK_CONFIG_INT, "process limit of the user running commands (RLIMIT_NPROC; default none)", 1, INT64_MAX },
@@ -122,12 +122,12 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 		goto fail;
 	}
 	v = host->config_get(config, "network");
-	if (!v || !strcmp(v, "host"))
-		ctx->network_none = 0;
-	else if (!strcmp(v, "none"))
+	if (!v || !strcmp(v, "none"))
 		ctx->network_none = 1;
+	else if (!strcmp(v, "host"))
+		ctx->network_none = 0;
 	else {
-		rc = bad_value(host, "network", v, "host or none");
+		rc = bad_value(host, "network", v, "none or host");
 		goto fail;
 	}
 	v = host->config_get(config, "seccomp");

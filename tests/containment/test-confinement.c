@@ -6,8 +6,11 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +144,8 @@ START_TEST(test_no_host_secrets)
 		"python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()) > 0)' && "
 		"node -e 'console.log(require(\"tls\").rootCertificates.length > 0)' && "
 		"test -s /etc/ssl/certs/ca-certificates.crt && test -s /etc/ld.so.cache && test -e /etc/resolv.conf && "
-		"getent ahostsv4 localhost | head -n 1 | cut -d' ' -f1 && echo ok", 0, &out, &err), 0);
-	ck_assert_msg(!strcmp(out, "True\ntrue\n127.0.0.1\nok\n"), "[%s] programs inside: '%s' / '%s'", modes[_i], out, err);
+		"getent hosts sandbox | cut -d' ' -f1 && echo ok", 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "True\ntrue\n127.0.1.1\nok\n"), "[%s] programs inside: '%s' / '%s'", modes[_i], out, err);
 	free(out);
 	free(err);
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
@@ -227,6 +230,72 @@ START_TEST(test_seccomp_bad_value)
 }
 END_TEST
 
+/* A listener on the host's 127.0.0.1 (connections wait in its backlog). */
+static int host_listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0 &&
+		      getsockname(fd, (struct sockaddr *)&a, &len) == 0, "cannot listen on 127.0.0.1");
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static const char *connect_py(int port)
+{
+	return ct_fmt("python3 - <<'EOF'\n"
+		      "import socket\n"
+		      "for host, port in (('127.0.0.1', %d), ('169.254.169.254', 80)):\n"
+		      "    try:\n"
+		      "        socket.create_connection((host, port), timeout=3).close()\n"
+		      "        print(host, 'connected')\n"
+		      "    except OSError as e:\n"
+		      "        print(host, e.errno)\n"
+		      "EOF\n", port);
+}
+
+START_TEST(test_network)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p = open_mode(state, _i), *host;
+	csdk_sandbox *sb = ct_create(p), *shared;
+	char *out = NULL, *err = NULL, *url = NULL;
+	int port, fd = host_listener(&port);
+
+	/* default none: the host's loopback listener is refused, no route anywhere else */
+	ck_assert_int_eq(ct_run(sb, connect_py(port), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "127.0.0.1 111\n169.254.169.254 101\n"), "[%s] network none: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 8080, NULL), CSDK_ENOTFOUND);
+	ck_assert_str_eq(csdk_error_last()->message,
+			 ct_fmt("port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports",
+				csdk_sandbox_id(sb)));
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+
+	/* host, opted in: the same listener is reached */
+	host = open_mode_with(state, _i, "network", "host");
+	shared = ct_create(host);
+	ck_assert_int_eq(ct_run(shared, ct_fmt("python3 -c \"import socket; socket.create_connection(('127.0.0.1', %d), timeout=3).close(); print('connected')\"", port), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "connected\n"), "[%s] network host: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, shared, 8080, NULL), 0);
+	ck_assert_str_eq(url, "http://127.0.0.1:8080");
+	csdk_free(url);
+	ck_assert_int_eq(csdk_sandbox_destroy(shared), 0);
+	csdk_sandbox_free(shared);
+	csdk_provider_close(host);
+	close(fd);
+	state_done(state, _i);
+}
+END_TEST
+
 static Suite *confinement_suite(void)
 {
 	Suite *s = suite_create("containment-confinement");
@@ -237,6 +306,7 @@ static Suite *confinement_suite(void)
 	tcase_add_loop_test(tc, test_no_host_secrets, 0, 2);
 	tcase_add_loop_test(tc, test_seccomp, 0, 2);
 	tcase_add_test(tc, test_seccomp_bad_value);
+	tcase_add_loop_test(tc, test_network, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
