@@ -47,42 +47,102 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* Every directory's identity and times: a file added, removed or renamed
- * (how package managers and editors replace files) changes its directory. */
-static uint64_t hash_dirs(uint64_t h, int dfd, int depth)
+/* The directories of /etc, "." first, as paths relative to it. */
+static void list_dirs(int dfd, const char *rel, int depth, struct csdkp_strv *out)
 {
-	struct stat st;
 	struct dirent *de;
 	DIR *d;
 	int fd;
 
-	if (fstat(dfd, &st) < 0)
-		return h;
-	h = fnv(h, &st.st_ino, sizeof(st.st_ino));
-	h = fnv(h, &st.st_mode, sizeof(st.st_mode));
-	h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
-	h = fnv(h, &st.st_ctim, sizeof(st.st_ctim));
+	csdkp_strv_push(out, *rel ? rel : ".");
 	if (depth > 16 || (fd = dup(dfd)) < 0)
-		return h;
+		return;
 	if (!(d = fdopendir(fd))) {
 		close(fd);
-		return h;
+		return;
 	}
 	rewinddir(d); /* a dup shares the offset of an earlier walk */
 	while ((de = readdir(d))) {
+		char path[4096];
 		int sub;
 
 		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		h = fnv(h, de->d_name, strlen(de->d_name) + 1);
-		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0) {
-			h = hash_dirs(h, sub, depth + 1);
+		snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		if ((sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			list_dirs(sub, path, depth + 1, out);
 			close(sub);
 		}
 	}
 	closedir(d);
+}
+
+/* Every directory's identity and times: a file added, removed or renamed
+ * (how package managers and editors replace files) changes its directory's
+ * mtime, and a directory added or removed changes its parent's. So a list
+ * of the directories, checked with stat alone, tells whether /etc changed. */
+static uint64_t hash_dirs(int etc, char *const *dirs, size_t n)
+{
+	unsigned ids[3] = { ETC_FORMAT, (unsigned)geteuid(), (unsigned)getegid() };
+	uint64_t h = fnv(14695981039346656037ull, ids, sizeof(ids));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct stat st;
+
+		h = fnv(h, dirs[i], strlen(dirs[i]) + 1);
+		if (fstatat(etc, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			h = fnv(h, "-", 1);
+			continue;
+		}
+		h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+		h = fnv(h, &st.st_mode, sizeof(st.st_mode));
+		h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+		h = fnv(h, &st.st_ctim, sizeof(st.st_ctim));
+	}
 	return h;
+}
+
+/* STATE/etc/dirs: "GEN\n" then the directories it was hashed over, one a line. */
+static int current_gen(int edfd, int etc, char *gen, size_t genlen)
+{
+	struct csdkp_strv dirs = { 0 };
+	char *text = NULL, *line, *save = NULL;
+	struct stat st;
+	int fd, ok = 0;
+
+	if ((fd = openat(edfd, "dirs", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1 << 20) && (text = malloc((size_t)st.st_size + 1)) &&
+	    read(fd, text, (size_t)st.st_size) == st.st_size) {
+		text[st.st_size] = '\0';
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			csdkp_strv_push(&dirs, line);
+		if (!dirs.failed && dirs.n > 1 && strlen(dirs.v[0]) == CSDKP_ETC_GEN_LEN) {
+			snprintf(gen, genlen, "etc-%016llx", (unsigned long long)hash_dirs(etc, dirs.v + 1, dirs.n - 1));
+			ok = !strcmp(gen, dirs.v[0]) && fstatat(edfd, gen, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		}
+	}
+	free(text);
+	close(fd);
+	csdkp_strv_free(&dirs);
+	return ok;
+}
+
+static void save_dirs(int edfd, const char *gen, const struct csdkp_strv *dirs)
+{
+	char err[CSDKP_ERR_MAX], *text;
+	size_t len = strlen(gen) + 1, i, at;
+
+	for (i = 0; i < dirs->n; i++)
+		len += strlen(dirs->v[i]) + 1;
+	if (!(text = malloc(len + 1)))
+		return;
+	at = (size_t)sprintf(text, "%s\n", gen);
+	for (i = 0; i < dirs->n; i++)
+		at += (size_t)sprintf(text + at, "%s\n", dirs->v[i]);
+	csdkp_file_write_atomic(edfd, "dirs", text, at, err, sizeof(err));
+	free(text);
 }
 
 static int copy_file(int sdfd, int ddfd, const char *name, const struct stat *st)
@@ -210,23 +270,29 @@ static int write_identity(int ddfd)
 int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 {
 	char dir[4096], tmp[64], err[CSDKP_ERR_MAX];
-	uint64_t h = 14695981039346656037ull;
+	struct csdkp_strv dirs = { 0 };
 	int src, edfd = -1, tfd = -1, nolink = 0, rc = 0;
-	unsigned ids[3] = { ETC_FORMAT, (unsigned)geteuid(), (unsigned)getegid() };
 	struct stat st;
 
 	if ((src = open(HOST_ETC, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s; the sandbox's /etc is made from it", HOST_ETC, strerror(errno));
-	h = fnv(h, ids, sizeof(ids));
-	h = hash_dirs(h, src, 0);
-	snprintf(gen, genlen, "etc-%016llx", (unsigned long long)h);
 	snprintf(dir, sizeof(dir), "%s/etc", ctx->state_dir);
 	if ((edfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s; check the state directory", dir, strerror(errno));
 		goto out;
 	}
-	if (fstatat(edfd, gen, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+	if (current_gen(edfd, src, gen, genlen))
 		goto out;
+	list_dirs(src, "", 0, &dirs);
+	if (dirs.failed) {
+		rc = CSDK_ENOMEM;
+		goto out;
+	}
+	snprintf(gen, genlen, "etc-%016llx", (unsigned long long)hash_dirs(src, dirs.v, dirs.n));
+	if (fstatat(edfd, gen, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		save_dirs(edfd, gen, &dirs);
+		goto out;
+	}
 	/* Built under a temporary name and renamed: concurrent builders each make
 	 * a whole tree, the first rename wins and the others are removed. */
 	memcpy(tmp, ".build-", 7);
@@ -243,7 +309,10 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 		close(tfd);
 	if (rc || faccessat(edfd, tmp, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		csdkp_remove_tree(edfd, tmp, err, sizeof(err));
+	if (!rc)
+		save_dirs(edfd, gen, &dirs);
 out:
+	csdkp_strv_free(&dirs);
 	if (edfd >= 0)
 		close(edfd);
 	close(src);
