@@ -91,11 +91,12 @@ START_TEST(test_no_host_secrets)
 {
 	const char *state = state_dir(_i), *m = ct_marker();
 	const char *secret = ct_fmt("/etc/.%s-0600", m), *group = ct_fmt("/etc/.%s-0640", m),
-		   *dir = ct_fmt("/etc/.%s-d", m), *inner = ct_fmt("/etc/.%s-d/f", m), *pub = ct_fmt("/etc/.%s-0644", m);
+		   *dir = ct_fmt("/etc/.%s-d", m), *inner = ct_fmt("/etc/.%s-d/f", m), *pub = ct_fmt("/etc/.%s-0644", m),
+		   *key = ct_fmt("/etc/ssh/ssh_host_%s_key", m), *keypub = ct_fmt("/etc/ssh/ssh_host_%s_key.pub", m);
 	const char *fixed[] = { "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
 				"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ecdsa_key",
 				"/etc/ssl/private/ssl-cert-snakeoil.key", "/etc/security/opasswd", NULL };
-	int planted = geteuid() == 0, i;
+	int planted = geteuid() == 0, made_ssh = 0, i;
 	csdk_provider *p;
 	csdk_sandbox *sb;
 	char *out = NULL, *err = NULL;
@@ -110,6 +111,12 @@ START_TEST(test_no_host_secrets)
 		plant(pub, 0644, "csdk-public-0644\n");
 		ck_assert_int_eq(mkdir(dir, 0700), 0);
 		plant(inner, 0644, "csdk-secret-in-0700-dir\n");
+		/* readable by all: the name alone keeps a host key out */
+		made_ssh = mkdir("/etc/ssh", 0755) == 0;
+		unlink(key);
+		unlink(keypub);
+		plant(key, 0644, "csdk-host-key\n");
+		plant(keypub, 0644, "csdk-host-key.pub\n");
 	}
 	p = open_mode(state, _i);
 	sb = ct_create(p);
@@ -124,10 +131,16 @@ START_TEST(test_no_host_secrets)
 		unreadable(sb, secret, _i);
 		unreadable(sb, group, _i);
 		unreadable(sb, inner, _i);
-		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s'", pub), 0, &out, NULL), 0);
-		ck_assert_str_eq(out, "csdk-public-0644\n");
+		unreadable(sb, key, _i);
+		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s' '%s'", pub, keypub), 0, &out, NULL), 0);
+		ck_assert_str_eq(out, "csdk-public-0644\ncsdk-host-key.pub\n");
 		free(out);
 	}
+	/* read-only, and nothing written reaches the host */
+	ck_assert_int_eq(ct_run(sb, "touch /etc/passwd", 0, &out, &err), 1);
+	ck_assert_str_eq(err, "touch: cannot touch '/etc/passwd': Read-only file system\n");
+	free(out);
+	free(err);
 	ck_assert_int_eq(ct_run(sb, "ls /root", 0, &out, &err), 2);
 	ck_assert_str_eq(err, "ls: cannot access '/root': No such file or directory\n");
 	free(out);
@@ -152,8 +165,13 @@ START_TEST(test_no_host_secrets)
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 	state_done(state, _i);
-	if (planted)
+	if (planted) {
 		remove_planted(secret, group, pub, inner, dir);
+		unlink(key);
+		unlink(keypub);
+		if (made_ssh)
+			rmdir("/etc/ssh");
+	}
 }
 END_TEST
 
