@@ -29,7 +29,7 @@ static const char *state_dir(int i)
 
 	if (i == 0)
 		return ct_tmpdir();
-	d = ct_fmt("/tmp/csdk-ct-%d-XXXXXX", (int)getpid());
+	d = ct_fmt("/tmp/%s-XXXXXX", ct_marker());
 	ck_assert_msg(mkdtemp(d) != NULL, "cannot make %s", d);
 	return d;
 }
