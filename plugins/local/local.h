@@ -32,6 +32,7 @@ struct csdkp_local {
 	size_t seccomp_len;
 	int64_t timeout_ms;
 	uint64_t memory, processes, cpu_time, output_limit;
+	uint64_t pids;           /* pids.max of each new sandbox's cgroup, 0: none */
 	char *python, *node;
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
@@ -112,6 +113,12 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen);
 #define CSDKP_SECCOMP_FD 4
 int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out);
 int csdkp_seccomp_wanted(const json_t *meta);
+
+/* cgroup.c: pids = N, a cgroup v1 pids controller group per sandbox */
+#define CSDKP_CGROUP_PIDS "/sys/fs/cgroup/pids"
+void csdkp_cgroup_path(const char *id, const char *file, char *buf, size_t len);
+int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, uint64_t pids);
+void csdkp_cgroup_remove(const char *id);
 
 /* spawn.c */
 struct csdkp_capture {

@@ -28,6 +28,7 @@ struct launch {
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
 	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
+	char cgroup_procs[256];  /* the sandbox cgroup's cgroup.procs, "" when none */
 	rlim_t memory, processes, cpu_time;
 };
 
@@ -90,6 +91,17 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 	if (l->cpu_time) {
 		rl.rlim_cur = rl.rlim_max = l->cpu_time;
 		setrlimit(RLIMIT_CPU, &rl);
+	}
+	if (l->cgroup_procs[0]) {
+		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
+		int fd = open(l->cgroup_procs, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			if (write(2, cg, sizeof(cg) - 1) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		close(fd);
 	}
 	signal(SIGPIPE, SIG_DFL);
 	execve(l->argv.v[0], l->argv.v, l->env.v);
@@ -722,6 +734,14 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 	if (l.argv.failed || l.env.failed) {
 		rc = CSDK_ENOMEM;
 		goto out;
+	}
+	if (csdkp_meta_int(meta, "pids") > 0) {
+		csdkp_cgroup_path(sb->id, "cgroup.procs", l.cgroup_procs, sizeof(l.cgroup_procs));
+		if (access(l.cgroup_procs, W_OK) < 0) {
+			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the pids cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
+					      sb->id, l.cgroup_procs, strerror(errno));
+			goto out;
+		}
 	}
 	l.memory = (rlim_t)ctx->memory;
 	l.processes = (rlim_t)ctx->processes;

@@ -498,6 +498,7 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	csdkp_agent_stop(dfd, dir);
 	kill_all(dfd);
 	close(dfd);
+	csdkp_cgroup_remove(id);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
 	snprintf(dir, sizeof(dir), "%s/trash", ctx->state_dir);
@@ -521,9 +522,18 @@ static void empty_trash(struct csdkp_local *ctx)
 	snprintf(path, sizeof(path), "%s/trash", ctx->state_dir);
 	if (!(d = opendir(path)))
 		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+	while ((de = readdir(d))) {
+		char id[CSDKP_ID_LEN + 1];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+		/* trash/ID-HEX: a destroy killed before it removed the cgroup */
+		memcpy(id, de->d_name, CSDKP_ID_LEN);
+		id[CSDKP_ID_LEN] = '\0';
+		if (strlen(de->d_name) > CSDKP_ID_LEN && de->d_name[CSDKP_ID_LEN] == '-' && csdkp_id_valid(id))
+			csdkp_cgroup_remove(id);
+	}
 	closedir(d);
 }
 
@@ -679,6 +689,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		goto fail;
 	}
 	fchmodat(dfd, "tmp", 01777, 0);
+	if (ctx->pids && (rc = csdkp_cgroup_create(ctx, id, ctx->pids)))
+		goto fail;
 	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
 		goto fail;
 	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
@@ -696,6 +708,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	if (etc[0])
 		json_object_set_new(meta, "etc", json_string(etc));
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
+	if (ctx->pids)
+		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
@@ -736,6 +750,8 @@ fail:
 			csdkp_remove_tree(sfd, path, err, sizeof(err));
 			close(sfd);
 		}
+		if (ctx->pids)
+			csdkp_cgroup_remove(id);
 	}
 	return rc;
 }

@@ -314,6 +314,61 @@ START_TEST(test_network)
 }
 END_TEST
 
+static const char *read_file(const char *path)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_msg(fgets(buf, sizeof(buf), f) != NULL, "cannot read %s", path);
+	fclose(f);
+	return ct_fmt("%s", buf);
+}
+
+/* pids=32: forks fail with EAGAIN inside, all commands of the sandbox
+ * count together, and destroy removes the cgroup. */
+START_TEST(test_pids)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	int n = -1, e = -1;
+
+	if (access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_pids: SKIP: no writable cgroup v1 pids controller at /sys/fs/cgroup/pids\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "pids", "32");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/pids/csdk/%s/pids.max", id)), "32\n");
+	ck_assert_int_eq(ct_run(sb,
+		"python3 - <<'EOF'\n"
+		"import os, time\n"
+		"n = 0\n"
+		"try:\n"
+		"    while n < 100:\n"
+		"        if os.fork() == 0:\n"
+		"            time.sleep(60)\n"
+		"            os._exit(0)\n"
+		"        n += 1\n"
+		"except BlockingIOError as e:\n"
+		"    print(n, e.errno)\n"
+		"EOF\n", 0, &out, &err), 0);
+	ck_assert_msg(sscanf(out, "%d %d", &n, &e) == 2 && e == 11 && n >= 16 && n < 32,
+		      "[%s] pids=32: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/pids/csdk/%s", id), F_OK) != 0, "the cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
 static Suite *confinement_suite(void)
 {
 	Suite *s = suite_create("containment-confinement");
@@ -325,6 +380,7 @@ static Suite *confinement_suite(void)
 	tcase_add_loop_test(tc, test_seccomp, 0, 2);
 	tcase_add_test(tc, test_seccomp_bad_value);
 	tcase_add_loop_test(tc, test_network, 0, 2);
+	tcase_add_loop_test(tc, test_pids, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
