@@ -27,6 +27,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
 	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
 	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default none); fixed at create", 1, INT64_MAX },
+	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
@@ -138,8 +139,8 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	}
 	ctx->seccomp_off = v && !strcmp(v, "off");
 	{
-		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids" };
-		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids };
+		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max" };
+		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max };
 		int64_t n;
 
 		if (host->config_get_int(config, "timeout", &n) == 0)

@@ -28,7 +28,9 @@ struct launch {
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
 	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
-	char cgroup_procs[256];  /* the sandbox cgroup's cgroup.procs, "" when none */
+	char cgroup_procs[CSDKP_CGROUPS][256]; /* the sandbox cgroups' cgroup.procs, "" when none */
+	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
+	long oom_kills;          /* its OOM kills before the command */
 	rlim_t memory, processes, cpu_time;
 };
 
@@ -92,11 +94,13 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 		rl.rlim_cur = rl.rlim_max = l->cpu_time;
 		setrlimit(RLIMIT_CPU, &rl);
 	}
-	if (l->cgroup_procs[0]) {
+	for (int i = 0; i < CSDKP_CGROUPS; i++) {
 		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
-		int fd = open(l->cgroup_procs, O_WRONLY | O_CLOEXEC);
+		int fd;
 
-		if (fd < 0 || write(fd, "0", 1) != 1) {
+		if (!l->cgroup_procs[i][0])
+			continue;
+		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1) {
 			if (write(2, cg, sizeof(cg) - 1) < 0)
 				_exit(127);
 			_exit(127);
@@ -601,6 +605,13 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&reg, sb)) {
 		*exit_code_out = -1;
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", sb->id);
+	} else if (l->memory_max && csdkp_cgroup_oom_kills(sb->id) > l->oom_kills) {
+		char note[256];
+		int len = snprintf(note, sizeof(note),
+				   "csdk-local: the sandbox reached memory_max (%llu bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n",
+				   (unsigned long long)l->memory_max);
+		if (sink)
+			ctx->host->sink_write(sink, CSDK_STREAM_STDERR, note, (size_t)len);
 	}
 out:
 	stop_watchdog(&watchdog);
@@ -735,14 +746,20 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		rc = CSDK_ENOMEM;
 		goto out;
 	}
-	if (csdkp_meta_int(meta, "pids") > 0) {
-		csdkp_cgroup_path(sb->id, "cgroup.procs", l.cgroup_procs, sizeof(l.cgroup_procs));
-		if (access(l.cgroup_procs, W_OK) < 0) {
-			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the pids cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
-					      sb->id, l.cgroup_procs, strerror(errno));
+	for (i = 0; i < CSDKP_CGROUPS; i++) {
+		static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max" };
+
+		if (csdkp_meta_int(meta, keys[i]) <= 0)
+			continue;
+		csdkp_cgroup_path((int)i, sb->id, "cgroup.procs", l.cgroup_procs[i], sizeof(l.cgroup_procs[i]));
+		if (access(l.cgroup_procs[i], W_OK) < 0) {
+			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
+					      keys[i], sb->id, l.cgroup_procs[i], strerror(errno));
 			goto out;
 		}
 	}
+	if ((l.memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
+		l.oom_kills = csdkp_cgroup_oom_kills(sb->id);
 	l.memory = (rlim_t)ctx->memory;
 	l.processes = (rlim_t)ctx->processes;
 	l.cpu_time = (rlim_t)ctx->cpu_time;

@@ -689,8 +689,12 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		goto fail;
 	}
 	fchmodat(dfd, "tmp", 01777, 0);
-	if (ctx->pids && (rc = csdkp_cgroup_create(ctx, id, ctx->pids)))
-		goto fail;
+	if (ctx->pids || ctx->memory_max) {
+		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max };
+
+		if ((rc = csdkp_cgroup_create(ctx, id, limits)))
+			goto fail;
+	}
 	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
 		goto fail;
 	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
@@ -710,6 +714,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
 	if (ctx->pids)
 		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
+	if (ctx->memory_max)
+		json_object_set_new(meta, "memory_max", json_integer((json_int_t)ctx->memory_max));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
@@ -750,7 +756,7 @@ fail:
 			csdkp_remove_tree(sfd, path, err, sizeof(err));
 			close(sfd);
 		}
-		if (ctx->pids)
+		if (ctx->pids || ctx->memory_max)
 			csdkp_cgroup_remove(id);
 	}
 	return rc;

@@ -369,6 +369,44 @@ START_TEST(test_pids)
 }
 END_TEST
 
+/* memory_max=64M: a 200 MiB allocation is killed by the kernel (137) and,
+ * in direct mode, the plugin says why; 10 MiB works; destroy removes the cgroup. */
+START_TEST(test_memory_max)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	const char *note = "csdk-local: the sandbox reached memory_max (67108864 bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n";
+
+	if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_memory_max: SKIP: no writable cgroup v1 memory controller at /sys/fs/cgroup/memory\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "memory_max", "64M");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "67108864\n");
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(200 << 20); print(len(b))'", 0, &out, &err), 137);
+	ck_assert_str_eq(out, "");
+	if (_i == 0)
+		ck_assert_msg(strlen(err) >= strlen(note) && !strcmp(err + strlen(err) - strlen(note), note), "[direct] stderr: '%s'", err);
+	else
+		ck_assert_msg(!strstr(err, "csdk-local"), "[gateway] stderr: '%s'", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(10 << 20); print(len(b))'", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "10485760\n");
+	free(out);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/memory/csdk/%s", id), F_OK) != 0, "the memory cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
 static Suite *confinement_suite(void)
 {
 	Suite *s = suite_create("containment-confinement");
@@ -381,6 +419,7 @@ static Suite *confinement_suite(void)
 	tcase_add_test(tc, test_seccomp_bad_value);
 	tcase_add_loop_test(tc, test_network, 0, 2);
 	tcase_add_loop_test(tc, test_pids, 0, 2);
+	tcase_add_loop_test(tc, test_memory_max, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
