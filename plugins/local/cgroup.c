@@ -1,6 +1,6 @@
-/* pids = N and memory_max = N: each sandbox gets a cgroup of the cgroup v1
- * pids and memory controllers (CSDKP_CGROUP_ROOT/CONTROLLER/csdk/ID) with
- * pids.max, memory.limit_in_bytes. Every command joins them before it
+/* pids, memory_max and cpus: each sandbox gets a cgroup of the cgroup v1
+ * pids, memory and cpu controllers (CSDKP_CGROUP_ROOT/CONTROLLER/csdk/ID)
+ * with pids.max, memory.limit_in_bytes, cpu.cfs_quota_us. Every command joins them before it
  * executes bwrap (or the shell), so all the sandbox's processes count,
  * daemons that left their session included, and destroy kills whatever is
  * left in them. */
@@ -18,7 +18,7 @@
 
 #include "local.h"
 
-static const char *const controllers[CSDKP_CGROUPS] = { "pids", "memory" };
+static const char *const controllers[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
 
 void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len)
 {
@@ -41,9 +41,9 @@ static int write_value(const char *path, uint64_t v)
 
 int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS])
 {
-	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max" };
-	static const char *const envs[CSDKP_CGROUPS] = { "CSDK_LOCAL_PIDS", "CSDK_LOCAL_MEMORY_MAX" };
-	static const char *const files[CSDKP_CGROUPS] = { "pids.max", "memory.limit_in_bytes" };
+	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpus" };
+	static const char *const envs[CSDKP_CGROUPS] = { "CSDK_LOCAL_PIDS", "CSDK_LOCAL_MEMORY_MAX", "CSDK_LOCAL_CPUS" };
+	static const char *const files[CSDKP_CGROUPS] = { "pids.max", "memory.limit_in_bytes", "cpu.cfs_quota_us" };
 	char path[256];
 	int i, rc;
 
@@ -56,6 +56,11 @@ int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t 
 		csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			goto fail;
+		if (i == CSDKP_CGROUP_CPU) {
+			csdkp_cgroup_path(i, id, "cpu.cfs_period_us", path, sizeof(path));
+			if (write_value(path, CSDKP_CPU_PERIOD_US) < 0)
+				goto fail;
+		}
 		csdkp_cgroup_path(i, id, files[i], path, sizeof(path));
 		if (write_value(path, limits[i]) < 0)
 			goto fail;

@@ -34,6 +34,7 @@ struct csdkp_local {
 	uint64_t memory, processes, cpu_time, output_limit;
 	uint64_t pids;           /* pids.max of each new sandbox's cgroup, 0: none */
 	uint64_t memory_max;     /* memory.limit_in_bytes likewise */
+	uint64_t cpu_quota_us;   /* cpus × CSDKP_CPU_PERIOD_US, likewise */
 	char *python, *node;
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
@@ -115,11 +116,13 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen);
 int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out);
 int csdkp_seccomp_wanted(const json_t *meta);
 
-/* cgroup.c: pids and memory_max, cgroup v1 controller groups per sandbox */
+/* cgroup.c: pids, memory_max and cpus, cgroup v1 controller groups per sandbox */
 #define CSDKP_CGROUP_ROOT "/sys/fs/cgroup"
-#define CSDKP_CGROUPS 2
+#define CSDKP_CGROUPS 3
 #define CSDKP_CGROUP_PIDS 0
 #define CSDKP_CGROUP_MEMORY 1
+#define CSDKP_CGROUP_CPU 2
+#define CSDKP_CPU_PERIOD_US 100000
 void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len);
 int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS]);
 void csdkp_cgroup_remove(const char *id);

@@ -28,6 +28,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
 	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default none); fixed at create", 1, INT64_MAX },
 	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
+	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none); fixed at create", 0, 0 },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
@@ -131,6 +132,17 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	else {
 		rc = bad_value(host, "network", v, "none or host");
 		goto fail;
+	}
+	v = host->config_get(config, "cpus");
+	if (v) {
+		char *end;
+		double cpus = strtod(v, &end);
+
+		if (end == v || *end || !(cpus >= 0.01 && cpus <= 1024)) {
+			rc = bad_value(host, "cpus", v, "a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+			goto fail;
+		}
+		ctx->cpu_quota_us = (uint64_t)(cpus * CSDKP_CPU_PERIOD_US + 0.5);
 	}
 	v = host->config_get(config, "seccomp");
 	if (v && strcmp(v, "default") && strcmp(v, "off")) {

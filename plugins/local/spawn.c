@@ -747,14 +747,15 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		goto out;
 	}
 	for (i = 0; i < CSDKP_CGROUPS; i++) {
-		static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max" };
+		static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
+		static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
 
 		if (csdkp_meta_int(meta, keys[i]) <= 0)
 			continue;
 		csdkp_cgroup_path((int)i, sb->id, "cgroup.procs", l.cgroup_procs[i], sizeof(l.cgroup_procs[i]));
 		if (access(l.cgroup_procs[i], W_OK) < 0) {
 			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
-					      keys[i], sb->id, l.cgroup_procs[i], strerror(errno));
+					      names[i], sb->id, l.cgroup_procs[i], strerror(errno));
 			goto out;
 		}
 	}

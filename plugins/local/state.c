@@ -689,8 +689,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		goto fail;
 	}
 	fchmodat(dfd, "tmp", 01777, 0);
-	if (ctx->pids || ctx->memory_max) {
-		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max };
+	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us) {
+		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
 
 		if ((rc = csdkp_cgroup_create(ctx, id, limits)))
 			goto fail;
@@ -716,6 +716,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
 	if (ctx->memory_max)
 		json_object_set_new(meta, "memory_max", json_integer((json_int_t)ctx->memory_max));
+	if (ctx->cpu_quota_us)
+		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)ctx->cpu_quota_us));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
@@ -756,7 +758,7 @@ fail:
 			csdkp_remove_tree(sfd, path, err, sizeof(err));
 			close(sfd);
 		}
-		if (ctx->pids || ctx->memory_max)
+		if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us)
 			csdkp_cgroup_remove(id);
 	}
 	return rc;

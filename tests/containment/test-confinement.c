@@ -407,6 +407,56 @@ START_TEST(test_memory_max)
 }
 END_TEST
 
+/* cpus=0.5: a 2 s busy loop gets about 1 s of CPU. Only the upper bound is
+ * asserted: a loaded machine gives less anyway. */
+START_TEST(test_cpus)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	double used = -1;
+
+	if (access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_cpus: SKIP: no writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "cpus", "0.5");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "50000\n");
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_period_us", id)), "100000\n");
+	ck_assert_int_eq(ct_run(sb,
+		"python3 -c 'import os, time\n"
+		"t = time.time()\n"
+		"while time.time() - t < 2:\n"
+		"    pass\n"
+		"print(os.times().user + os.times().system)'", 0, &out, &err), 0);
+	ck_assert_msg(sscanf(out, "%lf", &used) == 1 && used > 0 && used <= 1.25, "[%s] cpus=0.5: %s s of CPU in 2 s (%s)", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s", id), F_OK) != 0, "the cpu cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
+START_TEST(test_cpus_bad_value)
+{
+	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "cpus", "lots" } };
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *p = NULL;
+
+	opts.config = kv;
+	opts.n_config = 3;
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "invalid value 'lots' for cpus; use a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+}
+END_TEST
+
 static Suite *confinement_suite(void)
 {
 	Suite *s = suite_create("containment-confinement");
@@ -420,6 +470,8 @@ static Suite *confinement_suite(void)
 	tcase_add_loop_test(tc, test_network, 0, 2);
 	tcase_add_loop_test(tc, test_pids, 0, 2);
 	tcase_add_loop_test(tc, test_memory_max, 0, 2);
+	tcase_add_loop_test(tc, test_cpus, 0, 2);
+	tcase_add_test(tc, test_cpus_bad_value);
 	suite_add_tcase(s, tc);
 	return s;
 }
