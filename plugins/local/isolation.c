@@ -91,9 +91,27 @@ static void push_system_dirs(struct csdkp_strv *argv)
 		}
 		csdkp_strv_push(argv, sysdirs[i]);
 	}
-	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, "/etc");
-	csdkp_strv_push(argv, "/etc");
+}
+
+/* meta's generation of the sandbox /etc, or the current one for sandboxes
+ * made before it existed (or whose generation is gone). */
+static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_t len)
+{
+	const char *gen = csdkp_meta_str(meta, "etc");
+	char now[CSDKP_ETC_GEN_LEN + 1];
+	struct stat st;
+	int rc;
+
+	if (gen && strlen(gen) == CSDKP_ETC_GEN_LEN && !strncmp(gen, "etc-", 4) &&
+	    strspn(gen + 4, "0123456789abcdef") == CSDKP_ETC_GEN_LEN - 4) {
+		snprintf(dir, len, "%s/etc/%s", ctx->state_dir, gen);
+		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+	}
+	if ((rc = csdkp_etc_prepare(ctx, now, sizeof(now))))
+		return rc;
+	snprintf(dir, len, "%s/etc/%s", ctx->state_dir, now);
+	return 0;
 }
 
 /* Whether bwrap can set up namespaces here (it cannot in some containers or
@@ -223,6 +241,11 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 		ctx->probed = 1;
 	}
 	works = ctx->bwrap_works;
+	if (works && !ctx->network_none && !ctx->net_warned) {
+		ctx->net_warned = 1;
+		ctx->host->log(ctx->host, CSDK_LOG_WARN,
+			       "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=none to cut them off");
+	}
 	if (!works && ctx->isolation == CSDKP_ISO_AUTO && !ctx->warned) {
 		ctx->warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,
@@ -242,12 +265,25 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 	return 0;
 }
 
+/* Sandboxes made before the key existed get the filter too. */
+int csdkp_seccomp_wanted(const json_t *meta)
+{
+	const char *v = csdkp_meta_str(meta, "seccomp");
+
+	return !v || strcmp(v, "off");
+}
+
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, int with_agent, struct csdkp_strv *argv)
 {
 	const char *network = csdkp_meta_str(meta, "network");
+	char etc[4200];
 	size_t i;
+	int rc;
+
+	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
+		return rc;
 
 	csdkp_strv_push(argv, ctx->bwrap);
 	csdkp_strv_push(argv, "--unshare-pid");
@@ -264,6 +300,10 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_push(argv, "ALL");
 	}
 	csdkp_strv_push(argv, "--new-session");
+	if (csdkp_seccomp_wanted(meta)) {
+		csdkp_strv_push(argv, "--seccomp");
+		csdkp_strv_pushf(argv, "%d", CSDKP_SECCOMP_FD);
+	}
 	if (info_fd >= 0) {
 		csdkp_strv_push(argv, "--info-fd");
 		csdkp_strv_pushf(argv, "%d", info_fd);
@@ -271,6 +311,9 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--hostname");
 	csdkp_strv_push(argv, "sandbox");
 	push_system_dirs(argv);
+	csdkp_strv_push(argv, "--ro-bind");
+	csdkp_strv_push(argv, etc);
+	csdkp_strv_push(argv, "/etc");
 	csdkp_strv_push(argv, "--ro-bind-try");
 	csdkp_strv_push(argv, "/run/systemd/resolve");
 	csdkp_strv_push(argv, "/run/systemd/resolve");

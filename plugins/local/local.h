@@ -27,14 +27,20 @@ struct csdkp_local {
 	char *state_dir;         /* canonical absolute path */
 	enum csdkp_isolation isolation;
 	int network_none;
+	int seccomp_off;         /* seccomp = off: new sandboxes get no filter */
+	void *seccomp_prog;      /* the BPF program, built once (under probe_lock) */
+	size_t seccomp_len;
 	int64_t timeout_ms;
 	uint64_t memory, processes, cpu_time, output_limit;
+	uint64_t pids;           /* pids.max of each new sandbox's cgroup, 0: none */
+	uint64_t memory_max;     /* memory.limit_in_bytes likewise */
+	uint64_t cpu_quota_us;   /* cpus × CSDKP_CPU_PERIOD_US, likewise */
 	char *python, *node;
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned;
+	int probed, bwrap_works, warned, net_warned;
 	char probe_error[256];
 };
 
@@ -99,6 +105,28 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out);
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
 		     const char *command, int with_agent, struct csdkp_strv *argv);
+
+/* etc.c: the sandbox's /etc, STATE/etc/GEN; gen gets GEN (etc- and 16 hex digits) */
+#define CSDKP_ETC_GEN_LEN 20
+int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen);
+
+/* seccomp.c: a memfd holding the filter, at a descriptor above
+ * CSDKP_SECCOMP_FD, which the child moves to CSDKP_SECCOMP_FD for bwrap */
+#define CSDKP_SECCOMP_FD 4
+int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out);
+int csdkp_seccomp_wanted(const json_t *meta);
+
+/* cgroup.c: pids, memory_max and cpus, cgroup v1 controller groups per sandbox */
+#define CSDKP_CGROUP_ROOT "/sys/fs/cgroup"
+#define CSDKP_CGROUPS 3
+#define CSDKP_CGROUP_PIDS 0
+#define CSDKP_CGROUP_MEMORY 1
+#define CSDKP_CGROUP_CPU 2
+#define CSDKP_CPU_PERIOD_US 100000
+void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len);
+int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS]);
+void csdkp_cgroup_remove(const char *id);
+long csdkp_cgroup_oom_kills(const char *id);
 
 /* spawn.c */
 struct csdkp_capture {

@@ -16,7 +16,7 @@
 static const struct csdk_config_key config_keys[] = {
 	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, CSDK_CONFIG_STRING, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)", 0, 0 },
 	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, CSDK_CONFIG_STRING, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none", 0, 0 },
-	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "host (share this machine's network) or none (no network inside bubblewrap sandboxes)", 0, 0 },
+	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "none (default: loopback only inside bubblewrap sandboxes) or host (share this machine's network, its 127.0.0.1 services and metadata address included); fixed at create", 0, 0 },
 	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, CSDK_CONFIG_DURATION, "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)", 0, INT64_MAX },
 	{ "memory", "CSDK_LOCAL_MEMORY", 0, CSDK_CONFIG_SIZE, "address-space limit per command process (RLIMIT_AS; bytes, or 512M, 4G; default none)", 1, INT64_MAX },
 	{ "processes", "CSDK_LOCAL_PROCESSES", 0, CSDK_CONFIG_INT, "process limit of the user running commands (RLIMIT_NPROC; default none)", 1, INT64_MAX },
@@ -26,6 +26,10 @@ static const struct csdk_config_key config_keys[] = {
 	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
 	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
 	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
+	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default none); fixed at create", 1, INT64_MAX },
+	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
+	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none); fixed at create", 0, 0 },
+	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
 static char *find_in_path(const char *name)
@@ -62,6 +66,7 @@ static void local_teardown(void *vctx)
 	free(ctx->node);
 	free(ctx->bwrap);
 	free(ctx->agent);
+	free(ctx->seccomp_prog);
 	free(ctx);
 }
 
@@ -120,17 +125,34 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 		goto fail;
 	}
 	v = host->config_get(config, "network");
-	if (!v || !strcmp(v, "host"))
-		ctx->network_none = 0;
-	else if (!strcmp(v, "none"))
+	if (!v || !strcmp(v, "none"))
 		ctx->network_none = 1;
+	else if (!strcmp(v, "host"))
+		ctx->network_none = 0;
 	else {
-		rc = bad_value(host, "network", v, "host or none");
+		rc = bad_value(host, "network", v, "none or host");
 		goto fail;
 	}
+	v = host->config_get(config, "cpus");
+	if (v) {
+		char *end;
+		double cpus = strtod(v, &end);
+
+		if (end == v || *end || !(cpus >= 0.01 && cpus <= 1024)) {
+			rc = bad_value(host, "cpus", v, "a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+			goto fail;
+		}
+		ctx->cpu_quota_us = (uint64_t)(cpus * CSDKP_CPU_PERIOD_US + 0.5);
+	}
+	v = host->config_get(config, "seccomp");
+	if (v && strcmp(v, "default") && strcmp(v, "off")) {
+		rc = bad_value(host, "seccomp", v, "default or off");
+		goto fail;
+	}
+	ctx->seccomp_off = v && !strcmp(v, "off");
 	{
-		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit" };
-		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit };
+		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max" };
+		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max };
 		int64_t n;
 
 		if (host->config_get_int(config, "timeout", &n) == 0)

@@ -236,9 +236,23 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
 	struct csdkp_local *ctx = vctx;
+	struct csdkp_sandbox *sb = sandbox;
+	const char *iso, *net;
 	char url[128];
+	json_t *meta;
+	int rc, none;
 
-	(void)sandbox;
+	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+		return rc;
+	iso = csdkp_meta_str(meta, "isolation");
+	net = csdkp_meta_str(meta, "network");
+	none = iso && !strcmp(iso, "bubblewrap") && net && !strcmp(net, "none");
+	json_decref(meta);
+	/* nothing inside a network namespace of its own is reachable from here */
+	if (none)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+			"port %d of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports",
+			port, sb->id);
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
 	return ctx->host->text_set(out, url);
 }

@@ -27,6 +27,10 @@ struct launch {
 	int cwd_fd;              /* -1: use cwd_path */
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
+	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
+	char cgroup_procs[CSDKP_CGROUPS][256]; /* the sandbox cgroups' cgroup.procs, "" when none */
+	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
+	long oom_kills;          /* its OOM kills before the command */
 	rlim_t memory, processes, cpu_time;
 };
 
@@ -73,6 +77,10 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
 		_exit(127);
 	}
+	if (l->seccomp_fd >= 0) {
+		dup2(l->seccomp_fd, CSDKP_SECCOMP_FD);
+		first_to_close = CSDKP_SECCOMP_FD + 1;
+	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
 	if (l->memory) {
 		rl.rlim_cur = rl.rlim_max = l->memory;
@@ -85,6 +93,19 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 	if (l->cpu_time) {
 		rl.rlim_cur = rl.rlim_max = l->cpu_time;
 		setrlimit(RLIMIT_CPU, &rl);
+	}
+	for (int i = 0; i < CSDKP_CGROUPS; i++) {
+		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
+		int fd;
+
+		if (!l->cgroup_procs[i][0])
+			continue;
+		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1) {
+			if (write(2, cg, sizeof(cg) - 1) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		close(fd);
 	}
 	signal(SIGPIPE, SIG_DFL);
 	execve(l->argv.v[0], l->argv.v, l->env.v);
@@ -584,6 +605,13 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&reg, sb)) {
 		*exit_code_out = -1;
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", sb->id);
+	} else if (l->memory_max && csdkp_cgroup_oom_kills(sb->id) > l->oom_kills) {
+		char note[256];
+		int len = snprintf(note, sizeof(note),
+				   "csdk-local: the sandbox reached memory_max (%llu bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n",
+				   (unsigned long long)l->memory_max);
+		if (sink)
+			ctx->host->sink_write(sink, CSDK_STREAM_STDERR, note, (size_t)len);
 	}
 out:
 	stop_watchdog(&watchdog);
@@ -628,6 +656,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 
 	memset(&l, 0, sizeof(l));
 	l.cwd_fd = -1;
+	l.seccomp_fd = -1;
 	*exit_code_out = -1;
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command string");
@@ -700,7 +729,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		l.env = none;
 		csdkp_strv_push(&l.env, "PATH=" SANDBOX_PATH);
 		/* bwrap itself runs with an empty environment: --clearenv + --setenv build the inside one */
-		if (rc)
+		if (rc || (csdkp_seccomp_wanted(meta) && (rc = csdkp_seccomp_fd(ctx, &l.seccomp_fd))))
 			goto out;
 		if (l.cwd_fd >= 0) {
 			close(l.cwd_fd);
@@ -717,6 +746,21 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		rc = CSDK_ENOMEM;
 		goto out;
 	}
+	for (i = 0; i < CSDKP_CGROUPS; i++) {
+		static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
+		static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
+
+		if (csdkp_meta_int(meta, keys[i]) <= 0)
+			continue;
+		csdkp_cgroup_path((int)i, sb->id, "cgroup.procs", l.cgroup_procs[i], sizeof(l.cgroup_procs[i]));
+		if (access(l.cgroup_procs[i], W_OK) < 0) {
+			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
+					      names[i], sb->id, l.cgroup_procs[i], strerror(errno));
+			goto out;
+		}
+	}
+	if ((l.memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
+		l.oom_kills = csdkp_cgroup_oom_kills(sb->id);
 	l.memory = (rlim_t)ctx->memory;
 	l.processes = (rlim_t)ctx->processes;
 	l.cpu_time = (rlim_t)ctx->cpu_time;
@@ -727,6 +771,8 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 out:
 	if (l.cwd_fd >= 0)
 		close(l.cwd_fd);
+	if (l.seccomp_fd >= 0)
+		close(l.seccomp_fd);
 	if (root >= 0)
 		close(root);
 	free(l.cwd_path);

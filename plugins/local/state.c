@@ -15,7 +15,7 @@
 
 #include "local.h"
 
-static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", NULL };
+static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", "etc", NULL };
 
 static int mkdir_p(const char *path)
 {
@@ -498,6 +498,7 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	csdkp_agent_stop(dfd, dir);
 	kill_all(dfd);
 	close(dfd);
+	csdkp_cgroup_remove(id);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
 	snprintf(dir, sizeof(dir), "%s/trash", ctx->state_dir);
@@ -521,9 +522,53 @@ static void empty_trash(struct csdkp_local *ctx)
 	snprintf(path, sizeof(path), "%s/trash", ctx->state_dir);
 	if (!(d = opendir(path)))
 		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+	while ((de = readdir(d))) {
+		char id[CSDKP_ID_LEN + 1];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+		/* trash/ID-HEX: a destroy killed before it removed the cgroup */
+		memcpy(id, de->d_name, CSDKP_ID_LEN);
+		id[CSDKP_ID_LEN] = '\0';
+		if (strlen(de->d_name) > CSDKP_ID_LEN && de->d_name[CSDKP_ID_LEN] == '-' && csdkp_id_valid(id))
+			csdkp_cgroup_remove(id);
+	}
+	closedir(d);
+}
+
+/* Generations of the sandbox /etc that no sandbox uses, once they are old
+ * enough that no create or command that just chose one can be using it. */
+static void sweep_etc(struct csdkp_local *ctx, json_t *used)
+{
+	char path[4096], err[CSDKP_ERR_MAX], newest[256] = "";
+	time_t now = time(NULL), newest_time = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/etc", ctx->state_dir);
+	if (!(d = opendir(path)))
+		return;
+	/* the newest stays: the next create would build it again */
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strncmp(de->d_name, "etc-", 4) && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime >= newest_time) {
+			newest_time = st.st_mtime;
+			snprintf(newest, sizeof(newest), "%s", de->d_name);
+		}
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if ((strncmp(de->d_name, "etc-", 4) && strncmp(de->d_name, ".build-", 7)) ||
+		    !strcmp(de->d_name, newest) || json_object_get(used, de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime > now - 600)
+			continue;
+		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+	}
 	closedir(d);
 }
 
@@ -531,13 +576,16 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 {
 	char path[4096], err[CSDKP_ERR_MAX];
 	int64_t now = csdkp_now_ms();
+	json_t *used = json_object();
 	struct dirent *de;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/sandboxes", ctx->state_dir);
 	d = opendir(path);
-	if (!d)
+	if (!d) {
+		json_decref(used);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
+	}
 	while ((de = readdir(d))) {
 		json_t *meta = NULL;
 		int sfd;
@@ -551,6 +599,8 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 		case 0:
 			if (csdkp_meta_expired(meta, now))
 				csdkp_destroy_locked(ctx, de->d_name);
+			else if (used && csdkp_meta_str(meta, "etc"))
+				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
 			break;
 		case CSDK_ENOTFOUND:
 			/* Creates run under this lock, so no meta.json means a create that was killed half-way. */
@@ -564,6 +614,10 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 	}
 	closedir(d);
 	empty_trash(ctx);
+	/* without the list of generations in use, none is removed */
+	if (used)
+		sweep_etc(ctx, used);
+	json_decref(used);
 	return 0;
 }
 
@@ -595,6 +649,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 {
 	char id[CSDKP_ID_LEN + 1], path[4096];
 	const char *isolation;
+	char etc[CSDKP_ETC_GEN_LEN + 1] = "";
 	struct csdkp_sandbox *sb = NULL;
 	json_t *meta;
 	int rc, tries, dfd = -1, home = -1;
@@ -609,6 +664,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
 	}
 	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
 	for (tries = 0; tries < 8; tries++) {
 		memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
@@ -632,6 +689,12 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		goto fail;
 	}
 	fchmodat(dfd, "tmp", 01777, 0);
+	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us) {
+		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
+
+		if ((rc = csdkp_cgroup_create(ctx, id, limits)))
+			goto fail;
+	}
 	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
 		goto fail;
 	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
@@ -646,6 +709,15 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		rc = CSDK_ENOMEM;
 		goto fail;
 	}
+	if (etc[0])
+		json_object_set_new(meta, "etc", json_string(etc));
+	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
+	if (ctx->pids)
+		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
+	if (ctx->memory_max)
+		json_object_set_new(meta, "memory_max", json_integer((json_int_t)ctx->memory_max));
+	if (ctx->cpu_quota_us)
+		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)ctx->cpu_quota_us));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
@@ -686,6 +758,8 @@ fail:
 			csdkp_remove_tree(sfd, path, err, sizeof(err));
 			close(sfd);
 		}
+		if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us)
+			csdkp_cgroup_remove(id);
 	}
 	return rc;
 }

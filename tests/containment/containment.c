@@ -397,6 +397,7 @@ void ct_cleanup(void)
 	kill_marked(marker);
 	/* the probe a failed escape test may have left in the host's /usr */
 	unlink(ct_fmt("/usr/.%s", marker));
+	remove_all(ct_fmt("/etc/.%s-* /etc/ssh/ssh_host_%s_key* /tmp/%s-*", marker, marker, marker));
 	remove_all(ct_fmt("'%s'/t-*", root_dir));
 }
 

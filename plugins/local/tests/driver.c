@@ -365,6 +365,48 @@ static int count_records(const char *id)
 	return n;
 }
 
+static void *create_sb(void *ctx, const struct csdk_create_request *o, char *id_out);
+
+/* network=host: get_url names the host's loopback, and the first create warns once. */
+static void test_network_host(const char *const *extra)
+{
+	const char *kv[32];
+	struct csdk_text t = { "" };
+	char id[64];
+	void *ctx, *sb;
+	int n = 0, before = warnings;
+
+	while (extra && extra[n] && n < 28) {
+		kv[n] = extra[n];
+		n++;
+	}
+	kv[n++] = "network";
+	kv[n++] = "host";
+	kv[n] = NULL;
+	ctx = open_ctx(kv);
+	CHECK(ctx != NULL);
+	if (!ctx)
+		return;
+	sb = create_sb(ctx, NULL, id);
+	CHECK(sb != NULL);
+	if (sb) {
+		CHECK_RC(m->get_url(ctx, sb, 3000, "ws", &t), 0);
+		CHECK_STR(t.value, "ws://127.0.0.1:3000");
+		m->release(ctx, sb);
+		CHECK_RC(m->destroy(ctx, id), 0);
+	}
+	sb = create_sb(ctx, NULL, id);
+	CHECK(sb != NULL);
+	if (sb) {
+		m->release(ctx, sb);
+		CHECK_RC(m->destroy(ctx, id), 0);
+	}
+	CHECK(warnings == before + 1);
+	CHECK_STR(last_warning, "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=none to cut them off");
+	warnings = before;
+	m->teardown(ctx);
+}
+
 static void *create_sb(void *ctx, const struct csdk_create_request *o, char *id_out)
 {
 	struct csdk_text t = { "" };
@@ -404,7 +446,7 @@ static void test_config(void)
 {
 	static const struct { const char *k, *v, *msg; } bad[] = {
 		{ "isolation", "sometimes", "invalid value 'sometimes' for isolation; use auto, bwrap or none" },
-		{ "network", "wifi", "invalid value 'wifi' for network; use host or none" },
+		{ "network", "wifi", "invalid value 'wifi' for network; use none or host" },
 		{ "state_dir", "relative/dir", "invalid value 'relative/dir' for state_dir; use an absolute directory path" },
 	};
 	size_t i;
@@ -1002,10 +1044,18 @@ static void test_mode(const char *isolation)
 	CHECK(info.created >= before && info.created <= wall_ms());
 	CHECK(info.timeout == 1800000);
 	CHECK_STR(info.meta, bwrap ? "owner=tests;isolation=bubblewrap;" : "owner=tests;isolation=none;");
-	CHECK_RC(m->get_url(ctx, sb, 8080, NULL, &t), 0);
-	CHECK_STR(t.value, "http://127.0.0.1:8080");
-	CHECK_RC(m->get_url(ctx, sb, 3000, "ws", &t), 0);
-	CHECK_STR(t.value, "ws://127.0.0.1:3000");
+	if (bwrap) {
+		/* network none by default: no port of the sandbox is reachable */
+		CHECK_RC(m->get_url(ctx, sb, 8080, NULL, &t), CSDK_ENOTFOUND);
+		snprintf(expect, sizeof(expect), "port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports", id);
+		CHECK_STR(last_msg, expect);
+		test_network_host(extra);
+	} else {
+		CHECK_RC(m->get_url(ctx, sb, 8080, NULL, &t), 0);
+		CHECK_STR(t.value, "http://127.0.0.1:8080");
+		CHECK_RC(m->get_url(ctx, sb, 3000, "ws", &t), 0);
+		CHECK_STR(t.value, "ws://127.0.0.1:3000");
+	}
 
 	test_commands(ctx, sb, id, bwrap);
 	test_destroy_running(ctx, extra);
@@ -1197,7 +1247,7 @@ int main(void)
 	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
 	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
 	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC));
-	CHECK(desc->n_config_keys == 12);
+	CHECK(desc->n_config_keys == 16);
 	CHECK(desc->struct_size >= CSDK_PLUGIN_SIZE_2_0 && desc->config_key_size >= CSDK_CONFIG_KEY_SIZE_2_0);
 	m = desc->methods;
 	CHECK(m->struct_size >= CSDK_METHODS_SIZE_2_0);

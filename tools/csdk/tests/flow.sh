@@ -145,10 +145,17 @@ expect_eq "run-code missing --cwd: exit status" 125 "$rc"
 expect_eq "run-code missing --cwd: message" "csdk: working directory '/home/sandbox/missing' does not exist in sandbox $id; create it first (mkdir) or use an existing directory" "$err"
 
 # --- url --------------------------------------------------------------------
+# network none (the default): no port of the sandbox is reachable from here
 run_csdk url "$id" 8080
+expect_eq "url network none: exit status" 1 "$rc"
+expect_eq "url network none: message" "csdk: port 8080 of sandbox $id is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports" "$err"
+run_csdk --config network=host create
+hid=$out
+run_csdk url "$hid" 8080
 expect_eq "url: output" "http://127.0.0.1:8080" "$out"
-run_csdk url "$id" 8443 --protocol https
+run_csdk url "$hid" 8443 --protocol https
 expect_eq "url --protocol: output" "https://127.0.0.1:8443" "$out"
+run_csdk destroy "$hid"
 run_csdk url "$id" 70000
 expect_eq "url bad port: exit status" 2 "$rc"
 expect_eq "url bad port: message" "csdk: url: invalid port '70000': give a number from 1 to 65535; run 'csdk url --help' for usage" "$err"

@@ -1,0 +1,131 @@
+/* pids, memory_max and cpus: each sandbox gets a cgroup of the cgroup v1
+ * pids, memory and cpu controllers (CSDKP_CGROUP_ROOT/CONTROLLER/csdk/ID)
+ * with pids.max, memory.limit_in_bytes, cpu.cfs_quota_us. Every command joins them before it
+ * executes bwrap (or the shell), so all the sandbox's processes count,
+ * daemons that left their session included, and destroy kills whatever is
+ * left in them. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "local.h"
+
+static const char *const controllers[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
+
+void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, CSDKP_CGROUP_ROOT "/%s/csdk/%s%s%s", controllers[which], id, file ? "/" : "", file ? file : "");
+}
+
+static int write_value(const char *path, uint64_t v)
+{
+	char value[32];
+	int fd, len = snprintf(value, sizeof(value), "%llu", (unsigned long long)v), rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, value, (size_t)len) != len)
+		rc = errno;
+	close(fd);
+	errno = rc;
+	return rc ? -1 : 0;
+}
+
+int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS])
+{
+	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpus" };
+	static const char *const envs[CSDKP_CGROUPS] = { "CSDK_LOCAL_PIDS", "CSDK_LOCAL_MEMORY_MAX", "CSDK_LOCAL_CPUS" };
+	static const char *const files[CSDKP_CGROUPS] = { "pids.max", "memory.limit_in_bytes", "cpu.cfs_quota_us" };
+	char path[256];
+	int i, rc;
+
+	for (i = 0; i < CSDKP_CGROUPS; i++) {
+		if (!limits[i])
+			continue;
+		snprintf(path, sizeof(path), CSDKP_CGROUP_ROOT "/%s/csdk", controllers[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		if (i == CSDKP_CGROUP_CPU) {
+			csdkp_cgroup_path(i, id, "cpu.cfs_period_us", path, sizeof(path));
+			if (write_value(path, CSDKP_CPU_PERIOD_US) < 0)
+				goto fail;
+		}
+		csdkp_cgroup_path(i, id, files[i], path, sizeof(path));
+		if (write_value(path, limits[i]) < 0)
+			goto fail;
+		/* swap must not extend the limit (the file exists with swap accounting) */
+		csdkp_cgroup_path(i, id, "memory.memsw.limit_in_bytes", path, sizeof(path));
+		if (i == CSDKP_CGROUP_MEMORY && access(path, W_OK) == 0)
+			write_value(path, limits[i]);
+	}
+	return 0;
+fail:
+	rc = errno;
+	csdkp_cgroup_remove(id);
+	return ctx->host->error(ctx->host, CSDK_EBACKEND,
+		"%s needs the cgroup v1 %s controller at " CSDKP_CGROUP_ROOT "/%s, writable by this user (%s: %s); run as root with it mounted, or unset %s (%s)",
+		keys[i], controllers[i], controllers[i], path, strerror(rc), keys[i], envs[i]);
+}
+
+/* Kills what is left in each cgroup, then removes it (up to 3 s for the
+ * processes to go). */
+void csdkp_cgroup_remove(const char *id)
+{
+	struct timespec pause = { 0, 20000000 };
+	char path[256], buf[4096];
+	int i, tries, fd;
+	ssize_t n;
+
+	for (i = 0; i < CSDKP_CGROUPS; i++) {
+		for (tries = 0; tries < 150; tries++) {
+			csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
+			if (rmdir(path) == 0 || errno != EBUSY)
+				break;
+			csdkp_cgroup_path(i, id, "cgroup.procs", buf, sizeof(buf));
+			if ((fd = open(buf, O_RDONLY | O_CLOEXEC)) >= 0) {
+				/* a read of a cgroup file ends at a line */
+				while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+					char *p = buf, *end;
+					buf[n] = '\0';
+					for (long pid; (pid = strtol(p, &end, 10)) > 0; p = end)
+						kill((pid_t)pid, SIGKILL);
+				}
+				close(fd);
+			}
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
+/* memory.oom_control's oom_kill: how many processes the OOM killer ended in
+ * the sandbox's memory cgroup (-1 when unknown). */
+long csdkp_cgroup_oom_kills(const char *id)
+{
+	char path[256], buf[512], *p;
+	long kills = -1;
+	ssize_t n;
+	int fd;
+
+	csdkp_cgroup_path(CSDKP_CGROUP_MEMORY, id, "memory.oom_control", path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		if ((p = strstr(buf, "oom_kill ")))
+			kills = strtol(p + 9, NULL, 10);
+	}
+	return kills;
+}

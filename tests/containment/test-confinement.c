@@ -1,0 +1,491 @@
+/*
+ * What a command under bubblewrap can see and do of the host: the host's
+ * secrets in /etc, /root and home directories. Each test runs in direct
+ * mode (_i 0: a bubblewrap per command) and in gateway mode (_i 1: one
+ * namespace per sandbox, commands through its csdk-agent).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "containment.h"
+
+static const char *const modes[] = { "direct", "gateway" };
+
+/* Gateway's agent socket must fit in 107 bytes: its state directory is short, in /tmp. */
+static const char *state_dir(int i)
+{
+	char *d;
+
+	if (i == 0)
+		return ct_tmpdir();
+	d = ct_fmt("/tmp/%s-XXXXXX", ct_marker());
+	ck_assert_msg(mkdtemp(d) != NULL, "cannot make %s", d);
+	return d;
+}
+
+static void state_done(const char *state, int i)
+{
+	if (i == 1)
+		ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", state)), 0);
+}
+
+/* key, value: one more configuration key, or NULL */
+static csdk_provider *open_mode_with(const char *state, int i, const char *key, const char *value)
+{
+	const char *agent = getenv("CSDK_TEST_AGENT");
+
+	if (i == 0)
+		return ct_open(state, "bwrap", "mode", "direct", key, value, NULL);
+	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
+	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, key, value, NULL);
+}
+
+static csdk_provider *open_mode(const char *state, int i)
+{
+	return open_mode_with(state, i, NULL, NULL);
+}
+
+static void plant(const char *path, mode_t mode, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	ck_assert_msg(fd >= 0, "cannot plant %s", path);
+	ck_assert_int_eq(write(fd, content, strlen(content)), (int)strlen(content));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void remove_planted(const char *a, const char *b, const char *c, const char *inner, const char *dir)
+{
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	unlink(inner);
+	rmdir(dir);
+}
+
+/* cat PATH inside: must fail with exactly this message. */
+static void unreadable(csdk_sandbox *sb, const char *path, int i)
+{
+	char *out = NULL, *err = NULL;
+	int code = ct_run(sb, ct_fmt("cat '%s'", path), 0, &out, &err);
+
+	ck_assert_msg(code == 1 && !*out, "[%s] cat %s: exit %d, output '%.80s'", modes[i], path, code, out);
+	ck_assert_str_eq(err, ct_fmt("cat: %s: No such file or directory\n", path));
+	free(out);
+	free(err);
+}
+
+START_TEST(test_no_host_secrets)
+{
+	const char *state = state_dir(_i), *m = ct_marker();
+	const char *secret = ct_fmt("/etc/.%s-0600", m), *group = ct_fmt("/etc/.%s-0640", m),
+		   *dir = ct_fmt("/etc/.%s-d", m), *inner = ct_fmt("/etc/.%s-d/f", m), *pub = ct_fmt("/etc/.%s-0644", m),
+		   *key = ct_fmt("/etc/ssh/ssh_host_%s_key", m), *keypub = ct_fmt("/etc/ssh/ssh_host_%s_key.pub", m);
+	const char *fixed[] = { "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+				"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ecdsa_key",
+				"/etc/ssl/private/ssl-cert-snakeoil.key", "/etc/security/opasswd", NULL };
+	int planted = geteuid() == 0, made_ssh = 0, i;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL;
+	glob_t g;
+
+	/* Only root can plant in the host's /etc; the suite runs as root in CI. */
+	if (planted) {
+		/* a failed run of the other mode may have left them */
+		remove_planted(secret, group, pub, inner, dir);
+		plant(secret, 0600, "csdk-secret-0600\n");
+		plant(group, 0640, "csdk-secret-0640\n");
+		plant(pub, 0644, "csdk-public-0644\n");
+		ck_assert_int_eq(mkdir(dir, 0700), 0);
+		plant(inner, 0644, "csdk-secret-in-0700-dir\n");
+		/* readable by all: the name alone keeps a host key out */
+		made_ssh = mkdir("/etc/ssh", 0755) == 0;
+		unlink(key);
+		unlink(keypub);
+		plant(key, 0644, "csdk-host-key\n");
+		plant(keypub, 0644, "csdk-host-key.pub\n");
+	}
+	p = open_mode(state, _i);
+	sb = ct_create(p);
+	for (i = 0; fixed[i]; i++)
+		unreadable(sb, fixed[i], _i);
+	if (glob("/etc/ssh/ssh_host_*_key", 0, NULL, &g) == 0) {
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			unreadable(sb, g.gl_pathv[k], _i);
+		globfree(&g);
+	}
+	if (planted) {
+		unreadable(sb, secret, _i);
+		unreadable(sb, group, _i);
+		unreadable(sb, inner, _i);
+		unreadable(sb, key, _i);
+		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s' '%s'", pub, keypub), 0, &out, NULL), 0);
+		ck_assert_str_eq(out, "csdk-public-0644\ncsdk-host-key.pub\n");
+		free(out);
+	}
+	/* read-only, and nothing written reaches the host */
+	ck_assert_int_eq(ct_run(sb, "touch /etc/passwd", 0, &out, &err), 1);
+	ck_assert_str_eq(err, "touch: cannot touch '/etc/passwd': Read-only file system\n");
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "ls /root", 0, &out, &err), 2);
+	ck_assert_str_eq(err, "ls: cannot access '/root': No such file or directory\n");
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "ls -A /home", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "sandbox\n");
+	free(out);
+	/* the user is the sandbox's, the host's accounts are not listed */
+	ck_assert_int_eq(ct_run(sb, "id -un; id -gn; echo $HOME; cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo; cat /etc/hostname", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, ct_fmt("sandbox\nsandbox\n/home/sandbox\nsandbox %snobody \nsandbox\n", geteuid() ? "root " : ""));
+	free(out);
+	/* what programs need is there: TLS roots, the loader's cache, alternatives, DNS configuration */
+	ck_assert_int_eq(ct_run(sb,
+		"python3 -c 'import ssl; print(len(ssl.create_default_context().get_ca_certs()) > 0)' && "
+		"node -e 'console.log(require(\"tls\").rootCertificates.length > 0)' && "
+		"test -s /etc/ssl/certs/ca-certificates.crt && test -s /etc/ld.so.cache && test -e /etc/resolv.conf && "
+		"getent hosts sandbox | cut -d' ' -f1 && echo ok", 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "True\ntrue\n127.0.1.1\nok\n"), "[%s] programs inside: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+	if (planted) {
+		remove_planted(secret, group, pub, inner, dir);
+		unlink(key);
+		unlink(keypub);
+		if (made_ssh)
+			rmdir("/etc/ssh");
+	}
+}
+END_TEST
+
+/* The system calls, through libc, and what each returned. */
+static const char syscalls_py[] =
+	"python3 - <<'EOF'\n"
+	"import ctypes, os\n"
+	"libc = ctypes.CDLL(None, use_errno=True)\n"
+	"def show(name, rc):\n"
+	"    print(name, rc, os.strerror(ctypes.get_errno()) if rc != 0 else 'ok')\n"
+	"show('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))\n"
+	"show('umount2', libc.umount2(b'/tmp', 2))\n"
+	"show('unshare', libc.unshare(0x10000000))\n"
+	"show('ptrace', libc.ptrace(0, 0, None, None))\n"
+	"EOF\n";
+
+START_TEST(test_seccomp)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p = open_mode(state, _i), *off;
+	csdk_sandbox *sb = ct_create(p), *loose;
+	char *out = NULL, *err = NULL;
+
+	ck_assert_int_eq(ct_run(sb, syscalls_py, 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "mount -1 Operation not permitted\numount2 -1 Operation not permitted\n"
+			      "unshare -1 Operation not permitted\nptrace -1 Operation not permitted\n"),
+		      "[%s] system calls: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "unshare -U true", 0, &out, &err), 1);
+	ck_assert_str_eq(err, "unshare: unshare failed: Operation not permitted\n");
+	free(out);
+	free(err);
+	/* what sandboxes do: processes, threads, pipelines, python's and node's child processes */
+	ck_assert_int_eq(ct_run(sb,
+		"printf 'b\\na\\n' | sort | tr -d '\\n'; echo; "
+		"python3 -c 'import subprocess, threading; t = threading.Thread(target=print, args=(\"thread\",)); t.start(); t.join(); "
+		"print(subprocess.run([\"echo\", \"child\"], capture_output=True, text=True).stdout, end=\"\")' && "
+		"node -e 'console.log(require(\"child_process\").execSync(\"echo node-child\").toString().trim())'",
+		0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "ab\nthread\nchild\nnode-child\n"), "[%s] workload: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+
+	/* seccomp=off: the same calls reach the kernel (mount still fails: no capability) */
+	off = open_mode_with(state, _i, "seccomp", "off");
+	loose = ct_create(off);
+	ck_assert_int_eq(ct_run(loose, syscalls_py, 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "mount -1 Operation not permitted\numount2 -1 Operation not permitted\n"
+			      "unshare 0 ok\nptrace 0 ok\n"),
+		      "[%s] system calls with seccomp=off: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(loose), 0);
+	csdk_sandbox_free(loose);
+	csdk_provider_close(off);
+	state_done(state, _i);
+}
+END_TEST
+
+START_TEST(test_seccomp_bad_value)
+{
+	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "seccomp", "strict" } };
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *p = NULL;
+
+	opts.config = kv;
+	opts.n_config = 3;
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "invalid value 'strict' for seccomp; use default or off");
+}
+END_TEST
+
+/* A listener on the host's 127.0.0.1 (connections wait in its backlog). */
+static int host_listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0 &&
+		      getsockname(fd, (struct sockaddr *)&a, &len) == 0, "cannot listen on 127.0.0.1");
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static const char *connect_py(int port)
+{
+	return ct_fmt("python3 - <<'EOF'\n"
+		      "import socket\n"
+		      "for host, port in (('127.0.0.1', %d), ('169.254.169.254', 80)):\n"
+		      "    try:\n"
+		      "        socket.create_connection((host, port), timeout=3).close()\n"
+		      "        print(host, 'connected')\n"
+		      "    except OSError as e:\n"
+		      "        print(host, e.errno)\n"
+		      "EOF\n", port);
+}
+
+START_TEST(test_network)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p = open_mode(state, _i), *host;
+	csdk_sandbox *sb = ct_create(p), *shared;
+	char *out = NULL, *err = NULL, *url = NULL;
+	int port, fd = host_listener(&port);
+
+	/* default none: the host's loopback listener is refused, no route anywhere else */
+	ck_assert_int_eq(ct_run(sb, connect_py(port), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "127.0.0.1 111\n169.254.169.254 101\n"), "[%s] network none: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 8080, NULL), CSDK_ENOTFOUND);
+	ck_assert_str_eq(csdk_error_last()->message,
+			 ct_fmt("port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports",
+				csdk_sandbox_id(sb)));
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+
+	/* host, opted in: the same listener is reached */
+	host = open_mode_with(state, _i, "network", "host");
+	shared = ct_create(host);
+	ck_assert_int_eq(ct_run(shared, ct_fmt("python3 -c \"import socket; socket.create_connection(('127.0.0.1', %d), timeout=3).close(); print('connected')\"", port), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "connected\n"), "[%s] network host: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, shared, 8080, NULL), 0);
+	ck_assert_str_eq(url, "http://127.0.0.1:8080");
+	csdk_free(url);
+	ck_assert_int_eq(csdk_sandbox_destroy(shared), 0);
+	csdk_sandbox_free(shared);
+	csdk_provider_close(host);
+	close(fd);
+	state_done(state, _i);
+}
+END_TEST
+
+static const char *read_file(const char *path)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_msg(fgets(buf, sizeof(buf), f) != NULL, "cannot read %s", path);
+	fclose(f);
+	return ct_fmt("%s", buf);
+}
+
+/* pids=32: forks fail with EAGAIN inside, all commands of the sandbox
+ * count together, and destroy removes the cgroup. */
+START_TEST(test_pids)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	int n = -1, e = -1;
+
+	if (access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_pids: SKIP: no writable cgroup v1 pids controller at /sys/fs/cgroup/pids\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "pids", "32");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/pids/csdk/%s/pids.max", id)), "32\n");
+	ck_assert_int_eq(ct_run(sb,
+		"python3 - <<'EOF'\n"
+		"import os, time\n"
+		"n = 0\n"
+		"try:\n"
+		"    while n < 100:\n"
+		"        if os.fork() == 0:\n"
+		"            time.sleep(60)\n"
+		"            os._exit(0)\n"
+		"        n += 1\n"
+		"except BlockingIOError as e:\n"
+		"    print(n, e.errno)\n"
+		"EOF\n", 0, &out, &err), 0);
+	ck_assert_msg(sscanf(out, "%d %d", &n, &e) == 2 && e == 11 && n >= 16 && n < 32,
+		      "[%s] pids=32: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/pids/csdk/%s", id), F_OK) != 0, "the cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
+/* memory_max=64M: a 200 MiB allocation is killed by the kernel (137) and,
+ * in direct mode, the plugin says why; 10 MiB works; destroy removes the cgroup. */
+START_TEST(test_memory_max)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	const char *note = "csdk-local: the sandbox reached memory_max (67108864 bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n";
+
+	if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_memory_max: SKIP: no writable cgroup v1 memory controller at /sys/fs/cgroup/memory\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "memory_max", "64M");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "67108864\n");
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(200 << 20); print(len(b))'", 0, &out, &err), 137);
+	ck_assert_str_eq(out, "");
+	if (_i == 0)
+		ck_assert_msg(strlen(err) >= strlen(note) && !strcmp(err + strlen(err) - strlen(note), note), "[direct] stderr: '%s'", err);
+	else
+		ck_assert_msg(!strstr(err, "csdk-local"), "[gateway] stderr: '%s'", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(10 << 20); print(len(b))'", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "10485760\n");
+	free(out);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/memory/csdk/%s", id), F_OK) != 0, "the memory cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
+/* cpus=0.5: a 2 s busy loop gets about 1 s of CPU. Only the upper bound is
+ * asserted: a loaded machine gives less anyway. */
+START_TEST(test_cpus)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64];
+	double used = -1;
+
+	if (access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_cpus: SKIP: no writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu\n");
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "cpus", "0.5");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "50000\n");
+	ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_period_us", id)), "100000\n");
+	ck_assert_int_eq(ct_run(sb,
+		"python3 -c 'import os, time\n"
+		"t = time.time()\n"
+		"while time.time() - t < 2:\n"
+		"    pass\n"
+		"print(os.times().user + os.times().system)'", 0, &out, &err), 0);
+	ck_assert_msg(sscanf(out, "%lf", &used) == 1 && used > 0 && used <= 1.25, "[%s] cpus=0.5: %s s of CPU in 2 s (%s)", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s", id), F_OK) != 0, "the cpu cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
+START_TEST(test_cpus_bad_value)
+{
+	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "cpus", "lots" } };
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *p = NULL;
+
+	opts.config = kv;
+	opts.n_config = 3;
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "invalid value 'lots' for cpus; use a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+}
+END_TEST
+
+static Suite *confinement_suite(void)
+{
+	Suite *s = suite_create("containment-confinement");
+	TCase *tc = tcase_create("confinement");
+
+	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_no_host_secrets, 0, 2);
+	tcase_add_loop_test(tc, test_seccomp, 0, 2);
+	tcase_add_test(tc, test_seccomp_bad_value);
+	tcase_add_loop_test(tc, test_network, 0, 2);
+	tcase_add_loop_test(tc, test_pids, 0, 2);
+	tcase_add_loop_test(tc, test_memory_max, 0, 2);
+	tcase_add_loop_test(tc, test_cpus, 0, 2);
+	tcase_add_test(tc, test_cpus_bad_value);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	ct_init("confinement");
+	sr = srunner_create(confinement_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	ct_reap();
+	return failed ? 1 : 0;
+}
