@@ -152,25 +152,31 @@ static int agent_listen_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd, n;
+	int fd, n, bound = 0;
 
 	if (strlen(path) >= sizeof sa.sun_path) {
 		fprintf(stderr, "csdk-agent: --listen: socket path too long\n");
 		return -1;
 	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "csdk-agent: cannot listen on unix:%s: it exists and is not a socket\n", path);
+		return -1;
+	}
 	n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%ld.new", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof sa.sun_path)
 		strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
 	if (lstat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(sa.sun_path);
+	if (!strcmp(sa.sun_path, path) || (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)))
+		unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 256) < 0 ||
+	if (fd < 0 || !(bound = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) || listen(fd, 256) < 0 ||
 	    (strcmp(sa.sun_path, path) && rename(sa.sun_path, path) < 0)) {
 		fprintf(stderr, "csdk-agent: cannot listen on unix:%s: %s\n", path, strerror(errno));
-		if (fd >= 0 && strcmp(sa.sun_path, path))
+		if (bound)
 			unlink(sa.sun_path);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	agent_unix_path = path;

@@ -126,6 +126,9 @@ static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *conf
 		return host->error(host, CSDK_ECONFIG,
 			"gateway_transport=unix needs the Docker engine on this machine (a unix:// host), not %s; use gateway_transport=tcp (or auto) with a remote engine",
 			ctx->ep.display);
+	if (ctx->agent_tcp && ctx->read_only)
+		return host->error(host, CSDK_ECONFIG,
+			"gateway mode over TCP copies csdk-agent into the container, which read_only=true forbids (the engine refuses archive uploads); set read_only=false or use gateway_transport=unix with a local engine");
 	if (ctx->agent_tcp && !strcmp(ctx->network, "none"))
 		return host->error(host, CSDK_ECONFIG,
 			"gateway mode with the engine at %s reaches csdk-agent over TCP, which network=none cannot carry; set network (CSDK_DOCKER_NETWORK) to bridge (the agent's port published) or host",

@@ -235,8 +235,9 @@ static int e2b_get(void *vctx, const char *id, void **sandbox_out)
 	return 0;
 }
 
-/* Every page of GET /v2/sandboxes (with an optional metadata filter, already encoded). */
-static int list_pages(struct e2b *ctx, const char *metadata_q, int (*each)(void *, json_t *), void *userdata)
+/* Every page of GET BASE (a path with its query, e.g. "/snapshots?limit=100"),
+ * each element of each page passed to EACH; WHAT names the list in errors. */
+static int list_pages(struct e2b *ctx, const char *base, const char *what, int (*each)(void *, json_t *), void *userdata)
 {
 	char *token = NULL, *path = NULL;
 	int rc = 0, pages = 0;
@@ -246,8 +247,7 @@ static int list_pages(struct e2b *ctx, const char *metadata_q, int (*each)(void 
 		json_t *o;
 		size_t i;
 
-		if (asprintf(&path, "/v2/sandboxes?limit=100%s%s%s%s", metadata_q ? "&metadata=" : "", metadata_q ? metadata_q : "",
-			     token ? "&nextToken=" : "", token ? token : "") < 0) {
+		if (asprintf(&path, "%s%s%s", base, token ? "&nextToken=" : "", token ? token : "") < 0) {
 			path = NULL;
 			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
 			break;
@@ -260,8 +260,8 @@ static int list_pages(struct e2b *ctx, const char *metadata_q, int (*each)(void 
 		if (rc)
 			break;
 		if (reply.status != 200 || !json_is_array(reply.body)) {
-			rc = reply.status == 200 ? ctx->host->error(ctx->host, CSDK_EBACKEND, "listing sandboxes: E2B's answer is not a list")
-						 : e2b_fail(ctx, &reply, "listing sandboxes");
+			rc = reply.status == 200 ? ctx->host->error(ctx->host, CSDK_EBACKEND, "%s: E2B's answer is not a list", what)
+						 : e2b_fail(ctx, &reply, what);
 			e2b_reply_clear(&reply);
 			break;
 		}
@@ -300,7 +300,7 @@ static int e2b_list(void *vctx, struct csdk_handles *out)
 {
 	struct list_state st = { vctx, out };
 
-	return list_pages(vctx, NULL, add_one, &st);
+	return list_pages(vctx, "/v2/sandboxes?limit=100", "listing sandboxes", add_one, &st);
 }
 
 static int e2b_destroy(void *vctx, const char *id)
@@ -421,11 +421,12 @@ static int e2b_find(void *vctx, const char *namespace_, const char *name, struct
 {
 	struct e2b *ctx = vctx;
 	struct find_state st = { ctx, NULL };
-	char q[300];
+	char q[400];
 	int rc;
 
-	snprintf(q, sizeof(q), "csdk.name%%3D%s%%26csdk.namespace%%3D%s", name, namespace_ ? namespace_ : "default");
-	if ((rc = list_pages(ctx, q, take_first, &st))) {
+	snprintf(q, sizeof(q), "/v2/sandboxes?limit=100&metadata=csdk.name%%3D%s%%26csdk.namespace%%3D%s", name,
+		 namespace_ ? namespace_ : "default");
+	if ((rc = list_pages(ctx, q, "listing sandboxes", take_first, &st))) {
 		sandbox_free(st.found);
 		return rc;
 	}
@@ -552,49 +553,25 @@ static int e2b_snapshot_create(void *vctx, void *sandbox, const char *name, stru
 	return rc;
 }
 
+struct snapshot_list_state {
+	struct e2b *ctx;
+	struct csdk_items *out;
+};
+
+static int add_snapshot(void *userdata, json_t *o)
+{
+	struct snapshot_list_state *st = userdata;
+	const char *id = jstr(o, "snapshotID");
+	json_t *first = json_array_get(json_object_get(o, "names"), 0);
+
+	return id ? st->ctx->host->items_add(st->out, id, json_is_string(first) ? json_string_value(first) : NULL, 0) : 0;
+}
+
 static int e2b_snapshot_list(void *vctx, struct csdk_items *out)
 {
-	struct e2b *ctx = vctx;
-	char *token = NULL, *path = NULL;
-	int rc = 0, pages = 0;
+	struct snapshot_list_state st = { vctx, out };
 
-	do {
-		struct e2b_reply reply;
-		json_t *o;
-		size_t i;
-
-		if (asprintf(&path, "/snapshots?limit=100%s%s", token ? "&nextToken=" : "", token ? token : "") < 0) {
-			path = NULL;
-			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
-			break;
-		}
-		free(token);
-		token = NULL;
-		rc = e2b_call(ctx, "GET", path, NULL, &reply);
-		free(path);
-		path = NULL;
-		if (rc)
-			break;
-		if (reply.status != 200 || !json_is_array(reply.body)) {
-			rc = reply.status == 200 ? ctx->host->error(ctx->host, CSDK_EBACKEND, "listing snapshots: E2B's answer is not a list")
-						 : e2b_fail(ctx, &reply, "listing snapshots");
-			e2b_reply_clear(&reply);
-			break;
-		}
-		json_array_foreach(reply.body, i, o) {
-			const char *id = jstr(o, "snapshotID");
-			json_t *first = json_array_get(json_object_get(o, "names"), 0);
-
-			if (!rc && id)
-				rc = ctx->host->items_add(out, id, json_is_string(first) ? json_string_value(first) : NULL, 0);
-		}
-		if (!rc && reply.next_token && strspn(reply.next_token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~:") ==
-						 strlen(reply.next_token))
-			token = strdup(reply.next_token);
-		e2b_reply_clear(&reply);
-	} while (!rc && token && ++pages < 10000);
-	free(token);
-	return rc;
+	return list_pages(vctx, "/snapshots?limit=100", "listing snapshots", add_snapshot, &st);
 }
 
 static int e2b_snapshot_delete(void *vctx, const char *id)

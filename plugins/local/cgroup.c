@@ -78,19 +78,19 @@ fail:
 		keys[i], controllers[i], controllers[i], path, strerror(rc), keys[i], envs[i]);
 }
 
-/* Kills what is left in each cgroup, then removes it (up to 3 s for the
- * processes to go). */
+/* Kills what is left in each cgroup, then removes it (up to 3 s in all for
+ * the processes to go). */
 void csdkp_cgroup_remove(const char *id)
 {
 	struct timespec pause = { 0, 20000000 };
 	char path[256], buf[4096];
-	int i, tries, fd;
+	int i, tries = 0, fd;
 	ssize_t n;
 
 	for (i = 0; i < CSDKP_CGROUPS; i++) {
-		for (tries = 0; tries < 150; tries++) {
+		for (;; tries++) {
 			csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
-			if (rmdir(path) == 0 || errno != EBUSY)
+			if (rmdir(path) == 0 || errno != EBUSY || tries >= 150)
 				break;
 			csdkp_cgroup_path(i, id, "cgroup.procs", buf, sizeof(buf));
 			if ((fd = open(buf, O_RDONLY | O_CLOEXEC)) >= 0) {

@@ -145,15 +145,24 @@ static void save_dirs(int edfd, const char *gen, const struct csdkp_strv *dirs)
 	free(text);
 }
 
-static int copy_file(int sdfd, int ddfd, const char *name, const struct stat *st)
+/* Copies, never hard links: a link would share the host's inode, so a file
+ * made secret later (chmod, then new content) would be read through it. What
+ * is checked is the opened file, not the name, so a swap between the check
+ * and the copy cannot bring a secret in. */
+static int copy_file(int sdfd, int ddfd, const char *name)
 {
 	char buf[65536];
+	struct stat st;
 	ssize_t n;
 	int in, out, rc = 0;
 
 	if ((in = openat(sdfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return 0; /* vanished or unreadable: not in the copy */
-	if ((out = openat(ddfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 0755)) < 0) {
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH)) {
+		close(in);
+		return 0;
+	}
+	if ((out = openat(ddfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0755)) < 0) {
 		close(in);
 		return -1;
 	}
@@ -168,9 +177,7 @@ static int copy_file(int sdfd, int ddfd, const char *name, const struct stat *st
 	return rc;
 }
 
-/* Hard links where the state directory shares the host's filesystem (and
- * the kernel's protected_hardlinks allows), copies elsewhere. */
-static int copy_etc(int sdfd, int ddfd, const char *rel, int depth, int *nolink)
+static int copy_etc(int sdfd, int ddfd, const char *rel, int depth)
 {
 	struct dirent *de;
 	DIR *d;
@@ -195,28 +202,22 @@ static int copy_etc(int sdfd, int ddfd, const char *rel, int depth, int *nolink)
 		if (S_ISDIR(st.st_mode)) {
 			int s2, d2;
 
-			if ((st.st_mode & (S_IROTH | S_IXOTH)) != (S_IROTH | S_IXOTH))
+			if ((s2 = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 				continue;
-			if (mkdirat(ddfd, de->d_name, 0755) < 0)
-				rc = -1;
-			else if ((s2 = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-				continue;
-			else {
-				if ((d2 = openat(ddfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-					rc = -1;
-				else {
-					rc = copy_etc(s2, d2, path, depth + 1, nolink);
-					close(d2);
-				}
+			if (fstat(s2, &st) < 0 || (st.st_mode & (S_IROTH | S_IXOTH)) != (S_IROTH | S_IXOTH)) {
 				close(s2);
+				continue;
 			}
+			if (mkdirat(ddfd, de->d_name, 0755) < 0 ||
+			    (d2 = openat(ddfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				rc = -1;
+			else {
+				rc = copy_etc(s2, d2, path, depth + 1);
+				close(d2);
+			}
+			close(s2);
 		} else if (S_ISREG(st.st_mode)) {
-			if (!(st.st_mode & S_IROTH))
-				continue;
-			if (!*nolink && linkat(dirfd(d), de->d_name, ddfd, de->d_name, 0) == 0)
-				continue;
-			*nolink = 1;
-			rc = copy_file(dirfd(d), ddfd, de->d_name, &st);
+			rc = copy_file(dirfd(d), ddfd, de->d_name);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[4096];
 			ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
@@ -271,7 +272,7 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 {
 	char dir[4096], tmp[64], err[CSDKP_ERR_MAX];
 	struct csdkp_strv dirs = { 0 };
-	int src, edfd = -1, tfd = -1, nolink = 0, rc = 0;
+	int src, edfd = -1, tfd = -1, rc = 0;
 	struct stat st;
 
 	if ((src = open(HOST_ETC, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -298,7 +299,7 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 	memcpy(tmp, ".build-", 7);
 	if (csdkp_random_hex(tmp + 7, 8) || mkdirat(edfd, tmp, 0755) < 0 ||
 	    (tfd = openat(edfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    copy_etc(src, tfd, "", 0, &nolink) < 0 || write_identity(tfd) < 0) {
+	    copy_etc(src, tfd, "", 0) < 0 || write_identity(tfd) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot build the sandbox /etc in %s/%s: %s; check the state directory",
 				      dir, tmp, strerror(errno));
 	} else if (renameat(edfd, tmp, edfd, gen) < 0 && errno != EEXIST && errno != ENOTEMPTY) {

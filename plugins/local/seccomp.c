@@ -25,6 +25,7 @@ static const char *const refused[] = {
 	"ptrace", "process_vm_readv", "process_vm_writev", "unshare", "setns",
 	"open_by_handle_at", "name_to_handle_at", "fsopen", "fsconfig", "fsmount", "fspick",
 	"open_tree", "move_mount", "mount_setattr", "acct", "quotactl", "lookup_dcookie",
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_getfd", "kcmp",
 	NULL
 };
 

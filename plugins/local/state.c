@@ -529,9 +529,11 @@ static void empty_trash(struct csdkp_local *ctx)
 			continue;
 		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 		/* trash/ID-HEX: a destroy killed before it removed the cgroup */
+		if (strlen(de->d_name) <= CSDKP_ID_LEN || de->d_name[CSDKP_ID_LEN] != '-')
+			continue;
 		memcpy(id, de->d_name, CSDKP_ID_LEN);
 		id[CSDKP_ID_LEN] = '\0';
-		if (strlen(de->d_name) > CSDKP_ID_LEN && de->d_name[CSDKP_ID_LEN] == '-' && csdkp_id_valid(id))
+		if (csdkp_id_valid(id))
 			csdkp_cgroup_remove(id);
 	}
 	closedir(d);

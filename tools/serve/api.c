@@ -271,8 +271,11 @@ static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const c
 {
 	size_t i, j;
 
-	if (!(*out = json_array()))
-		return serve_api_error(ans, 500, "out of memory"), -1;
+	if (!(*out = json_array())) {
+		if (ans)
+			serve_api_error(ans, 500, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < csdk_compute_count(srv->compute); i++) {
 		const char *pname = csdk_compute_name_at(srv->compute, i);
 		csdk_provider *prov = csdk_compute_provider(srv->compute, pname);
@@ -280,7 +283,12 @@ static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const c
 
 		if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_SNAPSHOTS))
 			continue;
-		if (csdk_snapshot_list(&items, prov) < 0) {
+		if (csdk_snapshot_list(&items, prov) < 0 && !ans) {
+			serve_log(srv, "warning", "listing the snapshots of provider '%s' failed: %s", pname,
+				  csdk_error_last()->message);
+			continue;
+		}
+		if (!items) {
 			serve_api_error(ans, 500, "listing the snapshots of provider '%s' failed: %s", pname, csdk_error_last()->message);
 			json_decref(*out);
 			*out = NULL;
@@ -304,10 +312,11 @@ static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const c
 /*
  * "base" is the provider's default; names of [serve] templates are images;
  * then a snapshot of the tenant (E2B creates from a snapshot by its id as
- * the templateID); else a provider template.
+ * the templateID; PROVIDER is set to the provider holding it, so the create
+ * goes there after a restart too); else a provider template.
  */
 static int resolve_template(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *name,
-			    struct csdk_create_options *opts, char **image_out, char **template_out)
+			    struct csdk_create_options *opts, char **image_out, char **template_out, char provider[64])
 {
 	const char *p = srv->opt.templates;
 	size_t i, nl = strlen(name);
@@ -345,8 +354,10 @@ static int resolve_template(struct serve *srv, struct serve_answer *ans, const c
 	{
 		json_t *snaps = NULL;
 
-		if (tenant_snapshots(srv, ans, tenant, name, &snaps, NULL) < 0)
-			return -1;
+		/* a provider whose listing fails is skipped: its snapshots cannot be
+		 * the template, and a template elsewhere may still be */
+		if (tenant_snapshots(srv, NULL, tenant, name, &snaps, provider) < 0)
+			return serve_api_error(ans, 500, "out of memory"), -1;
 		if (json_array_size(snaps)) {
 			json_decref(snaps);
 			if (!(*template_out = strdup(name)))
@@ -405,15 +416,17 @@ static void create_sandbox(struct serve *srv, struct serve_answer *ans, const st
 	struct csdk_kv *meta = NULL, *envs = NULL;
 	csdk_agent_endpoint *ep = NULL;
 	csdk_sandbox *sb = NULL;
-	char err[512], *image = NULL, *tmpl = NULL;
+	char err[512], *image = NULL, *tmpl = NULL, snapshot_provider[64] = "";
 	int rc;
 
 	if (serve_parse_create(&req, body, len, srv->opt.default_timeout_s, srv->opt.max_timeout_s, err, sizeof(err)) < 0) {
 		serve_api_error(ans, 400, "%s", err);
 		return;
 	}
-	if (resolve_template(srv, ans, tenant->name, req.template_id, &opts, &image, &tmpl) < 0)
+	if (resolve_template(srv, ans, tenant->name, req.template_id, &opts, &image, &tmpl, snapshot_provider) < 0)
 		goto out;
+	if (*snapshot_provider)
+		copts.provider = snapshot_provider;
 	if (kv_of(&meta, &opts.n_metadata, req.metadata) < 0 || kv_of(&envs, &opts.n_envs, req.env_vars) < 0) {
 		serve_api_error(ans, 500, "out of memory");
 		goto out;
