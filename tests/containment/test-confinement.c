@@ -135,6 +135,12 @@ START_TEST(test_no_host_secrets)
 		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s' '%s'", pub, keypub), 0, &out, NULL), 0);
 		ck_assert_str_eq(out, "csdk-public-0644\ncsdk-host-key.pub\n");
 		free(out);
+		/* made secret in place after the copy: chmod, then new content */
+		ck_assert_int_eq(chmod(pub, 0600), 0);
+		ck_assert_int_eq(system(ct_fmt("echo csdk-secret-later >> '%s'", pub)), 0);
+		ck_assert_int_eq(ct_run(sb, ct_fmt("cat '%s'", pub), 0, &out, NULL), 0);
+		ck_assert_msg(!strcmp(out, "csdk-public-0644\n"), "[%s] a file made secret later is read inside: '%s'", modes[_i], out);
+		free(out);
 	}
 	/* read-only, and nothing written reaches the host */
 	ck_assert_int_eq(ct_run(sb, "touch /etc/passwd", 0, &out, &err), 1);
