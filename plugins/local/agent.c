@@ -78,7 +78,11 @@ static int wait_listening(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
 	char why[256];
 
-	while (!agent_listens(sa)) {
+	/* The agent listens on a temporary name, then renames it (agent/main.c): then
+	 * the name is enough and no probe connection costs the agent a thread. */
+	int renamed = strlen(sa->sun_path) + sizeof(".4194304.new") < sizeof(sa->sun_path);
+
+	while (renamed ? faccessat(rdfd, "agent.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 : !agent_listens(sa)) {
 		if (csdkp_now_ms() > deadline) {
 			log_line(rdfd, why, sizeof(why));
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
@@ -151,7 +155,11 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 	ssize_t n;
 	int rc, fd;
 
-	if ((rc = csdkp_agent_ensure(ctx, sb)))
+	/*
+	 * Each probe costs the agent a thread, created before the one of the
+	 * request; right after create (the TTI path) the agent is known to listen.
+	 */
+	if (!__atomic_exchange_n(&sb->agent_fresh, 0, __ATOMIC_RELAXED) && (rc = csdkp_agent_ensure(ctx, sb)))
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, CSDKP_RUN_DIR);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)

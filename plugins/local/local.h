@@ -47,6 +47,7 @@ struct csdkp_local {
 struct csdkp_sandbox {
 	char id[CSDKP_ID_LEN + 1];
 	char *dir;               /* STATE/sandboxes/ID */
+	int agent_fresh;         /* create saw the agent listen: the first gateway_endpoint skips the probe */
 };
 
 /* strv: a growable NULL-terminated string vector */

@@ -89,6 +89,7 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 		csdkp_sandbox_free(sb);
 		return rc;
 	}
+	sb->agent_fresh = ctx->gateway;
 	*sandbox_out = sb;
 	return 0;
 }

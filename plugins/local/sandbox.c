@@ -40,6 +40,7 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 		csdkp_sandbox_free(sb);
 		return rc;
 	}
+	sb->agent_fresh = ctx->gateway;
 	*sandbox_out = sb;
 	return 0;
 }
