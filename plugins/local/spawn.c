@@ -388,213 +388,232 @@ static void stop_watchdog(pid_t *watchdog)
 	*watchdog = -1;
 }
 
-static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l,
-			  const char *command, int64_t timeout_ms, struct csdk_sink *sink,
-			  int *exit_code_out, struct csdkp_capture *capture)
+/* One foreground command: its pipes, its process and what became of it. */
+struct fg {
+	struct csdkp_local *ctx;
+	const struct csdkp_sandbox *sb;
+	int op[2], ep[2], ip[2], sync[2];
+	int null, pidfd, status;
+	int reaped, timed_out, cancelled, over;
+	uint64_t counts[3];
+	int64_t start, drain_until;
+	struct csdkp_procs reg;
+	pid_t pid, watchdog;
+};
+
+/* Kills what is left of the group (while the zombie still pins its id),
+ * stops watching it and reaps the runner unless that is done already. */
+static void fg_reap(struct fg *f, int waited)
 {
-	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ip[2] = { -1, -1 }, sync[2] = { -1, -1 };
-	int null = -1, pidfd = -1, status = 0, rc = 0;
-	int reaped = 0, timed_out = 0, cancelled = 0, over = 0;
-	uint64_t counts[3] = { 0, 0, 0 };
-	int64_t start = mono_ms(), drain_until = 0;
-	struct csdkp_procs reg = { -1, "" };
+	kill(-f->pid, SIGKILL);
+	csdkp_procs_forget(&f->reg);
+	stop_watchdog(&f->watchdog);
+	if (!waited)
+		while (waitpid(f->pid, &f->status, 0) < 0 && errno == EINTR)
+			;
+}
+
+static void fg_child(struct fg *f, const struct launch *l)
+{
+	setsid();
+	/* Unisolated, the command starts only once its group exists, is
+	 * recorded and is watched: end of file means the caller is gone. */
+	if (f->sync[1] >= 0) {
+		char c = 'r';
+		ssize_t n;
+
+		close(f->sync[0]);
+		if (write(f->sync[1], &c, 1) != 1)
+			_exit(127);
+		while ((n = read(f->sync[1], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(127);
+	}
+	move_fd(f->null, 0);
+	move_fd(f->op[1], 1);
+	move_fd(f->ep[1], 2);
+	if (f->ip[1] >= 0)
+		move_fd(f->ip[1], 3);
+	child_exec(l, f->ip[1] >= 0 ? 4 : 3);
+}
+
+/* Pipes, the fork, the namespace's init read from bubblewrap, the record in
+ * procs/ and (unisolated) the watchdog; on failure nothing is left running. */
+static int fg_start(struct fg *f, const struct launch *l)
+{
+	const struct csdk_host *host = f->ctx->host;
 	unsigned long long pgstart, nsstart = 0;
-	pid_t pid, nspid = 0, watchdog = -1, parent = getpid();
-	char buf[65536];
+	pid_t nspid = 0, parent = getpid();
+	int rc = 0;
 
-	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
-	    (l->bwrap ? pipe2(ip, O_CLOEXEC) : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync)) < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot set up pipes for a command in sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
-	}
-	if ((rc = csdkp_procs_begin(ctx, sb, &reg)))
-		goto out;
-	pid = fork();
-	if (pid == 0) {
-		setsid();
-		/* Unisolated, the command starts only once its group exists, is
-		 * recorded and is watched: end of file means the caller is gone. */
-		if (sync[1] >= 0) {
-			char c = 'r';
-			ssize_t n;
-
-			close(sync[0]);
-			if (write(sync[1], &c, 1) != 1)
-				_exit(127);
-			while ((n = read(sync[1], &c, 1)) < 0 && errno == EINTR)
-				;
-			if (n != 1)
-				_exit(127);
-		}
-		move_fd(null, 0);
-		move_fd(op[1], 1);
-		move_fd(ep[1], 2);
-		if (ip[1] >= 0)
-			move_fd(ip[1], 3);
-		child_exec(l, ip[1] >= 0 ? 4 : 3);
-	}
-	if (pid < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
-	}
-	pgstart = csdkp_proc_start(pid);
-	close(op[1]);
-	close(ep[1]);
-	op[1] = ep[1] = -1;
-	if (ip[1] >= 0) {
-		close(ip[1]);
-		ip[1] = -1;
-		if ((nspid = read_info(ip[0])) > 0 && !(nsstart = csdkp_proc_start(nspid)))
+	f->null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (f->null < 0 || pipe2(f->op, O_CLOEXEC) < 0 || pipe2(f->ep, O_CLOEXEC) < 0 ||
+	    (l->bwrap ? pipe2(f->ip, O_CLOEXEC) : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sync)) < 0)
+		return host->error(host, CSDK_EIO, "cannot set up pipes for a command in sandbox %s: %s", f->sb->id, strerror(errno));
+	if ((rc = csdkp_procs_begin(f->ctx, f->sb, &f->reg)))
+		return rc;
+	f->pid = fork();
+	if (f->pid == 0)
+		fg_child(f, l);
+	if (f->pid < 0)
+		return host->error(host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", f->sb->id, strerror(errno));
+	pgstart = csdkp_proc_start(f->pid);
+	close(f->op[1]);
+	close(f->ep[1]);
+	f->op[1] = f->ep[1] = -1;
+	if (f->ip[1] >= 0) {
+		close(f->ip[1]);
+		f->ip[1] = -1;
+		if ((nspid = read_info(f->ip[0])) > 0 && !(nsstart = csdkp_proc_start(nspid)))
 			nspid = 0;
 	}
-	if (sync[0] >= 0) {
+	if (f->sync[0] >= 0) {
 		char c;
 		ssize_t n;
 
-		close(sync[1]);
-		sync[1] = -1;
-		while ((n = read(sync[0], &c, 1)) < 0 && errno == EINTR)
+		close(f->sync[1]);
+		f->sync[1] = -1;
+		while ((n = read(f->sync[0], &c, 1)) < 0 && errno == EINTR)
 			;
 		if (n != 1)
-			rc = ctx->host->error(ctx->host, CSDK_EIO, "the command runner of sandbox %s exited before starting the command", sb->id);
+			rc = host->error(host, CSDK_EIO, "the command runner of sandbox %s exited before starting the command", f->sb->id);
 	}
-	if (!rc && !(rc = csdkp_procs_record(ctx, sb, &reg, pid, pgstart, nspid, nsstart)) && sync[0] >= 0) {
-		watchdog = start_watchdog(pid, reg.dfd, reg.name, parent);
-		if (watchdog < 0)
-			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", sb->id, strerror(errno));
-		else if (send(sync[0], "g", 1, MSG_NOSIGNAL) != 1)
-			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a command in sandbox %s: %s", sb->id, strerror(errno));
+	if (!rc && !(rc = csdkp_procs_record(f->ctx, f->sb, &f->reg, f->pid, pgstart, nspid, nsstart)) && f->sync[0] >= 0) {
+		f->watchdog = start_watchdog(f->pid, f->reg.dfd, f->reg.name, parent);
+		if (f->watchdog < 0)
+			rc = host->error(host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", f->sb->id, strerror(errno));
+		else if (send(f->sync[0], "g", 1, MSG_NOSIGNAL) != 1)
+			rc = host->error(host, CSDK_EIO, "cannot start a command in sandbox %s: %s", f->sb->id, strerror(errno));
 	}
 	if (rc) {
-		kill(-pid, SIGKILL);
-		csdkp_procs_forget(&reg);
-		stop_watchdog(&watchdog);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		goto out;
+		fg_reap(f, 0);
+		f->reaped = 1;
+		return rc;
 	}
-	fcntl(op[0], F_SETFL, O_NONBLOCK);
-	fcntl(ep[0], F_SETFL, O_NONBLOCK);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	fcntl(f->op[0], F_SETFL, O_NONBLOCK);
+	fcntl(f->ep[0], F_SETFL, O_NONBLOCK);
+	f->pidfd = (int)syscall(SYS_pidfd_open, f->pid, 0);
+	return 0;
+}
 
+/* One read of a ready pipe into the sink, within the output limit. */
+static void fg_read(struct fg *f, int fd, struct csdk_sink *sink, struct csdkp_capture *capture)
+{
+	enum csdk_stream stream = fd == f->op[0] ? CSDK_STREAM_STDOUT : CSDK_STREAM_STDERR;
+	uint64_t limit = f->ctx->output_limit;
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close(fd);
+		if (fd == f->op[0])
+			f->op[0] = -1;
+		else
+			f->ep[0] = -1;
+		return;
+	}
+	if (f->cancelled || f->over)
+		return;
+	if (f->counts[stream] + (uint64_t)n > limit) {
+		n = (ssize_t)(limit - f->counts[stream]);
+		f->over = stream;
+		kill(-f->pid, SIGKILL);
+	}
+	f->counts[stream] += (uint64_t)n;
+	if (stream == CSDK_STREAM_STDERR)
+		capture_add(capture, buf, (size_t)n);
+	if (n > 0 && f->ctx->host->sink_write(sink, stream, buf, (size_t)n)) {
+		f->cancelled = 1;
+		kill(-f->pid, SIGKILL);
+	}
+}
+
+static void fg_check_exit(struct fg *f)
+{
+	int done, waited = 0;
+
+	if (f->pidfd >= 0) {
+		struct pollfd p1 = { f->pidfd, POLLIN, 0 };
+		done = poll(&p1, 1, 0) > 0;
+	} else {
+		done = waited = waitpid(f->pid, &f->status, WNOHANG) == f->pid;
+	}
+	if (done) {
+		fg_reap(f, waited);
+		f->reaped = 1;
+		f->drain_until = mono_ms() + DRAIN_MS;
+	}
+}
+
+/* Output into the sink until the command has ended and its pipes are
+ * drained, with the timeout; 0, or the error of a failed poll. */
+static int fg_pump(struct fg *f, int64_t timeout_ms, struct csdk_sink *sink, struct csdkp_capture *capture)
+{
 	for (;;) {
 		struct pollfd pf[3];
 		int nf = 0, wait_ms = -1, i;
 		int64_t now = mono_ms();
 
-		if (op[0] >= 0)
-			pf[nf++] = (struct pollfd){ op[0], POLLIN, 0 };
-		if (ep[0] >= 0)
-			pf[nf++] = (struct pollfd){ ep[0], POLLIN, 0 };
-		if (!reaped && pidfd >= 0)
-			pf[nf++] = (struct pollfd){ pidfd, POLLIN, 0 };
-		if (reaped && op[0] < 0 && ep[0] < 0)
-			break;
-		if (!reaped && pidfd < 0)
+		if (f->op[0] >= 0)
+			pf[nf++] = (struct pollfd){ f->op[0], POLLIN, 0 };
+		if (f->ep[0] >= 0)
+			pf[nf++] = (struct pollfd){ f->ep[0], POLLIN, 0 };
+		if (!f->reaped && f->pidfd >= 0)
+			pf[nf++] = (struct pollfd){ f->pidfd, POLLIN, 0 };
+		if (f->reaped && f->op[0] < 0 && f->ep[0] < 0)
+			return 0;
+		if (!f->reaped && f->pidfd < 0)
 			wait_ms = 50;
-		if (!reaped && timeout_ms > 0 && !timed_out) {
-			int64_t left = start + timeout_ms - now;
+		if (!f->reaped && timeout_ms > 0 && !f->timed_out) {
+			int64_t left = f->start + timeout_ms - now;
 			if (left <= 0) {
-				timed_out = 1;
-				kill(-pid, SIGKILL);
+				f->timed_out = 1;
+				kill(-f->pid, SIGKILL);
 				continue;
 			}
 			if (wait_ms < 0 || left < wait_ms)
 				wait_ms = (int)left;
 		}
-		if (reaped) {
-			int64_t left = drain_until - now;
+		if (f->reaped) {
+			int64_t left = f->drain_until - now;
 			/* Something outside the process group (a daemon that called
 			 * setsid) still holds the pipe: stop waiting for it. */
 			if (left <= 0)
-				break;
+				return 0;
 			wait_ms = (int)left;
 		}
 		if (poll(pf, (nfds_t)nf, wait_ms) < 0 && errno != EINTR) {
-			rc = ctx->host->error(ctx->host, CSDK_EIO, "poll failed while running a command in sandbox %s: %s", sb->id, strerror(errno));
-			kill(-pid, SIGKILL);
-			break;
+			kill(-f->pid, SIGKILL);
+			return f->ctx->host->error(f->ctx->host, CSDK_EIO, "poll failed while running a command in sandbox %s: %s",
+						   f->sb->id, strerror(errno));
 		}
-		for (i = 0; i < nf; i++) {
-			int fd = pf[i].fd;
-			enum csdk_stream stream = fd == op[0] ? CSDK_STREAM_STDOUT : CSDK_STREAM_STDERR;
-			ssize_t n;
+		for (i = 0; i < nf; i++)
+			if (pf[i].fd != f->pidfd && (pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				fg_read(f, pf[i].fd, sink, capture);
+		if (!f->reaped)
+			fg_check_exit(f);
+	}
+}
 
-			if (fd == pidfd || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			n = read(fd, buf, sizeof(buf));
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n <= 0) {
-				close(fd);
-				if (fd == op[0])
-					op[0] = -1;
-				else
-					ep[0] = -1;
-				continue;
-			}
-			if (cancelled || over)
-				continue;
-			if (counts[stream] + (uint64_t)n > ctx->output_limit) {
-				n = (ssize_t)(ctx->output_limit - counts[stream]);
-				over = stream;
-				kill(-pid, SIGKILL);
-			}
-			counts[stream] += (uint64_t)n;
-			if (stream == CSDK_STREAM_STDERR)
-				capture_add(capture, buf, (size_t)n);
-			if (n > 0 && ctx->host->sink_write(sink, stream, buf, (size_t)n)) {
-				cancelled = 1;
-				kill(-pid, SIGKILL);
-			}
-		}
-		if (!reaped) {
-			int done = 0;
+/* The exit code, or the error that replaces it. */
+static int fg_result(struct fg *f, const struct launch *l, const char *command, struct csdk_sink *sink, int *exit_code_out)
+{
+	const struct csdk_host *host = f->ctx->host;
+	int status = f->status;
 
-			if (pidfd >= 0) {
-				struct pollfd p1 = { pidfd, POLLIN, 0 };
-				done = poll(&p1, 1, 0) > 0;
-			} else {
-				done = waitpid(pid, &status, WNOHANG) == pid;
-				if (done)
-					reaped = 2;
-			}
-			if (done) {
-				/* Kill leftovers while the zombie still pins the group id. */
-				kill(-pid, SIGKILL);
-				csdkp_procs_forget(&reg);
-				stop_watchdog(&watchdog);
-				if (reaped != 2)
-					while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-						;
-				reaped = 1;
-				drain_until = mono_ms() + DRAIN_MS;
-			}
-		}
-	}
-	if (!reaped) {
-		kill(-pid, SIGKILL);
-		csdkp_procs_forget(&reg);
-		stop_watchdog(&watchdog);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (rc)
-		goto out;
-	if (cancelled) {
-		rc = ctx->host->error(ctx->host, CSDK_ECANCELLED, "the command in sandbox %s was stopped because the caller cancelled it", sb->id);
-		goto out;
-	}
-	if (over) {
+	if (f->cancelled)
+		return host->error(host, CSDK_ECANCELLED, "the command in sandbox %s was stopped because the caller cancelled it", f->sb->id);
+	if (f->over) {
 		char shortcmd[80];
 		short_command(shortcmd, sizeof(shortcmd), command);
-		rc = ctx->host->error(ctx->host, CSDK_EIO,
+		return host->error(host, CSDK_EIO,
 			"%s of '%s' exceeded the limit of %llu bytes; the command was killed; raise output_limit (CSDK_LOCAL_OUTPUT_LIMIT) or redirect the output to a file",
-			over == CSDK_STREAM_STDOUT ? "stdout" : "stderr", shortcmd, (unsigned long long)ctx->output_limit);
-		goto out;
+			f->over == CSDK_STREAM_STDOUT ? "stdout" : "stderr", shortcmd, (unsigned long long)f->ctx->output_limit);
 	}
-	if (timed_out)
+	if (f->timed_out)
 		*exit_code_out = 124;
 	else if (WIFEXITED(status))
 		*exit_code_out = WEXITSTATUS(status);
@@ -602,34 +621,58 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		*exit_code_out = 128 + WTERMSIG(status);
 	else
 		*exit_code_out = 1;
-	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&reg, sb)) {
+	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&f->reg, f->sb)) {
 		*exit_code_out = -1;
-		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", sb->id);
-	} else if (l->memory_max && csdkp_cgroup_oom_kills(sb->id) > l->oom_kills) {
+		return host->error(host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", f->sb->id);
+	}
+	if (l->memory_max && csdkp_cgroup_oom_kills(f->sb->id) > l->oom_kills && sink) {
 		char note[256];
 		int len = snprintf(note, sizeof(note),
 				   "csdk-local: the sandbox reached memory_max (%llu bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n",
 				   (unsigned long long)l->memory_max);
-		if (sink)
-			ctx->host->sink_write(sink, CSDK_STREAM_STDERR, note, (size_t)len);
+		host->sink_write(sink, CSDK_STREAM_STDERR, note, (size_t)len);
 	}
-out:
-	stop_watchdog(&watchdog);
-	csdkp_procs_end(&reg);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (null >= 0)
-		close(null);
+	return 0;
+}
+
+static void fg_close(struct fg *f)
+{
+	stop_watchdog(&f->watchdog);
+	csdkp_procs_end(&f->reg);
+	if (f->pidfd >= 0)
+		close(f->pidfd);
+	if (f->null >= 0)
+		close(f->null);
 	for (int i = 0; i < 2; i++) {
-		if (op[i] >= 0)
-			close(op[i]);
-		if (ep[i] >= 0)
-			close(ep[i]);
-		if (ip[i] >= 0)
-			close(ip[i]);
-		if (sync[i] >= 0)
-			close(sync[i]);
+		if (f->op[i] >= 0)
+			close(f->op[i]);
+		if (f->ep[i] >= 0)
+			close(f->ep[i]);
+		if (f->ip[i] >= 0)
+			close(f->ip[i]);
+		if (f->sync[i] >= 0)
+			close(f->sync[i]);
 	}
+}
+
+static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l,
+			  const char *command, int64_t timeout_ms, struct csdk_sink *sink,
+			  int *exit_code_out, struct csdkp_capture *capture)
+{
+	struct fg f = {
+		.ctx = ctx, .sb = sb, .op = { -1, -1 }, .ep = { -1, -1 }, .ip = { -1, -1 }, .sync = { -1, -1 },
+		.null = -1, .pidfd = -1, .start = mono_ms(), .reg = { -1, "" }, .watchdog = -1,
+	};
+	int rc = fg_start(&f, l);
+
+	if (!rc) {
+		rc = fg_pump(&f, timeout_ms, sink, capture);
+		if (!f.reaped)
+			fg_reap(&f, 0);
+		if (!rc)
+			rc = fg_result(&f, l, command, sink, exit_code_out);
+	}
+	fg_close(&f);
 	return rc;
 }
 
