@@ -118,43 +118,57 @@ static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_
  * without unprivileged user namespaces). The answer is cached in the state
  * directory, keyed by the bwrap binary, so each CLI process does not pay
  * for a trial run. */
-static int probe_bwrap(struct csdkp_local *ctx)
+/* "KEY ok" or "KEY fail REASON": 1 or 0 as cached for KEY, -1 when nothing
+ * is (a failure cached without its reason, as older versions wrote, too). */
+static int probe_cache_read(struct csdkp_local *ctx, const char *cache, const char *key)
 {
-	char cache[4200], line[512], key[256];
+	char line[512], *v = line + strlen(key) + 1;
+	FILE *f = fopen(cache, "re");
+	char *got;
+
+	if (!f)
+		return -1;
+	got = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!got || strncmp(line, key, strlen(key)) || line[strlen(key)] != ' ')
+		return -1;
+	v[strcspn(v, "\n")] = '\0';
+	if (!strcmp(v, "ok"))
+		return 1;
+	if (!strncmp(v, "fail ", 5) && v[5]) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s", v + 5);
+		return 0;
+	}
+	return -1;
+}
+
+static void probe_cache_write(const struct csdkp_local *ctx, const char *cache, const char *key, int ok)
+{
+	char line[512];
+	int len, fd = open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return;
+	len = ok ? snprintf(line, sizeof(line), "%s ok\n", key) : snprintf(line, sizeof(line), "%s fail %s\n", key, ctx->probe_error);
+	if (len >= (int)sizeof(line))
+		len = (int)sizeof(line) - 1;
+	line[len - 1] = '\n';
+	if (write(fd, line, (size_t)len) != len)
+		unlink(cache);
+	close(fd);
+}
+
+/* A trial run of `bwrap ... true` with the same kind of mounts as a real
+ * command (binding all of / would trip over unrelated host mounts): 1 when
+ * it works, 0 with ctx->probe_error set, -1 when fork failed (which says
+ * nothing about bwrap). */
+static int probe_run(struct csdkp_local *ctx)
+{
 	struct csdkp_strv probe = { 0 };
-	struct stat st;
-	int p[2], status = 0, fd;
+	int p[2], status = 0;
 	ssize_t n = 0;
 	pid_t pid;
-	FILE *f;
 
-	if (!ctx->bwrap) {
-		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "'bwrap' was not found in PATH");
-		return 0;
-	}
-	if (stat(ctx->bwrap, &st) < 0) {
-		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot stat %s: %s", ctx->bwrap, strerror(errno));
-		return 0;
-	}
-	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid());
-	snprintf(cache, sizeof(cache), "%s/bwrap-probe", ctx->state_dir);
-	/* "KEY ok" or "KEY fail REASON"; a failure cached without its reason
-	 * (older versions wrote none) is probed again. */
-	if ((f = fopen(cache, "re"))) {
-		char *got = fgets(line, sizeof(line), f), *v = line + strlen(key) + 1;
-		fclose(f);
-		if (got && !strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ') {
-			v[strcspn(v, "\n")] = '\0';
-			if (!strcmp(v, "ok"))
-				return 1;
-			if (!strncmp(v, "fail ", 5) && v[5]) {
-				snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s", v + 5);
-				return 0;
-			}
-		}
-	}
-	/* The same kind of mounts as a real command: binding all of / would trip over unrelated host mounts. */
 	csdkp_strv_push(&probe, ctx->bwrap);
 	csdkp_strv_push(&probe, "--unshare-pid");
 	csdkp_strv_push(&probe, "--unshare-ipc");
@@ -202,29 +216,40 @@ static int probe_bwrap(struct csdkp_local *ctx)
 	}
 	close(p[0]);
 	ctx->probe_error[n] = '\0';
-	{
-		char *nl = strchr(ctx->probe_error, '\n');
-		if (nl)
-			*nl = '\0';
-	}
+	ctx->probe_error[strcspn(ctx->probe_error, "\n")] = '\0';
 	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (!ctx->probe_error[0])
 			snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s failed (status %d)", ctx->bwrap, status);
-		n = -1;
+		return pid < 0 ? -1 : 0;
 	}
-	/* a failed fork says nothing about bwrap: not cached */
-	fd = pid < 0 ? -1 : open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		int len = n < 0 ? snprintf(line, sizeof(line), "%s fail %s\n", key, ctx->probe_error)
-				: snprintf(line, sizeof(line), "%s ok\n", key);
-		if (len >= (int)sizeof(line))
-			len = (int)sizeof(line) - 1;
-		line[len - 1] = '\n';
-		if (write(fd, line, (size_t)len) != len)
-			unlink(cache);
-		close(fd);
+	return 1;
+}
+
+/* Whether bubblewrap works here, cached in the state directory per bwrap
+ * binary and user. */
+static int probe_bwrap(struct csdkp_local *ctx)
+{
+	char cache[4200], key[256];
+	struct stat st;
+	int ok;
+
+	if (!ctx->bwrap) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "'bwrap' was not found in PATH");
+		return 0;
 	}
-	return n >= 0;
+	if (stat(ctx->bwrap, &st) < 0) {
+		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot stat %s: %s", ctx->bwrap, strerror(errno));
+		return 0;
+	}
+	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid());
+	snprintf(cache, sizeof(cache), "%s/bwrap-probe", ctx->state_dir);
+	if ((ok = probe_cache_read(ctx, cache, key)) >= 0)
+		return ok;
+	if ((ok = probe_run(ctx)) < 0)
+		return 0;
+	probe_cache_write(ctx, cache, key, ok);
+	return ok;
 }
 
 int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
