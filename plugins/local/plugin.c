@@ -75,11 +75,119 @@ static int bad_value(const struct csdk_host *host, const char *key, const char *
 	return host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; use %s", value, key, accepted);
 }
 
+static int init_state_dir(struct csdkp_local *ctx, const struct csdk_config *config)
+{
+	const struct csdk_host *host = ctx->host;
+	const char *v = host->config_get(config, "state_dir");
+
+	if (v && *v) {
+		ctx->state_dir = strdup(v);
+	} else if ((v = getenv("XDG_STATE_HOME")) && v[0] == '/') {
+		if (asprintf(&ctx->state_dir, "%s/csdk/local", v) < 0)
+			ctx->state_dir = NULL;
+	} else if ((v = getenv("HOME")) && v[0] == '/') {
+		if (asprintf(&ctx->state_dir, "%s/.local/state/csdk/local", v) < 0)
+			ctx->state_dir = NULL;
+	} else {
+		return host->error(host, CSDK_ECONFIG, "no state directory: HOME is not set; set state_dir (CSDK_LOCAL_STATE_DIR)");
+	}
+	if (!ctx->state_dir)
+		return CSDK_ENOMEM;
+	if (ctx->state_dir[0] != '/')
+		return bad_value(host, "state_dir", ctx->state_dir, "an absolute directory path");
+	return 0;
+}
+
+/* isolation, network, cpus and seccomp */
+static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *config)
+{
+	const struct csdk_host *host = ctx->host;
+	const char *v = host->config_get(config, "isolation");
+
+	if (!v || !strcmp(v, "auto"))
+		ctx->isolation = CSDKP_ISO_AUTO;
+	else if (!strcmp(v, "bwrap") || !strcmp(v, "bubblewrap"))
+		ctx->isolation = CSDKP_ISO_BWRAP;
+	else if (!strcmp(v, "none"))
+		ctx->isolation = CSDKP_ISO_NONE;
+	else
+		return bad_value(host, "isolation", v, "auto, bwrap or none");
+	v = host->config_get(config, "network");
+	if (!v || !strcmp(v, "none"))
+		ctx->network_none = 1;
+	else if (!strcmp(v, "host"))
+		ctx->network_none = 0;
+	else
+		return bad_value(host, "network", v, "none or host");
+	if ((v = host->config_get(config, "cpus"))) {
+		char *end;
+		double cpus = strtod(v, &end);
+
+		if (end == v || *end || !(cpus >= 0.01 && cpus <= 1024))
+			return bad_value(host, "cpus", v, "a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+		ctx->cpu_quota_us = (uint64_t)(cpus * CSDKP_CPU_PERIOD_US + 0.5);
+	}
+	v = host->config_get(config, "seccomp");
+	if (v && strcmp(v, "default") && strcmp(v, "off"))
+		return bad_value(host, "seccomp", v, "default or off");
+	ctx->seccomp_off = v && !strcmp(v, "off");
+	return 0;
+}
+
+static void init_limits(struct csdkp_local *ctx, const struct csdk_config *config)
+{
+	static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max" };
+	uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max };
+	int64_t n;
+
+	if (ctx->host->config_get_int(config, "timeout", &n) == 0)
+		ctx->timeout_ms = n;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (ctx->host->config_get_int(config, keys[i], &n) == 0)
+			*dst[i] = (uint64_t)n;
+}
+
+/* python, node, mode and agent */
+static int init_programs(struct csdkp_local *ctx, const struct csdk_config *config)
+{
+	const struct csdk_host *host = ctx->host;
+	const char *v = host->config_get(config, "python");
+
+	if (v && !*v)
+		return bad_value(host, "python", v, "an interpreter command such as python3");
+	ctx->python = strdup(v ? v : "python3");
+	v = host->config_get(config, "node");
+	if (v && !*v)
+		return bad_value(host, "node", v, "an interpreter command such as node");
+	ctx->node = strdup(v ? v : "node");
+	v = host->config_get(config, "mode");
+	if (v && strcmp(v, "direct") && strcmp(v, "gateway"))
+		return bad_value(host, "mode", v, "direct or gateway");
+	ctx->gateway = v ? !strcmp(v, "gateway") : DEFAULT_MODE == CSDK_MODE_GATEWAY;
+	v = host->config_get(config, "agent");
+	if (v && v[0] != '/')
+		return bad_value(host, "agent", v, "the absolute path of the csdk-agent binary");
+	ctx->agent = strdup(v ? v : CSDKP_DEFAULT_AGENT);
+	return !ctx->python || !ctx->node || !ctx->agent ? CSDK_ENOMEM : 0;
+}
+
+static int init_bwrap(struct csdkp_local *ctx)
+{
+	if (ctx->isolation == CSDKP_ISO_NONE)
+		return 0;
+	ctx->bwrap = find_in_path("bwrap");
+	if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
+		ctx->bwrap = strdup("/usr/bin/bwrap");
+	if (!ctx->bwrap && ctx->isolation == CSDKP_ISO_BWRAP)
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"isolation 'bwrap' needs bubblewrap but 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none");
+	return 0;
+}
+
 static int local_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
 {
 	struct csdkp_local *ctx;
-	const char *v;
-	int rc = 0;
+	int rc;
 
 	*ctx_out = NULL;
 	if (!host || host->struct_size < CSDK_HOST_SIZE_2_0)
@@ -90,122 +198,14 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	pthread_mutex_init(&ctx->probe_lock, NULL);
 	ctx->timeout_ms = DEFAULT_TIMEOUT_MS;
 	ctx->output_limit = DEFAULT_OUTPUT_LIMIT;
-
-	v = host->config_get(config, "state_dir");
-	if (v && *v) {
-		ctx->state_dir = strdup(v);
-	} else if ((v = getenv("XDG_STATE_HOME")) && v[0] == '/') {
-		if (asprintf(&ctx->state_dir, "%s/csdk/local", v) < 0)
-			ctx->state_dir = NULL;
-	} else if ((v = getenv("HOME")) && v[0] == '/') {
-		if (asprintf(&ctx->state_dir, "%s/.local/state/csdk/local", v) < 0)
-			ctx->state_dir = NULL;
-	} else {
-		rc = host->error(host, CSDK_ECONFIG, "no state directory: HOME is not set; set state_dir (CSDK_LOCAL_STATE_DIR)");
-		goto fail;
+	init_limits(ctx, config);
+	if ((rc = init_state_dir(ctx, config)) || (rc = init_isolation(ctx, config)) ||
+	    (rc = init_programs(ctx, config)) || (rc = init_bwrap(ctx)) || (rc = csdkp_state_prepare(ctx))) {
+		local_teardown(ctx);
+		return rc;
 	}
-	if (!ctx->state_dir) {
-		rc = CSDK_ENOMEM;
-		goto fail;
-	}
-	if (ctx->state_dir[0] != '/') {
-		rc = bad_value(host, "state_dir", ctx->state_dir, "an absolute directory path");
-		goto fail;
-	}
-
-	v = host->config_get(config, "isolation");
-	if (!v || !strcmp(v, "auto"))
-		ctx->isolation = CSDKP_ISO_AUTO;
-	else if (!strcmp(v, "bwrap") || !strcmp(v, "bubblewrap"))
-		ctx->isolation = CSDKP_ISO_BWRAP;
-	else if (!strcmp(v, "none"))
-		ctx->isolation = CSDKP_ISO_NONE;
-	else {
-		rc = bad_value(host, "isolation", v, "auto, bwrap or none");
-		goto fail;
-	}
-	v = host->config_get(config, "network");
-	if (!v || !strcmp(v, "none"))
-		ctx->network_none = 1;
-	else if (!strcmp(v, "host"))
-		ctx->network_none = 0;
-	else {
-		rc = bad_value(host, "network", v, "none or host");
-		goto fail;
-	}
-	v = host->config_get(config, "cpus");
-	if (v) {
-		char *end;
-		double cpus = strtod(v, &end);
-
-		if (end == v || *end || !(cpus >= 0.01 && cpus <= 1024)) {
-			rc = bad_value(host, "cpus", v, "a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
-			goto fail;
-		}
-		ctx->cpu_quota_us = (uint64_t)(cpus * CSDKP_CPU_PERIOD_US + 0.5);
-	}
-	v = host->config_get(config, "seccomp");
-	if (v && strcmp(v, "default") && strcmp(v, "off")) {
-		rc = bad_value(host, "seccomp", v, "default or off");
-		goto fail;
-	}
-	ctx->seccomp_off = v && !strcmp(v, "off");
-	{
-		static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max" };
-		uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max };
-		int64_t n;
-
-		if (host->config_get_int(config, "timeout", &n) == 0)
-			ctx->timeout_ms = n;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (host->config_get_int(config, keys[i], &n) == 0)
-				*dst[i] = (uint64_t)n;
-	}
-	v = host->config_get(config, "python");
-	if (v && !*v) {
-		rc = bad_value(host, "python", v, "an interpreter command such as python3");
-		goto fail;
-	}
-	ctx->python = strdup(v ? v : "python3");
-	v = host->config_get(config, "node");
-	if (v && !*v) {
-		rc = bad_value(host, "node", v, "an interpreter command such as node");
-		goto fail;
-	}
-	ctx->node = strdup(v ? v : "node");
-	v = host->config_get(config, "mode");
-	if (v && strcmp(v, "direct") && strcmp(v, "gateway")) {
-		rc = bad_value(host, "mode", v, "direct or gateway");
-		goto fail;
-	}
-	ctx->gateway = v ? !strcmp(v, "gateway") : DEFAULT_MODE == CSDK_MODE_GATEWAY;
-	v = host->config_get(config, "agent");
-	if (v && v[0] != '/') {
-		rc = bad_value(host, "agent", v, "the absolute path of the csdk-agent binary");
-		goto fail;
-	}
-	ctx->agent = strdup(v ? v : CSDKP_DEFAULT_AGENT);
-	if (!ctx->python || !ctx->node || !ctx->agent) {
-		rc = CSDK_ENOMEM;
-		goto fail;
-	}
-	if (ctx->isolation != CSDKP_ISO_NONE) {
-		ctx->bwrap = find_in_path("bwrap");
-		if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
-			ctx->bwrap = strdup("/usr/bin/bwrap");
-		if (!ctx->bwrap && ctx->isolation == CSDKP_ISO_BWRAP) {
-			rc = host->error(host, CSDK_ECONFIG,
-				"isolation 'bwrap' needs bubblewrap but 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none");
-			goto fail;
-		}
-	}
-	if ((rc = csdkp_state_prepare(ctx)))
-		goto fail;
 	*ctx_out = ctx;
 	return 0;
-fail:
-	local_teardown(ctx);
-	return rc;
 }
 
 static void local_release(void *ctx, void *sandbox)
