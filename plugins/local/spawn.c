@@ -686,16 +686,131 @@ static void env_from_json(struct csdkp_strv *env, const json_t *obj)
 			env_set(env, k, json_string_value(v));
 }
 
+static int check_run_request(struct csdkp_local *ctx, const struct csdk_run_request *opts)
+{
+	for (size_t i = 0; opts && i < opts->n_envs; i++)
+		if (!opts->envs[i].key || !opts->envs[i].key[0] || strchr(opts->envs[i].key, '=') || !opts->envs[i].value)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "environment variable entry %zu ('%s') is not valid; use a non-empty key without '=' and a value",
+						i, opts->envs[i].key ? opts->envs[i].key : "(null)");
+	if (opts && opts->timeout_ms < 0)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give milliseconds, or 0 for none", (long long)opts->timeout_ms);
+	return 0;
+}
+
+/* The working directory CWD, opened inside the sandbox (l->cwd_fd) and as
+ * the command sees it (*inside). */
+static int open_cwd(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *cwd, struct launch *l, char **inside)
+{
+	char *rel = NULL;
+	int root = -1, rc;
+
+	if ((rc = csdkp_path_map(ctx, sb, cwd, &rel)) || (rc = csdkp_root_open(ctx, sb, &root)))
+		goto out;
+	rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, &l->cwd_fd);
+	if (rc == -ENOENT)
+		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "working directory '%s' does not exist in sandbox %s; create it first (mkdir) or use an existing directory", cwd, sb->id);
+	else if (rc == -ENOTDIR)
+		rc = ctx->host->error(ctx->host, CSDK_EINVAL, "working directory '%s' is not a directory in sandbox %s", cwd, sb->id);
+	else if (rc)
+		rc = ctx->host->error(ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s", cwd, CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
+	else if (!(*inside = csdkp_path_inside(rel)))
+		rc = CSDK_ENOMEM;
+out:
+	if (root >= 0)
+		close(root);
+	free(rel);
+	return rc;
+}
+
+/* The command's environment: a fixed one inside bubblewrap, the caller's
+ * unisolated; then the sandbox's envs, then the request's. */
+static void launch_env(const struct csdkp_sandbox *sb, const json_t *meta, const struct csdk_run_request *opts, struct launch *l)
+{
+	size_t i;
+
+	if (l->bwrap) {
+		env_set(&l->env, "PATH", SANDBOX_PATH);
+		env_set(&l->env, "HOME", CSDKP_INSIDE_HOME);
+		env_set(&l->env, "TMPDIR", CSDKP_INSIDE_TMP);
+		env_set(&l->env, "LANG", "C.UTF-8");
+		env_set(&l->env, "USER", "sandbox");
+	} else {
+		char *p;
+		for (i = 0; environ && environ[i]; i++)
+			csdkp_strv_push(&l->env, environ[i]);
+		if (asprintf(&p, "%s/home", sb->dir) >= 0) {
+			env_set(&l->env, "HOME", p);
+			free(p);
+		}
+		if (asprintf(&p, "%s/tmp", sb->dir) >= 0) {
+			env_set(&l->env, "TMPDIR", p);
+			free(p);
+		}
+	}
+	env_from_json(&l->env, json_object_get(meta, "envs"));
+	for (i = 0; opts && i < opts->n_envs; i++)
+		env_set(&l->env, opts->envs[i].key, opts->envs[i].value);
+}
+
+static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, const char *cwd_inside,
+		       const char *command, int agent, struct launch *l)
+{
+	int rc = 0;
+
+	if (l->bwrap) {
+		struct csdkp_strv none = { 0 };
+		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, &l->argv);
+		csdkp_strv_free(&l->env);
+		l->env = none;
+		csdkp_strv_push(&l->env, "PATH=" SANDBOX_PATH);
+		/* bwrap itself runs with an empty environment: --clearenv + --setenv build the inside one */
+		if (rc || (csdkp_seccomp_wanted(meta) && (rc = csdkp_seccomp_fd(ctx, &l->seccomp_fd))))
+			return rc;
+		if (l->cwd_fd >= 0) {
+			close(l->cwd_fd);
+			l->cwd_fd = -1;
+		}
+	} else {
+		csdkp_strv_push(&l->argv, "/bin/sh");
+		csdkp_strv_push(&l->argv, "-c");
+		csdkp_strv_push(&l->argv, command);
+		if (l->cwd_fd < 0 && asprintf(&l->cwd_path, "%s/home", sb->dir) < 0)
+			l->argv.failed = 1;
+	}
+	return l->argv.failed || l->env.failed ? CSDK_ENOMEM : 0;
+}
+
+/* The sandbox's cgroups the command joins, and the limits of its own. */
+static int launch_limits(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct launch *l)
+{
+	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
+	static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
+
+	for (int i = 0; i < CSDKP_CGROUPS; i++) {
+		if (csdkp_meta_int(meta, keys[i]) <= 0)
+			continue;
+		csdkp_cgroup_path(i, sb->id, "cgroup.procs", l->cgroup_procs[i], sizeof(l->cgroup_procs[i]));
+		if (access(l->cgroup_procs[i], W_OK) < 0)
+			return ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
+						names[i], sb->id, l->cgroup_procs[i], strerror(errno));
+	}
+	if ((l->memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
+		l->oom_kills = csdkp_cgroup_oom_kills(sb->id);
+	l->memory = (rlim_t)ctx->memory;
+	l->processes = (rlim_t)ctx->processes;
+	l->cpu_time = (rlim_t)ctx->cpu_time;
+	return 0;
+}
+
 static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
 	       const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	       struct csdkp_capture *capture_stderr, int agent)
 {
 	struct launch l;
 	json_t *meta = NULL;
-	char *rel = NULL, *cwd_inside = NULL;
+	char *cwd_inside = NULL;
 	const char *iso;
-	int rc, root = -1;
-	size_t i;
+	int rc;
 
 	memset(&l, 0, sizeof(l));
 	l.cwd_fd = -1;
@@ -707,121 +822,29 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		return rc;
 	iso = csdkp_meta_str(meta, "isolation");
 	l.bwrap = iso && !strcmp(iso, "bubblewrap");
-	if (l.bwrap && !ctx->bwrap) {
+	if (l.bwrap && !ctx->bwrap)
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s was created with bubblewrap but 'bwrap' is no longer in PATH; install bubblewrap", sb->id);
-		goto out;
+	if (!rc)
+		rc = check_run_request(ctx, opts);
+	if (!rc && opts && opts->cwd)
+		rc = open_cwd(ctx, sb, opts->cwd, &l, &cwd_inside);
+	if (!rc) {
+		launch_env(sb, meta, opts, &l);
+		rc = launch_argv(ctx, sb, meta, cwd_inside, command, agent, &l);
 	}
-	if (opts) {
-		for (i = 0; i < opts->n_envs; i++) {
-			if (!opts->envs[i].key || !opts->envs[i].key[0] || strchr(opts->envs[i].key, '=') || !opts->envs[i].value) {
-				rc = ctx->host->error(ctx->host, CSDK_EINVAL, "environment variable entry %zu ('%s') is not valid; use a non-empty key without '=' and a value",
-						      i, opts->envs[i].key ? opts->envs[i].key : "(null)");
-				goto out;
-			}
-		}
-		if (opts->timeout_ms < 0) {
-			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give milliseconds, or 0 for none", (long long)opts->timeout_ms);
-			goto out;
-		}
-	}
-	if (opts && opts->cwd) {
-		if ((rc = csdkp_path_map(ctx, sb, opts->cwd, &rel)) || (rc = csdkp_root_open(ctx, sb, &root)))
-			goto out;
-		rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, &l.cwd_fd);
-		if (rc == -ENOENT) {
-			rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "working directory '%s' does not exist in sandbox %s; create it first (mkdir) or use an existing directory", opts->cwd, sb->id);
-			goto out;
-		} else if (rc == -ENOTDIR) {
-			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "working directory '%s' is not a directory in sandbox %s", opts->cwd, sb->id);
-			goto out;
-		} else if (rc) {
-			rc = ctx->host->error(ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s", opts->cwd, CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
-			goto out;
-		}
-		if (!(cwd_inside = csdkp_path_inside(rel))) {
-			rc = CSDK_ENOMEM;
-			goto out;
-		}
-	}
-	if (l.bwrap) {
-		env_set(&l.env, "PATH", SANDBOX_PATH);
-		env_set(&l.env, "HOME", CSDKP_INSIDE_HOME);
-		env_set(&l.env, "TMPDIR", CSDKP_INSIDE_TMP);
-		env_set(&l.env, "LANG", "C.UTF-8");
-		env_set(&l.env, "USER", "sandbox");
-	} else {
-		char *p;
-		for (i = 0; environ && environ[i]; i++)
-			csdkp_strv_push(&l.env, environ[i]);
-		if (asprintf(&p, "%s/home", sb->dir) >= 0) {
-			env_set(&l.env, "HOME", p);
-			free(p);
-		}
-		if (asprintf(&p, "%s/tmp", sb->dir) >= 0) {
-			env_set(&l.env, "TMPDIR", p);
-			free(p);
-		}
-	}
-	env_from_json(&l.env, json_object_get(meta, "envs"));
-	for (i = 0; opts && i < opts->n_envs; i++)
-		env_set(&l.env, opts->envs[i].key, opts->envs[i].value);
-	if (l.bwrap) {
-		struct csdkp_strv none = { 0 };
-		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l.env, 3, command, agent, &l.argv);
-		csdkp_strv_free(&l.env);
-		l.env = none;
-		csdkp_strv_push(&l.env, "PATH=" SANDBOX_PATH);
-		/* bwrap itself runs with an empty environment: --clearenv + --setenv build the inside one */
-		if (rc || (csdkp_seccomp_wanted(meta) && (rc = csdkp_seccomp_fd(ctx, &l.seccomp_fd))))
-			goto out;
-		if (l.cwd_fd >= 0) {
-			close(l.cwd_fd);
-			l.cwd_fd = -1;
-		}
-	} else {
-		csdkp_strv_push(&l.argv, "/bin/sh");
-		csdkp_strv_push(&l.argv, "-c");
-		csdkp_strv_push(&l.argv, command);
-		if (l.cwd_fd < 0 && asprintf(&l.cwd_path, "%s/home", sb->dir) < 0)
-			l.argv.failed = 1;
-	}
-	if (l.argv.failed || l.env.failed) {
-		rc = CSDK_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < CSDKP_CGROUPS; i++) {
-		static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
-		static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
-
-		if (csdkp_meta_int(meta, keys[i]) <= 0)
-			continue;
-		csdkp_cgroup_path((int)i, sb->id, "cgroup.procs", l.cgroup_procs[i], sizeof(l.cgroup_procs[i]));
-		if (access(l.cgroup_procs[i], W_OK) < 0) {
-			rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
-					      names[i], sb->id, l.cgroup_procs[i], strerror(errno));
-			goto out;
-		}
-	}
-	if ((l.memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
-		l.oom_kills = csdkp_cgroup_oom_kills(sb->id);
-	l.memory = (rlim_t)ctx->memory;
-	l.processes = (rlim_t)ctx->processes;
-	l.cpu_time = (rlim_t)ctx->cpu_time;
-	if (opts && opts->background)
+	if (!rc)
+		rc = launch_limits(ctx, sb, meta, &l);
+	if (!rc && opts && opts->background)
 		rc = run_background(ctx, sb, &l, agent, exit_code_out);
-	else
+	else if (!rc)
 		rc = run_foreground(ctx, sb, &l, command, opts ? opts->timeout_ms : 0, out, exit_code_out, capture_stderr);
-out:
 	if (l.cwd_fd >= 0)
 		close(l.cwd_fd);
 	if (l.seccomp_fd >= 0)
 		close(l.seccomp_fd);
-	if (root >= 0)
-		close(root);
 	free(l.cwd_path);
 	csdkp_strv_free(&l.argv);
 	csdkp_strv_free(&l.env);
-	free(rel);
 	free(cwd_inside);
 	json_decref(meta);
 	return rc;
