@@ -646,71 +646,37 @@ static json_t *kv_object(const struct csdk_kv *kv, size_t n)
 	return o;
 }
 
-int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			const char *ns, const char *name, struct csdkp_sandbox **out)
+/* A directory sandboxes/ID under a new random id. */
+static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
 {
-	char id[CSDKP_ID_LEN + 1], path[4096];
-	const char *isolation;
-	char etc[CSDKP_ETC_GEN_LEN + 1] = "";
-	struct csdkp_sandbox *sb = NULL;
-	json_t *meta;
-	int rc, tries, dfd = -1, home = -1;
-	int64_t timeout;
+	char path[4096];
 
-	*out = NULL;
-	if (opts) {
-		if ((rc = check_kvs(ctx, opts->envs, opts->n_envs, "environment variable", 1)) ||
-		    (rc = check_kvs(ctx, opts->metadata, opts->n_metadata, "metadata", 0)))
-			return rc;
-		if (opts->timeout_ms < 0)
-			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
-	}
-	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
-		return rc;
-	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
-		return rc;
-	for (tries = 0; tries < 8; tries++) {
+	for (int tries = 0; tries < 8; tries++) {
 		memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
 		if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
 			return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
 		snprintf(path, sizeof(path), "%s/sandboxes/%s", ctx->state_dir, id);
 		if (mkdir(path, 0700) == 0)
-			break;
+			return 0;
 		if (errno != EEXIST)
 			return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", path, strerror(errno));
 	}
-	if (tries == 8)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot find a free sandbox id in %s/sandboxes", ctx->state_dir);
-	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
-		goto fail;
-	dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
-	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 ||
-	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", id, sb->dir, strerror(errno));
-		goto fail;
-	}
-	fchmodat(dfd, "tmp", 01777, 0);
-	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us) {
-		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
+	return ctx->host->error(ctx->host, CSDK_EIO, "cannot find a free sandbox id in %s/sandboxes", ctx->state_dir);
+}
 
-		if ((rc = csdkp_cgroup_create(ctx, id, limits)))
-			goto fail;
-	}
-	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
-		goto fail;
-	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
-		goto fail;
-	timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
-	meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
-			 "id", id, "created_ms", (json_int_t)csdkp_now_ms(), "timeout_ms", (json_int_t)timeout,
-			 "isolation", isolation, "network", ctx->network_none ? "none" : "host",
-			 "metadata", kv_object(opts ? opts->metadata : NULL, opts ? opts->n_metadata : 0),
-			 "envs", kv_object(opts ? opts->envs : NULL, opts ? opts->n_envs : 0));
-	if (!meta) {
-		rc = CSDK_ENOMEM;
-		goto fail;
-	}
+/* What meta.json records of a new sandbox. */
+static json_t *new_sandbox_meta(struct csdkp_local *ctx, const char *id, const char *isolation, const char *etc,
+				const struct csdk_create_request *opts, const char *ns, const char *name)
+{
+	int64_t timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
+	json_t *meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
+				 "id", id, "created_ms", (json_int_t)csdkp_now_ms(), "timeout_ms", (json_int_t)timeout,
+				 "isolation", isolation, "network", ctx->network_none ? "none" : "host",
+				 "metadata", kv_object(opts ? opts->metadata : NULL, opts ? opts->n_metadata : 0),
+				 "envs", kv_object(opts ? opts->envs : NULL, opts ? opts->n_envs : 0));
+
+	if (!meta)
+		return NULL;
 	if (etc[0])
 		json_object_set_new(meta, "etc", json_string(etc));
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
@@ -724,44 +690,102 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
 		json_object_set_new(meta, "name", json_string(name));
-	if (opts) {
-		if (opts->template_id)
-			json_object_set_new(meta, "template_id", json_string(opts->template_id));
-		if (opts->snapshot_id)
-			json_object_set_new(meta, "snapshot_id", json_string(opts->snapshot_id));
-		if (opts->runtime)
-			json_object_set_new(meta, "runtime", json_string(opts->runtime));
-		if (opts->image)
-			json_object_set_new(meta, "image", json_string(opts->image));
-		if (opts->cpus > 0)
-			json_object_set_new(meta, "cpus", json_real(opts->cpus));
-		if (opts->memory_bytes)
-			json_object_set_new(meta, "memory_bytes", json_integer((json_int_t)opts->memory_bytes));
+	if (!opts)
+		return meta;
+	if (opts->template_id)
+		json_object_set_new(meta, "template_id", json_string(opts->template_id));
+	if (opts->snapshot_id)
+		json_object_set_new(meta, "snapshot_id", json_string(opts->snapshot_id));
+	if (opts->runtime)
+		json_object_set_new(meta, "runtime", json_string(opts->runtime));
+	if (opts->image)
+		json_object_set_new(meta, "image", json_string(opts->image));
+	if (opts->cpus > 0)
+		json_object_set_new(meta, "cpus", json_real(opts->cpus));
+	if (opts->memory_bytes)
+		json_object_set_new(meta, "memory_bytes", json_integer((json_int_t)opts->memory_bytes));
+	return meta;
+}
+
+/* home, tmp, procs/ and run/; the cgroups; the template or snapshot in home. */
+static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+{
+	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), home = -1, rc = 0;
+
+	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
+	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 ||
+	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", sb->id, sb->dir, strerror(errno));
+		goto out;
 	}
-	rc = csdkp_meta_save(ctx, sb, meta);
-	json_decref(meta);
-	if (rc)
-		goto fail;
-	close(home);
-	close(dfd);
-	*out = sb;
-	return 0;
-fail:
+	fchmodat(dfd, "tmp", 01777, 0);
+	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us) {
+		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
+
+		if ((rc = csdkp_cgroup_create(ctx, sb->id, limits)))
+			goto out;
+	}
+	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
+		goto out;
+	if (opts && opts->snapshot_id)
+		rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home);
+out:
 	if (home >= 0)
 		close(home);
 	if (dfd >= 0)
 		close(dfd);
-	csdkp_sandbox_free(sb);
-	{
-		char err[CSDKP_ERR_MAX];
-		int sfd = open(ctx->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (sfd >= 0) {
-			snprintf(path, sizeof(path), "sandboxes/%s", id);
-			csdkp_remove_tree(sfd, path, err, sizeof(err));
-			close(sfd);
-		}
-		if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us)
-			csdkp_cgroup_remove(id);
-	}
 	return rc;
+}
+
+static void remove_failed_sandbox(struct csdkp_local *ctx, const char *id)
+{
+	char err[CSDKP_ERR_MAX], path[4096];
+	int sfd = open(ctx->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (sfd >= 0) {
+		snprintf(path, sizeof(path), "sandboxes/%s", id);
+		csdkp_remove_tree(sfd, path, err, sizeof(err));
+		close(sfd);
+	}
+	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us)
+		csdkp_cgroup_remove(id);
+}
+
+int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
+			const char *ns, const char *name, struct csdkp_sandbox **out)
+{
+	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
+	const char *isolation;
+	struct csdkp_sandbox *sb = NULL;
+	json_t *meta;
+	int rc;
+
+	*out = NULL;
+	if (opts) {
+		if ((rc = check_kvs(ctx, opts->envs, opts->n_envs, "environment variable", 1)) ||
+		    (rc = check_kvs(ctx, opts->metadata, opts->n_metadata, "metadata", 0)))
+			return rc;
+		if (opts->timeout_ms < 0)
+			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
+	}
+	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
+		return rc;
+	if ((rc = new_sandbox_dir(ctx, id)))
+		return rc;
+	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts))) {
+		if (!(meta = new_sandbox_meta(ctx, id, isolation, etc, opts, ns, name)))
+			rc = CSDK_ENOMEM;
+		else
+			rc = csdkp_meta_save(ctx, sb, meta);
+		json_decref(meta);
+	}
+	if (rc) {
+		csdkp_sandbox_free(sb);
+		remove_failed_sandbox(ctx, id);
+		return rc;
+	}
+	*out = sb;
+	return 0;
 }
