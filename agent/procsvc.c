@@ -80,8 +80,9 @@ static int agent_stream_next(struct agent_stream *st, int wait)
 	int rc;
 
 	for (;;) {
-		/* Checked before taking output: what is written to a closed connection is lost,
-		 * what stays queued goes back to the process for the next Connect. */
+		/* Checked before taking output: what is written to a closed connection
+		 * (up to one response chunk of messages) is lost, what stays queued is
+		 * there for the next Connect. */
 		if (agent_stopping || agent_client_gone(st->conn))
 			return -1;
 		rc = agent_sub_next(st->sub, wait ? agent_stream_wait_ms(st) : 0, &m);
