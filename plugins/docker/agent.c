@@ -215,6 +215,16 @@ fail:
 		ctx->agent, strerror(e));
 }
 
+/* A non-200 answer of the engine to WHAT, as its error. */
+static int engine_refused(struct csdkp_docker *ctx, const struct csdkp_http_response *resp, const char *what)
+{
+	json_t *j = json_loadb(resp->body ? resp->body : "", resp->len, 0, NULL);
+	int rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp->status, j);
+
+	json_decref(j);
+	return rc;
+}
+
 int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token)
 {
 	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
@@ -247,11 +257,9 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 	if (rc)
 		return rc;
 	if (resp.status != 200) {
-		json_t *j = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
 		char what[200];
 		snprintf(what, sizeof(what), "copying csdk-agent into container %s", id);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp.status, j);
-		json_decref(j);
+		rc = engine_refused(ctx, &resp, what);
 	}
 	csdkp_http_response_free(&resp);
 	return rc;
@@ -301,28 +309,10 @@ void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
 		snprintf(out, len, "%lld.%09ld", (long long)timegm(&tm), ns);
 }
 
-struct agent_log {
-	char *text;
-	size_t len, cap;
-};
-
 static int log_add(void *arg, int stream, const char *data, size_t len)
 {
-	struct agent_log *l = arg;
-
 	(void)stream;
-	if (l->len + len + 1 > l->cap) {
-		size_t cap = (l->len + len + 1) * 2;
-		char *t = realloc(l->text, cap);
-		if (!t)
-			return CSDK_ENOMEM;
-		l->text = t;
-		l->cap = cap;
-	}
-	memcpy(l->text + l->len, data, len);
-	l->len += len;
-	l->text[l->len] = '\0';
-	return 0;
+	return csdkp_docker_capture_append(arg, data, len);
 }
 
 /* What the container's log says of its agent, the last start winning: 1 and
@@ -333,7 +323,7 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 {
 	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
 	struct csdkp_http_response resp;
-	struct agent_log l = { 0 };
+	struct csdkp_docker_capture l = { .max = 4u << 20 };
 	struct csdkp_frames f;
 	char path[256];
 	int rc, state = 0;
@@ -343,11 +333,9 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
 		return rc;
 	if (resp.status != 200) {
-		json_t *j = json_loadb(resp.body ? resp.body : "", resp.len, 0, NULL);
 		char what[200];
 		snprintf(what, sizeof(what), "reading the log of container %s", id);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp.status, j);
-		json_decref(j);
+		rc = engine_refused(ctx, &resp, what);
 		csdkp_http_response_free(&resp);
 		return rc;
 	}
@@ -355,12 +343,12 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 	rc = csdkp_frames_feed(&f, resp.body, resp.len, log_add, &l);
 	csdkp_http_response_free(&resp);
 	if (rc) {
-		free(l.text);
+		free(l.data);
 		return ctx->host->error(ctx->host, rc == CSDK_ENOMEM ? rc : CSDK_EBACKEND,
 					"the log of container %s is not a Docker log stream", id);
 	}
 	last[0] = '\0';
-	for (char *line = l.text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+	for (char *line = l.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
 		static const char listening[] = "csdk-agent: listening on ", exited[] = "csdk-agent: exited with status ";
 		if ((nl = strchr(line, '\n')))
 			*nl = '\0';
@@ -374,7 +362,7 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 			snprintf(last, last_len, "%s", line);
 		}
 	}
-	free(l.text);
+	free(l.data);
 	return state;
 }
 

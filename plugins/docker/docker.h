@@ -142,6 +142,8 @@ struct csdkp_docker_capture {
 	char *data;
 	size_t len, cap, max;
 };
+/** Append up to max - len bytes to cap->data, NUL-terminated: 0, or CSDK_ENOMEM. */
+int csdkp_docker_capture_append(struct csdkp_docker_capture *cap, const char *data, size_t len);
 /** Run argv-less shell command in the container; *exit_code_out is the program's status. */
 int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
 		      const struct csdk_run_request *opts, struct csdk_sink *out,

@@ -26,7 +26,7 @@ struct stream_state {
 	int malformed;
 };
 
-static int capture_append(struct csdkp_docker_capture *cap, const char *data, size_t len)
+int csdkp_docker_capture_append(struct csdkp_docker_capture *cap, const char *data, size_t len)
 {
 	if (cap->len >= cap->max)
 		return 0;
@@ -53,7 +53,7 @@ static int on_frame(void *arg, int stream, const char *data, size_t len)
 	struct stream_state *s = arg;
 	int rc;
 
-	if (stream == 2 && s->cap && (rc = capture_append(s->cap, data, len)))
+	if (stream == 2 && s->cap && (rc = csdkp_docker_capture_append(s->cap, data, len)))
 		return s->sink_rc = rc;
 	if (s->out && (rc = s->ctx->host->sink_write(s->out, stream == 2 ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT, data, len)))
 		return s->sink_rc = rc;
