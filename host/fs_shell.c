@@ -209,7 +209,8 @@ int csdkp_shell_fs_mkdir(csdk_provider *p, void *native, const char *path)
 	return status ? mkdirs_status(p, "make the directory", path, status) : 0;
 }
 
-static int write_chunks(csdk_provider *p, void *native, const char *tmp, const unsigned char *data, size_t len)
+/* Append data to tmp in chunks; errors name path, the file the caller asked for. */
+static int write_chunks(csdk_provider *p, void *native, const char *path, const char *tmp, const unsigned char *data, size_t len)
 {
 	struct csdkp_buf text;
 	int status = -1, rc = 0;
@@ -227,7 +228,7 @@ static int write_chunks(csdk_provider *p, void *native, const char *tmp, const u
 		free(script);
 		free(text.data);
 		if (rc == 0 && status)
-			rc = failed(p, "write", tmp, status);
+			rc = failed(p, "write", path, status);
 	}
 	return rc;
 }
@@ -253,7 +254,7 @@ int csdkp_shell_fs_write(csdk_provider *p, void *native, const char *path, const
 		return failed(p, "write", path, status);
 	if (!(tmp = csdkp_printf("%s.csdk-part", path)))
 		return csdkp_error_oom();
-	rc = write_chunks(p, native, tmp, data, len);
+	rc = write_chunks(p, native, path, tmp, data, len);
 	free(tmp);
 	if (rc == 0 && (rc = run_script(p, native, path, finish, &status, &text, "fs_write")) == 0) {
 		free(text.data);
