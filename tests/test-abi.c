@@ -210,7 +210,7 @@ START_TEST(names_of_modes_and_capabilities)
 		{ CSDK_CAP_FILESYSTEM, "filesystem" }, { CSDK_CAP_NAMED, "named" },
 		{ CSDK_CAP_TEMPLATES, "templates" },   { CSDK_CAP_SNAPSHOTS, "snapshots" },
 		{ CSDK_CAP_STREAMING, "streaming" },   { CSDK_CAP_THREAD_SAFE, "thread-safe" },
-		{ CSDK_CAP_EXEC, "exec" },
+		{ CSDK_CAP_EXEC, "exec" },             { CSDK_CAP_FS_OVER_COMMANDS, "fs-over-commands" },
 	};
 
 	ck_assert_str_eq(csdk_mode_name(CSDK_MODE_DIRECT), "direct");
