@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,57 @@ START_TEST(round_robin_cursor_file_spans_objects)
 	ck_assert_int_eq(access(t_fmt("%s.%ld.tmp", path, (long)getpid()), F_OK), -1);
 	csdk_provider_close(ps[0]);
 	csdk_provider_close(ps[1]);
+}
+END_TEST
+
+/* One process's share of the concurrent round-robin test: how many of its creates went to example, or 255. */
+static int round_robin_child(const char *path, int creates)
+{
+	csdk_provider *ps[] = { open_with("example", NULL), open_with("flaky", NULL) };
+	csdk_compute_options opts = CSDK_COMPUTE_OPTIONS_INIT;
+	int examples = 0;
+
+	opts.strategy = CSDK_STRATEGY_ROUND_ROBIN;
+	opts.cursor_path = path;
+	for (int i = 0; i < creates; i++) {
+		csdk_compute *c = NULL;
+		csdk_sandbox *sb = NULL;
+
+		if (csdk_compute_new(&c, &opts) || csdk_compute_add(c, ps[0]) || csdk_compute_add(c, ps[1]) ||
+		    csdk_compute_create(&sb, c, NULL))
+			return 255;
+		examples += !strcmp(csdk_provider_name(csdk_sandbox_provider(sb)), "example");
+		csdk_sandbox_free(sb);
+		csdk_compute_free(c);
+	}
+	return examples;
+}
+
+/* Processes creating at the same time take turns: no turn is lost or taken twice. */
+START_TEST(round_robin_cursor_file_is_shared_by_processes)
+{
+	enum { PROCS = 4, CREATES = 40 };
+	const char *path = t_fmt("%s/state/csdk/round-robin-shared", t_tmpdir());
+	int examples = 0, status;
+	char buf[32] = "";
+	pid_t pids[PROCS];
+	FILE *fp;
+
+	for (int i = 0; i < PROCS; i++) {
+		ck_assert_int_ge(pids[i] = fork(), 0);
+		if (pids[i] == 0)
+			_exit(round_robin_child(path, CREATES));
+	}
+	for (int i = 0; i < PROCS; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 255, "a process failed to create");
+		examples += WEXITSTATUS(status);
+	}
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	ck_assert_str_eq(buf, t_fmt("%d\n", PROCS * CREATES));
+	ck_assert_int_eq(examples, PROCS * CREATES / 2);
 }
 END_TEST
 
@@ -706,6 +758,7 @@ static Suite *compute_suite(void)
 	tcase_add_test(tc, priority_always_starts_first);
 	tcase_add_test(tc, round_robin_takes_turns);
 	tcase_add_test(tc, round_robin_cursor_file_spans_objects);
+	tcase_add_test(tc, round_robin_cursor_file_is_shared_by_processes);
 	tcase_add_test(tc, fallback_moves_past_a_failure);
 	tcase_add_test(tc, no_fallback_returns_the_first_failure);
 	tcase_add_test(tc, every_provider_failing_gives_one_error);
