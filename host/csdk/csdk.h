@@ -582,7 +582,7 @@ CSDK_API void csdk_dir_list_free(csdk_dir_list *list);
 #define CSDK_DEFAULT_NAMESPACE "default"
 #define CSDK_DEFAULT_EXTEND_MS 900000
 
-/** Find the sandbox namespace/name or create it (atomically); namespace_ NULL = "default". */
+/** Find the sandbox namespace/name or create it (atomically) with opts; namespace_ NULL = "default". The arguments name the sandbox: they replace opts->name and opts->namespace_. */
 CSDK_API int csdk_sandbox_find_or_create(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name, const csdk_create_options *opts);
 /** Find a named sandbox; not found: 0 with *out NULL. */
 CSDK_API int csdk_sandbox_find(csdk_sandbox **out, csdk_provider *provider, const char *namespace_, const char *name);
