@@ -21,6 +21,11 @@
 
 #include <csdk/csdk.h>
 
+/* The application header stands alone: it never brings in the plugin ABI. */
+#ifdef CSDK_PLUGIN_H
+#error "csdk/csdk.h includes csdk/plugin.h"
+#endif
+
 #include "fixtures/apitest.h"
 #include "helpers.h"
 
