@@ -96,6 +96,8 @@ static int host_error(const struct csdk_host *host, int code, const char *fmt, .
 	free(msg);
 	if (!clean)
 		return csdkp_error_oom();
+	/* The last error is one line: a newline ends the plugin's message. */
+	clean[strcspn(clean, "\r\n")] = '\0';
 	csdkp_error_set(code, p->name, "%s", clean);
 	free(clean);
 	return code;

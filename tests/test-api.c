@@ -441,6 +441,23 @@ START_TEST(create_reports_the_plugin_failure)
 }
 END_TEST
 
+/* A plugin's message is cut at its first newline: the last error is one line. */
+START_TEST(plugin_message_is_one_line)
+{
+	csdk_provider *p = open_api(KEY, NULL);
+	csdk_sandbox *sb = new_sandbox(p);
+	csdk_result *r = NULL;
+
+	assert_failed(csdk_sandbox_run_command(&r, sb, "bogus\nsecond line", NULL), CSDK_EINVAL, "apitest",
+		      "apitest: unknown command step 'bogus");
+	assert_failed(csdk_sandbox_run_command(&r, sb, "bogus\r\nsecond line", NULL), CSDK_EINVAL, "apitest",
+		      "apitest: unknown command step 'bogus");
+	ck_assert_ptr_null(r);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
 START_TEST(create_without_an_id_fails_and_releases_the_handle)
 {
 	csdk_create_options o = CSDK_CREATE_OPTIONS_INIT;
@@ -1902,6 +1919,7 @@ static Suite *api_suite(void)
 	tc = tcase(s, "sandboxes", 30);
 	tcase_add_test(tc, create_gives_an_id);
 	tcase_add_test(tc, create_reports_the_plugin_failure);
+	tcase_add_test(tc, plugin_message_is_one_line);
 	tcase_add_test(tc, create_without_an_id_fails_and_releases_the_handle);
 	tcase_add_test(tc, create_checks_its_options);
 	tcase_add_test(tc, get_of_an_unknown_id_is_null_without_error);
