@@ -94,14 +94,15 @@ static int client_for(envdc **out, csdk_sandbox *sb)
 	if ((rc = csdk_sandbox_agent_endpoint(&e, sb)))
 		return rc;
 	if ((rc = envdc_new(out, e->url, e->token, e->headers, e->n_headers, err)))
-		rc = csdkp_error_set(rc, sb->provider->name, "sandbox %s: %s", sb->id, err);
+		rc = csdkp_error_set(rc, sb->provider->name, "sandbox %s: %.*s", sb->id, (int)strcspn(err, "\r\n"), err);
 	csdk_agent_endpoint_free(e);
 	return rc;
 }
 
+/* The agent's message, up to its first newline: the last error is one line. */
 static int agent_failed(csdk_sandbox *sb, int rc, const char *err)
 {
-	return csdkp_error_set(rc, sb->provider->name, "%s", err);
+	return csdkp_error_set(rc, sb->provider->name, "%.*s", (int)strcspn(err, "\r\n"), err);
 }
 
 struct output {
