@@ -54,7 +54,7 @@ int csdkp_failures_report(struct csdkp_failures *f, const char *what, size_t n)
 		/* one provider: its own one-line error, not a list of one */
 		csdkp_error_set(code, f->first_name, "%s", f->first_message);
 	else
-		csdkp_error_set(code, NULL, "Failed to %s across %zu provider(s).%s", what, n, f->text);
+		csdkp_error_set_lines(code, NULL, "Failed to %s across %zu provider(s).%s", what, n, f->text);
 	csdkp_failures_free(f);
 	return code;
 }

@@ -70,7 +70,35 @@ static void error_state_reset(struct error_state *st)
 	st->pub.provider = NULL;
 }
 
-int csdkp_error_setv(int code, const char *provider, const char *fmt, va_list ap)
+/* msg with each CR and LF written as \r and \n, so that a value holding one leaves the message one line. */
+static char *one_line(char *msg)
+{
+	size_t n = 0, len;
+	char *out, *o;
+
+	if (!msg)
+		return NULL;
+	for (const char *c = msg; *c; c++)
+		n += *c == '\n' || *c == '\r';
+	if (!n)
+		return msg;
+	len = strlen(msg);
+	if ((o = out = malloc(len + n + 1)))
+		for (const char *c = msg; *c; c++) {
+			if (*c == '\n' || *c == '\r') {
+				*o++ = '\\';
+				*o++ = *c == '\n' ? 'n' : 'r';
+			} else {
+				*o++ = *c;
+			}
+		}
+	if (out)
+		*o = '\0';
+	free(msg);
+	return out;
+}
+
+static int error_setv(int code, const char *provider, int lines, const char *fmt, va_list ap)
 {
 	struct error_state *st = error_state_get(1);
 	char *message = NULL, *copy;
@@ -84,6 +112,8 @@ int csdkp_error_setv(int code, const char *provider, const char *fmt, va_list ap
 	/* Format before freeing: the arguments may be the previous error's strings. */
 	if (vasprintf(&message, fmt, ap) < 0)
 		message = NULL;
+	if (!lines)
+		message = one_line(message);
 	copy = provider ? strdup(provider) : NULL;
 	error_fallback.code = 0;
 	error_state_reset(st);
@@ -95,12 +125,27 @@ int csdkp_error_setv(int code, const char *provider, const char *fmt, va_list ap
 	return code;
 }
 
+int csdkp_error_setv(int code, const char *provider, const char *fmt, va_list ap)
+{
+	return error_setv(code, provider, 0, fmt, ap);
+}
+
 int csdkp_error_set(int code, const char *provider, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	csdkp_error_setv(code, provider, fmt, ap);
+	error_setv(code, provider, 0, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int csdkp_error_set_lines(int code, const char *provider, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_setv(code, provider, 1, fmt, ap);
 	va_end(ap);
 	return code;
 }

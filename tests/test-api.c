@@ -441,7 +441,7 @@ START_TEST(create_reports_the_plugin_failure)
 }
 END_TEST
 
-/* A plugin's message is cut at its first newline: the last error is one line. */
+/* The last error is one line: a plugin's message ends at its first newline, the host writes one in a value as \n. */
 START_TEST(plugin_message_is_one_line)
 {
 	csdk_provider *p = open_api(KEY, NULL);
@@ -455,6 +455,9 @@ START_TEST(plugin_message_is_one_line)
 	ck_assert_ptr_null(r);
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
+	/* the host's own messages write a line break in a value as \n */
+	assert_failed(csdk_provider_open(&p, "no\nsuch\r", NULL), CSDK_ENOTFOUND, "no\nsuch\r",
+		      "unknown provider 'no\\nsuch\\r' (available: none); run 'csdk-plugins --paths' to see where plugins are searched");
 }
 END_TEST
 

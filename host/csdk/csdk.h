@@ -56,7 +56,7 @@ CSDK_API uint32_t csdk_abi_version(void);
 /** The last error of the calling thread. */
 typedef struct csdk_error {
 	int code;             /**< a CSDK_E* code, or 0 when there was none */
-	const char *message;  /**< one line; only the aggregated failures of csdk_compute_* add one "- NAME: message" line per provider; never NULL */
+	const char *message;  /**< one line (a line break in a value is written \n; a plugin's message ends at its first one); only the aggregated failures of csdk_compute_* add one "- NAME: message" line per provider; never NULL */
 	const char *provider; /**< the provider or plugin concerned, or NULL */
 } csdk_error;
 
