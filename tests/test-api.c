@@ -27,6 +27,7 @@
 #endif
 
 #include "fixtures/apitest.h"
+#include "fixtures/fixture.h"
 #include "helpers.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -458,6 +459,32 @@ START_TEST(plugin_message_is_one_line)
 	/* the host's own messages write a line break in a value as \n */
 	assert_failed(csdk_provider_open(&p, "no\nsuch\r", NULL), CSDK_ENOTFOUND, "no\nsuch\r",
 		      "unknown provider 'no\\nsuch\\r' (available: none); run 'csdk-plugins --paths' to see where plugins are searched");
+}
+END_TEST
+
+/* The gateway slot carries a unix: or http(s):// URL, a token and headers; the host refuses other schemes and bad headers. */
+START_TEST(gateway_endpoint_carries_url_token_and_headers)
+{
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_agent_endpoint *ep = NULL;
+	csdk_provider *p = NULL;
+	csdk_sandbox *sb = NULL;
+
+	opts.registry = t_registry(t_fixture_dir("good"), 0);
+	ck_assert_msg(csdk_provider_open(&p, "beta", &opts) == 0, "%s", csdk_error_last()->message);
+	ck_assert_uint_eq(csdk_provider_mode(p), CSDK_MODE_GATEWAY);
+	ck_assert_int_eq(csdk_sandbox_get(&sb, p, FIXTURE_PROBE_ID), 0);
+	ck_assert_ptr_nonnull(sb);
+	ck_assert_msg(csdk_sandbox_agent_endpoint(&ep, sb) == 0, "%s", csdk_error_last()->message);
+	ck_assert_str_eq(ep->url, FIXTURE_AGENT_URL);
+	ck_assert_str_eq(ep->token, FIXTURE_AGENT_TOKEN);
+	ck_assert_uint_eq(ep->n_headers, 1);
+	ck_assert_str_eq(ep->headers[0].key, FIXTURE_AGENT_HEADER);
+	ck_assert_str_eq(ep->headers[0].value, FIXTURE_AGENT_HEADER_VALUE);
+	csdk_agent_endpoint_free(ep);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	csdk_registry_free(opts.registry);
 }
 END_TEST
 
@@ -1923,6 +1950,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, create_gives_an_id);
 	tcase_add_test(tc, create_reports_the_plugin_failure);
 	tcase_add_test(tc, plugin_message_is_one_line);
+	tcase_add_test(tc, gateway_endpoint_carries_url_token_and_headers);
 	tcase_add_test(tc, create_without_an_id_fails_and_releases_the_handle);
 	tcase_add_test(tc, create_checks_its_options);
 	tcase_add_test(tc, get_of_an_unknown_id_is_null_without_error);
