@@ -482,9 +482,11 @@ typedef struct csdk_command_options {
 
 /**
  * Run one shell string with /bin/sh -c. A non-zero exit code is a result,
- * not an error. Callbacks run on the calling thread, once for each piece of
- * output the provider hands over: while the command runs with streaming
- * providers (CSDK_CAP_STREAMING), otherwise after it ended. Background
+ * not an error. Callbacks run once for each piece of output the provider
+ * hands over, before this call returns and never two at once: while the
+ * command runs with streaming providers (CSDK_CAP_STREAMING), otherwise
+ * after it ended. They run on the calling thread, or on a thread of the
+ * plugin's own when it writes output from one (plugin.h allows it). Background
  * together with a callback fails with CSDK_EINVAL. opts may be NULL; its
  * runtime must be NULL here.
  */
