@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "csdkp.h"
 #include "k8s.h"
 #include "wsconn.h"
@@ -300,29 +301,6 @@ int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const st
 	return csdkp_k8s_exec(ctx, sandbox, command, req, out, NULL, exit_code_out);
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64encode(const char *s, size_t n)
-{
-	char *o = malloc(n / 3 * 4 + 8), *p = o;
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		*p++ = b64chars[(v >> 18) & 63];
-		*p++ = b64chars[(v >> 12) & 63];
-		*p++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		*p++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*p = '\0';
-	return o;
-}
-
 int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 		     struct csdk_sink *out, int *exit_code_out)
 {
@@ -344,7 +322,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	csdkp_random_hex(hex, 8);
 	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
 	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
-	if (!(b64 = b64encode(code, strlen(code))) ||
+	if (!(b64 = csdkp_b64_encode(code, strlen(code))) ||
 	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
 		     python ? "python3" : "node", path, path) < 0) {
 		free(b64);
