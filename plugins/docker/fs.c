@@ -115,7 +115,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 
 /* Run a fixed command with quoted arguments; fails with the command's stderr. */
 static int exec_simple(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *cmd, int *code,
-		       struct csdkp_docker_capture *cap)
+		       struct csdkp_capture *cap)
 {
 	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
 
@@ -135,7 +135,7 @@ static int quoted_cmd(char **out, const char *before, const char *path, const ch
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static void chomp(struct csdkp_docker_capture *cap)
+static void chomp(struct csdkp_capture *cap)
 {
 	while (cap->len && (cap->data[cap->len - 1] == '\n' || cap->data[cap->len - 1] == '\r'))
 		cap->data[--cap->len] = '\0';
@@ -143,7 +143,7 @@ static void chomp(struct csdkp_docker_capture *cap)
 
 static int mkdir_p(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, const char *shown)
 {
-	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct csdkp_capture cap = { .max = 4096 };
 	char *cmd;
 	int rc, code = 0;
 
@@ -382,7 +382,7 @@ int csdkp_m_fs_remove(void *vctx, void *sandbox, const char *path)
 {
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct csdkp_capture cap = { .max = 4096 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;
@@ -417,7 +417,7 @@ int csdkp_m_fs_readdir(void *vctx, void *sandbox, const char *path, struct csdk_
 	static const char list_tail[] =
 		" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; "
 		"[ -e \"$f\" ] || [ -h \"$f\" ] || continue; printf '%s\\0' \"$f\" >&2; done";
-	struct csdkp_docker_capture cap = { .max = 64 * 1024 * 1024 };
+	struct csdkp_capture cap = { .max = 64 * 1024 * 1024 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;

@@ -32,28 +32,6 @@ struct exec_args {
 	int64_t timeout_ms;
 };
 
-static int capture_append(struct csdkp_k8s_capture *cap, const unsigned char *data, size_t len)
-{
-	if (cap->len >= cap->max)
-		return 0;
-	if (len > cap->max - cap->len)
-		len = cap->max - cap->len;
-	if (cap->len + len + 1 > cap->cap) {
-		size_t n = cap->cap ? cap->cap : 1024;
-		char *p;
-		while (n < cap->len + len + 1)
-			n *= 2;
-		if (!(p = realloc(cap->data, n)))
-			return CSDK_ENOMEM;
-		cap->data = p;
-		cap->cap = n;
-	}
-	memcpy(cap->data + cap->len, data, len);
-	cap->len += len;
-	cap->data[cap->len] = '\0';
-	return 0;
-}
-
 static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, char **out)
 {
 	char base[256];
@@ -87,7 +65,7 @@ static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_a
  * then holds its answer), or another code after host->error.
  */
 static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
-		   struct csdkp_k8s_capture *cap, int *exit_code, int *sink_rc)
+		   struct csdkp_capture *cap, int *exit_code, int *sink_rc)
 {
 	struct csdkp_k8s_ws ws;
 	struct csdkp_ws_frame f;
@@ -159,7 +137,7 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 			off = 1;
 		}
 		if (channel == CSDKP_K8S_CH_STDOUT || channel == CSDKP_K8S_CH_STDERR) {
-			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = capture_append(cap, f.payload + off, f.len - off))) {
+			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = csdkp_capture_append(cap, f.payload + off, f.len - off))) {
 				*sink_rc = rc;
 				rc = CSDK_ECANCELLED;
 				break;
@@ -250,7 +228,7 @@ out:
 }
 
 int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
-		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_k8s_capture *err_capture,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_capture *err_capture,
 		   int *exit_code_out)
 {
 	struct exec_args a = { .argc = 0 };
@@ -306,7 +284,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 {
 	struct csdkp_k8s *ctx = vctx;
 	struct csdkp_k8s_sandbox *sb = sandbox;
-	struct csdkp_k8s_capture cap = { .max = 256 * 1024 };
+	struct csdkp_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
 	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *b64;
