@@ -27,11 +27,4 @@ void agent_envelope_header(unsigned char hdr[AGENT_ENV_HDR], unsigned flags, siz
 int agent_code_http_status(const char *code);
 int agent_code_known(const char *code);
 
-#define AGENT_B64_LEN(n) (((n) + 2) / 3 * 4)
-char *agent_b64_encode(const unsigned char *in, size_t n);
-/* Writes AGENT_B64_LEN(n) characters (no NUL) to out; returns that length. */
-size_t agent_b64_encode_to(char *out, const unsigned char *in, size_t n);
-/* Standard or URL alphabet, padding optional. 0 or -1. */
-int agent_b64_decode(const char *in, size_t n, unsigned char **out, size_t *out_len);
-
 #endif

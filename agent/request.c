@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "connect.h"
 
 void agent_err_set(struct agent_err *err, const char *code, const char *fmt, ...)
@@ -344,7 +345,7 @@ int agent_parse_input(json_t *msg, unsigned char **data, size_t *len, struct age
 		return -1;
 	}
 	if (!json_is_string(v) ||
-	    agent_b64_decode(json_string_value(v), json_string_length(v), data, len) < 0) {
+	    csdkp_b64_decode(data, len, json_string_value(v), json_string_length(v))) {
 		agent_err_set(err, "invalid_argument", "input.stdin: expected base64 bytes");
 		return -1;
 	}

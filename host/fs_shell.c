@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "builders.h"
 #include "error.h"
 #include "fs_shell.h"
@@ -38,61 +39,18 @@ enum {
 /* The first line a failed script wrote to stderr, for the message of an unexpected status. */
 static _Thread_local char last_stderr[256];
 
-static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len)
-{
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Decode base64 text, skipping white space; the output buffer is len/4*3+1 bytes. -1 on bad input. */
+/* Append the bytes base64 text stands for to out: 0, -1 for text that is not base64, CSDK_ENOMEM. */
 static int b64_decode(struct csdkp_buf *out, const char *in, size_t len)
 {
-	unsigned v = 0;
-	int bits = 0, pad = 0;
+	unsigned char *bytes;
+	size_t n;
+	int rc = csdkp_b64_decode(&bytes, &n, in, len);
 
-	for (size_t i = 0; i < len; i++) {
-		const char *p;
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\n' || c == '\r' || c == ' ')
-			continue;
-		if (c == '=') {
-			pad = 1;
-			continue;
-		}
-		if (pad || !(p = strchr(b64_alphabet, c)) || !c)
-			return -1;
-		v = v << 6 | (unsigned)(p - b64_alphabet);
-		bits += 6;
-		if (bits >= 8) {
-			unsigned char byte = (unsigned char)(v >> (bits - 8));
-			bits -= 8;
-			if (csdkp_buf_append(out, &byte, 1))
-				return CSDK_ENOMEM;
-		}
-	}
-	return 0;
+	if (rc)
+		return rc == CSDK_EINVAL ? -1 : rc;
+	rc = csdkp_buf_append(out, bytes, n) ? CSDK_ENOMEM : 0;
+	free(bytes);
+	return rc;
 }
 
 /*
@@ -217,7 +175,7 @@ static int write_chunks(csdk_provider *p, void *native, const char *path, const 
 
 	for (size_t at = 0; rc == 0 && at < len; at += CHUNK_RAW) {
 		size_t n = len - at < CHUNK_RAW ? len - at : CHUNK_RAW;
-		char *b64 = b64_encode(data + at, n), *script;
+		char *b64 = csdkp_b64_encode(data + at, n), *script;
 
 		if (!b64 || !(script = csdkp_printf("printf '%%s' '%s' | base64 -d >> \"$f\" || exit 8", b64))) {
 			free(b64);

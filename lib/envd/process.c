@@ -5,11 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define B64_AVX2 1
-#endif
-
+#include "base64.h"
 #include "internal.h"
 
 /* The state of one process.Process/Start stream, fed by curl's write callback. */
@@ -36,114 +32,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 0..63 for both base64 alphabets ('+' and '-' are 62, '/' and '_' 63), 64 for any other byte. */
-static const unsigned char b64_table[256] = {
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 62, 64, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
-	64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
-	64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
-};
-
-#ifdef B64_AVX2
-/*
- * 32 characters at a time with AVX2 when the CPU has it (Muła and Lemire,
- * "Faster Base64 Encoding and Decoding Using AVX2 Instructions", 2018): a
- * byte is in the standard alphabet when the bits looked up by its low and
- * its high nibble have nothing in common; its value is the byte plus an
- * offset looked up by its high nibble ('/' one below); two multiply-adds
- * pack four 6-bit values into three bytes. Stops before any block holding
- * another byte ('=', the URL alphabet, garbage): the caller goes on from
- * there. Writes 32 bytes per 24 it produces. Returns the characters taken.
- */
-__attribute__((target("avx2")))
-static size_t b64_decode_avx2(const char *s, size_t len, unsigned char *out)
-{
-	const __m256i lut_lo = _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1a, 0x1b,
-						0x1b, 0x1b, 0x1a, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-						0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
-	const __m256i lut_hi = _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10,
-						0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10,
-						0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
-	const __m256i offsets = _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
-						 0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
-	const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
-					      2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-	size_t i = 0;
-
-	for (; len - i >= 32; i += 32, out += 24) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(s + i));
-		__m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), _mm256_set1_epi8(0x0f));
-		__m256i lo = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
-
-		if (!_mm256_testz_si256(_mm256_shuffle_epi8(lut_lo, lo), _mm256_shuffle_epi8(lut_hi, hi)))
-			break;
-		hi = _mm256_add_epi8(hi, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('/')));
-		v = _mm256_add_epi8(v, _mm256_shuffle_epi8(offsets, hi));
-		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
-		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
-		v = _mm256_shuffle_epi8(v, pack);
-		v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
-		_mm256_storeu_si256((__m256i *)out, v);
-	}
-	return i;
-}
-#endif
-
-/* Room b64_decode needs for len characters. */
-#define B64_ROOM(len) ((len) / 4 * 3 + 32)
-
-/* Decode base64 (standard or URL alphabet, padding optional, nothing read past
- * the first '=') into out, which has B64_ROOM(len) bytes; -1 on bad input. */
-static long b64_decode(const char *s, size_t len, unsigned char *out)
-{
-	const unsigned char *in = (const unsigned char *)s;
-	unsigned v = 0;
-	int bits = 0;
-	size_t i = 0, o = 0;
-
-#ifdef B64_AVX2
-	if (len >= 32 && __builtin_cpu_supports("avx2")) {
-		i = b64_decode_avx2(s, len, out);
-		o = i / 4 * 3;
-	}
-#endif
-	for (; i + 4 <= len; i += 4) {
-		unsigned a = b64_table[in[i]], b = b64_table[in[i + 1]], c = b64_table[in[i + 2]], d = b64_table[in[i + 3]];
-
-		if ((a | b | c | d) & 64)
-			break;
-		v = a << 18 | b << 12 | c << 6 | d;
-		out[o++] = (unsigned char)(v >> 16);
-		out[o++] = (unsigned char)(v >> 8);
-		out[o++] = (unsigned char)v;
-	}
-	for (v = 0; i < len && in[i] != '='; i++) {
-		unsigned d = b64_table[in[i]];
-
-		if (d & 64)
-			return -1;
-		v = v << 6 | d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(v >> bits & 0xff);
-		}
-	}
-	return (long)o;
-}
-
 static int status_signal(const char *status)
 {
 	static const struct {
@@ -163,7 +51,7 @@ static int status_signal(const char *status)
 /* Decode one output field and hand it on; -1 stops the transfer. */
 static int output(struct stream *st, enum csdk_stream stream, const char *b64, size_t len)
 {
-	size_t need = B64_ROOM(len);
+	size_t need = CSDKP_B64_ROOM(len);
 	long n;
 
 	if (need > st->out_cap) {
@@ -174,7 +62,7 @@ static int output(struct stream *st, enum csdk_stream stream, const char *b64, s
 		st->out = p;
 		st->out_cap = need;
 	}
-	n = b64_decode(b64, len, st->out);
+	n = csdkp_b64_decode_to(st->out, b64, len);
 	if (n < 0)
 		st->bad = 1;
 	else if (n > 0 && st->cmd->on_output && st->cmd->on_output(st->cmd->userdata, stream, st->out, (size_t)n))

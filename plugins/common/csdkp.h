@@ -58,4 +58,12 @@ int csdkp_random_hex(char *out, size_t nbytes);
 /** Milliseconds since the Unix epoch. */
 int64_t csdkp_now_ms(void);
 
+/** The first max bytes of a stream (a command's stderr, a log), NUL-terminated. */
+struct csdkp_capture {
+	char *data; /**< owned; free() it */
+	size_t len, cap, max;
+};
+/** Append what still fits under cap->max of data to cap: 0, or CSDK_ENOMEM. */
+int csdkp_capture_append(struct csdkp_capture *cap, const void *data, size_t len);
+
 #endif

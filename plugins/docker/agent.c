@@ -312,7 +312,7 @@ void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
 static int log_add(void *arg, int stream, const char *data, size_t len)
 {
 	(void)stream;
-	return csdkp_docker_capture_append(arg, data, len);
+	return csdkp_capture_append(arg, data, len);
 }
 
 /* What the container's log says of its agent, the last start winning: 1 and
@@ -323,7 +323,7 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 {
 	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
 	struct csdkp_http_response resp;
-	struct csdkp_docker_capture l = { .max = 4u << 20 };
+	struct csdkp_capture l = { .max = 4u << 20 };
 	struct csdkp_frames f;
 	char path[256];
 	int rc, state = 0;

@@ -638,7 +638,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
 		/* extend_timeout moves the deadline in the container, not the label */
 		struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
-		struct csdkp_docker_capture cap = { .max = 64 };
+		struct csdkp_capture cap = { .max = 64 };
 		int code = 0;
 		if (!csdkp_docker_exec(ctx, sb, "read d < /tmp/.csdk-deadline-$CSDK_STAMP && echo $d >&2", &ro, NULL, &cap, &code) && code == 0 && cap.len)
 			timeout_ms = strtoll(cap.data, NULL, 10) * 1000 - created_ms;

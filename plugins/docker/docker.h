@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <csdk/plugin.h>
 
+#include "csdkp.h"
 #include "csdkp_http.h"
 
 #define CSDKP_DOCKER_API "/v1.41"
@@ -137,17 +138,10 @@ int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
 
 /* exec.c */
 
-/** Where a command's output goes: the caller's sink, and optionally a stderr capture. */
-struct csdkp_docker_capture {
-	char *data;
-	size_t len, cap, max;
-};
-/** Append up to max - len bytes to cap->data, NUL-terminated: 0, or CSDK_ENOMEM. */
-int csdkp_docker_capture_append(struct csdkp_docker_capture *cap, const char *data, size_t len);
 /** Run argv-less shell command in the container; *exit_code_out is the program's status. */
 int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
 		      const struct csdk_run_request *opts, struct csdk_sink *out,
-		      struct csdkp_docker_capture *err_capture, int *exit_code_out);
+		      struct csdkp_capture *err_capture, int *exit_code_out);
 int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			struct csdk_sink *out, int *exit_code_out);
 int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out,

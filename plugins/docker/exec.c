@@ -20,40 +20,18 @@ static const char killer_script[] =
 struct stream_state {
 	struct csdkp_docker *ctx;
 	struct csdk_sink *out;
-	struct csdkp_docker_capture *cap;
+	struct csdkp_capture *cap;
 	struct csdkp_frames frames;
 	int sink_rc;
 	int malformed;
 };
-
-int csdkp_docker_capture_append(struct csdkp_docker_capture *cap, const char *data, size_t len)
-{
-	if (cap->len >= cap->max)
-		return 0;
-	if (len > cap->max - cap->len)
-		len = cap->max - cap->len;
-	if (cap->len + len + 1 > cap->cap) {
-		size_t n = cap->cap ? cap->cap : 1024;
-		char *p;
-		while (n < cap->len + len + 1)
-			n *= 2;
-		if (!(p = realloc(cap->data, n)))
-			return CSDK_ENOMEM;
-		cap->data = p;
-		cap->cap = n;
-	}
-	memcpy(cap->data + cap->len, data, len);
-	cap->len += len;
-	cap->data[cap->len] = '\0';
-	return 0;
-}
 
 static int on_frame(void *arg, int stream, const char *data, size_t len)
 {
 	struct stream_state *s = arg;
 	int rc;
 
-	if (stream == 2 && s->cap && (rc = csdkp_docker_capture_append(s->cap, data, len)))
+	if (stream == 2 && s->cap && (rc = csdkp_capture_append(s->cap, data, len)))
 		return s->sink_rc = rc;
 	if (s->out && (rc = s->ctx->host->sink_write(s->out, stream == 2 ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT, data, len)))
 		return s->sink_rc = rc;
@@ -199,7 +177,7 @@ static int exec_kill(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 
 int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
 		      const struct csdk_run_request *opts, struct csdk_sink *out,
-		      struct csdkp_docker_capture *err_capture, int *exit_code_out)
+		      struct csdkp_capture *err_capture, int *exit_code_out)
 {
 	struct stream_state s = { .ctx = ctx, .out = out, .cap = err_capture };
 	char eid[128], pidfile[64], hex[17];
@@ -271,7 +249,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 {
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdkp_docker_capture cap = { .max = 256 * 1024 };
+	struct csdkp_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
 	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *q = NULL;

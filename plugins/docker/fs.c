@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "csdkp.h"
 #include "docker.h"
 
@@ -19,46 +20,6 @@ struct path_stat {
 	int64_t mtime_ms;
 	char *link_target;
 };
-
-static int b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-static char *b64_decode(const char *s, size_t *out_len)
-{
-	size_t n = strlen(s), j = 0;
-	char *r = malloc(n / 4 * 3 + 4);
-	unsigned acc = 0;
-	int bits = 0;
-
-	if (!r)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value((unsigned char)s[i]);
-		if (v < 0)
-			continue;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			r[j++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	r[j] = '\0';
-	*out_len = j;
-	return r;
-}
 
 static int64_t rfc3339_ms(const char *s)
 {
@@ -112,7 +73,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 	char *path;
 	json_t *j;
 	size_t n;
-	char *raw;
+	unsigned char *raw;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -134,11 +95,11 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 		csdkp_http_response_free(&resp);
 		return rc;
 	}
-	raw = b64_decode(resp.header, &n);
+	rc = csdkp_b64_decode(&raw, &n, resp.header, strlen(resp.header));
 	csdkp_http_response_free(&resp);
-	if (!raw)
+	if (rc == CSDK_ENOMEM)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory reading a path stat");
-	j = json_loadb(raw, n, 0, NULL);
+	j = raw ? json_loadb((const char *)raw, n, 0, NULL) : NULL;
 	free(raw);
 	if (!j)
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s sent an unreadable X-Docker-Container-Path-Stat for '%s'; check the engine's version",
@@ -154,7 +115,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 
 /* Run a fixed command with quoted arguments; fails with the command's stderr. */
 static int exec_simple(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *cmd, int *code,
-		       struct csdkp_docker_capture *cap)
+		       struct csdkp_capture *cap)
 {
 	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
 
@@ -174,7 +135,7 @@ static int quoted_cmd(char **out, const char *before, const char *path, const ch
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static void chomp(struct csdkp_docker_capture *cap)
+static void chomp(struct csdkp_capture *cap)
 {
 	while (cap->len && (cap->data[cap->len - 1] == '\n' || cap->data[cap->len - 1] == '\r'))
 		cap->data[--cap->len] = '\0';
@@ -182,7 +143,7 @@ static void chomp(struct csdkp_docker_capture *cap)
 
 static int mkdir_p(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, const char *shown)
 {
-	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct csdkp_capture cap = { .max = 4096 };
 	char *cmd;
 	int rc, code = 0;
 
@@ -421,7 +382,7 @@ int csdkp_m_fs_remove(void *vctx, void *sandbox, const char *path)
 {
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct csdkp_capture cap = { .max = 4096 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;
@@ -456,7 +417,7 @@ int csdkp_m_fs_readdir(void *vctx, void *sandbox, const char *path, struct csdk_
 	static const char list_tail[] =
 		" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; "
 		"[ -e \"$f\" ] || [ -h \"$f\" ] || continue; printf '%s\\0' \"$f\" >&2; done";
-	struct csdkp_docker_capture cap = { .max = 64 * 1024 * 1024 };
+	struct csdkp_capture cap = { .max = 64 * 1024 * 1024 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;

@@ -136,7 +136,7 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	struct csdkp_docker *ctx = vctx;
 	struct csdkp_docker_sandbox *sb = sandbox;
 	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 30000 };
-	struct csdkp_docker_capture cap = { .max = 4096 };
+	struct csdkp_capture cap = { .max = 4096 };
 	char cmd[512];
 	int rc, code = 0;
 

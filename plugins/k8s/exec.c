@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "csdkp.h"
 #include "k8s.h"
 #include "wsconn.h"
@@ -30,28 +31,6 @@ struct exec_args {
 	size_t stdin_len;
 	int64_t timeout_ms;
 };
-
-static int capture_append(struct csdkp_k8s_capture *cap, const unsigned char *data, size_t len)
-{
-	if (cap->len >= cap->max)
-		return 0;
-	if (len > cap->max - cap->len)
-		len = cap->max - cap->len;
-	if (cap->len + len + 1 > cap->cap) {
-		size_t n = cap->cap ? cap->cap : 1024;
-		char *p;
-		while (n < cap->len + len + 1)
-			n *= 2;
-		if (!(p = realloc(cap->data, n)))
-			return CSDK_ENOMEM;
-		cap->data = p;
-		cap->cap = n;
-	}
-	memcpy(cap->data + cap->len, data, len);
-	cap->len += len;
-	cap->data[cap->len] = '\0';
-	return 0;
-}
 
 static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, char **out)
 {
@@ -86,7 +65,7 @@ static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_a
  * then holds its answer), or another code after host->error.
  */
 static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
-		   struct csdkp_k8s_capture *cap, int *exit_code, int *sink_rc)
+		   struct csdkp_capture *cap, int *exit_code, int *sink_rc)
 {
 	struct csdkp_k8s_ws ws;
 	struct csdkp_ws_frame f;
@@ -158,7 +137,7 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 			off = 1;
 		}
 		if (channel == CSDKP_K8S_CH_STDOUT || channel == CSDKP_K8S_CH_STDERR) {
-			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = capture_append(cap, f.payload + off, f.len - off))) {
+			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = csdkp_capture_append(cap, f.payload + off, f.len - off))) {
 				*sink_rc = rc;
 				rc = CSDK_ECANCELLED;
 				break;
@@ -249,7 +228,7 @@ out:
 }
 
 int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
-		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_k8s_capture *err_capture,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_capture *err_capture,
 		   int *exit_code_out)
 {
 	struct exec_args a = { .argc = 0 };
@@ -300,35 +279,12 @@ int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const st
 	return csdkp_k8s_exec(ctx, sandbox, command, req, out, NULL, exit_code_out);
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64encode(const char *s, size_t n)
-{
-	char *o = malloc(n / 3 * 4 + 8), *p = o;
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		*p++ = b64chars[(v >> 18) & 63];
-		*p++ = b64chars[(v >> 12) & 63];
-		*p++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		*p++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*p = '\0';
-	return o;
-}
-
 int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 		     struct csdk_sink *out, int *exit_code_out)
 {
 	struct csdkp_k8s *ctx = vctx;
 	struct csdkp_k8s_sandbox *sb = sandbox;
-	struct csdkp_k8s_capture cap = { .max = 256 * 1024 };
+	struct csdkp_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
 	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *b64;
@@ -344,7 +300,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	csdkp_random_hex(hex, 8);
 	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
 	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
-	if (!(b64 = b64encode(code, strlen(code))) ||
+	if (!(b64 = csdkp_b64_encode(code, strlen(code))) ||
 	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
 		     python ? "python3" : "node", path, path) < 0) {
 		free(b64);

@@ -13,6 +13,8 @@
 #include <jansson.h>
 #include <csdk/plugin.h>
 
+#include "csdkp.h"
+
 #define CSDKP_K8S_PREFIX "computesdk.com/"
 #define CSDKP_K8S_LABEL CSDKP_K8S_PREFIX "sandbox"
 #define CSDKP_K8S_CONTAINER "sandbox"
@@ -123,13 +125,9 @@ int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb);
 int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* exec.c */
-struct csdkp_k8s_capture {
-	char *data;
-	size_t len, cap, max;
-};
 /** Run a shell command in the pod; *exit_code_out is its status (124 on timeout). */
 int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
-		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_k8s_capture *err_capture,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_capture *err_capture,
 		   int *exit_code_out);
 /** An argv (at most 6 words) with stdin data, closed after it on v5 (v4 cannot: the command must not wait for EOF). */
 int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,

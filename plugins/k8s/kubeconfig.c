@@ -9,6 +9,7 @@
 
 #include <yaml.h>
 
+#include "base64.h"
 #include "k8s.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -114,40 +115,6 @@ static int read_file(const char *path, char **out, size_t *len_out)
 	return 0;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+' || c == '-') return 62;
-	if (c == '/' || c == '_') return 63;
-	return -1;
-}
-
-static char *b64decode(const char *s)
-{
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(n / 4 * 3 + 4);
-	unsigned v = 0;
-	int bits = 0;
-
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		int d = b64val((unsigned char)*s);
-		if (d < 0)
-			continue;
-		v = (v << 6) | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((v >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static json_t *named(json_t *list, const char *what, const char *name)
 {
 	size_t i;
@@ -168,8 +135,15 @@ static int pem(json_t *obj, const char *key, const char *dir, char **out, char *
 	const char *v;
 
 	snprintf(k, sizeof(k), "%s-data", key);
-	if ((v = json_string_value(json_object_get(obj, k))))
-		return (*out = b64decode(v)) ? 0 : CSDK_ENOMEM;
+	if ((v = json_string_value(json_object_get(obj, k)))) {
+		int rc = csdkp_b64_decode((unsigned char **)out, NULL, v, strlen(v));
+
+		if (rc == CSDK_EINVAL) {
+			snprintf(err, errlen, "%s is not base64", k);
+			return CSDK_ECONFIG;
+		}
+		return rc;
+	}
 	if (!(v = json_string_value(json_object_get(obj, key))))
 		return 0;
 	snprintf(path, sizeof(path), "%s%s%s", v[0] == '/' ? "" : dir, v[0] == '/' ? "" : "/", v);

@@ -130,10 +130,6 @@ void csdkp_cgroup_remove(const char *id);
 long csdkp_cgroup_oom_kills(const char *id);
 
 /* spawn.c */
-struct csdkp_capture {
-	char *data;
-	size_t len, cap, max;
-};
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkp_capture *capture_stderr);

@@ -348,25 +348,6 @@ static pid_t start_watchdog(pid_t group, int procs_dfd, const char *record, pid_
 	_exit(0);
 }
 
-static void capture_add(struct csdkp_capture *c, const char *data, size_t n)
-{
-	if (!c || c->len >= c->max)
-		return;
-	if (n > c->max - c->len)
-		n = c->max - c->len;
-	if (c->len + n + 1 > c->cap) {
-		size_t cap = c->len + n + 1 > 4096 ? c->len + n + 1 : 4096;
-		char *g = realloc(c->data, cap);
-		if (!g)
-			return;
-		c->data = g;
-		c->cap = cap;
-	}
-	memcpy(c->data + c->len, data, n);
-	c->len += n;
-	c->data[c->len] = '\0';
-}
-
 static void short_command(char *out, size_t outlen, const char *command)
 {
 	size_t n = strcspn(command, "\r\n");
@@ -524,7 +505,8 @@ static void fg_read(struct fg *f, int fd, struct csdk_sink *sink, struct csdkp_c
 	}
 	f->counts[stream] += (uint64_t)n;
 	if (stream == CSDK_STREAM_STDERR)
-		capture_add(capture, buf, (size_t)n);
+		if (capture)
+			(void)csdkp_capture_append(capture, buf, (size_t)n);
 	if (n > 0 && f->ctx->host->sink_write(sink, stream, buf, (size_t)n)) {
 		f->cancelled = 1;
 		kill(-f->pid, SIGKILL);

@@ -230,9 +230,6 @@ json_t *csdkp_json_text(const char *s);
 /** Non-zero when data is valid UTF-8. */
 int csdkp_utf8_valid(const char *data, size_t len);
 
-/** Base64 of data (caller frees), or NULL when out of memory. */
-char *csdkp_base64(const unsigned char *data, size_t len);
-
 /** Format ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf, or "-" for 0. */
 const char *csdkp_format_time(char *buf, size_t size, int64_t ms);
 

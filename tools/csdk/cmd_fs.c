@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "cli.h"
 
 static int fs_read(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *path)
@@ -25,7 +26,7 @@ static int fs_read(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *pat
 		int text = csdkp_utf8_valid(data, len);
 
 		if (!text)
-			encoded = csdkp_base64((const unsigned char *)data, len);
+			encoded = csdkp_b64_encode(data, len);
 		content = text ? json_stringn(data, len) : encoded ? json_string(encoded) : NULL;
 		status = csdkp_print_json(json_pack("{s:o,s:I,s:s,s:o}", "path", csdkp_json_text(path), "size", (json_int_t)len,
 						    "encoding", text ? "utf-8" : "base64", "content", content),

@@ -145,38 +145,6 @@ json_t *csdkp_json_bytes(const char *data, size_t len)
 	return str;
 }
 
-char *csdkp_base64(const unsigned char *data, size_t len)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	o = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned long v = (unsigned long)data[i] << 16 | (unsigned long)data[i + 1] << 8 | data[i + 2];
-
-		*o++ = alphabet[v >> 18 & 63];
-		*o++ = alphabet[v >> 12 & 63];
-		*o++ = alphabet[v >> 6 & 63];
-		*o++ = alphabet[v & 63];
-	}
-	if (i < len) {
-		unsigned long v = (unsigned long)data[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned long)data[i + 1] << 8;
-		*o++ = alphabet[v >> 18 & 63];
-		*o++ = alphabet[v >> 12 & 63];
-		*o++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 const char *csdkp_format_time(char *buf, size_t size, int64_t ms)
 {
 	time_t secs;
