@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "rfc3339.h"
 
 static char *files_path(CURL *h, const char *path)
 {
@@ -145,30 +146,6 @@ out:
 	return rc;
 }
 
-/* google.protobuf.Timestamp in JSON: "2026-12-04T17:29:01.123456789Z". */
-static int64_t timestamp_ms(const char *s)
-{
-	struct tm tm;
-	const char *rest;
-	int64_t ms = 0;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (!(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
-		return 0;
-	if (*rest == '.') {
-		int digits = 0;
-
-		for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
-			if (digits < 3)
-				ms = ms * 10 + (*rest - '0');
-		while (digits++ < 3)
-			ms *= 10;
-	}
-	return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 /* int64 fields arrive as JSON strings (proto3) or numbers. */
 static uint64_t json_u64(json_t *v)
 {
@@ -189,7 +166,7 @@ static int entry_from(struct envdc_entry *e, json_t *j)
 	e->type = type && !strcmp(type, "FILE_TYPE_FILE") ? CSDK_ENTRY_FILE
 		  : type && !strcmp(type, "FILE_TYPE_DIRECTORY") ? CSDK_ENTRY_DIRECTORY : CSDK_ENTRY_OTHER;
 	e->size = json_u64(json_object_get(j, "size"));
-	e->modified_ms = timestamp_ms(json_string_value(json_object_get(j, "modifiedTime")));
+	e->modified_ms = csdkp_rfc3339_ms(json_string_value(json_object_get(j, "modifiedTime")));
 	if (!e->name || !e->path) {
 		envdc_entry_clear(e);
 		return -1;

@@ -8,6 +8,7 @@
 
 #include "csdkp.h"
 #include "docker.h"
+#include "rfc3339.h"
 
 /* Keeps the container alive until stopped or past its deadline (epoch
  * seconds in CSDK_DEADLINE, moved by extend_timeout through a file named
@@ -586,29 +587,6 @@ int csdkp_m_destroy(void *vctx, const char *id)
 	return rc;
 }
 
-static int64_t parse_time_ms(const char *s)
-{
-	struct tm tm;
-	const char *rest;
-	int64_t ms = 0;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!rest)
-		return 0;
-	if (*rest == '.') {
-		int digits = 0;
-		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-			if (digits++ < 3)
-				ms = ms * 10 + (*rest - '0');
-		while (digits++ < 3)
-			ms *= 10;
-	}
-	return (int64_t)timegm(&tm) * 1000 + ms;
-}
-
 int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 {
 	struct csdkp_docker *ctx = vctx;
@@ -632,7 +610,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	else
 		status = CSDK_STATUS_STOPPED;
 	created = json_string_value(json_object_get(labels, "com.computesdk.created_ms"));
-	created_ms = created ? strtoll(created, NULL, 10) : parse_time_ms(json_string_value(json_object_get(j, "Created")));
+	created_ms = created ? strtoll(created, NULL, 10) : csdkp_rfc3339_ms(json_string_value(json_object_get(j, "Created")));
 	v = json_object_get(labels, "com.computesdk.timeout_ms");
 	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {

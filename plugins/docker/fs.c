@@ -8,6 +8,7 @@
 #include "base64.h"
 #include "csdkp.h"
 #include "docker.h"
+#include "rfc3339.h"
 
 #define GO_MODE_DIR (1u << 31)
 #define GO_MODE_SYMLINK (1u << 27)
@@ -20,32 +21,6 @@ struct path_stat {
 	int64_t mtime_ms;
 	char *link_target;
 };
-
-static int64_t rfc3339_ms(const char *s)
-{
-	struct tm tm;
-	const char *rest;
-	int64_t ms = 0, off = 0;
-	int digits = 0;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (!(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
-		return 0;
-	if (*rest == '.')
-		for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-			if (digits++ < 3)
-				ms = ms * 10 + (*rest - '0');
-	while (digits++ < 3)
-		ms *= 10;
-	if (*rest == '+' || *rest == '-') {
-		int hh = 0, mm = 0;
-		sscanf(rest + 1, "%d:%d", &hh, &mm);
-		off = (int64_t)(hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
-	}
-	return ((int64_t)timegm(&tm) - off) * 1000 + ms;
-}
 
 static int archive_path(struct csdkp_docker_sandbox *sb, const char *abs, char **out)
 {
@@ -106,7 +81,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 					ctx->ep.display, abs);
 	st->mode = (uint32_t)json_integer_value(json_object_get(j, "mode"));
 	st->size = (uint64_t)json_integer_value(json_object_get(j, "size"));
-	st->mtime_ms = rfc3339_ms(json_string_value(json_object_get(j, "mtime")));
+	st->mtime_ms = csdkp_rfc3339_ms(json_string_value(json_object_get(j, "mtime")));
 	if (json_string_length(json_object_get(j, "linkTarget")))
 		st->link_target = strdup(json_string_value(json_object_get(j, "linkTarget")));
 	json_decref(j);

@@ -7,6 +7,7 @@
 
 #include "csdkp.h"
 #include "k8s.h"
+#include "rfc3339.h"
 
 /* PID 1 of a sandbox: ends the pod at the deadline in CSDK_DEADLINE_FILE
  * (epoch seconds), which extend_timeout moves; no deadline: sleep forever. */
@@ -73,15 +74,6 @@ int csdkp_k8s_pod_path(char *buf, size_t len, struct csdkp_k8s *ctx, const char 
 	return n < 0 || (size_t)n >= len ? CSDK_EINVAL : 0;
 }
 
-static int64_t parse_time_ms(const char *s)
-{
-	struct tm tm = { 0 };
-
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return (int64_t)timegm(&tm) * 1000;
-}
-
 static int64_t annotation_int(json_t *pod, const char *key)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(pod, "metadata"), "annotations"), key));
@@ -97,7 +89,7 @@ int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory for a sandbox handle");
 	snprintf(sb->name, sizeof(sb->name), "%s", csdkp_k8s_jstr(pod, "metadata.name") ? csdkp_k8s_jstr(pod, "metadata.name") : "");
 	snprintf(sb->uid, sizeof(sb->uid), "%s", csdkp_k8s_jstr(pod, "metadata.uid") ? csdkp_k8s_jstr(pod, "metadata.uid") : "");
-	sb->created_ms = parse_time_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
+	sb->created_ms = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
 	sb->timeout_ms = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
 	meta = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "metadata");
 	sb->metadata = meta ? json_loads(meta, 0, NULL) : NULL;
@@ -450,7 +442,7 @@ int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out)
 		return rc;
 	}
 	st = pod_state(pod, why, sizeof(why));
-	created = parse_time_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
+	created = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
 	timeout = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
 	if (st == -2 || (timeout > 0 && created > 0 && csdkp_now_ms() > created + timeout + 2000)) {
 		if (st != -2 || !json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
@@ -501,7 +493,7 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 		}
 		json_array_foreach(json_object_get(answer, "items"), i, pod) {
 			char why[256];
-			int64_t created = parse_time_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
+			int64_t created = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
 			int64_t timeout = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
 			const char *name = csdkp_k8s_jstr(pod, "metadata.name");
 			void *h;
