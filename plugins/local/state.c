@@ -749,7 +749,7 @@ static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox 
 	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
 		goto out;
 	if (geteuid() == 0 && !strcmp(isolation, "bubblewrap") && (rc = own_sandbox_dir(ctx, dfd, home)))
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot give the directories of sandbox %s in %s to uid %u (sandbox_uid): %s",
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot give the directories of sandbox %s in %s to uid %u (sandbox_uid): %s; put state_dir on a filesystem where root may change owners",
 				      sb->id, sb->dir, (unsigned)ctx->sandbox_uid, strerror(-rc));
 out:
 	if (home >= 0)
