@@ -43,6 +43,7 @@ static int agent_listens(const struct sockaddr_un *sa)
 
 static int write_token(int rdfd)
 {
+	struct stat st;
 	char token[33];
 	int fd, ok;
 
@@ -54,6 +55,11 @@ static int write_token(int rdfd)
 	fd = openat(rdfd, "token", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
+	/* run/ belongs to the sandbox user when commands run as sandbox_uid: so must the token its agent reads */
+	if (geteuid() == 0 && fstat(rdfd, &st) == 0 && st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0) {
+		close(fd);
+		return -1;
+	}
 	ok = write(fd, token, sizeof(token)) == (ssize_t)sizeof(token);
 	close(fd);
 	return ok ? 0 : -1;

@@ -18,7 +18,7 @@
 
 #define HOST_ETC "/etc"
 /* bumped when what a generation holds changes */
-#define ETC_FORMAT 1
+#define ETC_FORMAT 2
 
 /* Never copied, whatever their mode; passwd, group, hosts, hostname and
  * nsswitch.conf are written instead. */
@@ -83,7 +83,7 @@ static void list_dirs(int dfd, const char *rel, int depth, struct csdkp_strv *ou
  * of the directories, checked with stat alone, tells whether /etc changed. */
 static uint64_t hash_dirs(int etc, char *const *dirs, size_t n)
 {
-	unsigned ids[3] = { ETC_FORMAT, (unsigned)geteuid(), (unsigned)getegid() };
+	unsigned ids[3] = { ETC_FORMAT, CSDKP_INSIDE_UID, CSDKP_INSIDE_UID };
 	uint64_t h = fnv(14695981039346656037ull, ids, sizeof(ids));
 	size_t i;
 
@@ -249,15 +249,14 @@ static int write_file(int ddfd, const char *name, const char *text)
 
 static int write_identity(int ddfd)
 {
-	unsigned uid = (unsigned)geteuid(), gid = (unsigned)getegid();
 	char passwd[512], group[256];
 
-	/* The sandbox user first, so uid 0 (no user namespace) is "sandbox" too. */
+	/* commands run as CSDKP_INSIDE_UID in a user namespace; what the host's root owns shows as nobody */
 	snprintf(passwd, sizeof(passwd),
-		 "sandbox:x:%u:%u:sandbox:" CSDKP_INSIDE_HOME ":/bin/sh\n%s"
+		 "sandbox:x:%d:%d:sandbox:" CSDKP_INSIDE_HOME ":/bin/sh\nroot:x:0:0:root:/root:/usr/sbin/nologin\n"
 		 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		 uid, gid, uid ? "root:x:0:0:root:/root:/usr/sbin/nologin\n" : "");
-	snprintf(group, sizeof(group), "sandbox:x:%u:\n%snogroup:x:65534:\n", gid, gid ? "root:x:0:\n" : "");
+		 CSDKP_INSIDE_UID, CSDKP_INSIDE_UID);
+	snprintf(group, sizeof(group), "sandbox:x:%d:\nroot:x:0:\nnogroup:x:65534:\n", CSDKP_INSIDE_UID);
 	if (write_file(ddfd, "passwd", passwd) < 0 || write_file(ddfd, "group", group) < 0 ||
 	    write_file(ddfd, "hostname", "sandbox\n") < 0 ||
 	    write_file(ddfd, "hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n") < 0 ||

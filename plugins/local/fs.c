@@ -165,6 +165,7 @@ int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *dat
 		p += w;
 		len -= (size_t)w;
 	}
+	csdkp_path_own(op.root, fd);
 	fchmod(fd, mode);
 	if (renameat(pfd, tmp, pfd, base) < 0) {
 		rc = sys_error(&op, -errno, "write", path);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +115,58 @@ static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_
 	return 0;
 }
 
+/*
+ * The host uid and gid a sandbox's commands run as when the caller is root:
+ * 1 with them, 0 when commands keep the caller's uid (not root, or a
+ * sandbox made before sandboxes had a uid of their own, which runs as root
+ * with its capabilities dropped, as then).
+ */
+int csdkp_sandbox_ids(const json_t *meta, uid_t *uid_out, gid_t *gid_out)
+{
+	json_int_t uid = json_integer_value(json_object_get(meta, "uid"));
+	json_int_t gid = json_integer_value(json_object_get(meta, "gid"));
+
+	if (geteuid() != 0 || uid <= 0 || gid <= 0)
+		return 0;
+	*uid_out = (uid_t)uid;
+	*gid_out = (gid_t)gid;
+	return 1;
+}
+
+/* Root to uid/gid for good, no supplementary groups; raw system calls: this
+ * runs in a forked child of a threaded process. */
+int csdkp_drop_to(uid_t uid, gid_t gid)
+{
+	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
+	    syscall(SYS_setresuid, uid, uid, uid) < 0)
+		return -1;
+	return 0;
+}
+
+/* Inside, the sandbox user: a user namespace mapping CSDKP_INSIDE_UID to the
+ * uid bwrap runs as (never root: as root the child dropped to sandbox_uid). */
+static void push_user_ns(struct csdkp_strv *argv)
+{
+	csdkp_strv_push(argv, "--unshare-user");
+	csdkp_strv_push(argv, "--uid");
+	csdkp_strv_pushf(argv, "%d", CSDKP_INSIDE_UID);
+	csdkp_strv_push(argv, "--gid");
+	csdkp_strv_pushf(argv, "%d", CSDKP_INSIDE_UID);
+}
+
+/* A bind's source: the host path, or, when staged, where the child mounts it
+ * (CSDKP_STAGE/NAME) before it drops root. */
+static void push_source(struct csdkp_strv *argv, struct csdkp_strv *stage, const char *name, const char *src)
+{
+	if (!stage) {
+		csdkp_strv_push(argv, src);
+		return;
+	}
+	csdkp_strv_pushf(stage, CSDKP_STAGE "/%s", name);
+	csdkp_strv_push(stage, src);
+	csdkp_strv_pushf(argv, CSDKP_STAGE "/%s", name);
+}
+
 /* Whether bwrap can set up namespaces here (it cannot in some containers or
  * without unprivileged user namespaces). The answer is cached in the state
  * directory, keyed by the bwrap binary, so each CLI process does not pay
@@ -165,7 +218,8 @@ static void probe_cache_write(const struct csdkp_local *ctx, const char *cache, 
 static int probe_run(struct csdkp_local *ctx)
 {
 	struct csdkp_strv probe = { 0 };
-	int p[2], status = 0;
+	char noexec[300];
+	int p[2], status = 0, nofail;
 	ssize_t n = 0;
 	pid_t pid;
 
@@ -174,10 +228,7 @@ static int probe_run(struct csdkp_local *ctx)
 	csdkp_strv_push(&probe, "--unshare-ipc");
 	csdkp_strv_push(&probe, "--unshare-uts");
 	csdkp_strv_push(&probe, "--die-with-parent");
-	if (geteuid() == 0) {
-		csdkp_strv_push(&probe, "--cap-drop");
-		csdkp_strv_push(&probe, "ALL");
-	}
+	push_user_ns(&probe);
 	push_system_dirs(&probe);
 	csdkp_strv_push(&probe, "--proc");
 	csdkp_strv_push(&probe, "/proc");
@@ -190,13 +241,25 @@ static int probe_run(struct csdkp_local *ctx)
 		csdkp_strv_free(&probe);
 		return 0;
 	}
+	/* formatted before the fork: the child may only make async-signal-safe calls */
+	nofail = snprintf(noexec, sizeof(noexec), "cannot execute %s as uid %u (sandbox_uid)\n", ctx->bwrap, (unsigned)ctx->sandbox_uid);
+	if (nofail >= (int)sizeof(noexec))
+		nofail = (int)sizeof(noexec) - 1;
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(p[1], 2);
+		if (geteuid() == 0 && csdkp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
+			static const char msg[] = "cannot switch to the uid of sandbox_uid\n";
+			if (write(2, msg, sizeof(msg) - 1) < 0)
+				_exit(127);
+			_exit(127);
+		}
 		execv(ctx->bwrap, probe.v);
+		if (nofail > 0 && write(2, noexec, (size_t)nofail) < 0)
+			_exit(127);
 		_exit(127);
 	}
 	csdkp_strv_free(&probe);
@@ -241,8 +304,9 @@ static int probe_bwrap(struct csdkp_local *ctx)
 		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot stat %s: %s", ctx->bwrap, strerror(errno));
 		return 0;
 	}
-	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid());
+	/* the trial runs as the sandboxes will: as sandbox_uid when root, in a user namespace */
+	snprintf(key, sizeof(key), "%ju %ju %jd %jd %d userns %u", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		 (intmax_t)st.st_mtime, (intmax_t)st.st_size, (int)getuid(), geteuid() == 0 ? (unsigned)ctx->sandbox_uid : (unsigned)geteuid());
 	snprintf(cache, sizeof(cache), "%s/bwrap-probe", ctx->state_dir);
 	if ((ok = probe_cache_read(ctx, cache, key)) >= 0)
 		return ok;
@@ -300,12 +364,14 @@ int csdkp_seccomp_wanted(const json_t *meta)
 
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
-		     const char *command, int with_agent, struct csdkp_strv *argv)
+		     const char *command, int with_agent, struct csdkp_strv *stage, struct csdkp_strv *argv)
 {
 	const char *network = csdkp_meta_str(meta, "network");
-	char etc[4200];
+	char etc[4200], path[4200];
 	size_t i;
-	int rc;
+	uid_t uid;
+	gid_t gid;
+	int rc, drop = csdkp_sandbox_ids(meta, &uid, &gid);
 
 	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
 		return rc;
@@ -319,11 +385,16 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	/* The parent is the caller for a foreground command and the log copier
 	 * for a background one: either way the sandbox's processes go with it. */
 	csdkp_strv_push(argv, "--die-with-parent");
-	/* As root, bwrap keeps every capability unless told: a command could remount the host's /usr. */
-	if (geteuid() == 0) {
+	if (drop || geteuid() != 0)
+		push_user_ns(argv);
+	/* A sandbox made before sandbox_uid runs as root: bwrap keeps every
+	 * capability unless told, and a command could remount the host's /usr. */
+	else {
 		csdkp_strv_push(argv, "--cap-drop");
 		csdkp_strv_push(argv, "ALL");
 	}
+	if (!drop)
+		stage = NULL;
 	csdkp_strv_push(argv, "--new-session");
 	if (csdkp_seccomp_wanted(meta)) {
 		csdkp_strv_push(argv, "--seccomp");
@@ -337,7 +408,7 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "sandbox");
 	push_system_dirs(argv);
 	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, etc);
+	push_source(argv, stage, "etc", etc);
 	csdkp_strv_push(argv, "/etc");
 	csdkp_strv_push(argv, "--ro-bind-try");
 	csdkp_strv_push(argv, "/run/systemd/resolve");
@@ -347,17 +418,20 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--dev");
 	csdkp_strv_push(argv, "/dev");
 	csdkp_strv_push(argv, "--bind");
-	csdkp_strv_pushf(argv, "%s/home", sb->dir);
+	snprintf(path, sizeof(path), "%s/home", sb->dir);
+	push_source(argv, stage, "home", path);
 	csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
 	csdkp_strv_push(argv, "--bind");
-	csdkp_strv_pushf(argv, "%s/tmp", sb->dir);
+	snprintf(path, sizeof(path), "%s/tmp", sb->dir);
+	push_source(argv, stage, "tmp", path);
 	csdkp_strv_push(argv, CSDKP_INSIDE_TMP);
 	if (with_agent) {
 		csdkp_strv_push(argv, "--ro-bind");
-		csdkp_strv_push(argv, ctx->agent);
+		push_source(argv, stage, "agent", ctx->agent);
 		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
 		csdkp_strv_push(argv, "--bind");
-		csdkp_strv_pushf(argv, "%s/" CSDKP_RUN_DIR, sb->dir);
+		snprintf(path, sizeof(path), "%s/" CSDKP_RUN_DIR, sb->dir);
+		push_source(argv, stage, "run", path);
 		csdkp_strv_push(argv, CSDKP_INSIDE_RUN);
 	}
 	csdkp_strv_push(argv, "--chdir");
@@ -378,10 +452,10 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 		csdkp_strv_push(argv, CSDKP_INSIDE_RUN "/token");
 		csdkp_strv_push(argv, "--workdir");
 		csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
-		return argv->failed ? CSDK_ENOMEM : 0;
+		return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
 	}
 	csdkp_strv_push(argv, "/bin/sh");
 	csdkp_strv_push(argv, "-c");
 	csdkp_strv_push(argv, command);
-	return argv->failed ? CSDK_ENOMEM : 0;
+	return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
 }

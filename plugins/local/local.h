@@ -17,6 +17,16 @@
 #define CSDKP_INSIDE_AGENT "/.csdk/agent"
 #define CSDKP_INSIDE_RUN "/run/csdk"
 #define CSDKP_RUN_DIR "run"
+/* Identity: the sandbox user's uid and gid inside bubblewrap (a user
+ * namespace maps them to the host uid commands run as). As root, commands
+ * drop to an unprivileged host uid (sandbox_uid, meta.json "uid"/"gid")
+ * before bwrap is executed; the bind sources, which that uid may not reach
+ * (a state directory under /root), are mounted first at CSDKP_STAGE in a
+ * mount namespace of the command's own. */
+#define CSDKP_INSIDE_UID 1000
+#define CSDKP_DEFAULT_SANDBOX_UID 1879048192u
+#define CSDKP_STAGE "/tmp"
+#define CSDKP_STAGE_MAX 5
 #define CSDKP_ID_PREFIX "local-"
 #define CSDKP_ID_LEN (sizeof(CSDKP_ID_PREFIX) - 1 + 16)
 
@@ -35,6 +45,8 @@ struct csdkp_local {
 	uint64_t pids;           /* pids.max of each new sandbox's cgroup, 0: none */
 	uint64_t memory_max;     /* memory.limit_in_bytes likewise */
 	uint64_t cpu_quota_us;   /* cpus × CSDKP_CPU_PERIOD_US, likewise */
+	uid_t sandbox_uid;       /* as root: the host uid and gid of new bubblewrap sandboxes */
+	gid_t sandbox_gid;
 	char *python, *node;
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
@@ -100,12 +112,16 @@ char *csdkp_path_inside(const char *rel);
 int csdkp_root_open(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int *fd_out);
 int csdkp_path_open(int root, const struct csdkp_sandbox *sb, const char *rel, int flags, int *fd_out);
 int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel, int *fd_out);
+void csdkp_path_own(int root, int fd);
+int csdkp_chown_tree(int dfd, uid_t uid, gid_t gid);
 
 /* isolation.c */
 int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out);
+int csdkp_sandbox_ids(const json_t *meta, uid_t *uid_out, gid_t *gid_out);
+int csdkp_drop_to(uid_t uid, gid_t gid);
 int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
 		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
-		     const char *command, int with_agent, struct csdkp_strv *argv);
+		     const char *command, int with_agent, struct csdkp_strv *stage, struct csdkp_strv *argv);
 
 /* etc.c: the sandbox's /etc, STATE/etc/GEN; gen gets GEN (etc- and 16 hex digits) */
 #define CSDKP_ETC_GEN_LEN 20

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -173,7 +174,7 @@ int csdkp_path_open(int root, const struct csdkp_sandbox *sb, const char *rel, i
 int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel, int *fd_out)
 {
 	char *parent, *slash;
-	int rc, pfd;
+	int rc, pfd, made;
 
 	rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out);
 	if (rc != -ENOENT)
@@ -188,11 +189,63 @@ int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel,
 	free(parent);
 	if (rc)
 		return rc;
-	if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST) {
+	made = mkdirat(pfd, slash + 1, 0755) == 0;
+	if (!made && errno != EEXIST) {
 		rc = -errno;
 		close(pfd);
 		return rc;
 	}
 	close(pfd);
-	return csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out);
+	if ((rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out)) == 0 && made)
+		csdkp_path_own(root, *fd_out);
+	return rc;
+}
+
+/* As root, what the host makes in a sandbox is the sandbox user's: it gets
+ * the owner of home (root in a sandbox made before sandbox_uid, and then
+ * nothing changes). fd is the new file or directory (O_PATH will do). */
+void csdkp_path_own(int root, int fd)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || fstatat(root, "home", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid == 0)
+		return;
+	fchownat(fd, "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
+}
+
+/* dfd and everything below it, never following a link (a template's or
+ * snapshot's files copied into a new sandbox's home, before any command runs). */
+int csdkp_chown_tree(int dfd, uid_t uid, gid_t gid)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fchown(dfd, uid, gid) < 0 || (fd = dup(dfd)) < 0)
+		return -errno;
+	if (!(d = fdopendir(fd))) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rewinddir(d);
+	while (!rc && (de = readdir(d))) {
+		struct stat st;
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISDIR(st.st_mode)) {
+			if (fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+				rc = -errno;
+		} else if ((sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			rc = -errno;
+		} else {
+			rc = csdkp_chown_tree(sub, uid, gid);
+			close(sub);
+		}
+	}
+	closedir(d);
+	return rc;
 }

@@ -29,6 +29,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default none); fixed at create", 1, INT64_MAX },
 	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
 	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none); fixed at create", 0, 0 },
+	{ "sandbox_uid", "CSDK_LOCAL_SANDBOX_UID", 0, CSDK_CONFIG_STRING, "when run as root, the unprivileged host uid (and gid) bubblewrap sandboxes' commands run as: a number from 1 to 4294967294, or nobody (default 1879048192); fixed at create", 0, 0 },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
@@ -98,7 +99,27 @@ static int init_state_dir(struct csdkp_local *ctx, const struct csdk_config *con
 	return 0;
 }
 
-/* isolation, network, cpus and seccomp */
+/* The host uid (and gid, the same number) of root's sandboxes: never 0. */
+static int init_sandbox_uid(struct csdkp_local *ctx, const struct csdk_config *config)
+{
+	const char *v = ctx->host->config_get(config, "sandbox_uid");
+	unsigned long long n = CSDKP_DEFAULT_SANDBOX_UID;
+	char *end;
+
+	if (v && !strcmp(v, "nobody")) {
+		n = 65534;
+	} else if (v) {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (end == v || *end || errno || v[0] == '-' || n == 0 || n > 4294967294ull)
+			return bad_value(ctx->host, "sandbox_uid", v, "an unprivileged uid from 1 to 4294967294, or nobody");
+	}
+	ctx->sandbox_uid = (uid_t)n;
+	ctx->sandbox_gid = (gid_t)n;
+	return 0;
+}
+
+/* isolation, network, cpus, seccomp and sandbox_uid */
 static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
@@ -131,7 +152,7 @@ static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *con
 	if (v && strcmp(v, "default") && strcmp(v, "off"))
 		return bad_value(host, "seccomp", v, "default or off");
 	ctx->seccomp_off = v && !strcmp(v, "off");
-	return 0;
+	return init_sandbox_uid(ctx, config);
 }
 
 static void init_limits(struct csdkp_local *ctx, const struct csdk_config *config)

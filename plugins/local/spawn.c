@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +27,10 @@ extern char **environ;
 
 struct launch {
 	struct csdkp_strv argv, env;
+	struct csdkp_strv stage;  /* as root: (CSDKP_STAGE/NAME, host path) pairs bwrap binds from */
+	int drop;                 /* as root: become uid/gid before executing bwrap */
+	uid_t uid;
+	gid_t gid;
 	int cwd_fd;              /* -1: use cwd_path */
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
@@ -64,6 +71,72 @@ static void move_fd(int from, int to)
 		fcntl(to, F_SETFD, 0);
 	else
 		dup2(from, to);
+}
+
+static void child_fail(const char *msg, size_t len)
+{
+	if (write(2, msg, len) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* "/proc/self/fd/N" without snprintf (not async-signal-safe). */
+static void fd_path(char buf[32], int fd)
+{
+	char digits[12];
+	int n = 0, at = 14;
+
+	memcpy(buf, "/proc/self/fd/", 14);
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	while (n > 0)
+		buf[at++] = digits[--n];
+	buf[at] = '\0';
+}
+
+/*
+ * As root, before the drop: the sandbox uid may not reach the bind sources
+ * (a state directory under /root, 0700), so they are mounted at CSDKP_STAGE
+ * in a mount namespace of this process's own, where bwrap (and only it)
+ * finds them. They are opened before the staging tmpfs covers CSDKP_STAGE,
+ * which may hold them (a state directory under /tmp). Nothing propagates
+ * to the host's mounts.
+ */
+static int stage_binds(const struct csdkp_strv *stage)
+{
+	int fds[CSDKP_STAGE_MAX], n = 0, fd, rc = -1;
+	struct stat st;
+	char src[32];
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i + 1 < stage->n && n < CSDKP_STAGE_MAX; i += 2)
+		if ((fds[n++] = open(stage->v[i + 1], O_PATH | O_CLOEXEC)) < 0)
+			goto out;
+	if (mount("csdk-stage", CSDKP_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16k,nr_inodes=16") < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		const char *dst = stage->v[2 * i];
+
+		if (fstat(fds[i], &st) < 0)
+			goto out;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdir(dst, 0755) < 0)
+				goto out;
+		} else if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0 || close(fd) < 0) {
+			goto out;
+		}
+		fd_path(src, fds[i]);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			goto out;
+	}
+	rc = chdir("/");
+out:
+	while (n > 0)
+		if (fds[--n] >= 0)
+			close(fds[n]);
+	return rc;
 }
 
 static void child_exec(const struct launch *l, unsigned int first_to_close)
@@ -107,6 +180,15 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 		}
 		close(fd);
 	}
+	if (l->drop) {
+		static const char st[] = "csdk-local: cannot mount the sandbox's directories for its uid\n";
+		static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
+
+		if (stage_binds(&l->stage) < 0)
+			child_fail(st, sizeof(st) - 1);
+		if (csdkp_drop_to(l->uid, l->gid) < 0)
+			child_fail(id, sizeof(id) - 1);
+	}
 	signal(SIGPIPE, SIG_DFL);
 	execve(l->argv.v[0], l->argv.v, l->env.v);
 	if (write(2, msg, sizeof(msg) - 1) < 0)
@@ -126,16 +208,21 @@ static int open_log(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int
 		dfd = openat(root, CSDKP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = dfd < 0 ? -errno : 0;
 	else
 		rc = csdkp_path_mkdirs(root, sb, "home/.csdk/logs", &dfd);
-	close(root);
-	if (rc)
+	if (rc) {
+		close(root);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open the log directory of sandbox %s: %s", sb->id, strerror(-rc));
+	}
 	csdkp_random_hex(hex, 4);
 	if (agent)
 		snprintf(name, namelen, "agent.log");
 	else
 		snprintf(name, namelen, "bg-%lld-%s.log", (long long)csdkp_now_ms(), hex);
-	*fd_out = openat(dfd, name, O_WRONLY | O_CREAT | (agent ? O_TRUNC : O_EXCL) | O_NOFOLLOW | O_CLOEXEC, agent ? 0600 : 0644);
+	/* run/ is the sandbox user's in gateway mode: a FIFO put there must not block the host (ENXIO) */
+	*fd_out = openat(dfd, name, O_WRONLY | O_CREAT | (agent ? O_TRUNC | O_NONBLOCK : O_EXCL) | O_NOFOLLOW | O_CLOEXEC, agent ? 0600 : 0644);
 	rc = *fd_out < 0 ? errno : 0;
+	if (!rc && !agent)
+		csdkp_path_own(root, *fd_out);
+	close(root);
 	close(dfd);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create the log file %s in sandbox %s: %s", name, sb->id, strerror(rc));
@@ -741,7 +828,8 @@ static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 
 	if (l->bwrap) {
 		struct csdkp_strv none = { 0 };
-		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, &l->argv);
+		l->drop = csdkp_sandbox_ids(meta, &l->uid, &l->gid);
+		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, l->drop ? &l->stage : NULL, &l->argv);
 		csdkp_strv_free(&l->env);
 		l->env = none;
 		csdkp_strv_push(&l->env, "PATH=" SANDBOX_PATH);
@@ -827,6 +915,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 	free(l.cwd_path);
 	csdkp_strv_free(&l.argv);
 	csdkp_strv_free(&l.env);
+	csdkp_strv_free(&l.stage);
 	free(cwd_inside);
 	json_decref(meta);
 	return rc;

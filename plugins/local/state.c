@@ -679,6 +679,11 @@ static json_t *new_sandbox_meta(struct csdkp_local *ctx, const char *id, const c
 		return NULL;
 	if (etc[0])
 		json_object_set_new(meta, "etc", json_string(etc));
+	/* as root, commands of bubblewrap sandboxes run as sandbox_uid (csdkp_sandbox_ids) */
+	if (geteuid() == 0 && !strcmp(isolation, "bubblewrap")) {
+		json_object_set_new(meta, "uid", json_integer((json_int_t)ctx->sandbox_uid));
+		json_object_set_new(meta, "gid", json_integer((json_int_t)ctx->sandbox_gid));
+	}
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
 	if (ctx->pids)
 		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
@@ -707,8 +712,22 @@ static json_t *new_sandbox_meta(struct csdkp_local *ctx, const char *id, const c
 	return meta;
 }
 
+/* As root, a bubblewrap sandbox's home, tmp and run/ (the agent makes its
+ * socket there) are its user's, and so is what a template or snapshot put in home. */
+static int own_sandbox_dir(struct csdkp_local *ctx, int dfd, int home)
+{
+	uid_t uid = ctx->sandbox_uid;
+	gid_t gid = ctx->sandbox_gid;
+	int rc = csdkp_chown_tree(home, uid, gid);
+
+	if (!rc && (fchownat(dfd, "tmp", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchownat(dfd, CSDKP_RUN_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
+		rc = -errno;
+	return rc;
+}
+
 /* home, tmp, procs/ and run/; the cgroups; the template or snapshot in home. */
-static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct csdk_create_request *opts,
+			    const char *isolation)
 {
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), home = -1, rc = 0;
 
@@ -727,8 +746,11 @@ static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox 
 	}
 	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
 		goto out;
-	if (opts && opts->snapshot_id)
-		rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home);
+	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
+		goto out;
+	if (geteuid() == 0 && !strcmp(isolation, "bubblewrap") && (rc = own_sandbox_dir(ctx, dfd, home)))
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot give the directories of sandbox %s in %s to uid %u (sandbox_uid): %s; put state_dir on a filesystem where root may change owners",
+				      sb->id, sb->dir, (unsigned)ctx->sandbox_uid, strerror(-rc));
 out:
 	if (home >= 0)
 		close(home);
@@ -774,7 +796,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		return rc;
 	if ((rc = new_sandbox_dir(ctx, id)))
 		return rc;
-	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts))) {
+	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation))) {
 		if (!(meta = new_sandbox_meta(ctx, id, isolation, etc, opts, ns, name)))
 			rc = CSDK_ENOMEM;
 		else

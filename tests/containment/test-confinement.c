@@ -144,9 +144,13 @@ START_TEST(test_no_host_secrets)
 	}
 	/* read-only, and nothing written reaches the host */
 	ck_assert_int_eq(ct_run(sb, "touch /etc/passwd", 0, &out, &err), 1);
-	ck_assert_str_eq(err, "touch: cannot touch '/etc/passwd': Read-only file system\n");
+	/* as root the generation is root's, another user's inside; otherwise it is the caller's, the sandbox user's */
+	ck_assert_str_eq(err, ct_fmt("touch: cannot touch '/etc/passwd': %s\n", geteuid() == 0 ? "Permission denied" : "Read-only file system"));
 	free(out);
 	free(err);
+	ck_assert_int_eq(ct_run(sb, "awk '$5 == \"/etc\" { print substr($6, 1, 3) }' /proc/self/mountinfo", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "ro,\n");
+	free(out);
 	ck_assert_int_eq(ct_run(sb, "ls /root", 0, &out, &err), 2);
 	ck_assert_str_eq(err, "ls: cannot access '/root': No such file or directory\n");
 	free(out);
@@ -156,7 +160,7 @@ START_TEST(test_no_host_secrets)
 	free(out);
 	/* the user is the sandbox's, the host's accounts are not listed */
 	ck_assert_int_eq(ct_run(sb, "id -un; id -gn; echo $HOME; cut -d: -f1 /etc/passwd | tr '\\n' ' '; echo; cat /etc/hostname", 0, &out, NULL), 0);
-	ck_assert_str_eq(out, ct_fmt("sandbox\nsandbox\n/home/sandbox\nsandbox %snobody \nsandbox\n", geteuid() ? "root " : ""));
+	ck_assert_str_eq(out, "sandbox\nsandbox\n/home/sandbox\nsandbox root nobody \nsandbox\n");
 	free(out);
 	/* what programs need is there: TLS roots, the loader's cache, alternatives, DNS configuration */
 	ck_assert_int_eq(ct_run(sb,
@@ -177,6 +181,146 @@ START_TEST(test_no_host_secrets)
 		unlink(keypub);
 		if (made_ssh)
 			rmdir("/etc/ssh");
+	}
+}
+END_TEST
+
+/* Owner of a file on the host, "UID:GID". */
+static const char *owner(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return ct_fmt("%s: missing", path);
+	return ct_fmt("%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+}
+
+/* The Uid and Gid lines of the host's /proc/PID/status of the process whose
+ * command line is cmdline (NUL-separated), waiting up to 60 s for it. */
+static const char *host_ids(const char *cmdline)
+{
+	size_t n = strlen(cmdline) + 1 + strlen(cmdline + strlen(cmdline) + 1) + 1;
+
+	for (int tries = 0; tries < 6000; tries++, usleep(10000)) {
+		glob_t g;
+
+		if (glob("/proc/[0-9]*/cmdline", 0, NULL, &g))
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++) {
+			char buf[256], line[256], *ids = ct_fmt("%s", "");
+			FILE *f = fopen(g.gl_pathv[k], "re");
+			size_t got = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+			if (f)
+				fclose(f);
+			if (got != n || memcmp(buf, cmdline, n))
+				continue;
+			f = fopen(ct_fmt("%.*s/status", (int)(strlen(g.gl_pathv[k]) - 8), g.gl_pathv[k]), "re");
+			while (f && fgets(line, sizeof(line), f))
+				if (!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4))
+					ids = ct_fmt("%s%s", ids, line);
+			if (f)
+				fclose(f);
+			globfree(&g);
+			return ids;
+		}
+		globfree(&g);
+	}
+	return "no such process";
+}
+
+/*
+ * Commands run as the sandbox user (1000) inside and, as root, as the
+ * unprivileged sandbox_uid outside: what they write is that uid's on the
+ * host, and a host file of root's that a command can reach (planted in its
+ * home; in the host's /usr, which every sandbox sees) is not readable.
+ */
+START_TEST(test_identity)
+{
+	const char *state = state_dir(_i), *m = ct_marker(), *dir, *want;
+	const char *usr_secret = ct_fmt("/usr/local/.%s-0600", m);
+	int root = geteuid() == 0;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL;
+
+	/* as under /root: the sandbox uid cannot reach the state directory itself */
+	ck_assert_int_eq(chmod(state, 0700), 0);
+	p = open_mode(state, _i);
+	sb = ct_create(p);
+	dir = ct_sandbox_dir(state, sb);
+	want = root ? "1879048192:1879048192" : ct_fmt("%u:%u", (unsigned)getuid(), (unsigned)getgid());
+	ck_assert_int_eq(ct_run(sb, "id -u; id -g; id -G; grep CapEff /proc/self/status", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "1000\n1000\n1000\nCapEff:\t0000000000000000\n");
+	free(out);
+	ck_assert_int_eq(ct_run(sb, "echo x > made && mkdir -p d/e && echo y > /tmp/t && ls -ln made | cut -d' ' -f3,4", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "1000 1000\n");
+	free(out);
+	ck_assert_str_eq(owner(ct_fmt("%s/home/made", dir)), want);
+	ck_assert_str_eq(owner(ct_fmt("%s/home/d/e", dir)), want);
+	ck_assert_str_eq(owner(ct_fmt("%s/tmp/t", dir)), want);
+	ck_assert_str_eq(owner(ct_fmt("%s/home", dir)), want);
+	/* what the host API writes is the sandbox user's too: a command can change it */
+	ck_assert_int_eq(csdk_fs_write(sb, "w/x/file", "a\n", 2), 0);
+	ck_assert_str_eq(owner(ct_fmt("%s/home/w/x/file", dir)), want);
+	ck_assert_str_eq(owner(ct_fmt("%s/home/w", dir)), want);
+	ck_assert_int_eq(ct_run(sb, "echo b >> w/x/file && rm -r w && echo ok", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "ok\n");
+	free(out);
+	if (root) {
+		int fd;
+
+		/* a file of the host's root within reach of the command: not its own, so not readable */
+		fd = open(ct_fmt("%s/home/root-secret", dir), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "csdk-root-secret\n", 17), 17);
+		close(fd);
+		unlink(usr_secret);
+		plant(usr_secret, 0600, "csdk-usr-secret\n");
+		ck_assert_int_eq(ct_run(sb, ct_fmt("cat root-secret; cat '%s'; ls -ln root-secret | cut -d' ' -f3,4", usr_secret), 0, &out, &err), 0);
+		unlink(usr_secret);
+		ck_assert_str_eq(out, "65534 65534\n");
+		ck_assert_str_eq(err, ct_fmt("cat: root-secret: Permission denied\ncat: %s: Permission denied\n", usr_secret));
+		free(out);
+		free(err);
+		/* the command's process, seen from the host */
+		ct_background(sb, "exec sleep 3001.5");
+		ck_assert_str_eq(host_ids("sleep\0003001.5"), "Uid:\t1879048192\t1879048192\t1879048192\t1879048192\n"
+								    "Gid:\t1879048192\t1879048192\t1879048192\t1879048192\n");
+	}
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	if (root) {
+		/* sandbox_uid=nobody */
+		p = open_mode_with(state, _i, "sandbox_uid", "nobody");
+		sb = ct_create(p);
+		ck_assert_int_eq(ct_run(sb, "echo x > made && id -u", 0, &out, NULL), 0);
+		ck_assert_str_eq(out, "1000\n");
+		free(out);
+		ck_assert_str_eq(owner(ct_fmt("%s/home/made", ct_sandbox_dir(state, sb))), "65534:65534");
+		ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+		csdk_sandbox_free(sb);
+		csdk_provider_close(p);
+	}
+	state_done(state, _i);
+}
+END_TEST
+
+START_TEST(test_sandbox_uid_bad_value)
+{
+	const char *bad[] = { "0", "root", "-5", "4294967295", "12x", NULL };
+
+	for (int i = 0; bad[i]; i++) {
+		struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "sandbox_uid", bad[i] } };
+		csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+		csdk_provider *p = NULL;
+
+		opts.config = kv;
+		opts.n_config = 3;
+		ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+		ck_assert_str_eq(csdk_error_last()->message,
+				 ct_fmt("invalid value '%s' for sandbox_uid; use an unprivileged uid from 1 to 4294967294, or nobody", bad[i]));
 	}
 }
 END_TEST
@@ -471,6 +615,8 @@ static Suite *confinement_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, ct_cleanup);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_no_host_secrets, 0, 2);
+	tcase_add_loop_test(tc, test_identity, 0, 2);
+	tcase_add_test(tc, test_sandbox_uid_bad_value);
 	tcase_add_loop_test(tc, test_seccomp, 0, 2);
 	tcase_add_test(tc, test_seccomp_bad_value);
 	tcase_add_loop_test(tc, test_network, 0, 2);

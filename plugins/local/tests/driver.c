@@ -1168,6 +1168,8 @@ static void test_probe_reason(void)
 	snprintf(state2, sizeof(state2), "%s/probe-state", state_dir);
 	snprintf(cache, sizeof(cache), "%s/bwrap-probe", state2);
 	mkdir(dir, 0755);
+	/* as root the trial run executes bwrap as sandbox_uid, which must reach it */
+	chmod(state_dir, 0711);
 	f = fopen(fake, "w");
 	fputs("#!/bin/sh\necho 'bwrap: fake failure for the test' >&2\nexit 1\n", f);
 	fclose(f);
@@ -1247,7 +1249,7 @@ int main(void)
 	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
 	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
 	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC));
-	CHECK(desc->n_config_keys == 16);
+	CHECK(desc->n_config_keys == 17);
 	CHECK(desc->struct_size >= CSDK_PLUGIN_SIZE_2_0 && desc->config_key_size >= CSDK_CONFIG_KEY_SIZE_2_0);
 	m = desc->methods;
 	CHECK(m->struct_size >= CSDK_METHODS_SIZE_2_0);
