@@ -29,6 +29,7 @@
 #include "frames.h"
 
 #define AGENT_WAIT_MS 10000
+#define AGENT_CHECK_MS 50
 
 json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir)
 {
@@ -162,18 +163,19 @@ static int ended_error(struct csdkp_docker *ctx, const char *id, int rc, long lo
 
 int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = 0;
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = csdkp_now_ms() + AGENT_CHECK_MS;
 	long long code = 0;
 	char path[4200];
 	int rc;
 
 	file_in(path, sizeof(path), ctx, hex, "agent.sock");
 	while (!listens(path)) {
-		/* the agent is PID 1: if it ended, so did the container */
+		/* the agent is PID 1: if it ended, so did the container (an
+		 * engine call, so not while it usually starts) */
 		if (csdkp_now_ms() >= check) {
 			if ((rc = agent_ended(ctx, id, &code)))
 				return ended_error(ctx, id, rc, code, 1, NULL);
-			check = csdkp_now_ms() + 50;
+			check = csdkp_now_ms() + AGENT_CHECK_MS;
 		}
 		if (csdkp_now_ms() > deadline)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
@@ -488,7 +490,7 @@ static const char *agent_host(const struct csdkp_docker *ctx)
 static int agent_url(struct csdkp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
 		     size_t len)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = waiting ? csdkp_now_ms() + AGENT_CHECK_MS : 0;
 	char last[200], why[128] = "";
 	int port = 0, state, rc;
 	long long code = 0;
@@ -507,7 +509,7 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 			return 0;
 		}
 		/* the agent is PID 1: if it ended, so did the container */
-		if ((rc = agent_ended(ctx, id, &code)))
+		if (csdkp_now_ms() >= check && (rc = agent_ended(ctx, id, &code)))
 			return ended_error(ctx, id, rc, code, waiting, last);
 		if (!waiting || csdkp_now_ms() > deadline)
 			break;
