@@ -612,10 +612,14 @@ int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sa
 	if (sb->agent_tcp) {
 		if ((rc = read_inside(ctx, sb->id, "deadline", buf, sizeof(buf), &status)))
 			return rc;
+		if (status == 404)
+			return CSDK_ENOTFOUND;
 		snprintf(path, sizeof(path), CSDKP_DOCKER_INSIDE_DEADLINE " in container %s (HTTP %ld)", sb->id, status);
 	} else {
 		file_in(path, sizeof(path), ctx, sb->agent_dir, "deadline");
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT)
+			return CSDK_ENOTFOUND;
+		if (fd >= 0) {
 			n = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
 		}

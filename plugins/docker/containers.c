@@ -643,7 +643,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	const struct csdk_host *h = ctx->host;
 	json_t *j, *labels, *state, *v;
 	const char *k, *st, *created;
-	int64_t created_ms, timeout_ms;
+	int64_t created_ms, timeout_ms, deadline = 0;
 	enum csdk_status status;
 	int rc;
 
@@ -662,16 +662,16 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	created_ms = created ? strtoll(created, NULL, 10) : parse_time_ms(json_string_value(json_object_get(j, "Created")));
 	v = json_object_get(labels, "com.computesdk.timeout_ms");
 	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
-	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING && (sb->agent_dir[0] || sb->agent_tcp)) {
-		/* gateway mode: the agent's deadline file, the label's value until moved */
-		int64_t d = 0;
-		if ((rc = csdkp_docker_agent_deadline(ctx, sb, &d))) {
-			json_decref(j);
-			return rc;
-		}
-		if (d > 0 && d != (created_ms + timeout_ms + 999) / 1000)
-			timeout_ms = d * 1000 - created_ms;
-	} else if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
+	/* gateway mode: the agent's deadline file, the label's value until moved */
+	rc = timeout_ms > 0 && status == CSDK_STATUS_RUNNING && (sb->agent_dir[0] || sb->agent_tcp)
+		     ? csdkp_docker_agent_deadline(ctx, sb, &deadline) : CSDK_ENOTFOUND;
+	if (!rc && deadline > 0 && deadline != (created_ms + timeout_ms + 999) / 1000)
+		timeout_ms = deadline * 1000 - created_ms;
+	if (rc && rc != CSDK_ENOTFOUND) {
+		json_decref(j);
+		return rc;
+	}
+	if (rc && timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
 		/* extend_timeout moves the deadline in the container, not the label */
 		struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
 		struct csdkp_docker_capture cap = { .max = 64 };

@@ -110,7 +110,9 @@ void csdkp_m_release(void *ctx, void *sandbox);
 int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t deadline);
 /** The agent's command line (Entrypoint): listening on listen, its token and deadline files in dir. */
 json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir);
-/** The sandbox's deadline (epoch seconds, 0: none), from its agent's deadline file. */
+/** The sandbox's deadline (epoch seconds, 0: none), from its agent's deadline file;
+ * CSDK_ENOTFOUND, no error set, when there is none (a container of an earlier
+ * version, whose keep-alive shell keeps the deadline). */
 int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t *out);
 /** Move the sandbox's deadline: its agent reads the file again within a second. */
 int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t epoch);

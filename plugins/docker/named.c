@@ -155,8 +155,10 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	char cmd[512];
 	int rc, code = 0;
 
-	if (sb->agent_dir[0] || sb->agent_tcp)
-		return extend_agent(ctx, sb, duration_ms);
+	/* a gateway container of an earlier version has no deadline file: its
+	 * keep-alive shell keeps the deadline, as in direct mode */
+	if ((sb->agent_dir[0] || sb->agent_tcp) && (rc = extend_agent(ctx, sb, duration_ms)) != CSDK_ENOTFOUND)
+		return rc;
 	/* no deadline (0) means no timeout: nothing to extend */
 	snprintf(cmd, sizeof(cmd),
 		 "f=/tmp/.csdk-deadline-$CSDK_STAMP; d=${CSDK_DEADLINE:-0}; if [ -r $f ]; then read d < $f; fi; "
