@@ -23,6 +23,7 @@ struct agent_config {
 	unsigned max_conns;
 	unsigned max_procs;
 	unsigned idle_timeout;  /* seconds */
+	const char *deadline_file; /* epoch seconds of the end of the sandbox's life */
 	int verbose;
 };
 
