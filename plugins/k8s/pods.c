@@ -178,6 +178,16 @@ static const char *reason_hint(const char *why)
 	return "see kubectl describe pod";
 }
 
+/* The kubelet's admission refusals end a new pod at once (phase Failed). */
+static const char *ended_hint(const char *why)
+{
+	if (strstr(why, "phase Failed, OutOf"))
+		return "request fewer cpus or less memory_bytes than a node has";
+	if (strstr(why, "phase Failed, NodeAffinity"))
+		return "check node_selector and node_name";
+	return "create a new sandbox";
+}
+
 struct wait_state {
 	int state;
 	char why[512];
@@ -271,7 +281,7 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 	}
 	json_decref(w.pod);
 	return ctx->host->error(ctx->host, CSDK_EBACKEND, "pod %s in namespace %s cannot start: %s; %s", name, ctx->namespace_,
-				w.why, w.state == -1 ? reason_hint(w.why) : "create a new sandbox");
+				w.why, w.state == -1 ? reason_hint(w.why) : ended_hint(w.why));
 }
 
 static int label_value_ok(const char *s)
@@ -343,7 +353,7 @@ static json_t *pod_body(struct csdkp_k8s *ctx, const char *name, const struct cs
 		bad |= add_gateway(ctx, json_object_get(meta, "annotations"), json_object_get(c, "env"), spec, c);
 	if (spec && ctx->max_lifetime_ms > 0)
 		bad |= json_object_set_new(spec, "activeDeadlineSeconds", json_integer((ctx->max_lifetime_ms + 999) / 1000));
-	if (spec && ctx->node_name)
+	if (spec && ctx->node_name && *ctx->node_name) /* empty: left to the scheduler */
 		bad |= json_object_set_new(spec, "nodeName", json_string(ctx->node_name));
 	if (spec && json_object_size(ctx->node_selector))
 		bad |= json_object_set(spec, "nodeSelector", ctx->node_selector);
