@@ -26,6 +26,8 @@ result "ws-v5-test-server (close-stdin frame, v5 only)" $?
 
 t0=$(date +%s)
 "$here/cluster.sh" down "$dir" >/dev/null 2>&1
+kubelet_dirs="/var/lib/kubelet /var/log/pods /var/log/containers"
+before=$(ls -d $kubelet_dirs 2>/dev/null)
 CSDK_K8S_IMAGES=debian "$here/cluster.sh" up "$dir"
 rc=$?
 echo "cluster up: $(( $(date +%s) - t0 )) s"
@@ -75,6 +77,24 @@ rc=$?
 [ "$rc" = 7 ] && [ "$out" = verified ]
 result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
 
+# in a pod: no kubeconfig, the service account's files at their fixed path
+# (a private mount namespace puts them there) and KUBERNETES_SERVICE_HOST
+sa=$dir/serviceaccount
+mkdir -p "$sa" && printf admintoken > "$sa/token" && cp "$dir/apiserver/apiserver.crt" "$sa/ca.crt" && printf default > "$sa/namespace"
+out=$(env -u KUBECONFIG HOME="$dir/no-home" KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${CSDK_K8S_API_PORT:-16443} \
+	unshare -m --propagation private sh -c 'mount -t tmpfs csdk-sa /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount &&
+		mount --bind "$0" /run/secrets/kubernetes.io/serviceaccount && exec "$@"' "$sa" \
+	tools/csdk/csdk --provider k8s run -- sh -c 'echo in-cluster; exit 5' 2>&1)
+rc=$?
+[ "$rc" = 5 ] && [ "$out" = in-cluster ]
+result "in-cluster service account (token, ca.crt, namespace; CA-verified TLS): exit $rc, [$out]" $?
+
+# secrets are never printed: not in an API error, not in the debug log
+out=$(CSDK_K8S_TOKEN=s3cret-never-printed CSDK_DEBUG=k8s tools/csdk/csdk --provider k8s list 2>&1 >/dev/null)
+rc=$?
+[ "$rc" != 0 ] && [ -n "$out" ] && [ "${out#*s3cret-never-printed}" = "$out" ] && ! grep -q admintoken "$dir/execs.log"
+result "a rejected token is not printed (exit $rc: $(echo "$out" | head -n 1))" $?
+
 t0=$(date +%s)
 plugins/k8s/tests/test-engine
 result "k8s engine tests" $?
@@ -90,8 +110,11 @@ trap - EXIT INT TERM
 t0=$(date +%s)
 "$here/cluster.sh" down "$dir"
 rc=$?
-[ $rc -eq 0 ] && ! pgrep -f "$dir" >/dev/null && [ ! -e "$dir" ] && ! grep -q "$dir" /proc/mounts
-result "cluster down leaves nothing behind" $?
+after=$(ls -d $kubelet_dirs 2>/dev/null)
+[ $rc -eq 0 ] && ! pgrep -f "$dir" >/dev/null && [ ! -e "$dir" ] && ! grep -q "$dir" /proc/mounts &&
+	! grep -q ' /var/lib/kubelet' /proc/mounts && ! ls -d /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 &&
+	[ "$after" = "$before" ]
+result "cluster down leaves nothing behind (processes, mounts, kubepods cgroups, $dir, kubelet dirs)" $?
 echo "cluster down: $(( $(date +%s) - t0 )) s"
 echo "$skipped skipped"
 echo "$passed passed, $failed failed"
