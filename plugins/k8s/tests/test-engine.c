@@ -318,6 +318,16 @@ static void test_out_of_cpu(void)
 	      "the error names OutOfcpu on one line: %s", last_error);
 	CHECK(count_pods(ctx, NULL) == before, "the refused pod was deleted");
 	M->teardown(ctx);
+
+	/* a node selector the node (node_name) does not match */
+	ctx = open_ctx("node_selector", "disk=none", NULL, NULL);
+	r.cpus = 0;
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == CSDK_EBACKEND && strstr(last_error, "cannot start: it ended (phase Failed, NodeAffinity: ") &&
+	      strstr(last_error, "; check node_selector and node_name") && !strchr(last_error, '\n'),
+	      "a node_selector no node matches: rc %d (%s)", rc, last_error);
+	CHECK(count_pods(ctx, NULL) == before, "the refused pod was deleted");
+	M->teardown(ctx);
 }
 
 static void test_list_paging(void)
@@ -409,7 +419,8 @@ out:
 
 static void test_resources_and_metadata(void)
 {
-	void *ctx = open_ctx("labels", "team=ml,tier=batch", NULL, NULL);
+	/* the node's own hostname label: the kubelet admits the pod */
+	void *ctx = open_ctx("labels", "team=ml,tier=batch", "node_selector", "kubernetes.io/hostname=127.0.0.1");
 	struct csdk_create_request r = req_init();
 	struct csdk_kv md[] = { { "owner", "it's me" }, { "weird key/with.dots", "v" } };
 	struct csdk_text id = { 0 };
@@ -432,6 +443,7 @@ static void test_resources_and_metadata(void)
 		      "cpus and memory_bytes as requests and limits: %.200s", strstr(pod, "\"resources\"") ? strstr(pod, "\"resources\"") : pod);
 		CHECK(strstr(pod, "\"team\":\"ml\"") && strstr(pod, "\"tier\":\"batch\"") &&
 		      strstr(pod, "\"computesdk.com/sandbox\":\"true\""), "extra labels and the sandbox label");
+		CHECK(strstr(pod, "\"nodeSelector\":{\"kubernetes.io/hostname\":\"127.0.0.1\"}"), "the node selector");
 	}
 	{
 		/* a background command outlives the call that started it: it waits
