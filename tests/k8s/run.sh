@@ -77,6 +77,21 @@ rc=$?
 [ "$rc" = 7 ] && [ "$out" = verified ]
 result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
 
+# not-found messages, exact: the host's filesystem over commands (direct) and csdk-agent's (gateway)
+fs_missing() { # MODE
+	id=$(CSDK_K8S_MODE=$1 CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s create) || return 1
+	r=$(CSDK_K8S_MODE=$1 tools/csdk/csdk --provider k8s fs "$id" read /tmp/never-written 2>&1; echo "exit $?")
+	l=$(CSDK_K8S_MODE=$1 tools/csdk/csdk --provider k8s fs "$id" ls /tmp/no-dir 2>&1; echo "exit $?")
+	tools/csdk/csdk --provider k8s destroy "$id"
+	echo "$r|$l" | tr '\n' ' '
+}
+out=$(fs_missing direct)
+[ "$out" = "csdk: no such file: /tmp/never-written exit 1|csdk: no such directory: /tmp/no-dir exit 1 " ]
+result "fs not found, direct mode: [$out]" $?
+out=$(fs_missing gateway)
+[ "$out" = "csdk: no such file: /tmp/never-written exit 1|csdk: path not found: lstat /tmp/no-dir: No such file or directory exit 1 " ]
+result "fs not found, gateway mode: [$out]" $?
+
 # in a pod: no kubeconfig, the service account's files at their fixed path
 # (a private mount namespace puts them there) and KUBERNETES_SERVICE_HOST
 sa=$dir/serviceaccount
