@@ -16,13 +16,16 @@ static const char keepalive[] =
 	"while :; do n=$(cat " CSDKP_K8S_DEADLINE_FILE " 2>/dev/null); [ \"$(date +%s)\" -lt \"${n:-$d}\" ] || exit 0; "
 	"sleep 1 & wait $!; done";
 
-/* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on the pod's IP. */
+/* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on 127.0.0.1, where
+ * pods/portforward connects (in the pod's network namespace), or on the pod's IP. */
 static char *gateway_script(struct csdkp_k8s *ctx, int port)
 {
+	const char *agent = ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT;
 	char *s;
 
-	if (asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
-		     ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT, port, keepalive) < 0)
+	if (ctx->pod_ip ? asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
+				   agent, port, keepalive) < 0
+			: asprintf(&s, "%s --listen 127.0.0.1:%d & %s", agent, port, keepalive) < 0)
 		return NULL;
 	return s;
 }
@@ -43,9 +46,11 @@ static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *
 	free(script);
 	snprintf(buf, sizeof(buf), "%d", port);
 	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-port", json_string(buf));
+	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-transport", json_string(ctx->pod_ip ? "pod-ip" : "portforward"));
 	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", CSDKP_K8S_TOKEN_ENV, "value", token));
-	bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
-						    "fieldPath", "status.podIP"));
+	if (ctx->pod_ip)
+		bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
+							    "fieldPath", "status.podIP"));
 	if (!ctx->agent_in_image) {
 		bad |= json_object_set_new(spec, "volumes", json_pack("[{s:s,s:{s:s,s:s}}]", "name", "csdk-agent", "hostPath",
 								      "path", ctx->agent, "type", "File"));
@@ -561,8 +566,10 @@ int csdkp_m_destroy(void *vctx, const char *id)
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, id);
 	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))
+	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox")) {
 		rc = csdkp_k8s_delete_pod(ctx, id);
+		csdkp_k8s_fwd_forget(ctx->fwd, id);
+	}
 	else if (status != 200 && status != 404)
 		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod to delete", status, pod);
 	json_decref(pod);

@@ -63,14 +63,17 @@ rc=$?
 echo "conformance kit, gateway mode: $(( $(date +%s) - t0 )) s"
 result "csdk-plugins test k8s --config mode=gateway" $rc
 
-# commands in gateway mode make no pods/exec connection: the plugin logs each one (CSDK_DEBUG=k8s)
-execs() { # MODE: the command's output, then how many exec WebSockets it opened
+# commands in gateway mode make no pods/exec connection but go through
+# pods/portforward: the plugin logs each WebSocket (CSDK_DEBUG=k8s)
+execs() { # MODE: the command's output, then how many exec and port-forward WebSockets it opened
 	CSDK_DEBUG=k8s CSDK_K8S_MODE=$1 CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s run -- sh -c 'echo via-$0' "$1" 2>"$dir/execs.log"
 	grep -c 'pods/exec WebSocket' "$dir/execs.log"
+	grep -c 'pods/portforward WebSocket' "$dir/execs.log"
 }
 d=$(execs direct | tr '\n' ' ') g=$(execs gateway | tr '\n' ' ')
-[ "$d" != "via-direct 0 " ] && [ "${d#via-direct }" != "$d" ] && [ "$g" = "via-gateway 0 " ]
-result "no pods/exec in gateway mode (direct: [$d], gateway: [$g])" $?
+[ "${d#via-direct }" != "$d" ] && [ "${d#via-direct 0 }" = "$d" ] && [ "${d% 0 }" != "$d" ] &&
+	[ "${g#via-gateway 0 }" != "$g" ] && [ "${g% 0 }" = "$g" ]
+result "no pods/exec in gateway mode, pods/portforward instead (direct: [$d], gateway: [$g])" $?
 
 out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
 rc=$?
@@ -111,7 +114,7 @@ rc=$?
 result "a rejected token is not printed (exit $rc: $(echo "$out" | head -n 1))" $?
 
 t0=$(date +%s)
-plugins/k8s/tests/test-engine
+CSDK_K8S_AGENT=$top/agent/csdk-agent plugins/k8s/tests/test-engine
 result "k8s engine tests" $?
 echo "engine tests: $(( $(date +%s) - t0 )) s"
 

@@ -2,12 +2,15 @@
  * test-engine.c - the k8s plugin against a real cluster ($KUBECONFIG, a
  * private cluster started by tests/k8s/cluster.sh): create failure reasons,
  * the lifetime the cluster enforces, the find_or_create race, destroy while
- * a command streams. Loads csdk-k8s.so through its entry point and plays the
+ * a command streams, gateway mode over port-forward (a unix socket, no
+ * connection to the pod's port, destroy while a command streams through
+ * it, nothing left after teardown). Loads csdk-k8s.so through its entry point and plays the
  * host with a minimal struct csdk_host of its own.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,6 +47,7 @@ struct csdk_sink { char *data[3]; size_t len[3]; pthread_mutex_t *lock; };
 struct csdk_text { char value[160]; };
 struct csdk_info { char id[128]; int status; int64_t created, timeout; char meta[512]; };
 struct csdk_handles { char ids[256][128]; void *h[256]; int n; };
+struct csdk_endpoint { char url[256]; char token[64]; };
 
 static void h_log(const struct csdk_host *h, enum csdk_log_level l, const char *fmt, ...)
 {
@@ -135,12 +142,19 @@ static int h_handles_add(struct csdk_handles *l, const char *id, void *h)
 	return 0;
 }
 
+static int h_endpoint_set(struct csdk_endpoint *e, const char *url, const char *token)
+{
+	snprintf(e->url, sizeof(e->url), "%s", url);
+	snprintf(e->token, sizeof(e->token), "%s", token ? token : "");
+	return 0;
+}
+
 static const struct csdk_host host = {
 	.struct_size = sizeof(struct csdk_host), .abi_version = CSDK_ABI_VERSION,
 	.log = h_log, .error = h_error, .config_get = h_config_get, .config_get_int = h_config_get_int,
 	.sink_write = h_sink_write, .text_set = h_text_set, .info_set_id = h_info_set_id,
 	.info_set_status = h_info_set_status, .info_set_times = h_info_set_times,
-	.info_add_metadata = h_info_add_metadata, .handles_add = h_handles_add,
+	.info_add_metadata = h_info_add_metadata, .handles_add = h_handles_add, .endpoint_set = h_endpoint_set,
 };
 
 static const struct csdk_methods *M;
@@ -566,6 +580,189 @@ out:
 	M->teardown(ctx);
 }
 
+/* ------------------------------------------------ gateway over port-forward */
+
+static int tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Sockets of this process connected to a TCP port (remote side), from /proc/net/tcp{,6} and /proc/self/fd. */
+static int tcp_conns_to(int port)
+{
+	char inodes[64][24], line[512], path[300], link[64];
+	int ni = 0, n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	for (const char *const *f = (const char *const[]){ "/proc/net/tcp", "/proc/net/tcp6", NULL }; *f; f++) {
+		FILE *fp = fopen(*f, "r");
+		while (fp && fgets(line, sizeof(line), fp)) {
+			char rem[64];
+			unsigned long ino;
+			unsigned rport;
+			if (sscanf(line, " %*d: %*s %63s %*x %*s %*s %*s %*d %*d %lu", rem, &ino) == 2 && strchr(rem, ':') &&
+			    sscanf(strchr(rem, ':') + 1, "%x", &rport) == 1 && (int)rport == port && ni < 64)
+				snprintf(inodes[ni++], sizeof(inodes[0]), "socket:[%lu]", ino);
+		}
+		if (fp)
+			fclose(fp);
+	}
+	while (d && (e = readdir(d))) {
+		ssize_t l;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		if ((l = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[l] = '\0';
+		for (int i = 0; i < ni; i++)
+			n += !strcmp(link, inodes[i]);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+struct gw_stream {
+	const char *sock, *token;
+	char out[65536];
+	size_t len;
+	CURLcode cc;
+	int agent_port, conns_seen; /* connections of this process to the agent's port while bytes came */
+};
+
+static size_t gw_write(char *p, size_t sz, size_t n, void *arg)
+{
+	struct gw_stream *g = arg;
+	size_t k = sz * n;
+
+	if (k > sizeof(g->out) - 1 - g->len)
+		k = sizeof(g->out) - 1 - g->len;
+	memcpy(g->out + g->len, p, k);
+	g->len += k;
+	g->out[g->len] = '\0';
+	g->conns_seen += tcp_conns_to(g->agent_port);
+	return sz * n;
+}
+
+/* A streaming command through the agent's own API (process.Process/Start, Connect envelopes), as the host's envd client sends it. */
+static void *gw_run(void *arg)
+{
+	static const char msg[] = "{\"process\":{\"cmd\":\"/bin/sh\",\"args\":[\"-c\",\"while :; do echo tick; sleep 0.2; done\"]}}";
+	struct gw_stream *g = arg;
+	char body[256], auth[128];
+	struct curl_slist *hd = NULL;
+	CURL *c = curl_easy_init();
+
+	body[0] = 0;
+	body[1] = body[2] = body[3] = 0;
+	body[4] = (char)(sizeof(msg) - 1);
+	memcpy(body + 5, msg, sizeof(msg) - 1);
+	snprintf(auth, sizeof(auth), "X-Access-Token: %s", g->token);
+	hd = curl_slist_append(hd, auth);
+	hd = curl_slist_append(hd, "Content-Type: application/connect+json");
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, g->sock);
+	curl_easy_setopt(c, CURLOPT_URL, "http://localhost/process.Process/Start");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(5 + sizeof(msg) - 1));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gw_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
+	/* bounds a plugin that missed the destroy: the check on cc then fails */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	g->cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hd);
+	return NULL;
+}
+
+static void test_gateway_portforward(void)
+{
+	int before = tasks();
+	void *ctx = open_ctx("mode", "gateway", NULL, NULL);
+	struct csdk_create_request r = req_init();
+	struct csdk_text id = { 0 }, id2 = { 0 };
+	struct csdk_endpoint ep = { 0 }, ep2 = { 0 };
+	struct gw_stream *g = calloc(1, sizeof(*g));
+	char pod[16384], dir[sizeof(ep.url)], *slash;
+	const char *port;
+	struct stat st;
+	void *sb = NULL, *sb2 = NULL;
+	pthread_t t;
+	int rc, fd = -1;
+
+	rc = M->create(ctx, &r, &id, &sb);
+	CHECK(rc == 0, "create in gateway mode (the agent answers /health through port-forward): %s", last_error);
+	if (rc)
+		goto out;
+	rc = M->gateway_endpoint(ctx, sb, &ep);
+	CHECK(rc == 0 && !strncmp(ep.url, "unix:/", 6) && strlen(ep.token) == 32, "the endpoint is a unix socket: %d %s (%s)", rc,
+	      ep.url, last_error);
+	if (rc || strncmp(ep.url, "unix:/", 6))
+		goto out;
+	snprintf(dir, sizeof(dir), "%.250s", ep.url + 5);
+	if ((slash = strrchr(dir, '/')))
+		*slash = '\0';
+	CHECK(stat(ep.url + 5, &st) == 0 && S_ISSOCK(st.st_mode), "%s is a socket", ep.url + 5);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "%s is private (0700): %o", dir, (unsigned)st.st_mode & 0777);
+	raw_pod(id.value, pod, sizeof(pod));
+	port = strstr(pod, "\"computesdk.com/agent-port\":\"");
+	g->agent_port = port ? atoi(port + strlen("\"computesdk.com/agent-port\":\"")) : 0;
+	CHECK(g->agent_port > 0 && strstr(pod, "--listen 127.0.0.1:"), "the agent listens on 127.0.0.1 only (port %d)", g->agent_port);
+
+	/* a command streams through the socket; then destroy */
+	g->sock = ep.url + 5;
+	g->token = ep.token;
+	pthread_create(&t, NULL, gw_run, g);
+	sleep(3);
+	rc = M->destroy(ctx, id.value);
+	CHECK(rc == 0, "destroy while a gateway command streams: %s", last_error);
+	pthread_join(t, NULL);
+	/* "tick\n" is dGljawo= in the events' base64 */
+	CHECK(memmem(g->out, g->len, "dGljawo=", 8) != NULL, "output streamed through port-forward before the destroy: %zu bytes", g->len);
+	CHECK(g->cc != CURLE_OPERATION_TIMEDOUT, "the stream ends with the destroy: curl %d (%s)", g->cc, curl_easy_strerror(g->cc));
+	CHECK(g->conns_seen == 0, "no connection of this process to the agent's port %d while it streamed (%d seen)", g->agent_port,
+	      g->conns_seen);
+	CHECK(stat(ep.url + 5, &st) != 0, "destroy removes the sandbox's socket %s", ep.url + 5);
+	M->release(ctx, sb);
+	sb = NULL;
+
+	/* teardown with a connection open: it ends, and nothing is left */
+	rc = M->create(ctx, &r, &id2, &sb2);
+	CHECK(rc == 0, "create a second gateway sandbox: %s", last_error);
+	if (!rc && M->gateway_endpoint(ctx, sb2, &ep2) == 0 && !strncmp(ep2.url, "unix:", 5)) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", ep2.url + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect to %s", ep2.url + 5);
+		sleep(1);
+	}
+	if (!rc)
+		M->destroy(ctx, id2.value);
+	if (sb2)
+		M->release(ctx, sb2);
+out:
+	if (sb)
+		M->release(ctx, sb);
+	M->teardown(ctx);
+	if (fd >= 0) {
+		char c;
+		CHECK(recv(fd, &c, 1, 0) == 0, "an open connection is closed by teardown");
+		close(fd);
+	}
+	if (ep.url[0])
+		CHECK(stat(dir, &st) != 0, "teardown removes %s", dir);
+	CHECK(tasks() == before, "teardown joins every thread: %d before, %d after", before, tasks());
+	free(g);
+}
+
 int main(void)
 {
 	const struct csdk_plugin *p = NULL;
@@ -599,6 +796,7 @@ int main(void)
 	test_resources_and_metadata();
 	test_find_or_create_race();
 	test_destroy_while_streaming();
+	test_gateway_portforward();
 	test_lifetime();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
