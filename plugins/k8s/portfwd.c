@@ -3,11 +3,15 @@
  * per pod, a unix socket in a private directory (0700); each connection
  * accepted there gets a WebSocket of its own to the API server
  * (…/pods/NAME/portforward?ports=PORT, v4.channel.k8s.io), and a thread
- * pumps bytes both ways. The host's envd client connects to the socket, so
+ * pumps bytes both ways. Opening a WebSocket costs a TLS handshake and a
+ * trip through the API server and the kubelet to the runtime, so each
+ * listener keeps one opened ahead (the spare) for its next connection,
+ * made again after each use and dropped after SPARE_MS unused (the agent
+ * closes idle connections after 60 s). The host's envd client connects to the socket, so
  * it needs neither the API server's CA nor its client certificate, and
  * nothing has to reach the pod's IP.
  *
- * Threads: one per listener (accept) and one per connection. They never
+ * Threads: two per listener (accept, and the spare) and one per connection. They never
  * call host->error (not allowed off the method's thread): a failure goes to
  * host->log (debug) and stays as the listener's last error, and the envd
  * client sees its connection close.
@@ -24,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csdkp.h"
@@ -31,6 +36,8 @@
 #include "wsconn.h"
 
 #define PF_CHUNK 65536
+#define SPARE_MS 50000
+#define PF_PROTOCOL "v4.channel.k8s.io"
 
 struct fwd_conn {
 	struct fwd_conn *next;
@@ -51,6 +58,13 @@ struct fwd_listener {
 	int port;
 	int fd;
 	int stop;
+	pthread_t spare_thread;
+	pthread_cond_t spare_cv;
+	int want_spare;              /* the spare thread should open one */
+	int has_spare;               /* spare (and spare_pf) hold an open WebSocket */
+	int64_t spare_at;            /* when it was opened */
+	struct csdkp_k8s_ws spare;
+	struct csdkp_k8s_pf spare_pf;
 	char last_err[512]; /* why the last connection failed, for messages on the method's thread */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -124,7 +138,7 @@ static int pump_down(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k
 			snprintf(err, errlen, "a frame outside the port-forward protocol");
 			return -1;
 		}
-		if (k == CSDKP_K8S_PF_ERROR && dl) {
+		if (k == CSDKP_K8S_PF_ERROR) {
 			snprintf(err, errlen, "%.*s", (int)(dl > 400 ? 400 : dl), (const char *)d);
 			return -1;
 		}
@@ -168,9 +182,8 @@ int csdkp_k8s_fwd_last_error(struct csdkp_k8s_fwd *fwd, const char *pod, int por
 	return found;
 }
 
-static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws)
+static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_pf *pf)
 {
-	struct csdkp_k8s_pf pf = { .port = (uint16_t)c->port, .channel = -1 };
 	unsigned char *buf = malloc(PF_CHUNK + 1);
 	char err[512] = "";
 	int r = 0;
@@ -178,7 +191,7 @@ static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws)
 	while (buf && r == 0) {
 		struct pollfd p[3] = { { .fd = c->client, .events = POLLIN }, { .fd = ws->sock, .events = POLLIN },
 				       { .fd = c->fwd->wake[0], .events = POLLIN } };
-		if ((r = pump_down(c, ws, &pf, err, sizeof(err))))
+		if ((r = pump_down(c, ws, pf, err, sizeof(err))))
 			break;
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -207,19 +220,65 @@ static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws)
 	free(buf);
 }
 
+static void pf_path(struct csdkp_k8s *ctx, char *out, size_t len, const char *pod, int port)
+{
+	snprintf(out, len, "/api/v1/namespaces/%s/pods/%s/portforward?ports=%d", ctx->namespace_, pod, port);
+}
+
+/* The listener's spare, if it has one still open and clean (nothing but the ports came yet); asks for the next. */
+static int take_spare(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_pf *pf)
+{
+	struct csdkp_k8s_fwd *fwd = c->fwd;
+	struct fwd_listener *l;
+	struct csdkp_ws_frame f;
+	const unsigned char *d;
+	size_t dl;
+	int got = 0, r;
+
+	pthread_mutex_lock(&fwd->mu);
+	for (l = fwd->listeners; l; l = l->next)
+		if (!strcmp(l->pod, c->pod) && l->port == c->port)
+			break;
+	if (l && !l->stop) {
+		if (l->has_spare) {
+			*ws = l->spare;
+			*pf = l->spare_pf;
+			l->has_spare = 0;
+			got = 1;
+		}
+		l->want_spare = 1;
+		pthread_cond_signal(&l->spare_cv);
+	}
+	pthread_mutex_unlock(&fwd->mu);
+	if (!got)
+		return 0;
+	while ((r = csdkp_k8s_ws_recv(ws, &f, 0)) == 1)
+		if ((f.opcode != CSDKP_WS_BINARY && f.opcode != CSDKP_WS_CONT) ||
+		    csdkp_k8s_pf_frame(pf, f.opcode, f.payload, f.len, &d, &dl) != CSDKP_K8S_PF_NONE)
+			break;
+	if (r == 0)
+		return 1;
+	csdkp_k8s_ws_close(ws);
+	*pf = (struct csdkp_k8s_pf){ .port = (uint16_t)c->port, .channel = -1 };
+	return 0;
+}
+
 static void *conn_main(void *arg)
 {
 	struct fwd_conn *c = arg;
 	struct csdkp_k8s_fwd *fwd = c->fwd;
 	struct csdkp_k8s *ctx = fwd->ctx;
+	struct csdkp_k8s_pf pf = { .port = (uint16_t)c->port, .channel = -1 };
 	struct csdkp_k8s_ws ws;
 	char path[384], err[1024] = "";
-	int rc;
+	int rc = 0;
 
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/portforward?ports=%d", ctx->namespace_, c->pod, c->port);
-	/* tests/k8s/run.sh counts these lines */
-	ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/portforward WebSocket to port %d of pod %s", c->port, c->pod);
-	rc = csdkp_k8s_ws_open_err(ctx, &ws, path, "v4.channel.k8s.io", NULL, err, sizeof(err));
+	if (!take_spare(c, &ws, &pf)) {
+		pf_path(ctx, path, sizeof(path), c->pod, c->port);
+		/* tests/k8s/run.sh counts these lines */
+		ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/portforward WebSocket to port %d of pod %s", c->port, c->pod);
+		rc = csdkp_k8s_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
+	}
 	if (rc) {
 		note_error(c, err);
 	} else {
@@ -227,7 +286,7 @@ static void *conn_main(void *arg)
 		c->wsock = fwd->stopping ? CURL_SOCKET_BAD : ws.sock;
 		pthread_mutex_unlock(&fwd->mu);
 		if (c->wsock != CURL_SOCKET_BAD)
-			pump(c, &ws);
+			pump(c, &ws, &pf);
 	}
 	pthread_mutex_lock(&fwd->mu);
 	c->wsock = CURL_SOCKET_BAD;
@@ -237,6 +296,56 @@ static void *conn_main(void *arg)
 	pthread_mutex_unlock(&fwd->mu);
 	if (!rc)
 		csdkp_k8s_ws_close(&ws);
+	return NULL;
+}
+
+/* Keeps l's spare: opens one when asked, drops it after SPARE_MS unused. */
+static void *spare_main(void *arg)
+{
+	struct fwd_listener *l = arg;
+	struct csdkp_k8s_fwd *fwd = l->fwd;
+	struct csdkp_k8s *ctx = fwd->ctx;
+	char path[384], err[1024];
+
+	pf_path(ctx, path, sizeof(path), l->pod, l->port);
+	pthread_mutex_lock(&fwd->mu);
+	while (!l->stop) {
+		struct csdkp_k8s_ws ws;
+		int rc;
+		if (l->has_spare && csdkp_now_ms() - l->spare_at >= SPARE_MS) {
+			ws = l->spare;
+			l->has_spare = 0;
+			pthread_mutex_unlock(&fwd->mu);
+			csdkp_k8s_ws_close(&ws);
+			pthread_mutex_lock(&fwd->mu);
+			continue;
+		}
+		if (l->has_spare || !l->want_spare) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += l->has_spare ? 5 : 3600;
+			pthread_cond_timedwait(&l->spare_cv, &fwd->mu, &ts);
+			continue;
+		}
+		l->want_spare = 0;
+		pthread_mutex_unlock(&fwd->mu);
+		ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/portforward WebSocket to port %d of pod %s (spare)", l->port, l->pod);
+		rc = csdkp_k8s_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
+		if (rc)
+			ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "port-forward to port %d of pod %s: %s", l->port, l->pod, err);
+		pthread_mutex_lock(&fwd->mu);
+		if (!rc && !l->stop && !l->has_spare) {
+			l->spare = ws;
+			l->spare_pf = (struct csdkp_k8s_pf){ .port = (uint16_t)l->port, .channel = -1 };
+			l->spare_at = csdkp_now_ms();
+			l->has_spare = 1;
+		} else if (!rc) {
+			pthread_mutex_unlock(&fwd->mu);
+			csdkp_k8s_ws_close(&ws);
+			pthread_mutex_lock(&fwd->mu);
+		}
+	}
+	pthread_mutex_unlock(&fwd->mu);
 	return NULL;
 }
 
@@ -352,11 +461,29 @@ int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, cha
 		l->fwd = fwd;
 		l->port = port;
 		snprintf(l->pod, sizeof(l->pod), "%s", pod);
-		if ((rc = listen_at(fwd, l, err, sizeof(err))) == 0 && pthread_create(&l->thread, NULL, listener_main, l)) {
-			snprintf(err, sizeof(err), "cannot start a port-forward thread");
-			close(l->fd);
-			unlink(l->path);
-			rc = CSDK_ENOMEM;
+		if ((rc = listen_at(fwd, l, err, sizeof(err))) == 0) {
+			pthread_condattr_t ca;
+			pthread_condattr_init(&ca);
+			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			pthread_cond_init(&l->spare_cv, &ca);
+			pthread_condattr_destroy(&ca);
+			l->want_spare = 1;
+			if (pthread_create(&l->thread, NULL, listener_main, l)) {
+				rc = CSDK_ENOMEM;
+			} else if (pthread_create(&l->spare_thread, NULL, spare_main, l)) {
+				l->stop = 1;
+				shutdown(l->fd, SHUT_RDWR);
+				pthread_mutex_unlock(&fwd->mu);
+				pthread_join(l->thread, NULL);
+				pthread_mutex_lock(&fwd->mu);
+				rc = CSDK_ENOMEM;
+			}
+			if (rc) {
+				snprintf(err, sizeof(err), "cannot start a port-forward thread");
+				pthread_cond_destroy(&l->spare_cv);
+				close(l->fd);
+				unlink(l->path);
+			}
 		}
 		if (rc) {
 			free(l);
@@ -375,9 +502,14 @@ static void listener_stop(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l)
 {
 	l->stop = 1;
 	shutdown(l->fd, SHUT_RDWR); /* wakes its poll */
+	pthread_cond_signal(&l->spare_cv);
 	pthread_mutex_unlock(&fwd->mu);
 	pthread_join(l->thread, NULL);
+	pthread_join(l->spare_thread, NULL);
 	pthread_mutex_lock(&fwd->mu);
+	if (l->has_spare)
+		csdkp_k8s_ws_close(&l->spare);
+	pthread_cond_destroy(&l->spare_cv);
 	close(l->fd);
 	unlink(l->path);
 	free(l);

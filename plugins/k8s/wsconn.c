@@ -148,7 +148,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
 		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for %s: %s; %s",
-				      server, what, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
+				      server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
 		goto fail;
 	}
 	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);

@@ -223,7 +223,7 @@ int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char 
 	}
 	*data = payload;
 	*dlen = len;
-	if (ch == CSDKP_K8S_PF_ERROR)
-		return st->head[ch] < 2 ? CSDKP_K8S_PF_NONE : CSDKP_K8S_PF_ERROR;
-	return len ? CSDKP_K8S_PF_DATA : CSDKP_K8S_PF_NONE;
+	if (!len)
+		return CSDKP_K8S_PF_NONE;
+	return ch == CSDKP_K8S_PF_ERROR ? CSDKP_K8S_PF_ERROR : CSDKP_K8S_PF_DATA;
 }

@@ -78,11 +78,12 @@ struct csdkp_k8s_pf {
 /**
  * One data frame (binary or continuation) of a port-forward stream. Each
  * channel starts with the port, 2 bytes little-endian, which is checked and
- * skipped. Returns CSDKP_K8S_PF_DATA with *data, *dlen the bytes for the
- * local connection; CSDKP_K8S_PF_ERROR with the text of an error (possibly
- * cut in frames: the caller reports what it got); CSDKP_K8S_PF_NONE when the
- * frame carries nothing; -1 when it breaks the protocol (another channel,
- * another port, a continuation with no message before it).
+ * skipped. Returns CSDKP_K8S_PF_DATA with *data, *dlen (> 0) the bytes for
+ * the local connection; CSDKP_K8S_PF_ERROR with the text of an error (> 0
+ * bytes, possibly cut in frames: the caller reports what it got);
+ * CSDKP_K8S_PF_NONE when the frame carries nothing past the port; -1 when it
+ * breaks the protocol (another channel, another port, a continuation with
+ * no message before it).
  */
 int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char *payload, size_t len,
 		       const unsigned char **data, size_t *dlen);

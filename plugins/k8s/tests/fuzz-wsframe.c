@@ -46,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				pfdata += dl;
 			}
 			if (k == CSDKP_K8S_PF_ERROR)
-				FUZZ_CHECK(pf.head[CSDKP_K8S_PF_ERROR] == 2);
+				FUZZ_CHECK(dl > 0 && pf.head[CSDKP_K8S_PF_ERROR] == 2);
+			if (k == CSDKP_K8S_PF_NONE)
+				FUZZ_CHECK(dl == 0);
 			if (k == -1)
 				pf = (struct csdkp_k8s_pf){ .port = (uint16_t)(data[0] | data[size - 1] << 8), .channel = -1 };
 		}
