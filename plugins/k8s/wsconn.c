@@ -207,6 +207,8 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 	}
 	ws->consumed = (size_t)hl;
 	ws->v5 = !strcmp(ws->proto, "v5.channel.k8s.io");
+	/* errbuf is on this stack: a later failed send or recv must not write there */
+	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, NULL);
 	rc = 0;
 	goto out;
 fail:
