@@ -379,10 +379,13 @@ static void *listener_main(void *arg)
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
-		if (p[1].revents || l->stop)
+		if (p[1].revents || __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE))
 			break;
-		if (!(p[0].revents & POLLIN))
+		if (!(p[0].revents & POLLIN)) {
+			if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+				break;
 			continue;
+		}
 		if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
 				continue;
@@ -471,7 +474,7 @@ int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, cha
 			if (pthread_create(&l->thread, NULL, listener_main, l)) {
 				rc = CSDK_ENOMEM;
 			} else if (pthread_create(&l->spare_thread, NULL, spare_main, l)) {
-				l->stop = 1;
+				__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
 				shutdown(l->fd, SHUT_RDWR);
 				pthread_mutex_unlock(&fwd->mu);
 				pthread_join(l->thread, NULL);
@@ -500,7 +503,7 @@ int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, cha
 
 static void listener_stop(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l)
 {
-	l->stop = 1;
+	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE); /* its accept thread reads it without mu */
 	shutdown(l->fd, SHUT_RDWR); /* wakes its poll */
 	pthread_cond_signal(&l->spare_cv);
 	pthread_mutex_unlock(&fwd->mu);

@@ -79,6 +79,11 @@ out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -
 rc=$?
 [ "$rc" = 7 ] && [ "$out" = verified ]
 result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
+# gateway mode too: the port-forward carries the client certificate, the host's envd client needs none
+out=$(KUBECONFIG=$dir/kubeconfig-cert CSDK_K8S_MODE=gateway CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
+rc=$?
+[ "$rc" = 7 ] && [ "$out" = verified ]
+result "client certificate in gateway mode (port-forward): exit $rc, [$out]" $?
 
 # not-found messages, exact: the host's filesystem over commands (direct) and csdk-agent's (gateway)
 fs_missing() { # MODE
