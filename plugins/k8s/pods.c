@@ -544,6 +544,7 @@ int csdkp_k8s_delete_pod(struct csdkp_k8s *ctx, const char *name)
 	long status;
 	int rc;
 
+	csdkp_k8s_fwd_forget(ctx->fwd, name);
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
 	rc = csdkp_k8s_call(ctx, "DELETE", path, NULL, body, 0, &status, &answer);
 	json_decref(body);
@@ -566,10 +567,8 @@ int csdkp_m_destroy(void *vctx, const char *id)
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, id);
 	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox")) {
+	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))
 		rc = csdkp_k8s_delete_pod(ctx, id);
-		csdkp_k8s_fwd_forget(ctx->fwd, id);
-	}
 	else if (status != 200 && status != 404)
 		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod to delete", status, pod);
 	json_decref(pod);

@@ -79,6 +79,18 @@ out=$(KUBECONFIG=$dir/kubeconfig-cert tools/csdk/csdk --provider k8s run -- sh -
 rc=$?
 [ "$rc" = 7 ] && [ "$out" = verified ]
 result "client certificate, CA-verified TLS (kubeconfig-cert): exit $rc, [$out]" $?
+# gateway_transport=pod-ip, the former path: works where pod IPs are reachable (here), and a
+# sandbox made for one transport is refused by the other, naming the one to use
+pod_ip() {
+	id=$(CSDK_K8S_MODE=gateway CSDK_K8S_GATEWAY_TRANSPORT=pod-ip CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s create) || return 1
+	CSDK_K8S_MODE=gateway CSDK_K8S_GATEWAY_TRANSPORT=pod-ip tools/csdk/csdk --provider k8s exec "$id" -- sh -c 'echo via-pod-ip'
+	CSDK_K8S_MODE=gateway tools/csdk/csdk --provider k8s exec "$id" -- true 2>&1 | sed "s/$id/ID/"
+	tools/csdk/csdk --provider k8s destroy "$id"
+}
+out=$(pod_ip | tr '\n' '|')
+[ "$out" = "via-pod-ip|csdk: sandbox ID was created with gateway_transport=pod-ip, whose agent cannot be reached through port-forward; use gateway_transport=pod-ip|" ]
+result "gateway_transport=pod-ip, and a sandbox of one transport refused by the other: [$out]" $?
+
 # gateway mode too: the port-forward carries the client certificate, the host's envd client needs none
 out=$(KUBECONFIG=$dir/kubeconfig-cert CSDK_K8S_MODE=gateway CSDK_K8S_AGENT=$top/agent/csdk-agent tools/csdk/csdk --provider k8s run -- sh -c 'echo verified; exit 7')
 rc=$?
