@@ -31,11 +31,12 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);
-	rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	rc = csdkp_new_sandbox_locked(ctx, opts, NULL, NULL, &sb);
 	csdkp_unlock(lock);
+	csdkp_pool_kick(ctx);
 	if (rc)
 		return rc;
-	if ((ctx->gateway && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+	if ((ctx->gateway && !sb->agent_fresh && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
 		csdkp_m_destroy(ctx, sb->id);
 		csdkp_sandbox_free(sb);
 		return rc;
