@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -235,8 +236,9 @@ static void refiller_main(const struct csdkp_local *parent, const char *dir)
 			signal(sig, SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (fd = 0; fd < 65536; fd++)
-		close(fd);
+	if (syscall(SYS_close_range, 0u, ~0u, 0u) < 0)
+		for (fd = 0; fd < 65536; fd++)
+			close(fd);
 	fd = open("/dev/null", O_RDWR);
 	if (fd == 0) {
 		dup2(0, 1);
