@@ -552,6 +552,7 @@ static void empty_trash(struct csdkp_local *ctx)
  * enough that no create or command that just chose one can be using it. */
 static void sweep_etc(struct csdkp_local *ctx, json_t *used)
 {
+	int pool_read = 0;
 	char path[4096], err[CSDKP_ERR_MAX], newest[256] = "";
 	time_t now = time(NULL), newest_time = 0;
 	struct dirent *de;
@@ -578,6 +579,12 @@ static void sweep_etc(struct csdkp_local *ctx, json_t *used)
 		    !strcmp(de->d_name, newest) || json_object_get(used, de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime > now - 600)
 			continue;
+		/* pool members' generations, read only when one might be removed (every create sweeps) */
+		if (!pool_read++) {
+			csdkp_pool_etc_used(ctx, used);
+			if (json_object_get(used, de->d_name))
+				continue;
+		}
 		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 	}
 	closedir(d);
@@ -626,8 +633,6 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 	}
 	closedir(d);
 	empty_trash(ctx);
-	if (used)
-		csdkp_pool_etc_used(ctx, used);
 	/* without the list of generations in use, none is removed */
 	if (used)
 		sweep_etc(ctx, used);
