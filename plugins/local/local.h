@@ -49,6 +49,7 @@ struct csdkp_sandbox {
 	char id[CSDKP_ID_LEN + 1];
 	char *dir;               /* STATE/sandboxes/ID */
 	int agent_fresh;         /* create saw the agent listen: the first gateway_endpoint skips the probe */
+	int token_pending;       /* claimed from the pool: the agent still has the member's token */
 };
 
 /* strv: a growable NULL-terminated string vector */
@@ -89,10 +90,12 @@ int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const cha
 int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdkp_sandbox **out);
 /* 0 with *out a claimed sandbox, 1 when the pool has none for these options; under the state lock */
 int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			    const char *ns, const char *name, struct csdkp_sandbox **out);
+			    const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out);
+/* With defer_token, a gateway claim's new token: after the state lock; -1 when the member failed (destroyed). */
+int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, const struct csdk_create_request *opts);
 /* A claimed member, else a new sandbox; under the state lock. */
 int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			     const char *ns, const char *name, struct csdkp_sandbox **out);
+			     const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out);
 /* Starts a detached refiller unless one runs. */
 void csdkp_pool_kick(struct csdkp_local *ctx);
 void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used);
@@ -109,6 +112,8 @@ struct csdkp_procs {
 unsigned long long csdkp_proc_start(pid_t pid);
 int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg);
 int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart);
+int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
 		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart);
 int csdkp_procs_destroyed(const struct csdkp_procs *reg, const struct csdkp_sandbox *sb);
 void csdkp_procs_forget(struct csdkp_procs *reg);

@@ -64,7 +64,7 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 		csdkp_unlock(lock);
 		return hand_out(ctx, id, id_out, sandbox_out);
 	}
-	if ((rc = csdkp_new_sandbox_locked(ctx, opts, ns, name, &sb))) {
+	if ((rc = csdkp_new_sandbox_locked(ctx, opts, ns, name, 0, &sb))) {
 		csdkp_unlock(lock);
 		csdkp_pool_kick(ctx);
 		return rc;

@@ -367,7 +367,7 @@ static int rename_cgroups(struct csdkp_local *ctx, const char *from, const char 
 
 static int claim_member(struct csdkp_local *ctx, const char *dir, const char *member,
 			const struct csdk_create_request *opts, const char *ns, const char *name,
-			struct csdkp_sandbox **out)
+			int defer_token, struct csdkp_sandbox **out)
 {
 	char id[CSDKP_ID_LEN + 1], from[4400], to[4400], etc[64];
 	struct csdkp_sandbox *sb = NULL;
@@ -393,7 +393,9 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	    csdkp_meta_save(ctx, sb, fresh))
 		goto out;
 	if (ctx->gateway && bwrap) {
-		if (new_token(sb, opts))
+		if (defer_token)
+			sb->token_pending = 1;
+		else if (new_token(sb, opts))
 			goto out;
 		sb->agent_fresh = 1;
 	}
@@ -412,7 +414,7 @@ out:
 }
 
 int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			    const char *ns, const char *name, struct csdkp_sandbox **out)
+			    const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
 {
 	char dir[4300];
 	struct dirent *de;
@@ -429,17 +431,38 @@ int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_re
 		return 1;
 	while (!*out && (de = readdir(d)))
 		if (csdkp_id_valid(de->d_name))
-			claim_member(ctx, dir, de->d_name, opts, ns, name, out);
+			claim_member(ctx, dir, de->d_name, opts, ns, name, defer_token, out);
 	closedir(d);
 	return *out ? 0 : 1;
 }
 
 int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			     const char *ns, const char *name, struct csdkp_sandbox **out)
+			     const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
 {
-	int rc = csdkp_pool_claim_locked(ctx, opts, ns, name, out);
+	int rc = csdkp_pool_claim_locked(ctx, opts, ns, name, defer_token, out);
 
 	return rc == 1 ? csdkp_create_locked(ctx, opts, ns, name, out) : rc;
+}
+
+/*
+ * The token exchange of a claim, outside the state lock so that claims of
+ * a burst do not wait for each other's agents: nobody has the new id yet.
+ * 0, or -1 with the sandbox destroyed.
+ */
+int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+{
+	int lock;
+
+	if (!sb->token_pending)
+		return 0;
+	sb->token_pending = 0;
+	if (!new_token(sb, opts))
+		return 0;
+	if (!csdkp_lock(ctx, &lock)) {
+		csdkp_destroy_locked(ctx, sb->id);
+		csdkp_unlock(lock);
+	}
+	return -1;
 }
 
 /* Generations of the sandbox /etc that members use. */

@@ -31,8 +31,17 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
 	csdkp_sweep_locked(ctx);
-	rc = csdkp_new_sandbox_locked(ctx, opts, NULL, NULL, &sb);
+	rc = csdkp_new_sandbox_locked(ctx, opts, NULL, NULL, 1, &sb);
 	csdkp_unlock(lock);
+	if (!rc && csdkp_pool_claim_finish(ctx, sb, opts)) {
+		/* the member's agent failed: an ordinary sandbox instead */
+		csdkp_sandbox_free(sb);
+		sb = NULL;
+		if (!(rc = csdkp_lock(ctx, &lock))) {
+			rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+			csdkp_unlock(lock);
+		}
+	}
 	csdkp_pool_kick(ctx);
 	if (rc)
 		return rc;

@@ -306,6 +306,29 @@ int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	return 0;
 }
 
+/* The record of reg again, now with the pid namespace's init (a background command's second step). */
+int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart)
+{
+	char line[128], tmp[64];
+	int fd, n, e = 0;
+
+	/* a temporary name and a rename: destroy reads either record whole (names with '.' it skips) */
+	n = snprintf(line, sizeof(line), "%d %llu %d %llu\n", (int)pgid, pgstart, (int)nspid, nsstart);
+	snprintf(tmp, sizeof(tmp), ".u-%s", reg->name);
+	fd = openat(reg->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, (size_t)n) != n || renameat(reg->dfd, tmp, reg->dfd, reg->name) < 0)
+		e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	if (e)
+		unlinkat(reg->dfd, tmp, 0);
+	if (e)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record a process of sandbox %s in %s/%s: %s; check the state directory",
+					sb->id, sb->dir, CSDKP_PROCS_DIR, strerror(e));
+	return 0;
+}
+
 void csdkp_procs_forget(struct csdkp_procs *reg)
 {
 	if (reg->dfd >= 0 && reg->name[0])
