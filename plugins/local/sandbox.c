@@ -30,8 +30,12 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
-	csdkp_sweep_locked(ctx);
-	rc = csdkp_new_sandbox_locked(ctx, opts, NULL, NULL, 1, &sb);
+	/* A claim skips the sweep (reading every sandbox's meta.json): a burst
+	 * of claims would read them all once each, one after the other. */
+	if ((rc = csdkp_pool_claim_locked(ctx, opts, NULL, NULL, 1, &sb)) == 1) {
+		csdkp_sweep_locked(ctx);
+		rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	}
 	csdkp_unlock(lock);
 	if (!rc && csdkp_pool_claim_finish(ctx, sb, opts)) {
 		/* the member's agent failed: an ordinary sandbox instead */
