@@ -31,4 +31,8 @@ extern struct agent_config agent_cfg;
 
 long long agent_now_ms(void);
 
+/* The variables of the last POST /init, "K=V", NULL-terminated (or NULL):
+ * every later process gets them after the agent's own, before the request's. */
+const char *const *agent_init_envs(void);
+
 #endif

@@ -632,6 +632,38 @@ def two_hundred_streams():
         eq(r, (f"{i}\n".encode(), "exit status 0", {}), f"stream {i}")
 
 
+# ------------------------------------------------------------------ init
+
+@check("init")
+def init_sets_token_and_envs():
+    global TOKEN
+    js = {"Content-Type": "application/json"}
+    st, _, data = request("POST", "/init", json.dumps({"accessToken": "new-" + TOKEN}).encode(), js, token="wrong")
+    eq(st, 401, "/init with a wrong token")
+    st, _, data = request("GET", "/init")
+    eq(st, 405, "GET /init")
+    for body, why in ((b"[1]", "the body is not a JSON object"), (b"{", "the body is not valid JSON"),
+                      (b'{"accessToken": ""}', "accessToken must be a non-empty string"),
+                      (b'{"envVars": {"A=B": "1"}}', "envVars must map names without '=' to strings"),
+                      (b'{"envVars": {"A": 1}}', "envVars must map names without '=' to strings")):
+        st, _, data = request("POST", "/init", body, js)
+        eq((st, json.loads(data)["message"]), (400, why), f"/init {body!r}")
+    st, _, data = request("POST", "/init", json.dumps({
+        "accessToken": "new-" + TOKEN, "envVars": {"POOL_A": "one", "POOL_B": "two", "HOME": "/init-home"},
+        "timestamp": "2024-01-01T00:00:00Z"}).encode(), js)
+    eq((st, data), (204, b""), "/init")
+    st, body = unary("/process.Process/List", {})
+    eq((st, body["code"]), (401, "unauthenticated"), "the old token after /init")
+    TOKEN = "new-" + TOKEN
+    ev, end = stream("/process.Process/Start", {"process": {
+        "cmd": "/bin/sh", "args": ["-c", "echo $POOL_A $POOL_B $HOME"], "envs": {"POOL_B": "request"}}})
+    eq((output(ev), end), (b"one request /init-home\n", {}), "envs of /init under the request's")
+    st, _, _ = request("POST", "/init", b"{}", js)
+    eq(st, 204, "/init with nothing to change")
+    ev, end = start("/bin/sh", ["-c", "echo $POOL_A"])
+    eq(output(ev), b"one\n", "an empty /init keeps the variables")
+
+
 def main():
     group = sys.argv[1]
     ran = 0
