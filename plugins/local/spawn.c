@@ -864,6 +864,8 @@ static int launch_limits(struct csdkp_local *ctx, const struct csdkp_sandbox *sb
 			return ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
 						names[i], sb->id, l->cgroup_procs[i], strerror(errno));
 	}
+	if (csdkp_meta_int(meta, "disk") > 0 && csdkp_disk_check(ctx, sb))
+		return CSDK_EBACKEND;
 	if ((l->memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
 		l->oom_kills = csdkp_cgroup_oom_kills(sb->id);
 	l->memory = (rlim_t)ctx->memory;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -390,11 +391,28 @@ static void remove_all(const char *pattern)
 	free(cmd);
 }
 
+/* A sandbox with a disk that a failed test did not destroy leaves tmpfs
+ * mounts under the suite's directories: detach them before removing. */
+static void unmount_left(void)
+{
+	char line[4096], mp[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    (strstr(mp, marker) || !strncmp(mp, root_dir, strlen(root_dir))))
+			umount2(mp, MNT_DETACH);
+	fclose(f);
+}
+
 void ct_cleanup(void)
 {
 	if (!marker)
 		return;
 	kill_marked(marker);
+	unmount_left();
 	/* the probe a failed escape test may have left in the host's /usr */
 	unlink(ct_fmt("/usr/.%s", marker));
 	remove_all(ct_fmt("/etc/.%s-* /etc/ssh/ssh_host_%s_key* /tmp/%s-*", marker, marker, marker));
