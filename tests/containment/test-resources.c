@@ -303,6 +303,48 @@ START_TEST(test_disk_limit)
 }
 END_TEST
 
+/* The create options' hints become the sandbox's cgroup limits where the
+ * controllers are writable, never above the configured ones. */
+START_TEST(test_create_hints)
+{
+	const char *state = ct_tmpdir();
+	struct csdk_create_options co = CSDK_CREATE_OPTIONS_INIT;
+	struct csdk_kv env = { "CT_MARK", ct_marker() };
+	csdk_provider *p, *capped;
+	csdk_sandbox *sb = NULL;
+	char id[64];
+
+	if (getuid() != 0 || access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0 || access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_create_hints: SKIP: needs root and writable cgroup v1 memory and cpu controllers\n");
+		return;
+	}
+	co.envs = &env;
+	co.n_envs = 1;
+	co.cpus = 0.5;
+	co.memory_bytes = 128 << 20;
+	p = ct_open(state, "bwrap", NULL);
+	ck_assert_msg(csdk_sandbox_create(&sb, p, &co) == 0, "create: %s", csdk_error_last()->message);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "134217728\n");
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "50000\n");
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(300 << 20)'", 0, NULL, NULL), 137);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/memory/csdk/%s", id), F_OK) != 0, "the memory cgroup of %s outlived destroy", id);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s", id), F_OK) != 0, "the cpu cgroup of %s outlived destroy", id);
+	csdk_provider_close(p);
+
+	capped = ct_open(state, "bwrap", "memory_max", "64M", "cpus", "0.25", NULL);
+	ck_assert_msg(csdk_sandbox_create(&sb, capped, &co) == 0, "create: %s", csdk_error_last()->message);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "67108864\n");
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "25000\n");
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(capped);
+}
+END_TEST
+
 START_TEST(test_disk_bad_value)
 {
 	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "disk", "lots" } };
@@ -652,6 +694,7 @@ static Suite *resources_suite(void)
 	tcase_add_test(tc, test_fork_bomb_default);
 	tcase_add_loop_test(tc, test_disk_limit, 0, 2);
 	tcase_add_test(tc, test_disk_bad_value);
+	tcase_add_test(tc, test_create_hints);
 	tcase_add_test(tc, test_output_flood);
 	tcase_add_loop_test(tc, test_sigterm_ignored, 0, 2);
 	tcase_add_test(tc, test_daemons_bwrap);
