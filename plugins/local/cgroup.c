@@ -138,11 +138,25 @@ static int controller_writable(int which)
 	return access(path, W_OK) == 0;
 }
 
+/* Whether STATE/no-cgroups is new: the warning below is given once per
+ * state directory, not at every create of a CLI. */
+static int first_time(struct csdkp_local *ctx)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CSDKP_NO_CGROUPS_MARK, ctx->state_dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return errno != EEXIST;
+	close(fd);
+	return 1;
+}
+
 /* The limits of a new sandbox: the configured ones; the create options'
  * hints where their controller is writable, never above the configured
  * limit; and, as root, CSDKP_DEFAULT_PIDS when pids is not set, so a fork
- * bomb is bounded. Without the pids controller, said once: commands have
- * only the rlimits (processes, memory, cpu_time). */
+ * bomb is bounded. Without the pids controller, said once per state
+ * directory: commands have only the rlimits (processes, memory, cpu_time). */
 void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[CSDKP_CGROUPS])
 {
 	limits[CSDKP_CGROUP_PIDS] = ctx->pids;
@@ -166,7 +180,8 @@ void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_reque
 		limits[CSDKP_CGROUP_PIDS] = CSDKP_DEFAULT_PIDS;
 	} else if (!ctx->cgroup_warned) {
 		ctx->cgroup_warned = 1;
-		ctx->host->log(ctx->host, CSDK_LOG_WARN,
-			"no cgroup v1 pids controller writable at " CSDKP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
+		if (first_time(ctx))
+			ctx->host->log(ctx->host, CSDK_LOG_WARN,
+				"no cgroup v1 pids controller writable at " CSDKP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
 	}
 }

@@ -18,6 +18,16 @@
 
 #define DISK_DIR "disk"
 
+/* Mounting needs root: checked before anything of the sandbox is made. */
+int csdkp_disk_allowed(struct csdkp_local *ctx)
+{
+	if (!ctx->disk || geteuid() == 0)
+		return 0;
+	return ctx->host->error(ctx->host, CSDK_EBACKEND,
+		"disk needs root: it mounts a tmpfs of %llu bytes over the sandbox's home and tmp; run csdk as root, or unset disk (CSDK_LOCAL_DISK)",
+		(unsigned long long)ctx->disk);
+}
+
 int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, uint64_t bytes)
 {
 	static const char *const areas[] = { "home", "tmp" };
@@ -25,10 +35,6 @@ int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, u
 	char fs[4096], src[4200], dst[4200], opts[64];
 	const char *what = fs;
 
-	if (geteuid() != 0)
-		return ctx->host->error(ctx->host, CSDK_EBACKEND,
-			"disk needs root: it mounts a tmpfs of %llu bytes over the sandbox's home and tmp; run csdk as root, or unset disk (CSDK_LOCAL_DISK)",
-			(unsigned long long)bytes);
 	snprintf(fs, sizeof(fs), "%s/" DISK_DIR, sb->dir);
 	snprintf(opts, sizeof(opts), "size=%llu,mode=0700", (unsigned long long)bytes);
 	if (mkdir(fs, 0700) < 0 || mount("csdk-disk", fs, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)

@@ -147,9 +147,12 @@ void csdkp_cgroup_remove(const char *id);
 long csdkp_cgroup_oom_kills(const char *id);
 /* pids.max of a sandbox created with no pids key, where the controller is writable */
 #define CSDKP_DEFAULT_PIDS 4096
+/* STATE/no-cgroups: the warning that there is no pids controller was given */
+#define CSDKP_NO_CGROUPS_MARK "no-cgroups"
 void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[CSDKP_CGROUPS]);
 
 /* disk.c: disk, a tmpfs per sandbox under its home/ and tmp/ */
+int csdkp_disk_allowed(struct csdkp_local *ctx);
 int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, uint64_t bytes);
 void csdkp_disk_remove(const char *dir);
 int csdkp_disk_check(struct csdkp_local *ctx, const struct csdkp_sandbox *sb);

@@ -803,7 +803,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		if (opts->timeout_ms < 0)
 			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
 	}
-	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+	if ((rc = csdkp_disk_allowed(ctx)) || (rc = csdkp_isolation_for_create(ctx, &isolation)))
 		return rc;
 	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
