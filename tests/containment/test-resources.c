@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -292,6 +293,17 @@ START_TEST(test_disk_limit)
 	ck_assert_int_eq(ct_run(sb, "rm fill && head -c 1000000 /dev/zero > /tmp/again && echo ok", 0, &out, NULL), 0);
 	ck_assert_str_eq(out, "ok\n");
 	free(out);
+	if (_i == 0) {
+		/* as after a restart of the host: the tmpfs is gone, commands are refused */
+		csdk_result *r = NULL;
+
+		ck_assert_int_eq(umount2(ct_fmt("%s/home", ct_sandbox_dir(state, sb)), MNT_DETACH), 0);
+		ck_assert_int_eq(umount2(ct_fmt("%s/tmp", ct_sandbox_dir(state, sb)), MNT_DETACH), 0);
+		ck_assert_int_eq(csdk_sandbox_run_command(&r, sb, "echo written", NULL), CSDK_EBACKEND);
+		ck_assert_str_eq(csdk_error_last()->message,
+			ct_fmt("the disk of sandbox %s is gone (its tmpfs does not outlive a restart of the host); destroy it and create a new sandbox", id));
+		ck_assert_ptr_null(r);
+	}
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
 	ck_assert_int_eq(mounts_of(id), 0);
 	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/pids/csdk/%s", id), F_OK) != 0, "the cgroup of %s outlived destroy", id);
