@@ -349,9 +349,8 @@ static int new_token(const struct csdkp_sandbox *sb, const struct csdk_create_re
 }
 
 /* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */
-static int rename_cgroups(struct csdkp_local *ctx, const char *from, const char *to)
+static int rename_cgroups(const uint64_t *limits, const char *from, const char *to)
 {
-	const uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
 	char a[256], b[256];
 
 	for (int i = 0; i < CSDKP_CGROUPS; i++) {
@@ -384,13 +383,13 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	snprintf(to, sizeof(to), "%s/sandboxes/%s", ctx->state_dir, id);
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
 		return -1;
-	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(ctx, member, id) ||
+	csdkp_cgroup_limits(ctx, NULL, limits);
+	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(limits, member, id) ||
 	    csdkp_meta_load(ctx, sb, &meta))
 		goto out;
 	iso = csdkp_meta_str(meta, "isolation");
 	bwrap = iso && !strcmp(iso, "bubblewrap");
 	snprintf(etc, sizeof(etc), "%s", csdkp_meta_str(meta, "etc") ? csdkp_meta_str(meta, "etc") : "");
-	csdkp_cgroup_limits(ctx, NULL, limits);
 	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", etc, limits, opts, ns, name)) ||
 	    csdkp_meta_save(ctx, sb, fresh))
 		goto out;
