@@ -65,6 +65,8 @@ static int start_agent(const char *dir)
 			dprintf(fd, "%ld\n", (long)getpid());
 			close(fd);
 		}
+		/* the directory is the sandbox's home: login shells (the e2b SDK's) read no profile of the caller's */
+		setenv("HOME", dir, 1);
 		execlp(agent && *agent ? agent : "csdk-agent", "csdk-agent", "--listen", listen_arg, "--token-file", token,
 		       "--workdir", dir, (char *)NULL);
 		_exit(127);
