@@ -436,8 +436,12 @@ void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 /* Why isolated cannot work here, or NULL when it can. */
 static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len)
 {
+	struct stat st;
+
 	if (!ctx->slirp)
 		return "slirp4netns is not in PATH";
+	if (stat("/dev/net/tun", &st) < 0 || !S_ISCHR(st.st_mode))
+		return "there is no /dev/net/tun";
 	/* as root the runner gives slirp4netns a device node of its own */
 	if (geteuid() != 0 && access("/dev/net/tun", R_OK | W_OK) < 0) {
 		snprintf(buf, len, "/dev/net/tun is not readable and writable by this user: %s", strerror(errno));

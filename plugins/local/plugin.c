@@ -202,8 +202,6 @@ static int init_bwrap(struct csdkp_local *ctx)
 	if (ctx->isolation == CSDKP_ISO_NONE)
 		return 0;
 	ctx->slirp = find_in_path("slirp4netns");
-	if (!ctx->slirp && access("/usr/bin/slirp4netns", X_OK) == 0)
-		ctx->slirp = strdup("/usr/bin/slirp4netns");
 	ctx->bwrap = find_in_path("bwrap");
 	if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
 		ctx->bwrap = strdup("/usr/bin/bwrap");
