@@ -68,6 +68,19 @@ void csdkp_net_init(struct csdkp_net *n)
 	n->reg.dfd = -1;
 }
 
+/* fd moved to 10 or above (close-on-exec), so the children's moves to
+ * fixed numbers (up to SLIRP_API_DIR_FD) never overwrite it; -1 stays -1. */
+static int high_fd(int fd)
+{
+	int h;
+
+	if (fd < 0 || fd >= 10)
+		return fd;
+	h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	return h;
+}
+
 /* Above CSDKP_NET_SYNC_FD, so the child's moves to fixed numbers never overwrite them. */
 static int high_pipe(int p[2])
 {
@@ -319,10 +332,10 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		csdkp_random_hex(hex, 4);
 		snprintf(apiname, sizeof(apiname), "api-%s.sock", hex);
 		snprintf(path, sizeof(path), "%s/" CSDKP_NET_DIR, sb->dir);
-		apidir = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	}
 	snprintf(path, sizeof(path), "%s/slirp4netns.log", sb->dir);
-	log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	log = high_fd(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
 	csdkp_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if ((rc = slirp_argv(ctx, apidir >= 0 ? apiname : NULL, &argv)) || env.failed) {
 		rc = CSDK_ENOMEM;
@@ -398,7 +411,7 @@ int csdkp_net_start(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, str
 	close(n->sync[1]);
 	n->block[0] = n->sync[1] = -1;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)nspid);
-	if ((netfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (userfd = ioctl(netfd, NS_GET_USERNS)) < 0) {
+	if ((netfd = high_fd(open(path, O_RDONLY | O_CLOEXEC))) < 0 || (userfd = high_fd(ioctl(netfd, NS_GET_USERNS))) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot open the network namespace of sandbox %s (%s): %s", sb->id, path, strerror(errno));
 		goto out;
 	}
