@@ -446,16 +446,19 @@ void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 	n->block[0] = n->block[1] = n->sync[0] = n->sync[1] = -1;
 }
 
-/* Why isolated cannot work here, or NULL when it can. */
-static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len)
+/* Why isolated cannot work here, or NULL when it can; *fix: what to do. */
+static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len, const char **fix)
 {
 	struct stat st;
 
+	*fix = "install it (apt-get install slirp4netns)";
 	if (!ctx->slirp)
 		return "slirp4netns is not in PATH";
+	*fix = "load the tun module (modprobe tun)";
 	if (stat("/dev/net/tun", &st) < 0 || !S_ISCHR(st.st_mode))
 		return "there is no /dev/net/tun";
 	/* as root the runner gives slirp4netns a device node of its own */
+	*fix = "make /dev/net/tun mode 0666, as udev does";
 	if (geteuid() != 0 && access("/dev/net/tun", R_OK | W_OK) < 0) {
 		snprintf(buf, len, "/dev/net/tun is not readable and writable by this user: %s", strerror(errno));
 		return buf;
@@ -465,7 +468,7 @@ static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len)
 
 const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, int *rc_out)
 {
-	const char *why;
+	const char *why, *fix;
 	char buf[200];
 
 	*rc_out = 0;
@@ -475,22 +478,22 @@ const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, in
 	case CSDKP_NET_NONE:
 		return "none";
 	case CSDKP_NET_ISOLATED:
-		if (bubblewrap && (why = slirp_missing(ctx, buf, sizeof(buf))))
+		if (bubblewrap && (why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
 			*rc_out = ctx->host->error(ctx->host, CSDK_EBACKEND,
-				"network 'isolated' needs slirp4netns (%s); install it (apt-get install slirp4netns) or set network to none or host (CSDK_LOCAL_NETWORK)", why);
+				"network 'isolated' needs slirp4netns (%s); %s or set network to none or host (CSDK_LOCAL_NETWORK)", why, fix);
 		return "isolated";
 	case CSDKP_NET_AUTO:
 		break;
 	}
 	if (!CSDKP_DEFAULT_ISOLATED)
 		return "none";
-	if (!bubblewrap || !(why = slirp_missing(ctx, buf, sizeof(buf))))
+	if (!bubblewrap || !(why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
 		return "isolated";
 	pthread_mutex_lock(&ctx->probe_lock);
 	if (!ctx->slirp_warned) {
 		ctx->slirp_warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,
-			       "sandboxes get network none (no outbound access): %s; install slirp4netns for network=isolated, or set network=none to silence this", why);
+			       "sandboxes get network none (no outbound access): %s; for network=isolated %s, or set network=none to silence this", why, fix);
 	}
 	pthread_mutex_unlock(&ctx->probe_lock);
 	return "none";
