@@ -159,10 +159,12 @@ struct csdkp_net {
 	int on;
 	int block[2], sync[2];   /* above CSDKP_NET_SYNC_FD */
 	pid_t slirp;             /* slirp4netns's process group, 0 before it runs */
+	uid_t uid;               /* as root: the sandbox's uid and gid (meta.json), slirp4netns's */
+	gid_t gid;
 	struct csdkp_procs reg;  /* its record in procs/ */
 };
 void csdkp_net_init(struct csdkp_net *n);
-int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n);
+int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct csdkp_net *n);
 int csdkp_net_start(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n, pid_t nspid, int api);
 void csdkp_net_end(struct csdkp_net *n, int kill_slirp);
 const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, int *rc_out);

@@ -95,8 +95,11 @@ static int high_pipe(int p[2])
 	return p[0] < 0 || p[1] < 0 ? -1 : 0;
 }
 
-int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n)
+int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct csdkp_net *n)
 {
+	/* as root slirp4netns runs as the sandbox's uid, which every sandbox of network isolated has */
+	if (geteuid() == 0 && !csdkp_sandbox_ids(meta, &n->uid, &n->gid))
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s has network isolated but no uid of its own in meta.json; create a new sandbox", sb->id);
 	n->on = 1;
 	if (high_pipe(n->block) < 0 || high_pipe(n->sync) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot set up the network of a command in sandbox %s: %s", sb->id, strerror(errno));
@@ -227,7 +230,7 @@ static int add_routes(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, i
  * own, /dev/net/tun openable by the sandbox's uid (as root: a private
  * device node in a mount namespace of its own, since the host's may be
  * 0600), then that uid, then slirp4netns. */
-static void slirp_child(const struct csdkp_local *ctx, char *const *argv, char *const *envp, const int fds[5], int log, int drop)
+static void slirp_child(const struct csdkp_net *n, char *const *argv, char *const *envp, const int fds[5], int log, int drop)
 {
 	static const char tun[] = "csdk-local: cannot give slirp4netns a /dev/net/tun\n";
 	static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
@@ -245,12 +248,12 @@ static void slirp_child(const struct csdkp_local *ctx, char *const *argv, char *
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
 		    mount("csdk-tun", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") < 0 ||
 		    mknod("/dev/net/tun", S_IFCHR | 0600, makedev(10, 200)) < 0 ||
-		    chown("/dev/net/tun", ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
+		    chown("/dev/net/tun", n->uid, n->gid) < 0) {
 			if (write(2, tun, sizeof(tun) - 1) < 0)
 				_exit(127);
 			_exit(127);
 		}
-		if (csdkp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
+		if (csdkp_drop_to(n->uid, n->gid) < 0) {
 			if (write(2, id, sizeof(id) - 1) < 0)
 				_exit(127);
 			_exit(127);
@@ -335,7 +338,7 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	}
 	snprintf(path, sizeof(path), "%s/slirp4netns.log", sb->dir);
-	log = high_fd(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+	log = high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
 	csdkp_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if ((rc = slirp_argv(ctx, apidir >= 0 ? apiname : NULL, &argv)) || env.failed) {
 		rc = CSDK_ENOMEM;
@@ -356,7 +359,7 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	if (first == 0) {
 		pid_t s = fork();
 		if (s == 0)
-			slirp_child(ctx, argv.v, env.v, fds, log, geteuid() == 0);
+			slirp_child(n, argv.v, env.v, fds, log, geteuid() == 0);
 		if (write(pidp[1], &s, sizeof(s)) < 0)
 			_exit(1);
 		_exit(0);

@@ -852,7 +852,7 @@ static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 			if (!ctx->slirp)
 				return ctx->host->error(ctx->host, CSDK_EBACKEND,
 					"sandbox %s has network isolated but 'slirp4netns' is not in PATH; install slirp4netns", sb->id);
-			rc = csdkp_net_prepare(ctx, sb, &l->net);
+			rc = csdkp_net_prepare(ctx, sb, meta, &l->net);
 		}
 		csdkp_strv_free(&l->env);
 		l->env = none;

@@ -602,8 +602,8 @@ START_TEST(test_network_isolated)
 	unsigned uid = 1879048192u + 4096u + (unsigned)getpid() % 100000u;
 	char *out = NULL, *err = NULL, *url = NULL;
 	struct testnet t = { .listener = 0 };
-	csdk_provider *p, *host;
-	csdk_sandbox *sb;
+	csdk_provider *p, *p2, *host;
+	csdk_sandbox *sb, *other = NULL;
 	int port, fd, ok;
 
 	if (geteuid() != 0) {
@@ -614,6 +614,12 @@ START_TEST(test_network_isolated)
 	net_up(&t);
 	p = open_mode_with2(state, _i, "network", "isolated", "sandbox_uid", ct_fmt("%u", uid));
 	sb = ct_create(p);
+	/* commands through a context of another sandbox_uid: slirp4netns runs as the sandbox's */
+	ck_assert_int_eq(csdk_sandbox_get(&other, (p2 = open_mode(state, _i)), csdk_sandbox_id(sb)), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	sb = other;
+	p = p2;
 	ck_assert_int_eq(ct_run(sb, probe_py(ct_fmt("127.0.0.1:%d 10.0.2.2:%d 10.231.%d.1:%d 10.0.2.3:53 169.254.169.254:18080 10.231.%d.2:18080",
 						   port, port, t.sub, port, t.sub)), 0, &out, &err), 0);
 	ok = !strcmp(out, ct_fmt("127.0.0.1:%d 111\n10.0.2.2:%d 101\n10.231.%d.1:%d 113\n10.0.2.3:53 113\n169.254.169.254:18080 113\n10.231.%d.2:18080 connected\n",
