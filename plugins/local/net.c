@@ -260,6 +260,11 @@ static void slirp_child(const struct csdkp_net *n, char *const *argv, char *cons
 		}
 	}
 	execve(argv[0], argv, envp);
+	{
+		static const char noexec[] = "csdk-local: cannot execute slirp4netns (as the sandbox's uid when root)\n";
+		if (write(2, noexec, sizeof(noexec) - 1) < 0)
+			_exit(127);
+	}
 	_exit(127);
 }
 

@@ -703,6 +703,40 @@ START_TEST(test_network_no_slirp)
 }
 END_TEST
 
+/* A slirp4netns that fails: the command is not run, and the error carries
+ * slirp4netns's first line and where its log is. */
+START_TEST(test_network_slirp_fails)
+{
+	const char *path = ct_fmt("%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	const char *state = ct_tmpdir(), *bin = ct_fmt("/tmp/%s-bin-XXXXXX", ct_marker());
+	csdk_result *res = NULL;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	FILE *f;
+
+	ck_assert_msg(mkdtemp((char *)bin) != NULL, "cannot make %s", bin);
+	ck_assert_int_eq(chmod(bin, 0755), 0);
+	f = fopen(ct_fmt("%s/slirp4netns", bin), "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\necho 'WARNING: a warning first' >&2\necho 'fake: no network today' >&2\nexit 1\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(ct_fmt("%s/slirp4netns", bin), 0755), 0);
+	setenv("PATH", ct_fmt("%s:%s", bin, path), 1);
+	p = ct_open(state, "bwrap", "network", "isolated", NULL);
+	setenv("PATH", path, 1);
+	sb = ct_create(p);
+	ck_assert_int_eq(csdk_sandbox_run_command(&res, sb, "echo ran > ran.txt", NULL), CSDK_EBACKEND);
+	ck_assert_str_eq(csdk_error_last()->message,
+			 ct_fmt("slirp4netns did not set up the network of sandbox %s: fake: no network today (%s/slirp4netns.log)",
+				csdk_sandbox_id(sb), ct_sandbox_dir(state, sb)));
+	ck_assert_int_eq(access(ct_fmt("%s/home/ran.txt", ct_sandbox_dir(state, sb)), F_OK), -1);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", bin)), 0);
+}
+END_TEST
+
 static const char *read_file(const char *path)
 {
 	char buf[64] = "";
@@ -861,6 +895,7 @@ static Suite *confinement_suite(void)
 	tcase_add_loop_test(tc, test_network, 0, 2);
 	tcase_add_loop_test(tc, test_network_isolated, 0, 2);
 	tcase_add_test(tc, test_network_no_slirp);
+	tcase_add_test(tc, test_network_slirp_fails);
 	tcase_add_loop_test(tc, test_pids, 0, 2);
 	tcase_add_loop_test(tc, test_memory_max, 0, 2);
 	tcase_add_loop_test(tc, test_cpus, 0, 2);
