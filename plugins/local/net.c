@@ -493,9 +493,10 @@ const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, in
 	case CSDKP_NET_AUTO:
 		break;
 	}
-	if (!CSDKP_DEFAULT_ISOLATED)
+	/* unisolated commands have the host's network whatever is recorded */
+	if (!CSDKP_DEFAULT_ISOLATED || !bubblewrap)
 		return "none";
-	if (!bubblewrap || !(why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
+	if (!(why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
 		return "isolated";
 	pthread_mutex_lock(&ctx->probe_lock);
 	if (!ctx->slirp_warned) {
