@@ -81,12 +81,14 @@ static int high_fd(int fd)
 	return h;
 }
 
-/* Above CSDKP_NET_SYNC_FD, so the child's moves to fixed numbers never overwrite them. */
-static int high_pipe(int p[2])
+/* Above CSDKP_NET_SYNC_FD, so the child's moves to fixed numbers never
+ * overwrite them. A socket pair when sock: written with MSG_NOSIGNAL, a
+ * reader that died is an error rather than SIGPIPE in the host. */
+static int high_pipe(int p[2], int sock)
 {
 	int raw[2];
 
-	if (pipe2(raw, O_CLOEXEC) < 0)
+	if ((sock ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, raw) : pipe2(raw, O_CLOEXEC)) < 0)
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		p[i] = fcntl(raw[i], F_DUPFD_CLOEXEC, 10);
@@ -101,7 +103,7 @@ int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, c
 	if (geteuid() == 0 && !csdkp_sandbox_ids(meta, &n->uid, &n->gid))
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s has network isolated but no uid of its own in meta.json; create a new sandbox", sb->id);
 	n->on = 1;
-	if (high_pipe(n->block) < 0 || high_pipe(n->sync) < 0)
+	if (high_pipe(n->block, 1) < 0 || high_pipe(n->sync, 0) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot set up the network of a command in sandbox %s: %s", sb->id, strerror(errno));
 	return 0;
 }
@@ -349,7 +351,7 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		rc = CSDK_ENOMEM;
 		goto out;
 	}
-	if (log < 0 || high_pipe(ready) < 0 || pipe2(pidp, O_CLOEXEC) < 0) {
+	if (log < 0 || high_pipe(ready, 0) < 0 || pipe2(pidp, O_CLOEXEC) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start slirp4netns for sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
@@ -427,7 +429,7 @@ int csdkp_net_start(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, str
 	if (!(rc = add_routes(ctx, sb, netfd, userfd)))
 		rc = start_slirp(ctx, sb, n, netfd, userfd, api);
 	/* the command may run now: its network is up */
-	if (!rc && write(n->block[1], "1", 1) != 1)
+	if (!rc && send(n->block[1], "1", 1, MSG_NOSIGNAL) != 1)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start the command in sandbox %s: bubblewrap is gone", sb->id);
 out:
 	if (netfd >= 0)
@@ -437,7 +439,9 @@ out:
 	return rc;
 }
 
-/* After a foreground command: slirp4netns would end by itself, but now. */
+/* Closes the pipes; kill_slirp (after a foreground command, or a start that
+ * failed): ends slirp4netns now rather than with the namespace, and drops
+ * its record. */
 void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 {
 	if (kill_slirp && n->slirp > 0) {
