@@ -512,8 +512,9 @@ const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, in
 	return "none";
 }
 
-/* One request to a slirp4netns API socket (one per connection); the reply, or NULL. */
-static json_t *api_call(int dfd, const char *name, const char *request)
+/* One request to a slirp4netns API socket (one per connection); the reply,
+ * or NULL (*refused: nothing listens there any more). */
+static json_t *api_call(int dfd, const char *name, const char *request, int *refused)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[8192], path[300];
@@ -525,7 +526,13 @@ static json_t *api_call(int dfd, const char *name, const char *request)
 	if (strlen(path) >= sizeof(sa.sun_path) || (s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return NULL;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || csdkp_write_all(s, request, strlen(request)) < 0) {
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (refused)
+			*refused = errno == ECONNREFUSED || errno == ENOENT;
+		close(s);
+		return NULL;
+	}
+	if (csdkp_write_all(s, request, strlen(request)) < 0) {
 		close(s);
 		return NULL;
 	}
@@ -572,25 +579,29 @@ static json_t *newest_api(int dfd, char *name, size_t len)
 {
 	for (;;) {
 		DIR *d = fdopendir(dup(dfd));
+		struct timespec best = { 0, 0 };
 		struct dirent *de;
-		time_t best = 0;
 		json_t *reply;
 		struct stat st;
+		int refused = 0;
 
 		if (!d)
 			return NULL;
 		name[0] = '\0';
 		while ((de = readdir(d)))
 			if (!strncmp(de->d_name, "api-", 4) && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISSOCK(st.st_mode) && (!name[0] || st.st_mtime >= best)) {
-				best = st.st_mtime;
+			    S_ISSOCK(st.st_mode) && (!name[0] || st.st_mtim.tv_sec > best.tv_sec ||
+						      (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec >= best.tv_nsec))) {
+				best = st.st_mtim;
 				snprintf(name, len, "%s", de->d_name);
 			}
 		closedir(d);
 		if (!name[0])
 			return NULL;
-		if ((reply = api_call(dfd, name, "{\"execute\": \"list_hostfwd\"}")))
+		if ((reply = api_call(dfd, name, "{\"execute\": \"list_hostfwd\"}", &refused)))
 			return reply;
+		if (!refused)
+			return NULL;
 		unlinkat(dfd, name, 0);
 	}
 }
@@ -618,7 +629,7 @@ int csdkp_net_url(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int p
 		snprintf(req, sizeof(req),
 			 "{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"tcp\", \"host_addr\": \"127.0.0.1\", \"host_port\": %d, \"guest_port\": %d}}",
 			 hp, port);
-		reply = hp > 0 ? api_call(dfd, name, req) : NULL;
+		reply = hp > 0 ? api_call(dfd, name, req, NULL) : NULL;
 		if (reply && json_object_get(reply, "return"))
 			*host_port_out = hp;
 		json_decref(reply);
