@@ -23,11 +23,16 @@ struct agent_config {
 	unsigned max_conns;
 	unsigned max_procs;
 	unsigned idle_timeout;  /* seconds */
+	const char *deadline_file; /* epoch seconds of the end of the sandbox's life */
 	int verbose;
 };
 
 extern struct agent_config agent_cfg;
 
 long long agent_now_ms(void);
+
+/* The variables of the last POST /init, "K=V", NULL-terminated (or NULL):
+ * every later process gets them after the agent's own, before the request's. */
+const char *const *agent_init_envs(void);
 
 #endif

@@ -9,8 +9,33 @@
 
 #include "http.h"
 
-static char *agent_token;
-static size_t agent_token_len;
+/*
+ * POST /init replaces the token while other threads check it: a token is
+ * published whole through one pointer, and a replaced one is kept (reachable)
+ * rather than freed under a reader.
+ */
+struct agent_token {
+	struct agent_token *older;
+	size_t len;
+	char text[];
+};
+
+static struct agent_token *agent_token;
+
+static int agent_token_publish(const char *text)
+{
+	size_t n = strlen(text);
+	struct agent_token *t = malloc(sizeof *t + n + 1);
+
+	if (!t)
+		return -1;
+	memcpy(t->text, text, n + 1);
+	t->len = n;
+	t->older = __atomic_load_n(&agent_token, __ATOMIC_ACQUIRE);
+	while (!__atomic_compare_exchange_n(&agent_token, &t->older, t, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	return 0;
+}
 
 static int agent_read_token_file(const char *file)
 {
@@ -32,8 +57,11 @@ static int agent_read_token_file(const char *file)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
 	buf[n] = '\0';
-	agent_token = strdup(buf);
-	return agent_token ? 0 : -1;
+	if (!n) {
+		fprintf(stderr, "csdk-agent: the token file %s is empty\n", file);
+		return -1;
+	}
+	return agent_token_publish(buf);
 }
 
 /* From the file when given, else the environment; never argv (visible to ps). */
@@ -43,38 +71,39 @@ int agent_auth_load(const char *file)
 
 	if (file && agent_read_token_file(file) < 0)
 		return -1;
-	if (!file && env && *env)
-		agent_token = strdup(env);
-	if (agent_token && !*agent_token) {
-		fprintf(stderr, "csdk-agent: the token file %s is empty\n", file);
+	if (!file && env && *env && agent_token_publish(env) < 0)
 		return -1;
-	}
-	agent_token_len = agent_token ? strlen(agent_token) : 0;
 	unsetenv("CSDK_AGENT_TOKEN");
 	return 0;
 }
 
+int agent_auth_set(const char *token)
+{
+	return *token ? agent_token_publish(token) : -1;
+}
+
 int agent_auth_enabled(void)
 {
-	return agent_token != NULL;
+	return __atomic_load_n(&agent_token, __ATOMIC_ACQUIRE) != NULL;
 }
 
 /* Time depends only on the token's length, not on where a guess differs. */
-static int agent_ct_equal(const char *given, size_t n)
+static int agent_ct_equal(const struct agent_token *t, const char *given, size_t n)
 {
-	volatile unsigned char diff = (unsigned char)(n != agent_token_len);
+	volatile unsigned char diff = (unsigned char)(n != t->len);
 
-	for (size_t i = 0; i < agent_token_len; i++)
-		diff |= (unsigned char)(agent_token[i] ^ (i < n ? given[i] : 0));
+	for (size_t i = 0; i < t->len; i++)
+		diff |= (unsigned char)(t->text[i] ^ (i < n ? given[i] : 0));
 	return diff == 0;
 }
 
 int agent_auth_ok(struct MHD_Connection *c)
 {
+	const struct agent_token *t = __atomic_load_n(&agent_token, __ATOMIC_ACQUIRE);
 	const char *given;
 
-	if (!agent_token)
+	if (!t)
 		return 1;
 	given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Access-Token");
-	return given && agent_ct_equal(given, strlen(given));
+	return given && agent_ct_equal(t, given, strlen(given));
 }

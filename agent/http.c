@@ -40,7 +40,7 @@ static const struct agent_route agent_routes[] = {
 	{ "/filesystem.Filesystem/RemoveWatcher", AGENT_UNIMPLEMENTED, NULL, NULL },
 };
 
-enum agent_target { AGENT_T_RPC, AGENT_T_FILES, AGENT_T_HEALTH, AGENT_T_NONE };
+enum agent_target { AGENT_T_RPC, AGENT_T_FILES, AGENT_T_HEALTH, AGENT_T_INIT, AGENT_T_NONE };
 
 struct agent_req {
 	enum agent_target target;
@@ -297,11 +297,13 @@ static enum MHD_Result agent_first_call(struct MHD_Connection *c, const char *ur
 	}
 	if (strcmp(url, "/files") == 0)
 		rq->target = AGENT_T_FILES;
+	else if (strcmp(url, "/init") == 0)
+		rq->target = AGENT_T_INIT;
 	else if ((rq->route = agent_find_route(url)))
 		rq->target = AGENT_T_RPC;
 	else
 		return agent_refuse_later(c, rq, 404, url);
-	if (rq->target == AGENT_T_RPC && strcmp(method, "POST") != 0)
+	if ((rq->target == AGENT_T_RPC || rq->target == AGENT_T_INIT) && strcmp(method, "POST") != 0)
 		return agent_refuse_later(c, rq, 405, method);
 	if (!agent_auth_ok(c))
 		return agent_refuse_later(c, rq, 401, "");
@@ -355,6 +357,8 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *c, const 
 		return agent_queue(c, 204, MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT));
 	if (rq->target == AGENT_T_RPC)
 		return agent_dispatch_rpc(c, rq);
+	if (rq->target == AGENT_T_INIT)
+		return agent_init_handle(c, rq->body, rq->len);
 	return MHD_NO;
 }
 

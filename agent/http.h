@@ -50,6 +50,11 @@ void agent_files_done(void *state);
 int agent_auth_load(const char *file);
 int agent_auth_ok(struct MHD_Connection *c);
 int agent_auth_enabled(void);
+/* POST /init: a new access token (non-empty). */
+int agent_auth_set(const char *token);
+
+/* POST /init {accessToken?, envVars?}: init.c. */
+enum MHD_Result agent_init_handle(struct MHD_Connection *c, const char *body, size_t len);
 
 extern volatile int agent_stopping;
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -54,6 +55,9 @@ static void agent_usage(FILE *f)
 	      "  --max-connections N    concurrent connections (default 512)\n"
 	      "  --max-processes N      processes tracked at once (default 1024)\n"
 	      "  --idle-timeout SECS    close connections idle this long (default 60)\n"
+	      "  --deadline-file PATH   exit with status 124, every process killed, once the\n"
+	      "                         clock reaches the epoch (seconds, then a newline) in\n"
+	      "                         PATH; re-read every second; 0: no deadline\n"
 	      "  --verbose              log HTTP server errors to stderr\n"
 	      "  --help, --version\n", f);
 }
@@ -88,7 +92,7 @@ static int agent_uint_arg(const char *opt, const char *v, unsigned min, unsigned
 }
 
 enum { O_LISTEN = 1, O_TOKEN, O_WORKDIR, O_BODY, O_UPLOAD, O_BUFFER, O_CONNS, O_PROCS, O_IDLE,
-       O_VERBOSE, O_HELP, O_VERSION };
+       O_DEADLINE, O_VERBOSE, O_HELP, O_VERSION };
 
 static const struct option agent_opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -100,6 +104,7 @@ static const struct option agent_opts[] = {
 	{ "max-connections", required_argument, NULL, O_CONNS },
 	{ "max-processes", required_argument, NULL, O_PROCS },
 	{ "idle-timeout", required_argument, NULL, O_IDLE },
+	{ "deadline-file", required_argument, NULL, O_DEADLINE },
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -118,6 +123,7 @@ static int agent_option(int o, const char *arg, const char **token_file)
 	case O_CONNS: return agent_uint_arg("--max-connections", arg, 1, 65536, &agent_cfg.max_conns);
 	case O_PROCS: return agent_uint_arg("--max-processes", arg, 1, 65536, &agent_cfg.max_procs);
 	case O_IDLE: return agent_uint_arg("--idle-timeout", arg, 1, 86400, &agent_cfg.idle_timeout);
+	case O_DEADLINE: agent_cfg.deadline_file = arg; return 0;
 	case O_VERBOSE: agent_cfg.verbose = 1; return 0;
 	case O_HELP: agent_usage(stdout); exit(0);
 	case O_VERSION: printf("csdk-agent %s\n", PACKAGE_VERSION); exit(0);
@@ -302,16 +308,64 @@ static void agent_shutdown(int sig)
 	_exit(0);
 }
 
+/* The deadline in the file: epoch seconds, digits then a newline (a file
+ * half written, or missing, leaves it as it was); 0 is none. */
+static long long agent_deadline = 0;
+static long long agent_deadline_read_ms = -1;
+
+static void agent_read_deadline(void)
+{
+	char buf[32];
+	long long v = 0;
+	ssize_t n;
+	int fd, i;
+
+	agent_deadline_read_ms = agent_now_ms();
+	fd = open(agent_cfg.deadline_file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	for (i = 0; i < n && i < 19 && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	if (i > 0 && i < n && buf[i] == '\n')
+		agent_deadline = v;
+}
+
+/* 1 when the deadline has passed: everything is killed, the exit status is 124. */
+static int agent_expired(void)
+{
+	if (!agent_cfg.deadline_file)
+		return 0;
+	if (agent_deadline_read_ms < 0 || agent_now_ms() - agent_deadline_read_ms >= 1000)
+		agent_read_deadline();
+	return agent_deadline > 0 && (long long)time(NULL) >= agent_deadline;
+}
+
+static void agent_expire(void)
+{
+	agent_stopping = 1;
+	fprintf(stderr, "csdk-agent: deadline %lld passed\n", agent_deadline);
+	agent_proc_terminate_all(getpid() == 1, 0);
+	if (agent_unix_path)
+		unlink(agent_unix_path);
+	fflush(NULL);
+	_exit(124);
+}
+
 static void agent_signal_loop(const sigset_t *set)
 {
+	struct timespec second = { 1, 0 };
 	siginfo_t si;
 
 	for (;;) {
-		int sig = sigwaitinfo(set, &si);
+		int sig = agent_cfg.deadline_file ? sigtimedwait(set, &si, &second) : sigwaitinfo(set, &si);
 		if (sig == SIGCHLD)
 			agent_proc_reap();
 		else if (sig > 0)
 			agent_shutdown(sig);
+		if (agent_expired())
+			agent_expire();
 	}
 }
 
@@ -324,6 +378,10 @@ int main(int argc, char **argv)
 
 	if (agent_parse_args(argc, argv, &token_file) < 0 || agent_auth_load(token_file) < 0)
 		return 2;
+	if (agent_cfg.deadline_file && agent_expired()) {
+		fprintf(stderr, "csdk-agent: deadline %lld passed\n", agent_deadline);
+		return 124;
+	}
 	agent_block_signals(&set);
 	if (getpid() != 1)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -411,7 +411,7 @@ static void *agent_reader(void *arg)
 	return NULL;
 }
 
-static int agent_env_overridden(const char *var, char **envs)
+static int agent_env_overridden(const char *var, const char *const *envs)
 {
 	size_t n = strcspn(var, "=");
 
@@ -423,9 +423,11 @@ static int agent_env_overridden(const char *var, char **envs)
 	return 0;
 }
 
+/* The agent's environment, then POST /init's variables, then the request's. */
 static char **agent_build_env(char **envs)
 {
-	size_t n = 0, o = 0, ne = 0;
+	const char *const *init = agent_init_envs();
+	size_t n = 0, o = 0, ne = 0, ni = 0;
 	char **out;
 	int has_path = 0;
 
@@ -433,12 +435,17 @@ static char **agent_build_env(char **envs)
 		n++;
 	while (envs && envs[ne])
 		ne++;
-	out = calloc(n + ne + 2, sizeof *out);
+	while (init && init[ni])
+		ni++;
+	out = calloc(n + ni + ne + 2, sizeof *out);
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (!agent_env_overridden(environ[i], envs))
+		if (!agent_env_overridden(environ[i], (const char *const *)envs) && !agent_env_overridden(environ[i], init))
 			out[o++] = environ[i];
+	for (size_t i = 0; i < ni; i++)
+		if (!agent_env_overridden(init[i], (const char *const *)envs))
+			out[o++] = (char *)init[i];
 	for (size_t i = 0; i < ne; i++)
 		out[o++] = envs[i];
 	for (size_t i = 0; i < o; i++)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,4 +166,37 @@ int csdk_snapshot_delete(csdk_provider *p, const char *id)
 	if ((rc = need(p, CSDK_CAP_SNAPSHOTS, "snapshots", "csdk_snapshot_delete")))
 		return rc;
 	return delete_item(p, p->m->snapshot_delete, id, "snapshot_delete");
+}
+
+typedef int (*extension_fn)(void *ctx, const char *op, const char *arg, struct csdk_text *out);
+
+int csdk_provider_extension(char **out, csdk_provider *p, const char *op, const char *arg)
+{
+	struct csdk_text text = { NULL };
+	extension_fn fn = NULL;
+	void *dl;
+	int rc;
+
+	if (!out)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_provider_extension: out is NULL");
+	*out = NULL;
+	if (!p || !op)
+		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_provider_extension: %s is NULL", p ? "op" : "provider");
+	/* the plugin is resident already: this only finds it */
+	if (p->plugin && p->plugin->path && (dl = dlopen(p->plugin->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD))) {
+		*(void **)&fn = dlsym(dl, "csdk_plugin_extension");
+		dlclose(dl);
+	}
+	if (!fn)
+		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' has no extension operations (%s).", p->name, op);
+	csdkp_provider_enter(p, "extension");
+	rc = fn(p->ctx, op, arg, &text);
+	csdkp_provider_leave(p);
+	rc = csdkp_provider_result(p, "extension", rc);
+	if (rc) {
+		csdkp_text_clear(&text);
+		return rc;
+	}
+	*out = text.value ? text.value : strdup("");
+	return *out ? 0 : csdkp_error_set(CSDK_ENOMEM, NULL, "out of memory");
 }

@@ -136,7 +136,7 @@ valgrind_pass() {
 --errors-for-leak-kinds=definite --show-leak-kinds=definite --child-silent-after-fork=yes \
 --track-fds=no --num-callers=30 --quiet"
 	(cd "$dir/tests" && CK_FORK=no CK_DEFAULT_TIMEOUT=600 \
-		make -k check TESTS="$suites" LOG_COMPILER="$vg") >"$work/valgrind-check.log" 2>&1
+		make -j"$jobs" -k check TESTS="$suites" LOG_COMPILER="$vg") >"$work/valgrind-check.log" 2>&1
 	rc=$?
 	# shellcheck disable=SC2046 # two numbers, split on purpose
 	set -- $(count_tests "$work/valgrind-check.log")

@@ -633,6 +633,16 @@ CSDK_API int csdk_snapshot_create(char **out, csdk_sandbox *sandbox, const char 
 CSDK_API int csdk_snapshot_list(csdk_item_list **out, csdk_provider *provider);
 CSDK_API int csdk_snapshot_delete(csdk_provider *provider, const char *id);
 
+/*
+ * A plugin's own operations, outside the method table (docs/plugin-abi.md,
+ * Extensions): calls the optional function the plugin exports as
+ * csdk_plugin_extension(ctx, op, arg, out), under the provider's call
+ * lock. *out receives its text result (the local provider answers JSON;
+ * free with csdk_free). CSDK_EUNSUPPORTED when the plugin exports none:
+ * "Provider 'NAME' has no extension operations (OP)."
+ */
+CSDK_API int csdk_provider_extension(char **out, csdk_provider *provider, const char *op, const char *arg);
+
 /* ------------------------------------------------------------ descriptions */
 
 /** "direct" or "gateway" for one CSDK_MODE_* value; "unknown" otherwise. Static. */

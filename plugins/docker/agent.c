@@ -1,10 +1,13 @@
 /*
- * Gateway mode: csdk-agent runs in each container, bind-mounted read-only
- * from this machine, and listens on a unix socket in run_dir/HEX, which is
- * bind-mounted at /run/csdk; commands and files then bypass the engine.
- * With a remote engine (TCP transport) the agent and its token are copied
- * into the container before it starts, and the agent listens on TCP: a port
- * of the engine's host (network host) or a published one.
+ * Gateway mode: csdk-agent is each container's entrypoint (PID 1),
+ * bind-mounted read-only from this machine, and listens on a unix socket in
+ * run_dir/HEX, which is bind-mounted at /run/csdk; commands and files then
+ * bypass the engine. With a remote engine (TCP transport) the agent and its
+ * token are copied into the container before it starts, and the agent
+ * listens on TCP: a port of the engine's host (network host) or a published
+ * one. The sandbox's deadline is a file beside the token (--deadline-file):
+ * at the epoch in it the agent ends, and the container with it, with
+ * status CSDKP_DOCKER_EXPIRED.
  */
 #include "config.h"
 
@@ -26,10 +29,35 @@
 #include "frames.h"
 
 #define AGENT_WAIT_MS 10000
+#define AGENT_CHECK_MS 50
 
-const char csdkp_docker_agent_start[] =
-	CSDKP_DOCKER_INSIDE_AGENT " --listen unix:" CSDKP_DOCKER_INSIDE_RUN "/agent.sock --token-file "
-	CSDKP_DOCKER_INSIDE_RUN "/token & ";
+json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir)
+{
+	char l[80], t[80], d[80];
+
+	snprintf(l, sizeof(l), "%s", listen);
+	snprintf(t, sizeof(t), "%s/token", dir);
+	snprintf(d, sizeof(d), "%s/deadline", dir);
+	return json_pack("[sssssss]", CSDKP_DOCKER_INSIDE_AGENT, "--listen", l, "--token-file", t, "--deadline-file", d);
+}
+
+/* PATH holds the epoch and a newline, replaced whole: the agent never sees half of it. */
+static int write_deadline(const char *path, int64_t epoch)
+{
+	char tmp[4300], buf[32];
+	int fd, n, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	n = snprintf(buf, sizeof(buf), "%lld\n", (long long)epoch);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	ok = fd >= 0 && write(fd, buf, (size_t)n) == n;
+	if (fd >= 0 && close(fd) < 0)
+		ok = 0;
+	if (ok && rename(tmp, path) == 0)
+		return 0;
+	unlink(tmp);
+	return -1;
+}
 
 static int file_in(char *out, size_t len, const struct csdkp_docker *ctx, const char *hex, const char *name)
 {
@@ -51,7 +79,7 @@ static int mkdirs(char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex)
+int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t deadline)
 {
 	char path[4200], token[33];
 	int fd, ok;
@@ -76,6 +104,10 @@ int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex)
 	ok = fd >= 0 && write(fd, token, sizeof(token)) == (ssize_t)sizeof(token);
 	if (fd >= 0)
 		close(fd);
+	if (ok) {
+		file_in(path, sizeof(path), ctx, hex, "deadline");
+		ok = write_deadline(path, deadline) == 0;
+	}
 	if (!ok) {
 		int e = errno;
 		csdkp_docker_agent_forget(ctx, NULL, hex);
@@ -101,13 +133,50 @@ static int listens(const char *path)
 	return ok;
 }
 
+/* 1 and *code when the container no longer runs (its agent, PID 1, ended),
+ * 0 when it runs, or an error (CSDK_ENOTFOUND: it expired and is removed). */
+static int agent_ended(struct csdkp_docker *ctx, const char *id, long long *code)
+{
+	json_t *j, *state;
+	int rc;
+
+	if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+		return rc;
+	state = json_object_get(j, "State");
+	rc = !json_is_true(json_object_get(state, "Running"));
+	*code = json_integer_value(json_object_get(state, "ExitCode"));
+	json_decref(j);
+	return rc;
+}
+
+static int ended_error(struct csdkp_docker *ctx, const char *id, int rc, long long code, int waiting, const char *last)
+{
+	if (rc == CSDK_ENOTFOUND)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s expired or was removed; create a new one", id);
+	if (rc < 0)
+		return rc;
+	return ctx->host->error(ctx->host, CSDK_EBACKEND,
+		waiting ? "csdk-agent in container %s exited with status %lld before it listened%s%s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT): a static csdk-agent for the engine's architecture"
+			: "csdk-agent in container %s exited with status %lld%s%s; see 'docker logs %s', then destroy the sandbox and create a new one",
+		id, code, last && last[0] ? ": " : "", last ? last : "", id);
+}
+
 int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = csdkp_now_ms() + AGENT_CHECK_MS;
+	long long code = 0;
 	char path[4200];
+	int rc;
 
 	file_in(path, sizeof(path), ctx, hex, "agent.sock");
 	while (!listens(path)) {
+		/* the agent is PID 1: if it ended, so did the container (an
+		 * engine call, so not while it usually starts) */
+		if (csdkp_now_ms() >= check) {
+			if ((rc = agent_ended(ctx, id, &code)))
+				return ended_error(ctx, id, rc, code, 1, NULL);
+			check = csdkp_now_ms() + AGENT_CHECK_MS;
+		}
 		if (csdkp_now_ms() > deadline)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"csdk-agent in container %s did not listen on %s within 10 s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT)",
@@ -128,7 +197,7 @@ const char *csdkp_docker_agent_dir_of(json_t *inspect)
 
 void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex)
 {
-	static const char *const files[] = { "agent.sock", "token" };
+	static const char *const files[] = { "agent.sock", "token", "deadline", "deadline.new" };
 	char path[4200];
 
 	if (!hex)
@@ -167,6 +236,13 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 	token[n > 0 ? n : 0] = '\0';
 	token[strcspn(token, "\n")] = '\0';
 	file_in(path, sizeof(path), ctx, sb->agent_dir, "agent.sock");
+	/* gone: the agent ended (it removes its socket on SIGTERM) and the container with it */
+	if (access(path, F_OK) < 0) {
+		long long code = 0;
+		int rc = agent_ended(ctx, sb->id, &code);
+		if (rc)
+			return ended_error(ctx, sb->id, rc, code, 0, NULL);
+	}
 	snprintf(url, sizeof(url), "unix:%s", path);
 	return ctx->host->endpoint_set(out, url, token);
 }
@@ -225,11 +301,11 @@ static int engine_refused(struct csdkp_docker *ctx, const struct csdkp_http_resp
 	return rc;
 }
 
-int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token)
+int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token, int64_t deadline)
 {
 	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
 	struct csdkp_http_response resp;
-	char *bin, *tar = NULL, tok[34], path[256];
+	char *bin, *tar = NULL, tok[34], path[256], dl[32];
 	size_t bin_len = 0, tar_len;
 	int64_t now = time(NULL);
 	int rc;
@@ -237,11 +313,13 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 	if ((rc = read_binary(ctx, &bin, &bin_len)))
 		return rc;
 	snprintf(tok, sizeof(tok), "%s\n", token);
+	snprintf(dl, sizeof(dl), "%lld\n", (long long)deadline);
 	{
 		const struct csdkp_docker_tar_member m[] = {
 			{ .name = ".csdk/", .type = '5', .mode = 0755, .mtime = now },
 			{ .name = ".csdk/agent", .type = '0', .mode = 0755, .data = bin, .len = bin_len, .mtime = now },
 			{ .name = ".csdk/token", .type = '0', .mode = 0600, .data = tok, .len = strlen(tok), .mtime = now },
+			{ .name = ".csdk/deadline", .type = '0', .mode = 0644, .data = dl, .len = strlen(dl), .mtime = now },
 		};
 		rc = csdkp_docker_tar_members(&tar, &tar_len, m, sizeof(m) / sizeof(m[0]));
 	}
@@ -316,10 +394,8 @@ static int log_add(void *arg, int stream, const char *data, size_t len)
 }
 
 /* What the container's log says of its agent, the last start winning: 1 and
- * *port when it listens, -1 and *status, *last (its last other line) when it
- * exited, 0 when neither yet. */
-static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char *since, int *port, char *status, char *last,
-			   size_t last_len)
+ * *port when it listens, else 0; *last is its last other line. */
+static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char *since, int *port, char *last, size_t last_len)
 {
 	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
 	struct csdkp_http_response resp;
@@ -349,15 +425,12 @@ static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char 
 	}
 	last[0] = '\0';
 	for (char *line = l.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		static const char listening[] = "csdk-agent: listening on ", exited[] = "csdk-agent: exited with status ";
+		static const char listening[] = "csdk-agent: listening on ";
 		if ((nl = strchr(line, '\n')))
 			*nl = '\0';
 		if (!strncmp(line, listening, sizeof(listening) - 1) && strrchr(line, ':')) {
 			*port = atoi(strrchr(line, ':') + 1);
 			state = 1;
-		} else if (!strncmp(line, exited, sizeof(exited) - 1)) {
-			snprintf(status, 16, "%s", line + sizeof(exited) - 1);
-			state = -1;
 		} else if (*line) {
 			snprintf(last, last_len, "%s", line);
 		}
@@ -417,18 +490,14 @@ static const char *agent_host(const struct csdkp_docker *ctx)
 static int agent_url(struct csdkp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
 		     size_t len)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
-	char status[16] = "", last[200], why[128] = "";
-	int port = 0, state;
+	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = waiting ? csdkp_now_ms() + AGENT_CHECK_MS : 0;
+	char last[200], why[128] = "";
+	int port = 0, state, rc;
+	long long code = 0;
 
 	for (;;) {
-		if ((state = agent_log_state(ctx, id, since, &port, status, last, sizeof(last))) < -1)
+		if ((state = agent_log_state(ctx, id, since, &port, last, sizeof(last))) < 0)
 			return state;
-		if (state < 0)
-			return ctx->host->error(ctx->host, CSDK_EBACKEND,
-				waiting ? "csdk-agent in container %s exited with status %s before it listened%s%s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT): a static csdk-agent for the engine's architecture"
-					: "csdk-agent in container %s exited with status %s%s%s; see 'docker logs %s', then destroy the sandbox and create a new one",
-				id, status, last[0] ? ": " : "", last, id);
 		if (published)
 			port = published;
 		if (state > 0 && port <= 0)
@@ -439,6 +508,9 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 			snprintf(url, len, "http://%s:%d", agent_host(ctx), port);
 			return 0;
 		}
+		/* the agent is PID 1: if it ended, so did the container */
+		if (csdkp_now_ms() >= check && (rc = agent_ended(ctx, id, &code)))
+			return ended_error(ctx, id, rc, code, waiting, last);
 		if (!waiting || csdkp_now_ms() > deadline)
 			break;
 		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
@@ -464,40 +536,139 @@ int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t
 	return agent_url(ctx, id, csdkp_docker_agent_published(inspect), since, 1, url, len);
 }
 
-static int token_member(void *arg, const char *path, char type, uint64_t size, int64_t mtime, const char *data)
+struct small_file {
+	const char *name;
+	char *buf;
+	size_t len;
+};
+
+static int small_member(void *arg, const char *path, char type, uint64_t size, int64_t mtime, const char *data)
 {
-	char *token = arg;
+	struct small_file *f = arg;
 
 	(void)mtime;
-	if (type != '0' || !strstr(path, "token") || size >= 40)
+	if (type != '0' || !strstr(path, f->name) || size >= f->len)
 		return 0;
-	memcpy(token, data, (size_t)size);
-	token[size] = '\0';
-	token[strcspn(token, "\n")] = '\0';
+	memcpy(f->buf, data, (size_t)size);
+	f->buf[size] = '\0';
+	f->buf[strcspn(f->buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The first line of /.csdk/NAME in container id, "" when it cannot be read; *status the engine's answer. */
+static int read_inside(struct csdkp_docker *ctx, const char *id, const char *name, char *buf, size_t len, long *status)
+{
+	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
+	struct csdkp_http_response resp;
+	struct small_file f = { name, buf, len };
+	char path[256];
+	int rc;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F.csdk%%2F%s", id, name);
+	req.path = path;
+	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+		return rc;
+	*status = resp.status;
+	if (resp.status == 200)
+		csdkp_docker_tar_each(resp.body, resp.len, small_member, &f);
+	csdkp_http_response_free(&resp);
 	return 0;
 }
 
 /* The token copied into the container with its agent. */
 static int agent_token_of(struct csdkp_docker *ctx, const char *id, char *token)
 {
-	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
-	struct csdkp_http_response resp;
-	char path[256];
+	long status = 0;
 	int rc;
 
-	token[0] = '\0';
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F.csdk%%2Ftoken", id);
-	req.path = path;
-	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+	if ((rc = read_inside(ctx, id, "token", token, 40, &status)))
 		return rc;
-	if (resp.status == 200)
-		csdkp_docker_tar_each(resp.body, resp.len, token_member, token);
-	csdkp_http_response_free(&resp);
 	if (!token[0])
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
 			"the agent token " CSDKP_DOCKER_INSIDE_TOKEN " of sandbox %s cannot be read (HTTP %ld); destroy the sandbox and create a new one",
-			id, resp.status);
+			id, status);
 	return 0;
+}
+
+static int parse_deadline(const char *s, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t *out)
+{
+	char path[4200], buf[40] = "";
+	long status = 0;
+	ssize_t n = -1;
+	int fd, rc;
+
+	if (sb->agent_tcp) {
+		if ((rc = read_inside(ctx, sb->id, "deadline", buf, sizeof(buf), &status)))
+			return rc;
+		if (status == 404)
+			return CSDK_ENOTFOUND;
+		snprintf(path, sizeof(path), CSDKP_DOCKER_INSIDE_DEADLINE " in container %s (HTTP %ld)", sb->id, status);
+	} else {
+		file_in(path, sizeof(path), ctx, sb->agent_dir, "deadline");
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT)
+			return CSDK_ENOTFOUND;
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	if (parse_deadline(buf, out))
+		return ctx->host->error(ctx->host, CSDK_EBACKEND,
+			"the deadline file %s of sandbox %s cannot be read; destroy the sandbox and create a new one", path, sb->id);
+	return 0;
+}
+
+int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t epoch)
+{
+	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 30000 };
+	struct csdkp_http_response resp;
+	char path[4200], dl[32], *tar = NULL;
+	size_t tar_len;
+	int rc;
+
+	if (!sb->agent_tcp) {
+		file_in(path, sizeof(path), ctx, sb->agent_dir, "deadline");
+		if (write_deadline(path, epoch) < 0)
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot write %s: %s", path, strerror(errno));
+		return 0;
+	}
+	/* the engine writes the small file in one go; the agent ignores it until its newline */
+	snprintf(dl, sizeof(dl), "%lld\n", (long long)epoch);
+	{
+		const struct csdkp_docker_tar_member m = { .name = ".csdk/deadline", .type = '0', .mode = 0644, .data = dl,
+							   .len = strlen(dl), .mtime = time(NULL) };
+		if ((rc = csdkp_docker_tar_members(&tar, &tar_len, &m, 1)))
+			return ctx->host->error(ctx->host, rc, "out of memory building an archive");
+	}
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", sb->id);
+	req.path = path;
+	req.body = tar;
+	req.body_len = tar_len;
+	rc = csdkp_docker_raw(ctx, &req, &resp);
+	free(tar);
+	if (rc)
+		return rc;
+	if (resp.status != 200) {
+		char what[200];
+		snprintf(what, sizeof(what), "moving the deadline of sandbox %s", sb->id);
+		rc = engine_refused(ctx, &resp, what);
+	}
+	csdkp_http_response_free(&resp);
+	return rc;
 }
 
 static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, struct csdk_endpoint *out)
@@ -517,6 +688,9 @@ static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *s
 		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
 		pthread_mutex_unlock(&ctx->lock);
 	} else if ((port = atoi(strrchr(url, ':') + 1)) > 0 && reach(agent_host(ctx), port, why, sizeof(why))) {
+		long long code = 0;
+		if ((rc = agent_ended(ctx, sb->id, &code)))
+			return ended_error(ctx, sb->id, rc, code, 0, NULL);
 		return ctx->host->error(ctx->host, CSDK_EBACKEND,
 			"csdk-agent of sandbox %s cannot be reached at %s:%d (%s); see 'docker logs %s' whether the agent still runs",
 			sb->id, agent_host(ctx), port, why, sb->id);

@@ -10,12 +10,13 @@
 #include "docker.h"
 #include "rfc3339.h"
 
-/* Keeps the container alive until stopped or past its deadline (epoch
- * seconds in CSDK_DEADLINE, moved by extend_timeout through a file named
- * after CSDK_STAMP, so a snapshot's copy of it never applies to a new
+/* Direct mode: keeps the container alive until stopped or past its deadline
+ * (epoch seconds in CSDK_DEADLINE, moved by extend_timeout through a file
+ * named after CSDK_STAMP, so a snapshot's copy of it never applies to a new
  * sandbox). Past the deadline it exits with CSDKP_DOCKER_EXPIRED, which
  * marks the container as expired. With HostConfig.Init the init process
- * forwards SIGTERM here, so stop is quick. */
+ * forwards SIGTERM here, so stop is quick. In gateway mode csdk-agent is
+ * PID 1 instead, and keeps the deadline itself (agent.c). */
 static const char keepalive_script[] =
 	"trap 'exit 0' TERM INT; d=${CSDK_DEADLINE:-0}; f=/tmp/.csdk-deadline-$CSDK_STAMP; "
 	"while :; do "
@@ -185,21 +186,31 @@ static const char *publish_ip(const struct csdkp_docker *ctx)
 	return "";
 }
 
+/* Gateway mode: csdk-agent is the entrypoint, PID 1 (no docker-init: it
+ * reaps and passes SIGTERM on itself), with no arguments from the image's Cmd. */
+static int set_agent_entrypoint(json_t *b, json_t *hc, const char *listen, const char *dir)
+{
+	json_t *argv = csdkp_docker_agent_entrypoint(listen, dir);
+
+	if (!argv)
+		return 1;
+	return json_object_set_new(b, "Entrypoint", argv) | json_object_set_new(b, "Cmd", json_array()) |
+	       json_object_set_new(hc, "Init", json_false());
+}
+
 /* Gateway mode: the agent and the sandbox's directory of run_dir, bind-mounted. */
 static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels, const char *hex)
 {
-	char *cmd = NULL, *bind_agent = NULL, *bind_run = NULL;
+	char *bind_agent = NULL, *bind_run = NULL;
 	int bad;
 
-	bad = asprintf(&cmd, "%s%s", csdkp_docker_agent_start, keepalive_script) < 0 ||
-	      asprintf(&bind_agent, "%s:" CSDKP_DOCKER_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
+	bad = asprintf(&bind_agent, "%s:" CSDKP_DOCKER_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
 	      asprintf(&bind_run, "%s/%s:" CSDKP_DOCKER_INSIDE_RUN, ctx->run_dir, hex) < 0;
 	if (!bad) {
-		bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", cmd));
+		bad |= set_agent_entrypoint(b, hc, "unix:" CSDKP_DOCKER_INSIDE_RUN "/agent.sock", CSDKP_DOCKER_INSIDE_RUN);
 		bad |= json_object_set_new(hc, "Binds", json_pack("[ss]", bind_agent, bind_run));
 		bad |= add_label(labels, CSDKP_DOCKER_AGENT_LABEL, hex);
 	}
-	free(cmd);
 	free(bind_agent);
 	free(bind_run);
 	return bad;
@@ -207,24 +218,18 @@ static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *la
 
 /* Gateway mode over TCP: the agent, copied in before start, listens on a
  * port of the engine's host (network host: loopback for a local engine) or
- * on CSDKP_DOCKER_AGENT_PORT, published like the ports key. The subshell
- * marks its exit in the log, so a failed start is seen at once. */
+ * on CSDKP_DOCKER_AGENT_PORT, published like the ports key. */
 static int add_agent_tcp(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels)
 {
-	char *cmd = NULL, listen[64], key[32];
+	char listen[64], key[32];
 	int bad, host_net = !strcmp(ctx->network, "host");
 
 	if (host_net)
 		snprintf(listen, sizeof(listen), "%s:0", *publish_ip(ctx) ? publish_ip(ctx) : "0.0.0.0");
 	else
 		snprintf(listen, sizeof(listen), "0.0.0.0:%d", CSDKP_DOCKER_AGENT_PORT);
-	bad = asprintf(&cmd, "(" CSDKP_DOCKER_INSIDE_AGENT " --listen %s --token-file " CSDKP_DOCKER_INSIDE_TOKEN
-			     "; echo \"csdk-agent: exited with status $?\") & %s", listen, keepalive_script) < 0;
-	if (bad)
-		return 1;
-	bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", cmd));
+	bad = set_agent_entrypoint(b, hc, listen, "/.csdk");
 	bad |= add_label(labels, CSDKP_DOCKER_AGENT_TCP_LABEL, "tcp");
-	free(cmd);
 	if (!host_net) {
 		json_t *exposed = json_object_get(b, "ExposedPorts"), *bind = json_object_get(hc, "PortBindings");
 		if (!exposed) {
@@ -238,11 +243,24 @@ static int add_agent_tcp(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t
 	return bad;
 }
 
+static int64_t timeout_of(const struct csdkp_docker *ctx, const struct csdk_create_request *o)
+{
+	int64_t t = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
+
+	return t > 0 ? t : 0;
+}
+
+/* The deadline in epoch seconds (rounded up), 0 for none. */
+static int64_t deadline_of(const struct csdkp_docker *ctx, const struct csdk_create_request *o, int64_t created_ms)
+{
+	return timeout_of(ctx, o) ? (created_ms + timeout_of(ctx, o) + 999) / 1000 : 0;
+}
+
 static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char *image,
 			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
-	int64_t timeout_ms = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
+	int64_t timeout_ms = timeout_of(ctx, o);
 	char buf[64];
 	int bad = !b || !labels || !env || !hc;
 
@@ -253,12 +271,12 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 	bad |= add_label(labels, "com.computesdk.created_ms", buf);
 	/* these and the labels below are always set: an image committed from a
 	 * sandbox carries the old sandbox's values */
-	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", timeout_ms > 0 ? (long long)((created_ms + timeout_ms + 999) / 1000) : 0LL);
+	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", (long long)deadline_of(ctx, o, created_ms));
 	bad |= json_array_append_new(env, json_string(buf));
 	memcpy(buf, "CSDK_STAMP=", 11);
 	csdkp_random_hex(buf + 11, 8);
 	bad |= json_array_append_new(env, json_string(buf));
-	snprintf(buf, sizeof(buf), "%lld", (long long)(timeout_ms > 0 ? timeout_ms : 0));
+	snprintf(buf, sizeof(buf), "%lld", (long long)timeout_ms);
 	bad |= add_label(labels, "com.computesdk.timeout_ms", buf);
 	bad |= add_label(labels, "com.computesdk.namespace", name ? (ns ? ns : "default") : "");
 	bad |= add_label(labels, "com.computesdk.name", name ? name : "");
@@ -392,6 +410,7 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 	json_decref(j);
 	for (int i = 0; i < 200; i++) {
 		json_t *state;
+		const char *st;
 		if ((rc = csdkp_docker_inspect(ctx, id, &j)))
 			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_ENOTFOUND,
 								       "container %s expired or was removed while starting; create a new sandbox", id)
@@ -401,13 +420,18 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 			*inspect_out = j;
 			return 0;
 		}
-		if (!strcmp(json_string_value(json_object_get(state, "Status")) ?: "", "exited") ||
-		    !strcmp(json_string_value(json_object_get(state, "Status")) ?: "", "dead")) {
-			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
-					      "container %s exited right after starting (exit code %lld%s%s); the image needs /bin/sh and sleep",
-					      id, (long long)json_integer_value(json_object_get(state, "ExitCode")),
-					      json_string_length(json_object_get(state, "Error")) ? ": " : "",
-					      json_string_value(json_object_get(state, "Error")) ?: "");
+		st = json_string_value(json_object_get(state, "Status")) ?: "";
+		if (!strcmp(st, "exited") || !strcmp(st, "dead")) {
+			const char *err = json_string_value(json_object_get(state, "Error")) ?: "";
+			long long code = json_integer_value(json_object_get(state, "ExitCode"));
+			if (csdkp_docker_agent_dir_of(j) || csdkp_docker_agent_tcp_of(j))
+				rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
+					"csdk-agent in container %s exited with status %lld before it listened%s%s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT): a static csdk-agent for the engine's architecture",
+					id, code, err[0] ? ": " : "", err, id);
+			else
+				rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
+					"container %s exited right after starting (exit code %lld%s%s); the image needs /bin/sh and sleep",
+					id, code, err[0] ? ": " : "", err);
 			json_decref(j);
 			return rc;
 		}
@@ -425,14 +449,15 @@ int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, c
 	json_t *body, *j = NULL, *inspect = NULL;
 	const char *id;
 	char hex[17] = "", token[33] = "", url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)] = "";
+	int64_t created_ms = csdkp_now_ms(), deadline = deadline_of(ctx, opts, created_ms);
 	long status;
 	int rc, pulled = 0;
 
 	if (ctx->gateway && ctx->agent_tcp && (rc = csdkp_docker_agent_token(ctx, token)))
 		return rc;
-	if (ctx->gateway && !ctx->agent_tcp && (rc = csdkp_docker_agent_prepare(ctx, hex)))
+	if (ctx->gateway && !ctx->agent_tcp && (rc = csdkp_docker_agent_prepare(ctx, hex, deadline)))
 		return rc;
-	body = create_body(ctx, opts, image, ns, name, csdkp_now_ms(), ctx->gateway ? hex : NULL);
+	body = create_body(ctx, opts, image, ns, name, created_ms, ctx->gateway ? hex : NULL);
 	if (!body) {
 		csdkp_docker_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
@@ -481,7 +506,7 @@ again:
 		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
-	if ((token[0] && (rc = csdkp_docker_agent_copy(ctx, id, token))) ||
+	if ((token[0] && (rc = csdkp_docker_agent_copy(ctx, id, token, deadline))) ||
 	    (rc = csdkp_docker_start_and_wait(ctx, id, &inspect)) ||
 	    (token[0] && (rc = csdkp_docker_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
 	    (hex[0] && (rc = csdkp_docker_agent_wait(ctx, id, hex)))) {
@@ -553,8 +578,10 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 
 		/* the filter is the engine's; the label check in inspect is ours */
 		rc = csdkp_docker_inspect(ctx, id, &ins);
-		if (rc == CSDK_ENOTFOUND)
+		if (rc == CSDK_ENOTFOUND) {
+			rc = 0;
 			continue;
+		}
 		if (rc)
 			break;
 		rc = csdkp_docker_handle_new(ctx, ins, &h);
@@ -594,7 +621,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	const struct csdk_host *h = ctx->host;
 	json_t *j, *labels, *state, *v;
 	const char *k, *st, *created;
-	int64_t created_ms, timeout_ms;
+	int64_t created_ms, timeout_ms, deadline = 0;
 	enum csdk_status status;
 	int rc;
 
@@ -613,7 +640,16 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	created_ms = created ? strtoll(created, NULL, 10) : csdkp_rfc3339_ms(json_string_value(json_object_get(j, "Created")));
 	v = json_object_get(labels, "com.computesdk.timeout_ms");
 	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
-	if (timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
+	/* gateway mode: the agent's deadline file, the label's value until moved */
+	rc = timeout_ms > 0 && status == CSDK_STATUS_RUNNING && (sb->agent_dir[0] || sb->agent_tcp)
+		     ? csdkp_docker_agent_deadline(ctx, sb, &deadline) : CSDK_ENOTFOUND;
+	if (!rc && deadline > 0 && deadline != (created_ms + timeout_ms + 999) / 1000)
+		timeout_ms = deadline * 1000 - created_ms;
+	if (rc && rc != CSDK_ENOTFOUND) {
+		json_decref(j);
+		return rc;
+	}
+	if (rc && timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
 		/* extend_timeout moves the deadline in the container, not the label */
 		struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
 		struct csdkp_capture cap = { .max = 64 };

@@ -20,7 +20,8 @@
 #define CSDKP_DOCKER_LABEL "com.computesdk.sandbox"
 #define CSDKP_DOCKER_META_PREFIX "com.computesdk.meta."
 #define CSDKP_DOCKER_MAX_PORTS 32
-/* exit code of the keep-alive process at its deadline: the sandbox expired */
+/* exit code of the keep-alive process (direct mode) or of csdk-agent
+ * (gateway mode) at its deadline: the sandbox expired */
 #define CSDKP_DOCKER_EXPIRED 124
 #define CSDKP_DOCKER_DEFAULT_TIMEOUT_MS 1800000
 #define CSDKP_DOCKER_DEFAULT_MEMORY (2LL << 30)
@@ -33,6 +34,7 @@
 #define CSDKP_DOCKER_AGENT_TCP_LABEL "com.computesdk.agent"
 #define CSDKP_DOCKER_AGENT_PORT 49983
 #define CSDKP_DOCKER_INSIDE_TOKEN "/.csdk/token"
+#define CSDKP_DOCKER_INSIDE_DEADLINE "/.csdk/deadline"
 
 struct csdkp_docker {
 	const struct csdk_host *host;
@@ -105,8 +107,16 @@ int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, st
 void csdkp_m_release(void *ctx, void *sandbox);
 
 /* agent.c: gateway mode */
-/** Make run_dir/HEX with a token for a new sandbox (hex out: 17 bytes). */
-int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex);
+/** Make run_dir/HEX with a token and the deadline (epoch seconds, 0: none) for a new sandbox (hex out: 17 bytes). */
+int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t deadline);
+/** The agent's command line (Entrypoint): listening on listen, its token and deadline files in dir. */
+json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir);
+/** The sandbox's deadline (epoch seconds, 0: none), from its agent's deadline file;
+ * CSDK_ENOTFOUND, no error set, when there is none (a container of an earlier
+ * version, whose keep-alive shell keeps the deadline). */
+int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t *out);
+/** Move the sandbox's deadline: its agent reads the file again within a second. */
+int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t epoch);
 /** Wait until the sandbox's agent listens on its socket. */
 int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex);
 /** The sandbox's directory below run_dir (its label), or NULL for a container made in direct mode. */
@@ -115,8 +125,8 @@ const char *csdkp_docker_agent_dir_of(json_t *inspect);
 void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex);
 /** TCP transport: check the agent binary and make a token (33 bytes). */
 int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token);
-/** TCP transport: put the agent and its token into a created container (archive API). */
-int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token);
+/** TCP transport: put the agent, its token and deadline into a created container (archive API). */
+int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token, int64_t deadline);
 /** TCP transport: wait until the agent of a started container listens and can be reached; its URL in url. */
 int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len);
 /** The end of the container's previous run (State.FinishedAt) as seconds.nanoseconds, "" when none. */
@@ -125,8 +135,6 @@ void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len);
 int csdkp_docker_agent_tcp_of(json_t *inspect);
 /** TCP transport: the published agent port in inspect, 0 when none (host network: see its log). */
 int csdkp_docker_agent_published(json_t *inspect);
-/** The agent's start, before the keep-alive loop, in the container's shell. */
-extern const char csdkp_docker_agent_start[];
 int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* named.c */

@@ -112,8 +112,10 @@ static int podman_label_change(char **query, const char *key, const char *value)
 /* POST /commit with our labels; *id_out receives the image id (sha256:HEX,
  * which Podman answers without the prefix). The sandbox label is blanked so
  * that containers other tools make from the image are not taken for
- * sandboxes (create sets it again on ours). */
-static int commit(struct csdkp_docker *ctx, const char *container, const char *kind, const char *name,
+ * sandboxes (create sets it again on ours). The entrypoint of a gateway
+ * sandbox, csdk-agent, is left out: a direct-mode sandbox made from the
+ * image would run its keep-alive shell as the agent's arguments. */
+static int commit(struct csdkp_docker *ctx, const char *container, int agent, const char *kind, const char *name,
 		  const char *repo, const char *tag, char **id_out)
 {
 	json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "Labels", KIND_LABEL, kind, NAME_LABEL, name ? name : "",
@@ -127,6 +129,10 @@ static int commit(struct csdkp_docker *ctx, const char *container, const char *k
 	if (podman < 0) {
 		json_decref(body);
 		return podman;
+	}
+	if (body && agent && json_object_set_new(body, "Entrypoint", json_array())) {
+		json_decref(body);
+		body = NULL;
 	}
 	if (!body || asprintf(&path, "/commit?container=%s&repo=%s&tag=%s", container, repo, tag) < 0)
 		path = NULL;
@@ -256,7 +262,7 @@ int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct 
 	int rc;
 
 	csdkp_random_hex(tag, 8);
-	if ((rc = commit(ctx, sb->id, "snapshot", name, "csdk-snapshot", tag, &id)))
+	if ((rc = commit(ctx, sb->id, sb->agent_dir[0] || sb->agent_tcp, "snapshot", name, "csdk-snapshot", tag, &id)))
 		return rc;
 	rc = ctx->host->text_set(id_out, id);
 	free(id);
@@ -287,7 +293,8 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 	repo_part(part, 40, name && *name ? name : hex);
 	snprintf(repo, sizeof(repo), "csdk-template/%s", part);
 	if (sandbox) {
-		rc = commit(ctx, ((struct csdkp_docker_sandbox *)sandbox)->id, "template", name, repo, "latest", &id);
+		struct csdkp_docker_sandbox *sb = sandbox;
+		rc = commit(ctx, sb->id, sb->agent_dir[0] || sb->agent_tcp, "template", name, repo, "latest", &id);
 	} else {
 		/* a created, never started container lets commit add our labels to any image */
 		json_t *body = json_pack("{s:s,s:[s]}", "Image", opts->source, "Cmd", "/bin/sh"), *j = NULL;
@@ -312,7 +319,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 			return rc;
 		if (!tmp_id)
 			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory creating a template");
-		rc = commit(ctx, tmp_id, "template", name, repo, "latest", &id);
+		rc = commit(ctx, tmp_id, 0, "template", name, repo, "latest", &id);
 		{
 			char path[160];
 			json_t *r = NULL;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docker.h"
@@ -131,6 +132,20 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 	return rc;
 }
 
+/* Gateway mode: csdk-agent re-reads its deadline file within a second. */
+static int extend_agent(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t duration_ms)
+{
+	int64_t d = 0, now = time(NULL);
+	int rc;
+
+	if ((rc = csdkp_docker_agent_deadline(ctx, sb, &d)))
+		return rc;
+	/* no deadline (0) means no timeout: nothing to extend */
+	if (d <= 0)
+		return 0;
+	return csdkp_docker_agent_set_deadline(ctx, sb, (d < now ? now : d) + (duration_ms + 999) / 1000);
+}
+
 int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 {
 	struct csdkp_docker *ctx = vctx;
@@ -140,6 +155,10 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 	char cmd[512];
 	int rc, code = 0;
 
+	/* a gateway container of an earlier version has no deadline file: its
+	 * keep-alive shell keeps the deadline, as in direct mode */
+	if ((sb->agent_dir[0] || sb->agent_tcp) && (rc = extend_agent(ctx, sb, duration_ms)) != CSDK_ENOTFOUND)
+		return rc;
 	/* no deadline (0) means no timeout: nothing to extend */
 	snprintf(cmd, sizeof(cmd),
 		 "f=/tmp/.csdk-deadline-$CSDK_STAMP; d=${CSDK_DEADLINE:-0}; if [ -r $f ]; then read d < $f; fi; "

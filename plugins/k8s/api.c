@@ -231,7 +231,7 @@ const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key)
 	return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), which), key));
 }
 
-int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer)
+void csdkp_k8s_api_msg(struct csdkp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer)
 {
 	const char *msg = json_string_value(json_object_get(answer, "message"));
 	const char *hint = "";
@@ -242,8 +242,16 @@ int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long 
 		hint = "; the account lacks a permission: apply the Role in docs/k8s-provider.md";
 	else if (status == 404 && !msg)
 		hint = "; check the server URL and namespace";
-	return ctx->host->error(ctx->host, code, "kube-apiserver at %s: %s failed (HTTP %ld): %s%s", ctx->creds.server, what,
-				status, msg ? msg : "no message", hint);
+	snprintf(out, len, "kube-apiserver at %s: %s failed (HTTP %ld): %s%s", ctx->creds.server, what, status,
+		 msg ? msg : "no message", hint);
+}
+
+int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer)
+{
+	char msg[768];
+
+	csdkp_k8s_api_msg(ctx, msg, sizeof(msg), what, status, answer);
+	return ctx->host->error(ctx->host, code, "%s", msg);
 }
 
 int csdkp_k8s_escape(char **out, const char *s)

@@ -37,6 +37,8 @@ struct csdkp_k8s_creds {
 	char source[512];  /* where these came from, for messages */
 };
 
+struct csdkp_k8s_fwd;
+
 struct csdkp_k8s {
 	const struct csdk_host *host;
 	struct csdkp_k8s_creds creds;
@@ -49,6 +51,8 @@ struct csdkp_k8s {
 	json_t *labels;        /* object */
 	int host_network;
 	int gateway;                /* mode=gateway: csdk-agent in each pod */
+	int pod_ip;                 /* gateway_transport=pod-ip: reach it at the pod's IP, not through port-forward */
+	struct csdkp_k8s_fwd *fwd;  /* gateway mode over port-forward: the local sockets */
 	const char *agent;          /* csdk-agent on the node (hostPath) */
 	const char *agent_in_image; /* or its path in the image */
 	int64_t timeout_ms;
@@ -64,6 +68,8 @@ struct csdkp_k8s_sandbox {
 	int64_t timeout_ms;
 	json_t *metadata; /* object */
 	char agent_url[96]; /* gateway mode: http://POD_IP:PORT, else empty */
+	int agent_port;
+	int agent_pod_ip;   /* the agent listens on the pod's IP (gateway_transport=pod-ip), else on 127.0.0.1 */
 	char token[40];
 };
 
@@ -86,6 +92,8 @@ int csdkp_k8s_call(struct csdkp_k8s *ctx, const char *method, const char *path, 
 typedef int (*csdkp_k8s_watch_fn)(void *arg, const char *type, json_t *object);
 int csdkp_k8s_watch(struct csdkp_k8s *ctx, const char *path, int64_t timeout_ms, csdkp_k8s_watch_fn fn, void *arg);
 /** Report a failed answer: "kube-apiserver at S: WHAT failed (HTTP N): MESSAGE; HINT". */
+/** The same message into out (len bytes), for threads that may not call host->error. */
+void csdkp_k8s_api_msg(struct csdkp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer);
 int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer);
 /** Percent-encode s for a URL query value; *out is malloc'd. */
 int csdkp_k8s_escape(char **out, const char *s);
@@ -123,6 +131,17 @@ void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod);
 /** In gateway mode, wait until sb's agent answers /health; else 0. */
 int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb);
 int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
+
+/* portfwd.c */
+int csdkp_k8s_fwd_new(struct csdkp_k8s *ctx, struct csdkp_k8s_fwd **out);
+/** "unix:PATH" of the local socket forwarded to port of pod, made on first use (out: len bytes). */
+int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len);
+/** Why the last connection to port of pod failed, into out; 0 when none did. */
+int csdkp_k8s_fwd_last_error(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len);
+/** Close pod's sockets and its connections (the pod is gone). */
+void csdkp_k8s_fwd_forget(struct csdkp_k8s_fwd *fwd, const char *pod);
+/** Close everything and join every thread; NULL is a no-op. */
+void csdkp_k8s_fwd_free(struct csdkp_k8s_fwd *fwd);
 
 /* exec.c */
 /** Run a shell command in the pod; *exit_code_out is its status (124 on timeout). */

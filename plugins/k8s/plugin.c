@@ -33,7 +33,9 @@ static const struct csdk_config_key k8s_config_keys[] = {
 	{ .key = "max_lifetime", .env = "CSDK_K8S_MAX_LIFETIME", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_C(2147483647000),
 	  .help = "hard lifetime cap set as the pod's activeDeadlineSeconds, which extend_timeout cannot pass (default 24h; 0 = none)" },
 	{ .key = "mode", .env = "CSDK_K8S_MODE",
-	  .help = "direct (commands through pods/exec) or gateway (through csdk-agent in each pod, reached at the pod's IP)" },
+	  .help = "direct (commands through pods/exec) or gateway (through csdk-agent in each pod)" },
+	{ .key = "gateway_transport", .env = "CSDK_K8S_GATEWAY_TRANSPORT",
+	  .help = "gateway mode: how to reach the agent: portforward (pods/portforward through the API server, default) or pod-ip (the pod's IP, which must be reachable)" },
 	{ .key = "agent", .env = "CSDK_K8S_AGENT",
 	  .help = "gateway mode: csdk-agent's path on the nodes, mounted read-only into pods (default " CSDKP_DEFAULT_AGENT ")" },
 	{ .key = "agent_in_image", .env = "CSDK_K8S_AGENT_IN_IMAGE",
@@ -90,6 +92,7 @@ static void k8s_teardown(void *vctx)
 
 	if (!ctx)
 		return;
+	csdkp_k8s_fwd_free(ctx->fwd);
 	csdkp_k8s_creds_free(&ctx->creds);
 	json_decref(ctx->node_selector);
 	json_decref(ctx->labels);
@@ -157,6 +160,14 @@ static int k8s_init(const struct csdk_host *host, const struct csdk_config *conf
 		goto fail;
 	}
 	ctx->gateway = v && !strcmp(v, "gateway");
+	v = host->config_get(config, "gateway_transport");
+	if (v && strcmp(v, "portforward") && strcmp(v, "pod-ip")) {
+		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for gateway_transport; use portforward or pod-ip", v);
+		goto fail;
+	}
+	ctx->pod_ip = v && !strcmp(v, "pod-ip");
+	if (ctx->gateway && !ctx->pod_ip && (rc = csdkp_k8s_fwd_new(ctx, &ctx->fwd)))
+		goto fail;
 	if (!(ctx->agent = host->config_get(config, "agent")))
 		ctx->agent = CSDKP_DEFAULT_AGENT;
 	ctx->agent_in_image = host->config_get(config, "agent_in_image");

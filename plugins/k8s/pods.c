@@ -17,13 +17,16 @@ static const char keepalive[] =
 	"while :; do n=$(cat " CSDKP_K8S_DEADLINE_FILE " 2>/dev/null); [ \"$(date +%s)\" -lt \"${n:-$d}\" ] || exit 0; "
 	"sleep 1 & wait $!; done";
 
-/* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on the pod's IP. */
+/* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on 127.0.0.1, where
+ * pods/portforward connects (in the pod's network namespace), or on the pod's IP. */
 static char *gateway_script(struct csdkp_k8s *ctx, int port)
 {
+	const char *agent = ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT;
 	char *s;
 
-	if (asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
-		     ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT, port, keepalive) < 0)
+	if (ctx->pod_ip ? asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
+				   agent, port, keepalive) < 0
+			: asprintf(&s, "%s --listen 127.0.0.1:%d & %s", agent, port, keepalive) < 0)
 		return NULL;
 	return s;
 }
@@ -44,9 +47,11 @@ static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *
 	free(script);
 	snprintf(buf, sizeof(buf), "%d", port);
 	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-port", json_string(buf));
+	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-transport", json_string(ctx->pod_ip ? "pod-ip" : "portforward"));
 	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", CSDKP_K8S_TOKEN_ENV, "value", token));
-	bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
-						    "fieldPath", "status.podIP"));
+	if (ctx->pod_ip)
+		bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
+							    "fieldPath", "status.podIP"));
 	if (!ctx->agent_in_image) {
 		bad |= json_object_set_new(spec, "volumes", json_pack("[{s:s,s:{s:s,s:s}}]", "name", "csdk-agent", "hostPath",
 								      "path", ctx->agent, "type", "File"));
@@ -170,6 +175,16 @@ static const char *reason_hint(const char *why)
 	return "see kubectl describe pod";
 }
 
+/* The kubelet's admission refusals end a new pod at once (phase Failed). */
+static const char *ended_hint(const char *why)
+{
+	if (strstr(why, "phase Failed, OutOf"))
+		return "request fewer cpus or less memory_bytes than a node has";
+	if (strstr(why, "phase Failed, NodeAffinity"))
+		return "check node_selector and node_name";
+	return "create a new sandbox";
+}
+
 struct wait_state {
 	int state;
 	char why[512];
@@ -263,7 +278,7 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 	}
 	json_decref(w.pod);
 	return ctx->host->error(ctx->host, CSDK_EBACKEND, "pod %s in namespace %s cannot start: %s; %s", name, ctx->namespace_,
-				w.why, w.state == -1 ? reason_hint(w.why) : "create a new sandbox");
+				w.why, w.state == -1 ? reason_hint(w.why) : ended_hint(w.why));
 }
 
 static int label_value_ok(const char *s)
@@ -335,7 +350,7 @@ static json_t *pod_body(struct csdkp_k8s *ctx, const char *name, const struct cs
 		bad |= add_gateway(ctx, json_object_get(meta, "annotations"), json_object_get(c, "env"), spec, c);
 	if (spec && ctx->max_lifetime_ms > 0)
 		bad |= json_object_set_new(spec, "activeDeadlineSeconds", json_integer((ctx->max_lifetime_ms + 999) / 1000));
-	if (spec && ctx->node_name)
+	if (spec && ctx->node_name && *ctx->node_name) /* empty: left to the scheduler */
 		bad |= json_object_set_new(spec, "nodeName", json_string(ctx->node_name));
 	if (spec && json_object_size(ctx->node_selector))
 		bad |= json_object_set(spec, "nodeSelector", ctx->node_selector);
@@ -521,6 +536,7 @@ int csdkp_k8s_delete_pod(struct csdkp_k8s *ctx, const char *name)
 	long status;
 	int rc;
 
+	csdkp_k8s_fwd_forget(ctx->fwd, name);
 	csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
 	rc = csdkp_k8s_call(ctx, "DELETE", path, NULL, body, 0, &status, &answer);
 	json_decref(body);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,11 +97,34 @@ static void accept_key(const char *key, char out[64])
 	EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
 }
 
+/* host->error, or the message into err when the caller runs on a thread of its own */
+static int ws_fail(struct csdkp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int ws_fail(struct csdkp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!err)
+		return ctx->host->error(ctx->host, code, "%s", msg);
+	snprintf(err, errlen, "%s", msg);
+	return code;
+}
+
 int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
 		      long *http_status)
 {
+	return csdkp_k8s_ws_open_err(ctx, ws, path, protocols, http_status, NULL, 0);
+}
+
+int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+			  long *http_status, char *err, size_t errlen)
+{
 	struct curl_slist *headers = NULL;
-	const char *server = ctx->creds.server, *hostpart;
+	const char *server = ctx->creds.server, *hostpart, *what = strstr(path, "/portforward?") ? "port-forward" : "exec";
 	char errbuf[CURL_ERROR_SIZE] = "", key[32], want[64], accept[64], *req = NULL, *url = NULL;
 	unsigned char raw[16];
 	long status = 0, hl = 0;
@@ -112,7 +136,7 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 		*http_status = 0;
 	if (!(ws->curl = curl_easy_init()) || asprintf(&url, "%s/", server) < 0) {
 		url = NULL;
-		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory opening an exec stream");
+		rc = ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
 		goto fail;
 	}
 	if ((rc = csdkp_k8s_curl_setup(ctx, ws->curl, &headers)))
@@ -123,8 +147,8 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 	curl_easy_setopt(ws->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for exec: %s; %s",
-				      server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
+		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for %s: %s; %s",
+				      server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
 		goto fail;
 	}
 	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);
@@ -140,25 +164,25 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 			     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s%s\r\n",
 			     path, (int)strcspn(hostpart, "/"), hostpart, key, protocols, auth ? auth : "", auth ? "\r\n" : "") < 0) {
 			req = NULL;
-			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory opening an exec stream");
+			rc = ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
 			goto fail;
 		}
 	}
 	rc = send_all(ws, req, strlen(req));
 	memset(req, 0, strlen(req));
 	if (rc) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s closed the connection during an exec upgrade; check the cluster", server);
+		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s closed the connection during the %s upgrade; check the cluster", server, what);
 		goto fail;
 	}
 	while ((hl = csdkp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0) {
 		int n = fill(ws, 30000);
 		if (n <= 0) {
-			rc = ctx->host->error(ctx->host, CSDK_EIO, "kube-apiserver at %s gave no answer to an exec upgrade; check the cluster", server);
+			rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s gave no answer to the %s upgrade; check the cluster", server, what);
 			goto fail;
 		}
 	}
 	if (hl < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s answered an exec upgrade with something other than HTTP", server);
+		rc = ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with something other than HTTP", server, what);
 		goto fail;
 	}
 	if (http_status)
@@ -170,17 +194,21 @@ int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char
 			;
 		brace = memchr(ws->buf + hl, '{', ws->len - (size_t)hl);
 		j = brace ? json_loadb(brace, ws->len - (size_t)(brace - (char *)ws->buf), JSON_DISABLE_EOF_CHECK, NULL) : NULL;
-		rc = csdkp_k8s_api_error(ctx, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND,
-					 "opening an exec stream", status, j);
+		char msg[768], op[64];
+		snprintf(op, sizeof(op), "opening the %s stream", what);
+		csdkp_k8s_api_msg(ctx, msg, sizeof(msg), op, status, j);
+		rc = ws_fail(ctx, err, errlen, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "%s", msg);
 		json_decref(j);
 		goto fail;
 	}
 	if (strcmp(accept, want)) {
-		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s answered an exec upgrade with a wrong Sec-WebSocket-Accept; check for a proxy in between", server);
+		rc = ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with a wrong Sec-WebSocket-Accept; check for a proxy in between", server, what);
 		goto fail;
 	}
 	ws->consumed = (size_t)hl;
 	ws->v5 = !strcmp(ws->proto, "v5.channel.k8s.io");
+	/* errbuf is on this stack: a later failed send or recv must not write there */
+	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, NULL);
 	rc = 0;
 	goto out;
 fail:

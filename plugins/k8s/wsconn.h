@@ -27,6 +27,9 @@ struct csdkp_k8s_ws {
  */
 int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
 		      long *http_status);
+/** The same, from a thread of the plugin's own: the message goes into err (errlen bytes), not to host->error. */
+int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+			  long *http_status, char *err, size_t errlen);
 /** Send one final masked frame. */
 int csdkp_k8s_ws_send(struct csdkp_k8s_ws *ws, int opcode, const void *data, size_t len);
 /** The next frame: 1 with *f set (valid until the next call), 0 when timeout_ms passed (-1: wait), CSDK_EIO when closed, CSDK_EBACKEND when malformed. */

@@ -193,3 +193,37 @@ out:
 	json_decref(j);
 	return rc;
 }
+
+int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char *payload, size_t len,
+		       const unsigned char **data, size_t *dlen)
+{
+	int ch;
+
+	*data = payload;
+	*dlen = 0;
+	if (opcode == CSDKP_WS_CONT) {
+		ch = st->channel;
+	} else {
+		if (!len)
+			return CSDKP_K8S_PF_NONE;
+		ch = payload[0];
+		payload++;
+		len--;
+	}
+	if (ch != CSDKP_K8S_PF_DATA && ch != CSDKP_K8S_PF_ERROR)
+		return -1;
+	st->channel = ch;
+	/* each channel starts with the port, 2 bytes little-endian */
+	while (st->head[ch] < 2 && len) {
+		if (*payload != ((st->port >> (8 * st->head[ch])) & 0xff))
+			return -1;
+		st->head[ch]++;
+		payload++;
+		len--;
+	}
+	*data = payload;
+	*dlen = len;
+	if (!len)
+		return CSDKP_K8S_PF_NONE;
+	return ch == CSDKP_K8S_PF_ERROR ? CSDKP_K8S_PF_ERROR : CSDKP_K8S_PF_DATA;
+}

@@ -66,4 +66,26 @@ long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *pro
  */
 int csdkp_k8s_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen);
 
+/* pods/portforward (v4.channel.k8s.io), one port: its data channel, then its error channel. */
+enum { CSDKP_K8S_PF_NONE = 2, CSDKP_K8S_PF_DATA = 0, CSDKP_K8S_PF_ERROR = 1 };
+
+struct csdkp_k8s_pf {
+	uint16_t port;         /* the port asked for */
+	unsigned char head[2]; /* bytes of each channel's port prefix seen so far */
+	int channel;           /* of the message that continuation frames belong to; set it to -1 */
+};
+
+/**
+ * One data frame (binary or continuation) of a port-forward stream. Each
+ * channel starts with the port, 2 bytes little-endian, which is checked and
+ * skipped. Returns CSDKP_K8S_PF_DATA with *data, *dlen (> 0) the bytes for
+ * the local connection; CSDKP_K8S_PF_ERROR with the text of an error (> 0
+ * bytes, possibly cut in frames: the caller reports what it got);
+ * CSDKP_K8S_PF_NONE when the frame carries nothing past the port; -1 when it
+ * breaks the protocol (another channel, another port, a continuation with
+ * no message before it).
+ */
+int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char *payload, size_t len,
+		       const unsigned char **data, size_t *dlen);
+
 #endif

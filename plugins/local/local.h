@@ -53,6 +53,7 @@ struct csdkp_local {
 	char *python, *node;
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
+	int64_t pool;            /* pool = N: ready members kept per configuration, 0: none */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
 	int probed, bwrap_works, warned, net_warned, slirp_warned;
@@ -63,6 +64,7 @@ struct csdkp_sandbox {
 	char id[CSDKP_ID_LEN + 1];
 	char *dir;               /* STATE/sandboxes/ID */
 	int agent_fresh;         /* create saw the agent listen: the first gateway_endpoint skips the probe */
+	int token_pending;       /* claimed from the pool: the agent still has the member's token */
 };
 
 /* strv: a growable NULL-terminated string vector */
@@ -92,6 +94,27 @@ int csdkp_sweep_locked(struct csdkp_local *ctx);
 int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id);
 int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out);
+int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts);
+json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
+			       const char *etc, const struct csdk_create_request *opts, const char *ns, const char *name);
+int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const char *id);
+
+/* pool.c: warm pools (docs/pools.md). Members live in STATE/pool/SHAPE/: ID
+ * when ready, .new-ID while a refiller makes them. */
+#define CSDKP_MEMBER_MAKING ".new-"
+int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdkp_sandbox **out);
+/* 0 with *out a claimed sandbox, 1 when the pool has none for these options; under the state lock */
+int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
+			    const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out);
+/* With defer_token, a gateway claim's new token: after the state lock; -1 when the member failed (destroyed). */
+int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, const struct csdk_create_request *opts);
+/* A claimed member, else a new sandbox; under the state lock. */
+int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
+			     const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out);
+/* Starts a detached refiller unless one runs. */
+void csdkp_pool_kick(struct csdkp_local *ctx);
+void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used);
+CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
 /* Every command's process group (and pid namespace init under bubblewrap)
  * is a file in STATE/sandboxes/ID/procs/ while it may run; destroy kills them. */
@@ -104,6 +127,8 @@ struct csdkp_procs {
 unsigned long long csdkp_proc_start(pid_t pid);
 int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg);
 int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart);
+int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
 		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart);
 int csdkp_procs_destroyed(const struct csdkp_procs *reg, const struct csdkp_sandbox *sb);
 void csdkp_procs_forget(struct csdkp_procs *reg);

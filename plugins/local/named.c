@@ -64,8 +64,9 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 		csdkp_unlock(lock);
 		return hand_out(ctx, id, id_out, sandbox_out);
 	}
-	if ((rc = csdkp_create_locked(ctx, opts, ns, name, &sb))) {
+	if ((rc = csdkp_new_sandbox_locked(ctx, opts, ns, name, 0, &sb))) {
 		csdkp_unlock(lock);
+		csdkp_pool_kick(ctx);
 		return rc;
 	}
 	snprintf(dir, sizeof(dir), "%s/names/%s", ctx->state_dir, ns);
@@ -84,7 +85,8 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 		return rc;
 	}
 	csdkp_unlock(lock);
-	if ((ctx->gateway && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+	csdkp_pool_kick(ctx);
+	if ((ctx->gateway && !sb->agent_fresh && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
 		csdkp_m_destroy(ctx, sb->id);
 		csdkp_sandbox_free(sb);
 		return rc;

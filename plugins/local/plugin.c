@@ -30,6 +30,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
 	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none); fixed at create", 0, 0 },
 	{ "sandbox_uid", "CSDK_LOCAL_SANDBOX_UID", 0, CSDK_CONFIG_STRING, "when run as root, the unprivileged host uid (and gid) bubblewrap sandboxes' commands run as: a number from 1 to 4294967294, or nobody (default 1879048192); fixed at create", 0, 0 },
+	{ "pool", "CSDK_LOCAL_POOL", 0, CSDK_CONFIG_INT, "ready sandboxes kept per configuration, so create claims one instead of making it (default 0: no pool; see docs/pools.md)", 0, 1000 },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
@@ -194,6 +195,7 @@ static int init_programs(struct csdkp_local *ctx, const struct csdk_config *conf
 	if (v && v[0] != '/')
 		return bad_value(host, "agent", v, "the absolute path of the csdk-agent binary");
 	ctx->agent = strdup(v ? v : CSDKP_DEFAULT_AGENT);
+	host->config_get_int(config, "pool", &ctx->pool);
 	return !ctx->python || !ctx->node || !ctx->agent ? CSDK_ENOMEM : 0;
 }
 

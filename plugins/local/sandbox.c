@@ -30,12 +30,26 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
 	if ((rc = csdkp_lock(ctx, &lock)))
 		return rc;
-	csdkp_sweep_locked(ctx);
-	rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	/* A claim skips the sweep (reading every sandbox's meta.json): a burst
+	 * of claims would read them all once each, one after the other. */
+	if ((rc = csdkp_pool_claim_locked(ctx, opts, NULL, NULL, 1, &sb)) == 1) {
+		csdkp_sweep_locked(ctx);
+		rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	}
 	csdkp_unlock(lock);
+	if (!rc && csdkp_pool_claim_finish(ctx, sb, opts)) {
+		/* the member's agent failed: an ordinary sandbox instead */
+		csdkp_sandbox_free(sb);
+		sb = NULL;
+		if (!(rc = csdkp_lock(ctx, &lock))) {
+			rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+			csdkp_unlock(lock);
+		}
+	}
+	csdkp_pool_kick(ctx);
 	if (rc)
 		return rc;
-	if ((ctx->gateway && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+	if ((ctx->gateway && !sb->agent_fresh && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
 		csdkp_m_destroy(ctx, sb->id);
 		csdkp_sandbox_free(sb);
 		return rc;

@@ -334,7 +334,7 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 {
 	struct csdkp_procs reg = { -1, "" };
 	char name[96], note[160];
-	int logfd = -1, null, ip[2] = { -1, -1 }, op[2] = { -1, -1 }, rc, status = 0, note_len;
+	int logfd = -1, null, ip[2] = { -1, -1 }, op[2] = { -1, -1 }, go[2] = { -1, -1 }, rc, status = 0, note_len;
 	unsigned long long pgstart, nsstart = 0;
 	pid_t first, nspid = 0;
 
@@ -343,7 +343,7 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	note_len = snprintf(note, sizeof(note), "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
 			    (unsigned long long)ctx->output_limit);
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(ip, O_CLOEXEC) < 0)) {
+	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(ip, O_CLOEXEC) < 0) || pipe2(go, O_CLOEXEC) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
@@ -351,12 +351,19 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		goto out;
 	/* Detach: the first child starts a session, forks the copier and exits,
 	 * so the copier and the command are reaped by init, never left as
-	 * zombies of the host. The session's group is the first child's pid. */
+	 * zombies of the host. The session's group is the first child's pid.
+	 * It goes on only once that group is recorded (a byte on go): a caller
+	 * killed before leaves nothing running that procs/ does not name. */
 	first = fork();
 	if (first == 0) {
 		pid_t copier;
+		char byte;
 
+		close(go[1]);
 		setsid();
+		if (read(go[0], &byte, 1) != 1)
+			_exit(1);
+		close(go[0]);
 		copier = fork();
 		if (copier == 0)
 			copier_main(l, null, op, logfd, ip[1], ctx->output_limit, note, (size_t)note_len);
@@ -367,8 +374,19 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		goto out;
 	}
 	pgstart = csdkp_proc_start(first);
+	close(go[0]);
+	go[0] = -1;
+	rc = csdkp_procs_record(ctx, sb, &reg, first, pgstart, 0, 0);
+	if (!rc && write(go[1], "g", 1) != 1)
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
+	close(go[1]);
+	go[1] = -1;
 	while (waitpid(first, &status, 0) < 0 && errno == EINTR)
 		;
+	if (rc) {
+		csdkp_procs_forget(&reg);
+		goto out;
+	}
 	close(op[1]);
 	close(logfd);
 	op[1] = logfd = -1;
@@ -383,13 +401,14 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 			nsstart = csdkp_proc_start(nspid);
 		if (nspid <= 0) {
 			kill(-first, SIGKILL);
+			csdkp_procs_forget(&reg);
 			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"bubblewrap did not start the background command in sandbox %s; see %s/%s", sb->id,
 				agent ? sb->dir : CSDKP_INSIDE_HOME "/.csdk/logs", agent ? CSDKP_RUN_DIR "/agent.log" : name);
 			goto out;
 		}
 	}
-	rc = csdkp_procs_record(ctx, sb, &reg, first, pgstart, nspid, nsstart);
+	rc = nspid > 0 ? csdkp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart) : 0;
 	if (!rc && l->net.on)
 		rc = csdkp_net_start(ctx, sb, &l->net, nspid, 1);
 	if (rc) {
@@ -411,6 +430,8 @@ out:
 			close(ip[i]);
 		if (op[i] >= 0)
 			close(op[i]);
+		if (go[i] >= 0)
+			close(go[i]);
 	}
 	return rc;
 }

@@ -15,7 +15,7 @@
 
 #include "local.h"
 
-static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", "etc", NULL };
+static const char *const state_subdirs[] = { "sandboxes", "names", "templates", "snapshots", "trash", "etc", "pool", NULL };
 
 static int mkdir_p(const char *path)
 {
@@ -306,6 +306,29 @@ int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	return 0;
 }
 
+/* The record of reg again, now with the pid namespace's init (a background command's second step). */
+int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart)
+{
+	char line[128], tmp[64];
+	int fd, n, e = 0;
+
+	/* a temporary name and a rename: destroy reads either record whole (names with '.' it skips) */
+	n = snprintf(line, sizeof(line), "%d %llu %d %llu\n", (int)pgid, pgstart, (int)nspid, nsstart);
+	snprintf(tmp, sizeof(tmp), ".u-%s", reg->name);
+	fd = openat(reg->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, line, (size_t)n) != n || renameat(reg->dfd, tmp, reg->dfd, reg->name) < 0)
+		e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	if (e)
+		unlinkat(reg->dfd, tmp, 0);
+	if (e)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record a process of sandbox %s in %s/%s: %s; check the state directory",
+					sb->id, sb->dir, CSDKP_PROCS_DIR, strerror(e));
+	return 0;
+}
+
 void csdkp_procs_forget(struct csdkp_procs *reg)
 {
 	if (reg->dfd >= 0 && reg->name[0])
@@ -473,13 +496,13 @@ static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const ch
 		unlink(path);
 }
 
-int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
+/* Destroys the sandbox (or pool member) whose directory is dir: rename to trash, kill, remove. */
+int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const char *id)
 {
-	char dir[4096], trash[4096], hex[17], err[CSDKP_ERR_MAX];
+	char trash[4096], hex[17], err[CSDKP_ERR_MAX];
 	json_t *meta = NULL;
 	int dfd, tfd, rc;
 
-	snprintf(dir, sizeof(dir), "%s/sandboxes/%s", ctx->state_dir, id);
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
@@ -501,15 +524,24 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
 	csdkp_cgroup_remove(id);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
-	snprintf(dir, sizeof(dir), "%s/trash", ctx->state_dir);
-	tfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(trash + strlen(ctx->state_dir), sizeof(trash) - strlen(ctx->state_dir), "/trash");
+	tfd = open(trash, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", dir, strerror(errno));
-	rc = csdkp_remove_tree(tfd, strrchr(trash, '/') + 1, err, sizeof(err));
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", trash, strerror(errno));
+	snprintf(trash, sizeof(trash), "%s-%s", id, hex);
+	rc = csdkp_remove_tree(tfd, trash, err, sizeof(err));
 	close(tfd);
 	if (rc && rc != CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, rc, "cannot remove the files of sandbox %s: %s", id, err);
 	return 0;
+}
+
+int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
+{
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/sandboxes/%s", ctx->state_dir, id);
+	return csdkp_destroy_dir_locked(ctx, dir, id);
 }
 
 /* What a destroy killed half-way left in trash/. */
@@ -543,6 +575,7 @@ static void empty_trash(struct csdkp_local *ctx)
  * enough that no create or command that just chose one can be using it. */
 static void sweep_etc(struct csdkp_local *ctx, json_t *used)
 {
+	int pool_read = 0;
 	char path[4096], err[CSDKP_ERR_MAX], newest[256] = "";
 	time_t now = time(NULL), newest_time = 0;
 	struct dirent *de;
@@ -569,6 +602,12 @@ static void sweep_etc(struct csdkp_local *ctx, json_t *used)
 		    !strcmp(de->d_name, newest) || json_object_get(used, de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime > now - 600)
 			continue;
+		/* pool members' generations, read only when one might be removed (every create sweeps) */
+		if (!pool_read++) {
+			csdkp_pool_etc_used(ctx, used);
+			if (json_object_get(used, de->d_name))
+				continue;
+		}
 		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 	}
 	closedir(d);
@@ -599,7 +638,8 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 			continue;
 		switch (csdkp_json_read(&meta, sfd, "meta.json", err, sizeof(err))) {
 		case 0:
-			if (csdkp_meta_expired(meta, now))
+			/* claims run under this lock: a member's meta.json here is a claim killed half-way */
+			if (csdkp_meta_expired(meta, now) || json_is_true(json_object_get(meta, "pool_member")))
 				csdkp_destroy_locked(ctx, de->d_name);
 			else if (used && csdkp_meta_str(meta, "etc"))
 				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
@@ -665,8 +705,8 @@ static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
 }
 
 /* What meta.json records of a new sandbox. */
-static json_t *new_sandbox_meta(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
-				const char *etc, const struct csdk_create_request *opts, const char *ns, const char *name)
+json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
+			       const char *etc, const struct csdk_create_request *opts, const char *ns, const char *name)
 {
 	int64_t timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
 	json_t *meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
@@ -774,6 +814,72 @@ static void remove_failed_sandbox(struct csdkp_local *ctx, const char *id)
 		csdkp_cgroup_remove(id);
 }
 
+int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts)
+{
+	int rc;
+
+	if (!opts)
+		return 0;
+	if ((rc = check_kvs(ctx, opts->envs, opts->n_envs, "environment variable", 1)) ||
+	    (rc = check_kvs(ctx, opts->metadata, opts->n_metadata, "metadata", 0)))
+		return rc;
+	if (opts->timeout_ms < 0)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
+	return 0;
+}
+
+/*
+ * A pool member: PARENT/.new-ID made like a sandbox, its meta.json marked
+ * pool_member and never expiring. The caller starts its agent and renames it ready.
+ */
+int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdkp_sandbox **out)
+{
+	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
+	struct csdkp_sandbox *sb = NULL;
+	const char *isolation, *network;
+	json_t *meta;
+	int rc;
+
+	*out = NULL;
+	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
+	if (rc)
+		return rc;
+	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
+		return rc;
+	memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
+	if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
+	if (!(sb = calloc(1, sizeof(*sb))) || asprintf(&sb->dir, "%s/" CSDKP_MEMBER_MAKING "%s", parent, id) < 0) {
+		free(sb);
+		return CSDK_ENOMEM;
+	}
+	memcpy(sb->id, id, sizeof(id));
+	if (mkdir(sb->dir, 0700) < 0) {
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", sb->dir, strerror(errno));
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation))) {
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, NULL, NULL, NULL)))
+			rc = CSDK_ENOMEM;
+		else if (!json_object_set_new(meta, "pool_member", json_true()) &&
+			 !json_object_set_new(meta, "timeout_ms", json_integer(0)))
+			rc = csdkp_meta_save(ctx, sb, meta);
+		else
+			rc = CSDK_ENOMEM;
+		json_decref(meta);
+	}
+	if (rc) {
+		csdkp_destroy_dir_locked(ctx, sb->dir, id);
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	*out = sb;
+	return 0;
+}
+
 int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out)
 {
@@ -784,13 +890,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	int rc;
 
 	*out = NULL;
-	if (opts) {
-		if ((rc = check_kvs(ctx, opts->envs, opts->n_envs, "environment variable", 1)) ||
-		    (rc = check_kvs(ctx, opts->metadata, opts->n_metadata, "metadata", 0)))
-			return rc;
-		if (opts->timeout_ms < 0)
-			return ctx->host->error(ctx->host, CSDK_EINVAL, "timeout_ms %lld is negative; give a lifetime in milliseconds, or 0 for the default", (long long)opts->timeout_ms);
-	}
+	if ((rc = csdkp_create_check(ctx, opts)))
+		return rc;
 	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
 		return rc;
 	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
@@ -801,7 +902,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	if ((rc = new_sandbox_dir(ctx, id)))
 		return rc;
 	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation))) {
-		if (!(meta = new_sandbox_meta(ctx, id, isolation, network, etc, opts, ns, name)))
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, opts, ns, name)))
 			rc = CSDK_ENOMEM;
 		else
 			rc = csdkp_meta_save(ctx, sb, meta);

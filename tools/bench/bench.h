@@ -62,15 +62,18 @@ struct csdkp_bench_target {
 	char *version;          /* of the provider's plugin or the baseline's tool, or NULL */
 	const char *command;
 	int concurrent;         /* iterations may run at the same time */
+	long long pool;         /* --pool N: the provider's key pool; filled before a row, drained after */
 	void *state;
 	/* Run one iteration: fills out (error malloc'ed). Never aborts. */
 	void (*iterate)(struct csdkp_bench_target *t, struct csdkp_bench_iter *out);
 	void (*release)(struct csdkp_bench_target *t);
 };
 
-/** access: "direct" or "gateway" (the provider's key mode), or NULL for its own choice. */
+/** access: "direct" or "gateway" (the provider's key mode), or NULL for its own choice; pool: the key pool, 0 to leave it. */
 int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
-				const char *provider, const char *command, const char *access);
+				const char *provider, const char *command, const char *access, long long pool);
+/** A pool target: fill its pool (before a row) or drain it (after); 0 or -1 after printing the error. */
+int csdkp_bench_pool(struct csdkp_bench_target *t, const char *op);
 /** name is "spawn", "bwrap" or "docker-cli"; image is for docker-cli. */
 int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *name,
 				const char *command, const char *image);
@@ -164,8 +167,8 @@ extern const char *const csdkp_bench_access_names[2];
 
 struct csdkp_bench_options;
 
-/** Open every --provider (or the global one) in every --mode direct|gateway into targets
- * (room for 2 per provider); returns how many, or (size_t)-1 after printing the error. */
+/** Open every --provider (or the global one) in every --mode direct|gateway, and with --pool
+ * also with a pool, into targets (room for 4 per provider); returns how many, or (size_t)-1 after printing the error. */
 size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct csdkp_cli *cli,
 				  const struct csdkp_bench_options *o, const char *command);
 
@@ -181,6 +184,7 @@ struct csdkp_bench_options {
 	int any_access;
 	long long n;
 	int n_given;
+	long long pool;         /* --pool N: also each provider with pool = N */
 	const char *command;
 	const char *json_path;
 	const char *svg_path;

@@ -21,7 +21,8 @@ enum {
 	OPT_CALLS,
 	OPT_STREAM_BYTES,
 	OPT_HANDLES,
-	OPT_ONLY
+	OPT_ONLY,
+	OPT_POOL
 };
 
 static const char *const micro_names[4] = { "discovery", "calls", "stream", "memory" };
@@ -130,6 +131,8 @@ static int tti_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int 
 		return push(&o->baselines, &o->n_baselines, arg);
 	case OPT_IMAGE:
 		return set_text(&o->image, cli, "image", "--image", arg);
+	case OPT_POOL:
+		return parse_count(&o->pool, cli, "--pool", arg, 0);
 	default:
 		return csdkp_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
 	}
@@ -166,6 +169,7 @@ static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *ar
 	case OPT_BASELINE:
 	case OPT_IMAGE:
 	case OPT_STAGGER:
+	case OPT_POOL:
 		return tti_option(o, cli, opt, arg);
 	case OPT_PLUGINS:
 	case OPT_CALLS:
@@ -215,6 +219,7 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 		{ "svg", required_argument, NULL, OPT_SVG },
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "stagger-ms", required_argument, NULL, OPT_STAGGER },
 		{ "plugins", required_argument, NULL, OPT_PLUGINS },
 		{ "calls", required_argument, NULL, OPT_CALLS },
@@ -270,7 +275,7 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 const struct csdkp_command csdkp_cmd_bench = {
 	"bench", run_bench,
 	"bench tti [--provider NAME]... [--baseline spawn|bwrap|docker-cli]... [--mode MODE]... [-n N]\n"
-	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--json FILE] [--svg FILE]\n"
+	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N] [--json FILE] [--svg FILE]\n"
 	"bench cmd [--provider NAME]... [--mode direct|gateway]... [-n N] [--command CMD] [--json FILE]\n"
 	"bench micro [--only discovery|calls|stream|memory]... [--plugins N,N,...] [--calls N]\n"
 	"            [--stream-bytes N[K|M|G]] [--handles N] [--json FILE]",
@@ -285,6 +290,8 @@ const struct csdkp_command csdkp_cmd_bench = {
 	"      --command CMD       the first command (default 'node -v')\n"
 	"      --image IMAGE       the image of the docker-cli baseline (required with it)\n"
 	"      --stagger-ms MS     launch interval in staggered mode (default 200)\n"
+	"      --pool N            also each provider with a pool of N ready sandboxes (key pool),\n"
+	"                          filled before each of its rows and drained after\n"
 	"      --svg FILE          write a chart (median with P95/P99 whiskers per row and mode)\n"
 	"  cmd: the latency of one command on a sandbox that exists, N times, next to spawn\n"
 	"      --mode direct|gateway  measure each provider in that mode (repeatable; default its own)\n"

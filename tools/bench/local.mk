@@ -33,3 +33,5 @@ dist_man_MANS += bench/csdk-bench.1
 
 TESTS += bench/tests/bench.sh
 EXTRA_DIST += bench/tests/bench.sh
+# the in-process interpreter just-bash, measured like a provider (BENCHMARKS.md)
+EXTRA_DIST += bench/just-bash.mjs

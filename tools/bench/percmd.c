@@ -26,13 +26,16 @@ size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct cs
 		for (int a = 0; a < 2; a++) {
 			if (o->any_access && !o->access[a])
 				continue;
-			if (csdkp_bench_target_provider(&targets[n], cli, name, command,
-							o->any_access ? csdkp_bench_access_names[a] : NULL) < 0) {
-				while (n > 0)
-					csdkp_bench_target_free(targets[--n]);
-				return (size_t)-1;
+			for (int pooled = 0; pooled < (o->pool ? 2 : 1); pooled++) {
+				if (csdkp_bench_target_provider(&targets[n], cli, name, command,
+								o->any_access ? csdkp_bench_access_names[a] : NULL,
+								pooled ? o->pool : 0) < 0) {
+					while (n > 0)
+						csdkp_bench_target_free(targets[--n]);
+					return (size_t)-1;
+				}
+				n++;
 			}
-			n++;
 			if (!o->any_access)
 				break;
 		}
@@ -183,7 +186,7 @@ int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 			return csdkp_cli_usage(cli, "bench cmd has the spawn baseline only, not '%s'", o->baselines[i]);
 	if (o->json_path && csdkp_bench_check_writable("--json", o->json_path) < 0)
 		return CSDKP_EXIT_FAILURE;
-	if (!(targets = calloc(2 * (o->n_providers + 1) + 1, sizeof(*targets))))
+	if (!(targets = calloc(4 * (o->n_providers + 1) + 1, sizeof(*targets))))
 		goto oom;
 	if ((n_rows = csdkp_bench_open_providers(targets, cli, o, command)) == (size_t)-1) {
 		n_rows = 0;

@@ -92,29 +92,48 @@ static void provider_release(struct csdkp_bench_target *t)
 	csdk_provider_close(t->state);
 }
 
+int csdkp_bench_pool(struct csdkp_bench_target *t, const char *op)
+{
+	char name[32], *text = NULL, what[80];
+	int rc;
+
+	snprintf(name, sizeof(name), "pool.%s", op);
+	if ((rc = csdk_provider_extension(&text, t->state, name, NULL)) < 0) {
+		snprintf(what, sizeof(what), "%s the pool of %s", strcmp(op, "fill") ? "draining" : "filling", t->name);
+		csdkp_report(rc, what);
+		return -1;
+	}
+	csdk_free(text);
+	return 0;
+}
+
 int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
-				const char *provider, const char *command, const char *access)
+				const char *provider, const char *command, const char *access, long long pool)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdkp_bench_target *t;
 	struct csdk_kv *kv;
 	csdk_provider *p = NULL;
 	const char *ver;
+	char pool_text[24];
 	size_t n = 0;
 	int rc;
 
 	*out = NULL;
-	if (!(kv = calloc(cli->n_config + 1, sizeof(*kv)))) {
+	if (!(kv = calloc(cli->n_config + 2, sizeof(*kv)))) {
 		csdkp_error("out of memory");
 		return -1;
 	}
 	/* --config applies to the provider named by the global --provider, as for other commands. */
 	for (size_t i = 0; strcmp(provider, cli->provider_name) == 0 && i < cli->n_config; i++)
-		if (!access || strcmp(cli->config[i].key, "mode"))
+		if ((!access || strcmp(cli->config[i].key, "mode")) && (!pool || strcmp(cli->config[i].key, "pool")))
 			kv[n++] = cli->config[i];
 	/* --mode direct|gateway: the provider's configuration key mode */
 	if (access)
 		kv[n++] = (struct csdk_kv){ "mode", access };
+	snprintf(pool_text, sizeof(pool_text), "%lld", pool);
+	if (pool)
+		kv[n++] = (struct csdk_kv){ "pool", pool_text };
 	opts.config = kv;
 	opts.n_config = n;
 	opts.registry = csdkp_cli_registry(cli);
@@ -124,9 +143,10 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 		csdkp_report(rc, "opening the provider");
 		return -1;
 	}
-	if ((t = calloc(1, sizeof(*t))) && !access)
+	if ((t = calloc(1, sizeof(*t))) && !access && !pool)
 		t->name = strdup(provider);
-	else if (t && asprintf(&t->name, "%s (%s)", provider, access) < 0)
+	else if (t && asprintf(&t->name, "%s (%s%s%s%s)", provider, access ? access : "", access && pool ? ", " : "",
+			       pool ? "pool " : "", pool ? pool_text : "") < 0)
 		t->name = NULL;
 	if (!t || !t->name) {
 		free(t);
@@ -138,6 +158,7 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 	t->version = ver ? strdup(ver) : NULL;
 	t->kind = "provider";
 	t->command = command;
+	t->pool = pool;
 	t->state = p;
 	t->concurrent = 1;
 	t->iterate = provider_iterate;

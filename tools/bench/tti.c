@@ -170,10 +170,14 @@ static int measure(struct csdkp_bench_row *row, const struct csdkp_bench_config 
 	int64_t t0;
 	int rc;
 
+	if (row->target->pool && csdkp_bench_pool(row->target, "fill") < 0)
+		return -1;
 	csdkp_bench_progress_begin(progress, row->target->name, csdkp_bench_mode_name(row->mode), row->n);
 	t0 = csdkp_bench_now_ns();
 	rc = csdkp_bench_run_mode(row->iters, row->target, row->mode, row->n, config->stagger_ms, progress);
 	row->wall_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	if (row->target->pool && csdkp_bench_pool(row->target, "drain") < 0)
+		return -1;
 	csdkp_bench_progress_end(progress);
 	return rc < 0 ? -1 : row_stats(row);
 }
@@ -249,7 +253,7 @@ int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 		return status;
 	config_from_options(&config, o);
 	status = CSDKP_EXIT_FAILURE;
-	targets = calloc(2 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets));
+	targets = calloc(4 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets));
 	if (targets && open_targets(targets, &n_targets, cli, o) < 0)
 		goto out;
 	if (!targets || !(rows = calloc(n_targets * CSDKP_BENCH_N_MODES, sizeof(*rows))) ||

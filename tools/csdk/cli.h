@@ -58,6 +58,7 @@ extern const struct csdkp_command csdkp_cmd_find;
 extern const struct csdkp_command csdkp_cmd_extend;
 extern const struct csdkp_command csdkp_cmd_snapshot;
 extern const struct csdkp_command csdkp_cmd_template;
+extern const struct csdkp_command csdkp_cmd_pool;
 extern const struct csdkp_command csdkp_cmd_run;
 extern const struct csdkp_command csdkp_cmd_config;
 extern const struct csdkp_command csdkp_cmd_bench;

@@ -13,6 +13,7 @@ csdk_csdk_SOURCES = \
 	csdk/cmd_exec.c \
 	csdk/cmd_fs.c \
 	csdk/cmd_store.c \
+	csdk/cmd_pool.c \
 	csdk/cmd_serve.c
 csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/lib/util $(SERVE_CPPFLAGS)
 csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS) $(SERVE_CFLAGS)

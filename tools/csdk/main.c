@@ -23,6 +23,7 @@ static const struct csdkp_command *const commands[] = {
 	&csdkp_cmd_extend,
 	&csdkp_cmd_snapshot,
 	&csdkp_cmd_template,
+	&csdkp_cmd_pool,
 	&csdkp_cmd_run,
 	&csdkp_cmd_config,
 	&csdkp_cmd_bench,

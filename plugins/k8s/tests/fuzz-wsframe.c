@@ -3,7 +3,9 @@
  * Status parsing (plugins/k8s/wsframe.c). Properties: the parser never
  * reads past its input and a frame is judged only once complete (every
  * shorter prefix needs more bytes); an encoded client frame parses back to
- * its payload; the upgrade and Status parsers terminate on anything.
+ * its payload; the upgrade and Status parsers terminate on anything; the
+ * port-forward channel parser only hands on bytes inside the frame and after
+ * both bytes of the port.
  */
 #include "config.h"
 
@@ -17,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char *buf, *enc;
 	struct csdkp_ws_frame f;
-	size_t pos = 0;
+	struct csdkp_k8s_pf pf = { .port = 49983, .channel = -1 };
+	size_t pos = 0, pfdata = 0;
 	long n;
 	char proto[64], accept[64], msg[128];
 	long status = 0;
@@ -32,6 +35,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (pos < size && (n = csdkp_ws_parse(buf + pos, size - pos, 1 << 20, &f)) > 0) {
 		FUZZ_CHECK((size_t)n <= size - pos);
 		FUZZ_CHECK(f.payload >= buf + pos && f.payload + f.len <= buf + pos + n);
+		if (f.opcode == CSDKP_WS_BINARY || f.opcode == CSDKP_WS_CONT) {
+			const unsigned char *d;
+			size_t dl;
+			int k = csdkp_k8s_pf_frame(&pf, f.opcode, f.payload, f.len, &d, &dl);
+			FUZZ_CHECK(k == -1 || k == CSDKP_K8S_PF_NONE || k == CSDKP_K8S_PF_DATA || k == CSDKP_K8S_PF_ERROR);
+			FUZZ_CHECK(d >= f.payload && d + dl <= f.payload + f.len);
+			if (k == CSDKP_K8S_PF_DATA) {
+				FUZZ_CHECK(dl > 0 && pf.head[CSDKP_K8S_PF_DATA] == 2);
+				pfdata += dl;
+			}
+			if (k == CSDKP_K8S_PF_ERROR)
+				FUZZ_CHECK(dl > 0 && pf.head[CSDKP_K8S_PF_ERROR] == 2);
+			if (k == CSDKP_K8S_PF_NONE)
+				FUZZ_CHECK(dl == 0);
+			if (k == -1)
+				pf = (struct csdkp_k8s_pf){ .port = (uint16_t)(data[0] | data[size - 1] << 8), .channel = -1 };
+		}
 		if (pos + (size_t)n <= size && n < 4096) {
 			/* every strict prefix is incomplete */
 			unsigned char *copy = malloc((size_t)n);
@@ -43,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		pos += (size_t)n;
 	}
+	FUZZ_CHECK(pfdata <= size);
 	/* a client frame of the input round trips */
 	enc = malloc(csdkp_ws_frame_size(size));
 	if (enc) {

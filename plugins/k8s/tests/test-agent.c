@@ -1,13 +1,22 @@
 /*
  * test-agent.c - gateway mode without a cluster: the agent's URL and token
  * read back from a pod (IPv4, IPv6, the spec's last CSDK_AGENT_TOKEN wins as
- * in Kubernetes), direct-mode pods have none, and gateway_endpoint refuses them.
+ * in Kubernetes), direct-mode pods have none, and gateway_endpoint refuses them;
+ * the transport a pod was made for; the port-forward sockets with an API
+ * server that cannot be reached: a private directory, the connection
+ * closed, the reason kept, nothing left after close (files, threads).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "k8s.h"
 
@@ -35,29 +44,137 @@ static int h_error(const struct csdk_host *h, int code, const char *fmt, ...)
 	return code;
 }
 
-static json_t *pod(const char *ip, const char *port, const char *env)
+static void h_log(const struct csdk_host *h, enum csdk_log_level l, const char *fmt, ...)
+{
+	(void)h;
+	(void)l;
+	(void)fmt;
+}
+
+static char endpoint[256];
+
+static int h_endpoint_set(struct csdk_endpoint *e, const char *url, const char *token)
+{
+	(void)e;
+	(void)token;
+	snprintf(endpoint, sizeof(endpoint), "%s", url);
+	return 0;
+}
+
+static json_t *pod_t(const char *ip, const char *port, const char *env, const char *transport)
 {
 	char text[1024];
 
 	snprintf(text, sizeof(text),
-		 "{\"metadata\":{\"name\":\"csdk-1\",\"annotations\":{%s%s%s}},\"status\":{\"podIP\":\"%s\"},"
+		 "{\"metadata\":{\"name\":\"csdk-1\",\"annotations\":{%s%s%s%s%s%s}},\"status\":{\"podIP\":\"%s\"},"
 		 "\"spec\":{\"containers\":[{\"name\":\"sandbox\",\"env\":[%s]}]}}",
-		 port ? "\"computesdk.com/agent-port\":\"" : "", port ? port : "", port ? "\"" : "", ip, env);
+		 port ? "\"computesdk.com/agent-port\":\"" : "", port ? port : "", port ? "\"" : "",
+		 transport ? ",\"computesdk.com/agent-transport\":\"" : "", transport ? transport : "", transport ? "\"" : "", ip, env);
 	return json_loads(text, 0, NULL);
+}
+
+static json_t *pod(const char *ip, const char *port, const char *env)
+{
+	return pod_t(ip, port, env, NULL);
+}
+
+static int tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Port-forward with an API server that refuses connections (port 1 of 127.0.0.1). */
+static void test_fwd(const struct csdk_host *host)
+{
+	struct csdkp_k8s ctx = { .host = host, .namespace_ = "default", .gateway = 1 };
+	struct csdkp_k8s_sandbox sb;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[256], why[600], c;
+	struct stat st;
+	int before = tasks(), fd, rc;
+	json_t *p;
+
+	ctx.creds.server = "https://127.0.0.1:1";
+	snprintf(ctx.creds.source, sizeof(ctx.creds.source), "a test");
+	CHECK(csdkp_k8s_fwd_new(&ctx, &ctx.fwd) == 0, "fwd_new: %s", last_error);
+	memset(&sb, 0, sizeof(sb));
+	snprintf(sb.name, sizeof(sb.name), "csdk-1");
+	p = pod_t("10.1.2.3", "49983", "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"t0k\"}", "portforward");
+	csdkp_k8s_agent_from_pod(&sb, p);
+	json_decref(p);
+	CHECK(sb.agent_port == 49983 && !sb.agent_pod_ip, "a port-forward pod: port %d, pod-ip %d", sb.agent_port, sb.agent_pod_ip);
+	rc = csdkp_m_gateway_endpoint(&ctx, &sb, NULL);
+	CHECK(rc == 0 && !strncmp(endpoint, "unix:/", 6), "the endpoint is a unix socket: %d %s (%s)", rc, endpoint, last_error);
+	snprintf(dir, sizeof(dir), "%.200s", endpoint + 5);
+	if (strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "%s is private: %o", dir, (unsigned)st.st_mode & 0777);
+	CHECK(stat(endpoint + 5, &st) == 0 && S_ISSOCK(st.st_mode), "%s is a socket", endpoint + 5);
+	/* the same pod and port: the same socket */
+	{
+		char again[256];
+		snprintf(again, sizeof(again), "%s", endpoint);
+		CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(again, endpoint), "one socket per pod: %s", endpoint);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", endpoint + 5);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+	CHECK(recv(fd, &c, 1, 0) == 0, "the connection closes when the API server cannot be reached");
+	close(fd);
+	CHECK(csdkp_k8s_fwd_last_error(ctx.fwd, "csdk-1", 49983, why, sizeof(why)) &&
+	      strstr(why, "kube-apiserver at https://127.0.0.1:1 (from a test) cannot be reached for port-forward"),
+	      "the reason is kept: %s", why);
+	/* a connection left open: close ends it */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect again");
+	csdkp_k8s_fwd_free(ctx.fwd);
+	ctx.fwd = NULL;
+	CHECK(recv(fd, &c, 1, 0) <= 0, "closed by fwd_free");
+	close(fd);
+	CHECK(stat(dir, &st) != 0, "fwd_free removes %s", dir);
+	CHECK(tasks() == before, "fwd_free joins every thread: %d before, %d after", before, tasks());
+
+	/* a pod made for the other transport */
+	ctx.pod_ip = 1;
+	rc = csdkp_m_gateway_endpoint(&ctx, &sb, NULL);
+	CHECK(rc == CSDK_EUNSUPPORTED && !strcmp(last_error, "sandbox csdk-1 was created with gateway_transport=portforward, whose agent "
+							    "cannot be reached through the pod's IP; use gateway_transport=portforward"),
+	      "a port-forward pod with pod-ip: %s", last_error);
 }
 
 int main(void)
 {
-	static const struct csdk_host host = { .struct_size = sizeof(host), .error = h_error };
+	static const struct csdk_host host = { .struct_size = sizeof(host), .error = h_error, .log = h_log,
+					       .endpoint_set = h_endpoint_set };
 	struct csdkp_k8s ctx = { .host = &host, .namespace_ = "default" };
 	struct csdkp_k8s_sandbox sb;
 	json_t *p;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* as the plugin's init does: before threads */
 	memset(&sb, 0, sizeof(sb));
+	snprintf(sb.name, sizeof(sb.name), "csdk-1");
 	p = pod("10.1.2.3", "49983", "{\"name\":\"A\",\"value\":\"b\"},{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"0123abcd\"}");
 	csdkp_k8s_agent_from_pod(&sb, p);
 	CHECK(!strcmp(sb.agent_url, "http://10.1.2.3:49983"), "IPv4 URL: %s", sb.agent_url);
 	CHECK(!strcmp(sb.token, "0123abcd"), "token: %s", sb.token);
+	CHECK(sb.agent_pod_ip, "a pod without agent-transport listens on its IP");
+	ctx.gateway = 1;
+	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED &&
+	      !strcmp(last_error, "sandbox csdk-1 was created with gateway_transport=pod-ip, whose agent cannot be reached through "
+				  "port-forward; use gateway_transport=pod-ip"),
+	      "a pod-ip pod through port-forward: %s", last_error);
+	ctx.pod_ip = 1;
+	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(endpoint, "http://10.1.2.3:49983"), "pod-ip endpoint: %s",
+	      endpoint);
+	ctx.pod_ip = ctx.gateway = 0;
 	json_decref(p);
 
 	p = pod("fd00::5", "20001", "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"user\"},{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"ours\"}");
@@ -74,13 +191,13 @@ int main(void)
 	p = pod("10.1.2.3", NULL, "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"x\"}");
 	csdkp_k8s_agent_from_pod(&sb, p);
 	CHECK(!sb.agent_url[0], "a direct-mode pod has no agent: %s", sb.agent_url);
-	snprintf(sb.name, sizeof(sb.name), "csdk-1");
 	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED && strstr(last_error, "mode=gateway"),
 	      "gateway_endpoint on a direct-mode pod: %s", last_error);
 	ctx.gateway = 1;
 	CHECK(csdkp_k8s_agent_wait(&ctx, &sb) == CSDK_EUNSUPPORTED && strstr(last_error, "direct mode"),
 	      "agent_wait on a direct-mode pod: %s", last_error);
 	json_decref(p);
+	test_fwd(&host);
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures != 0;

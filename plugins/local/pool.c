@@ -1,0 +1,599 @@
+/*
+ * Warm pools (docs/pools.md): with pool = N, STATE/pool/SHAPE/ keeps N
+ * ready sandboxes of this configuration (SHAPE: a hash of what a member is
+ * made with). create claims one by renaming it into sandboxes/ under the
+ * state lock and giving it a new id, token, lifetime, metadata and envs;
+ * a detached refiller (one per shape: refill.lock) makes new ones.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+#define REFILL_LOCK "refill.lock"
+#define REFILL_LOG "refill.log"
+#define DRAINED_MARK "drained"
+#define INIT_WAIT_MS 5000
+
+/* FNV-1a of what makes members of this configuration interchangeable. */
+static int shape_dir(struct csdkp_local *ctx, char *out, size_t outlen)
+{
+	const char *iso;
+	char desc[4600];
+	uint64_t h = 14695981039346656037ull;
+	int rc;
+
+	if ((rc = csdkp_isolation_for_create(ctx, &iso)))
+		return rc;
+	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu",
+		 iso, (int)ctx->network, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
+		 (unsigned long long)ctx->cpu_quota_us, ctx->gateway, ctx->gateway ? ctx->agent : "",
+		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
+		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid);
+	for (const char *p = desc; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(out, outlen, "%s/pool/%016llx", ctx->state_dir, (unsigned long long)h);
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", out, strerror(errno));
+	return 0;
+}
+
+/* Members of a shape directory: ready (ID) and being made (.new-ID). */
+static void count_members(const char *dir, long *ready, long *making)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	*ready = *making = 0;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (csdkp_id_valid(de->d_name))
+			(*ready)++;
+		else if (!strncmp(de->d_name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING)))
+			(*making)++;
+	}
+	closedir(d);
+}
+
+static long ready_members(const char *dir)
+{
+	long ready, making;
+
+	count_members(dir, &ready, &making);
+	return ready;
+}
+
+static int drained(const char *dir)
+{
+	char path[4300];
+
+	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
+	return access(path, F_OK) == 0;
+}
+
+/* The refill lock of dir, or -1 when another process holds it (nonblock) or it cannot be opened. */
+static int refill_lock(const char *dir, int nonblock)
+{
+	char path[4300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
+static long destroy_members(struct csdkp_local *ctx, const char *dir, int ready_too)
+{
+	char path[4400], id[CSDKP_ID_LEN + 1];
+	struct dirent *de;
+	long n = 0;
+	int lock;
+	DIR *d;
+
+	if (csdkp_lock(ctx, &lock))
+		return 0;
+	if ((d = opendir(dir))) {
+		while ((de = readdir(d))) {
+			const char *name = de->d_name;
+			int making = !strncmp(name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING));
+
+			if (making)
+				name += strlen(CSDKP_MEMBER_MAKING);
+			if (!csdkp_id_valid(name) || (!making && !ready_too))
+				continue;
+			memcpy(id, name, sizeof(id));
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (!csdkp_destroy_dir_locked(ctx, path, id))
+				n++;
+		}
+		closedir(d);
+	}
+	csdkp_unlock(lock);
+	return n;
+}
+
+/*
+ * One member: recorded (directory, meta.json, cgroups) under the state
+ * lock before any of its processes starts, then its agent (gateway mode
+ * under bubblewrap), then renamed ready.
+ */
+static int make_member(struct csdkp_local *ctx, const char *dir)
+{
+	struct csdkp_sandbox *sb = NULL;
+	char ready[4400];
+	const char *iso;
+	int rc, lock;
+
+	if ((rc = csdkp_lock(ctx, &lock)))
+		return rc;
+	rc = csdkp_member_create(ctx, dir, &sb);
+	csdkp_unlock(lock);
+	if (rc)
+		return rc;
+	if (ctx->gateway && !csdkp_isolation_for_create(ctx, &iso) && !strcmp(iso, "bubblewrap"))
+		rc = csdkp_agent_ensure(ctx, sb);
+	snprintf(ready, sizeof(ready), "%s/%s", dir, sb->id);
+	if (!rc && rename(sb->dir, ready) < 0)
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot rename %s to %s: %s", sb->dir, ready, strerror(errno));
+	if (rc && !csdkp_lock(ctx, &lock)) {
+		csdkp_destroy_dir_locked(ctx, sb->dir, sb->id);
+		csdkp_unlock(lock);
+	}
+	csdkp_sandbox_free(sb);
+	return rc;
+}
+
+/*
+ * Fills dir up to pool members, unless another refiller holds the lock.
+ * After letting the lock go it looks again: a claim that found the lock
+ * held just before is then served by this refiller.
+ */
+static int refill(struct csdkp_local *ctx, const char *dir, int wait)
+{
+	int lock, rc = 0;
+
+	for (;;) {
+		if ((lock = refill_lock(dir, !wait)) < 0)
+			return 0;
+		destroy_members(ctx, dir, 0);
+		while (!rc && !drained(dir) && ready_members(dir) < ctx->pool)
+			rc = make_member(ctx, dir);
+		close(lock);
+		if (rc || drained(dir) || ready_members(dir) >= ctx->pool)
+			return rc;
+	}
+}
+
+/* ---------------------------------------------------------- the detached refiller */
+
+static int refill_log_fd = -1;
+
+__attribute__((format(printf, 3, 4)))
+static int quiet_error(const struct csdk_host *host, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)host;
+	if (refill_log_fd >= 0) {
+		va_start(ap, fmt);
+		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkp_now_ms(), code);
+		vdprintf(refill_log_fd, fmt, ap);
+		dprintf(refill_log_fd, "\n");
+		va_end(ap);
+	}
+	return code;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void quiet_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
+{
+	(void)host;
+	(void)level;
+	(void)fmt;
+}
+
+/*
+ * The grandchild of a create: a new session, no descriptor of the caller
+ * (a copy would hold its flock locks and keep its pipes open), and a host
+ * table of its own, since the caller's may hold locks of threads that are
+ * not here.
+ */
+static void refiller_main(const struct csdkp_local *parent, const char *dir)
+{
+	struct csdk_host host = *parent->host;
+	struct csdkp_local ctx = *parent;
+	char path[4400];
+	sigset_t all;
+	int fd;
+
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (syscall(SYS_close_range, 0u, ~0u, 0u) < 0)
+		for (fd = 0; fd < 65536; fd++)
+			close(fd);
+	fd = open("/dev/null", O_RDWR);
+	if (fd == 0) {
+		dup2(0, 1);
+		snprintf(path, sizeof(path), "%s/" REFILL_LOG, dir);
+		if (open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600) == 2)
+			refill_log_fd = 2;
+		else
+			dup2(0, 2);
+	}
+	host.error = quiet_error;
+	host.log = quiet_log;
+	ctx.host = &host;
+	pthread_mutex_init(&ctx.probe_lock, NULL);
+	refill(&ctx, dir, 0);
+}
+
+void csdkp_pool_kick(struct csdkp_local *ctx)
+{
+	char dir[4300], path[4400];
+	pid_t pid;
+	int lock;
+
+	if (!ctx->pool || shape_dir(ctx, dir, sizeof(dir)))
+		return;
+	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
+	unlink(path);
+	if (ready_members(dir) >= ctx->pool)
+		return;
+	/* a refiller that runs looks again once it lets the lock go */
+	if ((lock = refill_lock(dir, 1)) < 0)
+		return;
+	close(lock);
+	if ((pid = fork()) == 0) {
+		setsid();
+		if (fork() == 0)
+			refiller_main(ctx, dir);
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+/* ---------------------------------------------------------- claiming */
+
+/* POST /init to the member's agent: the new token and the sandbox's envs. */
+static int agent_init(const struct csdkp_sandbox *sb, const char *old_token, const char *new_token,
+		      const struct csdk_create_request *opts)
+{
+	json_t *body = json_pack("{s:s, s:o}", "accessToken", new_token, "envVars", json_object());
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *text = NULL, *req = NULL, resp[256];
+	int fd = -1, rc = -1, n;
+	size_t got = 0;
+
+	for (size_t i = 0; body && opts && i < opts->n_envs; i++)
+		json_object_set_new(json_object_get(body, "envVars"), opts->envs[i].key, json_string(opts->envs[i].value));
+	if (!body || !(text = json_dumps(body, JSON_COMPACT)) ||
+	    (n = asprintf(&req, "POST /init HTTP/1.1\r\nHost: sandbox\r\nX-Access-Token: %s\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", old_token, strlen(text), text)) < 0) {
+		req = NULL;
+		goto out;
+	}
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR) >= (int)sizeof(sa.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		goto out;
+	while (got < sizeof(resp) - 1 && poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, INIT_WAIT_MS) == 1) {
+		ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	resp[got] = '\0';
+	rc = !strncmp(resp, "HTTP/1.1 204", 12) || !strncmp(resp, "HTTP/1.0 204", 12) ? 0 : -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	free(text);
+	json_decref(body);
+	return rc;
+}
+
+/* The member's agent takes a new token, which replaces run/token. */
+static int new_token(const struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+{
+	char path[4300], old[64], token[33];
+	int fd, rdfd, rc;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, CSDKP_RUN_DIR);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, old, sizeof(old) - 1);
+	close(fd);
+	old[n > 0 ? n : 0] = '\0';
+	old[strcspn(old, "\n")] = '\0';
+	if (!old[0] || csdkp_random_hex(token, 16) || agent_init(sb, old, token, opts))
+		return -1;
+	token[32] = '\n';
+	snprintf(path, sizeof(path), "%s/%s", sb->dir, CSDKP_RUN_DIR);
+	if ((rdfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	rc = csdkp_file_write_atomic(rdfd, "token", token, sizeof(token), path, sizeof(path)) ? -1 : 0;
+	close(rdfd);
+	return rc;
+}
+
+/* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */
+static int rename_cgroups(struct csdkp_local *ctx, const char *from, const char *to)
+{
+	const uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
+	char a[256], b[256];
+
+	for (int i = 0; i < CSDKP_CGROUPS; i++) {
+		if (!limits[i])
+			continue;
+		csdkp_cgroup_path(i, from, NULL, a, sizeof(a));
+		csdkp_cgroup_path(i, to, NULL, b, sizeof(b));
+		if (rename(a, b) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int claim_member(struct csdkp_local *ctx, const char *dir, const char *member,
+			const struct csdk_create_request *opts, const char *ns, const char *name,
+			int defer_token, struct csdkp_sandbox **out)
+{
+	char id[CSDKP_ID_LEN + 1], from[4400], to[4400], etc[64];
+	struct csdkp_sandbox *sb = NULL;
+	json_t *meta = NULL, *fresh = NULL;
+	const char *iso;
+	int rc = -1, bwrap;
+
+	memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
+	if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+		return -1;
+	if (snprintf(from, sizeof(from), "%s/%s", dir, member) >= (int)sizeof(from))
+		return -1;
+	snprintf(to, sizeof(to), "%s/sandboxes/%s", ctx->state_dir, id);
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
+		return -1;
+	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(ctx, member, id) ||
+	    csdkp_meta_load(ctx, sb, &meta))
+		goto out;
+	iso = csdkp_meta_str(meta, "isolation");
+	bwrap = iso && !strcmp(iso, "bubblewrap");
+	snprintf(etc, sizeof(etc), "%s", csdkp_meta_str(meta, "etc") ? csdkp_meta_str(meta, "etc") : "");
+	/* the member's network namespace (its agent's) was set up for the network it was made with */
+	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", csdkp_meta_str(meta, "network") ? csdkp_meta_str(meta, "network") : "none",
+					     etc, opts, ns, name)) ||
+	    csdkp_meta_save(ctx, sb, fresh))
+		goto out;
+	if (ctx->gateway && bwrap) {
+		if (defer_token)
+			sb->token_pending = 1;
+		else if (new_token(sb, opts))
+			goto out;
+		sb->agent_fresh = 1;
+	}
+	rc = 0;
+out:
+	json_decref(meta);
+	json_decref(fresh);
+	if (rc) {
+		csdkp_cgroup_remove(member);
+		csdkp_destroy_dir_locked(ctx, to, id);
+		csdkp_sandbox_free(sb);
+		return rc;
+	}
+	*out = sb;
+	return 0;
+}
+
+int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
+			    const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
+{
+	char dir[4300];
+	struct dirent *de;
+	int rc;
+	DIR *d;
+
+	*out = NULL;
+	/* the pool holds plain sandboxes of this configuration: a template or snapshot is a normal create */
+	if (!ctx->pool || (opts && (opts->template_id || opts->snapshot_id)))
+		return 1;
+	if ((rc = csdkp_create_check(ctx, opts)))
+		return rc;
+	if (shape_dir(ctx, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return 1;
+	while (!*out && (de = readdir(d)))
+		if (csdkp_id_valid(de->d_name))
+			claim_member(ctx, dir, de->d_name, opts, ns, name, defer_token, out);
+	closedir(d);
+	return *out ? 0 : 1;
+}
+
+int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
+			     const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
+{
+	int rc = csdkp_pool_claim_locked(ctx, opts, ns, name, defer_token, out);
+
+	return rc == 1 ? csdkp_create_locked(ctx, opts, ns, name, out) : rc;
+}
+
+/*
+ * The token exchange of a claim, outside the state lock so that claims of
+ * a burst do not wait for each other's agents: nobody has the new id yet.
+ * 0, or -1 with the sandbox destroyed.
+ */
+int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+{
+	int lock;
+
+	if (!sb->token_pending)
+		return 0;
+	sb->token_pending = 0;
+	if (!new_token(sb, opts))
+		return 0;
+	if (!csdkp_lock(ctx, &lock)) {
+		csdkp_destroy_locked(ctx, sb->id);
+		csdkp_unlock(lock);
+	}
+	return -1;
+}
+
+/* Generations of the sandbox /etc that members use. */
+void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used)
+{
+	char path[4300], err[CSDKP_ERR_MAX];
+	struct dirent *de, *me;
+	DIR *d, *md;
+
+	snprintf(path, sizeof(path), "%s/pool", ctx->state_dir);
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		int sfd;
+
+		if (de->d_name[0] == '.' || (sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		if (!(md = fdopendir(sfd))) {
+			close(sfd);
+			continue;
+		}
+		while ((me = readdir(md))) {
+			json_t *meta = NULL;
+			int mfd;
+
+			if (me->d_name[0] == '.' && strncmp(me->d_name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING)))
+				continue;
+			if ((mfd = openat(dirfd(md), me->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				continue;
+			if (!csdkp_json_read(&meta, mfd, "meta.json", err, sizeof(err)) && csdkp_meta_str(meta, "etc"))
+				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
+			json_decref(meta);
+			close(mfd);
+		}
+		closedir(md);
+	}
+	closedir(d);
+}
+
+/* ---------------------------------------------------------- csdk pool */
+
+static int status_json(struct csdkp_local *ctx, const char *dir, json_t **out)
+{
+	long ready, making;
+	int lock = refill_lock(dir, 1);
+
+	if (lock >= 0)
+		close(lock);
+	count_members(dir, &ready, &making);
+	*out = json_pack("{s:I, s:I, s:I, s:b, s:b, s:s}", "size", (json_int_t)ctx->pool, "ready", (json_int_t)ready,
+			 "making", (json_int_t)making, "refilling", lock < 0, "drained", drained(dir), "dir", dir);
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+/* Every shape's members, a refiller's half-made ones included; each shape is left drained. */
+static int drain(struct csdkp_local *ctx, json_t **out)
+{
+	char path[4300], dir[4400];
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/pool", ctx->state_dir);
+	if (!(d = opendir(path)))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		int fd, lock;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir) - 16)
+			continue;
+		if ((fd = open(strcat(dir, "/" DRAINED_MARK), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+			close(fd);
+		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
+		/* a refiller stops at the mark; its member under way is waited for */
+		lock = refill_lock(dir, 0);
+		n += destroy_members(ctx, dir, 1);
+		if (lock >= 0)
+			close(lock);
+	}
+	closedir(d);
+	*out = json_pack("{s:I}", "destroyed", (json_int_t)n);
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+static int pool_op(struct csdkp_local *ctx, const char *op, json_t **out)
+{
+	char dir[4300];
+	int rc;
+
+	*out = NULL;
+	if (!strcmp(op, "pool.drain"))
+		return drain(ctx, out);
+	if (strcmp(op, "pool.status") && strcmp(op, "pool.fill"))
+		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
+			"the local provider has no operation '%s'; use pool.status, pool.fill or pool.drain", op);
+	if ((rc = shape_dir(ctx, dir, sizeof(dir))))
+		return rc;
+	if (!strcmp(op, "pool.fill")) {
+		if (!ctx->pool)
+			return ctx->host->error(ctx->host, CSDK_ECONFIG, "the pool is off; set pool (CSDK_LOCAL_POOL) to the number of ready sandboxes to keep");
+		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/" DRAINED_MARK);
+		unlink(dir);
+		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
+		if ((rc = refill(ctx, dir, 1)))
+			return rc;
+	}
+	return status_json(ctx, dir, out);
+}
+
+/* The plugin's extension entry (docs/plugin-abi.md, Extensions): JSON out. */
+CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *vctx, const char *op, const char *arg, struct csdk_text *out)
+{
+	struct csdkp_local *ctx = vctx;
+	json_t *res = NULL;
+	char *text;
+	int rc;
+
+	(void)arg;
+	if (!op)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no operation given; use pool.status, pool.fill or pool.drain");
+	if ((rc = pool_op(ctx, op, &res)))
+		return rc;
+	text = json_dumps(res, JSON_COMPACT);
+	json_decref(res);
+	if (!text)
+		return CSDK_ENOMEM;
+	rc = ctx->host->text_set(out, text);
+	free(text);
+	return rc;
+}
