@@ -129,3 +129,59 @@ long csdkp_cgroup_oom_kills(const char *id)
 	}
 	return kills;
 }
+
+static int controller_writable(int which)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CSDKP_CGROUP_ROOT "/%s/cgroup.procs", controllers[which]);
+	return access(path, W_OK) == 0;
+}
+
+/* Whether STATE/no-cgroups is new: the warning below is given once per
+ * state directory, not at every create of a CLI. */
+static int first_time(struct csdkp_local *ctx)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CSDKP_NO_CGROUPS_MARK, ctx->state_dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return errno != EEXIST;
+	close(fd);
+	return 1;
+}
+
+/* The limits of a new sandbox: the configured ones; the create options'
+ * hints where their controller is writable, never above the configured
+ * limit; and, as root, CSDKP_DEFAULT_PIDS when pids is not set, so a fork
+ * bomb is bounded. Without the pids controller, said once per state
+ * directory: commands have only the rlimits (processes, memory, cpu_time). */
+void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[CSDKP_CGROUPS])
+{
+	limits[CSDKP_CGROUP_PIDS] = ctx->pids;
+	limits[CSDKP_CGROUP_MEMORY] = ctx->memory_max;
+	limits[CSDKP_CGROUP_CPU] = ctx->cpu_quota_us;
+	if (opts && opts->memory_bytes && controller_writable(CSDKP_CGROUP_MEMORY) &&
+	    (!limits[CSDKP_CGROUP_MEMORY] || opts->memory_bytes < limits[CSDKP_CGROUP_MEMORY]))
+		limits[CSDKP_CGROUP_MEMORY] = opts->memory_bytes;
+	if (opts && opts->cpus > 0 && controller_writable(CSDKP_CGROUP_CPU)) {
+		/* the kernel's smallest quota is 1 ms */
+		uint64_t quota = opts->cpus >= 1024 ? 1024ull * CSDKP_CPU_PERIOD_US : (uint64_t)(opts->cpus * CSDKP_CPU_PERIOD_US + 0.5);
+
+		if (quota < 1000)
+			quota = 1000;
+		if (!limits[CSDKP_CGROUP_CPU] || quota < limits[CSDKP_CGROUP_CPU])
+			limits[CSDKP_CGROUP_CPU] = quota;
+	}
+	if (limits[CSDKP_CGROUP_PIDS])
+		return;
+	if (geteuid() == 0 && controller_writable(CSDKP_CGROUP_PIDS)) {
+		limits[CSDKP_CGROUP_PIDS] = CSDKP_DEFAULT_PIDS;
+	} else if (!ctx->cgroup_warned) {
+		ctx->cgroup_warned = 1;
+		if (first_time(ctx))
+			ctx->host->log(ctx->host, CSDK_LOG_WARN,
+				"no cgroup v1 pids controller writable at " CSDKP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
+	}
+}

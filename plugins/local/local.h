@@ -48,6 +48,7 @@ struct csdkp_local {
 	uint64_t pids;           /* pids.max of each new sandbox's cgroup, 0: none */
 	uint64_t memory_max;     /* memory.limit_in_bytes likewise */
 	uint64_t cpu_quota_us;   /* cpus × CSDKP_CPU_PERIOD_US, likewise */
+	uint64_t disk;           /* size of each new sandbox's tmpfs, 0: none */
 	uid_t sandbox_uid;       /* as root: the host uid and gid of new bubblewrap sandboxes */
 	gid_t sandbox_gid;
 	char *python, *node;
@@ -56,7 +57,7 @@ struct csdkp_local {
 	int64_t pool;            /* pool = N: ready members kept per configuration, 0: none */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned, net_warned, slirp_warned;
+	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned;
 	char probe_error[256];
 };
 
@@ -96,7 +97,8 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 			const char *ns, const char *name, struct csdkp_sandbox **out);
 int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts);
 json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
-			       const char *etc, const struct csdk_create_request *opts, const char *ns, const char *name);
+			       const char *etc, const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
+			       const char *name);
 int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const char *id);
 
 /* pool.c: warm pools (docs/pools.md). Members live in STATE/pool/SHAPE/: ID
@@ -172,6 +174,17 @@ void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, s
 int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS]);
 void csdkp_cgroup_remove(const char *id);
 long csdkp_cgroup_oom_kills(const char *id);
+/* pids.max of a sandbox created with no pids key, where the controller is writable */
+#define CSDKP_DEFAULT_PIDS 4096
+/* STATE/no-cgroups: the warning that there is no pids controller was given */
+#define CSDKP_NO_CGROUPS_MARK "no-cgroups"
+void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[CSDKP_CGROUPS]);
+
+/* disk.c: disk, a tmpfs per sandbox under its home/ and tmp/ */
+int csdkp_disk_allowed(struct csdkp_local *ctx);
+int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, uint64_t bytes);
+void csdkp_disk_remove(const char *dir);
+int csdkp_disk_check(struct csdkp_local *ctx, const struct csdkp_sandbox *sb);
 
 /* net.c: network=isolated. bwrap waits on CSDKP_NET_BLOCK_FD until the
  * namespace is set up, and keeps CSDKP_NET_SYNC_FD open while it runs. */
@@ -184,6 +197,7 @@ struct csdkp_net {
 	int on;
 	int block[2], sync[2];   /* above CSDKP_NET_SYNC_FD */
 	pid_t slirp;             /* slirp4netns's process group, 0 before it runs */
+	pid_t child;             /* slirp4netns when it is this process's child (a foreground command's), to reap */
 	uid_t uid;               /* as root: the sandbox's uid and gid (meta.json), slirp4netns's */
 	gid_t gid;
 	struct csdkp_procs reg;  /* its record in procs/ */

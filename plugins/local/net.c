@@ -362,9 +362,11 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	fds[2] = n->sync[0];
 	fds[3] = ready[1];
 	fds[4] = apidir;
+	/* a foreground command's is this process's child, reaped when the
+	 * command ends; the others' are detached (init reaps them) */
 	first = fork();
 	if (first == 0) {
-		pid_t s = fork();
+		pid_t s = api ? fork() : 0;
 		if (s == 0)
 			slirp_child(n, argv.v, env.v, fds, log, geteuid() == 0);
 		if (write(pidp[1], &s, sizeof(s)) < 0)
@@ -375,12 +377,15 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
-	while (waitpid(first, &status, 0) < 0 && errno == EINTR)
-		;
+	if (api)
+		while (waitpid(first, &status, 0) < 0 && errno == EINTR)
+			;
+	else
+		n->child = slirp = first;
 	close(pidp[1]);
 	close(ready[1]);
 	pidp[1] = ready[1] = -1;
-	if (read(pidp[0], &slirp, sizeof(slirp)) != (ssize_t)sizeof(slirp) || slirp <= 0) {
+	if (api && (read(pidp[0], &slirp, sizeof(slirp)) != (ssize_t)sizeof(slirp) || slirp <= 0)) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s", sb->id);
 		goto out;
 	}
@@ -447,6 +452,13 @@ void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 	if (kill_slirp && n->slirp > 0) {
 		kill(-n->slirp, SIGKILL);
 		csdkp_procs_forget(&n->reg);
+	}
+	if (n->child > 0) {
+		if (!kill_slirp)
+			kill(-n->child, SIGKILL);
+		while (waitpid(n->child, NULL, 0) < 0 && errno == EINTR)
+			;
+		n->child = 0;
 	}
 	csdkp_procs_end(&n->reg);
 	for (int i = 0; i < 2; i++) {

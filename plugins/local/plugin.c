@@ -26,9 +26,10 @@ static const struct csdk_config_key config_keys[] = {
 	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
 	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
 	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
-	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default none); fixed at create", 1, INT64_MAX },
-	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
-	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none); fixed at create", 0, 0 },
+	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default 4096 as root where the controller is writable, else none); fixed at create", 1, INT64_MAX },
+	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none, or the create option memory_bytes): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
+	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none, or the create option cpus); fixed at create", 0, 0 },
+	{ "disk", "CSDK_LOCAL_DISK", 0, CSDK_CONFIG_SIZE, "most bytes a sandbox may write to its home and /tmp together (or 512M, 4G; a tmpfs of that size, in memory; needs root; default none): past it writes fail with ENOSPC; fixed at create", 1048576, INT64_MAX },
 	{ "sandbox_uid", "CSDK_LOCAL_SANDBOX_UID", 0, CSDK_CONFIG_STRING, "when run as root, the unprivileged host uid (and gid) bubblewrap sandboxes' commands run as: a number from 1 to 4294967294, or nobody (default 1879048192); fixed at create", 0, 0 },
 	{ "pool", "CSDK_LOCAL_POOL", 0, CSDK_CONFIG_INT, "ready sandboxes kept per configuration, so create claims one instead of making it (default 0: no pool; see docs/pools.md)", 0, 1000 },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
@@ -163,8 +164,8 @@ static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *con
 
 static void init_limits(struct csdkp_local *ctx, const struct csdk_config *config)
 {
-	static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max" };
-	uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max };
+	static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max", "disk" };
+	uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max, &ctx->disk };
 	int64_t n;
 
 	if (ctx->host->config_get_int(config, "timeout", &n) == 0)

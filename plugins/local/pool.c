@@ -41,11 +41,11 @@ static int shape_dir(struct csdkp_local *ctx, char *out, size_t outlen)
 
 	if ((rc = csdkp_isolation_for_create(ctx, &iso)))
 		return rc;
-	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu",
+	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu disk=%llu",
 		 iso, (int)ctx->network, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
 		 (unsigned long long)ctx->cpu_quota_us, ctx->gateway, ctx->gateway ? ctx->agent : "",
 		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
-		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid);
+		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk);
 	for (const char *p = desc; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	snprintf(out, outlen, "%s/pool/%016llx", ctx->state_dir, (unsigned long long)h);
@@ -349,9 +349,8 @@ static int new_token(const struct csdkp_sandbox *sb, const struct csdk_create_re
 }
 
 /* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */
-static int rename_cgroups(struct csdkp_local *ctx, const char *from, const char *to)
+static int rename_cgroups(const uint64_t *limits, const char *from, const char *to)
 {
-	const uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
 	char a[256], b[256];
 
 	for (int i = 0; i < CSDKP_CGROUPS; i++) {
@@ -372,6 +371,7 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	char id[CSDKP_ID_LEN + 1], from[4400], to[4400], etc[64];
 	struct csdkp_sandbox *sb = NULL;
 	json_t *meta = NULL, *fresh = NULL;
+	uint64_t limits[CSDKP_CGROUPS];
 	const char *iso;
 	int rc = -1, bwrap;
 
@@ -383,7 +383,8 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	snprintf(to, sizeof(to), "%s/sandboxes/%s", ctx->state_dir, id);
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
 		return -1;
-	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(ctx, member, id) ||
+	csdkp_cgroup_limits(ctx, NULL, limits);
+	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(limits, member, id) ||
 	    csdkp_meta_load(ctx, sb, &meta))
 		goto out;
 	iso = csdkp_meta_str(meta, "isolation");
@@ -391,7 +392,7 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	snprintf(etc, sizeof(etc), "%s", csdkp_meta_str(meta, "etc") ? csdkp_meta_str(meta, "etc") : "");
 	/* the member's network namespace (its agent's) was set up for the network it was made with */
 	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", csdkp_meta_str(meta, "network") ? csdkp_meta_str(meta, "network") : "none",
-					     etc, opts, ns, name)) ||
+					     etc, limits, opts, ns, name)) ||
 	    csdkp_meta_save(ctx, sb, fresh))
 		goto out;
 	if (ctx->gateway && bwrap) {
@@ -425,7 +426,7 @@ int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_re
 
 	*out = NULL;
 	/* the pool holds plain sandboxes of this configuration: a template or snapshot is a normal create */
-	if (!ctx->pool || (opts && (opts->template_id || opts->snapshot_id)))
+	if (!ctx->pool || (opts && (opts->template_id || opts->snapshot_id || opts->cpus > 0 || opts->memory_bytes)))
 		return 1;
 	if ((rc = csdkp_create_check(ctx, opts)))
 		return rc;

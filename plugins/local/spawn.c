@@ -35,7 +35,7 @@ struct launch {
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
 	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
-	char cgroup_procs[CSDKP_CGROUPS][256]; /* the sandbox cgroups' cgroup.procs, "" when none */
+	char cgroup_procs[CSDKP_CGROUPS][256]; /* the sandbox cgroups' tasks files, "" when none */
 	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
 	long oom_kills;          /* its OOM kills before the command */
 	rlim_t memory, processes, cpu_time;
@@ -901,14 +901,19 @@ static int launch_limits(struct csdkp_local *ctx, const struct csdkp_sandbox *sb
 	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
 	static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
 
+	/* tasks, not cgroup.procs: the child joins while it has one thread, and
+	 * moving a thread group waits for an RCU grace period (about 11 ms here,
+	 * BENCHMARKS.md) where moving a thread does not */
 	for (int i = 0; i < CSDKP_CGROUPS; i++) {
 		if (csdkp_meta_int(meta, keys[i]) <= 0)
 			continue;
-		csdkp_cgroup_path(i, sb->id, "cgroup.procs", l->cgroup_procs[i], sizeof(l->cgroup_procs[i]));
+		csdkp_cgroup_path(i, sb->id, "tasks", l->cgroup_procs[i], sizeof(l->cgroup_procs[i]));
 		if (access(l->cgroup_procs[i], W_OK) < 0)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
 						names[i], sb->id, l->cgroup_procs[i], strerror(errno));
 	}
+	if (csdkp_meta_int(meta, "disk") > 0 && csdkp_disk_check(ctx, sb))
+		return CSDK_EBACKEND;
 	if ((l->memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
 		l->oom_kills = csdkp_cgroup_oom_kills(sb->id);
 	l->memory = (rlim_t)ctx->memory;

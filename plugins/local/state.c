@@ -522,6 +522,7 @@ int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const cha
 	kill_all(dfd);
 	close(dfd);
 	csdkp_cgroup_remove(id);
+	csdkp_disk_remove(rc ? dir : trash);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
 	snprintf(trash + strlen(ctx->state_dir), sizeof(trash) - strlen(ctx->state_dir), "/trash");
@@ -559,6 +560,8 @@ static void empty_trash(struct csdkp_local *ctx)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		snprintf(path, sizeof(path), "%s/trash/%s", ctx->state_dir, de->d_name);
+		csdkp_disk_remove(path);
 		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 		/* trash/ID-HEX: a destroy killed before it removed the cgroup */
 		if (strlen(de->d_name) <= CSDKP_ID_LEN || de->d_name[CSDKP_ID_LEN] != '-')
@@ -706,7 +709,8 @@ static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
 
 /* What meta.json records of a new sandbox. */
 json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
-			       const char *etc, const struct csdk_create_request *opts, const char *ns, const char *name)
+			       const char *etc, const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
+			       const char *name)
 {
 	int64_t timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
 	json_t *meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
@@ -725,12 +729,14 @@ json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const ch
 		json_object_set_new(meta, "gid", json_integer((json_int_t)ctx->sandbox_gid));
 	}
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
-	if (ctx->pids)
-		json_object_set_new(meta, "pids", json_integer((json_int_t)ctx->pids));
-	if (ctx->memory_max)
-		json_object_set_new(meta, "memory_max", json_integer((json_int_t)ctx->memory_max));
-	if (ctx->cpu_quota_us)
-		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)ctx->cpu_quota_us));
+	if (limits[CSDKP_CGROUP_PIDS])
+		json_object_set_new(meta, "pids", json_integer((json_int_t)limits[CSDKP_CGROUP_PIDS]));
+	if (limits[CSDKP_CGROUP_MEMORY])
+		json_object_set_new(meta, "memory_max", json_integer((json_int_t)limits[CSDKP_CGROUP_MEMORY]));
+	if (limits[CSDKP_CGROUP_CPU])
+		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)limits[CSDKP_CGROUP_CPU]));
+	if (ctx->disk)
+		json_object_set_new(meta, "disk", json_integer((json_int_t)ctx->disk));
 	if (ns)
 		json_object_set_new(meta, "namespace", json_string(ns));
 	if (name)
@@ -766,9 +772,9 @@ static int own_sandbox_dir(struct csdkp_local *ctx, int dfd, int home)
 	return rc;
 }
 
-/* home, tmp, procs/ and run/; the cgroups; the template or snapshot in home. */
+/* home, tmp (on the disk's tmpfs), procs/ and run/; the cgroups; the template or snapshot in home. */
 static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct csdk_create_request *opts,
-			    const char *isolation)
+			    const char *isolation, const uint64_t limits[CSDKP_CGROUPS])
 {
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), home = -1, rc = 0;
 
@@ -779,12 +785,18 @@ static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox 
 		goto out;
 	}
 	fchmodat(dfd, "tmp", 01777, 0);
-	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us) {
-		uint64_t limits[CSDKP_CGROUPS] = { ctx->pids, ctx->memory_max, ctx->cpu_quota_us };
-
-		if ((rc = csdkp_cgroup_create(ctx, sb->id, limits)))
+	if (ctx->disk) {
+		close(home);
+		home = -1;
+		if ((rc = csdkp_disk_create(ctx, sb, ctx->disk)))
 			goto out;
+		if ((home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot open the home of sandbox %s in %s: %s", sb->id, sb->dir, strerror(errno));
+			goto out;
+		}
 	}
+	if ((rc = csdkp_cgroup_create(ctx, sb->id, limits)))
+		goto out;
 	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
 		goto out;
 	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
@@ -805,13 +817,14 @@ static void remove_failed_sandbox(struct csdkp_local *ctx, const char *id)
 	char err[CSDKP_ERR_MAX], path[4096];
 	int sfd = open(ctx->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+	snprintf(path, sizeof(path), "%s/sandboxes/%s", ctx->state_dir, id);
+	csdkp_disk_remove(path);
 	if (sfd >= 0) {
 		snprintf(path, sizeof(path), "sandboxes/%s", id);
 		csdkp_remove_tree(sfd, path, err, sizeof(err));
 		close(sfd);
 	}
-	if (ctx->pids || ctx->memory_max || ctx->cpu_quota_us)
-		csdkp_cgroup_remove(id);
+	csdkp_cgroup_remove(id);
 }
 
 int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts)
@@ -835,6 +848,7 @@ int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request
 int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdkp_sandbox **out)
 {
 	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
+	uint64_t limits[CSDKP_CGROUPS];
 	struct csdkp_sandbox *sb = NULL;
 	const char *isolation, *network;
 	json_t *meta;
@@ -861,8 +875,9 @@ int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdk
 		csdkp_sandbox_free(sb);
 		return rc;
 	}
-	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, NULL, NULL, NULL)))
+	csdkp_cgroup_limits(ctx, NULL, limits);
+	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation, limits))) {
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, NULL, NULL, NULL)))
 			rc = CSDK_ENOMEM;
 		else if (!json_object_set_new(meta, "pool_member", json_true()) &&
 			 !json_object_set_new(meta, "timeout_ms", json_integer(0)))
@@ -884,6 +899,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 			const char *ns, const char *name, struct csdkp_sandbox **out)
 {
 	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
+	uint64_t limits[CSDKP_CGROUPS];
 	const char *isolation, *network;
 	struct csdkp_sandbox *sb = NULL;
 	json_t *meta;
@@ -892,17 +908,18 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 	*out = NULL;
 	if ((rc = csdkp_create_check(ctx, opts)))
 		return rc;
-	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+	if ((rc = csdkp_disk_allowed(ctx)) || (rc = csdkp_isolation_for_create(ctx, &isolation)))
 		return rc;
 	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
 	if (rc)
 		return rc;
 	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
+	csdkp_cgroup_limits(ctx, opts, limits);
 	if ((rc = new_sandbox_dir(ctx, id)))
 		return rc;
-	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, opts, ns, name)))
+	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation, limits))) {
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, opts, ns, name)))
 			rc = CSDK_ENOMEM;
 		else
 			rc = csdkp_meta_save(ctx, sb, meta);

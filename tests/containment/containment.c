@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -390,11 +392,47 @@ static void remove_all(const char *pattern)
 	free(cmd);
 }
 
+/* As root every sandbox has cgroups: remove those of the sandboxes a
+ * failed test did not destroy (kill_marked ended their processes). */
+static void remove_cgroups_left(void)
+{
+	static const char *const controllers[] = { "pids", "memory", "cpu" };
+	const char *patterns[] = { ct_fmt("%s/t-*/sandboxes/local-*", root_dir), ct_fmt("/tmp/%s-*/sandboxes/local-*", marker) };
+	glob_t g;
+
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		if (glob(patterns[i], GLOB_NOSORT, NULL, &g) != 0)
+			continue;
+		for (size_t j = 0; j < g.gl_pathc; j++)
+			for (size_t k = 0; k < sizeof(controllers) / sizeof(controllers[0]); k++)
+				rmdir(ct_fmt("/sys/fs/cgroup/%s/csdk/%s", controllers[k], strrchr(g.gl_pathv[j], '/') + 1));
+		globfree(&g);
+	}
+}
+
+/* A sandbox with a disk that a failed test did not destroy leaves tmpfs
+ * mounts under the suite's directories: detach them before removing. */
+static void unmount_left(void)
+{
+	char line[4096], mp[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    (strstr(mp, marker) || !strncmp(mp, root_dir, strlen(root_dir))))
+			umount2(mp, MNT_DETACH);
+	fclose(f);
+}
+
 void ct_cleanup(void)
 {
 	if (!marker)
 		return;
 	kill_marked(marker);
+	remove_cgroups_left();
+	unmount_left();
 	/* the probe a failed escape test may have left in the host's /usr */
 	unlink(ct_fmt("/usr/.%s", marker));
 	remove_all(ct_fmt("/etc/.%s-* /etc/ssh/ssh_host_%s_key* /tmp/%s-*", marker, marker, marker));

@@ -7,6 +7,8 @@
  * stay responsive (another sandbox's echo works
  * meanwhile), limits apply with the documented exit code or error, and no
  * process of the sandbox survives the end of the command or destroy.
+ * As root, a fork bomb in a sandbox created with no limit keys is bounded by
+ * the default pids cgroup, and disk stops a disk filler with ENOSPC.
  */
 #include "config.h"
 
@@ -17,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,7 +68,9 @@ static void probe_check(struct probe *pr, pthread_t t)
 }
 
 /* RLIMIT_NPROC does not apply to root, so as root the bomb is bounded here
- * (2^10 processes) and stopped by the timeout: the pid namespace goes. */
+ * (about 2^10 processes, below the default pids limit, which
+ * test_fork_bomb_default tries) and stopped by the timeout: the pid
+ * namespace goes. */
 START_TEST(test_fork_bomb)
 {
 	const char *state = ct_tmpdir();
@@ -75,15 +81,17 @@ START_TEST(test_fork_bomb)
 	pthread_t t;
 	int64_t t0;
 	int code;
+	char *err = NULL;
 	const char *bomb = getuid() == 0
-		? "f(){ [ $1 -lt 9 ] && { f $(($1+1)) & f $(($1+1)) & }; sleep 600; }; f 0"
+		? "f(){ [ $1 -lt 8 ] && { f $(($1+1)) & f $(($1+1)) & }; sleep 600; }; f 0"
 		: "f(){ f | f & }; f";
 
 	pthread_create(&t, NULL, probe_main, &pr);
 	t0 = ct_now_ms();
-	code = ct_run(sb, bomb, 4000, NULL, NULL);
+	code = ct_run(sb, bomb, 4000, NULL, &err);
 	probe_check(&pr, t);
-	ck_assert_int_eq(code, 124);
+	ck_assert_msg(code == 124, "the bomb's command returned %d: '%.300s'", code, err);
+	free(err);
 	fprintf(stderr, "the bomb's command returned (124) after %lld ms\n", (long long)(ct_now_ms() - t0));
 	ck_assert_msg(ct_survivors_wait(ct_marker(), 60000, desc, sizeof(desc)) == 0, "processes of the bomb survived: %s", desc);
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
@@ -135,6 +143,233 @@ START_TEST(test_disk_filler)
 	ck_assert_str_eq(ct_listdir(ct_fmt("%s/trash", state)), "");
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
+}
+END_TEST
+
+static const char *modes[] = { "direct", "gateway" };
+
+/* Gateway mode's agent socket needs a short state directory. */
+static const char *state_dir(int i)
+{
+	char *d;
+
+	if (i == 0)
+		return ct_tmpdir();
+	d = ct_fmt("/tmp/%s-XXXXXX", ct_marker());
+	ck_assert_msg(mkdtemp(d) != NULL, "cannot make %s", d);
+	return d;
+}
+
+static void state_done(const char *state, int i)
+{
+	if (i == 1)
+		ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", state)), 0);
+}
+
+static csdk_provider *open_mode_with(const char *state, int i, const char *key, const char *value)
+{
+	const char *agent = getenv("CSDK_TEST_AGENT");
+
+	if (i == 0)
+		return ct_open(state, "bwrap", "mode", "direct", key, value, NULL);
+	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
+	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, key, value, NULL);
+}
+
+static const char *first_line(const char *path)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_msg(fgets(buf, sizeof(buf), f) != NULL, "cannot read %s", path);
+	fclose(f);
+	return ct_fmt("%s", buf);
+}
+
+/* Lines of /proc/self/mountinfo that mention needle. */
+static int mounts_of(const char *needle)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+static int64_t free_bytes(const char *dir)
+{
+	struct statvfs vfs;
+
+	ck_assert_int_eq(statvfs(dir, &vfs), 0);
+	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+}
+
+/* No limit keys, as root: the default pids cgroup (4096) bounds an
+ * unbounded fork bomb, the host stays responsive, and destroy removes the
+ * cgroup. */
+START_TEST(test_fork_bomb_default)
+{
+	const char *state, *events;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	struct probe pr = { NULL, 1500, 0, 0, "" };
+	long refused = -1;
+	char desc[512], id[64];
+	pthread_t t;
+	int code;
+
+	if (getuid() != 0 || access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_fork_bomb_default: SKIP: needs root and a writable cgroup v1 pids controller\n");
+		return;
+	}
+	state = ct_tmpdir();
+	p = pr.p = ct_open(state, "bwrap", NULL);
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/pids/csdk/%s/pids.max", id)), "4096\n");
+	pthread_create(&t, NULL, probe_main, &pr);
+	code = ct_run(sb, "f(){ f | f & }; f; sleep 600", 6000, NULL, NULL);
+	probe_check(&pr, t);
+	events = first_line(ct_fmt("/sys/fs/cgroup/pids/csdk/%s/pids.events", id));
+	ck_assert_msg(sscanf(events, "max %ld", &refused) == 1 && refused > 0, "the pids limit refused no fork: '%s' (exit %d)", events, code);
+	fprintf(stderr, "default pids: the bomb's command returned %d; %ld forks refused at 4096\n", code, refused);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_msg(ct_survivors_wait(ct_marker(), 60000, desc, sizeof(desc)) == 0, "processes of the bomb survived: %s", desc);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/pids/csdk/%s", id), F_OK) != 0, "the cgroup of %s outlived destroy", id);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* disk=16M: a filler in home stops at the limit with ENOSPC, /tmp shares
+ * it, the host API's writes get it too, the state directory's filesystem
+ * loses nothing near the 1 GB tried, and destroy leaves no mount. */
+START_TEST(test_disk_limit)
+{
+	const char *state = state_dir(_i);
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	char *out = NULL, *err = NULL, id[64], *big;
+	int64_t before, after;
+	int code;
+
+	if (getuid() != 0) {
+		p = open_mode_with(state, _i, "disk", "16M");
+		ck_assert_int_eq(csdk_sandbox_create(&sb, p, NULL), CSDK_EBACKEND);
+		ck_assert_str_eq(csdk_error_last()->message,
+			"disk needs root: it mounts a tmpfs of 16777216 bytes over the sandbox's home and tmp; run csdk as root, or unset disk (CSDK_LOCAL_DISK)");
+		ck_assert_str_eq(ct_listdir(ct_fmt("%s/sandboxes", state)), "");
+		csdk_provider_close(p);
+		state_done(state, _i);
+		return;
+	}
+	p = open_mode_with(state, _i, "disk", "16M");
+	sb = ct_create(p);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_int_eq(mounts_of(id), 2);
+	before = free_bytes(state);
+	code = ct_run(sb, "head -c 1000000000 /dev/zero > fill; echo head $?; echo x > /tmp/more || echo tmp full; stat -c %s fill; id -u", 0, &out, &err);
+	after = free_bytes(state);
+	ck_assert_int_eq(code, 0);
+	ck_assert_msg(strstr(out, "head 1\ntmp full\n") == out, "[%s] filler: '%s' / '%s'", modes[_i], out, err);
+	ck_assert_msg(atol(strchr(strchr(out, '\n') + 1, '\n') + 1) > (15 << 20) &&
+		      atol(strchr(strchr(out, '\n') + 1, '\n') + 1) <= (16 << 20), "[%s] filler: '%s'", modes[_i], out);
+	ck_assert_msg(strstr(err, "No space left on device"), "[%s] stderr: '%s'", modes[_i], err);
+	ck_assert_msg(before - after < (256ll << 20), "[%s] the host lost %lld MB", modes[_i], (long long)(before - after) >> 20);
+	fprintf(stderr, "[%s] disk=16M: the host's free space changed by %lld KB\n", modes[_i], (long long)(before - after) >> 10);
+	free(out);
+	free(err);
+	/* the host's fs API writes through the same mount */
+	big = calloc(1, 1 << 20);
+	ck_assert_int_eq(csdk_fs_write(sb, "/tmp/big", big, 1 << 20), CSDK_EIO);
+	ck_assert_str_eq(csdk_error_last()->message, _i == 0 ? ct_fmt("cannot write '/tmp/big' in sandbox %s: No space left on device", id)
+							 : "error writing file: No space left on device");
+	free(big);
+	ck_assert_int_eq(ct_run(sb, "rm fill && head -c 1000000 /dev/zero > /tmp/again && echo ok", 0, &out, NULL), 0);
+	ck_assert_str_eq(out, "ok\n");
+	free(out);
+	if (_i == 0) {
+		/* as after a restart of the host: the tmpfs is gone, commands are refused */
+		csdk_result *r = NULL;
+
+		ck_assert_int_eq(umount2(ct_fmt("%s/home", ct_sandbox_dir(state, sb)), MNT_DETACH), 0);
+		ck_assert_int_eq(umount2(ct_fmt("%s/tmp", ct_sandbox_dir(state, sb)), MNT_DETACH), 0);
+		ck_assert_int_eq(csdk_sandbox_run_command(&r, sb, "echo written", NULL), CSDK_EBACKEND);
+		ck_assert_str_eq(csdk_error_last()->message,
+			ct_fmt("the disk of sandbox %s is gone (its tmpfs does not outlive a restart of the host); destroy it and create a new sandbox", id));
+		ck_assert_ptr_null(r);
+	}
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	ck_assert_int_eq(mounts_of(id), 0);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/pids/csdk/%s", id), F_OK) != 0, "the cgroup of %s outlived destroy", id);
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/sandboxes", state)), "");
+	ck_assert_str_eq(ct_listdir(ct_fmt("%s/trash", state)), "");
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	state_done(state, _i);
+}
+END_TEST
+
+/* The create options' hints become the sandbox's cgroup limits where the
+ * controllers are writable, never above the configured ones. */
+START_TEST(test_create_hints)
+{
+	const char *state = ct_tmpdir();
+	struct csdk_create_options co = CSDK_CREATE_OPTIONS_INIT;
+	struct csdk_kv env = { "CT_MARK", ct_marker() };
+	csdk_provider *p, *capped;
+	csdk_sandbox *sb = NULL;
+	char id[64];
+
+	if (getuid() != 0 || access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0 || access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
+		fprintf(stderr, "test_create_hints: SKIP: needs root and writable cgroup v1 memory and cpu controllers\n");
+		return;
+	}
+	co.envs = &env;
+	co.n_envs = 1;
+	co.cpus = 0.5;
+	co.memory_bytes = 128 << 20;
+	p = ct_open(state, "bwrap", NULL);
+	ck_assert_msg(csdk_sandbox_create(&sb, p, &co) == 0, "create: %s", csdk_error_last()->message);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "134217728\n");
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "50000\n");
+	ck_assert_int_eq(ct_run(sb, "python3 -c 'b = bytearray(300 << 20)'", 0, NULL, NULL), 137);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/memory/csdk/%s", id), F_OK) != 0, "the memory cgroup of %s outlived destroy", id);
+	ck_assert_msg(access(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s", id), F_OK) != 0, "the cpu cgroup of %s outlived destroy", id);
+	csdk_provider_close(p);
+
+	capped = ct_open(state, "bwrap", "memory_max", "64M", "cpus", "0.25", NULL);
+	ck_assert_msg(csdk_sandbox_create(&sb, capped, &co) == 0, "create: %s", csdk_error_last()->message);
+	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(sb));
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/memory/csdk/%s/memory.limit_in_bytes", id)), "67108864\n");
+	ck_assert_str_eq(first_line(ct_fmt("/sys/fs/cgroup/cpu/csdk/%s/cpu.cfs_quota_us", id)), "25000\n");
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(capped);
+}
+END_TEST
+
+START_TEST(test_disk_bad_value)
+{
+	struct csdk_kv kv[3] = { { "state_dir", ct_tmpdir() }, { "isolation", "bwrap" }, { "disk", "lots" } };
+	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
+	csdk_provider *p = NULL;
+
+	opts.config = kv;
+	opts.n_config = 3;
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "key 'disk': 'lots' is not a size; give bytes or a value like 512M, 2G");
+	kv[2].value = "64K";
+	ck_assert_int_eq(csdk_provider_open(&p, "local", &opts), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "key 'disk': '64K' is out of range; give 1048576 to 9223372036854775807 bytes");
 }
 END_TEST
 
@@ -468,6 +703,10 @@ static Suite *resources_suite(void)
 	tcase_add_test(tc, test_fork_bomb);
 	tcase_add_test(tc, test_memory_hog);
 	tcase_add_test(tc, test_disk_filler);
+	tcase_add_test(tc, test_fork_bomb_default);
+	tcase_add_loop_test(tc, test_disk_limit, 0, 2);
+	tcase_add_test(tc, test_disk_bad_value);
+	tcase_add_test(tc, test_create_hints);
 	tcase_add_test(tc, test_output_flood);
 	tcase_add_loop_test(tc, test_sigterm_ignored, 0, 2);
 	tcase_add_test(tc, test_daemons_bwrap);
