@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")"
 
 packages="build-essential autoconf automake libtool pkg-config libltdl-dev
-libcurl4-openssl-dev libjansson-dev libseccomp-dev libmicrohttpd-dev check bubblewrap python3 nodejs"
+libcurl4-openssl-dev libjansson-dev libseccomp-dev libmicrohttpd-dev check bubblewrap slirp4netns python3 nodejs"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -330,10 +330,10 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 		ctx->probed = 1;
 	}
 	works = ctx->bwrap_works;
-	if (works && !ctx->network_none && !ctx->net_warned) {
+	if (works && ctx->network == CSDKP_NET_HOST && !ctx->net_warned) {
 		ctx->net_warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,
-			       "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=none to cut them off");
+			       "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=isolated or none to cut them off");
 	}
 	if (!works && ctx->isolation == CSDKP_ISO_AUTO && !ctx->warned) {
 		ctx->warned = 1;
@@ -380,8 +380,15 @@ int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, co
 	csdkp_strv_push(argv, "--unshare-pid");
 	csdkp_strv_push(argv, "--unshare-ipc");
 	csdkp_strv_push(argv, "--unshare-uts");
-	if (network && !strcmp(network, "none"))
+	if (network && (!strcmp(network, "none") || !strcmp(network, "isolated")))
 		csdkp_strv_push(argv, "--unshare-net");
+	/* isolated: bwrap waits until the host has set up the namespace's network */
+	if (network && !strcmp(network, "isolated")) {
+		csdkp_strv_push(argv, "--block-fd");
+		csdkp_strv_pushf(argv, "%d", CSDKP_NET_BLOCK_FD);
+		csdkp_strv_push(argv, "--sync-fd");
+		csdkp_strv_pushf(argv, "%d", CSDKP_NET_SYNC_FD);
+	}
 	/* The parent is the caller for a foreground command and the log copier
 	 * for a background one: either way the sandbox's processes go with it. */
 	csdkp_strv_push(argv, "--die-with-parent");

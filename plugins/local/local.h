@@ -31,12 +31,15 @@
 #define CSDKP_ID_LEN (sizeof(CSDKP_ID_PREFIX) - 1 + 16)
 
 enum csdkp_isolation { CSDKP_ISO_AUTO, CSDKP_ISO_BWRAP, CSDKP_ISO_NONE };
+/* CSDKP_NET_AUTO: isolated where slirp4netns is installed, else none */
+enum csdkp_network { CSDKP_NET_AUTO, CSDKP_NET_NONE, CSDKP_NET_ISOLATED, CSDKP_NET_HOST };
 
 struct csdkp_local {
 	const struct csdk_host *host;
 	char *state_dir;         /* canonical absolute path */
 	enum csdkp_isolation isolation;
-	int network_none;
+	enum csdkp_network network;
+	char *slirp;             /* absolute path of slirp4netns, or NULL */
 	int seccomp_off;         /* seccomp = off: new sandboxes get no filter */
 	void *seccomp_prog;      /* the BPF program, built once (under probe_lock) */
 	size_t seccomp_len;
@@ -54,7 +57,7 @@ struct csdkp_local {
 	int64_t pool;            /* pool = N: ready members kept per configuration, 0: none */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned, net_warned, cgroup_warned;
+	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned;
 	char probe_error[256];
 };
 
@@ -93,8 +96,8 @@ int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id);
 int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
 			const char *ns, const char *name, struct csdkp_sandbox **out);
 int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts);
-json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *etc,
-			       const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
+json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
+			       const char *etc, const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
 			       const char *name);
 int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const char *id);
 
@@ -182,6 +185,29 @@ int csdkp_disk_allowed(struct csdkp_local *ctx);
 int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, uint64_t bytes);
 void csdkp_disk_remove(const char *dir);
 int csdkp_disk_check(struct csdkp_local *ctx, const struct csdkp_sandbox *sb);
+
+/* net.c: network=isolated. bwrap waits on CSDKP_NET_BLOCK_FD until the
+ * namespace is set up, and keeps CSDKP_NET_SYNC_FD open while it runs. */
+#define CSDKP_NET_BLOCK_FD 5
+#define CSDKP_NET_SYNC_FD 6
+#define CSDKP_NET_DIR "net"
+/* what an unset network gives where slirp4netns works (see BENCHMARKS.md) */
+#define CSDKP_DEFAULT_ISOLATED 1
+struct csdkp_net {
+	int on;
+	int block[2], sync[2];   /* above CSDKP_NET_SYNC_FD */
+	pid_t slirp;             /* slirp4netns's process group, 0 before it runs */
+	pid_t child;             /* slirp4netns when it is this process's child (a foreground command's), to reap */
+	uid_t uid;               /* as root: the sandbox's uid and gid (meta.json), slirp4netns's */
+	gid_t gid;
+	struct csdkp_procs reg;  /* its record in procs/ */
+};
+void csdkp_net_init(struct csdkp_net *n);
+int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct csdkp_net *n);
+int csdkp_net_start(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n, pid_t nspid, int api);
+void csdkp_net_end(struct csdkp_net *n, int kill_slirp);
+const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, int *rc_out);
+int csdkp_net_url(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int port, int *host_port_out);
 
 /* spawn.c */
 int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,

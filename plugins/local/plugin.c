@@ -16,7 +16,7 @@
 static const struct csdk_config_key config_keys[] = {
 	{ "state_dir", "CSDK_LOCAL_STATE_DIR", 0, CSDK_CONFIG_STRING, "directory holding sandboxes, names, templates and snapshots (default $XDG_STATE_HOME/csdk/local)", 0, 0 },
 	{ "isolation", "CSDK_LOCAL_ISOLATION", 0, CSDK_CONFIG_STRING, "auto (bubblewrap when it works, else none), bwrap (require bubblewrap) or none", 0, 0 },
-	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "none (default: loopback only inside bubblewrap sandboxes) or host (share this machine's network, its 127.0.0.1 services and metadata address included); fixed at create", 0, 0 },
+	{ "network", "CSDK_LOCAL_NETWORK", 0, CSDK_CONFIG_STRING, "isolated (outbound access through slirp4netns, no route to this machine or link-local addresses; the default where slirp4netns is installed), none (loopback only; the default otherwise) or host (share this machine's network, its 127.0.0.1 services and metadata address included); fixed at create", 0, 0 },
 	{ "timeout", "CSDK_LOCAL_TIMEOUT", 0, CSDK_CONFIG_DURATION, "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)", 0, INT64_MAX },
 	{ "memory", "CSDK_LOCAL_MEMORY", 0, CSDK_CONFIG_SIZE, "address-space limit per command process (RLIMIT_AS; bytes, or 512M, 4G; default none)", 1, INT64_MAX },
 	{ "processes", "CSDK_LOCAL_PROCESSES", 0, CSDK_CONFIG_INT, "process limit of the user running commands (RLIMIT_NPROC; default none)", 1, INT64_MAX },
@@ -68,6 +68,7 @@ static void local_teardown(void *vctx)
 	free(ctx->python);
 	free(ctx->node);
 	free(ctx->bwrap);
+	free(ctx->slirp);
 	free(ctx->agent);
 	free(ctx->seccomp_prog);
 	free(ctx);
@@ -136,12 +137,16 @@ static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *con
 	else
 		return bad_value(host, "isolation", v, "auto, bwrap or none");
 	v = host->config_get(config, "network");
-	if (!v || !strcmp(v, "none"))
-		ctx->network_none = 1;
+	if (!v)
+		ctx->network = CSDKP_NET_AUTO;
+	else if (!strcmp(v, "none"))
+		ctx->network = CSDKP_NET_NONE;
+	else if (!strcmp(v, "isolated"))
+		ctx->network = CSDKP_NET_ISOLATED;
 	else if (!strcmp(v, "host"))
-		ctx->network_none = 0;
+		ctx->network = CSDKP_NET_HOST;
 	else
-		return bad_value(host, "network", v, "none or host");
+		return bad_value(host, "network", v, "isolated, none or host");
 	if ((v = host->config_get(config, "cpus"))) {
 		char *end;
 		double cpus = strtod(v, &end);
@@ -199,6 +204,7 @@ static int init_bwrap(struct csdkp_local *ctx)
 {
 	if (ctx->isolation == CSDKP_ISO_NONE)
 		return 0;
+	ctx->slirp = find_in_path("slirp4netns");
 	ctx->bwrap = find_in_path("bwrap");
 	if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
 		ctx->bwrap = strdup("/usr/bin/bwrap");

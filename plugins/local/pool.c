@@ -42,7 +42,7 @@ static int shape_dir(struct csdkp_local *ctx, char *out, size_t outlen)
 	if ((rc = csdkp_isolation_for_create(ctx, &iso)))
 		return rc;
 	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu disk=%llu",
-		 iso, ctx->network_none, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
+		 iso, (int)ctx->network, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
 		 (unsigned long long)ctx->cpu_quota_us, ctx->gateway, ctx->gateway ? ctx->agent : "",
 		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
 		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk);
@@ -390,7 +390,9 @@ static int claim_member(struct csdkp_local *ctx, const char *dir, const char *me
 	iso = csdkp_meta_str(meta, "isolation");
 	bwrap = iso && !strcmp(iso, "bubblewrap");
 	snprintf(etc, sizeof(etc), "%s", csdkp_meta_str(meta, "etc") ? csdkp_meta_str(meta, "etc") : "");
-	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", etc, limits, opts, ns, name)) ||
+	/* the member's network namespace (its agent's) was set up for the network it was made with */
+	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", csdkp_meta_str(meta, "network") ? csdkp_meta_str(meta, "network") : "none",
+					     etc, limits, opts, ns, name)) ||
 	    csdkp_meta_save(ctx, sb, fresh))
 		goto out;
 	if (ctx->gateway && bwrap) {

@@ -255,18 +255,21 @@ int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, s
 	const char *iso, *net;
 	char url[128];
 	json_t *meta;
-	int rc, none;
+	int rc, none, isolated;
 
 	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
 		return rc;
 	iso = csdkp_meta_str(meta, "isolation");
 	net = csdkp_meta_str(meta, "network");
 	none = iso && !strcmp(iso, "bubblewrap") && net && !strcmp(net, "none");
+	isolated = iso && !strcmp(iso, "bubblewrap") && net && !strcmp(net, "isolated");
 	json_decref(meta);
+	if (isolated && (rc = csdkp_net_url(ctx, sb, port, &port)))
+		return rc;
 	/* nothing inside a network namespace of its own is reachable from here */
 	if (none)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
-			"port %d of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports",
+			"port %d of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=isolated or host (CSDK_LOCAL_NETWORK) to serve ports",
 			port, sb->id);
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", protocol ? protocol : "http", port);
 	return ctx->host->text_set(out, url);

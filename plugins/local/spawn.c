@@ -39,6 +39,7 @@ struct launch {
 	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
 	long oom_kills;          /* its OOM kills before the command */
 	rlim_t memory, processes, cpu_time;
+	struct csdkp_net net;    /* network=isolated under bubblewrap */
 };
 
 static int64_t mono_ms(void)
@@ -153,6 +154,13 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 	if (l->seccomp_fd >= 0) {
 		dup2(l->seccomp_fd, CSDKP_SECCOMP_FD);
 		first_to_close = CSDKP_SECCOMP_FD + 1;
+	}
+	if (l->net.on) {
+		dup2(l->net.block[0], CSDKP_NET_BLOCK_FD);
+		dup2(l->net.sync[1], CSDKP_NET_SYNC_FD);
+		if (first_to_close < CSDKP_NET_BLOCK_FD)
+			syscall(SYS_close_range, first_to_close, CSDKP_NET_BLOCK_FD - 1, 0);
+		first_to_close = CSDKP_NET_SYNC_FD + 1;
 	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
 	if (l->memory) {
@@ -400,13 +408,18 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 			goto out;
 		}
 	}
-	if (nspid > 0 && (rc = csdkp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart))) {
-		kill(nspid, SIGKILL);
+	rc = nspid > 0 ? csdkp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart) : 0;
+	if (!rc && l->net.on)
+		rc = csdkp_net_start(ctx, sb, &l->net, nspid, 1);
+	if (rc) {
+		if (nspid > 0)
+			kill(nspid, SIGKILL);
 		kill(-first, SIGKILL);
 		goto out;
 	}
 	*exit_code_out = 0;
 out:
+	csdkp_net_end(&l->net, rc != 0);
 	csdkp_procs_end(&reg);
 	if (logfd >= 0)
 		close(logfd);
@@ -527,7 +540,7 @@ static void fg_child(struct fg *f, const struct launch *l)
 
 /* Pipes, the fork, the namespace's init read from bubblewrap, the record in
  * procs/ and (unisolated) the watchdog; on failure nothing is left running. */
-static int fg_start(struct fg *f, const struct launch *l)
+static int fg_start(struct fg *f, struct launch *l)
 {
 	const struct csdk_host *host = f->ctx->host;
 	unsigned long long pgstart, nsstart = 0;
@@ -566,7 +579,11 @@ static int fg_start(struct fg *f, const struct launch *l)
 		if (n != 1)
 			rc = host->error(host, CSDK_EIO, "the command runner of sandbox %s exited before starting the command", f->sb->id);
 	}
-	if (!rc && !(rc = csdkp_procs_record(f->ctx, f->sb, &f->reg, f->pid, pgstart, nspid, nsstart)) && f->sync[0] >= 0) {
+	if (!rc && l->net.on && nspid <= 0)
+		rc = host->error(host, CSDK_EBACKEND, "bubblewrap did not start the command in sandbox %s", f->sb->id);
+	if (!rc && !(rc = csdkp_procs_record(f->ctx, f->sb, &f->reg, f->pid, pgstart, nspid, nsstart)) && l->net.on)
+		rc = csdkp_net_start(f->ctx, f->sb, &l->net, nspid, 0);
+	if (!rc && f->sync[0] >= 0) {
 		f->watchdog = start_watchdog(f->pid, f->reg.dfd, f->reg.name, parent);
 		if (f->watchdog < 0)
 			rc = host->error(host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", f->sb->id, strerror(errno));
@@ -760,6 +777,7 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		if (!rc)
 			rc = fg_result(&f, l, command, sink, exit_code_out);
 	}
+	csdkp_net_end(&l->net, 1);
 	fg_close(&f);
 	return rc;
 }
@@ -848,7 +866,15 @@ static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	if (l->bwrap) {
 		struct csdkp_strv none = { 0 };
 		l->drop = csdkp_sandbox_ids(meta, &l->uid, &l->gid);
+		const char *network = csdkp_meta_str(meta, "network");
+
 		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, l->drop ? &l->stage : NULL, &l->argv);
+		if (!rc && network && !strcmp(network, "isolated")) {
+			if (!ctx->slirp)
+				return ctx->host->error(ctx->host, CSDK_EBACKEND,
+					"sandbox %s has network isolated but 'slirp4netns' is not in PATH; install slirp4netns", sb->id);
+			rc = csdkp_net_prepare(ctx, sb, meta, &l->net);
+		}
 		csdkp_strv_free(&l->env);
 		l->env = none;
 		csdkp_strv_push(&l->env, "PATH=" SANDBOX_PATH);
@@ -907,6 +933,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 	int rc;
 
 	memset(&l, 0, sizeof(l));
+	csdkp_net_init(&l.net);
 	l.cwd_fd = -1;
 	l.seccomp_fd = -1;
 	*exit_code_out = -1;
@@ -936,6 +963,7 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		close(l.cwd_fd);
 	if (l.seccomp_fd >= 0)
 		close(l.seccomp_fd);
+	csdkp_net_end(&l.net, 0);
 	free(l.cwd_path);
 	csdkp_strv_free(&l.argv);
 	csdkp_strv_free(&l.env);

@@ -708,14 +708,14 @@ static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
 }
 
 /* What meta.json records of a new sandbox. */
-json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *etc,
-				const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
-				const char *name)
+json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
+			       const char *etc, const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
+			       const char *name)
 {
 	int64_t timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
 	json_t *meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
 				 "id", id, "created_ms", (json_int_t)csdkp_now_ms(), "timeout_ms", (json_int_t)timeout,
-				 "isolation", isolation, "network", ctx->network_none ? "none" : "host",
+				 "isolation", isolation, "network", network,
 				 "metadata", kv_object(opts ? opts->metadata : NULL, opts ? opts->n_metadata : 0),
 				 "envs", kv_object(opts ? opts->envs : NULL, opts ? opts->n_envs : 0));
 
@@ -766,7 +766,8 @@ static int own_sandbox_dir(struct csdkp_local *ctx, int dfd, int home)
 	gid_t gid = ctx->sandbox_gid;
 	int rc = csdkp_chown_tree(home, uid, gid);
 
-	if (!rc && (fchownat(dfd, "tmp", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchownat(dfd, CSDKP_RUN_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
+	if (!rc && (fchownat(dfd, "tmp", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchownat(dfd, CSDKP_RUN_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchownat(dfd, CSDKP_NET_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
 		rc = -errno;
 	return rc;
 }
@@ -778,7 +779,7 @@ static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox 
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), home = -1, rc = 0;
 
 	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
-	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 ||
+	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 || mkdirat(dfd, CSDKP_NET_DIR, 0700) < 0 ||
 	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", sb->id, sb->dir, strerror(errno));
 		goto out;
@@ -849,12 +850,15 @@ int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdk
 	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
 	uint64_t limits[CSDKP_CGROUPS];
 	struct csdkp_sandbox *sb = NULL;
-	const char *isolation;
+	const char *isolation, *network;
 	json_t *meta;
 	int rc;
 
 	*out = NULL;
 	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+		return rc;
+	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
+	if (rc)
 		return rc;
 	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
@@ -873,7 +877,7 @@ int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdk
 	}
 	csdkp_cgroup_limits(ctx, NULL, limits);
 	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation, limits))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, etc, limits, NULL, NULL, NULL)))
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, NULL, NULL, NULL)))
 			rc = CSDK_ENOMEM;
 		else if (!json_object_set_new(meta, "pool_member", json_true()) &&
 			 !json_object_set_new(meta, "timeout_ms", json_integer(0)))
@@ -896,7 +900,7 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 {
 	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
 	uint64_t limits[CSDKP_CGROUPS];
-	const char *isolation;
+	const char *isolation, *network;
 	struct csdkp_sandbox *sb = NULL;
 	json_t *meta;
 	int rc;
@@ -906,13 +910,16 @@ int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_reques
 		return rc;
 	if ((rc = csdkp_disk_allowed(ctx)) || (rc = csdkp_isolation_for_create(ctx, &isolation)))
 		return rc;
+	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
+	if (rc)
+		return rc;
 	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
 	csdkp_cgroup_limits(ctx, opts, limits);
 	if ((rc = new_sandbox_dir(ctx, id)))
 		return rc;
 	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation, limits))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, etc, limits, opts, ns, name)))
+		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, opts, ns, name)))
 			rc = CSDK_ENOMEM;
 		else
 			rc = csdkp_meta_save(ctx, sb, meta);

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "containment.h"
@@ -49,6 +51,17 @@ static csdk_provider *open_mode_with(const char *state, int i, const char *key, 
 		return ct_open(state, "bwrap", "mode", "direct", key, value, NULL);
 	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
 	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, key, value, NULL);
+}
+
+/* two more keys */
+static csdk_provider *open_mode_with2(const char *state, int i, const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	const char *agent = getenv("CSDK_TEST_AGENT");
+
+	if (i == 0)
+		return ct_open(state, "bwrap", "mode", "direct", k1, v1, k2, v2, NULL);
+	ck_assert_msg(agent && access(agent, X_OK) == 0, "no csdk-agent at CSDK_TEST_AGENT (%s): build agent/ first", agent ? agent : "unset");
+	return ct_open(state, "bwrap", "mode", "gateway", "agent", agent, k1, v1, k2, v2, NULL);
 }
 
 static csdk_provider *open_mode(const char *state, int i)
@@ -428,19 +441,19 @@ static const char *connect_py(int port)
 START_TEST(test_network)
 {
 	const char *state = state_dir(_i);
-	csdk_provider *p = open_mode(state, _i), *host;
+	csdk_provider *p = open_mode_with(state, _i, "network", "none"), *host;
 	csdk_sandbox *sb = ct_create(p), *shared;
 	char *out = NULL, *err = NULL, *url = NULL;
 	int port, fd = host_listener(&port);
 
-	/* default none: the host's loopback listener is refused, no route anywhere else */
+	/* none: the host's loopback listener is refused, no route anywhere else */
 	ck_assert_int_eq(ct_run(sb, connect_py(port), 0, &out, &err), 0);
 	ck_assert_msg(!strcmp(out, "127.0.0.1 111\n169.254.169.254 101\n"), "[%s] network none: '%s' / '%s'", modes[_i], out, err);
 	free(out);
 	free(err);
 	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 8080, NULL), CSDK_ENOTFOUND);
 	ck_assert_str_eq(csdk_error_last()->message,
-			 ct_fmt("port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports",
+			 ct_fmt("port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=isolated or host (CSDK_LOCAL_NETWORK) to serve ports",
 				csdk_sandbox_id(sb)));
 	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
 	csdk_sandbox_free(sb);
@@ -461,6 +474,266 @@ START_TEST(test_network)
 	csdk_provider_close(host);
 	close(fd);
 	state_done(state, _i);
+}
+END_TEST
+
+/*
+ * network=isolated needs a machine to reach: a network namespace of the
+ * test's own (the "test host", 10.231.N.2 at the end of a veth pair whose
+ * host end is 10.231.N.1) with a listener on 0.0.0.0:18080, and
+ * 169.254.169.254 on its loopback, routed there from the host, standing for
+ * a cloud's metadata service. Root only: it changes the host's network
+ * until net_down.
+ */
+struct testnet {
+	char ns[32], veth[16];
+	int sub;
+	pid_t listener;
+};
+
+static int sh(const char *cmd)
+{
+	return system(ct_fmt("%s >/dev/null 2>&1", cmd));
+}
+
+static void net_down(struct testnet *t)
+{
+	if (t->listener > 0) {
+		kill(t->listener, SIGKILL);
+		waitpid(t->listener, NULL, 0);
+		t->listener = 0;
+	}
+	sh(ct_fmt("ip route del 169.254.169.254/32 via 10.231.%d.2", t->sub));
+	sh(ct_fmt("ip link del %s", t->veth));
+	sh(ct_fmt("ip netns del %s", t->ns));
+}
+
+static struct testnet *net_current;
+
+/* a failed assertion ends the test's process: the host's network is restored all the same */
+static void net_down_at_exit(void)
+{
+	if (net_current)
+		net_down(net_current);
+}
+
+static void net_up(struct testnet *t)
+{
+	const char *listen_py = "import socket, time\n"
+				"s = socket.socket()\n"
+				"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+				"s.bind(('0.0.0.0', 18080))\n"
+				"s.listen(64)\n"
+				"time.sleep(600)\n";
+
+	net_current = t;
+	atexit(net_down_at_exit);
+	t->sub = 1 + getpid() % 250;
+	snprintf(t->ns, sizeof(t->ns), "csdk-ct-%d", (int)getpid());
+	snprintf(t->veth, sizeof(t->veth), "ctv%d", (int)getpid() % 100000);
+	ck_assert_int_eq(sh(ct_fmt("ip netns add %s && ip link add %s type veth peer name %sp && ip link set %sp netns %s && "
+				   "ip addr add 10.231.%d.1/24 dev %s && ip link set %s up && "
+				   "ip -n %s addr add 10.231.%d.2/24 dev %sp && ip -n %s link set %sp up && ip -n %s link set lo up && "
+				   "ip -n %s addr add 169.254.169.254/32 dev lo && ip route add 169.254.169.254/32 via 10.231.%d.2",
+				   t->ns, t->veth, t->veth, t->veth, t->ns, t->sub, t->veth, t->veth,
+				   t->ns, t->sub, t->veth, t->ns, t->veth, t->ns, t->ns, t->sub)), 0);
+	t->listener = fork();
+	if (t->listener == 0) {
+		execlp("ip", "ip", "netns", "exec", t->ns, "python3", "-c", listen_py, (char *)NULL);
+		_exit(127);
+	}
+	/* listening once a connection from the host succeeds */
+	ck_assert_int_eq(sh(ct_fmt("python3 -c \"import socket, time\nfor i in range(100):\n"
+				   "    try:\n        socket.create_connection(('10.231.%d.2', 18080), timeout=1).close(); break\n"
+				   "    except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)\"", t->sub)), 0);
+}
+
+/* errno, or "connected", for each HOST:PORT from inside */
+static const char *probe_py(const char *targets)
+{
+	return ct_fmt("python3 - <<'EOF'\n"
+		      "import socket\n"
+		      "for t in '%s'.split():\n"
+		      "    host, port = t.rsplit(':', 1)\n"
+		      "    try:\n"
+		      "        socket.create_connection((host, int(port)), timeout=5).close()\n"
+		      "        print(t, 'connected')\n"
+		      "    except OSError as e:\n"
+		      "        print(t, e.errno)\n"
+		      "EOF\n", targets);
+}
+
+/* Live processes of uid (zombies aside). */
+static int uid_processes(unsigned uid)
+{
+	glob_t g;
+	int n = 0;
+
+	if (glob("/proc/[0-9]*/status", 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char line[256];
+		int zombie = 0, mine = 0;
+		FILE *f = fopen(g.gl_pathv[i], "r");
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "State:", 6) && strchr(line, 'Z'))
+				zombie = 1;
+			if (!strncmp(line, "Uid:", 4) && (unsigned)strtoul(line + 5, NULL, 10) == uid)
+				mine = 1;
+		}
+		fclose(f);
+		n += mine && !zombie;
+	}
+	globfree(&g);
+	return n;
+}
+
+/* isolated, as root: the host's 127.0.0.1 (directly and through slirp's
+ * 10.0.2.2), its own addresses, slirp's DNS alias and the metadata address
+ * fail at once; the test host answers; network=host reaches the metadata
+ * stand-in, which shows the test would see a leak; get_url forwards a
+ * port; destroy leaves no slirp4netns. */
+START_TEST(test_network_isolated)
+{
+	const char *state = state_dir(_i);
+	unsigned uid = 1879048192u + 4096u + (unsigned)getpid() % 100000u;
+	char *out = NULL, *err = NULL, *url = NULL;
+	struct testnet t = { .listener = 0 };
+	csdk_provider *p, *p2, *host;
+	csdk_sandbox *sb, *other = NULL;
+	int port, fd, ok;
+
+	if (geteuid() != 0) {
+		state_done(state, _i);
+		return;
+	}
+	fd = host_listener(&port);
+	net_up(&t);
+	p = open_mode_with2(state, _i, "network", "isolated", "sandbox_uid", ct_fmt("%u", uid));
+	sb = ct_create(p);
+	/* commands through a context of another sandbox_uid: slirp4netns runs as the sandbox's */
+	ck_assert_int_eq(csdk_sandbox_get(&other, (p2 = open_mode(state, _i)), csdk_sandbox_id(sb)), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	sb = other;
+	p = p2;
+	ck_assert_int_eq(ct_run(sb, probe_py(ct_fmt("127.0.0.1:%d 10.0.2.2:%d 10.231.%d.1:%d 10.0.2.3:53 169.254.169.254:18080 10.231.%d.2:18080",
+						   port, port, t.sub, port, t.sub)), 0, &out, &err), 0);
+	ok = !strcmp(out, ct_fmt("127.0.0.1:%d 111\n10.0.2.2:%d 101\n10.231.%d.1:%d 113\n10.0.2.3:53 113\n169.254.169.254:18080 113\n10.231.%d.2:18080 connected\n",
+				 port, port, t.sub, port, t.sub));
+	ck_assert_msg(ok, "[%s] network isolated: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+
+	/* a server started in the background is served on the host's 127.0.0.1 */
+	ck_assert_int_eq(ct_run(sb, "echo isolated-page > page.txt", 0, NULL, NULL), 0);
+	ct_background(sb, "exec python3 -m http.server 8000 --bind 0.0.0.0");
+	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 8000, NULL), 0);
+	ck_assert_int_eq(strncmp(url, "http://127.0.0.1:", 17), 0);
+	ck_assert_msg(sh(ct_fmt("python3 -c \"import time, urllib.request\nfor i in range(100):\n"
+				"    try:\n        b = urllib.request.urlopen('%s/page.txt', timeout=2).read(); break\n"
+				"    except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)\nraise SystemExit(b != b'isolated-page\\n')\"", url)) == 0,
+		      "[%s] %s/page.txt did not serve the sandbox's page", modes[_i], url);
+	csdk_free(url);
+	ck_assert_int_gt(uid_processes(uid), 0);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	/* slirp4netns runs as the sandbox's uid, which nothing else of this test uses */
+	ck_assert_int_eq(uid_processes(uid), 0);
+
+	/* host: the metadata stand-in answers, so the refusal above is the sandbox's */
+	host = open_mode_with(state, _i, "network", "host");
+	sb = ct_create(host);
+	ck_assert_int_eq(ct_run(sb, probe_py("169.254.169.254:18080"), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, "169.254.169.254:18080 connected\n"), "[%s] network host: '%s' / '%s'", modes[_i], out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(host);
+	net_down(&t);
+	net_current = NULL;
+	close(fd);
+	state_done(state, _i);
+}
+END_TEST
+
+/* Without slirp4netns: isolated is one clear line; unset, none. */
+START_TEST(test_network_no_slirp)
+{
+	const char *path = ct_fmt("%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	const char *state = ct_tmpdir();
+	char *meta = NULL;
+	csdk_provider *p;
+	csdk_sandbox *sb = NULL;
+	FILE *f;
+	long n;
+
+	/* bwrap's trial run (it runs true from PATH) is made and cached first */
+	p = ct_open(state, "bwrap", "network", "none", NULL);
+	sb = ct_create(p);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	sb = NULL;
+	/* bwrap is found in /usr/bin without PATH, slirp4netns only in PATH */
+	setenv("PATH", "/nonexistent", 1);
+	p = ct_open(state, "bwrap", "network", "isolated", NULL);
+	ck_assert_int_eq(csdk_sandbox_create(&sb, p, NULL), CSDK_EBACKEND);
+	ck_assert_str_eq(csdk_error_last()->message,
+			 "network 'isolated' needs slirp4netns (slirp4netns is not in PATH); install it (apt-get install slirp4netns) or set network to none or host (CSDK_LOCAL_NETWORK)");
+	csdk_provider_close(p);
+	p = ct_open(state, "bwrap", NULL);
+	sb = ct_create(p);
+	setenv("PATH", path, 1);
+	f = fopen(ct_fmt("%s/meta.json", ct_sandbox_dir(state, sb)), "r");
+	ck_assert_ptr_nonnull(f);
+	meta = calloc(1, 65536);
+	n = (long)fread(meta, 1, 65535, f);
+	fclose(f);
+	ck_assert_msg(n > 0 && strstr(meta, "\"network\":\"none\""), "meta.json: %s", meta);
+	free(meta);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+}
+END_TEST
+
+/* A slirp4netns that fails: the command is not run, and the error carries
+ * slirp4netns's first line and where its log is. */
+START_TEST(test_network_slirp_fails)
+{
+	const char *path = ct_fmt("%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	const char *state = ct_tmpdir(), *bin = ct_fmt("/tmp/%s-bin-XXXXXX", ct_marker());
+	csdk_result *res = NULL;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	FILE *f;
+
+	ck_assert_msg(mkdtemp((char *)bin) != NULL, "cannot make %s", bin);
+	ck_assert_int_eq(chmod(bin, 0755), 0);
+	f = fopen(ct_fmt("%s/slirp4netns", bin), "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\necho 'WARNING: a warning first' >&2\necho 'fake: no network today' >&2\nexit 1\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(ct_fmt("%s/slirp4netns", bin), 0755), 0);
+	setenv("PATH", ct_fmt("%s:%s", bin, path), 1);
+	p = ct_open(state, "bwrap", "network", "isolated", NULL);
+	setenv("PATH", path, 1);
+	sb = ct_create(p);
+	ck_assert_int_eq(csdk_sandbox_run_command(&res, sb, "echo ran > ran.txt", NULL), CSDK_EBACKEND);
+	ck_assert_str_eq(csdk_error_last()->message,
+			 ct_fmt("slirp4netns did not set up the network of sandbox %s: fake: no network today (%s/slirp4netns.log)",
+				csdk_sandbox_id(sb), ct_sandbox_dir(state, sb)));
+	ck_assert_int_eq(access(ct_fmt("%s/home/ran.txt", ct_sandbox_dir(state, sb)), F_OK), -1);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	ck_assert_int_eq(system(ct_fmt("rm -rf '%s'", bin)), 0);
 }
 END_TEST
 
@@ -620,6 +893,9 @@ static Suite *confinement_suite(void)
 	tcase_add_loop_test(tc, test_seccomp, 0, 2);
 	tcase_add_test(tc, test_seccomp_bad_value);
 	tcase_add_loop_test(tc, test_network, 0, 2);
+	tcase_add_loop_test(tc, test_network_isolated, 0, 2);
+	tcase_add_test(tc, test_network_no_slirp);
+	tcase_add_test(tc, test_network_slirp_fails);
 	tcase_add_loop_test(tc, test_pids, 0, 2);
 	tcase_add_loop_test(tc, test_memory_max, 0, 2);
 	tcase_add_loop_test(tc, test_cpus, 0, 2);

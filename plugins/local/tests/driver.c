@@ -376,9 +376,11 @@ static void test_network_host(const char *const *extra)
 	void *ctx, *sb;
 	int n = 0, before = warnings;
 
-	while (extra && extra[n] && n < 28) {
-		kv[n] = extra[n];
-		n++;
+	for (int i = 0; extra && extra[i] && extra[i + 1] && n < 28; i += 2) {
+		if (!strcmp(extra[i], "network"))
+			continue;
+		kv[n++] = extra[i];
+		kv[n++] = extra[i + 1];
 	}
 	kv[n++] = "network";
 	kv[n++] = "host";
@@ -402,7 +404,7 @@ static void test_network_host(const char *const *extra)
 		CHECK_RC(m->destroy(ctx, id), 0);
 	}
 	CHECK(warnings == before + 1);
-	CHECK_STR(last_warning, "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=none to cut them off");
+	CHECK_STR(last_warning, "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=isolated or none to cut them off");
 	warnings = before;
 	m->teardown(ctx);
 }
@@ -446,7 +448,7 @@ static void test_config(void)
 {
 	static const struct { const char *k, *v, *msg; } bad[] = {
 		{ "isolation", "sometimes", "invalid value 'sometimes' for isolation; use auto, bwrap or none" },
-		{ "network", "wifi", "invalid value 'wifi' for network; use none or host" },
+		{ "network", "wifi", "invalid value 'wifi' for network; use isolated, none or host" },
 		{ "state_dir", "relative/dir", "invalid value 'relative/dir' for state_dir; use an absolute directory path" },
 	};
 	size_t i;
@@ -1013,7 +1015,8 @@ out:
 
 static void test_mode(const char *isolation)
 {
-	const char *extra[] = { "isolation", isolation, NULL };
+	/* network isolated is the containment suites' (tests/containment) */
+	const char *extra[] = { "isolation", isolation, "network", "none", NULL };
 	struct csdk_kv meta[] = { { "owner", "tests" } };
 	struct csdk_kv envs[] = { { "FOO", "bar" } };
 	struct csdk_create_request co = { sizeof(co), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, meta, 1, envs, 1, 0, 0 };
@@ -1045,9 +1048,9 @@ static void test_mode(const char *isolation)
 	CHECK(info.timeout == 1800000);
 	CHECK_STR(info.meta, bwrap ? "owner=tests;isolation=bubblewrap;" : "owner=tests;isolation=none;");
 	if (bwrap) {
-		/* network none by default: no port of the sandbox is reachable */
+		/* network none: no port of the sandbox is reachable */
 		CHECK_RC(m->get_url(ctx, sb, 8080, NULL, &t), CSDK_ENOTFOUND);
-		snprintf(expect, sizeof(expect), "port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports", id);
+		snprintf(expect, sizeof(expect), "port 8080 of sandbox %s is not reachable from the host: the sandbox has network none; create it with network=isolated or host (CSDK_LOCAL_NETWORK) to serve ports", id);
 		CHECK_STR(last_msg, expect);
 		test_network_host(extra);
 	} else {

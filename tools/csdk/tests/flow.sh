@@ -153,10 +153,20 @@ expect_eq "run-code missing --cwd: exit status" 125 "$rc"
 expect_eq "run-code missing --cwd: message" "csdk: working directory '/home/sandbox/missing' does not exist in sandbox $id; create it first (mkdir) or use an existing directory" "$err"
 
 # --- url --------------------------------------------------------------------
-# network none (the default): no port of the sandbox is reachable from here
-run_csdk url "$id" 8080
+# network isolated (the default where slirp4netns works): a port is forwarded
+# into a running namespace only, and this direct-mode sandbox runs none
+if grep -q '"network":"isolated"' "$CSDK_LOCAL_STATE_DIR/sandboxes/$id/meta.json"; then
+	run_csdk url "$id" 8080
+	expect_eq "url network isolated: exit status" 1 "$rc"
+	expect_eq "url network isolated: message" "csdk: port 8080 of sandbox $id is not reachable from the host: no network namespace of the sandbox is running; with network isolated, ports of the agent's namespace (mode gateway) or of the newest running background command are forwarded, so start the server in the background first" "$err"
+fi
+# network none: no port of the sandbox is reachable from here
+run_csdk --config network=none create
+nid=$out
+run_csdk url "$nid" 8080
 expect_eq "url network none: exit status" 1 "$rc"
-expect_eq "url network none: message" "csdk: port 8080 of sandbox $id is not reachable from the host: the sandbox has network none; create it with network=host (CSDK_LOCAL_NETWORK=host) to serve ports" "$err"
+expect_eq "url network none: message" "csdk: port 8080 of sandbox $nid is not reachable from the host: the sandbox has network none; create it with network=isolated or host (CSDK_LOCAL_NETWORK) to serve ports" "$err"
+run_csdk destroy "$nid"
 run_csdk --config network=host create
 hid=$out
 run_csdk url "$hid" 8080
