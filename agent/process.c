@@ -216,7 +216,7 @@ static void agent_publish_data(struct agent_proc *p, const char *stream, const u
 			       size_t n)
 {
 	static const char head[] = "{\"event\":{\"data\":{\"", mid[] = "\":\"", tail[] = "\"}}}";
-	size_t name = strlen(stream), len = sizeof head - 1 + name + sizeof mid - 1 + CSDKP_B64_LEN(n) + sizeof tail - 1;
+	size_t name = strlen(stream), len = sizeof head - 1 + name + sizeof mid - 1 + CSDKU_B64_LEN(n) + sizeof tail - 1;
 	struct agent_msg *m = malloc(sizeof *m + len + 1);
 	char *o;
 
@@ -232,7 +232,7 @@ static void agent_publish_data(struct agent_proc *p, const char *stream, const u
 	o += name;
 	memcpy(o, mid, sizeof mid - 1);
 	o += sizeof mid - 1;
-	o += csdkp_b64_encode_to(o, buf, n);
+	o += csdku_b64_encode_to(o, buf, n);
 	memcpy(o, tail, sizeof tail);
 	pthread_mutex_lock(&agent_lock);
 	agent_publish(p, m);

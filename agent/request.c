@@ -345,7 +345,7 @@ int agent_parse_input(json_t *msg, unsigned char **data, size_t *len, struct age
 		return -1;
 	}
 	if (!json_is_string(v) ||
-	    csdkp_b64_decode(data, len, json_string_value(v), json_string_length(v))) {
+	    csdku_b64_decode(data, len, json_string_value(v), json_string_length(v))) {
 		agent_err_set(err, "invalid_argument", "input.stdin: expected base64 bytes");
 		return -1;
 	}

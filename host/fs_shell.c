@@ -44,7 +44,7 @@ static int b64_decode(struct csdkp_buf *out, const char *in, size_t len)
 {
 	unsigned char *bytes;
 	size_t n;
-	int rc = csdkp_b64_decode(&bytes, &n, in, len);
+	int rc = csdku_b64_decode(&bytes, &n, in, len);
 
 	if (rc)
 		return rc == CSDK_EINVAL ? -1 : rc;
@@ -66,7 +66,7 @@ static int run_script(csdk_provider *p, void *native, const char *path, const ch
 	int exit_code = -1, rc;
 
 	memset(output, 0, sizeof(*output));
-	if (csdkp_shell_quote(&q, path) || !(cmd = csdkp_printf("f=%s\n(\n%s\n)\nr=$?; echo \"\"; echo \"" END_MARK "$r\"", q, script))) {
+	if (csdku_shell_quote(&q, path) || !(cmd = csdkp_printf("f=%s\n(\n%s\n)\nr=$?; echo \"\"; echo \"" END_MARK "$r\"", q, script))) {
 		free(q);
 		return csdkp_error_oom();
 	}
@@ -175,7 +175,7 @@ static int write_chunks(csdk_provider *p, void *native, const char *path, const 
 
 	for (size_t at = 0; rc == 0 && at < len; at += CHUNK_RAW) {
 		size_t n = len - at < CHUNK_RAW ? len - at : CHUNK_RAW;
-		char *b64 = csdkp_b64_encode(data + at, n), *script;
+		char *b64 = csdku_b64_encode(data + at, n), *script;
 
 		if (!b64 || !(script = csdkp_printf("printf '%%s' '%s' | base64 -d >> \"$f\" || exit 8", b64))) {
 			free(b64);

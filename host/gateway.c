@@ -167,7 +167,7 @@ int csdkp_gateway_run_code(csdk_sandbox *sb, const char *code, const struct csdk
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(path, sizeof(path), "/tmp/csdk-code-%02x%02x%02x%02x%02x%02x%02x%02x.%s", rnd[0], rnd[1], rnd[2], rnd[3],
 		 rnd[4], rnd[5], rnd[6], rnd[7], python ? "py" : "js");
-	if (csdkp_shell_quote(&q, path) ||
+	if (csdku_shell_quote(&q, path) ||
 	    !(command = csdkp_printf("%s %s; r=$?; rm -f %s; exit $r", python ? "python3" : "node", q, q))) {
 		free(q);
 		return csdkp_error_oom();
@@ -182,7 +182,7 @@ int csdkp_gateway_run_code(csdk_sandbox *sb, const char *code, const struct csdk
 			rc = agent_failed(sb, rc, err);
 	}
 	if (rc == 0 && !req->background &&
-	    csdkp_syntax_error_classify(msg, sizeof(msg), req->runtime, *exit_code, co.err.data ? co.err.data : "", co.err.len, path))
+	    csdku_syntax_error_classify(msg, sizeof(msg), req->runtime, *exit_code, co.err.data ? co.err.data : "", co.err.len, path))
 		rc = csdkp_error_set(CSDK_ESYNTAX, sb->provider->name, "%s", msg);
 	free(co.err.data);
 	free(command);

@@ -50,8 +50,8 @@ static void write_string(int fd, const char *s)
 {
 	uint32_t len = s ? (uint32_t)strlen(s) : UINT32_MAX;
 
-	if (csdkp_write_all(fd, &len, sizeof(len)) == 0 && s)
-		csdkp_write_all(fd, s, len);
+	if (csdku_write_all(fd, &len, sizeof(len)) == 0 && s)
+		csdku_write_all(fd, s, len);
 }
 
 __attribute__((noreturn))
@@ -73,7 +73,7 @@ static void run_child(int fd, const char *path, csdkp_probe_fn probe, void *arg)
 	head[0] = probe(&verdict, path, arg);
 	head[1] = verdict.code;
 	head[2] = verdict.signal;
-	if (csdkp_write_all(fd, head, sizeof(head)) == 0) {
+	if (csdku_write_all(fd, head, sizeof(head)) == 0) {
 		write_string(fd, verdict.name);
 		write_string(fd, verdict.reason);
 	}

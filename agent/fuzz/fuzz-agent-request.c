@@ -61,11 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_messages(v);
 		json_decref(v);
 	}
-	if (csdkp_b64_decode(&raw, &raw_len, (const char *)data, size) == 0) {
-		char *enc = csdkp_b64_encode(raw, raw_len);
+	if (csdku_b64_decode(&raw, &raw_len, (const char *)data, size) == 0) {
+		char *enc = csdku_b64_encode(raw, raw_len);
 		unsigned char *back = NULL;
 		size_t back_len = 0;
-		FUZZ_CHECK(enc && csdkp_b64_decode(&back, &back_len, enc, strlen(enc)) == 0);
+		FUZZ_CHECK(enc && csdku_b64_decode(&back, &back_len, enc, strlen(enc)) == 0);
 		FUZZ_CHECK(back_len == raw_len && memcmp(back, raw, raw_len) == 0);
 		free(enc);
 		free(back);

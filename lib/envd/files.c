@@ -166,7 +166,7 @@ static int entry_from(struct envdc_entry *e, json_t *j)
 	e->type = type && !strcmp(type, "FILE_TYPE_FILE") ? CSDK_ENTRY_FILE
 		  : type && !strcmp(type, "FILE_TYPE_DIRECTORY") ? CSDK_ENTRY_DIRECTORY : CSDK_ENTRY_OTHER;
 	e->size = json_u64(json_object_get(j, "size"));
-	e->modified_ms = csdkp_rfc3339_ms(json_string_value(json_object_get(j, "modifiedTime")));
+	e->modified_ms = csdku_rfc3339_ms(json_string_value(json_object_get(j, "modifiedTime")));
 	if (!e->name || !e->path) {
 		envdc_entry_clear(e);
 		return -1;

@@ -51,7 +51,7 @@ static int status_signal(const char *status)
 /* Decode one output field and hand it on; -1 stops the transfer. */
 static int output(struct stream *st, enum csdk_stream stream, const char *b64, size_t len)
 {
-	size_t need = CSDKP_B64_ROOM(len);
+	size_t need = CSDKU_B64_ROOM(len);
 	long n;
 
 	if (need > st->out_cap) {
@@ -62,7 +62,7 @@ static int output(struct stream *st, enum csdk_stream stream, const char *b64, s
 		st->out = p;
 		st->out_cap = need;
 	}
-	n = csdkp_b64_decode_to(st->out, b64, len);
+	n = csdku_b64_decode_to(st->out, b64, len);
 	if (n < 0)
 		st->bad = 1;
 	else if (n > 0 && st->cmd->on_output && st->cmd->on_output(st->cmd->userdata, stream, st->out, (size_t)n))

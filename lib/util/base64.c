@@ -115,7 +115,7 @@ static size_t b64_decode_avx2(const char *s, size_t len, unsigned char *out)
 }
 #endif
 
-size_t csdkp_b64_encode_to(char *out, const void *data, size_t n)
+size_t csdku_b64_encode_to(char *out, const void *data, size_t n)
 {
 	const unsigned char *in = data;
 	char *o = out;
@@ -148,16 +148,16 @@ size_t csdkp_b64_encode_to(char *out, const void *data, size_t n)
 	return (size_t)(o - out);
 }
 
-char *csdkp_b64_encode(const void *in, size_t n)
+char *csdku_b64_encode(const void *in, size_t n)
 {
-	char *out = malloc(CSDKP_B64_LEN(n) + 1);
+	char *out = malloc(CSDKU_B64_LEN(n) + 1);
 
 	if (out)
-		out[csdkp_b64_encode_to(out, in, n)] = '\0';
+		out[csdku_b64_encode_to(out, in, n)] = '\0';
 	return out;
 }
 
-long csdkp_b64_decode_to(unsigned char *out, const char *s, size_t len)
+long csdku_b64_decode_to(unsigned char *out, const char *s, size_t len)
 {
 	const unsigned char *in = (const unsigned char *)s;
 	unsigned v = 0;
@@ -203,15 +203,15 @@ long csdkp_b64_decode_to(unsigned char *out, const char *s, size_t len)
 	return chars % 4 == 1 ? -1 : (long)o;
 }
 
-int csdkp_b64_decode(unsigned char **out, size_t *out_len, const char *in, size_t len)
+int csdku_b64_decode(unsigned char **out, size_t *out_len, const char *in, size_t len)
 {
-	unsigned char *buf = malloc(CSDKP_B64_ROOM(len) + 1);
+	unsigned char *buf = malloc(CSDKU_B64_ROOM(len) + 1);
 	long n;
 
 	*out = NULL;
 	if (!buf)
 		return CSDK_ENOMEM;
-	if ((n = csdkp_b64_decode_to(buf, in, len)) < 0) {
+	if ((n = csdku_b64_decode_to(buf, in, len)) < 0) {
 		free(buf);
 		return CSDK_EINVAL;
 	}

@@ -5,7 +5,7 @@
 
 #include "io.h"
 
-int csdkp_write_all(int fd, const void *data, size_t len)
+int csdku_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-int64_t csdkp_rfc3339_ms(const char *s)
+int64_t csdku_rfc3339_ms(const char *s)
 {
 	struct tm tm;
 	const char *rest;

@@ -9,6 +9,6 @@
  * them; digits past milliseconds are dropped. 0 for NULL or a string that
  * does not start with a date and time. Thread-safe.
  */
-int64_t csdkp_rfc3339_ms(const char *s);
+int64_t csdku_rfc3339_ms(const char *s);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "shellquote.h"
 
-int csdkp_shell_quote(char **out, const char *s)
+int csdku_shell_quote(char **out, const char *s)
 {
 	size_t n = 3, i;
 	char *q, *p;
@@ -34,11 +34,11 @@ int csdkp_shell_quote(char **out, const char *s)
 	return 0;
 }
 
-int csdkp_shell_append(char **buf, const char *s)
+int csdku_shell_append(char **buf, const char *s)
 {
 	char *q, *n;
 	size_t have = *buf ? strlen(*buf) : 0;
-	int rc = csdkp_shell_quote(&q, s);
+	int rc = csdku_shell_quote(&q, s);
 
 	if (rc)
 		return rc;

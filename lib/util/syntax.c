@@ -95,7 +95,7 @@ static int node_syntax(char *msg, size_t msglen, const char *err, size_t n, cons
 	return 1;
 }
 
-int csdkp_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
+int csdku_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
 				int exit_code, const char *stderr_text, size_t stderr_len,
 				const char *script_path)
 {

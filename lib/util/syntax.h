@@ -9,7 +9,7 @@
  * compile (1) or not (0). When it did, msg receives the error line and its
  * location, e.g. "SyntaxError: '(' was never closed (line 1)".
  */
-int csdkp_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
+int csdku_syntax_error_classify(char *msg, size_t msglen, const char *runtime,
 				int exit_code, const char *stderr_text, size_t stderr_len,
 				const char *script_path);
 

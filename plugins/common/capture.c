@@ -5,9 +5,9 @@
 
 #include <csdk/common.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
-int csdkp_capture_append(struct csdkp_capture *cap, const void *data, size_t len)
+int csdkc_capture_append(struct csdkc_capture *cap, const void *data, size_t len)
 {
 	if (cap->len >= cap->max)
 		return 0;

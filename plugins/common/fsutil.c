@@ -13,9 +13,9 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
-int64_t csdkp_now_ms(void)
+int64_t csdkc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -23,7 +23,7 @@ int64_t csdkp_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int csdkp_random_hex(char *out, size_t nbytes)
+int csdkc_random_hex(char *out, size_t nbytes)
 {
 	unsigned char b[64];
 	size_t got = 0, i;
@@ -91,7 +91,7 @@ static int remove_below(int dfd, const char *where, char *err, size_t errlen)
 	return rc;
 }
 
-int csdkp_remove_tree(int dirfd, const char *name, char *err, size_t errlen)
+int csdkc_remove_tree(int dirfd, const char *name, char *err, size_t errlen)
 {
 	int fd, rc;
 
@@ -184,7 +184,7 @@ static int copy_file(int dfd, int sfd, const char *n, const struct stat *st, cha
 	return rc;
 }
 
-int csdkp_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen)
+int csdkc_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen)
 {
 	DIR *d;
 	struct dirent *de;
@@ -223,7 +223,7 @@ int csdkp_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen)
 				snprintf(err, errlen, "cannot open directory %s: %s", n, strerror(errno));
 				rc = CSDK_EIO;
 			} else {
-				rc = csdkp_copy_tree(d2, s2, err, errlen);
+				rc = csdkc_copy_tree(d2, s2, err, errlen);
 				fchmod(d2, st.st_mode & 0777);
 			}
 			if (s2 >= 0)

@@ -9,15 +9,15 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
-int csdkp_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen)
+int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen)
 {
 	char tmp[256], hex[17];
 	const char *p = data;
 	int fd, e;
 
-	if (csdkp_random_hex(hex, 8))
+	if (csdkc_random_hex(hex, 8))
 		return CSDK_EIO;
 	snprintf(tmp, sizeof(tmp), ".%.200s.%s.tmp", name, hex);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -51,19 +51,19 @@ int csdkp_file_write_atomic(int dirfd, const char *name, const void *data, size_
 	return 0;
 }
 
-int csdkp_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen)
+int csdkc_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen)
 {
 	char *s = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
 	int rc;
 
 	if (!s)
 		return CSDK_ENOMEM;
-	rc = csdkp_file_write_atomic(dirfd, name, s, strlen(s), err, errlen);
+	rc = csdkc_file_write_atomic(dirfd, name, s, strlen(s), err, errlen);
 	free(s);
 	return rc;
 }
 
-int csdkp_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen)
+int csdkc_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *v;

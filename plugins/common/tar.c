@@ -11,7 +11,7 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
 #define BLOCK 512
 
@@ -76,7 +76,7 @@ static int pad_to_block(int fd, uint64_t size)
 	static const char zero[BLOCK];
 	size_t rem = (size_t)(size % BLOCK);
 
-	return rem ? csdkp_write_all(fd, zero, BLOCK - rem) : 0;
+	return rem ? csdku_write_all(fd, zero, BLOCK - rem) : 0;
 }
 
 static int pax_record(char **buf, size_t *len, const char *key, const char *value)
@@ -129,7 +129,7 @@ static int write_header(int fd, const char *path, char type, const struct stat *
 		memcpy(h.magic, "ustar", 6);
 		memcpy(h.version, "00", 2);
 		checksum(&h);
-		if (csdkp_write_all(fd, &h, BLOCK) || csdkp_write_all(fd, pax, paxlen) || pad_to_block(fd, paxlen)) {
+		if (csdku_write_all(fd, &h, BLOCK) || csdku_write_all(fd, pax, paxlen) || pad_to_block(fd, paxlen)) {
 			free(pax);
 			return CSDK_EIO;
 		}
@@ -148,7 +148,7 @@ static int write_header(int fd, const char *path, char type, const struct stat *
 	memcpy(h.magic, "ustar", 6);
 	memcpy(h.version, "00", 2);
 	checksum(&h);
-	return csdkp_write_all(fd, &h, BLOCK) ? CSDK_EIO : 0;
+	return csdku_write_all(fd, &h, BLOCK) ? CSDK_EIO : 0;
 }
 
 static int write_file_data(int out, int in, uint64_t size, const char *path, char *err, size_t errlen)
@@ -170,7 +170,7 @@ static int write_file_data(int out, int in, uint64_t size, const char *path, cha
 			memset(buf, 0, want);
 			r = (ssize_t)want;
 		}
-		if (csdkp_write_all(out, buf, (size_t)r)) {
+		if (csdku_write_all(out, buf, (size_t)r)) {
 			snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
 			return CSDK_EIO;
 		}
@@ -301,7 +301,7 @@ static void one_line(char *err)
 			*err = '?';
 }
 
-int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
+int csdkc_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
 {
 	static const char zero[2 * BLOCK];
 	int rc;
@@ -312,7 +312,7 @@ int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen)
 		one_line(err);
 		return rc;
 	}
-	if (csdkp_write_all(out_fd, zero, sizeof(zero))) {
+	if (csdku_write_all(out_fd, zero, sizeof(zero))) {
 		snprintf(err, errlen, "cannot write the archive: %s", strerror(errno));
 		return CSDK_EIO;
 	}
@@ -513,7 +513,7 @@ static int extract_file(int in, int pfd, const char *base, uint64_t size, uint64
 			rc = CSDK_EIO;
 			break;
 		}
-		if (csdkp_write_all(out, buf, want)) {
+		if (csdku_write_all(out, buf, want)) {
 			snprintf(err, errlen, "cannot write '%s': %s", member, strerror(errno));
 			rc = CSDK_EIO;
 			break;
@@ -701,7 +701,7 @@ static int extract_member(int in, int dirfd, const struct member *m, char *err, 
 	return rc;
 }
 
-int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
+int csdkc_tar_extract(int in_fd, int dirfd, char *err, size_t errlen)
 {
 	struct pending pending = { NULL, NULL, 0, 0 };
 	struct member m;

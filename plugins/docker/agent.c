@@ -7,7 +7,7 @@
  * listens on TCP: a port of the engine's host (network host) or a published
  * one. The sandbox's deadline is a file beside the token (--deadline-file):
  * at the epoch in it the agent ends, and the container with it, with
- * status CSDKP_DOCKER_EXPIRED.
+ * status DOCKERP_EXPIRED.
  */
 #include "config.h"
 
@@ -24,21 +24,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "docker.h"
 #include "frames.h"
 
 #define AGENT_WAIT_MS 10000
 #define AGENT_CHECK_MS 50
 
-json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir)
+json_t *dockerp_agent_entrypoint(const char *listen, const char *dir)
 {
 	char l[80], t[80], d[80];
 
 	snprintf(l, sizeof(l), "%s", listen);
 	snprintf(t, sizeof(t), "%s/token", dir);
 	snprintf(d, sizeof(d), "%s/deadline", dir);
-	return json_pack("[sssssss]", CSDKP_DOCKER_INSIDE_AGENT, "--listen", l, "--token-file", t, "--deadline-file", d);
+	return json_pack("[sssssss]", DOCKERP_INSIDE_AGENT, "--listen", l, "--token-file", t, "--deadline-file", d);
 }
 
 /* PATH holds the epoch and a newline, replaced whole: the agent never sees half of it. */
@@ -59,7 +59,7 @@ static int write_deadline(const char *path, int64_t epoch)
 	return -1;
 }
 
-static int file_in(char *out, size_t len, const struct csdkp_docker *ctx, const char *hex, const char *name)
+static int file_in(char *out, size_t len, const struct dockerp_docker *ctx, const char *hex, const char *name)
 {
 	return snprintf(out, len, "%s/%s%s%s", ctx->run_dir, hex, name ? "/" : "", name ? name : "") < (int)len ? 0 : -1;
 }
@@ -79,7 +79,7 @@ static int mkdirs(char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t deadline)
+int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadline)
 {
 	char path[4200], token[33];
 	int fd, ok;
@@ -88,7 +88,7 @@ int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t dead
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"csdk-agent cannot be run from %s (%s); install csdk-agent or set agent (CSDK_DOCKER_AGENT) to its path",
 			ctx->agent, strerror(errno));
-	if (csdkp_random_hex(hex, 8) || csdkp_random_hex(token, 16) || file_in(path, sizeof(path), ctx, hex, "agent.sock"))
+	if (csdkc_random_hex(hex, 8) || csdkc_random_hex(token, 16) || file_in(path, sizeof(path), ctx, hex, "agent.sock"))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot name the agent directory of a sandbox in %s", ctx->run_dir);
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
@@ -110,7 +110,7 @@ int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t dead
 	}
 	if (!ok) {
 		int e = errno;
-		csdkp_docker_agent_forget(ctx, NULL, hex);
+		dockerp_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
@@ -135,12 +135,12 @@ static int listens(const char *path)
 
 /* 1 and *code when the container no longer runs (its agent, PID 1, ended),
  * 0 when it runs, or an error (CSDK_ENOTFOUND: it expired and is removed). */
-static int agent_ended(struct csdkp_docker *ctx, const char *id, long long *code)
+static int agent_ended(struct dockerp_docker *ctx, const char *id, long long *code)
 {
 	json_t *j, *state;
 	int rc;
 
-	if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+	if ((rc = dockerp_inspect(ctx, id, &j)))
 		return rc;
 	state = json_object_get(j, "State");
 	rc = !json_is_true(json_object_get(state, "Running"));
@@ -149,7 +149,7 @@ static int agent_ended(struct csdkp_docker *ctx, const char *id, long long *code
 	return rc;
 }
 
-static int ended_error(struct csdkp_docker *ctx, const char *id, int rc, long long code, int waiting, const char *last)
+static int ended_error(struct dockerp_docker *ctx, const char *id, int rc, long long code, int waiting, const char *last)
 {
 	if (rc == CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s expired or was removed; create a new one", id);
@@ -161,9 +161,9 @@ static int ended_error(struct csdkp_docker *ctx, const char *id, int rc, long lo
 		id, code, last && last[0] ? ": " : "", last ? last : "", id);
 }
 
-int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex)
+int dockerp_agent_wait(struct dockerp_docker *ctx, const char *id, const char *hex)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = csdkp_now_ms() + AGENT_CHECK_MS;
+	int64_t deadline = csdkc_now_ms() + AGENT_WAIT_MS, check = csdkc_now_ms() + AGENT_CHECK_MS;
 	long long code = 0;
 	char path[4200];
 	int rc;
@@ -172,12 +172,12 @@ int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char
 	while (!listens(path)) {
 		/* the agent is PID 1: if it ended, so did the container (an
 		 * engine call, so not while it usually starts) */
-		if (csdkp_now_ms() >= check) {
+		if (csdkc_now_ms() >= check) {
 			if ((rc = agent_ended(ctx, id, &code)))
 				return ended_error(ctx, id, rc, code, 1, NULL);
-			check = csdkp_now_ms() + AGENT_CHECK_MS;
+			check = csdkc_now_ms() + AGENT_CHECK_MS;
 		}
-		if (csdkp_now_ms() > deadline)
+		if (csdkc_now_ms() > deadline)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"csdk-agent in container %s did not listen on %s within 10 s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT)",
 				id, path, id);
@@ -186,22 +186,22 @@ int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char
 	return 0;
 }
 
-const char *csdkp_docker_agent_dir_of(json_t *inspect)
+const char *dockerp_agent_dir_of(json_t *inspect)
 {
 	const char *hex = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							    CSDKP_DOCKER_AGENT_LABEL));
+							    DOCKERP_AGENT_LABEL));
 
 	/* 16 hex digits only: it names a directory to remove */
 	return hex && strlen(hex) == 16 && strspn(hex, "0123456789abcdef") == 16 ? hex : NULL;
 }
 
-void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex)
+void dockerp_agent_forget(struct dockerp_docker *ctx, json_t *inspect, const char *hex)
 {
 	static const char *const files[] = { "agent.sock", "token", "deadline", "deadline.new" };
 	char path[4200];
 
 	if (!hex)
-		hex = csdkp_docker_agent_dir_of(inspect);
+		hex = dockerp_agent_dir_of(inspect);
 	if (!hex || !hex[0])
 		return;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -211,12 +211,12 @@ void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const 
 		rmdir(path);
 }
 
-static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, struct csdk_endpoint *out);
+static int endpoint_tcp(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, struct csdk_endpoint *out);
 
-int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
+int dockerp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	char path[4200], url[4300], token[64];
 	ssize_t n;
 	int fd;
@@ -249,19 +249,19 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 
 /* --- TCP transport ------------------------------------------------------ */
 
-int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token)
+int dockerp_agent_token(struct dockerp_docker *ctx, char *token)
 {
 	if (access(ctx->agent, X_OK) < 0)
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"csdk-agent cannot be run from %s (%s); install csdk-agent or set agent (CSDK_DOCKER_AGENT) to its path",
 			ctx->agent, strerror(errno));
-	if (csdkp_random_hex(token, 16))
+	if (csdkc_random_hex(token, 16))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot make a random agent token");
 	token[32] = '\0';
 	return 0;
 }
 
-static int read_binary(struct csdkp_docker *ctx, char **out, size_t *len)
+static int read_binary(struct dockerp_docker *ctx, char **out, size_t *len)
 {
 	int fd = open(ctx->agent, O_RDONLY | O_CLOEXEC), e;
 	struct stat st;
@@ -292,19 +292,19 @@ fail:
 }
 
 /* A non-200 answer of the engine to WHAT, as its error. */
-static int engine_refused(struct csdkp_docker *ctx, const struct csdkp_http_response *resp, const char *what)
+static int engine_refused(struct dockerp_docker *ctx, const struct dockerp_http_response *resp, const char *what)
 {
 	json_t *j = json_loadb(resp->body ? resp->body : "", resp->len, 0, NULL);
-	int rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, resp->status, j);
+	int rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, resp->status, j);
 
 	json_decref(j);
 	return rc;
 }
 
-int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token, int64_t deadline)
+int dockerp_agent_copy(struct dockerp_docker *ctx, const char *id, const char *token, int64_t deadline)
 {
-	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
+	struct dockerp_http_response resp;
 	char *bin, *tar = NULL, tok[34], path[256], dl[32];
 	size_t bin_len = 0, tar_len;
 	int64_t now = time(NULL);
@@ -315,13 +315,13 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 	snprintf(tok, sizeof(tok), "%s\n", token);
 	snprintf(dl, sizeof(dl), "%lld\n", (long long)deadline);
 	{
-		const struct csdkp_docker_tar_member m[] = {
+		const struct dockerp_tar_member m[] = {
 			{ .name = ".csdk/", .type = '5', .mode = 0755, .mtime = now },
 			{ .name = ".csdk/agent", .type = '0', .mode = 0755, .data = bin, .len = bin_len, .mtime = now },
 			{ .name = ".csdk/token", .type = '0', .mode = 0600, .data = tok, .len = strlen(tok), .mtime = now },
 			{ .name = ".csdk/deadline", .type = '0', .mode = 0644, .data = dl, .len = strlen(dl), .mtime = now },
 		};
-		rc = csdkp_docker_tar_members(&tar, &tar_len, m, sizeof(m) / sizeof(m[0]));
+		rc = dockerp_tar_members(&tar, &tar_len, m, sizeof(m) / sizeof(m[0]));
 	}
 	free(bin);
 	if (rc)
@@ -330,7 +330,7 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 	req.path = path;
 	req.body = tar;
 	req.body_len = tar_len;
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	free(tar);
 	if (rc)
 		return rc;
@@ -339,24 +339,24 @@ int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char
 		snprintf(what, sizeof(what), "copying csdk-agent into container %s", id);
 		rc = engine_refused(ctx, &resp, what);
 	}
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return rc;
 }
 
-int csdkp_docker_agent_tcp_of(json_t *inspect)
+int dockerp_agent_tcp_of(json_t *inspect)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							  CSDKP_DOCKER_AGENT_TCP_LABEL));
+							  DOCKERP_AGENT_TCP_LABEL));
 
 	return v && !strcmp(v, "tcp");
 }
 
-int csdkp_docker_agent_published(json_t *inspect)
+int dockerp_agent_published(json_t *inspect)
 {
 	char key[32];
 	const char *hp;
 
-	snprintf(key, sizeof(key), "%d/tcp", CSDKP_DOCKER_AGENT_PORT);
+	snprintf(key, sizeof(key), "%d/tcp", DOCKERP_AGENT_PORT);
 	hp = json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(inspect,
 		"NetworkSettings"), "Ports"), key), 0), "HostPort"));
 	return hp ? atoi(hp) : 0;
@@ -366,7 +366,7 @@ int csdkp_docker_agent_published(json_t *inspect)
  * API's since= (seconds.nanoseconds), so the agent of an earlier run is not
  * taken for the current one; "" for a first run. Not StartedAt: the engine
  * sets it after the process may already have written its first lines. */
-void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
+void dockerp_agent_since(json_t *inspect, char *out, size_t len)
 {
 	const char *at = json_string_value(json_object_get(json_object_get(inspect, "State"), "FinishedAt")), *rest;
 	struct tm tm;
@@ -390,34 +390,34 @@ void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len)
 static int log_add(void *arg, int stream, const char *data, size_t len)
 {
 	(void)stream;
-	return csdkp_capture_append(arg, data, len);
+	return csdkc_capture_append(arg, data, len);
 }
 
 /* What the container's log says of its agent, the last start winning: 1 and
  * *port when it listens, else 0; *last is its last other line. */
-static int agent_log_state(struct csdkp_docker *ctx, const char *id, const char *since, int *port, char *last, size_t last_len)
+static int agent_log_state(struct dockerp_docker *ctx, const char *id, const char *since, int *port, char *last, size_t last_len)
 {
-	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
-	struct csdkp_http_response resp;
-	struct csdkp_capture l = { .max = 4u << 20 };
-	struct csdkp_frames f;
+	struct dockerp_http_request req = { .method = "GET", .timeout_ms = 10000 };
+	struct dockerp_http_response resp;
+	struct csdkc_capture l = { .max = 4u << 20 };
+	struct dockerp_frames f;
 	char path[256];
 	int rc, state = 0;
 
 	snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1%s%s", id, since[0] ? "&since=" : "", since);
 	req.path = path;
-	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+	if ((rc = dockerp_raw(ctx, &req, &resp)))
 		return rc;
 	if (resp.status != 200) {
 		char what[200];
 		snprintf(what, sizeof(what), "reading the log of container %s", id);
 		rc = engine_refused(ctx, &resp, what);
-		csdkp_http_response_free(&resp);
+		dockerp_http_response_free(&resp);
 		return rc;
 	}
-	csdkp_frames_init(&f);
-	rc = csdkp_frames_feed(&f, resp.body, resp.len, log_add, &l);
-	csdkp_http_response_free(&resp);
+	dockerp_frames_init(&f);
+	rc = dockerp_frames_feed(&f, resp.body, resp.len, log_add, &l);
+	dockerp_http_response_free(&resp);
 	if (rc) {
 		free(l.data);
 		return ctx->host->error(ctx->host, rc == CSDK_ENOMEM ? rc : CSDK_EBACKEND,
@@ -481,16 +481,16 @@ static int reach(const char *host, int port, char *why, size_t len)
 	return -1;
 }
 
-static const char *agent_host(const struct csdkp_docker *ctx)
+static const char *agent_host(const struct dockerp_docker *ctx)
 {
 	return ctx->ep.host ? ctx->ep.host : "127.0.0.1";
 }
 
 /* Where the agent of container id can be reached, checked: 0 and url, or an error. */
-static int agent_url(struct csdkp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
+static int agent_url(struct dockerp_docker *ctx, const char *id, int published, const char *since, int waiting, char *url,
 		     size_t len)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS, check = waiting ? csdkp_now_ms() + AGENT_CHECK_MS : 0;
+	int64_t deadline = csdkc_now_ms() + AGENT_WAIT_MS, check = waiting ? csdkc_now_ms() + AGENT_CHECK_MS : 0;
 	char last[200], why[128] = "";
 	int port = 0, state, rc;
 	long long code = 0;
@@ -503,15 +503,15 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 		if (state > 0 && port <= 0)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"the Docker engine at %s published no port for csdk-agent in container %s (no %d/tcp in NetworkSettings.Ports); use network=bridge or network=host",
-				ctx->ep.display, id, CSDKP_DOCKER_AGENT_PORT);
+				ctx->ep.display, id, DOCKERP_AGENT_PORT);
 		if (state > 0 && port > 0 && !reach(agent_host(ctx), port, why, sizeof(why))) {
 			snprintf(url, len, "http://%s:%d", agent_host(ctx), port);
 			return 0;
 		}
 		/* the agent is PID 1: if it ended, so did the container */
-		if (csdkp_now_ms() >= check && (rc = agent_ended(ctx, id, &code)))
+		if (csdkc_now_ms() >= check && (rc = agent_ended(ctx, id, &code)))
 			return ended_error(ctx, id, rc, code, waiting, last);
-		if (!waiting || csdkp_now_ms() > deadline)
+		if (!waiting || csdkc_now_ms() > deadline)
 			break;
 		nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
 	}
@@ -528,12 +528,12 @@ static int agent_url(struct csdkp_docker *ctx, const char *id, int published, co
 		id, port, agent_host(ctx), port, why, id);
 }
 
-int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len)
+int dockerp_agent_wait_tcp(struct dockerp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len)
 {
 	char since[32];
 
-	csdkp_docker_agent_since(inspect, since, sizeof(since));
-	return agent_url(ctx, id, csdkp_docker_agent_published(inspect), since, 1, url, len);
+	dockerp_agent_since(inspect, since, sizeof(since));
+	return agent_url(ctx, id, dockerp_agent_published(inspect), since, 1, url, len);
 }
 
 struct small_file {
@@ -556,10 +556,10 @@ static int small_member(void *arg, const char *path, char type, uint64_t size, i
 }
 
 /* The first line of /.csdk/NAME in container id, "" when it cannot be read; *status the engine's answer. */
-static int read_inside(struct csdkp_docker *ctx, const char *id, const char *name, char *buf, size_t len, long *status)
+static int read_inside(struct dockerp_docker *ctx, const char *id, const char *name, char *buf, size_t len, long *status)
 {
-	struct csdkp_http_request req = { .method = "GET", .timeout_ms = 10000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "GET", .timeout_ms = 10000 };
+	struct dockerp_http_response resp;
 	struct small_file f = { name, buf, len };
 	char path[256];
 	int rc;
@@ -567,17 +567,17 @@ static int read_inside(struct csdkp_docker *ctx, const char *id, const char *nam
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F.csdk%%2F%s", id, name);
 	req.path = path;
-	if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+	if ((rc = dockerp_raw(ctx, &req, &resp)))
 		return rc;
 	*status = resp.status;
 	if (resp.status == 200)
-		csdkp_docker_tar_each(resp.body, resp.len, small_member, &f);
-	csdkp_http_response_free(&resp);
+		dockerp_tar_each(resp.body, resp.len, small_member, &f);
+	dockerp_http_response_free(&resp);
 	return 0;
 }
 
 /* The token copied into the container with its agent. */
-static int agent_token_of(struct csdkp_docker *ctx, const char *id, char *token)
+static int agent_token_of(struct dockerp_docker *ctx, const char *id, char *token)
 {
 	long status = 0;
 	int rc;
@@ -586,7 +586,7 @@ static int agent_token_of(struct csdkp_docker *ctx, const char *id, char *token)
 		return rc;
 	if (!token[0])
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
-			"the agent token " CSDKP_DOCKER_INSIDE_TOKEN " of sandbox %s cannot be read (HTTP %ld); destroy the sandbox and create a new one",
+			"the agent token " DOCKERP_INSIDE_TOKEN " of sandbox %s cannot be read (HTTP %ld); destroy the sandbox and create a new one",
 			id, status);
 	return 0;
 }
@@ -602,7 +602,7 @@ static int parse_deadline(const char *s, int64_t *out)
 	return 0;
 }
 
-int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t *out)
+int dockerp_agent_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t *out)
 {
 	char path[4200], buf[40] = "";
 	long status = 0;
@@ -614,7 +614,7 @@ int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sa
 			return rc;
 		if (status == 404)
 			return CSDK_ENOTFOUND;
-		snprintf(path, sizeof(path), CSDKP_DOCKER_INSIDE_DEADLINE " in container %s (HTTP %ld)", sb->id, status);
+		snprintf(path, sizeof(path), DOCKERP_INSIDE_DEADLINE " in container %s (HTTP %ld)", sb->id, status);
 	} else {
 		file_in(path, sizeof(path), ctx, sb->agent_dir, "deadline");
 		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT)
@@ -632,10 +632,10 @@ int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sa
 	return 0;
 }
 
-int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t epoch)
+int dockerp_agent_set_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t epoch)
 {
-	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 30000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 30000 };
+	struct dockerp_http_response resp;
 	char path[4200], dl[32], *tar = NULL;
 	size_t tar_len;
 	int rc;
@@ -649,16 +649,16 @@ int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docke
 	/* the engine writes the small file in one go; the agent ignores it until its newline */
 	snprintf(dl, sizeof(dl), "%lld\n", (long long)epoch);
 	{
-		const struct csdkp_docker_tar_member m = { .name = ".csdk/deadline", .type = '0', .mode = 0644, .data = dl,
+		const struct dockerp_tar_member m = { .name = ".csdk/deadline", .type = '0', .mode = 0644, .data = dl,
 							   .len = strlen(dl), .mtime = time(NULL) };
-		if ((rc = csdkp_docker_tar_members(&tar, &tar_len, &m, 1)))
+		if ((rc = dockerp_tar_members(&tar, &tar_len, &m, 1)))
 			return ctx->host->error(ctx->host, rc, "out of memory building an archive");
 	}
 	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", sb->id);
 	req.path = path;
 	req.body = tar;
 	req.body_len = tar_len;
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	free(tar);
 	if (rc)
 		return rc;
@@ -667,11 +667,11 @@ int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docke
 		snprintf(what, sizeof(what), "moving the deadline of sandbox %s", sb->id);
 		rc = engine_refused(ctx, &resp, what);
 	}
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return rc;
 }
 
-static int endpoint_tcp(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, struct csdk_endpoint *out)
+static int endpoint_tcp(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, struct csdk_endpoint *out)
 {
 	char url[sizeof(sb->agent_url)], token[sizeof(sb->agent_token)], why[128];
 	int port, rc;

@@ -40,7 +40,7 @@ static size_t padded(uint64_t n)
 	return (size_t)((n + 511) / 512 * 512);
 }
 
-int csdkp_docker_tar_members(char **out, size_t *out_len, const struct csdkp_docker_tar_member *m, size_t n)
+int dockerp_tar_members(char **out, size_t *out_len, const struct dockerp_tar_member *m, size_t n)
 {
 	size_t total = 1024;
 	unsigned char *buf, *p;
@@ -71,11 +71,11 @@ int csdkp_docker_tar_members(char **out, size_t *out_len, const struct csdkp_doc
 	return 0;
 }
 
-int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime)
+int dockerp_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime)
 {
-	struct csdkp_docker_tar_member m = { .name = name, .type = '0', .mode = 0644, .data = data, .len = len, .mtime = mtime };
+	struct dockerp_tar_member m = { .name = name, .type = '0', .mode = 0644, .data = data, .len = len, .mtime = mtime };
 
-	return csdkp_docker_tar_members(out, out_len, &m, 1);
+	return dockerp_tar_members(out, out_len, &m, 1);
 }
 
 static uint64_t number(const unsigned char *f, size_t width)
@@ -114,7 +114,7 @@ static char *pax_path(const char *data, size_t len)
 	return NULL;
 }
 
-int csdkp_docker_tar_each(const char *tar, size_t len, csdkp_docker_tar_fn fn, void *arg)
+int dockerp_tar_each(const char *tar, size_t len, dockerp_tar_fn fn, void *arg)
 {
 	const unsigned char *p = (const unsigned char *)tar, *end = p + len;
 	char *long_name = NULL;

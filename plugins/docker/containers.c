@@ -6,14 +6,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "docker.h"
 #include "rfc3339.h"
 
 /* Direct mode: keeps the container alive until stopped or past its deadline
  * (epoch seconds in CSDK_DEADLINE, moved by extend_timeout through a file
  * named after CSDK_STAMP, so a snapshot's copy of it never applies to a new
- * sandbox). Past the deadline it exits with CSDKP_DOCKER_EXPIRED, which
+ * sandbox). Past the deadline it exits with DOCKERP_EXPIRED, which
  * marks the container as expired. With HostConfig.Init the init process
  * forwards SIGTERM here, so stop is quick. In gateway mode csdk-agent is
  * PID 1 instead, and keeps the deadline itself (agent.c). */
@@ -40,7 +40,7 @@ static int id_ok(const char *id)
 static int is_ours(json_t *inspect)
 {
 	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							  CSDKP_DOCKER_LABEL));
+							  DOCKERP_LABEL));
 	return v && !strcmp(v, "true");
 }
 
@@ -50,12 +50,12 @@ static int expired(json_t *inspect)
 	json_t *state = json_object_get(inspect, "State");
 
 	return !json_is_true(json_object_get(state, "Running")) &&
-	       json_integer_value(json_object_get(state, "ExitCode")) == CSDKP_DOCKER_EXPIRED;
+	       json_integer_value(json_object_get(state, "ExitCode")) == DOCKERP_EXPIRED;
 }
 
-static int remove_container(struct csdkp_docker *ctx, const char *id);
+static int remove_container(struct dockerp_docker *ctx, const char *id);
 
-int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
+int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out)
 {
 	char path[256];
 	long status;
@@ -66,7 +66,7 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	if (!id_ok(id))
 		return CSDK_ENOTFOUND;
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "GET", path, NULL, &status, &j)))
 		return rc;
 	if (status == 404) {
 		json_decref(j);
@@ -75,7 +75,7 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	if (status != 200 || !json_is_object(j)) {
 		char what[200];
 		snprintf(what, sizeof(what), "inspecting container %s", id);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -87,7 +87,7 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	if (expired(j)) {
 		rc = remove_container(ctx, json_string_value(json_object_get(j, "Id")) ?: id);
 		if (!rc)
-			csdkp_docker_agent_forget(ctx, j, NULL);
+			dockerp_agent_forget(ctx, j, NULL);
 		json_decref(j);
 		return rc ? rc : CSDK_ENOTFOUND;
 	}
@@ -95,23 +95,23 @@ int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out)
 	return 0;
 }
 
-int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **out)
+int dockerp_handle_new(struct dockerp_docker *ctx, json_t *inspect, void **out)
 {
-	struct csdkp_docker_sandbox *sb = calloc(1, sizeof(*sb));
+	struct dockerp_sandbox *sb = calloc(1, sizeof(*sb));
 	const char *id = json_string_value(json_object_get(inspect, "Id"));
 	const char *wd = json_string_value(json_object_get(json_object_get(inspect, "Config"), "WorkingDir"));
 
 	if (!sb)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
-	const char *hex = csdkp_docker_agent_dir_of(inspect);
+	const char *hex = dockerp_agent_dir_of(inspect);
 
 	snprintf(sb->id, sizeof(sb->id), "%s", id ? id : "");
 	if (hex)
 		snprintf(sb->agent_dir, sizeof(sb->agent_dir), "%s", hex);
-	sb->agent_tcp = csdkp_docker_agent_tcp_of(inspect);
+	sb->agent_tcp = dockerp_agent_tcp_of(inspect);
 	if (sb->agent_tcp) {
-		sb->agent_port = csdkp_docker_agent_published(inspect);
-		csdkp_docker_agent_since(inspect, sb->agent_since, sizeof(sb->agent_since));
+		sb->agent_port = dockerp_agent_published(inspect);
+		dockerp_agent_since(inspect, sb->agent_since, sizeof(sb->agent_since));
 	}
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {
@@ -122,16 +122,16 @@ int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **ou
 	return 0;
 }
 
-void csdkp_m_release(void *vctx, void *sandbox)
+void dockerp_m_release(void *vctx, void *sandbox)
 {
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_sandbox *sb = sandbox;
 
 	(void)vctx;
 	free(sb->workdir);
 	free(sb);
 }
 
-int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out)
+int dockerp_abs_path(struct dockerp_sandbox *sb, const char *path, char **out)
 {
 	size_t wl = strlen(sb->workdir);
 
@@ -148,7 +148,7 @@ static const char *const minimal_caps[] = {
 	"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE",
 };
 
-static int add_hardening(const struct csdkp_docker *ctx, json_t *hc)
+static int add_hardening(const struct dockerp_docker *ctx, json_t *hc)
 {
 	int bad = 0;
 
@@ -177,7 +177,7 @@ static int add_label(json_t *labels, const char *k, const char *v)
 /* Ports are published on loopback, where get_url's 127.0.0.1 reaches them;
  * on a remote engine's host loopback is out of reach, so there on all
  * interfaces, and get_url names that host. */
-static const char *publish_ip(const struct csdkp_docker *ctx)
+static const char *publish_ip(const struct dockerp_docker *ctx)
 {
 	const char *h = ctx->ep.host;
 
@@ -190,7 +190,7 @@ static const char *publish_ip(const struct csdkp_docker *ctx)
  * reaps and passes SIGTERM on itself), with no arguments from the image's Cmd. */
 static int set_agent_entrypoint(json_t *b, json_t *hc, const char *listen, const char *dir)
 {
-	json_t *argv = csdkp_docker_agent_entrypoint(listen, dir);
+	json_t *argv = dockerp_agent_entrypoint(listen, dir);
 
 	if (!argv)
 		return 1;
@@ -199,17 +199,17 @@ static int set_agent_entrypoint(json_t *b, json_t *hc, const char *listen, const
 }
 
 /* Gateway mode: the agent and the sandbox's directory of run_dir, bind-mounted. */
-static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels, const char *hex)
+static int add_agent(struct dockerp_docker *ctx, json_t *b, json_t *hc, json_t *labels, const char *hex)
 {
 	char *bind_agent = NULL, *bind_run = NULL;
 	int bad;
 
-	bad = asprintf(&bind_agent, "%s:" CSDKP_DOCKER_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
-	      asprintf(&bind_run, "%s/%s:" CSDKP_DOCKER_INSIDE_RUN, ctx->run_dir, hex) < 0;
+	bad = asprintf(&bind_agent, "%s:" DOCKERP_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
+	      asprintf(&bind_run, "%s/%s:" DOCKERP_INSIDE_RUN, ctx->run_dir, hex) < 0;
 	if (!bad) {
-		bad |= set_agent_entrypoint(b, hc, "unix:" CSDKP_DOCKER_INSIDE_RUN "/agent.sock", CSDKP_DOCKER_INSIDE_RUN);
+		bad |= set_agent_entrypoint(b, hc, "unix:" DOCKERP_INSIDE_RUN "/agent.sock", DOCKERP_INSIDE_RUN);
 		bad |= json_object_set_new(hc, "Binds", json_pack("[ss]", bind_agent, bind_run));
-		bad |= add_label(labels, CSDKP_DOCKER_AGENT_LABEL, hex);
+		bad |= add_label(labels, DOCKERP_AGENT_LABEL, hex);
 	}
 	free(bind_agent);
 	free(bind_run);
@@ -218,8 +218,8 @@ static int add_agent(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *la
 
 /* Gateway mode over TCP: the agent, copied in before start, listens on a
  * port of the engine's host (network host: loopback for a local engine) or
- * on CSDKP_DOCKER_AGENT_PORT, published like the ports key. */
-static int add_agent_tcp(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t *labels)
+ * on DOCKERP_AGENT_PORT, published like the ports key. */
+static int add_agent_tcp(struct dockerp_docker *ctx, json_t *b, json_t *hc, json_t *labels)
 {
 	char listen[64], key[32];
 	int bad, host_net = !strcmp(ctx->network, "host");
@@ -227,23 +227,23 @@ static int add_agent_tcp(struct csdkp_docker *ctx, json_t *b, json_t *hc, json_t
 	if (host_net)
 		snprintf(listen, sizeof(listen), "%s:0", *publish_ip(ctx) ? publish_ip(ctx) : "0.0.0.0");
 	else
-		snprintf(listen, sizeof(listen), "0.0.0.0:%d", CSDKP_DOCKER_AGENT_PORT);
+		snprintf(listen, sizeof(listen), "0.0.0.0:%d", DOCKERP_AGENT_PORT);
 	bad = set_agent_entrypoint(b, hc, listen, "/.csdk");
-	bad |= add_label(labels, CSDKP_DOCKER_AGENT_TCP_LABEL, "tcp");
+	bad |= add_label(labels, DOCKERP_AGENT_TCP_LABEL, "tcp");
 	if (!host_net) {
 		json_t *exposed = json_object_get(b, "ExposedPorts"), *bind = json_object_get(hc, "PortBindings");
 		if (!exposed) {
 			bad |= json_object_set_new(b, "ExposedPorts", exposed = json_object());
 			bad |= json_object_set_new(hc, "PortBindings", bind = json_object());
 		}
-		snprintf(key, sizeof(key), "%d/tcp", CSDKP_DOCKER_AGENT_PORT);
+		snprintf(key, sizeof(key), "%d/tcp", DOCKERP_AGENT_PORT);
 		bad |= json_object_set_new(exposed, key, json_object());
 		bad |= json_object_set_new(bind, key, json_pack("[{s:s,s:s}]", "HostIp", publish_ip(ctx), "HostPort", ""));
 	}
 	return bad;
 }
 
-static int64_t timeout_of(const struct csdkp_docker *ctx, const struct csdk_create_request *o)
+static int64_t timeout_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o)
 {
 	int64_t t = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
 
@@ -251,12 +251,12 @@ static int64_t timeout_of(const struct csdkp_docker *ctx, const struct csdk_crea
 }
 
 /* The deadline in epoch seconds (rounded up), 0 for none. */
-static int64_t deadline_of(const struct csdkp_docker *ctx, const struct csdk_create_request *o, int64_t created_ms)
+static int64_t deadline_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o, int64_t created_ms)
 {
 	return timeout_of(ctx, o) ? (created_ms + timeout_of(ctx, o) + 999) / 1000 : 0;
 }
 
-static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char *image,
+static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char *image,
 			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
@@ -266,7 +266,7 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 
 	if (bad)
 		goto out;
-	bad |= add_label(labels, CSDKP_DOCKER_LABEL, "true");
+	bad |= add_label(labels, DOCKERP_LABEL, "true");
 	snprintf(buf, sizeof(buf), "%lld", (long long)created_ms);
 	bad |= add_label(labels, "com.computesdk.created_ms", buf);
 	/* these and the labels below are always set: an image committed from a
@@ -274,7 +274,7 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", (long long)deadline_of(ctx, o, created_ms));
 	bad |= json_array_append_new(env, json_string(buf));
 	memcpy(buf, "CSDK_STAMP=", 11);
-	csdkp_random_hex(buf + 11, 8);
+	csdkc_random_hex(buf + 11, 8);
 	bad |= json_array_append_new(env, json_string(buf));
 	snprintf(buf, sizeof(buf), "%lld", (long long)timeout_ms);
 	bad |= add_label(labels, "com.computesdk.timeout_ms", buf);
@@ -284,7 +284,7 @@ static json_t *create_body(struct csdkp_docker *ctx, const struct csdk_create_re
 		char *k;
 		if (!o->metadata[i].key || !o->metadata[i].value)
 			continue;
-		if (asprintf(&k, CSDKP_DOCKER_META_PREFIX "%s", o->metadata[i].key) < 0) {
+		if (asprintf(&k, DOCKERP_META_PREFIX "%s", o->metadata[i].key) < 0) {
 			bad = 1;
 			break;
 		}
@@ -344,7 +344,7 @@ out:
 	return b;
 }
 
-static const char *choose_image(struct csdkp_docker *ctx, const struct csdk_create_request *o, const char **kind)
+static const char *choose_image(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char **kind)
 {
 	*kind = "image";
 	if (o && o->snapshot_id) {
@@ -364,7 +364,7 @@ static const char *choose_image(struct csdkp_docker *ctx, const struct csdk_crea
 	return ctx->image;
 }
 
-static int remove_container(struct csdkp_docker *ctx, const char *id)
+static int remove_container(struct dockerp_docker *ctx, const char *id)
 {
 	char path[256];
 	long status;
@@ -372,24 +372,24 @@ static int remove_container(struct csdkp_docker *ctx, const char *id)
 	int rc;
 
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=2", id);
-	if ((rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "POST", path, NULL, &status, &j)))
 		return rc;
 	json_decref(j);
 	j = NULL;
 	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
-	if ((rc = csdkp_docker_call(ctx, "DELETE", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "DELETE", path, NULL, &status, &j)))
 		return rc;
 	/* 404: already gone; 409: another destroy is removing it */
 	if (status >= 400 && status != 404 && status != 409) {
 		char what[200];
 		snprintf(what, sizeof(what), "removing container %s", id);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 	}
 	json_decref(j);
 	return rc;
 }
 
-int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out)
+int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **inspect_out)
 {
 	char path[256];
 	long status;
@@ -397,13 +397,13 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 	int rc;
 
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	if ((rc = csdkp_docker_call(ctx, "POST", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "POST", path, NULL, &status, &j)))
 		return rc;
 	/* 304: already running */
 	if (status >= 400) {
 		char what[200];
 		snprintf(what, sizeof(what), "starting container %s", id);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -411,7 +411,7 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 	for (int i = 0; i < 200; i++) {
 		json_t *state;
 		const char *st;
-		if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+		if ((rc = dockerp_inspect(ctx, id, &j)))
 			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_ENOTFOUND,
 								       "container %s expired or was removed while starting; create a new sandbox", id)
 						    : rc;
@@ -424,7 +424,7 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 		if (!strcmp(st, "exited") || !strcmp(st, "dead")) {
 			const char *err = json_string_value(json_object_get(state, "Error")) ?: "";
 			long long code = json_integer_value(json_object_get(state, "ExitCode"));
-			if (csdkp_docker_agent_dir_of(j) || csdkp_docker_agent_tcp_of(j))
+			if (dockerp_agent_dir_of(j) || dockerp_agent_tcp_of(j))
 				rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
 					"csdk-agent in container %s exited with status %lld before it listened%s%s; see 'docker logs %s', and check agent (CSDK_DOCKER_AGENT): a static csdk-agent for the engine's architecture",
 					id, code, err[0] ? ": " : "", err, id);
@@ -441,28 +441,28 @@ int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t
 	return ctx->host->error(ctx->host, CSDK_ETIMEOUT, "container %s did not reach running within 10 s; check the engine's log", id);
 }
 
-int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
+int dockerp_create_with_name(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
 				  const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	const char *kind, *image = choose_image(ctx, opts, &kind);
 	char *path = NULL, *q = NULL;
 	json_t *body, *j = NULL, *inspect = NULL;
 	const char *id;
-	char hex[17] = "", token[33] = "", url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)] = "";
-	int64_t created_ms = csdkp_now_ms(), deadline = deadline_of(ctx, opts, created_ms);
+	char hex[17] = "", token[33] = "", url[sizeof(((struct dockerp_sandbox *)0)->agent_url)] = "";
+	int64_t created_ms = csdkc_now_ms(), deadline = deadline_of(ctx, opts, created_ms);
 	long status;
 	int rc, pulled = 0;
 
-	if (ctx->gateway && ctx->agent_tcp && (rc = csdkp_docker_agent_token(ctx, token)))
+	if (ctx->gateway && ctx->agent_tcp && (rc = dockerp_agent_token(ctx, token)))
 		return rc;
-	if (ctx->gateway && !ctx->agent_tcp && (rc = csdkp_docker_agent_prepare(ctx, hex, deadline)))
+	if (ctx->gateway && !ctx->agent_tcp && (rc = dockerp_agent_prepare(ctx, hex, deadline)))
 		return rc;
 	body = create_body(ctx, opts, image, ns, name, created_ms, ctx->gateway ? hex : NULL);
 	if (!body) {
-		csdkp_docker_agent_forget(ctx, NULL, hex);
+		dockerp_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
 	}
-	if (cname && (rc = csdkp_http_escape(&q, cname))) {
+	if (cname && (rc = dockerp_http_escape(&q, cname))) {
 		rc = ctx->host->error(ctx->host, rc, "out of memory building a container request");
 		goto out;
 	}
@@ -474,13 +474,13 @@ int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, c
 		goto out;
 	}
 again:
-	if ((rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j)))
+	if ((rc = dockerp_call(ctx, "POST", path, body, &status, &j)))
 		goto out;
 	if (status == 404 && !strcmp(kind, "image") && ctx->pull && !pulled) {
 		json_decref(j);
 		j = NULL;
 		pulled = 1;
-		if ((rc = csdkp_docker_pull(ctx, image)))
+		if ((rc = dockerp_pull(ctx, image)))
 			goto out;
 		goto again;
 	}
@@ -495,7 +495,7 @@ again:
 					      kind, image, ctx->ep.display, kind);
 		goto out;
 	}
-	if (csdkp_docker_name_taken(status, j)) {
+	if (dockerp_name_taken(status, j)) {
 		rc = ctx->host->error(ctx->host, CSDK_EEXISTS, "a container named '%s' already exists in the Docker engine at %s; find it or choose another name",
 				      cname ? cname : "", ctx->ep.display);
 		goto out;
@@ -503,28 +503,28 @@ again:
 	if (status != 201 || !(id = json_string_value(json_object_get(j, "Id")))) {
 		char what[300];
 		snprintf(what, sizeof(what), "creating a container from image '%s'", image);
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
-	if ((token[0] && (rc = csdkp_docker_agent_copy(ctx, id, token, deadline))) ||
-	    (rc = csdkp_docker_start_and_wait(ctx, id, &inspect)) ||
-	    (token[0] && (rc = csdkp_docker_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
-	    (hex[0] && (rc = csdkp_docker_agent_wait(ctx, id, hex)))) {
+	if ((token[0] && (rc = dockerp_agent_copy(ctx, id, token, deadline))) ||
+	    (rc = dockerp_start_and_wait(ctx, id, &inspect)) ||
+	    (token[0] && (rc = dockerp_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
+	    (hex[0] && (rc = dockerp_agent_wait(ctx, id, hex)))) {
 		remove_container(ctx, id);
 		goto out;
 	}
-	if ((rc = ctx->host->text_set(id_out, id)) || (rc = csdkp_docker_handle_new(ctx, inspect, sandbox_out))) {
+	if ((rc = ctx->host->text_set(id_out, id)) || (rc = dockerp_handle_new(ctx, inspect, sandbox_out))) {
 		remove_container(ctx, id);
 		goto out;
 	}
 	if (token[0]) {
-		struct csdkp_docker_sandbox *sb = *sandbox_out;
+		struct dockerp_sandbox *sb = *sandbox_out;
 		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);
 		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
 	}
 out:
 	if (rc && hex[0])
-		csdkp_docker_agent_forget(ctx, NULL, hex);
+		dockerp_agent_forget(ctx, NULL, hex);
 	json_decref(inspect);
 	json_decref(j);
 	json_decref(body);
@@ -532,42 +532,42 @@ out:
 	return rc;
 }
 
-int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
+int dockerp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 
 	if (opts && opts->name)
-		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
-	return csdkp_docker_create_with_name(ctx, NULL, NULL, NULL, opts, id_out, sandbox_out);
+		return dockerp_m_find_or_create(ctx, opts, id_out, sandbox_out);
+	return dockerp_create_with_name(ctx, NULL, NULL, NULL, opts, id_out, sandbox_out);
 }
 
-int csdkp_m_get(void *vctx, const char *id, void **sandbox_out)
+int dockerp_m_get(void *vctx, const char *id, void **sandbox_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	json_t *j;
 	int rc;
 
-	if ((rc = csdkp_docker_inspect(ctx, id, &j)))
+	if ((rc = dockerp_inspect(ctx, id, &j)))
 		return rc;
-	rc = csdkp_docker_handle_new(ctx, j, sandbox_out);
+	rc = dockerp_handle_new(ctx, j, sandbox_out);
 	json_decref(j);
 	return rc;
 }
 
-int csdkp_m_list(void *vctx, struct csdk_handles *out)
+int dockerp_m_list(void *vctx, struct csdk_handles *out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	/* filters={"label":["com.computesdk.sandbox=true"]} */
-	static const char path[] = "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22" CSDKP_DOCKER_LABEL "%3Dtrue%22%5D%7D";
+	static const char path[] = "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22" DOCKERP_LABEL "%3Dtrue%22%5D%7D";
 	json_t *j = NULL, *c;
 	size_t i;
 	long status;
 	int rc;
 
-	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "GET", path, NULL, &status, &j)))
 		return rc;
 	if (status != 200 || !json_is_array(j)) {
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "listing containers", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "listing containers", status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -577,19 +577,19 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 		void *h;
 
 		/* the filter is the engine's; the label check in inspect is ours */
-		rc = csdkp_docker_inspect(ctx, id, &ins);
+		rc = dockerp_inspect(ctx, id, &ins);
 		if (rc == CSDK_ENOTFOUND) {
 			rc = 0;
 			continue;
 		}
 		if (rc)
 			break;
-		rc = csdkp_docker_handle_new(ctx, ins, &h);
+		rc = dockerp_handle_new(ctx, ins, &h);
 		json_decref(ins);
 		if (rc)
 			break;
 		if ((rc = ctx->host->handles_add(out, id, h))) {
-			csdkp_m_release(ctx, h);
+			dockerp_m_release(ctx, h);
 			break;
 		}
 	}
@@ -597,27 +597,27 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 	return rc;
 }
 
-int csdkp_m_destroy(void *vctx, const char *id)
+int dockerp_m_destroy(void *vctx, const char *id)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	json_t *j;
 	int rc;
 
-	rc = csdkp_docker_inspect(ctx, id, &j);
+	rc = dockerp_inspect(ctx, id, &j);
 	if (rc == CSDK_ENOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
 	if (!(rc = remove_container(ctx, id)))
-		csdkp_docker_agent_forget(ctx, j, NULL);
+		dockerp_agent_forget(ctx, j, NULL);
 	json_decref(j);
 	return rc;
 }
 
-int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
+int dockerp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	const struct csdk_host *h = ctx->host;
 	json_t *j, *labels, *state, *v;
 	const char *k, *st, *created;
@@ -625,7 +625,7 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	enum csdk_status status;
 	int rc;
 
-	if ((rc = csdkp_docker_inspect(ctx, sb->id, &j)))
+	if ((rc = dockerp_inspect(ctx, sb->id, &j)))
 		return rc == CSDK_ENOTFOUND ? h->error(h, rc, "sandbox %s no longer exists; create a new one", sb->id) : rc;
 	labels = json_object_get(json_object_get(j, "Config"), "Labels");
 	state = json_object_get(j, "State");
@@ -637,12 +637,12 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	else
 		status = CSDK_STATUS_STOPPED;
 	created = json_string_value(json_object_get(labels, "com.computesdk.created_ms"));
-	created_ms = created ? strtoll(created, NULL, 10) : csdkp_rfc3339_ms(json_string_value(json_object_get(j, "Created")));
+	created_ms = created ? strtoll(created, NULL, 10) : csdku_rfc3339_ms(json_string_value(json_object_get(j, "Created")));
 	v = json_object_get(labels, "com.computesdk.timeout_ms");
 	timeout_ms = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 	/* gateway mode: the agent's deadline file, the label's value until moved */
 	rc = timeout_ms > 0 && status == CSDK_STATUS_RUNNING && (sb->agent_dir[0] || sb->agent_tcp)
-		     ? csdkp_docker_agent_deadline(ctx, sb, &deadline) : CSDK_ENOTFOUND;
+		     ? dockerp_agent_deadline(ctx, sb, &deadline) : CSDK_ENOTFOUND;
 	if (!rc && deadline > 0 && deadline != (created_ms + timeout_ms + 999) / 1000)
 		timeout_ms = deadline * 1000 - created_ms;
 	if (rc && rc != CSDK_ENOTFOUND) {
@@ -652,17 +652,17 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	if (rc && timeout_ms > 0 && status == CSDK_STATUS_RUNNING) {
 		/* extend_timeout moves the deadline in the container, not the label */
 		struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 10000 };
-		struct csdkp_capture cap = { .max = 64 };
+		struct csdkc_capture cap = { .max = 64 };
 		int code = 0;
-		if (!csdkp_docker_exec(ctx, sb, "read d < /tmp/.csdk-deadline-$CSDK_STAMP && echo $d >&2", &ro, NULL, &cap, &code) && code == 0 && cap.len)
+		if (!dockerp_exec(ctx, sb, "read d < /tmp/.csdk-deadline-$CSDK_STAMP && echo $d >&2", &ro, NULL, &cap, &code) && code == 0 && cap.len)
 			timeout_ms = strtoll(cap.data, NULL, 10) * 1000 - created_ms;
 		free(cap.data);
 	}
 	if (!(rc = h->info_set_id(out, sb->id)) && !(rc = h->info_set_status(out, status)) &&
 	    !(rc = h->info_set_times(out, created_ms, timeout_ms))) {
 		json_object_foreach(labels, k, v) {
-			if (!strncmp(k, CSDKP_DOCKER_META_PREFIX, strlen(CSDKP_DOCKER_META_PREFIX)) && json_is_string(v) &&
-			    (rc = h->info_add_metadata(out, k + strlen(CSDKP_DOCKER_META_PREFIX), json_string_value(v))))
+			if (!strncmp(k, DOCKERP_META_PREFIX, strlen(DOCKERP_META_PREFIX)) && json_is_string(v) &&
+			    (rc = h->info_add_metadata(out, k + strlen(DOCKERP_META_PREFIX), json_string_value(v))))
 				break;
 		}
 	}
@@ -670,16 +670,16 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	return rc;
 }
 
-int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+int dockerp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	const char *host = ctx->ep.host ? ctx->ep.host : "127.0.0.1", *mode, *hp = NULL;
 	char key[32], url[512];
 	json_t *j;
 	int rc, hport = 0;
 
-	if ((rc = csdkp_docker_inspect(ctx, sb->id, &j)))
+	if ((rc = dockerp_inspect(ctx, sb->id, &j)))
 		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, rc, "sandbox %s no longer exists; create a new one", sb->id) : rc;
 	mode = json_string_value(json_object_get(json_object_get(j, "HostConfig"), "NetworkMode"));
 	snprintf(key, sizeof(key), "%d/tcp", port);

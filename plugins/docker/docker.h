@@ -3,8 +3,8 @@
  * sandboxes are containers of a Docker Engine API (Docker or Podman),
  * reached over a unix socket or TCP with the pinned /v1.41 prefix.
  */
-#ifndef CSDKP_DOCKER_H
-#define CSDKP_DOCKER_H
+#ifndef DOCKERP_H
+#define DOCKERP_H
 
 #include <pthread.h>
 #include <stddef.h>
@@ -13,32 +13,32 @@
 #include <jansson.h>
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
-#include "csdkp_http.h"
+#include "csdkc.h"
+#include "http.h"
 
-#define CSDKP_DOCKER_API "/v1.41"
-#define CSDKP_DOCKER_LABEL "com.computesdk.sandbox"
-#define CSDKP_DOCKER_META_PREFIX "com.computesdk.meta."
-#define CSDKP_DOCKER_MAX_PORTS 32
+#define DOCKERP_API "/v1.41"
+#define DOCKERP_LABEL "com.computesdk.sandbox"
+#define DOCKERP_META_PREFIX "com.computesdk.meta."
+#define DOCKERP_MAX_PORTS 32
 /* exit code of the keep-alive process (direct mode) or of csdk-agent
  * (gateway mode) at its deadline: the sandbox expired */
-#define CSDKP_DOCKER_EXPIRED 124
-#define CSDKP_DOCKER_DEFAULT_TIMEOUT_MS 1800000
-#define CSDKP_DOCKER_DEFAULT_MEMORY (2LL << 30)
+#define DOCKERP_EXPIRED 124
+#define DOCKERP_DEFAULT_TIMEOUT_MS 1800000
+#define DOCKERP_DEFAULT_MEMORY (2LL << 30)
 /* gateway mode: the label naming the sandbox's directory below run_dir */
-#define CSDKP_DOCKER_AGENT_LABEL "com.computesdk.agent_dir"
-#define CSDKP_DOCKER_INSIDE_AGENT "/.csdk/agent"
-#define CSDKP_DOCKER_INSIDE_RUN "/run/csdk"
+#define DOCKERP_AGENT_LABEL "com.computesdk.agent_dir"
+#define DOCKERP_INSIDE_AGENT "/.csdk/agent"
+#define DOCKERP_INSIDE_RUN "/run/csdk"
 /* gateway over TCP: the label marking such a sandbox, the agent's port in
  * the container when published, and its token (copied in with the agent) */
-#define CSDKP_DOCKER_AGENT_TCP_LABEL "com.computesdk.agent"
-#define CSDKP_DOCKER_AGENT_PORT 49983
-#define CSDKP_DOCKER_INSIDE_TOKEN "/.csdk/token"
-#define CSDKP_DOCKER_INSIDE_DEADLINE "/.csdk/deadline"
+#define DOCKERP_AGENT_TCP_LABEL "com.computesdk.agent"
+#define DOCKERP_AGENT_PORT 49983
+#define DOCKERP_INSIDE_TOKEN "/.csdk/token"
+#define DOCKERP_INSIDE_DEADLINE "/.csdk/deadline"
 
-struct csdkp_docker {
+struct dockerp_docker {
 	const struct csdk_host *host;
-	struct csdkp_http_endpoint ep;
+	struct dockerp_http_endpoint ep;
 	const char *image;
 	const char *python_image;
 	const char *node_image;
@@ -47,11 +47,11 @@ struct csdkp_docker {
 	int pull;
 	int64_t pids_limit;
 	int64_t memory;            /* bytes per sandbox without a create hint; 0 = none */
-	int minimal_caps;          /* capabilities = minimal: CSDKP_DOCKER_CAPS only */
+	int minimal_caps;          /* capabilities = minimal: DOCKERP_CAPS only */
 	int no_new_privileges;
 	int read_only;             /* read-only root filesystem, a tmpfs on /tmp */
 	int64_t timeout_ms; /* lifetime of sandboxes created without one; 0 = none */
-	int ports[CSDKP_DOCKER_MAX_PORTS];
+	int ports[DOCKERP_MAX_PORTS];
 	size_t n_ports;
 	pthread_mutex_t lock;
 	int gateway;            /* mode = gateway: csdk-agent runs in each container */
@@ -63,7 +63,7 @@ struct csdkp_docker {
 };
 
 /* A native handle: a container known to carry the csdk label. */
-struct csdkp_docker_sandbox {
+struct dockerp_sandbox {
 	char id[72];
 	char *workdir;
 	char agent_dir[24];     /* gateway mode: its directory below run_dir, "" when none */
@@ -77,87 +77,87 @@ struct csdkp_docker_sandbox {
 /* engine.c */
 
 /** One engine call with an optional JSON body; the JSON answer (if any) in *json_out. */
-int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *path, json_t *body,
+int dockerp_call(struct dockerp_docker *ctx, const char *method, const char *path, json_t *body,
 		      long *status_out, json_t **json_out);
 /** A raw call (bodies, streams, headers); path excludes the API prefix. */
-int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, struct csdkp_http_response *resp);
+int dockerp_raw(struct dockerp_docker *ctx, struct dockerp_http_request *req, struct dockerp_http_response *resp);
 /** 1 when the engine is Podman (whose compat API differs in places), 0 for Docker, or a negative error. */
-int csdkp_docker_is_podman(struct csdkp_docker *ctx);
+int dockerp_is_podman(struct dockerp_docker *ctx);
 /** The answer says the container name is taken: Docker's 409, or Podman's 500 with that cause. */
-int csdkp_docker_name_taken(long status, json_t *answer);
+int dockerp_name_taken(long status, json_t *answer);
 /** Report a 4xx/5xx answer: "Docker engine at EP: WHAT failed (HTTP N): MESSAGE". */
-int csdkp_docker_engine_error(struct csdkp_docker *ctx, int code, const char *what, long status, json_t *answer);
-const char *csdkp_docker_message(json_t *answer);
+int dockerp_engine_error(struct dockerp_docker *ctx, int code, const char *what, long status, json_t *answer);
+const char *dockerp_message(json_t *answer);
 
 /* containers.c */
-int csdkp_docker_handle_new(struct csdkp_docker *ctx, json_t *inspect, void **out);
+int dockerp_handle_new(struct dockerp_docker *ctx, json_t *inspect, void **out);
 /** Inspect a sandbox: CSDK_ENOTFOUND if absent, not ours, or expired (then it is removed). */
-int csdkp_docker_inspect(struct csdkp_docker *ctx, const char *id, json_t **out);
+int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out);
 /** Start a created or stopped container and wait until it runs; its inspect in *inspect_out. */
-int csdkp_docker_start_and_wait(struct csdkp_docker *ctx, const char *id, json_t **inspect_out);
-int csdkp_docker_abs_path(struct csdkp_docker_sandbox *sb, const char *path, char **out);
-int csdkp_docker_create_with_name(struct csdkp_docker *ctx, const char *cname, const char *ns, const char *name,
+int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **inspect_out);
+int dockerp_abs_path(struct dockerp_sandbox *sb, const char *path, char **out);
+int dockerp_create_with_name(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
 				  const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
-int csdkp_m_list(void *ctx, struct csdk_handles *out);
-int csdkp_m_destroy(void *ctx, const char *id);
-int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
-int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
-void csdkp_m_release(void *ctx, void *sandbox);
+int dockerp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
+int dockerp_m_get(void *ctx, const char *id, void **sandbox_out);
+int dockerp_m_list(void *ctx, struct csdk_handles *out);
+int dockerp_m_destroy(void *ctx, const char *id);
+int dockerp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
+int dockerp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+void dockerp_m_release(void *ctx, void *sandbox);
 
 /* agent.c: gateway mode */
 /** Make run_dir/HEX with a token and the deadline (epoch seconds, 0: none) for a new sandbox (hex out: 17 bytes). */
-int csdkp_docker_agent_prepare(struct csdkp_docker *ctx, char *hex, int64_t deadline);
+int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadline);
 /** The agent's command line (Entrypoint): listening on listen, its token and deadline files in dir. */
-json_t *csdkp_docker_agent_entrypoint(const char *listen, const char *dir);
+json_t *dockerp_agent_entrypoint(const char *listen, const char *dir);
 /** The sandbox's deadline (epoch seconds, 0: none), from its agent's deadline file;
  * CSDK_ENOTFOUND, no error set, when there is none (a container of an earlier
  * version, whose keep-alive shell keeps the deadline). */
-int csdkp_docker_agent_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t *out);
+int dockerp_agent_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t *out);
 /** Move the sandbox's deadline: its agent reads the file again within a second. */
-int csdkp_docker_agent_set_deadline(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t epoch);
+int dockerp_agent_set_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t epoch);
 /** Wait until the sandbox's agent listens on its socket. */
-int csdkp_docker_agent_wait(struct csdkp_docker *ctx, const char *id, const char *hex);
+int dockerp_agent_wait(struct dockerp_docker *ctx, const char *id, const char *hex);
 /** The sandbox's directory below run_dir (its label), or NULL for a container made in direct mode. */
-const char *csdkp_docker_agent_dir_of(json_t *inspect);
+const char *dockerp_agent_dir_of(json_t *inspect);
 /** Remove run_dir/HEX (hex from the label in inspect, or given). */
-void csdkp_docker_agent_forget(struct csdkp_docker *ctx, json_t *inspect, const char *hex);
+void dockerp_agent_forget(struct dockerp_docker *ctx, json_t *inspect, const char *hex);
 /** TCP transport: check the agent binary and make a token (33 bytes). */
-int csdkp_docker_agent_token(struct csdkp_docker *ctx, char *token);
+int dockerp_agent_token(struct dockerp_docker *ctx, char *token);
 /** TCP transport: put the agent, its token and deadline into a created container (archive API). */
-int csdkp_docker_agent_copy(struct csdkp_docker *ctx, const char *id, const char *token, int64_t deadline);
+int dockerp_agent_copy(struct dockerp_docker *ctx, const char *id, const char *token, int64_t deadline);
 /** TCP transport: wait until the agent of a started container listens and can be reached; its URL in url. */
-int csdkp_docker_agent_wait_tcp(struct csdkp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len);
+int dockerp_agent_wait_tcp(struct dockerp_docker *ctx, const char *id, json_t *inspect, char *url, size_t len);
 /** The end of the container's previous run (State.FinishedAt) as seconds.nanoseconds, "" when none. */
-void csdkp_docker_agent_since(json_t *inspect, char *out, size_t len);
+void dockerp_agent_since(json_t *inspect, char *out, size_t len);
 /** 1 when the container's agent is reached over TCP (its label). */
-int csdkp_docker_agent_tcp_of(json_t *inspect);
+int dockerp_agent_tcp_of(json_t *inspect);
 /** TCP transport: the published agent port in inspect, 0 when none (host network: see its log). */
-int csdkp_docker_agent_published(json_t *inspect);
-int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
+int dockerp_agent_published(json_t *inspect);
+int dockerp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* named.c */
-int csdkp_docker_container_name(char **out, const char *ns, const char *name);
-int csdkp_m_find_or_create(void *ctx, const struct csdk_create_request *opts,
+int dockerp_container_name(char **out, const char *ns, const char *name);
+int dockerp_m_find_or_create(void *ctx, const struct csdk_create_request *opts,
 			   struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
+int dockerp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
+int dockerp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
 
 /* exec.c */
 
 /** Run argv-less shell command in the container; *exit_code_out is the program's status. */
-int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
+int dockerp_exec(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *command,
 		      const struct csdk_run_request *opts, struct csdk_sink *out,
-		      struct csdkp_capture *err_capture, int *exit_code_out);
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
+		      struct csdkc_capture *err_capture, int *exit_code_out);
+int dockerp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			struct csdk_sink *out, int *exit_code_out);
-int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out,
+int dockerp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out,
 		     int *exit_code_out);
 
 /* archive.c: single-file tar bodies for the archive API */
-int csdkp_docker_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime);
-struct csdkp_docker_tar_member {
+int dockerp_tar_one(char **out, size_t *out_len, const char *name, const void *data, size_t len, int64_t mtime);
+struct dockerp_tar_member {
 	const char *name;
 	char type; /* '0' file, '5' directory */
 	unsigned mode;
@@ -165,29 +165,29 @@ struct csdkp_docker_tar_member {
 	size_t len;
 	int64_t mtime;
 };
-int csdkp_docker_tar_members(char **out, size_t *out_len, const struct csdkp_docker_tar_member *m, size_t n);
+int dockerp_tar_members(char **out, size_t *out_len, const struct dockerp_tar_member *m, size_t n);
 /** Calls fn for each member of a tar held in memory. */
-typedef int (*csdkp_docker_tar_fn)(void *arg, const char *path, char type, uint64_t size, int64_t mtime,
+typedef int (*dockerp_tar_fn)(void *arg, const char *path, char type, uint64_t size, int64_t mtime,
 				   const char *data);
-int csdkp_docker_tar_each(const char *tar, size_t len, csdkp_docker_tar_fn fn, void *arg);
+int dockerp_tar_each(const char *tar, size_t len, dockerp_tar_fn fn, void *arg);
 
 /* fs.c */
-int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs,
+int dockerp_put_file(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs,
 			  const void *data, size_t len);
-int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
-int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len);
-int csdkp_m_fs_mkdir(void *ctx, void *sandbox, const char *path);
-int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
-int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out);
-int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path);
+int dockerp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
+int dockerp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len);
+int dockerp_m_fs_mkdir(void *ctx, void *sandbox, const char *path);
+int dockerp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
+int dockerp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out);
+int dockerp_m_fs_remove(void *ctx, void *sandbox, const char *path);
 
 /* images.c */
-int csdkp_docker_pull(struct csdkp_docker *ctx, const char *image);
-int csdkp_m_template_create(void *ctx, const struct csdk_template_request *opts, struct csdk_text *id_out);
-int csdkp_m_template_list(void *ctx, struct csdk_items *out);
-int csdkp_m_template_delete(void *ctx, const char *id);
-int csdkp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
-int csdkp_m_snapshot_list(void *ctx, struct csdk_items *out);
-int csdkp_m_snapshot_delete(void *ctx, const char *id);
+int dockerp_pull(struct dockerp_docker *ctx, const char *image);
+int dockerp_m_template_create(void *ctx, const struct csdk_template_request *opts, struct csdk_text *id_out);
+int dockerp_m_template_list(void *ctx, struct csdk_items *out);
+int dockerp_m_template_delete(void *ctx, const char *id);
+int dockerp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
+int dockerp_m_snapshot_list(void *ctx, struct csdk_items *out);
+int dockerp_m_snapshot_delete(void *ctx, const char *id);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "docker.h"
 
-static int engine_unreachable(struct csdkp_docker *ctx, const char *reason)
+static int engine_unreachable(struct dockerp_docker *ctx, const char *reason)
 {
 	return ctx->host->error(ctx->host, CSDK_EIO,
 				"cannot connect to the Docker engine at %s: %s; start dockerd (or 'podman system service') there, "
@@ -14,7 +14,7 @@ static int engine_unreachable(struct csdkp_docker *ctx, const char *reason)
 				ctx->ep.display, reason);
 }
 
-static int not_an_engine(struct csdkp_docker *ctx, const char *what)
+static int not_an_engine(struct dockerp_docker *ctx, const char *what)
 {
 	return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"the service at %s is not a Docker engine (%s); point DOCKER_HOST (config key host) at a Docker or Podman API socket",
@@ -23,10 +23,10 @@ static int not_an_engine(struct csdkp_docker *ctx, const char *what)
 
 /* One /_ping per context: an endpoint that answers something else is not
  * an engine, and every later error would only be confusing. */
-static int check_engine(struct csdkp_docker *ctx)
+static int check_engine(struct dockerp_docker *ctx)
 {
-	struct csdkp_http_request req = { .method = "GET", .path = "/_ping", .capture_header = "Libpod-Api-Version", .timeout_ms = 15000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "GET", .path = "/_ping", .capture_header = "Libpod-Api-Version", .timeout_ms = 15000 };
+	struct dockerp_http_response resp;
 	char err[512] = "";
 	int rc, checked;
 
@@ -35,7 +35,7 @@ static int check_engine(struct csdkp_docker *ctx)
 	pthread_mutex_unlock(&ctx->lock);
 	if (checked)
 		return 0;
-	rc = csdkp_http_do(&ctx->ep, &req, &resp, err, sizeof(err));
+	rc = dockerp_http_do(&ctx->ep, &req, &resp, err, sizeof(err));
 	if (rc == CSDK_EIO)
 		return engine_unreachable(ctx, err);
 	if (rc == CSDK_ETIMEOUT)
@@ -47,18 +47,18 @@ static int check_engine(struct csdkp_docker *ctx)
 	if (resp.status != 200 || resp.len < 2 || strncmp(resp.body, "OK", 2)) {
 		char what[128];
 		snprintf(what, sizeof(what), "GET /_ping answered HTTP %ld without OK", resp.status);
-		csdkp_http_response_free(&resp);
+		dockerp_http_response_free(&resp);
 		return not_an_engine(ctx, what);
 	}
 	pthread_mutex_lock(&ctx->lock);
 	ctx->podman = resp.header != NULL;
 	ctx->checked = 1;
 	pthread_mutex_unlock(&ctx->lock);
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return 0;
 }
 
-int csdkp_docker_is_podman(struct csdkp_docker *ctx)
+int dockerp_is_podman(struct dockerp_docker *ctx)
 {
 	int rc, podman;
 
@@ -70,26 +70,26 @@ int csdkp_docker_is_podman(struct csdkp_docker *ctx)
 	return podman;
 }
 
-int csdkp_docker_name_taken(long status, json_t *answer)
+int dockerp_name_taken(long status, json_t *answer)
 {
 	const char *cause = json_string_value(json_object_get(answer, "cause"));
 
 	return status == 409 || (status == 500 && cause && !strcmp(cause, "that name is already in use"));
 }
 
-int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, struct csdkp_http_response *resp)
+int dockerp_raw(struct dockerp_docker *ctx, struct dockerp_http_request *req, struct dockerp_http_response *resp)
 {
-	struct csdkp_http_request r = *req;
+	struct dockerp_http_request r = *req;
 	char err[512] = "", *path;
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = check_engine(ctx)))
 		return rc;
-	if (asprintf(&path, CSDKP_DOCKER_API "%s", req->path) < 0)
+	if (asprintf(&path, DOCKERP_API "%s", req->path) < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory calling the Docker engine");
 	r.path = path;
-	rc = csdkp_http_do(&ctx->ep, &r, resp, err, sizeof(err));
+	rc = dockerp_http_do(&ctx->ep, &r, resp, err, sizeof(err));
 	free(path);
 	switch (rc) {
 	case 0:
@@ -106,11 +106,11 @@ int csdkp_docker_raw(struct csdkp_docker *ctx, struct csdkp_http_request *req, s
 	}
 }
 
-int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *path, json_t *body,
+int dockerp_call(struct dockerp_docker *ctx, const char *method, const char *path, json_t *body,
 		      long *status_out, json_t **json_out)
 {
-	struct csdkp_http_request req = { .method = method, .path = path, .timeout_ms = 120000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = method, .path = path, .timeout_ms = 120000 };
+	struct dockerp_http_response resp;
 	char *text = NULL;
 	int rc;
 
@@ -124,7 +124,7 @@ int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *
 		req.body = text;
 		req.body_len = strlen(text);
 	}
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	free(text);
 	if (rc == CSDK_ETIMEOUT)
 		return ctx->host->error(ctx->host, rc, "Docker engine at %s: %s %s got no answer within %lld s; check the engine's log",
@@ -136,7 +136,7 @@ int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *
 		json_error_t jerr;
 		*json_out = json_loadb(resp.body, resp.len, 0, &jerr);
 		if (!*json_out && resp.status < 400) {
-			csdkp_http_response_free(&resp);
+			dockerp_http_response_free(&resp);
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 						"Docker engine at %s: %s %s answered HTTP %ld with a body that is not JSON (%s); check that the endpoint is a Docker or Podman API socket",
 						ctx->ep.display, method, path, *status_out, jerr.text);
@@ -149,18 +149,18 @@ int csdkp_docker_call(struct csdkp_docker *ctx, const char *method, const char *
 			*json_out = json_pack("{s:s%}", "message", resp.body, n);
 		}
 	}
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return 0;
 }
 
-const char *csdkp_docker_message(json_t *answer)
+const char *dockerp_message(json_t *answer)
 {
 	const char *m = json_string_value(json_object_get(answer, "message"));
 	return m ? m : "(no message)";
 }
 
-int csdkp_docker_engine_error(struct csdkp_docker *ctx, int code, const char *what, long status, json_t *answer)
+int dockerp_engine_error(struct dockerp_docker *ctx, int code, const char *what, long status, json_t *answer)
 {
 	return ctx->host->error(ctx->host, code, "Docker engine at %s: %s failed (HTTP %ld): %s", ctx->ep.display, what,
-				status, csdkp_docker_message(answer));
+				status, dockerp_message(answer));
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "docker.h"
 #include "frames.h"
 
@@ -18,10 +18,10 @@ static const char killer_script[] =
 	"read p < \"$1\" 2>/dev/null && kill -9 -\"$p\" 2>/dev/null; rm -f \"$1\" 2>/dev/null; :";
 
 struct stream_state {
-	struct csdkp_docker *ctx;
+	struct dockerp_docker *ctx;
 	struct csdk_sink *out;
-	struct csdkp_capture *cap;
-	struct csdkp_frames frames;
+	struct csdkc_capture *cap;
+	struct dockerp_frames frames;
 	int sink_rc;
 	int malformed;
 };
@@ -31,7 +31,7 @@ static int on_frame(void *arg, int stream, const char *data, size_t len)
 	struct stream_state *s = arg;
 	int rc;
 
-	if (stream == 2 && s->cap && (rc = csdkp_capture_append(s->cap, data, len)))
+	if (stream == 2 && s->cap && (rc = csdkc_capture_append(s->cap, data, len)))
 		return s->sink_rc = rc;
 	if (s->out && (rc = s->ctx->host->sink_write(s->out, stream == 2 ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT, data, len)))
 		return s->sink_rc = rc;
@@ -41,14 +41,14 @@ static int on_frame(void *arg, int stream, const char *data, size_t len)
 static int on_body(void *arg, const char *data, size_t len)
 {
 	struct stream_state *s = arg;
-	int rc = csdkp_frames_feed(&s->frames, data, len, on_frame, s);
+	int rc = dockerp_frames_feed(&s->frames, data, len, on_frame, s);
 
 	if (rc && !s->sink_rc)
 		s->malformed = 1;
 	return rc;
 }
 
-static int exec_create(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, json_t *cmd, const char *cwd,
+static int exec_create(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, json_t *cmd, const char *cwd,
 		       const struct csdk_run_request *opts, int attach, char *id_out, size_t id_len)
 {
 	json_t *body = json_object(), *env = json_array(), *j = NULL;
@@ -68,7 +68,7 @@ static int exec_create(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb
 		free(kv);
 	}
 	if (cwd && !bad) {
-		bad |= csdkp_docker_abs_path(sb, cwd, &abs) != 0;
+		bad |= dockerp_abs_path(sb, cwd, &abs) != 0;
 		if (!bad)
 			bad |= json_object_set_new(body, "WorkingDir", json_string(abs));
 	}
@@ -85,7 +85,7 @@ static int exec_create(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building an exec request");
 	}
 	snprintf(path, sizeof(path), "/containers/%s/exec", sb->id);
-	rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j);
+	rc = dockerp_call(ctx, "POST", path, body, &status, &j);
 	json_decref(body);
 	if (rc)
 		return rc;
@@ -93,16 +93,16 @@ static int exec_create(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 	else if (status == 409)
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s is not running (%s); create a new one",
-				      sb->id, csdkp_docker_message(j));
+				      sb->id, dockerp_message(j));
 	else if (status != 201 || !json_is_string(json_object_get(j, "Id")))
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "creating an exec", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "creating an exec", status, j);
 	else
 		snprintf(id_out, id_len, "%s", json_string_value(json_object_get(j, "Id")));
 	json_decref(j);
 	return rc;
 }
 
-static int exec_inspect(struct csdkp_docker *ctx, const char *eid, int *running, int *exit_code)
+static int exec_inspect(struct dockerp_docker *ctx, const char *eid, int *running, int *exit_code)
 {
 	char path[160];
 	json_t *j = NULL;
@@ -110,10 +110,10 @@ static int exec_inspect(struct csdkp_docker *ctx, const char *eid, int *running,
 	int rc;
 
 	snprintf(path, sizeof(path), "/exec/%s/json", eid);
-	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "GET", path, NULL, &status, &j)))
 		return rc;
 	if (status != 200) {
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "inspecting an exec", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "inspecting an exec", status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -123,15 +123,15 @@ static int exec_inspect(struct csdkp_docker *ctx, const char *eid, int *running,
 	return 0;
 }
 
-static int exec_start(struct csdkp_docker *ctx, const char *eid, int detach, struct stream_state *s, int64_t timeout_ms)
+static int exec_start(struct dockerp_docker *ctx, const char *eid, int detach, struct stream_state *s, int64_t timeout_ms)
 {
 	static const char attached[] = "{\"Detach\":false,\"Tty\":false}";
 	static const char detached[] = "{\"Detach\":true,\"Tty\":false}";
-	struct csdkp_http_request req = { .method = "POST", .content_type = "application/json",
+	struct dockerp_http_request req = { .method = "POST", .content_type = "application/json",
 					  .body = detach ? detached : attached,
 					  .body_len = detach ? sizeof(detached) - 1 : sizeof(attached) - 1,
 					  .timeout_ms = timeout_ms };
-	struct csdkp_http_response resp;
+	struct dockerp_http_response resp;
 	char path[160];
 	int rc;
 
@@ -141,20 +141,20 @@ static int exec_start(struct csdkp_docker *ctx, const char *eid, int detach, str
 		req.on_body = on_body;
 		req.arg = s;
 	}
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	if (rc)
 		return rc;
 	if (resp.status >= 400) {
 		json_t *j = resp.body ? json_loadb(resp.body, resp.len, 0, NULL) : NULL;
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "starting an exec", resp.status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "starting an exec", resp.status, j);
 		json_decref(j);
 	}
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return rc;
 }
 
 /* Kill the wrapper's process group until the exec reports it has ended. */
-static int exec_kill(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *eid, const char *pidfile)
+static int exec_kill(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *eid, const char *pidfile)
 {
 	for (int i = 0; i < 50; i++) {
 		char kid[128];
@@ -175,9 +175,9 @@ static int exec_kill(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 	return ctx->host->error(ctx->host, CSDK_EBACKEND, "a timed-out command in sandbox %s could not be killed within 5 s; destroy the sandbox", sb->id);
 }
 
-int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *command,
+int dockerp_exec(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *command,
 		      const struct csdk_run_request *opts, struct csdk_sink *out,
-		      struct csdkp_capture *err_capture, int *exit_code_out)
+		      struct csdkc_capture *err_capture, int *exit_code_out)
 {
 	struct stream_state s = { .ctx = ctx, .out = out, .cap = err_capture };
 	char eid[128], pidfile[64], hex[17];
@@ -186,11 +186,11 @@ int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb,
 	json_t *cmd;
 
 	*exit_code_out = -1;
-	csdkp_frames_init(&s.frames);
+	dockerp_frames_init(&s.frames);
 	if (background)
 		cmd = json_pack("[sss]", "/bin/sh", "-c", command);
 	else {
-		csdkp_random_hex(hex, 8);
+		csdkc_random_hex(hex, 8);
 		snprintf(pidfile, sizeof(pidfile), "/tmp/.csdk-exec-%s.pid", hex);
 		cmd = json_pack("[ssssss]", "/bin/sh", "-c", wrapper_script, "csdk-run", pidfile, command);
 	}
@@ -234,25 +234,25 @@ int csdkp_docker_exec(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb,
 	return 0;
 }
 
-int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
+int dockerp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *opts,
 			struct csdk_sink *out, int *exit_code_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command to run");
-	return csdkp_docker_exec(ctx, sandbox, command, opts, out, NULL, exit_code_out);
+	return dockerp_exec(ctx, sandbox, command, opts, out, NULL, exit_code_out);
 }
 
-int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
+int dockerp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 		     struct csdk_sink *out, int *exit_code_out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdkp_capture cap = { .max = 256 * 1024 };
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
+	struct csdkc_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
-	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *q = NULL;
+	char path[80], hex[17], msg[CSDKC_ERR_MAX], *cmd = NULL, *q = NULL;
 	int rc, python, code_rc;
 
 	*exit_code_out = -1;
@@ -262,25 +262,25 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	if (!code)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
 	python = !strcmp(runtime, "python");
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
-	if ((rc = csdkp_docker_put_file(ctx, sb, path, code, strlen(code))))
+	if ((rc = dockerp_put_file(ctx, sb, path, code, strlen(code))))
 		return rc;
-	if ((rc = csdkp_shell_quote(&q, path)) ||
+	if ((rc = csdku_shell_quote(&q, path)) ||
 	    asprintf(&cmd, "%s %s; r=$?; rm -f %s; exit $r", python ? "python3" : "node", q, q) < 0) {
 		free(q);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building the run_code command");
 	}
 	free(q);
 	ro.runtime = NULL;
-	rc = csdkp_docker_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
+	rc = dockerp_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
 	code_rc = *exit_code_out;
 	if (ro.background) {
 		free(cap.data);
 		return rc;
 	}
-	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
+	if (!rc && csdku_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
 		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
 	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
 		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key %s)",

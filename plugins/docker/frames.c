@@ -6,12 +6,12 @@
 
 #include "frames.h"
 
-void csdkp_frames_init(struct csdkp_frames *f)
+void dockerp_frames_init(struct dockerp_frames *f)
 {
 	memset(f, 0, sizeof(*f));
 }
 
-int csdkp_frames_feed(struct csdkp_frames *f, const void *data, size_t len, csdkp_frames_fn fn, void *arg)
+int dockerp_frames_feed(struct dockerp_frames *f, const void *data, size_t len, dockerp_frames_fn fn, void *arg)
 {
 	const unsigned char *p = data, *end = p + len;
 
@@ -51,7 +51,7 @@ int csdkp_frames_feed(struct csdkp_frames *f, const void *data, size_t len, csdk
 	return 0;
 }
 
-int csdkp_frames_complete(const struct csdkp_frames *f)
+int dockerp_frames_complete(const struct dockerp_frames *f)
 {
 	return f->remaining == 0 && f->header_len == 0;
 }

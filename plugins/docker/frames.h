@@ -3,13 +3,13 @@
  * an 8-byte header (stream byte, three zero bytes, big-endian u32 length)
  * followed by the payload, split arbitrarily across reads.
  */
-#ifndef CSDKP_DOCKER_FRAMES_H
-#define CSDKP_DOCKER_FRAMES_H
+#ifndef DOCKERP_FRAMES_H
+#define DOCKERP_FRAMES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct csdkp_frames {
+struct dockerp_frames {
 	unsigned char header[8];
 	size_t header_len;
 	int stream;
@@ -17,15 +17,15 @@ struct csdkp_frames {
 };
 
 /** Receives a payload piece of stream 1 (stdout) or 2 (stderr); non-zero stops. */
-typedef int (*csdkp_frames_fn)(void *arg, int stream, const char *data, size_t len);
+typedef int (*dockerp_frames_fn)(void *arg, int stream, const char *data, size_t len);
 
-void csdkp_frames_init(struct csdkp_frames *f);
+void dockerp_frames_init(struct dockerp_frames *f);
 /**
  * Feed len bytes. Returns 0, the callback's non-zero value, or CSDK_EBACKEND
  * for a malformed header (a stream other than 0, 1 or 2, or non-zero padding).
  */
-int csdkp_frames_feed(struct csdkp_frames *f, const void *data, size_t len, csdkp_frames_fn fn, void *arg);
+int dockerp_frames_feed(struct dockerp_frames *f, const void *data, size_t len, dockerp_frames_fn fn, void *arg);
 /** 1 when the stream so far ended on a frame boundary. */
-int csdkp_frames_complete(const struct csdkp_frames *f);
+int dockerp_frames_complete(const struct dockerp_frames *f);
 
 #endif

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "base64.h"
-#include "csdkp.h"
+#include "csdkc.h"
 #include "docker.h"
 #include "rfc3339.h"
 
@@ -22,12 +22,12 @@ struct path_stat {
 	char *link_target;
 };
 
-static int archive_path(struct csdkp_docker_sandbox *sb, const char *abs, char **out)
+static int archive_path(struct dockerp_sandbox *sb, const char *abs, char **out)
 {
 	char *q = NULL;
 	int rc;
 
-	if ((rc = csdkp_http_escape(&q, abs)))
+	if ((rc = dockerp_http_escape(&q, abs)))
 		return rc;
 	if (asprintf(out, "/containers/%s/archive?path=%s", sb->id, q) < 0)
 		*out = NULL;
@@ -35,16 +35,16 @@ static int archive_path(struct csdkp_docker_sandbox *sb, const char *abs, char *
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static int gone(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb)
+static int gone(struct dockerp_docker *ctx, struct dockerp_sandbox *sb)
 {
 	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 }
 
 /* HEAD the archive endpoint: 0 with *st, CSDK_ENOTFOUND (no error set) when missing. */
-static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, struct path_stat *st)
+static int path_stat(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs, struct path_stat *st)
 {
-	struct csdkp_http_request req = { .method = "HEAD", .capture_header = "X-Docker-Container-Path-Stat", .timeout_ms = 60000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "HEAD", .capture_header = "X-Docker-Container-Path-Stat", .timeout_ms = 60000 };
+	struct dockerp_http_response resp;
 	char *path;
 	json_t *j;
 	size_t n;
@@ -55,23 +55,23 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 	if ((rc = archive_path(sb, abs, &path)))
 		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
 	req.path = path;
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	free(path);
 	if (rc)
 		return rc;
 	if (resp.status == 404) {
-		csdkp_http_response_free(&resp);
+		dockerp_http_response_free(&resp);
 		/* 404 covers both a missing path and a missing container */
-		return csdkp_docker_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND ? gone(ctx, sb) : (json_decref(j), CSDK_ENOTFOUND);
+		return dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND ? gone(ctx, sb) : (json_decref(j), CSDK_ENOTFOUND);
 	}
 	if (resp.status != 200 || !resp.header) {
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s: stat of '%s' in sandbox %s failed (HTTP %ld); check the engine's log",
 				      ctx->ep.display, abs, sb->id, resp.status);
-		csdkp_http_response_free(&resp);
+		dockerp_http_response_free(&resp);
 		return rc;
 	}
-	rc = csdkp_b64_decode(&raw, &n, resp.header, strlen(resp.header));
-	csdkp_http_response_free(&resp);
+	rc = csdku_b64_decode(&raw, &n, resp.header, strlen(resp.header));
+	dockerp_http_response_free(&resp);
 	if (rc == CSDK_ENOMEM)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory reading a path stat");
 	j = raw ? json_loadb((const char *)raw, n, 0, NULL) : NULL;
@@ -81,7 +81,7 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 					ctx->ep.display, abs);
 	st->mode = (uint32_t)json_integer_value(json_object_get(j, "mode"));
 	st->size = (uint64_t)json_integer_value(json_object_get(j, "size"));
-	st->mtime_ms = csdkp_rfc3339_ms(json_string_value(json_object_get(j, "mtime")));
+	st->mtime_ms = csdku_rfc3339_ms(json_string_value(json_object_get(j, "mtime")));
 	if (json_string_length(json_object_get(j, "linkTarget")))
 		st->link_target = strdup(json_string_value(json_object_get(j, "linkTarget")));
 	json_decref(j);
@@ -89,12 +89,12 @@ static int path_stat(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, 
 }
 
 /* Run a fixed command with quoted arguments; fails with the command's stderr. */
-static int exec_simple(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *cmd, int *code,
-		       struct csdkp_capture *cap)
+static int exec_simple(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *cmd, int *code,
+		       struct csdkc_capture *cap)
 {
 	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 120000 };
 
-	return csdkp_docker_exec(ctx, sb, cmd, &ro, NULL, cap, code);
+	return dockerp_exec(ctx, sb, cmd, &ro, NULL, cap, code);
 }
 
 static int quoted_cmd(char **out, const char *before, const char *path, const char *after)
@@ -102,7 +102,7 @@ static int quoted_cmd(char **out, const char *before, const char *path, const ch
 	char *q = NULL;
 	int rc;
 
-	if ((rc = csdkp_shell_quote(&q, path)))
+	if ((rc = csdku_shell_quote(&q, path)))
 		return rc;
 	if (asprintf(out, "%s%s%s", before, q, after) < 0)
 		*out = NULL;
@@ -110,15 +110,15 @@ static int quoted_cmd(char **out, const char *before, const char *path, const ch
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static void chomp(struct csdkp_capture *cap)
+static void chomp(struct csdkc_capture *cap)
 {
 	while (cap->len && (cap->data[cap->len - 1] == '\n' || cap->data[cap->len - 1] == '\r'))
 		cap->data[--cap->len] = '\0';
 }
 
-static int mkdir_p(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs, const char *shown)
+static int mkdir_p(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs, const char *shown)
 {
-	struct csdkp_capture cap = { .max = 4096 };
+	struct csdkc_capture cap = { .max = 4096 };
 	char *cmd;
 	int rc, code = 0;
 
@@ -147,11 +147,11 @@ static int dirname_of(const char *abs, char **dir, const char **base)
 	return *dir ? 0 : CSDK_ENOMEM;
 }
 
-int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, const char *abs,
+int dockerp_put_file(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs,
 			  const void *data, size_t len)
 {
-	struct csdkp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
+	struct dockerp_http_response resp;
 	struct path_stat st;
 	char *dir = NULL, *tar = NULL, *path = NULL;
 	const char *base;
@@ -165,7 +165,7 @@ int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox 
 	if (!rc && (st.mode & GO_MODE_DIR))
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a directory; give a file path to write", abs);
 	if ((rc = dirname_of(abs, &dir, &base)) || !*base ||
-	    (rc = csdkp_docker_tar_one(&tar, &tar_len, base, data, len, time(NULL))) ||
+	    (rc = dockerp_tar_one(&tar, &tar_len, base, data, len, time(NULL))) ||
 	    (rc = archive_path(sb, dir, &path))) {
 		free(dir);
 		free(tar);
@@ -177,10 +177,10 @@ int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox 
 	req.body = tar;
 	req.body_len = tar_len;
 	for (;;) {
-		if ((rc = csdkp_docker_raw(ctx, &req, &resp)))
+		if ((rc = dockerp_raw(ctx, &req, &resp)))
 			break;
 		if (resp.status == 404 && !tries++) {
-			csdkp_http_response_free(&resp);
+			dockerp_http_response_free(&resp);
 			if ((rc = mkdir_p(ctx, sb, dir, dir)))
 				break;
 			continue;
@@ -190,10 +190,10 @@ int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox 
 			if (resp.status == 400 || resp.status == 404)
 				rc = ctx->host->error(ctx->host, CSDK_EINVAL, "cannot write '%s': a parent of it is a file; remove that file or choose another path", abs);
 			else
-				rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "writing a file", resp.status, j);
+				rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "writing a file", resp.status, j);
 			json_decref(j);
 		}
-		csdkp_http_response_free(&resp);
+		dockerp_http_response_free(&resp);
 		break;
 	}
 	free(path);
@@ -203,7 +203,7 @@ int csdkp_docker_put_file(struct csdkp_docker *ctx, struct csdkp_docker_sandbox 
 }
 
 struct read_state {
-	struct csdkp_docker *ctx;
+	struct dockerp_docker *ctx;
 	struct csdk_sink *out;
 	int seen;
 	char type;
@@ -230,18 +230,18 @@ static int read_member(void *arg, const char *name, char type, uint64_t size, in
 	return 1;
 }
 
-int csdkp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sink *out)
+int dockerp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sink *out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	char *abs = NULL;
 	int rc, hops = 0;
 
-	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+	if ((rc = dockerp_abs_path(sb, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	for (;;) {
-		struct csdkp_http_request req = { .method = "GET", .timeout_ms = 300000 };
-		struct csdkp_http_response resp;
+		struct dockerp_http_request req = { .method = "GET", .timeout_ms = 300000 };
+		struct dockerp_http_response resp;
 		struct read_state s = { .ctx = ctx, .out = out };
 		char *apath = NULL;
 
@@ -250,27 +250,27 @@ int csdkp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sin
 			break;
 		}
 		req.path = apath;
-		rc = csdkp_docker_raw(ctx, &req, &resp);
+		rc = dockerp_raw(ctx, &req, &resp);
 		free(apath);
 		if (rc)
 			break;
 		if (resp.status == 404) {
 			json_t *j;
-			csdkp_http_response_free(&resp);
-			rc = csdkp_docker_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND
+			dockerp_http_response_free(&resp);
+			rc = dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND
 				     ? gone(ctx, sb)
 				     : (json_decref(j), ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path));
 			break;
 		}
 		if (resp.status != 200) {
 			json_t *j = json_loadb(resp.body, resp.len, 0, NULL);
-			rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);
+			rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);
 			json_decref(j);
-			csdkp_http_response_free(&resp);
+			dockerp_http_response_free(&resp);
 			break;
 		}
-		rc = csdkp_docker_tar_each(resp.body, resp.len, read_member, &s);
-		csdkp_http_response_free(&resp);
+		rc = dockerp_tar_each(resp.body, resp.len, read_member, &s);
+		dockerp_http_response_free(&resp);
 		if (rc < 0) {
 			rc = ctx->host->error(ctx->host, rc, "Docker engine at %s sent a truncated archive for '%s'; retry", ctx->ep.display, path);
 			break;
@@ -307,41 +307,41 @@ int csdkp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sin
 	return rc;
 }
 
-int csdkp_m_fs_write(void *vctx, void *sandbox, const char *path, const void *data, size_t len)
+int dockerp_m_fs_write(void *vctx, void *sandbox, const char *path, const void *data, size_t len)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	char *abs = NULL;
 	int rc;
 
-	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+	if ((rc = dockerp_abs_path(sandbox, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
-	rc = csdkp_docker_put_file(ctx, sandbox, abs, data, len);
+	rc = dockerp_put_file(ctx, sandbox, abs, data, len);
 	free(abs);
 	return rc;
 }
 
-int csdkp_m_fs_mkdir(void *vctx, void *sandbox, const char *path)
+int dockerp_m_fs_mkdir(void *vctx, void *sandbox, const char *path)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	char *abs = NULL;
 	int rc;
 
-	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+	if ((rc = dockerp_abs_path(sandbox, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	rc = mkdir_p(ctx, sandbox, abs, path);
 	free(abs);
 	return rc;
 }
 
-int csdkp_m_fs_exists(void *vctx, void *sandbox, const char *path, int *exists_out)
+int dockerp_m_fs_exists(void *vctx, void *sandbox, const char *path, int *exists_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	struct path_stat st;
 	char *abs = NULL;
 	int rc;
 
 	*exists_out = 0;
-	if ((rc = csdkp_docker_abs_path(sandbox, path, &abs)))
+	if ((rc = dockerp_abs_path(sandbox, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	rc = path_stat(ctx, sandbox, abs, &st);
 	free(abs);
@@ -353,16 +353,16 @@ int csdkp_m_fs_exists(void *vctx, void *sandbox, const char *path, int *exists_o
 	return rc;
 }
 
-int csdkp_m_fs_remove(void *vctx, void *sandbox, const char *path)
+int dockerp_m_fs_remove(void *vctx, void *sandbox, const char *path)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
-	struct csdkp_capture cap = { .max = 4096 };
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
+	struct csdkc_capture cap = { .max = 4096 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;
 
-	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+	if ((rc = dockerp_abs_path(sb, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	if (!strcmp(abs, "/") || abs[strspn(abs, "/")] == '\0') {
 		free(abs);
@@ -384,20 +384,20 @@ int csdkp_m_fs_remove(void *vctx, void *sandbox, const char *path)
 	return rc;
 }
 
-int csdkp_m_fs_readdir(void *vctx, void *sandbox, const char *path, struct csdk_dir *out)
+int dockerp_m_fs_readdir(void *vctx, void *sandbox, const char *path, struct csdk_dir *out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	/* names NUL-separated on stderr (captured), so any byte but NUL and / survives */
 	static const char list_tail[] =
 		" || exit 2; for f in * .*; do case $f in .|..) continue;; esac; "
 		"[ -e \"$f\" ] || [ -h \"$f\" ] || continue; printf '%s\\0' \"$f\" >&2; done";
-	struct csdkp_capture cap = { .max = 64 * 1024 * 1024 };
+	struct csdkc_capture cap = { .max = 64 * 1024 * 1024 };
 	struct path_stat st;
 	char *abs = NULL, *cmd = NULL;
 	int rc, code = 0;
 
-	if ((rc = csdkp_docker_abs_path(sb, path, &abs)))
+	if ((rc = dockerp_abs_path(sb, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	rc = path_stat(ctx, sb, abs, &st);
 	free(st.link_target);

@@ -11,9 +11,9 @@
 #include <curl/curl.h>
 #include <csdk/plugin.h>
 
-#include "csdkp_http.h"
+#include "http.h"
 
-int csdkp_http_endpoint_init(struct csdkp_http_endpoint *out, const char *spec, char *err, size_t errlen)
+int dockerp_http_endpoint_init(struct dockerp_http_endpoint *out, const char *spec, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (!spec || !*spec) {
@@ -27,7 +27,7 @@ int csdkp_http_endpoint_init(struct csdkp_http_endpoint *out, const char *spec, 
 		const char *path = spec[0] == '/' ? spec : spec + 7;
 		if (path[0] != '/') {
 			snprintf(err, errlen, "endpoint '%s' has no absolute socket path; use unix:///path/to/socket", spec);
-			csdkp_http_endpoint_free(out);
+			dockerp_http_endpoint_free(out);
 			return CSDK_ECONFIG;
 		}
 		out->unix_path = strdup(path);
@@ -39,7 +39,7 @@ int csdkp_http_endpoint_init(struct csdkp_http_endpoint *out, const char *spec, 
 
 		if (n == 0) {
 			snprintf(err, errlen, "endpoint '%s' has no host; use tcp://host:port", spec);
-			csdkp_http_endpoint_free(out);
+			dockerp_http_endpoint_free(out);
 			return CSDK_ECONFIG;
 		}
 		if (asprintf(&out->base_url, "http://%.*s", (int)n, hp) < 0)
@@ -50,23 +50,23 @@ int csdkp_http_endpoint_init(struct csdkp_http_endpoint *out, const char *spec, 
 		else
 			out->host = strndup(hp, colon ? (size_t)(colon - hp) : n);
 		if (!out->host) {
-			csdkp_http_endpoint_free(out);
+			dockerp_http_endpoint_free(out);
 			snprintf(err, errlen, "endpoint '%s' is not well-formed; use tcp://host:port", spec);
 			return CSDK_ECONFIG;
 		}
 	} else {
 		snprintf(err, errlen, "endpoint '%s' is not supported; use unix:///path/to/socket or tcp://host:port", spec);
-		csdkp_http_endpoint_free(out);
+		dockerp_http_endpoint_free(out);
 		return CSDK_ECONFIG;
 	}
 	if (!out->base_url || (spec[0] == '/' || !strncmp(spec, "unix://", 7) ? !out->unix_path : 0)) {
-		csdkp_http_endpoint_free(out);
+		dockerp_http_endpoint_free(out);
 		return CSDK_ENOMEM;
 	}
 	return 0;
 }
 
-void csdkp_http_endpoint_free(struct csdkp_http_endpoint *ep)
+void dockerp_http_endpoint_free(struct dockerp_http_endpoint *ep)
 {
 	if (!ep)
 		return;
@@ -78,8 +78,8 @@ void csdkp_http_endpoint_free(struct csdkp_http_endpoint *ep)
 }
 
 struct transfer {
-	const struct csdkp_http_request *req;
-	struct csdkp_http_response *resp;
+	const struct dockerp_http_request *req;
+	struct dockerp_http_response *resp;
 	size_t cap;
 	int oom;
 	int stopped;
@@ -149,8 +149,8 @@ static int connected(CURL *curl)
 	return curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
 }
 
-int csdkp_http_do(const struct csdkp_http_endpoint *ep, const struct csdkp_http_request *req,
-		  struct csdkp_http_response *out, char *err, size_t errlen)
+int dockerp_http_do(const struct dockerp_http_endpoint *ep, const struct dockerp_http_request *req,
+		  struct dockerp_http_response *out, char *err, size_t errlen)
 {
 	struct transfer t = { .req = req, .resp = out };
 	struct curl_slist *headers = NULL;
@@ -229,11 +229,11 @@ int csdkp_http_do(const struct csdkp_http_endpoint *ep, const struct csdkp_http_
 	curl_easy_cleanup(curl);
 	free(url);
 	if (rc)
-		csdkp_http_response_free(out);
+		dockerp_http_response_free(out);
 	return rc;
 }
 
-void csdkp_http_response_free(struct csdkp_http_response *resp)
+void dockerp_http_response_free(struct dockerp_http_response *resp)
 {
 	if (!resp)
 		return;
@@ -244,7 +244,7 @@ void csdkp_http_response_free(struct csdkp_http_response *resp)
 	resp->len = 0;
 }
 
-int csdkp_http_escape(char **out, const char *s)
+int dockerp_http_escape(char **out, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = strlen(s), j = 0;

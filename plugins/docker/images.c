@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "docker.h"
 
 #define KIND_LABEL "com.computesdk.kind"
@@ -40,22 +40,22 @@ static int pull_body(void *arg, const char *data, size_t len)
 	return 0;
 }
 
-int csdkp_docker_pull(struct csdkp_docker *ctx, const char *image)
+int dockerp_pull(struct dockerp_docker *ctx, const char *image)
 {
 	struct pull_state s = { .line_len = 0 };
-	struct csdkp_http_request req = { .method = "POST", .on_body = pull_body, .arg = &s, .timeout_ms = 30 * 60 * 1000 };
-	struct csdkp_http_response resp;
+	struct dockerp_http_request req = { .method = "POST", .on_body = pull_body, .arg = &s, .timeout_ms = 30 * 60 * 1000 };
+	struct dockerp_http_response resp;
 	char *q = NULL, *path = NULL;
 	int rc;
 
-	if (csdkp_http_escape(&q, image) || asprintf(&path, "/images/create?fromImage=%s", q) < 0) {
+	if (dockerp_http_escape(&q, image) || asprintf(&path, "/images/create?fromImage=%s", q) < 0) {
 		free(q);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a pull request");
 	}
 	free(q);
 	req.path = path;
 	ctx->host->log(ctx->host, CSDK_LOG_INFO, "pulling image %s", image);
-	rc = csdkp_docker_raw(ctx, &req, &resp);
+	rc = dockerp_raw(ctx, &req, &resp);
 	free(path);
 	if (rc)
 		return rc;
@@ -64,7 +64,7 @@ int csdkp_docker_pull(struct csdkp_docker *ctx, const char *image)
 	if (resp.status != 200 || s.error[0])
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot pull image '%s' into the Docker engine at %s: %s; build or load it there instead",
 				      image, ctx->ep.display, s.error[0] ? s.error : "the engine refused the pull");
-	csdkp_http_response_free(&resp);
+	dockerp_http_response_free(&resp);
 	return rc;
 }
 
@@ -98,7 +98,7 @@ static int podman_label_change(char **query, const char *key, const char *value)
 			*c = ' ';
 	if (asprintf(&change, "LABEL %s=\"%s\"", key, v) < 0)
 		change = NULL;
-	if (change && !csdkp_http_escape(&q, change) && asprintf(&next, "%s&changes=%s", *query, q) >= 0) {
+	if (change && !dockerp_http_escape(&q, change) && asprintf(&next, "%s&changes=%s", *query, q) >= 0) {
 		free(*query);
 		*query = next;
 		rc = 0;
@@ -115,16 +115,16 @@ static int podman_label_change(char **query, const char *key, const char *value)
  * sandboxes (create sets it again on ours). The entrypoint of a gateway
  * sandbox, csdk-agent, is left out: a direct-mode sandbox made from the
  * image would run its keep-alive shell as the agent's arguments. */
-static int commit(struct csdkp_docker *ctx, const char *container, int agent, const char *kind, const char *name,
+static int commit(struct dockerp_docker *ctx, const char *container, int agent, const char *kind, const char *name,
 		  const char *repo, const char *tag, char **id_out)
 {
 	json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "Labels", KIND_LABEL, kind, NAME_LABEL, name ? name : "",
-				 CSDKP_DOCKER_LABEL, "");
+				 DOCKERP_LABEL, "");
 	char *path = NULL;
 	const char *id;
 	json_t *j = NULL;
 	long status;
-	int rc, podman = csdkp_docker_is_podman(ctx);
+	int rc, podman = dockerp_is_podman(ctx);
 
 	if (podman < 0) {
 		json_decref(body);
@@ -138,12 +138,12 @@ static int commit(struct csdkp_docker *ctx, const char *container, int agent, co
 		path = NULL;
 	if (!path ||
 	    (podman && (podman_label_change(&path, KIND_LABEL, kind) || podman_label_change(&path, NAME_LABEL, name ? name : "") ||
-			podman_label_change(&path, CSDKP_DOCKER_LABEL, "")))) {
+			podman_label_change(&path, DOCKERP_LABEL, "")))) {
 		json_decref(body);
 		free(path);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a commit request");
 	}
-	rc = csdkp_docker_call(ctx, "POST", path, body, &status, &j);
+	rc = dockerp_call(ctx, "POST", path, body, &status, &j);
 	free(path);
 	json_decref(body);
 	if (rc)
@@ -152,7 +152,7 @@ static int commit(struct csdkp_docker *ctx, const char *container, int agent, co
 	if (status == 404)
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", container);
 	else if (status != 201 || !id)
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "committing a container", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "committing a container", status, j);
 	else if (asprintf(id_out, "%s%s", strncmp(id, "sha256:", 7) ? "sha256:" : "", id) < 0) {
 		*id_out = NULL;
 		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory reading a commit answer");
@@ -172,7 +172,7 @@ static const char *familiar(const char *tag)
 	return tag;
 }
 
-static int list_kind(struct csdkp_docker *ctx, const char *kind, int by_tag, struct csdk_items *out)
+static int list_kind(struct dockerp_docker *ctx, const char *kind, int by_tag, struct csdk_items *out)
 {
 	char path[256];
 	json_t *j = NULL, *img;
@@ -182,10 +182,10 @@ static int list_kind(struct csdkp_docker *ctx, const char *kind, int by_tag, str
 
 	/* filters={"label":["com.computesdk.kind=KIND"]} */
 	snprintf(path, sizeof(path), "/images/json?filters=%%7B%%22label%%22%%3A%%5B%%22" KIND_LABEL "%%3D%s%%22%%5D%%7D", kind);
-	if ((rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "GET", path, NULL, &status, &j)))
 		return rc;
 	if (status != 200 || !json_is_array(j)) {
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "listing images", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "listing images", status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -206,7 +206,7 @@ static int list_kind(struct csdkp_docker *ctx, const char *kind, int by_tag, str
 	return rc;
 }
 
-static int delete_kind(struct csdkp_docker *ctx, const char *kind, const char *id)
+static int delete_kind(struct dockerp_docker *ctx, const char *kind, const char *id)
 {
 	char *q = NULL, *path = NULL;
 	json_t *j = NULL;
@@ -214,12 +214,12 @@ static int delete_kind(struct csdkp_docker *ctx, const char *kind, const char *i
 	long status;
 	int rc;
 
-	if (!id || csdkp_http_escape(&q, id) || asprintf(&path, "/images/%s/json", q) < 0) {
+	if (!id || dockerp_http_escape(&q, id) || asprintf(&path, "/images/%s/json", q) < 0) {
 		free(q);
 		return id ? ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building an image request")
 			  : ctx->host->error(ctx->host, CSDK_EINVAL, "no %s id given; pass one from %s_list", kind, kind);
 	}
-	rc = csdkp_docker_call(ctx, "GET", path, NULL, &status, &j);
+	rc = dockerp_call(ctx, "GET", path, NULL, &status, &j);
 	free(path);
 	path = NULL;
 	if (rc)
@@ -230,7 +230,7 @@ static int delete_kind(struct csdkp_docker *ctx, const char *kind, const char *i
 		goto out;
 	}
 	if (status != 200) {
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "inspecting an image", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "inspecting an image", status, j);
 		goto out;
 	}
 	json_decref(j);
@@ -240,13 +240,13 @@ static int delete_kind(struct csdkp_docker *ctx, const char *kind, const char *i
 		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building an image request");
 		goto out;
 	}
-	if ((rc = csdkp_docker_call(ctx, "DELETE", path, NULL, &status, &j)))
+	if ((rc = dockerp_call(ctx, "DELETE", path, NULL, &status, &j)))
 		goto out;
 	if (status == 409)
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "%s %s is in use (%s); destroy the sandboxes made from it first",
-				      kind, id, csdkp_docker_message(j));
+				      kind, id, dockerp_message(j));
 	else if (status >= 400 && status != 404)
-		rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "deleting an image", status, j);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "deleting an image", status, j);
 out:
 	json_decref(j);
 	free(path);
@@ -254,14 +254,14 @@ out:
 	return rc;
 }
 
-int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct csdk_text *id_out)
+int dockerp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct csdk_text *id_out)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	char tag[17], *id = NULL;
 	int rc;
 
-	csdkp_random_hex(tag, 8);
+	csdkc_random_hex(tag, 8);
 	if ((rc = commit(ctx, sb->id, sb->agent_dir[0] || sb->agent_tcp, "snapshot", name, "csdk-snapshot", tag, &id)))
 		return rc;
 	rc = ctx->host->text_set(id_out, id);
@@ -269,19 +269,19 @@ int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct 
 	return rc;
 }
 
-int csdkp_m_snapshot_list(void *vctx, struct csdk_items *out)
+int dockerp_m_snapshot_list(void *vctx, struct csdk_items *out)
 {
 	return list_kind(vctx, "snapshot", 0, out);
 }
 
-int csdkp_m_snapshot_delete(void *vctx, const char *id)
+int dockerp_m_snapshot_delete(void *vctx, const char *id)
 {
 	return delete_kind(vctx, "snapshot", id);
 }
 
-int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
+int dockerp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	const char *name = opts ? opts->name : NULL;
 	void *sandbox = opts && opts->struct_size >= offsetof(struct csdk_template_request, sandbox) + sizeof(void *) ? opts->sandbox : NULL;
 	char repo[80], part[41], hex[17], *id = NULL, *ref = NULL, *tmp_id = NULL;
@@ -289,11 +289,11 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 
 	if (!sandbox && !(opts && opts->source))
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "a docker template needs a source image or a sandbox; set source or sandbox");
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	repo_part(part, 40, name && *name ? name : hex);
 	snprintf(repo, sizeof(repo), "csdk-template/%s", part);
 	if (sandbox) {
-		struct csdkp_docker_sandbox *sb = sandbox;
+		struct dockerp_sandbox *sb = sandbox;
 		rc = commit(ctx, sb->id, sb->agent_dir[0] || sb->agent_tcp, "template", name, repo, "latest", &id);
 	} else {
 		/* a created, never started container lets commit add our labels to any image */
@@ -302,7 +302,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 
 		if (!body)
 			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
-		rc = csdkp_docker_call(ctx, "POST", "/containers/create", body, &status, &j);
+		rc = dockerp_call(ctx, "POST", "/containers/create", body, &status, &j);
 		json_decref(body);
 		if (rc)
 			return rc;
@@ -311,7 +311,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 					      "image '%s' is not present in the Docker engine at %s; build or load it there (docker build, docker load or docker import)",
 					      opts->source, ctx->ep.display);
 		else if (status != 201 || !json_is_string(json_object_get(j, "Id")))
-			rc = csdkp_docker_engine_error(ctx, CSDK_EBACKEND, "creating a container for a template", status, j);
+			rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "creating a container for a template", status, j);
 		else
 			tmp_id = strdup(json_string_value(json_object_get(j, "Id")));
 		json_decref(j);
@@ -324,7 +324,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 			char path[160];
 			json_t *r = NULL;
 			snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", tmp_id);
-			if (!csdkp_docker_call(ctx, "DELETE", path, NULL, &status, &r))
+			if (!dockerp_call(ctx, "DELETE", path, NULL, &status, &r))
 				json_decref(r);
 		}
 		free(tmp_id);
@@ -339,12 +339,12 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 	return rc;
 }
 
-int csdkp_m_template_list(void *vctx, struct csdk_items *out)
+int dockerp_m_template_list(void *vctx, struct csdk_items *out)
 {
 	return list_kind(vctx, "template", 1, out);
 }
 
-int csdkp_m_template_delete(void *vctx, const char *id)
+int dockerp_m_template_delete(void *vctx, const char *id)
 {
 	return delete_kind(vctx, "template", id);
 }

@@ -23,7 +23,7 @@ static void sanitise(char *dst, size_t max, const char *src)
 /* csdk-NS--NAME-HASH: readable parts sanitised to [A-Za-z0-9_.-] and cut
  * to 40 bytes, and an FNV-1a hash of the exact (namespace, name) so that
  * names that sanitise alike still get different containers. */
-int csdkp_docker_container_name(char **out, const char *ns, const char *name)
+int dockerp_container_name(char **out, const char *ns, const char *name)
 {
 	char a[41], b[41];
 	uint32_t h = 2166136261u;
@@ -43,7 +43,7 @@ int csdkp_docker_container_name(char **out, const char *ns, const char *name)
 	return 0;
 }
 
-static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name, struct csdk_text *id_out,
+static int find_named(struct dockerp_docker *ctx, const char *ns, const char *name, struct csdk_text *id_out,
 		      void **sandbox_out, int start)
 {
 	json_t *j = NULL, *labels;
@@ -51,9 +51,9 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 	char *cname;
 	int rc;
 
-	if (csdkp_docker_container_name(&cname, ns, name))
+	if (dockerp_container_name(&cname, ns, name))
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory naming a sandbox");
-	rc = csdkp_docker_inspect(ctx, cname, &j);
+	rc = dockerp_inspect(ctx, cname, &j);
 	free(cname);
 	if (rc)
 		return rc;
@@ -67,43 +67,43 @@ static int find_named(struct csdkp_docker *ctx, const char *ns, const char *name
 	/* stopped (an engine restart, docker stop): start it again; past its
 	 * deadline it exits at once and is removed as expired (ENOTFOUND) */
 	if (start && !json_is_true(json_object_get(json_object_get(j, "State"), "Running"))) {
-		char id[sizeof(((struct csdkp_docker_sandbox *)0)->id)];
+		char id[sizeof(((struct dockerp_sandbox *)0)->id)];
 		json_t *started = NULL;
 
 		snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(j, "Id")) ?: "");
 		json_decref(j);
-		if ((rc = csdkp_docker_start_and_wait(ctx, id, &started)))
+		if ((rc = dockerp_start_and_wait(ctx, id, &started)))
 			return rc;
 		j = started;
 		/* its agent starts again with the container: wait for it as create does */
-		if (csdkp_docker_agent_dir_of(j) && (rc = csdkp_docker_agent_wait(ctx, id, csdkp_docker_agent_dir_of(j)))) {
+		if (dockerp_agent_dir_of(j) && (rc = dockerp_agent_wait(ctx, id, dockerp_agent_dir_of(j)))) {
 			json_decref(j);
 			return rc;
 		}
-		if (csdkp_docker_agent_tcp_of(j)) {
-			char url[sizeof(((struct csdkp_docker_sandbox *)0)->agent_url)];
-			if ((rc = csdkp_docker_agent_wait_tcp(ctx, id, j, url, sizeof(url)))) {
+		if (dockerp_agent_tcp_of(j)) {
+			char url[sizeof(((struct dockerp_sandbox *)0)->agent_url)];
+			if ((rc = dockerp_agent_wait_tcp(ctx, id, j, url, sizeof(url)))) {
 				json_decref(j);
 				return rc;
 			}
 		}
 	}
 	if (!(rc = ctx->host->text_set(id_out, json_string_value(json_object_get(j, "Id")))))
-		rc = csdkp_docker_handle_new(ctx, j, sandbox_out);
+		rc = dockerp_handle_new(ctx, j, sandbox_out);
 	json_decref(j);
 	return rc;
 }
 
-int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
+int dockerp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 
 	return find_named(ctx, ns, name, id_out, sandbox_out, 0);
 }
 
-int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
+int dockerp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 	const char *ns = opts->namespace_, *name = opts->name;
 	char *cname;
 	int rc;
@@ -111,9 +111,9 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 	rc = find_named(ctx, ns, name, id_out, sandbox_out, 1);
 	if (rc != CSDK_ENOTFOUND)
 		return rc;
-	if (csdkp_docker_container_name(&cname, ns, name))
+	if (dockerp_container_name(&cname, ns, name))
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory naming a sandbox");
-	rc = csdkp_docker_create_with_name(ctx, cname, ns, name, opts, id_out, sandbox_out);
+	rc = dockerp_create_with_name(ctx, cname, ns, name, opts, id_out, sandbox_out);
 	if (rc == CSDK_EEXISTS) {
 		/* another caller won the race for the name: the engine's name conflict
 		 * makes it atomic, but the winner's container may not be inspectable yet */
@@ -133,25 +133,25 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, s
 }
 
 /* Gateway mode: csdk-agent re-reads its deadline file within a second. */
-static int extend_agent(struct csdkp_docker *ctx, struct csdkp_docker_sandbox *sb, int64_t duration_ms)
+static int extend_agent(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t duration_ms)
 {
 	int64_t d = 0, now = time(NULL);
 	int rc;
 
-	if ((rc = csdkp_docker_agent_deadline(ctx, sb, &d)))
+	if ((rc = dockerp_agent_deadline(ctx, sb, &d)))
 		return rc;
 	/* no deadline (0) means no timeout: nothing to extend */
 	if (d <= 0)
 		return 0;
-	return csdkp_docker_agent_set_deadline(ctx, sb, (d < now ? now : d) + (duration_ms + 999) / 1000);
+	return dockerp_agent_set_deadline(ctx, sb, (d < now ? now : d) + (duration_ms + 999) / 1000);
 }
 
-int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
+int dockerp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 {
-	struct csdkp_docker *ctx = vctx;
-	struct csdkp_docker_sandbox *sb = sandbox;
+	struct dockerp_docker *ctx = vctx;
+	struct dockerp_sandbox *sb = sandbox;
 	struct csdk_run_request ro = { .struct_size = sizeof(ro), .timeout_ms = 30000 };
-	struct csdkp_capture cap = { .max = 4096 };
+	struct csdkc_capture cap = { .max = 4096 };
 	char cmd[512];
 	int rc, code = 0;
 
@@ -165,7 +165,7 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 		 "[ \"$d\" -gt 0 ] || exit 0; n=$(date +%%s) || exit 3; [ \"$d\" -lt \"$n\" ] && d=$n; "
 		 "echo $((d + %lld)) > $f.new && mv -f $f.new $f",
 		 (long long)((duration_ms + 999) / 1000));
-	rc = csdkp_docker_exec(ctx, sb, cmd, &ro, NULL, &cap, &code);
+	rc = dockerp_exec(ctx, sb, cmd, &ro, NULL, &cap, &code);
 	if (!rc && code)
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot extend the timeout of sandbox %s (exit code %d: %s); the image needs date and mv",
 				      sb->id, code, cap.data ? cap.data : "");

@@ -41,7 +41,7 @@ static const struct csdk_config_key docker_config_keys[] = {
 	{ .key = "mode", .env = "CSDK_DOCKER_MODE",
 	  .help = "direct (commands through docker exec) or gateway (through csdk-agent in each container)" },
 	{ .key = "agent", .env = "CSDK_DOCKER_AGENT",
-	  .help = "csdk-agent binary bind-mounted (or, over TCP, copied) into containers in gateway mode (default " CSDKP_DEFAULT_AGENT ")" },
+	  .help = "csdk-agent binary bind-mounted (or, over TCP, copied) into containers in gateway mode (default " DOCKERP_DEFAULT_AGENT ")" },
 	{ .key = "gateway_transport", .env = "CSDK_DOCKER_GATEWAY_TRANSPORT",
 	  .help = "how the host reaches csdk-agent in gateway mode: unix (bind-mounted socket, local engine), tcp (agent copied in, a TCP port) or auto (default: tcp for a tcp:// host)" },
 	{ .key = "run_dir", .env = "CSDK_DOCKER_RUN_DIR",
@@ -50,7 +50,7 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
 
-static int hardening_init(struct csdkp_docker *ctx, const struct csdk_config *config)
+static int hardening_init(struct dockerp_docker *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
 	const char *caps = host->config_get(config, "capabilities");
@@ -66,12 +66,12 @@ static int hardening_init(struct csdkp_docker *ctx, const struct csdk_config *co
 	v = 0;
 	host->config_get_int(config, "read_only", &v);
 	ctx->read_only = v != 0;
-	ctx->memory = CSDKP_DOCKER_DEFAULT_MEMORY;
+	ctx->memory = DOCKERP_DEFAULT_MEMORY;
 	host->config_get_int(config, "memory", &ctx->memory);
 	return 0;
 }
 
-static int parse_ports(struct csdkp_docker *ctx, const char *s)
+static int parse_ports(struct dockerp_docker *ctx, const char *s)
 {
 	const char *p = s;
 
@@ -81,16 +81,16 @@ static int parse_ports(struct csdkp_docker *ctx, const char *s)
 		if (end == p || v < 1 || v > 65535 || (*end && *end != ','))
 			return ctx->host->error(ctx->host, CSDK_ECONFIG,
 						"ports '%s' is not a comma-separated list of ports from 1 to 65535; e.g. ports=3000,8080", s);
-		if (ctx->n_ports == CSDKP_DOCKER_MAX_PORTS)
+		if (ctx->n_ports == DOCKERP_MAX_PORTS)
 			return ctx->host->error(ctx->host, CSDK_ECONFIG, "ports '%s' lists more than %d ports; publish fewer",
-						s, CSDKP_DOCKER_MAX_PORTS);
+						s, DOCKERP_MAX_PORTS);
 		ctx->ports[ctx->n_ports++] = (int)v;
 		p = *end ? end + 1 : end;
 	}
 	return 0;
 }
 
-static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *config)
+static int gateway_init(struct dockerp_docker *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
 	const char *v = host->config_get(config, "mode");
@@ -100,7 +100,7 @@ static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *conf
 	ctx->gateway = v ? !strcmp(v, "gateway") : DEFAULT_MODE == CSDK_MODE_GATEWAY;
 	ctx->agent = host->config_get(config, "agent");
 	if (!ctx->agent)
-		ctx->agent = CSDKP_DEFAULT_AGENT;
+		ctx->agent = DOCKERP_DEFAULT_AGENT;
 	if (ctx->agent[0] != '/')
 		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for agent; use the absolute path of the csdk-agent binary", ctx->agent);
 	if ((v = host->config_get(config, "run_dir")) && v[0] != '/')
@@ -138,7 +138,7 @@ static int gateway_init(struct csdkp_docker *ctx, const struct csdk_config *conf
 
 static int docker_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
 {
-	struct csdkp_docker *ctx = calloc(1, sizeof(*ctx));
+	struct dockerp_docker *ctx = calloc(1, sizeof(*ctx));
 	const char *v;
 	char err[512];
 	int rc;
@@ -148,7 +148,7 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 	ctx->host = host;
 	pthread_mutex_init(&ctx->lock, NULL);
 	v = host->config_get(config, "host");
-	if ((rc = csdkp_http_endpoint_init(&ctx->ep, v ? v : "unix:///var/run/docker.sock", err, sizeof(err)))) {
+	if ((rc = dockerp_http_endpoint_init(&ctx->ep, v ? v : "unix:///var/run/docker.sock", err, sizeof(err)))) {
 		rc = rc == CSDK_ENOMEM ? host->error(host, rc, "out of memory opening the docker provider")
 				       : host->error(host, rc, "%s (config key host or DOCKER_HOST)", err);
 		goto fail;
@@ -180,7 +180,7 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 	host->config_get_int(config, "pids_limit", &ctx->pids_limit);
 	if ((rc = hardening_init(ctx, config)))
 		goto fail;
-	ctx->timeout_ms = CSDKP_DOCKER_DEFAULT_TIMEOUT_MS;
+	ctx->timeout_ms = DOCKERP_DEFAULT_TIMEOUT_MS;
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	if ((v = host->config_get(config, "ports")) && (rc = parse_ports(ctx, v)))
 		goto fail;
@@ -189,7 +189,7 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 	*ctx_out = ctx;
 	return 0;
 fail:
-	csdkp_http_endpoint_free(&ctx->ep);
+	dockerp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->run_dir);
 	free(ctx);
@@ -198,11 +198,11 @@ fail:
 
 static void docker_teardown(void *vctx)
 {
-	struct csdkp_docker *ctx = vctx;
+	struct dockerp_docker *ctx = vctx;
 
 	if (!ctx)
 		return;
-	csdkp_http_endpoint_free(&ctx->ep);
+	dockerp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->run_dir);
 	free(ctx);
@@ -212,31 +212,31 @@ static const struct csdk_methods docker_methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = docker_init,
 	.teardown = docker_teardown,
-	.release = csdkp_m_release,
-	.create = csdkp_m_create,
-	.get = csdkp_m_get,
-	.list = csdkp_m_list,
-	.destroy = csdkp_m_destroy,
-	.run_code = csdkp_m_run_code,
-	.run_command = csdkp_m_run_command,
-	.get_info = csdkp_m_get_info,
-	.get_url = csdkp_m_get_url,
-	.fs_read = csdkp_m_fs_read,
-	.fs_write = csdkp_m_fs_write,
-	.fs_mkdir = csdkp_m_fs_mkdir,
-	.fs_readdir = csdkp_m_fs_readdir,
-	.fs_exists = csdkp_m_fs_exists,
-	.fs_remove = csdkp_m_fs_remove,
-	.find_or_create = csdkp_m_find_or_create,
-	.find = csdkp_m_find,
-	.extend_timeout = csdkp_m_extend_timeout,
-	.template_create = csdkp_m_template_create,
-	.template_list = csdkp_m_template_list,
-	.template_delete = csdkp_m_template_delete,
-	.snapshot_create = csdkp_m_snapshot_create,
-	.snapshot_list = csdkp_m_snapshot_list,
-	.snapshot_delete = csdkp_m_snapshot_delete,
-	.gateway_endpoint = csdkp_m_gateway_endpoint,
+	.release = dockerp_m_release,
+	.create = dockerp_m_create,
+	.get = dockerp_m_get,
+	.list = dockerp_m_list,
+	.destroy = dockerp_m_destroy,
+	.run_code = dockerp_m_run_code,
+	.run_command = dockerp_m_run_command,
+	.get_info = dockerp_m_get_info,
+	.get_url = dockerp_m_get_url,
+	.fs_read = dockerp_m_fs_read,
+	.fs_write = dockerp_m_fs_write,
+	.fs_mkdir = dockerp_m_fs_mkdir,
+	.fs_readdir = dockerp_m_fs_readdir,
+	.fs_exists = dockerp_m_fs_exists,
+	.fs_remove = dockerp_m_fs_remove,
+	.find_or_create = dockerp_m_find_or_create,
+	.find = dockerp_m_find,
+	.extend_timeout = dockerp_m_extend_timeout,
+	.template_create = dockerp_m_template_create,
+	.template_list = dockerp_m_template_list,
+	.template_delete = dockerp_m_template_delete,
+	.snapshot_create = dockerp_m_snapshot_create,
+	.snapshot_list = dockerp_m_snapshot_list,
+	.snapshot_delete = dockerp_m_snapshot_delete,
+	.gateway_endpoint = dockerp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin docker_plugin = {

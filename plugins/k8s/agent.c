@@ -13,17 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "k8s.h"
 
 #define AGENT_WAIT_MS 10000
 
 /* Fill sb's agent port, URL and token from a pod made in gateway mode; other pods keep them empty. */
-void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod)
+void k8sp_agent_from_pod(struct k8sp_sandbox *sb, json_t *pod)
 {
-	const char *port = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "agent-port");
-	const char *transport = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "agent-transport");
-	const char *ip = csdkp_k8s_jstr(pod, "status.podIP");
+	const char *port = k8sp_meta(pod, "annotations", K8SP_PREFIX "agent-port");
+	const char *transport = k8sp_meta(pod, "annotations", K8SP_PREFIX "agent-transport");
+	const char *ip = k8sp_jstr(pod, "status.podIP");
 	json_t *c, *e;
 	size_t i, j;
 
@@ -37,7 +37,7 @@ void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod)
 		json_array_foreach(json_object_get(c, "env"), j, e) {
 			const char *n = json_string_value(json_object_get(e, "name"));
 			const char *v = json_string_value(json_object_get(e, "value"));
-			if (n && v && !strcmp(n, CSDKP_K8S_TOKEN_ENV))
+			if (n && v && !strcmp(n, K8SP_TOKEN_ENV))
 				snprintf(sb->token, sizeof(sb->token), "%s", v);
 		}
 	if (ip)
@@ -45,7 +45,7 @@ void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod)
 }
 
 /* Where the host reaches sb's agent: the local port-forward socket, or the pod's IP. */
-static int agent_address(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, char *out, size_t len)
+static int agent_address(struct k8sp_k8s *ctx, struct k8sp_sandbox *sb, char *out, size_t len)
 {
 	if (!sb->agent_port || !sb->token[0])
 		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
@@ -56,7 +56,7 @@ static int agent_address(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, ch
 					sb->name, sb->agent_pod_ip ? "pod-ip" : "portforward", ctx->pod_ip ? "the pod's IP" : "port-forward",
 					sb->agent_pod_ip ? "pod-ip" : "portforward");
 	if (!ctx->pod_ip)
-		return csdkp_k8s_fwd_path(ctx->fwd, sb->name, sb->agent_port, out, len);
+		return k8sp_fwd_path(ctx->fwd, sb->name, sb->agent_port, out, len);
 	if (!sb->agent_url[0])
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "pod %s has no IP yet; try again", sb->name);
 	snprintf(out, len, "%s", sb->agent_url);
@@ -70,9 +70,9 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb)
+int k8sp_agent_wait(struct k8sp_k8s *ctx, struct k8sp_sandbox *sb)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	int64_t deadline = csdkc_now_ms() + AGENT_WAIT_MS;
 	char addr[160], url[192], why[600];
 	CURL *curl;
 	long code = 0;
@@ -100,14 +100,14 @@ int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb)
 		if (curl_easy_perform(curl) == CURLE_OK && curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
 		    code >= 200 && code < 300)
 			break;
-		if (csdkp_now_ms() > deadline) {
+		if (csdkc_now_ms() > deadline) {
 			curl_easy_cleanup(curl);
 			if (ctx->pod_ip)
 				return ctx->host->error(ctx->host, CSDK_EBACKEND,
 					"csdk-agent in pod %s did not answer at %s within 10 s; the node needs csdk-agent at %s (key agent, or agent_in_image), "
 					"and with gateway_transport=pod-ip csdk must run where pod IPs are reachable, else use gateway_transport=portforward",
 					sb->name, sb->agent_url, ctx->agent_in_image ? ctx->agent_in_image : ctx->agent);
-			if (!csdkp_k8s_fwd_last_error(ctx->fwd, sb->name, sb->agent_port, why, sizeof(why)))
+			if (!k8sp_fwd_last_error(ctx->fwd, sb->name, sb->agent_port, why, sizeof(why)))
 				snprintf(why, sizeof(why), "no answer");
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"csdk-agent in pod %s did not answer on port %d through port-forward within 10 s (%s); the node needs csdk-agent at %s "
@@ -120,10 +120,10 @@ int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb)
 	return 0;
 }
 
-int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
+int k8sp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
 {
-	struct csdkp_k8s *ctx = vctx;
-	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct k8sp_k8s *ctx = vctx;
+	struct k8sp_sandbox *sb = sandbox;
 	char addr[160];
 	int rc;
 

@@ -34,7 +34,7 @@ static size_t on_write(char *d, size_t sz, size_t n, void *arg)
 	return buf_add(arg, d, sz * n) ? 0 : sz * n;
 }
 
-const char *csdkp_k8s_curl_hint(CURLcode cc)
+const char *k8sp_curl_hint(CURLcode cc)
 {
 	switch (cc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -48,9 +48,9 @@ const char *csdkp_k8s_curl_hint(CURLcode cc)
 	}
 }
 
-int csdkp_k8s_curl_setup(struct csdkp_k8s *ctx, CURL *curl, struct curl_slist **headers)
+int k8sp_curl_setup(struct k8sp_k8s *ctx, CURL *curl, struct curl_slist **headers)
 {
-	const struct csdkp_k8s_creds *c = &ctx->creds;
+	const struct k8sp_creds *c = &ctx->creds;
 
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
@@ -86,7 +86,7 @@ int csdkp_k8s_curl_setup(struct csdkp_k8s *ctx, CURL *curl, struct curl_slist **
 
 struct watch_state {
 	struct buf line;
-	csdkp_k8s_watch_fn fn;
+	k8sp_watch_fn fn;
 	void *arg;
 	int stop;
 	struct buf *body; /* non-watch answers: everything */
@@ -120,7 +120,7 @@ static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
 	return total;
 }
 
-static int perform(struct csdkp_k8s *ctx, const char *method, const char *path, const char *content_type,
+static int perform(struct k8sp_k8s *ctx, const char *method, const char *path, const char *content_type,
 		   const char *body, int64_t timeout_ms, curl_write_callback write, void *warg, long *status_out)
 {
 	CURL *curl = curl_easy_init();
@@ -135,7 +135,7 @@ static int perform(struct csdkp_k8s *ctx, const char *method, const char *path, 
 		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory calling kube-apiserver");
 		goto out;
 	}
-	if ((rc = csdkp_k8s_curl_setup(ctx, curl, &headers)))
+	if ((rc = k8sp_curl_setup(ctx, curl, &headers)))
 		goto out;
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (content_type) {
@@ -164,7 +164,7 @@ static int perform(struct csdkp_k8s *ctx, const char *method, const char *path, 
 	else if (cc != CURLE_OK)
 		rc = ctx->host->error(ctx->host, CSDK_EIO,
 				      "kube-apiserver at %s (from %s) cannot be reached: %s; %s",
-				      ctx->creds.server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
+				      ctx->creds.server, ctx->creds.source, errbuf[0] ? errbuf : curl_easy_strerror(cc), k8sp_curl_hint(cc));
 out:
 	curl_slist_free_all(headers);
 	if (curl)
@@ -173,7 +173,7 @@ out:
 	return rc;
 }
 
-int csdkp_k8s_call(struct csdkp_k8s *ctx, const char *method, const char *path, const char *content_type,
+int k8sp_call(struct k8sp_k8s *ctx, const char *method, const char *path, const char *content_type,
 		   json_t *body, int64_t timeout_ms, long *status_out, json_t **json_out)
 {
 	struct buf b = { 0 };
@@ -196,7 +196,7 @@ int csdkp_k8s_call(struct csdkp_k8s *ctx, const char *method, const char *path, 
 	return rc;
 }
 
-int csdkp_k8s_watch(struct csdkp_k8s *ctx, const char *path, int64_t timeout_ms, csdkp_k8s_watch_fn fn, void *arg)
+int k8sp_watch(struct k8sp_k8s *ctx, const char *path, int64_t timeout_ms, k8sp_watch_fn fn, void *arg)
 {
 	struct watch_state w = { .fn = fn, .arg = arg };
 	long status;
@@ -206,14 +206,14 @@ int csdkp_k8s_watch(struct csdkp_k8s *ctx, const char *path, int64_t timeout_ms,
 		rc = w.stop;
 	else if (!rc && status >= 400) {
 		json_t *j = w.line.len ? json_loadb(w.line.data, w.line.len, 0, NULL) : NULL;
-		rc = csdkp_k8s_api_error(ctx, CSDK_EBACKEND, "watching a pod", status, j);
+		rc = k8sp_api_error(ctx, CSDK_EBACKEND, "watching a pod", status, j);
 		json_decref(j);
 	}
 	free(w.line.data);
 	return rc;
 }
 
-const char *csdkp_k8s_jstr(json_t *j, const char *path)
+const char *k8sp_jstr(json_t *j, const char *path)
 {
 	char key[128];
 
@@ -226,12 +226,12 @@ const char *csdkp_k8s_jstr(json_t *j, const char *path)
 	return json_string_value(j);
 }
 
-const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key)
+const char *k8sp_meta(json_t *obj, const char *which, const char *key)
 {
 	return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), which), key));
 }
 
-void csdkp_k8s_api_msg(struct csdkp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer)
+void k8sp_api_msg(struct k8sp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer)
 {
 	const char *msg = json_string_value(json_object_get(answer, "message"));
 	const char *hint = "";
@@ -246,15 +246,15 @@ void csdkp_k8s_api_msg(struct csdkp_k8s *ctx, char *out, size_t len, const char 
 		 msg ? msg : "no message", hint);
 }
 
-int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer)
+int k8sp_api_error(struct k8sp_k8s *ctx, int code, const char *what, long status, json_t *answer)
 {
 	char msg[768];
 
-	csdkp_k8s_api_msg(ctx, msg, sizeof(msg), what, status, answer);
+	k8sp_api_msg(ctx, msg, sizeof(msg), what, status, answer);
 	return ctx->host->error(ctx->host, code, "%s", msg);
 }
 
-int csdkp_k8s_escape(char **out, const char *s)
+int k8sp_escape(char **out, const char *s)
 {
 	char *e = curl_easy_escape(NULL, s, 0);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base64.h"
-#include "csdkp.h"
+#include "csdkc.h"
 #include "k8s.h"
 #include "wsconn.h"
 
@@ -32,23 +32,23 @@ struct exec_args {
 	int64_t timeout_ms;
 };
 
-static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, char **out)
+static int exec_path(struct k8sp_k8s *ctx, const char *pod, const struct exec_args *a, char **out)
 {
 	char base[256];
 	size_t len, cap;
 	char *p;
 
-	csdkp_k8s_pod_path(base, sizeof(base), ctx, pod);
+	k8sp_pod_path(base, sizeof(base), ctx, pod);
 	cap = strlen(base) + 128;
 	for (int i = 0; i < a->argc; i++)
 		cap += strlen(a->argv[i]) * 3 + 16;
 	if (!(p = malloc(cap)))
 		return CSDK_ENOMEM;
-	len = (size_t)snprintf(p, cap, "%s/exec?container=%s&stdout=true&stderr=true%s", base, CSDKP_K8S_CONTAINER,
+	len = (size_t)snprintf(p, cap, "%s/exec?container=%s&stdout=true&stderr=true%s", base, K8SP_CONTAINER,
 			       a->stdin_data ? "&stdin=true" : "");
 	for (int i = 0; i < a->argc; i++) {
 		char *e = NULL;
-		if (csdkp_k8s_escape(&e, a->argv[i])) {
+		if (k8sp_escape(&e, a->argv[i])) {
 			free(p);
 			return CSDK_ENOMEM;
 		}
@@ -64,13 +64,13 @@ static int exec_path(struct csdkp_k8s *ctx, const char *pod, const struct exec_a
  * timeout_ms passed, CSDK_ECANCELLED when the sink asked to stop (*sink_rc
  * then holds its answer), or another code after host->error.
  */
-static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
-		   struct csdkp_capture *cap, int *exit_code, int *sink_rc)
+static int exec_ws(struct k8sp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
+		   struct csdkc_capture *cap, int *exit_code, int *sink_rc)
 {
-	struct csdkp_k8s_ws ws;
-	struct csdkp_ws_frame f;
+	struct k8sp_ws ws;
+	struct k8sp_ws_frame f;
 	char *path = NULL, msg[512];
-	int64_t deadline = a->timeout_ms > 0 ? csdkp_now_ms() + a->timeout_ms : 0;
+	int64_t deadline = a->timeout_ms > 0 ? csdkc_now_ms() + a->timeout_ms : 0;
 	int rc, channel = -1, got_status = 0;
 
 	*exit_code = -1;
@@ -78,7 +78,7 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building an exec request");
 	/* tests/k8s/run.sh counts these lines: gateway-mode commands must not make any */
 	ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/exec WebSocket to pod %s", pod);
-	rc = csdkp_k8s_ws_open(ctx, &ws, path, PROTOCOLS, NULL);
+	rc = k8sp_ws_open(ctx, &ws, path, PROTOCOLS, NULL);
 	free(path);
 	if (rc == CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", pod);
@@ -87,20 +87,20 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 	if (a->stdin_data) {
 		unsigned char *m = malloc(a->stdin_len + 1);
 		if (!m) {
-			csdkp_k8s_ws_close(&ws);
+			k8sp_ws_close(&ws);
 			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory sending stdin");
 		}
-		m[0] = CSDKP_K8S_CH_STDIN;
+		m[0] = K8SP_CH_STDIN;
 		memcpy(m + 1, a->stdin_data, a->stdin_len);
-		rc = a->stdin_len ? csdkp_k8s_ws_send(&ws, CSDKP_WS_BINARY, m, a->stdin_len + 1) : 0;
+		rc = a->stdin_len ? k8sp_ws_send(&ws, K8SP_WS_BINARY, m, a->stdin_len + 1) : 0;
 		free(m);
 		if (!rc && ws.v5) {
 			/* v5 only: close our end of stdin so the command sees EOF */
-			static const unsigned char close_stdin[2] = { CSDKP_K8S_CH_CLOSE, CSDKP_K8S_CH_STDIN };
-			rc = csdkp_k8s_ws_send(&ws, CSDKP_WS_BINARY, close_stdin, sizeof(close_stdin));
+			static const unsigned char close_stdin[2] = { K8SP_CH_CLOSE, K8SP_CH_STDIN };
+			rc = k8sp_ws_send(&ws, K8SP_WS_BINARY, close_stdin, sizeof(close_stdin));
 		}
 		if (rc) {
-			csdkp_k8s_ws_close(&ws);
+			k8sp_ws_close(&ws);
 			return ctx->host->error(ctx->host, CSDK_EIO, "sending stdin to sandbox %s failed: the connection closed", pod);
 		}
 	}
@@ -108,61 +108,61 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 		int64_t left = -1;
 		size_t off;
 		if (deadline) {
-			left = deadline - csdkp_now_ms();
+			left = deadline - csdkc_now_ms();
 			if (left <= 0) {
 				rc = CSDK_ETIMEOUT;
 				break;
 			}
 		}
-		rc = csdkp_k8s_ws_recv(&ws, &f, left);
+		rc = k8sp_ws_recv(&ws, &f, left);
 		if (rc == 0)
 			continue;
 		if (rc < 0)
 			break;
-		if (f.opcode == CSDKP_WS_PING) {
-			csdkp_k8s_ws_send(&ws, CSDKP_WS_PONG, f.payload, f.len);
+		if (f.opcode == K8SP_WS_PING) {
+			k8sp_ws_send(&ws, K8SP_WS_PONG, f.payload, f.len);
 			continue;
 		}
-		if (f.opcode == CSDKP_WS_CLOSE) {
+		if (f.opcode == K8SP_WS_CLOSE) {
 			rc = CSDK_EIO;
 			break;
 		}
-		if (f.opcode == CSDKP_WS_PONG)
+		if (f.opcode == K8SP_WS_PONG)
 			continue;
 		off = 0;
-		if (f.opcode != CSDKP_WS_CONT) {
+		if (f.opcode != K8SP_WS_CONT) {
 			if (!f.len)
 				continue;
 			channel = f.payload[0];
 			off = 1;
 		}
-		if (channel == CSDKP_K8S_CH_STDOUT || channel == CSDKP_K8S_CH_STDERR) {
-			if (f.len > off && channel == CSDKP_K8S_CH_STDERR && cap && (rc = csdkp_capture_append(cap, f.payload + off, f.len - off))) {
+		if (channel == K8SP_CH_STDOUT || channel == K8SP_CH_STDERR) {
+			if (f.len > off && channel == K8SP_CH_STDERR && cap && (rc = csdkc_capture_append(cap, f.payload + off, f.len - off))) {
 				*sink_rc = rc;
 				rc = CSDK_ECANCELLED;
 				break;
 			}
 			if (f.len > off && out &&
-			    (*sink_rc = ctx->host->sink_write(out, channel == CSDKP_K8S_CH_STDERR ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT,
+			    (*sink_rc = ctx->host->sink_write(out, channel == K8SP_CH_STDERR ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT,
 							       f.payload + off, f.len - off))) {
 				rc = CSDK_ECANCELLED;
 				break;
 			}
-		} else if (channel == CSDKP_K8S_CH_ERROR && f.len > off) {
+		} else if (channel == K8SP_CH_ERROR && f.len > off) {
 			got_status = 1;
-			if (csdkp_k8s_status_exit((const char *)f.payload + off, f.len - off, exit_code, msg, sizeof(msg))) {
-				csdkp_k8s_ws_close(&ws);
+			if (k8sp_status_exit((const char *)f.payload + off, f.len - off, exit_code, msg, sizeof(msg))) {
+				k8sp_ws_close(&ws);
 				return ctx->host->error(ctx->host, CSDK_EBACKEND, "a command in sandbox %s could not run: %s", pod, msg);
 			}
 		}
 	}
-	csdkp_k8s_ws_close(&ws);
+	k8sp_ws_close(&ws);
 	if (rc == CSDK_EIO && got_status && *exit_code != 137 && *exit_code != 143)
 		return 0;
 	if (rc == CSDK_EIO) {
 		/* no status, or killed: was the sandbox destroyed under the command? */
 		json_t *p = NULL;
-		int g = csdkp_k8s_get_pod(ctx, pod, &p);
+		int g = k8sp_get_pod(ctx, pod, &p);
 		json_decref(p);
 		if (g == CSDK_ENOTFOUND)
 			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while a command ran in it", pod);
@@ -175,7 +175,7 @@ static int exec_ws(struct csdkp_k8s *ctx, const char *pod, const struct exec_arg
 	return rc;
 }
 
-static int kill_group(struct csdkp_k8s *ctx, const char *pod, const char *pidfile)
+static int kill_group(struct k8sp_k8s *ctx, const char *pod, const char *pidfile)
 {
 	struct exec_args k = { .argv = { "sh", "-c", killer_script, "csdk-kill", pidfile }, .argc = 5, .timeout_ms = 15000 };
 	int code, sink_rc = 0;
@@ -193,7 +193,7 @@ static int build_inner(const char *command, const struct csdk_run_request *req, 
 		return (*out = strdup(command)) ? 0 : CSDK_ENOMEM;
 	if (req->cwd) {
 		char *t;
-		if ((rc = csdkp_shell_append(&s, "cd")) || (rc = csdkp_shell_append(&s, req->cwd)))
+		if ((rc = csdku_shell_append(&s, "cd")) || (rc = csdku_shell_append(&s, req->cwd)))
 			goto out;
 		if (!(t = realloc(s, strlen(s) + 4))) {
 			rc = CSDK_ENOMEM;
@@ -202,7 +202,7 @@ static int build_inner(const char *command, const struct csdk_run_request *req, 
 		s = strcat(t, " &&");
 	}
 	if (req->n_envs) {
-		if ((rc = csdkp_shell_append(&s, "env")))
+		if ((rc = csdku_shell_append(&s, "env")))
 			goto out;
 		for (size_t i = 0; i < req->n_envs; i++) {
 			char *kv;
@@ -212,13 +212,13 @@ static int build_inner(const char *command, const struct csdk_run_request *req, 
 				rc = CSDK_ENOMEM;
 				goto out;
 			}
-			rc = csdkp_shell_append(&s, kv);
+			rc = csdku_shell_append(&s, kv);
 			free(kv);
 			if (rc)
 				goto out;
 		}
 	}
-	if ((rc = csdkp_shell_append(&s, "sh")) || (rc = csdkp_shell_append(&s, "-c")) || (rc = csdkp_shell_append(&s, command)))
+	if ((rc = csdku_shell_append(&s, "sh")) || (rc = csdku_shell_append(&s, "-c")) || (rc = csdku_shell_append(&s, command)))
 		goto out;
 	*out = s;
 	return 0;
@@ -227,8 +227,8 @@ out:
 	return rc ? rc : CSDK_ENOMEM;
 }
 
-int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
-		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_capture *err_capture,
+int k8sp_exec(struct k8sp_k8s *ctx, struct k8sp_sandbox *sb, const char *command,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkc_capture *err_capture,
 		   int *exit_code_out)
 {
 	struct exec_args a = { .argc = 0 };
@@ -248,7 +248,7 @@ int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const ch
 			*exit_code_out = 0;
 		return rc;
 	}
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	snprintf(pidfile, sizeof(pidfile), "/tmp/.csdk-exec-%s.pid", hex);
 	a = (struct exec_args){ .argv = { "sh", "-c", wrapper_script, "csdk-run", pidfile, inner }, .argc = 6,
 				.timeout_ms = req ? req->timeout_ms : 0 };
@@ -269,25 +269,25 @@ int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const ch
 	return rc;
 }
 
-int csdkp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *req,
+int k8sp_m_run_command(void *vctx, void *sandbox, const char *command, const struct csdk_run_request *req,
 			struct csdk_sink *out, int *exit_code_out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command to run");
-	return csdkp_k8s_exec(ctx, sandbox, command, req, out, NULL, exit_code_out);
+	return k8sp_exec(ctx, sandbox, command, req, out, NULL, exit_code_out);
 }
 
-int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
+int k8sp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 		     struct csdk_sink *out, int *exit_code_out)
 {
-	struct csdkp_k8s *ctx = vctx;
-	struct csdkp_k8s_sandbox *sb = sandbox;
-	struct csdkp_capture cap = { .max = 256 * 1024 };
+	struct k8sp_k8s *ctx = vctx;
+	struct k8sp_sandbox *sb = sandbox;
+	struct csdkc_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
-	char path[80], hex[17], msg[CSDKP_ERR_MAX], *cmd = NULL, *b64;
+	char path[80], hex[17], msg[CSDKC_ERR_MAX], *cmd = NULL, *b64;
 	int rc, python, code_rc;
 
 	*exit_code_out = -1;
@@ -297,10 +297,10 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	if (!code)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
 	python = !strcmp(runtime, "python");
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
 	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
-	if (!(b64 = csdkp_b64_encode(code, strlen(code))) ||
+	if (!(b64 = csdku_b64_encode(code, strlen(code))) ||
 	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
 		     python ? "python3" : "node", path, path) < 0) {
 		free(b64);
@@ -308,14 +308,14 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	}
 	free(b64);
 	ro.runtime = NULL;
-	rc = csdkp_k8s_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
+	rc = k8sp_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
 	code_rc = *exit_code_out;
 	if (ro.background) {
 		free(cap.data);
 		return rc;
 	}
-	if (!rc && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
+	if (!rc && csdku_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
 		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
 	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
 		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key image)",
@@ -324,7 +324,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	return rc;
 }
 
-int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
+int k8sp_exec_argv(struct k8sp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
 			size_t in_len, int64_t timeout_ms, struct csdk_sink *out, int *exit_code_out)
 {
 	struct exec_args a = { .argc = argc > 6 ? 6 : argc, .stdin_data = in, .stdin_len = in_len, .timeout_ms = timeout_ms };

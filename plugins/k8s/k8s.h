@@ -3,8 +3,8 @@
  * pods of a Kubernetes cluster, reached through kube-apiserver's REST API
  * (libcurl + jansson) and pods/exec over WebSocket (wsconn.c, wsframe.c).
  */
-#ifndef CSDKP_K8S_H
-#define CSDKP_K8S_H
+#ifndef K8SP_H
+#define K8SP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,20 +13,20 @@
 #include <jansson.h>
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
-#define CSDKP_K8S_PREFIX "computesdk.com/"
-#define CSDKP_K8S_LABEL CSDKP_K8S_PREFIX "sandbox"
-#define CSDKP_K8S_CONTAINER "sandbox"
-#define CSDKP_K8S_DEADLINE_FILE "/tmp/.csdk-deadline"
-#define CSDKP_K8S_TOKEN_ENV "CSDK_AGENT_TOKEN"
-#define CSDKP_K8S_AGENT_MOUNT "/.csdk-agent"
-#define CSDKP_K8S_AGENT_PORT 49983
-#define CSDKP_K8S_DEFAULT_TIMEOUT_MS 1800000
-#define CSDKP_K8S_DEFAULT_MAX_LIFETIME_MS 86400000
+#define K8SP_PREFIX "computesdk.com/"
+#define K8SP_LABEL K8SP_PREFIX "sandbox"
+#define K8SP_CONTAINER "sandbox"
+#define K8SP_DEADLINE_FILE "/tmp/.csdk-deadline"
+#define K8SP_TOKEN_ENV "CSDK_AGENT_TOKEN"
+#define K8SP_AGENT_MOUNT "/.csdk-agent"
+#define K8SP_AGENT_PORT 49983
+#define K8SP_DEFAULT_TIMEOUT_MS 1800000
+#define K8SP_DEFAULT_MAX_LIFETIME_MS 86400000
 
 /* Where and how to reach kube-apiserver, from a kubeconfig or a pod's service account. */
-struct csdkp_k8s_creds {
+struct k8sp_creds {
 	char *server;      /* https://host:port, no trailing slash */
 	char *token;       /* bearer token, or NULL */
 	char *ca_pem;      /* CA bundle (PEM), or NULL for the system's */
@@ -37,11 +37,11 @@ struct csdkp_k8s_creds {
 	char source[512];  /* where these came from, for messages */
 };
 
-struct csdkp_k8s_fwd;
+struct k8sp_fwd;
 
-struct csdkp_k8s {
+struct k8sp_k8s {
 	const struct csdk_host *host;
-	struct csdkp_k8s_creds creds;
+	struct k8sp_creds creds;
 	const char *namespace_;
 	const char *image;
 	const char *pull_policy;
@@ -52,7 +52,7 @@ struct csdkp_k8s {
 	int host_network;
 	int gateway;                /* mode=gateway: csdk-agent in each pod */
 	int pod_ip;                 /* gateway_transport=pod-ip: reach it at the pod's IP, not through port-forward */
-	struct csdkp_k8s_fwd *fwd;  /* gateway mode over port-forward: the local sockets */
+	struct k8sp_fwd *fwd;  /* gateway mode over port-forward: the local sockets */
 	const char *agent;          /* csdk-agent on the node (hostPath) */
 	const char *agent_in_image; /* or its path in the image */
 	int64_t timeout_ms;
@@ -61,7 +61,7 @@ struct csdkp_k8s {
 };
 
 /* A native handle: a pod known to carry the sandbox label. */
-struct csdkp_k8s_sandbox {
+struct k8sp_sandbox {
 	char name[64];
 	char uid[64];
 	int64_t created_ms;
@@ -75,85 +75,85 @@ struct csdkp_k8s_sandbox {
 
 /* kubeconfig.c */
 /** Credentials from the kubeconfig at path (NULL: ~/.kube/config, else the pod's service account). */
-int csdkp_k8s_creds_load(struct csdkp_k8s_creds *out, const char *path, const char *context, char *err, size_t errlen);
-void csdkp_k8s_creds_free(struct csdkp_k8s_creds *c);
+int k8sp_creds_load(struct k8sp_creds *out, const char *path, const char *context, char *err, size_t errlen);
+void k8sp_creds_free(struct k8sp_creds *c);
 /** Parse a YAML (or JSON) document into JSON: mappings, sequences, scalars as strings. */
-int csdkp_k8s_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size_t errlen);
+int k8sp_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size_t errlen);
 
 /* api.c */
 /** Apply the server, TLS and auth settings to a curl handle; headers gets the Authorization line. */
-int csdkp_k8s_curl_setup(struct csdkp_k8s *ctx, CURL *curl, struct curl_slist **headers);
+int k8sp_curl_setup(struct k8sp_k8s *ctx, CURL *curl, struct curl_slist **headers);
 /** The fix to suggest for a failed connection. */
-const char *csdkp_k8s_curl_hint(CURLcode cc);
+const char *k8sp_curl_hint(CURLcode cc);
 /** One REST call; the JSON answer (if any) in *json_out; status in *status_out. */
-int csdkp_k8s_call(struct csdkp_k8s *ctx, const char *method, const char *path, const char *content_type,
+int k8sp_call(struct k8sp_k8s *ctx, const char *method, const char *path, const char *content_type,
 		   json_t *body, int64_t timeout_ms, long *status_out, json_t **json_out);
 /** A watch: fn gets each event's type and object; a non-zero return ends it (returned as is). */
-typedef int (*csdkp_k8s_watch_fn)(void *arg, const char *type, json_t *object);
-int csdkp_k8s_watch(struct csdkp_k8s *ctx, const char *path, int64_t timeout_ms, csdkp_k8s_watch_fn fn, void *arg);
+typedef int (*k8sp_watch_fn)(void *arg, const char *type, json_t *object);
+int k8sp_watch(struct k8sp_k8s *ctx, const char *path, int64_t timeout_ms, k8sp_watch_fn fn, void *arg);
 /** Report a failed answer: "kube-apiserver at S: WHAT failed (HTTP N): MESSAGE; HINT". */
 /** The same message into out (len bytes), for threads that may not call host->error. */
-void csdkp_k8s_api_msg(struct csdkp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer);
-int csdkp_k8s_api_error(struct csdkp_k8s *ctx, int code, const char *what, long status, json_t *answer);
+void k8sp_api_msg(struct k8sp_k8s *ctx, char *out, size_t len, const char *what, long status, json_t *answer);
+int k8sp_api_error(struct k8sp_k8s *ctx, int code, const char *what, long status, json_t *answer);
 /** Percent-encode s for a URL query value; *out is malloc'd. */
-int csdkp_k8s_escape(char **out, const char *s);
+int k8sp_escape(char **out, const char *s);
 /** A string at a dotted path of j (keys without dots), or NULL. */
-const char *csdkp_k8s_jstr(json_t *j, const char *path);
+const char *k8sp_jstr(json_t *j, const char *path);
 /** metadata.labels[key] or metadata.annotations[key] (which = "labels" or "annotations"), or NULL. */
-const char *csdkp_k8s_meta(json_t *obj, const char *which, const char *key);
+const char *k8sp_meta(json_t *obj, const char *which, const char *key);
 
 /* pods.c */
-int csdkp_k8s_pod_path(char *buf, size_t len, struct csdkp_k8s *ctx, const char *name);
+int k8sp_pod_path(char *buf, size_t len, struct k8sp_k8s *ctx, const char *name);
 /** Create pod name from req and wait until it runs; 409 gives CSDK_EEXISTS without an error set. */
-int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct csdk_create_request *req, void **sandbox_out);
+int k8sp_create_pod(struct k8sp_k8s *ctx, const char *name, const struct csdk_create_request *req, void **sandbox_out);
 /** Wait until pod name runs (its object in *pod_out, if not NULL), or fail naming the reason. */
-int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out);
+int k8sp_wait_running(struct k8sp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out);
 /** GET a pod of ours: CSDK_ENOTFOUND (no error set) if absent, not ours, terminating or ended. */
-int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out);
-int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out);
-int csdkp_k8s_delete_pod(struct csdkp_k8s *ctx, const char *name);
-int csdkp_m_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_get(void *ctx, const char *id, void **sandbox_out);
-int csdkp_m_list(void *ctx, struct csdk_handles *out);
-int csdkp_m_destroy(void *ctx, const char *id);
-int csdkp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
-int csdkp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
-void csdkp_m_release(void *ctx, void *sandbox);
+int k8sp_get_pod(struct k8sp_k8s *ctx, const char *name, json_t **out);
+int k8sp_handle_new(struct k8sp_k8s *ctx, json_t *pod, void **out);
+int k8sp_delete_pod(struct k8sp_k8s *ctx, const char *name);
+int k8sp_m_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
+int k8sp_m_get(void *ctx, const char *id, void **sandbox_out);
+int k8sp_m_list(void *ctx, struct csdk_handles *out);
+int k8sp_m_destroy(void *ctx, const char *id);
+int k8sp_m_get_info(void *ctx, void *sandbox, struct csdk_info *out);
+int k8sp_m_get_url(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+void k8sp_m_release(void *ctx, void *sandbox);
 
 /* named.c */
-void csdkp_k8s_named_pod(char out[40], const char *ns, const char *name);
-int csdkp_m_find_or_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
-int csdkp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
+void k8sp_named_pod(char out[40], const char *ns, const char *name);
+int k8sp_m_find_or_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
+int k8sp_m_find(void *ctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out);
+int k8sp_m_extend_timeout(void *ctx, void *sandbox, int64_t duration_ms);
 
 /* agent.c */
-void csdkp_k8s_agent_from_pod(struct csdkp_k8s_sandbox *sb, json_t *pod);
+void k8sp_agent_from_pod(struct k8sp_sandbox *sb, json_t *pod);
 /** In gateway mode, wait until sb's agent answers /health; else 0. */
-int csdkp_k8s_agent_wait(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb);
-int csdkp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
+int k8sp_agent_wait(struct k8sp_k8s *ctx, struct k8sp_sandbox *sb);
+int k8sp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* portfwd.c */
-int csdkp_k8s_fwd_new(struct csdkp_k8s *ctx, struct csdkp_k8s_fwd **out);
+int k8sp_fwd_new(struct k8sp_k8s *ctx, struct k8sp_fwd **out);
 /** "unix:PATH" of the local socket forwarded to port of pod, made on first use (out: len bytes). */
-int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len);
+int k8sp_fwd_path(struct k8sp_fwd *fwd, const char *pod, int port, char *out, size_t len);
 /** Why the last connection to port of pod failed, into out; 0 when none did. */
-int csdkp_k8s_fwd_last_error(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len);
+int k8sp_fwd_last_error(struct k8sp_fwd *fwd, const char *pod, int port, char *out, size_t len);
 /** Close pod's sockets and its connections (the pod is gone). */
-void csdkp_k8s_fwd_forget(struct csdkp_k8s_fwd *fwd, const char *pod);
+void k8sp_fwd_forget(struct k8sp_fwd *fwd, const char *pod);
 /** Close everything and join every thread; NULL is a no-op. */
-void csdkp_k8s_fwd_free(struct csdkp_k8s_fwd *fwd);
+void k8sp_fwd_free(struct k8sp_fwd *fwd);
 
 /* exec.c */
 /** Run a shell command in the pod; *exit_code_out is its status (124 on timeout). */
-int csdkp_k8s_exec(struct csdkp_k8s *ctx, struct csdkp_k8s_sandbox *sb, const char *command,
-		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkp_capture *err_capture,
+int k8sp_exec(struct k8sp_k8s *ctx, struct k8sp_sandbox *sb, const char *command,
+		   const struct csdk_run_request *req, struct csdk_sink *out, struct csdkc_capture *err_capture,
 		   int *exit_code_out);
 /** An argv (at most 6 words) with stdin data, closed after it on v5 (v4 cannot: the command must not wait for EOF). */
-int csdkp_k8s_exec_argv(struct csdkp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
+int k8sp_exec_argv(struct k8sp_k8s *ctx, const char *pod, const char *const *argv, int argc, const void *in,
 			size_t in_len, int64_t timeout_ms, struct csdk_sink *out, int *exit_code_out);
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *req,
+int k8sp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *req,
 			struct csdk_sink *out, int *exit_code_out);
-int csdkp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req,
+int k8sp_m_run_code(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req,
 		     struct csdk_sink *out, int *exit_code_out);
 
 #endif

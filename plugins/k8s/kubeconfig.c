@@ -57,7 +57,7 @@ static json_t *node_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, lon
 	}
 }
 
-int csdkp_k8s_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size_t errlen)
+int k8sp_yaml_to_json(const char *text, size_t len, json_t **out, char *err, size_t errlen)
 {
 	yaml_parser_t p;
 	yaml_document_t doc;
@@ -136,7 +136,7 @@ static int pem(json_t *obj, const char *key, const char *dir, char **out, char *
 
 	snprintf(k, sizeof(k), "%s-data", key);
 	if ((v = json_string_value(json_object_get(obj, k)))) {
-		int rc = csdkp_b64_decode((unsigned char **)out, NULL, v, strlen(v));
+		int rc = csdku_b64_decode((unsigned char **)out, NULL, v, strlen(v));
 
 		if (rc == CSDK_EINVAL) {
 			snprintf(err, errlen, "%s is not base64", k);
@@ -154,7 +154,7 @@ static int pem(json_t *obj, const char *key, const char *dir, char **out, char *
 	return 0;
 }
 
-static int from_kubeconfig(struct csdkp_k8s_creds *c, const char *path, const char *context, char *err, size_t errlen)
+static int from_kubeconfig(struct k8sp_creds *c, const char *path, const char *context, char *err, size_t errlen)
 {
 	char *text = NULL, dir[PATH_MAX], perr[256];
 	size_t len;
@@ -175,7 +175,7 @@ static int from_kubeconfig(struct csdkp_k8s_creds *c, const char *path, const ch
 			snprintf(dir, sizeof(dir), ".");
 	}
 	snprintf(c->source, sizeof(c->source), "kubeconfig %s", path);
-	if ((rc = csdkp_k8s_yaml_to_json(text, len, &cfg, perr, sizeof(perr)))) {
+	if ((rc = k8sp_yaml_to_json(text, len, &cfg, perr, sizeof(perr)))) {
 		snprintf(err, errlen, "kubeconfig %s is %s", path, perr);
 		goto out;
 	}
@@ -238,7 +238,7 @@ out:
 	return rc;
 }
 
-static int in_cluster(struct csdkp_k8s_creds *c, char *err, size_t errlen)
+static int in_cluster(struct k8sp_creds *c, char *err, size_t errlen)
 {
 	const char *h = getenv("KUBERNETES_SERVICE_HOST"), *p = getenv("KUBERNETES_SERVICE_PORT");
 
@@ -258,7 +258,7 @@ static int in_cluster(struct csdkp_k8s_creds *c, char *err, size_t errlen)
 	return 0;
 }
 
-int csdkp_k8s_creds_load(struct csdkp_k8s_creds *c, const char *path, const char *context, char *err, size_t errlen)
+int k8sp_creds_load(struct k8sp_creds *c, const char *path, const char *context, char *err, size_t errlen)
 {
 	char def[PATH_MAX], first[PATH_MAX];
 	struct stat st;
@@ -291,11 +291,11 @@ int csdkp_k8s_creds_load(struct csdkp_k8s_creds *c, const char *path, const char
 		}
 	}
 	if (rc)
-		csdkp_k8s_creds_free(c);
+		k8sp_creds_free(c);
 	return rc;
 }
 
-void csdkp_k8s_creds_free(struct csdkp_k8s_creds *c)
+void k8sp_creds_free(struct k8sp_creds *c)
 {
 	free(c->server);
 	if (c->token)

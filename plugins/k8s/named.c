@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "k8s.h"
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
@@ -18,7 +18,7 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 
 /* One pod name per (namespace, name): creating it twice gives 409 Conflict,
  * which makes find_or_create atomic across processes without a lock. */
-void csdkp_k8s_named_pod(char out[40], const char *ns, const char *name)
+void k8sp_named_pod(char out[40], const char *ns, const char *name)
 {
 	uint64_t a = fnv1a(UINT64_C(0xcbf29ce484222325), ns, strlen(ns) + 1);
 	uint64_t b;
@@ -29,47 +29,47 @@ void csdkp_k8s_named_pod(char out[40], const char *ns, const char *name)
 	snprintf(out, 40, "csdk-n-%016llx%08llx", (unsigned long long)a, (unsigned long long)(b >> 32));
 }
 
-static int find_named(struct csdkp_k8s *ctx, const char *pod_name, const char *ns, const char *name, void **sandbox_out)
+static int find_named(struct k8sp_k8s *ctx, const char *pod_name, const char *ns, const char *name, void **sandbox_out)
 {
 	json_t *pod = NULL;
 	const char *n, *s;
-	int rc = csdkp_k8s_get_pod(ctx, pod_name, &pod);
+	int rc = k8sp_get_pod(ctx, pod_name, &pod);
 
 	if (rc)
 		return rc;
-	n = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "name");
-	s = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "namespace");
+	n = k8sp_meta(pod, "annotations", K8SP_PREFIX "name");
+	s = k8sp_meta(pod, "annotations", K8SP_PREFIX "namespace");
 	if (!n || !s || strcmp(n, name) || strcmp(s, ns)) {
 		json_decref(pod);
 		return ctx->host->error(ctx->host, CSDK_EEXISTS,
 					"pod %s belongs to sandbox %s/%s, not %s/%s (a hash collision); choose another name",
 					pod_name, s ? s : "?", n ? n : "?", ns, name);
 	}
-	rc = csdkp_k8s_handle_new(ctx, pod, sandbox_out);
+	rc = k8sp_handle_new(ctx, pod, sandbox_out);
 	json_decref(pod);
 	return rc;
 }
 
-int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
+int k8sp_m_find_or_create(void *vctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	const char *ns = req->namespace_ ? req->namespace_ : "default";
 	char pod_name[40];
 	int rc = CSDK_EEXISTS;
 
-	csdkp_k8s_named_pod(pod_name, ns, req->name);
+	k8sp_named_pod(pod_name, ns, req->name);
 	for (int attempt = 0; attempt < 3 && rc == CSDK_EEXISTS; attempt++) {
 		rc = find_named(ctx, pod_name, ns, req->name, sandbox_out);
 		if (rc == CSDK_ENOTFOUND)
-			rc = csdkp_k8s_create_pod(ctx, pod_name, req, sandbox_out);
+			rc = k8sp_create_pod(ctx, pod_name, req, sandbox_out);
 		else if (rc == 0) {
 			/* another caller may still be starting it */
-			csdkp_m_release(ctx, *sandbox_out);
+			k8sp_m_release(ctx, *sandbox_out);
 			*sandbox_out = NULL;
-			if (!(rc = csdkp_k8s_wait_running(ctx, pod_name, NULL, NULL)))
+			if (!(rc = k8sp_wait_running(ctx, pod_name, NULL, NULL)))
 				rc = find_named(ctx, pod_name, ns, req->name, sandbox_out);
-			if (!rc && (rc = csdkp_k8s_agent_wait(ctx, *sandbox_out))) {
-				csdkp_m_release(ctx, *sandbox_out);
+			if (!rc && (rc = k8sp_agent_wait(ctx, *sandbox_out))) {
+				k8sp_m_release(ctx, *sandbox_out);
 				*sandbox_out = NULL;
 			}
 			if (rc == CSDK_ENOTFOUND)
@@ -84,32 +84,32 @@ int csdkp_m_find_or_create(void *vctx, const struct csdk_create_request *req, st
 	return ctx->host->text_set(id_out, pod_name);
 }
 
-int csdkp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
+int k8sp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	char pod_name[40];
 	int rc;
 
-	csdkp_k8s_named_pod(pod_name, ns, name);
+	k8sp_named_pod(pod_name, ns, name);
 	if ((rc = find_named(ctx, pod_name, ns, name, sandbox_out)))
 		return rc;
 	return ctx->host->text_set(id_out, pod_name);
 }
 
-int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
+int k8sp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 {
-	struct csdkp_k8s *ctx = vctx;
-	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct k8sp_k8s *ctx = vctx;
+	struct k8sp_sandbox *sb = sandbox;
 	json_t *pod = NULL, *patch = NULL, *answer = NULL;
 	char path[256], value[32], cmd[160];
 	int64_t timeout, deadline_s;
 	long status;
 	int rc, code = 0;
 
-	if ((rc = csdkp_k8s_get_pod(ctx, sb->name, &pod)))
+	if ((rc = k8sp_get_pod(ctx, sb->name, &pod)))
 		return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, rc, "sandbox %s no longer exists; create a new one", sb->name) : rc;
 	{
-		const char *t = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "timeout-ms");
+		const char *t = k8sp_meta(pod, "annotations", K8SP_PREFIX "timeout-ms");
 		timeout = t ? strtoll(t, NULL, 10) : 0;
 	}
 	json_decref(pod);
@@ -121,18 +121,18 @@ int csdkp_m_extend_timeout(void *vctx, void *sandbox, int64_t duration_ms)
 					"sandbox %s cannot live past max_lifetime (%lld ms, the pod's activeDeadlineSeconds, which Kubernetes only lets shrink); create sandboxes with a larger max_lifetime",
 					sb->name, (long long)ctx->max_lifetime_ms);
 	deadline_s = (sb->created_ms + timeout + 999) / 1000;
-	snprintf(cmd, sizeof(cmd), "echo %lld > " CSDKP_K8S_DEADLINE_FILE, (long long)deadline_s);
-	if ((rc = csdkp_k8s_exec(ctx, sb, cmd, NULL, NULL, NULL, &code)))
+	snprintf(cmd, sizeof(cmd), "echo %lld > " K8SP_DEADLINE_FILE, (long long)deadline_s);
+	if ((rc = k8sp_exec(ctx, sb, cmd, NULL, NULL, NULL, &code)))
 		return rc;
 	if (code)
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "moving the deadline of sandbox %s failed (exit %d); check that /tmp is writable", sb->name, code);
 	snprintf(value, sizeof(value), "%lld", (long long)timeout);
-	patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", CSDKP_K8S_PREFIX "timeout-ms", value);
-	csdkp_k8s_pod_path(path, sizeof(path), ctx, sb->name);
-	rc = csdkp_k8s_call(ctx, "PATCH", path, "application/merge-patch+json", patch, 0, &status, &answer);
+	patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", K8SP_PREFIX "timeout-ms", value);
+	k8sp_pod_path(path, sizeof(path), ctx, sb->name);
+	rc = k8sp_call(ctx, "PATCH", path, "application/merge-patch+json", patch, 0, &status, &answer);
 	json_decref(patch);
 	if (!rc && status != 200)
-		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "updating a pod's timeout", status, answer);
+		rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "updating a pod's timeout", status, answer);
 	json_decref(answer);
 	if (!rc)
 		sb->timeout_ms = timeout;

@@ -37,7 +37,7 @@ static const struct csdk_config_key k8s_config_keys[] = {
 	{ .key = "gateway_transport", .env = "CSDK_K8S_GATEWAY_TRANSPORT",
 	  .help = "gateway mode: how to reach the agent: portforward (pods/portforward through the API server, default) or pod-ip (the pod's IP, which must be reachable)" },
 	{ .key = "agent", .env = "CSDK_K8S_AGENT",
-	  .help = "gateway mode: csdk-agent's path on the nodes, mounted read-only into pods (default " CSDKP_DEFAULT_AGENT ")" },
+	  .help = "gateway mode: csdk-agent's path on the nodes, mounted read-only into pods (default " K8SP_DEFAULT_AGENT ")" },
 	{ .key = "agent_in_image", .env = "CSDK_K8S_AGENT_IN_IMAGE",
 	  .help = "gateway mode: csdk-agent's path inside the image instead; no hostPath volume then" },
 	{ .key = "start_timeout", .env = "CSDK_K8S_START_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 1000, .max = 3600000,
@@ -88,12 +88,12 @@ static int kv_object(const struct csdk_host *host, const char *key, const char *
 
 static void k8s_teardown(void *vctx)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 
 	if (!ctx)
 		return;
-	csdkp_k8s_fwd_free(ctx->fwd);
-	csdkp_k8s_creds_free(&ctx->creds);
+	k8sp_fwd_free(ctx->fwd);
+	k8sp_creds_free(&ctx->creds);
 	json_decref(ctx->node_selector);
 	json_decref(ctx->labels);
 	free(ctx);
@@ -101,7 +101,7 @@ static void k8s_teardown(void *vctx)
 
 static int k8s_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
 {
-	struct csdkp_k8s *ctx = calloc(1, sizeof(*ctx));
+	struct k8sp_k8s *ctx = calloc(1, sizeof(*ctx));
 	char err[768];
 	const char *v;
 	int64_t b = 0;
@@ -111,7 +111,7 @@ static int k8s_init(const struct csdk_host *host, const struct csdk_config *conf
 		return host->error(host, CSDK_ENOMEM, "out of memory opening the k8s provider");
 	ctx->host = host;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((rc = csdkp_k8s_creds_load(&ctx->creds, host->config_get(config, "kubeconfig"), host->config_get(config, "context"),
+	if ((rc = k8sp_creds_load(&ctx->creds, host->config_get(config, "kubeconfig"), host->config_get(config, "context"),
 				       err, sizeof(err)))) {
 		rc = host->error(host, rc, "%s", err);
 		goto fail;
@@ -150,9 +150,9 @@ static int k8s_init(const struct csdk_host *host, const struct csdk_config *conf
 		goto fail;
 	host->config_get_int(config, "host_network", &b);
 	ctx->host_network = b != 0;
-	ctx->timeout_ms = CSDKP_K8S_DEFAULT_TIMEOUT_MS;
+	ctx->timeout_ms = K8SP_DEFAULT_TIMEOUT_MS;
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
-	ctx->max_lifetime_ms = CSDKP_K8S_DEFAULT_MAX_LIFETIME_MS;
+	ctx->max_lifetime_ms = K8SP_DEFAULT_MAX_LIFETIME_MS;
 	host->config_get_int(config, "max_lifetime", &ctx->max_lifetime_ms);
 	v = host->config_get(config, "mode");
 	if (v && strcmp(v, "direct") && strcmp(v, "gateway")) {
@@ -166,10 +166,10 @@ static int k8s_init(const struct csdk_host *host, const struct csdk_config *conf
 		goto fail;
 	}
 	ctx->pod_ip = v && !strcmp(v, "pod-ip");
-	if (ctx->gateway && !ctx->pod_ip && (rc = csdkp_k8s_fwd_new(ctx, &ctx->fwd)))
+	if (ctx->gateway && !ctx->pod_ip && (rc = k8sp_fwd_new(ctx, &ctx->fwd)))
 		goto fail;
 	if (!(ctx->agent = host->config_get(config, "agent")))
-		ctx->agent = CSDKP_DEFAULT_AGENT;
+		ctx->agent = K8SP_DEFAULT_AGENT;
 	ctx->agent_in_image = host->config_get(config, "agent_in_image");
 	if (ctx->agent[0] != '/' || (ctx->agent_in_image && ctx->agent_in_image[0] != '/')) {
 		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; give the absolute path of the csdk-agent binary",
@@ -189,19 +189,19 @@ static const struct csdk_methods k8s_methods = {
 	.struct_size = sizeof(struct csdk_methods),
 	.init = k8s_init,
 	.teardown = k8s_teardown,
-	.release = csdkp_m_release,
-	.create = csdkp_m_create,
-	.get = csdkp_m_get,
-	.list = csdkp_m_list,
-	.destroy = csdkp_m_destroy,
-	.run_code = csdkp_m_run_code,
-	.run_command = csdkp_m_run_command,
-	.get_info = csdkp_m_get_info,
-	.get_url = csdkp_m_get_url,
-	.find_or_create = csdkp_m_find_or_create,
-	.find = csdkp_m_find,
-	.extend_timeout = csdkp_m_extend_timeout,
-	.gateway_endpoint = csdkp_m_gateway_endpoint,
+	.release = k8sp_m_release,
+	.create = k8sp_m_create,
+	.get = k8sp_m_get,
+	.list = k8sp_m_list,
+	.destroy = k8sp_m_destroy,
+	.run_code = k8sp_m_run_code,
+	.run_command = k8sp_m_run_command,
+	.get_info = k8sp_m_get_info,
+	.get_url = k8sp_m_get_url,
+	.find_or_create = k8sp_m_find_or_create,
+	.find = k8sp_m_find,
+	.extend_timeout = k8sp_m_extend_timeout,
+	.gateway_endpoint = k8sp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin k8s_plugin = {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "k8s.h"
 #include "rfc3339.h"
 
@@ -13,15 +13,15 @@
  * (epoch seconds), which extend_timeout moves; no deadline: sleep forever. */
 static const char keepalive[] =
 	"d=$CSDK_DEADLINE; trap 'exit 0' TERM; [ -n \"$d\" ] || { sleep 2147483647 & wait; exit 0; }; "
-	"echo \"$d\" > " CSDKP_K8S_DEADLINE_FILE "; "
-	"while :; do n=$(cat " CSDKP_K8S_DEADLINE_FILE " 2>/dev/null); [ \"$(date +%s)\" -lt \"${n:-$d}\" ] || exit 0; "
+	"echo \"$d\" > " K8SP_DEADLINE_FILE "; "
+	"while :; do n=$(cat " K8SP_DEADLINE_FILE " 2>/dev/null); [ \"$(date +%s)\" -lt \"${n:-$d}\" ] || exit 0; "
 	"sleep 1 & wait $!; done";
 
 /* Gateway mode: the agent, a child of PID 1 and a subreaper, listens on 127.0.0.1, where
  * pods/portforward connects (in the pod's network namespace), or on the pod's IP. */
-static char *gateway_script(struct csdkp_k8s *ctx, int port)
+static char *gateway_script(struct k8sp_k8s *ctx, int port)
 {
-	const char *agent = ctx->agent_in_image ? ctx->agent_in_image : CSDKP_K8S_AGENT_MOUNT;
+	const char *agent = ctx->agent_in_image ? ctx->agent_in_image : K8SP_AGENT_MOUNT;
 	char *s;
 
 	if (ctx->pod_ip ? asprintf(&s, "case $CSDK_POD_IP in *:*) a=\"[$CSDK_POD_IP]\";; *) a=$CSDK_POD_IP;; esac; %s --listen \"$a:%d\" & %s",
@@ -32,12 +32,12 @@ static char *gateway_script(struct csdkp_k8s *ctx, int port)
 }
 
 /* The gateway's env, port annotation and volume; host-network pods share the node's ports, so theirs is random. */
-static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *spec, json_t *c)
+static int add_gateway(struct k8sp_k8s *ctx, json_t *ann, json_t *env, json_t *spec, json_t *c)
 {
 	char token[33], hex[5], buf[16], *script;
-	int port = CSDKP_K8S_AGENT_PORT, bad = 0;
+	int port = K8SP_AGENT_PORT, bad = 0;
 
-	if (csdkp_random_hex(token, 16) || csdkp_random_hex(hex, 2))
+	if (csdkc_random_hex(token, 16) || csdkc_random_hex(hex, 2))
 		return -1;
 	if (ctx->host_network)
 		port = 20000 + (int)(strtoul(hex, NULL, 16) % 10000); /* below NodePorts (30000-32767) and ephemeral ports */
@@ -46,9 +46,9 @@ static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *
 	bad |= json_array_set_new(json_object_get(c, "command"), 2, json_string(script));
 	free(script);
 	snprintf(buf, sizeof(buf), "%d", port);
-	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-port", json_string(buf));
-	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "agent-transport", json_string(ctx->pod_ip ? "pod-ip" : "portforward"));
-	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", CSDKP_K8S_TOKEN_ENV, "value", token));
+	bad |= json_object_set_new(ann, K8SP_PREFIX "agent-port", json_string(buf));
+	bad |= json_object_set_new(ann, K8SP_PREFIX "agent-transport", json_string(ctx->pod_ip ? "pod-ip" : "portforward"));
+	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", K8SP_TOKEN_ENV, "value", token));
 	if (ctx->pod_ip)
 		bad |= json_array_append_new(env, json_pack("{s:s,s:{s:{s:s}}}", "name", "CSDK_POD_IP", "valueFrom", "fieldRef",
 							    "fieldPath", "status.podIP"));
@@ -56,7 +56,7 @@ static int add_gateway(struct csdkp_k8s *ctx, json_t *ann, json_t *env, json_t *
 		bad |= json_object_set_new(spec, "volumes", json_pack("[{s:s,s:{s:s,s:s}}]", "name", "csdk-agent", "hostPath",
 								      "path", ctx->agent, "type", "File"));
 		bad |= json_object_set_new(c, "volumeMounts", json_pack("[{s:s,s:s,s:b}]", "name", "csdk-agent", "mountPath",
-									CSDKP_K8S_AGENT_MOUNT, "readOnly", 1));
+									K8SP_AGENT_MOUNT, "readOnly", 1));
 	}
 	return bad ? -1 : 0;
 }
@@ -73,7 +73,7 @@ static int valid_pod_name(const char *s)
 	return n <= 63;
 }
 
-int csdkp_k8s_pod_path(char *buf, size_t len, struct csdkp_k8s *ctx, const char *name)
+int k8sp_pod_path(char *buf, size_t len, struct k8sp_k8s *ctx, const char *name)
 {
 	int n = snprintf(buf, len, "/api/v1/namespaces/%s/pods%s%s", ctx->namespace_, name ? "/" : "", name ? name : "");
 	return n < 0 || (size_t)n >= len ? CSDK_EINVAL : 0;
@@ -85,31 +85,31 @@ static int64_t annotation_int(json_t *pod, const char *key)
 	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-int csdkp_k8s_handle_new(struct csdkp_k8s *ctx, json_t *pod, void **out)
+int k8sp_handle_new(struct k8sp_k8s *ctx, json_t *pod, void **out)
 {
-	struct csdkp_k8s_sandbox *sb = calloc(1, sizeof(*sb));
+	struct k8sp_sandbox *sb = calloc(1, sizeof(*sb));
 	const char *meta;
 
 	if (!sb)
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory for a sandbox handle");
-	snprintf(sb->name, sizeof(sb->name), "%s", csdkp_k8s_jstr(pod, "metadata.name") ? csdkp_k8s_jstr(pod, "metadata.name") : "");
-	snprintf(sb->uid, sizeof(sb->uid), "%s", csdkp_k8s_jstr(pod, "metadata.uid") ? csdkp_k8s_jstr(pod, "metadata.uid") : "");
-	sb->created_ms = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
-	sb->timeout_ms = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
-	meta = csdkp_k8s_meta(pod, "annotations", CSDKP_K8S_PREFIX "metadata");
+	snprintf(sb->name, sizeof(sb->name), "%s", k8sp_jstr(pod, "metadata.name") ? k8sp_jstr(pod, "metadata.name") : "");
+	snprintf(sb->uid, sizeof(sb->uid), "%s", k8sp_jstr(pod, "metadata.uid") ? k8sp_jstr(pod, "metadata.uid") : "");
+	sb->created_ms = csdku_rfc3339_ms(k8sp_jstr(pod, "metadata.creationTimestamp"));
+	sb->timeout_ms = annotation_int(pod, K8SP_PREFIX "timeout-ms");
+	meta = k8sp_meta(pod, "annotations", K8SP_PREFIX "metadata");
 	sb->metadata = meta ? json_loads(meta, 0, NULL) : NULL;
 	if (!json_is_object(sb->metadata)) {
 		json_decref(sb->metadata);
 		sb->metadata = json_object();
 	}
-	csdkp_k8s_agent_from_pod(sb, pod);
+	k8sp_agent_from_pod(sb, pod);
 	*out = sb;
 	return 0;
 }
 
-void csdkp_m_release(void *vctx, void *sandbox)
+void k8sp_m_release(void *vctx, void *sandbox)
 {
-	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct k8sp_sandbox *sb = sandbox;
 
 	(void)vctx;
 	json_decref(sb->metadata);
@@ -195,7 +195,7 @@ struct wait_state {
 static int on_event(void *arg, const char *type, json_t *obj)
 {
 	struct wait_state *w = arg;
-	const char *rv = csdkp_k8s_jstr(obj, "metadata.resourceVersion");
+	const char *rv = k8sp_jstr(obj, "metadata.resourceVersion");
 
 	if (!strcmp(type, "ERROR")) {
 		w->rv[0] = '\0'; /* e.g. 410 Gone: start again from a fresh GET */
@@ -216,18 +216,18 @@ static int on_event(void *arg, const char *type, json_t *obj)
 	return w->state != 0;
 }
 
-int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out)
+int k8sp_wait_running(struct k8sp_k8s *ctx, const char *name, const char *resource_version, json_t **pod_out)
 {
 	struct wait_state w = { .state = 0 };
-	int64_t deadline = csdkp_now_ms() + ctx->start_timeout_ms;
+	int64_t deadline = csdkc_now_ms() + ctx->start_timeout_ms;
 	char path[512], base[256];
 	int rc;
 
 	snprintf(w.why, sizeof(w.why), "phase Pending");
 	snprintf(w.rv, sizeof(w.rv), "%s", resource_version ? resource_version : "");
-	csdkp_k8s_pod_path(base, sizeof(base), ctx, NULL);
+	k8sp_pod_path(base, sizeof(base), ctx, NULL);
 	while (w.state == 0) {
-		int64_t left = deadline - csdkp_now_ms();
+		int64_t left = deadline - csdkc_now_ms();
 		if (left <= 0)
 			return ctx->host->error(ctx->host, CSDK_ETIMEOUT,
 						"pod %s in namespace %s did not start within %lld s (%s); raise start_timeout or see kubectl describe pod %s%s%s%s",
@@ -239,8 +239,8 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 		if (!w.rv[0]) {
 			json_t *pod = NULL;
 			long status;
-			csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
-			if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
+			k8sp_pod_path(path, sizeof(path), ctx, name);
+			if ((rc = k8sp_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 				return rc;
 			if (status == 404) {
 				json_decref(pod);
@@ -249,12 +249,12 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 				break;
 			}
 			if (status != 200) {
-				rc = csdkp_k8s_api_error(ctx, CSDK_EBACKEND, "reading a starting pod", status, pod);
+				rc = k8sp_api_error(ctx, CSDK_EBACKEND, "reading a starting pod", status, pod);
 				json_decref(pod);
 				return rc;
 			}
 			w.state = pod_state(pod, w.why, sizeof(w.why));
-			snprintf(w.rv, sizeof(w.rv), "%s", csdkp_k8s_jstr(pod, "metadata.resourceVersion") ? csdkp_k8s_jstr(pod, "metadata.resourceVersion") : "");
+			snprintf(w.rv, sizeof(w.rv), "%s", k8sp_jstr(pod, "metadata.resourceVersion") ? k8sp_jstr(pod, "metadata.resourceVersion") : "");
 			if (w.state == 1)
 				w.pod = json_incref(pod);
 			json_decref(pod);
@@ -263,7 +263,7 @@ int csdkp_k8s_wait_running(struct csdkp_k8s *ctx, const char *name, const char *
 		}
 		snprintf(path, sizeof(path), "%s?watch=1&fieldSelector=metadata.name%%3D%s&resourceVersion=%s&timeoutSeconds=%lld",
 			 base, name, w.rv, (long long)(left + 999) / 1000);
-		rc = csdkp_k8s_watch(ctx, path, left + 5000, on_event, &w);
+		rc = k8sp_watch(ctx, path, left + 5000, on_event, &w);
 		if (rc < 0 && rc != CSDK_ETIMEOUT) {
 			json_decref(w.pod);
 			return rc;
@@ -288,7 +288,7 @@ static int label_value_ok(const char *s)
 				(s[n - 1] >= '0' && s[n - 1] <= '9'));
 }
 
-static json_t *pod_body(struct csdkp_k8s *ctx, const char *name, const struct csdk_create_request *req,
+static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csdk_create_request *req,
 			int64_t timeout_ms)
 {
 	json_t *pod = NULL, *meta, *labels, *ann, *spec, *c, *env, *md;
@@ -301,34 +301,34 @@ static json_t *pod_body(struct csdkp_k8s *ctx, const char *name, const struct cs
 	env = json_array();
 	if (!labels || !ann || !md || !env)
 		goto fail;
-	bad |= json_object_set_new(labels, CSDKP_K8S_LABEL, json_string("true"));
-	bad |= json_object_set_new(labels, CSDKP_K8S_PREFIX "id", json_string(name));
+	bad |= json_object_set_new(labels, K8SP_LABEL, json_string("true"));
+	bad |= json_object_set_new(labels, K8SP_PREFIX "id", json_string(name));
 	if (req->name) {
 		if (label_value_ok(req->name))
-			bad |= json_object_set_new(labels, CSDKP_K8S_PREFIX "name", json_string(req->name));
-		bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "name", json_string(req->name));
-		bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "namespace", json_string(req->namespace_ ? req->namespace_ : "default"));
+			bad |= json_object_set_new(labels, K8SP_PREFIX "name", json_string(req->name));
+		bad |= json_object_set_new(ann, K8SP_PREFIX "name", json_string(req->name));
+		bad |= json_object_set_new(ann, K8SP_PREFIX "namespace", json_string(req->namespace_ ? req->namespace_ : "default"));
 	}
 	for (size_t i = 0; i < req->n_metadata; i++)
 		if (req->metadata[i].key)
 			bad |= json_object_set_new(md, req->metadata[i].key, json_string(req->metadata[i].value ? req->metadata[i].value : ""));
 	if (!(mdtext = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS)))
 		goto fail;
-	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "metadata", json_string(mdtext));
+	bad |= json_object_set_new(ann, K8SP_PREFIX "metadata", json_string(mdtext));
 	free(mdtext);
 	snprintf(buf, sizeof(buf), "%lld", (long long)timeout_ms);
-	bad |= json_object_set_new(ann, CSDKP_K8S_PREFIX "timeout-ms", json_string(buf));
+	bad |= json_object_set_new(ann, K8SP_PREFIX "timeout-ms", json_string(buf));
 	for (size_t i = 0; i < req->n_envs; i++)
 		if (req->envs[i].key)
 			bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", req->envs[i].key, "value",
 								    req->envs[i].value ? req->envs[i].value : ""));
 	if (timeout_ms > 0)
-		snprintf(buf, sizeof(buf), "%lld", (long long)((csdkp_now_ms() + timeout_ms + 999) / 1000));
+		snprintf(buf, sizeof(buf), "%lld", (long long)((csdkc_now_ms() + timeout_ms + 999) / 1000));
 	else
 		buf[0] = '\0';
 	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", "CSDK_DEADLINE", "value", buf));
 	meta = json_pack("{s:s,s:O,s:O}", "name", name, "labels", labels, "annotations", ann);
-	c = json_pack("{s:s,s:s,s:s,s:[sss],s:O}", "name", CSDKP_K8S_CONTAINER, "image", req->image ? req->image : ctx->image,
+	c = json_pack("{s:s,s:s,s:s,s:[sss],s:O}", "name", K8SP_CONTAINER, "image", req->image ? req->image : ctx->image,
 		      "imagePullPolicy", ctx->pull_policy, "command", "sh", "-c", keepalive, "env", env);
 	if (c && (req->cpus > 0 || req->memory_bytes > 0)) {
 		json_t *r = json_object();
@@ -368,7 +368,7 @@ fail:
 	return pod;
 }
 
-int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct csdk_create_request *req, void **sandbox_out)
+int k8sp_create_pod(struct k8sp_k8s *ctx, const char *name, const struct csdk_create_request *req, void **sandbox_out)
 {
 	int64_t timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : ctx->timeout_ms;
 	json_t *body, *pod = NULL;
@@ -380,8 +380,8 @@ int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct c
 		timeout_ms = ctx->max_lifetime_ms;
 	if (!(body = pod_body(ctx, name, req, timeout_ms)))
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a pod");
-	csdkp_k8s_pod_path(path, sizeof(path), ctx, NULL);
-	rc = csdkp_k8s_call(ctx, "POST", path, NULL, body, 0, &status, &pod);
+	k8sp_pod_path(path, sizeof(path), ctx, NULL);
+	rc = k8sp_call(ctx, "POST", path, NULL, body, 0, &status, &pod);
 	json_decref(body);
 	if (rc)
 		return rc;
@@ -390,41 +390,41 @@ int csdkp_k8s_create_pod(struct csdkp_k8s *ctx, const char *name, const struct c
 		return CSDK_EEXISTS;
 	}
 	if (status != 201) {
-		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "creating a pod", status, pod);
+		rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "creating a pod", status, pod);
 		json_decref(pod);
 		return rc;
 	}
-	snprintf(rv, sizeof(rv), "%s", csdkp_k8s_jstr(pod, "metadata.resourceVersion") ? csdkp_k8s_jstr(pod, "metadata.resourceVersion") : "");
+	snprintf(rv, sizeof(rv), "%s", k8sp_jstr(pod, "metadata.resourceVersion") ? k8sp_jstr(pod, "metadata.resourceVersion") : "");
 	json_decref(pod);
 	pod = NULL;
 	/* the watch's Running object is the pod: no second GET */
-	if ((rc = csdkp_k8s_wait_running(ctx, name, rv, &pod))) {
-		csdkp_k8s_delete_pod(ctx, name);
+	if ((rc = k8sp_wait_running(ctx, name, rv, &pod))) {
+		k8sp_delete_pod(ctx, name);
 		return rc;
 	}
-	rc = csdkp_k8s_handle_new(ctx, pod, sandbox_out);
+	rc = k8sp_handle_new(ctx, pod, sandbox_out);
 	json_decref(pod);
-	if (!rc && (rc = csdkp_k8s_agent_wait(ctx, *sandbox_out))) {
-		csdkp_k8s_delete_pod(ctx, name);
-		csdkp_m_release(ctx, *sandbox_out);
+	if (!rc && (rc = k8sp_agent_wait(ctx, *sandbox_out))) {
+		k8sp_delete_pod(ctx, name);
+		k8sp_m_release(ctx, *sandbox_out);
 		*sandbox_out = NULL;
 	}
 	return rc;
 }
 
-int csdkp_m_create(void *vctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
+int k8sp_m_create(void *vctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	char name[40], hex[17];
 	int rc;
 
 	if (req->name) /* a named create: the same deterministic pod as find_or_create */
-		csdkp_k8s_named_pod(name, req->namespace_ ? req->namespace_ : "default", req->name);
+		k8sp_named_pod(name, req->namespace_ ? req->namespace_ : "default", req->name);
 	else {
-		csdkp_random_hex(hex, 8);
+		csdkc_random_hex(hex, 8);
 		snprintf(name, sizeof(name), "csdk-%s", hex);
 	}
-	rc = csdkp_k8s_create_pod(ctx, name, req, sandbox_out);
+	rc = k8sp_create_pod(ctx, name, req, sandbox_out);
 	if (rc == CSDK_EEXISTS)
 		return ctx->host->error(ctx->host, CSDK_EEXISTS, "a sandbox named %s already exists in namespace %s (pod %s); use find_or_create",
 					req->name ? req->name : name, req->namespace_ ? req->namespace_ : "default", name);
@@ -433,7 +433,7 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *req, struct csd
 	return ctx->host->text_set(id_out, name);
 }
 
-int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out)
+int k8sp_get_pod(struct k8sp_k8s *ctx, const char *name, json_t **out)
 {
 	char path[256], why[256];
 	json_t *pod = NULL;
@@ -444,24 +444,24 @@ int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out)
 	*out = NULL;
 	if (!valid_pod_name(name))
 		return CSDK_ENOTFOUND;
-	csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
-	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
+	k8sp_pod_path(path, sizeof(path), ctx, name);
+	if ((rc = k8sp_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 404 || (status == 200 && !csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))) {
+	if (status == 404 || (status == 200 && !k8sp_meta(pod, "labels", K8SP_PREFIX "sandbox"))) {
 		json_decref(pod);
 		return CSDK_ENOTFOUND;
 	}
 	if (status != 200) {
-		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod", status, pod);
+		rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod", status, pod);
 		json_decref(pod);
 		return rc;
 	}
 	st = pod_state(pod, why, sizeof(why));
-	created = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
-	timeout = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
-	if (st == -2 || (timeout > 0 && created > 0 && csdkp_now_ms() > created + timeout + 2000)) {
+	created = csdku_rfc3339_ms(k8sp_jstr(pod, "metadata.creationTimestamp"));
+	timeout = annotation_int(pod, K8SP_PREFIX "timeout-ms");
+	if (st == -2 || (timeout > 0 && created > 0 && csdkc_now_ms() > created + timeout + 2000)) {
 		if (st != -2 || !json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
-			csdkp_k8s_delete_pod(ctx, name);
+			k8sp_delete_pod(ctx, name);
 		json_decref(pod);
 		return CSDK_ENOTFOUND;
 	}
@@ -469,26 +469,26 @@ int csdkp_k8s_get_pod(struct csdkp_k8s *ctx, const char *name, json_t **out)
 	return 0;
 }
 
-int csdkp_m_get(void *vctx, const char *id, void **sandbox_out)
+int k8sp_m_get(void *vctx, const char *id, void **sandbox_out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	json_t *pod;
-	int rc = csdkp_k8s_get_pod(ctx, id, &pod);
+	int rc = k8sp_get_pod(ctx, id, &pod);
 
 	if (rc)
 		return rc;
-	rc = csdkp_k8s_handle_new(ctx, pod, sandbox_out);
+	rc = k8sp_handle_new(ctx, pod, sandbox_out);
 	json_decref(pod);
 	return rc;
 }
 
-int csdkp_m_list(void *vctx, struct csdk_handles *out)
+int k8sp_m_list(void *vctx, struct csdk_handles *out)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	char path[1024], base[256], *cont = NULL;
 	int rc = 0;
 
-	csdkp_k8s_pod_path(base, sizeof(base), ctx, NULL);
+	k8sp_pod_path(base, sizeof(base), ctx, NULL);
 	do {
 		json_t *answer = NULL, *pod;
 		const char *next;
@@ -499,29 +499,29 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 			 cont ? "&continue=" : "", cont ? cont : "");
 		free(cont);
 		cont = NULL;
-		if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &answer)))
+		if ((rc = k8sp_call(ctx, "GET", path, NULL, NULL, 0, &status, &answer)))
 			break;
 		if (status != 200) {
-			rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "listing pods", status, answer);
+			rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "listing pods", status, answer);
 			json_decref(answer);
 			break;
 		}
 		json_array_foreach(json_object_get(answer, "items"), i, pod) {
 			char why[256];
-			int64_t created = csdkp_rfc3339_ms(csdkp_k8s_jstr(pod, "metadata.creationTimestamp"));
-			int64_t timeout = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
-			const char *name = csdkp_k8s_jstr(pod, "metadata.name");
+			int64_t created = csdku_rfc3339_ms(k8sp_jstr(pod, "metadata.creationTimestamp"));
+			int64_t timeout = annotation_int(pod, K8SP_PREFIX "timeout-ms");
+			const char *name = k8sp_jstr(pod, "metadata.name");
 			void *h;
 			if (!name || pod_state(pod, why, sizeof(why)) == -2 ||
-			    (timeout > 0 && created > 0 && csdkp_now_ms() > created + timeout + 2000))
+			    (timeout > 0 && created > 0 && csdkc_now_ms() > created + timeout + 2000))
 				continue;
-			if ((rc = csdkp_k8s_handle_new(ctx, pod, &h)))
+			if ((rc = k8sp_handle_new(ctx, pod, &h)))
 				break;
 			if ((rc = ctx->host->handles_add(out, name, h)))
 				break;
 		}
-		next = csdkp_k8s_jstr(answer, "metadata.continue");
-		if (!rc && next && *next && csdkp_k8s_escape(&cont, next))
+		next = k8sp_jstr(answer, "metadata.continue");
+		if (!rc && next && *next && k8sp_escape(&cont, next))
 			rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory listing pods");
 		json_decref(answer);
 	} while (!rc && cont);
@@ -529,26 +529,26 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 	return rc;
 }
 
-int csdkp_k8s_delete_pod(struct csdkp_k8s *ctx, const char *name)
+int k8sp_delete_pod(struct k8sp_k8s *ctx, const char *name)
 {
 	char path[256];
 	json_t *answer = NULL, *body = json_pack("{s:s,s:s,s:i}", "kind", "DeleteOptions", "apiVersion", "v1", "gracePeriodSeconds", 0);
 	long status;
 	int rc;
 
-	csdkp_k8s_fwd_forget(ctx->fwd, name);
-	csdkp_k8s_pod_path(path, sizeof(path), ctx, name);
-	rc = csdkp_k8s_call(ctx, "DELETE", path, NULL, body, 0, &status, &answer);
+	k8sp_fwd_forget(ctx->fwd, name);
+	k8sp_pod_path(path, sizeof(path), ctx, name);
+	rc = k8sp_call(ctx, "DELETE", path, NULL, body, 0, &status, &answer);
 	json_decref(body);
 	if (!rc && status != 200 && status != 202 && status != 404)
-		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "deleting a pod", status, answer);
+		rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "deleting a pod", status, answer);
 	json_decref(answer);
 	return rc;
 }
 
-int csdkp_m_destroy(void *vctx, const char *id)
+int k8sp_m_destroy(void *vctx, const char *id)
 {
-	struct csdkp_k8s *ctx = vctx;
+	struct k8sp_k8s *ctx = vctx;
 	char path[256];
 	json_t *pod = NULL;
 	long status;
@@ -556,31 +556,31 @@ int csdkp_m_destroy(void *vctx, const char *id)
 
 	if (!valid_pod_name(id))
 		return 0;
-	csdkp_k8s_pod_path(path, sizeof(path), ctx, id);
-	if ((rc = csdkp_k8s_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
+	k8sp_pod_path(path, sizeof(path), ctx, id);
+	if ((rc = k8sp_call(ctx, "GET", path, NULL, NULL, 0, &status, &pod)))
 		return rc;
-	if (status == 200 && csdkp_k8s_meta(pod, "labels", CSDKP_K8S_PREFIX "sandbox"))
-		rc = csdkp_k8s_delete_pod(ctx, id);
+	if (status == 200 && k8sp_meta(pod, "labels", K8SP_PREFIX "sandbox"))
+		rc = k8sp_delete_pod(ctx, id);
 	else if (status != 200 && status != 404)
-		rc = csdkp_k8s_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod to delete", status, pod);
+		rc = k8sp_api_error(ctx, status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "reading a pod to delete", status, pod);
 	json_decref(pod);
 	return rc;
 }
 
-int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
+int k8sp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 {
-	struct csdkp_k8s *ctx = vctx;
-	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct k8sp_k8s *ctx = vctx;
+	struct k8sp_sandbox *sb = sandbox;
 	json_t *pod = NULL, *md;
 	const char *k;
 	json_t *v;
-	int rc = csdkp_k8s_get_pod(ctx, sb->name, &pod);
+	int rc = k8sp_get_pod(ctx, sb->name, &pod);
 
 	if (rc == CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists (pod deleted or expired); create a new one", sb->name);
 	if (rc)
 		return rc;
-	sb->timeout_ms = annotation_int(pod, CSDKP_K8S_PREFIX "timeout-ms");
+	sb->timeout_ms = annotation_int(pod, K8SP_PREFIX "timeout-ms");
 	json_decref(pod);
 	if ((rc = ctx->host->info_set_id(out, sb->name)) || (rc = ctx->host->info_set_status(out, CSDK_STATUS_RUNNING)) ||
 	    (rc = ctx->host->info_set_times(out, sb->created_ms, sb->timeout_ms)))
@@ -611,10 +611,10 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
-int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+int k8sp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
-	struct csdkp_k8s *ctx = vctx;
-	struct csdkp_k8s_sandbox *sb = sandbox;
+	struct k8sp_k8s *ctx = vctx;
+	struct k8sp_sandbox *sb = sandbox;
 	const char *t = ctx->url_template, *p;
 	char *url = NULL, portbuf[16];
 	size_t len = 0, cap = 0;

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "k8s.h"
 #include "wsconn.h"
 
@@ -41,7 +41,7 @@
 
 struct fwd_conn {
 	struct fwd_conn *next;
-	struct csdkp_k8s_fwd *fwd;
+	struct k8sp_fwd *fwd;
 	pthread_t thread;
 	char pod[64];
 	int port;
@@ -52,7 +52,7 @@ struct fwd_conn {
 
 struct fwd_listener {
 	struct fwd_listener *next;
-	struct csdkp_k8s_fwd *fwd;
+	struct k8sp_fwd *fwd;
 	pthread_t thread;
 	char pod[64];
 	int port;
@@ -63,14 +63,14 @@ struct fwd_listener {
 	int want_spare;              /* the spare thread should open one */
 	int has_spare;               /* spare (and spare_pf) hold an open WebSocket */
 	int64_t spare_at;            /* when it was opened */
-	struct csdkp_k8s_ws spare;
-	struct csdkp_k8s_pf spare_pf;
+	struct k8sp_ws spare;
+	struct k8sp_pf spare_pf;
 	char last_err[512]; /* why the last connection failed, for messages on the method's thread */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-struct csdkp_k8s_fwd {
-	struct csdkp_k8s *ctx;
+struct k8sp_fwd {
+	struct k8sp_k8s *ctx;
 	pthread_mutex_t mu;
 	char dir[96]; /* private directory of the sockets, "" until the first */
 	int wake[2];  /* written once at close: every thread's poll wakes */
@@ -80,9 +80,9 @@ struct csdkp_k8s_fwd {
 	struct fwd_conn *conns;
 };
 
-int csdkp_k8s_fwd_new(struct csdkp_k8s *ctx, struct csdkp_k8s_fwd **out)
+int k8sp_fwd_new(struct k8sp_k8s *ctx, struct k8sp_fwd **out)
 {
-	struct csdkp_k8s_fwd *f = calloc(1, sizeof(*f));
+	struct k8sp_fwd *f = calloc(1, sizeof(*f));
 
 	*out = NULL;
 	if (!f)
@@ -113,36 +113,36 @@ static int send_all(int fd, const unsigned char *p, size_t len)
 }
 
 /* Frames waiting in the WebSocket (and its TLS buffers) go to the client: 0 go on, 1 the stream ended, <0 error. */
-static int pump_down(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_pf *pf, char *err, size_t errlen)
+static int pump_down(struct fwd_conn *c, struct k8sp_ws *ws, struct k8sp_pf *pf, char *err, size_t errlen)
 {
-	struct csdkp_ws_frame f;
+	struct k8sp_ws_frame f;
 	const unsigned char *d;
 	size_t dl;
 	int r, k;
 
-	while ((r = csdkp_k8s_ws_recv(ws, &f, 0)) == 1) {
+	while ((r = k8sp_ws_recv(ws, &f, 0)) == 1) {
 		switch (f.opcode) {
-		case CSDKP_WS_PING:
-			csdkp_k8s_ws_send(ws, CSDKP_WS_PONG, f.payload, f.len);
+		case K8SP_WS_PING:
+			k8sp_ws_send(ws, K8SP_WS_PONG, f.payload, f.len);
 			continue;
-		case CSDKP_WS_PONG:
+		case K8SP_WS_PONG:
 			continue;
-		case CSDKP_WS_CLOSE:
+		case K8SP_WS_CLOSE:
 			return 1;
-		case CSDKP_WS_TEXT:
+		case K8SP_WS_TEXT:
 			snprintf(err, errlen, "a text frame (expected binary)");
 			return -1;
 		}
-		k = csdkp_k8s_pf_frame(pf, f.opcode, f.payload, f.len, &d, &dl);
+		k = k8sp_pf_frame(pf, f.opcode, f.payload, f.len, &d, &dl);
 		if (k < 0) {
 			snprintf(err, errlen, "a frame outside the port-forward protocol");
 			return -1;
 		}
-		if (k == CSDKP_K8S_PF_ERROR) {
+		if (k == K8SP_PF_ERROR) {
 			snprintf(err, errlen, "%.*s", (int)(dl > 400 ? 400 : dl), (const char *)d);
 			return -1;
 		}
-		if (k == CSDKP_K8S_PF_DATA && send_all(c->client, d, dl))
+		if (k == K8SP_PF_DATA && send_all(c->client, d, dl))
 			return 1; /* the client went away */
 	}
 	if (r == CSDK_EIO)
@@ -157,7 +157,7 @@ static int pump_down(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k
 /* Keep err as the last failure of pod's listener; log it (debug: create's wait for the agent fails many times). */
 static void note_error(struct fwd_conn *c, const char *err)
 {
-	struct csdkp_k8s_fwd *fwd = c->fwd;
+	struct k8sp_fwd *fwd = c->fwd;
 
 	fwd->ctx->host->log(fwd->ctx->host, CSDK_LOG_DEBUG, "port-forward to port %d of pod %s: %s", c->port, c->pod, err);
 	pthread_mutex_lock(&fwd->mu);
@@ -167,7 +167,7 @@ static void note_error(struct fwd_conn *c, const char *err)
 	pthread_mutex_unlock(&fwd->mu);
 }
 
-int csdkp_k8s_fwd_last_error(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len)
+int k8sp_fwd_last_error(struct k8sp_fwd *fwd, const char *pod, int port, char *out, size_t len)
 {
 	int found = 0;
 
@@ -182,7 +182,7 @@ int csdkp_k8s_fwd_last_error(struct csdkp_k8s_fwd *fwd, const char *pod, int por
 	return found;
 }
 
-static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_pf *pf)
+static void pump(struct fwd_conn *c, struct k8sp_ws *ws, struct k8sp_pf *pf)
 {
 	unsigned char *buf = malloc(PF_CHUNK + 1);
 	char err[512] = "";
@@ -206,8 +206,8 @@ static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_p
 				continue;
 			if (n <= 0)
 				break; /* v4 cannot half-close: the client's end ends the stream */
-			buf[0] = CSDKP_K8S_PF_DATA;
-			if (csdkp_k8s_ws_send(ws, CSDKP_WS_BINARY, buf, (size_t)n + 1)) {
+			buf[0] = K8SP_PF_DATA;
+			if (k8sp_ws_send(ws, K8SP_WS_BINARY, buf, (size_t)n + 1)) {
 				snprintf(err, sizeof(err), "the WebSocket closed while sending");
 				r = -1;
 			}
@@ -216,21 +216,21 @@ static void pump(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_p
 	if (r < 0)
 		note_error(c, err);
 	else
-		csdkp_k8s_ws_send(ws, CSDKP_WS_CLOSE, "\x03\xe8", 2);
+		k8sp_ws_send(ws, K8SP_WS_CLOSE, "\x03\xe8", 2);
 	free(buf);
 }
 
-static void pf_path(struct csdkp_k8s *ctx, char *out, size_t len, const char *pod, int port)
+static void pf_path(struct k8sp_k8s *ctx, char *out, size_t len, const char *pod, int port)
 {
 	snprintf(out, len, "/api/v1/namespaces/%s/pods/%s/portforward?ports=%d", ctx->namespace_, pod, port);
 }
 
 /* The listener's spare, if it has one still open and clean (nothing but the ports came yet); asks for the next. */
-static int take_spare(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_k8s_pf *pf)
+static int take_spare(struct fwd_conn *c, struct k8sp_ws *ws, struct k8sp_pf *pf)
 {
-	struct csdkp_k8s_fwd *fwd = c->fwd;
+	struct k8sp_fwd *fwd = c->fwd;
 	struct fwd_listener *l;
-	struct csdkp_ws_frame f;
+	struct k8sp_ws_frame f;
 	const unsigned char *d;
 	size_t dl;
 	int got = 0, r;
@@ -252,24 +252,24 @@ static int take_spare(struct fwd_conn *c, struct csdkp_k8s_ws *ws, struct csdkp_
 	pthread_mutex_unlock(&fwd->mu);
 	if (!got)
 		return 0;
-	while ((r = csdkp_k8s_ws_recv(ws, &f, 0)) == 1)
-		if ((f.opcode != CSDKP_WS_BINARY && f.opcode != CSDKP_WS_CONT) ||
-		    csdkp_k8s_pf_frame(pf, f.opcode, f.payload, f.len, &d, &dl) != CSDKP_K8S_PF_NONE)
+	while ((r = k8sp_ws_recv(ws, &f, 0)) == 1)
+		if ((f.opcode != K8SP_WS_BINARY && f.opcode != K8SP_WS_CONT) ||
+		    k8sp_pf_frame(pf, f.opcode, f.payload, f.len, &d, &dl) != K8SP_PF_NONE)
 			break;
 	if (r == 0)
 		return 1;
-	csdkp_k8s_ws_close(ws);
-	*pf = (struct csdkp_k8s_pf){ .port = (uint16_t)c->port, .channel = -1 };
+	k8sp_ws_close(ws);
+	*pf = (struct k8sp_pf){ .port = (uint16_t)c->port, .channel = -1 };
 	return 0;
 }
 
 static void *conn_main(void *arg)
 {
 	struct fwd_conn *c = arg;
-	struct csdkp_k8s_fwd *fwd = c->fwd;
-	struct csdkp_k8s *ctx = fwd->ctx;
-	struct csdkp_k8s_pf pf = { .port = (uint16_t)c->port, .channel = -1 };
-	struct csdkp_k8s_ws ws;
+	struct k8sp_fwd *fwd = c->fwd;
+	struct k8sp_k8s *ctx = fwd->ctx;
+	struct k8sp_pf pf = { .port = (uint16_t)c->port, .channel = -1 };
+	struct k8sp_ws ws;
 	char path[384], err[1024] = "";
 	int rc = 0;
 
@@ -277,7 +277,7 @@ static void *conn_main(void *arg)
 		pf_path(ctx, path, sizeof(path), c->pod, c->port);
 		/* tests/k8s/run.sh counts these lines */
 		ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/portforward WebSocket to port %d of pod %s", c->port, c->pod);
-		rc = csdkp_k8s_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
+		rc = k8sp_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
 	}
 	if (rc) {
 		note_error(c, err);
@@ -295,7 +295,7 @@ static void *conn_main(void *arg)
 	c->done = 1;
 	pthread_mutex_unlock(&fwd->mu);
 	if (!rc)
-		csdkp_k8s_ws_close(&ws);
+		k8sp_ws_close(&ws);
 	return NULL;
 }
 
@@ -303,20 +303,20 @@ static void *conn_main(void *arg)
 static void *spare_main(void *arg)
 {
 	struct fwd_listener *l = arg;
-	struct csdkp_k8s_fwd *fwd = l->fwd;
-	struct csdkp_k8s *ctx = fwd->ctx;
+	struct k8sp_fwd *fwd = l->fwd;
+	struct k8sp_k8s *ctx = fwd->ctx;
 	char path[384], err[1024];
 
 	pf_path(ctx, path, sizeof(path), l->pod, l->port);
 	pthread_mutex_lock(&fwd->mu);
 	while (!l->stop) {
-		struct csdkp_k8s_ws ws;
+		struct k8sp_ws ws;
 		int rc;
-		if (l->has_spare && csdkp_now_ms() - l->spare_at >= SPARE_MS) {
+		if (l->has_spare && csdkc_now_ms() - l->spare_at >= SPARE_MS) {
 			ws = l->spare;
 			l->has_spare = 0;
 			pthread_mutex_unlock(&fwd->mu);
-			csdkp_k8s_ws_close(&ws);
+			k8sp_ws_close(&ws);
 			pthread_mutex_lock(&fwd->mu);
 			continue;
 		}
@@ -330,18 +330,18 @@ static void *spare_main(void *arg)
 		l->want_spare = 0;
 		pthread_mutex_unlock(&fwd->mu);
 		ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "pods/portforward WebSocket to port %d of pod %s (spare)", l->port, l->pod);
-		rc = csdkp_k8s_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
+		rc = k8sp_ws_open_err(ctx, &ws, path, PF_PROTOCOL, NULL, err, sizeof(err));
 		if (rc)
 			ctx->host->log(ctx->host, CSDK_LOG_DEBUG, "port-forward to port %d of pod %s: %s", l->port, l->pod, err);
 		pthread_mutex_lock(&fwd->mu);
 		if (!rc && !l->stop && !l->has_spare) {
 			l->spare = ws;
-			l->spare_pf = (struct csdkp_k8s_pf){ .port = (uint16_t)l->port, .channel = -1 };
-			l->spare_at = csdkp_now_ms();
+			l->spare_pf = (struct k8sp_pf){ .port = (uint16_t)l->port, .channel = -1 };
+			l->spare_at = csdkc_now_ms();
 			l->has_spare = 1;
 		} else if (!rc) {
 			pthread_mutex_unlock(&fwd->mu);
-			csdkp_k8s_ws_close(&ws);
+			k8sp_ws_close(&ws);
 			pthread_mutex_lock(&fwd->mu);
 		}
 	}
@@ -350,7 +350,7 @@ static void *spare_main(void *arg)
 }
 
 /* Join the connection threads that have ended; with all set, every one (after close woke them). Under mu. */
-static void reap(struct csdkp_k8s_fwd *fwd, int all)
+static void reap(struct k8sp_fwd *fwd, int all)
 {
 	struct fwd_conn **pp = &fwd->conns, *c;
 
@@ -370,7 +370,7 @@ static void reap(struct csdkp_k8s_fwd *fwd, int all)
 static void *listener_main(void *arg)
 {
 	struct fwd_listener *l = arg;
-	struct csdkp_k8s_fwd *fwd = l->fwd;
+	struct k8sp_fwd *fwd = l->fwd;
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN }, { .fd = fwd->wake[0], .events = POLLIN } };
@@ -416,7 +416,7 @@ static void *listener_main(void *arg)
 }
 
 /* A new listener's socket at l->path; under mu. */
-static int listen_at(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l, char *err, size_t errlen)
+static int listen_at(struct k8sp_fwd *fwd, struct fwd_listener *l, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *base;
@@ -445,9 +445,9 @@ static int listen_at(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l, char *er
 	return 0;
 }
 
-int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, char *out, size_t len)
+int k8sp_fwd_path(struct k8sp_fwd *fwd, const char *pod, int port, char *out, size_t len)
 {
-	struct csdkp_k8s *ctx = fwd->ctx;
+	struct k8sp_k8s *ctx = fwd->ctx;
 	struct fwd_listener *l;
 	char err[512];
 	int rc = 0;
@@ -501,7 +501,7 @@ int csdkp_k8s_fwd_path(struct csdkp_k8s_fwd *fwd, const char *pod, int port, cha
 	return 0;
 }
 
-static void listener_stop(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l)
+static void listener_stop(struct k8sp_fwd *fwd, struct fwd_listener *l)
 {
 	__atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE); /* its accept thread reads it without mu */
 	shutdown(l->fd, SHUT_RDWR); /* wakes its poll */
@@ -511,14 +511,14 @@ static void listener_stop(struct csdkp_k8s_fwd *fwd, struct fwd_listener *l)
 	pthread_join(l->spare_thread, NULL);
 	pthread_mutex_lock(&fwd->mu);
 	if (l->has_spare)
-		csdkp_k8s_ws_close(&l->spare);
+		k8sp_ws_close(&l->spare);
 	pthread_cond_destroy(&l->spare_cv);
 	close(l->fd);
 	unlink(l->path);
 	free(l);
 }
 
-void csdkp_k8s_fwd_forget(struct csdkp_k8s_fwd *fwd, const char *pod)
+void k8sp_fwd_forget(struct k8sp_fwd *fwd, const char *pod)
 {
 	struct fwd_listener **pp, *l;
 
@@ -539,7 +539,7 @@ void csdkp_k8s_fwd_forget(struct csdkp_k8s_fwd *fwd, const char *pod)
 	pthread_mutex_unlock(&fwd->mu);
 }
 
-void csdkp_k8s_fwd_free(struct csdkp_k8s_fwd *fwd)
+void k8sp_fwd_free(struct k8sp_fwd *fwd)
 {
 	if (!fwd)
 		return;

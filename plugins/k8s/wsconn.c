@@ -31,7 +31,7 @@ static int wait_sock(curl_socket_t s, short events, int timeout_ms)
 	return poll(&pfd, 1, timeout_ms);
 }
 
-static int send_all(struct csdkp_k8s_ws *ws, const void *data, size_t len)
+static int send_all(struct k8sp_ws *ws, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -52,7 +52,7 @@ static int send_all(struct csdkp_k8s_ws *ws, const void *data, size_t len)
 }
 
 /* Read what is there into the buffer: >0 bytes, 0 nothing yet (waited timeout_ms), CSDK_EIO closed. */
-static int fill(struct csdkp_k8s_ws *ws, int timeout_ms)
+static int fill(struct k8sp_ws *ws, int timeout_ms)
 {
 	if (ws->consumed) {
 		memmove(ws->buf, ws->buf + ws->consumed, ws->len - ws->consumed);
@@ -98,9 +98,9 @@ static void accept_key(const char *key, char out[64])
 }
 
 /* host->error, or the message into err when the caller runs on a thread of its own */
-static int ws_fail(struct csdkp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
+static int ws_fail(struct k8sp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-static int ws_fail(struct csdkp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
+static int ws_fail(struct k8sp_k8s *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -114,13 +114,13 @@ static int ws_fail(struct csdkp_k8s *ctx, char *err, size_t errlen, int code, co
 	return code;
 }
 
-int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+int k8sp_ws_open(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
 		      long *http_status)
 {
-	return csdkp_k8s_ws_open_err(ctx, ws, path, protocols, http_status, NULL, 0);
+	return k8sp_ws_open_err(ctx, ws, path, protocols, http_status, NULL, 0);
 }
 
-int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+int k8sp_ws_open_err(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
 			  long *http_status, char *err, size_t errlen)
 {
 	struct curl_slist *headers = NULL;
@@ -139,7 +139,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 		rc = ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
 		goto fail;
 	}
-	if ((rc = csdkp_k8s_curl_setup(ctx, ws->curl, &headers)))
+	if ((rc = k8sp_curl_setup(ctx, ws->curl, &headers)))
 		goto fail;
 	curl_easy_setopt(ws->curl, CURLOPT_URL, url);
 	curl_easy_setopt(ws->curl, CURLOPT_CONNECT_ONLY, 1L);
@@ -148,7 +148,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
 		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for %s: %s; %s",
-				      server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc), csdkp_k8s_curl_hint(cc));
+				      server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc), k8sp_curl_hint(cc));
 		goto fail;
 	}
 	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);
@@ -157,7 +157,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 	accept_key(key, want);
 	hostpart = strstr(server, "://") ? strstr(server, "://") + 3 : server;
 	{
-		/* the Authorization line csdkp_k8s_curl_setup prepared, if any */
+		/* the Authorization line k8sp_curl_setup prepared, if any */
 		const char *auth = headers ? headers->data : NULL;
 		if (asprintf(&req,
 			     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -174,7 +174,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s closed the connection during the %s upgrade; check the cluster", server, what);
 		goto fail;
 	}
-	while ((hl = csdkp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0) {
+	while ((hl = k8sp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0) {
 		int n = fill(ws, 30000);
 		if (n <= 0) {
 			rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s gave no answer to the %s upgrade; check the cluster", server, what);
@@ -196,7 +196,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 		j = brace ? json_loadb(brace, ws->len - (size_t)(brace - (char *)ws->buf), JSON_DISABLE_EOF_CHECK, NULL) : NULL;
 		char msg[768], op[64];
 		snprintf(op, sizeof(op), "opening the %s stream", what);
-		csdkp_k8s_api_msg(ctx, msg, sizeof(msg), op, status, j);
+		k8sp_api_msg(ctx, msg, sizeof(msg), op, status, j);
 		rc = ws_fail(ctx, err, errlen, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "%s", msg);
 		json_decref(j);
 		goto fail;
@@ -212,7 +212,7 @@ int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const 
 	rc = 0;
 	goto out;
 fail:
-	csdkp_k8s_ws_close(ws);
+	k8sp_ws_close(ws);
 out:
 	curl_slist_free_all(headers);
 	free(req);
@@ -220,25 +220,25 @@ out:
 	return rc;
 }
 
-int csdkp_k8s_ws_send(struct csdkp_k8s_ws *ws, int opcode, const void *data, size_t len)
+int k8sp_ws_send(struct k8sp_ws *ws, int opcode, const void *data, size_t len)
 {
-	unsigned char mask[4], *frame = malloc(csdkp_ws_frame_size(len));
+	unsigned char mask[4], *frame = malloc(k8sp_ws_frame_size(len));
 	size_t n;
 	int rc;
 
 	if (!frame)
 		return CSDK_ENOMEM;
 	random_bytes(mask, sizeof(mask));
-	n = csdkp_ws_encode(frame, opcode, data, len, mask);
+	n = k8sp_ws_encode(frame, opcode, data, len, mask);
 	rc = send_all(ws, frame, n);
 	free(frame);
 	return rc;
 }
 
-int csdkp_k8s_ws_recv(struct csdkp_k8s_ws *ws, struct csdkp_ws_frame *f, int64_t timeout_ms)
+int k8sp_ws_recv(struct k8sp_ws *ws, struct k8sp_ws_frame *f, int64_t timeout_ms)
 {
 	for (;;) {
-		long n = csdkp_ws_parse(ws->buf + ws->consumed, ws->len - ws->consumed, MAX_PAYLOAD, f);
+		long n = k8sp_ws_parse(ws->buf + ws->consumed, ws->len - ws->consumed, MAX_PAYLOAD, f);
 		int r;
 		if (n < 0)
 			return CSDK_EBACKEND;
@@ -252,7 +252,7 @@ int csdkp_k8s_ws_recv(struct csdkp_k8s_ws *ws, struct csdkp_ws_frame *f, int64_t
 	}
 }
 
-void csdkp_k8s_ws_close(struct csdkp_k8s_ws *ws)
+void k8sp_ws_close(struct k8sp_ws *ws)
 {
 	if (ws->curl)
 		curl_easy_cleanup(ws->curl);

@@ -4,13 +4,13 @@
  * credentials as the REST calls; the upgrade and the frames are ours
  * (wsframe.c), since Debian's libcurl 7.88 has no WebSocket support.
  */
-#ifndef CSDKP_K8S_WSCONN_H
-#define CSDKP_K8S_WSCONN_H
+#ifndef K8SP_WSCONN_H
+#define K8SP_WSCONN_H
 
 #include "k8s.h"
 #include "wsframe.h"
 
-struct csdkp_k8s_ws {
+struct k8sp_ws {
 	CURL *curl;
 	curl_socket_t sock;
 	unsigned char *buf;
@@ -25,15 +25,15 @@ struct csdkp_k8s_ws {
  * answer other than 101 is reported with the Status message it carries,
  * and *http_status (when not NULL) gets its code.
  */
-int csdkp_k8s_ws_open(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+int k8sp_ws_open(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
 		      long *http_status);
 /** The same, from a thread of the plugin's own: the message goes into err (errlen bytes), not to host->error. */
-int csdkp_k8s_ws_open_err(struct csdkp_k8s *ctx, struct csdkp_k8s_ws *ws, const char *path, const char *protocols,
+int k8sp_ws_open_err(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
 			  long *http_status, char *err, size_t errlen);
 /** Send one final masked frame. */
-int csdkp_k8s_ws_send(struct csdkp_k8s_ws *ws, int opcode, const void *data, size_t len);
+int k8sp_ws_send(struct k8sp_ws *ws, int opcode, const void *data, size_t len);
 /** The next frame: 1 with *f set (valid until the next call), 0 when timeout_ms passed (-1: wait), CSDK_EIO when closed, CSDK_EBACKEND when malformed. */
-int csdkp_k8s_ws_recv(struct csdkp_k8s_ws *ws, struct csdkp_ws_frame *f, int64_t timeout_ms);
-void csdkp_k8s_ws_close(struct csdkp_k8s_ws *ws);
+int k8sp_ws_recv(struct k8sp_ws *ws, struct k8sp_ws_frame *f, int64_t timeout_ms);
+void k8sp_ws_close(struct k8sp_ws *ws);
 
 #endif

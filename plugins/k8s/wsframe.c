@@ -9,7 +9,7 @@
 
 #include "wsframe.h"
 
-long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct csdkp_ws_frame *f)
+long k8sp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct k8sp_ws_frame *f)
 {
 	size_t hdr = 2, plen;
 	int masked;
@@ -20,7 +20,7 @@ long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct c
 		return -1;
 	f->fin = !!(buf[0] & 0x80);
 	f->opcode = buf[0] & 0x0f;
-	if (f->opcode > CSDKP_WS_BINARY && (f->opcode < CSDKP_WS_CLOSE || f->opcode > CSDKP_WS_PONG))
+	if (f->opcode > K8SP_WS_BINARY && (f->opcode < K8SP_WS_CLOSE || f->opcode > K8SP_WS_PONG))
 		return -1;
 	masked = !!(buf[1] & 0x80);
 	plen = buf[1] & 0x7f;
@@ -40,7 +40,7 @@ long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct c
 		plen = (size_t)v;
 		hdr = 10;
 	}
-	if (f->opcode >= CSDKP_WS_CLOSE && (plen > 125 || !f->fin))
+	if (f->opcode >= K8SP_WS_CLOSE && (plen > 125 || !f->fin))
 		return -1;
 	if (plen > max_payload)
 		return -1;
@@ -58,12 +58,12 @@ long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct c
 	return (long)(hdr + plen);
 }
 
-size_t csdkp_ws_frame_size(size_t len)
+size_t k8sp_ws_frame_size(size_t len)
 {
 	return 2 + (len > 65535 ? 8 : len > 125 ? 2 : 0) + 4 + len;
 }
 
-size_t csdkp_ws_encode(unsigned char *out, int opcode, const void *payload, size_t len, const unsigned char mask[4])
+size_t k8sp_ws_encode(unsigned char *out, int opcode, const void *payload, size_t len, const unsigned char mask[4])
 {
 	const unsigned char *p = payload;
 	size_t h = 2;
@@ -105,7 +105,7 @@ static void header_value(const char *line, size_t n, const char *name, char *out
 	out[n - v] = '\0';
 }
 
-long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *proto, size_t protolen,
+long k8sp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *proto, size_t protolen,
 			    char *accept, size_t acceptlen)
 {
 	const char *end = NULL, *p, *nl;
@@ -146,7 +146,7 @@ long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *pro
 	return (long)(end - buf);
 }
 
-int csdkp_k8s_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen)
+int k8sp_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen)
 {
 	json_t *j = json_loadb(json, len, 0, NULL), *causes;
 	const char *s;
@@ -194,23 +194,23 @@ out:
 	return rc;
 }
 
-int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char *payload, size_t len,
+int k8sp_pf_frame(struct k8sp_pf *st, int opcode, const unsigned char *payload, size_t len,
 		       const unsigned char **data, size_t *dlen)
 {
 	int ch;
 
 	*data = payload;
 	*dlen = 0;
-	if (opcode == CSDKP_WS_CONT) {
+	if (opcode == K8SP_WS_CONT) {
 		ch = st->channel;
 	} else {
 		if (!len)
-			return CSDKP_K8S_PF_NONE;
+			return K8SP_PF_NONE;
 		ch = payload[0];
 		payload++;
 		len--;
 	}
-	if (ch != CSDKP_K8S_PF_DATA && ch != CSDKP_K8S_PF_ERROR)
+	if (ch != K8SP_PF_DATA && ch != K8SP_PF_ERROR)
 		return -1;
 	st->channel = ch;
 	/* each channel starts with the port, 2 bytes little-endian */
@@ -224,6 +224,6 @@ int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char 
 	*data = payload;
 	*dlen = len;
 	if (!len)
-		return CSDKP_K8S_PF_NONE;
-	return ch == CSDKP_K8S_PF_ERROR ? CSDKP_K8S_PF_ERROR : CSDKP_K8S_PF_DATA;
+		return K8SP_PF_NONE;
+	return ch == K8SP_PF_ERROR ? K8SP_PF_ERROR : K8SP_PF_DATA;
 }

@@ -1,34 +1,34 @@
 /*
  * wsframe.h - WebSocket frames (RFC 6455) and Kubernetes' channel.k8s.io
  * streams, as pure functions over buffers: no I/O, no allocation beyond
- * jansson's in csdkp_k8s_status_exit. Fuzzed by tests/fuzz-wsframe.c.
+ * jansson's in k8sp_status_exit. Fuzzed by tests/fuzz-wsframe.c.
  */
-#ifndef CSDKP_K8S_WSFRAME_H
-#define CSDKP_K8S_WSFRAME_H
+#ifndef K8SP_WSFRAME_H
+#define K8SP_WSFRAME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 enum {
-	CSDKP_WS_CONT = 0x0,
-	CSDKP_WS_TEXT = 0x1,
-	CSDKP_WS_BINARY = 0x2,
-	CSDKP_WS_CLOSE = 0x8,
-	CSDKP_WS_PING = 0x9,
-	CSDKP_WS_PONG = 0xa
+	K8SP_WS_CONT = 0x0,
+	K8SP_WS_TEXT = 0x1,
+	K8SP_WS_BINARY = 0x2,
+	K8SP_WS_CLOSE = 0x8,
+	K8SP_WS_PING = 0x9,
+	K8SP_WS_PONG = 0xa
 };
 
 /* Kubernetes remotecommand channels: the first payload byte of each message. */
 enum {
-	CSDKP_K8S_CH_STDIN = 0,
-	CSDKP_K8S_CH_STDOUT = 1,
-	CSDKP_K8S_CH_STDERR = 2,
-	CSDKP_K8S_CH_ERROR = 3,  /* v4+: a Status JSON when the command ends */
-	CSDKP_K8S_CH_RESIZE = 4,
-	CSDKP_K8S_CH_CLOSE = 255 /* v5: close the channel named by the next byte */
+	K8SP_CH_STDIN = 0,
+	K8SP_CH_STDOUT = 1,
+	K8SP_CH_STDERR = 2,
+	K8SP_CH_ERROR = 3,  /* v4+: a Status JSON when the command ends */
+	K8SP_CH_RESIZE = 4,
+	K8SP_CH_CLOSE = 255 /* v5: close the channel named by the next byte */
 };
 
-struct csdkp_ws_frame {
+struct k8sp_ws_frame {
 	int fin;
 	int opcode;
 	unsigned char *payload; /* inside the parsed buffer, unmasked */
@@ -42,12 +42,12 @@ struct csdkp_ws_frame {
  * fragmented, a payload over max_payload). A masked payload is unmasked in
  * place.
  */
-long csdkp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct csdkp_ws_frame *f);
+long k8sp_ws_parse(unsigned char *buf, size_t len, size_t max_payload, struct k8sp_ws_frame *f);
 
 /** The size of a client frame with a payload of len bytes. */
-size_t csdkp_ws_frame_size(size_t len);
-/** Write a final, masked client frame into out (csdkp_ws_frame_size(len) bytes); returns its size. */
-size_t csdkp_ws_encode(unsigned char *out, int opcode, const void *payload, size_t len, const unsigned char mask[4]);
+size_t k8sp_ws_frame_size(size_t len);
+/** Write a final, masked client frame into out (k8sp_ws_frame_size(len) bytes); returns its size. */
+size_t k8sp_ws_encode(unsigned char *out, int opcode, const void *payload, size_t len, const unsigned char mask[4]);
 
 /**
  * Parse the server's answer to an upgrade request: returns the length of the
@@ -56,7 +56,7 @@ size_t csdkp_ws_encode(unsigned char *out, int opcode, const void *payload, size
  * Sec-WebSocket-Protocol chosen, or "" when none; accept the
  * Sec-WebSocket-Accept value, or "".
  */
-long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *proto, size_t protolen,
+long k8sp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *proto, size_t protolen,
 			    char *accept, size_t acceptlen);
 
 /**
@@ -64,12 +64,12 @@ long csdkp_ws_parse_upgrade(const char *buf, size_t len, long *status, char *pro
  * NonZeroExitCode with an ExitCode cause N. Otherwise -1 with msg set to
  * the Status message (e.g. an exec that could not start).
  */
-int csdkp_k8s_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen);
+int k8sp_status_exit(const char *json, size_t len, int *exit_code, char *msg, size_t msglen);
 
 /* pods/portforward (v4.channel.k8s.io), one port: its data channel, then its error channel. */
-enum { CSDKP_K8S_PF_NONE = 2, CSDKP_K8S_PF_DATA = 0, CSDKP_K8S_PF_ERROR = 1 };
+enum { K8SP_PF_NONE = 2, K8SP_PF_DATA = 0, K8SP_PF_ERROR = 1 };
 
-struct csdkp_k8s_pf {
+struct k8sp_pf {
 	uint16_t port;         /* the port asked for */
 	unsigned char head[2]; /* bytes of each channel's port prefix seen so far */
 	int channel;           /* of the message that continuation frames belong to; set it to -1 */
@@ -78,14 +78,14 @@ struct csdkp_k8s_pf {
 /**
  * One data frame (binary or continuation) of a port-forward stream. Each
  * channel starts with the port, 2 bytes little-endian, which is checked and
- * skipped. Returns CSDKP_K8S_PF_DATA with *data, *dlen (> 0) the bytes for
- * the local connection; CSDKP_K8S_PF_ERROR with the text of an error (> 0
+ * skipped. Returns K8SP_PF_DATA with *data, *dlen (> 0) the bytes for
+ * the local connection; K8SP_PF_ERROR with the text of an error (> 0
  * bytes, possibly cut in frames: the caller reports what it got);
- * CSDKP_K8S_PF_NONE when the frame carries nothing past the port; -1 when it
+ * K8SP_PF_NONE when the frame carries nothing past the port; -1 when it
  * breaks the protocol (another channel, another port, a continuation with
  * no message before it).
  */
-int csdkp_k8s_pf_frame(struct csdkp_k8s_pf *st, int opcode, const unsigned char *payload, size_t len,
+int k8sp_pf_frame(struct k8sp_pf *st, int opcode, const unsigned char *payload, size_t len,
 		       const unsigned char **data, size_t *dlen);
 
 #endif

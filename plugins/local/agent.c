@@ -22,11 +22,11 @@
 #define AGENT_WAIT_MS 5000
 #define STOP_WAIT_MS 6000
 
-static int sock_addr(const struct csdkp_sandbox *sb, struct sockaddr_un *sa)
+static int sock_addr(const struct localp_sandbox *sb, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	return snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR) <
+	return snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s/agent.sock", sb->dir, LOCALP_RUN_DIR) <
 			       (int)sizeof(sa->sun_path) ? 0 : -1;
 }
 
@@ -49,7 +49,7 @@ static int write_token(int rdfd)
 
 	if (faccessat(rdfd, "token", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
-	if (csdkp_random_hex(token, 16))
+	if (csdkc_random_hex(token, 16))
 		return -1;
 	token[32] = '\n';
 	fd = openat(rdfd, "token", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -79,9 +79,9 @@ static void log_line(int rdfd, char *out, size_t outlen)
 		snprintf(out, outlen, "it wrote nothing");
 }
 
-static int wait_listening(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
+static int wait_listening(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
 {
-	int64_t deadline = csdkp_now_ms() + AGENT_WAIT_MS;
+	int64_t deadline = csdkc_now_ms() + AGENT_WAIT_MS;
 	char why[256];
 
 	/* The agent listens on a temporary name, then renames it (agent/main.c): then
@@ -89,18 +89,18 @@ static int wait_listening(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	int renamed = strlen(sa->sun_path) + sizeof(".4194304.new") < sizeof(sa->sun_path);
 
 	while (renamed ? faccessat(rdfd, "agent.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 : !agent_listens(sa)) {
-		if (csdkp_now_ms() > deadline) {
+		if (csdkc_now_ms() > deadline) {
 			log_line(rdfd, why, sizeof(why));
 			return ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"csdk-agent did not listen on %s within 5 s (%s); check agent (CSDK_LOCAL_AGENT) and %s/%s/agent.log",
-				sa->sun_path, why, sb->dir, CSDKP_RUN_DIR);
+				sa->sun_path, why, sb->dir, LOCALP_RUN_DIR);
 		}
 		nanosleep(&(struct timespec){ 0, 500000 }, NULL);
 	}
 	return 0;
 }
 
-static int start_locked(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
+static int start_locked(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
 {
 	json_t *meta = NULL;
 	const char *iso;
@@ -108,19 +108,19 @@ static int start_locked(struct csdkp_local *ctx, const struct csdkp_sandbox *sb,
 
 	unlinkat(rdfd, "agent.sock", 0);
 	if (write_token(rdfd) < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot write the agent token in %s/%s: %s", sb->dir, CSDKP_RUN_DIR, strerror(errno));
-	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot write the agent token in %s/%s: %s", sb->dir, LOCALP_RUN_DIR, strerror(errno));
+	if ((rc = localp_meta_load(ctx, sb, &meta)))
 		return rc;
-	iso = csdkp_meta_str(meta, "isolation");
+	iso = localp_meta_str(meta, "isolation");
 	bwrap = iso && !strcmp(iso, "bubblewrap");
 	json_decref(meta);
-	if ((rc = csdkp_agent_launch(ctx, sb, bwrap)))
+	if ((rc = localp_agent_launch(ctx, sb, bwrap)))
 		return rc;
 	return wait_listening(ctx, sb, sa, rdfd);
 }
 
 /* Starts the sandbox's agent unless it listens already (a sandbox made in direct mode has none yet). */
-int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
+int localp_agent_ensure(struct localp_local *ctx, const struct localp_sandbox *sb)
 {
 	struct sockaddr_un sa;
 	int dfd, rdfd, rc = 0;
@@ -128,7 +128,7 @@ int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
 	if (sock_addr(sb, &sa))
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"the agent socket %s/%s/agent.sock of sandbox %s is longer than %zu bytes; use a shorter state_dir (CSDK_LOCAL_STATE_DIR)",
-			sb->dir, CSDKP_RUN_DIR, sb->id, sizeof(sa.sun_path) - 1);
+			sb->dir, LOCALP_RUN_DIR, sb->id, sizeof(sa.sun_path) - 1);
 	if (agent_listens(&sa))
 		return 0;
 	if (access(ctx->agent, X_OK) < 0)
@@ -137,12 +137,12 @@ int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
 			ctx->agent, strerror(errno));
 	if ((dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
-	if (mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 && errno != EEXIST)
+	if (mkdirat(dfd, LOCALP_RUN_DIR, 0700) < 0 && errno != EEXIST)
 		rc = errno;
-	rdfd = openat(dfd, CSDKP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rdfd = openat(dfd, LOCALP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
 	if (rdfd < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s", sb->dir, CSDKP_RUN_DIR, strerror(rc ? rc : errno));
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s", sb->dir, LOCALP_RUN_DIR, strerror(rc ? rc : errno));
 	while (flock(rdfd, LOCK_EX) < 0 && errno == EINTR)
 		;
 	if (!agent_listens(&sa))
@@ -153,10 +153,10 @@ int csdkp_agent_ensure(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
 	return rc;
 }
 
-int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
+int localp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = sandbox;
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = sandbox;
 	char path[4200], token[64], url[4300];
 	ssize_t n;
 	int rc, fd;
@@ -165,16 +165,16 @@ int csdkp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *ou
 	 * Each probe costs the agent a thread, created before the one of the
 	 * request; right after create (the TTI path) the agent is known to listen.
 	 */
-	if (!__atomic_exchange_n(&sb->agent_fresh, 0, __ATOMIC_RELAXED) && (rc = csdkp_agent_ensure(ctx, sb)))
+	if (!__atomic_exchange_n(&sb->agent_fresh, 0, __ATOMIC_RELAXED) && (rc = localp_agent_ensure(ctx, sb)))
 		return rc;
-	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, CSDKP_RUN_DIR);
+	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, LOCALP_RUN_DIR);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 	n = read(fd, token, sizeof(token) - 1);
 	close(fd);
 	token[n > 0 ? n : 0] = '\0';
 	token[strcspn(token, "\n")] = '\0';
-	snprintf(url, sizeof(url), "unix:%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR);
+	snprintf(url, sizeof(url), "unix:%s/%s/agent.sock", sb->dir, LOCALP_RUN_DIR);
 	return ctx->host->endpoint_set(out, url, token);
 }
 
@@ -215,14 +215,14 @@ static void kill_children(long pid)
  * destroy has no record of: they are killed, then SIGTERM ends the agent.
  * Under bubblewrap killing the pid namespace does it.
  */
-void csdkp_agent_stop(int sdfd, const char *dir)
+void localp_agent_stop(int sdfd, const char *dir)
 {
 	char buf[64], cmdline[8192], want[4300];
 	int fd, pidfd;
 	ssize_t n;
 	long pid;
 
-	snprintf(buf, sizeof(buf), "%s/agent.pid", CSDKP_RUN_DIR);
+	snprintf(buf, sizeof(buf), "%s/agent.pid", LOCALP_RUN_DIR);
 	if ((fd = openat(sdfd, buf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -235,7 +235,7 @@ void csdkp_agent_stop(int sdfd, const char *dir)
 	n = (fd = open(buf, O_RDONLY | O_CLOEXEC)) < 0 ? 0 : read(fd, cmdline, sizeof(cmdline));
 	if (fd >= 0)
 		close(fd);
-	snprintf(want, sizeof(want), "unix:%s/%s/agent.sock", dir, CSDKP_RUN_DIR);
+	snprintf(want, sizeof(want), "unix:%s/%s/agent.sock", dir, LOCALP_RUN_DIR);
 	if (n > 0 && memmem(cmdline, (size_t)n, want, strlen(want) + 1) &&
 	    (kill_children(pid), syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) == 0))
 		poll(&(struct pollfd){ pidfd, POLLIN, 0 }, 1, STOP_WAIT_MS);

@@ -1,5 +1,5 @@
 /* pids, memory_max and cpus: each sandbox gets a cgroup of the cgroup v1
- * pids, memory and cpu controllers (CSDKP_CGROUP_ROOT/CONTROLLER/csdk/ID)
+ * pids, memory and cpu controllers (LOCALP_CGROUP_ROOT/CONTROLLER/csdk/ID)
  * with pids.max, memory.limit_in_bytes, cpu.cfs_quota_us. Every command joins them before it
  * executes bwrap (or the shell), so all the sandbox's processes count,
  * daemons that left their session included, and destroy kills whatever is
@@ -18,11 +18,11 @@
 
 #include "local.h"
 
-static const char *const controllers[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
+static const char *const controllers[LOCALP_CGROUPS] = { "pids", "memory", "cpu" };
 
-void csdkp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len)
+void localp_cgroup_path(int which, const char *id, const char *file, char *buf, size_t len)
 {
-	snprintf(buf, len, CSDKP_CGROUP_ROOT "/%s/csdk/%s%s%s", controllers[which], id, file ? "/" : "", file ? file : "");
+	snprintf(buf, len, LOCALP_CGROUP_ROOT "/%s/csdk/%s%s%s", controllers[which], id, file ? "/" : "", file ? file : "");
 }
 
 static int write_value(const char *path, uint64_t v)
@@ -39,60 +39,60 @@ static int write_value(const char *path, uint64_t v)
 	return rc ? -1 : 0;
 }
 
-int csdkp_cgroup_create(struct csdkp_local *ctx, const char *id, const uint64_t limits[CSDKP_CGROUPS])
+int localp_cgroup_create(struct localp_local *ctx, const char *id, const uint64_t limits[LOCALP_CGROUPS])
 {
-	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpus" };
-	static const char *const envs[CSDKP_CGROUPS] = { "CSDK_LOCAL_PIDS", "CSDK_LOCAL_MEMORY_MAX", "CSDK_LOCAL_CPUS" };
-	static const char *const files[CSDKP_CGROUPS] = { "pids.max", "memory.limit_in_bytes", "cpu.cfs_quota_us" };
+	static const char *const keys[LOCALP_CGROUPS] = { "pids", "memory_max", "cpus" };
+	static const char *const envs[LOCALP_CGROUPS] = { "CSDK_LOCAL_PIDS", "CSDK_LOCAL_MEMORY_MAX", "CSDK_LOCAL_CPUS" };
+	static const char *const files[LOCALP_CGROUPS] = { "pids.max", "memory.limit_in_bytes", "cpu.cfs_quota_us" };
 	char path[256];
 	int i, rc;
 
-	for (i = 0; i < CSDKP_CGROUPS; i++) {
+	for (i = 0; i < LOCALP_CGROUPS; i++) {
 		if (!limits[i])
 			continue;
-		snprintf(path, sizeof(path), CSDKP_CGROUP_ROOT "/%s/csdk", controllers[i]);
+		snprintf(path, sizeof(path), LOCALP_CGROUP_ROOT "/%s/csdk", controllers[i]);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			goto fail;
-		csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
+		localp_cgroup_path(i, id, NULL, path, sizeof(path));
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			goto fail;
-		if (i == CSDKP_CGROUP_CPU) {
-			csdkp_cgroup_path(i, id, "cpu.cfs_period_us", path, sizeof(path));
-			if (write_value(path, CSDKP_CPU_PERIOD_US) < 0)
+		if (i == LOCALP_CGROUP_CPU) {
+			localp_cgroup_path(i, id, "cpu.cfs_period_us", path, sizeof(path));
+			if (write_value(path, LOCALP_CPU_PERIOD_US) < 0)
 				goto fail;
 		}
-		csdkp_cgroup_path(i, id, files[i], path, sizeof(path));
+		localp_cgroup_path(i, id, files[i], path, sizeof(path));
 		if (write_value(path, limits[i]) < 0)
 			goto fail;
 		/* swap must not extend the limit (the file exists with swap accounting) */
-		csdkp_cgroup_path(i, id, "memory.memsw.limit_in_bytes", path, sizeof(path));
-		if (i == CSDKP_CGROUP_MEMORY && access(path, W_OK) == 0)
+		localp_cgroup_path(i, id, "memory.memsw.limit_in_bytes", path, sizeof(path));
+		if (i == LOCALP_CGROUP_MEMORY && access(path, W_OK) == 0)
 			write_value(path, limits[i]);
 	}
 	return 0;
 fail:
 	rc = errno;
-	csdkp_cgroup_remove(id);
+	localp_cgroup_remove(id);
 	return ctx->host->error(ctx->host, CSDK_EBACKEND,
-		"%s needs the cgroup v1 %s controller at " CSDKP_CGROUP_ROOT "/%s, writable by this user (%s: %s); run as root with it mounted, or unset %s (%s)",
+		"%s needs the cgroup v1 %s controller at " LOCALP_CGROUP_ROOT "/%s, writable by this user (%s: %s); run as root with it mounted, or unset %s (%s)",
 		keys[i], controllers[i], controllers[i], path, strerror(rc), keys[i], envs[i]);
 }
 
 /* Kills what is left in each cgroup, then removes it (up to 3 s in all for
  * the processes to go). */
-void csdkp_cgroup_remove(const char *id)
+void localp_cgroup_remove(const char *id)
 {
 	struct timespec pause = { 0, 20000000 };
 	char path[256], buf[4096];
 	int i, tries = 0, fd;
 	ssize_t n;
 
-	for (i = 0; i < CSDKP_CGROUPS; i++) {
+	for (i = 0; i < LOCALP_CGROUPS; i++) {
 		for (;; tries++) {
-			csdkp_cgroup_path(i, id, NULL, path, sizeof(path));
+			localp_cgroup_path(i, id, NULL, path, sizeof(path));
 			if (rmdir(path) == 0 || errno != EBUSY || tries >= 150)
 				break;
-			csdkp_cgroup_path(i, id, "cgroup.procs", buf, sizeof(buf));
+			localp_cgroup_path(i, id, "cgroup.procs", buf, sizeof(buf));
 			if ((fd = open(buf, O_RDONLY | O_CLOEXEC)) >= 0) {
 				/* a read of a cgroup file ends at a line */
 				while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
@@ -110,14 +110,14 @@ void csdkp_cgroup_remove(const char *id)
 
 /* memory.oom_control's oom_kill: how many processes the OOM killer ended in
  * the sandbox's memory cgroup (-1 when unknown). */
-long csdkp_cgroup_oom_kills(const char *id)
+long localp_cgroup_oom_kills(const char *id)
 {
 	char path[256], buf[512], *p;
 	long kills = -1;
 	ssize_t n;
 	int fd;
 
-	csdkp_cgroup_path(CSDKP_CGROUP_MEMORY, id, "memory.oom_control", path, sizeof(path));
+	localp_cgroup_path(LOCALP_CGROUP_MEMORY, id, "memory.oom_control", path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -134,18 +134,18 @@ static int controller_writable(int which)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), CSDKP_CGROUP_ROOT "/%s/cgroup.procs", controllers[which]);
+	snprintf(path, sizeof(path), LOCALP_CGROUP_ROOT "/%s/cgroup.procs", controllers[which]);
 	return access(path, W_OK) == 0;
 }
 
 /* Whether STATE/no-cgroups is new: the warning below is given once per
  * state directory, not at every create of a CLI. */
-static int first_time(struct csdkp_local *ctx)
+static int first_time(struct localp_local *ctx)
 {
 	char path[4096];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/" CSDKP_NO_CGROUPS_MARK, ctx->state_dir);
+	snprintf(path, sizeof(path), "%s/" LOCALP_NO_CGROUPS_MARK, ctx->state_dir);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
 		return errno != EEXIST;
 	close(fd);
@@ -154,34 +154,34 @@ static int first_time(struct csdkp_local *ctx)
 
 /* The limits of a new sandbox: the configured ones; the create options'
  * hints where their controller is writable, never above the configured
- * limit; and, as root, CSDKP_DEFAULT_PIDS when pids is not set, so a fork
+ * limit; and, as root, LOCALP_DEFAULT_PIDS when pids is not set, so a fork
  * bomb is bounded. Without the pids controller, said once per state
  * directory: commands have only the rlimits (processes, memory, cpu_time). */
-void csdkp_cgroup_limits(struct csdkp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[CSDKP_CGROUPS])
+void localp_cgroup_limits(struct localp_local *ctx, const struct csdk_create_request *opts, uint64_t limits[LOCALP_CGROUPS])
 {
-	limits[CSDKP_CGROUP_PIDS] = ctx->pids;
-	limits[CSDKP_CGROUP_MEMORY] = ctx->memory_max;
-	limits[CSDKP_CGROUP_CPU] = ctx->cpu_quota_us;
-	if (opts && opts->memory_bytes && controller_writable(CSDKP_CGROUP_MEMORY) &&
-	    (!limits[CSDKP_CGROUP_MEMORY] || opts->memory_bytes < limits[CSDKP_CGROUP_MEMORY]))
-		limits[CSDKP_CGROUP_MEMORY] = opts->memory_bytes;
-	if (opts && opts->cpus > 0 && controller_writable(CSDKP_CGROUP_CPU)) {
+	limits[LOCALP_CGROUP_PIDS] = ctx->pids;
+	limits[LOCALP_CGROUP_MEMORY] = ctx->memory_max;
+	limits[LOCALP_CGROUP_CPU] = ctx->cpu_quota_us;
+	if (opts && opts->memory_bytes && controller_writable(LOCALP_CGROUP_MEMORY) &&
+	    (!limits[LOCALP_CGROUP_MEMORY] || opts->memory_bytes < limits[LOCALP_CGROUP_MEMORY]))
+		limits[LOCALP_CGROUP_MEMORY] = opts->memory_bytes;
+	if (opts && opts->cpus > 0 && controller_writable(LOCALP_CGROUP_CPU)) {
 		/* the kernel's smallest quota is 1 ms */
-		uint64_t quota = opts->cpus >= 1024 ? 1024ull * CSDKP_CPU_PERIOD_US : (uint64_t)(opts->cpus * CSDKP_CPU_PERIOD_US + 0.5);
+		uint64_t quota = opts->cpus >= 1024 ? 1024ull * LOCALP_CPU_PERIOD_US : (uint64_t)(opts->cpus * LOCALP_CPU_PERIOD_US + 0.5);
 
 		if (quota < 1000)
 			quota = 1000;
-		if (!limits[CSDKP_CGROUP_CPU] || quota < limits[CSDKP_CGROUP_CPU])
-			limits[CSDKP_CGROUP_CPU] = quota;
+		if (!limits[LOCALP_CGROUP_CPU] || quota < limits[LOCALP_CGROUP_CPU])
+			limits[LOCALP_CGROUP_CPU] = quota;
 	}
-	if (limits[CSDKP_CGROUP_PIDS])
+	if (limits[LOCALP_CGROUP_PIDS])
 		return;
-	if (geteuid() == 0 && controller_writable(CSDKP_CGROUP_PIDS)) {
-		limits[CSDKP_CGROUP_PIDS] = CSDKP_DEFAULT_PIDS;
+	if (geteuid() == 0 && controller_writable(LOCALP_CGROUP_PIDS)) {
+		limits[LOCALP_CGROUP_PIDS] = LOCALP_DEFAULT_PIDS;
 	} else if (!ctx->cgroup_warned) {
 		ctx->cgroup_warned = 1;
 		if (first_time(ctx))
 			ctx->host->log(ctx->host, CSDK_LOG_WARN,
-				"no cgroup v1 pids controller writable at " CSDKP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
+				"no cgroup v1 pids controller writable at " LOCALP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
 	}
 }

@@ -19,7 +19,7 @@
 #define DISK_DIR "disk"
 
 /* Mounting needs root: checked before anything of the sandbox is made. */
-int csdkp_disk_allowed(struct csdkp_local *ctx)
+int localp_disk_allowed(struct localp_local *ctx)
 {
 	if (!ctx->disk || geteuid() == 0)
 		return 0;
@@ -28,7 +28,7 @@ int csdkp_disk_allowed(struct csdkp_local *ctx)
 		(unsigned long long)ctx->disk);
 }
 
-int csdkp_disk_create(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, uint64_t bytes)
+int localp_disk_create(struct localp_local *ctx, const struct localp_sandbox *sb, uint64_t bytes)
 {
 	static const char *const areas[] = { "home", "tmp" };
 	static const mode_t modes[] = { 0755, 01777 };
@@ -55,9 +55,9 @@ fail:
 				sb->id, what, strerror(errno));
 }
 
-/* Detaches what csdkp_disk_create mounted in DIR (a sandbox's directory,
+/* Detaches what localp_disk_create mounted in DIR (a sandbox's directory,
  * or its trash/ name), busy or not. */
-void csdkp_disk_remove(const char *dir)
+void localp_disk_remove(const char *dir)
 {
 	static const char *const names[] = { "home", "tmp", DISK_DIR };
 	char path[4200];
@@ -70,7 +70,7 @@ void csdkp_disk_remove(const char *dir)
 
 /* Whether the sandbox's disk is still mounted: a restart of the host ends
  * the tmpfs, and commands must not write to the state directory instead. */
-int csdkp_disk_check(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
+int localp_disk_check(struct localp_local *ctx, const struct localp_sandbox *sb)
 {
 	char path[4200];
 	struct stat top, home;

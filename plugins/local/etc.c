@@ -48,13 +48,13 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 /* The directories of /etc, "." first, as paths relative to it. */
-static void list_dirs(int dfd, const char *rel, int depth, struct csdkp_strv *out)
+static void list_dirs(int dfd, const char *rel, int depth, struct localp_strv *out)
 {
 	struct dirent *de;
 	DIR *d;
 	int fd;
 
-	csdkp_strv_push(out, *rel ? rel : ".");
+	localp_strv_push(out, *rel ? rel : ".");
 	if (depth > 16 || (fd = dup(dfd)) < 0)
 		return;
 	if (!(d = fdopendir(fd))) {
@@ -83,7 +83,7 @@ static void list_dirs(int dfd, const char *rel, int depth, struct csdkp_strv *ou
  * of the directories, checked with stat alone, tells whether /etc changed. */
 static uint64_t hash_dirs(int etc, char *const *dirs, size_t n)
 {
-	unsigned ids[3] = { ETC_FORMAT, CSDKP_INSIDE_UID, CSDKP_INSIDE_UID };
+	unsigned ids[3] = { ETC_FORMAT, LOCALP_INSIDE_UID, LOCALP_INSIDE_UID };
 	uint64_t h = fnv(14695981039346656037ull, ids, sizeof(ids));
 	size_t i;
 
@@ -106,7 +106,7 @@ static uint64_t hash_dirs(int etc, char *const *dirs, size_t n)
 /* STATE/etc/dirs: "GEN\n" then the directories it was hashed over, one a line. */
 static int current_gen(int edfd, int etc, char *gen, size_t genlen)
 {
-	struct csdkp_strv dirs = { 0 };
+	struct localp_strv dirs = { 0 };
 	char *text = NULL, *line, *save = NULL;
 	struct stat st;
 	int fd, ok = 0;
@@ -117,21 +117,21 @@ static int current_gen(int edfd, int etc, char *gen, size_t genlen)
 	    read(fd, text, (size_t)st.st_size) == st.st_size) {
 		text[st.st_size] = '\0';
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			csdkp_strv_push(&dirs, line);
-		if (!dirs.failed && dirs.n > 1 && strlen(dirs.v[0]) == CSDKP_ETC_GEN_LEN) {
+			localp_strv_push(&dirs, line);
+		if (!dirs.failed && dirs.n > 1 && strlen(dirs.v[0]) == LOCALP_ETC_GEN_LEN) {
 			snprintf(gen, genlen, "etc-%016llx", (unsigned long long)hash_dirs(etc, dirs.v + 1, dirs.n - 1));
 			ok = !strcmp(gen, dirs.v[0]) && fstatat(edfd, gen, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 		}
 	}
 	free(text);
 	close(fd);
-	csdkp_strv_free(&dirs);
+	localp_strv_free(&dirs);
 	return ok;
 }
 
-static void save_dirs(int edfd, const char *gen, const struct csdkp_strv *dirs)
+static void save_dirs(int edfd, const char *gen, const struct localp_strv *dirs)
 {
-	char err[CSDKP_ERR_MAX], *text;
+	char err[CSDKC_ERR_MAX], *text;
 	size_t len = strlen(gen) + 1, i, at;
 
 	for (i = 0; i < dirs->n; i++)
@@ -141,7 +141,7 @@ static void save_dirs(int edfd, const char *gen, const struct csdkp_strv *dirs)
 	at = (size_t)sprintf(text, "%s\n", gen);
 	for (i = 0; i < dirs->n; i++)
 		at += (size_t)sprintf(text + at, "%s\n", dirs->v[i]);
-	csdkp_file_write_atomic(edfd, "dirs", text, at, err, sizeof(err));
+	csdkc_file_write_atomic(edfd, "dirs", text, at, err, sizeof(err));
 	free(text);
 }
 
@@ -251,12 +251,12 @@ static int write_identity(int ddfd)
 {
 	char passwd[512], group[256];
 
-	/* commands run as CSDKP_INSIDE_UID in a user namespace; what the host's root owns shows as nobody */
+	/* commands run as LOCALP_INSIDE_UID in a user namespace; what the host's root owns shows as nobody */
 	snprintf(passwd, sizeof(passwd),
-		 "sandbox:x:%d:%d:sandbox:" CSDKP_INSIDE_HOME ":/bin/sh\nroot:x:0:0:root:/root:/usr/sbin/nologin\n"
+		 "sandbox:x:%d:%d:sandbox:" LOCALP_INSIDE_HOME ":/bin/sh\nroot:x:0:0:root:/root:/usr/sbin/nologin\n"
 		 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		 CSDKP_INSIDE_UID, CSDKP_INSIDE_UID);
-	snprintf(group, sizeof(group), "sandbox:x:%d:\nroot:x:0:\nnogroup:x:65534:\n", CSDKP_INSIDE_UID);
+		 LOCALP_INSIDE_UID, LOCALP_INSIDE_UID);
+	snprintf(group, sizeof(group), "sandbox:x:%d:\nroot:x:0:\nnogroup:x:65534:\n", LOCALP_INSIDE_UID);
 	if (write_file(ddfd, "passwd", passwd) < 0 || write_file(ddfd, "group", group) < 0 ||
 	    write_file(ddfd, "hostname", "sandbox\n") < 0 ||
 	    write_file(ddfd, "hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n") < 0 ||
@@ -267,10 +267,10 @@ static int write_identity(int ddfd)
 	return 0;
 }
 
-int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
+int localp_etc_prepare(struct localp_local *ctx, char *gen, size_t genlen)
 {
-	char dir[4096], tmp[64], err[CSDKP_ERR_MAX];
-	struct csdkp_strv dirs = { 0 };
+	char dir[4096], tmp[64], err[CSDKC_ERR_MAX];
+	struct localp_strv dirs = { 0 };
 	int src, edfd = -1, tfd = -1, rc = 0;
 	struct stat st;
 
@@ -296,7 +296,7 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 	/* Built under a temporary name and renamed: concurrent builders each make
 	 * a whole tree, the first rename wins and the others are removed. */
 	memcpy(tmp, ".build-", 7);
-	if (csdkp_random_hex(tmp + 7, 8) || mkdirat(edfd, tmp, 0755) < 0 ||
+	if (csdkc_random_hex(tmp + 7, 8) || mkdirat(edfd, tmp, 0755) < 0 ||
 	    (tfd = openat(edfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    copy_etc(src, tfd, "", 0) < 0 || write_identity(tfd) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot build the sandbox /etc in %s/%s: %s; check the state directory",
@@ -308,11 +308,11 @@ int csdkp_etc_prepare(struct csdkp_local *ctx, char *gen, size_t genlen)
 	if (tfd >= 0)
 		close(tfd);
 	if (rc || faccessat(edfd, tmp, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		csdkp_remove_tree(edfd, tmp, err, sizeof(err));
+		csdkc_remove_tree(edfd, tmp, err, sizeof(err));
 	if (!rc)
 		save_dirs(edfd, gen, &dirs);
 out:
-	csdkp_strv_free(&dirs);
+	localp_strv_free(&dirs);
 	if (edfd >= 0)
 		close(edfd);
 	close(src);

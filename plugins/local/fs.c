@@ -12,8 +12,8 @@
 #include "local.h"
 
 struct fs_op {
-	struct csdkp_local *ctx;
-	struct csdkp_sandbox *sb;
+	struct localp_local *ctx;
+	struct localp_sandbox *sb;
 	char *rel;
 	int root;
 };
@@ -26,9 +26,9 @@ static int op_begin(struct fs_op *op, void *ctx, void *sandbox, const char *path
 	op->sb = sandbox;
 	op->rel = NULL;
 	op->root = -1;
-	if ((rc = csdkp_path_map(op->ctx, op->sb, path, &op->rel)))
+	if ((rc = localp_path_map(op->ctx, op->sb, path, &op->rel)))
 		return rc;
-	if ((rc = csdkp_root_open(op->ctx, op->sb, &op->root))) {
+	if ((rc = localp_root_open(op->ctx, op->sb, &op->root))) {
 		free(op->rel);
 		op->rel = NULL;
 	}
@@ -45,7 +45,7 @@ static void op_end(struct fs_op *op)
 static int outside(struct fs_op *op, const char *path)
 {
 	return op->ctx->host->error(op->ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s",
-				    path, CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
+				    path, LOCALP_INSIDE_HOME, LOCALP_INSIDE_TMP);
 }
 
 static int sys_error(struct fs_op *op, int neg_errno, const char *what, const char *path)
@@ -62,7 +62,7 @@ static int is_area_root(const char *rel)
 	return !strcmp(rel, "home") || !strcmp(rel, "tmp");
 }
 
-int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out)
+int localp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink *out)
 {
 	struct fs_op op;
 	struct stat st;
@@ -72,7 +72,7 @@ int csdkp_m_fs_read(void *ctx, void *sandbox, const char *path, struct csdk_sink
 	if ((rc = op_begin(&op, ctx, sandbox, path)))
 		return rc;
 	/* Non-blocking and no controlling tty: a FIFO or device a command made must not hang or reach the host. */
-	rc = csdkp_path_open(op.root, op.sb, op.rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
+	rc = localp_path_open(op.root, op.sb, op.rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, &fd);
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		rc = op.ctx->host->error(op.ctx->host, CSDK_ENOTFOUND, "no such file: %s", path);
 	else if (rc)
@@ -113,7 +113,7 @@ static int split_parent(const char *rel, char **parent, const char **base)
 	return *parent ? 0 : CSDK_ENOMEM;
 }
 
-int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len)
+int localp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *data, size_t len)
 {
 	struct fs_op op;
 	const char *base, *p = data;
@@ -130,7 +130,7 @@ int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *dat
 	}
 	if ((rc = split_parent(op.rel, &parent, &base)))
 		goto out;
-	rc = csdkp_path_mkdirs(op.root, op.sb, parent, &pfd);
+	rc = localp_path_mkdirs(op.root, op.sb, parent, &pfd);
 	if (rc == -ENOTDIR || rc == -EEXIST) {
 		rc = op.ctx->host->error(op.ctx->host, CSDK_EINVAL, "cannot write '%s': a parent of it is a file; remove that file or choose another path", path);
 		goto out;
@@ -146,7 +146,7 @@ int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *dat
 		if (S_ISREG(st.st_mode))
 			mode = st.st_mode & 07777;
 	}
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	snprintf(tmp, sizeof(tmp), ".csdk-write-%s", hex);
 	fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -165,7 +165,7 @@ int csdkp_m_fs_write(void *ctx, void *sandbox, const char *path, const void *dat
 		p += w;
 		len -= (size_t)w;
 	}
-	csdkp_path_own(op.root, fd);
+	localp_path_own(op.root, fd);
 	fchmod(fd, mode);
 	if (renameat(pfd, tmp, pfd, base) < 0) {
 		rc = sys_error(&op, -errno, "write", path);
@@ -181,14 +181,14 @@ out:
 	return rc;
 }
 
-int csdkp_m_fs_mkdir(void *ctx, void *sandbox, const char *path)
+int localp_m_fs_mkdir(void *ctx, void *sandbox, const char *path)
 {
 	struct fs_op op;
 	int rc, fd = -1;
 
 	if ((rc = op_begin(&op, ctx, sandbox, path)))
 		return rc;
-	rc = csdkp_path_mkdirs(op.root, op.sb, op.rel, &fd);
+	rc = localp_path_mkdirs(op.root, op.sb, op.rel, &fd);
 	if (rc == -ENOTDIR || rc == -EEXIST)
 		rc = op.ctx->host->error(op.ctx->host, CSDK_EEXISTS, "'%s' (or one of its parents) exists and is not a directory; remove it first", path);
 	else if (rc)
@@ -211,7 +211,7 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out)
+int localp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_dir *out)
 {
 	struct fs_op op;
 	struct entry *ents = NULL;
@@ -222,7 +222,7 @@ int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_d
 
 	if ((rc = op_begin(&op, ctx, sandbox, path)))
 		return rc;
-	rc = csdkp_path_open(op.root, op.sb, op.rel, O_RDONLY | O_DIRECTORY, &fd);
+	rc = localp_path_open(op.root, op.sb, op.rel, O_RDONLY | O_DIRECTORY, &fd);
 	if (rc == -ENOENT)
 		rc = op.ctx->host->error(op.ctx->host, CSDK_ENOTFOUND, "no such directory: %s", path);
 	else if (rc == -ENOTDIR)
@@ -271,7 +271,7 @@ int csdkp_m_fs_readdir(void *ctx, void *sandbox, const char *path, struct csdk_d
 	return rc;
 }
 
-int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out)
+int localp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_out)
 {
 	struct fs_op op;
 	int rc, fd = -1;
@@ -279,7 +279,7 @@ int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_ou
 	*exists_out = 0;
 	if ((rc = op_begin(&op, ctx, sandbox, path)))
 		return rc;
-	rc = csdkp_path_open(op.root, op.sb, op.rel, O_PATH, &fd);
+	rc = localp_path_open(op.root, op.sb, op.rel, O_PATH, &fd);
 	if (rc == 0) {
 		*exists_out = 1;
 		close(fd);
@@ -292,10 +292,10 @@ int csdkp_m_fs_exists(void *ctx, void *sandbox, const char *path, int *exists_ou
 	return rc;
 }
 
-int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path)
+int localp_m_fs_remove(void *ctx, void *sandbox, const char *path)
 {
 	struct fs_op op;
-	char *parent = NULL, err[CSDKP_ERR_MAX];
+	char *parent = NULL, err[CSDKC_ERR_MAX];
 	const char *base;
 	int rc, pfd = -1;
 
@@ -308,7 +308,7 @@ int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path)
 	}
 	if ((rc = split_parent(op.rel, &parent, &base)))
 		goto out;
-	rc = csdkp_path_open(op.root, op.sb, parent, O_PATH | O_DIRECTORY, &pfd);
+	rc = localp_path_open(op.root, op.sb, parent, O_PATH | O_DIRECTORY, &pfd);
 	if (rc == -ENOENT || rc == -ENOTDIR) {
 		rc = op.ctx->host->error(op.ctx->host, CSDK_ENOTFOUND, "no such file or directory: %s", path);
 		goto out;
@@ -316,7 +316,7 @@ int csdkp_m_fs_remove(void *ctx, void *sandbox, const char *path)
 		rc = sys_error(&op, rc, "remove", path);
 		goto out;
 	}
-	rc = csdkp_remove_tree(pfd, base, err, sizeof(err));
+	rc = csdkc_remove_tree(pfd, base, err, sizeof(err));
 	if (rc == CSDK_ENOTFOUND)
 		rc = op.ctx->host->error(op.ctx->host, CSDK_ENOTFOUND, "no such file or directory: %s", path);
 	else if (rc)

@@ -13,7 +13,7 @@
 
 #include "local.h"
 
-void csdkp_strv_push(struct csdkp_strv *s, const char *value)
+void localp_strv_push(struct localp_strv *s, const char *value)
 {
 	char *copy;
 
@@ -37,7 +37,7 @@ void csdkp_strv_push(struct csdkp_strv *s, const char *value)
 	s->v[s->n] = NULL;
 }
 
-void csdkp_strv_pushf(struct csdkp_strv *s, const char *fmt, ...)
+void localp_strv_pushf(struct localp_strv *s, const char *fmt, ...)
 {
 	va_list ap;
 	char *v;
@@ -50,11 +50,11 @@ void csdkp_strv_pushf(struct csdkp_strv *s, const char *fmt, ...)
 		s->failed = 1;
 		return;
 	}
-	csdkp_strv_push(s, v);
+	localp_strv_push(s, v);
 	free(v);
 }
 
-void csdkp_strv_free(struct csdkp_strv *s)
+void localp_strv_free(struct localp_strv *s)
 {
 	size_t i;
 
@@ -65,14 +65,14 @@ void csdkp_strv_free(struct csdkp_strv *s)
 }
 
 /* The host's system directories, read-only; merged-/usr links stay links. */
-static void push_system_dirs(struct csdkp_strv *argv)
+static void push_system_dirs(struct localp_strv *argv)
 {
 	static const char *const sysdirs[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
 	size_t i;
 
-	csdkp_strv_push(argv, "--ro-bind");
-	csdkp_strv_push(argv, "/usr");
-	csdkp_strv_push(argv, "/usr");
+	localp_strv_push(argv, "--ro-bind");
+	localp_strv_push(argv, "/usr");
+	localp_strv_push(argv, "/usr");
 	for (i = 0; sysdirs[i]; i++) {
 		struct stat st;
 		char target[4096];
@@ -82,34 +82,34 @@ static void push_system_dirs(struct csdkp_strv *argv)
 			continue;
 		if (S_ISLNK(st.st_mode) && (n = readlink(sysdirs[i], target, sizeof(target) - 1)) > 0) {
 			target[n] = '\0';
-			csdkp_strv_push(argv, "--symlink");
-			csdkp_strv_push(argv, target);
+			localp_strv_push(argv, "--symlink");
+			localp_strv_push(argv, target);
 		} else if (S_ISDIR(st.st_mode)) {
-			csdkp_strv_push(argv, "--ro-bind");
-			csdkp_strv_push(argv, sysdirs[i]);
+			localp_strv_push(argv, "--ro-bind");
+			localp_strv_push(argv, sysdirs[i]);
 		} else {
 			continue;
 		}
-		csdkp_strv_push(argv, sysdirs[i]);
+		localp_strv_push(argv, sysdirs[i]);
 	}
 }
 
 /* meta's generation of the sandbox /etc, or the current one for sandboxes
  * made before it existed (or whose generation is gone). */
-static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_t len)
+static int etc_dir(struct localp_local *ctx, const json_t *meta, char *dir, size_t len)
 {
-	const char *gen = csdkp_meta_str(meta, "etc");
-	char now[CSDKP_ETC_GEN_LEN + 1];
+	const char *gen = localp_meta_str(meta, "etc");
+	char now[LOCALP_ETC_GEN_LEN + 1];
 	struct stat st;
 	int rc;
 
-	if (gen && strlen(gen) == CSDKP_ETC_GEN_LEN && !strncmp(gen, "etc-", 4) &&
-	    strspn(gen + 4, "0123456789abcdef") == CSDKP_ETC_GEN_LEN - 4) {
+	if (gen && strlen(gen) == LOCALP_ETC_GEN_LEN && !strncmp(gen, "etc-", 4) &&
+	    strspn(gen + 4, "0123456789abcdef") == LOCALP_ETC_GEN_LEN - 4) {
 		snprintf(dir, len, "%s/etc/%s", ctx->state_dir, gen);
 		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 			return 0;
 	}
-	if ((rc = csdkp_etc_prepare(ctx, now, sizeof(now))))
+	if ((rc = localp_etc_prepare(ctx, now, sizeof(now))))
 		return rc;
 	snprintf(dir, len, "%s/etc/%s", ctx->state_dir, now);
 	return 0;
@@ -121,7 +121,7 @@ static int etc_dir(struct csdkp_local *ctx, const json_t *meta, char *dir, size_
  * sandbox made before sandboxes had a uid of their own, which runs as root
  * with its capabilities dropped, as then).
  */
-int csdkp_sandbox_ids(const json_t *meta, uid_t *uid_out, gid_t *gid_out)
+int localp_sandbox_ids(const json_t *meta, uid_t *uid_out, gid_t *gid_out)
 {
 	json_int_t uid = json_integer_value(json_object_get(meta, "uid"));
 	json_int_t gid = json_integer_value(json_object_get(meta, "gid"));
@@ -135,7 +135,7 @@ int csdkp_sandbox_ids(const json_t *meta, uid_t *uid_out, gid_t *gid_out)
 
 /* Root to uid/gid for good, no supplementary groups; raw system calls: this
  * runs in a forked child of a threaded process. */
-int csdkp_drop_to(uid_t uid, gid_t gid)
+int localp_drop_to(uid_t uid, gid_t gid)
 {
 	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
 	    syscall(SYS_setresuid, uid, uid, uid) < 0)
@@ -143,28 +143,28 @@ int csdkp_drop_to(uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* Inside, the sandbox user: a user namespace mapping CSDKP_INSIDE_UID to the
+/* Inside, the sandbox user: a user namespace mapping LOCALP_INSIDE_UID to the
  * uid bwrap runs as (never root: as root the child dropped to sandbox_uid). */
-static void push_user_ns(struct csdkp_strv *argv)
+static void push_user_ns(struct localp_strv *argv)
 {
-	csdkp_strv_push(argv, "--unshare-user");
-	csdkp_strv_push(argv, "--uid");
-	csdkp_strv_pushf(argv, "%d", CSDKP_INSIDE_UID);
-	csdkp_strv_push(argv, "--gid");
-	csdkp_strv_pushf(argv, "%d", CSDKP_INSIDE_UID);
+	localp_strv_push(argv, "--unshare-user");
+	localp_strv_push(argv, "--uid");
+	localp_strv_pushf(argv, "%d", LOCALP_INSIDE_UID);
+	localp_strv_push(argv, "--gid");
+	localp_strv_pushf(argv, "%d", LOCALP_INSIDE_UID);
 }
 
 /* A bind's source: the host path, or, when staged, where the child mounts it
- * (CSDKP_STAGE/NAME) before it drops root. */
-static void push_source(struct csdkp_strv *argv, struct csdkp_strv *stage, const char *name, const char *src)
+ * (LOCALP_STAGE/NAME) before it drops root. */
+static void push_source(struct localp_strv *argv, struct localp_strv *stage, const char *name, const char *src)
 {
 	if (!stage) {
-		csdkp_strv_push(argv, src);
+		localp_strv_push(argv, src);
 		return;
 	}
-	csdkp_strv_pushf(stage, CSDKP_STAGE "/%s", name);
-	csdkp_strv_push(stage, src);
-	csdkp_strv_pushf(argv, CSDKP_STAGE "/%s", name);
+	localp_strv_pushf(stage, LOCALP_STAGE "/%s", name);
+	localp_strv_push(stage, src);
+	localp_strv_pushf(argv, LOCALP_STAGE "/%s", name);
 }
 
 /* Whether bwrap can set up namespaces here (it cannot in some containers or
@@ -173,7 +173,7 @@ static void push_source(struct csdkp_strv *argv, struct csdkp_strv *stage, const
  * for a trial run. */
 /* "KEY ok" or "KEY fail REASON": 1 or 0 as cached for KEY, -1 when nothing
  * is (a failure cached without its reason, as older versions wrote, too). */
-static int probe_cache_read(struct csdkp_local *ctx, const char *cache, const char *key)
+static int probe_cache_read(struct localp_local *ctx, const char *cache, const char *key)
 {
 	char line[512], *v = line + strlen(key) + 1;
 	FILE *f = fopen(cache, "re");
@@ -195,7 +195,7 @@ static int probe_cache_read(struct csdkp_local *ctx, const char *cache, const ch
 	return -1;
 }
 
-static void probe_cache_write(const struct csdkp_local *ctx, const char *cache, const char *key, int ok)
+static void probe_cache_write(const struct localp_local *ctx, const char *cache, const char *key, int ok)
 {
 	char line[512];
 	int len, fd = open(cache, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -215,30 +215,30 @@ static void probe_cache_write(const struct csdkp_local *ctx, const char *cache, 
  * command (binding all of / would trip over unrelated host mounts): 1 when
  * it works, 0 with ctx->probe_error set, -1 when fork failed (which says
  * nothing about bwrap). */
-static int probe_run(struct csdkp_local *ctx)
+static int probe_run(struct localp_local *ctx)
 {
-	struct csdkp_strv probe = { 0 };
+	struct localp_strv probe = { 0 };
 	char noexec[300];
 	int p[2], status = 0, nofail;
 	ssize_t n = 0;
 	pid_t pid;
 
-	csdkp_strv_push(&probe, ctx->bwrap);
-	csdkp_strv_push(&probe, "--unshare-pid");
-	csdkp_strv_push(&probe, "--unshare-ipc");
-	csdkp_strv_push(&probe, "--unshare-uts");
-	csdkp_strv_push(&probe, "--die-with-parent");
+	localp_strv_push(&probe, ctx->bwrap);
+	localp_strv_push(&probe, "--unshare-pid");
+	localp_strv_push(&probe, "--unshare-ipc");
+	localp_strv_push(&probe, "--unshare-uts");
+	localp_strv_push(&probe, "--die-with-parent");
 	push_user_ns(&probe);
 	push_system_dirs(&probe);
-	csdkp_strv_push(&probe, "--proc");
-	csdkp_strv_push(&probe, "/proc");
-	csdkp_strv_push(&probe, "--dev");
-	csdkp_strv_push(&probe, "/dev");
-	csdkp_strv_push(&probe, "true");
+	localp_strv_push(&probe, "--proc");
+	localp_strv_push(&probe, "/proc");
+	localp_strv_push(&probe, "--dev");
+	localp_strv_push(&probe, "/dev");
+	localp_strv_push(&probe, "true");
 	if (probe.failed || !probe.v || pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot start a trial run of %s: %s",
 			 ctx->bwrap, probe.failed || !probe.v ? strerror(ENOMEM) : strerror(errno));
-		csdkp_strv_free(&probe);
+		localp_strv_free(&probe);
 		return 0;
 	}
 	/* formatted before the fork: the child may only make async-signal-safe calls */
@@ -251,7 +251,7 @@ static int probe_run(struct csdkp_local *ctx)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(p[1], 2);
-		if (geteuid() == 0 && csdkp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
+		if (geteuid() == 0 && localp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
 			static const char msg[] = "cannot switch to the uid of sandbox_uid\n";
 			if (write(2, msg, sizeof(msg) - 1) < 0)
 				_exit(127);
@@ -262,7 +262,7 @@ static int probe_run(struct csdkp_local *ctx)
 			_exit(127);
 		_exit(127);
 	}
-	csdkp_strv_free(&probe);
+	localp_strv_free(&probe);
 	close(p[1]);
 	if (pid > 0) {
 		char buf[256];
@@ -290,7 +290,7 @@ static int probe_run(struct csdkp_local *ctx)
 
 /* Whether bubblewrap works here, cached in the state directory per bwrap
  * binary and user. */
-static int probe_bwrap(struct csdkp_local *ctx)
+static int probe_bwrap(struct localp_local *ctx)
 {
 	char cache[4200], key[256];
 	struct stat st;
@@ -316,11 +316,11 @@ static int probe_bwrap(struct csdkp_local *ctx)
 	return ok;
 }
 
-int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
+int localp_isolation_for_create(struct localp_local *ctx, const char **out)
 {
 	int works;
 
-	if (ctx->isolation == CSDKP_ISO_NONE) {
+	if (ctx->isolation == LOCALP_ISO_NONE) {
 		*out = "none";
 		return 0;
 	}
@@ -330,12 +330,12 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 		ctx->probed = 1;
 	}
 	works = ctx->bwrap_works;
-	if (works && ctx->network == CSDKP_NET_HOST && !ctx->net_warned) {
+	if (works && ctx->network == LOCALP_NET_HOST && !ctx->net_warned) {
 		ctx->net_warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,
 			       "network=host: sandbox commands share this machine's network, including services on its 127.0.0.1 and the cloud metadata address 169.254.169.254; set network=isolated or none to cut them off");
 	}
-	if (!works && ctx->isolation == CSDKP_ISO_AUTO && !ctx->warned) {
+	if (!works && ctx->isolation == LOCALP_ISO_AUTO && !ctx->warned) {
 		ctx->warned = 1;
 		ctx->host->log(ctx->host, CSDK_LOG_WARN,
 			       "bubblewrap is not usable (%s); sandboxes run without isolation; install bubblewrap or set isolation=none to silence this",
@@ -346,7 +346,7 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 		*out = "bubblewrap";
 		return 0;
 	}
-	if (ctx->isolation == CSDKP_ISO_BWRAP)
+	if (ctx->isolation == LOCALP_ISO_BWRAP)
 		return ctx->host->error(ctx->host, CSDK_EBACKEND,
 			"isolation 'bwrap' is required but bubblewrap does not work here (%s); install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none",
 			ctx->probe_error);
@@ -355,114 +355,114 @@ int csdkp_isolation_for_create(struct csdkp_local *ctx, const char **out)
 }
 
 /* Sandboxes made before the key existed get the filter too. */
-int csdkp_seccomp_wanted(const json_t *meta)
+int localp_seccomp_wanted(const json_t *meta)
 {
-	const char *v = csdkp_meta_str(meta, "seccomp");
+	const char *v = localp_meta_str(meta, "seccomp");
 
 	return !v || strcmp(v, "off");
 }
 
-int csdkp_bwrap_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta,
-		     const char *cwd_inside, const struct csdkp_strv *env, int info_fd,
-		     const char *command, int with_agent, struct csdkp_strv *stage, struct csdkp_strv *argv)
+int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta,
+		     const char *cwd_inside, const struct localp_strv *env, int info_fd,
+		     const char *command, int with_agent, struct localp_strv *stage, struct localp_strv *argv)
 {
-	const char *network = csdkp_meta_str(meta, "network");
+	const char *network = localp_meta_str(meta, "network");
 	char etc[4200], path[4200];
 	size_t i;
 	uid_t uid;
 	gid_t gid;
-	int rc, drop = csdkp_sandbox_ids(meta, &uid, &gid);
+	int rc, drop = localp_sandbox_ids(meta, &uid, &gid);
 
 	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
 		return rc;
 
-	csdkp_strv_push(argv, ctx->bwrap);
-	csdkp_strv_push(argv, "--unshare-pid");
-	csdkp_strv_push(argv, "--unshare-ipc");
-	csdkp_strv_push(argv, "--unshare-uts");
+	localp_strv_push(argv, ctx->bwrap);
+	localp_strv_push(argv, "--unshare-pid");
+	localp_strv_push(argv, "--unshare-ipc");
+	localp_strv_push(argv, "--unshare-uts");
 	if (network && (!strcmp(network, "none") || !strcmp(network, "isolated")))
-		csdkp_strv_push(argv, "--unshare-net");
+		localp_strv_push(argv, "--unshare-net");
 	/* isolated: bwrap waits until the host has set up the namespace's network */
 	if (network && !strcmp(network, "isolated")) {
-		csdkp_strv_push(argv, "--block-fd");
-		csdkp_strv_pushf(argv, "%d", CSDKP_NET_BLOCK_FD);
-		csdkp_strv_push(argv, "--sync-fd");
-		csdkp_strv_pushf(argv, "%d", CSDKP_NET_SYNC_FD);
+		localp_strv_push(argv, "--block-fd");
+		localp_strv_pushf(argv, "%d", LOCALP_NET_BLOCK_FD);
+		localp_strv_push(argv, "--sync-fd");
+		localp_strv_pushf(argv, "%d", LOCALP_NET_SYNC_FD);
 	}
 	/* The parent is the caller for a foreground command and the log copier
 	 * for a background one: either way the sandbox's processes go with it. */
-	csdkp_strv_push(argv, "--die-with-parent");
+	localp_strv_push(argv, "--die-with-parent");
 	if (drop || geteuid() != 0)
 		push_user_ns(argv);
 	/* A sandbox made before sandbox_uid runs as root: bwrap keeps every
 	 * capability unless told, and a command could remount the host's /usr. */
 	else {
-		csdkp_strv_push(argv, "--cap-drop");
-		csdkp_strv_push(argv, "ALL");
+		localp_strv_push(argv, "--cap-drop");
+		localp_strv_push(argv, "ALL");
 	}
 	if (!drop)
 		stage = NULL;
-	csdkp_strv_push(argv, "--new-session");
-	if (csdkp_seccomp_wanted(meta)) {
-		csdkp_strv_push(argv, "--seccomp");
-		csdkp_strv_pushf(argv, "%d", CSDKP_SECCOMP_FD);
+	localp_strv_push(argv, "--new-session");
+	if (localp_seccomp_wanted(meta)) {
+		localp_strv_push(argv, "--seccomp");
+		localp_strv_pushf(argv, "%d", LOCALP_SECCOMP_FD);
 	}
 	if (info_fd >= 0) {
-		csdkp_strv_push(argv, "--info-fd");
-		csdkp_strv_pushf(argv, "%d", info_fd);
+		localp_strv_push(argv, "--info-fd");
+		localp_strv_pushf(argv, "%d", info_fd);
 	}
-	csdkp_strv_push(argv, "--hostname");
-	csdkp_strv_push(argv, "sandbox");
+	localp_strv_push(argv, "--hostname");
+	localp_strv_push(argv, "sandbox");
 	push_system_dirs(argv);
-	csdkp_strv_push(argv, "--ro-bind");
+	localp_strv_push(argv, "--ro-bind");
 	push_source(argv, stage, "etc", etc);
-	csdkp_strv_push(argv, "/etc");
-	csdkp_strv_push(argv, "--ro-bind-try");
-	csdkp_strv_push(argv, "/run/systemd/resolve");
-	csdkp_strv_push(argv, "/run/systemd/resolve");
-	csdkp_strv_push(argv, "--proc");
-	csdkp_strv_push(argv, "/proc");
-	csdkp_strv_push(argv, "--dev");
-	csdkp_strv_push(argv, "/dev");
-	csdkp_strv_push(argv, "--bind");
+	localp_strv_push(argv, "/etc");
+	localp_strv_push(argv, "--ro-bind-try");
+	localp_strv_push(argv, "/run/systemd/resolve");
+	localp_strv_push(argv, "/run/systemd/resolve");
+	localp_strv_push(argv, "--proc");
+	localp_strv_push(argv, "/proc");
+	localp_strv_push(argv, "--dev");
+	localp_strv_push(argv, "/dev");
+	localp_strv_push(argv, "--bind");
 	snprintf(path, sizeof(path), "%s/home", sb->dir);
 	push_source(argv, stage, "home", path);
-	csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
-	csdkp_strv_push(argv, "--bind");
+	localp_strv_push(argv, LOCALP_INSIDE_HOME);
+	localp_strv_push(argv, "--bind");
 	snprintf(path, sizeof(path), "%s/tmp", sb->dir);
 	push_source(argv, stage, "tmp", path);
-	csdkp_strv_push(argv, CSDKP_INSIDE_TMP);
+	localp_strv_push(argv, LOCALP_INSIDE_TMP);
 	if (with_agent) {
-		csdkp_strv_push(argv, "--ro-bind");
+		localp_strv_push(argv, "--ro-bind");
 		push_source(argv, stage, "agent", ctx->agent);
-		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
-		csdkp_strv_push(argv, "--bind");
-		snprintf(path, sizeof(path), "%s/" CSDKP_RUN_DIR, sb->dir);
+		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
+		localp_strv_push(argv, "--bind");
+		snprintf(path, sizeof(path), "%s/" LOCALP_RUN_DIR, sb->dir);
 		push_source(argv, stage, "run", path);
-		csdkp_strv_push(argv, CSDKP_INSIDE_RUN);
+		localp_strv_push(argv, LOCALP_INSIDE_RUN);
 	}
-	csdkp_strv_push(argv, "--chdir");
-	csdkp_strv_push(argv, cwd_inside ? cwd_inside : CSDKP_INSIDE_HOME);
-	csdkp_strv_push(argv, "--clearenv");
+	localp_strv_push(argv, "--chdir");
+	localp_strv_push(argv, cwd_inside ? cwd_inside : LOCALP_INSIDE_HOME);
+	localp_strv_push(argv, "--clearenv");
 	for (i = 0; i < env->n; i++) {
 		const char *eq = strchr(env->v[i], '=');
-		csdkp_strv_push(argv, "--setenv");
-		csdkp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
-		csdkp_strv_push(argv, eq + 1);
+		localp_strv_push(argv, "--setenv");
+		localp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
+		localp_strv_push(argv, eq + 1);
 	}
 	/* no shell for the agent: it is the namespace's first process as soon as bwrap is done */
 	if (with_agent) {
-		csdkp_strv_push(argv, CSDKP_INSIDE_AGENT);
-		csdkp_strv_push(argv, "--listen");
-		csdkp_strv_push(argv, "unix:" CSDKP_INSIDE_RUN "/agent.sock");
-		csdkp_strv_push(argv, "--token-file");
-		csdkp_strv_push(argv, CSDKP_INSIDE_RUN "/token");
-		csdkp_strv_push(argv, "--workdir");
-		csdkp_strv_push(argv, CSDKP_INSIDE_HOME);
+		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
+		localp_strv_push(argv, "--listen");
+		localp_strv_push(argv, "unix:" LOCALP_INSIDE_RUN "/agent.sock");
+		localp_strv_push(argv, "--token-file");
+		localp_strv_push(argv, LOCALP_INSIDE_RUN "/token");
+		localp_strv_push(argv, "--workdir");
+		localp_strv_push(argv, LOCALP_INSIDE_HOME);
 		return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
 	}
-	csdkp_strv_push(argv, "/bin/sh");
-	csdkp_strv_push(argv, "-c");
-	csdkp_strv_push(argv, command);
+	localp_strv_push(argv, "/bin/sh");
+	localp_strv_push(argv, "-c");
+	localp_strv_push(argv, command);
 	return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
 }

@@ -61,7 +61,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void csdkp_net_init(struct csdkp_net *n)
+void localp_net_init(struct localp_net *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->block[0] = n->block[1] = n->sync[0] = n->sync[1] = -1;
@@ -81,7 +81,7 @@ static int high_fd(int fd)
 	return h;
 }
 
-/* Above CSDKP_NET_SYNC_FD, so the child's moves to fixed numbers never
+/* Above LOCALP_NET_SYNC_FD, so the child's moves to fixed numbers never
  * overwrite them. A socket pair when sock: written with MSG_NOSIGNAL, a
  * reader that died is an error rather than SIGPIPE in the host. */
 static int high_pipe(int p[2], int sock)
@@ -97,10 +97,10 @@ static int high_pipe(int p[2], int sock)
 	return p[0] < 0 || p[1] < 0 ? -1 : 0;
 }
 
-int csdkp_net_prepare(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct csdkp_net *n)
+int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta, struct localp_net *n)
 {
 	/* as root slirp4netns runs as the sandbox's uid, which every sandbox of network isolated has */
-	if (geteuid() == 0 && !csdkp_sandbox_ids(meta, &n->uid, &n->gid))
+	if (geteuid() == 0 && !localp_sandbox_ids(meta, &n->uid, &n->gid))
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s has network isolated but no uid of its own in meta.json; create a new sandbox", sb->id);
 	n->on = 1;
 	if (high_pipe(n->block, 1) < 0 || high_pipe(n->sync, 0) < 0)
@@ -206,7 +206,7 @@ static void routes_child(int netfd, int userfd, const struct prefix *p, size_t n
 	_exit(0);
 }
 
-static int add_routes(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int netfd, int userfd)
+static int add_routes(struct localp_local *ctx, const struct localp_sandbox *sb, int netfd, int userfd)
 {
 	static const char *const steps[] = { "", "", "cannot join its user namespace", "cannot join its network namespace",
 					     "no socket", "bubblewrap did not bring up its loopback", "no netlink socket",
@@ -232,7 +232,7 @@ static int add_routes(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, i
  * own, /dev/net/tun openable by the sandbox's uid (as root: a private
  * device node in a mount namespace of its own, since the host's may be
  * 0600), then that uid, then slirp4netns. */
-static void slirp_child(const struct csdkp_net *n, char *const *argv, char *const *envp, const int fds[5], int log, int drop)
+static void slirp_child(const struct localp_net *n, char *const *argv, char *const *envp, const int fds[5], int log, int drop)
 {
 	static const char tun[] = "csdk-local: cannot give slirp4netns a /dev/net/tun\n";
 	static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
@@ -255,7 +255,7 @@ static void slirp_child(const struct csdkp_net *n, char *const *argv, char *cons
 				_exit(127);
 			_exit(127);
 		}
-		if (csdkp_drop_to(n->uid, n->gid) < 0) {
+		if (localp_drop_to(n->uid, n->gid) < 0) {
 			if (write(2, id, sizeof(id) - 1) < 0)
 				_exit(127);
 			_exit(127);
@@ -288,22 +288,22 @@ static void slirp_reason(int log, char *out, size_t len)
 	}
 }
 
-static int slirp_argv(struct csdkp_local *ctx, const char *api, struct csdkp_strv *argv)
+static int slirp_argv(struct localp_local *ctx, const char *api, struct localp_strv *argv)
 {
-	csdkp_strv_push(argv, ctx->slirp);
-	csdkp_strv_push(argv, "--configure");
-	csdkp_strv_push(argv, "--mtu=65520");
-	csdkp_strv_push(argv, "--disable-host-loopback");
-	csdkp_strv_push(argv, "--disable-dns");
-	csdkp_strv_push(argv, "--enable-seccomp");
-	csdkp_strv_push(argv, "--netns-type=path");
-	csdkp_strv_pushf(argv, "--userns-path=/proc/self/fd/%d", SLIRP_USERNS_FD);
-	csdkp_strv_pushf(argv, "--exit-fd=%d", SLIRP_EXIT_FD);
-	csdkp_strv_pushf(argv, "--ready-fd=%d", SLIRP_READY_FD);
+	localp_strv_push(argv, ctx->slirp);
+	localp_strv_push(argv, "--configure");
+	localp_strv_push(argv, "--mtu=65520");
+	localp_strv_push(argv, "--disable-host-loopback");
+	localp_strv_push(argv, "--disable-dns");
+	localp_strv_push(argv, "--enable-seccomp");
+	localp_strv_push(argv, "--netns-type=path");
+	localp_strv_pushf(argv, "--userns-path=/proc/self/fd/%d", SLIRP_USERNS_FD);
+	localp_strv_pushf(argv, "--exit-fd=%d", SLIRP_EXIT_FD);
+	localp_strv_pushf(argv, "--ready-fd=%d", SLIRP_READY_FD);
 	if (api)
-		csdkp_strv_pushf(argv, "--api-socket=/proc/self/fd/%d/%s", SLIRP_API_DIR_FD, api);
-	csdkp_strv_pushf(argv, "/proc/self/fd/%d", SLIRP_NETNS_FD);
-	csdkp_strv_push(argv, "tap0");
+		localp_strv_pushf(argv, "--api-socket=/proc/self/fd/%d/%s", SLIRP_API_DIR_FD, api);
+	localp_strv_pushf(argv, "/proc/self/fd/%d", SLIRP_NETNS_FD);
+	localp_strv_push(argv, "tap0");
 	return argv->failed ? CSDK_ENOMEM : 0;
 }
 
@@ -331,22 +331,22 @@ static int slirp_wait_ready(int fd)
 
 /* Starts slirp4netns detached (a double fork: init reaps it) and records
  * its process group; 0 once it has configured the namespace. */
-static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n, int netfd, int userfd, int api)
+static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd, int api)
 {
-	struct csdkp_strv argv = { 0 }, env = { 0 };
+	struct localp_strv argv = { 0 }, env = { 0 };
 	char apiname[32] = "", hex[9], path[4200], reason[300];
 	int ready[2] = { -1, -1 }, pidp[2] = { -1, -1 }, fds[5], log = -1, apidir = -1, rc, status = 0;
 	pid_t first, slirp = 0;
 
 	if (api) {
-		csdkp_random_hex(hex, 4);
+		csdkc_random_hex(hex, 4);
 		snprintf(apiname, sizeof(apiname), "api-%s.sock", hex);
-		snprintf(path, sizeof(path), "%s/" CSDKP_NET_DIR, sb->dir);
+		snprintf(path, sizeof(path), "%s/" LOCALP_NET_DIR, sb->dir);
 		apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	}
 	snprintf(path, sizeof(path), "%s/slirp4netns.log", sb->dir);
 	log = high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
-	csdkp_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	localp_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if ((rc = slirp_argv(ctx, apidir >= 0 ? apiname : NULL, &argv)) || env.failed) {
 		rc = CSDK_ENOMEM;
 		goto out;
@@ -355,7 +355,7 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start slirp4netns for sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
-	if ((rc = csdkp_procs_begin(ctx, sb, &n->reg)))
+	if ((rc = localp_procs_begin(ctx, sb, &n->reg)))
 		goto out;
 	fds[0] = netfd;
 	fds[1] = userfd;
@@ -389,7 +389,7 @@ static int start_slirp(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s", sb->id);
 		goto out;
 	}
-	if ((rc = csdkp_procs_record(ctx, sb, &n->reg, slirp, csdkp_proc_start(slirp), 0, 0))) {
+	if ((rc = localp_procs_record(ctx, sb, &n->reg, slirp, localp_proc_start(slirp), 0, 0))) {
 		kill(-slirp, SIGKILL);
 		goto out;
 	}
@@ -411,12 +411,12 @@ out:
 		close(log);
 	if (apidir >= 0)
 		close(apidir);
-	csdkp_strv_free(&argv);
-	csdkp_strv_free(&env);
+	localp_strv_free(&argv);
+	localp_strv_free(&env);
 	return rc;
 }
 
-int csdkp_net_start(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_net *n, pid_t nspid, int api)
+int localp_net_start(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, pid_t nspid, int api)
 {
 	char path[64];
 	int netfd, userfd = -1, rc;
@@ -447,11 +447,11 @@ out:
 /* Closes the pipes; kill_slirp (after a foreground command, or a start that
  * failed): ends slirp4netns now rather than with the namespace, and drops
  * its record. */
-void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
+void localp_net_end(struct localp_net *n, int kill_slirp)
 {
 	if (kill_slirp && n->slirp > 0) {
 		kill(-n->slirp, SIGKILL);
-		csdkp_procs_forget(&n->reg);
+		localp_procs_forget(&n->reg);
 	}
 	if (n->child > 0) {
 		if (!kill_slirp)
@@ -460,7 +460,7 @@ void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 			;
 		n->child = 0;
 	}
-	csdkp_procs_end(&n->reg);
+	localp_procs_end(&n->reg);
 	for (int i = 0; i < 2; i++) {
 		if (n->block[i] >= 0)
 			close(n->block[i]);
@@ -471,7 +471,7 @@ void csdkp_net_end(struct csdkp_net *n, int kill_slirp)
 }
 
 /* Why isolated cannot work here, or NULL when it can; *fix: what to do. */
-static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len, const char **fix)
+static const char *slirp_missing(struct localp_local *ctx, char *buf, size_t len, const char **fix)
 {
 	struct stat st;
 
@@ -490,27 +490,27 @@ static const char *slirp_missing(struct csdkp_local *ctx, char *buf, size_t len,
 	return NULL;
 }
 
-const char *csdkp_network_for_create(struct csdkp_local *ctx, int bubblewrap, int *rc_out)
+const char *localp_network_for_create(struct localp_local *ctx, int bubblewrap, int *rc_out)
 {
 	const char *why, *fix;
 	char buf[200];
 
 	*rc_out = 0;
 	switch (ctx->network) {
-	case CSDKP_NET_HOST:
+	case LOCALP_NET_HOST:
 		return "host";
-	case CSDKP_NET_NONE:
+	case LOCALP_NET_NONE:
 		return "none";
-	case CSDKP_NET_ISOLATED:
+	case LOCALP_NET_ISOLATED:
 		if (bubblewrap && (why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
 			*rc_out = ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"network 'isolated' needs slirp4netns (%s); %s or set network to none or host (CSDK_LOCAL_NETWORK)", why, fix);
 		return "isolated";
-	case CSDKP_NET_AUTO:
+	case LOCALP_NET_AUTO:
 		break;
 	}
 	/* unisolated commands have the host's network whatever is recorded */
-	if (!CSDKP_DEFAULT_ISOLATED || !bubblewrap)
+	if (!LOCALP_DEFAULT_ISOLATED || !bubblewrap)
 		return "none";
 	if (!(why = slirp_missing(ctx, buf, sizeof(buf), &fix)))
 		return "isolated";
@@ -544,7 +544,7 @@ static json_t *api_call(int dfd, const char *name, const char *request, int *ref
 		close(s);
 		return NULL;
 	}
-	if (csdkp_write_all(s, request, strlen(request)) < 0) {
+	if (csdku_write_all(s, request, strlen(request)) < 0) {
 		close(s);
 		return NULL;
 	}
@@ -618,13 +618,13 @@ static json_t *newest_api(int dfd, char *name, size_t len)
 	}
 }
 
-int csdkp_net_url(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int port, int *host_port_out)
+int localp_net_url(struct localp_local *ctx, const struct localp_sandbox *sb, int port, int *host_port_out)
 {
 	char path[4200], name[256], req[256];
 	json_t *reply;
 	int dfd, rc = 0, tries;
 
-	snprintf(path, sizeof(path), "%s/" CSDKP_NET_DIR, sb->dir);
+	snprintf(path, sizeof(path), "%s/" LOCALP_NET_DIR, sb->dir);
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(reply = newest_api(dfd, name, sizeof(name)))) {
 		if (dfd >= 0)
 			close(dfd);

@@ -64,7 +64,7 @@ static char *normalize(const char *abs)
 	return out;
 }
 
-int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *path, char **rel_out)
+int localp_path_map(struct localp_local *ctx, const struct localp_sandbox *sb, const char *path, char **rel_out)
 {
 	char *abs = NULL, *norm, host_home[4200], host_tmp[4200];
 	const char *rest;
@@ -72,17 +72,17 @@ int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, cons
 
 	*rel_out = NULL;
 	if (!path || !path[0])
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "the path is empty; give a path under %s or %s", CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "the path is empty; give a path under %s or %s", LOCALP_INSIDE_HOME, LOCALP_INSIDE_TMP);
 	snprintf(host_home, sizeof(host_home), "%s/home", sb->dir);
 	snprintf(host_tmp, sizeof(host_tmp), "%s/tmp", sb->dir);
 	if (path[0] != '/') {
-		if (asprintf(&abs, "%s/%s", CSDKP_INSIDE_HOME, path) < 0)
+		if (asprintf(&abs, "%s/%s", LOCALP_INSIDE_HOME, path) < 0)
 			return CSDK_ENOMEM;
 	} else if (has_prefix_dir(path, host_home, &rest)) {
-		if (asprintf(&abs, "%s%s", CSDKP_INSIDE_HOME, rest) < 0)
+		if (asprintf(&abs, "%s%s", LOCALP_INSIDE_HOME, rest) < 0)
 			return CSDK_ENOMEM;
 	} else if (has_prefix_dir(path, host_tmp, &rest)) {
-		if (asprintf(&abs, "%s%s", CSDKP_INSIDE_TMP, rest) < 0)
+		if (asprintf(&abs, "%s%s", LOCALP_INSIDE_TMP, rest) < 0)
 			return CSDK_ENOMEM;
 	} else if (!(abs = strdup(path))) {
 		return CSDK_ENOMEM;
@@ -91,15 +91,15 @@ int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, cons
 	free(abs);
 	if (!norm)
 		return CSDK_ENOMEM;
-	if (has_prefix_dir(norm, CSDKP_INSIDE_HOME, &rest)) {
+	if (has_prefix_dir(norm, LOCALP_INSIDE_HOME, &rest)) {
 		if (asprintf(rel_out, "home%s", rest) < 0)
 			rc = CSDK_ENOMEM;
-	} else if (has_prefix_dir(norm, CSDKP_INSIDE_TMP, &rest)) {
+	} else if (has_prefix_dir(norm, LOCALP_INSIDE_TMP, &rest)) {
 		if (asprintf(rel_out, "tmp%s", rest) < 0)
 			rc = CSDK_ENOMEM;
 	} else {
 		rc = ctx->host->error(ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s",
-				      path, CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
+				      path, LOCALP_INSIDE_HOME, LOCALP_INSIDE_TMP);
 	}
 	if (rc)
 		*rel_out = NULL;
@@ -107,20 +107,20 @@ int csdkp_path_map(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, cons
 	return rc;
 }
 
-char *csdkp_path_inside(const char *rel)
+char *localp_path_inside(const char *rel)
 {
 	char *out = NULL;
 
 	if (!strncmp(rel, "home", 4)) {
-		if (asprintf(&out, "%s%s", CSDKP_INSIDE_HOME, rel + 4) < 0)
+		if (asprintf(&out, "%s%s", LOCALP_INSIDE_HOME, rel + 4) < 0)
 			return NULL;
-	} else if (asprintf(&out, "%s%s", CSDKP_INSIDE_TMP, rel + 3) < 0) {
+	} else if (asprintf(&out, "%s%s", LOCALP_INSIDE_TMP, rel + 3) < 0) {
 		return NULL;
 	}
 	return out;
 }
 
-int csdkp_root_open(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int *fd_out)
+int localp_root_open(struct localp_local *ctx, const struct localp_sandbox *sb, int *fd_out)
 {
 	int fd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -133,7 +133,7 @@ int csdkp_root_open(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int
 /* The kernel keeps the walk inside the sandbox directory; this check keeps
  * it inside home/ and tmp/ (a symlink to ../meta.json resolves to the
  * sandbox directory itself, which commands never see). */
-static int confined(int fd, const struct csdkp_sandbox *sb)
+static int confined(int fd, const struct localp_sandbox *sb)
 {
 	char link[64], real[4200];
 	const char *rest, *after;
@@ -151,7 +151,7 @@ static int confined(int fd, const struct csdkp_sandbox *sb)
 	return has_prefix_dir(after, "/home", &rest) || has_prefix_dir(after, "/tmp", &rest);
 }
 
-int csdkp_path_open(int root, const struct csdkp_sandbox *sb, const char *rel, int flags, int *fd_out)
+int localp_path_open(int root, const struct localp_sandbox *sb, const char *rel, int flags, int *fd_out)
 {
 	struct open_how how = { 0 };
 	long fd;
@@ -171,12 +171,12 @@ int csdkp_path_open(int root, const struct csdkp_sandbox *sb, const char *rel, i
 	return 0;
 }
 
-int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel, int *fd_out)
+int localp_path_mkdirs(int root, const struct localp_sandbox *sb, const char *rel, int *fd_out)
 {
 	char *parent, *slash;
 	int rc, pfd, made;
 
-	rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out);
+	rc = localp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out);
 	if (rc != -ENOENT)
 		return rc;
 	slash = strrchr(rel, '/');
@@ -185,7 +185,7 @@ int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel,
 	parent = strndup(rel, (size_t)(slash - rel));
 	if (!parent)
 		return -ENOMEM;
-	rc = csdkp_path_mkdirs(root, sb, parent, &pfd);
+	rc = localp_path_mkdirs(root, sb, parent, &pfd);
 	free(parent);
 	if (rc)
 		return rc;
@@ -196,15 +196,15 @@ int csdkp_path_mkdirs(int root, const struct csdkp_sandbox *sb, const char *rel,
 		return rc;
 	}
 	close(pfd);
-	if ((rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out)) == 0 && made)
-		csdkp_path_own(root, *fd_out);
+	if ((rc = localp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, fd_out)) == 0 && made)
+		localp_path_own(root, *fd_out);
 	return rc;
 }
 
 /* As root, what the host makes in a sandbox is the sandbox user's: it gets
  * the owner of home (root in a sandbox made before sandbox_uid, and then
  * nothing changes). fd is the new file or directory (O_PATH will do). */
-void csdkp_path_own(int root, int fd)
+void localp_path_own(int root, int fd)
 {
 	struct stat st;
 
@@ -215,7 +215,7 @@ void csdkp_path_own(int root, int fd)
 
 /* dfd and everything below it, never following a link (a template's or
  * snapshot's files copied into a new sandbox's home, before any command runs). */
-int csdkp_chown_tree(int dfd, uid_t uid, gid_t gid)
+int localp_chown_tree(int dfd, uid_t uid, gid_t gid)
 {
 	struct dirent *de;
 	DIR *d;
@@ -242,7 +242,7 @@ int csdkp_chown_tree(int dfd, uid_t uid, gid_t gid)
 		} else if ((sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			rc = -errno;
 		} else {
-			rc = csdkp_chown_tree(sub, uid, gid);
+			rc = localp_chown_tree(sub, uid, gid);
 			close(sub);
 		}
 	}

@@ -25,7 +25,7 @@ static const struct csdk_config_key config_keys[] = {
 	{ "python", "CSDK_LOCAL_PYTHON", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for python (default python3)", 0, 0 },
 	{ "node", "CSDK_LOCAL_NODE", 0, CSDK_CONFIG_STRING, "interpreter run_code uses for node (default node)", 0, 0 },
 	{ "mode", "CSDK_LOCAL_MODE", 0, CSDK_CONFIG_STRING, "direct (a bubblewrap per command) or gateway (one namespace per sandbox, commands through its csdk-agent)", 0, 0 },
-	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " CSDKP_DEFAULT_AGENT ")", 0, 0 },
+	{ "agent", "CSDK_LOCAL_AGENT", 0, CSDK_CONFIG_STRING, "csdk-agent binary run in each sandbox in gateway mode (default " LOCALP_DEFAULT_AGENT ")", 0, 0 },
 	{ "pids", "CSDK_LOCAL_PIDS", 0, CSDK_CONFIG_INT, "most processes a sandbox may have at once, all its commands together (a cgroup v1 pids controller group; needs root; default 4096 as root where the controller is writable, else none); fixed at create", 1, INT64_MAX },
 	{ "memory_max", "CSDK_LOCAL_MEMORY_MAX", 0, CSDK_CONFIG_SIZE, "memory of a sandbox's processes together (bytes, or 512M, 4G; a cgroup v1 memory controller group; needs root; default none, or the create option memory_bytes): past it the kernel kills a process, exit 137; fixed at create", 1, INT64_MAX },
 	{ "cpus", "CSDK_LOCAL_CPUS", 0, CSDK_CONFIG_STRING, "CPUs a sandbox's processes may use together, e.g. 0.5 or 2 (a cgroup v1 cpu controller quota; needs root; default none, or the create option cpus); fixed at create", 0, 0 },
@@ -59,7 +59,7 @@ static char *find_in_path(const char *name)
 
 static void local_teardown(void *vctx)
 {
-	struct csdkp_local *ctx = vctx;
+	struct localp_local *ctx = vctx;
 
 	if (!ctx)
 		return;
@@ -79,7 +79,7 @@ static int bad_value(const struct csdk_host *host, const char *key, const char *
 	return host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; use %s", value, key, accepted);
 }
 
-static int init_state_dir(struct csdkp_local *ctx, const struct csdk_config *config)
+static int init_state_dir(struct localp_local *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
 	const char *v = host->config_get(config, "state_dir");
@@ -103,10 +103,10 @@ static int init_state_dir(struct csdkp_local *ctx, const struct csdk_config *con
 }
 
 /* The host uid (and gid, the same number) of root's sandboxes: never 0. */
-static int init_sandbox_uid(struct csdkp_local *ctx, const struct csdk_config *config)
+static int init_sandbox_uid(struct localp_local *ctx, const struct csdk_config *config)
 {
 	const char *v = ctx->host->config_get(config, "sandbox_uid");
-	unsigned long long n = CSDKP_DEFAULT_SANDBOX_UID;
+	unsigned long long n = LOCALP_DEFAULT_SANDBOX_UID;
 	char *end;
 
 	if (v && !strcmp(v, "nobody")) {
@@ -123,28 +123,28 @@ static int init_sandbox_uid(struct csdkp_local *ctx, const struct csdk_config *c
 }
 
 /* isolation, network, cpus, seccomp and sandbox_uid */
-static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *config)
+static int init_isolation(struct localp_local *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
 	const char *v = host->config_get(config, "isolation");
 
 	if (!v || !strcmp(v, "auto"))
-		ctx->isolation = CSDKP_ISO_AUTO;
+		ctx->isolation = LOCALP_ISO_AUTO;
 	else if (!strcmp(v, "bwrap") || !strcmp(v, "bubblewrap"))
-		ctx->isolation = CSDKP_ISO_BWRAP;
+		ctx->isolation = LOCALP_ISO_BWRAP;
 	else if (!strcmp(v, "none"))
-		ctx->isolation = CSDKP_ISO_NONE;
+		ctx->isolation = LOCALP_ISO_NONE;
 	else
 		return bad_value(host, "isolation", v, "auto, bwrap or none");
 	v = host->config_get(config, "network");
 	if (!v)
-		ctx->network = CSDKP_NET_AUTO;
+		ctx->network = LOCALP_NET_AUTO;
 	else if (!strcmp(v, "none"))
-		ctx->network = CSDKP_NET_NONE;
+		ctx->network = LOCALP_NET_NONE;
 	else if (!strcmp(v, "isolated"))
-		ctx->network = CSDKP_NET_ISOLATED;
+		ctx->network = LOCALP_NET_ISOLATED;
 	else if (!strcmp(v, "host"))
-		ctx->network = CSDKP_NET_HOST;
+		ctx->network = LOCALP_NET_HOST;
 	else
 		return bad_value(host, "network", v, "isolated, none or host");
 	if ((v = host->config_get(config, "cpus"))) {
@@ -153,7 +153,7 @@ static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *con
 
 		if (end == v || *end || !(cpus >= 0.01 && cpus <= 1024))
 			return bad_value(host, "cpus", v, "a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
-		ctx->cpu_quota_us = (uint64_t)(cpus * CSDKP_CPU_PERIOD_US + 0.5);
+		ctx->cpu_quota_us = (uint64_t)(cpus * LOCALP_CPU_PERIOD_US + 0.5);
 	}
 	v = host->config_get(config, "seccomp");
 	if (v && strcmp(v, "default") && strcmp(v, "off"))
@@ -162,7 +162,7 @@ static int init_isolation(struct csdkp_local *ctx, const struct csdk_config *con
 	return init_sandbox_uid(ctx, config);
 }
 
-static void init_limits(struct csdkp_local *ctx, const struct csdk_config *config)
+static void init_limits(struct localp_local *ctx, const struct csdk_config *config)
 {
 	static const char *const keys[] = { "memory", "processes", "cpu_time", "output_limit", "pids", "memory_max", "disk" };
 	uint64_t *dst[] = { &ctx->memory, &ctx->processes, &ctx->cpu_time, &ctx->output_limit, &ctx->pids, &ctx->memory_max, &ctx->disk };
@@ -176,7 +176,7 @@ static void init_limits(struct csdkp_local *ctx, const struct csdk_config *confi
 }
 
 /* python, node, mode and agent */
-static int init_programs(struct csdkp_local *ctx, const struct csdk_config *config)
+static int init_programs(struct localp_local *ctx, const struct csdk_config *config)
 {
 	const struct csdk_host *host = ctx->host;
 	const char *v = host->config_get(config, "python");
@@ -195,20 +195,20 @@ static int init_programs(struct csdkp_local *ctx, const struct csdk_config *conf
 	v = host->config_get(config, "agent");
 	if (v && v[0] != '/')
 		return bad_value(host, "agent", v, "the absolute path of the csdk-agent binary");
-	ctx->agent = strdup(v ? v : CSDKP_DEFAULT_AGENT);
+	ctx->agent = strdup(v ? v : LOCALP_DEFAULT_AGENT);
 	host->config_get_int(config, "pool", &ctx->pool);
 	return !ctx->python || !ctx->node || !ctx->agent ? CSDK_ENOMEM : 0;
 }
 
-static int init_bwrap(struct csdkp_local *ctx)
+static int init_bwrap(struct localp_local *ctx)
 {
-	if (ctx->isolation == CSDKP_ISO_NONE)
+	if (ctx->isolation == LOCALP_ISO_NONE)
 		return 0;
 	ctx->slirp = find_in_path("slirp4netns");
 	ctx->bwrap = find_in_path("bwrap");
 	if (!ctx->bwrap && access("/usr/bin/bwrap", X_OK) == 0)
 		ctx->bwrap = strdup("/usr/bin/bwrap");
-	if (!ctx->bwrap && ctx->isolation == CSDKP_ISO_BWRAP)
+	if (!ctx->bwrap && ctx->isolation == LOCALP_ISO_BWRAP)
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"isolation 'bwrap' needs bubblewrap but 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or set isolation to auto or none");
 	return 0;
@@ -216,7 +216,7 @@ static int init_bwrap(struct csdkp_local *ctx)
 
 static int local_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
 {
-	struct csdkp_local *ctx;
+	struct localp_local *ctx;
 	int rc;
 
 	*ctx_out = NULL;
@@ -230,7 +230,7 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	ctx->output_limit = DEFAULT_OUTPUT_LIMIT;
 	init_limits(ctx, config);
 	if ((rc = init_state_dir(ctx, config)) || (rc = init_isolation(ctx, config)) ||
-	    (rc = init_programs(ctx, config)) || (rc = init_bwrap(ctx)) || (rc = csdkp_state_prepare(ctx))) {
+	    (rc = init_programs(ctx, config)) || (rc = init_bwrap(ctx)) || (rc = localp_state_prepare(ctx))) {
 		local_teardown(ctx);
 		return rc;
 	}
@@ -241,7 +241,7 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 static void local_release(void *ctx, void *sandbox)
 {
 	(void)ctx;
-	csdkp_sandbox_free(sandbox);
+	localp_sandbox_free(sandbox);
 }
 
 static const struct csdk_methods methods = {
@@ -249,30 +249,30 @@ static const struct csdk_methods methods = {
 	.init = local_init,
 	.teardown = local_teardown,
 	.release = local_release,
-	.create = csdkp_m_create,
-	.get = csdkp_m_get,
-	.list = csdkp_m_list,
-	.destroy = csdkp_m_destroy,
-	.run_code = csdkp_m_run_code,
-	.run_command = csdkp_m_run_command,
-	.get_info = csdkp_m_get_info,
-	.get_url = csdkp_m_get_url,
-	.fs_read = csdkp_m_fs_read,
-	.fs_write = csdkp_m_fs_write,
-	.fs_mkdir = csdkp_m_fs_mkdir,
-	.fs_readdir = csdkp_m_fs_readdir,
-	.fs_exists = csdkp_m_fs_exists,
-	.fs_remove = csdkp_m_fs_remove,
-	.find_or_create = csdkp_m_find_or_create,
-	.find = csdkp_m_find,
-	.extend_timeout = csdkp_m_extend_timeout,
-	.template_create = csdkp_m_template_create,
-	.template_list = csdkp_m_template_list,
-	.template_delete = csdkp_m_template_delete,
-	.snapshot_create = csdkp_m_snapshot_create,
-	.snapshot_list = csdkp_m_snapshot_list,
-	.snapshot_delete = csdkp_m_snapshot_delete,
-	.gateway_endpoint = csdkp_m_gateway_endpoint,
+	.create = localp_m_create,
+	.get = localp_m_get,
+	.list = localp_m_list,
+	.destroy = localp_m_destroy,
+	.run_code = localp_m_run_code,
+	.run_command = localp_m_run_command,
+	.get_info = localp_m_get_info,
+	.get_url = localp_m_get_url,
+	.fs_read = localp_m_fs_read,
+	.fs_write = localp_m_fs_write,
+	.fs_mkdir = localp_m_fs_mkdir,
+	.fs_readdir = localp_m_fs_readdir,
+	.fs_exists = localp_m_fs_exists,
+	.fs_remove = localp_m_fs_remove,
+	.find_or_create = localp_m_find_or_create,
+	.find = localp_m_find,
+	.extend_timeout = localp_m_extend_timeout,
+	.template_create = localp_m_template_create,
+	.template_list = localp_m_template_list,
+	.template_delete = localp_m_template_delete,
+	.snapshot_create = localp_m_snapshot_create,
+	.snapshot_list = localp_m_snapshot_list,
+	.snapshot_delete = localp_m_snapshot_delete,
+	.gateway_endpoint = localp_m_gateway_endpoint,
 };
 
 static const struct csdk_plugin descriptor = {

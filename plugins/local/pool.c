@@ -32,14 +32,14 @@
 #define INIT_WAIT_MS 5000
 
 /* FNV-1a of what makes members of this configuration interchangeable. */
-static int shape_dir(struct csdkp_local *ctx, char *out, size_t outlen)
+static int shape_dir(struct localp_local *ctx, char *out, size_t outlen)
 {
 	const char *iso;
 	char desc[4600];
 	uint64_t h = 14695981039346656037ull;
 	int rc;
 
-	if ((rc = csdkp_isolation_for_create(ctx, &iso)))
+	if ((rc = localp_isolation_for_create(ctx, &iso)))
 		return rc;
 	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu disk=%llu",
 		 iso, (int)ctx->network, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
@@ -64,9 +64,9 @@ static void count_members(const char *dir, long *ready, long *making)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		if (csdkp_id_valid(de->d_name))
+		if (localp_id_valid(de->d_name))
 			(*ready)++;
-		else if (!strncmp(de->d_name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING)))
+		else if (!strncmp(de->d_name, LOCALP_MEMBER_MAKING, strlen(LOCALP_MEMBER_MAKING)))
 			(*making)++;
 	}
 	closedir(d);
@@ -107,33 +107,33 @@ static int refill_lock(const char *dir, int nonblock)
 }
 
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
-static long destroy_members(struct csdkp_local *ctx, const char *dir, int ready_too)
+static long destroy_members(struct localp_local *ctx, const char *dir, int ready_too)
 {
-	char path[4400], id[CSDKP_ID_LEN + 1];
+	char path[4400], id[LOCALP_ID_LEN + 1];
 	struct dirent *de;
 	long n = 0;
 	int lock;
 	DIR *d;
 
-	if (csdkp_lock(ctx, &lock))
+	if (localp_lock(ctx, &lock))
 		return 0;
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
 			const char *name = de->d_name;
-			int making = !strncmp(name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING));
+			int making = !strncmp(name, LOCALP_MEMBER_MAKING, strlen(LOCALP_MEMBER_MAKING));
 
 			if (making)
-				name += strlen(CSDKP_MEMBER_MAKING);
-			if (!csdkp_id_valid(name) || (!making && !ready_too))
+				name += strlen(LOCALP_MEMBER_MAKING);
+			if (!localp_id_valid(name) || (!making && !ready_too))
 				continue;
 			memcpy(id, name, sizeof(id));
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			if (!csdkp_destroy_dir_locked(ctx, path, id))
+			if (!localp_destroy_dir_locked(ctx, path, id))
 				n++;
 		}
 		closedir(d);
 	}
-	csdkp_unlock(lock);
+	localp_unlock(lock);
 	return n;
 }
 
@@ -142,29 +142,29 @@ static long destroy_members(struct csdkp_local *ctx, const char *dir, int ready_
  * lock before any of its processes starts, then its agent (gateway mode
  * under bubblewrap), then renamed ready.
  */
-static int make_member(struct csdkp_local *ctx, const char *dir)
+static int make_member(struct localp_local *ctx, const char *dir)
 {
-	struct csdkp_sandbox *sb = NULL;
+	struct localp_sandbox *sb = NULL;
 	char ready[4400];
 	const char *iso;
 	int rc, lock;
 
-	if ((rc = csdkp_lock(ctx, &lock)))
+	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
-	rc = csdkp_member_create(ctx, dir, &sb);
-	csdkp_unlock(lock);
+	rc = localp_member_create(ctx, dir, &sb);
+	localp_unlock(lock);
 	if (rc)
 		return rc;
-	if (ctx->gateway && !csdkp_isolation_for_create(ctx, &iso) && !strcmp(iso, "bubblewrap"))
-		rc = csdkp_agent_ensure(ctx, sb);
+	if (ctx->gateway && !localp_isolation_for_create(ctx, &iso) && !strcmp(iso, "bubblewrap"))
+		rc = localp_agent_ensure(ctx, sb);
 	snprintf(ready, sizeof(ready), "%s/%s", dir, sb->id);
 	if (!rc && rename(sb->dir, ready) < 0)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot rename %s to %s: %s", sb->dir, ready, strerror(errno));
-	if (rc && !csdkp_lock(ctx, &lock)) {
-		csdkp_destroy_dir_locked(ctx, sb->dir, sb->id);
-		csdkp_unlock(lock);
+	if (rc && !localp_lock(ctx, &lock)) {
+		localp_destroy_dir_locked(ctx, sb->dir, sb->id);
+		localp_unlock(lock);
 	}
-	csdkp_sandbox_free(sb);
+	localp_sandbox_free(sb);
 	return rc;
 }
 
@@ -173,7 +173,7 @@ static int make_member(struct csdkp_local *ctx, const char *dir)
  * After letting the lock go it looks again: a claim that found the lock
  * held just before is then served by this refiller.
  */
-static int refill(struct csdkp_local *ctx, const char *dir, int wait)
+static int refill(struct localp_local *ctx, const char *dir, int wait)
 {
 	int lock, rc = 0;
 
@@ -201,7 +201,7 @@ static int quiet_error(const struct csdk_host *host, int code, const char *fmt, 
 	(void)host;
 	if (refill_log_fd >= 0) {
 		va_start(ap, fmt);
-		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkp_now_ms(), code);
+		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkc_now_ms(), code);
 		vdprintf(refill_log_fd, fmt, ap);
 		dprintf(refill_log_fd, "\n");
 		va_end(ap);
@@ -223,10 +223,10 @@ static void quiet_log(const struct csdk_host *host, enum csdk_log_level level, c
  * table of its own, since the caller's may hold locks of threads that are
  * not here.
  */
-static void refiller_main(const struct csdkp_local *parent, const char *dir)
+static void refiller_main(const struct localp_local *parent, const char *dir)
 {
 	struct csdk_host host = *parent->host;
-	struct csdkp_local ctx = *parent;
+	struct localp_local ctx = *parent;
 	char path[4400];
 	sigset_t all;
 	int fd;
@@ -255,7 +255,7 @@ static void refiller_main(const struct csdkp_local *parent, const char *dir)
 	refill(&ctx, dir, 0);
 }
 
-void csdkp_pool_kick(struct csdkp_local *ctx)
+void localp_pool_kick(struct localp_local *ctx)
 {
 	char dir[4300], path[4400];
 	pid_t pid;
@@ -285,7 +285,7 @@ void csdkp_pool_kick(struct csdkp_local *ctx)
 /* ---------------------------------------------------------- claiming */
 
 /* POST /init to the member's agent: the new token and the sandbox's envs. */
-static int agent_init(const struct csdkp_sandbox *sb, const char *old_token, const char *new_token,
+static int agent_init(const struct localp_sandbox *sb, const char *old_token, const char *new_token,
 		      const struct csdk_create_request *opts)
 {
 	json_t *body = json_pack("{s:s, s:o}", "accessToken", new_token, "envVars", json_object());
@@ -302,7 +302,7 @@ static int agent_init(const struct csdkp_sandbox *sb, const char *old_token, con
 		req = NULL;
 		goto out;
 	}
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/agent.sock", sb->dir, CSDKP_RUN_DIR) >= (int)sizeof(sa.sun_path) ||
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/agent.sock", sb->dir, LOCALP_RUN_DIR) >= (int)sizeof(sa.sun_path) ||
 	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		goto out;
@@ -324,26 +324,26 @@ out:
 }
 
 /* The member's agent takes a new token, which replaces run/token. */
-static int new_token(const struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+static int new_token(const struct localp_sandbox *sb, const struct csdk_create_request *opts)
 {
 	char path[4300], old[64], token[33];
 	int fd, rdfd, rc;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, CSDKP_RUN_DIR);
+	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, LOCALP_RUN_DIR);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, old, sizeof(old) - 1);
 	close(fd);
 	old[n > 0 ? n : 0] = '\0';
 	old[strcspn(old, "\n")] = '\0';
-	if (!old[0] || csdkp_random_hex(token, 16) || agent_init(sb, old, token, opts))
+	if (!old[0] || csdkc_random_hex(token, 16) || agent_init(sb, old, token, opts))
 		return -1;
 	token[32] = '\n';
-	snprintf(path, sizeof(path), "%s/%s", sb->dir, CSDKP_RUN_DIR);
+	snprintf(path, sizeof(path), "%s/%s", sb->dir, LOCALP_RUN_DIR);
 	if ((rdfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
-	rc = csdkp_file_write_atomic(rdfd, "token", token, sizeof(token), path, sizeof(path)) ? -1 : 0;
+	rc = csdkc_file_write_atomic(rdfd, "token", token, sizeof(token), path, sizeof(path)) ? -1 : 0;
 	close(rdfd);
 	return rc;
 }
@@ -353,47 +353,47 @@ static int rename_cgroups(const uint64_t *limits, const char *from, const char *
 {
 	char a[256], b[256];
 
-	for (int i = 0; i < CSDKP_CGROUPS; i++) {
+	for (int i = 0; i < LOCALP_CGROUPS; i++) {
 		if (!limits[i])
 			continue;
-		csdkp_cgroup_path(i, from, NULL, a, sizeof(a));
-		csdkp_cgroup_path(i, to, NULL, b, sizeof(b));
+		localp_cgroup_path(i, from, NULL, a, sizeof(a));
+		localp_cgroup_path(i, to, NULL, b, sizeof(b));
 		if (rename(a, b) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int claim_member(struct csdkp_local *ctx, const char *dir, const char *member,
+static int claim_member(struct localp_local *ctx, const char *dir, const char *member,
 			const struct csdk_create_request *opts, const char *ns, const char *name,
-			int defer_token, struct csdkp_sandbox **out)
+			int defer_token, struct localp_sandbox **out)
 {
-	char id[CSDKP_ID_LEN + 1], from[4400], to[4400], etc[64];
-	struct csdkp_sandbox *sb = NULL;
+	char id[LOCALP_ID_LEN + 1], from[4400], to[4400], etc[64];
+	struct localp_sandbox *sb = NULL;
 	json_t *meta = NULL, *fresh = NULL;
-	uint64_t limits[CSDKP_CGROUPS];
+	uint64_t limits[LOCALP_CGROUPS];
 	const char *iso;
 	int rc = -1, bwrap;
 
-	memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
-	if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+	memcpy(id, LOCALP_ID_PREFIX, sizeof(LOCALP_ID_PREFIX) - 1);
+	if (csdkc_random_hex(id + sizeof(LOCALP_ID_PREFIX) - 1, 8))
 		return -1;
 	if (snprintf(from, sizeof(from), "%s/%s", dir, member) >= (int)sizeof(from))
 		return -1;
 	snprintf(to, sizeof(to), "%s/sandboxes/%s", ctx->state_dir, id);
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
 		return -1;
-	csdkp_cgroup_limits(ctx, NULL, limits);
-	if (csdkp_sandbox_open(ctx, id, &sb) || rename_cgroups(limits, member, id) ||
-	    csdkp_meta_load(ctx, sb, &meta))
+	localp_cgroup_limits(ctx, NULL, limits);
+	if (localp_sandbox_open(ctx, id, &sb) || rename_cgroups(limits, member, id) ||
+	    localp_meta_load(ctx, sb, &meta))
 		goto out;
-	iso = csdkp_meta_str(meta, "isolation");
+	iso = localp_meta_str(meta, "isolation");
 	bwrap = iso && !strcmp(iso, "bubblewrap");
-	snprintf(etc, sizeof(etc), "%s", csdkp_meta_str(meta, "etc") ? csdkp_meta_str(meta, "etc") : "");
+	snprintf(etc, sizeof(etc), "%s", localp_meta_str(meta, "etc") ? localp_meta_str(meta, "etc") : "");
 	/* the member's network namespace (its agent's) was set up for the network it was made with */
-	if (!(fresh = csdkp_sandbox_meta_new(ctx, id, iso ? iso : "none", csdkp_meta_str(meta, "network") ? csdkp_meta_str(meta, "network") : "none",
+	if (!(fresh = localp_sandbox_meta_new(ctx, id, iso ? iso : "none", localp_meta_str(meta, "network") ? localp_meta_str(meta, "network") : "none",
 					     etc, limits, opts, ns, name)) ||
-	    csdkp_meta_save(ctx, sb, fresh))
+	    localp_meta_save(ctx, sb, fresh))
 		goto out;
 	if (ctx->gateway && bwrap) {
 		if (defer_token)
@@ -407,17 +407,17 @@ out:
 	json_decref(meta);
 	json_decref(fresh);
 	if (rc) {
-		csdkp_cgroup_remove(member);
-		csdkp_destroy_dir_locked(ctx, to, id);
-		csdkp_sandbox_free(sb);
+		localp_cgroup_remove(member);
+		localp_destroy_dir_locked(ctx, to, id);
+		localp_sandbox_free(sb);
 		return rc;
 	}
 	*out = sb;
 	return 0;
 }
 
-int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			    const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
+int localp_pool_claim_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
+			    const char *ns, const char *name, int defer_token, struct localp_sandbox **out)
 {
 	char dir[4300];
 	struct dirent *de;
@@ -428,23 +428,23 @@ int csdkp_pool_claim_locked(struct csdkp_local *ctx, const struct csdk_create_re
 	/* the pool holds plain sandboxes of this configuration: a template or snapshot is a normal create */
 	if (!ctx->pool || (opts && (opts->template_id || opts->snapshot_id || opts->cpus > 0 || opts->memory_bytes)))
 		return 1;
-	if ((rc = csdkp_create_check(ctx, opts)))
+	if ((rc = localp_create_check(ctx, opts)))
 		return rc;
 	if (shape_dir(ctx, dir, sizeof(dir)) || !(d = opendir(dir)))
 		return 1;
 	while (!*out && (de = readdir(d)))
-		if (csdkp_id_valid(de->d_name))
+		if (localp_id_valid(de->d_name))
 			claim_member(ctx, dir, de->d_name, opts, ns, name, defer_token, out);
 	closedir(d);
 	return *out ? 0 : 1;
 }
 
-int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			     const char *ns, const char *name, int defer_token, struct csdkp_sandbox **out)
+int localp_new_sandbox_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
+			     const char *ns, const char *name, int defer_token, struct localp_sandbox **out)
 {
-	int rc = csdkp_pool_claim_locked(ctx, opts, ns, name, defer_token, out);
+	int rc = localp_pool_claim_locked(ctx, opts, ns, name, defer_token, out);
 
-	return rc == 1 ? csdkp_create_locked(ctx, opts, ns, name, out) : rc;
+	return rc == 1 ? localp_create_locked(ctx, opts, ns, name, out) : rc;
 }
 
 /*
@@ -452,7 +452,7 @@ int csdkp_new_sandbox_locked(struct csdkp_local *ctx, const struct csdk_create_r
  * a burst do not wait for each other's agents: nobody has the new id yet.
  * 0, or -1 with the sandbox destroyed.
  */
-int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, const struct csdk_create_request *opts)
+int localp_pool_claim_finish(struct localp_local *ctx, struct localp_sandbox *sb, const struct csdk_create_request *opts)
 {
 	int lock;
 
@@ -461,17 +461,17 @@ int csdkp_pool_claim_finish(struct csdkp_local *ctx, struct csdkp_sandbox *sb, c
 	sb->token_pending = 0;
 	if (!new_token(sb, opts))
 		return 0;
-	if (!csdkp_lock(ctx, &lock)) {
-		csdkp_destroy_locked(ctx, sb->id);
-		csdkp_unlock(lock);
+	if (!localp_lock(ctx, &lock)) {
+		localp_destroy_locked(ctx, sb->id);
+		localp_unlock(lock);
 	}
 	return -1;
 }
 
 /* Generations of the sandbox /etc that members use. */
-void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used)
+void localp_pool_etc_used(struct localp_local *ctx, json_t *used)
 {
-	char path[4300], err[CSDKP_ERR_MAX];
+	char path[4300], err[CSDKC_ERR_MAX];
 	struct dirent *de, *me;
 	DIR *d, *md;
 
@@ -491,12 +491,12 @@ void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used)
 			json_t *meta = NULL;
 			int mfd;
 
-			if (me->d_name[0] == '.' && strncmp(me->d_name, CSDKP_MEMBER_MAKING, strlen(CSDKP_MEMBER_MAKING)))
+			if (me->d_name[0] == '.' && strncmp(me->d_name, LOCALP_MEMBER_MAKING, strlen(LOCALP_MEMBER_MAKING)))
 				continue;
 			if ((mfd = openat(dirfd(md), me->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 				continue;
-			if (!csdkp_json_read(&meta, mfd, "meta.json", err, sizeof(err)) && csdkp_meta_str(meta, "etc"))
-				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
+			if (!csdkc_json_read(&meta, mfd, "meta.json", err, sizeof(err)) && localp_meta_str(meta, "etc"))
+				json_object_set_new(used, localp_meta_str(meta, "etc"), json_true());
 			json_decref(meta);
 			close(mfd);
 		}
@@ -507,7 +507,7 @@ void csdkp_pool_etc_used(struct csdkp_local *ctx, json_t *used)
 
 /* ---------------------------------------------------------- csdk pool */
 
-static int status_json(struct csdkp_local *ctx, const char *dir, json_t **out)
+static int status_json(struct localp_local *ctx, const char *dir, json_t **out)
 {
 	long ready, making;
 	int lock = refill_lock(dir, 1);
@@ -521,7 +521,7 @@ static int status_json(struct csdkp_local *ctx, const char *dir, json_t **out)
 }
 
 /* Every shape's members, a refiller's half-made ones included; each shape is left drained. */
-static int drain(struct csdkp_local *ctx, json_t **out)
+static int drain(struct localp_local *ctx, json_t **out)
 {
 	char path[4300], dir[4400];
 	struct dirent *de;
@@ -552,7 +552,7 @@ static int drain(struct csdkp_local *ctx, json_t **out)
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static int pool_op(struct csdkp_local *ctx, const char *op, json_t **out)
+static int pool_op(struct localp_local *ctx, const char *op, json_t **out)
 {
 	char dir[4300];
 	int rc;
@@ -580,7 +580,7 @@ static int pool_op(struct csdkp_local *ctx, const char *op, json_t **out)
 /* The plugin's extension entry (docs/plugin-abi.md, Extensions): JSON out. */
 CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *vctx, const char *op, const char *arg, struct csdk_text *out)
 {
-	struct csdkp_local *ctx = vctx;
+	struct localp_local *ctx = vctx;
 	json_t *res = NULL;
 	char *text;
 	int rc;

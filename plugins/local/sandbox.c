@@ -10,7 +10,7 @@
 
 #include "local.h"
 
-static int exists_locked(struct csdkp_local *ctx, const char *id)
+static int exists_locked(struct localp_local *ctx, const char *id)
 {
 	char path[4200];
 
@@ -18,40 +18,40 @@ static int exists_locked(struct csdkp_local *ctx, const char *id)
 	return access(path, F_OK) == 0;
 }
 
-int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
+int localp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = NULL;
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = NULL;
 	int rc, lock;
 
 	*sandbox_out = NULL;
 	/* A name makes create find_or_create: the name is recorded and validated the same way. */
 	if (opts && opts->name)
-		return csdkp_m_find_or_create(ctx, opts, id_out, sandbox_out);
-	if ((rc = csdkp_lock(ctx, &lock)))
+		return localp_m_find_or_create(ctx, opts, id_out, sandbox_out);
+	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
 	/* A claim skips the sweep (reading every sandbox's meta.json): a burst
 	 * of claims would read them all once each, one after the other. */
-	if ((rc = csdkp_pool_claim_locked(ctx, opts, NULL, NULL, 1, &sb)) == 1) {
-		csdkp_sweep_locked(ctx);
-		rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
+	if ((rc = localp_pool_claim_locked(ctx, opts, NULL, NULL, 1, &sb)) == 1) {
+		localp_sweep_locked(ctx);
+		rc = localp_create_locked(ctx, opts, NULL, NULL, &sb);
 	}
-	csdkp_unlock(lock);
-	if (!rc && csdkp_pool_claim_finish(ctx, sb, opts)) {
+	localp_unlock(lock);
+	if (!rc && localp_pool_claim_finish(ctx, sb, opts)) {
 		/* the member's agent failed: an ordinary sandbox instead */
-		csdkp_sandbox_free(sb);
+		localp_sandbox_free(sb);
 		sb = NULL;
-		if (!(rc = csdkp_lock(ctx, &lock))) {
-			rc = csdkp_create_locked(ctx, opts, NULL, NULL, &sb);
-			csdkp_unlock(lock);
+		if (!(rc = localp_lock(ctx, &lock))) {
+			rc = localp_create_locked(ctx, opts, NULL, NULL, &sb);
+			localp_unlock(lock);
 		}
 	}
-	csdkp_pool_kick(ctx);
+	localp_pool_kick(ctx);
 	if (rc)
 		return rc;
-	if ((ctx->gateway && !sb->agent_fresh && (rc = csdkp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
-		csdkp_m_destroy(ctx, sb->id);
-		csdkp_sandbox_free(sb);
+	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+		localp_m_destroy(ctx, sb->id);
+		localp_sandbox_free(sb);
 		return rc;
 	}
 	sb->agent_fresh = ctx->gateway;
@@ -59,23 +59,23 @@ int csdkp_m_create(void *vctx, const struct csdk_create_request *opts, struct cs
 	return 0;
 }
 
-int csdkp_m_get(void *vctx, const char *id, void **sandbox_out)
+int localp_m_get(void *vctx, const char *id, void **sandbox_out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb;
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb;
 	int rc, lock, found;
 
 	*sandbox_out = NULL;
-	if ((rc = csdkp_check_id(ctx, id)))
+	if ((rc = localp_check_id(ctx, id)))
 		return rc;
-	if ((rc = csdkp_lock(ctx, &lock)))
+	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
-	csdkp_sweep_locked(ctx);
+	localp_sweep_locked(ctx);
 	found = exists_locked(ctx, id);
-	csdkp_unlock(lock);
+	localp_unlock(lock);
 	if (!found)
 		return CSDK_ENOTFOUND;
-	if ((rc = csdkp_sandbox_open(ctx, id, &sb)))
+	if ((rc = localp_sandbox_open(ctx, id, &sb)))
 		return rc;
 	*sandbox_out = sb;
 	return 0;
@@ -86,26 +86,26 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int csdkp_m_list(void *vctx, struct csdk_handles *out)
+int localp_m_list(void *vctx, struct csdk_handles *out)
 {
-	struct csdkp_local *ctx = vctx;
+	struct localp_local *ctx = vctx;
 	char path[4200], **ids = NULL;
 	size_t n = 0, cap = 0, i;
 	struct dirent *de;
 	int rc, lock;
 	DIR *d;
 
-	if ((rc = csdkp_lock(ctx, &lock)))
+	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
-	csdkp_sweep_locked(ctx);
+	localp_sweep_locked(ctx);
 	snprintf(path, sizeof(path), "%s/sandboxes", ctx->state_dir);
 	d = opendir(path);
 	if (!d) {
-		csdkp_unlock(lock);
+		localp_unlock(lock);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
 	}
 	while ((de = readdir(d))) {
-		if (!csdkp_id_valid(de->d_name) || !exists_locked(ctx, de->d_name))
+		if (!localp_id_valid(de->d_name) || !exists_locked(ctx, de->d_name))
 			continue;
 		if (n == cap) {
 			char **g = realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
@@ -122,12 +122,12 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 		n++;
 	}
 	closedir(d);
-	csdkp_unlock(lock);
+	localp_unlock(lock);
 	if (!rc && n > 1)
 		qsort(ids, n, sizeof(*ids), cmp_str);
 	for (i = 0; i < n; i++) {
-		struct csdkp_sandbox *sb = NULL;
-		if (!rc && !(rc = csdkp_sandbox_open(ctx, ids[i], &sb)))
+		struct localp_sandbox *sb = NULL;
+		if (!rc && !(rc = localp_sandbox_open(ctx, ids[i], &sb)))
 			rc = ctx->host->handles_add(out, ids[i], sb);
 		free(ids[i]);
 	}
@@ -135,33 +135,33 @@ int csdkp_m_list(void *vctx, struct csdk_handles *out)
 	return rc;
 }
 
-int csdkp_m_destroy(void *vctx, const char *id)
+int localp_m_destroy(void *vctx, const char *id)
 {
-	struct csdkp_local *ctx = vctx;
+	struct localp_local *ctx = vctx;
 	int rc, lock;
 
-	if ((rc = csdkp_check_id(ctx, id)))
+	if ((rc = localp_check_id(ctx, id)))
 		return rc;
-	if ((rc = csdkp_lock(ctx, &lock)))
+	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
-	rc = csdkp_destroy_locked(ctx, id);
-	csdkp_unlock(lock);
+	rc = localp_destroy_locked(ctx, id);
+	localp_unlock(lock);
 	return rc;
 }
 
-int csdkp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
+int localp_m_run_command(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out)
 {
-	return csdkp_run(ctx, sandbox, command, opts, out, exit_code_out, NULL);
+	return localp_run(ctx, sandbox, command, opts, out, exit_code_out, NULL);
 }
 
-int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
+int localp_m_run_code(void *vctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = sandbox;
-	struct csdkp_capture cap = { NULL, 0, 0, 256 * 1024 };
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = sandbox;
+	struct csdkc_capture cap = { NULL, 0, 0, 256 * 1024 };
 	struct csdk_run_request ro = *req;
 	const char *runtime = req->runtime;
-	char rel[64], hex[17], *inside = NULL, *cmd = NULL, msg[CSDKP_ERR_MAX];
+	char rel[64], hex[17], *inside = NULL, *cmd = NULL, msg[CSDKC_ERR_MAX];
 	const char *interp;
 	json_t *meta = NULL;
 	int rc, root, python;
@@ -173,14 +173,14 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
 	python = !strcmp(runtime, "python");
 	interp = python ? ctx->python : ctx->node;
-	csdkp_random_hex(hex, 8);
+	csdkc_random_hex(hex, 8);
 	snprintf(rel, sizeof(rel), "csdk-code-%s.%s", hex, python ? "py" : "js");
-	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+	if ((rc = localp_meta_load(ctx, sb, &meta)))
 		return rc;
 	{
-		const char *iso = csdkp_meta_str(meta, "isolation");
+		const char *iso = localp_meta_str(meta, "isolation");
 		int bwrap = iso && !strcmp(iso, "bubblewrap");
-		if (asprintf(&inside, bwrap ? "%s/%s" : "%s/tmp/%s", bwrap ? CSDKP_INSIDE_TMP : sb->dir, rel) < 0)
+		if (asprintf(&inside, bwrap ? "%s/%s" : "%s/tmp/%s", bwrap ? LOCALP_INSIDE_TMP : sb->dir, rel) < 0)
 			inside = NULL;
 	}
 	json_decref(meta);
@@ -188,8 +188,8 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 		return CSDK_ENOMEM;
 	{
 		char where[80];
-		snprintf(where, sizeof(where), "%s/%s", CSDKP_INSIDE_TMP, rel);
-		if ((rc = csdkp_m_fs_write(ctx, sb, where, code, strlen(code)))) {
+		snprintf(where, sizeof(where), "%s/%s", LOCALP_INSIDE_TMP, rel);
+		if ((rc = localp_m_fs_write(ctx, sb, where, code, strlen(code)))) {
 			free(inside);
 			return rc;
 		}
@@ -197,7 +197,7 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	{
 		char *q = NULL;
 		/* The interpreter is not quoted: it may carry arguments (python = "python3 -X utf8"). */
-		if ((rc = csdkp_shell_quote(&q, inside)) || asprintf(&cmd, "%s %s", interp, q) < 0) {
+		if ((rc = csdku_shell_quote(&q, inside)) || asprintf(&cmd, "%s %s", interp, q) < 0) {
 			free(q);
 			free(inside);
 			return rc ? rc : CSDK_ENOMEM;
@@ -205,15 +205,15 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 		free(q);
 	}
 	ro.runtime = NULL;
-	rc = csdkp_run(ctx, sb, cmd, &ro, out, exit_code_out, ro.background ? NULL : &cap);
+	rc = localp_run(ctx, sb, cmd, &ro, out, exit_code_out, ro.background ? NULL : &cap);
 	/* A background interpreter may not have opened the file yet: it stays in the sandbox's /tmp. */
-	if (!ro.background && !csdkp_root_open(ctx, sb, &root)) {
+	if (!ro.background && !localp_root_open(ctx, sb, &root)) {
 		char tmprel[80];
 		snprintf(tmprel, sizeof(tmprel), "tmp/%s", rel);
 		unlinkat(root, tmprel, 0);
 		close(root);
 	}
-	if (!rc && !ro.background && csdkp_syntax_error_classify(msg, sizeof(msg), runtime, *exit_code_out, cap.data, cap.len, inside))
+	if (!rc && !ro.background && csdku_syntax_error_classify(msg, sizeof(msg), runtime, *exit_code_out, cap.data, cap.len, inside))
 		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
 	free(cap.data);
 	free(cmd);
@@ -221,26 +221,26 @@ int csdkp_m_run_code(void *vctx, void *sandbox, const char *code, const struct c
 	return rc;
 }
 
-int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
+int localp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = sandbox;
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = sandbox;
 	const struct csdk_host *h = ctx->host;
 	json_t *meta = NULL, *v;
 	const char *k;
 	int rc;
 
-	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+	if ((rc = localp_meta_load(ctx, sb, &meta)))
 		return rc;
 	if (!(rc = h->info_set_id(out, sb->id)) &&
-	    !(rc = h->info_set_status(out, csdkp_meta_expired(meta, csdkp_now_ms()) ? CSDK_STATUS_STOPPED : CSDK_STATUS_RUNNING)) &&
-	    !(rc = h->info_set_times(out, csdkp_meta_int(meta, "created_ms"), csdkp_meta_int(meta, "timeout_ms")))) {
+	    !(rc = h->info_set_status(out, localp_meta_expired(meta, csdkc_now_ms()) ? CSDK_STATUS_STOPPED : CSDK_STATUS_RUNNING)) &&
+	    !(rc = h->info_set_times(out, localp_meta_int(meta, "created_ms"), localp_meta_int(meta, "timeout_ms")))) {
 		json_object_foreach(json_object_get(meta, "metadata"), k, v) {
 			if (strcmp(k, "isolation") && json_is_string(v) && (rc = h->info_add_metadata(out, k, json_string_value(v))))
 				break;
 		}
 		if (!rc) {
-			const char *iso = csdkp_meta_str(meta, "isolation");
+			const char *iso = localp_meta_str(meta, "isolation");
 			rc = h->info_add_metadata(out, "isolation", iso ? iso : "none");
 		}
 	}
@@ -248,23 +248,23 @@ int csdkp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	return rc;
 }
 
-int csdkp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
+int localp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = sandbox;
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = sandbox;
 	const char *iso, *net;
 	char url[128];
 	json_t *meta;
 	int rc, none, isolated;
 
-	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+	if ((rc = localp_meta_load(ctx, sb, &meta)))
 		return rc;
-	iso = csdkp_meta_str(meta, "isolation");
-	net = csdkp_meta_str(meta, "network");
+	iso = localp_meta_str(meta, "isolation");
+	net = localp_meta_str(meta, "network");
 	none = iso && !strcmp(iso, "bubblewrap") && net && !strcmp(net, "none");
 	isolated = iso && !strcmp(iso, "bubblewrap") && net && !strcmp(net, "isolated");
 	json_decref(meta);
-	if (isolated && (rc = csdkp_net_url(ctx, sb, port, &port)))
+	if (isolated && (rc = localp_net_url(ctx, sb, port, &port)))
 		return rc;
 	/* nothing inside a network namespace of its own is reachable from here */
 	if (none)

@@ -33,7 +33,7 @@ static const unsigned long ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP
 };
 
-static int build(struct csdkp_local *ctx)
+static int build(struct localp_local *ctx)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
 	struct stat st;
@@ -84,7 +84,7 @@ fail:
 				what, strerror(rc < 0 ? -rc : ENOMEM));
 }
 
-int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out)
+int localp_seccomp_fd(struct localp_local *ctx, int *fd_out)
 {
 	int rc = 0, fd, high;
 
@@ -102,8 +102,8 @@ int csdkp_seccomp_fd(struct csdkp_local *ctx, int *fd_out)
 		close(fd);
 		return rc;
 	}
-	/* above the descriptors the child moves to 0..CSDKP_SECCOMP_FD */
-	high = fcntl(fd, F_DUPFD_CLOEXEC, CSDKP_SECCOMP_FD + 1);
+	/* above the descriptors the child moves to 0..LOCALP_SECCOMP_FD */
+	high = fcntl(fd, F_DUPFD_CLOEXEC, LOCALP_SECCOMP_FD + 1);
 	close(fd);
 	if (high < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot move the seccomp filter's descriptor: %s", strerror(errno));

@@ -23,7 +23,7 @@ static int snap_id_valid(const char *id)
 	return 1;
 }
 
-static int open_snapshots(struct csdkp_local *ctx, int *fd_out)
+static int open_snapshots(struct localp_local *ctx, int *fd_out)
 {
 	char path[4200];
 
@@ -34,16 +34,16 @@ static int open_snapshots(struct csdkp_local *ctx, int *fd_out)
 	return 0;
 }
 
-int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct csdk_text *id_out)
+int localp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct csdk_text *id_out)
 {
-	struct csdkp_local *ctx = vctx;
-	struct csdkp_sandbox *sb = sandbox;
-	char id[32], tarname[64], tmpname[80], metaname[64], home[4200], err[CSDKP_ERR_MAX];
+	struct localp_local *ctx = vctx;
+	struct localp_sandbox *sb = sandbox;
+	char id[32], tarname[64], tmpname[80], metaname[64], home[4200], err[CSDKC_ERR_MAX];
 	int rc, sfd = -1, hfd = -1, out = -1;
 	json_t *meta;
 
 	memcpy(id, SNAP_PREFIX, 6);
-	csdkp_random_hex(id + 5, 8);
+	csdkc_random_hex(id + 5, 8);
 	snprintf(tarname, sizeof(tarname), "%s.tar", id);
 	snprintf(tmpname, sizeof(tmpname), ".%s.tar.tmp", id);
 	snprintf(metaname, sizeof(metaname), "%s.json", id);
@@ -58,7 +58,7 @@ int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct 
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create snapshot %s in %s/snapshots: %s", id, ctx->state_dir, strerror(errno));
 		goto out;
 	}
-	if ((rc = csdkp_tar_write_tree(out, hfd, err, sizeof(err)))) {
+	if ((rc = csdkc_tar_write_tree(out, hfd, err, sizeof(err)))) {
 		rc = ctx->host->error(ctx->host, rc, "cannot snapshot sandbox %s: %s", sb->id, err);
 		unlinkat(sfd, tmpname, 0);
 		goto out;
@@ -68,10 +68,10 @@ int csdkp_m_snapshot_create(void *vctx, void *sandbox, const char *name, struct 
 		unlinkat(sfd, tmpname, 0);
 		goto out;
 	}
-	meta = json_pack("{s:s, s:s, s:I}", "id", id, "sandbox", sb->id, "created_ms", (json_int_t)csdkp_now_ms());
+	meta = json_pack("{s:s, s:s, s:I}", "id", id, "sandbox", sb->id, "created_ms", (json_int_t)csdkc_now_ms());
 	if (name)
 		json_object_set_new(meta, "name", json_string(name));
-	rc = csdkp_json_write_atomic(sfd, metaname, meta, err, sizeof(err));
+	rc = csdkc_json_write_atomic(sfd, metaname, meta, err, sizeof(err));
 	json_decref(meta);
 	if (rc) {
 		unlinkat(sfd, tarname, 0);
@@ -88,14 +88,14 @@ out:
 	return rc;
 }
 
-int csdkp_m_snapshot_list(void *vctx, struct csdk_items *out)
+int localp_m_snapshot_list(void *vctx, struct csdk_items *out)
 {
-	return csdkp_list_items(vctx, "snapshots", snap_id_valid, ".json", out);
+	return localp_list_items(vctx, "snapshots", snap_id_valid, ".json", out);
 }
 
-int csdkp_m_snapshot_delete(void *vctx, const char *id)
+int localp_m_snapshot_delete(void *vctx, const char *id)
 {
-	struct csdkp_local *ctx = vctx;
+	struct localp_local *ctx = vctx;
 	char name[64];
 	int rc, sfd, gone;
 
@@ -113,9 +113,9 @@ int csdkp_m_snapshot_delete(void *vctx, const char *id)
 	return 0;
 }
 
-int csdkp_snapshot_restore_into(struct csdkp_local *ctx, const char *snapshot_id, int home_fd)
+int localp_snapshot_restore_into(struct localp_local *ctx, const char *snapshot_id, int home_fd)
 {
-	char path[4200], err[CSDKP_ERR_MAX];
+	char path[4200], err[CSDKC_ERR_MAX];
 	int in, rc;
 
 	if (!snap_id_valid(snapshot_id))
@@ -124,7 +124,7 @@ int csdkp_snapshot_restore_into(struct csdkp_local *ctx, const char *snapshot_id
 	in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "snapshot '%s' does not exist; list snapshots to see the ids", snapshot_id);
-	rc = csdkp_tar_extract(in, home_fd, err, sizeof(err));
+	rc = csdkc_tar_extract(in, home_fd, err, sizeof(err));
 	close(in);
 	if (rc)
 		return ctx->host->error(ctx->host, rc, "cannot restore snapshot %s: %s", snapshot_id, err);

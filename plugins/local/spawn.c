@@ -26,20 +26,20 @@ extern char **environ;
 #define DRAIN_MS 2000
 
 struct launch {
-	struct csdkp_strv argv, env;
-	struct csdkp_strv stage;  /* as root: (CSDKP_STAGE/NAME, host path) pairs bwrap binds from */
+	struct localp_strv argv, env;
+	struct localp_strv stage;  /* as root: (LOCALP_STAGE/NAME, host path) pairs bwrap binds from */
 	int drop;                 /* as root: become uid/gid before executing bwrap */
 	uid_t uid;
 	gid_t gid;
 	int cwd_fd;              /* -1: use cwd_path */
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
-	int seccomp_fd;          /* moved to CSDKP_SECCOMP_FD in the child, -1: none */
-	char cgroup_procs[CSDKP_CGROUPS][256]; /* the sandbox cgroups' tasks files, "" when none */
+	int seccomp_fd;          /* moved to LOCALP_SECCOMP_FD in the child, -1: none */
+	char cgroup_procs[LOCALP_CGROUPS][256]; /* the sandbox cgroups' tasks files, "" when none */
 	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
 	long oom_kills;          /* its OOM kills before the command */
 	rlim_t memory, processes, cpu_time;
-	struct csdkp_net net;    /* network=isolated under bubblewrap */
+	struct localp_net net;    /* network=isolated under bubblewrap */
 };
 
 static int64_t mono_ms(void)
@@ -50,7 +50,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void env_set(struct csdkp_strv *env, const char *key, const char *value)
+static void env_set(struct localp_strv *env, const char *key, const char *value)
 {
 	size_t kl = strlen(key), i;
 
@@ -62,7 +62,7 @@ static void env_set(struct csdkp_strv *env, const char *key, const char *value)
 			break;
 		}
 	}
-	csdkp_strv_pushf(env, "%s=%s", key, value);
+	localp_strv_pushf(env, "%s=%s", key, value);
 }
 
 /* Only async-signal-safe calls from here on: the host may have threads. */
@@ -98,24 +98,24 @@ static void fd_path(char buf[32], int fd)
 
 /*
  * As root, before the drop: the sandbox uid may not reach the bind sources
- * (a state directory under /root, 0700), so they are mounted at CSDKP_STAGE
+ * (a state directory under /root, 0700), so they are mounted at LOCALP_STAGE
  * in a mount namespace of this process's own, where bwrap (and only it)
- * finds them. They are opened before the staging tmpfs covers CSDKP_STAGE,
+ * finds them. They are opened before the staging tmpfs covers LOCALP_STAGE,
  * which may hold them (a state directory under /tmp). Nothing propagates
  * to the host's mounts.
  */
-static int stage_binds(const struct csdkp_strv *stage)
+static int stage_binds(const struct localp_strv *stage)
 {
-	int fds[CSDKP_STAGE_MAX], n = 0, fd, rc = -1;
+	int fds[LOCALP_STAGE_MAX], n = 0, fd, rc = -1;
 	struct stat st;
 	char src[32];
 
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return -1;
-	for (size_t i = 0; i + 1 < stage->n && n < CSDKP_STAGE_MAX; i += 2)
+	for (size_t i = 0; i + 1 < stage->n && n < LOCALP_STAGE_MAX; i += 2)
 		if ((fds[n++] = open(stage->v[i + 1], O_PATH | O_CLOEXEC)) < 0)
 			goto out;
-	if (mount("csdk-stage", CSDKP_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16k,nr_inodes=16") < 0)
+	if (mount("csdk-stage", LOCALP_STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16k,nr_inodes=16") < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		const char *dst = stage->v[2 * i];
@@ -152,15 +152,15 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 		_exit(127);
 	}
 	if (l->seccomp_fd >= 0) {
-		dup2(l->seccomp_fd, CSDKP_SECCOMP_FD);
-		first_to_close = CSDKP_SECCOMP_FD + 1;
+		dup2(l->seccomp_fd, LOCALP_SECCOMP_FD);
+		first_to_close = LOCALP_SECCOMP_FD + 1;
 	}
 	if (l->net.on) {
-		dup2(l->net.block[0], CSDKP_NET_BLOCK_FD);
-		dup2(l->net.sync[1], CSDKP_NET_SYNC_FD);
-		if (first_to_close < CSDKP_NET_BLOCK_FD)
-			syscall(SYS_close_range, first_to_close, CSDKP_NET_BLOCK_FD - 1, 0);
-		first_to_close = CSDKP_NET_SYNC_FD + 1;
+		dup2(l->net.block[0], LOCALP_NET_BLOCK_FD);
+		dup2(l->net.sync[1], LOCALP_NET_SYNC_FD);
+		if (first_to_close < LOCALP_NET_BLOCK_FD)
+			syscall(SYS_close_range, first_to_close, LOCALP_NET_BLOCK_FD - 1, 0);
+		first_to_close = LOCALP_NET_SYNC_FD + 1;
 	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
 	if (l->memory) {
@@ -175,7 +175,7 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 		rl.rlim_cur = rl.rlim_max = l->cpu_time;
 		setrlimit(RLIMIT_CPU, &rl);
 	}
-	for (int i = 0; i < CSDKP_CGROUPS; i++) {
+	for (int i = 0; i < LOCALP_CGROUPS; i++) {
 		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
 		int fd;
 
@@ -194,7 +194,7 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 
 		if (stage_binds(&l->stage) < 0)
 			child_fail(st, sizeof(st) - 1);
-		if (csdkp_drop_to(l->uid, l->gid) < 0)
+		if (localp_drop_to(l->uid, l->gid) < 0)
 			child_fail(id, sizeof(id) - 1);
 	}
 	signal(SIGPIPE, SIG_DFL);
@@ -205,31 +205,31 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 }
 
 /* A background command's log, or the agent's (STATE/sandboxes/ID/run/agent.log, out of the sandbox's sight). */
-static int open_log(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int agent, char *name, size_t namelen, int *fd_out)
+static int open_log(struct localp_local *ctx, const struct localp_sandbox *sb, int agent, char *name, size_t namelen, int *fd_out)
 {
 	int root, dfd = -1, rc;
 	char hex[9];
 
-	if ((rc = csdkp_root_open(ctx, sb, &root)))
+	if ((rc = localp_root_open(ctx, sb, &root)))
 		return rc;
 	if (agent)
-		dfd = openat(root, CSDKP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = dfd < 0 ? -errno : 0;
+		dfd = openat(root, LOCALP_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = dfd < 0 ? -errno : 0;
 	else
-		rc = csdkp_path_mkdirs(root, sb, "home/.csdk/logs", &dfd);
+		rc = localp_path_mkdirs(root, sb, "home/.csdk/logs", &dfd);
 	if (rc) {
 		close(root);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open the log directory of sandbox %s: %s", sb->id, strerror(-rc));
 	}
-	csdkp_random_hex(hex, 4);
+	csdkc_random_hex(hex, 4);
 	if (agent)
 		snprintf(name, namelen, "agent.log");
 	else
-		snprintf(name, namelen, "bg-%lld-%s.log", (long long)csdkp_now_ms(), hex);
+		snprintf(name, namelen, "bg-%lld-%s.log", (long long)csdkc_now_ms(), hex);
 	/* run/ is the sandbox user's in gateway mode: a FIFO put there must not block the host (ENXIO) */
 	*fd_out = openat(dfd, name, O_WRONLY | O_CREAT | (agent ? O_TRUNC | O_NONBLOCK : O_EXCL) | O_NOFOLLOW | O_CLOEXEC, agent ? 0600 : 0644);
 	rc = *fd_out < 0 ? errno : 0;
 	if (!rc && !agent)
-		csdkp_path_own(root, *fd_out);
+		localp_path_own(root, *fd_out);
 	close(root);
 	close(dfd);
 	if (rc)
@@ -294,7 +294,7 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 		child_exec(l, info_w >= 0 ? 4 : 3);
 	}
 	if (cmd < 0) {
-		(void)csdkp_write_all(logfd, failed, sizeof(failed) - 1);
+		(void)csdku_write_all(logfd, failed, sizeof(failed) - 1);
 		_exit(1);
 	}
 	/* It lives on: keep none of the host's descriptors (an flock would stay held) or handlers. */
@@ -317,12 +317,12 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 		if (n <= 0)
 			break;
 		if ((uint64_t)n > limit - total) {
-			(void)csdkp_write_all(1, buf, (size_t)(limit - total));
-			(void)csdkp_write_all(1, note, note_len);
+			(void)csdku_write_all(1, buf, (size_t)(limit - total));
+			(void)csdku_write_all(1, note, note_len);
 			kill(-getpgrp(), SIGKILL);
 			_exit(1);
 		}
-		(void)csdkp_write_all(1, buf, (size_t)n);
+		(void)csdku_write_all(1, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)
@@ -330,9 +330,9 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 	_exit(0);
 }
 
-static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
+static int run_background(struct localp_local *ctx, const struct localp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
 {
-	struct csdkp_procs reg = { -1, "" };
+	struct localp_procs reg = { -1, "" };
 	char name[96], note[160];
 	int logfd = -1, null, ip[2] = { -1, -1 }, op[2] = { -1, -1 }, go[2] = { -1, -1 }, rc, status = 0, note_len;
 	unsigned long long pgstart, nsstart = 0;
@@ -347,7 +347,7 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
-	if ((rc = csdkp_procs_begin(ctx, sb, &reg)))
+	if ((rc = localp_procs_begin(ctx, sb, &reg)))
 		goto out;
 	/* Detach: the first child starts a session, forks the copier and exits,
 	 * so the copier and the command are reaped by init, never left as
@@ -373,10 +373,10 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s: %s", sb->id, strerror(errno));
 		goto out;
 	}
-	pgstart = csdkp_proc_start(first);
+	pgstart = localp_proc_start(first);
 	close(go[0]);
 	go[0] = -1;
-	rc = csdkp_procs_record(ctx, sb, &reg, first, pgstart, 0, 0);
+	rc = localp_procs_record(ctx, sb, &reg, first, pgstart, 0, 0);
 	if (!rc && write(go[1], "g", 1) != 1)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
 	close(go[1]);
@@ -384,7 +384,7 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	while (waitpid(first, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc) {
-		csdkp_procs_forget(&reg);
+		localp_procs_forget(&reg);
 		goto out;
 	}
 	close(op[1]);
@@ -398,19 +398,19 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		close(ip[1]);
 		ip[1] = -1;
 		if ((nspid = read_info(ip[0])) > 0)
-			nsstart = csdkp_proc_start(nspid);
+			nsstart = localp_proc_start(nspid);
 		if (nspid <= 0) {
 			kill(-first, SIGKILL);
-			csdkp_procs_forget(&reg);
+			localp_procs_forget(&reg);
 			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
 				"bubblewrap did not start the background command in sandbox %s; see %s/%s", sb->id,
-				agent ? sb->dir : CSDKP_INSIDE_HOME "/.csdk/logs", agent ? CSDKP_RUN_DIR "/agent.log" : name);
+				agent ? sb->dir : LOCALP_INSIDE_HOME "/.csdk/logs", agent ? LOCALP_RUN_DIR "/agent.log" : name);
 			goto out;
 		}
 	}
-	rc = nspid > 0 ? csdkp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart) : 0;
+	rc = nspid > 0 ? localp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart) : 0;
 	if (!rc && l->net.on)
-		rc = csdkp_net_start(ctx, sb, &l->net, nspid, 1);
+		rc = localp_net_start(ctx, sb, &l->net, nspid, 1);
 	if (rc) {
 		if (nspid > 0)
 			kill(nspid, SIGKILL);
@@ -419,8 +419,8 @@ static int run_background(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 	}
 	*exit_code_out = 0;
 out:
-	csdkp_net_end(&l->net, rc != 0);
-	csdkp_procs_end(&reg);
+	localp_net_end(&l->net, rc != 0);
+	localp_procs_end(&reg);
 	if (logfd >= 0)
 		close(logfd);
 	if (null >= 0)
@@ -490,14 +490,14 @@ static void stop_watchdog(pid_t *watchdog)
 
 /* One foreground command: its pipes, its process and what became of it. */
 struct fg {
-	struct csdkp_local *ctx;
-	const struct csdkp_sandbox *sb;
+	struct localp_local *ctx;
+	const struct localp_sandbox *sb;
 	int op[2], ep[2], ip[2], sync[2];
 	int null, pidfd, status;
 	int reaped, timed_out, cancelled, over;
 	uint64_t counts[3];
 	int64_t start, drain_until;
-	struct csdkp_procs reg;
+	struct localp_procs reg;
 	pid_t pid, watchdog;
 };
 
@@ -506,7 +506,7 @@ struct fg {
 static void fg_reap(struct fg *f, int waited)
 {
 	kill(-f->pid, SIGKILL);
-	csdkp_procs_forget(&f->reg);
+	localp_procs_forget(&f->reg);
 	stop_watchdog(&f->watchdog);
 	if (!waited)
 		while (waitpid(f->pid, &f->status, 0) < 0 && errno == EINTR)
@@ -551,21 +551,21 @@ static int fg_start(struct fg *f, struct launch *l)
 	if (f->null < 0 || pipe2(f->op, O_CLOEXEC) < 0 || pipe2(f->ep, O_CLOEXEC) < 0 ||
 	    (l->bwrap ? pipe2(f->ip, O_CLOEXEC) : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sync)) < 0)
 		return host->error(host, CSDK_EIO, "cannot set up pipes for a command in sandbox %s: %s", f->sb->id, strerror(errno));
-	if ((rc = csdkp_procs_begin(f->ctx, f->sb, &f->reg)))
+	if ((rc = localp_procs_begin(f->ctx, f->sb, &f->reg)))
 		return rc;
 	f->pid = fork();
 	if (f->pid == 0)
 		fg_child(f, l);
 	if (f->pid < 0)
 		return host->error(host, CSDK_EIO, "cannot fork for a command in sandbox %s: %s", f->sb->id, strerror(errno));
-	pgstart = csdkp_proc_start(f->pid);
+	pgstart = localp_proc_start(f->pid);
 	close(f->op[1]);
 	close(f->ep[1]);
 	f->op[1] = f->ep[1] = -1;
 	if (f->ip[1] >= 0) {
 		close(f->ip[1]);
 		f->ip[1] = -1;
-		if ((nspid = read_info(f->ip[0])) > 0 && !(nsstart = csdkp_proc_start(nspid)))
+		if ((nspid = read_info(f->ip[0])) > 0 && !(nsstart = localp_proc_start(nspid)))
 			nspid = 0;
 	}
 	if (f->sync[0] >= 0) {
@@ -581,8 +581,8 @@ static int fg_start(struct fg *f, struct launch *l)
 	}
 	if (!rc && l->net.on && nspid <= 0)
 		rc = host->error(host, CSDK_EBACKEND, "bubblewrap did not start the command in sandbox %s", f->sb->id);
-	if (!rc && !(rc = csdkp_procs_record(f->ctx, f->sb, &f->reg, f->pid, pgstart, nspid, nsstart)) && l->net.on)
-		rc = csdkp_net_start(f->ctx, f->sb, &l->net, nspid, 0);
+	if (!rc && !(rc = localp_procs_record(f->ctx, f->sb, &f->reg, f->pid, pgstart, nspid, nsstart)) && l->net.on)
+		rc = localp_net_start(f->ctx, f->sb, &l->net, nspid, 0);
 	if (!rc && f->sync[0] >= 0) {
 		f->watchdog = start_watchdog(f->pid, f->reg.dfd, f->reg.name, parent);
 		if (f->watchdog < 0)
@@ -602,7 +602,7 @@ static int fg_start(struct fg *f, struct launch *l)
 }
 
 /* One read of a ready pipe into the sink, within the output limit. */
-static void fg_read(struct fg *f, int fd, struct csdk_sink *sink, struct csdkp_capture *capture)
+static void fg_read(struct fg *f, int fd, struct csdk_sink *sink, struct csdkc_capture *capture)
 {
 	enum csdk_stream stream = fd == f->op[0] ? CSDK_STREAM_STDOUT : CSDK_STREAM_STDERR;
 	uint64_t limit = f->ctx->output_limit;
@@ -629,7 +629,7 @@ static void fg_read(struct fg *f, int fd, struct csdk_sink *sink, struct csdkp_c
 	f->counts[stream] += (uint64_t)n;
 	if (stream == CSDK_STREAM_STDERR)
 		if (capture)
-			(void)csdkp_capture_append(capture, buf, (size_t)n);
+			(void)csdkc_capture_append(capture, buf, (size_t)n);
 	if (n > 0 && f->ctx->host->sink_write(sink, stream, buf, (size_t)n)) {
 		f->cancelled = 1;
 		kill(-f->pid, SIGKILL);
@@ -655,7 +655,7 @@ static void fg_check_exit(struct fg *f)
 
 /* Output into the sink until the command has ended and its pipes are
  * drained, with the timeout; 0, or the error of a failed poll. */
-static int fg_pump(struct fg *f, int64_t timeout_ms, struct csdk_sink *sink, struct csdkp_capture *capture)
+static int fg_pump(struct fg *f, int64_t timeout_ms, struct csdk_sink *sink, struct csdkc_capture *capture)
 {
 	for (;;) {
 		struct pollfd pf[3];
@@ -726,11 +726,11 @@ static int fg_result(struct fg *f, const struct launch *l, const char *command, 
 		*exit_code_out = 128 + WTERMSIG(status);
 	else
 		*exit_code_out = 1;
-	if (*exit_code_out == 128 + SIGKILL && csdkp_procs_destroyed(&f->reg, f->sb)) {
+	if (*exit_code_out == 128 + SIGKILL && localp_procs_destroyed(&f->reg, f->sb)) {
 		*exit_code_out = -1;
 		return host->error(host, CSDK_ENOTFOUND, "sandbox %s was destroyed while the command was running; create a new one", f->sb->id);
 	}
-	if (l->memory_max && csdkp_cgroup_oom_kills(f->sb->id) > l->oom_kills && sink) {
+	if (l->memory_max && localp_cgroup_oom_kills(f->sb->id) > l->oom_kills && sink) {
 		char note[256];
 		int len = snprintf(note, sizeof(note),
 				   "csdk-local: the sandbox reached memory_max (%llu bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n",
@@ -743,7 +743,7 @@ static int fg_result(struct fg *f, const struct launch *l, const char *command, 
 static void fg_close(struct fg *f)
 {
 	stop_watchdog(&f->watchdog);
-	csdkp_procs_end(&f->reg);
+	localp_procs_end(&f->reg);
 	if (f->pidfd >= 0)
 		close(f->pidfd);
 	if (f->null >= 0)
@@ -760,9 +760,9 @@ static void fg_close(struct fg *f)
 	}
 }
 
-static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct launch *l,
+static int run_foreground(struct localp_local *ctx, const struct localp_sandbox *sb, struct launch *l,
 			  const char *command, int64_t timeout_ms, struct csdk_sink *sink,
-			  int *exit_code_out, struct csdkp_capture *capture)
+			  int *exit_code_out, struct csdkc_capture *capture)
 {
 	struct fg f = {
 		.ctx = ctx, .sb = sb, .op = { -1, -1 }, .ep = { -1, -1 }, .ip = { -1, -1 }, .sync = { -1, -1 },
@@ -777,12 +777,12 @@ static int run_foreground(struct csdkp_local *ctx, const struct csdkp_sandbox *s
 		if (!rc)
 			rc = fg_result(&f, l, command, sink, exit_code_out);
 	}
-	csdkp_net_end(&l->net, 1);
+	localp_net_end(&l->net, 1);
 	fg_close(&f);
 	return rc;
 }
 
-static void env_from_json(struct csdkp_strv *env, const json_t *obj)
+static void env_from_json(struct localp_strv *env, const json_t *obj)
 {
 	const char *k;
 	json_t *v;
@@ -792,7 +792,7 @@ static void env_from_json(struct csdkp_strv *env, const json_t *obj)
 			env_set(env, k, json_string_value(v));
 }
 
-static int check_run_request(struct csdkp_local *ctx, const struct csdk_run_request *opts)
+static int check_run_request(struct localp_local *ctx, const struct csdk_run_request *opts)
 {
 	for (size_t i = 0; opts && i < opts->n_envs; i++)
 		if (!opts->envs[i].key || !opts->envs[i].key[0] || strchr(opts->envs[i].key, '=') || !opts->envs[i].value)
@@ -805,21 +805,21 @@ static int check_run_request(struct csdkp_local *ctx, const struct csdk_run_requ
 
 /* The working directory CWD, opened inside the sandbox (l->cwd_fd) and as
  * the command sees it (*inside). */
-static int open_cwd(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *cwd, struct launch *l, char **inside)
+static int open_cwd(struct localp_local *ctx, const struct localp_sandbox *sb, const char *cwd, struct launch *l, char **inside)
 {
 	char *rel = NULL;
 	int root = -1, rc;
 
-	if ((rc = csdkp_path_map(ctx, sb, cwd, &rel)) || (rc = csdkp_root_open(ctx, sb, &root)))
+	if ((rc = localp_path_map(ctx, sb, cwd, &rel)) || (rc = localp_root_open(ctx, sb, &root)))
 		goto out;
-	rc = csdkp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, &l->cwd_fd);
+	rc = localp_path_open(root, sb, rel, O_PATH | O_DIRECTORY, &l->cwd_fd);
 	if (rc == -ENOENT)
 		rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "working directory '%s' does not exist in sandbox %s; create it first (mkdir) or use an existing directory", cwd, sb->id);
 	else if (rc == -ENOTDIR)
 		rc = ctx->host->error(ctx->host, CSDK_EINVAL, "working directory '%s' is not a directory in sandbox %s", cwd, sb->id);
 	else if (rc)
-		rc = ctx->host->error(ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s", cwd, CSDKP_INSIDE_HOME, CSDKP_INSIDE_TMP);
-	else if (!(*inside = csdkp_path_inside(rel)))
+		rc = ctx->host->error(ctx->host, CSDK_EPERM, "path '%s' is outside the sandbox; use a path under %s or %s", cwd, LOCALP_INSIDE_HOME, LOCALP_INSIDE_TMP);
+	else if (!(*inside = localp_path_inside(rel)))
 		rc = CSDK_ENOMEM;
 out:
 	if (root >= 0)
@@ -830,20 +830,20 @@ out:
 
 /* The command's environment: a fixed one inside bubblewrap, the caller's
  * unisolated; then the sandbox's envs, then the request's. */
-static void launch_env(const struct csdkp_sandbox *sb, const json_t *meta, const struct csdk_run_request *opts, struct launch *l)
+static void launch_env(const struct localp_sandbox *sb, const json_t *meta, const struct csdk_run_request *opts, struct launch *l)
 {
 	size_t i;
 
 	if (l->bwrap) {
 		env_set(&l->env, "PATH", SANDBOX_PATH);
-		env_set(&l->env, "HOME", CSDKP_INSIDE_HOME);
-		env_set(&l->env, "TMPDIR", CSDKP_INSIDE_TMP);
+		env_set(&l->env, "HOME", LOCALP_INSIDE_HOME);
+		env_set(&l->env, "TMPDIR", LOCALP_INSIDE_TMP);
 		env_set(&l->env, "LANG", "C.UTF-8");
 		env_set(&l->env, "USER", "sandbox");
 	} else {
 		char *p;
 		for (i = 0; environ && environ[i]; i++)
-			csdkp_strv_push(&l->env, environ[i]);
+			localp_strv_push(&l->env, environ[i]);
 		if (asprintf(&p, "%s/home", sb->dir) >= 0) {
 			env_set(&l->env, "HOME", p);
 			free(p);
@@ -858,37 +858,37 @@ static void launch_env(const struct csdkp_sandbox *sb, const json_t *meta, const
 		env_set(&l->env, opts->envs[i].key, opts->envs[i].value);
 }
 
-static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, const char *cwd_inside,
+static int launch_argv(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta, const char *cwd_inside,
 		       const char *command, int agent, struct launch *l)
 {
 	int rc = 0;
 
 	if (l->bwrap) {
-		struct csdkp_strv none = { 0 };
-		l->drop = csdkp_sandbox_ids(meta, &l->uid, &l->gid);
-		const char *network = csdkp_meta_str(meta, "network");
+		struct localp_strv none = { 0 };
+		l->drop = localp_sandbox_ids(meta, &l->uid, &l->gid);
+		const char *network = localp_meta_str(meta, "network");
 
-		rc = csdkp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, l->drop ? &l->stage : NULL, &l->argv);
+		rc = localp_bwrap_argv(ctx, sb, meta, cwd_inside, &l->env, 3, command, agent, l->drop ? &l->stage : NULL, &l->argv);
 		if (!rc && network && !strcmp(network, "isolated")) {
 			if (!ctx->slirp)
 				return ctx->host->error(ctx->host, CSDK_EBACKEND,
 					"sandbox %s has network isolated but 'slirp4netns' is not in PATH; install slirp4netns", sb->id);
-			rc = csdkp_net_prepare(ctx, sb, meta, &l->net);
+			rc = localp_net_prepare(ctx, sb, meta, &l->net);
 		}
-		csdkp_strv_free(&l->env);
+		localp_strv_free(&l->env);
 		l->env = none;
-		csdkp_strv_push(&l->env, "PATH=" SANDBOX_PATH);
+		localp_strv_push(&l->env, "PATH=" SANDBOX_PATH);
 		/* bwrap itself runs with an empty environment: --clearenv + --setenv build the inside one */
-		if (rc || (csdkp_seccomp_wanted(meta) && (rc = csdkp_seccomp_fd(ctx, &l->seccomp_fd))))
+		if (rc || (localp_seccomp_wanted(meta) && (rc = localp_seccomp_fd(ctx, &l->seccomp_fd))))
 			return rc;
 		if (l->cwd_fd >= 0) {
 			close(l->cwd_fd);
 			l->cwd_fd = -1;
 		}
 	} else {
-		csdkp_strv_push(&l->argv, "/bin/sh");
-		csdkp_strv_push(&l->argv, "-c");
-		csdkp_strv_push(&l->argv, command);
+		localp_strv_push(&l->argv, "/bin/sh");
+		localp_strv_push(&l->argv, "-c");
+		localp_strv_push(&l->argv, command);
 		if (l->cwd_fd < 0 && asprintf(&l->cwd_path, "%s/home", sb->dir) < 0)
 			l->argv.failed = 1;
 	}
@@ -896,35 +896,35 @@ static int launch_argv(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 }
 
 /* The sandbox's cgroups the command joins, and the limits of its own. */
-static int launch_limits(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta, struct launch *l)
+static int launch_limits(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta, struct launch *l)
 {
-	static const char *const keys[CSDKP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
-	static const char *const names[CSDKP_CGROUPS] = { "pids", "memory", "cpu" };
+	static const char *const keys[LOCALP_CGROUPS] = { "pids", "memory_max", "cpu_quota_us" };
+	static const char *const names[LOCALP_CGROUPS] = { "pids", "memory", "cpu" };
 
 	/* tasks, not cgroup.procs: the child joins while it has one thread, and
 	 * moving a thread group waits for an RCU grace period (about 11 ms here,
 	 * BENCHMARKS.md) where moving a thread does not */
-	for (int i = 0; i < CSDKP_CGROUPS; i++) {
-		if (csdkp_meta_int(meta, keys[i]) <= 0)
+	for (int i = 0; i < LOCALP_CGROUPS; i++) {
+		if (localp_meta_int(meta, keys[i]) <= 0)
 			continue;
-		csdkp_cgroup_path(i, sb->id, "tasks", l->cgroup_procs[i], sizeof(l->cgroup_procs[i]));
+		localp_cgroup_path(i, sb->id, "tasks", l->cgroup_procs[i], sizeof(l->cgroup_procs[i]));
 		if (access(l->cgroup_procs[i], W_OK) < 0)
 			return ctx->host->error(ctx->host, CSDK_EBACKEND, "the %s cgroup of sandbox %s (%s) cannot be joined: %s; create a new sandbox",
 						names[i], sb->id, l->cgroup_procs[i], strerror(errno));
 	}
-	if (csdkp_meta_int(meta, "disk") > 0 && csdkp_disk_check(ctx, sb))
+	if (localp_meta_int(meta, "disk") > 0 && localp_disk_check(ctx, sb))
 		return CSDK_EBACKEND;
-	if ((l->memory_max = (uint64_t)(csdkp_meta_int(meta, "memory_max") > 0 ? csdkp_meta_int(meta, "memory_max") : 0)))
-		l->oom_kills = csdkp_cgroup_oom_kills(sb->id);
+	if ((l->memory_max = (uint64_t)(localp_meta_int(meta, "memory_max") > 0 ? localp_meta_int(meta, "memory_max") : 0)))
+		l->oom_kills = localp_cgroup_oom_kills(sb->id);
 	l->memory = (rlim_t)ctx->memory;
 	l->processes = (rlim_t)ctx->processes;
 	l->cpu_time = (rlim_t)ctx->cpu_time;
 	return 0;
 }
 
-static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
+static int run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	       const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
-	       struct csdkp_capture *capture_stderr, int agent)
+	       struct csdkc_capture *capture_stderr, int agent)
 {
 	struct launch l;
 	json_t *meta = NULL;
@@ -933,15 +933,15 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 	int rc;
 
 	memset(&l, 0, sizeof(l));
-	csdkp_net_init(&l.net);
+	localp_net_init(&l.net);
 	l.cwd_fd = -1;
 	l.seccomp_fd = -1;
 	*exit_code_out = -1;
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command string");
-	if ((rc = csdkp_meta_load(ctx, sb, &meta)))
+	if ((rc = localp_meta_load(ctx, sb, &meta)))
 		return rc;
-	iso = csdkp_meta_str(meta, "isolation");
+	iso = localp_meta_str(meta, "isolation");
 	l.bwrap = iso && !strcmp(iso, "bubblewrap");
 	if (l.bwrap && !ctx->bwrap)
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s was created with bubblewrap but 'bwrap' is no longer in PATH; install bubblewrap", sb->id);
@@ -963,19 +963,19 @@ static int run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const ch
 		close(l.cwd_fd);
 	if (l.seccomp_fd >= 0)
 		close(l.seccomp_fd);
-	csdkp_net_end(&l.net, 0);
+	localp_net_end(&l.net, 0);
 	free(l.cwd_path);
-	csdkp_strv_free(&l.argv);
-	csdkp_strv_free(&l.env);
-	csdkp_strv_free(&l.stage);
+	localp_strv_free(&l.argv);
+	localp_strv_free(&l.env);
+	localp_strv_free(&l.stage);
 	free(cwd_inside);
 	json_decref(meta);
 	return rc;
 }
 
-int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const char *command,
+int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
-	      struct csdkp_capture *capture_stderr)
+	      struct csdkc_capture *capture_stderr)
 {
 	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0);
 }
@@ -986,7 +986,7 @@ int csdkp_run(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const cha
  * pid namespace every command of the sandbox then shares (bwrap's own init
  * is pid 1 and reaps). Unisolated it serves host paths.
  */
-int csdkp_agent_launch(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, int bwrap)
+int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap)
 {
 	struct csdk_run_request opts;
 	char *cmd = NULL, *run_dir = NULL, *q[3] = { NULL, NULL, NULL };
@@ -996,13 +996,13 @@ int csdkp_agent_launch(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 	opts.struct_size = sizeof(opts);
 	opts.background = 1;
 	if (bwrap) {
-		cmd = strdup("(csdk-agent)"); /* csdkp_bwrap_argv puts the agent's argv itself */
-	} else if (asprintf(&run_dir, "%s/%s", sb->dir, CSDKP_RUN_DIR) >= 0 && !csdkp_shell_quote(&q[0], run_dir) &&
-		   !csdkp_shell_quote(&q[1], ctx->agent) && asprintf(&q[2], "%s/home", sb->dir) >= 0) {
+		cmd = strdup("(csdk-agent)"); /* localp_bwrap_argv puts the agent's argv itself */
+	} else if (asprintf(&run_dir, "%s/%s", sb->dir, LOCALP_RUN_DIR) >= 0 && !csdku_shell_quote(&q[0], run_dir) &&
+		   !csdku_shell_quote(&q[1], ctx->agent) && asprintf(&q[2], "%s/home", sb->dir) >= 0) {
 		char *home = q[2];
 
 		q[2] = NULL;
-		if (!csdkp_shell_quote(&q[2], home) &&
+		if (!csdku_shell_quote(&q[2], home) &&
 		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --token-file %s/token --workdir %s",
 			     q[0], q[1], q[0], q[0], q[2]) < 0)
 			cmd = NULL;

@@ -37,7 +37,7 @@ static int mkdir_p(const char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-int csdkp_state_prepare(struct csdkp_local *ctx)
+int localp_state_prepare(struct localp_local *ctx)
 {
 	char *real, path[4096];
 	int i;
@@ -58,7 +58,7 @@ int csdkp_state_prepare(struct csdkp_local *ctx)
 	return 0;
 }
 
-int csdkp_lock(struct csdkp_local *ctx, int *fd_out)
+int localp_lock(struct localp_local *ctx, int *fd_out)
 {
 	char path[4096];
 	int fd;
@@ -80,48 +80,48 @@ int csdkp_lock(struct csdkp_local *ctx, int *fd_out)
 	return 0;
 }
 
-void csdkp_unlock(int fd)
+void localp_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
 }
 
-int csdkp_id_valid(const char *id)
+int localp_id_valid(const char *id)
 {
-	size_t i, pl = strlen(CSDKP_ID_PREFIX);
+	size_t i, pl = strlen(LOCALP_ID_PREFIX);
 
-	if (!id || strlen(id) != CSDKP_ID_LEN || strncmp(id, CSDKP_ID_PREFIX, pl))
+	if (!id || strlen(id) != LOCALP_ID_LEN || strncmp(id, LOCALP_ID_PREFIX, pl))
 		return 0;
-	for (i = pl; i < CSDKP_ID_LEN; i++)
+	for (i = pl; i < LOCALP_ID_LEN; i++)
 		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
 			return 0;
 	return 1;
 }
 
-int csdkp_check_id(struct csdkp_local *ctx, const char *id)
+int localp_check_id(struct localp_local *ctx, const char *id)
 {
-	if (csdkp_id_valid(id))
+	if (localp_id_valid(id))
 		return 0;
 	return ctx->host->error(ctx->host, CSDK_EINVAL,
 		"sandbox id '%s' is not well-formed; local sandbox ids are 'local-' followed by 16 hex digits",
 		id ? id : "(null)");
 }
 
-int csdkp_sandbox_open(struct csdkp_local *ctx, const char *id, struct csdkp_sandbox **out)
+int localp_sandbox_open(struct localp_local *ctx, const char *id, struct localp_sandbox **out)
 {
-	struct csdkp_sandbox *sb = calloc(1, sizeof(*sb));
+	struct localp_sandbox *sb = calloc(1, sizeof(*sb));
 
 	*out = NULL;
 	if (!sb || asprintf(&sb->dir, "%s/sandboxes/%s", ctx->state_dir, id) < 0) {
 		free(sb);
 		return CSDK_ENOMEM;
 	}
-	memcpy(sb->id, id, CSDKP_ID_LEN);
+	memcpy(sb->id, id, LOCALP_ID_LEN);
 	*out = sb;
 	return 0;
 }
 
-void csdkp_sandbox_free(struct csdkp_sandbox *sb)
+void localp_sandbox_free(struct localp_sandbox *sb)
 {
 	if (!sb)
 		return;
@@ -129,15 +129,15 @@ void csdkp_sandbox_free(struct csdkp_sandbox *sb)
 	free(sb);
 }
 
-int csdkp_meta_load(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, json_t **out)
+int localp_meta_load(struct localp_local *ctx, const struct localp_sandbox *sb, json_t **out)
 {
-	char err[CSDKP_ERR_MAX];
+	char err[CSDKC_ERR_MAX];
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
 
 	*out = NULL;
 	if (dfd < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
-	rc = csdkp_json_read(out, dfd, "meta.json", err, sizeof(err));
+	rc = csdkc_json_read(out, dfd, "meta.json", err, sizeof(err));
 	close(dfd);
 	if (rc == CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
@@ -146,35 +146,35 @@ int csdkp_meta_load(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, jso
 	return 0;
 }
 
-int csdkp_meta_save(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const json_t *meta)
+int localp_meta_save(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta)
 {
-	char err[CSDKP_ERR_MAX];
+	char err[CSDKC_ERR_MAX];
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
 
 	if (dfd < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
-	rc = csdkp_json_write_atomic(dfd, "meta.json", meta, err, sizeof(err));
+	rc = csdkc_json_write_atomic(dfd, "meta.json", meta, err, sizeof(err));
 	close(dfd);
 	if (rc)
 		return ctx->host->error(ctx->host, rc, "sandbox %s: %s", sb->id, err);
 	return 0;
 }
 
-int64_t csdkp_meta_int(const json_t *meta, const char *key)
+int64_t localp_meta_int(const json_t *meta, const char *key)
 {
 	return (int64_t)json_integer_value(json_object_get(meta, key));
 }
 
-const char *csdkp_meta_str(const json_t *meta, const char *key)
+const char *localp_meta_str(const json_t *meta, const char *key)
 {
 	return json_string_value(json_object_get(meta, key));
 }
 
-int csdkp_meta_expired(const json_t *meta, int64_t now)
+int localp_meta_expired(const json_t *meta, int64_t now)
 {
-	int64_t timeout = csdkp_meta_int(meta, "timeout_ms");
+	int64_t timeout = localp_meta_int(meta, "timeout_ms");
 
-	return timeout > 0 && now >= csdkp_meta_int(meta, "created_ms") + timeout;
+	return timeout > 0 && now >= localp_meta_int(meta, "created_ms") + timeout;
 }
 
 /* A process's start time (clock ticks since boot, /proc/PID/stat field 22),
@@ -214,7 +214,7 @@ static unsigned long long proc_info(pid_t pid, pid_t *pgrp_out, int *zombie_out)
 	return v;
 }
 
-unsigned long long csdkp_proc_start(pid_t pid)
+unsigned long long localp_proc_start(pid_t pid)
 {
 	return proc_info(pid, NULL, NULL);
 }
@@ -226,7 +226,7 @@ static int proc_alive(pid_t pid)
 	return proc_info(pid, NULL, &zombie) && !zombie;
 }
 
-static int gone(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
+static int gone(struct localp_local *ctx, const struct localp_sandbox *sb)
 {
 	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 }
@@ -235,7 +235,7 @@ static int gone(struct csdkp_local *ctx, const struct csdkp_sandbox *sb)
  * record is written; destroy takes it exclusively and leaves the
  * .destroyed mark, so every command either is in procs/ when destroy reads
  * it or is refused. */
-int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg)
+int localp_procs_begin(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_procs *reg)
 {
 	int dfd, e;
 
@@ -243,25 +243,25 @@ int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, s
 	reg->dfd = -1;
 	if ((dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return gone(ctx, sb);
-	reg->dfd = openat(dfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	reg->dfd = openat(dfd, LOCALP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	/* made by create; sandboxes of older versions have none yet */
 	if (reg->dfd < 0 && errno == ENOENT && faccessat(dfd, "meta.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (mkdirat(dfd, CSDKP_PROCS_DIR, 0700) == 0 || errno == EEXIST))
-		reg->dfd = openat(dfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	    (mkdirat(dfd, LOCALP_PROCS_DIR, 0700) == 0 || errno == EEXIST))
+		reg->dfd = openat(dfd, LOCALP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	e = errno;
 	close(dfd);
 	if (reg->dfd < 0)
 		return e == ENOENT ? gone(ctx, sb)
-			: ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s; check the state directory's permissions", sb->dir, CSDKP_PROCS_DIR, strerror(e));
+			: ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s/%s: %s; check the state directory's permissions", sb->dir, LOCALP_PROCS_DIR, strerror(e));
 	while (flock(reg->dfd, LOCK_SH) < 0) {
 		if (errno != EINTR) {
 			e = errno;
-			csdkp_procs_end(reg);
-			return ctx->host->error(ctx->host, CSDK_EIO, "cannot lock %s/%s: %s", sb->dir, CSDKP_PROCS_DIR, strerror(e));
+			localp_procs_end(reg);
+			return ctx->host->error(ctx->host, CSDK_EIO, "cannot lock %s/%s: %s", sb->dir, LOCALP_PROCS_DIR, strerror(e));
 		}
 	}
-	if (csdkp_procs_destroyed(reg, sb)) {
-		csdkp_procs_end(reg);
+	if (localp_procs_destroyed(reg, sb)) {
+		localp_procs_end(reg);
 		return gone(ctx, sb);
 	}
 	return 0;
@@ -269,26 +269,26 @@ int csdkp_procs_begin(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, s
 
 /* Destroy renames the sandbox away before it locks procs/, and removes the
  * mark with the rest afterwards: either one tells. */
-int csdkp_procs_destroyed(const struct csdkp_procs *reg, const struct csdkp_sandbox *sb)
+int localp_procs_destroyed(const struct localp_procs *reg, const struct localp_sandbox *sb)
 {
 	char path[4200];
 	struct stat here, there;
 
 	if (reg->dfd < 0)
 		return 0;
-	if (faccessat(reg->dfd, CSDKP_DESTROYED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (faccessat(reg->dfd, LOCALP_DESTROYED_MARK, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/%s", sb->dir, CSDKP_PROCS_DIR);
+	snprintf(path, sizeof(path), "%s/%s", sb->dir, LOCALP_PROCS_DIR);
 	return fstat(reg->dfd, &here) < 0 || lstat(path, &there) < 0 || here.st_dev != there.st_dev || here.st_ino != there.st_ino;
 }
 
-int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+int localp_procs_record(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_procs *reg,
 		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart)
 {
 	char line[128], hex[9];
 	int fd, n, e = 0;
 
-	csdkp_random_hex(hex, 4);
+	csdkc_random_hex(hex, 4);
 	snprintf(reg->name, sizeof(reg->name), "%d-%s", (int)pgid, hex);
 	n = snprintf(line, sizeof(line), "%d %llu %d %llu\n", (int)pgid, pgstart, (int)nspid, nsstart);
 	fd = openat(reg->dfd, reg->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -301,13 +301,13 @@ int csdkp_procs_record(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		unlinkat(reg->dfd, reg->name, 0);
 		reg->name[0] = '\0';
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record a process of sandbox %s in %s/%s: %s; check the state directory",
-					sb->id, sb->dir, CSDKP_PROCS_DIR, strerror(e));
+					sb->id, sb->dir, LOCALP_PROCS_DIR, strerror(e));
 	}
 	return 0;
 }
 
 /* The record of reg again, now with the pid namespace's init (a background command's second step). */
-int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, struct csdkp_procs *reg,
+int localp_procs_update(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_procs *reg,
 		       pid_t pgid, unsigned long long pgstart, pid_t nspid, unsigned long long nsstart)
 {
 	char line[128], tmp[64];
@@ -325,18 +325,18 @@ int csdkp_procs_update(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, 
 		unlinkat(reg->dfd, tmp, 0);
 	if (e)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot record a process of sandbox %s in %s/%s: %s; check the state directory",
-					sb->id, sb->dir, CSDKP_PROCS_DIR, strerror(e));
+					sb->id, sb->dir, LOCALP_PROCS_DIR, strerror(e));
 	return 0;
 }
 
-void csdkp_procs_forget(struct csdkp_procs *reg)
+void localp_procs_forget(struct localp_procs *reg)
 {
 	if (reg->dfd >= 0 && reg->name[0])
 		unlinkat(reg->dfd, reg->name, 0);
 	reg->name[0] = '\0';
 }
 
-void csdkp_procs_end(struct csdkp_procs *reg)
+void localp_procs_end(struct localp_procs *reg)
 {
 	if (reg->dfd >= 0) {
 		flock(reg->dfd, LOCK_UN);
@@ -406,12 +406,12 @@ static void kill_all(int sdfd)
 	DIR *d;
 	FILE *f;
 
-	mkdirat(sdfd, CSDKP_PROCS_DIR, 0700);
-	pdfd = openat(sdfd, CSDKP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	mkdirat(sdfd, LOCALP_PROCS_DIR, 0700);
+	pdfd = openat(sdfd, LOCALP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pdfd >= 0) {
 		while (flock(pdfd, LOCK_EX) < 0 && errno == EINTR)
 			;
-		fd = openat(pdfd, CSDKP_DESTROYED_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(pdfd, LOCALP_DESTROYED_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			close(fd);
 		if ((fd = dup(pdfd)) >= 0 && (d = fdopendir(fd))) {
@@ -459,17 +459,17 @@ static void kill_all(int sdfd)
 		if (now && !zombie && (!recs[i].nsstart || now == recs[i].nsstart) && kill(recs[i].nspid, SIGKILL) == 0)
 			recs[i].ns_killed = 1;
 		if (recs[i].pgid > 1) {
-			now = csdkp_proc_start(recs[i].pgid);
+			now = localp_proc_start(recs[i].pgid);
 			if ((!now || !recs[i].pgstart || now == recs[i].pgstart) && kill(-recs[i].pgid, SIGKILL) == 0)
 				recs[i].pg_killed = 1;
 		}
 	}
 	/* SIGKILL takes effect asynchronously, and a pid namespace goes only
 	 * once its init has reaped the rest: wait so nothing outlives destroy. */
-	deadline = csdkp_now_ms() + KILL_WAIT_MS;
+	deadline = csdkc_now_ms() + KILL_WAIT_MS;
 	for (i = 0; i < n; i++) {
 		while (((recs[i].ns_killed && proc_alive(recs[i].nspid)) ||
-			(recs[i].pg_killed && group_alive(recs[i].pgid))) && csdkp_now_ms() < deadline)
+			(recs[i].pg_killed && group_alive(recs[i].pgid))) && csdkc_now_ms() < deadline)
 			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 	}
 	free(recs);
@@ -477,9 +477,9 @@ static void kill_all(int sdfd)
 		close(pdfd);
 }
 
-static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const char *id)
+static void unlink_name_if(struct localp_local *ctx, const json_t *meta, const char *id)
 {
-	const char *ns = csdkp_meta_str(meta, "namespace"), *name = csdkp_meta_str(meta, "name");
+	const char *ns = localp_meta_str(meta, "namespace"), *name = localp_meta_str(meta, "name");
 	char path[4096], buf[64];
 	ssize_t n;
 	int fd;
@@ -492,24 +492,24 @@ static void unlink_name_if(struct csdkp_local *ctx, const json_t *meta, const ch
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n >= (ssize_t)CSDKP_ID_LEN && !strncmp(buf, id, CSDKP_ID_LEN))
+	if (n >= (ssize_t)LOCALP_ID_LEN && !strncmp(buf, id, LOCALP_ID_LEN))
 		unlink(path);
 }
 
 /* Destroys the sandbox (or pool member) whose directory is dir: rename to trash, kill, remove. */
-int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const char *id)
+int localp_destroy_dir_locked(struct localp_local *ctx, const char *dir, const char *id)
 {
-	char trash[4096], hex[17], err[CSDKP_ERR_MAX];
+	char trash[4096], hex[17], err[CSDKC_ERR_MAX];
 	json_t *meta = NULL;
 	int dfd, tfd, rc;
 
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
-	if (csdkp_json_read(&meta, dfd, "meta.json", err, sizeof(err)) == 0)
+	if (csdkc_json_read(&meta, dfd, "meta.json", err, sizeof(err)) == 0)
 		unlink_name_if(ctx, meta, id);
 	json_decref(meta);
-	if (csdkp_random_hex(hex, 8)) {
+	if (csdkc_random_hex(hex, 8)) {
 		kill_all(dfd);
 		close(dfd);
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
@@ -518,11 +518,11 @@ int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const cha
 	 * commands that have not registered by now cannot find it any more. */
 	snprintf(trash, sizeof(trash), "%s/trash/%s-%s", ctx->state_dir, id, hex);
 	rc = rename(dir, trash) < 0 ? errno : 0;
-	csdkp_agent_stop(dfd, dir);
+	localp_agent_stop(dfd, dir);
 	kill_all(dfd);
 	close(dfd);
-	csdkp_cgroup_remove(id);
-	csdkp_disk_remove(rc ? dir : trash);
+	localp_cgroup_remove(id);
+	localp_disk_remove(rc ? dir : trash);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot remove sandbox %s (%s): %s", id, dir, strerror(rc));
 	snprintf(trash + strlen(ctx->state_dir), sizeof(trash) - strlen(ctx->state_dir), "/trash");
@@ -530,25 +530,25 @@ int csdkp_destroy_dir_locked(struct csdkp_local *ctx, const char *dir, const cha
 	if (tfd < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", trash, strerror(errno));
 	snprintf(trash, sizeof(trash), "%s-%s", id, hex);
-	rc = csdkp_remove_tree(tfd, trash, err, sizeof(err));
+	rc = csdkc_remove_tree(tfd, trash, err, sizeof(err));
 	close(tfd);
 	if (rc && rc != CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, rc, "cannot remove the files of sandbox %s: %s", id, err);
 	return 0;
 }
 
-int csdkp_destroy_locked(struct csdkp_local *ctx, const char *id)
+int localp_destroy_locked(struct localp_local *ctx, const char *id)
 {
 	char dir[4096];
 
 	snprintf(dir, sizeof(dir), "%s/sandboxes/%s", ctx->state_dir, id);
-	return csdkp_destroy_dir_locked(ctx, dir, id);
+	return localp_destroy_dir_locked(ctx, dir, id);
 }
 
 /* What a destroy killed half-way left in trash/. */
-static void empty_trash(struct csdkp_local *ctx)
+static void empty_trash(struct localp_local *ctx)
 {
-	char path[4096], err[CSDKP_ERR_MAX];
+	char path[4096], err[CSDKC_ERR_MAX];
 	struct dirent *de;
 	DIR *d;
 
@@ -556,30 +556,30 @@ static void empty_trash(struct csdkp_local *ctx)
 	if (!(d = opendir(path)))
 		return;
 	while ((de = readdir(d))) {
-		char id[CSDKP_ID_LEN + 1];
+		char id[LOCALP_ID_LEN + 1];
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/trash/%s", ctx->state_dir, de->d_name);
-		csdkp_disk_remove(path);
-		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+		localp_disk_remove(path);
+		csdkc_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 		/* trash/ID-HEX: a destroy killed before it removed the cgroup */
-		if (strlen(de->d_name) <= CSDKP_ID_LEN || de->d_name[CSDKP_ID_LEN] != '-')
+		if (strlen(de->d_name) <= LOCALP_ID_LEN || de->d_name[LOCALP_ID_LEN] != '-')
 			continue;
-		memcpy(id, de->d_name, CSDKP_ID_LEN);
-		id[CSDKP_ID_LEN] = '\0';
-		if (csdkp_id_valid(id))
-			csdkp_cgroup_remove(id);
+		memcpy(id, de->d_name, LOCALP_ID_LEN);
+		id[LOCALP_ID_LEN] = '\0';
+		if (localp_id_valid(id))
+			localp_cgroup_remove(id);
 	}
 	closedir(d);
 }
 
 /* Generations of the sandbox /etc that no sandbox uses, once they are old
  * enough that no create or command that just chose one can be using it. */
-static void sweep_etc(struct csdkp_local *ctx, json_t *used)
+static void sweep_etc(struct localp_local *ctx, json_t *used)
 {
 	int pool_read = 0;
-	char path[4096], err[CSDKP_ERR_MAX], newest[256] = "";
+	char path[4096], err[CSDKC_ERR_MAX], newest[256] = "";
 	time_t now = time(NULL), newest_time = 0;
 	struct dirent *de;
 	DIR *d;
@@ -607,19 +607,19 @@ static void sweep_etc(struct csdkp_local *ctx, json_t *used)
 			continue;
 		/* pool members' generations, read only when one might be removed (every create sweeps) */
 		if (!pool_read++) {
-			csdkp_pool_etc_used(ctx, used);
+			localp_pool_etc_used(ctx, used);
 			if (json_object_get(used, de->d_name))
 				continue;
 		}
-		csdkp_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
+		csdkc_remove_tree(dirfd(d), de->d_name, err, sizeof(err));
 	}
 	closedir(d);
 }
 
-int csdkp_sweep_locked(struct csdkp_local *ctx)
+int localp_sweep_locked(struct localp_local *ctx)
 {
-	char path[4096], err[CSDKP_ERR_MAX];
-	int64_t now = csdkp_now_ms();
+	char path[4096], err[CSDKC_ERR_MAX];
+	int64_t now = csdkc_now_ms();
 	json_t *used = json_object();
 	struct dirent *de;
 	DIR *d;
@@ -634,22 +634,22 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 		json_t *meta = NULL;
 		int sfd;
 
-		if (!csdkp_id_valid(de->d_name))
+		if (!localp_id_valid(de->d_name))
 			continue;
 		sfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
-		switch (csdkp_json_read(&meta, sfd, "meta.json", err, sizeof(err))) {
+		switch (csdkc_json_read(&meta, sfd, "meta.json", err, sizeof(err))) {
 		case 0:
 			/* claims run under this lock: a member's meta.json here is a claim killed half-way */
-			if (csdkp_meta_expired(meta, now) || json_is_true(json_object_get(meta, "pool_member")))
-				csdkp_destroy_locked(ctx, de->d_name);
-			else if (used && csdkp_meta_str(meta, "etc"))
-				json_object_set_new(used, csdkp_meta_str(meta, "etc"), json_true());
+			if (localp_meta_expired(meta, now) || json_is_true(json_object_get(meta, "pool_member")))
+				localp_destroy_locked(ctx, de->d_name);
+			else if (used && localp_meta_str(meta, "etc"))
+				json_object_set_new(used, localp_meta_str(meta, "etc"), json_true());
 			break;
 		case CSDK_ENOTFOUND:
 			/* Creates run under this lock, so no meta.json means a create that was killed half-way. */
-			csdkp_destroy_locked(ctx, de->d_name);
+			localp_destroy_locked(ctx, de->d_name);
 			break;
 		default:
 			break;
@@ -666,7 +666,7 @@ int csdkp_sweep_locked(struct csdkp_local *ctx)
 	return 0;
 }
 
-static int check_kvs(struct csdkp_local *ctx, const struct csdk_kv *kv, size_t n, const char *what, int env)
+static int check_kvs(struct localp_local *ctx, const struct csdk_kv *kv, size_t n, const char *what, int env)
 {
 	size_t i;
 
@@ -690,13 +690,13 @@ static json_t *kv_object(const struct csdk_kv *kv, size_t n)
 }
 
 /* A directory sandboxes/ID under a new random id. */
-static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
+static int new_sandbox_dir(struct localp_local *ctx, char id[LOCALP_ID_LEN + 1])
 {
 	char path[4096];
 
 	for (int tries = 0; tries < 8; tries++) {
-		memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
-		if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+		memcpy(id, LOCALP_ID_PREFIX, sizeof(LOCALP_ID_PREFIX) - 1);
+		if (csdkc_random_hex(id + sizeof(LOCALP_ID_PREFIX) - 1, 8))
 			return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
 		snprintf(path, sizeof(path), "%s/sandboxes/%s", ctx->state_dir, id);
 		if (mkdir(path, 0700) == 0)
@@ -708,13 +708,13 @@ static int new_sandbox_dir(struct csdkp_local *ctx, char id[CSDKP_ID_LEN + 1])
 }
 
 /* What meta.json records of a new sandbox. */
-json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const char *isolation, const char *network,
+json_t *localp_sandbox_meta_new(struct localp_local *ctx, const char *id, const char *isolation, const char *network,
 			       const char *etc, const uint64_t *limits, const struct csdk_create_request *opts, const char *ns,
 			       const char *name)
 {
 	int64_t timeout = opts && opts->timeout_ms > 0 ? opts->timeout_ms : ctx->timeout_ms;
 	json_t *meta = json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}",
-				 "id", id, "created_ms", (json_int_t)csdkp_now_ms(), "timeout_ms", (json_int_t)timeout,
+				 "id", id, "created_ms", (json_int_t)csdkc_now_ms(), "timeout_ms", (json_int_t)timeout,
 				 "isolation", isolation, "network", network,
 				 "metadata", kv_object(opts ? opts->metadata : NULL, opts ? opts->n_metadata : 0),
 				 "envs", kv_object(opts ? opts->envs : NULL, opts ? opts->n_envs : 0));
@@ -723,18 +723,18 @@ json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const ch
 		return NULL;
 	if (etc[0])
 		json_object_set_new(meta, "etc", json_string(etc));
-	/* as root, commands of bubblewrap sandboxes run as sandbox_uid (csdkp_sandbox_ids) */
+	/* as root, commands of bubblewrap sandboxes run as sandbox_uid (localp_sandbox_ids) */
 	if (geteuid() == 0 && !strcmp(isolation, "bubblewrap")) {
 		json_object_set_new(meta, "uid", json_integer((json_int_t)ctx->sandbox_uid));
 		json_object_set_new(meta, "gid", json_integer((json_int_t)ctx->sandbox_gid));
 	}
 	json_object_set_new(meta, "seccomp", json_string(ctx->seccomp_off ? "off" : "default"));
-	if (limits[CSDKP_CGROUP_PIDS])
-		json_object_set_new(meta, "pids", json_integer((json_int_t)limits[CSDKP_CGROUP_PIDS]));
-	if (limits[CSDKP_CGROUP_MEMORY])
-		json_object_set_new(meta, "memory_max", json_integer((json_int_t)limits[CSDKP_CGROUP_MEMORY]));
-	if (limits[CSDKP_CGROUP_CPU])
-		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)limits[CSDKP_CGROUP_CPU]));
+	if (limits[LOCALP_CGROUP_PIDS])
+		json_object_set_new(meta, "pids", json_integer((json_int_t)limits[LOCALP_CGROUP_PIDS]));
+	if (limits[LOCALP_CGROUP_MEMORY])
+		json_object_set_new(meta, "memory_max", json_integer((json_int_t)limits[LOCALP_CGROUP_MEMORY]));
+	if (limits[LOCALP_CGROUP_CPU])
+		json_object_set_new(meta, "cpu_quota_us", json_integer((json_int_t)limits[LOCALP_CGROUP_CPU]));
 	if (ctx->disk)
 		json_object_set_new(meta, "disk", json_integer((json_int_t)ctx->disk));
 	if (ns)
@@ -760,26 +760,26 @@ json_t *csdkp_sandbox_meta_new(struct csdkp_local *ctx, const char *id, const ch
 
 /* As root, a bubblewrap sandbox's home, tmp and run/ (the agent makes its
  * socket there) are its user's, and so is what a template or snapshot put in home. */
-static int own_sandbox_dir(struct csdkp_local *ctx, int dfd, int home)
+static int own_sandbox_dir(struct localp_local *ctx, int dfd, int home)
 {
 	uid_t uid = ctx->sandbox_uid;
 	gid_t gid = ctx->sandbox_gid;
-	int rc = csdkp_chown_tree(home, uid, gid);
+	int rc = localp_chown_tree(home, uid, gid);
 
-	if (!rc && (fchownat(dfd, "tmp", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchownat(dfd, CSDKP_RUN_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    fchownat(dfd, CSDKP_NET_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
+	if (!rc && (fchownat(dfd, "tmp", uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchownat(dfd, LOCALP_RUN_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchownat(dfd, LOCALP_NET_DIR, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
 		rc = -errno;
 	return rc;
 }
 
 /* home, tmp (on the disk's tmpfs), procs/ and run/; the cgroups; the template or snapshot in home. */
-static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox *sb, const struct csdk_create_request *opts,
-			    const char *isolation, const uint64_t limits[CSDKP_CGROUPS])
+static int fill_sandbox_dir(struct localp_local *ctx, const struct localp_sandbox *sb, const struct csdk_create_request *opts,
+			    const char *isolation, const uint64_t limits[LOCALP_CGROUPS])
 {
 	int dfd = open(sb->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), home = -1, rc = 0;
 
-	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, CSDKP_PROCS_DIR, 0700) < 0 ||
-	    mkdirat(dfd, CSDKP_RUN_DIR, 0700) < 0 || mkdirat(dfd, CSDKP_NET_DIR, 0700) < 0 ||
+	if (dfd < 0 || mkdirat(dfd, "home", 0755) < 0 || mkdirat(dfd, "tmp", 01777) < 0 || mkdirat(dfd, LOCALP_PROCS_DIR, 0700) < 0 ||
+	    mkdirat(dfd, LOCALP_RUN_DIR, 0700) < 0 || mkdirat(dfd, LOCALP_NET_DIR, 0700) < 0 ||
 	    (home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create the directories of sandbox %s in %s: %s", sb->id, sb->dir, strerror(errno));
 		goto out;
@@ -788,18 +788,18 @@ static int fill_sandbox_dir(struct csdkp_local *ctx, const struct csdkp_sandbox 
 	if (ctx->disk) {
 		close(home);
 		home = -1;
-		if ((rc = csdkp_disk_create(ctx, sb, ctx->disk)))
+		if ((rc = localp_disk_create(ctx, sb, ctx->disk)))
 			goto out;
 		if ((home = openat(dfd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot open the home of sandbox %s in %s: %s", sb->id, sb->dir, strerror(errno));
 			goto out;
 		}
 	}
-	if ((rc = csdkp_cgroup_create(ctx, sb->id, limits)))
+	if ((rc = localp_cgroup_create(ctx, sb->id, limits)))
 		goto out;
-	if (opts && opts->template_id && (rc = csdkp_template_copy_into(ctx, opts->template_id, home)))
+	if (opts && opts->template_id && (rc = localp_template_copy_into(ctx, opts->template_id, home)))
 		goto out;
-	if (opts && opts->snapshot_id && (rc = csdkp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
+	if (opts && opts->snapshot_id && (rc = localp_snapshot_restore_into(ctx, opts->snapshot_id, home)))
 		goto out;
 	if (geteuid() == 0 && !strcmp(isolation, "bubblewrap") && (rc = own_sandbox_dir(ctx, dfd, home)))
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot give the directories of sandbox %s in %s to uid %u (sandbox_uid): %s; put state_dir on a filesystem where root may change owners",
@@ -812,22 +812,22 @@ out:
 	return rc;
 }
 
-static void remove_failed_sandbox(struct csdkp_local *ctx, const char *id)
+static void remove_failed_sandbox(struct localp_local *ctx, const char *id)
 {
-	char err[CSDKP_ERR_MAX], path[4096];
+	char err[CSDKC_ERR_MAX], path[4096];
 	int sfd = open(ctx->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	snprintf(path, sizeof(path), "%s/sandboxes/%s", ctx->state_dir, id);
-	csdkp_disk_remove(path);
+	localp_disk_remove(path);
 	if (sfd >= 0) {
 		snprintf(path, sizeof(path), "sandboxes/%s", id);
-		csdkp_remove_tree(sfd, path, err, sizeof(err));
+		csdkc_remove_tree(sfd, path, err, sizeof(err));
 		close(sfd);
 	}
-	csdkp_cgroup_remove(id);
+	localp_cgroup_remove(id);
 }
 
-int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request *opts)
+int localp_create_check(struct localp_local *ctx, const struct csdk_create_request *opts)
 {
 	int rc;
 
@@ -845,88 +845,88 @@ int csdkp_create_check(struct csdkp_local *ctx, const struct csdk_create_request
  * A pool member: PARENT/.new-ID made like a sandbox, its meta.json marked
  * pool_member and never expiring. The caller starts its agent and renames it ready.
  */
-int csdkp_member_create(struct csdkp_local *ctx, const char *parent, struct csdkp_sandbox **out)
+int localp_member_create(struct localp_local *ctx, const char *parent, struct localp_sandbox **out)
 {
-	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
-	uint64_t limits[CSDKP_CGROUPS];
-	struct csdkp_sandbox *sb = NULL;
+	char id[LOCALP_ID_LEN + 1], etc[LOCALP_ETC_GEN_LEN + 1] = "";
+	uint64_t limits[LOCALP_CGROUPS];
+	struct localp_sandbox *sb = NULL;
 	const char *isolation, *network;
 	json_t *meta;
 	int rc;
 
 	*out = NULL;
-	if ((rc = csdkp_isolation_for_create(ctx, &isolation)))
+	if ((rc = localp_isolation_for_create(ctx, &isolation)))
 		return rc;
-	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
+	network = localp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
 	if (rc)
 		return rc;
-	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
+	if (!strcmp(isolation, "bubblewrap") && (rc = localp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
-	memcpy(id, CSDKP_ID_PREFIX, sizeof(CSDKP_ID_PREFIX) - 1);
-	if (csdkp_random_hex(id + sizeof(CSDKP_ID_PREFIX) - 1, 8))
+	memcpy(id, LOCALP_ID_PREFIX, sizeof(LOCALP_ID_PREFIX) - 1);
+	if (csdkc_random_hex(id + sizeof(LOCALP_ID_PREFIX) - 1, 8))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot get random bytes: %s", strerror(errno));
-	if (!(sb = calloc(1, sizeof(*sb))) || asprintf(&sb->dir, "%s/" CSDKP_MEMBER_MAKING "%s", parent, id) < 0) {
+	if (!(sb = calloc(1, sizeof(*sb))) || asprintf(&sb->dir, "%s/" LOCALP_MEMBER_MAKING "%s", parent, id) < 0) {
 		free(sb);
 		return CSDK_ENOMEM;
 	}
 	memcpy(sb->id, id, sizeof(id));
 	if (mkdir(sb->dir, 0700) < 0) {
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", sb->dir, strerror(errno));
-		csdkp_sandbox_free(sb);
+		localp_sandbox_free(sb);
 		return rc;
 	}
-	csdkp_cgroup_limits(ctx, NULL, limits);
+	localp_cgroup_limits(ctx, NULL, limits);
 	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation, limits))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, NULL, NULL, NULL)))
+		if (!(meta = localp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, NULL, NULL, NULL)))
 			rc = CSDK_ENOMEM;
 		else if (!json_object_set_new(meta, "pool_member", json_true()) &&
 			 !json_object_set_new(meta, "timeout_ms", json_integer(0)))
-			rc = csdkp_meta_save(ctx, sb, meta);
+			rc = localp_meta_save(ctx, sb, meta);
 		else
 			rc = CSDK_ENOMEM;
 		json_decref(meta);
 	}
 	if (rc) {
-		csdkp_destroy_dir_locked(ctx, sb->dir, id);
-		csdkp_sandbox_free(sb);
+		localp_destroy_dir_locked(ctx, sb->dir, id);
+		localp_sandbox_free(sb);
 		return rc;
 	}
 	*out = sb;
 	return 0;
 }
 
-int csdkp_create_locked(struct csdkp_local *ctx, const struct csdk_create_request *opts,
-			const char *ns, const char *name, struct csdkp_sandbox **out)
+int localp_create_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
+			const char *ns, const char *name, struct localp_sandbox **out)
 {
-	char id[CSDKP_ID_LEN + 1], etc[CSDKP_ETC_GEN_LEN + 1] = "";
-	uint64_t limits[CSDKP_CGROUPS];
+	char id[LOCALP_ID_LEN + 1], etc[LOCALP_ETC_GEN_LEN + 1] = "";
+	uint64_t limits[LOCALP_CGROUPS];
 	const char *isolation, *network;
-	struct csdkp_sandbox *sb = NULL;
+	struct localp_sandbox *sb = NULL;
 	json_t *meta;
 	int rc;
 
 	*out = NULL;
-	if ((rc = csdkp_create_check(ctx, opts)))
+	if ((rc = localp_create_check(ctx, opts)))
 		return rc;
-	if ((rc = csdkp_disk_allowed(ctx)) || (rc = csdkp_isolation_for_create(ctx, &isolation)))
+	if ((rc = localp_disk_allowed(ctx)) || (rc = localp_isolation_for_create(ctx, &isolation)))
 		return rc;
-	network = csdkp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
+	network = localp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
 	if (rc)
 		return rc;
-	if (!strcmp(isolation, "bubblewrap") && (rc = csdkp_etc_prepare(ctx, etc, sizeof(etc))))
+	if (!strcmp(isolation, "bubblewrap") && (rc = localp_etc_prepare(ctx, etc, sizeof(etc))))
 		return rc;
-	csdkp_cgroup_limits(ctx, opts, limits);
+	localp_cgroup_limits(ctx, opts, limits);
 	if ((rc = new_sandbox_dir(ctx, id)))
 		return rc;
-	if (!(rc = csdkp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation, limits))) {
-		if (!(meta = csdkp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, opts, ns, name)))
+	if (!(rc = localp_sandbox_open(ctx, id, &sb)) && !(rc = fill_sandbox_dir(ctx, sb, opts, isolation, limits))) {
+		if (!(meta = localp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, opts, ns, name)))
 			rc = CSDK_ENOMEM;
 		else
-			rc = csdkp_meta_save(ctx, sb, meta);
+			rc = localp_meta_save(ctx, sb, meta);
 		json_decref(meta);
 	}
 	if (rc) {
-		csdkp_sandbox_free(sb);
+		localp_sandbox_free(sb);
 		remove_failed_sandbox(ctx, id);
 		return rc;
 	}

@@ -25,7 +25,7 @@ static int tpl_id_valid(const char *id)
 	return 1;
 }
 
-static int open_templates(struct csdkp_local *ctx, int *fd_out)
+static int open_templates(struct localp_local *ctx, int *fd_out)
 {
 	char path[4200];
 
@@ -36,10 +36,10 @@ static int open_templates(struct csdkp_local *ctx, int *fd_out)
 	return 0;
 }
 
-int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
+int localp_m_template_create(void *vctx, const struct csdk_template_request *opts, struct csdk_text *id_out)
 {
-	struct csdkp_local *ctx = vctx;
-	char id[32], building[64], err[CSDKP_ERR_MAX];
+	struct localp_local *ctx = vctx;
+	char id[32], building[64], err[CSDKC_ERR_MAX];
 	int rc, tfd = -1, src = -1, files = -1, bfd = -1;
 	json_t *meta;
 
@@ -51,7 +51,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 			return ctx->host->error(ctx->host, errno == ENOENT ? CSDK_ENOTFOUND : CSDK_EINVAL,
 				"template source '%s' is not a readable directory (%s); give an existing directory", opts->source, strerror(errno));
 	} else {
-		const struct csdkp_sandbox *sb = opts->sandbox;
+		const struct localp_sandbox *sb = opts->sandbox;
 		char home[4200];
 		snprintf(home, sizeof(home), "%s/home", sb->dir);
 		src = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -59,7 +59,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 	}
 	memcpy(id, TPL_PREFIX, 5);
-	csdkp_random_hex(id + 4, 8);
+	csdkc_random_hex(id + 4, 8);
 	snprintf(building, sizeof(building), ".building-%s", id);
 	if ((rc = open_templates(ctx, &tfd)))
 		goto out;
@@ -68,18 +68,18 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot create template %s in %s/templates: %s", id, ctx->state_dir, strerror(errno));
 		goto out;
 	}
-	if ((rc = csdkp_copy_tree(files, src, err, sizeof(err)))) {
+	if ((rc = csdkc_copy_tree(files, src, err, sizeof(err)))) {
 		rc = ctx->host->error(ctx->host, rc, "cannot copy the files of template %s: %s", id, err);
 		goto out;
 	}
-	meta = json_pack("{s:s, s:I}", "id", id, "created_ms", (json_int_t)csdkp_now_ms());
+	meta = json_pack("{s:s, s:I}", "id", id, "created_ms", (json_int_t)csdkc_now_ms());
 	if (opts->name)
 		json_object_set_new(meta, "name", json_string(opts->name));
 	if (opts->source)
 		json_object_set_new(meta, "source", json_string(opts->source));
 	else
-		json_object_set_new(meta, "sandbox", json_string(((const struct csdkp_sandbox *)opts->sandbox)->id));
-	rc = csdkp_json_write_atomic(bfd, "meta.json", meta, err, sizeof(err));
+		json_object_set_new(meta, "sandbox", json_string(((const struct localp_sandbox *)opts->sandbox)->id));
+	rc = csdkc_json_write_atomic(bfd, "meta.json", meta, err, sizeof(err));
 	json_decref(meta);
 	if (rc) {
 		rc = ctx->host->error(ctx->host, rc, "cannot write template %s: %s", id, err);
@@ -92,7 +92,7 @@ int csdkp_m_template_create(void *vctx, const struct csdk_template_request *opts
 	rc = ctx->host->text_set(id_out, id);
 out:
 	if (rc && tfd >= 0)
-		csdkp_remove_tree(tfd, building, err, sizeof(err));
+		csdkc_remove_tree(tfd, building, err, sizeof(err));
 	if (files >= 0)
 		close(files);
 	if (bfd >= 0)
@@ -119,10 +119,10 @@ static int cmp_item(const void *a, const void *b)
 }
 
 /* Shared by templates and snapshots: meta files named by suffix in dir. */
-int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(const char *), const char *meta_suffix,
+int localp_list_items(struct localp_local *ctx, const char *sub, int (*valid)(const char *), const char *meta_suffix,
 		      struct csdk_items *out)
 {
-	char path[4200], err[CSDKP_ERR_MAX];
+	char path[4200], err[CSDKC_ERR_MAX];
 	struct item *items = NULL;
 	size_t n = 0, cap = 0, i, sl = strlen(meta_suffix);
 	struct dirent *de;
@@ -148,7 +148,7 @@ int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(cons
 			snprintf(id, sizeof(id), "%s", de->d_name);
 			snprintf(metaname, sizeof(metaname), "%s/meta.json", de->d_name);
 		}
-		if (!valid(id) || csdkp_json_read(&meta, dirfd(d), metaname, err, sizeof(err)))
+		if (!valid(id) || csdkc_json_read(&meta, dirfd(d), metaname, err, sizeof(err)))
 			continue;
 		if (n == cap) {
 			struct item *g = realloc(items, (cap = cap ? cap * 2 : 16) * sizeof(*items));
@@ -160,8 +160,8 @@ int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(cons
 			items = g;
 		}
 		items[n].id = strdup(id);
-		items[n].name = csdkp_meta_str(meta, "name") ? strdup(csdkp_meta_str(meta, "name")) : NULL;
-		items[n].created = csdkp_meta_int(meta, "created_ms");
+		items[n].name = localp_meta_str(meta, "name") ? strdup(localp_meta_str(meta, "name")) : NULL;
+		items[n].created = localp_meta_int(meta, "created_ms");
 		json_decref(meta);
 		n++;
 	}
@@ -178,22 +178,22 @@ int csdkp_list_items(struct csdkp_local *ctx, const char *sub, int (*valid)(cons
 	return rc;
 }
 
-int csdkp_m_template_list(void *vctx, struct csdk_items *out)
+int localp_m_template_list(void *vctx, struct csdk_items *out)
 {
-	return csdkp_list_items(vctx, "templates", tpl_id_valid, "", out);
+	return localp_list_items(vctx, "templates", tpl_id_valid, "", out);
 }
 
-int csdkp_m_template_delete(void *vctx, const char *id)
+int localp_m_template_delete(void *vctx, const char *id)
 {
-	struct csdkp_local *ctx = vctx;
-	char err[CSDKP_ERR_MAX];
+	struct localp_local *ctx = vctx;
+	char err[CSDKC_ERR_MAX];
 	int rc, tfd;
 
 	if (!tpl_id_valid(id))
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "template id '%s' is not well-formed; template ids are 'tpl-' followed by 16 hex digits", id ? id : "(null)");
 	if ((rc = open_templates(ctx, &tfd)))
 		return rc;
-	rc = csdkp_remove_tree(tfd, id, err, sizeof(err));
+	rc = csdkc_remove_tree(tfd, id, err, sizeof(err));
 	close(tfd);
 	if (rc == CSDK_ENOTFOUND)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "template '%s' does not exist; list templates to see the ids", id);
@@ -202,9 +202,9 @@ int csdkp_m_template_delete(void *vctx, const char *id)
 	return 0;
 }
 
-int csdkp_template_copy_into(struct csdkp_local *ctx, const char *template_id, int home_fd)
+int localp_template_copy_into(struct localp_local *ctx, const char *template_id, int home_fd)
 {
-	char path[4200], err[CSDKP_ERR_MAX];
+	char path[4200], err[CSDKC_ERR_MAX];
 	int src, rc;
 
 	if (!tpl_id_valid(template_id))
@@ -213,7 +213,7 @@ int csdkp_template_copy_into(struct csdkp_local *ctx, const char *template_id, i
 	src = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (src < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "template '%s' does not exist; list templates to see the ids", template_id);
-	rc = csdkp_copy_tree(home_fd, src, err, sizeof(err));
+	rc = csdkc_copy_tree(home_fd, src, err, sizeof(err));
 	close(src);
 	if (rc)
 		return ctx->host->error(ctx->host, rc, "cannot copy template %s into the sandbox: %s", template_id, err);

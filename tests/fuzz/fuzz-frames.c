@@ -74,7 +74,7 @@ static int reference(struct out *o, const unsigned char *p, size_t n, int *compl
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct out got = { .budget = SIZE_MAX }, want = { .budget = SIZE_MAX };
-	struct csdkp_frames f;
+	struct dockerp_frames f;
 	const unsigned char *p;
 	size_t n, pos = 0;
 	unsigned seed;
@@ -96,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (stop)
 		got.budget = (size_t)(data[1] >> 1) + 1;
 
-	csdkp_frames_init(&f);
-	FUZZ_CHECK(csdkp_frames_complete(&f));
+	dockerp_frames_init(&f);
+	FUZZ_CHECK(dockerp_frames_complete(&f));
 	while (pos < n && rc == 0) {
 		/* Piece sizes 1..16 or larger, from a small generator over the first byte. */
 		size_t piece;
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		piece = piece < 16 ? piece + 1 : piece * 37;
 		if (piece > n - pos)
 			piece = n - pos;
-		rc = csdkp_frames_feed(&f, p + pos, piece, collect, &got);
+		rc = dockerp_frames_feed(&f, p + pos, piece, collect, &got);
 		pos += piece;
 	}
 	if (got.stopped) {
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int s = 1; s <= 2; s++)
 		FUZZ_CHECK(got.len[s] == want.len[s] && memcmp(got.buf[s], want.buf[s], got.len[s]) == 0);
 	if (rc == 0)
-		FUZZ_CHECK(csdkp_frames_complete(&f) == want_complete);
+		FUZZ_CHECK(dockerp_frames_complete(&f) == want_complete);
 out:
 	for (int s = 1; s <= 2; s++) {
 		free(got.buf[s]);

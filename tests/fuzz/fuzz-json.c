@@ -1,9 +1,9 @@
 /*
  * fuzz-json.c - the state-file JSON reader of plugins/common/statefile.c.
  *
- * The input is the file's contents. csdkp_json_read either gives a JSON
+ * The input is the file's contents. csdkc_json_read either gives a JSON
  * object or fails with CSDK_EIO and a one-line message; an object it gave,
- * written back with csdkp_json_write_atomic, reads back equal.
+ * written back with csdkc_json_write_atomic, reads back equal.
  */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "fuzz.h"
 
 static char *dir;
@@ -43,21 +43,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[CSDKP_ERR_MAX];
+	char err[CSDKC_ERR_MAX];
 	json_t *v = NULL, *again = NULL;
 	int rc;
 
-	FUZZ_CHECK(csdkp_file_write_atomic(dir_fd, "state.json", data, size, err, sizeof(err)) == 0);
+	FUZZ_CHECK(csdkc_file_write_atomic(dir_fd, "state.json", data, size, err, sizeof(err)) == 0);
 	err[0] = '\0';
-	rc = csdkp_json_read(&v, dir_fd, "state.json", err, sizeof(err));
+	rc = csdkc_json_read(&v, dir_fd, "state.json", err, sizeof(err));
 	if (rc != 0) {
 		FUZZ_CHECK(rc == CSDK_EIO && !v);
 		FUZZ_CHECK(err[0] && !strchr(err, '\n'));
 		return 0;
 	}
 	FUZZ_CHECK(json_is_object(v));
-	FUZZ_CHECK(csdkp_json_write_atomic(dir_fd, "again.json", v, err, sizeof(err)) == 0);
-	FUZZ_CHECK(csdkp_json_read(&again, dir_fd, "again.json", err, sizeof(err)) == 0);
+	FUZZ_CHECK(csdkc_json_write_atomic(dir_fd, "again.json", v, err, sizeof(err)) == 0);
+	FUZZ_CHECK(csdkc_json_read(&again, dir_fd, "again.json", err, sizeof(err)) == 0);
 	FUZZ_CHECK(json_equal(v, again));
 	json_decref(v);
 	json_decref(again);

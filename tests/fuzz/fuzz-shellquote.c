@@ -1,5 +1,5 @@
 /*
- * fuzz-shellquote.c - csdkp_shell_quote and csdkp_shell_append
+ * fuzz-shellquote.c - csdku_shell_quote and csdku_shell_append
  * (lib/util/shellquote.c).
  *
  * Property: the quoted form of any byte string without NUL is one shell word
@@ -17,7 +17,7 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "fuzz.h"
 
 /* Parses one word from *p (stopping at an unquoted blank or the end) into out; -1 if it is not a plain word. */
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s[n++] = (char)data[i];
 	s[n] = '\0';
 
-	FUZZ_CHECK(csdkp_shell_quote(&q, s) == 0 && q);
+	FUZZ_CHECK(csdku_shell_quote(&q, s) == 0 && q);
 	word = malloc(strlen(q) + 1);
 	FUZZ_CHECK(word);
 	p = q;
@@ -113,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(wl == n && memcmp(word, s, n) == 0);
 
 	/* Two appended words come back as those two words. */
-	FUZZ_CHECK(csdkp_shell_append(&joined, s) == 0 && csdkp_shell_append(&joined, "x y") == 0);
+	FUZZ_CHECK(csdku_shell_append(&joined, s) == 0 && csdku_shell_append(&joined, "x y") == 0);
 	free(word);
 	word = malloc(strlen(joined) + 1);
 	FUZZ_CHECK(word);

@@ -5,7 +5,7 @@
  * - nothing appears outside it: the directories around it and the current
  *   directory stay as they were;
  * - whatever was extracted (completely or up to a refused member), written
- *   back with csdkp_tar_write_tree, extracts without error to the same tree:
+ *   back with csdkc_tar_write_tree, extracts without error to the same tree:
  *   the same names, types, permission bits, file contents and link targets.
  */
 #include "config.h"
@@ -20,7 +20,7 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 #include "fuzz.h"
 
 static char *base;       /* our temporary directory */
@@ -251,7 +251,7 @@ static int memfd_with(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[CSDKP_ERR_MAX];
+	char err[CSDKC_ERR_MAX];
 	int in, archive, t1, t2, rc;
 
 	if (base_fd < 0)
@@ -265,7 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	in = memfd_with(data, size);
 	err[0] = '\0';
-	rc = csdkp_tar_extract(in, t1, err, sizeof(err));
+	rc = csdkc_tar_extract(in, t1, err, sizeof(err));
 	close(in);
 	FUZZ_CHECK(rc == 0 || rc == CSDK_EIO || rc == CSDK_EPERM || rc == CSDK_ENOMEM);
 	FUZZ_CHECK(rc == 0 || (err[0] && !strchr(err, '\n')) || rc == CSDK_ENOMEM);
@@ -278,14 +278,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (archive < 0)
 		die("cannot create a memfd");
 	err[0] = '\0';
-	rc = csdkp_tar_write_tree(archive, t1, err, sizeof(err));
+	rc = csdkc_tar_write_tree(archive, t1, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "fuzz-tar: write_tree: %s\n", err);
 	FUZZ_CHECK(rc == 0);
 	if (lseek(archive, 0, SEEK_SET) != 0)
 		die("cannot rewind a memfd");
 	err[0] = '\0';
-	rc = csdkp_tar_extract(archive, t2, err, sizeof(err));
+	rc = csdkc_tar_extract(archive, t2, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "fuzz-tar: re-extract: %s\n", err);
 	FUZZ_CHECK(rc == 0);

@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-int csdkp_bench_run_argv(int *status_out, char *const *argv, char **output_out)
+int tool_bench_run_argv(int *status_out, char *const *argv, char **output_out)
 {
 	posix_spawn_file_actions_t fa;
 	char *buf = NULL, chunk[65536];
@@ -81,14 +81,14 @@ int csdkp_bench_run_argv(int *status_out, char *const *argv, char **output_out)
 }
 
 /* Run argv as the measured command of an iteration. */
-static void run_measured(struct csdkp_bench_iter *it, char *const *argv)
+static void run_measured(struct tool_bench_iter *it, char *const *argv)
 {
 	char *output = NULL;
 	int status;
 
 	it->exit_code = -1;
-	if (csdkp_bench_run_argv(&status, argv, &output) < 0) {
-		csdkp_bench_iter_fail(it, "cannot run %s: %s", argv[0], strerror(errno));
+	if (tool_bench_run_argv(&status, argv, &output) < 0) {
+		tool_bench_iter_fail(it, "cannot run %s: %s", argv[0], strerror(errno));
 		return;
 	}
 	if (WIFEXITED(status)) {
@@ -100,7 +100,7 @@ static void run_measured(struct csdkp_bench_iter *it, char *const *argv)
 		size_t n = 0;
 		while (output && output[n] && output[n] != '\n' && n < 200)
 			n++;
-		csdkp_bench_iter_fail(it, "%s exited with status %d%s%.*s", argv[0], it->exit_code,
+		tool_bench_iter_fail(it, "%s exited with status %d%s%.*s", argv[0], it->exit_code,
 				      n ? ": " : "", (int)n, output ? output : "");
 	} else {
 		it->ok = 1;
@@ -110,13 +110,13 @@ static void run_measured(struct csdkp_bench_iter *it, char *const *argv)
 
 /* ------------------------------------------------------------------ spawn */
 
-static void spawn_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+static void spawn_iterate(struct tool_bench_target *t, struct tool_bench_iter *it)
 {
 	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)t->command, NULL };
-	int64_t t0 = csdkp_bench_now_ns();
+	int64_t t0 = tool_bench_now_ns();
 
 	run_measured(it, argv);
-	it->tti_ms = it->command_ms = (double)(csdkp_bench_now_ns() - t0) / NS_PER_MS;
+	it->tti_ms = it->command_ms = (double)(tool_bench_now_ns() - t0) / NS_PER_MS;
 }
 
 /* ------------------------------------------------------------------ bwrap */
@@ -178,7 +178,7 @@ static void push_sysdirs(const char **argv, size_t *n, char links[][4096])
 
 /*
  * The argv the local provider builds for a foreground command
- * (plugins/local/isolation.c, csdkp_bwrap_argv), over home and tmp standing
+ * (plugins/local/isolation.c, tool_bwrap_argv), over home and tmp standing
  * for the sandbox's. argv has room for 96.
  */
 static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap, const char *home, const char *tmp,
@@ -215,24 +215,24 @@ static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap,
 }
 
 /* A fresh dir under tmpdir with home/ and tmp/ in it; -1 (said in it) when it cannot be made. */
-static int make_sandbox_dirs(struct csdkp_bench_iter *it, const char *tmpdir, char dir[4096], char home[4200], char tmp[4200])
+static int make_sandbox_dirs(struct tool_bench_iter *it, const char *tmpdir, char dir[4096], char home[4200], char tmp[4200])
 {
 	snprintf(dir, 4096, "%s/csdk-bench-bwrap-XXXXXX", tmpdir);
 	if (!mkdtemp(dir)) {
-		csdkp_bench_iter_fail(it, "cannot create a directory under %s: %s", tmpdir, strerror(errno));
+		tool_bench_iter_fail(it, "cannot create a directory under %s: %s", tmpdir, strerror(errno));
 		return -1;
 	}
 	snprintf(home, 4200, "%s/home", dir);
 	snprintf(tmp, 4200, "%s/tmp", dir);
 	if (mkdir(home, 0700) < 0 || mkdir(tmp, 0700) < 0) {
-		csdkp_bench_iter_fail(it, "cannot create %s: %s", home, strerror(errno));
-		csdkp_bench_rmtree(dir);
+		tool_bench_iter_fail(it, "cannot create %s: %s", home, strerror(errno));
+		tool_bench_rmtree(dir);
 		return -1;
 	}
 	return 0;
 }
 
-static void bwrap_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+static void bwrap_iterate(struct tool_bench_target *t, struct tool_bench_iter *it)
 {
 	struct bwrap_state *st = t->state;
 	char dir[4096], home[4200], tmp[4200], links[6][4096];
@@ -240,21 +240,21 @@ static void bwrap_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter 
 	int64_t t0, t1, t2;
 
 	it->exit_code = -1;
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	if (make_sandbox_dirs(it, st->tmpdir, dir, home, tmp) < 0)
 		return;
-	t1 = csdkp_bench_now_ns();
+	t1 = tool_bench_now_ns();
 	it->create_ms = (double)(t1 - t0) / NS_PER_MS;
 	bwrap_argv(argv, links, st->bwrap, home, tmp, t->command);
 	run_measured(it, (char *const *)argv);
-	t2 = csdkp_bench_now_ns();
+	t2 = tool_bench_now_ns();
 	it->command_ms = (double)(t2 - t1) / NS_PER_MS;
 	it->tti_ms = (double)(t2 - t0) / NS_PER_MS;
-	csdkp_bench_rmtree(dir);
-	it->destroy_ms = (double)(csdkp_bench_now_ns() - t2) / NS_PER_MS;
+	tool_bench_rmtree(dir);
+	it->destroy_ms = (double)(tool_bench_now_ns() - t2) / NS_PER_MS;
 }
 
-static void bwrap_release(struct csdkp_bench_target *t)
+static void bwrap_release(struct tool_bench_target *t)
 {
 	struct bwrap_state *st = t->state;
 
@@ -267,17 +267,17 @@ static void bwrap_release(struct csdkp_bench_target *t)
 
 /* ------------------------------------------------------------- docker-cli */
 
-static void docker_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+static void docker_iterate(struct tool_bench_target *t, struct tool_bench_iter *it)
 {
 	char *argv[] = { (char *)"docker", (char *)"run", (char *)"--rm", (char *)t->state,
 			 (char *)"sh", (char *)"-c", (char *)t->command, NULL };
-	int64_t t0 = csdkp_bench_now_ns();
+	int64_t t0 = tool_bench_now_ns();
 
 	run_measured(it, argv);
-	it->tti_ms = it->command_ms = (double)(csdkp_bench_now_ns() - t0) / NS_PER_MS;
+	it->tti_ms = it->command_ms = (double)(tool_bench_now_ns() - t0) / NS_PER_MS;
 }
 
-static void docker_release(struct csdkp_bench_target *t)
+static void docker_release(struct tool_bench_target *t)
 {
 	free(t->state);
 }
@@ -288,7 +288,7 @@ static char *tool_version(char *const *argv)
 	char *out = NULL;
 	int status;
 
-	if (csdkp_bench_run_argv(&status, argv, &out) < 0 || !WIFEXITED(status) ||
+	if (tool_bench_run_argv(&status, argv, &out) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0 || !out) {
 		free(out);
 		return NULL;
@@ -297,15 +297,15 @@ static char *tool_version(char *const *argv)
 	return out;
 }
 
-int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *name,
+int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 				const char *command, const char *image)
 {
-	struct csdkp_bench_target *t;
+	struct tool_bench_target *t;
 
 	*out = NULL;
 	if (!(t = calloc(1, sizeof(*t))) || !(t->name = strdup(name))) {
 		free(t);
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return -1;
 	}
 	t->kind = "baseline";
@@ -322,13 +322,13 @@ int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *nam
 		t->state = st;
 		t->release = bwrap_release;
 		if (!st || !(st->tmpdir = strdup(tmpdir && *tmpdir ? tmpdir : "/tmp"))) {
-			csdkp_bench_target_free(t);
-			csdkp_error("out of memory");
+			tool_bench_target_free(t);
+			tool_error("out of memory");
 			return -1;
 		}
 		if (!(st->bwrap = find_in_path("bwrap"))) {
-			csdkp_bench_target_free(t);
-			csdkp_error("bench: baseline 'bwrap': 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or drop --baseline bwrap");
+			tool_bench_target_free(t);
+			tool_error("bench: baseline 'bwrap': 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or drop --baseline bwrap");
 			return -1;
 		}
 		vargv[0] = st->bwrap;
@@ -340,22 +340,22 @@ int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *nam
 		char *path = find_in_path("docker");
 
 		if (!path) {
-			csdkp_bench_target_free(t);
-			csdkp_error("bench: baseline 'docker-cli': 'docker' was not found in PATH; install the docker CLI or drop --baseline docker-cli");
+			tool_bench_target_free(t);
+			tool_error("bench: baseline 'docker-cli': 'docker' was not found in PATH; install the docker CLI or drop --baseline docker-cli");
 			return -1;
 		}
 		free(path);
 		if (!(t->state = strdup(image))) {
-			csdkp_bench_target_free(t);
-			csdkp_error("out of memory");
+			tool_bench_target_free(t);
+			tool_error("out of memory");
 			return -1;
 		}
 		t->release = docker_release;
 		t->version = tool_version(vargv);
 		t->iterate = docker_iterate;
 	} else {
-		csdkp_bench_target_free(t);
-		csdkp_error("bench: unknown baseline '%s'; use spawn, bwrap or docker-cli", name);
+		tool_bench_target_free(t);
+		tool_error("bench: unknown baseline '%s'; use spawn, bwrap or docker-cli", name);
 		return -1;
 	}
 	*out = t;

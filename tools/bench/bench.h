@@ -18,12 +18,12 @@
 /* ------------------------------------------------------------------ time */
 
 /** Monotonic nanoseconds. */
-int64_t csdkp_bench_now_ns(void);
+int64_t tool_bench_now_ns(void);
 
 /* ----------------------------------------------------------------- stats */
 
 /** Summary of one row in one mode, after the 5% trim of successes. */
-struct csdkp_bench_stats {
+struct tool_bench_stats {
 	size_t n;               /* iterations */
 	size_t ok;              /* successful iterations */
 	size_t kept;            /* successes left after trimming */
@@ -33,18 +33,18 @@ struct csdkp_bench_stats {
 };
 
 /** The p-th percentile (0..100) of sorted values, interpolated linearly. */
-double csdkp_bench_percentile(const double *sorted, size_t n, double p);
+double tool_bench_percentile(const double *sorted, size_t n, double p);
 
 /** Stats of n samples of which ok[i] tells the successes (values are ms). */
-int csdkp_bench_stats_compute(struct csdkp_bench_stats *out, const double *values, const int *ok, size_t n);
+int tool_bench_stats_compute(struct tool_bench_stats *out, const double *values, const int *ok, size_t n);
 
 /** The composite score of median, P95, P99 (ms) and a success rate 0..1. */
-double csdkp_bench_score(double median_ms, double p95_ms, double p99_ms, double success_rate);
+double tool_bench_score(double median_ms, double p95_ms, double p99_ms, double success_rate);
 
 /* ------------------------------------------------------------- targets */
 
 /** One measured iteration. */
-struct csdkp_bench_iter {
+struct tool_bench_iter {
 	int ok;
 	int exit_code;          /* of the command, -1 when it never ran */
 	double start_ms;        /* launch time relative to the start of the mode */
@@ -56,7 +56,7 @@ struct csdkp_bench_iter {
 };
 
 /** Something measured: a provider or a baseline. */
-struct csdkp_bench_target {
+struct tool_bench_target {
 	char *name;             /* "local", "spawn", ... */
 	const char *kind;       /* "provider" or "baseline" */
 	char *version;          /* of the provider's plugin or the baseline's tool, or NULL */
@@ -65,120 +65,120 @@ struct csdkp_bench_target {
 	long long pool;         /* --pool N: the provider's key pool; filled before a row, drained after */
 	void *state;
 	/* Run one iteration: fills out (error malloc'ed). Never aborts. */
-	void (*iterate)(struct csdkp_bench_target *t, struct csdkp_bench_iter *out);
-	void (*release)(struct csdkp_bench_target *t);
+	void (*iterate)(struct tool_bench_target *t, struct tool_bench_iter *out);
+	void (*release)(struct tool_bench_target *t);
 };
 
 /** access: "direct" or "gateway" (the provider's key mode), or NULL for its own choice; pool: the key pool, 0 to leave it. */
-int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
+int tool_bench_target_provider(struct tool_bench_target **out, struct tool_cli *cli,
 				const char *provider, const char *command, const char *access, long long pool);
 /** A pool target: fill its pool (before a row) or drain it (after); 0 or -1 after printing the error. */
-int csdkp_bench_pool(struct csdkp_bench_target *t, const char *op);
+int tool_bench_pool(struct tool_bench_target *t, const char *op);
 /** name is "spawn", "bwrap" or "docker-cli"; image is for docker-cli. */
-int csdkp_bench_target_baseline(struct csdkp_bench_target **out, const char *name,
+int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 				const char *command, const char *image);
-void csdkp_bench_target_free(struct csdkp_bench_target *t);
-void csdkp_bench_iter_clear(struct csdkp_bench_iter *it);
+void tool_bench_target_free(struct tool_bench_target *t);
+void tool_bench_iter_clear(struct tool_bench_iter *it);
 /** Set it->error to a formatted message unless one is set already. */
-void csdkp_bench_iter_fail(struct csdkp_bench_iter *it, const char *fmt, ...) CSDKP_PRINTF(2, 3);
+void tool_bench_iter_fail(struct tool_bench_iter *it, const char *fmt, ...) TOOL_PRINTF(2, 3);
 
 /** Run a command line (argv) with stdout and stderr read to the end; returns its wait status, or -1 (errno). */
-int csdkp_bench_run_argv(int *status_out, char *const *argv, char **output_out);
+int tool_bench_run_argv(int *status_out, char *const *argv, char **output_out);
 
 /* --------------------------------------------------------------- modes */
 
-enum csdkp_bench_mode {
-	CSDKP_BENCH_SEQUENTIAL,
-	CSDKP_BENCH_STAGGERED,
-	CSDKP_BENCH_BURST,
-	CSDKP_BENCH_N_MODES
+enum tool_bench_mode {
+	TOOL_BENCH_SEQUENTIAL,
+	TOOL_BENCH_STAGGERED,
+	TOOL_BENCH_BURST,
+	TOOL_BENCH_N_MODES
 };
 
-const char *csdkp_bench_mode_name(enum csdkp_bench_mode mode);
-int csdkp_bench_mode_parse(enum csdkp_bench_mode *out, const char *name);
+const char *tool_bench_mode_name(enum tool_bench_mode mode);
+int tool_bench_mode_parse(enum tool_bench_mode *out, const char *name);
 
-struct csdkp_bench_progress;
+struct tool_bench_progress;
 
 /** Run n iterations of t in mode; iters has n slots. */
-int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_target *t,
-			 enum csdkp_bench_mode mode, size_t n, int64_t stagger_ms,
-			 struct csdkp_bench_progress *progress);
+int tool_bench_run_mode(struct tool_bench_iter *iters, struct tool_bench_target *t,
+			 enum tool_bench_mode mode, size_t n, int64_t stagger_ms,
+			 struct tool_bench_progress *progress);
 
 /* ------------------------------------------------------------- progress */
 
 /** A progress line on stderr, only when stderr is a terminal (else every call is a no-op). */
-struct csdkp_bench_progress *csdkp_bench_progress_new(void);
-void csdkp_bench_progress_begin(struct csdkp_bench_progress *p, const char *row, const char *mode, size_t total);
+struct tool_bench_progress *tool_bench_progress_new(void);
+void tool_bench_progress_begin(struct tool_bench_progress *p, const char *row, const char *mode, size_t total);
 /** One iteration finished (thread-safe). */
-void csdkp_bench_progress_step(struct csdkp_bench_progress *p, int ok);
-void csdkp_bench_progress_note(struct csdkp_bench_progress *p, const char *what);
-void csdkp_bench_progress_end(struct csdkp_bench_progress *p);
-void csdkp_bench_progress_free(struct csdkp_bench_progress *p);
+void tool_bench_progress_step(struct tool_bench_progress *p, int ok);
+void tool_bench_progress_note(struct tool_bench_progress *p, const char *what);
+void tool_bench_progress_end(struct tool_bench_progress *p);
+void tool_bench_progress_free(struct tool_bench_progress *p);
 
 /* ------------------------------------------------------------ results */
 
 /** One row of the results: a target in a mode. */
-struct csdkp_bench_row {
-	struct csdkp_bench_target *target;
-	enum csdkp_bench_mode mode;
+struct tool_bench_row {
+	struct tool_bench_target *target;
+	enum tool_bench_mode mode;
 	size_t n;
-	struct csdkp_bench_iter *iters;
-	struct csdkp_bench_stats stats;
+	struct tool_bench_iter *iters;
+	struct tool_bench_stats stats;
 	double wall_ms;
 };
 
-struct csdkp_bench_config {
+struct tool_bench_config {
 	size_t n;
 	const char *command;
 	int64_t stagger_ms;
 	const char *image;
-	int modes[CSDKP_BENCH_N_MODES];
+	int modes[TOOL_BENCH_N_MODES];
 };
 
 /** Whether row r is compared with row b: providers with every baseline, baselines with spawn. */
-int csdkp_bench_ratio_wanted(const struct csdkp_bench_row *rows, size_t r, size_t b);
+int tool_bench_ratio_wanted(const struct tool_bench_row *rows, size_t r, size_t b);
 
 /** The machine: {"machine","cpu_model","cores","kernel","os","csdk_version",...}. */
-json_t *csdkp_bench_environment(void);
+json_t *tool_bench_environment(void);
 
-json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
-			     const struct csdkp_bench_config *config);
+json_t *tool_bench_tti_json(const struct tool_bench_row *rows, size_t n_rows,
+			     const struct tool_bench_config *config);
 
 /** Write root to path (or stdout for "-"); returns 0 or -1 after printing the error. */
-int csdkp_bench_write_json(const char *path, json_t *root);
-/** csdkp_bench_write_json, then root is released. */
-int csdkp_bench_emit_json(const char *path, json_t *root);
+int tool_bench_write_json(const char *path, json_t *root);
+/** tool_bench_write_json, then root is released. */
+int tool_bench_emit_json(const char *path, json_t *root);
 
 /** Check early that path can be written (created and kept empty); 0 or -1 after printing the error. */
-int csdkp_bench_check_writable(const char *option, const char *path);
+int tool_bench_check_writable(const char *option, const char *path);
 
 /** The SVG chart of rows: per mode, per row, median with P95/P99 whiskers. */
-int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n_rows,
-			  const struct csdkp_bench_config *config);
+int tool_bench_svg_write(FILE *fp, const struct tool_bench_row *rows, size_t n_rows,
+			  const struct tool_bench_config *config);
 
 /* ------------------------------------------------------------ commands */
 
-int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
-int csdkp_bench_micro(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
-int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *options);
+int tool_bench_tti(struct tool_cli *cli, char **args, size_t n_args, void *options);
+int tool_bench_micro(struct tool_cli *cli, char **args, size_t n_args, void *options);
+int tool_bench_cmd(struct tool_cli *cli, char **args, size_t n_args, void *options);
 
 /** The access modes --mode direct|gateway names, in this order. */
-extern const char *const csdkp_bench_access_names[2];
+extern const char *const tool_bench_access_names[2];
 
-struct csdkp_bench_options;
+struct tool_bench_options;
 
 /** Open every --provider (or the global one) in every --mode direct|gateway, and with --pool
  * also with a pool, into targets (room for 4 per provider); returns how many, or (size_t)-1 after printing the error. */
-size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct csdkp_cli *cli,
-				  const struct csdkp_bench_options *o, const char *command);
+size_t tool_bench_open_providers(struct tool_bench_target **targets, struct tool_cli *cli,
+				  const struct tool_bench_options *o, const char *command);
 
 /** Options of `csdk bench`, shared by its subcommands. */
-struct csdkp_bench_options {
+struct tool_bench_options {
 	const char **providers;
 	size_t n_providers;
 	const char **baselines;
 	size_t n_baselines;
-	int modes[CSDKP_BENCH_N_MODES];
+	int modes[TOOL_BENCH_N_MODES];
 	int any_mode;
 	int access[2];          /* --mode direct, --mode gateway */
 	int any_access;
@@ -203,20 +203,20 @@ struct csdkp_bench_options {
 
 /* ---------------------------------------------------------------- micro */
 
-struct csdkp_bench_micro_result {
+struct tool_bench_micro_result {
 	const char *name;       /* "discovery", "calls", ... */
 	json_t *json;           /* details */
 };
 
 /** Generate count copies of the no-op plugin in dir (csdk-noop-NNNN.so); returns 0 or -1 after printing the error. */
-int csdkp_bench_noop_plugins(const char *dir, size_t count);
+int tool_bench_noop_plugins(const char *dir, size_t count);
 
-json_t *csdkp_bench_micro_discovery(const size_t *counts, size_t n_counts, const char *workdir);
-json_t *csdkp_bench_micro_calls(long long calls, const char *workdir);
-json_t *csdkp_bench_micro_stream(struct csdkp_cli *cli, long long bytes);
-json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles);
+json_t *tool_bench_micro_discovery(const size_t *counts, size_t n_counts, const char *workdir);
+json_t *tool_bench_micro_calls(long long calls, const char *workdir);
+json_t *tool_bench_micro_stream(struct tool_cli *cli, long long bytes);
+json_t *tool_bench_micro_memory(struct tool_cli *cli, long long handles);
 
 /** Remove a directory tree (best effort). */
-void csdkp_bench_rmtree(const char *path);
+void tool_bench_rmtree(const char *path);
 
 #endif /* CSDK_TOOLS_BENCH_H */

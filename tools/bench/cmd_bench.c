@@ -28,7 +28,7 @@ enum {
 static const char *const micro_names[4] = { "discovery", "calls", "stream", "memory" };
 
 /* A whole number >= 1, with an optional K, M or G (powers of 1024) for sizes. */
-static int parse_count(long long *out, const struct csdkp_cli *cli, const char *option, const char *arg, int sizes)
+static int parse_count(long long *out, const struct tool_cli *cli, const char *option, const char *arg, int sizes)
 {
 	char *end;
 	long long v;
@@ -43,7 +43,7 @@ static int parse_count(long long *out, const struct csdkp_cli *cli, const char *
 		}
 	}
 	if (errno || end == arg || *end || v < 1)
-		return csdkp_cli_usage(cli, "%s needs a whole number of at least 1, not '%s'", option, arg);
+		return tool_cli_usage(cli, "%s needs a whole number of at least 1, not '%s'", option, arg);
 	*out = v;
 	return 0;
 }
@@ -53,8 +53,8 @@ static int push(const char ***list, size_t *n, const char *value)
 	const char **grown = realloc(*list, (*n + 1) * sizeof(**list));
 
 	if (!grown) {
-		csdkp_error("out of memory");
-		return CSDKP_EXIT_FAILURE;
+		tool_error("out of memory");
+		return TOOL_EXIT_FAILURE;
 	}
 	grown[(*n)++] = value;
 	*list = grown;
@@ -62,31 +62,31 @@ static int push(const char ***list, size_t *n, const char *value)
 }
 
 /* --mode: an access mode (direct, gateway), a load mode or all. */
-static int parse_mode(struct csdkp_bench_options *o, struct csdkp_cli *cli, const char *arg)
+static int parse_mode(struct tool_bench_options *o, struct tool_cli *cli, const char *arg)
 {
-	enum csdkp_bench_mode mode;
+	enum tool_bench_mode mode;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		if (strcmp(arg, csdkp_bench_access_names[i]) == 0) {
+		if (strcmp(arg, tool_bench_access_names[i]) == 0) {
 			o->access[i] = 1;
 			o->any_access = 1;
 			return 0;
 		}
 	}
 	if (strcmp(arg, "all") == 0) {
-		for (i = 0; i < CSDKP_BENCH_N_MODES; i++)
+		for (i = 0; i < TOOL_BENCH_N_MODES; i++)
 			o->modes[i] = 1;
-	} else if (csdkp_bench_mode_parse(&mode, arg) == 0) {
+	} else if (tool_bench_mode_parse(&mode, arg) == 0) {
 		o->modes[mode] = 1;
 	} else {
-		return csdkp_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all; or direct or gateway)", arg);
+		return tool_cli_usage(cli, "unknown mode '%s' (use sequential, staggered, burst or all; or direct or gateway)", arg);
 	}
 	o->any_mode = 1;
 	return 0;
 }
 
-static int parse_only(struct csdkp_bench_options *o, struct csdkp_cli *cli, const char *arg)
+static int parse_only(struct tool_bench_options *o, struct tool_cli *cli, const char *arg)
 {
 	size_t i;
 
@@ -97,24 +97,24 @@ static int parse_only(struct csdkp_bench_options *o, struct csdkp_cli *cli, cons
 			return 0;
 		}
 	}
-	return csdkp_cli_usage(cli, "unknown micro-benchmark '%s' (use discovery, calls, stream or memory)", arg);
+	return tool_cli_usage(cli, "unknown micro-benchmark '%s' (use discovery, calls, stream or memory)", arg);
 }
 
-static int set_text(const char **out, struct csdkp_cli *cli, const char *what, const char *option, const char *arg)
+static int set_text(const char **out, struct tool_cli *cli, const char *what, const char *option, const char *arg)
 {
 	if (!*arg)
-		return csdkp_cli_usage(cli, "empty %s given to %s", what, option);
+		return tool_cli_usage(cli, "empty %s given to %s", what, option);
 	*out = arg;
 	return 0;
 }
 
-static int tti_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int opt, const char *arg)
+static int tti_option(struct tool_bench_options *o, struct tool_cli *cli, int opt, const char *arg)
 {
 	o->tti_only_given = 1;
 	switch (opt) {
 	case OPT_PROVIDER:
 		if (!*arg)
-			return csdkp_cli_usage(cli, "empty provider name given to --provider");
+			return tool_cli_usage(cli, "empty provider name given to --provider");
 		return push(&o->providers, &o->n_providers, arg);
 	case OPT_MODE:
 		return parse_mode(o, cli, arg);
@@ -127,18 +127,18 @@ static int tti_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int 
 		return set_text(&o->svg_path, cli, "path", "--svg", arg);
 	case OPT_BASELINE:
 		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "docker-cli"))
-			return csdkp_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap or docker-cli)", arg);
+			return tool_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap or docker-cli)", arg);
 		return push(&o->baselines, &o->n_baselines, arg);
 	case OPT_IMAGE:
 		return set_text(&o->image, cli, "image", "--image", arg);
 	case OPT_POOL:
 		return parse_count(&o->pool, cli, "--pool", arg, 0);
 	default:
-		return csdkp_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
+		return tool_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
 	}
 }
 
-static int micro_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, int opt, const char *arg)
+static int micro_option(struct tool_bench_options *o, struct tool_cli *cli, int opt, const char *arg)
 {
 	o->micro_only_given = 1;
 	switch (opt) {
@@ -156,9 +156,9 @@ static int micro_option(struct csdkp_bench_options *o, struct csdkp_cli *cli, in
 	}
 }
 
-static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int on_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
-	struct csdkp_bench_options *o = state;
+	struct tool_bench_options *o = state;
 
 	switch (opt) {
 	case OPT_PROVIDER:
@@ -180,12 +180,12 @@ static int on_option(struct csdkp_cli *cli, void *state, int opt, const char *ar
 	case OPT_JSON_FILE:
 		return set_text(&o->json_path, cli, "path", "--json", arg);
 	default:
-		return CSDKP_EXIT_USAGE;
+		return TOOL_EXIT_USAGE;
 	}
 }
 
 /*
- * csdkp_parse knows -h as its only short option, so -n N and -nN become
+ * tool_parse knows -h as its only short option, so -n N and -nN become
  * --iterations N and --iterations=N before it runs.
  */
 static int spell_out_n(int argc, char **argv, char **spelled)
@@ -198,8 +198,8 @@ static int spell_out_n(int argc, char **argv, char **spelled)
 		} else if (strncmp(argv[i], "-n", 2) == 0 && !*spelled) {
 			if (asprintf(spelled, "--iterations=%s", argv[i] + 2) < 0) {
 				*spelled = NULL;
-				csdkp_error("out of memory");
-				return CSDKP_EXIT_FAILURE;
+				tool_error("out of memory");
+				return TOOL_EXIT_FAILURE;
 			}
 			argv[i] = *spelled;
 		}
@@ -207,10 +207,10 @@ static int spell_out_n(int argc, char **argv, char **spelled)
 	return 0;
 }
 
-static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
+static int run_bench(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, CSDKP_OPT_HELP },
+		{ "help", no_argument, NULL, TOOL_OPT_HELP },
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "iterations", required_argument, NULL, 'n' },
@@ -228,7 +228,7 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct csdkp_bench_options o;
+	struct tool_bench_options o;
 	char **pos, *spelled = NULL;
 	size_t n_pos;
 	int status;
@@ -243,28 +243,28 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 	o.plugins_list = "1,10,100,1000";
 	if ((status = spell_out_n(argc, argv, &spelled)))
 		return status;
-	status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, on_option, &o, &pos, &n_pos);
+	status = tool_parse(cli, argc, argv, longopts, TOOL_ALL_POSITIONALS, on_option, &o, &pos, &n_pos);
 	if (status == 0 && n_pos == 0)
-		status = csdkp_cli_usage(cli, "missing what to benchmark (tti, cmd or micro)");
+		status = tool_cli_usage(cli, "missing what to benchmark (tti, cmd or micro)");
 	if (status == 0 && strcmp(pos[0], "tti") == 0) {
 		if (!o.command)
 			o.command = "node -v";
 		if (o.micro_only_given)
-			status = csdkp_cli_usage(cli, "--plugins, --calls, --stream-bytes, --handles and --only apply to 'bench micro' only");
+			status = tool_cli_usage(cli, "--plugins, --calls, --stream-bytes, --handles and --only apply to 'bench micro' only");
 		else
-			status = csdkp_bench_tti(cli, pos + 1, n_pos - 1, &o);
+			status = tool_bench_tti(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0 && strcmp(pos[0], "cmd") == 0) {
 		if (o.micro_only_given || o.any_mode || o.svg_path || o.image || o.stagger_ms != 200)
-			status = csdkp_cli_usage(cli, "bench cmd takes --provider, --mode direct|gateway, -n, --command, --baseline spawn and --json only");
+			status = tool_cli_usage(cli, "bench cmd takes --provider, --mode direct|gateway, -n, --command, --baseline spawn and --json only");
 		else
-			status = csdkp_bench_cmd(cli, pos + 1, n_pos - 1, &o);
+			status = tool_bench_cmd(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0 && strcmp(pos[0], "micro") == 0) {
 		if (o.tti_only_given)
-			status = csdkp_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' (and some to 'bench cmd') only");
+			status = tool_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' (and some to 'bench cmd') only");
 		else
-			status = csdkp_bench_micro(cli, pos + 1, n_pos - 1, &o);
+			status = tool_bench_micro(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0) {
-		status = csdkp_cli_usage(cli, "unknown benchmark '%s' (use tti, cmd or micro)", pos[0]);
+		status = tool_cli_usage(cli, "unknown benchmark '%s' (use tti, cmd or micro)", pos[0]);
 	}
 	free(o.providers);
 	free(o.baselines);
@@ -272,7 +272,7 @@ static int run_bench(struct csdkp_cli *cli, int argc, char **argv)
 	return status < 0 ? 0 : status;
 }
 
-const struct csdkp_command csdkp_cmd_bench = {
+const struct tool_command tool_cmd_bench = {
 	"bench", run_bench,
 	"bench tti [--provider NAME]... [--baseline spawn|bwrap|docker-cli]... [--mode MODE]... [-n N]\n"
 	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N] [--json FILE] [--svg FILE]\n"

@@ -52,7 +52,7 @@ static char *os_name(void)
 	return name;
 }
 
-json_t *csdkp_bench_environment(void)
+json_t *tool_bench_environment(void)
 {
 	struct utsname u;
 	char *model = cpu_model(), *os = os_name(), kernel[400], stamp[32];
@@ -68,11 +68,11 @@ json_t *csdkp_bench_environment(void)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	env = json_pack("{s:s,s:o,s:I,s:I,s:s,s:o,s:s,s:s}",
 			"machine", uname(&u) == 0 ? u.machine : "unknown",
-			"cpu_model", csdkp_json_string_or_null(model),
+			"cpu_model", tool_json_string_or_null(model),
 			"cores", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN),
 			"memory_bytes", (json_int_t)sysconf(_SC_PHYS_PAGES) * (json_int_t)sysconf(_SC_PAGESIZE),
 			"kernel", kernel,
-			"os", csdkp_json_string_or_null(os),
+			"os", tool_json_string_or_null(os),
 			"csdk_version", csdk_version(),
 			"date", stamp);
 	free(model);
@@ -80,7 +80,7 @@ json_t *csdkp_bench_environment(void)
 	return env;
 }
 
-static json_t *stats_json(const struct csdkp_bench_stats *s)
+static json_t *stats_json(const struct tool_bench_stats *s)
 {
 	json_t *o = json_pack("{s:I,s:I,s:I,s:f,s:f}",
 			      "iterations", (json_int_t)s->n,
@@ -100,7 +100,7 @@ static json_t *stats_json(const struct csdkp_bench_stats *s)
 	return o;
 }
 
-static json_t *iter_json(const struct csdkp_bench_iter *it, size_t index)
+static json_t *iter_json(const struct tool_bench_iter *it, size_t index)
 {
 	return json_pack("{s:I,s:b,s:I,s:f,s:f,s:f,s:f,s:f,s:o}",
 			 "index", (json_int_t)index,
@@ -111,10 +111,10 @@ static json_t *iter_json(const struct csdkp_bench_iter *it, size_t index)
 			 "create_ms", it->create_ms,
 			 "command_ms", it->command_ms,
 			 "destroy_ms", it->destroy_ms,
-			 "error", csdkp_json_string_or_null(it->error));
+			 "error", tool_json_string_or_null(it->error));
 }
 
-int csdkp_bench_ratio_wanted(const struct csdkp_bench_row *rows, size_t r, size_t b)
+int tool_bench_ratio_wanted(const struct tool_bench_row *rows, size_t r, size_t b)
 {
 	if (r == b || rows[r].mode != rows[b].mode || strcmp(rows[b].target->kind, "baseline") != 0)
 		return 0;
@@ -122,15 +122,15 @@ int csdkp_bench_ratio_wanted(const struct csdkp_bench_row *rows, size_t r, size_
 }
 
 /* The ratios of row r to each baseline row of the same mode. */
-static json_t *ratios_json(const struct csdkp_bench_row *rows, size_t n_rows, size_t r)
+static json_t *ratios_json(const struct tool_bench_row *rows, size_t n_rows, size_t r)
 {
 	json_t *ratios = json_object();
 	size_t b;
 
 	for (b = 0; ratios && b < n_rows; b++) {
-		const struct csdkp_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
+		const struct tool_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
 
-		if (b == r || rows[b].mode != rows[r].mode || !csdkp_bench_ratio_wanted(rows, r, b) ||
+		if (b == r || rows[b].mode != rows[r].mode || !tool_bench_ratio_wanted(rows, r, b) ||
 		    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
 			continue;
 		json_object_set_new(ratios, rows[b].target->name,
@@ -140,32 +140,32 @@ static json_t *ratios_json(const struct csdkp_bench_row *rows, size_t n_rows, si
 	return ratios;
 }
 
-json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
-			     const struct csdkp_bench_config *config)
+json_t *tool_bench_tti_json(const struct tool_bench_row *rows, size_t n_rows,
+			     const struct tool_bench_config *config)
 {
 	json_t *root, *arr, *modes, *versions;
 	size_t r, i;
 	int m;
 
 	modes = json_array();
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+	for (m = 0; m < TOOL_BENCH_N_MODES; m++)
 		if (config->modes[m])
-			json_array_append_new(modes, json_string(csdkp_bench_mode_name((enum csdkp_bench_mode)m)));
+			json_array_append_new(modes, json_string(tool_bench_mode_name((enum tool_bench_mode)m)));
 	versions = json_object();
 	for (r = 0; r < n_rows; r++)
 		json_object_set_new(versions, rows[r].target->name,
-				    csdkp_json_string_or_null(rows[r].target->version));
+				    tool_json_string_or_null(rows[r].target->version));
 	json_object_set_new(versions, "csdk", json_string(csdk_version()));
 	root = json_pack("{s:s,s:I,s:o,s:{s:I,s:s,s:o,s:I,s:o,s:f,s:{s:f,s:f,s:f}},s:o}",
 			 "benchmark", "csdk bench tti",
 			 "format_version", (json_int_t)1,
-			 "environment", csdkp_bench_environment(),
+			 "environment", tool_bench_environment(),
 			 "configuration",
 			 "iterations", (json_int_t)config->n,
 			 "command", config->command,
 			 "modes", modes,
 			 "stagger_ms", (json_int_t)config->stagger_ms,
-			 "image", csdkp_json_string_or_null(config->image),
+			 "image", tool_json_string_or_null(config->image),
 			 "trim_fraction", 0.05,
 			 "score_weights", "median", 0.60, "p95", 0.25, "p99", 0.15,
 			 "versions", versions);
@@ -174,7 +174,7 @@ json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
 	json_object_set_new(json_object_get(root, "configuration"), "score_ceiling_ms", json_real(10000.0));
 	arr = json_array();
 	for (r = 0; arr && r < n_rows; r++) {
-		const struct csdkp_bench_row *row = &rows[r];
+		const struct tool_bench_row *row = &rows[r];
 		json_t *iters = json_array(), *o;
 
 		for (i = 0; iters && i < row->n; i++)
@@ -182,8 +182,8 @@ json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
 		o = json_pack("{s:s,s:s,s:s,s:o,s:f,s:o,s:o,s:o}",
 			      "name", row->target->name,
 			      "kind", row->target->kind,
-			      "mode", csdkp_bench_mode_name(row->mode),
-			      "version", csdkp_json_string_or_null(row->target->version),
+			      "mode", tool_bench_mode_name(row->mode),
+			      "version", tool_json_string_or_null(row->target->version),
 			      "wall_ms", row->wall_ms,
 			      "stats", stats_json(&row->stats),
 			      "ratios", ratios_json(rows, n_rows, r),
@@ -194,7 +194,7 @@ json_t *csdkp_bench_tti_json(const struct csdkp_bench_row *rows, size_t n_rows,
 	return root;
 }
 
-int csdkp_bench_check_writable(const char *option, const char *path)
+int tool_bench_check_writable(const char *option, const char *path)
 {
 	int fd;
 
@@ -202,7 +202,7 @@ int csdkp_bench_check_writable(const char *option, const char *path)
 		return 0;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		csdkp_error("bench: cannot write the %s file '%s': %s; choose a writable path", option, path,
+		tool_error("bench: cannot write the %s file '%s': %s; choose a writable path", option, path,
 			    strerror(errno));
 		return -1;
 	}
@@ -210,19 +210,19 @@ int csdkp_bench_check_writable(const char *option, const char *path)
 	return 0;
 }
 
-int csdkp_bench_write_json(const char *path, json_t *root)
+int tool_bench_write_json(const char *path, json_t *root)
 {
 	FILE *fp;
 	int rc;
 
 	if (!root) {
-		csdkp_error("bench: out of memory while building the JSON results");
+		tool_error("bench: out of memory while building the JSON results");
 		return -1;
 	}
 	if (strcmp(path, "-") == 0)
-		return csdkp_json_print(CSDKP_STDOUT, root) < 0 ? -1 : 0;
+		return tool_json_print(TOOL_STDOUT, root) < 0 ? -1 : 0;
 	if (!(fp = fopen(path, "w"))) {
-		csdkp_error("bench: cannot write the --json file '%s': %s; choose a writable path", path,
+		tool_error("bench: cannot write the --json file '%s': %s; choose a writable path", path,
 			    strerror(errno));
 		return -1;
 	}
@@ -232,15 +232,15 @@ int csdkp_bench_write_json(const char *path, json_t *root)
 	if (fclose(fp) != 0)
 		rc = -1;
 	if (rc != 0) {
-		csdkp_error("bench: writing the --json file '%s' failed: %s", path, strerror(errno));
+		tool_error("bench: writing the --json file '%s' failed: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int csdkp_bench_emit_json(const char *path, json_t *root)
+int tool_bench_emit_json(const char *path, json_t *root)
 {
-	int rc = csdkp_bench_write_json(path, root);
+	int rc = tool_bench_write_json(path, root);
 
 	json_decref(root);
 	return rc;

@@ -26,7 +26,7 @@ bench_noop_template_la_CPPFLAGS = -I$(top_srcdir)/plugin-api
 bench_noop_template_la_CFLAGS = -O2 -fvisibility=hidden $(WARN_CFLAGS)
 bench_noop_template_la_LDFLAGS = -module -avoid-version -shared -no-undefined -export-symbols-regex '^csdk_plugin_entry$$'
 
-csdk_csdk_CPPFLAGS += -DCSDKP_BENCH_LIBDIR='"$(benchlibdir)"'
+csdk_csdk_CPPFLAGS += -DTOOL_BENCH_LIBDIR='"$(benchlibdir)"'
 csdk_csdk_LDADD += $(DL_LIBS) -lm
 
 dist_man_MANS += bench/csdk-bench.1

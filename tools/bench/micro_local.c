@@ -22,7 +22,7 @@ extern char **environ;
  * live callback or not; streaming more than that needs a higher limit,
  * unless the user chose one.
  */
-static int open_local(csdk_provider **out, struct csdkp_cli *cli, long long output_limit)
+static int open_local(csdk_provider **out, struct tool_cli *cli, long long output_limit)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdk_kv *kv;
@@ -31,7 +31,7 @@ static int open_local(csdk_provider **out, struct csdkp_cli *cli, long long outp
 	int rc, have_limit = getenv("CSDK_LOCAL_OUTPUT_LIMIT") != NULL;
 
 	if (!(kv = calloc(cli->n_config + 1, sizeof(*kv)))) {
-		csdkp_error("bench: out of memory");
+		tool_error("bench: out of memory");
 		return -1;
 	}
 	if (strcmp(cli->provider_name, STREAM_PROVIDER) == 0) {
@@ -51,7 +51,7 @@ static int open_local(csdk_provider **out, struct csdkp_cli *cli, long long outp
 	rc = csdk_provider_open(out, STREAM_PROVIDER, &opts);
 	free(kv);
 	if (rc < 0) {
-		csdkp_report(rc, "opening the local provider");
+		tool_report(rc, "opening the local provider");
 		return -1;
 	}
 	return 0;
@@ -91,7 +91,7 @@ static int bare_pipe(double *ms_out, unsigned long long *bytes_out, const char *
 	posix_spawn_file_actions_t fa;
 	static char buf[65536];
 	int fds[2], status;
-	int64_t t0 = csdkp_bench_now_ns();
+	int64_t t0 = tool_bench_now_ns();
 	ssize_t n;
 	pid_t pid;
 
@@ -118,11 +118,11 @@ static int bare_pipe(double *ms_out, unsigned long long *bytes_out, const char *
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	*ms_out = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	*ms_out = (double)(tool_bench_now_ns() - t0) / 1e6;
 	return 0;
 }
 
-json_t *csdkp_bench_micro_stream(struct csdkp_cli *cli, long long bytes)
+json_t *tool_bench_micro_stream(struct tool_cli *cli, long long bytes)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
 	csdk_provider *p = NULL;
@@ -140,29 +140,29 @@ json_t *csdkp_bench_micro_stream(struct csdkp_cli *cli, long long bytes)
 	if (open_local(&p, cli, bytes) < 0)
 		return NULL;
 	if ((rc = csdk_sandbox_create(&sb, p, NULL)) < 0) {
-		csdkp_report(rc, "creating a local sandbox");
+		tool_report(rc, "creating a local sandbox");
 		goto out;
 	}
 	opts.on_stdout = count_bytes;
 	opts.flags = CSDK_COMMAND_STREAM_ONLY;
 	opts.userdata = &got;
 	rss_before = max_rss_kib();
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	rc = csdk_sandbox_run_command(&res, sb, command, &opts);
-	api_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	api_ms = (double)(tool_bench_now_ns() - t0) / 1e6;
 	rss_after = max_rss_kib();
 	if (rc < 0) {
-		csdkp_report(rc, "streaming through run_command");
+		tool_report(rc, "streaming through run_command");
 		goto out;
 	}
 	if (res->exit_code != 0 || got != (unsigned long long)bytes) {
-		csdkp_error("bench: stream: '%s' exited with %d after %llu of %lld bytes", command, res->exit_code, got, bytes);
+		tool_error("bench: stream: '%s' exited with %d after %llu of %lld bytes", command, res->exit_code, got, bytes);
 		goto out;
 	}
 	csdk_result_free(res);
 	res = NULL;
 	if (bare_pipe(&pipe_ms, &pipe_bytes, command) < 0 || pipe_bytes != (unsigned long long)bytes) {
-		csdkp_error("bench: stream: the bare pipe of '%s' failed: %s", command, strerror(errno));
+		tool_error("bench: stream: the bare pipe of '%s' failed: %s", command, strerror(errno));
 		goto out;
 	}
 	out = json_pack("{s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:I}",
@@ -184,7 +184,7 @@ out:
 	return out;
 }
 
-json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles)
+json_t *tool_bench_micro_memory(struct tool_cli *cli, long long handles)
 {
 	csdk_provider *p = NULL;
 	csdk_sandbox **sbs = NULL, *first = NULL;
@@ -197,12 +197,12 @@ json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles)
 	if (open_local(&p, cli, 0) < 0)
 		return NULL;
 	if (!(sbs = calloc((size_t)handles, sizeof(*sbs)))) {
-		csdkp_error("bench: out of memory");
+		tool_error("bench: out of memory");
 		goto out;
 	}
 	/* One create first, so the provider's one-time state is not counted per handle. */
 	if ((rc = csdk_sandbox_create(&first, p, NULL)) < 0) {
-		csdkp_report(rc, "creating a local sandbox");
+		tool_report(rc, "creating a local sandbox");
 		goto out;
 	}
 	malloc_trim(0);
@@ -210,7 +210,7 @@ json_t *csdkp_bench_micro_memory(struct csdkp_cli *cli, long long handles)
 	rss_before = rss_kib();
 	for (made = 0; made < handles; made++) {
 		if ((rc = csdk_sandbox_create(&sbs[made], p, NULL)) < 0) {
-			csdkp_report(rc, "creating a local sandbox");
+			tool_report(rc, "creating a local sandbox");
 			goto out;
 		}
 	}

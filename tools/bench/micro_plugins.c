@@ -29,13 +29,13 @@ static void measure_registry(struct sample *s, const char *dir)
 
 	opts.flags = CSDK_REGISTRY_NO_ENV;
 	opts.search_path = dir;
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	if (csdk_registry_new(&reg, &opts) < 0) {
 		s->found = -1;
 		return;
 	}
 	s->found = (long)csdk_registry_count(reg);
-	s->ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	s->ms = (double)(tool_bench_now_ns() - t0) / 1e6;
 	s->rejected = (long)csdk_registry_rejected_count(reg);
 }
 
@@ -45,7 +45,7 @@ static void measure_dlopen(struct sample *s, const char *dir)
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
-	int64_t t0 = csdkp_bench_now_ns();
+	int64_t t0 = tool_bench_now_ns();
 
 	if (!(d = opendir(dir))) {
 		s->found = -1;
@@ -63,7 +63,7 @@ static void measure_dlopen(struct sample *s, const char *dir)
 			s->found++;
 	}
 	closedir(d);
-	s->ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
+	s->ms = (double)(tool_bench_now_ns() - t0) / 1e6;
 }
 
 /*
@@ -110,7 +110,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-json_t *csdkp_bench_micro_discovery(const size_t *counts, size_t n_counts, const char *workdir)
+json_t *tool_bench_micro_discovery(const size_t *counts, size_t n_counts, const char *workdir)
 {
 	json_t *arr = json_array();
 	size_t c, k;
@@ -122,13 +122,13 @@ json_t *csdkp_bench_micro_discovery(const size_t *counts, size_t n_counts, const
 		struct sample s = { 0, 0, 0 }, b = { 0, 0, 0 };
 
 		snprintf(dir, sizeof(dir), "%s/plugins-%zu", workdir, counts[c]);
-		if (csdkp_bench_noop_plugins(dir, counts[c]) < 0) {
+		if (tool_bench_noop_plugins(dir, counts[c]) < 0) {
 			json_decref(arr);
 			return NULL;
 		}
 		for (k = 0; k < reps; k++) {
 			if (sample_in_child(&s, dir, 1) < 0 || s.found < 0 || sample_in_child(&b, dir, 0) < 0 || b.found < 0) {
-				csdkp_error("bench: discovery of %zu plugins in %s failed in the measuring child", counts[c], dir);
+				tool_error("bench: discovery of %zu plugins in %s failed in the measuring child", counts[c], dir);
 				json_decref(arr);
 				return NULL;
 			}
@@ -147,7 +147,7 @@ json_t *csdkp_bench_micro_discovery(const size_t *counts, size_t n_counts, const
 			"registry_us_per_plugin", reg_ms[reps / 2] * 1000.0 / (double)counts[c],
 			"dlopen_us_per_plugin", dl_ms[reps / 2] * 1000.0 / (double)counts[c],
 			"ratio", dl_ms[reps / 2] > 0 ? reg_ms[reps / 2] / dl_ms[reps / 2] : 0.0));
-		csdkp_bench_rmtree(dir);
+		tool_bench_rmtree(dir);
 	}
 	return arr;
 }
@@ -172,7 +172,7 @@ static extend_fn direct_extend(const char *path)
 	return d->methods->extend_timeout;
 }
 
-json_t *csdkp_bench_micro_calls(long long calls, const char *workdir)
+json_t *tool_bench_micro_calls(long long calls, const char *workdir)
 {
 	csdk_registry_options ropts = CSDK_REGISTRY_OPTIONS_INIT;
 	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
@@ -189,7 +189,7 @@ json_t *csdkp_bench_micro_calls(long long calls, const char *workdir)
 	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/calls", workdir);
-	if (csdkp_bench_noop_plugins(dir, 1) < 0)
+	if (tool_bench_noop_plugins(dir, 1) < 0)
 		return NULL;
 	ropts.flags = CSDK_REGISTRY_NO_ENV;
 	ropts.search_path = dir;
@@ -197,43 +197,43 @@ json_t *csdkp_bench_micro_calls(long long calls, const char *workdir)
 	if ((rc = csdk_registry_new(&reg, &ropts)) < 0 ||
 	    (popts.registry = reg, rc = csdk_provider_open(&p, "noop-0000", &popts)) < 0 ||
 	    (rc = csdk_sandbox_create(&sb, p, NULL)) < 0) {
-		csdkp_report(rc, "opening the no-op provider");
+		tool_report(rc, "opening the no-op provider");
 		goto out;
 	}
 	/* The baseline calls the plugin's method as a program would without csdk: from its own dlopen. */
 	if (!(direct = direct_extend(csdk_provider_plugin(p)->path))) {
-		csdkp_report(CSDK_EPLUGIN, "loading the no-op plugin directly");
+		tool_report(CSDK_EPLUGIN, "loading the no-op plugin directly");
 		goto out;
 	}
 	native = NULL;
 
 	for (i = 0; i < calls / 10; i++)
 		csdk_sandbox_extend_timeout(sb, 1000);
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	for (i = 0; i < calls; i++)
 		if (csdk_sandbox_extend_timeout(sb, 1000) != 0)
 			break;
-	api_ns = (double)(csdkp_bench_now_ns() - t0) / (double)calls;
+	api_ns = (double)(tool_bench_now_ns() - t0) / (double)calls;
 	if (i < calls) {
-		csdkp_report(CSDK_ERROR, "calling the no-op provider");
+		tool_report(CSDK_ERROR, "calling the no-op provider");
 		goto out;
 	}
 
 	for (i = 0; i < calls / 10; i++)
 		direct(NULL, native, 1000);
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	for (i = 0; i < calls; i++)
 		direct(NULL, native, 1000);
-	direct_ns = (double)(csdkp_bench_now_ns() - t0) / (double)calls;
+	direct_ns = (double)(tool_bench_now_ns() - t0) / (double)calls;
 
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	for (i = 0; i < run_calls; i++) {
 		csdk_result *res = NULL;
 		if (csdk_sandbox_run_command(&res, sb, "true", NULL) != 0)
 			break;
 		csdk_result_free(res);
 	}
-	run_ns = (double)(csdkp_bench_now_ns() - t0) / (double)run_calls;
+	run_ns = (double)(tool_bench_now_ns() - t0) / (double)run_calls;
 
 	out = json_pack("{s:s,s:I,s:f,s:f,s:f,s:I,s:f}",
 			"call", "csdk_sandbox_extend_timeout",
@@ -247,6 +247,6 @@ out:
 	csdk_sandbox_free(sb);
 	csdk_provider_close(p);
 	csdk_registry_free(reg);
-	csdkp_bench_rmtree(dir);
+	tool_bench_rmtree(dir);
 	return out;
 }

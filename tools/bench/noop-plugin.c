@@ -4,7 +4,7 @@
  * `csdk bench micro` compiles it at run time (with the system cc) and
  * copies it under many names, to time plugin discovery and the cost of a
  * call through the host against a direct call of the same function. The
- * name is CSDKP_NOOP_NAME, a fixed-width placeholder that the benchmark
+ * name is TOOL_NOOP_NAME, a fixed-width placeholder that the benchmark
  * overwrites in each copy so that every file csdk-NAME.so declares NAME.
  */
 #include <stddef.h>
@@ -12,8 +12,8 @@
 
 #include <csdk/plugin.h>
 
-#ifndef CSDKP_NOOP_NAME
-#define CSDKP_NOOP_NAME "noop-zzzz"
+#ifndef TOOL_NOOP_NAME
+#define TOOL_NOOP_NAME "noop-zzzz"
 #endif
 
 static const struct csdk_host *noop_host;
@@ -154,7 +154,7 @@ static const struct csdk_plugin noop_plugin = {
 	.modes = CSDK_MODE_DIRECT,
 	.default_mode = CSDK_MODE_DIRECT,
 	.capabilities = CSDK_CAP_NAMED | CSDK_CAP_THREAD_SAFE,
-	.name = CSDKP_NOOP_NAME,
+	.name = TOOL_NOOP_NAME,
 	.version = "1.0.0",
 	.description = "Benchmark provider whose methods do nothing",
 	.license = "MIT",

@@ -21,7 +21,7 @@ static const char *noop_template(void)
 
 	if (env && *env)
 		return env;
-	return CSDKP_BENCH_LIBDIR "/noop-template.so";
+	return TOOL_BENCH_LIBDIR "/noop-template.so";
 }
 
 static int read_file(unsigned char **out, size_t *len_out, const char *path)
@@ -32,7 +32,7 @@ static int read_file(unsigned char **out, size_t *len_out, const char *path)
 
 	if (fd < 0)
 		return -1;
-	rc = csdkp_read_all(&data, &len, fd);
+	rc = tool_read_all(&data, &len, fd);
 	close(fd);
 	if (rc < 0)
 		return -1;
@@ -47,13 +47,13 @@ static int write_file(const char *path, const unsigned char *data, size_t len)
 
 	if (fd < 0)
 		return -1;
-	rc = csdkp_write_all(fd, data, len);
+	rc = csdku_write_all(fd, data, len);
 	if (close(fd) < 0)
 		rc = -1;
 	return rc;
 }
 
-int csdkp_bench_noop_plugins(const char *dir, size_t count)
+int tool_bench_noop_plugins(const char *dir, size_t count)
 {
 	static const char placeholder[] = PLACEHOLDER;
 	unsigned char *image = NULL;
@@ -63,15 +63,15 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 	int rc = -1;
 
 	if (count > MAX_COPIES) {
-		csdkp_error("bench: at most %d plugin copies can be generated, not %zu", MAX_COPIES, count);
+		tool_error("bench: at most %d plugin copies can be generated, not %zu", MAX_COPIES, count);
 		return -1;
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		csdkp_error("bench: cannot create %s: %s", dir, strerror(errno));
+		tool_error("bench: cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (read_file(&image, &len, so) < 0) {
-		csdkp_error("bench: cannot read the no-op plugin %s: %s; reinstall csdk, or set CSDK_BENCH_NOOP_PLUGIN to its path", so, strerror(errno));
+		tool_error("bench: cannot read the no-op plugin %s: %s; reinstall csdk, or set CSDK_BENCH_NOOP_PLUGIN to its path", so, strerror(errno));
 		goto out;
 	}
 	/* The descriptor's name string, NUL included, so no longer symbol or string matches. */
@@ -79,7 +79,7 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 		if (memcmp(image + off, placeholder, sizeof(placeholder)) == 0)
 			sites[n_sites++] = off;
 	if (n_sites == 0) {
-		csdkp_error("bench: the name '%s' was not found in %s; the no-op plugin cannot be copied", placeholder, so);
+		tool_error("bench: the name '%s' was not found in %s; the no-op plugin cannot be copied", placeholder, so);
 		goto out;
 	}
 	for (i = 0; i < count; i++) {
@@ -90,7 +90,7 @@ int csdkp_bench_noop_plugins(const char *dir, size_t count)
 			memcpy(image + sites[k], name, sizeof(name) - 1);
 		snprintf(path, sizeof(path), "%s/csdk-%s.so", dir, name);
 		if (write_file(path, image, len) < 0) {
-			csdkp_error("bench: cannot write %s: %s", path, strerror(errno));
+			tool_error("bench: cannot write %s: %s", path, strerror(errno));
 			goto out;
 		}
 	}

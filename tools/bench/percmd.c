@@ -13,10 +13,10 @@
 
 #define NS_PER_MS 1e6
 
-const char *const csdkp_bench_access_names[2] = { "direct", "gateway" };
+const char *const tool_bench_access_names[2] = { "direct", "gateway" };
 
-size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct csdkp_cli *cli,
-				  const struct csdkp_bench_options *o, const char *command)
+size_t tool_bench_open_providers(struct tool_bench_target **targets, struct tool_cli *cli,
+				  const struct tool_bench_options *o, const char *command)
 {
 	size_t n = 0, n_names = o->n_providers ? o->n_providers : 1;
 
@@ -27,11 +27,11 @@ size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct cs
 			if (o->any_access && !o->access[a])
 				continue;
 			for (int pooled = 0; pooled < (o->pool ? 2 : 1); pooled++) {
-				if (csdkp_bench_target_provider(&targets[n], cli, name, command,
-								o->any_access ? csdkp_bench_access_names[a] : NULL,
+				if (tool_bench_target_provider(&targets[n], cli, name, command,
+								o->any_access ? tool_bench_access_names[a] : NULL,
 								pooled ? o->pool : 0) < 0) {
 					while (n > 0)
-						csdkp_bench_target_free(targets[--n]);
+						tool_bench_target_free(targets[--n]);
 					return (size_t)-1;
 				}
 				n++;
@@ -44,11 +44,11 @@ size_t csdkp_bench_open_providers(struct csdkp_bench_target **targets, struct cs
 }
 
 struct cmd_row {
-	struct csdkp_bench_target *target;
+	struct tool_bench_target *target;
 	double *ms;
 	int *ok;
 	char *error;            /* the first failure */
-	struct csdkp_bench_stats stats;
+	struct tool_bench_stats stats;
 };
 
 static void row_fail(struct cmd_row *row, const char *what, int rc)
@@ -74,11 +74,11 @@ static void measure_provider(struct cmd_row *row, size_t n)
 		row_fail(row, "run_command", rc);
 	csdk_result_free(res);
 	for (size_t i = 0; rc >= 0 && i < n; i++) {
-		int64_t t0 = csdkp_bench_now_ns();
+		int64_t t0 = tool_bench_now_ns();
 
 		res = NULL;
 		rc = csdk_sandbox_run_command(&res, sb, row->target->command, NULL);
-		row->ms[i] = (double)(csdkp_bench_now_ns() - t0) / NS_PER_MS;
+		row->ms[i] = (double)(tool_bench_now_ns() - t0) / NS_PER_MS;
 		row->ok[i] = rc >= 0 && res->exit_code == 0;
 		if (rc < 0)
 			row_fail(row, "run_command", rc);
@@ -94,7 +94,7 @@ static void measure_provider(struct cmd_row *row, size_t n)
 static void measure_baseline(struct cmd_row *row, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct csdkp_bench_iter it;
+		struct tool_bench_iter it;
 
 		memset(&it, 0, sizeof(it));
 		row->target->iterate(row->target, &it);
@@ -102,21 +102,21 @@ static void measure_baseline(struct cmd_row *row, size_t n)
 		row->ok[i] = it.ok;
 		if (!it.ok && !row->error && it.error)
 			row->error = strdup(it.error);
-		csdkp_bench_iter_clear(&it);
+		tool_bench_iter_clear(&it);
 	}
 }
 
 static int print_rows(const struct cmd_row *rows, size_t n_rows, const char *command)
 {
 	static const char *const headers[] = { "NAME", "KIND", "OK", "MIN", "MEDIAN", "P95", "P99", "MAX" };
-	csdkp_table *table = NULL;
+	tool_table *table = NULL;
 	char cells[8][64];
 	const char *ptrs[8];
 
-	if (csdkp_table_new(&table, 8, headers) < 0)
+	if (tool_table_new(&table, 8, headers) < 0)
 		return -1;
 	for (size_t r = 0; r < n_rows; r++) {
-		const struct csdkp_bench_stats *s = &rows[r].stats;
+		const struct tool_bench_stats *s = &rows[r].stats;
 
 		snprintf(cells[0], sizeof(cells[0]), "%s", rows[r].target->name);
 		snprintf(cells[1], sizeof(cells[1]), "%s", rows[r].target->kind);
@@ -128,24 +128,24 @@ static int print_rows(const struct cmd_row *rows, size_t n_rows, const char *com
 		snprintf(cells[7], sizeof(cells[7]), "%.3f", s->max_ms);
 		for (int i = 0; i < 8; i++)
 			ptrs[i] = cells[i];
-		csdkp_table_add(table, ptrs);
+		tool_table_add(table, ptrs);
 	}
-	fprintf(CSDKP_STDOUT, "Latency of '%s' on an existing sandbox in ms (5%% of successes trimmed at each end):\n", command);
-	csdkp_table_print(table, CSDKP_STDOUT, "  ");
-	csdkp_table_free(table);
-	fprintf(CSDKP_STDOUT, "\nRatios of medians:\n");
+	fprintf(TOOL_STDOUT, "Latency of '%s' on an existing sandbox in ms (5%% of successes trimmed at each end):\n", command);
+	tool_table_print(table, TOOL_STDOUT, "  ");
+	tool_table_free(table);
+	fprintf(TOOL_STDOUT, "\nRatios of medians:\n");
 	for (size_t r = 0; r < n_rows; r++)
 		for (size_t b = 0; b < n_rows; b++)
 			if (r != b && rows[r].stats.kept && rows[b].stats.kept && rows[b].stats.median_ms > 0 &&
 			    ((!strcmp(rows[b].target->kind, "baseline") && strcmp(rows[r].target->kind, "baseline")) ||
 			     (strstr(rows[r].target->name, " (gateway)") && strstr(rows[b].target->name, " (direct)") &&
 			      !strncmp(rows[r].target->name, rows[b].target->name, strcspn(rows[b].target->name, " ")))))
-				fprintf(CSDKP_STDOUT, "  %s / %s: %.2fx\n", rows[r].target->name, rows[b].target->name,
+				fprintf(TOOL_STDOUT, "  %s / %s: %.2fx\n", rows[r].target->name, rows[b].target->name,
 				       rows[r].stats.median_ms / rows[b].stats.median_ms);
-	fflush(CSDKP_STDOUT);
+	fflush(TOOL_STDOUT);
 	for (size_t r = 0; r < n_rows; r++)
 		if (rows[r].error)
-			fprintf(stderr, "%s: bench: %s: %zu of %zu iterations failed; first: %s\n", csdkp_tool_name(),
+			fprintf(stderr, "%s: bench: %s: %zu of %zu iterations failed; first: %s\n", tool_name(),
 				rows[r].target->name, rows[r].stats.n - rows[r].stats.ok, rows[r].stats.n, rows[r].error);
 	return 0;
 }
@@ -155,7 +155,7 @@ static json_t *rows_json(const struct cmd_row *rows, size_t n_rows, const char *
 	json_t *arr = json_array(), *root;
 
 	for (size_t r = 0; r < n_rows; r++) {
-		const struct csdkp_bench_stats *s = &rows[r].stats;
+		const struct tool_bench_stats *s = &rows[r].stats;
 
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:o}",
 			"name", rows[r].target->name, "kind", rows[r].target->kind,
@@ -165,35 +165,35 @@ static json_t *rows_json(const struct cmd_row *rows, size_t n_rows, const char *
 			"mean_ms", s->mean_ms, "error", rows[r].error ? json_string(rows[r].error) : json_null()));
 	}
 	root = json_pack("{s:s,s:I,s:o,s:{s:I,s:s,s:f},s:o}", "benchmark", "csdk bench cmd", "format_version", (json_int_t)1,
-			 "environment", csdkp_bench_environment(), "configuration", "iterations", (json_int_t)n,
+			 "environment", tool_bench_environment(), "configuration", "iterations", (json_int_t)n,
 			 "command", command, "trim_fraction", 0.05, "rows", arr);
 	return root;
 }
 
-int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *options)
+int tool_bench_cmd(struct tool_cli *cli, char **args, size_t n_args, void *options)
 {
-	struct csdkp_bench_options *o = options;
+	struct tool_bench_options *o = options;
 	const char *command = o->command ? o->command : "echo hi";
 	size_t n = o->n_given ? (size_t)o->n : 200, n_rows = 0;
-	struct csdkp_bench_target **targets = NULL;
+	struct tool_bench_target **targets = NULL;
 	struct cmd_row *rows = NULL;
-	int status = CSDKP_EXIT_FAILURE;
+	int status = TOOL_EXIT_FAILURE;
 
 	if (n_args > 0)
-		return csdkp_cli_usage(cli, "unexpected argument '%s'", args[0]);
+		return tool_cli_usage(cli, "unexpected argument '%s'", args[0]);
 	for (size_t i = 0; i < o->n_baselines; i++)
 		if (strcmp(o->baselines[i], "spawn"))
-			return csdkp_cli_usage(cli, "bench cmd has the spawn baseline only, not '%s'", o->baselines[i]);
-	if (o->json_path && csdkp_bench_check_writable("--json", o->json_path) < 0)
-		return CSDKP_EXIT_FAILURE;
+			return tool_cli_usage(cli, "bench cmd has the spawn baseline only, not '%s'", o->baselines[i]);
+	if (o->json_path && tool_bench_check_writable("--json", o->json_path) < 0)
+		return TOOL_EXIT_FAILURE;
 	if (!(targets = calloc(4 * (o->n_providers + 1) + 1, sizeof(*targets))))
 		goto oom;
-	if ((n_rows = csdkp_bench_open_providers(targets, cli, o, command)) == (size_t)-1) {
+	if ((n_rows = tool_bench_open_providers(targets, cli, o, command)) == (size_t)-1) {
 		n_rows = 0;
 		goto out;
 	}
 	/* the physical limit is always measured: the ratios are to it */
-	if (csdkp_bench_target_baseline(&targets[n_rows], "spawn", command, NULL) < 0)
+	if (tool_bench_target_baseline(&targets[n_rows], "spawn", command, NULL) < 0)
 		goto out;
 	n_rows++;
 	if (!(rows = calloc(n_rows, sizeof(*rows))))
@@ -206,26 +206,26 @@ int csdkp_bench_cmd(struct csdkp_cli *cli, char **args, size_t n_args, void *opt
 			measure_provider(&rows[r], n);
 		else
 			measure_baseline(&rows[r], n);
-		if (csdkp_bench_stats_compute(&rows[r].stats, rows[r].ms, rows[r].ok, n) < 0)
+		if (tool_bench_stats_compute(&rows[r].stats, rows[r].ms, rows[r].ok, n) < 0)
 			goto oom;
 	}
 	status = 0;
 	if (cli->json) {
-		if (csdkp_bench_emit_json("-", rows_json(rows, n_rows, command, n)) < 0)
-			status = CSDKP_EXIT_FAILURE;
+		if (tool_bench_emit_json("-", rows_json(rows, n_rows, command, n)) < 0)
+			status = TOOL_EXIT_FAILURE;
 	} else if (print_rows(rows, n_rows, command) < 0) {
 		goto oom;
 	}
-	if (o->json_path && csdkp_bench_emit_json(o->json_path, rows_json(rows, n_rows, command, n)) < 0)
-		status = CSDKP_EXIT_FAILURE;
+	if (o->json_path && tool_bench_emit_json(o->json_path, rows_json(rows, n_rows, command, n)) < 0)
+		status = TOOL_EXIT_FAILURE;
 	for (size_t r = 0; r < n_rows; r++)
 		if (rows[r].error)
-			status = CSDKP_EXIT_FAILURE;
-	status = csdkp_finish(status, CSDKP_EXIT_FAILURE);
+			status = TOOL_EXIT_FAILURE;
+	status = tool_finish(status, TOOL_EXIT_FAILURE);
 	goto out;
 oom:
-	csdkp_error("bench: out of memory");
-	status = CSDKP_EXIT_FAILURE;
+	tool_error("bench: out of memory");
+	status = TOOL_EXIT_FAILURE;
 out:
 	for (size_t r = 0; rows && r < n_rows; r++) {
 		free(rows[r].ms);
@@ -234,7 +234,7 @@ out:
 	}
 	free(rows);
 	for (size_t r = 0; targets && r < n_rows; r++)
-		csdkp_bench_target_free(targets[r]);
+		tool_bench_target_free(targets[r]);
 	free(targets);
 	return status;
 }

@@ -7,16 +7,16 @@
 
 #include "bench/bench.h"
 
-struct csdkp_bench_progress {
+struct tool_bench_progress {
 	pthread_mutex_t lock;
 	char label[160];
 	size_t total, done, failed;
 	int64_t started_ns;
 };
 
-struct csdkp_bench_progress *csdkp_bench_progress_new(void)
+struct tool_bench_progress *tool_bench_progress_new(void)
 {
-	struct csdkp_bench_progress *p;
+	struct tool_bench_progress *p;
 
 	if (!isatty(STDERR_FILENO))
 		return NULL;
@@ -27,9 +27,9 @@ struct csdkp_bench_progress *csdkp_bench_progress_new(void)
 }
 
 /* \r and "erase to end of line" redraw one line in place. */
-static void draw(struct csdkp_bench_progress *p)
+static void draw(struct tool_bench_progress *p)
 {
-	double secs = (double)(csdkp_bench_now_ns() - p->started_ns) / 1e9;
+	double secs = (double)(tool_bench_now_ns() - p->started_ns) / 1e9;
 
 	if (p->total)
 		fprintf(stderr, "\r\033[K%s  %zu/%zu  failed %zu  %.1fs", p->label, p->done, p->total,
@@ -39,7 +39,7 @@ static void draw(struct csdkp_bench_progress *p)
 	fflush(stderr);
 }
 
-void csdkp_bench_progress_begin(struct csdkp_bench_progress *p, const char *row, const char *mode, size_t total)
+void tool_bench_progress_begin(struct tool_bench_progress *p, const char *row, const char *mode, size_t total)
 {
 	if (!p)
 		return;
@@ -47,12 +47,12 @@ void csdkp_bench_progress_begin(struct csdkp_bench_progress *p, const char *row,
 	snprintf(p->label, sizeof(p->label), "bench: %s %s", row, mode);
 	p->total = total;
 	p->done = p->failed = 0;
-	p->started_ns = csdkp_bench_now_ns();
+	p->started_ns = tool_bench_now_ns();
 	draw(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
-void csdkp_bench_progress_step(struct csdkp_bench_progress *p, int ok)
+void tool_bench_progress_step(struct tool_bench_progress *p, int ok)
 {
 	if (!p)
 		return;
@@ -64,12 +64,12 @@ void csdkp_bench_progress_step(struct csdkp_bench_progress *p, int ok)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void csdkp_bench_progress_note(struct csdkp_bench_progress *p, const char *what)
+void tool_bench_progress_note(struct tool_bench_progress *p, const char *what)
 {
-	csdkp_bench_progress_begin(p, what, "", 0);
+	tool_bench_progress_begin(p, what, "", 0);
 }
 
-void csdkp_bench_progress_end(struct csdkp_bench_progress *p)
+void tool_bench_progress_end(struct tool_bench_progress *p)
 {
 	if (!p)
 		return;
@@ -79,7 +79,7 @@ void csdkp_bench_progress_end(struct csdkp_bench_progress *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void csdkp_bench_progress_free(struct csdkp_bench_progress *p)
+void tool_bench_progress_free(struct tool_bench_progress *p)
 {
 	if (!p)
 		return;

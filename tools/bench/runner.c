@@ -10,20 +10,20 @@
 
 #include "bench/bench.h"
 
-static const char *const mode_names[CSDKP_BENCH_N_MODES] = { "sequential", "staggered", "burst" };
+static const char *const mode_names[TOOL_BENCH_N_MODES] = { "sequential", "staggered", "burst" };
 
-const char *csdkp_bench_mode_name(enum csdkp_bench_mode mode)
+const char *tool_bench_mode_name(enum tool_bench_mode mode)
 {
-	return (unsigned)mode < CSDKP_BENCH_N_MODES ? mode_names[mode] : "unknown";
+	return (unsigned)mode < TOOL_BENCH_N_MODES ? mode_names[mode] : "unknown";
 }
 
-int csdkp_bench_mode_parse(enum csdkp_bench_mode *out, const char *name)
+int tool_bench_mode_parse(enum tool_bench_mode *out, const char *name)
 {
 	int i;
 
-	for (i = 0; i < CSDKP_BENCH_N_MODES; i++) {
+	for (i = 0; i < TOOL_BENCH_N_MODES; i++) {
 		if (strcmp(name, mode_names[i]) == 0) {
-			*out = (enum csdkp_bench_mode)i;
+			*out = (enum tool_bench_mode)i;
 			return 0;
 		}
 	}
@@ -31,9 +31,9 @@ int csdkp_bench_mode_parse(enum csdkp_bench_mode *out, const char *name)
 }
 
 struct worker {
-	struct csdkp_bench_target *target;
-	struct csdkp_bench_iter *iter;
-	struct csdkp_bench_progress *progress;
+	struct tool_bench_target *target;
+	struct tool_bench_iter *iter;
+	struct tool_bench_progress *progress;
 	pthread_barrier_t *barrier;   /* burst: every worker waits here, then all go */
 	int64_t origin_ns;
 	int64_t launch_ns;            /* staggered: when to start */
@@ -44,7 +44,7 @@ static void sleep_until(int64_t when_ns)
 	int64_t now;
 	struct timespec ts;
 
-	while ((now = csdkp_bench_now_ns()) < when_ns) {
+	while ((now = tool_bench_now_ns()) < when_ns) {
 		ts.tv_sec = (when_ns - now) / 1000000000;
 		ts.tv_nsec = (when_ns - now) % 1000000000;
 		nanosleep(&ts, NULL);
@@ -53,9 +53,9 @@ static void sleep_until(int64_t when_ns)
 
 static void iterate_one(struct worker *w)
 {
-	w->iter->start_ms = (double)(csdkp_bench_now_ns() - w->origin_ns) / 1e6;
+	w->iter->start_ms = (double)(tool_bench_now_ns() - w->origin_ns) / 1e6;
 	w->target->iterate(w->target, w->iter);
-	csdkp_bench_progress_step(w->progress, w->iter->ok);
+	tool_bench_progress_step(w->progress, w->iter->ok);
 }
 
 static void *worker_main(void *arg)
@@ -70,9 +70,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_target *t,
-			 enum csdkp_bench_mode mode, size_t n, int64_t stagger_ms,
-			 struct csdkp_bench_progress *progress)
+int tool_bench_run_mode(struct tool_bench_iter *iters, struct tool_bench_target *t,
+			 enum tool_bench_mode mode, size_t n, int64_t stagger_ms,
+			 struct tool_bench_progress *progress)
 {
 	struct worker *workers;
 	pthread_t *threads;
@@ -87,7 +87,7 @@ int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_targ
 		free(workers);
 		return CSDK_ENOMEM;
 	}
-	origin = csdkp_bench_now_ns();
+	origin = tool_bench_now_ns();
 	for (i = 0; i < n; i++) {
 		workers[i].target = t;
 		workers[i].iter = &iters[i];
@@ -95,12 +95,12 @@ int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_targ
 		workers[i].origin_ns = origin;
 		workers[i].launch_ns = origin + (int64_t)i * stagger_ms * 1000000;
 	}
-	if (mode == CSDKP_BENCH_SEQUENTIAL || !t->concurrent) {
+	if (mode == TOOL_BENCH_SEQUENTIAL || !t->concurrent) {
 		for (i = 0; i < n; i++)
 			iterate_one(&workers[i]);
 		goto out;
 	}
-	if (mode == CSDKP_BENCH_BURST) {
+	if (mode == TOOL_BENCH_BURST) {
 		if (pthread_barrier_init(&barrier, NULL, (unsigned)n) != 0) {
 			rc = CSDK_ENOMEM;
 			goto out;
@@ -119,16 +119,16 @@ int csdkp_bench_run_mode(struct csdkp_bench_iter *iters, struct csdkp_bench_targ
 	if (started < n) {
 		/* A thread that could not start is a failed iteration; the barrier must still be met. */
 		for (i = started; i < n; i++) {
-			csdkp_bench_iter_fail(&iters[i], "cannot start a thread: %s", strerror(EAGAIN));
+			tool_bench_iter_fail(&iters[i], "cannot start a thread: %s", strerror(EAGAIN));
 			iters[i].exit_code = -1;
-			csdkp_bench_progress_step(progress, 0);
-			if (mode == CSDKP_BENCH_BURST)
+			tool_bench_progress_step(progress, 0);
+			if (mode == TOOL_BENCH_BURST)
 				pthread_barrier_wait(&barrier);
 		}
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	if (mode == CSDKP_BENCH_BURST)
+	if (mode == TOOL_BENCH_BURST)
 		pthread_barrier_destroy(&barrier);
 out:
 	free(workers);
@@ -145,7 +145,7 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 	return 0;
 }
 
-void csdkp_bench_rmtree(const char *path)
+void tool_bench_rmtree(const char *path)
 {
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -10,7 +10,7 @@
 #define SCORE_CEILING_MS 10000.0
 #define TRIM_FRACTION 0.05
 
-int64_t csdkp_bench_now_ns(void)
+int64_t tool_bench_now_ns(void)
 {
 	struct timespec ts;
 
@@ -25,7 +25,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double csdkp_bench_percentile(const double *sorted, size_t n, double p)
+double tool_bench_percentile(const double *sorted, size_t n, double p)
 {
 	double rank, frac;
 	size_t lo;
@@ -51,13 +51,13 @@ static double component(double value_ms)
 	return s < 0.0 ? 0.0 : s;
 }
 
-double csdkp_bench_score(double median_ms, double p95_ms, double p99_ms, double success_rate)
+double tool_bench_score(double median_ms, double p95_ms, double p99_ms, double success_rate)
 {
 	return (0.60 * component(median_ms) + 0.25 * component(p95_ms) + 0.15 * component(p99_ms)) *
 	       success_rate;
 }
 
-int csdkp_bench_stats_compute(struct csdkp_bench_stats *out, const double *values, const int *ok, size_t n)
+int tool_bench_stats_compute(struct tool_bench_stats *out, const double *values, const int *ok, size_t n)
 {
 	double *v, *kept, sum = 0.0;
 	size_t i, m = 0, trim;
@@ -87,10 +87,10 @@ int csdkp_bench_stats_compute(struct csdkp_bench_stats *out, const double *value
 	out->min_ms = kept[0];
 	out->max_ms = kept[out->kept - 1];
 	out->mean_ms = sum / (double)out->kept;
-	out->median_ms = csdkp_bench_percentile(kept, out->kept, 50.0);
-	out->p95_ms = csdkp_bench_percentile(kept, out->kept, 95.0);
-	out->p99_ms = csdkp_bench_percentile(kept, out->kept, 99.0);
-	out->score = csdkp_bench_score(out->median_ms, out->p95_ms, out->p99_ms, out->success_rate);
+	out->median_ms = tool_bench_percentile(kept, out->kept, 50.0);
+	out->p95_ms = tool_bench_percentile(kept, out->kept, 95.0);
+	out->p99_ms = tool_bench_percentile(kept, out->kept, 99.0);
+	out->score = tool_bench_score(out->median_ms, out->p95_ms, out->p99_ms, out->success_rate);
 	free(v);
 	return 0;
 }

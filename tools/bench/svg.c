@@ -80,14 +80,14 @@ static void axis(FILE *fp, const struct scale *sc, int y_top, int y_axis)
 }
 
 /* A log scale from the fastest minimum to the slowest P99 of the rows that kept any iteration. */
-static void fit_scale(struct scale *sc, const struct csdkp_bench_row *rows, size_t n_rows)
+static void fit_scale(struct scale *sc, const struct tool_bench_row *rows, size_t n_rows)
 {
 	double lo = 0, hi = 0;
 	size_t r;
 	int have = 0;
 
 	for (r = 0; r < n_rows; r++) {
-		const struct csdkp_bench_stats *s = &rows[r].stats;
+		const struct tool_bench_stats *s = &rows[r].stats;
 
 		if (!s->kept)
 			continue;
@@ -105,7 +105,7 @@ static void fit_scale(struct scale *sc, const struct csdkp_bench_row *rows, size
 	}
 }
 
-static void write_head(FILE *fp, int height, const struct csdkp_bench_config *config)
+static void write_head(FILE *fp, int height, const struct tool_bench_config *config)
 {
 	fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -120,9 +120,9 @@ static void write_head(FILE *fp, int height, const struct csdkp_bench_config *co
 }
 
 /* The bar, whiskers and figures of a row that kept iterations, centred on cy. */
-static void write_bar(FILE *fp, const struct scale *sc, const struct csdkp_bench_row *row, const char *color, double cy)
+static void write_bar(FILE *fp, const struct scale *sc, const struct tool_bench_row *row, const char *color, double cy)
 {
-	const struct csdkp_bench_stats *s = &row->stats;
+	const struct tool_bench_stats *s = &row->stats;
 	double xm = xpos(sc, s->median_ms), x95 = xpos(sc, s->p95_ms), x99 = xpos(sc, s->p99_ms);
 	char med[32], p95[32], p99[32];
 
@@ -130,7 +130,7 @@ static void write_bar(FILE *fp, const struct scale *sc, const struct csdkp_bench
 		PLOT_X0, cy - 8, xm - PLOT_X0 > 1 ? xm - PLOT_X0 : 1, color);
 	put_escaped(fp, row->target->name);
 	fprintf(fp, " %s: median %.3f ms, P95 %.3f ms, P99 %.3f ms</title></rect>\n",
-		csdkp_bench_mode_name(row->mode), s->median_ms, s->p95_ms, s->p99_ms);
+		tool_bench_mode_name(row->mode), s->median_ms, s->p95_ms, s->p99_ms);
 	fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"3\"/>\n",
 		xm, cy, x95, cy);
 	fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"1\"/>\n",
@@ -144,7 +144,7 @@ static void write_bar(FILE *fp, const struct scale *sc, const struct csdkp_bench
 		TEXT_X, cy + 4, med, p95, p99, s->success_rate * 100, s->score);
 }
 
-static void write_row(FILE *fp, const struct scale *sc, const struct csdkp_bench_row *row, int y)
+static void write_row(FILE *fp, const struct scale *sc, const struct tool_bench_row *row, int y)
 {
 	int base = strcmp(row->target->kind, "baseline") == 0;
 	double cy = y + ROW_H / 2.0;
@@ -162,13 +162,13 @@ static void write_row(FILE *fp, const struct scale *sc, const struct csdkp_bench
 }
 
 /* The section of mode m from y down: its title, its rows and an axis. Returns the y below it. */
-static int write_mode(FILE *fp, const struct scale *sc, const struct csdkp_bench_row *rows, size_t n_rows, int m, int y)
+static int write_mode(FILE *fp, const struct scale *sc, const struct tool_bench_row *rows, size_t n_rows, int m, int y)
 {
 	size_t r;
 	int y_top;
 
 	fprintf(fp, "<text x=\"%d\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" fill=\"#111\">%s</text>\n",
-		LABEL_X, y + 20, csdkp_bench_mode_name((enum csdkp_bench_mode)m));
+		LABEL_X, y + 20, tool_bench_mode_name((enum tool_bench_mode)m));
 	y += TITLE_H;
 	y_top = y;
 	for (r = 0; r < n_rows; r++) {
@@ -181,22 +181,22 @@ static int write_mode(FILE *fp, const struct scale *sc, const struct csdkp_bench
 	return y + AXIS_H;
 }
 
-int csdkp_bench_svg_write(FILE *fp, const struct csdkp_bench_row *rows, size_t n_rows,
-			  const struct csdkp_bench_config *config)
+int tool_bench_svg_write(FILE *fp, const struct tool_bench_row *rows, size_t n_rows,
+			  const struct tool_bench_config *config)
 {
 	struct scale sc = { 0, 1 };
-	size_t r, rows_in[CSDKP_BENCH_N_MODES] = { 0 };
+	size_t r, rows_in[TOOL_BENCH_N_MODES] = { 0 };
 	int m, y, height = TOP + 20;
 
 	for (r = 0; r < n_rows; r++)
 		rows_in[rows[r].mode]++;
 	fit_scale(&sc, rows, n_rows);
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+	for (m = 0; m < TOOL_BENCH_N_MODES; m++)
 		if (rows_in[m])
 			height += TITLE_H + (int)rows_in[m] * ROW_H + AXIS_H;
 	write_head(fp, height, config);
 	y = TOP;
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
+	for (m = 0; m < TOOL_BENCH_N_MODES; m++)
 		if (rows_in[m])
 			y = write_mode(fp, &sc, rows, n_rows, m, y);
 	fputs("</svg>\n", fp);

@@ -9,7 +9,7 @@
 
 #define NS_PER_MS 1e6
 
-void csdkp_bench_iter_fail(struct csdkp_bench_iter *it, const char *fmt, ...)
+void tool_bench_iter_fail(struct tool_bench_iter *it, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -22,7 +22,7 @@ void csdkp_bench_iter_fail(struct csdkp_bench_iter *it, const char *fmt, ...)
 	it->ok = 0;
 }
 
-void csdkp_bench_iter_clear(struct csdkp_bench_iter *it)
+void tool_bench_iter_clear(struct tool_bench_iter *it)
 {
 	free(it->error);
 	memset(it, 0, sizeof(*it));
@@ -36,17 +36,17 @@ static const char *last_error(int rc)
 }
 
 /* The first line of a command's output, to say why it failed. */
-static void fail_with_output(struct csdkp_bench_iter *it, int exit_code, const char *out, size_t len)
+static void fail_with_output(struct tool_bench_iter *it, int exit_code, const char *out, size_t len)
 {
 	size_t n = 0;
 
 	while (n < len && n < 200 && out[n] != '\n' && out[n] != '\0')
 		n++;
-	csdkp_bench_iter_fail(it, "command exited with status %d%s%.*s", exit_code, n ? ": " : "",
+	tool_bench_iter_fail(it, "command exited with status %d%s%.*s", exit_code, n ? ": " : "",
 			      (int)n, out);
 }
 
-static void provider_iterate(struct csdkp_bench_target *t, struct csdkp_bench_iter *it)
+static void provider_iterate(struct tool_bench_target *t, struct tool_bench_iter *it)
 {
 	csdk_provider *provider = t->state;
 	csdk_sandbox *sandbox = NULL;
@@ -55,22 +55,22 @@ static void provider_iterate(struct csdkp_bench_target *t, struct csdkp_bench_it
 	int rc;
 
 	it->exit_code = -1;
-	t0 = csdkp_bench_now_ns();
+	t0 = tool_bench_now_ns();
 	rc = csdk_sandbox_create(&sandbox, provider, NULL);
-	t1 = csdkp_bench_now_ns();
+	t1 = tool_bench_now_ns();
 	it->create_ms = (double)(t1 - t0) / NS_PER_MS;
 	if (rc < 0) {
-		csdkp_bench_iter_fail(it, "create: %s", last_error(rc));
+		tool_bench_iter_fail(it, "create: %s", last_error(rc));
 		it->tti_ms = it->create_ms;
 		return;
 	}
 	rc = csdk_sandbox_run_command(&result, sandbox, t->command, NULL);
-	t2 = csdkp_bench_now_ns();
+	t2 = tool_bench_now_ns();
 	it->command_ms = (double)(t2 - t1) / NS_PER_MS;
 	it->tti_ms = (double)(t2 - t0) / NS_PER_MS;
 	it->ok = 1;
 	if (rc < 0) {
-		csdkp_bench_iter_fail(it, "run_command: %s", last_error(rc));
+		tool_bench_iter_fail(it, "run_command: %s", last_error(rc));
 	} else {
 		it->exit_code = result->exit_code;
 		if (result->exit_code != 0)
@@ -80,19 +80,19 @@ static void provider_iterate(struct csdkp_bench_target *t, struct csdkp_bench_it
 	}
 	csdk_result_free(result);
 	rc = csdk_sandbox_destroy(sandbox);
-	t3 = csdkp_bench_now_ns();
+	t3 = tool_bench_now_ns();
 	it->destroy_ms = (double)(t3 - t2) / NS_PER_MS;
 	if (rc < 0)
-		csdkp_bench_iter_fail(it, "destroy: %s", last_error(rc));
+		tool_bench_iter_fail(it, "destroy: %s", last_error(rc));
 	csdk_sandbox_free(sandbox);
 }
 
-static void provider_release(struct csdkp_bench_target *t)
+static void provider_release(struct tool_bench_target *t)
 {
 	csdk_provider_close(t->state);
 }
 
-int csdkp_bench_pool(struct csdkp_bench_target *t, const char *op)
+int tool_bench_pool(struct tool_bench_target *t, const char *op)
 {
 	char name[32], *text = NULL, what[80];
 	int rc;
@@ -100,18 +100,18 @@ int csdkp_bench_pool(struct csdkp_bench_target *t, const char *op)
 	snprintf(name, sizeof(name), "pool.%s", op);
 	if ((rc = csdk_provider_extension(&text, t->state, name, NULL)) < 0) {
 		snprintf(what, sizeof(what), "%s the pool of %s", strcmp(op, "fill") ? "draining" : "filling", t->name);
-		csdkp_report(rc, what);
+		tool_report(rc, what);
 		return -1;
 	}
 	csdk_free(text);
 	return 0;
 }
 
-int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cli *cli,
+int tool_bench_target_provider(struct tool_bench_target **out, struct tool_cli *cli,
 				const char *provider, const char *command, const char *access, long long pool)
 {
 	csdk_provider_options opts = CSDK_PROVIDER_OPTIONS_INIT;
-	struct csdkp_bench_target *t;
+	struct tool_bench_target *t;
 	struct csdk_kv *kv;
 	csdk_provider *p = NULL;
 	const char *ver;
@@ -121,7 +121,7 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 
 	*out = NULL;
 	if (!(kv = calloc(cli->n_config + 2, sizeof(*kv)))) {
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return -1;
 	}
 	/* --config applies to the provider named by the global --provider, as for other commands. */
@@ -136,11 +136,11 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 		kv[n++] = (struct csdk_kv){ "pool", pool_text };
 	opts.config = kv;
 	opts.n_config = n;
-	opts.registry = csdkp_cli_registry(cli);
+	opts.registry = tool_cli_registry(cli);
 	rc = csdk_provider_open(&p, provider, &opts);
 	free(kv);
 	if (rc < 0) {
-		csdkp_report(rc, "opening the provider");
+		tool_report(rc, "opening the provider");
 		return -1;
 	}
 	if ((t = calloc(1, sizeof(*t))) && !access && !pool)
@@ -151,7 +151,7 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 	if (!t || !t->name) {
 		free(t);
 		csdk_provider_close(p);
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return -1;
 	}
 	ver = csdk_provider_plugin(p)->version;
@@ -167,7 +167,7 @@ int csdkp_bench_target_provider(struct csdkp_bench_target **out, struct csdkp_cl
 	return 0;
 }
 
-void csdkp_bench_target_free(struct csdkp_bench_target *t)
+void tool_bench_target_free(struct tool_bench_target *t)
 {
 	if (!t)
 		return;

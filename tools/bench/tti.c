@@ -17,23 +17,23 @@ static void fmt_cell(char *buf, size_t size, double ms, int have)
 		snprintf(buf, size, "%.2f", ms);
 }
 
-static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
+static int print_summary(const struct tool_bench_row *rows, size_t n_rows)
 {
 	static const char *const headers[] = { "NAME", "KIND", "MODE", "OK", "MIN", "MEDIAN", "P95", "P99", "MAX", "SCORE" };
-	csdkp_table *table = NULL;
+	tool_table *table = NULL;
 	char cells[10][48];
 	const char *ptrs[10];
 	size_t r, b, i;
 	int any_ratio = 0;
 
-	if (csdkp_table_new(&table, 10, headers) < 0)
+	if (tool_table_new(&table, 10, headers) < 0)
 		return -1;
 	for (r = 0; r < n_rows; r++) {
-		const struct csdkp_bench_stats *s = &rows[r].stats;
+		const struct tool_bench_stats *s = &rows[r].stats;
 
 		snprintf(cells[0], sizeof(cells[0]), "%s", rows[r].target->name);
 		snprintf(cells[1], sizeof(cells[1]), "%s", rows[r].target->kind);
-		snprintf(cells[2], sizeof(cells[2]), "%s", csdkp_bench_mode_name(rows[r].mode));
+		snprintf(cells[2], sizeof(cells[2]), "%s", tool_bench_mode_name(rows[r].mode));
 		snprintf(cells[3], sizeof(cells[3]), "%zu/%zu", s->ok, s->n);
 		fmt_cell(cells[4], sizeof(cells[4]), s->min_ms, s->kept > 0);
 		fmt_cell(cells[5], sizeof(cells[5]), s->median_ms, s->kept > 0);
@@ -43,33 +43,33 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 		snprintf(cells[9], sizeof(cells[9]), "%.1f", s->score);
 		for (i = 0; i < 10; i++)
 			ptrs[i] = cells[i];
-		csdkp_table_add(table, ptrs);
+		tool_table_add(table, ptrs);
 	}
-	fprintf(CSDKP_STDOUT, "Time to interactive in ms (5%% of successes trimmed at each end):\n");
-	csdkp_table_print(table, CSDKP_STDOUT, "  ");
-	csdkp_table_free(table);
+	fprintf(TOOL_STDOUT, "Time to interactive in ms (5%% of successes trimmed at each end):\n");
+	tool_table_print(table, TOOL_STDOUT, "  ");
+	tool_table_free(table);
 
 	for (r = 0; r < n_rows; r++) {
 		for (b = 0; b < n_rows; b++) {
-			const struct csdkp_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
+			const struct tool_bench_stats *x = &rows[r].stats, *y = &rows[b].stats;
 
-			if (r == b || rows[r].mode != rows[b].mode || !csdkp_bench_ratio_wanted(rows, r, b) ||
+			if (r == b || rows[r].mode != rows[b].mode || !tool_bench_ratio_wanted(rows, r, b) ||
 			    !x->kept || !y->kept || y->median_ms <= 0 || y->p99_ms <= 0)
 				continue;
 			if (!any_ratio++)
-				fprintf(CSDKP_STDOUT, "\nRatios (row / baseline, same mode):\n");
-			fprintf(CSDKP_STDOUT, "  %s / %s, %s: median %.2fx, P95 %.2fx, P99 %.2fx\n", rows[r].target->name,
-			       rows[b].target->name, csdkp_bench_mode_name(rows[r].mode),
+				fprintf(TOOL_STDOUT, "\nRatios (row / baseline, same mode):\n");
+			fprintf(TOOL_STDOUT, "  %s / %s, %s: median %.2fx, P95 %.2fx, P99 %.2fx\n", rows[r].target->name,
+			       rows[b].target->name, tool_bench_mode_name(rows[r].mode),
 			       x->median_ms / y->median_ms, x->p95_ms / y->p95_ms, x->p99_ms / y->p99_ms);
 		}
 	}
 	/* Say why iterations failed: the first error of each row, after the table. */
-	fflush(CSDKP_STDOUT);
+	fflush(TOOL_STDOUT);
 	for (r = 0; r < n_rows; r++) {
 		for (i = 0; i < rows[r].n; i++) {
 			if (!rows[r].iters[i].ok) {
 				fprintf(stderr, "%s: bench: %s %s: %zu of %zu iterations failed; first: %s\n",
-					csdkp_tool_name(), rows[r].target->name, csdkp_bench_mode_name(rows[r].mode),
+					tool_name(), rows[r].target->name, tool_bench_mode_name(rows[r].mode),
 					rows[r].stats.n - rows[r].stats.ok, rows[r].stats.n,
 					rows[r].iters[i].error ? rows[r].iters[i].error : "unknown error");
 				break;
@@ -79,25 +79,25 @@ static int print_summary(const struct csdkp_bench_row *rows, size_t n_rows)
 	return 0;
 }
 
-static int write_svg(const char *path, const struct csdkp_bench_row *rows, size_t n_rows,
-		     const struct csdkp_bench_config *config)
+static int write_svg(const char *path, const struct tool_bench_row *rows, size_t n_rows,
+		     const struct tool_bench_config *config)
 {
 	FILE *fp = fopen(path, "w");
 	int rc;
 
 	if (!fp) {
-		csdkp_error("bench: cannot write the --svg file '%s': %s; choose a writable path", path, strerror(errno));
+		tool_error("bench: cannot write the --svg file '%s': %s; choose a writable path", path, strerror(errno));
 		return -1;
 	}
-	rc = csdkp_bench_svg_write(fp, rows, n_rows, config);
+	rc = tool_bench_svg_write(fp, rows, n_rows, config);
 	if (fclose(fp) != 0 || rc < 0) {
-		csdkp_error("bench: writing the --svg file '%s' failed: %s", path, strerror(errno));
+		tool_error("bench: writing the --svg file '%s' failed: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static void config_from_options(struct csdkp_bench_config *config, const struct csdkp_bench_options *o)
+static void config_from_options(struct tool_bench_config *config, const struct tool_bench_options *o)
 {
 	int m;
 
@@ -106,46 +106,46 @@ static void config_from_options(struct csdkp_bench_config *config, const struct 
 	config->command = o->command;
 	config->stagger_ms = o->stagger_ms;
 	config->image = o->image;
-	for (m = 0; m < CSDKP_BENCH_N_MODES; m++)
-		config->modes[m] = o->any_mode ? o->modes[m] : m == CSDKP_BENCH_SEQUENTIAL;
+	for (m = 0; m < TOOL_BENCH_N_MODES; m++)
+		config->modes[m] = o->any_mode ? o->modes[m] : m == TOOL_BENCH_SEQUENTIAL;
 }
 
-static int check_options(struct csdkp_cli *cli, char **args, size_t n_args, const struct csdkp_bench_options *o)
+static int check_options(struct tool_cli *cli, char **args, size_t n_args, const struct tool_bench_options *o)
 {
 	size_t i;
 	int docker = 0;
 
 	if (n_args > 0)
-		return csdkp_cli_usage(cli, "unexpected argument '%s'", args[0]);
+		return tool_cli_usage(cli, "unexpected argument '%s'", args[0]);
 	for (i = 0; i < o->n_baselines; i++)
 		if (strcmp(o->baselines[i], "docker-cli") == 0)
 			docker = 1;
 	if (docker && !o->image)
-		return csdkp_cli_usage(cli, "--baseline docker-cli needs --image IMAGE (an image that has the command)");
-	if (o->json_path && csdkp_bench_check_writable("--json", o->json_path) < 0)
-		return CSDKP_EXIT_FAILURE;
-	if (o->svg_path && csdkp_bench_check_writable("--svg", o->svg_path) < 0)
-		return CSDKP_EXIT_FAILURE;
+		return tool_cli_usage(cli, "--baseline docker-cli needs --image IMAGE (an image that has the command)");
+	if (o->json_path && tool_bench_check_writable("--json", o->json_path) < 0)
+		return TOOL_EXIT_FAILURE;
+	if (o->svg_path && tool_bench_check_writable("--svg", o->svg_path) < 0)
+		return TOOL_EXIT_FAILURE;
 	return 0;
 }
 
 /* The providers, then the baselines; -1 when one cannot be had (already said). */
-static int open_targets(struct csdkp_bench_target **targets, size_t *n_targets, struct csdkp_cli *cli,
-			const struct csdkp_bench_options *o)
+static int open_targets(struct tool_bench_target **targets, size_t *n_targets, struct tool_cli *cli,
+			const struct tool_bench_options *o)
 {
 	size_t i;
 
-	if ((*n_targets = csdkp_bench_open_providers(targets, cli, o, o->command)) == (size_t)-1) {
+	if ((*n_targets = tool_bench_open_providers(targets, cli, o, o->command)) == (size_t)-1) {
 		*n_targets = 0;
 		return -1;
 	}
 	for (i = 0; i < o->n_baselines; i++)
-		if (csdkp_bench_target_baseline(&targets[(*n_targets)++], o->baselines[i], o->command, o->image) < 0)
+		if (tool_bench_target_baseline(&targets[(*n_targets)++], o->baselines[i], o->command, o->image) < 0)
 			return -1;
 	return 0;
 }
 
-static int row_stats(struct csdkp_bench_row *row)
+static int row_stats(struct tool_bench_row *row)
 {
 	double *values = calloc(row->n, sizeof(*values));
 	int *ok = calloc(row->n, sizeof(*ok)), rc = -1;
@@ -156,7 +156,7 @@ static int row_stats(struct csdkp_bench_row *row)
 			values[j] = row->iters[j].tti_ms;
 			ok[j] = row->iters[j].ok;
 		}
-		rc = csdkp_bench_stats_compute(&row->stats, values, ok, row->n);
+		rc = tool_bench_stats_compute(&row->stats, values, ok, row->n);
 	}
 	free(values);
 	free(ok);
@@ -164,38 +164,38 @@ static int row_stats(struct csdkp_bench_row *row)
 }
 
 /* Times row->n iterations of row's target in row's mode; -1 when out of memory. */
-static int measure(struct csdkp_bench_row *row, const struct csdkp_bench_config *config,
-		   struct csdkp_bench_progress *progress)
+static int measure(struct tool_bench_row *row, const struct tool_bench_config *config,
+		   struct tool_bench_progress *progress)
 {
 	int64_t t0;
 	int rc;
 
-	if (row->target->pool && csdkp_bench_pool(row->target, "fill") < 0)
+	if (row->target->pool && tool_bench_pool(row->target, "fill") < 0)
 		return -1;
-	csdkp_bench_progress_begin(progress, row->target->name, csdkp_bench_mode_name(row->mode), row->n);
-	t0 = csdkp_bench_now_ns();
-	rc = csdkp_bench_run_mode(row->iters, row->target, row->mode, row->n, config->stagger_ms, progress);
-	row->wall_ms = (double)(csdkp_bench_now_ns() - t0) / 1e6;
-	if (row->target->pool && csdkp_bench_pool(row->target, "drain") < 0)
+	tool_bench_progress_begin(progress, row->target->name, tool_bench_mode_name(row->mode), row->n);
+	t0 = tool_bench_now_ns();
+	rc = tool_bench_run_mode(row->iters, row->target, row->mode, row->n, config->stagger_ms, progress);
+	row->wall_ms = (double)(tool_bench_now_ns() - t0) / 1e6;
+	if (row->target->pool && tool_bench_pool(row->target, "drain") < 0)
 		return -1;
-	csdkp_bench_progress_end(progress);
+	tool_bench_progress_end(progress);
 	return rc < 0 ? -1 : row_stats(row);
 }
 
 /* A row per chosen mode and target, in that order; -1 when out of memory. */
-static int measure_all(struct csdkp_bench_row *rows, size_t *n_rows, struct csdkp_bench_target **targets,
-		       size_t n_targets, const struct csdkp_bench_config *config)
+static int measure_all(struct tool_bench_row *rows, size_t *n_rows, struct tool_bench_target **targets,
+		       size_t n_targets, const struct tool_bench_config *config)
 {
-	struct csdkp_bench_progress *progress = csdkp_bench_progress_new();
+	struct tool_bench_progress *progress = tool_bench_progress_new();
 	size_t i;
 	int m, rc = 0;
 
-	for (m = 0; rc == 0 && m < CSDKP_BENCH_N_MODES; m++) {
+	for (m = 0; rc == 0 && m < TOOL_BENCH_N_MODES; m++) {
 		for (i = 0; rc == 0 && config->modes[m] && i < n_targets; i++) {
-			struct csdkp_bench_row *row = &rows[*n_rows];
+			struct tool_bench_row *row = &rows[*n_rows];
 
 			row->target = targets[i];
-			row->mode = (enum csdkp_bench_mode)m;
+			row->mode = (enum tool_bench_mode)m;
 			row->n = config->n;
 			if (!(row->iters = calloc(config->n, sizeof(*row->iters)))) {
 				rc = -1;
@@ -205,67 +205,67 @@ static int measure_all(struct csdkp_bench_row *rows, size_t *n_rows, struct csdk
 			rc = measure(row, config, progress);
 		}
 	}
-	csdkp_bench_progress_free(progress);
+	tool_bench_progress_free(progress);
 	return rc;
 }
 
 /* The exit status, or -1 when out of memory. */
-static int report(const struct csdkp_cli *cli, const struct csdkp_bench_options *o,
-		  const struct csdkp_bench_row *rows, size_t n_rows, const struct csdkp_bench_config *config)
+static int report(const struct tool_cli *cli, const struct tool_bench_options *o,
+		  const struct tool_bench_row *rows, size_t n_rows, const struct tool_bench_config *config)
 {
 	int status = 0;
 
 	if (cli->json) {
-		if (csdkp_bench_emit_json("-", csdkp_bench_tti_json(rows, n_rows, config)) < 0)
-			status = CSDKP_EXIT_FAILURE;
+		if (tool_bench_emit_json("-", tool_bench_tti_json(rows, n_rows, config)) < 0)
+			status = TOOL_EXIT_FAILURE;
 	} else if (print_summary(rows, n_rows) < 0) {
 		return -1;
 	}
-	if (o->json_path && csdkp_bench_emit_json(o->json_path, csdkp_bench_tti_json(rows, n_rows, config)) < 0)
-		status = CSDKP_EXIT_FAILURE;
+	if (o->json_path && tool_bench_emit_json(o->json_path, tool_bench_tti_json(rows, n_rows, config)) < 0)
+		status = TOOL_EXIT_FAILURE;
 	if (o->svg_path && write_svg(o->svg_path, rows, n_rows, config) < 0)
-		status = CSDKP_EXIT_FAILURE;
-	return csdkp_finish(status, CSDKP_EXIT_FAILURE);
+		status = TOOL_EXIT_FAILURE;
+	return tool_finish(status, TOOL_EXIT_FAILURE);
 }
 
-static void free_rows(struct csdkp_bench_row *rows, size_t n_rows)
+static void free_rows(struct tool_bench_row *rows, size_t n_rows)
 {
 	size_t i, j;
 
 	for (i = 0; rows && i < n_rows; i++) {
 		for (j = 0; j < rows[i].n; j++)
-			csdkp_bench_iter_clear(&rows[i].iters[j]);
+			tool_bench_iter_clear(&rows[i].iters[j]);
 		free(rows[i].iters);
 	}
 	free(rows);
 }
 
-int csdkp_bench_tti(struct csdkp_cli *cli, char **args, size_t n_args, void *options)
+int tool_bench_tti(struct tool_cli *cli, char **args, size_t n_args, void *options)
 {
-	struct csdkp_bench_options *o = options;
-	struct csdkp_bench_config config;
-	struct csdkp_bench_target **targets;
-	struct csdkp_bench_row *rows = NULL;
+	struct tool_bench_options *o = options;
+	struct tool_bench_config config;
+	struct tool_bench_target **targets;
+	struct tool_bench_row *rows = NULL;
 	size_t n_targets = 0, n_rows = 0, i;
 	int status;
 
 	if ((status = check_options(cli, args, n_args, o)) != 0)
 		return status;
 	config_from_options(&config, o);
-	status = CSDKP_EXIT_FAILURE;
+	status = TOOL_EXIT_FAILURE;
 	targets = calloc(4 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets));
 	if (targets && open_targets(targets, &n_targets, cli, o) < 0)
 		goto out;
-	if (!targets || !(rows = calloc(n_targets * CSDKP_BENCH_N_MODES, sizeof(*rows))) ||
+	if (!targets || !(rows = calloc(n_targets * TOOL_BENCH_N_MODES, sizeof(*rows))) ||
 	    measure_all(rows, &n_rows, targets, n_targets, &config) < 0 ||
 	    (status = report(cli, o, rows, n_rows, &config)) < 0) {
-		csdkp_error("bench: out of memory");
-		status = CSDKP_EXIT_FAILURE;
+		tool_error("bench: out of memory");
+		status = TOOL_EXIT_FAILURE;
 	}
 out:
 	free_rows(rows, n_rows);
 	for (i = 0; i < n_targets; i++)
-		csdkp_bench_target_free(targets[i]);
+		tool_bench_target_free(targets[i]);
 	free(targets);
 	return status;
 }

@@ -9,7 +9,7 @@
 
 #include "output.h"
 
-int csdkp_getopt_error(int c, char *const argv[])
+int tool_getopt_error(int c, char *const argv[])
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
 
@@ -18,17 +18,17 @@ int csdkp_getopt_error(int c, char *const argv[])
 		size_t len = strcspn(arg, "=");
 
 		if (c == ':')
-			return csdkp_usage_error("option '%.*s' needs an argument", (int)len, arg);
-		return csdkp_usage_error("unknown option '%.*s'", (int)len, arg);
+			return tool_usage_error("option '%.*s' needs an argument", (int)len, arg);
+		return tool_usage_error("unknown option '%.*s'", (int)len, arg);
 	}
 	if (c == ':')
-		return csdkp_usage_error("option '-%c' needs an argument", optopt);
+		return tool_usage_error("option '-%c' needs an argument", optopt);
 	if (optopt > ' ' && optopt < 127)
-		return csdkp_usage_error("unknown option '-%c'", optopt);
-	return csdkp_usage_error("unknown option '%s'", arg ? arg : "?");
+		return tool_usage_error("unknown option '-%c'", optopt);
+	return tool_usage_error("unknown option '%s'", arg ? arg : "?");
 }
 
-int csdkp_split_kv(char **key_out, const char **value_out, const char *arg)
+int tool_split_kv(char **key_out, const char **value_out, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 

@@ -12,13 +12,13 @@
  * unknown option or ':' for a missing argument. Prints one usage error and
  * returns 2.
  */
-int csdkp_getopt_error(int c, char *const argv[]);
+int tool_getopt_error(int c, char *const argv[]);
 
 /**
  * Split "KEY=VALUE": *key_out is a new string (free it), *value_out points
  * into arg. Returns 0, CSDK_EINVAL when there is no '=' or the key is
  * empty, or CSDK_ENOMEM.
  */
-int csdkp_split_kv(char **key_out, const char **value_out, const char *arg);
+int tool_split_kv(char **key_out, const char **value_out, const char *arg);
 
 #endif /* CSDK_TOOLS_ARGS_H */

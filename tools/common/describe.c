@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *csdkp_abi_text(char buf[CSDKP_ABI_TEXT_SIZE], uint32_t abi_version)
+char *tool_abi_text(char buf[TOOL_ABI_TEXT_SIZE], uint32_t abi_version)
 {
-	snprintf(buf, CSDKP_ABI_TEXT_SIZE, "%u.%u",
+	snprintf(buf, TOOL_ABI_TEXT_SIZE, "%u.%u",
 		 (unsigned int)CSDK_ABI_MAJOR_OF(abi_version), (unsigned int)CSDK_ABI_MINOR_OF(abi_version));
 	return buf;
 }
@@ -69,7 +69,7 @@ static size_t capability_names(const char *out[64], uint64_t capabilities)
 	return n;
 }
 
-char *csdkp_modes_text(uint32_t modes, uint32_t default_mode)
+char *tool_modes_text(uint32_t modes, uint32_t default_mode)
 {
 	const char *names[32];
 	size_t n = mode_names(names, modes, default_mode);
@@ -77,7 +77,7 @@ char *csdkp_modes_text(uint32_t modes, uint32_t default_mode)
 	return join_names(names, n, "-");
 }
 
-char *csdkp_capabilities_text(uint64_t capabilities)
+char *tool_capabilities_text(uint64_t capabilities)
 {
 	const char *names[64];
 	size_t n = capability_names(names, capabilities);
@@ -85,7 +85,7 @@ char *csdkp_capabilities_text(uint64_t capabilities)
 	return join_names(names, n, "-");
 }
 
-json_t *csdkp_strings_json(const char *const *names, size_t n)
+json_t *tool_strings_json(const char *const *names, size_t n)
 {
 	json_t *array = json_array();
 	size_t i;
@@ -101,20 +101,20 @@ json_t *csdkp_strings_json(const char *const *names, size_t n)
 	return array;
 }
 
-json_t *csdkp_modes_json(uint32_t modes, uint32_t default_mode)
+json_t *tool_modes_json(uint32_t modes, uint32_t default_mode)
 {
 	const char *names[32];
 	size_t n = mode_names(names, modes, default_mode);
 
-	return csdkp_strings_json(names, n);
+	return tool_strings_json(names, n);
 }
 
-json_t *csdkp_capabilities_json(uint64_t capabilities)
+json_t *tool_capabilities_json(uint64_t capabilities)
 {
 	const char *names[64];
 	size_t n = capability_names(names, capabilities);
 
-	return csdkp_strings_json(names, n);
+	return tool_strings_json(names, n);
 }
 
 static const char *const method_slots[] = {
@@ -128,19 +128,19 @@ static const char *const method_slots[] = {
 	"gateway_endpoint",
 };
 
-size_t csdkp_method_count(void)
+size_t tool_method_count(void)
 {
 	return sizeof(method_slots) / sizeof(method_slots[0]);
 }
 
-const char *csdkp_method_name(size_t i)
+const char *tool_method_name(size_t i)
 {
-	return i < csdkp_method_count() ? method_slots[i] : NULL;
+	return i < tool_method_count() ? method_slots[i] : NULL;
 }
 
-int csdkp_method_present(const csdk_plugin_info *info, size_t i)
+int tool_method_present(const csdk_plugin_info *info, size_t i)
 {
-	if (!info || i >= csdkp_method_count())
+	if (!info || i >= tool_method_count())
 		return 0;
 	for (size_t k = 0; k < info->n_methods; k++)
 		if (!strcmp(info->methods[k], method_slots[i]))
@@ -148,14 +148,14 @@ int csdkp_method_present(const csdk_plugin_info *info, size_t i)
 	return 0;
 }
 
-const char *csdkp_config_type_name(uint32_t type)
+const char *tool_config_type_name(uint32_t type)
 {
 	static const char *const names[] = { "string", "bool", "int", "size", "duration" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
 
-const char *csdkp_path_origin_name(csdk_path_origin origin)
+const char *tool_path_origin_name(csdk_path_origin origin)
 {
 	switch (origin) {
 	case CSDK_PATH_OPTION:

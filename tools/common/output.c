@@ -11,10 +11,10 @@
 
 #include <csdk/plugin.h>
 
-FILE *csdkp_out_fp;
-int csdkp_out_fd = STDOUT_FILENO;
+FILE *tool_out_fp;
+int tool_out_fd = STDOUT_FILENO;
 
-int csdkp_stdout_protect(void)
+int tool_stdout_protect(void)
 {
 	int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 	FILE *fp;
@@ -30,37 +30,37 @@ int csdkp_stdout_protect(void)
 		fclose(fp);
 		return -1;
 	}
-	csdkp_out_fp = fp;
-	csdkp_out_fd = fd;
+	tool_out_fp = fp;
+	tool_out_fd = fd;
 	return 0;
 }
 
-static const char *tool_name = "csdk";
+static const char *program_name = "csdk";
 
-void csdkp_tool_set_name(const char *name)
+void tool_set_name(const char *name)
 {
-	tool_name = name;
+	program_name = name;
 }
 
-const char *csdkp_tool_name(void)
+const char *tool_name(void)
 {
-	return tool_name;
+	return program_name;
 }
 
 static void vmessage(const char *kind, const char *suffix, const char *fmt, va_list ap)
-	CSDKP_PRINTF(3, 0);
+	TOOL_PRINTF(3, 0);
 
 static void vmessage(const char *kind, const char *suffix, const char *fmt, va_list ap)
 {
-	fflush(CSDKP_STDOUT);
-	fprintf(stderr, "%s: %s", tool_name, kind);
+	fflush(TOOL_STDOUT);
+	fprintf(stderr, "%s: %s", program_name, kind);
 	vfprintf(stderr, fmt, ap);
 	if (suffix)
 		fputs(suffix, stderr);
 	fputc('\n', stderr);
 }
 
-void csdkp_error(const char *fmt, ...)
+void tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -69,7 +69,7 @@ void csdkp_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-void csdkp_warning(const char *fmt, ...)
+void tool_warning(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,32 +78,32 @@ void csdkp_warning(const char *fmt, ...)
 	va_end(ap);
 }
 
-int csdkp_usage_error(const char *fmt, ...)
+int tool_usage_error(const char *fmt, ...)
 {
 	char suffix[128];
 	va_list ap;
 
-	snprintf(suffix, sizeof(suffix), "; run '%s --help' for usage", tool_name);
+	snprintf(suffix, sizeof(suffix), "; run '%s --help' for usage", program_name);
 	va_start(ap, fmt);
 	vmessage("", suffix, fmt, ap);
 	va_end(ap);
 	return 2;
 }
 
-int csdkp_finish_output(void)
+int tool_finish_output(void)
 {
-	int failed = fflush(CSDKP_STDOUT) != 0 || ferror(CSDKP_STDOUT);
+	int failed = fflush(TOOL_STDOUT) != 0 || ferror(TOOL_STDOUT);
 
 	if (!failed)
 		return 0;
-	csdkp_error("cannot write to standard output (%s); check the disk or the pipe it goes to",
+	tool_error("cannot write to standard output (%s); check the disk or the pipe it goes to",
 		    strerror(errno ? errno : EIO));
 	return -1;
 }
 
 /* ------------------------------------------------------------------ tables */
 
-struct csdkp_table {
+struct tool_table {
 	size_t n_columns;
 	int has_header;
 	size_t n_rows;        /* including the header row */
@@ -111,9 +111,9 @@ struct csdkp_table {
 	char **cells;         /* n_rows * n_columns */
 };
 
-int csdkp_table_new(csdkp_table **out, size_t n_columns, const char *const *headers)
+int tool_table_new(tool_table **out, size_t n_columns, const char *const *headers)
 {
-	csdkp_table *table;
+	tool_table *table;
 
 	*out = NULL;
 	table = calloc(1, sizeof(*table));
@@ -122,7 +122,7 @@ int csdkp_table_new(csdkp_table **out, size_t n_columns, const char *const *head
 	table->n_columns = n_columns;
 	if (headers) {
 		table->has_header = 1;
-		if (csdkp_table_add(table, headers) < 0) {
+		if (tool_table_add(table, headers) < 0) {
 			free(table);
 			return CSDK_ENOMEM;
 		}
@@ -131,7 +131,7 @@ int csdkp_table_new(csdkp_table **out, size_t n_columns, const char *const *head
 	return 0;
 }
 
-int csdkp_table_add(csdkp_table *table, const char *const *cells)
+int tool_table_add(tool_table *table, const char *const *cells)
 {
 	size_t i, base;
 
@@ -157,12 +157,12 @@ int csdkp_table_add(csdkp_table *table, const char *const *cells)
 	return 0;
 }
 
-size_t csdkp_table_rows(const csdkp_table *table)
+size_t tool_table_rows(const tool_table *table)
 {
 	return table->n_rows - (table->has_header ? 1 : 0);
 }
 
-void csdkp_table_print(const csdkp_table *table, FILE *fp, const char *indent)
+void tool_table_print(const tool_table *table, FILE *fp, const char *indent)
 {
 	size_t *widths = calloc(table->n_columns ? table->n_columns : 1, sizeof(*widths));
 	size_t row, col;
@@ -195,7 +195,7 @@ void csdkp_table_print(const csdkp_table *table, FILE *fp, const char *indent)
 	free(widths);
 }
 
-void csdkp_table_free(csdkp_table *table)
+void tool_table_free(tool_table *table)
 {
 	size_t i;
 
@@ -209,14 +209,14 @@ void csdkp_table_free(csdkp_table *table)
 
 /* -------------------------------------------------------------------- JSON */
 
-int csdkp_json_print(FILE *fp, const json_t *root)
+int tool_json_print(FILE *fp, const json_t *root)
 {
 	if (json_dumpf(root, fp, JSON_INDENT(2)) < 0)
 		return -1;
 	return fputc('\n', fp) == EOF ? -1 : 0;
 }
 
-json_t *csdkp_json_string_or_null(const char *s)
+json_t *tool_json_string_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }

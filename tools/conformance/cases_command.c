@@ -44,51 +44,51 @@ static void pause_ms(int ms)
 
 /* Run cmd in sandbox until it exits 0, polling until WAIT_MS have passed.
  * 0 once it did; -1 with the failure recorded (what) when it never did. */
-static int wait_until(csdkp_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd, const char *what)
+static int wait_until(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd, const char *what)
 {
-	double deadline = csdkp_conf_now_ms() + WAIT_MS;
+	double deadline = tool_conf_now_ms() + WAIT_MS;
 
 	for (;;) {
 		csdk_result *res;
 		int code;
 
-		CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, sandbox, cmd, NULL));
+		TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, NULL));
 		code = res->exit_code;
 		csdk_result_free(res);
 		if (code == 0)
 			return 0;
-		if (csdkp_conf_now_ms() > deadline)
-			return csdkp_conf_fail(t, "%s: '%s' still exits %d after %d s", what, cmd, code, WAIT_MS / 1000);
+		if (tool_conf_now_ms() > deadline)
+			return tool_conf_fail(t, "%s: '%s' still exits %d after %d s", what, cmd, code, WAIT_MS / 1000);
 		pause_ms(POLL_MS);
 	}
 }
 
 /* Run cmd in sandbox and expect exit 0. */
-static int run_ok(csdkp_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
+static int run_ok(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, sandbox, cmd, NULL));
-	rc = csdkp_conf_expect_exit(t, cmd, res, 0);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, NULL));
+	rc = tool_conf_expect_exit(t, cmd, res, 0);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_echo(csdkp_conf_ctx *t)
+int tool_conf_case_echo(tool_conf_ctx *t)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "echo \"Hello from command\"", NULL));
-	rc = csdkp_conf_expect_contains(t, "stdout", "Hello from command", res->stdout_buf, res->stdout_len);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "echo \"Hello from command\"", NULL));
+	rc = tool_conf_expect_contains(t, "stdout", "Hello from command", res->stdout_buf, res->stdout_len);
 	if (rc == 0)
-		rc = csdkp_conf_expect_exit(t, "echo", res, 0);
+		rc = tool_conf_expect_exit(t, "echo", res, 0);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_background(csdkp_conf_ctx *t)
+int tool_conf_case_background(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
 	csdk_result *res;
@@ -100,43 +100,43 @@ int csdkp_conf_case_background(csdkp_conf_ctx *t)
 	marker(m, sizeof(m), "bg");
 	snprintf(cmd, sizeof(cmd), "sh -c '" WAIT_LOOP "; echo done > %s.done'", m, m);
 	opts.background = 1;
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = csdkp_conf_expect_exit(t, "a waiting command in background", res, 0);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
+	rc = tool_conf_expect_exit(t, "a waiting command in background", res, 0);
 	csdk_result_free(res);
-	CSDKP_CONF_CHECK(rc);
+	TOOL_CONF_CHECK(rc);
 	snprintf(cmd, sizeof(cmd), "test ! -e %s.done", m);
-	CSDKP_CONF_CHECK(run_ok(t, t->sandbox, cmd));
+	TOOL_CONF_CHECK(run_ok(t, t->sandbox, cmd));
 	/* released, the background command completes on its own */
 	snprintf(cmd, sizeof(cmd), "touch %s.go", m);
-	CSDKP_CONF_CHECK(run_ok(t, t->sandbox, cmd));
+	TOOL_CONF_CHECK(run_ok(t, t->sandbox, cmd));
 	snprintf(cmd, sizeof(cmd), "test -e %s.done", m);
-	CSDKP_CONF_CHECK(wait_until(t, t->sandbox, cmd, "the background command, released, never completed"));
+	TOOL_CONF_CHECK(wait_until(t, t->sandbox, cmd, "the background command, released, never completed"));
 	snprintf(cmd, sizeof(cmd), "rm -f %s.go %s.done", m, m);
 	return run_ok(t, t->sandbox, cmd);
 }
 
-int csdkp_conf_case_not_found(csdkp_conf_ctx *t)
+int tool_conf_case_not_found(tool_conf_ctx *t)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "nonexistent-command-12345", NULL));
-	rc = csdkp_conf_expect_exit(t, "nonexistent-command-12345", res, 127);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "nonexistent-command-12345", NULL));
+	rc = tool_conf_expect_exit(t, "nonexistent-command-12345", res, 127);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_streams(csdkp_conf_ctx *t)
+int tool_conf_case_streams(tool_conf_ctx *t)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "sh -c 'echo out; echo err 1>&2; exit 3'", NULL));
-	rc = csdkp_conf_expect_str(t, "stdout", "out\n", res->stdout_buf, res->stdout_len);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "sh -c 'echo out; echo err 1>&2; exit 3'", NULL));
+	rc = tool_conf_expect_str(t, "stdout", "out\n", res->stdout_buf, res->stdout_len);
 	if (rc == 0)
-		rc = csdkp_conf_expect_str(t, "stderr", "err\n", res->stderr_buf, res->stderr_len);
+		rc = tool_conf_expect_str(t, "stderr", "err\n", res->stderr_buf, res->stderr_len);
 	if (rc == 0)
-		rc = csdkp_conf_expect_exit(t, "exit 3", res, 3);
+		rc = tool_conf_expect_exit(t, "exit 3", res, 3);
 	csdk_result_free(res);
 	return rc;
 }
@@ -177,7 +177,7 @@ static int collect(const char *data, size_t len, void *userdata)
 }
 
 struct streamer {
-	csdkp_conf_ctx *t;
+	tool_conf_ctx *t;
 	const char *cmd;
 	csdk_command_options opts;
 	csdk_result *res;
@@ -207,7 +207,7 @@ static void *stream(void *arg)
  * one at a time by the host, so for them the command goes on by itself (the
  * chunks are then only checked to join to the result).
  */
-int csdkp_conf_case_streaming(csdkp_conf_ctx *t)
+int tool_conf_case_streaming(tool_conf_ctx *t)
 {
 	struct chunks c = { 0, 0, 0, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
 	struct streamer s;
@@ -237,12 +237,12 @@ int csdkp_conf_case_streaming(csdkp_conf_ctx *t)
 		pthread_t th;
 
 		if (pthread_create(&th, NULL, stream, &s) != 0)
-			return csdkp_conf_fail(t, "pthread_create failed");
+			return tool_conf_fail(t, "pthread_create failed");
 		/* wait for "tick 1" to come through, or for the call to end */
-		deadline = csdkp_conf_now_ms() + WAIT_MS;
+		deadline = tool_conf_now_ms() + WAIT_MS;
 		pthread_mutex_lock(&c.lock);
 		while (!(first_seen = c.len >= 7 && !memcmp(c.data, "tick 1\n", 7)) && !s.done && !c.failed &&
-		       csdkp_conf_now_ms() < deadline) {
+		       tool_conf_now_ms() < deadline) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -259,30 +259,30 @@ int csdkp_conf_case_streaming(csdkp_conf_ctx *t)
 			snprintf(go, sizeof(go), "touch %s.go", m);
 			rc = run_ok(t, t->sandbox, go);
 		} else if (!done && !c.failed) {
-			rc = csdkp_conf_fail(t, "on_stdout: no \"tick 1\" within %d s of the call, and the call did not end",
+			rc = tool_conf_fail(t, "on_stdout: no \"tick 1\" within %d s of the call, and the call did not end",
 					     WAIT_MS / 1000);
 		}
 		/* ends by itself at the latest when its wait loop gives up */
 		pthread_join(th, NULL);
 		if (rc == 0 && !first_seen && done && s.rc >= 0)
-			rc = csdkp_conf_fail(t, "the command ended before its first line came through on_stdout: "
+			rc = tool_conf_fail(t, "the command ended before its first line came through on_stdout: "
 					     "the output did not come live");
 	}
 	if (rc == 0 && s.rc < 0)
-		rc = csdkp_conf_call_failed(t, "run_command with on_stdout", s.rc);
+		rc = tool_conf_call_failed(t, "run_command with on_stdout", s.rc);
 	if (rc == 0 && !s.res)
-		rc = csdkp_conf_fail(t, "run_command with on_stdout: returned 0 without a result");
+		rc = tool_conf_fail(t, "run_command with on_stdout: returned 0 without a result");
 	if (rc == 0 && c.failed)
-		rc = csdkp_conf_fail(t, "out of memory");
+		rc = tool_conf_fail(t, "out of memory");
 	if (rc == 0 && c.n == 0)
-		rc = csdkp_conf_fail(t, "on_stdout: expected live chunks, got no call");
+		rc = tool_conf_fail(t, "on_stdout: expected live chunks, got no call");
 	if (rc == 0)
-		rc = csdkp_conf_expect_bytes(t, "chunks joined vs the result's stdout", s.res->stdout_buf,
+		rc = tool_conf_expect_bytes(t, "chunks joined vs the result's stdout", s.res->stdout_buf,
 					     s.res->stdout_len, c.data, c.len);
 	if (rc == 0)
-		rc = csdkp_conf_expect_str(t, "stdout", "tick 1\ntick 2\ntick 3\n", s.res->stdout_buf, s.res->stdout_len);
+		rc = tool_conf_expect_str(t, "stdout", "tick 1\ntick 2\ntick 3\n", s.res->stdout_buf, s.res->stdout_len);
 	if (rc == 0)
-		rc = csdkp_conf_expect_exit(t, "ticks", s.res, 0);
+		rc = tool_conf_expect_exit(t, "ticks", s.res, 0);
 	csdk_result_free(s.res);
 	free(c.data);
 	return rc;
@@ -291,7 +291,7 @@ int csdkp_conf_case_streaming(csdkp_conf_ctx *t)
 /* The command would wait for a file nobody creates (90 s at most): only the
  * timeout ends it, so exit 124 with "starting" and without "finished" says
  * the timeout ended it and kept the output, however long that took. */
-int csdkp_conf_case_timeout(csdkp_conf_ctx *t)
+int tool_conf_case_timeout(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
 	csdk_result *res;
@@ -301,47 +301,47 @@ int csdkp_conf_case_timeout(csdkp_conf_ctx *t)
 	marker(m, sizeof(m), "never");
 	snprintf(cmd, sizeof(cmd), "sh -c 'echo starting; " WAIT_LOOP "; echo finished'", m);
 	opts.timeout_ms = 5000;
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = csdkp_conf_expect_exit(t, "a waiting command with a 5000 ms timeout", res, 124);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
+	rc = tool_conf_expect_exit(t, "a waiting command with a 5000 ms timeout", res, 124);
 	if (rc == 0)
-		rc = csdkp_conf_expect_contains(t, "stdout kept after the timeout", "starting", res->stdout_buf,
+		rc = tool_conf_expect_contains(t, "stdout kept after the timeout", "starting", res->stdout_buf,
 						res->stdout_len);
 	if (rc == 0 && res->stdout_len >= 8 && memmem(res->stdout_buf, res->stdout_len, "finished", 8))
-		rc = csdkp_conf_fail(t, "a waiting command with a 5000 ms timeout: it ran to its end instead of being stopped");
+		rc = tool_conf_fail(t, "a waiting command with a 5000 ms timeout: it ran to its end instead of being stopped");
 	csdk_result_free(res);
 	return rc;
 }
 
-static int expect_output(csdkp_conf_ctx *t, const char *cmd, const char *expected)
+static int expect_output(tool_conf_ctx *t, const char *cmd, const char *expected)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, cmd, NULL));
-	rc = csdkp_conf_expect_exit(t, cmd, res, 0);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
+	rc = tool_conf_expect_exit(t, cmd, res, 0);
 	if (rc == 0)
-		rc = csdkp_conf_expect_str(t, cmd, expected, res->stdout_buf, res->stdout_len);
+		rc = tool_conf_expect_str(t, cmd, expected, res->stdout_buf, res->stdout_len);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_quoting(csdkp_conf_ctx *t)
+int tool_conf_case_quoting(tool_conf_ctx *t)
 {
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(expect_output(t, "sh -c 'echo \"hello world\"'", "hello world\n"));
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "sh -c 'echo \"$HOME\"'", NULL));
-	rc = csdkp_conf_expect_exit(t, "echo \"$HOME\"", res, 0);
+	TOOL_CONF_CHECK(expect_output(t, "sh -c 'echo \"hello world\"'", "hello world\n"));
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "sh -c 'echo \"$HOME\"'", NULL));
+	rc = tool_conf_expect_exit(t, "echo \"$HOME\"", res, 0);
 	if (rc == 0 && (res->stdout_len < 2 || res->stdout_buf[0] == '\n'))
-		rc = csdkp_conf_fail(t, "echo \"$HOME\": expected a non-empty line, got %zu bytes", res->stdout_len);
+		rc = tool_conf_fail(t, "echo \"$HOME\": expected a non-empty line, got %zu bytes", res->stdout_len);
 	csdk_result_free(res);
-	CSDKP_CONF_CHECK(rc);
+	TOOL_CONF_CHECK(rc);
 	return expect_output(t, "echo test content | cat > /tmp/test-quoting.txt && cat /tmp/test-quoting.txt",
 			     "test content\n");
 }
 
-int csdkp_conf_case_env(csdkp_conf_ctx *t)
+int tool_conf_case_env(tool_conf_ctx *t)
 {
 	static const char value[] = "a b 'c' \"d\" $HOME `e` \\f";
 	const struct csdk_kv envs[] = { { "CSDK_CONFORMANCE_VAR", value }, { "CSDK_CONFORMANCE_OTHER", "2" } };
@@ -351,34 +351,34 @@ int csdkp_conf_case_env(csdkp_conf_ctx *t)
 
 	opts.envs = envs;
 	opts.n_envs = 2;
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox,
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox,
 					"printf '%s|%s' \"$CSDK_CONFORMANCE_VAR\" \"$CSDK_CONFORMANCE_OTHER\"", &opts));
-	rc = csdkp_conf_expect_exit(t, "printf of the variables", res, 0);
+	rc = tool_conf_expect_exit(t, "printf of the variables", res, 0);
 	if (rc == 0)
-		rc = csdkp_conf_expect_str(t, "the env option as the command saw it", "a b 'c' \"d\" $HOME `e` \\f|2",
+		rc = tool_conf_expect_str(t, "the env option as the command saw it", "a b 'c' \"d\" $HOME `e` \\f|2",
 					   res->stdout_buf, res->stdout_len);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_cwd(csdkp_conf_ctx *t)
+int tool_conf_case_cwd(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
 	csdk_result *res;
 	int rc;
 
-	CSDKP_CONF_CHECK(expect_output(t, "mkdir -p '/tmp/conformance cwd' && echo made", "made\n"));
+	TOOL_CONF_CHECK(expect_output(t, "mkdir -p '/tmp/conformance cwd' && echo made", "made\n"));
 	opts.cwd = "/tmp/conformance cwd";
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "pwd", &opts));
-	rc = csdkp_conf_expect_exit(t, "pwd", res, 0);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "pwd", &opts));
+	rc = tool_conf_expect_exit(t, "pwd", res, 0);
 	if (rc == 0)
-		rc = csdkp_conf_expect_str(t, "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n",
+		rc = tool_conf_expect_str(t, "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n",
 					   res->stdout_buf, res->stdout_len);
 	csdk_result_free(res);
 	return rc;
 }
 
-int csdkp_conf_case_exit_codes(csdkp_conf_ctx *t)
+int tool_conf_case_exit_codes(tool_conf_ctx *t)
 {
 	static const int codes[] = { 0, 1, 2, 42, 126, 128, 200, 255 };
 	size_t i;
@@ -389,30 +389,30 @@ int csdkp_conf_case_exit_codes(csdkp_conf_ctx *t)
 		int rc;
 
 		snprintf(cmd, sizeof(cmd), "exit %d", codes[i]);
-		CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, cmd, NULL));
-		rc = csdkp_conf_expect_exit(t, cmd, res, codes[i]);
+		TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
+		rc = tool_conf_expect_exit(t, cmd, res, codes[i]);
 		csdk_result_free(res);
-		CSDKP_CONF_CHECK(rc);
+		TOOL_CONF_CHECK(rc);
 	}
 	return 0;
 }
 
 #define LARGE_BYTES ((size_t)8 << 20)
 
-int csdkp_conf_case_large_output(csdkp_conf_ctx *t)
+int tool_conf_case_large_output(tool_conf_ctx *t)
 {
 	static const char line[] = "0123456789abcdef\n";
 	csdk_result *res;
 	size_t i, n = sizeof(line) - 1;
 	int rc;
 
-	CSDKP_CONF_CHECK(csdkp_conf_run(t, &res, t->sandbox, "yes 0123456789abcdef | head -c 8388608", NULL));
-	rc = csdkp_conf_expect_exit(t, "8 MiB to stdout", res, 0);
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "yes 0123456789abcdef | head -c 8388608", NULL));
+	rc = tool_conf_expect_exit(t, "8 MiB to stdout", res, 0);
 	if (rc == 0 && res->stdout_len != LARGE_BYTES)
-		rc = csdkp_conf_fail(t, "8 MiB to stdout: expected %zu bytes, got %zu", LARGE_BYTES, res->stdout_len);
+		rc = tool_conf_fail(t, "8 MiB to stdout: expected %zu bytes, got %zu", LARGE_BYTES, res->stdout_len);
 	for (i = 0; rc == 0 && i < res->stdout_len; i++)
 		if (res->stdout_buf[i] != line[i % n])
-			rc = csdkp_conf_fail(t, "8 MiB to stdout: byte %zu expected 0x%02x, got 0x%02x", i,
+			rc = tool_conf_fail(t, "8 MiB to stdout: byte %zu expected 0x%02x, got 0x%02x", i,
 					     (unsigned char)line[i % n], (unsigned char)res->stdout_buf[i]);
 	csdk_result_free(res);
 	return rc;
@@ -445,7 +445,7 @@ static void *work(void *arg)
  * host calls other providers one at a time, so there both commands just
  * print their line.
  */
-int csdkp_conf_case_concurrent(csdkp_conf_ctx *t)
+int tool_conf_case_concurrent(tool_conf_ctx *t)
 {
 	struct worker w[2];
 	csdk_sandbox *other = NULL;
@@ -453,7 +453,7 @@ int csdkp_conf_case_concurrent(csdkp_conf_ctx *t)
 	char m[80], cmd[1024];
 	int i, started = 0, rc = 0;
 
-	CSDKP_CONF_CHECK(csdkp_conf_create(t, &other, NULL));
+	TOOL_CONF_CHECK(tool_conf_create(t, &other, NULL));
 	memset(w, 0, sizeof(w));
 	w[0].sandbox = t->sandbox;
 	w[1].sandbox = other;
@@ -467,7 +467,7 @@ int csdkp_conf_case_concurrent(csdkp_conf_ctx *t)
 	snprintf(w[1].command, sizeof(w[1].command), "echo sandbox-1");
 	for (i = 0; i < 2; i++) {
 		if (pthread_create(&w[i].thread, NULL, work, &w[i]) != 0) {
-			rc = csdkp_conf_fail(t, "pthread_create failed");
+			rc = tool_conf_fail(t, "pthread_create failed");
 			break;
 		}
 		started++;
@@ -502,14 +502,14 @@ int csdkp_conf_case_concurrent(csdkp_conf_ctx *t)
 
 		snprintf(what, sizeof(what), "thread %d: %.60s", i, w[i].command);
 		if (w[i].rc < 0 || !w[i].res) {
-			rc = csdkp_conf_fail(t, "%s: failed: %s (%d): %s", what, csdk_strerror(w[i].rc), w[i].rc,
+			rc = tool_conf_fail(t, "%s: failed: %s (%d): %s", what, csdk_strerror(w[i].rc), w[i].rc,
 					     w[i].message);
 			break;
 		}
 		snprintf(expected, sizeof(expected), "sandbox-%d\n", i);
-		rc = csdkp_conf_expect_exit(t, what, w[i].res, 0);
+		rc = tool_conf_expect_exit(t, what, w[i].res, 0);
 		if (rc == 0)
-			rc = csdkp_conf_expect_str(t, what, expected, w[i].res->stdout_buf, w[i].res->stdout_len);
+			rc = tool_conf_expect_str(t, what, expected, w[i].res->stdout_buf, w[i].res->stdout_len);
 	}
 	if (live) {
 		snprintf(cmd, sizeof(cmd), "rm -f %s.started %s.go", m, m);

@@ -9,66 +9,66 @@
 #include <time.h>
 #include <unistd.h>
 
-int csdkp_conf_case_create(csdkp_conf_ctx *t)
+int tool_conf_case_create(tool_conf_ctx *t)
 {
 	const char *id = csdk_sandbox_id(t->sandbox);
 	csdk_provider *p = csdk_sandbox_provider(t->sandbox);
 	const char *name = p ? csdk_provider_name(p) : NULL;
 
 	if (!id || !id[0])
-		return csdkp_conf_fail(t, "sandbox id: expected a non-empty string, got %s", id ? "\"\"" : "NULL");
+		return tool_conf_fail(t, "sandbox id: expected a non-empty string, got %s", id ? "\"\"" : "NULL");
 	if (!name || strcmp(name, t->provider_name) != 0)
-		return csdkp_conf_fail(t, "provider of the sandbox: expected \"%s\", got %s%s%s", t->provider_name,
+		return tool_conf_fail(t, "provider of the sandbox: expected \"%s\", got %s%s%s", t->provider_name,
 				       name ? "\"" : "", name ? name : "NULL", name ? "\"" : "");
 	return 0;
 }
 
-int csdkp_conf_case_info(csdkp_conf_ctx *t)
+int tool_conf_case_info(tool_conf_ctx *t)
 {
 	csdk_sandbox_info *info = NULL;
 	const char *id = csdk_sandbox_id(t->sandbox);
 	int rc = 0;
 
-	CSDKP_CONF_TRY(t, "get_info", csdk_sandbox_get_info(&info, t->sandbox));
+	TOOL_CONF_TRY(t, "get_info", csdk_sandbox_get_info(&info, t->sandbox));
 	if (!info)
-		return csdkp_conf_fail(t, "get_info: returned 0 without information");
+		return tool_conf_fail(t, "get_info: returned 0 without information");
 	if (!info->id || strcmp(info->id, id) != 0)
-		rc = csdkp_conf_fail(t, "get_info id: expected \"%s\", got \"%s\"", id, info->id ? info->id : "(null)");
+		rc = tool_conf_fail(t, "get_info id: expected \"%s\", got \"%s\"", id, info->id ? info->id : "(null)");
 	else if (!info->provider || strcmp(info->provider, t->provider_name) != 0)
-		rc = csdkp_conf_fail(t, "get_info provider: expected \"%s\", got \"%s\"", t->provider_name,
+		rc = tool_conf_fail(t, "get_info provider: expected \"%s\", got \"%s\"", t->provider_name,
 				     info->provider ? info->provider : "(null)");
 	else if (info->status != CSDK_STATUS_RUNNING)
-		rc = csdkp_conf_fail(t, "get_info status of a new sandbox: expected \"running\", got \"%s\"",
+		rc = tool_conf_fail(t, "get_info status of a new sandbox: expected \"running\", got \"%s\"",
 				     csdk_status_name(info->status));
 	csdk_sandbox_info_free(info);
 	return rc;
 }
 
-static int expect_url(csdkp_conf_ctx *t, int port, const char *protocol, const char *prefix)
+static int expect_url(tool_conf_ctx *t, int port, const char *protocol, const char *prefix)
 {
 	char what[64], *url = NULL;
 	regex_t re;
 	int rc = 0;
 
 	snprintf(what, sizeof(what), "get_url port %d protocol %s", port, protocol ? protocol : "default");
-	CSDKP_CONF_TRY(t, what, csdk_sandbox_get_url(&url, t->sandbox, port, protocol));
+	TOOL_CONF_TRY(t, what, csdk_sandbox_get_url(&url, t->sandbox, port, protocol));
 	if (regcomp(&re, "^(https?|wss?)://.+", REG_EXTENDED | REG_NOSUB) != 0) {
 		csdk_free(url);
-		return csdkp_conf_fail(t, "regcomp failed");
+		return tool_conf_fail(t, "regcomp failed");
 	}
 	if (!url || regexec(&re, url, 0, NULL, 0) != 0)
-		rc = csdkp_conf_fail(t, "%s: expected a URL matching ^(https?|wss?)://.+, got \"%s\"", what,
+		rc = tool_conf_fail(t, "%s: expected a URL matching ^(https?|wss?)://.+, got \"%s\"", what,
 				     url ? url : "(null)");
 	else if (prefix && strncmp(url, prefix, strlen(prefix)) != 0)
-		rc = csdkp_conf_fail(t, "%s: expected a URL starting with %s, got \"%s\"", what, prefix, url);
+		rc = tool_conf_fail(t, "%s: expected a URL starting with %s, got \"%s\"", what, prefix, url);
 	regfree(&re);
 	csdk_free(url);
 	return rc;
 }
 
-int csdkp_conf_case_url(csdkp_conf_ctx *t)
+int tool_conf_case_url(tool_conf_ctx *t)
 {
-	CSDKP_CONF_CHECK(expect_url(t, 3000, NULL, NULL));
+	TOOL_CONF_CHECK(expect_url(t, 3000, NULL, NULL));
 	return expect_url(t, 8080, "wss", "wss://");
 }
 
@@ -82,7 +82,7 @@ static int list_has(const csdk_sandbox_list *list, const char *id)
 	return 0;
 }
 
-int csdkp_conf_case_crud(csdkp_conf_ctx *t)
+int tool_conf_case_crud(tool_conf_ctx *t)
 {
 	csdk_sandbox *got = NULL;
 	csdk_sandbox_list *list = NULL;
@@ -90,30 +90,30 @@ int csdkp_conf_case_crud(csdkp_conf_ctx *t)
 	int found;
 
 	snprintf(id, sizeof(id), "%s", csdk_sandbox_id(t->sandbox));
-	CSDKP_CONF_TRY(t, "get by id", csdk_sandbox_get(&got, t->provider, id));
+	TOOL_CONF_TRY(t, "get by id", csdk_sandbox_get(&got, t->provider, id));
 	if (!got)
-		return csdkp_conf_fail(t, "get \"%s\": expected the sandbox, got not found", id);
+		return tool_conf_fail(t, "get \"%s\": expected the sandbox, got not found", id);
 	if (strcmp(csdk_sandbox_id(got), id) != 0) {
-		csdkp_conf_fail(t, "get \"%s\": expected the same id, got \"%s\"", id, csdk_sandbox_id(got));
+		tool_conf_fail(t, "get \"%s\": expected the same id, got \"%s\"", id, csdk_sandbox_id(got));
 		csdk_sandbox_free(got);
 		return -1;
 	}
 	csdk_sandbox_free(got);
 
-	CSDKP_CONF_TRY(t, "list", csdk_sandbox_list_all(&list, t->provider));
+	TOOL_CONF_TRY(t, "list", csdk_sandbox_list_all(&list, t->provider));
 	found = list && list_has(list, id);
 	csdk_sandbox_list_free(list);
 	if (!found)
-		return csdkp_conf_fail(t, "list: expected it to contain \"%s\", it does not", id);
+		return tool_conf_fail(t, "list: expected it to contain \"%s\", it does not", id);
 
-	CSDKP_CONF_TRY(t, "destroy", csdk_provider_destroy(t->provider, id));
+	TOOL_CONF_TRY(t, "destroy", csdk_provider_destroy(t->provider, id));
 	got = NULL;
-	CSDKP_CONF_TRY(t, "get after destroy", csdk_sandbox_get(&got, t->provider, id));
+	TOOL_CONF_TRY(t, "get after destroy", csdk_sandbox_get(&got, t->provider, id));
 	if (got) {
 		csdk_sandbox_free(got);
-		return csdkp_conf_fail(t, "get \"%s\" after destroy: expected not found (0 and NULL), got a sandbox", id);
+		return tool_conf_fail(t, "get \"%s\" after destroy: expected not found (0 and NULL), got a sandbox", id);
 	}
-	CSDKP_CONF_TRY(t, "destroy again", csdk_provider_destroy(t->provider, id));
+	TOOL_CONF_TRY(t, "destroy again", csdk_provider_destroy(t->provider, id));
 	return 0;
 }
 
@@ -126,16 +126,16 @@ static void unique_name(char *buf, size_t size, const char *what)
 		 (long long)ts.tv_sec, ts.tv_nsec);
 }
 
-static int same_sandbox(csdkp_conf_ctx *t, const char *what, csdk_sandbox *sb, const char *id)
+static int same_sandbox(tool_conf_ctx *t, const char *what, csdk_sandbox *sb, const char *id)
 {
 	if (!sb)
-		return csdkp_conf_fail(t, "%s: expected sandbox \"%s\", got not found", what, id);
+		return tool_conf_fail(t, "%s: expected sandbox \"%s\", got not found", what, id);
 	if (strcmp(csdk_sandbox_id(sb), id) != 0)
-		return csdkp_conf_fail(t, "%s: expected id \"%s\", got \"%s\"", what, id, csdk_sandbox_id(sb));
+		return tool_conf_fail(t, "%s: expected id \"%s\", got \"%s\"", what, id, csdk_sandbox_id(sb));
 	return 0;
 }
 
-int csdkp_conf_case_named(csdkp_conf_ctx *t)
+int tool_conf_case_named(tool_conf_ctx *t)
 {
 	csdk_sandbox *a = NULL, *b = NULL, *c = NULL;
 	char name[128], unknown[128];
@@ -143,23 +143,23 @@ int csdkp_conf_case_named(csdkp_conf_ctx *t)
 
 	unique_name(name, sizeof(name), "named");
 	unique_name(unknown, sizeof(unknown), "unknown");
-	CSDKP_CONF_TRY(t, "find_or_create", csdk_sandbox_find_or_create(&a, t->provider, NULL, name, NULL));
+	TOOL_CONF_TRY(t, "find_or_create", csdk_sandbox_find_or_create(&a, t->provider, NULL, name, NULL));
 	if (!a || !csdk_sandbox_id(a)[0]) {
 		csdk_sandbox_free(a);
-		return csdkp_conf_fail(t, "find_or_create: expected a sandbox with a non-empty id, got none");
+		return tool_conf_fail(t, "find_or_create: expected a sandbox with a non-empty id, got none");
 	}
-	if (csdkp_conf_track(t, 'S', csdk_sandbox_id(a)) < 0) {
+	if (tool_conf_track(t, 'S', csdk_sandbox_id(a)) < 0) {
 		csdk_sandbox_free(a);
-		return csdkp_conf_fail(t, "out of memory");
+		return tool_conf_fail(t, "out of memory");
 	}
 	if (csdk_sandbox_find_or_create(&b, t->provider, NULL, name, NULL) < 0) {
-		csdkp_conf_call_failed(t, "second find_or_create", csdk_error_last()->code);
+		tool_conf_call_failed(t, "second find_or_create", csdk_error_last()->code);
 		goto out;
 	}
 	if (same_sandbox(t, "second find_or_create of the same name", b, csdk_sandbox_id(a)) < 0)
 		goto out;
 	if (csdk_sandbox_find(&c, t->provider, NULL, name) < 0) {
-		csdkp_conf_call_failed(t, "find", csdk_error_last()->code);
+		tool_conf_call_failed(t, "find", csdk_error_last()->code);
 		goto out;
 	}
 	if (same_sandbox(t, "find", c, csdk_sandbox_id(a)) < 0)
@@ -167,11 +167,11 @@ int csdkp_conf_case_named(csdkp_conf_ctx *t)
 	csdk_sandbox_free(c);
 	c = NULL;
 	if (csdk_sandbox_find(&c, t->provider, NULL, unknown) < 0) {
-		csdkp_conf_call_failed(t, "find of an unknown name", csdk_error_last()->code);
+		tool_conf_call_failed(t, "find of an unknown name", csdk_error_last()->code);
 		goto out;
 	}
 	if (c) {
-		csdkp_conf_fail(t, "find \"%s\": expected not found (0 and NULL), got sandbox \"%s\"", unknown,
+		tool_conf_fail(t, "find \"%s\": expected not found (0 and NULL), got sandbox \"%s\"", unknown,
 				csdk_sandbox_id(c));
 		goto out;
 	}
@@ -183,19 +183,19 @@ out:
 	return rc;
 }
 
-static int info_timeout(csdkp_conf_ctx *t, int64_t *out, csdk_sandbox *sb, const char *what)
+static int info_timeout(tool_conf_ctx *t, int64_t *out, csdk_sandbox *sb, const char *what)
 {
 	csdk_sandbox_info *info = NULL;
 
-	CSDKP_CONF_TRY(t, what, csdk_sandbox_get_info(&info, sb));
+	TOOL_CONF_TRY(t, what, csdk_sandbox_get_info(&info, sb));
 	if (!info)
-		return csdkp_conf_fail(t, "%s: returned 0 without information", what);
+		return tool_conf_fail(t, "%s: returned 0 without information", what);
 	*out = info->timeout_ms;
 	csdk_sandbox_info_free(info);
 	return 0;
 }
 
-int csdkp_conf_case_extend_timeout(csdkp_conf_ctx *t)
+int tool_conf_case_extend_timeout(tool_conf_ctx *t)
 {
 	struct csdk_create_options opts = CSDK_CREATE_OPTIONS_INIT;
 	csdk_sandbox *sb = NULL;
@@ -203,17 +203,17 @@ int csdkp_conf_case_extend_timeout(csdkp_conf_ctx *t)
 	int rc = -1;
 
 	opts.timeout_ms = 600000;
-	CSDKP_CONF_CHECK(csdkp_conf_create(t, &sb, &opts));
+	TOOL_CONF_CHECK(tool_conf_create(t, &sb, &opts));
 	if (info_timeout(t, &before, sb, "get_info before extend_timeout") < 0)
 		goto out;
 	if (csdk_sandbox_extend_timeout(sb, 300000) < 0) {
-		csdkp_conf_call_failed(t, "extend_timeout by 300000 ms", csdk_error_last()->code);
+		tool_conf_call_failed(t, "extend_timeout by 300000 ms", csdk_error_last()->code);
 		goto out;
 	}
 	if (info_timeout(t, &after, sb, "get_info after extend_timeout") < 0)
 		goto out;
 	if (after <= before) {
-		csdkp_conf_fail(t, "get_info timeout_ms after extend_timeout(300000): expected more than %lld, got %lld",
+		tool_conf_fail(t, "get_info timeout_ms after extend_timeout(300000): expected more than %lld, got %lld",
 				(long long)before, (long long)after);
 		goto out;
 	}
@@ -245,7 +245,7 @@ struct image_ops {
 	int (*remove)(csdk_provider *provider, const char *id);
 };
 
-static int image_lifecycle(csdkp_conf_ctx *t, const struct image_ops *ops, const char *id)
+static int image_lifecycle(tool_conf_ctx *t, const struct image_ops *ops, const char *id)
 {
 	struct csdk_create_options opts = CSDK_CREATE_OPTIONS_INIT;
 	csdk_item_list *list = NULL;
@@ -254,88 +254,88 @@ static int image_lifecycle(csdkp_conf_ctx *t, const struct image_ops *ops, const
 	size_t len = 0;
 	int has, rc;
 
-	CSDKP_CONF_TRY(t, "list", ops->list(&list, t->provider));
+	TOOL_CONF_TRY(t, "list", ops->list(&list, t->provider));
 	has = items_have(list, id);
 	csdk_item_list_free(list);
 	if (!has)
-		return csdkp_conf_fail(t, "%s list: expected it to contain \"%s\", it does not", ops->kind, id);
+		return tool_conf_fail(t, "%s list: expected it to contain \"%s\", it does not", ops->kind, id);
 
 	if (ops->track == 'T')
 		opts.template_id = id;
 	else
 		opts.snapshot_id = id;
 	snprintf(what, sizeof(what), "create from %s \"%s\"", ops->kind, id);
-	if (csdkp_conf_create(t, &sb, &opts) < 0) {
+	if (tool_conf_create(t, &sb, &opts) < 0) {
 		char why[sizeof(t->detail)];
 
 		memcpy(why, t->detail, sizeof(why));
-		return csdkp_conf_fail(t, "%s: %s", what, why);
+		return tool_conf_fail(t, "%s: %s", what, why);
 	}
 	rc = csdk_fs_read(&data, &len, sb, image_file);
 	/* A provider may refuse to delete an image that a sandbox still uses. */
 	if (csdk_sandbox_destroy(sb) < 0 && rc >= 0) {
 		csdk_sandbox_free(sb);
 		csdk_free(data);
-		return csdkp_conf_call_failed(t, "destroy the sandbox made from the image", csdk_error_last()->code);
+		return tool_conf_call_failed(t, "destroy the sandbox made from the image", csdk_error_last()->code);
 	}
 	csdk_sandbox_free(sb);
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "read %s in a sandbox made from the %s", image_file, ops->kind);
-		return csdkp_conf_call_failed(t, what, rc);
+		return tool_conf_call_failed(t, what, rc);
 	}
 	snprintf(what, sizeof(what), "%s in a sandbox made from the %s", image_file, ops->kind);
-	rc = csdkp_conf_expect_str(t, what, image_content, data, len);
+	rc = tool_conf_expect_str(t, what, image_content, data, len);
 	csdk_free(data);
-	CSDKP_CONF_CHECK(rc);
+	TOOL_CONF_CHECK(rc);
 
 	snprintf(what, sizeof(what), "%s delete", ops->kind);
-	CSDKP_CONF_TRY(t, what, ops->remove(t->provider, id));
+	TOOL_CONF_TRY(t, what, ops->remove(t->provider, id));
 	list = NULL;
-	CSDKP_CONF_TRY(t, "list after delete", ops->list(&list, t->provider));
+	TOOL_CONF_TRY(t, "list after delete", ops->list(&list, t->provider));
 	has = items_have(list, id);
 	csdk_item_list_free(list);
 	if (has)
-		return csdkp_conf_fail(t, "%s list after delete: expected no \"%s\", it is still listed", ops->kind, id);
+		return tool_conf_fail(t, "%s list after delete: expected no \"%s\", it is still listed", ops->kind, id);
 	return 0;
 }
 
-int csdkp_conf_case_template(csdkp_conf_ctx *t)
+int tool_conf_case_template(tool_conf_ctx *t)
 {
 	static const struct image_ops ops = { "template", 'T', csdk_template_list, csdk_template_delete };
 	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
 	char name[128], *id = NULL;
 	int rc;
 
-	CSDKP_CONF_TRY(t, "write the file to capture",
+	TOOL_CONF_TRY(t, "write the file to capture",
 		       csdk_fs_write(t->sandbox, image_file, image_content, strlen(image_content)));
 	unique_name(name, sizeof(name), "template");
 	opts.name = name;
 	opts.sandbox = t->sandbox;
-	CSDKP_CONF_TRY(t, "template_create from a sandbox", csdk_template_create(&id, t->provider, &opts));
+	TOOL_CONF_TRY(t, "template_create from a sandbox", csdk_template_create(&id, t->provider, &opts));
 	if (!id || !id[0]) {
 		csdk_free(id);
-		return csdkp_conf_fail(t, "template_create: expected a non-empty id, got none");
+		return tool_conf_fail(t, "template_create: expected a non-empty id, got none");
 	}
-	rc = csdkp_conf_track(t, 'T', id) < 0 ? csdkp_conf_fail(t, "out of memory") : image_lifecycle(t, &ops, id);
+	rc = tool_conf_track(t, 'T', id) < 0 ? tool_conf_fail(t, "out of memory") : image_lifecycle(t, &ops, id);
 	csdk_free(id);
 	return rc;
 }
 
-int csdkp_conf_case_snapshot(csdkp_conf_ctx *t)
+int tool_conf_case_snapshot(tool_conf_ctx *t)
 {
 	static const struct image_ops ops = { "snapshot", 'P', csdk_snapshot_list, csdk_snapshot_delete };
 	char name[128], *id = NULL;
 	int rc;
 
-	CSDKP_CONF_TRY(t, "write the file to capture",
+	TOOL_CONF_TRY(t, "write the file to capture",
 		       csdk_fs_write(t->sandbox, image_file, image_content, strlen(image_content)));
 	unique_name(name, sizeof(name), "snapshot");
-	CSDKP_CONF_TRY(t, "snapshot_create", csdk_snapshot_create(&id, t->sandbox, name));
+	TOOL_CONF_TRY(t, "snapshot_create", csdk_snapshot_create(&id, t->sandbox, name));
 	if (!id || !id[0]) {
 		csdk_free(id);
-		return csdkp_conf_fail(t, "snapshot_create: expected a non-empty id, got none");
+		return tool_conf_fail(t, "snapshot_create: expected a non-empty id, got none");
 	}
-	rc = csdkp_conf_track(t, 'P', id) < 0 ? csdkp_conf_fail(t, "out of memory") : image_lifecycle(t, &ops, id);
+	rc = tool_conf_track(t, 'P', id) < 0 ? tool_conf_fail(t, "out of memory") : image_lifecycle(t, &ops, id);
 	csdk_free(id);
 	return rc;
 }

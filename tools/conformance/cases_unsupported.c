@@ -8,7 +8,7 @@
 
 /* The framework's sentences for a missing optional group, word for word. */
 
-int csdkp_conf_case_unsupported_fs(csdkp_conf_ctx *t)
+int tool_conf_case_unsupported_fs(tool_conf_ctx *t)
 {
 	const char *n = t->provider_name;
 	char msg[512], *data = NULL;
@@ -21,21 +21,21 @@ int csdkp_conf_case_unsupported_fs(csdkp_conf_ctx *t)
 		 "%s sandboxes are designed for code execution only.", n, n);
 	rc = csdk_fs_read(&data, &len, t->sandbox, "/tmp/test.txt");
 	csdk_free(data);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_read", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "fs_read", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_fs_write(t->sandbox, "/tmp/test.txt", "x", 1);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_write", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "fs_write", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_fs_mkdir(t->sandbox, "/tmp/dir");
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_mkdir", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "fs_mkdir", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_fs_readdir(&list, t->sandbox, "/tmp");
 	csdk_dir_list_free(list);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_readdir", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "fs_readdir", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_fs_exists(&exists, t->sandbox, "/tmp");
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "fs_exists", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "fs_exists", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_fs_remove(t->sandbox, "/tmp/test.txt");
-	return csdkp_conf_expect_error(t, "fs_remove", rc, CSDK_EUNSUPPORTED, msg);
+	return tool_conf_expect_error(t, "fs_remove", rc, CSDK_EUNSUPPORTED, msg);
 }
 
-int csdkp_conf_case_unsupported_named(csdkp_conf_ctx *t)
+int tool_conf_case_unsupported_named(tool_conf_ctx *t)
 {
 	const char *n = t->provider_name;
 	csdk_sandbox *sb = NULL;
@@ -46,24 +46,24 @@ int csdkp_conf_case_unsupported_named(csdkp_conf_ctx *t)
 		 "this needs a provider with named sandbox support.", n);
 	rc = csdk_sandbox_find_or_create(&sb, t->provider, NULL, "csdk-conformance", NULL);
 	if (sb && csdk_sandbox_id(sb))
-		csdkp_conf_track(t, 'S', csdk_sandbox_id(sb));
+		tool_conf_track(t, 'S', csdk_sandbox_id(sb));
 	csdk_sandbox_free(sb);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find_or_create", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "find_or_create", rc, CSDK_EUNSUPPORTED, msg));
 
 	snprintf(msg, sizeof(msg), "Provider '%s' does not support named sandboxes (find); "
 		 "this needs a provider with named sandbox support.", n);
 	sb = NULL;
 	rc = csdk_sandbox_find(&sb, t->provider, NULL, "csdk-conformance");
 	csdk_sandbox_free(sb);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "find", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "find", rc, CSDK_EUNSUPPORTED, msg));
 
 	snprintf(msg, sizeof(msg), "Provider '%s' does not support timeout extension (extend_timeout); "
 		 "this needs a provider with timeout extension support.", n);
 	rc = csdk_sandbox_extend_timeout(t->sandbox, 0);
-	return csdkp_conf_expect_error(t, "extend_timeout", rc, CSDK_EUNSUPPORTED, msg);
+	return tool_conf_expect_error(t, "extend_timeout", rc, CSDK_EUNSUPPORTED, msg);
 }
 
-int csdkp_conf_case_unsupported_templates(csdkp_conf_ctx *t)
+int tool_conf_case_unsupported_templates(tool_conf_ctx *t)
 {
 	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
 	csdk_item_list *list = NULL;
@@ -75,17 +75,17 @@ int csdkp_conf_case_unsupported_templates(csdkp_conf_ctx *t)
 	opts.sandbox = t->sandbox;
 	rc = csdk_template_create(&id, t->provider, &opts);
 	if (id)
-		csdkp_conf_track(t, 'T', id);
+		tool_conf_track(t, 'T', id);
 	csdk_free(id);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "template_create", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "template_create", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_template_list(&list, t->provider);
 	csdk_item_list_free(list);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "template_list", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "template_list", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_template_delete(t->provider, "csdk-conformance");
-	return csdkp_conf_expect_error(t, "template_delete", rc, CSDK_EUNSUPPORTED, msg);
+	return tool_conf_expect_error(t, "template_delete", rc, CSDK_EUNSUPPORTED, msg);
 }
 
-int csdkp_conf_case_unsupported_snapshots(csdkp_conf_ctx *t)
+int tool_conf_case_unsupported_snapshots(tool_conf_ctx *t)
 {
 	csdk_item_list *list = NULL;
 	char msg[256], *id = NULL;
@@ -94,12 +94,12 @@ int csdkp_conf_case_unsupported_snapshots(csdkp_conf_ctx *t)
 	snprintf(msg, sizeof(msg), "Provider '%s' does not support snapshots.", t->provider_name);
 	rc = csdk_snapshot_create(&id, t->sandbox, "csdk-conformance");
 	if (id)
-		csdkp_conf_track(t, 'P', id);
+		tool_conf_track(t, 'P', id);
 	csdk_free(id);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "snapshot_create", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "snapshot_create", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_snapshot_list(&list, t->provider);
 	csdk_item_list_free(list);
-	CSDKP_CONF_CHECK(csdkp_conf_expect_error(t, "snapshot_list", rc, CSDK_EUNSUPPORTED, msg));
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, "snapshot_list", rc, CSDK_EUNSUPPORTED, msg));
 	rc = csdk_snapshot_delete(t->provider, "csdk-conformance");
-	return csdkp_conf_expect_error(t, "snapshot_delete", rc, CSDK_EUNSUPPORTED, msg);
+	return tool_conf_expect_error(t, "snapshot_delete", rc, CSDK_EUNSUPPORTED, msg);
 }

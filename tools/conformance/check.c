@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct csdkp_conf_tracked {
+struct tool_conf_tracked {
 	char kind;
 	char *id;
 };
@@ -18,7 +18,7 @@ struct csdkp_conf_tracked {
 /* Long outputs would drown the table: show their beginning only. */
 #define QUOTE_MAX 160
 
-const char *csdkp_conf_quote(char *buf, size_t size, const void *data, size_t len)
+const char *tool_conf_quote(char *buf, size_t size, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	size_t used = 0, i;
@@ -62,7 +62,7 @@ const char *csdkp_conf_quote(char *buf, size_t size, const void *data, size_t le
 	return buf;
 }
 
-int csdkp_conf_fail(csdkp_conf_ctx *t, const char *fmt, ...)
+int tool_conf_fail(tool_conf_ctx *t, const char *fmt, ...)
 {
 	va_list ap;
 	char *nl;
@@ -75,15 +75,15 @@ int csdkp_conf_fail(csdkp_conf_ctx *t, const char *fmt, ...)
 	return -1;
 }
 
-int csdkp_conf_call_failed(csdkp_conf_ctx *t, const char *what, int rc)
+int tool_conf_call_failed(tool_conf_ctx *t, const char *what, int rc)
 {
 	const csdk_error *err = csdk_error_last();
 
-	return csdkp_conf_fail(t, "%s failed: %s (%d): %s", what, csdk_strerror(rc), rc,
+	return tool_conf_fail(t, "%s failed: %s (%d): %s", what, csdk_strerror(rc), rc,
 			       err->message[0] ? err->message : "no message");
 }
 
-double csdkp_conf_now_ms(void)
+double tool_conf_now_ms(void)
 {
 	struct timespec ts;
 
@@ -91,9 +91,9 @@ double csdkp_conf_now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-int csdkp_conf_track(csdkp_conf_ctx *t, char kind, const char *id)
+int tool_conf_track(tool_conf_ctx *t, char kind, const char *id)
 {
-	struct csdkp_conf_tracked *grown;
+	struct tool_conf_tracked *grown;
 	char *copy;
 
 	copy = strdup(id);
@@ -123,7 +123,7 @@ int csdkp_conf_track(csdkp_conf_ctx *t, char kind, const char *id)
 	return 0;
 }
 
-void csdkp_conf_forget(csdkp_conf_ctx *t)
+void tool_conf_forget(tool_conf_ctx *t)
 {
 	size_t i;
 
@@ -134,7 +134,7 @@ void csdkp_conf_forget(csdkp_conf_ctx *t)
 	t->n_tracked = 0;
 }
 
-void csdkp_conf_cleanup(csdkp_conf_ctx *t)
+void tool_conf_cleanup(tool_conf_ctx *t)
 {
 	size_t i = t->n_tracked;
 
@@ -155,25 +155,25 @@ void csdkp_conf_cleanup(csdkp_conf_ctx *t)
 	csdk_error_clear();
 }
 
-int csdkp_conf_create(csdkp_conf_ctx *t, csdk_sandbox **out, const struct csdk_create_options *opts)
+int tool_conf_create(tool_conf_ctx *t, csdk_sandbox **out, const struct csdk_create_options *opts)
 {
 	*out = NULL;
-	CSDKP_CONF_TRY(t, "csdk_sandbox_create", csdk_sandbox_create(out, t->provider, opts));
+	TOOL_CONF_TRY(t, "csdk_sandbox_create", csdk_sandbox_create(out, t->provider, opts));
 	if (!*out || !csdk_sandbox_id(*out) || !csdk_sandbox_id(*out)[0]) {
 		csdk_sandbox_free(*out);
 		*out = NULL;
-		return csdkp_conf_fail(t, "csdk_sandbox_create: expected a sandbox with a non-empty id, got none");
+		return tool_conf_fail(t, "csdk_sandbox_create: expected a sandbox with a non-empty id, got none");
 	}
-	if (csdkp_conf_track(t, 'S', csdk_sandbox_id(*out)) < 0) {
+	if (tool_conf_track(t, 'S', csdk_sandbox_id(*out)) < 0) {
 		csdk_sandbox_destroy(*out);
 		csdk_sandbox_free(*out);
 		*out = NULL;
-		return csdkp_conf_fail(t, "out of memory");
+		return tool_conf_fail(t, "out of memory");
 	}
 	return 0;
 }
 
-int csdkp_conf_run(csdkp_conf_ctx *t, csdk_result **out, csdk_sandbox *sandbox,
+int tool_conf_run(tool_conf_ctx *t, csdk_result **out, csdk_sandbox *sandbox,
 		   const char *command, const csdk_command_options *opts)
 {
 	char what[256];
@@ -183,24 +183,24 @@ int csdkp_conf_run(csdkp_conf_ctx *t, csdk_result **out, csdk_sandbox *sandbox,
 	rc = csdk_sandbox_run_command(out, sandbox, command, opts);
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "run_command '%s'", command);
-		return csdkp_conf_call_failed(t, what, rc);
+		return tool_conf_call_failed(t, what, rc);
 	}
 	if (!*out)
-		return csdkp_conf_fail(t, "run_command '%s': returned 0 without a result", command);
+		return tool_conf_fail(t, "run_command '%s': returned 0 without a result", command);
 	return 0;
 }
 
-int csdkp_conf_expect_exit(csdkp_conf_ctx *t, const char *what, const csdk_result *res, int code)
+int tool_conf_expect_exit(tool_conf_ctx *t, const char *what, const csdk_result *res, int code)
 {
 	char err[160];
 
 	if (res->exit_code == code)
 		return 0;
-	return csdkp_conf_fail(t, "%s: expected exit code %d, got %d (stderr %s)", what, code,
-			       res->exit_code, csdkp_conf_quote(err, sizeof(err), res->stderr_buf, res->stderr_len));
+	return tool_conf_fail(t, "%s: expected exit code %d, got %d (stderr %s)", what, code,
+			       res->exit_code, tool_conf_quote(err, sizeof(err), res->stderr_buf, res->stderr_len));
 }
 
-int csdkp_conf_expect_bytes(csdkp_conf_ctx *t, const char *what, const char *expected,
+int tool_conf_expect_bytes(tool_conf_ctx *t, const char *what, const char *expected,
 			    size_t expected_len, const char *got, size_t len)
 {
 	char e[400], g[400];
@@ -211,43 +211,43 @@ int csdkp_conf_expect_bytes(csdkp_conf_ctx *t, const char *what, const char *exp
 	if (got && len == expected_len) {
 		for (i = 0; i < len && expected[i] == got[i]; i++)
 			;
-		return csdkp_conf_fail(t, "%s: expected %zu bytes, got %zu bytes differing first at offset %zu (0x%02x, expected 0x%02x)",
+		return tool_conf_fail(t, "%s: expected %zu bytes, got %zu bytes differing first at offset %zu (0x%02x, expected 0x%02x)",
 				       what, expected_len, len, i, (unsigned char)got[i], (unsigned char)expected[i]);
 	}
-	return csdkp_conf_fail(t, "%s: expected %s, got %s", what, csdkp_conf_quote(e, sizeof(e), expected, expected_len),
-			       csdkp_conf_quote(g, sizeof(g), got, len));
+	return tool_conf_fail(t, "%s: expected %s, got %s", what, tool_conf_quote(e, sizeof(e), expected, expected_len),
+			       tool_conf_quote(g, sizeof(g), got, len));
 }
 
-int csdkp_conf_expect_str(csdkp_conf_ctx *t, const char *what, const char *expected,
+int tool_conf_expect_str(tool_conf_ctx *t, const char *what, const char *expected,
 			  const char *got, size_t len)
 {
-	return csdkp_conf_expect_bytes(t, what, expected, strlen(expected), got, len);
+	return tool_conf_expect_bytes(t, what, expected, strlen(expected), got, len);
 }
 
-int csdkp_conf_expect_contains(csdkp_conf_ctx *t, const char *what, const char *needle,
+int tool_conf_expect_contains(tool_conf_ctx *t, const char *what, const char *needle,
 			       const char *got, size_t len)
 {
 	char g[400];
 
 	if (got && memmem(got, len, needle, strlen(needle)))
 		return 0;
-	return csdkp_conf_fail(t, "%s: expected to contain \"%s\", got %s", what, needle,
-			       csdkp_conf_quote(g, sizeof(g), got, len));
+	return tool_conf_fail(t, "%s: expected to contain \"%s\", got %s", what, needle,
+			       tool_conf_quote(g, sizeof(g), got, len));
 }
 
-int csdkp_conf_expect_error(csdkp_conf_ctx *t, const char *what, int rc, int code, const char *message)
+int tool_conf_expect_error(tool_conf_ctx *t, const char *what, int rc, int code, const char *message)
 {
 	const csdk_error *err = csdk_error_last();
 	char e[400], g[400];
 
 	if (rc != code)
-		return csdkp_conf_fail(t, "%s: expected %s (%d), got %s (%d)", what, csdk_strerror(code), code,
+		return tool_conf_fail(t, "%s: expected %s (%d), got %s (%d)", what, csdk_strerror(code), code,
 				       rc ? csdk_strerror(rc) : "success", rc);
 	if (err->code != code)
-		return csdkp_conf_fail(t, "%s: expected the last error's code to be %d, got %d", what, code, err->code);
+		return tool_conf_fail(t, "%s: expected the last error's code to be %d, got %d", what, code, err->code);
 	if (message && strcmp(err->message, message) != 0)
-		return csdkp_conf_fail(t, "%s: expected message %s, got %s", what,
-				       csdkp_conf_quote(e, sizeof(e), message, strlen(message)),
-				       csdkp_conf_quote(g, sizeof(g), err->message, strlen(err->message)));
+		return tool_conf_fail(t, "%s: expected message %s, got %s", what,
+				       tool_conf_quote(e, sizeof(e), message, strlen(message)),
+				       tool_conf_quote(g, sizeof(g), err->message, strlen(err->message)));
 	return 0;
 }

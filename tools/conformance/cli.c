@@ -31,7 +31,7 @@ struct args {
 
 static void usage(FILE *fp)
 {
-	const char *prog = csdkp_tool_name();
+	const char *prog = tool_name();
 
 	fprintf(fp,
 		"usage: %s test NAME [--config KEY=VALUE]... [--case GLOB]... [--json]\n"
@@ -63,7 +63,7 @@ static int option_value(const char **out, int argc, char **argv, int *i, const c
 		return 0;
 	}
 	if (*i + 1 >= argc)
-		return csdkp_usage_error("%s needs a value", opt);
+		return tool_usage_error("%s needs a value", opt);
 	*out = argv[++*i];
 	return 0;
 }
@@ -82,7 +82,7 @@ static int add_config(struct args *a, const char *kv)
 	char *key;
 
 	if (!eq || eq == kv)
-		return csdkp_usage_error("--config expects KEY=VALUE, got '%s'", kv);
+		return tool_usage_error("--config expects KEY=VALUE, got '%s'", kv);
 	grown = realloc(a->config, (a->n_config + 1) * sizeof(*grown));
 	if (!grown)
 		return -1;
@@ -105,7 +105,7 @@ static int parse(struct args *a, int argc, char **argv)
 		const char *arg = argv[i], *value;
 
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			usage(CSDKP_STDOUT);
+			usage(TOOL_STDOUT);
 			return 1;
 		} else if (strcmp(arg, "--json") == 0) {
 			a->json = 1;
@@ -120,7 +120,7 @@ static int parse(struct args *a, int argc, char **argv)
 			if ((rc = option_value(&value, argc, argv, &i, "--config")) != 0)
 				return rc;
 			if ((rc = add_config(a, value)) != 0)
-				return rc < 0 ? csdkp_usage_error("out of memory") : rc;
+				return rc < 0 ? tool_usage_error("out of memory") : rc;
 		} else if (is_option(arg, "--case")) {
 			const char **grown;
 
@@ -128,7 +128,7 @@ static int parse(struct args *a, int argc, char **argv)
 				return rc;
 			grown = realloc(a->globs, (a->n_globs + 1) * sizeof(*grown));
 			if (!grown)
-				return csdkp_usage_error("out of memory");
+				return tool_usage_error("out of memory");
 			a->globs = grown;
 			a->globs[a->n_globs++] = value;
 		} else if (is_option(arg, "--timeout")) {
@@ -140,22 +140,22 @@ static int parse(struct args *a, int argc, char **argv)
 			errno = 0;
 			ms = strtoll(value, &end, 10);
 			if (errno || end == value || *end || ms <= 0)
-				return csdkp_usage_error("--timeout expects a positive number of milliseconds, got '%s'", value);
+				return tool_usage_error("--timeout expects a positive number of milliseconds, got '%s'", value);
 			a->timeout_ms = ms;
 		} else if (arg[0] == '-' && arg[1]) {
-			return csdkp_usage_error("unknown option '%s' for test", arg);
+			return tool_usage_error("unknown option '%s' for test", arg);
 		} else if (a->name) {
-			return csdkp_usage_error("test takes one provider NAME, got '%s' and '%s'", a->name, arg);
+			return tool_usage_error("test takes one provider NAME, got '%s' and '%s'", a->name, arg);
 		} else {
 			a->name = arg;
 		}
 	}
 	if (!a->name && !a->list)
-		return csdkp_usage_error("test needs a provider NAME, e.g. '%s test local'", csdkp_tool_name());
+		return tool_usage_error("test needs a provider NAME, e.g. '%s test local'", tool_name());
 	return 0;
 }
 
-static int selected(const struct args *a, const csdkp_conf_case *c)
+static int selected(const struct args *a, const tool_conf_case *c)
 {
 	size_t i;
 
@@ -172,17 +172,17 @@ static int check_globs(const struct args *a)
 	size_t i, j;
 
 	for (i = 0; i < a->n_globs; i++) {
-		for (j = 0; j < csdkp_conf_n_cases; j++)
-			if (fnmatch(a->globs[i], csdkp_conf_cases[j].name, 0) == 0)
+		for (j = 0; j < tool_conf_n_cases; j++)
+			if (fnmatch(a->globs[i], tool_conf_cases[j].name, 0) == 0)
 				break;
-		if (j == csdkp_conf_n_cases)
-			return csdkp_usage_error("no case matches '%s'; run '%s test --list' to see the cases",
-						 a->globs[i], csdkp_tool_name());
+		if (j == tool_conf_n_cases)
+			return tool_usage_error("no case matches '%s'; run '%s test --list' to see the cases",
+						 a->globs[i], tool_name());
 	}
 	return 0;
 }
 
-int csdkp_check_path_option(const char *dirs)
+int tool_check_path_option(const char *dirs)
 {
 	const char *p = dirs;
 	int found = 0;
@@ -197,14 +197,14 @@ int csdkp_check_path_option(const char *dirs)
 			snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
 			if (stat(dir, &st) < 0) {
 				if (errno == ENOENT)
-					csdkp_error("--path directory '%s' does not exist; create it or correct --path", dir);
+					tool_error("--path directory '%s' does not exist; create it or correct --path", dir);
 				else
-					csdkp_error("--path directory '%s' cannot be used (%s); make it accessible or correct --path",
+					tool_error("--path directory '%s' cannot be used (%s); make it accessible or correct --path",
 						    dir, strerror(errno));
 				return 1;
 			}
 			if (!S_ISDIR(st.st_mode)) {
-				csdkp_error("--path entry '%s' is not a directory; give the directory that holds the csdk-NAME.so files",
+				tool_error("--path entry '%s' is not a directory; give the directory that holds the csdk-NAME.so files",
 					    dir);
 				return 1;
 			}
@@ -214,7 +214,7 @@ int csdkp_check_path_option(const char *dirs)
 			p++;
 	}
 	if (!found)
-		return csdkp_usage_error("--path is empty; give one or more plugin directories separated by ':'");
+		return tool_usage_error("--path is empty; give one or more plugin directories separated by ':'");
 	return 0;
 }
 
@@ -222,14 +222,14 @@ int csdkp_check_path_option(const char *dirs)
 static int open_registry(struct args *a)
 {
 	csdk_registry_options opts = CSDK_REGISTRY_OPTIONS_INIT;
-	int rc = csdkp_check_path_option(a->path);
+	int rc = tool_check_path_option(a->path);
 
 	if (rc != 0)
 		return rc == 2 ? 2 : 3;
 	opts.flags = CSDK_REGISTRY_ISOLATE;
 	opts.search_path = a->path;
 	if (csdk_registry_new(&a->registry, &opts) < 0) {
-		csdkp_error("cannot scan for plugins: %s", csdk_error_last()->message);
+		tool_error("cannot scan for plugins: %s", csdk_error_last()->message);
 		return 3;
 	}
 	return 0;
@@ -328,11 +328,11 @@ static int open_provider(csdk_provider **out, const struct args *a)
 
 	if ((a->in_process || probe_open(a, why, sizeof(why)) == 0) && try_open(out, a, why, sizeof(why)) == 0)
 		return 0;
-	csdkp_error("cannot open provider '%s': %s", a->name, why);
+	tool_error("cannot open provider '%s': %s", a->name, why);
 	return 3;
 }
 
-static void caps_text(char *buf, size_t size, const csdkp_conf_case *c)
+static void caps_text(char *buf, size_t size, const tool_conf_case *c)
 {
 	size_t used = 0;
 	unsigned i;
@@ -344,7 +344,7 @@ static void caps_text(char *buf, size_t size, const csdkp_conf_case *c)
 		if (!((c->needs | c->absent) & bit) || used >= size)
 			continue;
 		used += (size_t)snprintf(buf + used, size - used, "%s%s%s", used ? "," : "",
-					 (c->absent & bit) ? "!" : "", csdkp_conf_cap_name(bit));
+					 (c->absent & bit) ? "!" : "", tool_conf_cap_name(bit));
 	}
 }
 
@@ -355,13 +355,13 @@ static json_t *caps_json(uint64_t bits)
 
 	for (i = 0; arr && i < 64; i++)
 		if (bits & (UINT64_C(1) << i))
-			json_array_append_new(arr, json_string(csdkp_conf_cap_name(UINT64_C(1) << i)));
+			json_array_append_new(arr, json_string(tool_conf_cap_name(UINT64_C(1) << i)));
 	return arr;
 }
 
 static int list_cases(const struct args *a, csdk_provider *provider)
 {
-	csdkp_table *table = NULL;
+	tool_table *table = NULL;
 	json_t *root = NULL;
 	size_t i;
 	int rc = 0;
@@ -372,19 +372,19 @@ static int list_cases(const struct args *a, csdk_provider *provider)
 		static const char *const with_run[] = { "CASE", "NEEDS", "RUN", "DESCRIPTION" };
 		static const char *const plain[] = { "CASE", "NEEDS", "DESCRIPTION" };
 
-		csdkp_table_new(&table, provider ? 4 : 3, provider ? with_run : plain);
+		tool_table_new(&table, provider ? 4 : 3, provider ? with_run : plain);
 	}
 	if (a->json ? !root : !table) {
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return 1;
 	}
-	for (i = 0; i < csdkp_conf_n_cases; i++) {
-		const csdkp_conf_case *c = &csdkp_conf_cases[i];
+	for (i = 0; i < tool_conf_n_cases; i++) {
+		const tool_conf_case *c = &tool_conf_cases[i];
 		char caps[256], reason[256] = "yes";
 
 		if (!selected(a, c))
 			continue;
-		if (provider && !csdkp_conf_skip_reason(reason, sizeof(reason), c,
+		if (provider && !tool_conf_skip_reason(reason, sizeof(reason), c,
 							 csdk_provider_capabilities(provider)))
 			snprintf(reason, sizeof(reason), "yes");
 		if (root) {
@@ -403,24 +403,24 @@ static int list_cases(const struct args *a, csdk_provider *provider)
 			row[1] = caps[0] ? caps : "-";
 			row[2] = provider ? reason : c->summary;
 			row[3] = c->summary;
-			if (csdkp_table_add(table, row) < 0)
+			if (tool_table_add(table, row) < 0)
 				rc = -1;
 		}
 	}
 	if (rc == 0) {
 		if (root)
-			rc = csdkp_json_print(CSDKP_STDOUT, root);
+			rc = tool_json_print(TOOL_STDOUT, root);
 		else
-			csdkp_table_print(table, CSDKP_STDOUT, NULL);
+			tool_table_print(table, TOOL_STDOUT, NULL);
 	}
 	json_decref(root);
-	csdkp_table_free(table);
+	tool_table_free(table);
 	if (rc < 0)
-		csdkp_error("out of memory");
-	return rc < 0 || csdkp_finish_output() < 0 ? 1 : 0;
+		tool_error("out of memory");
+	return rc < 0 || tool_finish_output() < 0 ? 1 : 0;
 }
 
-static int print_results(const struct args *a, const csdkp_conf_result *results, size_t n,
+static int print_results(const struct args *a, const tool_conf_result *results, size_t n,
 			 const size_t counts[3])
 {
 	size_t i;
@@ -430,57 +430,57 @@ static int print_results(const struct args *a, const csdkp_conf_result *results,
 		json_t *root, *cases = json_array();
 
 		for (i = 0; cases && i < n; i++) {
-			const csdkp_conf_result *r = &results[i];
+			const tool_conf_result *r = &results[i];
 
 			if (json_array_append_new(cases, json_pack("{s:s, s:s, s:I, s:o}", "name", r->c->name,
-								   "result", csdkp_conf_outcome_name(r->outcome),
+								   "result", tool_conf_outcome_name(r->outcome),
 								   "duration_ms", (json_int_t)r->duration_ms,
-								   "detail", csdkp_json_string_or_null(r->detail))) < 0)
+								   "detail", tool_json_string_or_null(r->detail))) < 0)
 				rc = -1;
 		}
 		root = json_pack("{s:s, s:o, s:I, s:I, s:I}", "provider", a->name, "cases", cases,
-				 "passed", (json_int_t)counts[CSDKP_CONF_PASS], "failed", (json_int_t)counts[CSDKP_CONF_FAIL],
-				 "skipped", (json_int_t)counts[CSDKP_CONF_SKIP]);
-		if (!root || rc < 0 || csdkp_json_print(CSDKP_STDOUT, root) < 0)
+				 "passed", (json_int_t)counts[TOOL_CONF_PASS], "failed", (json_int_t)counts[TOOL_CONF_FAIL],
+				 "skipped", (json_int_t)counts[TOOL_CONF_SKIP]);
+		if (!root || rc < 0 || tool_json_print(TOOL_STDOUT, root) < 0)
 			rc = -1;
 		json_decref(root);
 	} else {
 		static const char *const headers[] = { "CASE", "RESULT", "TIME", "DETAIL" };
-		csdkp_table *table = NULL;
+		tool_table *table = NULL;
 
-		if (csdkp_table_new(&table, 4, headers) < 0)
+		if (tool_table_new(&table, 4, headers) < 0)
 			return -1;
 		for (i = 0; i < n; i++) {
-			const csdkp_conf_result *r = &results[i];
+			const tool_conf_result *r = &results[i];
 			char ms[32];
 			const char *row[4];
 
 			snprintf(ms, sizeof(ms), "%lld ms", (long long)r->duration_ms);
 			row[0] = r->c->name;
-			row[1] = csdkp_conf_outcome_name(r->outcome);
-			row[2] = r->outcome == CSDKP_CONF_SKIP ? "-" : ms;
+			row[1] = tool_conf_outcome_name(r->outcome);
+			row[2] = r->outcome == TOOL_CONF_SKIP ? "-" : ms;
 			row[3] = r->detail ? r->detail : "";
-			if (csdkp_table_add(table, row) < 0)
+			if (tool_table_add(table, row) < 0)
 				rc = -1;
 		}
-		csdkp_table_print(table, CSDKP_STDOUT, NULL);
-		csdkp_table_free(table);
-		fprintf(CSDKP_STDOUT, "%zu passed, %zu failed, %zu skipped\n", counts[CSDKP_CONF_PASS], counts[CSDKP_CONF_FAIL],
-		       counts[CSDKP_CONF_SKIP]);
+		tool_table_print(table, TOOL_STDOUT, NULL);
+		tool_table_free(table);
+		fprintf(TOOL_STDOUT, "%zu passed, %zu failed, %zu skipped\n", counts[TOOL_CONF_PASS], counts[TOOL_CONF_FAIL],
+		       counts[TOOL_CONF_SKIP]);
 	}
 	return rc;
 }
 
 static int run_all(const struct args *a, csdk_provider *provider)
 {
-	csdkp_conf_options opts = { 0 };
-	csdkp_conf_result *results;
+	tool_conf_options opts = { 0 };
+	tool_conf_result *results;
 	size_t i, n = 0, counts[3] = { 0, 0, 0 };
 	int progress = !a->json && isatty(STDERR_FILENO), rc;
 
-	results = calloc(csdkp_conf_n_cases, sizeof(*results));
+	results = calloc(tool_conf_n_cases, sizeof(*results));
 	if (!results) {
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return 1;
 	}
 	opts.provider_name = a->name;
@@ -489,22 +489,22 @@ static int run_all(const struct args *a, csdk_provider *provider)
 	opts.timeout_ms = a->timeout_ms;
 	opts.in_process = a->in_process;
 	opts.registry = a->registry;
-	for (i = 0; i < csdkp_conf_n_cases; i++) {
-		const csdkp_conf_case *c = &csdkp_conf_cases[i];
-		csdkp_conf_result *r = &results[n];
+	for (i = 0; i < tool_conf_n_cases; i++) {
+		const tool_conf_case *c = &tool_conf_cases[i];
+		tool_conf_result *r = &results[n];
 
 		if (!selected(a, c))
 			continue;
 		if (progress)
-			fprintf(stderr, "\r\033[K%s: running %s", csdkp_tool_name(), c->name);
-		rc = csdkp_conf_run_case(r, provider, c, &opts);
+			fprintf(stderr, "\r\033[K%s: running %s", tool_name(), c->name);
+		rc = tool_conf_run_case(r, provider, c, &opts);
 		if (rc < 0) {
 			char detail[160];
 
 			snprintf(detail, sizeof(detail), "the kit could not run the case: %s", csdk_strerror(rc));
 			free(r->detail);
 			r->c = c;
-			r->outcome = CSDKP_CONF_FAIL;
+			r->outcome = TOOL_CONF_FAIL;
 			r->detail = strdup(detail);
 		}
 		counts[r->outcome]++;
@@ -517,15 +517,15 @@ static int run_all(const struct args *a, csdk_provider *provider)
 		free(results[i].detail);
 	free(results);
 	if (rc < 0) {
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return 1;
 	}
-	if (csdkp_finish_output() < 0)
+	if (tool_finish_output() < 0)
 		return 1;
-	return counts[CSDKP_CONF_FAIL] ? 1 : 0;
+	return counts[TOOL_CONF_FAIL] ? 1 : 0;
 }
 
-int csdkp_conformance_main(int argc, char **argv)
+int tool_conformance_main(int argc, char **argv)
 {
 	struct args a;
 	csdk_provider *provider = NULL;
@@ -545,7 +545,7 @@ int csdkp_conformance_main(int argc, char **argv)
 	if (rc == 0)
 		rc = a.list ? list_cases(&a, provider) : run_all(&a, provider);
 	else if (rc == 1)
-		rc = csdkp_finish_output() < 0 ? 1 : 0;  /* --help */
+		rc = tool_finish_output() < 0 ? 1 : 0;  /* --help */
 	csdk_provider_close(provider);
 	csdk_registry_free(a.registry);
 	for (i = 0; i < a.n_config; i++)

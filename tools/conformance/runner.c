@@ -14,17 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *csdkp_conf_outcome_name(csdkp_conf_outcome outcome)
+const char *tool_conf_outcome_name(tool_conf_outcome outcome)
 {
 	switch (outcome) {
-	case CSDKP_CONF_PASS: return "pass";
-	case CSDKP_CONF_FAIL: return "fail";
-	case CSDKP_CONF_SKIP: return "skip";
+	case TOOL_CONF_PASS: return "pass";
+	case TOOL_CONF_FAIL: return "fail";
+	case TOOL_CONF_SKIP: return "skip";
 	}
 	return "unknown";
 }
 
-static int set_detail(csdkp_conf_result *out, const char *detail)
+static int set_detail(tool_conf_result *out, const char *detail)
 {
 	free(out->detail);
 	out->detail = NULL;
@@ -35,10 +35,10 @@ static int set_detail(csdkp_conf_result *out, const char *detail)
 }
 
 /* The fresh sandbox around the case body, removed whatever the body did. */
-static csdkp_conf_outcome run_body(char *detail, size_t size, csdk_provider *provider,
-				   const csdkp_conf_case *c, const csdkp_conf_options *opts, int report_fd)
+static tool_conf_outcome run_body(char *detail, size_t size, csdk_provider *provider,
+				   const tool_conf_case *c, const tool_conf_options *opts, int report_fd)
 {
-	csdkp_conf_ctx t;
+	tool_conf_ctx t;
 	int rc, drc;
 
 	memset(&t, 0, sizeof(t));
@@ -46,30 +46,30 @@ static csdkp_conf_outcome run_body(char *detail, size_t size, csdk_provider *pro
 	t.provider_name = opts->provider_name;
 	t.caps = csdk_provider_capabilities(provider);
 	t.report_fd = report_fd;
-	rc = csdkp_conf_create(&t, &t.sandbox, NULL);
+	rc = tool_conf_create(&t, &t.sandbox, NULL);
 	if (rc == 0) {
 		csdk_error_clear();
 		rc = c->fn(&t) < 0 ? -1 : 0;
 		drc = csdk_sandbox_destroy(t.sandbox);
 		if (rc == 0 && drc < 0)
-			rc = csdkp_conf_call_failed(&t, "destroy of the case's sandbox", drc);
+			rc = tool_conf_call_failed(&t, "destroy of the case's sandbox", drc);
 		csdk_sandbox_free(t.sandbox);
 	}
-	csdkp_conf_cleanup(&t);
+	tool_conf_cleanup(&t);
 	snprintf(detail, size, "%s", rc == 0 ? "" : t.detail);
-	return rc == 0 ? CSDKP_CONF_PASS : CSDKP_CONF_FAIL;
+	return rc == 0 ? TOOL_CONF_PASS : TOOL_CONF_FAIL;
 }
 
-static int run_here(csdkp_conf_result *out, csdk_provider *provider, const csdkp_conf_case *c,
-		    const csdkp_conf_options *opts)
+static int run_here(tool_conf_result *out, csdk_provider *provider, const tool_conf_case *c,
+		    const tool_conf_options *opts)
 {
 	char detail[1024];
-	double start = csdkp_conf_now_ms();
+	double start = tool_conf_now_ms();
 
 	out->outcome = run_body(detail, sizeof(detail), provider, c, opts, -1);
-	out->duration_ms = (int64_t)(csdkp_conf_now_ms() - start);
-	if (out->outcome == CSDKP_CONF_PASS && opts->timeout_ms > 0 && out->duration_ms > opts->timeout_ms) {
-		out->outcome = CSDKP_CONF_FAIL;
+	out->duration_ms = (int64_t)(tool_conf_now_ms() - start);
+	if (out->outcome == TOOL_CONF_PASS && opts->timeout_ms > 0 && out->duration_ms > opts->timeout_ms) {
+		out->outcome = TOOL_CONF_FAIL;
 		snprintf(detail, sizeof(detail), "took %lld ms, more than the %lld ms a case may take",
 			 (long long)out->duration_ms, (long long)opts->timeout_ms);
 	}
@@ -132,12 +132,12 @@ static void watch_stdout(void)
 		close(fd);
 }
 
-static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, const csdkp_conf_options *opts)
+static void __attribute__((noreturn)) child(int fd, const tool_conf_case *c, const tool_conf_options *opts)
 {
 	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
 	csdk_provider *provider = NULL;
 	char detail[1024], line[1100];
-	csdkp_conf_outcome outcome;
+	tool_conf_outcome outcome;
 	int n;
 
 	/* A group of its own, so that a timeout kills whatever the case started. */
@@ -151,7 +151,7 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 	if (csdk_provider_open(&provider, opts->provider_name, &popts) < 0) {
 		snprintf(detail, sizeof(detail), "cannot open the provider in the case process: %s",
 			 csdk_error_last()->message);
-		outcome = CSDKP_CONF_FAIL;
+		outcome = TOOL_CONF_FAIL;
 	} else {
 		outcome = run_body(detail, sizeof(detail), provider, c, opts, fd);
 		csdk_provider_close(provider);
@@ -160,11 +160,11 @@ static void __attribute__((noreturn)) child(int fd, const csdkp_conf_case *c, co
 		size_t used = strlen(detail);
 
 		snprintf(detail + used, sizeof(detail) - used, "%s%s", used ? "; also: " : "", stdout_finding);
-		outcome = CSDKP_CONF_FAIL;
+		outcome = TOOL_CONF_FAIL;
 	}
-	n = snprintf(line, sizeof(line), "R %c %s\n", outcome == CSDKP_CONF_PASS ? 'p' : 'f', detail);
+	n = snprintf(line, sizeof(line), "R %c %s\n", outcome == TOOL_CONF_PASS ? 'p' : 'f', detail);
 	if (n > 0)
-		(void)csdkp_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)csdku_write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	_exit(0);
 }
 
@@ -173,11 +173,11 @@ struct watch {
 	size_t len, cap;
 	int have_result;
 	char method[64];          /* the plugin method a crash happened in */
-	csdkp_conf_ctx cleanup;   /* resources the case announced */
+	tool_conf_ctx cleanup;   /* resources the case announced */
 };
 
 /* Returns 0, or CSDK_ENOMEM. */
-static int take_lines(struct watch *w, csdkp_conf_result *out)
+static int take_lines(struct watch *w, tool_conf_result *out)
 {
 	char *nl;
 
@@ -187,13 +187,13 @@ static int take_lines(struct watch *w, csdkp_conf_result *out)
 		*nl = '\0';
 		if (w->buf[0] == 'R' && w->buf[1] == ' ' && w->buf[2] && w->buf[3] == ' ') {
 			w->have_result = 1;
-			out->outcome = w->buf[2] == 'p' ? CSDKP_CONF_PASS : CSDKP_CONF_FAIL;
+			out->outcome = w->buf[2] == 'p' ? TOOL_CONF_PASS : TOOL_CONF_FAIL;
 			if (set_detail(out, w->buf + 4) < 0)
 				return CSDK_ENOMEM;
 		} else if (w->buf[0] == 'M' && w->buf[1] == ' ') {
 			snprintf(w->method, sizeof(w->method), "%s", w->buf + 2);
 		} else if (w->buf[0] && w->buf[1] == ' ' && w->buf[2]) {
-			if (csdkp_conf_track(&w->cleanup, w->buf[0], w->buf + 2) < 0)
+			if (tool_conf_track(&w->cleanup, w->buf[0], w->buf + 2) < 0)
 				return CSDK_ENOMEM;
 		}
 		memmove(w->buf, w->buf + used, w->len - used);
@@ -202,11 +202,11 @@ static int take_lines(struct watch *w, csdkp_conf_result *out)
 	return 0;
 }
 
-static int watch_child(struct watch *w, csdkp_conf_result *out, int fd, double deadline)
+static int watch_child(struct watch *w, tool_conf_result *out, int fd, double deadline)
 {
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		double left = deadline - csdkp_conf_now_ms();
+		double left = deadline - tool_conf_now_ms();
 		ssize_t n;
 		int rc;
 
@@ -239,8 +239,8 @@ static int watch_child(struct watch *w, csdkp_conf_result *out, int fd, double d
 	}
 }
 
-static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csdkp_conf_case *c,
-		      const csdkp_conf_options *opts)
+static int run_forked(tool_conf_result *out, csdk_provider *provider, const tool_conf_case *c,
+		      const tool_conf_options *opts)
 {
 	struct watch w;
 	double start;
@@ -253,7 +253,7 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 	if (pipe(fds) < 0)
 		return CSDK_EIO;
 	fflush(NULL);
-	start = csdkp_conf_now_ms();
+	start = tool_conf_now_ms();
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -274,18 +274,18 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	out->duration_ms = (int64_t)(csdkp_conf_now_ms() - start);
+	out->duration_ms = (int64_t)(tool_conf_now_ms() - start);
 	if (rc == CSDK_ETIMEOUT) {
 		char detail[160];
 
-		out->outcome = CSDKP_CONF_FAIL;
+		out->outcome = TOOL_CONF_FAIL;
 		snprintf(detail, sizeof(detail), "timed out after %lld ms and was killed; raise --timeout for a slow provider",
 			 (long long)opts->timeout_ms);
 		rc = set_detail(out, detail);
 	} else if (rc == 0 && !w.have_result) {
 		char detail[240];
 
-		out->outcome = CSDKP_CONF_FAIL;
+		out->outcome = TOOL_CONF_FAIL;
 		if (WIFSIGNALED(status) && w.method[0])
 			snprintf(detail, sizeof(detail), "the provider crashed in %s (signal %d, %s)",
 				 w.method, WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -299,22 +299,22 @@ static int run_forked(csdkp_conf_result *out, csdk_provider *provider, const csd
 	}
 	/* The case process removes what it made; when it could not, do it here. */
 	if (w.have_result)
-		csdkp_conf_forget(&w.cleanup);
+		tool_conf_forget(&w.cleanup);
 	else
-		csdkp_conf_cleanup(&w.cleanup);
+		tool_conf_cleanup(&w.cleanup);
 	free(w.buf);
 	return rc;
 }
 
-int csdkp_conf_run_case(csdkp_conf_result *out, csdk_provider *provider,
-			const csdkp_conf_case *c, const csdkp_conf_options *opts)
+int tool_conf_run_case(tool_conf_result *out, csdk_provider *provider,
+			const tool_conf_case *c, const tool_conf_options *opts)
 {
 	char reason[256];
 
 	memset(out, 0, sizeof(*out));
 	out->c = c;
-	if (csdkp_conf_skip_reason(reason, sizeof(reason), c, csdk_provider_capabilities(provider))) {
-		out->outcome = CSDKP_CONF_SKIP;
+	if (tool_conf_skip_reason(reason, sizeof(reason), c, csdk_provider_capabilities(provider))) {
+		out->outcome = TOOL_CONF_SKIP;
 		return set_detail(out, reason);
 	}
 	if (opts->in_process)

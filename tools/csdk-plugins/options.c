@@ -13,14 +13,14 @@
 
 static int cmd_test(int argc, char **argv)
 {
-	return csdkp_conformance_main(argc, argv);
+	return tool_conformance_main(argc, argv);
 }
 
-static const struct csdkp_subcommand subcommands[] = {
+static const struct tool_subcommand subcommands[] = {
 	{ "test", cmd_test },
 };
 
-static const struct csdkp_subcommand *find_subcommand(const char *word)
+static const struct tool_subcommand *find_subcommand(const char *word)
 {
 	size_t i;
 
@@ -69,15 +69,15 @@ static void print_usage(void)
 	      "\n"
 	      "Exit status: 0 ok; 1 a file was rejected, a check failed, no such plugin, or a\n"
 	      "--path directory is missing or not a directory; 2 usage error.\n",
-	      CSDKP_STDOUT);
+	      TOOL_STDOUT);
 }
 
 static void print_version(void)
 {
-	char abi[CSDKP_ABI_TEXT_SIZE];
+	char abi[TOOL_ABI_TEXT_SIZE];
 
-	fprintf(CSDKP_STDOUT, PROGRAM " (csdk) %s\n", PACKAGE_VERSION);
-	fprintf(CSDKP_STDOUT, "plugin ABI %s\n", csdkp_abi_text(abi, csdk_abi_version()));
+	fprintf(TOOL_STDOUT, PROGRAM " (csdk) %s\n", PACKAGE_VERSION);
+	fprintf(TOOL_STDOUT, "plugin ABI %s\n", tool_abi_text(abi, csdk_abi_version()));
 }
 
 enum {
@@ -99,17 +99,17 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static int set_view(struct csdkp_plugins_options *opts, enum csdkp_view view, const char *option)
+static int set_view(struct tool_plugins_options *opts, enum tool_view view, const char *option)
 {
 	if (opts->view != VIEW_NONE && opts->view != view)
-		return csdkp_usage_error("%s and %s cannot be used together", opts->view_option, option);
+		return tool_usage_error("%s and %s cannot be used together", opts->view_option, option);
 	opts->view = view;
 	opts->view_option = option;
 	return 0;
 }
 
 /* Returns -1 to go on, or the exit status when done (--help, --version, a usage error). */
-int csdkp_parse_options(struct csdkp_plugins_options *opts, int argc, char **argv)
+int tool_parse_options(struct tool_plugins_options *opts, int argc, char **argv)
 {
 	int c;
 
@@ -121,7 +121,7 @@ int csdkp_parse_options(struct csdkp_plugins_options *opts, int argc, char **arg
 			break;
 		case OPT_PATH:
 			if (optarg[strspn(optarg, ":")] == '\0')
-				return csdkp_usage_error("--path is empty; give one or more plugin directories separated by ':'");
+				return tool_usage_error("--path is empty; give one or more plugin directories separated by ':'");
 			opts->search_path = optarg;
 			break;
 		case OPT_REJECTED:
@@ -143,7 +143,7 @@ int csdkp_parse_options(struct csdkp_plugins_options *opts, int argc, char **arg
 			print_version();
 			return 0;
 		default:
-			return csdkp_getopt_error(c, argv);
+			return tool_getopt_error(c, argv);
 		}
 	}
 	opts->operands = argv + optind;
@@ -152,17 +152,17 @@ int csdkp_parse_options(struct csdkp_plugins_options *opts, int argc, char **arg
 	switch (opts->view) {
 	case VIEW_NONE:
 		if (opts->n_operands > 1)
-			return csdkp_usage_error("unexpected argument '%s'; give one plugin NAME or FILE",
+			return tool_usage_error("unexpected argument '%s'; give one plugin NAME or FILE",
 						 opts->operands[1]);
 		opts->view = opts->n_operands == 1 ? VIEW_PLUGIN : VIEW_LIST;
 		break;
 	case VIEW_CHECK:
 		if (opts->n_operands == 0)
-			return csdkp_usage_error("--check needs at least one plugin FILE");
+			return tool_usage_error("--check needs at least one plugin FILE");
 		break;
 	default:
 		if (opts->n_operands > 0)
-			return csdkp_usage_error("%s and a plugin NAME or FILE ('%s') cannot be used together",
+			return tool_usage_error("%s and a plugin NAME or FILE ('%s') cannot be used together",
 						 opts->view_option, opts->operands[0]);
 		break;
 	}
@@ -174,7 +174,7 @@ int csdkp_parse_options(struct csdkp_plugins_options *opts, int argc, char **arg
  * sets *sub and passes those options on after the word, where the
  * subcommand's own parser takes them. Else *sub is NULL and getopt is reset.
  */
-int csdkp_subcommand_argv(const struct csdkp_subcommand **sub, char ***out, int *out_argc, int argc, char **argv)
+int tool_subcommand_argv(const struct tool_subcommand **sub, char ***out, int *out_argc, int argc, char **argv)
 {
 	const char *path = NULL;
 	int json = 0, c, n = 0, i;
@@ -199,7 +199,7 @@ int csdkp_subcommand_argv(const struct csdkp_subcommand **sub, char ***out, int 
 	}
 	sub_argv = calloc((size_t)(argc - optind + 4), sizeof(*sub_argv));
 	if (!sub_argv) {
-		csdkp_error("out of memory");
+		tool_error("out of memory");
 		return -1;
 	}
 	sub_argv[n++] = argv[optind];

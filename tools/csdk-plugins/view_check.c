@@ -44,21 +44,21 @@ static int report_check(json_t *checks, const char *name, const csdk_lint_check 
 							       "skipped", check == NULL,
 							       "message", check ? check->message : SKIP_REASON));
 	if (!check)
-		fprintf(CSDKP_STDOUT, "SKIP %s: " SKIP_REASON "\n", name);
+		fprintf(TOOL_STDOUT, "SKIP %s: " SKIP_REASON "\n", name);
 	else if (check->ok)
-		fprintf(CSDKP_STDOUT, "ok   %s\n", name);
+		fprintf(TOOL_STDOUT, "ok   %s\n", name);
 	else
-		fprintf(CSDKP_STDOUT, "FAIL %s: %s\n", name, check->message);
+		fprintf(TOOL_STDOUT, "FAIL %s: %s\n", name, check->message);
 	return 0;
 }
 
-int csdkp_view_check(const struct csdkp_plugins_options *opts)
+int tool_view_check(const struct tool_plugins_options *opts)
 {
 	json_t *files = opts->json ? json_array() : NULL;
 	int i, failed = 0;
 
 	if (opts->json && !files) {
-		csdkp_emit_json(NULL);
+		tool_emit_json(NULL);
 		return 1;
 	}
 	for (i = 0; i < opts->n_operands; i++) {
@@ -68,13 +68,13 @@ int csdkp_view_check(const struct csdkp_plugins_options *opts)
 		size_t c;
 
 		if (!opts->json)
-			fprintf(CSDKP_STDOUT, "%s%s\n", i > 0 ? "\n" : "", file);
+			fprintf(TOOL_STDOUT, "%s%s\n", i > 0 ? "\n" : "", file);
 		if (csdk_plugin_lint(&lint, file) < 0) {
 			const char *message = csdk_error_last()->message;
 
 			failed = 1;
 			if (!opts->json)
-				csdkp_error("%s", message);
+				tool_error("%s", message);
 			else if (json_array_append_new(files, json_pack("{s:s, s:b, s:[], s:s}", "file", file,
 									"ok", 0, "checks", "error", message)) < 0)
 				goto nomem;
@@ -108,12 +108,12 @@ nomem_lint:
 		csdk_lint_free(lint);
 		goto nomem;
 	}
-	if (opts->json && csdkp_emit_json(json_pack("{s:o}", "files", files)) < 0)
+	if (opts->json && tool_emit_json(json_pack("{s:o}", "files", files)) < 0)
 		return 1;
 	return failed;
 
 nomem:
 	json_decref(files);
-	csdkp_emit_json(NULL);
+	tool_emit_json(NULL);
 	return 1;
 }

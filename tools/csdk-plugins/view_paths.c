@@ -15,7 +15,7 @@ static int is_non_directory(const char *path)
 	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
-int csdkp_view_paths(const csdk_registry *reg, const struct csdkp_plugins_options *opts)
+int tool_view_paths(const csdk_registry *reg, const struct tool_plugins_options *opts)
 {
 	size_t i, n = csdk_registry_path_count(reg);
 
@@ -26,22 +26,22 @@ int csdkp_view_paths(const csdk_registry *reg, const struct csdkp_plugins_option
 		for (i = 0; paths && i < n; i++) {
 			const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
-			csdkp_json_append(&paths, json_pack("{s:s, s:s, s:b, s:b}",
+			tool_json_append(&paths, json_pack("{s:s, s:s, s:b, s:b}",
 							    "dir", entry->dir,
-							    "origin", csdkp_path_origin_name(entry->origin),
+							    "origin", tool_path_origin_name(entry->origin),
 							    "exists", entry->exists != 0,
 							    "not_a_directory", !entry->exists && is_non_directory(entry->dir)));
 		}
 		for (i = 0; warnings && i < csdk_registry_warning_count(reg); i++)
-			csdkp_json_append(&warnings, json_string(csdk_registry_warning_at(reg, i)));
-		return csdkp_emit_json(json_pack("{s:o, s:o}", "paths", paths, "warnings", warnings)) < 0 ? 1 : 0;
+			tool_json_append(&warnings, json_string(csdk_registry_warning_at(reg, i)));
+		return tool_emit_json(json_pack("{s:o, s:o}", "paths", paths, "warnings", warnings)) < 0 ? 1 : 0;
 	}
 	for (i = 0; i < n; i++) {
 		const csdk_path_entry *entry = csdk_registry_path_at(reg, i);
 
-		fprintf(CSDKP_STDOUT, "%s  (%s)%s\n", entry->dir, csdkp_path_origin_name(entry->origin),
+		fprintf(TOOL_STDOUT, "%s  (%s)%s\n", entry->dir, tool_path_origin_name(entry->origin),
 		       entry->exists ? "" : is_non_directory(entry->dir) ? " [not a directory]" : " [missing]");
 	}
-	csdkp_print_registry_warnings(reg);
+	tool_print_registry_warnings(reg);
 	return 0;
 }

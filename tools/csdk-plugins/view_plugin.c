@@ -11,37 +11,37 @@
 
 static void print_field(const char *label, const char *value)
 {
-	fprintf(CSDKP_STDOUT, "%-14s%s\n", label, value ? value : "-");
+	fprintf(TOOL_STDOUT, "%-14s%s\n", label, value ? value : "-");
 }
 
 static int print_plugin_text(const csdk_plugin_info *info)
 {
 	static const char *const config_headers[] = { "KEY", "ENV", "TYPE", "REQUIRED", "SECRET", "HELP" };
-	char abi[CSDKP_ABI_TEXT_SIZE];
-	char *modes = csdkp_modes_text(info->modes, info->default_mode);
-	char *caps = csdkp_capabilities_text(info->capabilities);
-	csdkp_table *config = NULL, *methods = NULL;
+	char abi[TOOL_ABI_TEXT_SIZE];
+	char *modes = tool_modes_text(info->modes, info->default_mode);
+	char *caps = tool_capabilities_text(info->capabilities);
+	tool_table *config = NULL, *methods = NULL;
 	size_t i;
 	int rc = -1;
 
-	if (!modes || !caps || csdkp_table_new(&config, 6, config_headers) < 0 ||
-	    csdkp_table_new(&methods, 2, NULL) < 0)
+	if (!modes || !caps || tool_table_new(&config, 6, config_headers) < 0 ||
+	    tool_table_new(&methods, 2, NULL) < 0)
 		goto out;
 	for (i = 0; i < info->n_config_keys; i++) {
 		const csdk_config_key_info *key = &info->config_keys[i];
-		const char *cells[] = { key->key, key->env, csdkp_config_type_name(key->type),
+		const char *cells[] = { key->key, key->env, tool_config_type_name(key->type),
 					(key->flags & CSDK_CONFIG_REQUIRED) ? "yes" : "no",
 					(key->flags & CSDK_CONFIG_SECRET) ? "yes" : "no",
 					key->help };
 
-		if (csdkp_table_add(config, cells) < 0)
+		if (tool_table_add(config, cells) < 0)
 			goto out;
 	}
-	for (i = 0; i < csdkp_method_count(); i++) {
-		const char *cells[] = { csdkp_method_name(i),
-					csdkp_method_present(info, i) ? "present" : "absent" };
+	for (i = 0; i < tool_method_count(); i++) {
+		const char *cells[] = { tool_method_name(i),
+					tool_method_present(info, i) ? "present" : "absent" };
 
-		if (csdkp_table_add(methods, cells) < 0)
+		if (tool_table_add(methods, cells) < 0)
 			goto out;
 	}
 
@@ -50,49 +50,49 @@ static int print_plugin_text(const csdk_plugin_info *info)
 	print_field("description:", info->description);
 	print_field("license:", info->license);
 	print_field("path:", info->path);
-	print_field("abi:", csdkp_abi_text(abi, info->abi_version));
-	fprintf(CSDKP_STDOUT, "%-14s%s (default: %s)\n", "modes:", modes, csdk_mode_name(info->default_mode));
+	print_field("abi:", tool_abi_text(abi, info->abi_version));
+	fprintf(TOOL_STDOUT, "%-14s%s (default: %s)\n", "modes:", modes, csdk_mode_name(info->default_mode));
 	print_field("capabilities:", caps);
 
-	if (csdkp_table_rows(config) > 0) {
-		fprintf(CSDKP_STDOUT, "\nconfiguration keys:\n");
-		csdkp_table_print(config, CSDKP_STDOUT, "  ");
+	if (tool_table_rows(config) > 0) {
+		fprintf(TOOL_STDOUT, "\nconfiguration keys:\n");
+		tool_table_print(config, TOOL_STDOUT, "  ");
 	} else {
-		fprintf(CSDKP_STDOUT, "\nconfiguration keys: none\n");
+		fprintf(TOOL_STDOUT, "\nconfiguration keys: none\n");
 	}
-	fprintf(CSDKP_STDOUT, "\nmethods:\n");
-	csdkp_table_print(methods, CSDKP_STDOUT, "  ");
+	fprintf(TOOL_STDOUT, "\nmethods:\n");
+	tool_table_print(methods, TOOL_STDOUT, "  ");
 	if (info->n_warnings > 0) {
-		fprintf(CSDKP_STDOUT, "\nwarnings:\n");
+		fprintf(TOOL_STDOUT, "\nwarnings:\n");
 		for (i = 0; i < info->n_warnings; i++)
-			fprintf(CSDKP_STDOUT, "  %s\n", info->warnings[i]);
+			fprintf(TOOL_STDOUT, "  %s\n", info->warnings[i]);
 	} else {
-		fprintf(CSDKP_STDOUT, "\nwarnings: none\n");
+		fprintf(TOOL_STDOUT, "\nwarnings: none\n");
 	}
 	rc = 0;
 out:
 	if (rc < 0)
-		csdkp_error("out of memory while describing plugin '%s'", info->name);
-	csdkp_table_free(config);
-	csdkp_table_free(methods);
+		tool_error("out of memory while describing plugin '%s'", info->name);
+	tool_table_free(config);
+	tool_table_free(methods);
 	free(modes);
 	free(caps);
 	return rc;
 }
 
-static int print_plugin(const csdk_plugin_info *info, const struct csdkp_plugins_options *opts)
+static int print_plugin(const csdk_plugin_info *info, const struct tool_plugins_options *opts)
 {
 	json_t *root;
 
 	if (!opts->json)
 		return print_plugin_text(info) < 0 ? 1 : 0;
-	root = csdkp_plugin_json(info);
-	if (root && (json_object_set_new(root, "config", csdkp_config_json(info)) < 0 ||
-		     json_object_set_new(root, "methods", csdkp_methods_json(info)) < 0)) {
+	root = tool_plugin_json(info);
+	if (root && (json_object_set_new(root, "config", tool_config_json(info)) < 0 ||
+		     json_object_set_new(root, "methods", tool_methods_json(info)) < 0)) {
 		json_decref(root);
 		root = NULL;
 	}
-	return csdkp_emit_json(root) < 0 ? 1 : 0;
+	return tool_emit_json(root) < 0 ? 1 : 0;
 }
 
 static int is_file_argument(const char *arg)
@@ -114,7 +114,7 @@ static int rejection_matches(const csdk_rejection *rej, const char *name)
 	       strcmp(base + 5 + strlen(name), ".so") == 0;
 }
 
-static int report_rejections(const csdk_registry *reg, const char *name, const struct csdkp_plugins_options *opts)
+static int report_rejections(const csdk_registry *reg, const char *name, const struct tool_plugins_options *opts)
 {
 	json_t *array = opts->json ? json_array() : NULL;
 	size_t i, found = 0;
@@ -126,18 +126,18 @@ static int report_rejections(const csdk_registry *reg, const char *name, const s
 			continue;
 		found++;
 		if (!opts->json)
-			csdkp_error("%s", rej->reason);
+			tool_error("%s", rej->reason);
 		else if (array)
-			csdkp_json_append(&array, csdkp_rejection_json(rej));
+			tool_json_append(&array, tool_rejection_json(rej));
 	}
 	if (found == 0) {
 		json_decref(array);
-		csdkp_error("no plugin named '%s' (run '" PROGRAM "' to list them, or '" PROGRAM " --rejected')",
+		tool_error("no plugin named '%s' (run '" PROGRAM "' to list them, or '" PROGRAM " --rejected')",
 			    name);
 		return 1;
 	}
 	if (opts->json)
-		csdkp_emit_json(array ? json_pack("{s:o}", "rejected", array) : NULL);
+		tool_emit_json(array ? json_pack("{s:o}", "rejected", array) : NULL);
 	return 1;
 }
 
@@ -150,7 +150,7 @@ static int crash_signal(int code, const char *reason)
 }
 
 static int report_file_rejection(const csdk_registry *reg, const char *file, const csdk_error *err,
-				 const struct csdkp_plugins_options *opts)
+				 const struct tool_plugins_options *opts)
 {
 	char resolved[PATH_MAX];
 	const char *path = realpath(file, resolved) ? resolved : file;
@@ -158,33 +158,33 @@ static int report_file_rejection(const csdk_registry *reg, const char *file, con
 	size_t i;
 
 	if (!opts->json) {
-		csdkp_error("%s", err->message);
+		tool_error("%s", err->message);
 		return 1;
 	}
 	for (i = 0; !item && i < csdk_registry_rejected_count(reg); i++) {
 		const csdk_rejection *rej = csdk_registry_rejected_at(reg, i);
 
 		if (strcmp(rej->path, path) == 0 && rej->reason && strcmp(rej->reason, err->message) == 0)
-			item = csdkp_rejection_json(rej);
+			item = tool_rejection_json(rej);
 	}
 	if (!item) {
 		const csdk_rejection rej = { .path = path, .code = err->code,
 					     .signal = crash_signal(err->code, err->message), .reason = err->message };
 
-		item = csdkp_rejection_json(&rej);
+		item = tool_rejection_json(&rej);
 	}
-	csdkp_emit_json(item ? json_pack("{s:[o]}", "rejected", item) : NULL);
+	tool_emit_json(item ? json_pack("{s:[o]}", "rejected", item) : NULL);
 	return 1;
 }
 
-int csdkp_view_plugin(csdk_registry *reg, const char *arg, const struct csdkp_plugins_options *opts)
+int tool_view_plugin(csdk_registry *reg, const char *arg, const struct tool_plugins_options *opts)
 {
 	const csdk_plugin_info *info;
 
 	if (!opts->json && is_file_argument(arg))
-		csdkp_print_registry_warnings(reg);
+		tool_print_registry_warnings(reg);
 	else if (!opts->json)
-		csdkp_print_scan_warnings(reg);
+		tool_print_scan_warnings(reg);
 	if (is_file_argument(arg)) {
 		if (csdk_registry_load_file(reg, arg, &info) < 0) {
 			/* The error is borrowed only until the next libcsdk call. */

@@ -5,17 +5,17 @@
 #include "common/output.h"
 #include "tool.h"
 
-int csdkp_view_rejected(const csdk_registry *reg, const struct csdkp_plugins_options *opts)
+int tool_view_rejected(const csdk_registry *reg, const struct tool_plugins_options *opts)
 {
 	size_t i, n = csdk_registry_rejected_count(reg);
 
-	csdkp_print_scan_warnings(reg);
+	tool_print_scan_warnings(reg);
 	if (opts->json) {
-		if (csdkp_emit_json(json_pack("{s:o}", "rejected", csdkp_rejected_json(reg))) < 0)
+		if (tool_emit_json(json_pack("{s:o}", "rejected", tool_rejected_json(reg))) < 0)
 			return 1;
 	} else {
 		for (i = 0; i < n; i++)
-			fprintf(CSDKP_STDOUT, "%s\n", csdk_registry_rejected_at(reg, i)->reason);
+			fprintf(TOOL_STDOUT, "%s\n", csdk_registry_rejected_at(reg, i)->reason);
 	}
 	return n > 0 ? 1 : 0;
 }

@@ -59,7 +59,7 @@ static int warn_if_malformed(const char *glob, size_t len, void *variable)
 	const char *problem = copy ? glob_problem(copy) : NULL;
 
 	if (problem)
-		csdkp_warning("%s pattern '%s' is malformed (%s), so it matches no plugin; correct it or unset %s",
+		tool_warning("%s pattern '%s' is malformed (%s), so it matches no plugin; correct it or unset %s",
 			      (const char *)variable, copy, problem, (const char *)variable);
 	free(copy);
 	return problem != NULL;
@@ -153,7 +153,7 @@ static void warn_about_selection(const csdk_registry *reg)
 		for (i = 0; i < names.n && i <= 3 && used < sizeof(list); i++)
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
 						 i == 3 ? "..." : names.items[i]);
-		csdkp_warning("CSDK_PLUGINS='%s' matches none of the %zu plugin file%s on the search path (%s); correct the pattern or unset CSDK_PLUGINS",
+		tool_warning("CSDK_PLUGINS='%s' matches none of the %zu plugin file%s on the search path (%s); correct the pattern or unset CSDK_PLUGINS",
 			      select, names.n, names.n == 1 ? "" : "s", list);
 	}
 	for (i = 0; i < names.n; i++)
@@ -161,17 +161,17 @@ static void warn_about_selection(const csdk_registry *reg)
 	free(names.items);
 }
 
-void csdkp_print_registry_warnings(const csdk_registry *reg)
+void tool_print_registry_warnings(const csdk_registry *reg)
 {
 	size_t i;
 
 	for (i = 0; i < csdk_registry_warning_count(reg); i++)
-		csdkp_warning("%s", csdk_registry_warning_at(reg, i));
+		tool_warning("%s", csdk_registry_warning_at(reg, i));
 }
 
 /* The warnings of a view that shows what the scan found. */
-void csdkp_print_scan_warnings(const csdk_registry *reg)
+void tool_print_scan_warnings(const csdk_registry *reg)
 {
-	csdkp_print_registry_warnings(reg);
+	tool_print_registry_warnings(reg);
 	warn_about_selection(reg);
 }

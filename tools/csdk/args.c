@@ -19,22 +19,22 @@ static void print_wrapped(const char *text, size_t width)
 			text++;
 		len = strcspn(text, " ");
 		if (col && col + 1 + len > width) {
-			fputc('\n', CSDKP_STDOUT);
+			fputc('\n', TOOL_STDOUT);
 			col = 0;
 		} else if (col) {
-			fputc(' ', CSDKP_STDOUT);
+			fputc(' ', TOOL_STDOUT);
 			col++;
 		}
-		fprintf(CSDKP_STDOUT, "%.*s", (int)len, text);
+		fprintf(TOOL_STDOUT, "%.*s", (int)len, text);
 		col += len;
 		text += len;
 	}
-	fputc('\n', CSDKP_STDOUT);
+	fputc('\n', TOOL_STDOUT);
 }
 
-static void print_command_help(const struct csdkp_cli *cli)
+static void print_command_help(const struct tool_cli *cli)
 {
-	const struct csdkp_command *cmd = cli->command;
+	const struct tool_command *cmd = cli->command;
 	const char *line = cmd->synopsis;
 	const char *prefix = "Usage: ";
 
@@ -42,38 +42,38 @@ static void print_command_help(const struct csdkp_cli *cli)
 		size_t len = strcspn(line, "\n");
 
 		if (*line == ' ')
-			fprintf(CSDKP_STDOUT, "       %.*s\n", (int)len, line);
+			fprintf(TOOL_STDOUT, "       %.*s\n", (int)len, line);
 		else
-			fprintf(CSDKP_STDOUT, "%scsdk %.*s\n", prefix, (int)len, line);
+			fprintf(TOOL_STDOUT, "%scsdk %.*s\n", prefix, (int)len, line);
 		prefix = "       ";
 		line += len;
 		if (*line)
 			line++;
 	}
-	fputc('\n', CSDKP_STDOUT);
+	fputc('\n', TOOL_STDOUT);
 	print_wrapped(cmd->summary, 78);
-	fputs("\nOptions:\n", CSDKP_STDOUT);
+	fputs("\nOptions:\n", TOOL_STDOUT);
 	if (cmd->options)
-		fputs(cmd->options, CSDKP_STDOUT);
+		fputs(cmd->options, TOOL_STDOUT);
 	fputs("  --json                   machine-readable output\n"
-	      "  -h, --help               show this help\n", CSDKP_STDOUT);
+	      "  -h, --help               show this help\n", TOOL_STDOUT);
 }
 
-int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...)
+int tool_cli_usage(const struct tool_cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(CSDKP_STDOUT);
-	fprintf(stderr, "%s: %s: ", csdkp_tool_name(), cli->command->name);
+	fflush(TOOL_STDOUT);
+	fprintf(stderr, "%s: %s: ", tool_name(), cli->command->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "; run '%s %s --help' for usage\n", csdkp_tool_name(), cli->command->name);
-	return CSDKP_EXIT_USAGE;
+	fprintf(stderr, "; run '%s %s --help' for usage\n", tool_name(), cli->command->name);
+	return TOOL_EXIT_USAGE;
 }
 
-int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
-		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out)
+int tool_parse(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+		size_t n_lead, tool_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out)
 {
 	size_t n = 0;
 	int c, before, status;
@@ -96,21 +96,21 @@ int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct optio
 			break;
 		}
 		switch (c) {
-		case CSDKP_OPT_HELP:
+		case TOOL_OPT_HELP:
 			print_command_help(cli);
-			status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+			status = tool_finish(0, TOOL_EXIT_FAILURE);
 			return status ? status : -1;
-		case CSDKP_OPT_JSON:
+		case TOOL_OPT_JSON:
 			cli->json = 1;
 			break;
 		case ':':
-			return csdkp_cli_usage(cli, "missing value for option '%s'", argv[optind - 1]);
+			return tool_cli_usage(cli, "missing value for option '%s'", argv[optind - 1]);
 		case '?':
 			if (optopt)
-				return csdkp_cli_usage(cli, "unknown option '-%c'", optopt);
-			return csdkp_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
+				return tool_cli_usage(cli, "unknown option '-%c'", optopt);
+			return tool_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
 		default:
-			status = fn ? fn(cli, state, c, optarg) : CSDKP_EXIT_USAGE;
+			status = fn ? fn(cli, state, c, optarg) : TOOL_EXIT_USAGE;
 			if (status)
 				return status;
 			break;
@@ -122,22 +122,22 @@ int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct optio
 	return 0;
 }
 
-int csdkp_expect_args(const struct csdkp_cli *cli, size_t n_pos, size_t min, size_t max, const char *what)
+int tool_expect_args(const struct tool_cli *cli, size_t n_pos, size_t min, size_t max, const char *what)
 {
 	if (n_pos < min)
-		return csdkp_cli_usage(cli, "missing %s", what);
+		return tool_cli_usage(cli, "missing %s", what);
 	if (n_pos > max)
-		return csdkp_cli_usage(cli, "too many arguments (expected %s)", what);
+		return tool_cli_usage(cli, "too many arguments (expected %s)", what);
 	return 0;
 }
 
-int csdkp_parse_operands(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
-			 csdkp_option_fn fn, void *state, size_t min, size_t max, const char *what,
+int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+			 tool_option_fn fn, void *state, size_t min, size_t max, const char *what,
 			 char ***pos_out, size_t *n_pos_out)
 {
-	int status = csdkp_parse(cli, argc, argv, longopts, CSDKP_ALL_POSITIONALS, fn, state, pos_out, n_pos_out);
+	int status = tool_parse(cli, argc, argv, longopts, TOOL_ALL_POSITIONALS, fn, state, pos_out, n_pos_out);
 
-	return status ? status : csdkp_expect_args(cli, *n_pos_out, min, max, what);
+	return status ? status : tool_expect_args(cli, *n_pos_out, min, max, what);
 }
 
 static int all_digits(const char *s)
@@ -150,32 +150,32 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-int csdkp_parse_ms(int64_t *out, const struct csdkp_cli *cli, const char *option, const char *arg)
+int tool_parse_ms(int64_t *out, const struct tool_cli *cli, const char *option, const char *arg)
 {
 	long long value;
 
 	errno = 0;
 	value = all_digits(arg) ? strtoll(arg, NULL, 10) : -1;
 	if (value < 0 || errno == ERANGE)
-		return csdkp_cli_usage(cli, "invalid value '%s' for --%s: give a whole number of milliseconds, 0 or more",
+		return tool_cli_usage(cli, "invalid value '%s' for --%s: give a whole number of milliseconds, 0 or more",
 				       arg, option);
 	*out = value;
 	return 0;
 }
 
-int csdkp_parse_port(int *out, const struct csdkp_cli *cli, const char *arg)
+int tool_parse_port(int *out, const struct tool_cli *cli, const char *arg)
 {
 	long value = -1;
 
 	if (all_digits(arg) && strlen(arg) <= 5)
 		value = strtol(arg, NULL, 10);
 	if (value < 1 || value > 65535)
-		return csdkp_cli_usage(cli, "invalid port '%s': give a number from 1 to 65535", arg);
+		return tool_cli_usage(cli, "invalid port '%s': give a number from 1 to 65535", arg);
 	*out = (int)value;
 	return 0;
 }
 
-int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli,
+int tool_parse_kv(struct csdk_kv **list, size_t *n, const struct tool_cli *cli,
 		   const char *option, char *arg)
 {
 	char *eq = strchr(arg, '=');
@@ -187,14 +187,14 @@ int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli
 		const char *why = eq ? "the key before '=' is empty" : "expected KEY=VALUE";
 
 		if (cli->command)
-			return csdkp_cli_usage(cli, "invalid %s '%s': %s", option, shown, why);
-		csdkp_error("invalid %s '%s': %s; run 'csdk --help' for usage", option, shown, why);
-		return CSDKP_EXIT_USAGE;
+			return tool_cli_usage(cli, "invalid %s '%s': %s", option, shown, why);
+		tool_error("invalid %s '%s': %s; run 'csdk --help' for usage", option, shown, why);
+		return TOOL_EXIT_USAGE;
 	}
 	grown = realloc(*list, (*n + 1) * sizeof(**list));
 	if (!grown) {
-		csdkp_error("out of memory while reading %s", option);
-		return CSDKP_EXIT_FAILURE;
+		tool_error("out of memory while reading %s", option);
+		return TOOL_EXIT_FAILURE;
 	}
 	*eq = '\0';
 	grown[*n].key = arg;
@@ -204,14 +204,14 @@ int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli
 	return 0;
 }
 
-const struct option csdkp_create_named_longopts[] = {
-	CSDKP_COMMON_LONGOPTS,
-	{ "name", required_argument, NULL, CSDKP_OPT_NAME },
-	CSDKP_CREATE_LONGOPTS,
+const struct option tool_create_named_longopts[] = {
+	TOOL_COMMON_LONGOPTS,
+	{ "name", required_argument, NULL, TOOL_OPT_NAME },
+	TOOL_CREATE_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
 
-void csdkp_create_args_init(struct csdkp_create_args *args)
+void tool_create_args_init(struct tool_create_args *args)
 {
 	static const struct csdk_create_options init = CSDK_CREATE_OPTIONS_INIT;
 
@@ -219,38 +219,38 @@ void csdkp_create_args_init(struct csdkp_create_args *args)
 	args->opts = init;
 }
 
-int csdkp_create_option(struct csdkp_create_args *args, const struct csdkp_cli *cli, int opt, const char *arg)
+int tool_create_option(struct tool_create_args *args, const struct tool_cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
-	case CSDKP_OPT_NAME:
+	case TOOL_OPT_NAME:
 		args->opts.name = arg;
 		return 0;
-	case CSDKP_OPT_NAMESPACE:
+	case TOOL_OPT_NAMESPACE:
 		args->opts.namespace_ = arg;
 		return 0;
-	case CSDKP_OPT_RUNTIME:
+	case TOOL_OPT_RUNTIME:
 		if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
-			return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
+			return tool_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
 		args->opts.runtime = arg;
 		return 0;
-	case CSDKP_OPT_TEMPLATE:
+	case TOOL_OPT_TEMPLATE:
 		args->opts.template_id = arg;
 		return 0;
-	case CSDKP_OPT_SNAPSHOT:
+	case TOOL_OPT_SNAPSHOT:
 		args->opts.snapshot_id = arg;
 		return 0;
-	case CSDKP_OPT_TIMEOUT:
-		return csdkp_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
-	case CSDKP_OPT_ENV:
-		return csdkp_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
-	case CSDKP_OPT_METADATA:
-		return csdkp_parse_kv(&args->metadata, &args->n_metadata, cli, "--metadata", (char *)arg);
+	case TOOL_OPT_TIMEOUT:
+		return tool_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
+	case TOOL_OPT_ENV:
+		return tool_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
+	case TOOL_OPT_METADATA:
+		return tool_parse_kv(&args->metadata, &args->n_metadata, cli, "--metadata", (char *)arg);
 	default:
 		return -1;
 	}
 }
 
-void csdkp_create_args_finish(struct csdkp_create_args *args)
+void tool_create_args_finish(struct tool_create_args *args)
 {
 	args->opts.envs = args->envs;
 	args->opts.n_envs = args->n_envs;
@@ -258,7 +258,7 @@ void csdkp_create_args_finish(struct csdkp_create_args *args)
 	args->opts.n_metadata = args->n_metadata;
 }
 
-void csdkp_create_args_release(struct csdkp_create_args *args)
+void tool_create_args_release(struct tool_create_args *args)
 {
 	free(args->envs);
 	free(args->metadata);

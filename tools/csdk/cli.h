@@ -18,93 +18,93 @@
 #include "io.h"
 
 /* Exit statuses. */
-#define CSDKP_EXIT_FAILURE 1
-#define CSDKP_EXIT_USAGE 2
-#define CSDKP_EXIT_CSDK 125  /* csdk itself failed in exec, run-code, run */
+#define TOOL_EXIT_FAILURE 1
+#define TOOL_EXIT_USAGE 2
+#define TOOL_EXIT_CSDK 125  /* csdk itself failed in exec, run-code, run */
 
-struct csdkp_cli;
+struct tool_cli;
 
 /** One command: `csdk NAME ...`. run returns the process exit status. */
-struct csdkp_command {
+struct tool_command {
 	const char *name;
-	int (*run)(struct csdkp_cli *cli, int argc, char **argv);
+	int (*run)(struct tool_cli *cli, int argc, char **argv);
 	const char *synopsis;   /* one or more lines, each without "csdk " */
 	const char *summary;    /* one line for the global help */
 	const char *options;    /* option help, lines ending in '\n', or NULL */
 };
 
 /** The invocation: global options and the provider, opened on first use. */
-struct csdkp_cli {
+struct tool_cli {
 	const char *provider_name;
 	struct csdk_kv *config;
 	size_t n_config;
 	int json;
-	const struct csdkp_command *command;
+	const struct tool_command *command;
 	csdk_provider *provider;
 	int provider_given;     /* --provider was on the command line */
 };
 
-extern const struct csdkp_command csdkp_cmd_providers;
-extern const struct csdkp_command csdkp_cmd_create;
-extern const struct csdkp_command csdkp_cmd_list;
-extern const struct csdkp_command csdkp_cmd_info;
-extern const struct csdkp_command csdkp_cmd_exec;
-extern const struct csdkp_command csdkp_cmd_run_code;
-extern const struct csdkp_command csdkp_cmd_fs;
-extern const struct csdkp_command csdkp_cmd_url;
-extern const struct csdkp_command csdkp_cmd_destroy;
-extern const struct csdkp_command csdkp_cmd_find_or_create;
-extern const struct csdkp_command csdkp_cmd_find;
-extern const struct csdkp_command csdkp_cmd_extend;
-extern const struct csdkp_command csdkp_cmd_snapshot;
-extern const struct csdkp_command csdkp_cmd_template;
-extern const struct csdkp_command csdkp_cmd_pool;
-extern const struct csdkp_command csdkp_cmd_run;
-extern const struct csdkp_command csdkp_cmd_config;
-extern const struct csdkp_command csdkp_cmd_bench;
-extern const struct csdkp_command csdkp_cmd_serve;
+extern const struct tool_command tool_cmd_providers;
+extern const struct tool_command tool_cmd_create;
+extern const struct tool_command tool_cmd_list;
+extern const struct tool_command tool_cmd_info;
+extern const struct tool_command tool_cmd_exec;
+extern const struct tool_command tool_cmd_run_code;
+extern const struct tool_command tool_cmd_fs;
+extern const struct tool_command tool_cmd_url;
+extern const struct tool_command tool_cmd_destroy;
+extern const struct tool_command tool_cmd_find_or_create;
+extern const struct tool_command tool_cmd_find;
+extern const struct tool_command tool_cmd_extend;
+extern const struct tool_command tool_cmd_snapshot;
+extern const struct tool_command tool_cmd_template;
+extern const struct tool_command tool_cmd_pool;
+extern const struct tool_command tool_cmd_run;
+extern const struct tool_command tool_cmd_config;
+extern const struct tool_command tool_cmd_bench;
+extern const struct tool_command tool_cmd_serve;
 
 /* ------------------------------------------------------------ arguments */
 
 /* Option values shared by every command. */
-#define CSDKP_OPT_HELP 'h'
-#define CSDKP_OPT_JSON 0x100
-#define CSDKP_COMMON_LONGOPTS \
-	{ "help", no_argument, NULL, CSDKP_OPT_HELP }, \
-	{ "json", no_argument, NULL, CSDKP_OPT_JSON }
+#define TOOL_OPT_HELP 'h'
+#define TOOL_OPT_JSON 0x100
+#define TOOL_COMMON_LONGOPTS \
+	{ "help", no_argument, NULL, TOOL_OPT_HELP }, \
+	{ "json", no_argument, NULL, TOOL_OPT_JSON }
 
 /* Option values of the create options (create, find-or-create, run). */
 enum {
-	CSDKP_OPT_NAME = 0x200,
-	CSDKP_OPT_NAMESPACE,
-	CSDKP_OPT_RUNTIME,
-	CSDKP_OPT_TEMPLATE,
-	CSDKP_OPT_SNAPSHOT,
-	CSDKP_OPT_TIMEOUT,
-	CSDKP_OPT_ENV,
-	CSDKP_OPT_METADATA,
-	CSDKP_OPT_FIRST_FREE
+	TOOL_OPT_NAME = 0x200,
+	TOOL_OPT_NAMESPACE,
+	TOOL_OPT_RUNTIME,
+	TOOL_OPT_TEMPLATE,
+	TOOL_OPT_SNAPSHOT,
+	TOOL_OPT_TIMEOUT,
+	TOOL_OPT_ENV,
+	TOOL_OPT_METADATA,
+	TOOL_OPT_FIRST_FREE
 };
-#define CSDKP_CREATE_LONGOPTS \
-	{ "namespace", required_argument, NULL, CSDKP_OPT_NAMESPACE }, \
-	{ "runtime", required_argument, NULL, CSDKP_OPT_RUNTIME }, \
-	{ "template", required_argument, NULL, CSDKP_OPT_TEMPLATE }, \
-	{ "snapshot", required_argument, NULL, CSDKP_OPT_SNAPSHOT }, \
-	{ "timeout", required_argument, NULL, CSDKP_OPT_TIMEOUT }, \
-	{ "env", required_argument, NULL, CSDKP_OPT_ENV }, \
-	{ "metadata", required_argument, NULL, CSDKP_OPT_METADATA }
+#define TOOL_CREATE_LONGOPTS \
+	{ "namespace", required_argument, NULL, TOOL_OPT_NAMESPACE }, \
+	{ "runtime", required_argument, NULL, TOOL_OPT_RUNTIME }, \
+	{ "template", required_argument, NULL, TOOL_OPT_TEMPLATE }, \
+	{ "snapshot", required_argument, NULL, TOOL_OPT_SNAPSHOT }, \
+	{ "timeout", required_argument, NULL, TOOL_OPT_TIMEOUT }, \
+	{ "env", required_argument, NULL, TOOL_OPT_ENV }, \
+	{ "metadata", required_argument, NULL, TOOL_OPT_METADATA }
 
 /* The options of the commands that create a sandbox of their own: create, run. */
-extern const struct option csdkp_create_named_longopts[];
+extern const struct option tool_create_named_longopts[];
 
 /* Interleave options with every positional argument. */
-#define CSDKP_ALL_POSITIONALS ((size_t)-1)
+#define TOOL_ALL_POSITIONALS ((size_t)-1)
 
 /**
  * Called for each option other than --help and --json. Returns 0, or an
  * exit status after printing a usage error.
  */
-typedef int (*csdkp_option_fn)(struct csdkp_cli *cli, void *state, int opt, const char *arg);
+typedef int (*tool_option_fn)(struct tool_cli *cli, void *state, int opt, const char *arg);
 
 /**
  * Parse argv (argv[0] is the command word) with getopt_long in "stop at the
@@ -114,35 +114,35 @@ typedef int (*csdkp_option_fn)(struct csdkp_cli *cli, void *state, int opt, cons
  * Returns 0 to go on, -1 when --help was printed (exit 0), or a usage exit
  * status.
  */
-int csdkp_parse(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
-		size_t n_lead, csdkp_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out);
+int tool_parse(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+		size_t n_lead, tool_option_fn fn, void *state, char ***pos_out, size_t *n_pos_out);
 
 /**
- * csdkp_parse with every argument positional, then csdkp_expect_args on
- * their number: returns as csdkp_parse does.
+ * tool_parse with every argument positional, then tool_expect_args on
+ * their number: returns as tool_parse does.
  */
-int csdkp_parse_operands(struct csdkp_cli *cli, int argc, char **argv, const struct option *longopts,
-			 csdkp_option_fn fn, void *state, size_t min, size_t max, const char *what,
+int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+			 tool_option_fn fn, void *state, size_t min, size_t max, const char *what,
 			 char ***pos_out, size_t *n_pos_out);
 
 /** Print "csdk: COMMAND: MESSAGE; run 'csdk COMMAND --help' for usage"; returns 2. */
-int csdkp_cli_usage(const struct csdkp_cli *cli, const char *fmt, ...) CSDKP_PRINTF(2, 3);
+int tool_cli_usage(const struct tool_cli *cli, const char *fmt, ...) TOOL_PRINTF(2, 3);
 
 /** Check the number of positional arguments; prints a usage error (returns 2) when wrong. */
-int csdkp_expect_args(const struct csdkp_cli *cli, size_t n_pos, size_t min, size_t max, const char *what);
+int tool_expect_args(const struct tool_cli *cli, size_t n_pos, size_t min, size_t max, const char *what);
 
 /** Parse milliseconds (a whole number >= 0) given to --OPTION. Returns 0 or a usage exit status. */
-int csdkp_parse_ms(int64_t *out, const struct csdkp_cli *cli, const char *option, const char *arg);
+int tool_parse_ms(int64_t *out, const struct tool_cli *cli, const char *option, const char *arg);
 
 /** Parse a port, 1..65535. Returns 0 or a usage exit status. */
-int csdkp_parse_port(int *out, const struct csdkp_cli *cli, const char *arg);
+int tool_parse_port(int *out, const struct tool_cli *cli, const char *arg);
 
 /** Split KEY=VALUE (in place) and append it to *list. Returns 0 or an exit status. */
-int csdkp_parse_kv(struct csdk_kv **list, size_t *n, const struct csdkp_cli *cli,
+int tool_parse_kv(struct csdk_kv **list, size_t *n, const struct tool_cli *cli,
 		   const char *option, char *arg);
 
 /** Create options gathered from the command line. */
-struct csdkp_create_args {
+struct tool_create_args {
 	struct csdk_create_options opts;
 	struct csdk_kv *envs;
 	size_t n_envs;
@@ -150,12 +150,12 @@ struct csdkp_create_args {
 	size_t n_metadata;
 };
 
-void csdkp_create_args_init(struct csdkp_create_args *args);
+void tool_create_args_init(struct tool_create_args *args);
 /** Handle one create option; returns 0, a usage exit status, or -1 when opt is not a create option. */
-int csdkp_create_option(struct csdkp_create_args *args, const struct csdkp_cli *cli, int opt, const char *arg);
+int tool_create_option(struct tool_create_args *args, const struct tool_cli *cli, int opt, const char *arg);
 /** Point opts at the gathered lists (call once parsing is over). */
-void csdkp_create_args_finish(struct csdkp_create_args *args);
-void csdkp_create_args_release(struct csdkp_create_args *args);
+void tool_create_args_finish(struct tool_create_args *args);
+void tool_create_args_release(struct tool_create_args *args);
 
 /* -------------------------------------------------------- provider access */
 
@@ -166,14 +166,14 @@ void csdkp_create_args_release(struct csdkp_create_args *args);
  * while loading is reported and left out instead of ending csdk. Call it
  * before starting threads (the check forks).
  */
-int csdkp_cli_registry_new(csdk_registry **out);
-int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli);
+int tool_cli_registry_new(csdk_registry **out);
+int tool_cli_provider(csdk_provider **out, struct tool_cli *cli);
 
 /**
  * Get the sandbox id of the provider. Prints "no sandbox 'ID' in provider
  * 'P'" or the library error and returns -1 on failure.
  */
-int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id);
+int tool_cli_sandbox(csdk_sandbox **out, struct tool_cli *cli, const char *id);
 
 /*
  * Several providers (csdk/csdk.h "compute"): the configuration file names
@@ -181,72 +181,72 @@ int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id)
  */
 
 /** The compute object of the configured providers. Prints the error and returns -1 on failure. */
-int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli);
+int tool_cli_compute(csdk_compute **out, struct tool_cli *cli);
 /** Create a sandbox, routed (or at --provider); SIGINT/SIGTERM cancel it. Prints the error and returns -1 on failure. */
-int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csdk_create_options *opts);
+int tool_cli_create(csdk_sandbox **out, struct tool_cli *cli, const struct csdk_create_options *opts);
 /** Non-zero when more than one provider is configured, so ids are shown qualified. */
-int csdkp_cli_qualifies(const struct csdkp_cli *cli);
+int tool_cli_qualifies(const struct tool_cli *cli);
 /** ID as shown: PROVIDER:ID when several providers are configured, else ID. Caller frees; NULL when out of memory. */
-char *csdkp_cli_qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id);
+char *tool_cli_qualify(const struct tool_cli *cli, const csdk_provider *provider, const char *id);
 /** The id to show for sandbox (PROVIDER:ID or ID); caller frees; NULL when out of memory. */
-char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox);
+char *tool_cli_qualified_id(const struct tool_cli *cli, csdk_sandbox *sandbox);
 /** Split PROVIDER:ID when PROVIDER is configured: returns the bare id, *provider_out the name or NULL. */
-const char *csdkp_cli_split_id(const char **provider_out, const struct csdkp_cli *cli, const char *id);
+const char *tool_cli_split_id(const char **provider_out, const struct tool_cli *cli, const char *id);
 /** The configuration file read (NULL after an error was printed). */
-const csdk_user_config *csdkp_cli_user_config(struct csdkp_cli *cli);
+const csdk_user_config *tool_cli_user_config(struct tool_cli *cli);
 /** The registry the providers were opened from (NULL after an error was printed). */
-csdk_registry *csdkp_cli_registry(struct csdkp_cli *cli);
+csdk_registry *tool_cli_registry(struct tool_cli *cli);
 /** Release what the session opened; restores cli->config. */
-void csdkp_cli_close(struct csdkp_cli *cli);
+void tool_cli_close(struct tool_cli *cli);
 
 /* --------------------------------------------------------------- output */
 
 /** Print the library's last error (or a description of code when none was recorded). */
-void csdkp_report(int code, const char *what);
+void tool_report(int code, const char *what);
 
 /** Print root as the command's JSON output; returns 0 or the failure exit status (root is released). */
-int csdkp_print_json(json_t *root, int failure_status);
+int tool_print_json(json_t *root, int failure_status);
 
 /** What a listing command prints: a JSON array with --json, else a table. */
-struct csdkp_listing {
+struct tool_listing {
 	json_t *array;
-	csdkp_table *table;
+	tool_table *table;
 };
 
 /** Start an empty listing for cli; -1 (said) when out of memory, with nothing to free. */
-int csdkp_listing_new(struct csdkp_listing *out, const struct csdkp_cli *cli, size_t n_columns,
+int tool_listing_new(struct tool_listing *out, const struct tool_cli *cli, size_t n_columns,
 		      const char *const *headers, const char *what);
 /** Print the listing and free it; returns the exit status. */
-int csdkp_listing_print(struct csdkp_listing *out);
-void csdkp_listing_free(struct csdkp_listing *out);
+int tool_listing_print(struct tool_listing *out);
+void tool_listing_free(struct tool_listing *out);
 
 /** Finish standard output; returns status, or failure_status when writing failed. */
-int csdkp_finish(int status, int failure_status);
+int tool_finish(int status, int failure_status);
 
 /** A JSON string of bytes that may hold NULs or invalid UTF-8 (replaced by U+FFFD). */
-json_t *csdkp_json_bytes(const char *data, size_t len);
+json_t *tool_json_bytes(const char *data, size_t len);
 /* A NUL-terminated string as JSON text (invalid UTF-8 repaired), or null for NULL. */
-json_t *csdkp_json_text(const char *s);
+json_t *tool_json_text(const char *s);
 
 /** Non-zero when data is valid UTF-8. */
-int csdkp_utf8_valid(const char *data, size_t len);
+int tool_utf8_valid(const char *data, size_t len);
 
 /** Format ms since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf, or "-" for 0. */
-const char *csdkp_format_time(char *buf, size_t size, int64_t ms);
+const char *tool_format_time(char *buf, size_t size, int64_t ms);
 
-/** A JSON string of csdkp_format_time, or null for 0. */
-json_t *csdkp_json_time(int64_t ms);
+/** A JSON string of tool_format_time, or null for 0. */
+json_t *tool_json_time(int64_t ms);
 
 /** Write all of data to fd; returns 0 or -1 (errno set). */
 
 
 /** Read all of fd into a malloc'ed buffer (NUL-terminated, not counted). Returns 0 or -1 (errno set). */
-int csdkp_read_all(char **out, size_t *len_out, int fd);
+int tool_read_all(char **out, size_t *len_out, int fd);
 
 /** The JSON object {"stdout","stderr","exit_code","duration_ms"} of a result. */
-json_t *csdkp_json_result(const csdk_result *result);
+json_t *tool_json_result(const csdk_result *result);
 
 /** The JSON object of a sandbox's information. */
-json_t *csdkp_json_info(const csdk_sandbox_info *info);
+json_t *tool_json_info(const csdk_sandbox_info *info);
 
 #endif /* CSDK_TOOLS_CLI_H */

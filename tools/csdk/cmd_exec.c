@@ -13,7 +13,7 @@
 #include "shellquote.h"
 
 enum {
-	OPT_CWD = CSDKP_OPT_FIRST_FREE,
+	OPT_CWD = TOOL_OPT_FIRST_FREE,
 	OPT_COMMAND_TIMEOUT,
 	OPT_BACKGROUND,
 	OPT_ENV,
@@ -32,7 +32,7 @@ static int forward(int fd, const char *data, size_t len, struct stream *st)
 		return 1;
 	if (st->write_errno)
 		return 1;
-	if (csdkp_write_all(fd, data, len) < 0) {
+	if (csdku_write_all(fd, data, len) < 0) {
 		st->write_errno = errno;
 		return 1;
 	}
@@ -41,7 +41,7 @@ static int forward(int fd, const char *data, size_t len, struct stream *st)
 
 static int on_stdout(const char *data, size_t len, void *userdata)
 {
-	return forward(csdkp_out_fd, data, len, userdata);
+	return forward(tool_out_fd, data, len, userdata);
 }
 
 static int on_stderr(const char *data, size_t len, void *userdata)
@@ -62,7 +62,7 @@ static char *join_words(char **words, size_t n)
 	if (n == 1)
 		return strdup(words[0]);
 	for (i = 0; i < n; i++) {
-		if (csdkp_shell_append(&cmd, words[i])) {
+		if (csdku_shell_append(&cmd, words[i])) {
 			free(cmd);
 			return NULL;
 		}
@@ -74,21 +74,21 @@ static char *join_words(char **words, size_t n)
  * Run command in sandbox, streaming its output (or printing the JSON result
  * with --json). Returns the command's exit status, or 125 when csdk failed.
  */
-static int syntax_error(struct csdkp_cli *cli);
+static int syntax_error(struct tool_cli *cli);
 
 /* Code's output is printed once it ended: a syntax error replaces it with the interpreter's message. */
 static int print_result(const csdk_result *result)
 {
-	if (csdkp_write_all(csdkp_out_fd, result->stdout_buf, result->stdout_len) < 0 ||
-	    csdkp_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
-		csdkp_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
+	if (csdku_write_all(tool_out_fd, result->stdout_buf, result->stdout_len) < 0 ||
+	    csdku_write_all(STDERR_FILENO, result->stderr_buf, result->stderr_len) < 0) {
+		tool_error("cannot write the code's output (%s); check the disk or the pipe it goes to",
 			    strerror(errno));
-		return CSDKP_EXIT_CSDK;
+		return TOOL_EXIT_CSDK;
 	}
 	return result->exit_code;
 }
 
-static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char *command,
+static int run_streamed(struct tool_cli *cli, csdk_sandbox *sandbox, const char *command,
 			csdk_command_options *opts, volatile sig_atomic_t *stop)
 {
 	struct stream st = { 0, stop };
@@ -108,18 +108,18 @@ static int run_streamed(struct csdkp_cli *cli, csdk_sandbox *sandbox, const char
 	if (code && rc == CSDK_ESYNTAX)
 		return syntax_error(cli);
 	if (st.write_errno) {
-		csdkp_error("cannot write the command's output (%s); check the disk or the pipe it goes to",
+		tool_error("cannot write the command's output (%s); check the disk or the pipe it goes to",
 			    strerror(st.write_errno));
 		csdk_result_free(result);
-		return CSDKP_EXIT_CSDK;
+		return TOOL_EXIT_CSDK;
 	}
 	if (rc < 0) {
 		if (!(stop && *stop))
-			csdkp_report(rc, code ? "running the code" : "running the command");
-		return CSDKP_EXIT_CSDK;
+			tool_report(rc, code ? "running the code" : "running the command");
+		return TOOL_EXIT_CSDK;
 	}
 	if (cli->json) {
-		status = csdkp_print_json(csdkp_json_result(result), CSDKP_EXIT_CSDK);
+		status = tool_print_json(tool_json_result(result), TOOL_EXIT_CSDK);
 		if (!status)
 			status = result->exit_code;
 	} else {
@@ -144,10 +144,10 @@ static int parse_status(int status)
 {
 	if (status < 0)
 		return 0;
-	return status == CSDKP_EXIT_USAGE ? CSDKP_EXIT_CSDK : status;
+	return status == TOOL_EXIT_USAGE ? TOOL_EXIT_CSDK : status;
 }
 
-static int exec_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int exec_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
 	struct exec_args *args = state;
 
@@ -156,26 +156,26 @@ static int exec_option(struct csdkp_cli *cli, void *state, int opt, const char *
 		args->opts.cwd = arg;
 		return 0;
 	case OPT_ENV:
-		return csdkp_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
+		return tool_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
 	case OPT_COMMAND_TIMEOUT:
-		return csdkp_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
+		return tool_parse_ms(&args->opts.timeout_ms, cli, "timeout", arg);
 	case OPT_BACKGROUND:
 		args->opts.background = 1;
 		return 0;
 	case OPT_CODE_RUNTIME:
 		if (strcmp(arg, "python") != 0 && strcmp(arg, "node") != 0)
-			return csdkp_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
+			return tool_cli_usage(cli, "invalid runtime '%s': give python or node", arg);
 		args->runtime = arg;
 		return 0;
 	default:
-		return CSDKP_EXIT_USAGE;
+		return TOOL_EXIT_USAGE;
 	}
 }
 
-static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
+static int run_exec(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ "cwd", required_argument, NULL, OPT_CWD },
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT },
@@ -189,11 +189,11 @@ static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status;
 
-	status = csdkp_parse(cli, argc, argv, longopts, 1, exec_option, &args, &pos, &n_pos);
+	status = tool_parse(cli, argc, argv, longopts, 1, exec_option, &args, &pos, &n_pos);
 	if (!status && n_pos < 1)
-		status = csdkp_cli_usage(cli, "missing a sandbox ID");
+		status = tool_cli_usage(cli, "missing a sandbox ID");
 	else if (!status && n_pos < 2)
-		status = csdkp_cli_usage(cli, "missing the command to run after the sandbox ID");
+		status = tool_cli_usage(cli, "missing the command to run after the sandbox ID");
 	if (status) {
 		free(args.envs);
 		return parse_status(status);
@@ -202,10 +202,10 @@ static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
 	args.opts.n_envs = args.n_envs;
 	command = join_words(pos + 1, n_pos - 1);
 	if (!command) {
-		csdkp_error("out of memory while building the command");
-		status = CSDKP_EXIT_CSDK;
-	} else if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
-		status = CSDKP_EXIT_CSDK;
+		tool_error("out of memory while building the command");
+		status = TOOL_EXIT_CSDK;
+	} else if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
+		status = TOOL_EXIT_CSDK;
 	} else {
 		status = run_streamed(cli, sandbox, command, &args.opts, NULL);
 	}
@@ -215,7 +215,7 @@ static int run_exec(struct csdkp_cli *cli, int argc, char **argv)
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_exec = {
+const struct tool_command tool_cmd_exec = {
 	"exec", run_exec,
 	"exec ID [--cwd DIR] [--env K=V]... [--timeout MS] [--background] [--] WORDS...",
 	"Run a command with /bin/sh -c in the sandbox: one WORD is a shell string used as "
@@ -231,14 +231,14 @@ const struct csdkp_command csdkp_cmd_exec = {
 
 /* --------------------------------------------------------------- run-code */
 
-static int syntax_error(struct csdkp_cli *cli)
+static int syntax_error(struct tool_cli *cli)
 {
 	const char *message = csdk_error_last()->message;
 	size_t len = strlen(message);
 	json_t *root;
 
 	if (!cli->json) {
-		fflush(CSDKP_STDOUT);
+		fflush(TOOL_STDOUT);
 		fputs(message, stderr);
 		if (len == 0 || message[len - 1] != '\n')
 			fputc('\n', stderr);
@@ -246,13 +246,13 @@ static int syntax_error(struct csdkp_cli *cli)
 	}
 	root = json_pack("{s:s,s:s,s:i,s:i,s:b}", "stdout", "", "stderr", message, "exit_code", 1,
 			 "duration_ms", 0, "syntax_error", 1);
-	return csdkp_print_json(root, CSDKP_EXIT_CSDK) ? CSDKP_EXIT_CSDK : 1;
+	return tool_print_json(root, TOOL_EXIT_CSDK) ? TOOL_EXIT_CSDK : 1;
 }
 
-static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
+static int run_run_code(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ "runtime", required_argument, NULL, OPT_CODE_RUNTIME },
 		{ "cwd", required_argument, NULL, OPT_CWD },
 		{ "env", required_argument, NULL, OPT_ENV },
@@ -267,7 +267,7 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos, len;
 	int status;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, exec_option, &args, 2, 2,
+	status = tool_parse_operands(cli, argc, argv, longopts, exec_option, &args, 2, 2,
 				      "a sandbox ID and CODE (or - to read it from standard input)", &pos, &n_pos);
 	if (status) {
 		free(args.envs);
@@ -275,18 +275,18 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	}
 	code = pos[1];
 	if (strcmp(code, "-") == 0) {
-		if (csdkp_read_all(&stdin_code, &len, STDIN_FILENO) < 0) {
-			csdkp_error("cannot read the code from standard input (%s)", strerror(errno));
+		if (tool_read_all(&stdin_code, &len, STDIN_FILENO) < 0) {
+			tool_error("cannot read the code from standard input (%s)", strerror(errno));
 			free(args.envs);
-			return CSDKP_EXIT_CSDK;
+			return TOOL_EXIT_CSDK;
 		}
 		code = stdin_code;
 	}
 	args.opts.envs = args.envs;
 	args.opts.n_envs = args.n_envs;
 	args.opts.runtime = args.runtime ? args.runtime : csdk_detect_runtime(code);
-	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
-		status = CSDKP_EXIT_CSDK;
+	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+		status = TOOL_EXIT_CSDK;
 	else
 		status = run_streamed(cli, sandbox, code, &args.opts, NULL);
 	csdk_sandbox_free(sandbox);
@@ -295,7 +295,7 @@ static int run_run_code(struct csdkp_cli *cli, int argc, char **argv)
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_run_code = {
+const struct tool_command tool_cmd_run_code = {
 	"run-code", run_run_code,
 	"run-code ID [--runtime python|node] [--cwd DIR] [--env K=V]... [--timeout MS] [--] CODE|-",
 	"Run CODE (or standard input, for -) with the sandbox's python or node. csdk "
@@ -378,23 +378,23 @@ static void *watch(void *arg)
 			if (rc == 0)
 				rc = csdk_provider_destroy(provider, w->id);
 			if (rc < 0)
-				csdkp_report(rc, "destroying the sandbox");
+				tool_report(rc, "destroying the sandbox");
 			else
-				csdkp_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(byte), w->id);
-			_exit(rc < 0 ? CSDKP_EXIT_CSDK : 128 + byte);
+				tool_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(byte), w->id);
+			_exit(rc < 0 ? TOOL_EXIT_CSDK : 128 + byte);
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
 }
 
-static int run_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int run_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
-	int status = csdkp_create_option(state, cli, opt, arg);
+	int status = tool_create_option(state, cli, opt, arg);
 
-	return status < 0 ? CSDKP_EXIT_USAGE : status;
+	return status < 0 ? TOOL_EXIT_USAGE : status;
 }
 
-static int run_in_new_sandbox(struct csdkp_cli *cli, csdk_provider *provider, struct watcher *w,
+static int run_in_new_sandbox(struct tool_cli *cli, csdk_provider *provider, struct watcher *w,
 			      const struct csdk_create_options *create, const char *command)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
@@ -404,8 +404,8 @@ static int run_in_new_sandbox(struct csdkp_cli *cli, csdk_provider *provider, st
 
 	rc = csdk_sandbox_create(&sandbox, provider, create);
 	if (rc < 0) {
-		csdkp_report(rc, "creating a sandbox");
-		return CSDKP_EXIT_CSDK;
+		tool_report(rc, "creating a sandbox");
+		return TOOL_EXIT_CSDK;
 	}
 	id = strdup(csdk_sandbox_id(sandbox));
 	pthread_mutex_lock(&w->lock);
@@ -415,10 +415,10 @@ static int run_in_new_sandbox(struct csdkp_cli *cli, csdk_provider *provider, st
 	status = run_signal ? 0 : run_streamed(cli, sandbox, command, &opts, &run_signal);
 	rc = csdk_sandbox_destroy(sandbox);
 	if (rc < 0) {
-		csdkp_report(rc, "destroying the sandbox");
-		status = CSDKP_EXIT_CSDK;
+		tool_report(rc, "destroying the sandbox");
+		status = TOOL_EXIT_CSDK;
 	} else if (run_signal) {
-		csdkp_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(run_signal),
+		tool_error("run: interrupted by %s; sandbox '%s' destroyed", signal_name(run_signal),
 			    csdk_sandbox_id(sandbox));
 	}
 	csdk_sandbox_free(sandbox);
@@ -442,7 +442,7 @@ static int guard_start(struct guard *g, struct watcher *w)
 	size_t i;
 
 	if (pipe2(wake_pipe, O_CLOEXEC) < 0) {
-		csdkp_error("cannot create a pipe for signal handling (%s)", strerror(errno));
+		tool_error("cannot create a pipe for signal handling (%s)", strerror(errno));
 		return -1;
 	}
 	sigfillset(&all);
@@ -479,21 +479,21 @@ static void guard_stop(struct guard *g)
 }
 
 /* Runs command in a new sandbox of the provider, under guard; the exit status. */
-static int run_guarded(struct csdkp_cli *cli, const csdk_create_options *opts, const char *command)
+static int run_guarded(struct tool_cli *cli, const csdk_create_options *opts, const char *command)
 {
 	struct watcher w = { PTHREAD_MUTEX_INITIALIZER, NULL, CSDK_PROVIDER_OPTIONS_INIT, NULL };
 	csdk_provider *provider;
 	struct guard g;
 	int status;
 
-	if (csdkp_cli_provider(&provider, cli) < 0)
-		return CSDKP_EXIT_CSDK;
+	if (tool_cli_provider(&provider, cli) < 0)
+		return TOOL_EXIT_CSDK;
 	w.name = cli->provider_name;
 	w.popts.config = cli->config;
 	w.popts.n_config = cli->n_config;
-	w.popts.registry = csdkp_cli_registry(cli);
+	w.popts.registry = tool_cli_registry(cli);
 	if (guard_start(&g, &w) < 0)
-		return CSDKP_EXIT_CSDK;
+		return TOOL_EXIT_CSDK;
 	status = run_in_new_sandbox(cli, provider, &w, opts, command);
 	guard_stop(&g);
 	if (run_signal)
@@ -502,35 +502,35 @@ static int run_guarded(struct csdkp_cli *cli, const csdk_create_options *opts, c
 	return status;
 }
 
-static int run_run(struct csdkp_cli *cli, int argc, char **argv)
+static int run_run(struct tool_cli *cli, int argc, char **argv)
 {
-	struct csdkp_create_args args;
+	struct tool_create_args args;
 	char **pos, *command;
 	size_t n_pos;
 	int status;
 
-	csdkp_create_args_init(&args);
-	status = csdkp_parse(cli, argc, argv, csdkp_create_named_longopts, 0, run_option, &args, &pos, &n_pos);
+	tool_create_args_init(&args);
+	status = tool_parse(cli, argc, argv, tool_create_named_longopts, 0, run_option, &args, &pos, &n_pos);
 	if (!status && n_pos < 1)
-		status = csdkp_cli_usage(cli, "missing the command to run");
+		status = tool_cli_usage(cli, "missing the command to run");
 	if (status) {
-		csdkp_create_args_release(&args);
+		tool_create_args_release(&args);
 		return parse_status(status);
 	}
-	csdkp_create_args_finish(&args);
+	tool_create_args_finish(&args);
 	command = join_words(pos, n_pos);
 	if (!command) {
-		csdkp_error("out of memory while building the command");
-		status = CSDKP_EXIT_CSDK;
+		tool_error("out of memory while building the command");
+		status = TOOL_EXIT_CSDK;
 	} else {
 		status = run_guarded(cli, &args.opts, command);
 	}
 	free(command);
-	csdkp_create_args_release(&args);
+	tool_create_args_release(&args);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_run = {
+const struct tool_command tool_cmd_run = {
 	"run", run_run,
 	"run [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
 	"         [--timeout MS] [--env K=V]... [--metadata K=V]... [--] WORDS...",

@@ -8,19 +8,19 @@
 #include "cli.h"
 
 /* The provider's pool operation (csdk_provider_extension "pool.OP"), its JSON answer parsed. */
-static int pool_call(struct csdkp_cli *cli, const char *op, json_t **out)
+static int pool_call(struct tool_cli *cli, const char *op, json_t **out)
 {
 	csdk_provider *provider;
 	char name[32], *text = NULL, what[64];
 	int rc;
 
 	*out = NULL;
-	if (csdkp_cli_provider(&provider, cli) < 0)
+	if (tool_cli_provider(&provider, cli) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "pool.%s", op);
 	if ((rc = csdk_provider_extension(&text, provider, name, NULL)) < 0) {
 		snprintf(what, sizeof(what), "pool %s", op);
-		csdkp_report(rc, what);
+		tool_report(rc, what);
 		return -1;
 	}
 	*out = json_loads(text, 0, NULL);
@@ -28,17 +28,17 @@ static int pool_call(struct csdkp_cli *cli, const char *op, json_t **out)
 	if (!*out || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		csdkp_error("pool %s: the provider answered something other than a JSON object", op);
+		tool_error("pool %s: the provider answered something other than a JSON object", op);
 		return -1;
 	}
 	return 0;
 }
 
-static int print_status(const struct csdkp_cli *cli, json_t *st)
+static int print_status(const struct tool_cli *cli, json_t *st)
 {
 	if (cli->json)
-		return csdkp_print_json(st, CSDKP_EXIT_FAILURE);
-	fprintf(CSDKP_STDOUT, "size: %lld\nready: %lld\nmaking: %lld\nrefilling: %s\ndrained: %s\ndirectory: %s\n",
+		return tool_print_json(st, TOOL_EXIT_FAILURE);
+	fprintf(TOOL_STDOUT, "size: %lld\nready: %lld\nmaking: %lld\nrefilling: %s\ndrained: %s\ndirectory: %s\n",
 		(long long)json_integer_value(json_object_get(st, "size")),
 		(long long)json_integer_value(json_object_get(st, "ready")),
 		(long long)json_integer_value(json_object_get(st, "making")),
@@ -46,13 +46,13 @@ static int print_status(const struct csdkp_cli *cli, json_t *st)
 		json_is_true(json_object_get(st, "drained")) ? "yes" : "no",
 		json_string_value(json_object_get(st, "dir")) ? json_string_value(json_object_get(st, "dir")) : "");
 	json_decref(st);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
-static int run_pool(struct csdkp_cli *cli, int argc, char **argv)
+static int run_pool(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	char **pos;
@@ -60,24 +60,24 @@ static int run_pool(struct csdkp_cli *cli, int argc, char **argv)
 	json_t *res;
 	int status;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
 				      "the operation: status, fill or drain", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (strcmp(pos[0], "status") && strcmp(pos[0], "fill") && strcmp(pos[0], "drain"))
-		return csdkp_cli_usage(cli, "unknown operation '%s': give status, fill or drain", pos[0]);
+		return tool_cli_usage(cli, "unknown operation '%s': give status, fill or drain", pos[0]);
 	if (pool_call(cli, pos[0], &res) < 0)
-		return CSDKP_EXIT_FAILURE;
+		return TOOL_EXIT_FAILURE;
 	if (strcmp(pos[0], "drain"))
 		return print_status(cli, res);
 	if (cli->json)
-		return csdkp_print_json(res, CSDKP_EXIT_FAILURE);
-	fprintf(CSDKP_STDOUT, "destroyed: %lld\n", (long long)json_integer_value(json_object_get(res, "destroyed")));
+		return tool_print_json(res, TOOL_EXIT_FAILURE);
+	fprintf(TOOL_STDOUT, "destroyed: %lld\n", (long long)json_integer_value(json_object_get(res, "destroyed")));
 	json_decref(res);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
-const struct csdkp_command csdkp_cmd_pool = {
+const struct tool_command tool_cmd_pool = {
 	"pool", run_pool,
 	"pool status\n"
 	"pool fill\n"

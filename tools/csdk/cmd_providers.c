@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "common/describe.h"
 
-static const char *given_config(const struct csdkp_cli *cli, const char *plugin, const char *key)
+static const char *given_config(const struct tool_cli *cli, const char *plugin, const char *key)
 {
 	size_t i;
 
@@ -18,7 +18,7 @@ static const char *given_config(const struct csdkp_cli *cli, const char *plugin,
 	return NULL;
 }
 
-static json_t *config_json(const struct csdkp_cli *cli, const csdk_plugin_info *info)
+static json_t *config_json(const struct tool_cli *cli, const csdk_plugin_info *info)
 {
 	json_t *keys = json_array();
 	size_t i;
@@ -32,42 +32,42 @@ static json_t *config_json(const struct csdkp_cli *cli, const csdk_plugin_info *
 			value = getenv(key->env);
 		entry = json_pack("{s:s,s:o,s:b,s:b,s:o}",
 				  "key", key->key,
-				  "env", csdkp_json_string_or_null(key->env),
+				  "env", tool_json_string_or_null(key->env),
 				  "required", (key->flags & CSDK_CONFIG_REQUIRED) != 0,
 				  "secret", (key->flags & CSDK_CONFIG_SECRET) != 0,
-				  "help", csdkp_json_string_or_null(key->help));
+				  "help", tool_json_string_or_null(key->help));
 		if (!entry)
 			continue;
 		json_object_set_new(entry, "set", json_boolean(value != NULL));
 		if (!(key->flags & CSDK_CONFIG_SECRET))
-			json_object_set_new(entry, "value", csdkp_json_string_or_null(value));
+			json_object_set_new(entry, "value", tool_json_string_or_null(value));
 		json_array_append_new(keys, entry);
 	}
 	return keys;
 }
 
-static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
+static int run_providers(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "NAME", "VERSION", "MODES", "CAPABILITIES", "DESCRIPTION" };
 	csdk_registry *reg = NULL;
-	struct csdkp_listing out;
+	struct tool_listing out;
 	char **pos;
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 
-	rc = csdkp_cli_registry_new(&reg);
+	rc = tool_cli_registry_new(&reg);
 	if (rc < 0) {
-		csdkp_report(rc, "scanning for plugins");
-		return CSDKP_EXIT_FAILURE;
+		tool_report(rc, "scanning for plugins");
+		return TOOL_EXIT_FAILURE;
 	}
-	if (csdkp_listing_new(&out, cli, 5, headers, "listing providers") < 0) {
+	if (tool_listing_new(&out, cli, 5, headers, "listing providers") < 0) {
 		csdk_registry_free(reg);
-		return CSDKP_EXIT_FAILURE;
+		return TOOL_EXIT_FAILURE;
 	}
 	for (i = 0; i < csdk_registry_count(reg); i++) {
 		const csdk_plugin_info *info = csdk_registry_at(reg, i);
@@ -75,29 +75,29 @@ static int run_providers(struct csdkp_cli *cli, int argc, char **argv)
 		if (out.array) {
 			json_array_append_new(out.array, json_pack("{s:s,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:s}",
 				"name", info->name,
-				"version", csdkp_json_string_or_null(info->version),
-				"description", csdkp_json_string_or_null(info->description),
-				"license", csdkp_json_string_or_null(info->license),
+				"version", tool_json_string_or_null(info->version),
+				"description", tool_json_string_or_null(info->description),
+				"license", tool_json_string_or_null(info->license),
 				"default_mode", csdk_mode_name(info->default_mode),
-				"modes", csdkp_modes_json(info->modes, info->default_mode),
-				"capabilities", csdkp_capabilities_json(info->capabilities),
+				"modes", tool_modes_json(info->modes, info->default_mode),
+				"capabilities", tool_capabilities_json(info->capabilities),
 				"config", config_json(cli, info),
 				"path", info->path));
 		} else {
-			char *modes = csdkp_modes_text(info->modes, info->default_mode);
-			char *caps = csdkp_capabilities_text(info->capabilities);
+			char *modes = tool_modes_text(info->modes, info->default_mode);
+			char *caps = tool_capabilities_text(info->capabilities);
 			const char *cells[] = { info->name, info->version, modes, caps, info->description };
 
-			csdkp_table_add(out.table, cells);
+			tool_table_add(out.table, cells);
 			free(modes);
 			free(caps);
 		}
 	}
 	csdk_registry_free(reg);
-	return csdkp_listing_print(&out);
+	return tool_listing_print(&out);
 }
 
-const struct csdkp_command csdkp_cmd_providers = {
+const struct tool_command tool_cmd_providers = {
 	"providers", run_providers,
 	"providers",
 	"List the provider plugins found on the plugin search path (CSDK_PLUGIN_PATH first).",
@@ -116,9 +116,9 @@ static json_t *entries_json(const csdk_config_entries *entries)
 
 		json_array_append_new(keys, json_pack("{s:s,s:o,s:s,s:o,s:b}",
 			"key", e->key,
-			"value", csdkp_json_string_or_null(e->shown),
+			"value", tool_json_string_or_null(e->shown),
 			"source", csdk_config_source_name(e->source),
-			"origin", csdkp_json_string_or_null(e->origin),
+			"origin", tool_json_string_or_null(e->origin),
 			"secret", (e->flags & CSDK_CONFIG_SECRET) != 0));
 	}
 	return keys;
@@ -128,20 +128,20 @@ static void print_entries(const char *name, const csdk_config_entries *entries)
 {
 	size_t i;
 
-	fprintf(CSDKP_STDOUT, "\n[provider %s]\n", name);
+	fprintf(TOOL_STDOUT, "\n[provider %s]\n", name);
 	for (i = 0; i < entries->count; i++) {
 		const csdk_config_entry *e = &entries->entries[i];
 
 		if (e->source == CSDK_CONFIG_FROM_DEFAULT)
-			fprintf(CSDKP_STDOUT, "# %s is unset: the provider's default applies\n", e->key);
+			fprintf(TOOL_STDOUT, "# %s is unset: the provider's default applies\n", e->key);
 		else
-			fprintf(CSDKP_STDOUT, "%s = %s  # %s: %s\n", e->key, e->shown, csdk_config_source_name(e->source), e->origin);
+			fprintf(TOOL_STDOUT, "%s = %s  # %s: %s\n", e->key, e->shown, csdk_config_source_name(e->source), e->origin);
 	}
 }
 
-static int run_config(struct csdkp_cli *cli, int argc, char **argv)
+static int run_config(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct csdk_kv *given = cli->config;
 	size_t n_given = cli->n_config, n_pos, i;
 	const csdk_user_config *file;
@@ -151,36 +151,36 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 	char **pos;
 	int status;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
 				      "the operation 'show'", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (strcmp(pos[0], "show") != 0)
-		return csdkp_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
+		return tool_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
 	/* Opening the providers checks the file against the plugins; an unavailable provider is still shown. */
-	if (!(file = csdkp_cli_user_config(cli)) || !(reg = csdkp_cli_registry(cli)) ||
-	    csdkp_cli_compute(&compute, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (!(file = tool_cli_user_config(cli)) || !(reg = tool_cli_registry(cli)) ||
+	    tool_cli_compute(&compute, cli) < 0)
+		return TOOL_EXIT_FAILURE;
 	if (cli->json) {
 		root = json_pack("{s:o,s:s,s:[],s:s,s:b,s:{}}",
-				 "file", csdkp_json_string_or_null(csdk_user_config_path(file)),
+				 "file", tool_json_string_or_null(csdk_user_config_path(file)),
 				 "default", cli->provider_name,
 				 "providers",
 				 "strategy", csdk_strategy_name(csdk_user_config_strategy(file)),
 				 "fallback", csdk_user_config_fallback(file),
 				 "config");
 		if (!root) {
-			csdkp_error("out of memory while building the JSON output");
-			return CSDKP_EXIT_FAILURE;
+			tool_error("out of memory while building the JSON output");
+			return TOOL_EXIT_FAILURE;
 		}
 		providers = json_object_get(root, "providers");
 		keys = json_object_get(root, "config");
 	} else {
-		fprintf(CSDKP_STDOUT, "# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
+		fprintf(TOOL_STDOUT, "# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
 		       csdk_user_config_path(file) ? csdk_user_config_path(file) : "none", cli->provider_name);
 		for (i = 0; i < csdk_compute_count(compute); i++)
-			fprintf(CSDKP_STDOUT, "%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
-		fprintf(CSDKP_STDOUT, "\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
+			fprintf(TOOL_STDOUT, "%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
+		fprintf(TOOL_STDOUT, "\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
 		       csdk_user_config_fallback(file) ? "true" : "false");
 	}
 	for (i = 0; i < csdk_compute_count(compute); i++) {
@@ -193,13 +193,13 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 			json_array_append_new(providers, json_string(name));
 		if (!plugin) {
 			if (!root)
-				fprintf(CSDKP_STDOUT, "\n# [provider %s]: no such plugin\n", name);
+				fprintf(TOOL_STDOUT, "\n# [provider %s]: no such plugin\n", name);
 			continue;
 		}
 		if (csdk_user_config_resolve(&entries, file, plugin, is_default ? given : NULL, is_default ? n_given : 0) < 0) {
-			csdkp_report(CSDK_ECONFIG, "reading the configuration");
+			tool_report(CSDK_ECONFIG, "reading the configuration");
 			json_decref(root);
-			return CSDKP_EXIT_FAILURE;
+			return TOOL_EXIT_FAILURE;
 		}
 		if (keys)
 			json_object_set_new(keys, name, entries_json(entries));
@@ -208,11 +208,11 @@ static int run_config(struct csdkp_cli *cli, int argc, char **argv)
 		csdk_config_entries_free(entries);
 	}
 	if (root)
-		return csdkp_print_json(root, CSDKP_EXIT_FAILURE);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+		return tool_print_json(root, TOOL_EXIT_FAILURE);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
-const struct csdkp_command csdkp_cmd_config = {
+const struct tool_command tool_cmd_config = {
 	"config", run_config,
 	"config show",
 	"Print the effective configuration: the file read ($CSDK_CONFIG, else $XDG_CONFIG_HOME/csdk/config), "

@@ -14,45 +14,45 @@
 	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n" \
 	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n"
 
-static int create_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int create_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
-	int status = csdkp_create_option(state, cli, opt, arg);
+	int status = tool_create_option(state, cli, opt, arg);
 
-	return status < 0 ? CSDKP_EXIT_USAGE : status;
+	return status < 0 ? TOOL_EXIT_USAGE : status;
 }
 
 /* Options and arguments of a command that creates: args is released unless this returns 0. */
-static int parse_create(struct csdkp_create_args *args, struct csdkp_cli *cli, int argc, char **argv,
+static int parse_create(struct tool_create_args *args, struct tool_cli *cli, int argc, char **argv,
 			const struct option *longopts, size_t min, size_t max, const char *what, char ***pos, size_t *n_pos)
 {
 	int status;
 
-	csdkp_create_args_init(args);
-	status = csdkp_parse_operands(cli, argc, argv, longopts, create_option, args, min, max, what, pos, n_pos);
+	tool_create_args_init(args);
+	status = tool_parse_operands(cli, argc, argv, longopts, create_option, args, min, max, what, pos, n_pos);
 	if (status)
-		csdkp_create_args_release(args);
+		tool_create_args_release(args);
 	else
-		csdkp_create_args_finish(args);
+		tool_create_args_finish(args);
 	return status;
 }
 
 /* Print the id of a sandbox just created or found. */
-static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
+static int print_sandbox_id(const struct tool_cli *cli, csdk_sandbox *sandbox)
 {
-	char *id = csdkp_cli_qualified_id(cli, sandbox);
+	char *id = tool_cli_qualified_id(cli, sandbox);
 	int status;
 
 	if (!id) {
-		csdkp_error("out of memory while printing the sandbox id");
-		return CSDKP_EXIT_FAILURE;
+		tool_error("out of memory while printing the sandbox id");
+		return TOOL_EXIT_FAILURE;
 	}
 	if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id),
-						    "provider", csdkp_json_text(csdk_provider_name(csdk_sandbox_provider(sandbox)))),
-					  CSDKP_EXIT_FAILURE);
+		status = tool_print_json(json_pack("{s:o,s:o}", "id", tool_json_text(id),
+						    "provider", tool_json_text(csdk_provider_name(csdk_sandbox_provider(sandbox)))),
+					  TOOL_EXIT_FAILURE);
 	} else {
-		fprintf(CSDKP_STDOUT, "%s\n", id);
-		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+		fprintf(TOOL_STDOUT, "%s\n", id);
+		status = tool_finish(0, TOOL_EXIT_FAILURE);
 	}
 	free(id);
 	return status;
@@ -60,26 +60,26 @@ static int print_sandbox_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
 
 /* ----------------------------------------------------------------- create */
 
-static int run_create(struct csdkp_cli *cli, int argc, char **argv)
+static int run_create(struct tool_cli *cli, int argc, char **argv)
 {
-	struct csdkp_create_args args;
+	struct tool_create_args args;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
 	size_t n_pos;
 	int status;
 
-	status = parse_create(&args, cli, argc, argv, csdkp_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
+	status = parse_create(&args, cli, argc, argv, tool_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	status = CSDKP_EXIT_FAILURE;
-	if (csdkp_cli_create(&sandbox, cli, &args.opts) == 0)
+	status = TOOL_EXIT_FAILURE;
+	if (tool_cli_create(&sandbox, cli, &args.opts) == 0)
 		status = print_sandbox_id(cli, sandbox);
 	csdk_sandbox_free(sandbox);
-	csdkp_create_args_release(&args);
+	tool_create_args_release(&args);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_create = {
+const struct tool_command tool_cmd_create = {
 	"create", run_create,
 	"create [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
 	"            [--timeout MS] [--env K=V]... [--metadata K=V]...",
@@ -91,30 +91,30 @@ const struct csdkp_command csdkp_cmd_create = {
 
 /* ------------------------------------------------------------------- list */
 
-static int run_list(struct csdkp_cli *cli, int argc, char **argv)
+static int run_list(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "ID", "STATUS", "CREATED" };
 	csdk_compute *compute;
 	csdk_sandbox_list *list = NULL;
-	struct csdkp_listing out;
+	struct tool_listing out;
 	char **pos;
 	size_t n_pos, i;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (csdkp_cli_compute(&compute, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_compute(&compute, cli) < 0)
+		return TOOL_EXIT_FAILURE;
 	rc = csdk_compute_list(&list, compute);
 	if (rc < 0) {
-		csdkp_report(rc, "listing sandboxes");
-		return CSDKP_EXIT_FAILURE;
+		tool_report(rc, "listing sandboxes");
+		return TOOL_EXIT_FAILURE;
 	}
-	if (csdkp_listing_new(&out, cli, 3, headers, "listing sandboxes") < 0) {
+	if (tool_listing_new(&out, cli, 3, headers, "listing sandboxes") < 0) {
 		csdk_sandbox_list_free(list);
-		return CSDKP_EXIT_FAILURE;
+		return TOOL_EXIT_FAILURE;
 	}
 	status = 0;
 	for (i = 0; i < list->count && !status; i++) {
@@ -125,37 +125,37 @@ static int run_list(struct csdkp_cli *cli, int argc, char **argv)
 
 		rc = csdk_sandbox_get_info(&info, list->sandboxes[i]);
 		if (rc < 0) {
-			csdkp_report(rc, "reading sandbox information");
-			status = CSDKP_EXIT_FAILURE;
-		} else if (!(id = csdkp_cli_qualified_id(cli, list->sandboxes[i]))) {
-			csdkp_error("out of memory while listing sandboxes");
-			status = CSDKP_EXIT_FAILURE;
+			tool_report(rc, "reading sandbox information");
+			status = TOOL_EXIT_FAILURE;
+		} else if (!(id = tool_cli_qualified_id(cli, list->sandboxes[i]))) {
+			tool_error("out of memory while listing sandboxes");
+			status = TOOL_EXIT_FAILURE;
 		} else if (out.array) {
-			json_t *row = csdkp_json_info(info);
+			json_t *row = tool_json_info(info);
 
-			if (!row || json_object_set_new(row, "id", csdkp_json_text(id)) < 0 ||
+			if (!row || json_object_set_new(row, "id", tool_json_text(id)) < 0 ||
 			    json_array_append_new(out.array, row) < 0) {
-				csdkp_error("out of memory while listing sandboxes");
-				status = CSDKP_EXIT_FAILURE;
+				tool_error("out of memory while listing sandboxes");
+				status = TOOL_EXIT_FAILURE;
 			}
 		} else {
 			const char *cells[] = { id, csdk_status_name(info->status),
-						csdkp_format_time(created, sizeof(created), info->created_ms) };
+						tool_format_time(created, sizeof(created), info->created_ms) };
 
-			csdkp_table_add(out.table, cells);
+			tool_table_add(out.table, cells);
 		}
 		free(id);
 		csdk_sandbox_info_free(info);
 	}
 	csdk_sandbox_list_free(list);
 	if (status) {
-		csdkp_listing_free(&out);
+		tool_listing_free(&out);
 		return status;
 	}
-	return csdkp_listing_print(&out);
+	return tool_listing_print(&out);
 }
 
-const struct csdkp_command csdkp_cmd_list = {
+const struct tool_command tool_cmd_list = {
 	"list", run_list,
 	"list",
 	"List the sandboxes of every configured provider (ID STATUS CREATED); ids are PROVIDER:ID when several providers are configured.",
@@ -167,12 +167,12 @@ const struct csdkp_command csdkp_cmd_list = {
 static int print_info(const csdk_sandbox_info *info)
 {
 	static const char *const none = "-";
-	csdkp_table *table = NULL;
+	tool_table *table = NULL;
 	char created[64], timeout[32];
 	size_t i;
 	int rc;
 
-	if (csdkp_table_new(&table, 2, NULL) < 0)
+	if (tool_table_new(&table, 2, NULL) < 0)
 		goto oom;
 	if (info->timeout_ms)
 		snprintf(timeout, sizeof(timeout), "%lld ms", (long long)info->timeout_ms);
@@ -183,12 +183,12 @@ static int print_info(const csdk_sandbox_info *info)
 			{ "id:", info->id },
 			{ "provider:", info->provider },
 			{ "status:", csdk_status_name(info->status) },
-			{ "created:", csdkp_format_time(created, sizeof(created), info->created_ms) },
+			{ "created:", tool_format_time(created, sizeof(created), info->created_ms) },
 			{ "timeout:", timeout },
 		};
 
 		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-			if (csdkp_table_add(table, rows[i]) < 0)
+			if (tool_table_add(table, rows[i]) < 0)
 				goto oom;
 	}
 	for (i = 0; i < info->n_metadata; i++) {
@@ -199,37 +199,37 @@ static int print_info(const csdk_sandbox_info *info)
 			goto oom;
 		row[0] = key;
 		row[1] = info->metadata[i].value;
-		rc = csdkp_table_add(table, row);
+		rc = tool_table_add(table, row);
 		free(key);
 		if (rc < 0)
 			goto oom;
 	}
-	csdkp_table_print(table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	tool_table_print(table, TOOL_STDOUT, NULL);
+	tool_table_free(table);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 oom:
-	csdkp_table_free(table);
-	csdkp_error("out of memory while printing sandbox information");
-	return CSDKP_EXIT_FAILURE;
+	tool_table_free(table);
+	tool_error("out of memory while printing sandbox information");
+	return TOOL_EXIT_FAILURE;
 }
 
-static int run_info(struct csdkp_cli *cli, int argc, char **argv)
+static int run_info(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	csdk_sandbox *sandbox = NULL;
 	csdk_sandbox_info *info = NULL;
 	char **pos;
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_get_info(&info, sandbox);
-	if (rc == 0 && csdkp_cli_qualifies(cli)) {
-		char *id = csdkp_cli_qualified_id(cli, sandbox);
+	if (rc == 0 && tool_cli_qualifies(cli)) {
+		char *id = tool_cli_qualified_id(cli, sandbox);
 
 		if (id) {
 			free(info->id);
@@ -237,10 +237,10 @@ static int run_info(struct csdkp_cli *cli, int argc, char **argv)
 		}
 	}
 	if (rc < 0) {
-		csdkp_report(rc, "reading sandbox information");
-		status = CSDKP_EXIT_FAILURE;
+		tool_report(rc, "reading sandbox information");
+		status = TOOL_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = csdkp_print_json(csdkp_json_info(info), CSDKP_EXIT_FAILURE);
+		status = tool_print_json(tool_json_info(info), TOOL_EXIT_FAILURE);
 	} else {
 		status = print_info(info);
 	}
@@ -249,7 +249,7 @@ static int run_info(struct csdkp_cli *cli, int argc, char **argv)
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_info = {
+const struct tool_command tool_cmd_info = {
 	"info", run_info,
 	"info ID",
 	"Show everything the provider says of a sandbox: id, provider, status, creation time, timeout and metadata.",
@@ -258,32 +258,32 @@ const struct csdkp_command csdkp_cmd_info = {
 
 /* ---------------------------------------------------------------- destroy */
 
-static int run_destroy(struct csdkp_cli *cli, int argc, char **argv)
+static int run_destroy(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { CSDKP_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	csdk_compute *compute;
 	const char *provider, *bare;
 	char **pos;
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (csdkp_cli_compute(&compute, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
-	bare = csdkp_cli_split_id(&provider, cli, pos[0]);
+	if (tool_cli_compute(&compute, cli) < 0)
+		return TOOL_EXIT_FAILURE;
+	bare = tool_cli_split_id(&provider, cli, pos[0]);
 	rc = csdk_compute_destroy(compute, provider, bare);
 	if (rc < 0) {
-		csdkp_report(rc, "destroying the sandbox");
-		return CSDKP_EXIT_FAILURE;
+		tool_report(rc, "destroying the sandbox");
+		return TOOL_EXIT_FAILURE;
 	}
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:o,s:b}", "id", csdkp_json_text(pos[0]), "destroyed", 1), CSDKP_EXIT_FAILURE);
+		return tool_print_json(json_pack("{s:o,s:b}", "id", tool_json_text(pos[0]), "destroyed", 1), TOOL_EXIT_FAILURE);
 	return 0;
 }
 
-const struct csdkp_command csdkp_cmd_destroy = {
+const struct tool_command tool_cmd_destroy = {
 	"destroy", run_destroy,
 	"destroy ID",
 	"Destroy a sandbox. Destroying a sandbox that does not exist succeeds.",
@@ -293,17 +293,17 @@ const struct csdkp_command csdkp_cmd_destroy = {
 /* -------------------------------------------------------------------- url */
 
 /* the option handler of commands that take one string option */
-static int string_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int string_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
 	*(const char **)state = arg;
 	return 0;
 }
 
-static int run_url(struct csdkp_cli *cli, int argc, char **argv)
+static int run_url(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "protocol", required_argument, NULL, CSDKP_OPT_FIRST_FREE },
+		TOOL_COMMON_LONGOPTS,
+		{ "protocol", required_argument, NULL, TOOL_OPT_FIRST_FREE },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *protocol = NULL;
@@ -312,31 +312,31 @@ static int run_url(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc, port;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &protocol, 2, 2,
+	status = tool_parse_operands(cli, argc, argv, longopts, string_option, &protocol, 2, 2,
 				      "a sandbox ID and a PORT", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if ((status = csdkp_parse_port(&port, cli, pos[1])))
+	if ((status = tool_parse_port(&port, cli, pos[1])))
 		return status;
-	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_get_url(&url, sandbox, port, protocol);
 	if (rc < 0) {
-		csdkp_report(rc, "getting the URL");
-		status = CSDKP_EXIT_FAILURE;
+		tool_report(rc, "getting the URL");
+		status = TOOL_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:o,s:i,s:o}", "id", csdkp_json_text(pos[0]), "port", port, "url", csdkp_json_text(url)),
-					  CSDKP_EXIT_FAILURE);
+		status = tool_print_json(json_pack("{s:o,s:i,s:o}", "id", tool_json_text(pos[0]), "port", port, "url", tool_json_text(url)),
+					  TOOL_EXIT_FAILURE);
 	} else {
-		fprintf(CSDKP_STDOUT, "%s\n", url);
-		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+		fprintf(TOOL_STDOUT, "%s\n", url);
+		status = tool_finish(0, TOOL_EXIT_FAILURE);
 	}
 	csdk_free(url);
 	csdk_sandbox_free(sandbox);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_url = {
+const struct tool_command tool_cmd_url = {
 	"url", run_url,
 	"url ID PORT [--protocol P]",
 	"Print the URL at which a port of the sandbox is reachable.",
@@ -345,14 +345,14 @@ const struct csdkp_command csdkp_cmd_url = {
 
 /* ------------------------------------------------------- named sandboxes */
 
-static int run_find_or_create(struct csdkp_cli *cli, int argc, char **argv)
+static int run_find_or_create(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		CSDKP_CREATE_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
+		TOOL_CREATE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct csdkp_create_args args;
+	struct tool_create_args args;
 	csdk_provider *provider;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
@@ -362,20 +362,20 @@ static int run_find_or_create(struct csdkp_cli *cli, int argc, char **argv)
 	if ((status = parse_create(&args, cli, argc, argv, longopts, 1, 1, "a sandbox NAME", &pos, &n_pos)))
 		return status < 0 ? 0 : status;
 	args.opts.name = pos[0];
-	status = CSDKP_EXIT_FAILURE;
-	if (csdkp_cli_provider(&provider, cli) == 0) {
+	status = TOOL_EXIT_FAILURE;
+	if (tool_cli_provider(&provider, cli) == 0) {
 		rc = csdk_sandbox_find_or_create(&sandbox, provider, args.opts.namespace_, pos[0], &args.opts);
 		if (rc < 0)
-			csdkp_report(rc, "finding or creating the sandbox");
+			tool_report(rc, "finding or creating the sandbox");
 		else
 			status = print_sandbox_id(cli, sandbox);
 	}
 	csdk_sandbox_free(sandbox);
-	csdkp_create_args_release(&args);
+	tool_create_args_release(&args);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_find_or_create = {
+const struct tool_command tool_cmd_find_or_create = {
 	"find-or-create", run_find_or_create,
 	"find-or-create NAME [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
 	"                    [--timeout MS] [--env K=V]... [--metadata K=V]...",
@@ -384,11 +384,11 @@ const struct csdkp_command csdkp_cmd_find_or_create = {
 	CREATE_OPTIONS_HELP,
 };
 
-static int run_find(struct csdkp_cli *cli, int argc, char **argv)
+static int run_find(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "namespace", required_argument, NULL, CSDKP_OPT_NAMESPACE },
+		TOOL_COMMON_LONGOPTS,
+		{ "namespace", required_argument, NULL, TOOL_OPT_NAMESPACE },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *namespace_ = NULL;
@@ -398,44 +398,44 @@ static int run_find(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, string_option, &namespace_, 1, 1,
+	status = tool_parse_operands(cli, argc, argv, longopts, string_option, &namespace_, 1, 1,
 				      "a sandbox NAME", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (csdkp_cli_provider(&provider, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_provider(&provider, cli) < 0)
+		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_find(&sandbox, provider, namespace_, pos[0]);
 	if (rc < 0) {
-		csdkp_report(rc, "finding the sandbox");
-		return CSDKP_EXIT_FAILURE;
+		tool_report(rc, "finding the sandbox");
+		return TOOL_EXIT_FAILURE;
 	}
 	if (!sandbox) {
-		csdkp_error("no sandbox named '%s/%s' in provider '%s'",
+		tool_error("no sandbox named '%s/%s' in provider '%s'",
 			    namespace_ ? namespace_ : CSDK_DEFAULT_NAMESPACE, pos[0], csdk_provider_name(provider));
-		return CSDKP_EXIT_FAILURE;
+		return TOOL_EXIT_FAILURE;
 	}
 	status = print_sandbox_id(cli, sandbox);
 	csdk_sandbox_free(sandbox);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_find = {
+const struct tool_command tool_cmd_find = {
 	"find", run_find,
 	"find NAME [--namespace NS]",
 	"Print the id of the sandbox NS/NAME; exit 1 when there is none.",
 	"  --namespace NS           namespace of the name (default: default)\n",
 };
 
-static int duration_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int duration_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
-	return csdkp_parse_ms(state, cli, "duration", arg);
+	return tool_parse_ms(state, cli, "duration", arg);
 }
 
-static int run_extend(struct csdkp_cli *cli, int argc, char **argv)
+static int run_extend(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
-		{ "duration", required_argument, NULL, CSDKP_OPT_FIRST_FREE },
+		TOOL_COMMON_LONGOPTS,
+		{ "duration", required_argument, NULL, TOOL_OPT_FIRST_FREE },
 		{ NULL, 0, NULL, 0 }
 	};
 	int64_t duration = 0;
@@ -444,26 +444,26 @@ static int run_extend(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, duration_option, &duration, 1, 1,
+	status = tool_parse_operands(cli, argc, argv, longopts, duration_option, &duration, 1, 1,
 				      "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (csdkp_cli_sandbox(&sandbox, cli, pos[0]) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_extend_timeout(sandbox, duration);
 	if (rc < 0) {
-		csdkp_report(rc, "extending the sandbox's timeout");
-		status = CSDKP_EXIT_FAILURE;
+		tool_report(rc, "extending the sandbox's timeout");
+		status = TOOL_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:o,s:I}", "id", csdkp_json_text(pos[0]), "extended_ms",
+		status = tool_print_json(json_pack("{s:o,s:I}", "id", tool_json_text(pos[0]), "extended_ms",
 						    (json_int_t)(duration ? duration : CSDK_DEFAULT_EXTEND_MS)),
-					  CSDKP_EXIT_FAILURE);
+					  TOOL_EXIT_FAILURE);
 	}
 	csdk_sandbox_free(sandbox);
 	return status;
 }
 
-const struct csdkp_command csdkp_cmd_extend = {
+const struct tool_command tool_cmd_extend = {
 	"extend", run_extend,
 	"extend ID [--duration MS]",
 	"Extend the lifetime of a sandbox.",

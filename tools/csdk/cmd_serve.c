@@ -13,7 +13,7 @@
 
 #include "serve/serve.h"
 
-enum { OPT_LISTEN = CSDKP_OPT_FIRST_FREE, OPT_PROVIDER, OPT_STATE_DIR, OPT_DOMAIN, OPT_CHECK, OPT_GRACE };
+enum { OPT_LISTEN = TOOL_OPT_FIRST_FREE, OPT_PROVIDER, OPT_STATE_DIR, OPT_DOMAIN, OPT_CHECK, OPT_GRACE };
 
 struct serve_args {
 	const char *listen;
@@ -25,7 +25,7 @@ struct serve_args {
 	int grace_s;
 };
 
-static int serve_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int serve_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
 	struct serve_args *a = state;
 	const char **grown;
@@ -38,8 +38,8 @@ static int serve_option(struct csdkp_cli *cli, void *state, int opt, const char 
 		return 0;
 	case OPT_PROVIDER:
 		if (!(grown = realloc(a->providers, (a->n_providers + 1) * sizeof(*grown)))) {
-			csdkp_error("out of memory");
-			return CSDKP_EXIT_FAILURE;
+			tool_error("out of memory");
+			return TOOL_EXIT_FAILURE;
 		}
 		a->providers = grown;
 		a->providers[a->n_providers++] = arg;
@@ -56,11 +56,11 @@ static int serve_option(struct csdkp_cli *cli, void *state, int opt, const char 
 	case OPT_GRACE:
 		v = strtol(arg, &end, 10);
 		if (!*arg || *end || v < 0 || v > 3600)
-			return csdkp_cli_usage(cli, "--grace takes 0 to 3600 seconds, not '%s'", arg);
+			return tool_cli_usage(cli, "--grace takes 0 to 3600 seconds, not '%s'", arg);
 		a->grace_s = (int)v;
 		return 0;
 	}
-	return csdkp_cli_usage(cli, "unknown option");
+	return tool_cli_usage(cli, "unknown option");
 }
 
 static const char *conf(const csdk_user_config *file, const char *key)
@@ -79,7 +79,7 @@ static int conf_int(int64_t *out, const csdk_user_config *file, const char *key,
 		return 0;
 	n = strtoll(v, &end, 10);
 	if (!*v || *end || n < min || n > max) {
-		csdkp_error("%s: [serve] %s = '%s' is not valid; give a whole number from %lld to %lld",
+		tool_error("%s: [serve] %s = '%s' is not valid; give a whole number from %lld to %lld",
 			    csdk_user_config_path(file), key, v, (long long)min, (long long)max);
 		(*problems)++;
 		return -1;
@@ -137,7 +137,7 @@ static int load_tenants(struct serve_options *o, const csdk_user_config *file, i
 			continue;
 		}
 		if (n >= sizeof(name) - 1) {
-			csdkp_error("%s: [serve] tenants: a tenant name is over 62 bytes; shorten it", path);
+			tool_error("%s: [serve] tenants: a tenant name is over 62 bytes; shorten it", path);
 			(*problems)++;
 			break;
 		}
@@ -145,7 +145,7 @@ static int load_tenants(struct serve_options *o, const csdk_user_config *file, i
 		name[n] = '\0';
 		snprintf(key, sizeof(key), "api_key_%s", name);
 		if (!conf(file, key)) {
-			csdkp_error("%s: [serve] tenants names '%s' but %s is not set; add '%s = SECRET' under [serve]", path, name, key, key);
+			tool_error("%s: [serve] tenants names '%s' but %s is not set; add '%s = SECRET' under [serve]", path, name, key, key);
 			(*problems)++;
 		} else if (add_tenant(o, name, conf(file, key)) < 0) {
 			return -1;
@@ -153,19 +153,19 @@ static int load_tenants(struct serve_options *o, const csdk_user_config *file, i
 		list += n;
 	}
 	if (!o->n_tenants) {
-		csdkp_error("no API key for csdk serve: add 'api_key = SECRET' under [serve] in %s (a secret of 32 random bytes, e.g. from 'openssl rand -hex 32'), or set CSDK_SERVE_API_KEY",
+		tool_error("no API key for csdk serve: add 'api_key = SECRET' under [serve] in %s (a secret of 32 random bytes, e.g. from 'openssl rand -hex 32'), or set CSDK_SERVE_API_KEY",
 			    path);
 		(*problems)++;
 	}
 	for (i = 0; i < o->n_tenants; i++) {
 		if (strlen(o->tenants[i].key) < 16) {
-			csdkp_error("%s: the API key of tenant '%s' is shorter than 16 characters; use a long random secret", path,
+			tool_error("%s: the API key of tenant '%s' is shorter than 16 characters; use a long random secret", path,
 				    o->tenants[i].name);
 			(*problems)++;
 		}
 		for (j = 0; j < i; j++)
 			if (!strcmp(o->tenants[i].key, o->tenants[j].key)) {
-				csdkp_error("%s: tenants '%s' and '%s' have the same API key; give each its own", path,
+				tool_error("%s: tenants '%s' and '%s' have the same API key; give each its own", path,
 					    o->tenants[j].name, o->tenants[i].name);
 				(*problems)++;
 			}
@@ -188,22 +188,22 @@ static void free_options(struct serve_options *o)
 }
 
 /* The providers named by --provider, each with its [provider NAME] keys (and --config for the first). */
-static int open_providers(csdk_compute **out, struct csdkp_cli *cli, const struct serve_args *a, int *problems)
+static int open_providers(csdk_compute **out, struct tool_cli *cli, const struct serve_args *a, int *problems)
 {
 	csdk_compute_options copts = CSDK_COMPUTE_OPTIONS_INIT;
-	const csdk_user_config *file = csdkp_cli_user_config(cli);
-	csdk_registry *reg = csdkp_cli_registry(cli);
+	const csdk_user_config *file = tool_cli_user_config(cli);
+	csdk_registry *reg = tool_cli_registry(cli);
 	size_t i;
 
 	*out = NULL;
 	if (!file || !reg)
 		return -1;
 	if (!a->n_providers)
-		return csdkp_cli_compute(out, cli);
+		return tool_cli_compute(out, cli);
 	copts.strategy = csdk_user_config_strategy(file);
 	copts.no_fallback = !csdk_user_config_fallback(file);
 	if (csdk_compute_new(out, &copts) < 0) {
-		csdkp_report(CSDK_ENOMEM, "setting up the providers");
+		tool_report(CSDK_ENOMEM, "setting up the providers");
 		return -1;
 	}
 	for (i = 0; i < a->n_providers; i++) {
@@ -216,7 +216,7 @@ static int open_providers(csdk_compute **out, struct csdkp_cli *cli, const struc
 
 		if (plugin && (csdk_user_config_resolve(&entries, file, plugin, i == 0 ? cli->config : NULL, i == 0 ? cli->n_config : 0) < 0 ||
 			       csdk_config_entries_to_kv(&kv, &n, entries) < 0)) {
-			csdkp_error("%s", csdk_error_last()->message);
+			tool_error("%s", csdk_error_last()->message);
 			csdk_config_entries_free(entries);
 			(*problems)++;
 			continue;
@@ -228,7 +228,7 @@ static int open_providers(csdk_compute **out, struct csdkp_cli *cli, const struc
 		free(kv);
 		csdk_config_entries_free(entries);
 		if (rc < 0) {
-			csdkp_error("provider '%s': %s", a->providers[i], csdk_error_last()->message);
+			tool_error("provider '%s': %s", a->providers[i], csdk_error_last()->message);
 			(*problems)++;
 		}
 	}
@@ -244,10 +244,10 @@ static int check_gateway(csdk_compute *compute, int *problems)
 		csdk_provider *p = csdk_compute_provider(compute, name);
 
 		if (!p) {
-			csdkp_error("provider '%s' could not be opened; see the error above or run 'csdk --provider %s providers'", name, name);
+			tool_error("provider '%s' could not be opened; see the error above or run 'csdk --provider %s providers'", name, name);
 			(*problems)++;
 		} else if (csdk_provider_mode(p) != CSDK_MODE_GATEWAY) {
-			csdkp_error("provider '%s' runs in direct mode; csdk serve relays E2B clients to the envd agent of gateway-mode sandboxes: "
+			tool_error("provider '%s' runs in direct mode; csdk serve relays E2B clients to the envd agent of gateway-mode sandboxes: "
 				    "run it with --config mode=gateway (local, docker) or choose a gateway provider", name);
 			(*problems)++;
 		}
@@ -256,7 +256,7 @@ static int check_gateway(csdk_compute *compute, int *problems)
 }
 
 /* The server's options: the configuration file's [serve] values over the defaults, the command line's over those. -1 when out of memory. */
-static int server_options(struct serve_options *opt, const struct csdkp_cli *cli, const csdk_user_config *file,
+static int server_options(struct serve_options *opt, const struct tool_cli *cli, const csdk_user_config *file,
 			  const struct serve_args *a, int *problems)
 {
 	int64_t v;
@@ -282,7 +282,7 @@ static int server_options(struct serve_options *opt, const struct csdkp_cli *cli
 	if (a->grace_s >= 0)
 		opt->grace_s = a->grace_s;
 	if (opt->default_timeout_s > opt->max_timeout_s) {
-		csdkp_error("[serve] default_timeout (%lld) is over max_timeout (%lld); lower it or raise max_timeout",
+		tool_error("[serve] default_timeout (%lld) is over max_timeout (%lld); lower it or raise max_timeout",
 			    (long long)opt->default_timeout_s, (long long)opt->max_timeout_s);
 		(*problems)++;
 	}
@@ -291,11 +291,11 @@ static int server_options(struct serve_options *opt, const struct csdkp_cli *cli
 	if (load_tenants(opt, file, problems) < 0)
 		return -1;
 	if (serve_check_listen(opt->listen) < 0) {
-		csdkp_error("cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", opt->listen);
+		tool_error("cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", opt->listen);
 		(*problems)++;
 	}
 	if (csdk_user_config_exposed(file) && opt->n_tenants && conf(file, "api_key")) {
-		csdkp_error("%s holds API keys and is readable by other users; run 'chmod 600 %s'", csdk_user_config_path(file),
+		tool_error("%s holds API keys and is readable by other users; run 'chmod 600 %s'", csdk_user_config_path(file),
 			    csdk_user_config_path(file));
 		(*problems)++;
 	}
@@ -306,18 +306,18 @@ static int server_options(struct serve_options *opt, const struct csdkp_cli *cli
 static int report_check(const struct serve_options *opt, csdk_compute *compute, int problems)
 {
 	if (problems) {
-		csdkp_error("%d problem(s) found", problems);
-		return CSDKP_EXIT_FAILURE;
+		tool_error("%d problem(s) found", problems);
+		return TOOL_EXIT_FAILURE;
 	}
-	fprintf(CSDKP_STDOUT, "csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", opt->listen,
+	fprintf(TOOL_STDOUT, "csdk serve: configuration ok: listen %s, %zu tenant(s), %zu provider(s), state in %s\n", opt->listen,
 		opt->n_tenants, compute ? csdk_compute_count(compute) : 0, opt->state_dir);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
-static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
+static int run_serve(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
@@ -336,14 +336,14 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	a.grace_s = -1;
-	status = csdkp_parse_operands(cli, argc, argv, longopts, serve_option, &a, 0, 0, "no arguments", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, longopts, serve_option, &a, 0, 0, "no arguments", &pos, &n_pos);
 	if (status) {
 		free(a.providers);
 		return status < 0 ? 0 : status;
 	}
-	if (!(file = csdkp_cli_user_config(cli))) {
+	if (!(file = tool_cli_user_config(cli))) {
 		free(a.providers);
-		return CSDKP_EXIT_FAILURE;
+		return TOOL_EXIT_FAILURE;
 	}
 	if (server_options(&srv.opt, cli, file, &a, &problems) < 0)
 		goto oom;
@@ -358,7 +358,7 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 		check_gateway(compute, &problems);
 	}
 	if (serve_store_open(&srv.store, state_dir, err, sizeof(err)) < 0) {
-		csdkp_error("%s", err);
+		tool_error("%s", err);
 		problems++;
 	}
 	if (a.check) {
@@ -366,8 +366,8 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (problems) {
-		csdkp_error("not starting: fix the problem(s) above (csdk serve --check lists them)");
-		status = CSDKP_EXIT_FAILURE;
+		tool_error("not starting: fix the problem(s) above (csdk serve --check lists them)");
+		status = TOOL_EXIT_FAILURE;
 		goto out;
 	}
 	srv.compute = compute;
@@ -375,8 +375,8 @@ static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
 	status = serve_run(&srv);
 	goto out;
 oom:
-	csdkp_error("out of memory");
-	status = CSDKP_EXIT_FAILURE;
+	tool_error("out of memory");
+	status = TOOL_EXIT_FAILURE;
 out:
 	if (srv.store.path)
 		serve_store_close(&srv.store);
@@ -389,18 +389,18 @@ out:
 
 #else
 
-static int run_serve(struct csdkp_cli *cli, int argc, char **argv)
+static int run_serve(struct tool_cli *cli, int argc, char **argv)
 {
 	(void)cli;
 	(void)argc;
 	(void)argv;
-	csdkp_error("serve: this csdk was built without libmicrohttpd; apt-get install libmicrohttpd-dev, then configure and build again");
-	return CSDKP_EXIT_FAILURE;
+	tool_error("serve: this csdk was built without libmicrohttpd; apt-get install libmicrohttpd-dev, then configure and build again");
+	return TOOL_EXIT_FAILURE;
 }
 
 #endif
 
-const struct csdkp_command csdkp_cmd_serve = {
+const struct tool_command tool_cmd_serve = {
 	"serve", run_serve,
 	"serve [--listen ADDR:PORT] [--provider NAME]... [--state-dir DIR] [--domain D] [--grace S] [--check]",
 	"Serve E2B's API so that E2B SDK programs use csdk sandboxes.",

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 enum {
-	OPT_ITEM_NAME = CSDKP_OPT_FIRST_FREE,
+	OPT_ITEM_NAME = TOOL_OPT_FIRST_FREE,
 	OPT_FROM_DIR,
 	OPT_FROM_SANDBOX
 };
@@ -21,7 +21,7 @@ struct store_args {
 	const char *from_sandbox;
 };
 
-static int store_option(struct csdkp_cli *cli, void *state, int opt, const char *arg)
+static int store_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
 	struct store_args *args = state;
 
@@ -36,65 +36,65 @@ static int store_option(struct csdkp_cli *cli, void *state, int opt, const char 
 		args->from_sandbox = arg;
 		return 0;
 	default:
-		return CSDKP_EXIT_USAGE;
+		return TOOL_EXIT_USAGE;
 	}
 }
 
-static int print_created(const struct csdkp_cli *cli, const csdk_provider *provider, const char *bare, const char *name)
+static int print_created(const struct tool_cli *cli, const csdk_provider *provider, const char *bare, const char *name)
 {
-	char *id = csdkp_cli_qualify(cli, provider, bare);
+	char *id = tool_cli_qualify(cli, provider, bare);
 	int status;
 
 	if (!id) {
-		csdkp_error("out of memory");
-		return CSDKP_EXIT_FAILURE;
+		tool_error("out of memory");
+		return TOOL_EXIT_FAILURE;
 	}
 	if (cli->json) {
-		status = csdkp_print_json(json_pack("{s:o,s:o}", "id", csdkp_json_text(id), "name", csdkp_json_text(name)),
-					  CSDKP_EXIT_FAILURE);
+		status = tool_print_json(json_pack("{s:o,s:o}", "id", tool_json_text(id), "name", tool_json_text(name)),
+					  TOOL_EXIT_FAILURE);
 	} else {
-		fprintf(CSDKP_STDOUT, "%s\n", id);
-		status = csdkp_finish(0, CSDKP_EXIT_FAILURE);
+		fprintf(TOOL_STDOUT, "%s\n", id);
+		status = tool_finish(0, TOOL_EXIT_FAILURE);
 	}
 	free(id);
 	return status;
 }
 
 /* The items of n lists, each list from providers[i]. */
-static int print_items(const struct csdkp_cli *cli, csdk_item_list *const *lists, csdk_provider *const *providers, size_t n)
+static int print_items(const struct tool_cli *cli, csdk_item_list *const *lists, csdk_provider *const *providers, size_t n)
 {
 	static const char *const headers[] = { "ID", "NAME", "CREATED" };
-	struct csdkp_listing out;
+	struct tool_listing out;
 	size_t i, l;
 
-	if (csdkp_listing_new(&out, cli, 3, headers, "listing") < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_listing_new(&out, cli, 3, headers, "listing") < 0)
+		return TOOL_EXIT_FAILURE;
 	for (l = 0; l < n; l++) {
 		for (i = 0; lists[l] && i < lists[l]->count; i++) {
 			const csdk_item *item = &lists[l]->items[i];
-			char created[64], *id = csdkp_cli_qualify(cli, providers[l], item->id);
+			char created[64], *id = tool_cli_qualify(cli, providers[l], item->id);
 
 			if (out.array) {
-				json_array_append_new(out.array, json_pack("{s:o,s:o,s:I,s:o}", "id", csdkp_json_text(id ? id : item->id),
-					"name", csdkp_json_text(item->name),
+				json_array_append_new(out.array, json_pack("{s:o,s:o,s:I,s:o}", "id", tool_json_text(id ? id : item->id),
+					"name", tool_json_text(item->name),
 					"created_ms", (json_int_t)item->created_ms,
-					"created", csdkp_json_time(item->created_ms)));
+					"created", tool_json_time(item->created_ms)));
 			} else {
 				const char *cells[] = { id ? id : item->id, item->name,
-							csdkp_format_time(created, sizeof(created), item->created_ms) };
+							tool_format_time(created, sizeof(created), item->created_ms) };
 
-				csdkp_table_add(out.table, cells);
+				tool_table_add(out.table, cells);
 			}
 			free(id);
 		}
 	}
-	return csdkp_listing_print(&out);
+	return tool_listing_print(&out);
 }
 
-static int print_deleted(const struct csdkp_cli *cli, const char *id)
+static int print_deleted(const struct tool_cli *cli, const char *id)
 {
 	if (cli->json)
-		return csdkp_print_json(json_pack("{s:o,s:b}", "id", csdkp_json_text(id), "deleted", 1), CSDKP_EXIT_FAILURE);
+		return tool_print_json(json_pack("{s:o,s:b}", "id", tool_json_text(id), "deleted", 1), TOOL_EXIT_FAILURE);
 	return 0;
 }
 
@@ -111,22 +111,22 @@ static const struct store snapshot_store = { "snapshot", "SNAPSHOT_ID", CSDK_CAP
 static const struct store template_store = { "template", "TEMPLATE_ID", CSDK_CAP_TEMPLATES, csdk_template_list, csdk_template_delete };
 
 /* With several providers: every one that has the capability, in order. */
-static int list_all(struct csdkp_cli *cli, const struct store *st)
+static int list_all(struct tool_cli *cli, const struct store *st)
 {
 	csdk_compute *compute;
 	csdk_item_list **lists = NULL;
 	csdk_provider **providers = NULL;
 	size_t n = 0, i, count;
 	char what[64];
-	int rc, status = CSDKP_EXIT_FAILURE;
+	int rc, status = TOOL_EXIT_FAILURE;
 
-	if (csdkp_cli_compute(&compute, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_compute(&compute, cli) < 0)
+		return TOOL_EXIT_FAILURE;
 	count = csdk_compute_count(compute);
 	lists = calloc(count ? count : 1, sizeof(*lists));
 	providers = calloc(count ? count : 1, sizeof(*providers));
 	if (!lists || !providers) {
-		csdkp_error("out of memory while listing");
+		tool_error("out of memory while listing");
 		goto out;
 	}
 	for (i = 0; i < count; i++) {
@@ -136,7 +136,7 @@ static int list_all(struct csdkp_cli *cli, const struct store *st)
 			continue;
 		if ((rc = st->list(&lists[n], p)) < 0) {
 			snprintf(what, sizeof(what), "listing %ss", st->kind);
-			csdkp_report(rc, what);
+			tool_report(rc, what);
 			goto out;
 		}
 		providers[n++] = p;
@@ -150,7 +150,7 @@ out:
 	return status;
 }
 
-static int list_or_delete(struct csdkp_cli *cli, const struct store *st, char **pos, size_t n_pos)
+static int list_or_delete(struct tool_cli *cli, const struct store *st, char **pos, size_t n_pos)
 {
 	csdk_provider *provider;
 	csdk_compute *compute;
@@ -160,50 +160,50 @@ static int list_or_delete(struct csdkp_cli *cli, const struct store *st, char **
 	int rc, status;
 
 	if (strcmp(pos[0], "list") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
+		if ((status = tool_expect_args(cli, n_pos, 1, 1, "no arguments after 'list'")))
 			return status;
-		if (csdkp_cli_provider(&provider, cli) < 0)
-			return CSDKP_EXIT_FAILURE;
-		if (csdkp_cli_qualifies(cli))
+		if (tool_cli_provider(&provider, cli) < 0)
+			return TOOL_EXIT_FAILURE;
+		if (tool_cli_qualifies(cli))
 			return list_all(cli, st);
 		if ((rc = st->list(&list, provider)) < 0) {
 			snprintf(what, sizeof(what), "listing %ss", st->kind);
-			csdkp_report(rc, what);
-			return CSDKP_EXIT_FAILURE;
+			tool_report(rc, what);
+			return TOOL_EXIT_FAILURE;
 		}
 		status = print_items(cli, &list, &provider, 1);
 		csdk_item_list_free(list);
 		return status;
 	}
 	snprintf(what, sizeof(what), "a %s after 'delete'", st->id_word);
-	if ((status = csdkp_expect_args(cli, n_pos, 2, 2, what)))
+	if ((status = tool_expect_args(cli, n_pos, 2, 2, what)))
 		return status;
-	if (csdkp_cli_provider(&provider, cli) < 0 || csdkp_cli_compute(&compute, cli) < 0)
-		return CSDKP_EXIT_FAILURE;
+	if (tool_cli_provider(&provider, cli) < 0 || tool_cli_compute(&compute, cli) < 0)
+		return TOOL_EXIT_FAILURE;
 	/* PROVIDER:ID deletes there; a bare snapshot id is looked for in every provider */
-	bare = csdkp_cli_split_id(&in, cli, pos[1]);
+	bare = tool_cli_split_id(&in, cli, pos[1]);
 	if (in && !(provider = csdk_compute_provider(compute, in))) {
-		csdkp_error("provider '%s' of %s '%s' could not be opened; see 'csdk providers'", in, st->kind, pos[1]);
-		return CSDKP_EXIT_FAILURE;
+		tool_error("provider '%s' of %s '%s' could not be opened; see 'csdk providers'", in, st->kind, pos[1]);
+		return TOOL_EXIT_FAILURE;
 	}
-	if (!in && st == &snapshot_store && csdkp_cli_qualifies(cli))
+	if (!in && st == &snapshot_store && tool_cli_qualifies(cli))
 		rc = csdk_compute_snapshot_delete(compute, NULL, bare);
 	else
 		rc = st->remove(provider, bare);
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "deleting the %s", st->kind);
-		csdkp_report(rc, what);
-		return CSDKP_EXIT_FAILURE;
+		tool_report(rc, what);
+		return TOOL_EXIT_FAILURE;
 	}
 	return print_deleted(cli, pos[1]);
 }
 
 /* ---------------------------------------------------------------- snapshot */
 
-static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
+static int run_snapshot(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ "name", required_argument, NULL, OPT_ITEM_NAME },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -213,19 +213,19 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status, rc;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+	status = tool_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
 				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (strcmp(pos[0], "create") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 2, 2, "a sandbox ID after 'create'")))
+		if ((status = tool_expect_args(cli, n_pos, 2, 2, "a sandbox ID after 'create'")))
 			return status;
-		if (csdkp_cli_sandbox(&sandbox, cli, pos[1]) < 0)
-			return CSDKP_EXIT_FAILURE;
+		if (tool_cli_sandbox(&sandbox, cli, pos[1]) < 0)
+			return TOOL_EXIT_FAILURE;
 		rc = csdk_snapshot_create(&id, sandbox, args.name);
 		if (rc < 0) {
-			csdkp_report(rc, "creating the snapshot");
-			status = CSDKP_EXIT_FAILURE;
+			tool_report(rc, "creating the snapshot");
+			status = TOOL_EXIT_FAILURE;
 		} else {
 			status = print_created(cli, csdk_sandbox_provider(sandbox), id, args.name);
 		}
@@ -234,13 +234,13 @@ static int run_snapshot(struct csdkp_cli *cli, int argc, char **argv)
 		return status;
 	}
 	if (args.name)
-		return csdkp_cli_usage(cli, "--name applies to 'snapshot create' only");
+		return tool_cli_usage(cli, "--name applies to 'snapshot create' only");
 	if (strcmp(pos[0], "list") == 0 || strcmp(pos[0], "delete") == 0)
 		return list_or_delete(cli, &snapshot_store, pos, n_pos);
-	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
+	return tool_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
 }
 
-const struct csdkp_command csdkp_cmd_snapshot = {
+const struct tool_command tool_cmd_snapshot = {
 	"snapshot", run_snapshot,
 	"snapshot create ID [--name N]\n"
 	"snapshot list\n"
@@ -251,7 +251,7 @@ const struct csdkp_command csdkp_cmd_snapshot = {
 
 /* ---------------------------------------------------------------- template */
 
-static int template_create(struct csdkp_cli *cli, const struct store_args *args)
+static int template_create(struct tool_cli *cli, const struct store_args *args)
 {
 	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
 	csdk_provider *provider;
@@ -260,30 +260,30 @@ static int template_create(struct csdkp_cli *cli, const struct store_args *args)
 	int rc, status;
 
 	if (!args->from_dir == !args->from_sandbox)
-		return csdkp_cli_usage(cli, "give exactly one of --from-dir DIR and --from-sandbox ID");
+		return tool_cli_usage(cli, "give exactly one of --from-dir DIR and --from-sandbox ID");
 	if (args->from_dir) {
 		dir = realpath(args->from_dir, NULL);
 		if (!dir) {
-			csdkp_error("template create: cannot use --from-dir '%s' (%s); give an existing directory",
+			tool_error("template create: cannot use --from-dir '%s' (%s); give an existing directory",
 				    args->from_dir, strerror(errno));
-			return CSDKP_EXIT_FAILURE;
+			return TOOL_EXIT_FAILURE;
 		}
-		if (csdkp_cli_provider(&provider, cli) < 0) {
+		if (tool_cli_provider(&provider, cli) < 0) {
 			free(dir);
-			return CSDKP_EXIT_FAILURE;
+			return TOOL_EXIT_FAILURE;
 		}
 		opts.source = dir;
 	} else {
-		if (csdkp_cli_sandbox(&sandbox, cli, args->from_sandbox) < 0)
-			return CSDKP_EXIT_FAILURE;
+		if (tool_cli_sandbox(&sandbox, cli, args->from_sandbox) < 0)
+			return TOOL_EXIT_FAILURE;
 		provider = csdk_sandbox_provider(sandbox);
 		opts.sandbox = sandbox;
 	}
 	opts.name = args->name;
 	rc = csdk_template_create(&id, provider, &opts);
 	if (rc < 0) {
-		csdkp_report(rc, "creating the template");
-		status = CSDKP_EXIT_FAILURE;
+		tool_report(rc, "creating the template");
+		status = TOOL_EXIT_FAILURE;
 	} else {
 		status = print_created(cli, provider, id, args->name);
 	}
@@ -293,10 +293,10 @@ static int template_create(struct csdkp_cli *cli, const struct store_args *args)
 	return status;
 }
 
-static int run_template(struct csdkp_cli *cli, int argc, char **argv)
+static int run_template(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CSDKP_COMMON_LONGOPTS,
+		TOOL_COMMON_LONGOPTS,
 		{ "name", required_argument, NULL, OPT_ITEM_NAME },
 		{ "from-dir", required_argument, NULL, OPT_FROM_DIR },
 		{ "from-sandbox", required_argument, NULL, OPT_FROM_SANDBOX },
@@ -307,23 +307,23 @@ static int run_template(struct csdkp_cli *cli, int argc, char **argv)
 	size_t n_pos;
 	int status;
 
-	status = csdkp_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
+	status = tool_parse_operands(cli, argc, argv, longopts, store_option, &args, 1, SIZE_MAX,
 				      "the operation: create, list or delete", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (strcmp(pos[0], "create") == 0) {
-		if ((status = csdkp_expect_args(cli, n_pos, 1, 1, "no arguments after 'create' but its options")))
+		if ((status = tool_expect_args(cli, n_pos, 1, 1, "no arguments after 'create' but its options")))
 			return status;
 		return template_create(cli, &args);
 	}
 	if (args.name || args.from_dir || args.from_sandbox)
-		return csdkp_cli_usage(cli, "--name, --from-dir and --from-sandbox apply to 'template create' only");
+		return tool_cli_usage(cli, "--name, --from-dir and --from-sandbox apply to 'template create' only");
 	if (strcmp(pos[0], "list") == 0 || strcmp(pos[0], "delete") == 0)
 		return list_or_delete(cli, &template_store, pos, n_pos);
-	return csdkp_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
+	return tool_cli_usage(cli, "unknown operation '%s': give create, list or delete", pos[0]);
 }
 
-const struct csdkp_command csdkp_cmd_template = {
+const struct tool_command tool_cmd_template = {
 	"template", run_template,
 	"template create [--name N] (--from-dir DIR | --from-sandbox ID)\n"
 	"template list\n"

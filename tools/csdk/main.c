@@ -8,26 +8,26 @@
 
 #include "cli.h"
 
-static const struct csdkp_command *const commands[] = {
-	&csdkp_cmd_providers,
-	&csdkp_cmd_create,
-	&csdkp_cmd_list,
-	&csdkp_cmd_info,
-	&csdkp_cmd_exec,
-	&csdkp_cmd_run_code,
-	&csdkp_cmd_fs,
-	&csdkp_cmd_url,
-	&csdkp_cmd_destroy,
-	&csdkp_cmd_find_or_create,
-	&csdkp_cmd_find,
-	&csdkp_cmd_extend,
-	&csdkp_cmd_snapshot,
-	&csdkp_cmd_template,
-	&csdkp_cmd_pool,
-	&csdkp_cmd_run,
-	&csdkp_cmd_config,
-	&csdkp_cmd_bench,
-	&csdkp_cmd_serve,
+static const struct tool_command *const commands[] = {
+	&tool_cmd_providers,
+	&tool_cmd_create,
+	&tool_cmd_list,
+	&tool_cmd_info,
+	&tool_cmd_exec,
+	&tool_cmd_run_code,
+	&tool_cmd_fs,
+	&tool_cmd_url,
+	&tool_cmd_destroy,
+	&tool_cmd_find_or_create,
+	&tool_cmd_find,
+	&tool_cmd_extend,
+	&tool_cmd_snapshot,
+	&tool_cmd_template,
+	&tool_cmd_pool,
+	&tool_cmd_run,
+	&tool_cmd_config,
+	&tool_cmd_bench,
+	&tool_cmd_serve,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -101,7 +101,7 @@ static void on_crash(int sig)
 	put(buf, &len, sizeof(buf) - 1, name);
 	put(buf, &len, sizeof(buf) - 1, ")\n");
 	(void)!write(STDERR_FILENO, buf, len);
-	_exit(CSDKP_EXIT_CSDK);
+	_exit(TOOL_EXIT_CSDK);
 }
 
 /* A plugin that crashes inside a method is named, on an alternate stack in case it overflowed its own. */
@@ -125,8 +125,8 @@ static void install_crash_handlers(void)
 
 static int global_usage(const char *what, const char *arg)
 {
-	csdkp_error("%s '%s'; run 'csdk --help' for usage", what, arg);
-	return CSDKP_EXIT_USAGE;
+	tool_error("%s '%s'; run 'csdk --help' for usage", what, arg);
+	return TOOL_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -139,14 +139,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct csdkp_cli cli;
-	const struct csdkp_command *command = NULL;
+	struct tool_cli cli;
+	const struct tool_command *command = NULL;
 	const char *env;
 	size_t i;
 	int c, status;
 
-	csdkp_tool_set_name("csdk");
-	csdkp_stdout_protect();
+	tool_set_name("csdk");
+	tool_stdout_protect();
 	install_crash_handlers();
 	memset(&cli, 0, sizeof(cli));
 	env = getenv("CSDK_PROVIDER");
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 			cli.provider_given = 1;
 			break;
 		case 'c':
-			status = csdkp_parse_kv(&cli.config, &cli.n_config, &cli, "--config", optarg);
+			status = tool_parse_kv(&cli.config, &cli.n_config, &cli, "--config", optarg);
 			if (status)
 				return status;
 			break;
@@ -170,13 +170,13 @@ int main(int argc, char **argv)
 			cli.json = 1;
 			break;
 		case 'h':
-			print_global_help(CSDKP_STDOUT);
-			return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+			print_global_help(TOOL_STDOUT);
+			return tool_finish(0, TOOL_EXIT_FAILURE);
 		case 'V':
-			fprintf(CSDKP_STDOUT, "csdk %s (libcsdk %s, plugin ABI %u.%u)\n", PACKAGE_VERSION, csdk_version(),
+			fprintf(TOOL_STDOUT, "csdk %s (libcsdk %s, plugin ABI %u.%u)\n", PACKAGE_VERSION, csdk_version(),
 			       (unsigned)CSDK_ABI_MAJOR_OF(csdk_abi_version()),
 			       (unsigned)CSDK_ABI_MINOR_OF(csdk_abi_version()));
-			return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+			return tool_finish(0, TOOL_EXIT_FAILURE);
 		case ':':
 			return global_usage("missing value for option", argv[optind - 1]);
 		default:
@@ -184,8 +184,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		csdkp_error("no command given; run 'csdk --help' for the list of commands");
-		return CSDKP_EXIT_USAGE;
+		tool_error("no command given; run 'csdk --help' for the list of commands");
+		return TOOL_EXIT_USAGE;
 	}
 
 	for (i = 0; i < N_COMMANDS; i++)
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 	cli.command = command;
 	status = command->run(&cli, argc - optind, argv + optind);
 	csdk_provider_close(cli.provider);
-	csdkp_cli_close(&cli);
+	tool_cli_close(&cli);
 	free(cli.config);
 	return status;
 }

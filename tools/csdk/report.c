@@ -8,63 +8,63 @@
 
 #include "cli.h"
 
-void csdkp_report(int code, const char *what)
+void tool_report(int code, const char *what)
 {
 	const csdk_error *err = csdk_error_last();
 
 	if (err->code != 0 && err->message[0])
-		csdkp_error("%s", err->message);
+		tool_error("%s", err->message);
 	else
-		csdkp_error("%s failed: %s", what, csdk_strerror(code));
+		tool_error("%s failed: %s", what, csdk_strerror(code));
 }
 
-int csdkp_finish(int status, int failure_status)
+int tool_finish(int status, int failure_status)
 {
-	return csdkp_finish_output() < 0 ? failure_status : status;
+	return tool_finish_output() < 0 ? failure_status : status;
 }
 
-int csdkp_listing_new(struct csdkp_listing *out, const struct csdkp_cli *cli, size_t n_columns,
+int tool_listing_new(struct tool_listing *out, const struct tool_cli *cli, size_t n_columns,
 		      const char *const *headers, const char *what)
 {
 	out->array = NULL;
 	out->table = NULL;
-	if (cli->json ? !(out->array = json_array()) : csdkp_table_new(&out->table, n_columns, headers) < 0) {
-		csdkp_error("out of memory while %s", what);
+	if (cli->json ? !(out->array = json_array()) : tool_table_new(&out->table, n_columns, headers) < 0) {
+		tool_error("out of memory while %s", what);
 		return -1;
 	}
 	return 0;
 }
 
-int csdkp_listing_print(struct csdkp_listing *out)
+int tool_listing_print(struct tool_listing *out)
 {
 	if (out->array)
-		return csdkp_print_json(out->array, CSDKP_EXIT_FAILURE);
-	csdkp_table_print(out->table, CSDKP_STDOUT, NULL);
-	csdkp_table_free(out->table);
-	return csdkp_finish(0, CSDKP_EXIT_FAILURE);
+		return tool_print_json(out->array, TOOL_EXIT_FAILURE);
+	tool_table_print(out->table, TOOL_STDOUT, NULL);
+	tool_table_free(out->table);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
-void csdkp_listing_free(struct csdkp_listing *out)
+void tool_listing_free(struct tool_listing *out)
 {
 	json_decref(out->array);
-	csdkp_table_free(out->table);
+	tool_table_free(out->table);
 }
 
-int csdkp_print_json(json_t *root, int failure_status)
+int tool_print_json(json_t *root, int failure_status)
 {
 	int rc;
 
 	if (!root) {
-		csdkp_error("out of memory while building the JSON output");
+		tool_error("out of memory while building the JSON output");
 		return failure_status;
 	}
-	rc = csdkp_json_print(CSDKP_STDOUT, root);
+	rc = tool_json_print(TOOL_STDOUT, root);
 	json_decref(root);
 	if (rc < 0) {
-		csdkp_finish_output();
+		tool_finish_output();
 		return failure_status;
 	}
-	return csdkp_finish(0, failure_status);
+	return tool_finish(0, failure_status);
 }
 
 /* Length of the valid UTF-8 sequence at p (NUL counts as valid), or 0. */
@@ -100,7 +100,7 @@ static size_t utf8_sequence(const unsigned char *p, size_t avail)
 	return need;
 }
 
-int csdkp_utf8_valid(const char *data, size_t len)
+int tool_utf8_valid(const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data;
 	size_t i = 0, n;
@@ -114,7 +114,7 @@ int csdkp_utf8_valid(const char *data, size_t len)
 	return 1;
 }
 
-json_t *csdkp_json_bytes(const char *data, size_t len)
+json_t *tool_json_bytes(const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data;
 	char *fixed;
@@ -123,7 +123,7 @@ json_t *csdkp_json_bytes(const char *data, size_t len)
 
 	if (!data)
 		return json_stringn("", 0);
-	if (csdkp_utf8_valid(data, len))
+	if (tool_utf8_valid(data, len))
 		return json_stringn(data, len);
 	fixed = malloc(len * 3 + 1);
 	if (!fixed)
@@ -145,7 +145,7 @@ json_t *csdkp_json_bytes(const char *data, size_t len)
 	return str;
 }
 
-const char *csdkp_format_time(char *buf, size_t size, int64_t ms)
+const char *tool_format_time(char *buf, size_t size, int64_t ms)
 {
 	time_t secs;
 	struct tm tm;
@@ -158,14 +158,14 @@ const char *csdkp_format_time(char *buf, size_t size, int64_t ms)
 	return buf;
 }
 
-json_t *csdkp_json_time(int64_t ms)
+json_t *tool_json_time(int64_t ms)
 {
 	char buf[64];
 
-	return ms ? json_string(csdkp_format_time(buf, sizeof(buf), ms)) : json_null();
+	return ms ? json_string(tool_format_time(buf, sizeof(buf), ms)) : json_null();
 }
 
-int csdkp_read_all(char **out, size_t *len_out, int fd)
+int tool_read_all(char **out, size_t *len_out, int fd)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap + 1), *grown;
@@ -204,21 +204,21 @@ int csdkp_read_all(char **out, size_t *len_out, int fd)
 	return 0;
 }
 
-json_t *csdkp_json_result(const csdk_result *result)
+json_t *tool_json_result(const csdk_result *result)
 {
 	return json_pack("{s:o,s:o,s:i,s:I}",
-			 "stdout", csdkp_json_bytes(result->stdout_buf, result->stdout_len),
-			 "stderr", csdkp_json_bytes(result->stderr_buf, result->stderr_len),
+			 "stdout", tool_json_bytes(result->stdout_buf, result->stdout_len),
+			 "stderr", tool_json_bytes(result->stderr_buf, result->stderr_len),
 			 "exit_code", result->exit_code,
 			 "duration_ms", (json_int_t)result->duration_ms);
 }
 
-json_t *csdkp_json_text(const char *s)
+json_t *tool_json_text(const char *s)
 {
-	return s ? csdkp_json_bytes(s, strlen(s)) : json_null();
+	return s ? tool_json_bytes(s, strlen(s)) : json_null();
 }
 
-json_t *csdkp_json_info(const csdk_sandbox_info *info)
+json_t *tool_json_info(const csdk_sandbox_info *info)
 {
 	json_t *metadata = json_object(), *root;
 	size_t i;
@@ -227,18 +227,18 @@ json_t *csdkp_json_info(const csdk_sandbox_info *info)
 		return NULL;
 	for (i = 0; i < info->n_metadata; i++) {
 		/* keys must be UTF-8 too: use the repaired text as the key */
-		json_t *key = csdkp_json_text(info->metadata[i].key);
+		json_t *key = tool_json_text(info->metadata[i].key);
 
 		if (key)
-			json_object_set_new(metadata, json_string_value(key), csdkp_json_text(info->metadata[i].value));
+			json_object_set_new(metadata, json_string_value(key), tool_json_text(info->metadata[i].value));
 		json_decref(key);
 	}
 	root = json_pack("{s:o,s:o,s:s,s:I,s:o,s:I,s:o}",
-			 "id", csdkp_json_text(info->id),
-			 "provider", csdkp_json_text(info->provider),
+			 "id", tool_json_text(info->id),
+			 "provider", tool_json_text(info->provider),
 			 "status", csdk_status_name(info->status),
 			 "created_ms", (json_int_t)info->created_ms,
-			 "created", csdkp_json_time(info->created_ms),
+			 "created", tool_json_time(info->created_ms),
 			 "timeout_ms", (json_int_t)info->timeout_ms,
 			 "metadata", metadata);
 	return root;

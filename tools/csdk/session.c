@@ -39,7 +39,7 @@ static int in_list(const csdk_user_config *file, const char *name)
 }
 
 /* The pairs to open name with: the command line's (default provider only), then the file's keys whose variable is unset. */
-static int pairs_for(struct csdk_kv **out, size_t *n_out, struct csdkp_cli *cli, const char *name, int is_default)
+static int pairs_for(struct csdk_kv **out, size_t *n_out, struct tool_cli *cli, const char *name, int is_default)
 {
 	const csdk_plugin_info *plugin = csdk_registry_find(session.registry, name);
 	csdk_config_entries *entries = NULL;
@@ -92,7 +92,7 @@ static char *cursor_path(void)
 	return NULL;
 }
 
-int csdkp_cli_registry_new(csdk_registry **out)
+int tool_cli_registry_new(csdk_registry **out)
 {
 	csdk_registry_options opts = CSDK_REGISTRY_OPTIONS_INIT;
 
@@ -101,7 +101,7 @@ int csdkp_cli_registry_new(csdk_registry **out)
 }
 
 /* --provider or CSDK_PROVIDER, else the file's default, else its first provider, else the built-in default. */
-static void choose_default(struct csdkp_cli *cli)
+static void choose_default(struct tool_cli *cli)
 {
 	const char *env = getenv("CSDK_PROVIDER");
 
@@ -144,15 +144,15 @@ static int new_compute(void)
 	copts.cursor_path = cursor_path();
 	rc = csdk_compute_new(&session.compute, &copts);
 	free((char *)copts.cursor_path);
-	if (rc < 0 || (rc = csdkp_cli_registry_new(&session.registry)) < 0) {
-		csdkp_report(rc, "setting up the providers");
+	if (rc < 0 || (rc = tool_cli_registry_new(&session.registry)) < 0) {
+		tool_report(rc, "setting up the providers");
 		return -1;
 	}
 	return 0;
 }
 
 /* What every host program gets from csdk_provider_open_default; the command line's pairs come first. */
-static void add_default(struct csdkp_cli *cli, const char *name, const csdk_provider_options *popts)
+static void add_default(struct tool_cli *cli, const char *name, const csdk_provider_options *popts)
 {
 	csdk_provider_options given = *popts;
 	csdk_provider *p = NULL;
@@ -173,14 +173,14 @@ static void add_default(struct csdkp_cli *cli, const char *name, const csdk_prov
 }
 
 /* Opens the provider name into the session's compute; -1 when its pairs cannot be read. */
-static int add_provider(struct csdkp_cli *cli, const char *name, int is_default)
+static int add_provider(struct tool_cli *cli, const char *name, int is_default)
 {
 	csdk_provider_options popts = CSDK_PROVIDER_OPTIONS_INIT;
 	struct csdk_kv *kv = NULL;
 	size_t n = 0;
 
 	if (pairs_for(&kv, &n, cli, name, is_default) < 0) {
-		csdkp_report(CSDK_ECONFIG, "reading the configuration file");
+		tool_report(CSDK_ECONFIG, "reading the configuration file");
 		return -1;
 	}
 	if (kv) {
@@ -205,7 +205,7 @@ static int add_provider(struct csdkp_cli *cli, const char *name, int is_default)
 	return 0;
 }
 
-static int setup(struct csdkp_cli *cli)
+static int setup(struct tool_cli *cli)
 {
 	const char **order;
 	size_t n_order = 0, i;
@@ -218,15 +218,15 @@ static int setup(struct csdkp_cli *cli)
 	session.given = cli->config;
 	session.n_given = cli->n_config;
 	if ((rc = csdk_user_config_load(&session.file, NULL)) < 0) {
-		csdkp_report(rc, "reading the configuration file");
+		tool_report(rc, "reading the configuration file");
 		return -1;
 	}
 	if (csdk_user_config_exposed(session.file))
-		csdkp_warning("%s is readable by other users and may hold secrets; run 'chmod 600 %s'",
+		tool_warning("%s is readable by other users and may hold secrets; run 'chmod 600 %s'",
 			      csdk_user_config_path(session.file), csdk_user_config_path(session.file));
 	choose_default(cli);
 	if (!(order = provider_order(&n_order))) {
-		csdkp_error("out of memory while reading the configuration");
+		tool_error("out of memory while reading the configuration");
 		return -1;
 	}
 	rc = new_compute();
@@ -239,7 +239,7 @@ static int setup(struct csdkp_cli *cli)
 	return 0;
 }
 
-int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli)
+int tool_cli_compute(csdk_compute **out, struct tool_cli *cli)
 {
 	*out = NULL;
 	if (setup(cli) < 0)
@@ -247,14 +247,14 @@ int csdkp_cli_compute(csdk_compute **out, struct csdkp_cli *cli)
 	/* With a single provider, failing to open it is the whole answer, as before there were several. */
 	if (csdk_compute_count(session.compute) == 1 && session.default_error) {
 		csdk_error_clear();
-		csdkp_error("%s", session.default_error);
+		tool_error("%s", session.default_error);
 		return -1;
 	}
 	*out = session.compute;
 	return 0;
 }
 
-int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli)
+int tool_cli_provider(csdk_provider **out, struct tool_cli *cli)
 {
 	*out = NULL;
 	if (setup(cli) < 0)
@@ -262,36 +262,36 @@ int csdkp_cli_provider(csdk_provider **out, struct csdkp_cli *cli)
 	*out = csdk_compute_provider(session.compute, session.default_name);
 	if (!*out) {
 		if (session.default_error)
-			csdkp_error("%s", session.default_error);
+			tool_error("%s", session.default_error);
 		else
-			csdkp_report(session.default_code, "opening the provider");
+			tool_report(session.default_code, "opening the provider");
 		return -1;
 	}
 	return 0;
 }
 
-int csdkp_cli_qualifies(const struct csdkp_cli *cli)
+int tool_cli_qualifies(const struct tool_cli *cli)
 {
 	return session.compute && csdk_compute_count(session.compute) > 1;
 }
 
-char *csdkp_cli_qualify(const struct csdkp_cli *cli, const csdk_provider *provider, const char *id)
+char *tool_cli_qualify(const struct tool_cli *cli, const csdk_provider *provider, const char *id)
 {
 	char *s = NULL;
 
-	if (!csdkp_cli_qualifies(cli))
+	if (!tool_cli_qualifies(cli))
 		return strdup(id);
 	if (asprintf(&s, "%s:%s", csdk_provider_name(provider), id) < 0)
 		return NULL;
 	return s;
 }
 
-char *csdkp_cli_qualified_id(const struct csdkp_cli *cli, csdk_sandbox *sandbox)
+char *tool_cli_qualified_id(const struct tool_cli *cli, csdk_sandbox *sandbox)
 {
-	return csdkp_cli_qualify(cli, csdk_sandbox_provider(sandbox), csdk_sandbox_id(sandbox));
+	return tool_cli_qualify(cli, csdk_sandbox_provider(sandbox), csdk_sandbox_id(sandbox));
 }
 
-const char *csdkp_cli_split_id(const char **provider_out, const struct csdkp_cli *cli, const char *id)
+const char *tool_cli_split_id(const char **provider_out, const struct tool_cli *cli, const char *id)
 {
 	const char *colon = strchr(id, ':');
 	size_t i;
@@ -310,26 +310,26 @@ const char *csdkp_cli_split_id(const char **provider_out, const struct csdkp_cli
 	return id;
 }
 
-int csdkp_cli_sandbox(csdk_sandbox **out, struct csdkp_cli *cli, const char *id)
+int tool_cli_sandbox(csdk_sandbox **out, struct tool_cli *cli, const char *id)
 {
 	csdk_compute *compute;
 	const char *provider, *bare;
 	int rc;
 
 	*out = NULL;
-	if (csdkp_cli_compute(&compute, cli) < 0)
+	if (tool_cli_compute(&compute, cli) < 0)
 		return -1;
-	bare = csdkp_cli_split_id(&provider, cli, id);
+	bare = tool_cli_split_id(&provider, cli, id);
 	rc = csdk_compute_get(out, compute, provider, bare);
 	if (rc < 0) {
-		csdkp_report(rc, "looking up the sandbox");
+		tool_report(rc, "looking up the sandbox");
 		return -1;
 	}
 	if (!*out) {
 		if (provider || csdk_compute_count(compute) == 1)
-			csdkp_error("no sandbox '%s' in provider '%s'", id, provider ? provider : csdk_compute_name_at(compute, 0));
+			tool_error("no sandbox '%s' in provider '%s'", id, provider ? provider : csdk_compute_name_at(compute, 0));
 		else
-			csdkp_error("no sandbox '%s' in any configured provider; qualify it as PROVIDER:ID", id);
+			tool_error("no sandbox '%s' in any configured provider; qualify it as PROVIDER:ID", id);
 		return -1;
 	}
 	return 0;
@@ -352,7 +352,7 @@ static void cancel_create(int sig)
 	csdk_cancel_request(create_cancel);
 }
 
-int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csdk_create_options *opts)
+int tool_cli_create(csdk_sandbox **out, struct tool_cli *cli, const struct csdk_create_options *opts)
 {
 	csdk_compute_create_options copts = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
 	struct sigaction sa, old_int, old_term;
@@ -361,10 +361,10 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 	int rc, i;
 
 	*out = NULL;
-	if (csdkp_cli_compute(&compute, cli) < 0)
+	if (tool_cli_compute(&compute, cli) < 0)
 		return -1;
 	if (csdk_cancel_new(&create_cancel) < 0) {
-		csdkp_report(CSDK_ENOMEM, "creating a sandbox");
+		tool_report(CSDK_ENOMEM, "creating a sandbox");
 		return -1;
 	}
 	copts.provider = cli->provider_given ? session.default_name : NULL;
@@ -378,7 +378,7 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 	for (i = 0; i < 2; i++) {
 		const char **from = i ? &local.template_id : &local.snapshot_id, *in;
 
-		if (*from && (*from = csdkp_cli_split_id(&in, cli, *from)) && in)
+		if (*from && (*from = tool_cli_split_id(&in, cli, *from)) && in)
 			copts.provider = in;
 	}
 	copts.create = &local;
@@ -396,23 +396,23 @@ int csdkp_cli_create(csdk_sandbox **out, struct csdkp_cli *cli, const struct csd
 	csdk_cancel_free(create_cancel);
 	create_cancel = NULL;
 	if (rc < 0) {
-		csdkp_report(rc, "creating a sandbox");
+		tool_report(rc, "creating a sandbox");
 		return -1;
 	}
 	return 0;
 }
 
-const csdk_user_config *csdkp_cli_user_config(struct csdkp_cli *cli)
+const csdk_user_config *tool_cli_user_config(struct tool_cli *cli)
 {
 	return setup(cli) < 0 ? NULL : session.file;
 }
 
-csdk_registry *csdkp_cli_registry(struct csdkp_cli *cli)
+csdk_registry *tool_cli_registry(struct tool_cli *cli)
 {
 	return setup(cli) < 0 ? NULL : session.registry;
 }
 
-void csdkp_cli_close(struct csdkp_cli *cli)
+void tool_cli_close(struct tool_cli *cli)
 {
 	if (session.merged) {
 		cli->config = session.given;

@@ -663,9 +663,9 @@ int serve_run(struct serve *srv)
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	/* csdk's own standard output: fd 1 is stderr while plugins run. */
-	fprintf(CSDKP_STDOUT, "csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
+	fprintf(TOOL_STDOUT, "csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
 		strchr(host, ':') ? "]" : "", info ? (unsigned)info->port : 0u);
-	fflush(CSDKP_STDOUT);
+	fflush(TOOL_STDOUT);
 	serve_log(srv, "info", "serving %zu tenant(s), %zu sandbox(es) known, state in %s", srv->opt.n_tenants, srv->store.n,
 		  srv->store.path);
 	for (;;) {

@@ -1,7 +1,7 @@
 /*
- * test-base64: csdkp_b64_encode_to (its AVX2 part where the CPU has it, and
+ * test-base64: csdku_b64_encode_to (its AVX2 part where the CPU has it, and
  * the rest) gives exactly what a bit-by-bit encoder gives, for every length up
- * to 300 and random ones up to 100000; csdkp_b64_decode reads it back, also
+ * to 300 and random ones up to 100000; csdku_b64_decode reads it back, also
  * without padding, in the URL alphabet and with line breaks, and refuses
  * what is not base64.
  */
@@ -38,7 +38,7 @@ static int decodes(const char *text, size_t len, const void *want, size_t want_l
 {
 	unsigned char *back = NULL;
 	size_t back_len = 0;
-	int rc = csdkp_b64_decode(&back, &back_len, text, len), bad;
+	int rc = csdku_b64_decode(&back, &back_len, text, len), bad;
 
 	if (!want)
 		bad = rc != CSDK_EINVAL || back;
@@ -85,7 +85,7 @@ static int variants(const char *text, size_t len, const unsigned char *in, size_
 
 static int check(const unsigned char *in, size_t n, const char *what)
 {
-	char *want = malloc(CSDKP_B64_LEN(n) + 1), *got = malloc(CSDKP_B64_LEN(n) + 1);
+	char *want = malloc(CSDKU_B64_LEN(n) + 1), *got = malloc(CSDKU_B64_LEN(n) + 1);
 	unsigned char *back = NULL;
 	size_t want_len, got_len, back_len = 0;
 	int bad = 0;
@@ -95,11 +95,11 @@ static int check(const unsigned char *in, size_t n, const char *what)
 		exit(99);
 	}
 	want_len = reference(want, in, n);
-	got_len = csdkp_b64_encode_to(got, in, n);
-	if (got_len != CSDKP_B64_LEN(n) || got_len != want_len || memcmp(got, want, want_len)) {
+	got_len = csdku_b64_encode_to(got, in, n);
+	if (got_len != CSDKU_B64_LEN(n) || got_len != want_len || memcmp(got, want, want_len)) {
 		fprintf(stderr, "FAIL: %s, %zu bytes: encoding differs\n", what, n);
 		bad = 1;
-	} else if (csdkp_b64_decode(&back, &back_len, got, got_len) || back_len != n || memcmp(back, in, n)) {
+	} else if (csdku_b64_decode(&back, &back_len, got, got_len) || back_len != n || memcmp(back, in, n)) {
 		fprintf(stderr, "FAIL: %s, %zu bytes: does not decode back\n", what, n);
 		bad = 1;
 	} else {

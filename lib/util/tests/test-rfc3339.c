@@ -1,4 +1,4 @@
-/* test-rfc3339: csdkp_rfc3339_ms on the forms Docker, Kubernetes and envd write. */
+/* test-rfc3339: csdku_rfc3339_ms on the forms Docker, Kubernetes and envd write. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -26,7 +26,7 @@ int main(void)
 	int failed = 0;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int64_t got = csdkp_rfc3339_ms(cases[i].in);
+		int64_t got = csdku_rfc3339_ms(cases[i].in);
 
 		if (got != cases[i].want) {
 			fprintf(stderr, "FAIL: %s: %" PRId64 ", want %" PRId64 "\n", cases[i].in ? cases[i].in : "NULL", got,

@@ -11,7 +11,7 @@
 
 #include <csdk/plugin.h>
 
-#include "csdkp.h"
+#include "csdkc.h"
 
 static int failures, checks;
 
@@ -36,11 +36,11 @@ static void test_quote(void)
 	char *q = NULL, *cmd, *out, *argv_buf = NULL;
 	int i, st;
 
-	csdkp_shell_quote(&q, "a'b");
+	csdku_shell_quote(&q, "a'b");
 	CHECK_STR(q, "'a'\\''b'");
 	free(q);
 	for (i = 0; samples[i]; i++) {
-		csdkp_shell_quote(&q, samples[i]);
+		csdku_shell_quote(&q, samples[i]);
 		if (asprintf(&cmd, "printf '%%s' %s", q) < 0)
 			abort();
 		out = run_capture(cmd, &st);
@@ -49,8 +49,8 @@ static void test_quote(void)
 		free(cmd);
 		free(q);
 	}
-	csdkp_shell_append(&argv_buf, "python3");
-	csdkp_shell_append(&argv_buf, "/tmp/a b.py");
+	csdku_shell_append(&argv_buf, "python3");
+	csdku_shell_append(&argv_buf, "/tmp/a b.py");
 	CHECK_STR(argv_buf, "'python3' '/tmp/a b.py'");
 	free(argv_buf);
 }
@@ -78,7 +78,7 @@ static char *slurp(const char *path, size_t *len)
 
 static void test_tar(const char *tmp)
 {
-	char src[512], dst[512], path[1024], arch[512], err[CSDKP_ERR_MAX], longname[300], target[300];
+	char src[512], dst[512], path[1024], arch[512], err[CSDKC_ERR_MAX], longname[300], target[300];
 	char bin[3000];
 	size_t i, len;
 	int sfd, dfd, afd, rc, st;
@@ -113,7 +113,7 @@ static void test_tar(const char *tmp)
 	sfd = open(src, O_RDONLY | O_DIRECTORY);
 	afd = open(arch, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	err[0] = '\0';
-	rc = csdkp_tar_write_tree(afd, sfd, err, sizeof(err));
+	rc = csdkc_tar_write_tree(afd, sfd, err, sizeof(err));
 	CHECK(rc == 0);
 	close(afd);
 	close(sfd);
@@ -128,7 +128,7 @@ static void test_tar(const char *tmp)
 
 	afd = open(arch, O_RDONLY);
 	dfd = open(dst, O_RDONLY | O_DIRECTORY);
-	rc = csdkp_tar_extract(afd, dfd, err, sizeof(err));
+	rc = csdkc_tar_extract(afd, dfd, err, sizeof(err));
 	CHECK(rc == 0);
 	close(afd);
 	close(dfd);
@@ -176,7 +176,7 @@ static void test_tar(const char *tmp)
 			afd = open(path, O_RDONLY);
 			dfd = open(edir, O_RDONLY | O_DIRECTORY);
 			err[0] = '\0';
-			rc = csdkp_tar_extract(afd, dfd, err, sizeof(err));
+			rc = csdkc_tar_extract(afd, dfd, err, sizeof(err));
 			CHECK(rc == evil[i].rc);
 			CHECK_STR(err, evil[i].msg);
 			close(afd);
@@ -196,7 +196,7 @@ static void test_tar(const char *tmp)
 			snprintf(path, sizeof(path), "%s/p.tar", tmp);
 			afd = open(path, O_RDONLY);
 			dfd = open(edir, O_RDONLY | O_DIRECTORY);
-			CHECK(csdkp_tar_extract(afd, dfd, err, sizeof(err)) == 0);
+			CHECK(csdkc_tar_extract(afd, dfd, err, sizeof(err)) == 0);
 			close(afd);
 			close(dfd);
 			memset(longname, 'x', 180);
@@ -228,7 +228,7 @@ static void test_syntax(const char *tmp)
 	size_t i;
 
 	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
-		char file[600], cmd[800], msg[CSDKP_ERR_MAX] = "";
+		char file[600], cmd[800], msg[CSDKC_ERR_MAX] = "";
 		char *err;
 		int st, code, got;
 
@@ -237,7 +237,7 @@ static void test_syntax(const char *tmp)
 		snprintf(cmd, sizeof(cmd), "%s %s 2>&1 >/dev/null", !strcmp(samples[i].runtime, "python") ? "python3" : "node", file);
 		err = run_capture(cmd, &st);
 		code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		got = csdkp_syntax_error_classify(msg, sizeof(msg), samples[i].runtime, code, err, strlen(err), file);
+		got = csdku_syntax_error_classify(msg, sizeof(msg), samples[i].runtime, code, err, strlen(err), file);
 		if (got != samples[i].syntax)
 			fprintf(stderr, "sample %zu (%s): classified %d, stderr:\n%s\n", i, samples[i].code, got, err);
 		CHECK(got == samples[i].syntax);
@@ -245,20 +245,20 @@ static void test_syntax(const char *tmp)
 			CHECK_STR(msg, samples[i].msg);
 		free(err);
 	}
-	CHECK(csdkp_syntax_error_classify(NULL, 0, "python", 0, "", 0, "x") == 0);
+	CHECK(csdku_syntax_error_classify(NULL, 0, "python", 0, "", 0, "x") == 0);
 }
 
 static void test_json(const char *tmp)
 {
-	char err[CSDKP_ERR_MAX];
+	char err[CSDKC_ERR_MAX];
 	json_t *v = json_pack("{s:s, s:i}", "id", "x", "n", 5), *r = NULL;
 	int dfd = open(tmp, O_RDONLY | O_DIRECTORY);
 
-	CHECK(csdkp_json_write_atomic(dfd, "state.json", v, err, sizeof(err)) == 0);
-	CHECK(csdkp_json_read(&r, dfd, "state.json", err, sizeof(err)) == 0);
+	CHECK(csdkc_json_write_atomic(dfd, "state.json", v, err, sizeof(err)) == 0);
+	CHECK(csdkc_json_read(&r, dfd, "state.json", err, sizeof(err)) == 0);
 	CHECK(r && json_equal(r, v));
 	json_decref(r);
-	CHECK(csdkp_json_read(&r, dfd, "missing.json", err, sizeof(err)) == CSDK_ENOTFOUND);
+	CHECK(csdkc_json_read(&r, dfd, "missing.json", err, sizeof(err)) == CSDK_ENOTFOUND);
 	CHECK(r == NULL);
 	json_decref(v);
 	close(dfd);
@@ -266,7 +266,7 @@ static void test_json(const char *tmp)
 
 int main(void)
 {
-	char tmp[] = "/tmp/csdkp-test-XXXXXX", cmd[100], err[CSDKP_ERR_MAX];
+	char tmp[] = "/tmp/csdkp-test-XXXXXX", cmd[100], err[CSDKC_ERR_MAX];
 	int dfd;
 
 	if (!mkdtemp(tmp))
@@ -276,8 +276,8 @@ int main(void)
 	test_syntax(tmp);
 	test_json(tmp);
 	dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
-	CHECK(csdkp_remove_tree(dfd, tmp + 5, err, sizeof(err)) == 0);
-	CHECK(csdkp_remove_tree(dfd, tmp + 5, err, sizeof(err)) == CSDK_ENOTFOUND);
+	CHECK(csdkc_remove_tree(dfd, tmp + 5, err, sizeof(err)) == 0);
+	CHECK(csdkc_remove_tree(dfd, tmp + 5, err, sizeof(err)) == CSDK_ENOTFOUND);
 	close(dfd);
 	snprintf(cmd, sizeof(cmd), "test ! -e %s", tmp);
 	CHECK(system(cmd) == 0);

@@ -81,62 +81,62 @@ int main(void)
 
 	/* one split at every byte boundary */
 	for (size_t k = 0; k <= n; k++) {
-		struct csdkp_frames f;
+		struct dockerp_frames f;
 		struct out o = { 0 };
-		csdkp_frames_init(&f);
-		CHECK(csdkp_frames_feed(&f, buf, k, collect, &o) == 0, "feed 1 at %zu", k);
-		CHECK(csdkp_frames_feed(&f, buf + k, n - k, collect, &o) == 0, "feed 2 at %zu", k);
-		CHECK(csdkp_frames_complete(&f), "not complete after split at %zu", k);
+		dockerp_frames_init(&f);
+		CHECK(dockerp_frames_feed(&f, buf, k, collect, &o) == 0, "feed 1 at %zu", k);
+		CHECK(dockerp_frames_feed(&f, buf + k, n - k, collect, &o) == 0, "feed 2 at %zu", k);
+		CHECK(dockerp_frames_complete(&f), "not complete after split at %zu", k);
 		snprintf(how, sizeof(how), "split at %zu", k);
 		check_out(&o, how);
 	}
 	/* two splits at every pair of boundaries */
 	for (size_t a = 0; a <= n; a++)
 		for (size_t b = a; b <= n; b++) {
-			struct csdkp_frames f;
+			struct dockerp_frames f;
 			struct out o = { 0 };
-			csdkp_frames_init(&f);
-			csdkp_frames_feed(&f, buf, a, collect, &o);
-			csdkp_frames_feed(&f, buf + a, b - a, collect, &o);
-			csdkp_frames_feed(&f, buf + b, n - b, collect, &o);
+			dockerp_frames_init(&f);
+			dockerp_frames_feed(&f, buf, a, collect, &o);
+			dockerp_frames_feed(&f, buf + a, b - a, collect, &o);
+			dockerp_frames_feed(&f, buf + b, n - b, collect, &o);
 			snprintf(how, sizeof(how), "splits at %zu,%zu", a, b);
 			check_out(&o, how);
-			CHECK(csdkp_frames_complete(&f), "not complete after %s", how);
+			CHECK(dockerp_frames_complete(&f), "not complete after %s", how);
 		}
 	/* one byte at a time; incomplete in the middle of a header and of a payload */
 	{
-		struct csdkp_frames f;
+		struct dockerp_frames f;
 		struct out o = { 0 };
-		csdkp_frames_init(&f);
+		dockerp_frames_init(&f);
 		for (size_t i = 0; i < n; i++) {
-			CHECK(csdkp_frames_feed(&f, buf + i, 1, collect, &o) == 0, "byte %zu", i);
+			CHECK(dockerp_frames_feed(&f, buf + i, 1, collect, &o) == 0, "byte %zu", i);
 			if (i == 3)
-				CHECK(!csdkp_frames_complete(&f), "complete inside a header");
+				CHECK(!dockerp_frames_complete(&f), "complete inside a header");
 			if (i == 10)
-				CHECK(!csdkp_frames_complete(&f), "complete inside a payload");
+				CHECK(!dockerp_frames_complete(&f), "complete inside a payload");
 		}
 		check_out(&o, "byte by byte");
-		CHECK(csdkp_frames_complete(&f), "not complete byte by byte");
+		CHECK(dockerp_frames_complete(&f), "not complete byte by byte");
 	}
 	/* malformed headers */
 	{
 		static const unsigned char bad_stream[8] = { 3, 0, 0, 0, 0, 0, 0, 1 };
 		static const unsigned char bad_pad[8] = { 1, 0, 1, 0, 0, 0, 0, 1 };
-		struct csdkp_frames f;
+		struct dockerp_frames f;
 		struct out o = { 0 };
-		csdkp_frames_init(&f);
-		CHECK(csdkp_frames_feed(&f, bad_stream, 8, collect, &o) == CSDK_EBACKEND, "stream 3 accepted");
-		csdkp_frames_init(&f);
-		CHECK(csdkp_frames_feed(&f, bad_pad, 5, collect, &o) == 0, "partial header rejected early");
-		CHECK(csdkp_frames_feed(&f, bad_pad + 5, 3, collect, &o) == CSDK_EBACKEND, "non-zero padding accepted");
+		dockerp_frames_init(&f);
+		CHECK(dockerp_frames_feed(&f, bad_stream, 8, collect, &o) == CSDK_EBACKEND, "stream 3 accepted");
+		dockerp_frames_init(&f);
+		CHECK(dockerp_frames_feed(&f, bad_pad, 5, collect, &o) == 0, "partial header rejected early");
+		CHECK(dockerp_frames_feed(&f, bad_pad + 5, 3, collect, &o) == CSDK_EBACKEND, "non-zero padding accepted");
 		CHECK(o.calls == 0, "callback called for a malformed frame");
 	}
 	/* the callback's non-zero return stops the feed and is returned */
 	{
-		struct csdkp_frames f;
+		struct dockerp_frames f;
 		struct out o = { .stop_after = 2 };
-		csdkp_frames_init(&f);
-		CHECK(csdkp_frames_feed(&f, buf, n, collect, &o) == 42, "stop not propagated");
+		dockerp_frames_init(&f);
+		CHECK(dockerp_frames_feed(&f, buf, n, collect, &o) == 42, "stop not propagated");
 		CHECK(o.calls == 2, "callback called %d times after stop", o.calls);
 	}
 	if (failures) {

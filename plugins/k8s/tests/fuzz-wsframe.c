@@ -18,8 +18,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char *buf, *enc;
-	struct csdkp_ws_frame f;
-	struct csdkp_k8s_pf pf = { .port = 49983, .channel = -1 };
+	struct k8sp_ws_frame f;
+	struct k8sp_pf pf = { .port = 49983, .channel = -1 };
 	size_t pos = 0, pfdata = 0;
 	long n;
 	char proto[64], accept[64], msg[128];
@@ -32,53 +32,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	/* a stream of server frames */
-	while (pos < size && (n = csdkp_ws_parse(buf + pos, size - pos, 1 << 20, &f)) > 0) {
+	while (pos < size && (n = k8sp_ws_parse(buf + pos, size - pos, 1 << 20, &f)) > 0) {
 		FUZZ_CHECK((size_t)n <= size - pos);
 		FUZZ_CHECK(f.payload >= buf + pos && f.payload + f.len <= buf + pos + n);
-		if (f.opcode == CSDKP_WS_BINARY || f.opcode == CSDKP_WS_CONT) {
+		if (f.opcode == K8SP_WS_BINARY || f.opcode == K8SP_WS_CONT) {
 			const unsigned char *d;
 			size_t dl;
-			int k = csdkp_k8s_pf_frame(&pf, f.opcode, f.payload, f.len, &d, &dl);
-			FUZZ_CHECK(k == -1 || k == CSDKP_K8S_PF_NONE || k == CSDKP_K8S_PF_DATA || k == CSDKP_K8S_PF_ERROR);
+			int k = k8sp_pf_frame(&pf, f.opcode, f.payload, f.len, &d, &dl);
+			FUZZ_CHECK(k == -1 || k == K8SP_PF_NONE || k == K8SP_PF_DATA || k == K8SP_PF_ERROR);
 			FUZZ_CHECK(d >= f.payload && d + dl <= f.payload + f.len);
-			if (k == CSDKP_K8S_PF_DATA) {
-				FUZZ_CHECK(dl > 0 && pf.head[CSDKP_K8S_PF_DATA] == 2);
+			if (k == K8SP_PF_DATA) {
+				FUZZ_CHECK(dl > 0 && pf.head[K8SP_PF_DATA] == 2);
 				pfdata += dl;
 			}
-			if (k == CSDKP_K8S_PF_ERROR)
-				FUZZ_CHECK(dl > 0 && pf.head[CSDKP_K8S_PF_ERROR] == 2);
-			if (k == CSDKP_K8S_PF_NONE)
+			if (k == K8SP_PF_ERROR)
+				FUZZ_CHECK(dl > 0 && pf.head[K8SP_PF_ERROR] == 2);
+			if (k == K8SP_PF_NONE)
 				FUZZ_CHECK(dl == 0);
 			if (k == -1)
-				pf = (struct csdkp_k8s_pf){ .port = (uint16_t)(data[0] | data[size - 1] << 8), .channel = -1 };
+				pf = (struct k8sp_pf){ .port = (uint16_t)(data[0] | data[size - 1] << 8), .channel = -1 };
 		}
 		if (pos + (size_t)n <= size && n < 4096) {
 			/* every strict prefix is incomplete */
 			unsigned char *copy = malloc((size_t)n);
-			struct csdkp_ws_frame g;
+			struct k8sp_ws_frame g;
 			memcpy(copy, data + pos, (size_t)n);
 			for (long k = 0; k < n; k += (n > 64 ? 7 : 1))
-				FUZZ_CHECK(csdkp_ws_parse(copy, (size_t)k, 1 << 20, &g) == 0);
+				FUZZ_CHECK(k8sp_ws_parse(copy, (size_t)k, 1 << 20, &g) == 0);
 			free(copy);
 		}
 		pos += (size_t)n;
 	}
 	FUZZ_CHECK(pfdata <= size);
 	/* a client frame of the input round trips */
-	enc = malloc(csdkp_ws_frame_size(size));
+	enc = malloc(k8sp_ws_frame_size(size));
 	if (enc) {
 		unsigned char mask[4] = { data[0], (unsigned char)(data[0] * 3), 0x5a, 0xa5 };
-		size_t len = csdkp_ws_encode(enc, CSDKP_WS_BINARY, data, size, mask);
-		FUZZ_CHECK(len == csdkp_ws_frame_size(size));
-		FUZZ_CHECK(csdkp_ws_parse(enc, len, size + 1, &f) == (long)len);
-		FUZZ_CHECK(f.fin && f.opcode == CSDKP_WS_BINARY && f.len == size && !memcmp(f.payload, data, size));
+		size_t len = k8sp_ws_encode(enc, K8SP_WS_BINARY, data, size, mask);
+		FUZZ_CHECK(len == k8sp_ws_frame_size(size));
+		FUZZ_CHECK(k8sp_ws_parse(enc, len, size + 1, &f) == (long)len);
+		FUZZ_CHECK(f.fin && f.opcode == K8SP_WS_BINARY && f.len == size && !memcmp(f.payload, data, size));
 		free(enc);
 	}
-	n = csdkp_ws_parse_upgrade((const char *)data, size, &status, proto, sizeof(proto), accept, sizeof(accept));
+	n = k8sp_ws_parse_upgrade((const char *)data, size, &status, proto, sizeof(proto), accept, sizeof(accept));
 	FUZZ_CHECK(n <= (long)size);
 	if (n > 0)
 		FUZZ_CHECK(status >= 0 && status <= 999 && strlen(proto) < sizeof(proto) && strlen(accept) < sizeof(accept));
-	if (csdkp_k8s_status_exit((const char *)data, size, &code, msg, sizeof(msg)) == 0)
+	if (k8sp_status_exit((const char *)data, size, &code, msg, sizeof(msg)) == 0)
 		FUZZ_CHECK(code >= 0 && code <= 255);
 	else
 		FUZZ_CHECK(strlen(msg) < sizeof(msg) && !strchr(msg, '\n'));

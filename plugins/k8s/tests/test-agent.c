@@ -94,8 +94,8 @@ static int tasks(void)
 /* Port-forward with an API server that refuses connections (port 1 of 127.0.0.1). */
 static void test_fwd(const struct csdk_host *host)
 {
-	struct csdkp_k8s ctx = { .host = host, .namespace_ = "default", .gateway = 1 };
-	struct csdkp_k8s_sandbox sb;
+	struct k8sp_k8s ctx = { .host = host, .namespace_ = "default", .gateway = 1 };
+	struct k8sp_sandbox sb;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[256], why[600], c;
 	struct stat st;
@@ -104,14 +104,14 @@ static void test_fwd(const struct csdk_host *host)
 
 	ctx.creds.server = "https://127.0.0.1:1";
 	snprintf(ctx.creds.source, sizeof(ctx.creds.source), "a test");
-	CHECK(csdkp_k8s_fwd_new(&ctx, &ctx.fwd) == 0, "fwd_new: %s", last_error);
+	CHECK(k8sp_fwd_new(&ctx, &ctx.fwd) == 0, "fwd_new: %s", last_error);
 	memset(&sb, 0, sizeof(sb));
 	snprintf(sb.name, sizeof(sb.name), "csdk-1");
 	p = pod_t("10.1.2.3", "49983", "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"t0k\"}", "portforward");
-	csdkp_k8s_agent_from_pod(&sb, p);
+	k8sp_agent_from_pod(&sb, p);
 	json_decref(p);
 	CHECK(sb.agent_port == 49983 && !sb.agent_pod_ip, "a port-forward pod: port %d, pod-ip %d", sb.agent_port, sb.agent_pod_ip);
-	rc = csdkp_m_gateway_endpoint(&ctx, &sb, NULL);
+	rc = k8sp_m_gateway_endpoint(&ctx, &sb, NULL);
 	CHECK(rc == 0 && !strncmp(endpoint, "unix:/", 6), "the endpoint is a unix socket: %d %s (%s)", rc, endpoint, last_error);
 	snprintf(dir, sizeof(dir), "%.200s", endpoint + 5);
 	if (strrchr(dir, '/'))
@@ -122,20 +122,20 @@ static void test_fwd(const struct csdk_host *host)
 	{
 		char again[256];
 		snprintf(again, sizeof(again), "%s", endpoint);
-		CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(again, endpoint), "one socket per pod: %s", endpoint);
+		CHECK(k8sp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(again, endpoint), "one socket per pod: %s", endpoint);
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", endpoint + 5);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
 	CHECK(recv(fd, &c, 1, 0) == 0, "the connection closes when the API server cannot be reached");
 	close(fd);
-	CHECK(csdkp_k8s_fwd_last_error(ctx.fwd, "csdk-1", 49983, why, sizeof(why)) &&
+	CHECK(k8sp_fwd_last_error(ctx.fwd, "csdk-1", 49983, why, sizeof(why)) &&
 	      strstr(why, "kube-apiserver at https://127.0.0.1:1 (from a test) cannot be reached for port-forward"),
 	      "the reason is kept: %s", why);
 	/* a connection left open: close ends it */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect again");
-	csdkp_k8s_fwd_free(ctx.fwd);
+	k8sp_fwd_free(ctx.fwd);
 	ctx.fwd = NULL;
 	CHECK(recv(fd, &c, 1, 0) <= 0, "closed by fwd_free");
 	close(fd);
@@ -144,7 +144,7 @@ static void test_fwd(const struct csdk_host *host)
 
 	/* a pod made for the other transport */
 	ctx.pod_ip = 1;
-	rc = csdkp_m_gateway_endpoint(&ctx, &sb, NULL);
+	rc = k8sp_m_gateway_endpoint(&ctx, &sb, NULL);
 	CHECK(rc == CSDK_EUNSUPPORTED && !strcmp(last_error, "sandbox csdk-1 was created with gateway_transport=portforward, whose agent "
 							    "cannot be reached through the pod's IP; use gateway_transport=portforward"),
 	      "a port-forward pod with pod-ip: %s", last_error);
@@ -154,47 +154,47 @@ int main(void)
 {
 	static const struct csdk_host host = { .struct_size = sizeof(host), .error = h_error, .log = h_log,
 					       .endpoint_set = h_endpoint_set };
-	struct csdkp_k8s ctx = { .host = &host, .namespace_ = "default" };
-	struct csdkp_k8s_sandbox sb;
+	struct k8sp_k8s ctx = { .host = &host, .namespace_ = "default" };
+	struct k8sp_sandbox sb;
 	json_t *p;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* as the plugin's init does: before threads */
 	memset(&sb, 0, sizeof(sb));
 	snprintf(sb.name, sizeof(sb.name), "csdk-1");
 	p = pod("10.1.2.3", "49983", "{\"name\":\"A\",\"value\":\"b\"},{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"0123abcd\"}");
-	csdkp_k8s_agent_from_pod(&sb, p);
+	k8sp_agent_from_pod(&sb, p);
 	CHECK(!strcmp(sb.agent_url, "http://10.1.2.3:49983"), "IPv4 URL: %s", sb.agent_url);
 	CHECK(!strcmp(sb.token, "0123abcd"), "token: %s", sb.token);
 	CHECK(sb.agent_pod_ip, "a pod without agent-transport listens on its IP");
 	ctx.gateway = 1;
-	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED &&
+	CHECK(k8sp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED &&
 	      !strcmp(last_error, "sandbox csdk-1 was created with gateway_transport=pod-ip, whose agent cannot be reached through "
 				  "port-forward; use gateway_transport=pod-ip"),
 	      "a pod-ip pod through port-forward: %s", last_error);
 	ctx.pod_ip = 1;
-	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(endpoint, "http://10.1.2.3:49983"), "pod-ip endpoint: %s",
+	CHECK(k8sp_m_gateway_endpoint(&ctx, &sb, NULL) == 0 && !strcmp(endpoint, "http://10.1.2.3:49983"), "pod-ip endpoint: %s",
 	      endpoint);
 	ctx.pod_ip = ctx.gateway = 0;
 	json_decref(p);
 
 	p = pod("fd00::5", "20001", "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"user\"},{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"ours\"}");
-	csdkp_k8s_agent_from_pod(&sb, p);
+	k8sp_agent_from_pod(&sb, p);
 	CHECK(!strcmp(sb.agent_url, "http://[fd00::5]:20001"), "IPv6 URL: %s", sb.agent_url);
 	CHECK(!strcmp(sb.token, "ours"), "the last token wins: %s", sb.token);
 	json_decref(p);
 
 	p = pod("10.1.2.3", "49983x", "");
-	csdkp_k8s_agent_from_pod(&sb, p);
+	k8sp_agent_from_pod(&sb, p);
 	CHECK(!sb.agent_url[0] && !sb.token[0], "a bad port gives no agent: %s", sb.agent_url);
 	json_decref(p);
 
 	p = pod("10.1.2.3", NULL, "{\"name\":\"CSDK_AGENT_TOKEN\",\"value\":\"x\"}");
-	csdkp_k8s_agent_from_pod(&sb, p);
+	k8sp_agent_from_pod(&sb, p);
 	CHECK(!sb.agent_url[0], "a direct-mode pod has no agent: %s", sb.agent_url);
-	CHECK(csdkp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED && strstr(last_error, "mode=gateway"),
+	CHECK(k8sp_m_gateway_endpoint(&ctx, &sb, NULL) == CSDK_EUNSUPPORTED && strstr(last_error, "mode=gateway"),
 	      "gateway_endpoint on a direct-mode pod: %s", last_error);
 	ctx.gateway = 1;
-	CHECK(csdkp_k8s_agent_wait(&ctx, &sb) == CSDK_EUNSUPPORTED && strstr(last_error, "direct mode"),
+	CHECK(k8sp_agent_wait(&ctx, &sb) == CSDK_EUNSUPPORTED && strstr(last_error, "direct mode"),
 	      "agent_wait on a direct-mode pod: %s", last_error);
 	json_decref(p);
 	test_fwd(&host);

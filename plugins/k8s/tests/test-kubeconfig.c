@@ -74,7 +74,7 @@ static const char config[] =
 
 int main(void)
 {
-	struct csdkp_k8s_creds c;
+	struct k8sp_creds c;
 	char err[512], path[256], text[2048], list[600];
 	json_t *j = NULL;
 	int rc;
@@ -89,7 +89,7 @@ int main(void)
 	put("token", "file-token\n");
 	snprintf(path, sizeof(path), "%s/config", dir);
 
-	rc = csdkp_k8s_creds_load(&c, path, NULL, err, sizeof(err));
+	rc = k8sp_creds_load(&c, path, NULL, err, sizeof(err));
 	CHECK(rc == 0, "current context: %s", err);
 	if (!rc) {
 		CHECK(!strcmp(c.server, "https://127.0.0.1:6443"), "server without the slash: %s", c.server);
@@ -97,29 +97,29 @@ int main(void)
 		CHECK(c.cert_pem && !strcmp(c.cert_pem, "CERT PEM\n"), "client certificate read relative to the kubeconfig");
 		CHECK(c.key_pem && !strcmp(c.key_pem, "key data"), "inline key decoded");
 		CHECK(c.namespace_ && !strcmp(c.namespace_, "team-a") && !c.insecure && !c.token, "namespace, no token");
-		csdkp_k8s_creds_free(&c);
+		k8sp_creds_free(&c);
 	}
-	rc = csdkp_k8s_creds_load(&c, path, "two", err, sizeof(err));
+	rc = k8sp_creds_load(&c, path, "two", err, sizeof(err));
 	CHECK(rc == 0, "context two: %s", err);
 	if (!rc) {
 		CHECK(c.insecure && c.token && !strcmp(c.token, "file-token") && !c.namespace_, "insecure, tokenFile");
-		csdkp_k8s_creds_free(&c);
+		k8sp_creds_free(&c);
 	}
-	rc = csdkp_k8s_creds_load(&c, path, "three", err, sizeof(err));
+	rc = k8sp_creds_load(&c, path, "three", err, sizeof(err));
 	CHECK(rc == CSDK_ECONFIG && strstr(err, "exec or auth-provider"), "exec plugins refused: %s", err);
-	rc = csdkp_k8s_creds_load(&c, path, "nine", err, sizeof(err));
+	rc = k8sp_creds_load(&c, path, "nine", err, sizeof(err));
 	CHECK(rc == CSDK_ECONFIG && strstr(err, "no context 'nine'"), "unknown context: %s", err);
 	snprintf(list, sizeof(list), "%s/missing:%s", dir, path);
-	rc = csdkp_k8s_creds_load(&c, list, NULL, err, sizeof(err));
+	rc = k8sp_creds_load(&c, list, NULL, err, sizeof(err));
 	CHECK(rc == 0, "KUBECONFIG list, first existing file: %s", err);
 	if (!rc)
-		csdkp_k8s_creds_free(&c);
+		k8sp_creds_free(&c);
 	snprintf(list, sizeof(list), "%s/missing", dir);
-	rc = csdkp_k8s_creds_load(&c, list, NULL, err, sizeof(err));
+	rc = k8sp_creds_load(&c, list, NULL, err, sizeof(err));
 	CHECK(rc == CSDK_ECONFIG && strstr(err, "no such file"), "missing file: %s", err);
 	put("bad", "clusters:\n  - a\n - b: [\n");
 	snprintf(path, sizeof(path), "%s/bad", dir);
-	rc = csdkp_k8s_creds_load(&c, path, NULL, err, sizeof(err));
+	rc = k8sp_creds_load(&c, path, NULL, err, sizeof(err));
 	CHECK(rc == CSDK_ECONFIG && strstr(err, "line") && !strchr(err, '\n'), "YAML error with a line: %s", err);
 	{
 		/* nine levels of ten aliases: 10^9 nodes if expanded */
@@ -129,10 +129,10 @@ int main(void)
 			snprintf(laughs + n, sizeof(laughs) - n, "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i,
 				 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 		}
-		rc = csdkp_k8s_yaml_to_json(laughs, strlen(laughs), &j, err, sizeof(err));
+		rc = k8sp_yaml_to_json(laughs, strlen(laughs), &j, err, sizeof(err));
 		CHECK(rc == CSDK_ECONFIG && strstr(err, "too large"), "alias expansion is bounded: %s", err);
 	}
-	rc = csdkp_k8s_yaml_to_json("{\"a\": [1, \"x\"]}", 15, &j, err, sizeof(err));
+	rc = k8sp_yaml_to_json("{\"a\": [1, \"x\"]}", 15, &j, err, sizeof(err));
 	CHECK(rc == 0 && json_is_array(json_object_get(j, "a")), "JSON is YAML");
 	json_decref(j);
 	snprintf(text, sizeof(text), "rm -rf %s", dir);

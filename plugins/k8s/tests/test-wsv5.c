@@ -1,6 +1,6 @@
 /*
  * test-wsv5.c - what the v1.20 test cluster cannot show: the v5 protocol's
- * CLOSE frame for stdin. Runs csdkp_k8s_exec_argv (linked from the
+ * CLOSE frame for stdin. Runs k8sp_exec_argv (linked from the
  * plugin's sources) against wsv5-server.js on 127.0.0.1:PORT, which echoes
  * stdin only once stdin has been closed with that frame.
  */
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	static const struct csdk_host host = { .struct_size = sizeof(host), .log = h_log, .error = h_error, .sink_write = h_sink_write };
 	static const char input[] = "line one\nline two, no newline at the end";
 	const char *const cmd[] = { "cat" };
-	struct csdkp_k8s ctx = { .host = &host, .namespace_ = "default" };
+	struct k8sp_k8s ctx = { .host = &host, .namespace_ = "default" };
 	struct csdk_sink sink = { .len = 0 };
 	char server[64];
 	int code = -1, rc;
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	snprintf(server, sizeof(server), "http://127.0.0.1:%s", argv[1]);
 	ctx.creds.server = server;
 	snprintf(ctx.creds.source, sizeof(ctx.creds.source), "the WebSocket test server");
-	rc = csdkp_k8s_exec_argv(&ctx, "pod", cmd, 1, input, strlen(input), 10000, &sink, &code);
+	rc = k8sp_exec_argv(&ctx, "pod", cmd, 1, input, strlen(input), 10000, &sink, &code);
 	if (rc || code != 0 || sink.len != strlen(input) || memcmp(sink.out, input, sink.len)) {
 		fprintf(stderr, "FAIL: v5 exec with stdin: rc %d (%s), exit %d, stdout [%.*s]\n", rc, last_error, code,
 			(int)sink.len, sink.out);

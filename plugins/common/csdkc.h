@@ -1,20 +1,20 @@
 /*
- * csdkp.h - plugin-side helpers shared by the csdk provider plugins
+ * csdkc.h - plugin-side helpers shared by the csdk provider plugins
  * (libcsdkplugin.la, a noinst convenience library linked into each plugin).
  *
- * Every symbol is prefixed csdkp_ and stays hidden inside the plugin that
+ * Every symbol is prefixed csdkc_ and stays hidden inside the plugin that
  * links it (-fvisibility=hidden). Functions return 0 or a negative CSDK_E*
  * code from csdk/plugin.h; those that take `err` write a one-line message
  * there on failure (what failed, where, how to fix it).
  */
-#ifndef CSDKP_H
-#define CSDKP_H
+#ifndef CSDKC_H
+#define CSDKC_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
-#define CSDKP_ERR_MAX 512
+#define CSDKC_ERR_MAX 512
 
 /* shellquote.c (lib/util) */
 #include "shellquote.h"
@@ -27,13 +27,13 @@
  * directories, regular files and symbolic links, paths relative to the tree;
  * other file types are skipped. Symbolic links are never followed.
  */
-int csdkp_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen);
+int csdkc_tar_write_tree(int out_fd, int dirfd, char *err, size_t errlen);
 /**
  * Extract the archive read from in_fd below dirfd. Members with an absolute
  * path or a `..` component are refused (CSDK_EPERM), as is any path that
  * would go through a symbolic link; hard links and devices are skipped.
  */
-int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen);
+int csdkc_tar_extract(int in_fd, int dirfd, char *err, size_t errlen);
 
 /* syntax.c (lib/util) */
 #include "syntax.h"
@@ -41,29 +41,29 @@ int csdkp_tar_extract(int in_fd, int dirfd, char *err, size_t errlen);
 /* statefile.c */
 
 /** Write value as JSON to dirfd/name atomically (a temporary file, then rename). */
-int csdkp_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen);
+int csdkc_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen);
 /** Read dirfd/name as a JSON object; CSDK_ENOTFOUND when the file is missing. */
-int csdkp_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen);
+int csdkc_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen);
 /** Write len bytes to dirfd/name atomically (mode 0644). */
-int csdkp_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen);
+int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen);
 
 /* fsutil.c: tree helpers that never follow symbolic links. */
 
 /** Remove dirfd/name and everything below it; CSDK_ENOTFOUND when missing. */
-int csdkp_remove_tree(int dirfd, const char *name, char *err, size_t errlen);
+int csdkc_remove_tree(int dirfd, const char *name, char *err, size_t errlen);
 /** Copy the contents of the directory src_dirfd into the directory dst_dirfd. */
-int csdkp_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen);
+int csdkc_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen);
 /** Random lower-case hex of 2*nbytes characters into out (size >= 2*nbytes+1). */
-int csdkp_random_hex(char *out, size_t nbytes);
+int csdkc_random_hex(char *out, size_t nbytes);
 /** Milliseconds since the Unix epoch. */
-int64_t csdkp_now_ms(void);
+int64_t csdkc_now_ms(void);
 
 /** The first max bytes of a stream (a command's stderr, a log), NUL-terminated. */
-struct csdkp_capture {
+struct csdkc_capture {
 	char *data; /**< owned; free() it */
 	size_t len, cap, max;
 };
 /** Append what still fits under cap->max of data to cap: 0, or CSDK_ENOMEM. */
-int csdkp_capture_append(struct csdkp_capture *cap, const void *data, size_t len);
+int csdkc_capture_append(struct csdkc_capture *cap, const void *data, size_t len);
 
 #endif
