@@ -301,11 +301,32 @@ static int engine_refused(struct dockerp_docker *ctx, const struct dockerp_http_
 	return rc;
 }
 
+/* PUT an archive (taken: freed here) at / of container id; what names the step in the engine's refusal. */
+static int put_root_archive(struct dockerp_docker *ctx, const char *id, char *tar, size_t tar_len, int64_t timeout_ms,
+			    const char *what)
+{
+	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = timeout_ms };
+	struct dockerp_http_response resp;
+	char path[256];
+	int rc;
+
+	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", id);
+	req.path = path;
+	req.body = tar;
+	req.body_len = tar_len;
+	rc = dockerp_raw(ctx, &req, &resp);
+	free(tar);
+	if (rc)
+		return rc;
+	if (resp.status != 200)
+		rc = engine_refused(ctx, &resp, what);
+	dockerp_http_response_free(&resp);
+	return rc;
+}
+
 int dockerp_agent_copy(struct dockerp_docker *ctx, const char *id, const char *token, int64_t deadline)
 {
-	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 300000 };
-	struct dockerp_http_response resp;
-	char *bin, *tar = NULL, tok[34], path[256], dl[32];
+	char *bin, *tar = NULL, tok[34], dl[32], what[200];
 	size_t bin_len = 0, tar_len;
 	int64_t now = time(NULL);
 	int rc;
@@ -326,21 +347,8 @@ int dockerp_agent_copy(struct dockerp_docker *ctx, const char *id, const char *t
 	free(bin);
 	if (rc)
 		return ctx->host->error(ctx->host, rc, "out of memory building the archive of csdk-agent");
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", id);
-	req.path = path;
-	req.body = tar;
-	req.body_len = tar_len;
-	rc = dockerp_raw(ctx, &req, &resp);
-	free(tar);
-	if (rc)
-		return rc;
-	if (resp.status != 200) {
-		char what[200];
-		snprintf(what, sizeof(what), "copying csdk-agent into container %s", id);
-		rc = engine_refused(ctx, &resp, what);
-	}
-	dockerp_http_response_free(&resp);
-	return rc;
+	snprintf(what, sizeof(what), "copying csdk-agent into container %s", id);
+	return put_root_archive(ctx, id, tar, tar_len, 300000, what);
 }
 
 int dockerp_agent_tcp_of(json_t *inspect)
@@ -634,9 +642,7 @@ int dockerp_agent_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *s
 
 int dockerp_agent_set_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, int64_t epoch)
 {
-	struct dockerp_http_request req = { .method = "PUT", .content_type = "application/x-tar", .timeout_ms = 30000 };
-	struct dockerp_http_response resp;
-	char path[4200], dl[32], *tar = NULL;
+	char path[4200], dl[32], what[200], *tar = NULL;
 	size_t tar_len;
 	int rc;
 
@@ -654,21 +660,8 @@ int dockerp_agent_set_deadline(struct dockerp_docker *ctx, struct dockerp_sandbo
 		if ((rc = dockerp_tar_members(&tar, &tar_len, &m, 1)))
 			return ctx->host->error(ctx->host, rc, "out of memory building an archive");
 	}
-	snprintf(path, sizeof(path), "/containers/%s/archive?path=%%2F", sb->id);
-	req.path = path;
-	req.body = tar;
-	req.body_len = tar_len;
-	rc = dockerp_raw(ctx, &req, &resp);
-	free(tar);
-	if (rc)
-		return rc;
-	if (resp.status != 200) {
-		char what[200];
-		snprintf(what, sizeof(what), "moving the deadline of sandbox %s", sb->id);
-		rc = engine_refused(ctx, &resp, what);
-	}
-	dockerp_http_response_free(&resp);
-	return rc;
+	snprintf(what, sizeof(what), "moving the deadline of sandbox %s", sb->id);
+	return put_root_archive(ctx, sb->id, tar, tar_len, 30000, what);
 }
 
 static int endpoint_tcp(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, struct csdk_endpoint *out)
