@@ -79,6 +79,34 @@ static int mkdirs(char *path)
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* The containers can write in their directories: a file the host reads there must be a regular file (a FIFO would block). */
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* run_dir holds every sandbox's socket and token: it must be this user's alone. */
+static int run_dir_private(const struct dockerp_docker *ctx)
+{
+	struct stat st;
+
+	if (lstat(ctx->run_dir, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadline)
 {
 	char path[4200], token[33];
@@ -98,6 +126,10 @@ int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadlin
 	if (mkdirs(path) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; set run_dir (CSDK_DOCKER_RUN_DIR) to a writable directory",
 					path, strerror(errno));
+	if (run_dir_private(ctx) < 0)
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"run_dir %s is not a directory of this user's alone (mode 0700, not a symbolic link): %s; remove it or set run_dir (CSDK_DOCKER_RUN_DIR)",
+			ctx->run_dir, strerror(errno));
 	file_in(path, sizeof(path), ctx, hex, "token");
 	token[32] = '\n';
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -227,7 +259,7 @@ int dockerp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *
 		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
 					"sandbox %s was created in direct mode and has no agent; create it with mode=gateway", sb->id);
 	file_in(path, sizeof(path), ctx, sb->agent_dir, "token");
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = open_regular(path)) < 0)
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
 					"the agent token %s of sandbox %s is missing (%s); the sandbox was made with another run_dir or destroyed",
 					path, sb->id, strerror(errno));
@@ -625,7 +657,7 @@ int dockerp_agent_deadline(struct dockerp_docker *ctx, struct dockerp_sandbox *s
 		snprintf(path, sizeof(path), DOCKERP_INSIDE_DEADLINE " in container %s (HTTP %ld)", sb->id, status);
 	} else {
 		file_in(path, sizeof(path), ctx, sb->agent_dir, "deadline");
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 && errno == ENOENT)
+		if ((fd = open_regular(path)) < 0 && errno == ENOENT)
 			return CSDK_ENOTFOUND;
 		if (fd >= 0) {
 			n = read(fd, buf, sizeof(buf) - 1);

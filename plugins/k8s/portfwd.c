@@ -531,7 +531,9 @@ void k8sp_fwd_forget(struct k8sp_fwd *fwd, const char *pod)
 			continue;
 		}
 		*pp = l->next;
+		/* listener_stop lets go of mu: another forget may have freed what pp points into */
 		listener_stop(fwd, l);
+		pp = &fwd->listeners;
 	}
 	for (struct fwd_conn *c = fwd->conns; c; c = c->next)
 		if (!strcmp(c->pod, pod) && c->client >= 0)

@@ -178,9 +178,14 @@ void localp_cgroup_limits(struct localp_local *ctx, const struct csdk_create_req
 		return;
 	if (geteuid() == 0 && controller_writable(LOCALP_CGROUP_PIDS)) {
 		limits[LOCALP_CGROUP_PIDS] = LOCALP_DEFAULT_PIDS;
-	} else if (!ctx->cgroup_warned) {
+	} else {
+		int warn;
+
+		pthread_mutex_lock(&ctx->probe_lock);
+		warn = !ctx->cgroup_warned;
 		ctx->cgroup_warned = 1;
-		if (first_time(ctx))
+		pthread_mutex_unlock(&ctx->probe_lock);
+		if (warn && first_time(ctx))
 			ctx->host->log(ctx->host, CSDK_LOG_WARN,
 				"no cgroup v1 pids controller writable at " LOCALP_CGROUP_ROOT "/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
 	}

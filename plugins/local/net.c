@@ -39,7 +39,7 @@
 #include "local.h"
 
 #define NET_WAIT_MS 5000
-#define MAX_BLOCKED 64
+#define MAX_BLOCKED 1024
 /* descriptors of the slirp4netns process */
 #define SLIRP_NETNS_FD 3
 #define SLIRP_USERNS_FD 4
@@ -108,7 +108,8 @@ int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb
 	return 0;
 }
 
-/* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS alias. */
+/* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS
+ * alias; max + 1 when the host has more addresses than fit. */
 static size_t blocked_prefixes(struct prefix *out, size_t max)
 {
 	struct ifaddrs *ifa = NULL, *i;
@@ -118,7 +119,7 @@ static size_t blocked_prefixes(struct prefix *out, size_t max)
 	out[n++] = (struct prefix){ htonl(0x0a000203u), 32 }; /* 10.0.2.3 */
 	if (getifaddrs(&ifa) < 0)
 		return n;
-	for (i = ifa; i && n < max; i = i->ifa_next) {
+	for (i = ifa; i; i = i->ifa_next) {
 		uint32_t a;
 
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
@@ -127,6 +128,10 @@ static size_t blocked_prefixes(struct prefix *out, size_t max)
 		/* the namespace's own loopback is 127/8; 10.0.2.0/24 is slirp's network */
 		if ((ntohl(a) >> 24) == 127 || (ntohl(a) & 0xffffff00u) == 0x0a000200u)
 			continue;
+		if (n == max) {
+			n = max + 1;
+			break;
+		}
 		out[n++] = (struct prefix){ a, 32 };
 	}
 	freeifaddrs(ifa);
@@ -214,7 +219,13 @@ static int add_routes(struct localp_local *ctx, const struct localp_sandbox *sb,
 	struct prefix p[MAX_BLOCKED];
 	size_t np = blocked_prefixes(p, MAX_BLOCKED);
 	int status = 0;
-	pid_t pid = fork();
+	pid_t pid;
+
+	if (np > MAX_BLOCKED)
+		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
+			"cannot set up the network namespace of sandbox %s: this machine has more than %d IPv4 addresses to block; use network none",
+			sb->id, MAX_BLOCKED - 2);
+	pid = fork();
 
 	if (pid == 0)
 		routes_child(netfd, geteuid() == 0 ? -1 : userfd, p, np);
@@ -599,6 +610,8 @@ static json_t *newest_api(int dfd, char *name, size_t len)
 
 		if (!d)
 			return NULL;
+		/* the duplicate shares dfd's position: each pass reads from the start */
+		rewinddir(d);
 		name[0] = '\0';
 		while ((de = readdir(d)))
 			if (!strncmp(de->d_name, "api-", 4) && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&

@@ -407,8 +407,9 @@ out:
 	json_decref(meta);
 	json_decref(fresh);
 	if (rc) {
-		localp_cgroup_remove(member);
+		/* processes first: a group still holding one cannot be removed */
 		localp_destroy_dir_locked(ctx, to, id);
+		localp_cgroup_remove(member);
 		localp_sandbox_free(sb);
 		return rc;
 	}
