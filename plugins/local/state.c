@@ -841,6 +841,21 @@ int localp_create_check(struct localp_local *ctx, const struct csdk_create_reque
 	return 0;
 }
 
+/* What every new sandbox (or pool member) needs decided first: disk allowed, isolation, network, the /etc generation. */
+static int prepare_create(struct localp_local *ctx, const char **isolation, const char **network, char *etc, size_t etclen)
+{
+	int rc;
+
+	if ((rc = localp_disk_allowed(ctx)) || (rc = localp_isolation_for_create(ctx, isolation)))
+		return rc;
+	*network = localp_network_for_create(ctx, !strcmp(*isolation, "bubblewrap"), &rc);
+	if (rc)
+		return rc;
+	if (!strcmp(*isolation, "bubblewrap") && (rc = localp_etc_prepare(ctx, etc, etclen)))
+		return rc;
+	return 0;
+}
+
 /*
  * A pool member: PARENT/.new-ID made like a sandbox, its meta.json marked
  * pool_member and never expiring. The caller starts its agent and renames it ready.
@@ -855,12 +870,7 @@ int localp_member_create(struct localp_local *ctx, const char *parent, struct lo
 	int rc;
 
 	*out = NULL;
-	if ((rc = localp_isolation_for_create(ctx, &isolation)))
-		return rc;
-	network = localp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
-	if (rc)
-		return rc;
-	if (!strcmp(isolation, "bubblewrap") && (rc = localp_etc_prepare(ctx, etc, sizeof(etc))))
+	if ((rc = prepare_create(ctx, &isolation, &network, etc, sizeof(etc))))
 		return rc;
 	memcpy(id, LOCALP_ID_PREFIX, sizeof(LOCALP_ID_PREFIX) - 1);
 	if (csdkc_random_hex(id + sizeof(LOCALP_ID_PREFIX) - 1, 8))
@@ -908,12 +918,7 @@ int localp_create_locked(struct localp_local *ctx, const struct csdk_create_requ
 	*out = NULL;
 	if ((rc = localp_create_check(ctx, opts)))
 		return rc;
-	if ((rc = localp_disk_allowed(ctx)) || (rc = localp_isolation_for_create(ctx, &isolation)))
-		return rc;
-	network = localp_network_for_create(ctx, !strcmp(isolation, "bubblewrap"), &rc);
-	if (rc)
-		return rc;
-	if (!strcmp(isolation, "bubblewrap") && (rc = localp_etc_prepare(ctx, etc, sizeof(etc))))
+	if ((rc = prepare_create(ctx, &isolation, &network, etc, sizeof(etc))))
 		return rc;
 	localp_cgroup_limits(ctx, opts, limits);
 	if ((rc = new_sandbox_dir(ctx, id)))
