@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <glob.h>
@@ -489,6 +490,7 @@ struct testnet {
 	char ns[32], veth[16];
 	int sub;
 	pid_t listener;
+	int lock;
 };
 
 static int sh(const char *cmd)
@@ -506,6 +508,10 @@ static void net_down(struct testnet *t)
 	sh(ct_fmt("ip route del 169.254.169.254/32 via 10.231.%d.2", t->sub));
 	sh(ct_fmt("ip link del %s", t->veth));
 	sh(ct_fmt("ip netns del %s", t->ns));
+	if (t->lock > 0) {
+		close(t->lock);
+		t->lock = -1;
+	}
 }
 
 static struct testnet *net_current;
@@ -526,6 +532,13 @@ static void net_up(struct testnet *t)
 				"s.listen(64)\n"
 				"time.sleep(600)\n";
 
+	/* the route to 169.254.169.254 is the host's: one test network at a
+	 * time on the machine, whichever checkout's suite runs it */
+	t->lock = open("/run/lock/csdk-test-metadata.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(t->lock, 0);
+	ck_assert_int_eq(flock(t->lock, LOCK_EX), 0);
+	/* left by a test that was killed before its clean-up */
+	sh("ip route del 169.254.169.254/32 2>/dev/null");
 	net_current = t;
 	atexit(net_down_at_exit);
 	t->sub = 1 + getpid() % 250;

@@ -67,14 +67,19 @@ static void probe_check(struct probe *pr, pthread_t t)
 	fprintf(stderr, "a second sandbox's create and echo took %lld ms\n", (long long)pr->took_ms);
 }
 
-/* RLIMIT_NPROC does not apply to root, so as root the bomb is bounded here
- * (about 2^10 processes, below the default pids limit, which
+/* processes is RLIMIT_NPROC, which counts every process of the uid the
+ * commands run as, host-wide: as root that is the sandbox_uid, which every
+ * sandbox of that configuration shares, so the test takes a uid of its own
+ * (another checkout's suite may run sandboxes at the same time). The bomb is
+ * bounded here (about 2^10 processes, below the default pids limit, which
  * test_fork_bomb_default tries) and stopped by the timeout: the pid
  * namespace goes. */
 START_TEST(test_fork_bomb)
 {
 	const char *state = ct_tmpdir();
-	csdk_provider *p = ct_open(state, "bwrap", "processes", "64", NULL);
+	const char *uid = ct_fmt("%u", 1879048192u + 8192u + (unsigned)getpid() % 100000u);
+	csdk_provider *p = getuid() == 0 ? ct_open(state, "bwrap", "processes", "64", "sandbox_uid", uid, NULL)
+					 : ct_open(state, "bwrap", "processes", "64", NULL);
 	csdk_sandbox *sb = ct_create(p);
 	struct probe pr = { p, 1500, 0, 0, "" };
 	char desc[512];
@@ -83,7 +88,11 @@ START_TEST(test_fork_bomb)
 	int code;
 	char *err = NULL;
 	const char *bomb = getuid() == 0
-		? "f(){ [ $1 -lt 8 ] && { f $(($1+1)) & f $(($1+1)) & }; sleep 600; }; f 0"
+		/* the command's own shell forks its sleep and the bomb before the
+		 * bomb can take every process slot, then only waits (a builtin):
+		 * a shell that cannot fork exits 2, and which of them wins the
+		 * last slots is up to the scheduler */
+		? "sleep 600 & s=$!; ( f(){ [ $1 -lt 8 ] && { f $(($1+1)) & f $(($1+1)) & }; sleep 600; }; f 0 ) & wait $s"
 		: "f(){ f | f & }; f";
 
 	pthread_create(&t, NULL, probe_main, &pr);
