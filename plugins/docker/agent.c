@@ -234,16 +234,19 @@ const char *dockerp_agent_dir_of(json_t *inspect)
 void dockerp_agent_forget(struct dockerp_docker *ctx, json_t *inspect, const char *hex)
 {
 	/* agent.sock: in run_dir/HEX itself in sandboxes made before sock/ */
-	static const char *const files[] = { DOCKERP_AGENT_SOCK, "sock", "agent.sock", "token", "deadline", "deadline.new" };
-	char path[4200];
+	static const char *const files[] = { "agent.sock", "token", "deadline", "deadline.new" };
+	char path[4200], err[256];
 
 	if (!hex)
 		hex = dockerp_agent_dir_of(inspect);
 	if (!hex || !hex[0])
 		return;
+	/* sock/ is the container's to write: whatever it left there goes too */
+	if (!file_in(path, sizeof(path), ctx, hex, "sock"))
+		csdkc_remove_tree(AT_FDCWD, path, err, sizeof(err));
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!file_in(path, sizeof(path), ctx, hex, files[i]) && unlink(path) < 0 && errno == EISDIR)
-			rmdir(path);
+		if (!file_in(path, sizeof(path), ctx, hex, files[i]))
+			unlink(path);
 	if (!file_in(path, sizeof(path), ctx, hex, NULL))
 		rmdir(path);
 }
