@@ -28,7 +28,11 @@
 /* gateway mode: the label naming the sandbox's directory below run_dir */
 #define DOCKERP_AGENT_LABEL "com.computesdk.agent_dir"
 #define DOCKERP_INSIDE_AGENT "/.csdk/agent"
+/* the agent's socket directory, run_dir/HEX/sock, bound read-write; the
+ * token and deadline the host writes, run_dir/HEX, bound read-only */
 #define DOCKERP_INSIDE_RUN "/run/csdk"
+#define DOCKERP_INSIDE_HOSTFILES "/run/csdk-host"
+#define DOCKERP_AGENT_SOCK "sock/agent.sock"
 /* gateway over TCP: the label marking such a sandbox, the agent's port in
  * the container when published, and its token (copied in with the agent) */
 #define DOCKERP_AGENT_TCP_LABEL "com.computesdk.agent"
