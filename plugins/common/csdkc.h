@@ -54,14 +54,6 @@ int csdkc_remove_tree(int dirfd, const char *name, char *err, size_t errlen);
 /** Copy the contents of the directory src_dirfd into the directory dst_dirfd. */
 int csdkc_copy_tree(int dst_dirfd, int src_dirfd, char *err, size_t errlen);
 /** Random lower-case hex of 2*nbytes characters into out (size >= 2*nbytes+1). */
-/*
- * seccomp.c (libcsdkseccomp.la, linked by the local provider and the csdk
- * tool's benchmark): the local sandboxes' seccomp filter as a BPF program
- * in *out (malloc'ed, the caller frees it), *len_out bytes; 0, or -errno
- * with *what_out naming the libseccomp step that failed.
- */
-int csdkc_seccomp_program(void **out, size_t *len_out, const char **what_out);
-
 int csdkc_random_hex(char *out, size_t nbytes);
 /** Milliseconds since the Unix epoch. */
 int64_t csdkc_now_ms(void);

@@ -1,5 +1,5 @@
 /* The seccomp filter of bubblewrap sandboxes (seccomp=default; the program
- * in plugins/common/seccomp.c). It is built once per context and handed to
+ * in lib/util/seccomp_filter.c). It is built once per context and handed to
  * each bwrap as a memfd (--seccomp FD), which applies it to the command
  * right before exec. */
 #include "config.h"
@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "seccomp_filter.h"
 
 static int build(struct localp_local *ctx)
 {
 	const char *what;
-	int rc = csdkc_seccomp_program(&ctx->seccomp_prog, &ctx->seccomp_len, &what);
+	int rc = csdku_seccomp_program(&ctx->seccomp_prog, &ctx->seccomp_len, &what);
 
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot build the seccomp filter (%s: %s); set seccomp=off to run without it",

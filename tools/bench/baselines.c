@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "csdkc.h"
+#include "seccomp_filter.h"
 
 #define NS_PER_MS 1e6
 
@@ -445,7 +445,7 @@ static int bwrap_local_setup(struct bwrap_state *st)
 		tool_error("bench: baseline 'bwrap': cannot copy /etc to %s (cp -a); set TMPDIR to a directory with room", etc);
 		return -1;
 	}
-	if ((rc = csdkc_seccomp_program(&st->seccomp, &st->seccomp_len, &what))) {
+	if ((rc = csdku_seccomp_program(&st->seccomp, &st->seccomp_len, &what))) {
 		tool_error("bench: baseline 'bwrap': cannot build the seccomp filter (%s: %s)", what, strerror(-rc));
 		return -1;
 	}

@@ -12,7 +12,7 @@
 
 #include <seccomp.h>
 
-#include "csdkc.h"
+#include "seccomp_filter.h"
 
 static const char *const refused[] = {
 	"mount", "umount", "umount2", "pivot_root", "chroot", "swapon", "swapoff", "reboot",
@@ -29,7 +29,7 @@ static const unsigned long ns_flags[] = {
 	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP
 };
 
-int csdkc_seccomp_program(void **out, size_t *len_out, const char **what_out)
+int csdku_seccomp_program(void **out, size_t *len_out, const char **what_out)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
 	struct stat st;
