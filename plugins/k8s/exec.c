@@ -286,19 +286,12 @@ int k8sp_m_run_code(void *vctx, void *sandbox, const char *code, const struct cs
 	struct k8sp_sandbox *sb = sandbox;
 	struct csdkc_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
-	const char *runtime = req->runtime;
-	char path[80], hex[17], msg[CSDKC_ERR_MAX], *cmd = NULL, *b64;
-	int rc, python, code_rc;
+	char path[80], msg[CSDKC_ERR_MAX], *cmd = NULL, *b64;
+	int rc, python;
 
 	*exit_code_out = -1;
-	if (!runtime || (strcmp(runtime, "python") && strcmp(runtime, "node")))
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "runtime '%s' is not supported by the k8s provider; use python or node",
-					runtime ? runtime : "(null)");
-	if (!code)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
-	python = !strcmp(runtime, "python");
-	csdkc_random_hex(hex, 8);
-	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
+	if ((rc = csdkc_code_begin("k8s", req->runtime, code, &python, path, sizeof(path), msg, sizeof(msg))))
+		return ctx->host->error(ctx->host, rc, "%s", msg);
 	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
 	if (!(b64 = csdku_b64_encode(code, strlen(code))) ||
 	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
@@ -310,16 +303,9 @@ int k8sp_m_run_code(void *vctx, void *sandbox, const char *code, const struct cs
 	ro.runtime = NULL;
 	rc = k8sp_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
-	code_rc = *exit_code_out;
-	if (ro.background) {
-		free(cap.data);
-		return rc;
-	}
-	if (!rc && csdku_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
-		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
-	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
-		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key image)",
-				      python ? "python3" : "node", sb->name);
+	if (!rc && !ro.background &&
+	    (rc = csdkc_code_classify(req->runtime, *exit_code_out, &cap, path, sb->name, "image", msg, sizeof(msg))))
+		rc = ctx->host->error(ctx->host, rc, "%s", msg);
 	free(cap.data);
 	return rc;
 }
