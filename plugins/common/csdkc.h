@@ -19,6 +19,7 @@
 /* shellquote.c (lib/util) */
 #include "shellquote.h"
 #include "io.h"
+#include "buf.h"
 
 /* tar.c: ustar with GNU long names (writer), ustar/GNU/pax (reader). */
 
