@@ -63,16 +63,29 @@ static int wait_until(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd, 
 	}
 }
 
-/* Run cmd in sandbox and expect exit 0. */
-static int run_ok(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
+/* Run cmd in sandbox and expect exit code `code`; the result goes to *res_out
+ * (free it; NULL when the run failed), or is freed when res_out is NULL. */
+static int run_exit(tool_conf_ctx *t, csdk_result **res_out, csdk_sandbox *sandbox, const char *cmd,
+		    const csdk_command_options *opts, const char *what, int code)
 {
 	csdk_result *res;
 	int rc;
 
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, NULL));
-	rc = tool_conf_expect_exit(t, cmd, res, 0);
-	csdk_result_free(res);
+	if (res_out)
+		*res_out = NULL;
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, opts));
+	rc = tool_conf_expect_exit(t, what, res, code);
+	if (res_out)
+		*res_out = res;
+	else
+		csdk_result_free(res);
 	return rc;
+}
+
+/* Run cmd in sandbox and expect exit 0. */
+static int run_ok(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
+{
+	return run_exit(t, NULL, sandbox, cmd, NULL, cmd, 0);
 }
 
 int tool_conf_case_echo(tool_conf_ctx *t)
@@ -91,19 +104,14 @@ int tool_conf_case_echo(tool_conf_ctx *t)
 int tool_conf_case_background(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
 	char m[80], cmd[1024];
-	int rc;
 
 	/* The command cannot finish before the case creates M.go: if the call
 	 * returns, it returned while the command was still running. */
 	marker(m, sizeof(m), "bg");
 	snprintf(cmd, sizeof(cmd), "sh -c '" WAIT_LOOP "; echo done > %s.done'", m, m);
 	opts.background = 1;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = tool_conf_expect_exit(t, "a waiting command in background", res, 0);
-	csdk_result_free(res);
-	TOOL_CONF_CHECK(rc);
+	TOOL_CONF_CHECK(run_exit(t, NULL, t->sandbox, cmd, &opts, "a waiting command in background", 0));
 	snprintf(cmd, sizeof(cmd), "test ! -e %s.done", m);
 	TOOL_CONF_CHECK(run_ok(t, t->sandbox, cmd));
 	/* released, the background command completes on its own */
@@ -117,13 +125,7 @@ int tool_conf_case_background(tool_conf_ctx *t)
 
 int tool_conf_case_not_found(tool_conf_ctx *t)
 {
-	csdk_result *res;
-	int rc;
-
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "nonexistent-command-12345", NULL));
-	rc = tool_conf_expect_exit(t, "nonexistent-command-12345", res, 127);
-	csdk_result_free(res);
-	return rc;
+	return run_exit(t, NULL, t->sandbox, "nonexistent-command-12345", NULL, "nonexistent-command-12345", 127);
 }
 
 int tool_conf_case_streams(tool_conf_ctx *t)
@@ -301,8 +303,9 @@ int tool_conf_case_timeout(tool_conf_ctx *t)
 	marker(m, sizeof(m), "never");
 	snprintf(cmd, sizeof(cmd), "sh -c 'echo starting; " WAIT_LOOP "; echo finished'", m);
 	opts.timeout_ms = 5000;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = tool_conf_expect_exit(t, "a waiting command with a 5000 ms timeout", res, 124);
+	rc = run_exit(t, &res, t->sandbox, cmd, &opts, "a waiting command with a 5000 ms timeout", 124);
+	if (rc < 0 && !res)
+		return rc;
 	if (rc == 0)
 		rc = tool_conf_expect_contains(t, "stdout kept after the timeout", "starting", res->stdout_buf,
 						res->stdout_len);
@@ -312,17 +315,22 @@ int tool_conf_case_timeout(tool_conf_ctx *t)
 	return rc;
 }
 
-static int expect_output(tool_conf_ctx *t, const char *cmd, const char *expected)
+/* Run cmd with opts, expecting exit 0 (what_exit) and stdout `expected` (what_out). */
+static int expect_output_opts(tool_conf_ctx *t, const char *cmd, const csdk_command_options *opts, const char *what_exit,
+			      const char *what_out, const char *expected)
 {
 	csdk_result *res;
-	int rc;
+	int rc = run_exit(t, &res, t->sandbox, cmd, opts, what_exit, 0);
 
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
-	rc = tool_conf_expect_exit(t, cmd, res, 0);
 	if (rc == 0)
-		rc = tool_conf_expect_str(t, cmd, expected, res->stdout_buf, res->stdout_len);
+		rc = tool_conf_expect_str(t, what_out, expected, res->stdout_buf, res->stdout_len);
 	csdk_result_free(res);
 	return rc;
+}
+
+static int expect_output(tool_conf_ctx *t, const char *cmd, const char *expected)
+{
+	return expect_output_opts(t, cmd, NULL, cmd, cmd, expected);
 }
 
 int tool_conf_case_quoting(tool_conf_ctx *t)
@@ -346,36 +354,21 @@ int tool_conf_case_env(tool_conf_ctx *t)
 	static const char value[] = "a b 'c' \"d\" $HOME `e` \\f";
 	const struct csdk_kv envs[] = { { "CSDK_CONFORMANCE_VAR", value }, { "CSDK_CONFORMANCE_OTHER", "2" } };
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
-	int rc;
 
 	opts.envs = envs;
 	opts.n_envs = 2;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox,
-					"printf '%s|%s' \"$CSDK_CONFORMANCE_VAR\" \"$CSDK_CONFORMANCE_OTHER\"", &opts));
-	rc = tool_conf_expect_exit(t, "printf of the variables", res, 0);
-	if (rc == 0)
-		rc = tool_conf_expect_str(t, "the env option as the command saw it", "a b 'c' \"d\" $HOME `e` \\f|2",
-					   res->stdout_buf, res->stdout_len);
-	csdk_result_free(res);
-	return rc;
+	return expect_output_opts(t, "printf '%s|%s' \"$CSDK_CONFORMANCE_VAR\" \"$CSDK_CONFORMANCE_OTHER\"", &opts,
+				  "printf of the variables", "the env option as the command saw it",
+				  "a b 'c' \"d\" $HOME `e` \\f|2");
 }
 
 int tool_conf_case_cwd(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
-	int rc;
 
 	TOOL_CONF_CHECK(expect_output(t, "mkdir -p '/tmp/conformance cwd' && echo made", "made\n"));
 	opts.cwd = "/tmp/conformance cwd";
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "pwd", &opts));
-	rc = tool_conf_expect_exit(t, "pwd", res, 0);
-	if (rc == 0)
-		rc = tool_conf_expect_str(t, "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n",
-					   res->stdout_buf, res->stdout_len);
-	csdk_result_free(res);
-	return rc;
+	return expect_output_opts(t, "pwd", &opts, "pwd", "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n");
 }
 
 int tool_conf_case_exit_codes(tool_conf_ctx *t)
@@ -385,14 +378,9 @@ int tool_conf_case_exit_codes(tool_conf_ctx *t)
 
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char cmd[32];
-		csdk_result *res;
-		int rc;
 
 		snprintf(cmd, sizeof(cmd), "exit %d", codes[i]);
-		TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
-		rc = tool_conf_expect_exit(t, cmd, res, codes[i]);
-		csdk_result_free(res);
-		TOOL_CONF_CHECK(rc);
+		TOOL_CONF_CHECK(run_exit(t, NULL, t->sandbox, cmd, NULL, cmd, codes[i]));
 	}
 	return 0;
 }
