@@ -362,41 +362,43 @@ START_TEST(end_frame_error)
 }
 END_TEST
 
-START_TEST(unary_over_limit)
+/* A client of an agent that answers status with len spaces (in pieces of piece bytes). */
+static envdc *spaces_agent(struct agent *a, int status, size_t len, size_t piece)
 {
-	size_t len = (16u << 20) + 1;
 	char *body = malloc(len), err[ENVDC_ERR_MAX] = "";
-	struct agent a;
 	envdc *c = NULL;
 
 	ck_assert_ptr_nonnull(body);
 	memset(body, ' ', len);
-	agent_start(&a, 200, body, len, 1 << 20);
-	ck_assert_int_eq(envdc_new(&c, a.url, "tok", NULL, 0, err), 0);
+	agent_start(a, status, body, len, piece);
+	free(body);
+	ck_assert_int_eq(envdc_new(&c, a->url, "tok", NULL, 0, err), 0);
+	return c;
+}
+
+START_TEST(unary_over_limit)
+{
+	char err[ENVDC_ERR_MAX] = "";
+	struct agent a;
+	envdc *c = spaces_agent(&a, 200, (16u << 20) + 1, 1 << 20);
+
 	ck_assert_int_eq(envdc_mkdir(c, "/d", err), CSDK_EBACKEND);
 	ck_assert_str_eq(err, "filesystem.Filesystem/MakeDir: the sandbox agent's answer passed 16 MiB; check the agent");
 	envdc_free(c);
 	agent_stop(&a);
-	free(body);
 }
 END_TEST
 
 START_TEST(error_body_over_limit)
 {
-	size_t len = (64u << 10) + 1;
-	char *body = malloc(len), err[ENVDC_ERR_MAX] = "";
+	char err[ENVDC_ERR_MAX] = "";
 	struct agent a;
-	envdc *c = NULL;
+	envdc *c = spaces_agent(&a, 400, (64u << 10) + 1, 4096);
 
-	ck_assert_ptr_nonnull(body);
-	memset(body, ' ', len);
-	agent_start(&a, 400, body, len, 4096);
-	ck_assert_int_eq(envdc_new(&c, a.url, "tok", NULL, 0, err), 0);
 	ck_assert_int_eq(envdc_write(c, "/f", "x", 1, err), CSDK_EBACKEND);
 	ck_assert_str_eq(err, "POST /files: the sandbox agent's answer passed 64 KiB; check the agent");
 	envdc_free(c);
 	agent_stop(&a);
-	free(body);
 }
 END_TEST
 
