@@ -40,30 +40,43 @@ static int gone(struct dockerp_docker *ctx, struct dockerp_sandbox *sb)
 	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 }
 
+/* req on the archive endpoint of abs: 0 with *resp (any status but 404), 1 when abs is
+ * missing, or a reported error (CSDK_ENOTFOUND among them when the sandbox is gone). */
+static int archive_call(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs,
+			struct dockerp_http_request *req, struct dockerp_http_response *resp)
+{
+	char *path;
+	json_t *j = NULL;
+	int rc;
+
+	if ((rc = archive_path(sb, abs, &path)))
+		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
+	req->path = path;
+	rc = dockerp_raw(ctx, req, resp);
+	free(path);
+	if (rc || resp->status != 404)
+		return rc;
+	dockerp_http_response_free(resp);
+	/* 404 covers both a missing path and a missing container */
+	if (dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND)
+		return gone(ctx, sb);
+	json_decref(j);
+	return 1;
+}
+
 /* HEAD the archive endpoint: 0 with *st, CSDK_ENOTFOUND (no error set) when missing. */
 static int path_stat(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs, struct path_stat *st)
 {
 	struct dockerp_http_request req = { .method = "HEAD", .capture_header = "X-Docker-Container-Path-Stat", .timeout_ms = 60000 };
 	struct dockerp_http_response resp;
-	char *path;
 	json_t *j;
 	size_t n;
 	unsigned char *raw;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = archive_path(sb, abs, &path)))
-		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
-	req.path = path;
-	rc = dockerp_raw(ctx, &req, &resp);
-	free(path);
-	if (rc)
-		return rc;
-	if (resp.status == 404) {
-		dockerp_http_response_free(&resp);
-		/* 404 covers both a missing path and a missing container */
-		return dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND ? gone(ctx, sb) : (json_decref(j), CSDK_ENOTFOUND);
-	}
+	if ((rc = archive_call(ctx, sb, abs, &req, &resp)))
+		return rc == 1 ? CSDK_ENOTFOUND : rc;
 	if (resp.status != 200 || !resp.header) {
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s: stat of '%s' in sandbox %s failed (HTTP %ld); check the engine's log",
 				      ctx->ep.display, abs, sb->id, resp.status);
@@ -236,24 +249,13 @@ static int read_archive(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, 
 {
 	struct dockerp_http_request req = { .method = "GET", .timeout_ms = 300000 };
 	struct dockerp_http_response resp;
-	char *apath = NULL;
-	json_t *j = NULL;
+	json_t *j;
 	int rc;
 
-	if ((rc = archive_path(sb, abs, &apath)))
-		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
-	req.path = apath;
-	rc = dockerp_raw(ctx, &req, &resp);
-	free(apath);
+	if ((rc = archive_call(ctx, sb, abs, &req, &resp)) == 1)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path);
 	if (rc)
 		return rc;
-	if (resp.status == 404) {
-		dockerp_http_response_free(&resp);
-		if (dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND)
-			return gone(ctx, sb);
-		json_decref(j);
-		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path);
-	}
 	if (resp.status != 200) {
 		j = json_loadb(resp.body, resp.len, 0, NULL);
 		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);

@@ -636,24 +636,6 @@ int k8sp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	return 0;
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap * 2 : 128;
-		char *p;
-		while (c < *len + n + 1)
-			c *= 2;
-		if (!(p = realloc(*buf, c)))
-			return CSDK_ENOMEM;
-		*buf = p;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
 int k8sp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
 	struct k8sp_k8s *ctx = vctx;
@@ -673,12 +655,12 @@ int k8sp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, st
 		int hit = 0;
 		for (int k = 0; k < 4 && !hit; k++)
 			if (!strncmp(p, keys[k], strlen(keys[k]))) {
-				rc = append(&url, &len, &cap, vals[k], strlen(vals[k]));
+				rc = csdku_append(&url, &len, &cap, vals[k], strlen(vals[k]));
 				p += strlen(keys[k]);
 				hit = 1;
 			}
 		if (!hit)
-			rc = append(&url, &len, &cap, p++, 1);
+			rc = csdku_append(&url, &len, &cap, p++, 1);
 	}
 	if (!rc)
 		rc = ctx->host->text_set(out, url);
