@@ -34,6 +34,18 @@ enum localp_isolation { LOCALP_ISO_AUTO, LOCALP_ISO_BWRAP, LOCALP_ISO_NONE };
 /* LOCALP_NET_AUTO: isolated where slirp4netns is installed, else none */
 enum localp_network { LOCALP_NET_AUTO, LOCALP_NET_NONE, LOCALP_NET_ISOLATED, LOCALP_NET_HOST };
 
+/* A pool's shape (docs/pools.md): creates with these options claim its members. */
+struct localp_shape {
+	char *name;              /* "default" for pool = N */
+	int64_t size;
+	char *template_id;       /* NULL: none */
+	double cpus;             /* 0: none */
+	uint64_t memory_bytes;   /* 0: none */
+	int network;             /* enum localp_network, -1: the provider's */
+};
+
+#define LOCALP_POOL_WAIT_MS 30000
+
 struct localp_local {
 	const struct csdk_host *host;
 	char *state_dir;         /* canonical absolute path */
@@ -55,6 +67,13 @@ struct localp_local {
 	char *agent;             /* csdk-agent binary, for gateway mode */
 	int gateway;             /* mode = gateway: create starts the agent */
 	int64_t pool;            /* pool = N: ready members kept per configuration, 0: none */
+	struct localp_shape *shapes;  /* pool's and pools' shapes */
+	size_t n_shapes;
+	int64_t pool_wait_ms;    /* how long fill and drain wait for a refiller */
+	char *refiller;          /* csdk-pool-refill */
+	char *plugin_dir;        /* the directory of this csdk-local.so, for the refiller */
+	char **config_pairs;     /* "key=value" of this configuration, for the refiller */
+	size_t n_config_pairs;
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
 	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned;
@@ -104,7 +123,11 @@ int localp_destroy_dir_locked(struct localp_local *ctx, const char *dir, const c
 /* pool.c: warm pools (docs/pools.md). Members live in STATE/pool/SHAPE/: ID
  * when ready, .new-ID while a refiller makes them. */
 #define LOCALP_MEMBER_MAKING ".new-"
-int localp_member_create(struct localp_local *ctx, const char *parent, struct localp_sandbox **out);
+int localp_member_create(struct localp_local *ctx, const char *parent, const struct csdk_create_request *opts,
+			 struct localp_sandbox **out);
+/* pool and pools (the shapes), pool_wait, pool_refiller, and the configuration for the refiller */
+int localp_pool_config(struct localp_local *ctx, const struct csdk_config *config, const struct csdk_config_key *keys, size_t n_keys);
+void localp_pool_config_free(struct localp_local *ctx);
 /* 0 with *out a claimed sandbox, 1 when the pool has none for these options; under the state lock */
 int localp_pool_claim_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
 			    const char *ns, const char *name, int defer_token, struct localp_sandbox **out);
@@ -113,8 +136,8 @@ int localp_pool_claim_finish(struct localp_local *ctx, struct localp_sandbox *sb
 /* A claimed member, else a new sandbox; under the state lock. */
 int localp_new_sandbox_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
 			     const char *ns, const char *name, int defer_token, struct localp_sandbox **out);
-/* Starts a detached refiller unless one runs. */
-void localp_pool_kick(struct localp_local *ctx);
+/* Starts a detached refiller of the shape of opts unless one runs. */
+void localp_pool_kick(struct localp_local *ctx, const struct csdk_create_request *opts);
 void localp_pool_etc_used(struct localp_local *ctx, json_t *used);
 int localp_m_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
@@ -244,6 +267,7 @@ int localp_m_template_delete(void *ctx, const char *id);
 int localp_list_items(struct localp_local *ctx, const char *sub, int (*valid)(const char *), const char *meta_suffix,
 		     struct csdk_items *out);
 int localp_template_copy_into(struct localp_local *ctx, const char *template_id, int home_fd);
+int localp_template_exists(struct localp_local *ctx, const char *template_id);
 int localp_m_snapshot_create(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
 int localp_m_snapshot_list(void *ctx, struct csdk_items *out);
 int localp_m_snapshot_delete(void *ctx, const char *id);

@@ -66,7 +66,7 @@ int localp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, 
 	}
 	if ((rc = localp_new_sandbox_locked(ctx, opts, ns, name, 0, &sb))) {
 		localp_unlock(lock);
-		localp_pool_kick(ctx);
+		localp_pool_kick(ctx, opts);
 		return rc;
 	}
 	snprintf(dir, sizeof(dir), "%s/names/%s", ctx->state_dir, ns);
@@ -85,7 +85,7 @@ int localp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, 
 		return rc;
 	}
 	localp_unlock(lock);
-	localp_pool_kick(ctx);
+	localp_pool_kick(ctx, opts);
 	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
 		localp_m_destroy(ctx, sb->id);
 		localp_sandbox_free(sb);

@@ -32,6 +32,9 @@ static const struct csdk_config_key config_keys[] = {
 	{ "disk", "CSDK_LOCAL_DISK", 0, CSDK_CONFIG_SIZE, "most bytes a sandbox may write to its home and /tmp together (or 512M, 4G; a tmpfs of that size, in memory; needs root; default none): past it writes fail with ENOSPC; fixed at create", 1048576, INT64_MAX },
 	{ "sandbox_uid", "CSDK_LOCAL_SANDBOX_UID", 0, CSDK_CONFIG_STRING, "when run as root, the unprivileged host uid (and gid) bubblewrap sandboxes' commands run as: a number from 1 to 4294967294, or nobody (default 1879048192); fixed at create", 0, 0 },
 	{ "pool", "CSDK_LOCAL_POOL", 0, CSDK_CONFIG_INT, "ready sandboxes kept per configuration, so create claims one instead of making it (default 0: no pool; see docs/pools.md)", 0, 1000 },
+	{ "pools", "CSDK_LOCAL_POOLS", 0, CSDK_CONFIG_STRING, "more pools, one per shape: NAME:size=N[,template=ID][,cpus=N][,memory=SIZE][,network=isolated|none|host], separated by ';' (the configuration file's [pool NAME] sections set it; see docs/pools.md)", 0, 0 },
+	{ "pool_wait", "CSDK_LOCAL_POOL_WAIT", 0, CSDK_CONFIG_DURATION, "how long pool fill and pool drain wait for a refiller that holds a pool's lock (default 30s)", 0, INT64_MAX },
+	{ "pool_refiller", "CSDK_LOCAL_POOL_REFILLER", 0, CSDK_CONFIG_STRING, "the program a create runs to refill a pool (default " LOCALP_DEFAULT_REFILLER ")", 0, 0 },
 	{ "seccomp", "CSDK_LOCAL_SECCOMP", 0, CSDK_CONFIG_STRING, "default (bubblewrap sandboxes refuse mount, ptrace, unshare, bpf, kernel modules and other system calls with EPERM) or off; fixed at create", 0, 0 },
 };
 
@@ -64,6 +67,7 @@ static void local_teardown(void *vctx)
 	if (!ctx)
 		return;
 	pthread_mutex_destroy(&ctx->probe_lock);
+	localp_pool_config_free(ctx);
 	free(ctx->state_dir);
 	free(ctx->python);
 	free(ctx->node);
@@ -230,7 +234,9 @@ static int local_init(const struct csdk_host *host, const struct csdk_config *co
 	ctx->output_limit = DEFAULT_OUTPUT_LIMIT;
 	init_limits(ctx, config);
 	if ((rc = init_state_dir(ctx, config)) || (rc = init_isolation(ctx, config)) ||
-	    (rc = init_programs(ctx, config)) || (rc = init_bwrap(ctx)) || (rc = localp_state_prepare(ctx))) {
+	    (rc = init_programs(ctx, config)) ||
+	    (rc = localp_pool_config(ctx, config, config_keys, sizeof(config_keys) / sizeof(config_keys[0]))) ||
+	    (rc = init_bwrap(ctx)) || (rc = localp_state_prepare(ctx))) {
 		local_teardown(ctx);
 		return rc;
 	}

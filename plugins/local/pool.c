@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,21 +32,87 @@
 #define DRAINED_MARK "drained"
 #define INIT_WAIT_MS 5000
 
-/* FNV-1a of what makes members of this configuration interchangeable. */
-static int shape_dir(struct localp_local *ctx, char *out, size_t outlen)
+extern char **environ;
+
+/* ---------------------------------------------------------- shapes */
+
+static void shape_request(const struct localp_shape *s, struct csdk_create_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->struct_size = sizeof(*out);
+	out->template_id = s->template_id;
+	out->cpus = s->cpus;
+	out->memory_bytes = s->memory_bytes;
+}
+
+/* The shape a create with these options claims from: same template, cpus, memory and network. */
+static const struct localp_shape *shape_for(const struct localp_local *ctx, const struct csdk_create_request *opts)
+{
+	const char *tpl = opts ? opts->template_id : NULL;
+
+	if (opts && opts->snapshot_id)
+		return NULL;
+	for (size_t i = 0; i < ctx->n_shapes; i++) {
+		const struct localp_shape *s = &ctx->shapes[i];
+
+		if ((!tpl != !s->template_id) || (tpl && strcmp(tpl, s->template_id)) ||
+		    (opts ? opts->cpus : 0) != s->cpus || (opts ? opts->memory_bytes : 0) != s->memory_bytes ||
+		    (s->network >= 0 && s->network != (int)ctx->network))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+static const struct localp_shape *shape_named(const struct localp_local *ctx, const char *name)
+{
+	for (size_t i = 0; name && i < ctx->n_shapes; i++)
+		if (!strcmp(ctx->shapes[i].name, name))
+			return &ctx->shapes[i];
+	return NULL;
+}
+
+/*
+ * The provider as a shape's members are made: ctx itself, or a copy with
+ * the shape's network (its own probe lock and seccomp program; shape_ctx_done).
+ */
+static struct localp_local *shape_ctx(struct localp_local *ctx, const struct localp_shape *s, struct localp_local *copy)
+{
+	if (s->network < 0 || s->network == (int)ctx->network)
+		return ctx;
+	pthread_mutex_lock(&ctx->probe_lock);
+	*copy = *ctx;
+	pthread_mutex_unlock(&ctx->probe_lock);
+	copy->network = (enum localp_network)s->network;
+	pthread_mutex_init(&copy->probe_lock, NULL);
+	return copy;
+}
+
+static void shape_ctx_done(struct localp_local *ctx, struct localp_local *sctx)
+{
+	if (sctx == ctx)
+		return;
+	if (sctx->seccomp_prog != ctx->seccomp_prog)
+		free(sctx->seccomp_prog);
+	pthread_mutex_destroy(&sctx->probe_lock);
+}
+
+/* FNV-1a of what makes members of this configuration and shape interchangeable. */
+static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, char *out, size_t outlen)
 {
 	const char *iso;
-	char desc[4600];
+	char desc[4800];
 	uint64_t h = 14695981039346656037ull;
 	int rc;
 
 	if ((rc = localp_isolation_for_create(ctx, &iso)))
 		return rc;
-	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu disk=%llu",
+	snprintf(desc, sizeof(desc), "1 %s net=%d seccomp=%d pids=%llu mem=%llu cpu=%llu gw=%d agent=%s as=%llu nproc=%llu cput=%llu out=%llu uid=%lu:%lu disk=%llu tpl=%s cpus=%.17g bytes=%llu",
 		 iso, (int)ctx->network, ctx->seccomp_off, (unsigned long long)ctx->pids, (unsigned long long)ctx->memory_max,
 		 (unsigned long long)ctx->cpu_quota_us, ctx->gateway, ctx->gateway ? ctx->agent : "",
 		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
-		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk);
+		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk,
+		 s->template_id ? s->template_id : "", s->cpus, (unsigned long long)s->memory_bytes);
 	for (const char *p = desc; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	snprintf(out, outlen, "%s/pool/%016llx", ctx->state_dir, (unsigned long long)h);
@@ -82,28 +149,71 @@ static long ready_members(const char *dir)
 
 static int drained(const char *dir)
 {
-	char path[4300];
+	char path[4400];
 
 	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
 	return access(path, F_OK) == 0;
 }
 
-/* The refill lock of dir, or -1 when another process holds it (nonblock) or it cannot be opened. */
-static int refill_lock(const char *dir, int nonblock)
+/* The refill lock of dir without waiting: the descriptor, or -1 with errno (EWOULDBLOCK: another process holds it). */
+static int refill_lock(const char *dir)
 {
 	char path[4300];
-	int fd;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return -1;
-	while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0) {
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EINTR) {
+			err = errno;
 			close(fd);
+			errno = err;
 			return -1;
 		}
 	}
 	return fd;
+}
+
+/* The holder's pid, written by whoever takes the lock to refill (status and errors name it). */
+static void lock_note_pid(int fd)
+{
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
+		return;
+}
+
+/* The refill lock of dir, waiting up to pool_wait for the refiller that holds it. */
+static int refill_lock_wait(struct localp_local *ctx, const char *dir, const char *what, int *out)
+{
+	int64_t deadline = csdkc_now_ms() + ctx->pool_wait_ms;
+	char path[4300], pid[24] = "";
+	ssize_t n;
+	int fd;
+
+	while ((fd = refill_lock(dir)) < 0) {
+		if (errno != EWOULDBLOCK)
+			return ctx->host->error(ctx->host, CSDK_EIO, "%s: cannot open %s/" REFILL_LOCK ": %s; check the state directory", what, dir, strerror(errno));
+		if (csdkc_now_ms() >= deadline)
+			break;
+		poll(NULL, 0, 20);
+	}
+	if (fd >= 0) {
+		*out = fd;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+	}
+	return ctx->host->error(ctx->host, CSDK_ETIMEOUT,
+		"%s: the refiller of %s (pid %s) still holds " REFILL_LOCK " after %lld ms; try again, raise pool_wait (CSDK_LOCAL_POOL_WAIT), or stop it with kill %s",
+		what, dir, pid[0] ? pid : "unknown", (long long)ctx->pool_wait_ms, pid[0] ? pid : "PID");
 }
 
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
@@ -138,20 +248,22 @@ static long destroy_members(struct localp_local *ctx, const char *dir, int ready
 }
 
 /*
- * One member: recorded (directory, meta.json, cgroups) under the state
- * lock before any of its processes starts, then its agent (gateway mode
- * under bubblewrap), then renamed ready.
+ * One member: recorded (directory, meta.json, cgroups, the shape's
+ * template in home) under the state lock before any of its processes
+ * starts, then its agent (gateway mode under bubblewrap), then renamed ready.
  */
-static int make_member(struct localp_local *ctx, const char *dir)
+static int make_member(struct localp_local *ctx, const struct localp_shape *s, const char *dir)
 {
 	struct localp_sandbox *sb = NULL;
+	struct csdk_create_request req;
 	char ready[4400];
 	const char *iso;
 	int rc, lock;
 
+	shape_request(s, &req);
 	if ((rc = localp_lock(ctx, &lock)))
 		return rc;
-	rc = localp_member_create(ctx, dir, &sb);
+	rc = localp_member_create(ctx, dir, &req, &sb);
 	localp_unlock(lock);
 	if (rc)
 		return rc;
@@ -169,117 +281,116 @@ static int make_member(struct localp_local *ctx, const char *dir)
 }
 
 /*
- * Fills dir up to pool members, unless another refiller holds the lock.
- * After letting the lock go it looks again: a claim that found the lock
- * held just before is then served by this refiller.
+ * Fills the shape's dir up to its size. Without wait it leaves when another
+ * refiller holds the lock; with wait it waits up to pool_wait. After
+ * letting the lock go it looks again: a claim that found the lock held just
+ * before is then served by this refiller.
  */
-static int refill(struct localp_local *ctx, const char *dir, int wait)
+static int refill(struct localp_local *ctx, const struct localp_shape *s, const char *dir, int wait)
 {
+	struct localp_local copy, *sctx = shape_ctx(ctx, s, &copy);
 	int lock, rc = 0;
 
 	for (;;) {
-		if ((lock = refill_lock(dir, !wait)) < 0)
-			return 0;
-		destroy_members(ctx, dir, 0);
-		while (!rc && !drained(dir) && ready_members(dir) < ctx->pool)
-			rc = make_member(ctx, dir);
+		if (wait) {
+			if ((rc = refill_lock_wait(ctx, dir, "pool fill", &lock)))
+				break;
+		} else if ((lock = refill_lock(dir)) < 0) {
+			break;
+		}
+		lock_note_pid(lock);
+		destroy_members(sctx, dir, 0);
+		while (!rc && !drained(dir) && ready_members(dir) < s->size)
+			rc = make_member(sctx, s, dir);
 		close(lock);
-		if (rc || drained(dir) || ready_members(dir) >= ctx->pool)
-			return rc;
+		if (rc || drained(dir) || ready_members(dir) >= s->size)
+			break;
 	}
+	shape_ctx_done(ctx, sctx);
+	return rc;
 }
 
 /* ---------------------------------------------------------- the detached refiller */
 
-static int refill_log_fd = -1;
-
-__attribute__((format(printf, 3, 4)))
-static int quiet_error(const struct csdk_host *host, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)host;
-	if (refill_log_fd >= 0) {
-		va_start(ap, fmt);
-		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkc_now_ms(), code);
-		vdprintf(refill_log_fd, fmt, ap);
-		dprintf(refill_log_fd, "\n");
-		va_end(ap);
-	}
-	return code;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void quiet_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
-{
-	(void)host;
-	(void)level;
-	(void)fmt;
-}
-
 /*
- * The grandchild of a create: a new session, no descriptor of the caller
- * (a copy would hold its flock locks and keep its pipes open), and a host
- * table of its own, since the caller's may hold locks of threads that are
- * not here.
+ * A refiller of the shape, detached: the create forks, the child starts a
+ * session and forks the refiller and exits. Between fork and exec only
+ * async-signal-safe calls run (the caller may have threads, whose locks a
+ * copy would inherit held); the refiller is a new program
+ * (pool_refiller, csdk-pool-refill) that opens the provider with the
+ * caller's configuration and runs pool.refill. Its standard error is refill.log.
  */
-static void refiller_main(const struct localp_local *parent, const char *dir)
+static void spawn_refiller(struct localp_local *ctx, const struct localp_shape *s, const char *dir)
 {
-	struct csdk_host host = *parent->host;
-	struct localp_local ctx = *parent;
-	char path[4400];
-	sigset_t all;
+	struct localp_strv argv = { 0 }, envp = { 0 };
+	char log[4400], failed[4600];
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	pid_t pid;
 	int fd;
 
-	for (int sig = 1; sig < 32; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (syscall(SYS_close_range, 0u, ~0u, 0u) < 0)
-		for (fd = 0; fd < 65536; fd++)
-			close(fd);
-	fd = open("/dev/null", O_RDWR);
-	if (fd == 0) {
-		dup2(0, 1);
-		snprintf(path, sizeof(path), "%s/" REFILL_LOG, dir);
-		if (open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600) == 2)
-			refill_log_fd = 2;
-		else
-			dup2(0, 2);
-	}
-	host.error = quiet_error;
-	host.log = quiet_log;
-	ctx.host = &host;
-	pthread_mutex_init(&ctx.probe_lock, NULL);
-	refill(&ctx, dir, 0);
-}
-
-void localp_pool_kick(struct localp_local *ctx)
-{
-	char dir[4300], path[4400];
-	pid_t pid;
-	int lock;
-
-	if (!ctx->pool || shape_dir(ctx, dir, sizeof(dir)))
-		return;
-	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
-	unlink(path);
-	if (ready_members(dir) >= ctx->pool)
-		return;
-	/* a refiller that runs looks again once it lets the lock go */
-	if ((lock = refill_lock(dir, 1)) < 0)
-		return;
-	close(lock);
+	snprintf(log, sizeof(log), "%s/" REFILL_LOG, dir);
+	snprintf(failed, sizeof(failed), "cannot run the pool refiller %s; install csdk, or set pool_refiller (CSDK_LOCAL_POOL_REFILLER) to its path\n", ctx->refiller);
+	localp_strv_push(&argv, ctx->refiller);
+	localp_strv_push(&argv, s->name);
+	for (size_t i = 0; i < ctx->n_config_pairs; i++)
+		localp_strv_push(&argv, ctx->config_pairs[i]);
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "CSDK_PLUGIN_PATH=", 17))
+			localp_strv_push(&envp, *e);
+	if (ctx->plugin_dir)
+		localp_strv_pushf(&envp, "CSDK_PLUGIN_PATH=%s", ctx->plugin_dir);
+	sigemptyset(&none);
+	if (argv.failed || envp.failed)
+		goto out;
 	if ((pid = fork()) == 0) {
 		setsid();
-		if (fork() == 0)
-			refiller_main(ctx, dir);
+		if (fork() == 0) {
+			for (int sig = 1; sig < NSIG; sig++)
+				sigaction(sig, &dfl, NULL);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+				dup2(fd, 0);
+				dup2(fd, 1);
+			}
+			if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600)) >= 0)
+				dup2(fd, 2);
+			/* a copy of the caller's descriptors would hold its flock locks and keep its pipes open */
+			if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+				for (fd = 3; fd < 65536; fd++)
+					close(fd);
+			execve(argv.v[0], argv.v, envp.v);
+			if (write(2, failed, strlen(failed)) < 0)
+				_exit(127);
+			_exit(127);
+		}
 		_exit(0);
 	}
 	if (pid > 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+out:
+	localp_strv_free(&argv);
+	localp_strv_free(&envp);
+}
+
+void localp_pool_kick(struct localp_local *ctx, const struct csdk_create_request *opts)
+{
+	const struct localp_shape *s = shape_for(ctx, opts);
+	char dir[4300], path[4400];
+	int lock;
+
+	if (!s || !s->size || shape_dir(ctx, s, dir, sizeof(dir)))
+		return;
+	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
+	unlink(path);
+	if (ready_members(dir) >= s->size)
+		return;
+	/* a refiller that runs looks again once it lets the lock go */
+	if ((lock = refill_lock(dir)) < 0)
+		return;
+	close(lock);
+	spawn_refiller(ctx, s, dir);
 }
 
 /* ---------------------------------------------------------- claiming */
@@ -383,7 +494,8 @@ static int claim_member(struct localp_local *ctx, const char *dir, const char *m
 	snprintf(to, sizeof(to), "%s/sandboxes/%s", ctx->state_dir, id);
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
 		return -1;
-	localp_cgroup_limits(ctx, NULL, limits);
+	/* the create's options are the shape's: the member's limits */
+	localp_cgroup_limits(ctx, opts, limits);
 	if (localp_sandbox_open(ctx, id, &sb) || rename_cgroups(limits, member, id) ||
 	    localp_meta_load(ctx, sb, &meta))
 		goto out;
@@ -420,18 +532,19 @@ out:
 int localp_pool_claim_locked(struct localp_local *ctx, const struct csdk_create_request *opts,
 			    const char *ns, const char *name, int defer_token, struct localp_sandbox **out)
 {
+	const struct localp_shape *s = shape_for(ctx, opts);
 	char dir[4300];
 	struct dirent *de;
 	int rc;
 	DIR *d;
 
 	*out = NULL;
-	/* the pool holds plain sandboxes of this configuration: a template or snapshot is a normal create */
-	if (!ctx->pool || (opts && (opts->template_id || opts->snapshot_id || opts->cpus > 0 || opts->memory_bytes)))
+	/* a snapshot, or options no configured shape has, make an ordinary create; so does a template deleted since */
+	if (!s || !s->size || (s->template_id && !localp_template_exists(ctx, s->template_id)))
 		return 1;
 	if ((rc = localp_create_check(ctx, opts)))
 		return rc;
-	if (shape_dir(ctx, dir, sizeof(dir)) || !(d = opendir(dir)))
+	if (shape_dir(ctx, s, dir, sizeof(dir)) || !(d = opendir(dir)))
 		return 1;
 	while (!*out && (de = readdir(d)))
 		if (localp_id_valid(de->d_name))
@@ -508,74 +621,133 @@ void localp_pool_etc_used(struct localp_local *ctx, json_t *used)
 
 /* ---------------------------------------------------------- csdk pool */
 
-static int status_json(struct localp_local *ctx, const char *dir, json_t **out)
+static json_t *shape_json(const struct localp_shape *s)
 {
+	static const char *const nets[] = { "auto", "none", "isolated", "host" };
+
+	return json_pack("{s:s, s:I, s:s?, s:f, s:I, s:s}", "name", s->name, "size", (json_int_t)s->size,
+			 "template", s->template_id, "cpus", s->cpus, "memory", (json_int_t)s->memory_bytes,
+			 "network", s->network < 0 ? "provider" : nets[s->network]);
+}
+
+static int status_one(const struct localp_local *ctx, const struct localp_shape *s, const char *dir, json_t *shapes)
+{
+	json_t *st = shape_json(s), *counts;
 	long ready, making;
-	int lock = refill_lock(dir, 1);
+	int lock = refill_lock(dir), rc;
 
 	if (lock >= 0)
 		close(lock);
 	count_members(dir, &ready, &making);
-	*out = json_pack("{s:I, s:I, s:I, s:b, s:b, s:s}", "size", (json_int_t)ctx->pool, "ready", (json_int_t)ready,
-			 "making", (json_int_t)making, "refilling", lock < 0, "drained", drained(dir), "dir", dir);
-	return *out ? 0 : CSDK_ENOMEM;
+	counts = json_pack("{s:I, s:I, s:b, s:b, s:s}", "ready", (json_int_t)ready, "making", (json_int_t)making,
+			   "refilling", lock < 0, "drained", drained(dir), "dir", dir);
+	rc = !st || !counts || json_object_update(st, counts) || json_array_append(shapes, st) ? CSDK_ENOMEM : 0;
+	json_decref(counts);
+	json_decref(st);
+	(void)ctx;
+	return rc;
 }
 
-/* Every shape's members, a refiller's half-made ones included; each shape is left drained. */
+/* Every configured shape: its members counted, after a fill with fill. */
+static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
+{
+	json_t *shapes = json_array();
+	char dir[4300], mark[4400];
+	int rc = 0;
+
+	if (!shapes)
+		return CSDK_ENOMEM;
+	if (fill && !ctx->n_shapes)
+		rc = ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"no pool is configured; set pool (CSDK_LOCAL_POOL) to the number of ready sandboxes to keep, or add a [pool NAME] section to the configuration file (docs/pools.md)");
+	for (size_t i = 0; !rc && i < ctx->n_shapes; i++) {
+		const struct localp_shape *s = &ctx->shapes[i];
+		struct localp_local copy, *sctx = shape_ctx(ctx, s, &copy);
+
+		if (!(rc = shape_dir(sctx, s, dir, sizeof(dir))) && fill) {
+			snprintf(mark, sizeof(mark), "%s/" DRAINED_MARK, dir);
+			unlink(mark);
+			rc = refill(ctx, s, dir, 1);
+		}
+		shape_ctx_done(ctx, sctx);
+		if (!rc)
+			rc = status_one(ctx, s, dir, shapes);
+	}
+	if (rc || !(*out = json_pack("{s:o}", "shapes", shapes))) {
+		if (!rc)
+			rc = CSDK_ENOMEM;
+		else
+			json_decref(shapes);
+		return rc;
+	}
+	return 0;
+}
+
+/* Every shape directory's members, a refiller's half-made ones included, configured or not; each is left drained. */
 static int drain(struct localp_local *ctx, json_t **out)
 {
-	char path[4300], dir[4400];
+	char path[4000], dir[4300], mark[4400];
 	struct dirent *de;
 	long n = 0;
+	int rc = 0;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/pool", ctx->state_dir);
 	if (!(d = opendir(path)))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
-	while ((de = readdir(d))) {
+	while (!rc && (de = readdir(d))) {
 		int fd, lock;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir) - 16)
+		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir))
 			continue;
-		if ((fd = open(strcat(dir, "/" DRAINED_MARK), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		snprintf(mark, sizeof(mark), "%s/" DRAINED_MARK, dir);
+		if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 			close(fd);
-		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
 		/* a refiller stops at the mark; its member under way is waited for */
-		lock = refill_lock(dir, 0);
+		if ((rc = refill_lock_wait(ctx, dir, "pool drain", &lock)))
+			break;
 		n += destroy_members(ctx, dir, 1);
-		if (lock >= 0)
-			close(lock);
+		close(lock);
 	}
 	closedir(d);
+	if (rc)
+		return rc;
 	*out = json_pack("{s:I}", "destroyed", (json_int_t)n);
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
-static int pool_op(struct localp_local *ctx, const char *op, json_t **out)
+/* The detached refiller's work (csdk-pool-refill): one shape, unless another refiller runs. */
+static int refill_op(struct localp_local *ctx, const char *name, json_t **out)
 {
+	const struct localp_shape *s = shape_named(ctx, name);
+	struct localp_local copy, *sctx;
 	char dir[4300];
 	int rc;
 
+	if (!s)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no pool shape named '%s'; csdk pool status lists them", name ? name : "(null)");
+	sctx = shape_ctx(ctx, s, &copy);
+	rc = shape_dir(sctx, s, dir, sizeof(dir));
+	shape_ctx_done(ctx, sctx);
+	if (rc || (rc = refill(ctx, s, dir, 0)))
+		return rc;
+	*out = json_pack("{s:s}", "refilled", s->name);
+	return *out ? 0 : CSDK_ENOMEM;
+}
+
+static int pool_op(struct localp_local *ctx, const char *op, const char *arg, json_t **out)
+{
 	*out = NULL;
 	if (!strcmp(op, "pool.drain"))
 		return drain(ctx, out);
-	if (strcmp(op, "pool.status") && strcmp(op, "pool.fill"))
-		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
-			"the local provider has no operation '%s'; use pool.status, pool.fill or pool.drain", op);
-	if ((rc = shape_dir(ctx, dir, sizeof(dir))))
-		return rc;
-	if (!strcmp(op, "pool.fill")) {
-		if (!ctx->pool)
-			return ctx->host->error(ctx->host, CSDK_ECONFIG, "the pool is off; set pool (CSDK_LOCAL_POOL) to the number of ready sandboxes to keep");
-		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/" DRAINED_MARK);
-		unlink(dir);
-		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
-		if ((rc = refill(ctx, dir, 1)))
-			return rc;
-	}
-	return status_json(ctx, dir, out);
+	if (!strcmp(op, "pool.status") || !strcmp(op, "pool.fill"))
+		return status_or_fill(ctx, !strcmp(op, "pool.fill"), out);
+	if (!strcmp(op, "pool.refill"))
+		return refill_op(ctx, arg, out);
+	return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
+		"the local provider has no operation '%s'; use pool.status, pool.fill or pool.drain", op);
 }
 
 /* The extension method (docs/plugin-abi.md, Extensions): JSON out. */
@@ -586,10 +758,9 @@ int localp_m_extension(void *vctx, const char *op, const char *arg, struct csdk_
 	char *text;
 	int rc;
 
-	(void)arg;
 	if (!op)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no operation given; use pool.status, pool.fill or pool.drain");
-	if ((rc = pool_op(ctx, op, &res)))
+	if ((rc = pool_op(ctx, op, arg, &res)))
 		return rc;
 	text = json_dumps(res, JSON_COMPACT);
 	json_decref(res);
@@ -598,4 +769,179 @@ int localp_m_extension(void *vctx, const char *op, const char *arg, struct csdk_
 	rc = ctx->host->text_set(out, text);
 	free(text);
 	return rc;
+}
+
+/* ---------------------------------------------------------- configuration */
+
+static int bad_shape(struct localp_local *ctx, const char *text, const char *why)
+{
+	return ctx->host->error(ctx->host, CSDK_ECONFIG,
+		"invalid value '%s' for pools: %s; write NAME:size=N[,template=ID][,cpus=N][,memory=SIZE][,network=isolated|none|host], shapes separated by ';' (or [pool NAME] sections in the configuration file)",
+		text, why);
+}
+
+static int parse_bytes(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	int shift = 0;
+
+	if (end == v || *v == '-')
+		return -1;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	}
+	if (*end || !n || n > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
+static int shape_set(struct localp_local *ctx, struct localp_shape *s, const char *key, const char *v, char *why, size_t whylen)
+{
+	char *end;
+
+	if (!strcmp(key, "size")) {
+		long long n = strtoll(v, &end, 10);
+
+		if (end == v || *end || n < 1 || n > 1000)
+			return snprintf(why, whylen, "pool '%s': size '%s' is not a number from 1 to 1000", s->name, v), -1;
+		s->size = n;
+	} else if (!strcmp(key, "template")) {
+		if (!*v || s->template_id)
+			return snprintf(why, whylen, "pool '%s': give one template id", s->name), -1;
+		if (!(s->template_id = strdup(v)))
+			return CSDK_ENOMEM;
+	} else if (!strcmp(key, "cpus")) {
+		s->cpus = strtod(v, &end);
+		if (end == v || *end || !(s->cpus >= 0.01 && s->cpus <= 1024))
+			return snprintf(why, whylen, "pool '%s': cpus '%s' is not a number of CPUs from 0.01 to 1024", s->name, v), -1;
+	} else if (!strcmp(key, "memory")) {
+		if (parse_bytes(v, &s->memory_bytes))
+			return snprintf(why, whylen, "pool '%s': memory '%s' is not a size such as 512M or 2G", s->name, v), -1;
+	} else if (!strcmp(key, "network")) {
+		if (!strcmp(v, "none"))
+			s->network = LOCALP_NET_NONE;
+		else if (!strcmp(v, "isolated"))
+			s->network = LOCALP_NET_ISOLATED;
+		else if (!strcmp(v, "host"))
+			s->network = LOCALP_NET_HOST;
+		else
+			return snprintf(why, whylen, "pool '%s': network '%s' is not isolated, none or host", s->name, v), -1;
+	} else {
+		return snprintf(why, whylen, "pool '%s': unknown key '%s' (keys: size, template, cpus, memory, network)", s->name, key), -1;
+	}
+	(void)ctx;
+	return 0;
+}
+
+static int same_shape(const struct localp_shape *a, const struct localp_shape *b)
+{
+	return !a->template_id == !b->template_id && (!a->template_id || !strcmp(a->template_id, b->template_id)) &&
+	       a->cpus == b->cpus && a->memory_bytes == b->memory_bytes && a->network == b->network;
+}
+
+/* One "NAME:key=value,..." of pools into ctx->shapes. */
+static int parse_shape(struct localp_local *ctx, const char *text, char *spec, char *why, size_t whylen)
+{
+	struct localp_shape *grown, *s;
+	char *colon = strchr(spec, ':'), *save = NULL, *kv;
+	size_t n;
+	int rc;
+
+	if (!colon)
+		return snprintf(why, whylen, "'%s' has no ':' after the pool's name", spec), -1;
+	*colon = '\0';
+	n = strlen(spec);
+	if (!n || n > 32 || spec[0] < 'a' || spec[0] > 'z' || strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return snprintf(why, whylen, "'%s' is not a pool name (a lower-case letter, then letters, digits or '-')", spec), -1;
+	if (shape_named(ctx, spec))
+		return snprintf(why, whylen, "pool '%s' is given twice", spec), -1;
+	if (!(grown = realloc(ctx->shapes, (ctx->n_shapes + 1) * sizeof(*grown))))
+		return CSDK_ENOMEM;
+	ctx->shapes = grown;
+	s = memset(&grown[ctx->n_shapes++], 0, sizeof(*s));
+	s->network = -1;
+	if (!(s->name = strdup(spec)))
+		return CSDK_ENOMEM;
+	for (kv = strtok_r(colon + 1, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+
+		if (!eq)
+			return snprintf(why, whylen, "pool '%s': '%s' is not KEY=VALUE", s->name, kv), -1;
+		*eq = '\0';
+		if ((rc = shape_set(ctx, s, kv, eq + 1, why, whylen)))
+			return rc;
+	}
+	if (!s->size)
+		return snprintf(why, whylen, "pool '%s' has no size", s->name), -1;
+	for (size_t i = 0; i + 1 < ctx->n_shapes; i++)
+		if (same_shape(&ctx->shapes[i], s))
+			return snprintf(why, whylen, "pools '%s' and '%s' have the same template, cpus, memory and network; merge them", ctx->shapes[i].name, s->name), -1;
+	(void)text;
+	return 0;
+}
+
+int localp_pool_config(struct localp_local *ctx, const struct csdk_config *config, const struct csdk_config_key *keys, size_t n_keys)
+{
+	const char *v = ctx->host->config_get(config, "pools");
+	char why[512], *copy, *save = NULL, *spec;
+	Dl_info info;
+	int64_t n;
+	int rc = 0;
+
+	ctx->pool_wait_ms = LOCALP_POOL_WAIT_MS;
+	if (!ctx->host->config_get_int(config, "pool_wait", &n))
+		ctx->pool_wait_ms = n;
+	v = ctx->host->config_get(config, "pool_refiller");
+	if (v && v[0] != '/')
+		return ctx->host->error(ctx->host, CSDK_ECONFIG, "invalid value '%s' for pool_refiller; use the absolute path of csdk-pool-refill", v);
+	if (!(ctx->refiller = strdup(v ? v : LOCALP_DEFAULT_REFILLER)))
+		return CSDK_ENOMEM;
+	/* the refiller opens this very plugin, with this configuration */
+	if (dladdr((void *)localp_m_extension, &info) && info.dli_fname && strrchr(info.dli_fname, '/') &&
+	    !(ctx->plugin_dir = strndup(info.dli_fname, (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname))))
+		return CSDK_ENOMEM;
+	if (!(ctx->config_pairs = calloc(n_keys + 1, sizeof(char *))))
+		return CSDK_ENOMEM;
+	for (size_t i = 0; i < n_keys; i++)
+		if ((v = ctx->host->config_get(config, keys[i].key)) &&
+		    asprintf(&ctx->config_pairs[ctx->n_config_pairs++], "%s=%s", keys[i].key, v) < 0)
+			return CSDK_ENOMEM;
+	if (ctx->pool > 0) {
+		char def[40];
+
+		snprintf(def, sizeof(def), "default:size=%lld", (long long)ctx->pool);
+		if ((rc = parse_shape(ctx, def, def, why, sizeof(why))))
+			return rc < -1 ? rc : bad_shape(ctx, def, why);
+	}
+	if (!(v = ctx->host->config_get(config, "pools")) || !*v)
+		return 0;
+	if (!(copy = strdup(v)))
+		return CSDK_ENOMEM;
+	for (spec = strtok_r(copy, ";", &save); !rc && spec; spec = strtok_r(NULL, ";", &save)) {
+		while (*spec == ' ')
+			spec++;
+		if (*spec && (rc = parse_shape(ctx, v, spec, why, sizeof(why))) == -1)
+			rc = bad_shape(ctx, v, why);
+	}
+	free(copy);
+	return rc;
+}
+
+void localp_pool_config_free(struct localp_local *ctx)
+{
+	for (size_t i = 0; i < ctx->n_shapes; i++) {
+		free(ctx->shapes[i].name);
+		free(ctx->shapes[i].template_id);
+	}
+	free(ctx->shapes);
+	for (size_t i = 0; i < ctx->n_config_pairs; i++)
+		free(ctx->config_pairs[i]);
+	free(ctx->config_pairs);
+	free(ctx->refiller);
+	free(ctx->plugin_dir);
 }

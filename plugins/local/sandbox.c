@@ -46,7 +46,7 @@ int localp_m_create(void *vctx, const struct csdk_create_request *opts, struct c
 			localp_unlock(lock);
 		}
 	}
-	localp_pool_kick(ctx);
+	localp_pool_kick(ctx, opts);
 	if (rc)
 		return rc;
 	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {

@@ -860,7 +860,8 @@ static int prepare_create(struct localp_local *ctx, const char **isolation, cons
  * A pool member: PARENT/.new-ID made like a sandbox, its meta.json marked
  * pool_member and never expiring. The caller starts its agent and renames it ready.
  */
-int localp_member_create(struct localp_local *ctx, const char *parent, struct localp_sandbox **out)
+int localp_member_create(struct localp_local *ctx, const char *parent, const struct csdk_create_request *opts,
+			 struct localp_sandbox **out)
 {
 	char id[LOCALP_ID_LEN + 1], etc[LOCALP_ETC_GEN_LEN + 1] = "";
 	uint64_t limits[LOCALP_CGROUPS];
@@ -885,9 +886,9 @@ int localp_member_create(struct localp_local *ctx, const char *parent, struct lo
 		localp_sandbox_free(sb);
 		return rc;
 	}
-	localp_cgroup_limits(ctx, NULL, limits);
-	if (!(rc = fill_sandbox_dir(ctx, sb, NULL, isolation, limits))) {
-		if (!(meta = localp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, NULL, NULL, NULL)))
+	localp_cgroup_limits(ctx, opts, limits);
+	if (!(rc = fill_sandbox_dir(ctx, sb, opts, isolation, limits))) {
+		if (!(meta = localp_sandbox_meta_new(ctx, id, isolation, network, etc, limits, opts, NULL, NULL)))
 			rc = CSDK_ENOMEM;
 		else if (!json_object_set_new(meta, "pool_member", json_true()) &&
 			 !json_object_set_new(meta, "timeout_ms", json_integer(0)))

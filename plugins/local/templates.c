@@ -202,6 +202,14 @@ int localp_m_template_delete(void *vctx, const char *id)
 	return 0;
 }
 
+int localp_template_exists(struct localp_local *ctx, const char *template_id)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/templates/%s/files", ctx->state_dir, template_id);
+	return tpl_id_valid(template_id) && access(path, F_OK) == 0;
+}
+
 int localp_template_copy_into(struct localp_local *ctx, const char *template_id, int home_fd)
 {
 	char path[4200], err[CSDKC_ERR_MAX];

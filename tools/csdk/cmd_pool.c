@@ -36,15 +36,34 @@ static int pool_call(struct tool_cli *cli, const char *op, json_t **out)
 
 static int print_status(const struct tool_cli *cli, json_t *st)
 {
+	json_t *shapes = json_object_get(st, "shapes"), *sh;
+	size_t i;
+
 	if (cli->json)
 		return tool_print_json(st, TOOL_EXIT_FAILURE);
-	fprintf(TOOL_STDOUT, "size: %lld\nready: %lld\nmaking: %lld\nrefilling: %s\ndrained: %s\ndirectory: %s\n",
-		(long long)json_integer_value(json_object_get(st, "size")),
-		(long long)json_integer_value(json_object_get(st, "ready")),
-		(long long)json_integer_value(json_object_get(st, "making")),
-		json_is_true(json_object_get(st, "refilling")) ? "yes" : "no",
-		json_is_true(json_object_get(st, "drained")) ? "yes" : "no",
-		json_string_value(json_object_get(st, "dir")) ? json_string_value(json_object_get(st, "dir")) : "");
+	if (!json_array_size(shapes))
+		fprintf(TOOL_STDOUT, "no pool is configured (docs/pools.md)\n");
+	else
+		fprintf(TOOL_STDOUT, "%-12s %5s %5s %6s %-9s %-7s %-20s %5s %10s %-8s %s\n", "POOL", "SIZE", "READY", "MAKING",
+			"REFILLING", "DRAINED", "TEMPLATE", "CPUS", "MEMORY", "NETWORK", "DIRECTORY");
+	json_array_foreach(shapes, i, sh) {
+		char cpus[32] = "-", mem[32] = "-";
+
+		if (json_real_value(json_object_get(sh, "cpus")) > 0)
+			snprintf(cpus, sizeof(cpus), "%g", json_real_value(json_object_get(sh, "cpus")));
+		if (json_integer_value(json_object_get(sh, "memory")) > 0)
+			snprintf(mem, sizeof(mem), "%lld", (long long)json_integer_value(json_object_get(sh, "memory")));
+		fprintf(TOOL_STDOUT, "%-12s %5lld %5lld %6lld %-9s %-7s %-20s %5s %10s %-8s %s\n",
+			json_string_value(json_object_get(sh, "name")),
+			(long long)json_integer_value(json_object_get(sh, "size")),
+			(long long)json_integer_value(json_object_get(sh, "ready")),
+			(long long)json_integer_value(json_object_get(sh, "making")),
+			json_is_true(json_object_get(sh, "refilling")) ? "yes" : "no",
+			json_is_true(json_object_get(sh, "drained")) ? "yes" : "no",
+			json_string_value(json_object_get(sh, "template")) ? json_string_value(json_object_get(sh, "template")) : "-",
+			cpus, mem, json_string_value(json_object_get(sh, "network")),
+			json_string_value(json_object_get(sh, "dir")) ? json_string_value(json_object_get(sh, "dir")) : "");
+	}
 	json_decref(st);
 	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
@@ -82,6 +101,6 @@ const struct tool_command tool_cmd_pool = {
 	"pool status\n"
 	"pool fill\n"
 	"pool drain",
-	"Show the provider's pool of ready sandboxes, fill it now, or destroy its idle members (local provider; see docs/pools.md).",
+	"Show the provider's pools of ready sandboxes (one per shape: pool and [pool NAME]), fill them now, or destroy every idle member (local provider; see docs/pools.md).",
 	NULL,
 };
