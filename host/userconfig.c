@@ -15,10 +15,11 @@
 #include "util.h"
 
 struct entry {
-	char *provider;   /* NULL for [csdk] */
+	char *provider;   /* NULL for [csdk]; "[pool NAME]" for a pool's keys */
 	char *key;
 	char *value;
 	int line;
+	int pool_line;    /* a provider's "pools" made of [pool NAME] sections: the first one's line */
 };
 
 struct csdk_user_config {
@@ -112,6 +113,7 @@ static int add_entry(csdk_user_config *cfg, const char *provider, const char *ke
 	e->key = strdup(key);
 	e->value = strdup(value);
 	e->line = line;
+	e->pool_line = 0;
 	if ((provider && !e->provider) || !e->key || !e->value) {
 		free(e->provider);
 		free(e->key);
@@ -185,8 +187,109 @@ static int csdk_setting(csdk_user_config *cfg, const char *file, int line, const
 	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown key '%s' in [csdk]; known keys: %s", file, line, key, csdk_keys);
 }
 
+static const char *const pool_keys = "provider, size, template, cpus, memory, network";
+
+/* One key of [pool NAME]: checked here, so that its error names the line. */
+static int pool_setting(const char *file, int line, const char *section, const char *key, const char *value)
+{
+	int64_t n;
+	double cpus;
+	char *end;
+
+	if (strpbrk(value, ",;:=") || !*value)
+		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' of %s is empty or holds one of , ; : =; give a plain value", file, line, key, section);
+	if (!strcmp(key, "provider"))
+		return valid_name(value) ? 0 : csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a provider name; give one such as local", file, line, value);
+	if (!strcmp(key, "size")) {
+		n = strtoll(value, &end, 10);
+		if (end == value || *end || n < 1 || n > 1000)
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: size '%s' of %s is not a number from 1 to 1000; give the number of ready sandboxes to keep", file, line, value, section);
+		return 0;
+	}
+	if (!strcmp(key, "cpus")) {
+		cpus = strtod(value, &end);
+		if (end == value || *end || !(cpus >= 0.01 && cpus <= 1024))
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: cpus '%s' of %s is not a number of CPUs from 0.01 to 1024, such as 0.5 or 2", file, line, value, section);
+		return 0;
+	}
+	if (!strcmp(key, "memory")) {
+		if (csdkp_parse_size(&n, value) < 0 || n < 1)
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: memory '%s' of %s is not a size; give bytes, or a number with K, M, G or T such as 512M", file, line, value, section);
+		return 0;
+	}
+	if (!strcmp(key, "template") || !strcmp(key, "network"))
+		return 0;
+	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown key '%s' in %s; known keys: %s", file, line, key, section, pool_keys);
+}
+
+/*
+ * The [pool NAME] sections become their provider's pools key,
+ * "NAME:size=N,template=ID,...;..." (docs/pools.md), memory in bytes.
+ * provider defaults to the file's default provider, else the first of
+ * providers, else local.
+ */
+static int gather_pools(csdk_user_config *cfg, const char *file)
+{
+	const struct entry *def = lookup(cfg, NULL, "default");
+	const char *fallback = def ? def->value : cfg->n_providers ? cfg->providers[0] : "local";
+	size_t i, j, n = cfg->n;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const struct entry *hdr = &cfg->entries[i], *p, *sz, *e;
+		struct entry *pools;
+		char *spec, *grown;
+		int64_t bytes;
+		int line;
+
+		if (!hdr->provider || strncmp(hdr->provider, "[pool ", 6) || strcmp(hdr->key, "\n"))
+			continue;
+		p = lookup(cfg, hdr->provider, "provider");
+		if (!(sz = lookup(cfg, hdr->provider, "size")))
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: %s has no size; add 'size = N', the number of ready sandboxes to keep", file, hdr->line, hdr->provider);
+		if (!(spec = csdkp_printf("%.*s:size=%s", (int)(strlen(hdr->provider) - 7), hdr->provider + 6, sz->value)))
+			return csdkp_error_oom();
+		for (j = 0; j < n; j++) {
+			e = &cfg->entries[j];
+			if (!e->provider || strcmp(e->provider, hdr->provider) || !strcmp(e->key, "\n") || !strcmp(e->key, "provider") || !strcmp(e->key, "size"))
+				continue;
+			if (!strcmp(e->key, "memory") && csdkp_parse_size(&bytes, e->value) == 0)
+				grown = csdkp_printf("%s,memory=%lld", spec, (long long)bytes);
+			else
+				grown = csdkp_printf("%s,%s=%s", spec, e->key, e->value);
+			free(spec);
+			if (!(spec = grown))
+				return csdkp_error_oom();
+		}
+		pools = (struct entry *)lookup(cfg, p ? p->value : fallback, "pools");
+		if (pools && !pools->pool_line) {
+			rc = csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: %s and 'pools' on line %d both give pools of provider '%s'; keep the [pool NAME] sections or the key",
+					     file, hdr->line, hdr->provider, pools->line, p ? p->value : fallback);
+			free(spec);
+			return rc;
+		}
+		if (pools) {
+			grown = csdkp_printf("%s;%s", pools->value, spec);
+			free(spec);
+			if (!grown)
+				return csdkp_error_oom();
+			free(pools->value);
+			pools->value = grown;
+			continue;
+		}
+		/* add_entry may move the entries hdr and p point into */
+		line = hdr->line;
+		rc = add_entry(cfg, p ? p->value : fallback, "pools", spec, line);
+		free(spec);
+		if (rc)
+			return rc;
+		cfg->entries[cfg->n - 1].pool_line = line;
+	}
+	return 0;
+}
+
 /* A [section] line, s without its '[': sets *section (NULL for [csdk]) and *in_section. */
-static int parse_section(const char *file, int line, char *s, char **section, int *in_section)
+static int parse_section(csdk_user_config *cfg, const char *file, int line, char *s, char **section, int *in_section)
 {
 	size_t len = strlen(s);
 
@@ -207,6 +310,20 @@ static int parse_section(const char *file, int line, char *s, char **section, in
 		*in_section = 1;
 		return 0;
 	}
+	/* a pool's shape (docs/pools.md): gathered into its provider's pools key after the parse */
+	if (!strncmp(s, "pool", 4) && (s[4] == ' ' || s[4] == '\t')) {
+		char *name = trim(s + 5);
+		if (!valid_name(name))
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a pool name; write [pool NAME] with a name such as python or big", file, line, name);
+		if (!(*section = csdkp_printf("[pool %s]", name)))
+			return csdkp_error_oom();
+		if (lookup(cfg, *section, "\n"))
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: [pool %s] is already on line %d; give each pool one section and its own name",
+					       file, line, name, lookup(cfg, *section, "\n")->line);
+		*in_section = 1;
+		/* the header's line, kept as the key "\n" (no key can be written so) */
+		return add_entry(cfg, *section, "\n", "", line);
+	}
 	if (!strncmp(s, "provider", 8) && (s[8] == ' ' || s[8] == '\t')) {
 		char *name = trim(s + 9);
 		if (!valid_name(name))
@@ -216,7 +333,7 @@ static int parse_section(const char *file, int line, char *s, char **section, in
 		*in_section = 1;
 		return 0;
 	}
-	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk], [provider NAME] or [serve]", file, line, s);
+	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk], [provider NAME], [pool NAME] or [serve]", file, line, s);
 }
 
 /* The value of key in *value: unquoted, or cut at a comment. */
@@ -256,7 +373,7 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 	if (!*s || *s == '#')
 		return 0;
 	if (*s == '[')
-		return parse_section(file, line, s, section, in_section);
+		return parse_section(cfg, file, line, s, section, in_section);
 	if (!(eq = strchr(s, '=')))
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #", file, line);
 	*eq = '\0';
@@ -271,6 +388,8 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 	if ((dup = lookup(cfg, *section, key)))
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is already set on line %d; keep one of the two", file, line, key, dup->line);
 	if (!*section && (rc = csdk_setting(cfg, file, line, key, value)))
+		return rc;
+	if (*section && !strncmp(*section, "[pool ", 6) && (rc = pool_setting(file, line, *section, key, value)))
 		return rc;
 	return add_entry(cfg, *section, key, value, line);
 }
@@ -310,6 +429,8 @@ int csdk_user_config_parse(csdk_user_config **out, const char *name, const char 
 		if (i == cfg->n_providers)
 			rc = csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: default provider '%s' is not in providers; add it to providers or change default", name, def->line, def->value);
 	}
+	if (rc == 0)
+		rc = gather_pools(cfg, name);
 	if (rc) {
 		csdk_user_config_free(cfg);
 		return rc;
@@ -516,6 +637,9 @@ int csdk_user_config_resolve(csdk_config_entries **out, const csdk_user_config *
 		}
 	for (i = 0; cfg && i < cfg->n; i++) {
 		const struct entry *e = &cfg->entries[i];
+		if (e->provider && !strcmp(e->provider, plugin->name) && e->pool_line && !csdkp_config_key_find(plugin, e->key))
+			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "%s:%d: provider '%s' keeps no pools; remove the [pool] sections that name it, or give them 'provider = local'",
+					       cfg->path, e->line, plugin->name);
 		if (e->provider && !strcmp(e->provider, plugin->name) && !csdkp_config_key_find(plugin, e->key)) {
 			csdkp_config_keys_text(keys, sizeof(keys), plugin);
 			return csdkp_error_set(CSDK_ECONFIG, plugin->name, "%s:%d: unknown key '%s' for provider '%s'; known keys: %s",
