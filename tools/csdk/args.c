@@ -229,6 +229,31 @@ void tool_create_args_init(struct tool_create_args *args)
 	args->opts = init;
 }
 
+static int tool_parse_cpus(double *out, const struct tool_cli *cli, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v >= 0.01 && v <= 1024))
+		return tool_cli_usage(cli, "invalid --cpus '%s': give a number of CPUs from 0.01 to 1024, such as 0.5 or 2", arg);
+	*out = v;
+	return 0;
+}
+
+static int tool_parse_memory(uint64_t *out, const struct tool_cli *cli, const char *arg)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long v = strtoull(arg, &end, 10);
+	const char *u = *end ? strchr(units, *end) : NULL;
+	int shift = u ? 10 * (int)(u - units + 1) : 0;
+
+	if (end == arg || *arg == '-' || (*end && (!u || end[1])) || !v || v > (UINT64_MAX >> shift))
+		return tool_cli_usage(cli, "invalid --memory '%s': give bytes, or a number with K, M, G or T such as 512M", arg);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 int tool_create_option(struct tool_create_args *args, const struct tool_cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
@@ -255,6 +280,10 @@ int tool_create_option(struct tool_create_args *args, const struct tool_cli *cli
 		return tool_parse_kv(&args->envs, &args->n_envs, cli, "--env", (char *)arg);
 	case TOOL_OPT_METADATA:
 		return tool_parse_kv(&args->metadata, &args->n_metadata, cli, "--metadata", (char *)arg);
+	case TOOL_OPT_CPUS:
+		return tool_parse_cpus(&args->opts.cpus, cli, arg);
+	case TOOL_OPT_MEMORY:
+		return tool_parse_memory(&args->opts.memory_bytes, cli, arg);
 	default:
 		return -1;
 	}

@@ -83,6 +83,8 @@ enum {
 	TOOL_OPT_TIMEOUT,
 	TOOL_OPT_ENV,
 	TOOL_OPT_METADATA,
+	TOOL_OPT_CPUS,
+	TOOL_OPT_MEMORY,
 	TOOL_OPT_FIRST_FREE
 };
 #define TOOL_CREATE_LONGOPTS \
@@ -92,7 +94,9 @@ enum {
 	{ "snapshot", required_argument, NULL, TOOL_OPT_SNAPSHOT }, \
 	{ "timeout", required_argument, NULL, TOOL_OPT_TIMEOUT }, \
 	{ "env", required_argument, NULL, TOOL_OPT_ENV }, \
-	{ "metadata", required_argument, NULL, TOOL_OPT_METADATA }
+	{ "metadata", required_argument, NULL, TOOL_OPT_METADATA }, \
+	{ "cpus", required_argument, NULL, TOOL_OPT_CPUS }, \
+	{ "memory", required_argument, NULL, TOOL_OPT_MEMORY }
 
 /* The options of the commands that create a sandbox of their own: create, run. */
 extern const struct option tool_create_named_longopts[];
@@ -109,7 +113,9 @@ extern const struct option tool_common_longopts[];
 	"  --snapshot ID            start from a snapshot\n" \
 	"  --timeout MS             lifetime in milliseconds (0: provider default)\n" \
 	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n" \
-	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n"
+	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n" \
+	"  --cpus N                 CPUs of the sandbox, e.g. 0.5 (a hint; local: a cgroup quota)\n" \
+	"  --memory SIZE            memory of the sandbox, e.g. 512M (a hint; local: a cgroup limit)\n"
 
 /* Interleave options with every positional argument. */
 #define TOOL_ALL_POSITIONALS ((size_t)-1)

@@ -84,7 +84,7 @@ static int run_create(struct tool_cli *cli, int argc, char **argv)
 const struct tool_command tool_cmd_create = {
 	"create", run_create,
 	"create [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
-	"            [--timeout MS] [--env K=V]... [--metadata K=V]...",
+	"            [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]",
 	"Create a sandbox and print its id.",
 	TOOL_NAME_OPTIONS_HELP
 	TOOL_CREATE_OPTIONS_HELP,
@@ -349,7 +349,7 @@ static int run_find_or_create(struct tool_cli *cli, int argc, char **argv)
 const struct tool_command tool_cmd_find_or_create = {
 	"find-or-create", run_find_or_create,
 	"find-or-create NAME [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
-	"                    [--timeout MS] [--env K=V]... [--metadata K=V]...",
+	"                    [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]",
 	"Print the id of the sandbox NS/NAME, creating it first if there is none.",
 	"  --namespace NS           namespace of the name (default: default)\n"
 	TOOL_CREATE_OPTIONS_HELP,
