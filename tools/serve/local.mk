@@ -4,7 +4,7 @@
 SERVE_TESTS = serve/tests/sdk-kitagent.test serve/tests/load-kitagent.test serve/tests/kit-e2b-kitagent.test \
 	serve/tests/sdk-local.test serve/tests/load-local.test serve/tests/kit-e2b-local.test \
 	serve/tests/sdk-docker.test serve/tests/load-docker.test serve/tests/kit-e2b-docker.test \
-	serve/tests/early-kitagent.test
+	serve/tests/early-kitagent.test serve/tests/pool-local.test
 if BUILD_AGENT
 TESTS += $(SERVE_TESTS)
 endif
