@@ -1252,7 +1252,7 @@ int main(void)
 	CHECK_RC(entry(CSDK_ABI_VERSION, &desc), 0);
 	CHECK(desc && desc->magic == CSDK_PLUGIN_MAGIC && !strcmp(desc->name, "local"));
 	CHECK(desc->capabilities == (CSDK_CAP_FILESYSTEM | CSDK_CAP_NAMED | CSDK_CAP_TEMPLATES | CSDK_CAP_SNAPSHOTS | CSDK_CAP_STREAMING | CSDK_CAP_THREAD_SAFE | CSDK_CAP_EXEC));
-	CHECK(desc->n_config_keys == 19);
+	CHECK(desc->n_config_keys == 22);
 	CHECK(desc->struct_size >= CSDK_PLUGIN_SIZE_2_0 && desc->config_key_size >= CSDK_CONFIG_KEY_SIZE_2_0);
 	m = desc->methods;
 	CHECK(m->struct_size >= CSDK_METHODS_SIZE_2_0);
