@@ -576,6 +576,12 @@ START_TEST(config_file_is_parsed)
 	ck_assert_str_eq(csdk_user_config_get(cfg, "local", "state_dir"), "/var/lib/csdk#1");
 	ck_assert_str_eq(csdk_user_config_get(cfg, "local", "python"), "#python3");
 	csdk_user_config_free(cfg);
+	/* [pool NAME] sections become their provider's pools key, memory in bytes */
+	ck_assert_int_eq(csdk_user_config_parse(&cfg, "cfg", "[csdk]\nproviders = local, example\n[pool py]\nsize = 2\ntemplate = tpl-0123456789abcdef\n"
+						      "[pool big]\nsize = 1\ncpus = 0.5\nmemory = 1G\nnetwork = host\n[pool other]\nprovider = example\nsize = 3\n"), 0);
+	ck_assert_str_eq(csdk_user_config_get(cfg, "local", "pools"), "py:size=2,template=tpl-0123456789abcdef;big:size=1,cpus=0.5,memory=1073741824,network=host");
+	ck_assert_str_eq(csdk_user_config_get(cfg, "example", "pools"), "other:size=3");
+	csdk_user_config_free(cfg);
 	ck_assert_int_eq(csdk_user_config_parse(&cfg, "cfg", ""), 0);
 	ck_assert_ptr_null(csdk_user_config_default(cfg));
 	ck_assert_int_eq(csdk_user_config_strategy(cfg), CSDK_STRATEGY_PRIORITY);
@@ -589,7 +595,17 @@ START_TEST(config_file_errors_name_the_line_and_the_fix)
 	ck_assert_str_eq(parse_error("[csdk]\nstrategy = fastest\n"), "cfg:2: unknown strategy 'fastest'; use priority or round-robin");
 	ck_assert_str_eq(parse_error("[csdk]\nfallback = maybe\n"), "cfg:2: fallback must be true or false, not 'maybe'");
 	ck_assert_str_eq(parse_error("default = local\n"), "cfg:1: 'default' is outside any section; put it under [csdk] or [provider NAME]");
-	ck_assert_str_eq(parse_error("[compute]\n"), "cfg:1: unknown section [compute]; use [csdk], [provider NAME] or [serve]");
+	ck_assert_str_eq(parse_error("[compute]\n"), "cfg:1: unknown section [compute]; use [csdk], [provider NAME], [pool NAME] or [serve]");
+	ck_assert_str_eq(parse_error("[pool Big]\n"), "cfg:1: 'Big' is not a pool name; write [pool NAME] with a name such as python or big");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1\n[pool big]\n"), "cfg:3: [pool big] is already on line 1; give each pool one section and its own name");
+	ck_assert_str_eq(parse_error("[pool big]\ncpus = 2\n"), "cfg:1: [pool big] has no size; add 'size = N', the number of ready sandboxes to keep");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1001\n"), "cfg:2: size '1001' of [pool big] is not a number from 1 to 1000; give the number of ready sandboxes to keep");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1\nmemory = 4X\n"), "cfg:3: memory '4X' of [pool big] is not a size; give bytes, or a number with K, M, G or T such as 512M");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1\ncpus = many\n"), "cfg:3: cpus 'many' of [pool big] is not a number of CPUs from 0.01 to 1024, such as 0.5 or 2");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1\nimage = x\n"), "cfg:3: unknown key 'image' in [pool big]; known keys: provider, size, template, cpus, memory, network");
+	ck_assert_str_eq(parse_error("[pool big]\nsize = 1\ntemplate = a;b\n"), "cfg:3: 'template' of [pool big] is empty or holds one of , ; : =; give a plain value");
+	ck_assert_str_eq(parse_error("[provider local]\npools = a:size=1\n[pool big]\nsize = 1\n"),
+			 "cfg:3: [pool big] and 'pools' on line 2 both give pools of provider 'local'; keep the [pool NAME] sections or the key");
 	ck_assert_str_eq(parse_error("[provider Docker]\n"), "cfg:1: 'Docker' is not a provider name; write [provider NAME] with a name such as local or docker");
 	ck_assert_str_eq(parse_error("[csdk\n"), "cfg:1: section header without ']'; write [csdk] or [provider NAME]");
 	ck_assert_str_eq(parse_error("[csdk]\n\nproviders local\n"), "cfg:3: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #");
@@ -745,6 +761,10 @@ START_TEST(unknown_provider_key_in_the_file)
 	ck_assert_int_eq(csdk_user_config_resolve(&e, NULL, csdk_registry_find(reg(), "example"), given, 1), CSDK_ECONFIG);
 	ck_assert_str_eq(csdk_error_last()->message, "unknown configuration key 'apikey' for provider 'example'; known keys: api_key");
 	ck_assert_ptr_null(e);
+	csdk_user_config_free(cfg);
+	ck_assert_int_eq(csdk_user_config_parse(&cfg, "cfg", "[provider example]\napi_key = a\n\n[pool big]\nprovider = example\nsize = 2\n"), 0);
+	ck_assert_int_eq(csdk_user_config_resolve(&e, cfg, csdk_registry_find(reg(), "example"), NULL, 0), CSDK_ECONFIG);
+	ck_assert_str_eq(csdk_error_last()->message, "cfg:4: provider 'example' keeps no pools; remove the [pool] sections that name it, or give them 'provider = local'");
 	csdk_user_config_free(cfg);
 }
 END_TEST
