@@ -76,7 +76,7 @@ struct localp_local {
 	size_t n_config_pairs;
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned;
+	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned, refiller_warned;
 	char probe_error[256];
 };
 

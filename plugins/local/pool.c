@@ -343,6 +343,18 @@ static void spawn_refiller(struct localp_local *ctx, const struct localp_shape *
 	sigemptyset(&none);
 	if (argv.failed || envp.failed)
 		goto out;
+	if (access(ctx->refiller, X_OK) < 0) {
+		int warn;
+
+		pthread_mutex_lock(&ctx->probe_lock);
+		warn = !ctx->refiller_warned;
+		ctx->refiller_warned = 1;
+		pthread_mutex_unlock(&ctx->probe_lock);
+		if (warn)
+			ctx->host->log(ctx->host, CSDK_LOG_WARN, "pools are not refilled in the background: the refiller %s cannot run (%s); install csdk, set pool_refiller (CSDK_LOCAL_POOL_REFILLER), or refill with csdk pool fill",
+				       ctx->refiller, strerror(errno));
+		goto out;
+	}
 	if ((pid = fork()) == 0) {
 		setsid();
 		if (fork() == 0) {
@@ -899,11 +911,17 @@ int localp_pool_config(struct localp_local *ctx, const struct csdk_config *confi
 	v = ctx->host->config_get(config, "pool_refiller");
 	if (v && v[0] != '/')
 		return ctx->host->error(ctx->host, CSDK_ECONFIG, "invalid value '%s' for pool_refiller; use the absolute path of csdk-pool-refill", v);
-	if (!(ctx->refiller = strdup(v ? v : LOCALP_DEFAULT_REFILLER)))
-		return CSDK_ENOMEM;
 	/* the refiller opens this very plugin, with this configuration */
 	if (dladdr((void *)localp_m_extension, &info) && info.dli_fname && strrchr(info.dli_fname, '/') &&
 	    !(ctx->plugin_dir = strndup(info.dli_fname, (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname))))
+		return CSDK_ENOMEM;
+	/* not installed: the build tree's, next to .libs/ */
+	if (!v && access(LOCALP_DEFAULT_REFILLER, X_OK) && ctx->plugin_dir &&
+	    asprintf(&ctx->refiller, "%s/../csdk-pool-refill", ctx->plugin_dir) > 0 && access(ctx->refiller, X_OK)) {
+		free(ctx->refiller);
+		ctx->refiller = NULL;
+	}
+	if (!ctx->refiller && !(ctx->refiller = strdup(v ? v : LOCALP_DEFAULT_REFILLER)))
 		return CSDK_ENOMEM;
 	if (!(ctx->config_pairs = calloc(n_keys + 1, sizeof(char *))))
 		return CSDK_ENOMEM;
