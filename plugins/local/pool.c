@@ -84,6 +84,8 @@ static struct localp_local *shape_ctx(struct localp_local *ctx, const struct loc
 	*copy = *ctx;
 	pthread_mutex_unlock(&ctx->probe_lock);
 	copy->network = (enum localp_network)s->network;
+	/* the pool's network is its own choice: network=host's warning is for the provider's */
+	copy->net_warned = 1;
 	pthread_mutex_init(&copy->probe_lock, NULL);
 	return copy;
 }
