@@ -203,6 +203,7 @@ static int refill_lock_wait(struct localp_local *ctx, const char *dir, const cha
 		poll(NULL, 0, 20);
 	}
 	if (fd >= 0) {
+		lock_note_pid(fd);
 		*out = fd;
 		return 0;
 	}
@@ -299,8 +300,9 @@ static int refill(struct localp_local *ctx, const struct localp_shape *s, const 
 				break;
 		} else if ((lock = refill_lock(dir)) < 0) {
 			break;
+		} else {
+			lock_note_pid(lock);
 		}
-		lock_note_pid(lock);
 		destroy_members(sctx, dir, 0);
 		while (!rc && !drained(dir) && ready_members(dir) < s->size)
 			rc = make_member(sctx, s, dir);
@@ -674,18 +676,22 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 	if (fill && !ctx->n_shapes)
 		rc = ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"no pool is configured; set pool (CSDK_LOCAL_POOL) to the number of ready sandboxes to keep, or add a [pool NAME] section to the configuration file (docs/pools.md)");
-	for (size_t i = 0; !rc && i < ctx->n_shapes; i++) {
+	/* a pool that cannot be filled does not keep the others from it: the first error is the answer */
+	for (size_t i = 0; rc != CSDK_ENOMEM && i < ctx->n_shapes; i++) {
 		const struct localp_shape *s = &ctx->shapes[i];
 		struct localp_local copy, *sctx = shape_ctx(ctx, s, &copy);
+		int one;
 
-		if (!(rc = shape_dir(sctx, s, dir, sizeof(dir))) && fill) {
+		if (!(one = shape_dir(sctx, s, dir, sizeof(dir))) && fill) {
 			snprintf(mark, sizeof(mark), "%s/" DRAINED_MARK, dir);
 			unlink(mark);
-			rc = refill(ctx, s, dir, 1);
+			one = refill(ctx, s, dir, 1);
 		}
 		shape_ctx_done(ctx, sctx);
-		if (!rc)
-			rc = status_one(ctx, s, dir, shapes);
+		if (!one)
+			one = status_one(ctx, s, dir, shapes);
+		if (one && !rc)
+			rc = one;
 	}
 	if (rc || !(*out = json_pack("{s:o}", "shapes", shapes))) {
 		if (!rc)
