@@ -331,7 +331,7 @@ static void spawn_refiller(struct localp_local *ctx, const struct localp_shape *
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
 	pid_t pid;
-	int fd;
+	int fd, nul;
 
 	snprintf(log, sizeof(log), "%s/" REFILL_LOG, dir);
 	snprintf(failed, sizeof(failed), "cannot run the pool refiller %s; install csdk, or set pool_refiller (CSDK_LOCAL_POOL_REFILLER) to its path\n", ctx->refiller);
@@ -365,12 +365,13 @@ static void spawn_refiller(struct localp_local *ctx, const struct localp_shape *
 			for (int sig = 1; sig < NSIG; sig++)
 				sigaction(sig, &dfl, NULL);
 			sigprocmask(SIG_SETMASK, &none, NULL);
-			if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-				dup2(fd, 0);
-				dup2(fd, 1);
+			if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+				dup2(nul, 0);
+				dup2(nul, 1);
 			}
-			if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600)) >= 0)
-				dup2(fd, 2);
+			/* never the caller's standard error (a server's log) */
+			fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+			dup2(fd >= 0 ? fd : nul, 2);
 			/* a copy of the caller's descriptors would hold its flock locks and keep its pipes open */
 			if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
 				for (fd = 3; fd < 65536; fd++)
@@ -646,7 +647,7 @@ static json_t *shape_json(const struct localp_shape *s)
 			 "network", s->network < 0 ? "provider" : nets[s->network]);
 }
 
-static int status_one(const struct localp_local *ctx, const struct localp_shape *s, const char *dir, json_t *shapes)
+static int status_one(const struct localp_shape *s, const char *dir, json_t *shapes)
 {
 	json_t *st = shape_json(s), *counts;
 	long ready, making;
@@ -660,7 +661,6 @@ static int status_one(const struct localp_local *ctx, const struct localp_shape 
 	rc = !st || !counts || json_object_update(st, counts) || json_array_append(shapes, st) ? CSDK_ENOMEM : 0;
 	json_decref(counts);
 	json_decref(st);
-	(void)ctx;
 	return rc;
 }
 
@@ -689,7 +689,7 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 		}
 		shape_ctx_done(ctx, sctx);
 		if (!one)
-			one = status_one(ctx, s, dir, shapes);
+			one = status_one(s, dir, shapes);
 		if (one && !rc)
 			rc = one;
 	}
@@ -820,7 +820,7 @@ static int parse_bytes(const char *v, uint64_t *out)
 	return 0;
 }
 
-static int shape_set(struct localp_local *ctx, struct localp_shape *s, const char *key, const char *v, char *why, size_t whylen)
+static int shape_set(struct localp_shape *s, const char *key, const char *v, char *why, size_t whylen)
 {
 	char *end;
 
@@ -854,7 +854,6 @@ static int shape_set(struct localp_local *ctx, struct localp_shape *s, const cha
 	} else {
 		return snprintf(why, whylen, "pool '%s': unknown key '%s' (keys: size, template, cpus, memory, network)", s->name, key), -1;
 	}
-	(void)ctx;
 	return 0;
 }
 
@@ -865,7 +864,7 @@ static int same_shape(const struct localp_shape *a, const struct localp_shape *b
 }
 
 /* One "NAME:key=value,..." of pools into ctx->shapes. */
-static int parse_shape(struct localp_local *ctx, const char *text, char *spec, char *why, size_t whylen)
+static int parse_shape(struct localp_local *ctx, char *spec, char *why, size_t whylen)
 {
 	struct localp_shape *grown, *s;
 	char *colon = strchr(spec, ':'), *save = NULL, *kv;
@@ -893,7 +892,7 @@ static int parse_shape(struct localp_local *ctx, const char *text, char *spec, c
 		if (!eq)
 			return snprintf(why, whylen, "pool '%s': '%s' is not KEY=VALUE", s->name, kv), -1;
 		*eq = '\0';
-		if ((rc = shape_set(ctx, s, kv, eq + 1, why, whylen)))
+		if ((rc = shape_set(s, kv, eq + 1, why, whylen)))
 			return rc;
 	}
 	if (!s->size)
@@ -901,7 +900,6 @@ static int parse_shape(struct localp_local *ctx, const char *text, char *spec, c
 	for (size_t i = 0; i + 1 < ctx->n_shapes; i++)
 		if (same_shape(&ctx->shapes[i], s))
 			return snprintf(why, whylen, "pools '%s' and '%s' have the same template, cpus, memory and network; merge them", ctx->shapes[i].name, s->name), -1;
-	(void)text;
 	return 0;
 }
 
@@ -941,7 +939,7 @@ int localp_pool_config(struct localp_local *ctx, const struct csdk_config *confi
 		char def[40];
 
 		snprintf(def, sizeof(def), "default:size=%lld", (long long)ctx->pool);
-		if ((rc = parse_shape(ctx, def, def, why, sizeof(why))))
+		if ((rc = parse_shape(ctx, def, why, sizeof(why))))
 			return rc < -1 ? rc : bad_shape(ctx, def, why);
 	}
 	if (!(v = ctx->host->config_get(config, "pools")) || !*v)
@@ -951,7 +949,7 @@ int localp_pool_config(struct localp_local *ctx, const struct csdk_config *confi
 	for (spec = strtok_r(copy, ";", &save); !rc && spec; spec = strtok_r(NULL, ";", &save)) {
 		while (*spec == ' ')
 			spec++;
-		if (*spec && (rc = parse_shape(ctx, v, spec, why, sizeof(why))) == -1)
+		if (*spec && (rc = parse_shape(ctx, spec, why, sizeof(why))) == -1)
 			rc = bad_shape(ctx, v, why);
 	}
 	free(copy);
