@@ -18,8 +18,8 @@ D=$HOSTILE_PLUGINS
 
 run list "$P"
 expect_status list 0
-expect_line list out "crashy       6.6.6    2.0  direct  exec                   $D/csdk-crashy.so"
-expect_line list out "initcrash    6.6.6    2.0  direct  exec                   $D/csdk-initcrash.so"
+expect_line list out "crashy       6.6.6    2.1  direct  exec                   $D/csdk-crashy.so"
+expect_line list out "initcrash    6.6.6    2.1  direct  exec                   $D/csdk-initcrash.so"
 expect_line list out "8 plugins loaded"
 
 run list-json "$P" --json
