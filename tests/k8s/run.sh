@@ -24,11 +24,17 @@ make -s -C plugins/k8s tests/test-engine tests/test-wsv5 >/dev/null || { echo "b
 plugins/k8s/tests/wsv5.sh
 result "ws-v5-test-server (close-stdin frame, v5 only)" $?
 
+# one test cluster per machine (its ports are fixed): runs take turns; the
+# cluster's daemons do not hold the lock (9>&-)
+if [ -w /var/lock ]; then
+	exec 9>/var/lock/csdk-k8s-cluster
+	flock -n 9 || { echo "another test cluster runs on this machine: waiting for it (/var/lock/csdk-k8s-cluster)"; flock 9; }
+fi
 t0=$(date +%s)
 "$here/cluster.sh" down "$dir" >/dev/null 2>&1
 kubelet_dirs="/var/lib/kubelet /var/log/pods /var/log/containers"
 before=$(ls -d $kubelet_dirs 2>/dev/null)
-CSDK_K8S_IMAGES=debian "$here/cluster.sh" up "$dir"
+CSDK_K8S_IMAGES=debian "$here/cluster.sh" up "$dir" 9>&-
 rc=$?
 echo "cluster up: $(( $(date +%s) - t0 )) s"
 if [ $rc -ne 0 ]; then
