@@ -66,4 +66,34 @@ struct csdkc_capture {
 /** Append what still fits under cap->max of data to cap: 0, or CSDK_ENOMEM. */
 int csdkc_capture_append(struct csdkc_capture *cap, const void *data, size_t len);
 
+/* pool.c: warm pools (docs/pools.md), the parts the providers share. */
+
+struct csdk_host;
+struct csdk_create_request;
+
+/**
+ * The pool directory of one configuration, base/pool/HASH (made 0700),
+ * HASH from desc: everything a member is made with.
+ */
+int csdkc_pool_dir(char *out, size_t outlen, const char *base, const char *desc, char *err, size_t errlen);
+/** The refill lock of a pool directory (flock), or -1 when another process holds it (nonblock) or it cannot be opened. */
+int csdkc_pool_lock(const char *dir, int nonblock);
+/** 1 when drain marked the pool: a refiller stops before its next member. */
+int csdkc_pool_drained(const char *dir);
+void csdkc_pool_set_drained(const char *dir, int on);
+/**
+ * Starts the detached refiller of dir: forks twice (the caller reaps the
+ * first child at once, so it never waits for a refill). Returns 1 in the
+ * refiller, which runs in a session of its own with no descriptor of the
+ * caller, standard error on dir/refill.log, and *out a copy of parent whose
+ * error writes there and log drops; it must end with _exit. Returns 0 in the caller.
+ */
+int csdkc_pool_detach(const char *dir, const struct csdk_host *parent, struct csdk_host *out);
+/**
+ * A claimed member's agent takes a new token and the create's envs (POST
+ * /init, authenticated with the member's token): run is the directory of
+ * its agent.sock and token, which is replaced (mode 0600). 0, or -1.
+ */
+int csdkc_pool_new_token(const char *run, const struct csdk_create_request *opts);
+
 #endif

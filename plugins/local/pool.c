@@ -10,33 +10,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "local.h"
 
-#define REFILL_LOCK "refill.lock"
-#define REFILL_LOG "refill.log"
-#define DRAINED_MARK "drained"
-#define INIT_WAIT_MS 5000
-
-/* FNV-1a of what makes members of this configuration interchangeable. */
+/* The pool directory of this configuration: a hash of what makes members interchangeable. */
 static int shape_dir(struct localp_local *ctx, char *out, size_t outlen)
 {
 	const char *iso;
-	char desc[4600];
-	uint64_t h = 14695981039346656037ull;
+	char desc[4600], err[CSDKC_ERR_MAX];
 	int rc;
 
 	if ((rc = localp_isolation_for_create(ctx, &iso)))
@@ -46,11 +32,8 @@ static int shape_dir(struct localp_local *ctx, char *out, size_t outlen)
 		 (unsigned long long)ctx->cpu_quota_us, ctx->gateway, ctx->gateway ? ctx->agent : "",
 		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
 		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk);
-	for (const char *p = desc; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	snprintf(out, outlen, "%s/pool/%016llx", ctx->state_dir, (unsigned long long)h);
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", out, strerror(errno));
+	if ((rc = csdkc_pool_dir(out, outlen, ctx->state_dir, desc, err, sizeof(err))))
+		return ctx->host->error(ctx->host, rc, "%s", err);
 	return 0;
 }
 
@@ -80,31 +63,8 @@ static long ready_members(const char *dir)
 	return ready;
 }
 
-static int drained(const char *dir)
-{
-	char path[4300];
-
-	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
-	return access(path, F_OK) == 0;
-}
-
-/* The refill lock of dir, or -1 when another process holds it (nonblock) or it cannot be opened. */
-static int refill_lock(const char *dir, int nonblock)
-{
-	char path[4300];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
+#define drained csdkc_pool_drained
+#define refill_lock csdkc_pool_lock
 
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
 static long destroy_members(struct localp_local *ctx, const char *dir, int ready_too)
@@ -191,161 +151,40 @@ static int refill(struct localp_local *ctx, const char *dir, int wait)
 
 /* ---------------------------------------------------------- the detached refiller */
 
-static int refill_log_fd = -1;
-
-__attribute__((format(printf, 3, 4)))
-static int quiet_error(const struct csdk_host *host, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)host;
-	if (refill_log_fd >= 0) {
-		va_start(ap, fmt);
-		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkc_now_ms(), code);
-		vdprintf(refill_log_fd, fmt, ap);
-		dprintf(refill_log_fd, "\n");
-		va_end(ap);
-	}
-	return code;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void quiet_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
-{
-	(void)host;
-	(void)level;
-	(void)fmt;
-}
-
-/*
- * The grandchild of a create: a new session, no descriptor of the caller
- * (a copy would hold its flock locks and keep its pipes open), and a host
- * table of its own, since the caller's may hold locks of threads that are
- * not here.
- */
-static void refiller_main(const struct localp_local *parent, const char *dir)
-{
-	struct csdk_host host = *parent->host;
-	struct localp_local ctx = *parent;
-	char path[4400];
-	sigset_t all;
-	int fd;
-
-	for (int sig = 1; sig < 32; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (syscall(SYS_close_range, 0u, ~0u, 0u) < 0)
-		for (fd = 0; fd < 65536; fd++)
-			close(fd);
-	fd = open("/dev/null", O_RDWR);
-	if (fd == 0) {
-		dup2(0, 1);
-		snprintf(path, sizeof(path), "%s/" REFILL_LOG, dir);
-		if (open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600) == 2)
-			refill_log_fd = 2;
-		else
-			dup2(0, 2);
-	}
-	host.error = quiet_error;
-	host.log = quiet_log;
-	ctx.host = &host;
-	pthread_mutex_init(&ctx.probe_lock, NULL);
-	refill(&ctx, dir, 0);
-}
-
 void localp_pool_kick(struct localp_local *ctx)
 {
-	char dir[4300], path[4400];
-	pid_t pid;
+	struct csdk_host host;
+	char dir[4300];
 	int lock;
 
 	if (!ctx->pool || shape_dir(ctx, dir, sizeof(dir)))
 		return;
-	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
-	unlink(path);
+	csdkc_pool_set_drained(dir, 0);
 	if (ready_members(dir) >= ctx->pool)
 		return;
 	/* a refiller that runs looks again once it lets the lock go */
 	if ((lock = refill_lock(dir, 1)) < 0)
 		return;
 	close(lock);
-	if ((pid = fork()) == 0) {
-		setsid();
-		if (fork() == 0)
-			refiller_main(ctx, dir);
+	if (csdkc_pool_detach(dir, ctx->host, &host) == 1) {
+		struct localp_local child = *ctx;
+
+		child.host = &host;
+		pthread_mutex_init(&child.probe_lock, NULL);
+		refill(&child, dir, 0);
 		_exit(0);
 	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
 }
 
 /* ---------------------------------------------------------- claiming */
 
-/* POST /init to the member's agent: the new token and the sandbox's envs. */
-static int agent_init(const struct localp_sandbox *sb, const char *old_token, const char *new_token,
-		      const struct csdk_create_request *opts)
-{
-	json_t *body = json_pack("{s:s, s:o}", "accessToken", new_token, "envVars", json_object());
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *text = NULL, *req = NULL, resp[256];
-	int fd = -1, rc = -1, n;
-	size_t got = 0;
-
-	for (size_t i = 0; body && opts && i < opts->n_envs; i++)
-		json_object_set_new(json_object_get(body, "envVars"), opts->envs[i].key, json_string(opts->envs[i].value));
-	if (!body || !(text = json_dumps(body, JSON_COMPACT)) ||
-	    (n = asprintf(&req, "POST /init HTTP/1.1\r\nHost: sandbox\r\nX-Access-Token: %s\r\nContent-Type: application/json\r\n"
-			  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", old_token, strlen(text), text)) < 0) {
-		req = NULL;
-		goto out;
-	}
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/agent.sock", sb->dir, LOCALP_RUN_DIR) >= (int)sizeof(sa.sun_path) ||
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
-		goto out;
-	while (got < sizeof(resp) - 1 && poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, INIT_WAIT_MS) == 1) {
-		ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	resp[got] = '\0';
-	rc = !strncmp(resp, "HTTP/1.1 204", 12) || !strncmp(resp, "HTTP/1.0 204", 12) ? 0 : -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(req);
-	free(text);
-	json_decref(body);
-	return rc;
-}
-
 /* The member's agent takes a new token, which replaces run/token. */
 static int new_token(const struct localp_sandbox *sb, const struct csdk_create_request *opts)
 {
-	char path[4300], old[64], token[33];
-	int fd, rdfd, rc;
-	ssize_t n;
+	char run[4300];
 
-	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, LOCALP_RUN_DIR);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, old, sizeof(old) - 1);
-	close(fd);
-	old[n > 0 ? n : 0] = '\0';
-	old[strcspn(old, "\n")] = '\0';
-	if (!old[0] || csdkc_random_hex(token, 16) || agent_init(sb, old, token, opts))
-		return -1;
-	token[32] = '\n';
-	snprintf(path, sizeof(path), "%s/%s", sb->dir, LOCALP_RUN_DIR);
-	if ((rdfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	rc = csdkc_file_write_atomic(rdfd, "token", token, sizeof(token), path, sizeof(path)) ? -1 : 0;
-	close(rdfd);
-	return rc;
+	snprintf(run, sizeof(run), "%s/%s", sb->dir, LOCALP_RUN_DIR);
+	return csdkc_pool_new_token(run, opts);
 }
 
 /* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */
@@ -533,15 +372,13 @@ static int drain(struct localp_local *ctx, json_t **out)
 	if (!(d = opendir(path)))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
 	while ((de = readdir(d))) {
-		int fd, lock;
+		int lock;
 
 		if (de->d_name[0] == '.')
 			continue;
 		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir) - 16)
 			continue;
-		if ((fd = open(strcat(dir, "/" DRAINED_MARK), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-			close(fd);
-		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
+		csdkc_pool_set_drained(dir, 1);
 		/* a refiller stops at the mark; its member under way is waited for */
 		lock = refill_lock(dir, 0);
 		n += destroy_members(ctx, dir, 1);
@@ -569,9 +406,7 @@ static int pool_op(struct localp_local *ctx, const char *op, json_t **out)
 	if (!strcmp(op, "pool.fill")) {
 		if (!ctx->pool)
 			return ctx->host->error(ctx->host, CSDK_ECONFIG, "the pool is off; set pool (CSDK_LOCAL_POOL) to the number of ready sandboxes to keep");
-		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/" DRAINED_MARK);
-		unlink(dir);
-		dir[strlen(dir) - strlen("/" DRAINED_MARK)] = '\0';
+		csdkc_pool_set_drained(dir, 0);
 		if ((rc = refill(ctx, dir, 1)))
 			return rc;
 	}
