@@ -169,16 +169,24 @@ static int destroy_member(struct dockerp_docker *ctx, const char *hex, const cha
 	return rc;
 }
 
-/* The member named by a marker in dirfd (ready: HEX, or being made: .new-HEX), and the marker. */
+/*
+ * The member named by a marker in dirfd (ready: HEX, or being made:
+ * .new-HEX), and the marker. A ready one is first renamed .new-HEX, as a
+ * claim renames it: of the two, one wins, and a claimed member is left alone.
+ */
 static int destroy_marked(struct dockerp_docker *ctx, int dirfd, const char *marker)
 {
 	const char *hex = marker + (strncmp(marker, MAKING, strlen(MAKING)) ? 0 : strlen(MAKING));
-	char err[CSDKC_ERR_MAX];
+	char err[CSDKC_ERR_MAX], making[32];
 	json_t *m = NULL;
 	int rc;
 
 	if (!hex_ok(hex))
 		return 0;
+	snprintf(making, sizeof(making), MAKING "%s", hex);
+	if (hex == marker && renameat2(dirfd, marker, dirfd, making, RENAME_NOREPLACE) < 0)
+		return 0;
+	marker = making;
 	csdkc_json_read(&m, dirfd, marker, err, sizeof(err));
 	if (!(rc = destroy_member(ctx, hex, json_string_value(json_object_get(m, "container")))))
 		unlinkat(dirfd, marker, 0);
@@ -498,8 +506,6 @@ int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *o
 	int rc = 0, fd;
 	DIR *d;
 
-	if (!ctx->gateway || ctx->agent_tcp)
-		return 0;
 	snprintf(path, sizeof(path), "%s/" CLAIMS, ctx->run_dir);
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)

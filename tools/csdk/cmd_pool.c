@@ -82,6 +82,6 @@ const struct tool_command tool_cmd_pool = {
 	"pool status\n"
 	"pool fill\n"
 	"pool drain",
-	"Show the provider's pool of ready sandboxes, fill it now, or destroy its idle members (local provider; see docs/pools.md).",
+	"Show the provider's pool of ready sandboxes, fill it now, or destroy its idle members (local provider, docker in gateway mode; see docs/pools.md).",
 	NULL,
 };
