@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1273,8 +1274,9 @@ static void test_pool_claim(void *ctx, const char *run_dir)
 	snprintf(path, sizeof(path), "%s/claims/%s.json", run_dir, hex);
 	read_file(path, st, sizeof(st));
 	CHECK(strstr(st, "\"claimed\": true") || strstr(st, "\"claimed\":true"), "the claim record: %s", st);
-	/* the refiller makes another member without the caller waiting */
-	CHECK(wait_ready(ctx, "\"ready\":2"), "the pool refills to 2");
+	/* the refiller makes another member without the caller waiting, and no more */
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool refills to 2");
+	CHECK(pool_containers() == 3, "2 members and the claimed one: %d containers of the pool label", pool_containers());
 	M->release(ctx, sb);
 	CHECK(M->destroy(ctx, id.value) == 0, "destroy a claimed sandbox: %s", last_error);
 	CHECK(!in_list(ctx, id.value), "a destroyed claimed sandbox is not listed");
@@ -1380,12 +1382,32 @@ static void test_pool_named(void *ctx)
 	CHECK(M->destroy(ctx, a.value) == 0, "destroy named: %s", last_error);
 }
 
+/* What of a pool is in run_dir but its pool directories, locks, logs and drained marks. */
+static void leftovers(const char *run_dir, char *out, size_t len)
+{
+	char cmd[4400];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s | grep -v '^claims$\\|^pool$'; ls -A %s/claims; ls -A %s/pool/* | grep -v '^refill\\|^drained$\\|^$\\|:$'", run_dir, run_dir, run_dir);
+	out[0] = '\0';
+	if ((p = popen(cmd, "r"))) {
+		size_t k = fread(out, 1, len - 1, p);
+		out[k] = '\0';
+		pclose(p);
+	}
+}
+
 static void test_pool_drain(void *ctx, const char *run_dir, const char *image)
 {
 	char out[4096], body[1024], hex[17] = "00000000000000aa", path[4400], st[512], cmd[4400];
+	struct csdk_text kept = { "" };
+	struct csdk_sink s;
+	void *ksb = NULL;
 	FILE *p;
 
-	CHECK(wait_ready(ctx, "\"ready\":2"), "the pool is full");
+	/* a claimed sandbox outlives the drain */
+	CHECK(M->create(ctx, &no_create, &kept, &ksb) == 0, "create: %s", last_error);
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool is full");
 	/* what a refiller killed half-way leaves: a marker .new-HEX, and a container of its agent directory */
 	snprintf(cmd, sizeof(cmd), "ls -d %s/pool/*/ | head -1", run_dir);
 	path[0] = '\0';
@@ -1415,19 +1437,57 @@ static void test_pool_drain(void *ctx, const char *run_dir, const char *image)
 		 "\"com.computesdk.run_dir\":\"%s\",\"com.computesdk.pool\":\"00000000000000bb\"},\"HostConfig\":{\"NetworkMode\":\"none\"}}",
 		 image, run_dir);
 	CHECK(raw("POST", "/containers/create", body, out, sizeof(out)) == 201, "an orphan member's container: %s", out);
-	CHECK(pool_containers() == 4, "4 containers of the pool label before drain: %d", pool_containers());
+	CHECK(pool_containers() == 5, "5 containers of the pool label before drain: %d", pool_containers());
 	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == 0 && !strcmp(st, "{\"destroyed\":4}"), "drain: '%s' %s", st, last_error);
-	CHECK(pool_containers() == 0, "no container of the pool label after drain: %d", pool_containers());
-	snprintf(cmd, sizeof(cmd), "ls -A %s | grep -v '^claims$\\|^pool$'; ls -A %s/claims; ls -A %s/pool/* | grep -v '^refill\\|^drained$\\|^$\\|:$'", run_dir, run_dir, run_dir);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r"))) {
-		size_t k = fread(out, 1, sizeof(out) - 1, p);
-		out[k] = '\0';
-		pclose(p);
-	}
+	CHECK(pool_containers() == 1, "only the claimed container of the pool label after drain: %d", pool_containers());
+	memset(&s, 0, sizeof(s));
+	CHECK(ksb && in_list(ctx, kept.value) == 1 && M->run_command(ctx, ksb, "echo kept", &no_run, &s, &(int){ 0 }) == 0 &&
+	      !strcmp(out1(&s), "kept\n"), "the claimed sandbox survives the drain: '%s' %s", out1(&s), last_error);
+	sink_free(&s);
+	if (ksb)
+		M->release(ctx, ksb);
+	CHECK(M->destroy(ctx, kept.value) == 0, "destroy: %s", last_error);
+	CHECK(pool_containers() == 0, "no container of the pool label after drain and destroy: %d", pool_containers());
+	leftovers(run_dir, out, sizeof(out));
 	CHECK(out[0] == '\0', "nothing of the pool left in %s: '%s'", run_dir, out);
 	CHECK(pool_json(ctx, "pool.status", st, sizeof(st)) == 0 && strstr(st, "\"ready\":0") && strstr(st, "\"drained\":true"),
 	      "status after drain: %s", st);
+}
+
+/* A refiller killed while it makes a member: the next drain leaves nothing. */
+static void test_pool_killed(const char *const *kv, void *ctx, const char *run_dir)
+{
+	char cmd[4400], out[4096], st[512];
+	int seen = 0, status;
+	pid_t pid = fork();
+	FILE *p;
+
+	if (pid == 0) {
+		void *c = open_kv(kv);
+		struct csdk_text t = { "" };
+
+		if (c)
+			extension(c, "pool.fill", NULL, &t);
+		_exit(0);
+	}
+	/* until its marker .new-HEX names a container, or a container of the pool label is there */
+	snprintf(cmd, sizeof(cmd), "grep -l container %s/pool/*/.new-* 2>/dev/null | head -1", run_dir);
+	for (double until = now_ms() + 60000; !seen && now_ms() < until;) {
+		if ((p = popen(cmd, "r"))) {
+			seen = fgets(out, sizeof(out), p) != NULL;
+			pclose(p);
+		}
+		seen |= pool_containers() > 0;
+		if (!seen)
+			usleep(2000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK(seen && WIFSIGNALED(status), "a refiller killed with a member under way (seen %d)", seen);
+	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == 0 && strstr(st, "\"destroyed\":"), "drain: %s %s", st, last_error);
+	CHECK(pool_containers() == 0, "no container of the pool label after a killed refiller and a drain: %d", pool_containers());
+	leftovers(run_dir, out, sizeof(out));
+	CHECK(out[0] == '\0', "nothing of the pool left in %s after a killed refiller: '%s'", run_dir, out);
 }
 
 static void test_pool(const char *image)
@@ -1474,6 +1534,7 @@ static void test_pool(const char *image)
 	test_pool_concurrency(kv, ctx);
 	test_pool_named(ctx);
 	test_pool_drain(ctx, run_dir, image);
+	test_pool_killed(kv, ctx, run_dir);
 	M->teardown(ctx);
 	{
 		char cmd[200];
