@@ -42,6 +42,7 @@
 #define DOCKERP_RUN_DIR_LABEL "com.computesdk.run_dir"
 /* in a claimed member's inspect: the create's envs, which docker exec adds */
 #define DOCKERP_CLAIM_ENV "CsdkClaimEnv"
+#define DOCKERP_CLAIMED "CsdkClaimed"
 
 struct dockerp_docker {
 	const struct csdk_host *host;
@@ -173,6 +174,8 @@ int dockerp_pool_claim(struct dockerp_docker *ctx, const char *image, const char
 void dockerp_pool_kick(struct dockerp_docker *ctx, const char *image);
 /** A member's inspect as a sandbox's: its claim record's labels; CSDK_ENOTFOUND when it is not claimed. */
 int dockerp_pool_overlay(struct dockerp_docker *ctx, json_t *inspect);
+/** A commit of a claimed member (snapshot, template): its claim's metadata labels and envs into body, the pool's labels blanked. */
+int dockerp_pool_commit_config(struct dockerp_docker *ctx, const char *container, json_t *body);
 /** Adds the claimed members to a list. */
 int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *out);
 /** Remove a sandbox's claim record (destroy, expiry). */

@@ -493,10 +493,33 @@ int dockerp_pool_overlay(struct dockerp_docker *ctx, json_t *inspect)
 		bad |= json_object_set(labels, key, v);
 		free(key);
 	}
+	bad |= json_object_set_new(inspect, DOCKERP_CLAIMED, json_true());
 	if (json_array_size(json_object_get(rec, "env")))
 		bad |= json_object_set(inspect, DOCKERP_CLAIM_ENV, json_object_get(rec, "env"));
 	json_decref(rec);
 	return bad ? CSDK_ENOMEM : 0;
+}
+
+int dockerp_pool_commit_config(struct dockerp_docker *ctx, const char *container, json_t *body)
+{
+	json_t *ins, *labels, *mine = json_object_get(body, "Labels"), *v;
+	const char *k;
+	int rc, bad = 0;
+
+	if ((rc = dockerp_inspect(ctx, container, &ins)))
+		return rc == CSDK_ENOTFOUND ? 0 : rc;
+	if (json_is_true(json_object_get(ins, DOCKERP_CLAIMED))) {
+		labels = json_object_get(json_object_get(ins, "Config"), "Labels");
+		json_object_foreach(labels, k, v)
+			if (!strncmp(k, DOCKERP_META_PREFIX, strlen(DOCKERP_META_PREFIX)))
+				bad |= json_object_set(mine, k, v);
+		bad |= json_object_set_new(mine, DOCKERP_POOL_LABEL, json_string(""));
+		bad |= json_object_set_new(mine, DOCKERP_RUN_DIR_LABEL, json_string(""));
+		if (json_object_get(ins, DOCKERP_CLAIM_ENV))
+			bad |= json_object_set(body, "Env", json_object_get(ins, DOCKERP_CLAIM_ENV));
+	}
+	json_decref(ins);
+	return bad ? ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a commit request") : 0;
 }
 
 int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *out)

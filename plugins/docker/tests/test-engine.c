@@ -1277,6 +1277,27 @@ static void test_pool_claim(void *ctx, const char *run_dir)
 	/* the refiller makes another member without the caller waiting, and no more */
 	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool refills to 2");
 	CHECK(pool_containers() == 3, "2 members and the claimed one: %d containers of the pool label", pool_containers());
+	/* a snapshot of it carries its metadata and envs, as a fresh sandbox's does */
+	{
+		struct csdk_text snap = { "" }, id2 = { "" };
+		struct csdk_create_request from = { .struct_size = sizeof(from) };
+		struct csdk_info info2 = { .status = 0 };
+		void *sb2 = NULL;
+
+		CHECK(M->snapshot_create(ctx, sb, "pooled", &snap) == 0, "snapshot of a claimed sandbox: %s", last_error);
+		from.snapshot_id = snap.value;
+		CHECK(M->create(ctx, &from, &id2, &sb2) == 0, "create from its snapshot: %s", last_error);
+		if (sb2) {
+			memset(&s, 0, sizeof(s));
+			CHECK(M->get_info(ctx, sb2, &info2) == 0 && !strcmp(info2.meta, "team=blue;") &&
+			      M->run_command(ctx, sb2, "echo $POOLED", &no_run, &s, &(int){ 0 }) == 0 && !strcmp(out1(&s), "yes\n"),
+			      "the snapshot's sandbox: meta '%s', env '%s' %s", info2.meta, out1(&s), last_error);
+			sink_free(&s);
+			M->release(ctx, sb2);
+			M->destroy(ctx, id2.value);
+		}
+		CHECK(M->snapshot_delete(ctx, snap.value) == 0, "snapshot_delete: %s", last_error);
+	}
 	M->release(ctx, sb);
 	CHECK(M->destroy(ctx, id.value) == 0, "destroy a claimed sandbox: %s", last_error);
 	CHECK(!in_list(ctx, id.value), "a destroyed claimed sandbox is not listed");
