@@ -63,9 +63,6 @@ static long ready_members(const char *dir)
 	return ready;
 }
 
-#define drained csdkc_pool_drained
-#define refill_lock csdkc_pool_lock
-
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
 static long destroy_members(struct localp_local *ctx, const char *dir, int ready_too)
 {
@@ -138,13 +135,13 @@ static int refill(struct localp_local *ctx, const char *dir, int wait)
 	int lock, rc = 0;
 
 	for (;;) {
-		if ((lock = refill_lock(dir, !wait)) < 0)
+		if ((lock = csdkc_pool_lock(dir, !wait)) < 0)
 			return 0;
 		destroy_members(ctx, dir, 0);
-		while (!rc && !drained(dir) && ready_members(dir) < ctx->pool)
+		while (!rc && !csdkc_pool_drained(dir) && ready_members(dir) < ctx->pool)
 			rc = make_member(ctx, dir);
 		close(lock);
-		if (rc || drained(dir) || ready_members(dir) >= ctx->pool)
+		if (rc || csdkc_pool_drained(dir) || ready_members(dir) >= ctx->pool)
 			return rc;
 	}
 }
@@ -163,7 +160,7 @@ void localp_pool_kick(struct localp_local *ctx)
 	if (ready_members(dir) >= ctx->pool)
 		return;
 	/* a refiller that runs looks again once it lets the lock go */
-	if ((lock = refill_lock(dir, 1)) < 0)
+	if ((lock = csdkc_pool_lock(dir, 1)) < 0)
 		return;
 	close(lock);
 	if (csdkc_pool_detach(dir, ctx->host, &host) == 1) {
@@ -350,13 +347,13 @@ void localp_pool_etc_used(struct localp_local *ctx, json_t *used)
 static int status_json(struct localp_local *ctx, const char *dir, json_t **out)
 {
 	long ready, making;
-	int lock = refill_lock(dir, 1);
+	int lock = csdkc_pool_lock(dir, 1);
 
 	if (lock >= 0)
 		close(lock);
 	count_members(dir, &ready, &making);
 	*out = json_pack("{s:I, s:I, s:I, s:b, s:b, s:s}", "size", (json_int_t)ctx->pool, "ready", (json_int_t)ready,
-			 "making", (json_int_t)making, "refilling", lock < 0, "drained", drained(dir), "dir", dir);
+			 "making", (json_int_t)making, "refilling", lock < 0, "drained", csdkc_pool_drained(dir), "dir", dir);
 	return *out ? 0 : CSDK_ENOMEM;
 }
 
@@ -380,7 +377,7 @@ static int drain(struct localp_local *ctx, json_t **out)
 			continue;
 		csdkc_pool_set_drained(dir, 1);
 		/* a refiller stops at the mark; its member under way is waited for */
-		lock = refill_lock(dir, 0);
+		lock = csdkc_pool_lock(dir, 0);
 		n += destroy_members(ctx, dir, 1);
 		if (lock >= 0)
 			close(lock);
