@@ -527,6 +527,13 @@ again:
 		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
+	if (member) {
+		snprintf(member->id, sizeof(member->id), "%s", id);
+		if (member->created && (rc = member->created(ctx, member))) {
+			remove_container(ctx, id);
+			goto out;
+		}
+	}
 	if ((token[0] && (rc = dockerp_agent_copy(ctx, id, token, deadline))) ||
 	    (rc = dockerp_start_and_wait(ctx, id, &inspect)) ||
 	    (token[0] && (rc = dockerp_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
@@ -534,10 +541,8 @@ again:
 		remove_container(ctx, id);
 		goto out;
 	}
-	if (member) {
-		snprintf(member->id, sizeof(member->id), "%s", id);
+	if (member)
 		goto out;
-	}
 	if ((rc = ctx->host->text_set(id_out, id)) || (rc = dockerp_handle_new(ctx, inspect, sandbox_out))) {
 		remove_container(ctx, id);
 		goto out;

@@ -106,6 +106,9 @@ struct dockerp_member {
 	const char *hex;        /* its agent directory below run_dir, prepared */
 	json_t *labels;
 	char id[72];            /* out: the container */
+	/* called once the container exists, before it starts (id set): records it; non-zero removes it */
+	int (*created)(struct dockerp_docker *ctx, struct dockerp_member *member);
+	void *arg;
 };
 /** Create, start and wait for a member's agent; on failure nothing of the container is left. */
 int dockerp_member_create(struct dockerp_docker *ctx, struct dockerp_member *member);

@@ -243,20 +243,86 @@ static long destroy_stale_claims(struct dockerp_docker *ctx)
 	return n;
 }
 
+/* A container of the pool label whose marker and claim record are gone (a lost run_dir): nobody owns it. */
+static int orphan(struct dockerp_docker *ctx, json_t *c)
+{
+	json_t *labels = json_object_get(c, "Labels"), *rec;
+	const char *hex = json_string_value(json_object_get(labels, DOCKERP_AGENT_LABEL));
+	const char *shape = json_string_value(json_object_get(labels, DOCKERP_POOL_LABEL));
+	const char *rd = json_string_value(json_object_get(labels, DOCKERP_RUN_DIR_LABEL));
+	char path[4400];
+
+	if (!rd || strcmp(rd, ctx->run_dir) || !hex || !hex_ok(hex) || !shape || !hex_ok(shape))
+		return 0;
+	if ((rec = read_record(ctx, hex))) {
+		json_decref(rec);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/pool/%s/%s", ctx->run_dir, shape, hex);
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s/pool/%s/" MAKING "%s", ctx->run_dir, shape, hex);
+	return access(path, F_OK) < 0;
+}
+
 /*
- * One member: its marker .new-HEX before its container exists (a refiller
- * killed at any point leaves a marker naming what to remove), then the
- * container, started, its agent listening, then the rename to HEX.
+ * Containers of the pool label of this run_dir that nobody owns, destroyed
+ * (counted in *n): a refiller killed while the engine was still creating its
+ * container (its marker, not yet naming it, already removed).
+ */
+static int destroy_orphans(struct dockerp_docker *ctx, long *n)
+{
+	json_t *list = NULL, *c;
+	size_t i;
+	int rc;
+
+	if ((rc = labelled(ctx, DOCKERP_LABEL "=" DOCKERP_POOL_VALUE, &list)))
+		return rc;
+	json_array_foreach(list, i, c) {
+		const char *id = json_string_value(json_object_get(c, "Id"));
+
+		if (id && orphan(ctx, c) &&
+		    !destroy_member(ctx, json_string_value(json_object_get(json_object_get(c, "Labels"), DOCKERP_AGENT_LABEL)), id))
+			(*n)++;
+	}
+	json_decref(list);
+	return 0;
+}
+
+struct making {
+	int dfd;
+	const char *marker;
+};
+
+/* The marker .new-HEX names the member's container as soon as it exists. */
+static int record_container(struct dockerp_docker *ctx, struct dockerp_member *m)
+{
+	struct making *mk = m->arg;
+	json_t *marker = json_pack("{s:s}", "container", m->id);
+	char err[CSDKC_ERR_MAX];
+	int rc = marker ? csdkc_json_write_atomic(mk->dfd, mk->marker, marker, err, sizeof(err)) : CSDK_ENOMEM;
+
+	json_decref(marker);
+	return rc ? ctx->host->error(ctx->host, rc, "cannot record pool member %s: %s", m->id, rc == CSDK_ENOMEM ? "out of memory" : err) : 0;
+}
+
+/*
+ * One member: its marker .new-HEX before its container exists, naming the
+ * container once it does (a refiller killed at any point leaves a marker
+ * naming what to remove), then the container started, its agent
+ * listening, then the rename to HEX.
  */
 static int make_member(struct dockerp_docker *ctx, const char *image, const char *dir, const char *shape)
 {
 	char hex[17], making[32], err[CSDKC_ERR_MAX];
-	struct dockerp_member m = { .image = image, .hex = hex };
+	struct making mk = { .marker = making };
+	struct dockerp_member m = { .image = image, .hex = hex, .created = record_container, .arg = &mk };
 	json_t *marker = NULL;
 	int rc, dfd;
 
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot open %s: %s", dir, strerror(errno));
+	mk.dfd = dfd;
 	if ((rc = dockerp_agent_prepare(ctx, hex, 0)))
 		goto out;
 	snprintf(making, sizeof(making), MAKING "%s", hex);
@@ -270,11 +336,8 @@ static int make_member(struct dockerp_docker *ctx, const char *image, const char
 			     DOCKERP_RUN_DIR_LABEL, ctx->run_dir);
 	if (!m.labels)
 		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a pool member");
-	else if (!(rc = dockerp_member_create(ctx, &m)) &&
-		 (json_object_set_new(marker, "container", json_string(m.id)) ||
-		  (rc = csdkc_json_write_atomic(dfd, making, marker, err, sizeof(err))) || renameat(dfd, making, dfd, hex) < 0))
-		rc = ctx->host->error(ctx->host, rc ? rc : CSDK_EIO, "cannot mark pool member %s ready in %s: %s", hex, dir,
-				      rc ? err : strerror(errno));
+	else if (!(rc = dockerp_member_create(ctx, &m)) && renameat(dfd, making, dfd, hex) < 0)
+		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot mark pool member %s ready in %s: %s", hex, dir, strerror(errno));
 	if (rc)
 		destroy_marked(ctx, dfd, making);
 out:
@@ -292,7 +355,8 @@ static int refill(struct dockerp_docker *ctx, const char *image, const char *dir
 	for (;;) {
 		if ((lock = csdkc_pool_lock(dir, !wait)) < 0)
 			return 0;
-		destroy_members(ctx, dir, 0);
+		if (destroy_members(ctx, dir, 0))
+			destroy_orphans(ctx, &(long){ 0 });
 		destroy_stale_claims(ctx);
 		while (!rc && !csdkc_pool_drained(dir) && ready_members(dir) < ctx->pool)
 			rc = make_member(ctx, image, dir, shape);
@@ -575,36 +639,12 @@ static int status_json(struct dockerp_docker *ctx, const char *dir, json_t **out
 	return *out ? 0 : ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
 }
 
-/* A container of the pool label whose marker and claim record are gone (a lost run_dir): nobody owns it. */
-static int orphan(struct dockerp_docker *ctx, json_t *c)
-{
-	json_t *labels = json_object_get(c, "Labels"), *rec;
-	const char *hex = json_string_value(json_object_get(labels, DOCKERP_AGENT_LABEL));
-	const char *shape = json_string_value(json_object_get(labels, DOCKERP_POOL_LABEL));
-	const char *rd = json_string_value(json_object_get(labels, DOCKERP_RUN_DIR_LABEL));
-	char path[4400];
-
-	if (!rd || strcmp(rd, ctx->run_dir) || !hex || !hex_ok(hex) || !shape || !hex_ok(shape))
-		return 0;
-	if ((rec = read_record(ctx, hex))) {
-		json_decref(rec);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/pool/%s/%s", ctx->run_dir, shape, hex);
-	if (!access(path, F_OK))
-		return 0;
-	snprintf(path, sizeof(path), "%s/pool/%s/" MAKING "%s", ctx->run_dir, shape, hex);
-	return access(path, F_OK) < 0;
-}
-
 /* Every shape's members (each shape left drained), then containers of the pool label nobody owns. */
 static int drain(struct dockerp_docker *ctx, json_t **out)
 {
 	char path[4200], dir[4400];
-	json_t *list = NULL, *c;
 	struct dirent *de;
 	long n = 0;
-	size_t i;
 	int rc;
 	DIR *d;
 
@@ -628,16 +668,8 @@ static int drain(struct dockerp_docker *ctx, json_t **out)
 		closedir(d);
 	}
 	n += destroy_stale_claims(ctx);
-	if ((rc = labelled(ctx, DOCKERP_LABEL "=" DOCKERP_POOL_VALUE, &list)))
+	if ((rc = destroy_orphans(ctx, &n)))
 		return rc;
-	json_array_foreach(list, i, c) {
-		const char *id = json_string_value(json_object_get(c, "Id"));
-
-		if (id && orphan(ctx, c) &&
-		    !destroy_member(ctx, json_string_value(json_object_get(json_object_get(c, "Labels"), DOCKERP_AGENT_LABEL)), id))
-			n++;
-	}
-	json_decref(list);
 	*out = json_pack("{s:I}", "destroyed", (json_int_t)n);
 	return *out ? 0 : ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
 }
