@@ -361,19 +361,25 @@ static int agent_subs_full(const struct agent_proc *p)
  * reading, so the process blocks on its pipe as it would on a slow terminal.
  * A client that stops reading for good is cut by the idle timeout, and then
  * output is kept, bounded, for the next Connect. */
+/* The CLOCK_REALTIME time wait_ms from now, for pthread_cond_timedwait. */
+static void deadline_in(struct timespec *ts, long long wait_ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += wait_ms / 1000;
+	ts->tv_nsec += (wait_ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 static void agent_reader_wait_for_room(struct agent_proc *p, long long wait_ms)
 {
 	struct timespec ts;
 
 	pthread_mutex_lock(&agent_lock);
 	if (agent_subs_full(p)) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		deadline_in(&ts, wait_ms);
 		pthread_cond_timedwait(&agent_room_cv, &agent_lock, &ts);
 	}
 	pthread_mutex_unlock(&agent_lock);
@@ -736,13 +742,7 @@ int agent_sub_next(struct agent_sub *s, long long wait_ms, struct agent_msg **m)
 
 	pthread_mutex_lock(&agent_lock);
 	if (!s->q.head && !s->eof && wait_ms > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		deadline_in(&ts, wait_ms);
 		pthread_cond_timedwait(&s->cv, &agent_lock, &ts);
 	}
 	if (s->q.head) {

@@ -212,8 +212,6 @@ static int ignored_symbol(const char *name)
 {
 	static const char *const ignored[] = {
 		CSDK_PLUGIN_ENTRY_SYMBOL, "_init", "_fini", "_edata", "_end", "__bss_start",
-		/* the optional extension entry point (plugin-abi.md, Extensions) */
-		"csdk_plugin_extension",
 	};
 
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,13 +167,9 @@ int csdk_snapshot_delete(csdk_provider *p, const char *id)
 	return delete_item(p, p->m->snapshot_delete, id, "snapshot_delete");
 }
 
-typedef int (*extension_fn)(void *ctx, const char *op, const char *arg, struct csdk_text *out);
-
 int csdk_provider_extension(char **out, csdk_provider *p, const char *op, const char *arg)
 {
 	struct csdk_text text = { NULL };
-	extension_fn fn = NULL;
-	void *dl;
 	int rc;
 
 	if (!out)
@@ -182,15 +177,10 @@ int csdk_provider_extension(char **out, csdk_provider *p, const char *op, const 
 	*out = NULL;
 	if (!p || !op)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_provider_extension: %s is NULL", p ? "op" : "provider");
-	/* the plugin is resident already: this only finds it */
-	if (p->plugin && p->plugin->path && (dl = dlopen(p->plugin->path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD))) {
-		*(void **)&fn = dlsym(dl, "csdk_plugin_extension");
-		dlclose(dl);
-	}
-	if (!fn)
+	if (!p->m->extension)
 		return csdkp_error_set(CSDK_EUNSUPPORTED, p->name, "Provider '%s' has no extension operations (%s).", p->name, op);
 	csdkp_provider_enter(p, "extension");
-	rc = fn(p->ctx, op, arg, &text);
+	rc = p->m->extension(p->ctx, op, arg, &text);
 	csdkp_provider_leave(p);
 	rc = csdkp_provider_result(p, "extension", rc);
 	if (rc) {

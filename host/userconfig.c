@@ -8,6 +8,7 @@
 
 #include <csdk/csdk.h>
 
+#include "buf.h"
 #include "config_value.h"
 #include "error.h"
 #include "provider.h"
@@ -184,51 +185,47 @@ static int csdk_setting(csdk_user_config *cfg, const char *file, int line, const
 	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown key '%s' in [csdk]; known keys: %s", file, line, key, csdk_keys);
 }
 
-static int parse_line(csdk_user_config *cfg, const char *file, int line, char *text, char **section, int *in_section)
+/* A [section] line, s without its '[': sets *section (NULL for [csdk]) and *in_section. */
+static int parse_section(const char *file, int line, char *s, char **section, int *in_section)
 {
-	char *s = trim(text), *eq, *key, *value;
-	size_t len;
-	const struct entry *dup;
+	size_t len = strlen(s);
 
-	if (!*s || *s == '#')
+	if (s[len - 1] != ']')
+		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: section header without ']'; write [csdk] or [provider NAME]", file, line);
+	s[len - 1] = '\0';
+	s = trim(s + 1);
+	free(*section);
+	*section = NULL;
+	if (!strcmp(s, "csdk")) {
+		*in_section = 1;
 		return 0;
-	if (*s == '[') {
-		len = strlen(s);
-		if (s[len - 1] != ']')
-			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: section header without ']'; write [csdk] or [provider NAME]", file, line);
-		s[len - 1] = '\0';
-		s = trim(s + 1);
-		free(*section);
-		*section = NULL;
-		if (!strcmp(s, "csdk")) {
-			*in_section = 1;
-			return 0;
-		}
-		/* csdk serve's own keys; "[serve]" cannot clash with a provider name. */
-		if (!strcmp(s, "serve")) {
-			if (!(*section = strdup("[serve]")))
-				return csdkp_error_oom();
-			*in_section = 1;
-			return 0;
-		}
-		if (!strncmp(s, "provider", 8) && (s[8] == ' ' || s[8] == '\t')) {
-			char *name = trim(s + 9);
-			if (!valid_name(name))
-				return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a provider name; write [provider NAME] with a name such as local or docker", file, line, name);
-			if (!(*section = strdup(name)))
-				return csdkp_error_oom();
-			*in_section = 1;
-			return 0;
-		}
-		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk], [provider NAME] or [serve]", file, line, s);
 	}
-	if (!(eq = strchr(s, '=')))
-		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #", file, line);
-	*eq = '\0';
-	key = trim(s);
-	value = trim(eq + 1);
-	if (value[0] == '"') {
-		char *close = strchr(value + 1, '"'), *rest;
+	/* csdk serve's own keys; "[serve]" cannot clash with a provider name. */
+	if (!strcmp(s, "serve")) {
+		if (!(*section = strdup("[serve]")))
+			return csdkp_error_oom();
+		*in_section = 1;
+		return 0;
+	}
+	if (!strncmp(s, "provider", 8) && (s[8] == ' ' || s[8] == '\t')) {
+		char *name = trim(s + 9);
+		if (!valid_name(name))
+			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a provider name; write [provider NAME] with a name such as local or docker", file, line, name);
+		if (!(*section = strdup(name)))
+			return csdkp_error_oom();
+		*in_section = 1;
+		return 0;
+	}
+	return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: unknown section [%s]; use [csdk], [provider NAME] or [serve]", file, line, s);
+}
+
+/* The value of key in *value: unquoted, or cut at a comment. */
+static int parse_value(const char *file, int line, const char *key, char **value)
+{
+	char *v = *value;
+
+	if (v[0] == '"') {
+		char *close = strchr(v + 1, '"'), *rest;
 
 		if (!close)
 			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: the value of '%s' opens a quote that does not close; add the closing '\"'", file, line, key);
@@ -236,28 +233,45 @@ static int parse_line(csdk_user_config *cfg, const char *file, int line, char *t
 		if (*rest && *rest != '#')
 			return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: text after the quoted value of '%s'; put it inside the quotes or after a #", file, line, key);
 		*close = '\0';
-		value++;
-	} else {
-		/* A # after white space starts a comment; quote a value that must contain " #". */
-		for (len = 1; value[0] && value[len]; len++) {
-			if (value[len] == '#' && (value[len - 1] == ' ' || value[len - 1] == '\t')) {
-				value[len] = '\0';
-				value = trim(value);
-				break;
-			}
+		*value = v + 1;
+		return 0;
+	}
+	/* A # after white space starts a comment; quote a value that must contain " #". */
+	for (size_t len = 1; v[0] && v[len]; len++) {
+		if (v[len] == '#' && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+			v[len] = '\0';
+			*value = trim(v);
+			break;
 		}
 	}
+	return 0;
+}
+
+static int parse_line(csdk_user_config *cfg, const char *file, int line, char *text, char **section, int *in_section)
+{
+	char *s = trim(text), *eq, *key, *value;
+	const struct entry *dup;
+	int rc;
+
+	if (!*s || *s == '#')
+		return 0;
+	if (*s == '[')
+		return parse_section(file, line, s, section, in_section);
+	if (!(eq = strchr(s, '=')))
+		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: expected KEY = VALUE, a [section] or a # comment; add the '=' or start the line with #", file, line);
+	*eq = '\0';
+	key = trim(s);
+	value = trim(eq + 1);
+	if ((rc = parse_value(file, line, key, &value)))
+		return rc;
 	if (!*in_section)
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is outside any section; put it under [csdk] or [provider NAME]", file, line, key);
 	if (!valid_key(key))
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is not a key name; keys are lower case letters, digits and '_'", file, line, key);
 	if ((dup = lookup(cfg, *section, key)))
 		return csdkp_error_set(CSDK_ECONFIG, NULL, "%s:%d: '%s' is already set on line %d; keep one of the two", file, line, key, dup->line);
-	if (!*section) {
-		int rc = csdk_setting(cfg, file, line, key, value);
-		if (rc)
-			return rc;
-	}
+	if (!*section && (rc = csdk_setting(cfg, file, line, key, value)))
+		return rc;
 	return add_entry(cfg, *section, key, value, line);
 }
 
@@ -315,6 +329,49 @@ static char *default_path(void)
 	return NULL;
 }
 
+/* fopen of chosen (NULL: no default path) failed: an empty configuration
+ * when the default file is missing, else the error. Frees chosen. */
+static int open_failed(csdk_user_config **out, char *chosen, int named)
+{
+	int err = errno, rc;
+
+	if (!named && (!chosen || err == ENOENT || err == ENOTDIR)) {
+		free(chosen);
+		if ((rc = csdk_user_config_parse(out, NULL, "")) == 0) {
+			free((*out)->path);
+			(*out)->path = NULL;
+		}
+		return rc;
+	}
+	rc = csdkp_error_set(err == ENOENT ? CSDK_ENOTFOUND : CSDK_EIO, NULL,
+		"cannot read the configuration file %s: %s; create it, or point CSDK_CONFIG at an existing file",
+		chosen, strerror(err));
+	free(chosen);
+	return rc;
+}
+
+/* All of fp (the file name) into *out, NUL-terminated (NULL when empty), *len_out bytes. */
+static int read_text(FILE *fp, const char *name, char **out, size_t *len_out)
+{
+	char buf[4096], *text = NULL;
+	size_t got, len = 0, cap = 0;
+	int err;
+
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		if (csdku_append(&text, &len, &cap, buf, got)) {
+			free(text);
+			return csdkp_error_oom();
+		}
+	if (ferror(fp)) {
+		err = errno;
+		free(text);
+		return csdkp_error_set(CSDK_EIO, NULL, "cannot read the configuration file %s: %s; check its permissions", name, strerror(err));
+	}
+	*out = text;
+	*len_out = len;
+	return 0;
+}
+
 int csdk_user_config_load(csdk_user_config **out, const char *path)
 {
 	const char *env = getenv("CSDK_CONFIG");
@@ -337,53 +394,20 @@ int csdk_user_config_load(csdk_user_config **out, const char *path)
 	}
 	if (!chosen && (path || (env && *env)))
 		return csdkp_error_oom();
-	if (!chosen || !(fp = fopen(chosen, "r"))) {
-		int err = errno;
-		if (!named && (!chosen || err == ENOENT || err == ENOTDIR)) {
-			free(chosen);
-			if ((rc = csdk_user_config_parse(out, NULL, "")) == 0) {
-				free((*out)->path);
-				(*out)->path = NULL;
-			}
-			return rc;
-		}
-		rc = csdkp_error_set(err == ENOENT ? CSDK_ENOTFOUND : CSDK_EIO, NULL,
-			"cannot read the configuration file %s: %s; create it, or point CSDK_CONFIG at an existing file",
-			chosen, strerror(err));
-		free(chosen);
-		return rc;
-	}
+	if (!chosen || !(fp = fopen(chosen, "r")))
+		return open_failed(out, chosen, named);
 	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(fp);
 		rc = csdkp_error_set(CSDK_EIO, NULL, "the configuration file %s is a directory; name a file", chosen);
 		free(chosen);
 		return rc;
 	}
-	{
-		char buf[4096];
-		size_t got;
-		while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) {
-			char *grown = realloc(text, len + got + 1);
-			if (!grown) {
-				free(text);
-				fclose(fp);
-				free(chosen);
-				return csdkp_error_oom();
-			}
-			text = grown;
-			memcpy(text + len, buf, got);
-			len += got;
-			text[len] = '\0';
-		}
-		if (ferror(fp)) {
-			rc = csdkp_error_set(CSDK_EIO, NULL, "cannot read the configuration file %s: %s; check its permissions", chosen, strerror(errno));
-			free(text);
-			fclose(fp);
-			free(chosen);
-			return rc;
-		}
-	}
+	rc = read_text(fp, chosen, &text, &len);
 	fclose(fp);
+	if (rc) {
+		free(chosen);
+		return rc;
+	}
 	if (text && memchr(text, '\0', len)) {
 		rc = csdkp_error_set(CSDK_ECONFIG, NULL, "%s: the file holds NUL bytes; a configuration file is text", chosen);
 	} else if ((rc = csdk_user_config_parse(out, chosen, text)) == 0) {

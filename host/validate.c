@@ -58,6 +58,7 @@ static const struct method_desc {
 	METHOD(snapshot_list, GROUP_SNAPSHOTS),
 	METHOD(snapshot_delete, GROUP_SNAPSHOTS),
 	METHOD(gateway_endpoint, GROUP_GATEWAY),
+	METHOD(extension, GROUP_OPTIONAL),
 };
 
 #define N_METHODS (sizeof(method_descs) / sizeof(method_descs[0]))
@@ -392,7 +393,7 @@ static int old_abi_plugin(csdk_plugin_entry_fn fn)
 static int reject_old_abi(struct csdkp_verdict *v, const char *path)
 {
 	return reject(v, CSDK_EABI, path, NULL,
-		      "plugin speaks ABI 1.x, which this host no longer loads (it speaks %u.%u); rebuild the plugin against csdk 2.0's csdk/plugin.h",
+		      "plugin speaks ABI 1.x, which this host no longer loads (it speaks %u.%u); rebuild the plugin against this csdk's csdk/plugin.h",
 		      CSDK_ABI_MAJOR, CSDK_ABI_MINOR);
 }
 

@@ -1,7 +1,8 @@
 /*
- * test-abi: the plugin ABI may only grow. The structs of the frozen 2.0
- * header (abi/csdk-plugin-2.0.h, never edited) must keep their sizes, field
- * offsets and constants in the current csdk/common.h and csdk/plugin.h.
+ * test-abi: the plugin ABI may only grow. The structs of each frozen minor's
+ * header (abi/csdk-plugin-2.0.h, abi/csdk-plugin-2.1.h, never edited) must
+ * keep their sizes, field offsets and constants in the current csdk/common.h
+ * and csdk/plugin.h, and the newest frozen minor is the current one.
  */
 #include "config.h"
 
@@ -15,110 +16,120 @@
 #include "abi/frozen-layout.h"
 #include "helpers.h"
 
-#define member_size(type, field) sizeof(((struct type *)0)->field)
+/* The current headers, read through each frozen minor's list. */
+#define LAYOUT_NAME current_layout_2_0
+#define LAYOUT_DEF "abi/layout-2.0.def"
+#define LAYOUT_VERSION "2.0"
+#define LAYOUT_MINOR_SIZE(type, size) (size)
+#define LAYOUT_FIELDS current_fields_2_0
+#define LAYOUT_SIZES current_sizes_2_0
+#define LAYOUT_MINOR_SIZES current_minor_sizes_2_0
+#define LAYOUT_CONSTANTS current_constants_2_0
+#include "abi/layout-body.h"
 
-static const struct layout_field current_fields[] = {
-#define LAYOUT_FIELD(type, field) { #type, #field, offsetof(struct type, field), member_size(type, field) },
-#define LAYOUT_STRUCT(type, size)
-#define LAYOUT_CONSTANT(name)
-#include "abi/layout-2.0.def"
-#undef LAYOUT_FIELD
-#undef LAYOUT_STRUCT
-#undef LAYOUT_CONSTANT
-};
-
-/* The current header's CSDK_*_SIZE_2_0 constants (sizeof for csdk_kv). */
-static const struct layout_struct current_sizes_2_0[] = {
-#define LAYOUT_FIELD(type, field)
-#define LAYOUT_STRUCT(type, size) { #type, size },
-#define LAYOUT_CONSTANT(name)
-#include "abi/layout-2.0.def"
-#undef LAYOUT_FIELD
-#undef LAYOUT_STRUCT
-#undef LAYOUT_CONSTANT
-};
-
-static const struct layout_struct current_sizes[] = {
-#define LAYOUT_FIELD(type, field)
-#define LAYOUT_STRUCT(type, size) { #type, sizeof(struct type) },
-#define LAYOUT_CONSTANT(name)
-#include "abi/layout-2.0.def"
-#undef LAYOUT_FIELD
-#undef LAYOUT_STRUCT
-#undef LAYOUT_CONSTANT
-};
-
-static const struct layout_constant current_constants[] = {
-#define LAYOUT_FIELD(type, field)
-#define LAYOUT_STRUCT(type, size)
-#define LAYOUT_CONSTANT(name) { #name, (int64_t)(name) },
-#include "abi/layout-2.0.def"
-#undef LAYOUT_FIELD
-#undef LAYOUT_STRUCT
-#undef LAYOUT_CONSTANT
-};
+#define LAYOUT_NAME current_layout_2_1
+#define LAYOUT_DEF "abi/layout-2.1.def"
+#define LAYOUT_VERSION "2.1"
+#define LAYOUT_MINOR_SIZE(type, size) (size)
+#define LAYOUT_FIELDS current_fields_2_1
+#define LAYOUT_SIZES current_sizes_2_1
+#define LAYOUT_MINOR_SIZES current_minor_sizes_2_1
+#define LAYOUT_CONSTANTS current_constants_2_1
+#include "abi/layout-body.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Every frozen minor, oldest first, and the current headers seen through its list. */
+static const struct layout_set *const frozen[] = { &frozen_layout_2_0, &frozen_layout_2_1 };
+static const struct layout_set *const current[] = { &current_layout_2_0, &current_layout_2_1 };
+
 START_TEST(frozen_sizes_equal_size_constants)
 {
-	ck_assert_uint_eq(frozen_n_structs, N_OF(current_sizes_2_0));
-	for (size_t i = 0; i < frozen_n_structs; i++) {
-		ck_assert_str_eq(frozen_structs[i].type, current_sizes_2_0[i].type);
-		ck_assert_msg(frozen_structs[i].size == current_sizes_2_0[i].size,
-			      "struct %s: frozen 2.0 size %zu, current 2.0 constant %zu",
-			      frozen_structs[i].type, frozen_structs[i].size, current_sizes_2_0[i].size);
+	const struct layout_set *f = frozen[_i], *c = current[_i];
+
+	ck_assert_uint_eq(f->n_structs, c->n_structs);
+	for (size_t i = 0; i < f->n_structs; i++) {
+		ck_assert_str_eq(f->sizes[i].type, c->minor_sizes[i].type);
+		ck_assert_msg(f->sizes[i].size == c->minor_sizes[i].size,
+			      "struct %s: frozen %s size %zu, current %s constant %zu",
+			      f->sizes[i].type, f->version, f->sizes[i].size, f->version, c->minor_sizes[i].size);
 	}
 }
 END_TEST
 
 START_TEST(structs_only_grow)
 {
-	for (size_t i = 0; i < frozen_n_structs; i++)
-		ck_assert_msg(current_sizes[i].size >= frozen_structs[i].size,
-			      "struct %s shrank from %zu to %zu bytes",
-			      frozen_structs[i].type, frozen_structs[i].size, current_sizes[i].size);
+	const struct layout_set *f = frozen[_i], *c = current[_i];
+
+	for (size_t i = 0; i < f->n_structs; i++)
+		ck_assert_msg(c->sizes[i].size >= f->sizes[i].size,
+			      "struct %s shrank from %zu bytes in %s to %zu", f->sizes[i].type,
+			      f->sizes[i].size, f->version, c->sizes[i].size);
 }
 END_TEST
 
 START_TEST(fields_keep_offsets)
 {
-	ck_assert_uint_eq(frozen_n_fields, N_OF(current_fields));
-	for (size_t i = 0; i < frozen_n_fields; i++) {
-		const struct layout_field *f = &frozen_fields[i], *c = &current_fields[i];
+	const struct layout_set *fs = frozen[_i], *cs = current[_i];
+
+	ck_assert_uint_eq(fs->n_fields, cs->n_fields);
+	for (size_t i = 0; i < fs->n_fields; i++) {
+		const struct layout_field *f = &fs->fields[i], *c = &cs->fields[i];
 
 		ck_assert_msg(f->offset == c->offset && f->size == c->size,
-			      "%s.%s: 2.0 at offset %zu size %zu, now at offset %zu size %zu",
-			      f->type, f->field, f->offset, f->size, c->offset, c->size);
+			      "%s.%s: %s at offset %zu size %zu, now at offset %zu size %zu",
+			      f->type, f->field, fs->version, f->offset, f->size, c->offset, c->size);
 	}
 }
 END_TEST
 
-/* The 2.0 size of each struct ends exactly after its last 2.0 field. */
+/* A minor's size of each struct ends exactly after its last field of that minor. */
 START_TEST(size_constants_end_at_last_field)
 {
-	for (size_t s = 0; s < N_OF(current_sizes_2_0); s++) {
+	const struct layout_set *c = current[_i];
+
+	for (size_t s = 0; s < c->n_structs; s++) {
 		size_t end = 0;
 
-		for (size_t i = 0; i < N_OF(current_fields); i++)
-			if (strcmp(current_fields[i].type, current_sizes_2_0[s].type) == 0 &&
-			    current_fields[i].offset + current_fields[i].size > end)
-				end = current_fields[i].offset + current_fields[i].size;
-		ck_assert_msg(end == current_sizes_2_0[s].size, "struct %s: last 2.0 field ends at %zu, 2.0 size is %zu",
-			      current_sizes_2_0[s].type, end, current_sizes_2_0[s].size);
+		for (size_t i = 0; i < c->n_fields; i++)
+			if (strcmp(c->fields[i].type, c->minor_sizes[s].type) == 0 &&
+			    c->fields[i].offset + c->fields[i].size > end)
+				end = c->fields[i].offset + c->fields[i].size;
+		ck_assert_msg(end == c->minor_sizes[s].size, "struct %s: last %s field ends at %zu, %s size is %zu",
+			      c->minor_sizes[s].type, c->version, end, c->version, c->minor_sizes[s].size);
 	}
 }
 END_TEST
 
 START_TEST(constants_never_change)
 {
-	ck_assert_uint_eq(frozen_n_constants, N_OF(current_constants));
-	for (size_t i = 0; i < frozen_n_constants; i++) {
-		ck_assert_str_eq(frozen_constants[i].name, current_constants[i].name);
-		ck_assert_msg(frozen_constants[i].value == current_constants[i].value,
-			      "%s was %lld in 2.0 and is %lld now", frozen_constants[i].name,
-			      (long long)frozen_constants[i].value, (long long)current_constants[i].value);
+	const struct layout_set *f = frozen[_i], *c = current[_i];
+
+	ck_assert_uint_eq(f->n_constants, c->n_constants);
+	for (size_t i = 0; i < f->n_constants; i++) {
+		ck_assert_str_eq(f->constants[i].name, c->constants[i].name);
+		ck_assert_msg(f->constants[i].value == c->constants[i].value,
+			      "%s was %lld in %s and is %lld now", f->constants[i].name,
+			      (long long)f->constants[i].value, f->version, (long long)c->constants[i].value);
 	}
+}
+END_TEST
+
+/* A minor's list holds the one before it: nothing leaves a later list. */
+START_TEST(each_minor_extends_the_one_before)
+{
+	const struct layout_set *older = frozen[_i], *newer = frozen[_i + 1];
+	size_t j = 0;
+
+	for (size_t i = 0; i < older->n_fields; i++) {
+		while (j < newer->n_fields && (strcmp(older->fields[i].type, newer->fields[j].type) != 0 ||
+					       strcmp(older->fields[i].field, newer->fields[j].field) != 0))
+			j++;
+		ck_assert_msg(j < newer->n_fields, "%s.%s of %s is missing from %s", older->fields[i].type,
+			      older->fields[i].field, older->version, newer->version);
+	}
+	ck_assert_uint_eq(older->n_constants, newer->n_constants);
+	ck_assert_uint_eq(CSDK_ABI_MINOR_OF(newer->abi_version), CSDK_ABI_MINOR_OF(older->abi_version) + 1);
 }
 END_TEST
 
@@ -131,8 +142,8 @@ START_TEST(abi_version_macros)
 	ck_assert_uint_eq(CSDK_ABI_MINOR_OF(CSDK_ABI_MAKE(3, 9)), 9);
 	ck_assert_uint_eq(CSDK_ABI_MAJOR_OF(0xffffffffu), 0xffffu);
 	ck_assert_uint_eq(CSDK_ABI_VERSION, CSDK_ABI_MAKE(CSDK_ABI_MAJOR, CSDK_ABI_MINOR));
-	ck_assert_uint_eq(CSDK_ABI_MAJOR, CSDK_ABI_MAJOR_OF(frozen_abi_version));
-	ck_assert_uint_ge(CSDK_ABI_MINOR, CSDK_ABI_MINOR_OF(frozen_abi_version));
+	/* every minor is frozen: the newest frozen header is this one's version */
+	ck_assert_uint_eq(CSDK_ABI_VERSION, frozen[N_OF(frozen) - 1]->abi_version);
 	ck_assert_uint_eq(csdk_abi_version(), CSDK_ABI_VERSION);
 }
 END_TEST
@@ -227,13 +238,15 @@ END_TEST
 static Suite *abi_suite(void)
 {
 	Suite *s = suite_create("abi");
-	TCase *tc = tcase_create("frozen-2.0");
+	TCase *tc = tcase_create("frozen");
+	int n = (int)N_OF(frozen);
 
-	tcase_add_test(tc, frozen_sizes_equal_size_constants);
-	tcase_add_test(tc, structs_only_grow);
-	tcase_add_test(tc, fields_keep_offsets);
-	tcase_add_test(tc, size_constants_end_at_last_field);
-	tcase_add_test(tc, constants_never_change);
+	tcase_add_loop_test(tc, frozen_sizes_equal_size_constants, 0, n);
+	tcase_add_loop_test(tc, structs_only_grow, 0, n);
+	tcase_add_loop_test(tc, fields_keep_offsets, 0, n);
+	tcase_add_loop_test(tc, size_constants_end_at_last_field, 0, n);
+	tcase_add_loop_test(tc, constants_never_change, 0, n);
+	tcase_add_loop_test(tc, each_minor_extends_the_one_before, 0, n - 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("macros");

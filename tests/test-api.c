@@ -1663,6 +1663,36 @@ static csdk_provider *open_named(csdk_registry *r)
 	return p;
 }
 
+/* A plugin's own operations go through the 2.1 extension slot; a plugin without one is told apart. */
+START_TEST(extension_reaches_the_plugin)
+{
+	csdk_registry *r = named_registry();
+	csdk_provider *named = open_named(r);
+	csdk_provider *plain = open_api(KEY, NULL);
+	char *text = (char *)&text;
+
+	ck_assert_int_eq(csdk_provider_extension(&text, named, "api.echo", "hi there"), 0);
+	ck_assert_str_eq(text, "hi there");
+	free(text);
+	ck_assert_int_eq(csdk_provider_extension(&text, named, "api.echo", NULL), 0);
+	ck_assert_str_eq(text, "(none)");
+	free(text);
+	text = (char *)&text;
+	assert_failed(csdk_provider_extension(&text, named, "api.nosuch", NULL), CSDK_EUNSUPPORTED, "apinamed",
+		      "no operation 'api.nosuch'; apinamed has api.echo");
+	ck_assert_ptr_null(text);
+	assert_failed(csdk_provider_extension(&text, plain, "pool.status", NULL), CSDK_EUNSUPPORTED, "apitest",
+		      "Provider 'apitest' has no extension operations (pool.status).");
+	assert_failed(csdk_provider_extension(NULL, plain, "pool.status", NULL), CSDK_EINVAL, NULL,
+		      "csdk_provider_extension: out is NULL");
+	assert_failed(csdk_provider_extension(&text, plain, NULL, NULL), CSDK_EINVAL, NULL,
+		      "csdk_provider_extension: op is NULL");
+	csdk_provider_close(plain);
+	csdk_provider_close(named);
+	csdk_registry_free(r);
+}
+END_TEST
+
 /* Names and namespaces reach a named provider in its request, checked and defaulted by the host. */
 START_TEST(named_requests_reach_the_plugin)
 {
@@ -1790,9 +1820,9 @@ START_TEST(plugin_info_names_its_methods)
 	ck_assert_uint_eq(api->n_methods, 11);
 	ck_assert_str_eq(t_methods(api), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url");
 	ck_assert_str_eq(t_methods(named), "init,teardown,release,create,get,list,destroy,run_code,run_command,get_info,get_url,"
-					   "find_or_create,find,extend_timeout");
+					   "find_or_create,find,extend_timeout,extension");
 	ck_assert_uint_eq(named->capabilities, CSDK_CAP_EXEC | CSDK_CAP_NAMED);
-	ck_assert_uint_eq(api->abi_version, CSDK_ABI_MAKE(2, 0));
+	ck_assert_uint_eq(api->abi_version, CSDK_ABI_VERSION);
 	csdk_registry_free(r);
 }
 END_TEST
@@ -1994,6 +2024,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, every_options_struct_refuses_a_wrong_size);
 	tcase_add_test(tc, host_rules_refuse_before_the_plugin_is_called);
 	tcase_add_test(tc, named_requests_reach_the_plugin);
+	tcase_add_test(tc, extension_reaches_the_plugin);
 	tcase_add_test(tc, unnamed_provider_gets_no_name);
 	tcase_add_test(tc, run_code_options_reach_the_plugin);
 	tcase_add_test(tc, plugin_info_names_its_methods);

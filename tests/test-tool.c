@@ -380,8 +380,8 @@ END_TEST
 START_TEST(rejected_abi1_plugin_says_rebuild)
 {
 	const char *path = t_fixture("abi1", "abi1");
-	const char *line = t_fmt("%s: plugin speaks ABI 1.x, which this host no longer loads (it speaks 2.0); "
-				 "rebuild the plugin against csdk 2.0's csdk/plugin.h\n", path);
+	const char *line = t_fmt("%s: plugin speaks ABI 1.x, which this host no longer loads (it speaks %d.%d); "
+				 "rebuild the plugin against this csdk's csdk/plugin.h\n", path, CSDK_ABI_MAJOR, CSDK_ABI_MINOR);
 	struct run r = tool("--rejected", "--path", t_fixture_dir("abi1"), NULL);
 	json_t *j, *rej;
 
@@ -448,7 +448,7 @@ START_TEST(json_list)
 
 	p = json_array_get(plugins, 1); /* beta */
 	ck_assert_str_eq(jstr(p, "version"), "1.2.3");
-	ck_assert_str_eq(jstr(p, "abi"), "2.0");
+	ck_assert_str_eq(jstr(p, "abi"), t_fmt("%d.%d", CSDK_ABI_MAJOR, CSDK_ABI_MINOR));
 	ck_assert_str_eq(jstr(p, "default_mode"), "gateway");
 	ck_assert_str_eq(jstr(p, "path"), t_fixture("mixed", "beta"));
 	ck_assert_str_eq(jstr(p, "description"), "Test fixture beta");
@@ -528,7 +528,7 @@ START_TEST(one_plugin_by_name_and_by_file)
 	ck_assert_int_eq(r.status, 0);
 	j = parse(r.out);
 	ck_assert_str_eq(jstr(j, "name"), "alpha");
-	ck_assert_str_eq(jstr(j, "abi"), "2.0");
+	ck_assert_str_eq(jstr(j, "abi"), t_fmt("%d.%d", CSDK_ABI_MAJOR, CSDK_ABI_MINOR));
 	ck_assert_str_eq(jstr(j, "default_mode"), "direct");
 	config = jarr(j, "config");
 	ck_assert_uint_eq(json_array_size(config), 2);

@@ -634,12 +634,14 @@ CSDK_API int csdk_snapshot_list(csdk_item_list **out, csdk_provider *provider);
 CSDK_API int csdk_snapshot_delete(csdk_provider *provider, const char *id);
 
 /*
- * A plugin's own operations, outside the method table (docs/plugin-abi.md,
- * Extensions): calls the optional function the plugin exports as
- * csdk_plugin_extension(ctx, op, arg, out), under the provider's call
- * lock. *out receives its text result (the local provider answers JSON;
- * free with csdk_free). CSDK_EUNSUPPORTED when the plugin exports none:
- * "Provider 'NAME' has no extension operations (OP)."
+ * A plugin's own operations (docs/plugin-abi.md, Extensions): calls the
+ * plugin's optional extension method (ABI 2.1) with op and arg (NULL for
+ * none), under the provider's call lock. *out receives its text result
+ * (the local provider answers JSON), caller-owned: free with csdk_free; NULL
+ * on error. CSDK_EINVAL for a NULL out, provider or op; CSDK_EUNSUPPORTED
+ * when the plugin has no such method ("Provider 'NAME' has no extension
+ * operations (OP).") or does not know op; else the plugin's error. Threads:
+ * as the provider's other calls.
  */
 CSDK_API int csdk_provider_extension(char **out, csdk_provider *provider, const char *op, const char *arg);
 

@@ -78,25 +78,6 @@ void envdc_free(envdc *c)
 	free(c);
 }
 
-int envdc_buf_add(struct envdc_buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *d;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		if (!(d = realloc(b->data, cap)))
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 CURL *envdc_curl(envdc *c, const char *path_and_query, struct curl_slist *extra)
 {
 	CURL *h = curl_easy_init();
@@ -158,9 +139,18 @@ int envdc_code_of(const char *connect_code)
 	return CSDK_EBACKEND;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
+size_t envdc_collect(char *data, size_t size, size_t n, void *userdata)
 {
-	return envdc_buf_add(userdata, data, size * n) ? 0 : size * n;
+	return csdku_buf_add(userdata, data, size * n) ? 0 : size * n;
+}
+
+int envdc_too_big(const char *what, const struct csdku_buf *b, char err[ENVDC_ERR_MAX])
+{
+	int mib = b->max >= (1u << 20);
+
+	envdc_fail(err, "%s: the sandbox agent's answer passed %zu %s; check the agent", what, b->max >> (mib ? 20 : 10),
+		   mib ? "MiB" : "KiB");
+	return CSDK_EBACKEND;
 }
 
 /* A transport failure or an HTTP status without a Connect error body. */
@@ -181,7 +171,7 @@ int envdc_transport_error(CURLcode cc, long status, const char *what, char err[E
 int envdc_unary(envdc *c, const char *method, json_t *request, json_t **response, char err[ENVDC_ERR_MAX])
 {
 	static const char *const lines[] = { "Content-Type: application/json", "Connect-Protocol-Version: 1", NULL };
-	struct envdc_buf body = { 0 };
+	struct csdku_buf body = { .max = ENVDC_BODY_MAX };
 	struct curl_slist *hdr = envdc_headers(c, lines);
 	char *text = json_dumps(request, JSON_COMPACT), *path = NULL;
 	CURL *h = NULL;
@@ -196,13 +186,15 @@ int envdc_unary(envdc *c, const char *method, json_t *request, json_t **response
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, envdc_collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	j = body.data ? json_loads(body.data, 0, NULL) : NULL;
-	if (cc == CURLE_OK && status == 200 && json_is_object(j)) {
+	if (body.over) {
+		rc = envdc_too_big(method, &body, err);
+	} else if (cc == CURLE_OK && status == 200 && json_is_object(j)) {
 		*response = j;
 		j = NULL;
 		rc = 0;

@@ -19,7 +19,7 @@ static char *files_path(CURL *h, const char *path)
 }
 
 /* The message of a /files error body ({"message": ..., "code": N}), or the body itself. */
-static void rest_error(const struct envdc_buf *body, const char *fallback, char err[ENVDC_ERR_MAX])
+static void rest_error(const struct csdku_buf *body, const char *fallback, char err[ENVDC_ERR_MAX])
 {
 	json_t *j = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
 	const char *msg = json_string_value(json_object_get(j, "message"));
@@ -33,7 +33,7 @@ struct reader {
 	CURL *h;
 	envdc_data_fn on_data;
 	void *userdata;
-	struct envdc_buf error_body;
+	struct csdku_buf error_body;
 	int cancelled;
 };
 
@@ -44,7 +44,7 @@ static size_t read_cb(char *data, size_t size, size_t n, void *userdata)
 	if (!r->status)
 		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (r->status != 200)
-		return envdc_buf_add(&r->error_body, data, size * n) ? 0 : size * n;
+		return envdc_collect(data, size, n, &r->error_body);
 	if (r->on_data(r->userdata, data, size * n)) {
 		r->cancelled = 1;
 		return 0;
@@ -55,7 +55,7 @@ static size_t read_cb(char *data, size_t size, size_t n, void *userdata)
 int envdc_read(envdc *c, const char *path, envdc_data_fn on_data, void *userdata, char err[ENVDC_ERR_MAX])
 {
 	struct curl_slist *hdr = envdc_headers(c, NULL);
-	struct reader r = { 0, NULL, on_data, userdata, { 0 }, 0 };
+	struct reader r = { .on_data = on_data, .userdata = userdata, .error_body = { .max = ENVDC_ERROR_BODY_MAX } };
 	CURL *probe = curl_easy_init();
 	char *url = probe ? files_path(probe, path) : NULL;
 	CURLcode cc;
@@ -73,7 +73,9 @@ int envdc_read(envdc *c, const char *path, envdc_data_fn on_data, void *userdata
 	cc = curl_easy_perform(r.h);
 	if (!r.status)
 		curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &r.status);
-	if (r.cancelled) {
+	if (r.error_body.over) {
+		rc = envdc_too_big("GET /files", &r.error_body, err);
+	} else if (r.cancelled) {
 		envdc_fail(err, "reading '%s' was cancelled by the caller", path);
 		rc = CSDK_ECANCELLED;
 	} else if (cc == CURLE_OK && r.status == 200) {
@@ -96,16 +98,11 @@ out:
 	return rc;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
-{
-	return envdc_buf_add(userdata, data, size * n) ? 0 : size * n;
-}
-
 int envdc_write(envdc *c, const char *path, const void *data, size_t len, char err[ENVDC_ERR_MAX])
 {
 	static const char *const lines[] = { "Content-Type: application/octet-stream", "Expect:", NULL };
 	struct curl_slist *hdr = envdc_headers(c, lines);
-	struct envdc_buf body = { 0 };
+	struct csdku_buf body = { .max = ENVDC_ERROR_BODY_MAX };
 	CURL *probe = curl_easy_init(), *h = NULL;
 	char *url = probe ? files_path(probe, path) : NULL;
 	CURLcode cc;
@@ -122,11 +119,13 @@ int envdc_write(envdc *c, const char *path, const void *data, size_t len, char e
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, len ? data : "");
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, envdc_collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (cc == CURLE_OK && status == 200) {
+	if (body.over) {
+		rc = envdc_too_big("POST /files", &body, err);
+	} else if (cc == CURLE_OK && status == 200) {
 		rc = 0;
 	} else if (cc == CURLE_OK && (status == 400 || status == 404 || status == 409)) {
 		rest_error(&body, "the agent refused the write", err);

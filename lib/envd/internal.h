@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "envd.h"
 
 struct envdc {
@@ -12,15 +13,15 @@ struct envdc {
 	struct curl_slist *headers;
 };
 
-/* A growable, NUL-terminated byte buffer. */
-struct envdc_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
+/* The most kept of a unary answer, and of an error body. */
+#define ENVDC_BODY_MAX (16u << 20)
+#define ENVDC_ERROR_BODY_MAX (64u << 10)
 
 void envdc_fail(char err[ENVDC_ERR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int envdc_buf_add(struct envdc_buf *b, const void *data, size_t len);
+/* A CURLOPT_WRITEFUNCTION that appends to the struct csdku_buf in userdata. */
+size_t envdc_collect(char *data, size_t size, size_t n, void *userdata);
+/* The error of an answer to `what` that passed its buffer's limit (CSDK_EBACKEND). */
+int envdc_too_big(const char *what, const struct csdku_buf *b, char err[ENVDC_ERR_MAX]);
 /* An easy handle for base + path_and_query with the given header list (kept by the caller). */
 CURL *envdc_curl(envdc *c, const char *path_and_query, struct curl_slist *extra);
 /* The client's headers followed by lines (NULL-terminated; may be NULL). */

@@ -13,7 +13,7 @@ struct stream {
 	const struct envdc_command *cmd;
 	CURL *h;
 	long status;               /* HTTP status, read at the first body bytes */
-	struct envdc_buf pending;  /* an envelope split across writes, or a non-200 body */
+	struct csdku_buf pending;  /* an envelope split across writes, or a non-200 body */
 	unsigned char *out;        /* decoded output of one message */
 	size_t out_cap;
 	uint32_t pid;
@@ -232,7 +232,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 		curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &st->status);
 	if (st->status != 200)
 		/* A unary-style error body, read by envdc_run. */
-		return st->pending.len + total <= 65536 && !envdc_buf_add(&st->pending, data, total) ? total : 0;
+		return st->pending.len + total <= 65536 && !csdku_buf_add(&st->pending, data, total) ? total : 0;
 	while (st->pending.len && at < total) {
 		want = st->pending.len < 5 ? 5 : envelope_size(st->pending.data);
 		if (want > 5 + MAX_MESSAGE) {
@@ -240,7 +240,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 			return 0;
 		}
 		take = want - st->pending.len < total - at ? want - st->pending.len : total - at;
-		if (envdc_buf_add(&st->pending, data + at, take))
+		if (csdku_buf_add(&st->pending, data + at, take))
 			return 0;
 		at += take;
 		if (st->pending.len < 5 || st->pending.len < envelope_size(st->pending.data))
@@ -252,7 +252,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 	if (envelopes(st, data + at, total - at, &used))
 		return 0;
 	at += used;
-	if (at < total && envdc_buf_add(&st->pending, data + at, total - at))
+	if (at < total && csdku_buf_add(&st->pending, data + at, total - at))
 		return 0;
 	return total;
 }
@@ -348,6 +348,7 @@ int envdc_run(envdc *c, const struct envdc_command *cmd, int *exit_code, char er
 
 	*exit_code = -1;
 	memset(&st, 0, sizeof(st));
+	st.pending.max = 5 + MAX_MESSAGE;
 	st.cmd = cmd;
 	/* envd takes the request's deadline as the process's lifetime; a background command has none. */
 	snprintf(timeout, sizeof(timeout), "Connect-Timeout-Ms: %lld", cmd->background ? 0LL : (long long)cmd->timeout_ms);

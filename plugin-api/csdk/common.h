@@ -23,7 +23,7 @@ extern "C" {
 /** ABI major version: a change here breaks every plugin. */
 #define CSDK_ABI_MAJOR 2
 /** ABI minor version: grows when fields are appended. */
-#define CSDK_ABI_MINOR 0
+#define CSDK_ABI_MINOR 1
 /** Build an ABI version number, as passed to csdk_plugin_entry. */
 #define CSDK_ABI_MAKE(major, minor) \
 	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))

@@ -1,5 +1,5 @@
 /*
- * csdk/plugin.h - the csdk plugin ABI, version 2.0, for plugin authors.
+ * csdk/plugin.h - the csdk plugin ABI, version 2.1, for plugin authors.
  *
  * A csdk provider plugin is a shared object named csdk-<name>.so that
  * exports exactly one symbol, csdk_plugin_entry. The host calls it with its
@@ -260,6 +260,17 @@ struct csdk_methods {
 
 	/* CSDK_MODE_GATEWAY: where the sandbox-side agent of a sandbox listens */
 	int (*gateway_endpoint)(void *ctx, void *sandbox, struct csdk_endpoint *out);
+
+	/* 2.1 */
+	/**
+	 * Optional: an operation of this plugin's own, not of every provider
+	 * (the local provider's pool: "pool.status"). op is the operation's
+	 * name, prefixed by the plugin ("pool."); arg an optional argument or
+	 * NULL; the result is text set on out (JSON by convention). Answers
+	 * CSDK_EUNSUPPORTED, naming the operations it has, for an op it does not
+	 * know. Called under the same call lock as the other methods.
+	 */
+	int (*extension)(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 };
 
 /* ------------------------------------------------------- configuration keys */
@@ -313,6 +324,11 @@ struct csdk_plugin {
 #define CSDK_CREATE_REQUEST_SIZE_2_0 (offsetof(struct csdk_create_request, memory_bytes) + sizeof(uint64_t))
 #define CSDK_RUN_REQUEST_SIZE_2_0 (offsetof(struct csdk_run_request, runtime) + sizeof(void *))
 #define CSDK_TEMPLATE_REQUEST_SIZE_2_0 (offsetof(struct csdk_template_request, sandbox) + sizeof(void *))
+
+/* ---------------------------------------------------- frozen 2.1 sizes */
+
+/* The structs 2.1 grew, at their 2.1 size; the others keep their 2.0 size. */
+#define CSDK_METHODS_SIZE_2_1 (offsetof(struct csdk_methods, extension) + sizeof(void (*)(void)))
 
 /* ----------------------------------------------------------- entry point */
 

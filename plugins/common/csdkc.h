@@ -19,6 +19,7 @@
 /* shellquote.c (lib/util) */
 #include "shellquote.h"
 #include "io.h"
+#include "buf.h"
 
 /* tar.c: ustar with GNU long names (writer), ustar/GNU/pax (reader). */
 
@@ -65,6 +66,24 @@ struct csdkc_capture {
 };
 /** Append what still fits under cap->max of data to cap: 0, or CSDK_ENOMEM. */
 int csdkc_capture_append(struct csdkc_capture *cap, const void *data, size_t len);
+
+/* code.c: the steps of run_code that do not depend on the backend. */
+
+/**
+ * Check a run_code request: runtime must be "python" or "node" and code
+ * non-NULL (else CSDK_EINVAL and err names provider). On success
+ * *python_out says which, and path receives a fresh script path in /tmp.
+ */
+int csdkc_code_begin(const char *provider, const char *runtime, const char *code, int *python_out,
+		     char *path, size_t pathlen, char *err, size_t errlen);
+/**
+ * Classify a finished foreground run of the script at path from its exit
+ * code and captured stderr: CSDK_ESYNTAX when the code did not compile,
+ * CSDK_EUNSUPPORTED when the interpreter is missing from the sandbox's image
+ * (err names image_key, the config key that chooses it), otherwise 0.
+ */
+int csdkc_code_classify(const char *runtime, int exit_code, const struct csdkc_capture *cap, const char *path,
+			const char *sandbox, const char *image_key, char *err, size_t errlen);
 
 /* pool.c: warm pools (docs/pools.md), the parts the providers share. */
 

@@ -1,7 +1,10 @@
 /*
  * Gateway mode: csdk-agent is each container's entrypoint (PID 1),
  * bind-mounted read-only from this machine, and listens on a unix socket in
- * run_dir/HEX, which is bind-mounted at /run/csdk; commands and files then
+ * run_dir/HEX/sock, which is bind-mounted at /run/csdk; its token and the
+ * sandbox's deadline are in run_dir/HEX, bind-mounted read-only at
+ * /run/csdk-host, so that nothing in the container can move its own
+ * deadline or change the token; commands and files then
  * bypass the engine. With a remote engine (TCP transport) the agent and its
  * token are copied into the container before it starts, and the agent
  * listens on TCP: a port of the engine's host (network host) or a published
@@ -31,6 +34,7 @@
 #define AGENT_WAIT_MS 10000
 #define AGENT_CHECK_MS 50
 
+/* dir holds the token and the deadline (the agent only reads them) */
 json_t *dockerp_agent_entrypoint(const char *listen, const char *dir)
 {
 	char l[80], t[80], d[80];
@@ -131,13 +135,13 @@ int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadlin
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"csdk-agent cannot be run from %s (%s); install csdk-agent or set agent (CSDK_DOCKER_AGENT) to its path",
 			ctx->agent, strerror(errno));
-	if (csdkc_random_hex(hex, 8) || csdkc_random_hex(token, 16) || file_in(path, sizeof(path), ctx, hex, "agent.sock"))
+	if (csdkc_random_hex(hex, 8) || csdkc_random_hex(token, 16) || file_in(path, sizeof(path), ctx, hex, DOCKERP_AGENT_SOCK))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot name the agent directory of a sandbox in %s", ctx->run_dir);
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
 			"the agent socket %s is longer than %zu bytes; use a shorter run_dir (CSDK_DOCKER_RUN_DIR)",
 			path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	file_in(path, sizeof(path), ctx, hex, NULL);
+	file_in(path, sizeof(path), ctx, hex, "sock");
 	if (mkdirs(path) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; set run_dir (CSDK_DOCKER_RUN_DIR) to a writable directory",
 					path, strerror(errno));
@@ -215,7 +219,7 @@ int dockerp_agent_wait(struct dockerp_docker *ctx, const char *id, const char *h
 	char path[4200];
 	int rc;
 
-	file_in(path, sizeof(path), ctx, hex, "agent.sock");
+	file_in(path, sizeof(path), ctx, hex, DOCKERP_AGENT_SOCK);
 	while (!listens(path)) {
 		/* the agent is PID 1: if it ended, so did the container (an
 		 * engine call, so not while it usually starts) */
@@ -244,13 +248,17 @@ const char *dockerp_agent_dir_of(json_t *inspect)
 
 void dockerp_agent_forget(struct dockerp_docker *ctx, json_t *inspect, const char *hex)
 {
+	/* agent.sock: in run_dir/HEX itself in sandboxes made before sock/ */
 	static const char *const files[] = { "agent.sock", "token", "deadline", "deadline.new" };
-	char path[4200];
+	char path[4200], err[256];
 
 	if (!hex)
 		hex = dockerp_agent_dir_of(inspect);
 	if (!hex || !hex[0])
 		return;
+	/* sock/ is the container's to write: whatever it left there goes too */
+	if (!file_in(path, sizeof(path), ctx, hex, "sock"))
+		csdkc_remove_tree(AT_FDCWD, path, err, sizeof(err));
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (!file_in(path, sizeof(path), ctx, hex, files[i]))
 			unlink(path);
@@ -283,7 +291,10 @@ int dockerp_m_gateway_endpoint(void *vctx, void *sandbox, struct csdk_endpoint *
 	close(fd);
 	token[n > 0 ? n : 0] = '\0';
 	token[strcspn(token, "\n")] = '\0';
-	file_in(path, sizeof(path), ctx, sb->agent_dir, "agent.sock");
+	file_in(path, sizeof(path), ctx, sb->agent_dir, DOCKERP_AGENT_SOCK);
+	/* a sandbox made before sock/ */
+	if (access(path, F_OK) < 0)
+		file_in(path, sizeof(path), ctx, sb->agent_dir, "agent.sock");
 	/* gone: the agent ended (it removes its socket on SIGTERM) and the container with it */
 	if (access(path, F_OK) < 0) {
 		long long code = 0;

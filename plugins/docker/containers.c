@@ -211,21 +211,25 @@ static int set_agent_entrypoint(json_t *b, json_t *hc, const char *listen, const
 	       json_object_set_new(hc, "Init", json_false());
 }
 
-/* Gateway mode: the agent and the sandbox's directory of run_dir, bind-mounted. */
+/* Gateway mode: the agent and the sandbox's directory of run_dir,
+ * bind-mounted: its sock/ read-write for the agent's socket, the rest (token,
+ * deadline) read-only. */
 static int add_agent(struct dockerp_docker *ctx, json_t *b, json_t *hc, json_t *labels, const char *hex)
 {
-	char *bind_agent = NULL, *bind_run = NULL;
+	char *bind_agent = NULL, *bind_run = NULL, *bind_host = NULL;
 	int bad;
 
 	bad = asprintf(&bind_agent, "%s:" DOCKERP_INSIDE_AGENT ":ro", ctx->agent) < 0 ||
-	      asprintf(&bind_run, "%s/%s:" DOCKERP_INSIDE_RUN, ctx->run_dir, hex) < 0;
+	      asprintf(&bind_run, "%s/%s/sock:" DOCKERP_INSIDE_RUN, ctx->run_dir, hex) < 0 ||
+	      asprintf(&bind_host, "%s/%s:" DOCKERP_INSIDE_HOSTFILES ":ro", ctx->run_dir, hex) < 0;
 	if (!bad) {
-		bad |= set_agent_entrypoint(b, hc, "unix:" DOCKERP_INSIDE_RUN "/agent.sock", DOCKERP_INSIDE_RUN);
-		bad |= json_object_set_new(hc, "Binds", json_pack("[ss]", bind_agent, bind_run));
+		bad |= set_agent_entrypoint(b, hc, "unix:" DOCKERP_INSIDE_RUN "/agent.sock", DOCKERP_INSIDE_HOSTFILES);
+		bad |= json_object_set_new(hc, "Binds", json_pack("[sss]", bind_agent, bind_run, bind_host));
 		bad |= add_label(labels, DOCKERP_AGENT_LABEL, hex);
 	}
 	free(bind_agent);
 	free(bind_run);
+	free(bind_host);
 	return bad;
 }
 

@@ -28,7 +28,11 @@
 /* gateway mode: the label naming the sandbox's directory below run_dir */
 #define DOCKERP_AGENT_LABEL "com.computesdk.agent_dir"
 #define DOCKERP_INSIDE_AGENT "/.csdk/agent"
+/* the agent's socket directory, run_dir/HEX/sock, bound read-write; the
+ * token and deadline the host writes, run_dir/HEX, bound read-only */
 #define DOCKERP_INSIDE_RUN "/run/csdk"
+#define DOCKERP_INSIDE_HOSTFILES "/run/csdk-host"
+#define DOCKERP_AGENT_SOCK "sock/agent.sock"
 /* gateway over TCP: the label marking such a sandbox, the agent's port in
  * the container when published, and its token (copied in with the agent) */
 #define DOCKERP_AGENT_TCP_LABEL "com.computesdk.agent"
@@ -183,8 +187,8 @@ int dockerp_pool_commit_config(struct dockerp_docker *ctx, const char *container
 int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *out);
 /** Remove a sandbox's claim record (destroy, expiry). */
 void dockerp_pool_forget(struct dockerp_docker *ctx, const char *hex);
-/** pool.status, pool.fill, pool.drain (docs/plugin-abi.md, Extensions): JSON in out. */
-CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
+/** The extension method: pool.status, pool.fill, pool.drain (docs/plugin-abi.md, Extensions), JSON in out. */
+int dockerp_m_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
 /* named.c */
 int dockerp_container_name(char **out, const char *ns, const char *name);

@@ -252,19 +252,12 @@ int dockerp_m_run_code(void *vctx, void *sandbox, const char *code, const struct
 	struct dockerp_sandbox *sb = sandbox;
 	struct csdkc_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
-	const char *runtime = req->runtime;
-	char path[80], hex[17], msg[CSDKC_ERR_MAX], *cmd = NULL, *q = NULL;
-	int rc, python, code_rc;
+	char path[80], msg[CSDKC_ERR_MAX], *cmd = NULL, *q = NULL;
+	int rc, python;
 
 	*exit_code_out = -1;
-	if (!runtime || (strcmp(runtime, "python") && strcmp(runtime, "node")))
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "runtime '%s' is not supported by the docker provider; use python or node",
-					runtime ? runtime : "(null)");
-	if (!code)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
-	python = !strcmp(runtime, "python");
-	csdkc_random_hex(hex, 8);
-	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
+	if ((rc = csdkc_code_begin("docker", req->runtime, code, &python, path, sizeof(path), msg, sizeof(msg))))
+		return ctx->host->error(ctx->host, rc, "%s", msg);
 	if ((rc = dockerp_put_file(ctx, sb, path, code, strlen(code))))
 		return rc;
 	if ((rc = csdku_shell_quote(&q, path)) ||
@@ -276,16 +269,10 @@ int dockerp_m_run_code(void *vctx, void *sandbox, const char *code, const struct
 	ro.runtime = NULL;
 	rc = dockerp_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
-	code_rc = *exit_code_out;
-	if (ro.background) {
-		free(cap.data);
-		return rc;
-	}
-	if (!rc && csdku_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
-		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
-	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
-		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key %s)",
-				      python ? "python3" : "node", sb->id, python ? "python_image" : "node_image");
+	if (!rc && !ro.background &&
+	    (rc = csdkc_code_classify(req->runtime, *exit_code_out, &cap, path, sb->id,
+				      python ? "python_image" : "node_image", msg, sizeof(msg))))
+		rc = ctx->host->error(ctx->host, rc, "%s", msg);
 	free(cap.data);
 	return rc;
 }

@@ -40,30 +40,43 @@ static int gone(struct dockerp_docker *ctx, struct dockerp_sandbox *sb)
 	return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", sb->id);
 }
 
+/* req on the archive endpoint of abs: 0 with *resp (any status but 404), 1 when abs is
+ * missing, or a reported error (CSDK_ENOTFOUND among them when the sandbox is gone). */
+static int archive_call(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs,
+			struct dockerp_http_request *req, struct dockerp_http_response *resp)
+{
+	char *path;
+	json_t *j = NULL;
+	int rc;
+
+	if ((rc = archive_path(sb, abs, &path)))
+		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
+	req->path = path;
+	rc = dockerp_raw(ctx, req, resp);
+	free(path);
+	if (rc || resp->status != 404)
+		return rc;
+	dockerp_http_response_free(resp);
+	/* 404 covers both a missing path and a missing container */
+	if (dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND)
+		return gone(ctx, sb);
+	json_decref(j);
+	return 1;
+}
+
 /* HEAD the archive endpoint: 0 with *st, CSDK_ENOTFOUND (no error set) when missing. */
 static int path_stat(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs, struct path_stat *st)
 {
 	struct dockerp_http_request req = { .method = "HEAD", .capture_header = "X-Docker-Container-Path-Stat", .timeout_ms = 60000 };
 	struct dockerp_http_response resp;
-	char *path;
 	json_t *j;
 	size_t n;
 	unsigned char *raw;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	if ((rc = archive_path(sb, abs, &path)))
-		return ctx->host->error(ctx->host, rc, "out of memory building an archive request");
-	req.path = path;
-	rc = dockerp_raw(ctx, &req, &resp);
-	free(path);
-	if (rc)
-		return rc;
-	if (resp.status == 404) {
-		dockerp_http_response_free(&resp);
-		/* 404 covers both a missing path and a missing container */
-		return dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND ? gone(ctx, sb) : (json_decref(j), CSDK_ENOTFOUND);
-	}
+	if ((rc = archive_call(ctx, sb, abs, &req, &resp)))
+		return rc == 1 ? CSDK_ENOTFOUND : rc;
 	if (resp.status != 200 || !resp.header) {
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "Docker engine at %s: stat of '%s' in sandbox %s failed (HTTP %ld); check the engine's log",
 				      ctx->ep.display, abs, sb->id, resp.status);
@@ -230,6 +243,63 @@ static int read_member(void *arg, const char *name, char type, uint64_t size, in
 	return 1;
 }
 
+/* Stream the archive of abs (read as path) from the engine through read_member into s. */
+static int read_archive(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, const char *abs, const char *path,
+			struct read_state *s)
+{
+	struct dockerp_http_request req = { .method = "GET", .timeout_ms = 300000 };
+	struct dockerp_http_response resp;
+	json_t *j;
+	int rc;
+
+	if ((rc = archive_call(ctx, sb, abs, &req, &resp)) == 1)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path);
+	if (rc)
+		return rc;
+	if (resp.status != 200) {
+		j = json_loadb(resp.body, resp.len, 0, NULL);
+		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);
+		json_decref(j);
+		dockerp_http_response_free(&resp);
+		return rc;
+	}
+	rc = dockerp_tar_each(resp.body, resp.len, read_member, s);
+	dockerp_http_response_free(&resp);
+	if (rc < 0)
+		return ctx->host->error(ctx->host, rc, "Docker engine at %s sent a truncated archive for '%s'; retry", ctx->ep.display, path);
+	return 0;
+}
+
+/* Where the symbolic link at abs leads: a new string, or NULL when out of memory. */
+static char *link_target(const char *abs, const char *link)
+{
+	char *next, *dir;
+	const char *base;
+
+	if (link[0] == '/')
+		return strdup(link);
+	if (dirname_of(abs, &dir, &base))
+		return NULL;
+	if (asprintf(&next, "%s/%s", dir, link) < 0)
+		next = NULL;
+	free(dir);
+	return next;
+}
+
+/* The error for what the archive of path held (s), or 0 when it was a regular file. */
+static int read_verdict(struct dockerp_docker *ctx, const struct read_state *s, const char *path)
+{
+	if (s->rc)
+		return ctx->host->error(ctx->host, CSDK_ECANCELLED, "reading '%s' was cancelled by the caller", path);
+	if (s->type == '5')
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a directory; use readdir to list it", path);
+	if (s->type == '2')
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a chain of more than 8 symbolic links; read the target directly", path);
+	if (!s->seen || !(s->type == '0' || s->type == '\0' || s->type == '7'))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is not a regular file; read a file", path);
+	return 0;
+}
+
 int dockerp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_sink *out)
 {
 	struct dockerp_docker *ctx = vctx;
@@ -240,67 +310,20 @@ int dockerp_m_fs_read(void *vctx, void *sandbox, const char *path, struct csdk_s
 	if ((rc = dockerp_abs_path(sb, path, &abs)))
 		return ctx->host->error(ctx->host, rc, "out of memory resolving '%s'", path);
 	for (;;) {
-		struct dockerp_http_request req = { .method = "GET", .timeout_ms = 300000 };
-		struct dockerp_http_response resp;
 		struct read_state s = { .ctx = ctx, .out = out };
-		char *apath = NULL;
 
-		if ((rc = archive_path(sb, abs, &apath))) {
-			rc = ctx->host->error(ctx->host, rc, "out of memory building an archive request");
-			break;
-		}
-		req.path = apath;
-		rc = dockerp_raw(ctx, &req, &resp);
-		free(apath);
-		if (rc)
-			break;
-		if (resp.status == 404) {
-			json_t *j;
-			dockerp_http_response_free(&resp);
-			rc = dockerp_inspect(ctx, sb->id, &j) == CSDK_ENOTFOUND
-				     ? gone(ctx, sb)
-				     : (json_decref(j), ctx->host->error(ctx->host, CSDK_ENOTFOUND, "no such file: %s", path));
-			break;
-		}
-		if (resp.status != 200) {
-			json_t *j = json_loadb(resp.body, resp.len, 0, NULL);
-			rc = dockerp_engine_error(ctx, CSDK_EBACKEND, "reading a file", resp.status, j);
-			json_decref(j);
-			dockerp_http_response_free(&resp);
-			break;
-		}
-		rc = dockerp_tar_each(resp.body, resp.len, read_member, &s);
-		dockerp_http_response_free(&resp);
-		if (rc < 0) {
-			rc = ctx->host->error(ctx->host, rc, "Docker engine at %s sent a truncated archive for '%s'; retry", ctx->ep.display, path);
-			break;
-		}
-		rc = 0;
-		if (s.type == '2' && s.link && hops++ < 8) {
-			char *next, *dir;
-			const char *base;
-			if (s.link[0] == '/')
-				next = strdup(s.link);
-			else if (dirname_of(abs, &dir, &base) || asprintf(&next, "%s/%s", dir, s.link) < 0)
-				next = NULL;
-			else
-				free(dir);
+		if ((rc = read_archive(ctx, sb, abs, path, &s)) == 0 && s.type == '2' && s.link && hops++ < 8) {
+			char *next = link_target(abs, s.link);
+
 			free(s.link);
 			free(abs);
-			abs = next;
-			if (!abs)
+			if (!(abs = next))
 				return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory following a link");
 			continue;
 		}
 		free(s.link);
-		if (s.rc)
-			rc = ctx->host->error(ctx->host, CSDK_ECANCELLED, "reading '%s' was cancelled by the caller", path);
-		else if (s.type == '5')
-			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a directory; use readdir to list it", path);
-		else if (s.type == '2')
-			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is a chain of more than 8 symbolic links; read the target directly", path);
-		else if (!s.seen || !(s.type == '0' || s.type == '\0' || s.type == '7'))
-			rc = ctx->host->error(ctx->host, CSDK_EINVAL, "'%s' is not a regular file; read a file", path);
+		if (!rc)
+			rc = read_verdict(ctx, &s, path);
 		break;
 	}
 	free(abs);

@@ -149,11 +149,78 @@ static int connected(CURL *curl)
 	return curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
 }
 
+/* The options of one request on curl; the header list to free after it. */
+static struct curl_slist *setup(CURL *curl, const char *url, const struct dockerp_http_endpoint *ep,
+				const struct dockerp_http_request *req, struct transfer *t, char *ctype, size_t ctype_len)
+{
+	struct curl_slist *headers = NULL;
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	if (ep->unix_path)
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	if (req->timeout_ms > 0)
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+	if (!strcmp(req->method, "HEAD"))
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET"))
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+	/* Docker answers exec start with a raw stream on a kept connection;
+	 * Expect: 100-continue would only add a round trip. */
+	headers = curl_slist_append(headers, "Expect:");
+	if (req->content_type) {
+		snprintf(ctype, ctype_len, "Content-Type: %s", req->content_type);
+		headers = curl_slist_append(headers, ctype);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (!strcmp(req->method, "POST") || !strcmp(req->method, "PUT")) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	return headers;
+}
+
+/* The code of a finished transfer (cc, and the status in t->resp), with err set for a failure. */
+static int outcome(CURL *curl, CURLcode cc, const struct dockerp_http_endpoint *ep, const struct dockerp_http_request *req,
+		   const struct transfer *t, char *err, size_t errlen)
+{
+	long status = t->resp->status, oserr = 0;
+
+	if (t->oom)
+		return CSDK_ENOMEM;
+	if (t->stopped)
+		return CSDK_ECANCELLED;
+	if (cc == CURLE_OPERATION_TIMEDOUT && (status || connected(curl))) {
+		snprintf(err, errlen, "no answer within %lld ms", (long long)req->timeout_ms);
+		return CSDK_ETIMEOUT;
+	}
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST || (cc == CURLE_OPERATION_TIMEDOUT && !status)) {
+		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &oserr);
+		snprintf(err, errlen, "%s", oserr ? strerror((int)oserr) : curl_easy_strerror(cc));
+		return CSDK_EIO;
+	}
+	/* a raw stream closed by the server without a length: the body is complete */
+	if (cc == CURLE_PARTIAL_FILE && status)
+		return 0;
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen, "%s %s on %s failed: %s", req->method, req->path, ep->display, curl_easy_strerror(cc));
+		return CSDK_EBACKEND;
+	}
+	return 0;
+}
+
 int dockerp_http_do(const struct dockerp_http_endpoint *ep, const struct dockerp_http_request *req,
 		  struct dockerp_http_response *out, char *err, size_t errlen)
 {
 	struct transfer t = { .req = req, .resp = out };
-	struct curl_slist *headers = NULL;
+	struct curl_slist *headers;
 	char *url = NULL, ctype[256];
 	CURL *curl;
 	CURLcode cc;
@@ -167,59 +234,10 @@ int dockerp_http_do(const struct dockerp_http_endpoint *ep, const struct dockerp
 		curl_easy_cleanup(curl);
 		return CSDK_ENOMEM;
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	if (ep->unix_path)
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	if (req->timeout_ms > 0)
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-	if (!strcmp(req->method, "HEAD"))
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-	else if (strcmp(req->method, "GET"))
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
-	/* Docker answers exec start with a raw stream on a kept connection;
-	 * Expect: 100-continue would only add a round trip. */
-	headers = curl_slist_append(headers, "Expect:");
-	if (req->content_type) {
-		snprintf(ctype, sizeof(ctype), "Content-Type: %s", req->content_type);
-		headers = curl_slist_append(headers, ctype);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	} else if (!strcmp(req->method, "POST") || !strcmp(req->method, "PUT")) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-	}
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-
+	headers = setup(curl, url, ep, req, &t, ctype, sizeof(ctype));
 	cc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
-	if (t.oom) {
-		rc = CSDK_ENOMEM;
-	} else if (t.stopped) {
-		rc = CSDK_ECANCELLED;
-	} else if (cc == CURLE_OPERATION_TIMEDOUT && (out->status || connected(curl))) {
-		snprintf(err, errlen, "no answer within %lld ms", (long long)req->timeout_ms);
-		rc = CSDK_ETIMEOUT;
-	} else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
-		   (cc == CURLE_OPERATION_TIMEDOUT && !out->status)) {
-		long oserr = 0;
-		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &oserr);
-		snprintf(err, errlen, "%s", oserr ? strerror((int)oserr) : curl_easy_strerror(cc));
-		rc = CSDK_EIO;
-	} else if (cc == CURLE_PARTIAL_FILE && out->status) {
-		/* a raw stream closed by the server without a length: the body is complete */
-		rc = 0;
-	} else if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s on %s failed: %s", req->method, req->path, ep->display,
-			 curl_easy_strerror(cc));
-		rc = CSDK_EBACKEND;
-	}
+	rc = outcome(curl, cc, ep, req, &t, err, errlen);
 	if (!rc && !req->on_body && !out->body) {
 		out->body = calloc(1, 1);
 		if (!out->body)

@@ -7,7 +7,7 @@
 
 #include "docker.h"
 
-#define DOCKER_ABI CSDK_ABI_MAKE(2, 0)
+#define DOCKER_ABI CSDK_ABI_MAKE(2, 1)
 /* The faster per command and to interactive, measured in BENCHMARKS.md. */
 #define DEFAULT_MODE CSDK_MODE_DIRECT
 
@@ -244,6 +244,7 @@ static const struct csdk_methods docker_methods = {
 	.snapshot_list = dockerp_m_snapshot_list,
 	.snapshot_delete = dockerp_m_snapshot_delete,
 	.gateway_endpoint = dockerp_m_gateway_endpoint,
+	.extension = dockerp_m_extension,
 };
 
 static const struct csdk_plugin docker_plugin = {

@@ -6,32 +6,14 @@
 
 #include "k8s.h"
 
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 4096;
-		char *p;
-		while (c < b->len + n + 1)
-			c *= 2;
-		if (!(p = realloc(b->data, c)))
-			return -1;
-		b->data = p;
-		b->cap = c;
-	}
-	memcpy(b->data + b->len, d, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
+/* The most kept of an answer (a pod list) and of one watch event: far above
+ * what a namespace of sandboxes sends, low enough to stop a runaway stream. */
+#define BODY_MAX (16u << 20)
+#define EVENT_MAX (4u << 20)
 
 static size_t on_write(char *d, size_t sz, size_t n, void *arg)
 {
-	return buf_add(arg, d, sz * n) ? 0 : sz * n;
+	return csdku_buf_add(arg, d, sz * n) ? 0 : sz * n;
 }
 
 const char *k8sp_curl_hint(CURLcode cc)
@@ -85,11 +67,10 @@ int k8sp_curl_setup(struct k8sp_k8s *ctx, CURL *curl, struct curl_slist **header
 }
 
 struct watch_state {
-	struct buf line;
+	struct csdku_buf line;
 	k8sp_watch_fn fn;
 	void *arg;
 	int stop;
-	struct buf *body; /* non-watch answers: everything */
 };
 
 static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
@@ -99,7 +80,7 @@ static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
 
 	for (size_t i = 0; i < total; i++) {
 		if (d[i] != '\n') {
-			if (buf_add(&w->line, d + i, 1))
+			if (csdku_buf_add(&w->line, d + i, 1))
 				return 0;
 			continue;
 		}
@@ -176,7 +157,7 @@ out:
 int k8sp_call(struct k8sp_k8s *ctx, const char *method, const char *path, const char *content_type,
 		   json_t *body, int64_t timeout_ms, long *status_out, json_t **json_out)
 {
-	struct buf b = { 0 };
+	struct csdku_buf b = { .max = BODY_MAX };
 	char *text = NULL;
 	int rc;
 
@@ -187,7 +168,10 @@ int k8sp_call(struct k8sp_k8s *ctx, const char *method, const char *path, const 
 	rc = perform(ctx, method, path, body ? (content_type ? content_type : "application/json") : NULL, text,
 		     timeout_ms > 0 ? timeout_ms : 30000, on_write, &b, status_out);
 	free(text);
-	if (rc == CSDK_ETIMEOUT)
+	if (b.over)
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s answered %s %s with more than %u MiB; check the cluster",
+				      ctx->creds.server, method, path, BODY_MAX >> 20);
+	else if (rc == CSDK_ETIMEOUT)
 		rc = ctx->host->error(ctx->host, rc, "kube-apiserver at %s did not answer %s %s in time; check the cluster",
 				      ctx->creds.server, method, path);
 	if (!rc && json_out && b.len)
@@ -198,11 +182,14 @@ int k8sp_call(struct k8sp_k8s *ctx, const char *method, const char *path, const 
 
 int k8sp_watch(struct k8sp_k8s *ctx, const char *path, int64_t timeout_ms, k8sp_watch_fn fn, void *arg)
 {
-	struct watch_state w = { .fn = fn, .arg = arg };
+	struct watch_state w = { .line = { .max = EVENT_MAX }, .fn = fn, .arg = arg };
 	long status;
 	int rc = perform(ctx, "GET", path, NULL, NULL, timeout_ms, on_watch, &w, &status);
 
-	if (rc == CSDK_ECANCELLED)
+	if (w.line.over)
+		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s sent a watch event over %u MiB for %s; check the cluster",
+				      ctx->creds.server, EVENT_MAX >> 20, path);
+	else if (rc == CSDK_ECANCELLED)
 		rc = w.stop;
 	else if (!rc && status >= 400) {
 		json_t *j = w.line.len ? json_loadb(w.line.data, w.line.len, 0, NULL) : NULL;

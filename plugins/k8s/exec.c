@@ -59,6 +59,118 @@ static int exec_path(struct k8sp_k8s *ctx, const char *pod, const struct exec_ar
 	return 0;
 }
 
+/* The state of one exec's output stream. */
+struct exec_stream {
+	struct k8sp_k8s *ctx;
+	const char *pod;
+	struct csdk_sink *out;
+	struct csdkc_capture *cap;
+	int *exit_code, *sink_rc;
+	int channel, got_status, reported;
+};
+
+static int exec_send_stdin(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const struct exec_args *a, const char *pod)
+{
+	unsigned char *m = malloc(a->stdin_len + 1);
+	int rc;
+
+	if (!m)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory sending stdin");
+	m[0] = K8SP_CH_STDIN;
+	memcpy(m + 1, a->stdin_data, a->stdin_len);
+	rc = a->stdin_len ? k8sp_ws_send(ws, K8SP_WS_BINARY, m, a->stdin_len + 1) : 0;
+	free(m);
+	if (!rc && ws->v5) {
+		/* v5 only: close our end of stdin so the command sees EOF */
+		static const unsigned char close_stdin[2] = { K8SP_CH_CLOSE, K8SP_CH_STDIN };
+		rc = k8sp_ws_send(ws, K8SP_WS_BINARY, close_stdin, sizeof(close_stdin));
+	}
+	if (rc)
+		return ctx->host->error(ctx->host, CSDK_EIO, "sending stdin to sandbox %s failed: the connection closed", pod);
+	return 0;
+}
+
+/* One data frame: 0 to read on, or why the stream stops. */
+static int exec_frame(struct exec_stream *s, const struct k8sp_ws_frame *f)
+{
+	size_t off = 0;
+	char msg[512];
+	int rc;
+
+	if (f->opcode != K8SP_WS_CONT) {
+		if (!f->len)
+			return 0;
+		s->channel = f->payload[0];
+		off = 1;
+	}
+	if (f->len <= off)
+		return 0;
+	if (s->channel == K8SP_CH_STDOUT || s->channel == K8SP_CH_STDERR) {
+		int is_err = s->channel == K8SP_CH_STDERR;
+
+		if (is_err && s->cap && (rc = csdkc_capture_append(s->cap, f->payload + off, f->len - off))) {
+			*s->sink_rc = rc;
+			return CSDK_ECANCELLED;
+		}
+		if (s->out && (*s->sink_rc = s->ctx->host->sink_write(s->out, is_err ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT,
+								       f->payload + off, f->len - off)))
+			return CSDK_ECANCELLED;
+	} else if (s->channel == K8SP_CH_ERROR) {
+		s->got_status = 1;
+		if (k8sp_status_exit((const char *)f->payload + off, f->len - off, s->exit_code, msg, sizeof(msg))) {
+			s->reported = 1;
+			return s->ctx->host->error(s->ctx->host, CSDK_EBACKEND, "a command in sandbox %s could not run: %s", s->pod, msg);
+		}
+	}
+	return 0;
+}
+
+/* Read frames until the stream ends or the deadline (0: none) passes: why it ended. */
+static int exec_pump(struct k8sp_ws *ws, struct exec_stream *s, int64_t deadline)
+{
+	struct k8sp_ws_frame f;
+	int rc;
+
+	for (;;) {
+		int64_t left = -1;
+
+		if (deadline && (left = deadline - csdkc_now_ms()) <= 0)
+			return CSDK_ETIMEOUT;
+		rc = k8sp_ws_recv(ws, &f, left);
+		if (rc == 0)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (f.opcode == K8SP_WS_PING)
+			k8sp_ws_send(ws, K8SP_WS_PONG, f.payload, f.len);
+		else if (f.opcode == K8SP_WS_CLOSE)
+			return CSDK_EIO;
+		else if (f.opcode != K8SP_WS_PONG && (rc = exec_frame(s, &f)))
+			return rc;
+	}
+}
+
+/* What the end of a stream (rc from exec_pump) means for the command. */
+static int exec_end(struct k8sp_k8s *ctx, const char *pod, int rc, const struct exec_stream *s)
+{
+	if (rc == CSDK_EIO && s->got_status && *s->exit_code != 137 && *s->exit_code != 143)
+		return 0;
+	if (rc == CSDK_EIO) {
+		/* no status, or killed: was the sandbox destroyed under the command? */
+		json_t *p = NULL;
+		int g = k8sp_get_pod(ctx, pod, &p);
+		json_decref(p);
+		if (g == CSDK_ENOTFOUND)
+			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while a command ran in it", pod);
+		if (s->got_status)
+			return 0;
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "the exec stream of a command in sandbox %s ended without an exit status; check the kubelet", pod);
+	}
+	if (rc == CSDK_EBACKEND)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s sent a malformed WebSocket frame for sandbox %s", ctx->creds.server, pod);
+	return rc;
+}
+
 /*
  * One exec over WebSocket. Returns 0 with *exit_code set, CSDK_ETIMEOUT when
  * timeout_ms passed, CSDK_ECANCELLED when the sink asked to stop (*sink_rc
@@ -67,11 +179,12 @@ static int exec_path(struct k8sp_k8s *ctx, const char *pod, const struct exec_ar
 static int exec_ws(struct k8sp_k8s *ctx, const char *pod, const struct exec_args *a, struct csdk_sink *out,
 		   struct csdkc_capture *cap, int *exit_code, int *sink_rc)
 {
+	struct exec_stream s = { .ctx = ctx, .pod = pod, .out = out, .cap = cap, .exit_code = exit_code,
+				 .sink_rc = sink_rc, .channel = -1 };
 	struct k8sp_ws ws;
-	struct k8sp_ws_frame f;
-	char *path = NULL, msg[512];
+	char *path = NULL;
 	int64_t deadline = a->timeout_ms > 0 ? csdkc_now_ms() + a->timeout_ms : 0;
-	int rc, channel = -1, got_status = 0;
+	int rc;
 
 	*exit_code = -1;
 	if (exec_path(ctx, pod, a, &path))
@@ -84,95 +197,13 @@ static int exec_ws(struct k8sp_k8s *ctx, const char *pod, const struct exec_args
 		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s no longer exists; create a new one", pod);
 	if (rc)
 		return rc;
-	if (a->stdin_data) {
-		unsigned char *m = malloc(a->stdin_len + 1);
-		if (!m) {
-			k8sp_ws_close(&ws);
-			return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory sending stdin");
-		}
-		m[0] = K8SP_CH_STDIN;
-		memcpy(m + 1, a->stdin_data, a->stdin_len);
-		rc = a->stdin_len ? k8sp_ws_send(&ws, K8SP_WS_BINARY, m, a->stdin_len + 1) : 0;
-		free(m);
-		if (!rc && ws.v5) {
-			/* v5 only: close our end of stdin so the command sees EOF */
-			static const unsigned char close_stdin[2] = { K8SP_CH_CLOSE, K8SP_CH_STDIN };
-			rc = k8sp_ws_send(&ws, K8SP_WS_BINARY, close_stdin, sizeof(close_stdin));
-		}
-		if (rc) {
-			k8sp_ws_close(&ws);
-			return ctx->host->error(ctx->host, CSDK_EIO, "sending stdin to sandbox %s failed: the connection closed", pod);
-		}
+	if (a->stdin_data && (rc = exec_send_stdin(ctx, &ws, a, pod))) {
+		k8sp_ws_close(&ws);
+		return rc;
 	}
-	for (;;) {
-		int64_t left = -1;
-		size_t off;
-		if (deadline) {
-			left = deadline - csdkc_now_ms();
-			if (left <= 0) {
-				rc = CSDK_ETIMEOUT;
-				break;
-			}
-		}
-		rc = k8sp_ws_recv(&ws, &f, left);
-		if (rc == 0)
-			continue;
-		if (rc < 0)
-			break;
-		if (f.opcode == K8SP_WS_PING) {
-			k8sp_ws_send(&ws, K8SP_WS_PONG, f.payload, f.len);
-			continue;
-		}
-		if (f.opcode == K8SP_WS_CLOSE) {
-			rc = CSDK_EIO;
-			break;
-		}
-		if (f.opcode == K8SP_WS_PONG)
-			continue;
-		off = 0;
-		if (f.opcode != K8SP_WS_CONT) {
-			if (!f.len)
-				continue;
-			channel = f.payload[0];
-			off = 1;
-		}
-		if (channel == K8SP_CH_STDOUT || channel == K8SP_CH_STDERR) {
-			if (f.len > off && channel == K8SP_CH_STDERR && cap && (rc = csdkc_capture_append(cap, f.payload + off, f.len - off))) {
-				*sink_rc = rc;
-				rc = CSDK_ECANCELLED;
-				break;
-			}
-			if (f.len > off && out &&
-			    (*sink_rc = ctx->host->sink_write(out, channel == K8SP_CH_STDERR ? CSDK_STREAM_STDERR : CSDK_STREAM_STDOUT,
-							       f.payload + off, f.len - off))) {
-				rc = CSDK_ECANCELLED;
-				break;
-			}
-		} else if (channel == K8SP_CH_ERROR && f.len > off) {
-			got_status = 1;
-			if (k8sp_status_exit((const char *)f.payload + off, f.len - off, exit_code, msg, sizeof(msg))) {
-				k8sp_ws_close(&ws);
-				return ctx->host->error(ctx->host, CSDK_EBACKEND, "a command in sandbox %s could not run: %s", pod, msg);
-			}
-		}
-	}
+	rc = exec_pump(&ws, &s, deadline);
 	k8sp_ws_close(&ws);
-	if (rc == CSDK_EIO && got_status && *exit_code != 137 && *exit_code != 143)
-		return 0;
-	if (rc == CSDK_EIO) {
-		/* no status, or killed: was the sandbox destroyed under the command? */
-		json_t *p = NULL;
-		int g = k8sp_get_pod(ctx, pod, &p);
-		json_decref(p);
-		if (g == CSDK_ENOTFOUND)
-			return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "sandbox %s was destroyed while a command ran in it", pod);
-		if (got_status)
-			return 0;
-		return ctx->host->error(ctx->host, CSDK_EBACKEND, "the exec stream of a command in sandbox %s ended without an exit status; check the kubelet", pod);
-	}
-	if (rc == CSDK_EBACKEND)
-		return ctx->host->error(ctx->host, CSDK_EBACKEND, "kube-apiserver at %s sent a malformed WebSocket frame for sandbox %s", ctx->creds.server, pod);
-	return rc;
+	return s.reported ? rc : exec_end(ctx, pod, rc, &s);
 }
 
 static int kill_group(struct k8sp_k8s *ctx, const char *pod, const char *pidfile)
@@ -286,19 +317,12 @@ int k8sp_m_run_code(void *vctx, void *sandbox, const char *code, const struct cs
 	struct k8sp_sandbox *sb = sandbox;
 	struct csdkc_capture cap = { .max = 256 * 1024 };
 	struct csdk_run_request ro = *req;
-	const char *runtime = req->runtime;
-	char path[80], hex[17], msg[CSDKC_ERR_MAX], *cmd = NULL, *b64;
-	int rc, python, code_rc;
+	char path[80], msg[CSDKC_ERR_MAX], *cmd = NULL, *b64;
+	int rc, python;
 
 	*exit_code_out = -1;
-	if (!runtime || (strcmp(runtime, "python") && strcmp(runtime, "node")))
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "runtime '%s' is not supported by the k8s provider; use python or node",
-					runtime ? runtime : "(null)");
-	if (!code)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no code given; pass the source text to run");
-	python = !strcmp(runtime, "python");
-	csdkc_random_hex(hex, 8);
-	snprintf(path, sizeof(path), "/tmp/csdk-code-%s.%s", hex, python ? "py" : "js");
+	if ((rc = csdkc_code_begin("k8s", req->runtime, code, &python, path, sizeof(path), msg, sizeof(msg))))
+		return ctx->host->error(ctx->host, rc, "%s", msg);
 	/* v4 has no stdin half-close: the code travels in the command, base64 so any byte is safe */
 	if (!(b64 = csdku_b64_encode(code, strlen(code))) ||
 	    asprintf(&cmd, "echo '%s' | base64 -d > %s && %s %s; r=$?; rm -f %s; exit $r", b64, path,
@@ -310,16 +334,9 @@ int k8sp_m_run_code(void *vctx, void *sandbox, const char *code, const struct cs
 	ro.runtime = NULL;
 	rc = k8sp_exec(ctx, sb, cmd, &ro, out, ro.background ? NULL : &cap, exit_code_out);
 	free(cmd);
-	code_rc = *exit_code_out;
-	if (ro.background) {
-		free(cap.data);
-		return rc;
-	}
-	if (!rc && csdku_syntax_error_classify(msg, sizeof(msg), runtime, code_rc, cap.data ? cap.data : "", cap.len, path))
-		rc = ctx->host->error(ctx->host, CSDK_ESYNTAX, "%s", msg);
-	else if (!rc && code_rc == 127 && cap.data && strstr(cap.data, python ? "python3" : "node") && strstr(cap.data, "not found"))
-		rc = ctx->host->error(ctx->host, CSDK_EUNSUPPORTED, "%s is not installed in the image of sandbox %s; use an image with it (config key image)",
-				      python ? "python3" : "node", sb->name);
+	if (!rc && !ro.background &&
+	    (rc = csdkc_code_classify(req->runtime, *exit_code_out, &cap, path, sb->name, "image", msg, sizeof(msg))))
+		rc = ctx->host->error(ctx->host, rc, "%s", msg);
 	free(cap.data);
 	return rc;
 }

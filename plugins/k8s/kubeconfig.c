@@ -154,6 +154,34 @@ static int pem(json_t *obj, const char *key, const char *dir, char **out, char *
 	return 0;
 }
 
+/* The token or client certificate of user uname in the kubeconfig at path (in dir). */
+static int user_creds(struct k8sp_creds *c, json_t *user, const char *uname, const char *path, const char *dir,
+		      char *err, size_t errlen)
+{
+	const char *v;
+	int rc;
+
+	if (json_object_get(user, "exec") || json_object_get(user, "auth-provider")) {
+		snprintf(err, errlen, "kubeconfig %s: user '%s' uses an exec or auth-provider plugin, which csdk does not run; give a token or a client certificate",
+			 path, uname);
+		return CSDK_ECONFIG;
+	}
+	if ((v = json_string_value(json_object_get(user, "token"))) && !(c->token = strdup(v))) {
+		snprintf(err, errlen, "out of memory reading kubeconfig %s", path);
+		return CSDK_ENOMEM;
+	}
+	if (!c->token && (v = json_string_value(json_object_get(user, "tokenFile")))) {
+		if (read_file(v, &c->token, NULL)) {
+			snprintf(err, errlen, "kubeconfig %s: cannot read tokenFile %s", path, v);
+			return CSDK_ECONFIG;
+		}
+		c->token[strcspn(c->token, "\r\n")] = '\0';
+	}
+	if ((rc = pem(user, "client-certificate", dir, &c->cert_pem, err, errlen)))
+		return rc;
+	return pem(user, "client-key", dir, &c->key_pem, err, errlen);
+}
+
 static int from_kubeconfig(struct k8sp_creds *c, const char *path, const char *context, char *err, size_t errlen)
 {
 	char *text = NULL, dir[PATH_MAX], perr[256];
@@ -204,27 +232,8 @@ static int from_kubeconfig(struct k8sp_creds *c, const char *path, const char *c
 	if ((rc = pem(cluster, "certificate-authority", dir, &c->ca_pem, err, errlen)))
 		goto out;
 	user = uname ? named(json_object_get(cfg, "users"), "user", uname) : NULL;
-	if (user) {
-		if (json_object_get(user, "exec") || json_object_get(user, "auth-provider")) {
-			snprintf(err, errlen, "kubeconfig %s: user '%s' uses an exec or auth-provider plugin, which csdk does not run; give a token or a client certificate",
-				 path, uname);
-			rc = CSDK_ECONFIG;
-			goto out;
-		}
-		if ((v = json_string_value(json_object_get(user, "token"))) && !(c->token = strdup(v)))
-			goto oom;
-		if (!c->token && (v = json_string_value(json_object_get(user, "tokenFile")))) {
-			if (read_file(v, &c->token, NULL)) {
-				snprintf(err, errlen, "kubeconfig %s: cannot read tokenFile %s", path, v);
-				rc = CSDK_ECONFIG;
-				goto out;
-			}
-			c->token[strcspn(c->token, "\r\n")] = '\0';
-		}
-		if ((rc = pem(user, "client-certificate", dir, &c->cert_pem, err, errlen)) ||
-		    (rc = pem(user, "client-key", dir, &c->key_pem, err, errlen)))
-			goto out;
-	}
+	if (user && (rc = user_creds(c, user, uname, path, dir, err, errlen)))
+		goto out;
 	if ((v = json_string_value(json_object_get(ctxj, "namespace"))) && !(c->namespace_ = strdup(v)))
 		goto oom;
 	rc = 0;

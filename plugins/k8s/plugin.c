@@ -99,90 +99,99 @@ static void k8s_teardown(void *vctx)
 	free(ctx);
 }
 
-static int k8s_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
+/* The kubeconfig's credentials, with the token config key over them. */
+static int init_creds(struct k8sp_k8s *ctx, const struct csdk_host *host, const struct csdk_config *config)
 {
-	struct k8sp_k8s *ctx = calloc(1, sizeof(*ctx));
 	char err[768];
 	const char *v;
+	int rc;
+
+	if ((rc = k8sp_creds_load(&ctx->creds, host->config_get(config, "kubeconfig"), host->config_get(config, "context"),
+				       err, sizeof(err))))
+		return host->error(host, rc, "%s", err);
+	if ((v = host->config_get(config, "token"))) {
+		free(ctx->creds.token);
+		if (!(ctx->creds.token = strdup(v)))
+			return host->error(host, CSDK_ENOMEM, "out of memory opening the k8s provider");
+	}
+	if (strncmp(ctx->creds.server, "https://", 8) && strncmp(ctx->creds.server, "http://", 7))
+		return host->error(host, CSDK_ECONFIG, "server '%s' in %s is not an http(s) URL", ctx->creds.server, ctx->creds.source);
+	return 0;
+}
+
+/* What the pods are made of: namespace, image, placement, labels, timeouts. */
+static int init_pods(struct k8sp_k8s *ctx, const struct csdk_host *host, const struct csdk_config *config)
+{
 	int64_t b = 0;
 	int rc;
 
-	if (!ctx)
-		return host->error(host, CSDK_ENOMEM, "out of memory opening the k8s provider");
-	ctx->host = host;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((rc = k8sp_creds_load(&ctx->creds, host->config_get(config, "kubeconfig"), host->config_get(config, "context"),
-				       err, sizeof(err)))) {
-		rc = host->error(host, rc, "%s", err);
-		goto fail;
-	}
-	if ((v = host->config_get(config, "token"))) {
-		free(ctx->creds.token);
-		if (!(ctx->creds.token = strdup(v))) {
-			rc = host->error(host, CSDK_ENOMEM, "out of memory opening the k8s provider");
-			goto fail;
-		}
-	}
-	if (strncmp(ctx->creds.server, "https://", 8) && strncmp(ctx->creds.server, "http://", 7)) {
-		rc = host->error(host, CSDK_ECONFIG, "server '%s' in %s is not an http(s) URL", ctx->creds.server, ctx->creds.source);
-		goto fail;
-	}
 	ctx->namespace_ = host->config_get(config, "namespace");
 	if (!ctx->namespace_)
 		ctx->namespace_ = ctx->creds.namespace_ ? ctx->creds.namespace_ : "default";
 	for (const char *p = ctx->namespace_; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-') || p - ctx->namespace_ >= 63) {
-			rc = host->error(host, CSDK_ECONFIG, "namespace '%s' is not a Kubernetes namespace name (lower-case letters, digits, -)", ctx->namespace_);
-			goto fail;
-		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-') || p - ctx->namespace_ >= 63)
+			return host->error(host, CSDK_ECONFIG, "namespace '%s' is not a Kubernetes namespace name (lower-case letters, digits, -)", ctx->namespace_);
 	if (!(ctx->image = host->config_get(config, "image")))
 		ctx->image = "python:3.12-slim";
 	if (!(ctx->pull_policy = host->config_get(config, "image_pull_policy")))
 		ctx->pull_policy = "IfNotPresent";
-	if (strcmp(ctx->pull_policy, "Always") && strcmp(ctx->pull_policy, "IfNotPresent") && strcmp(ctx->pull_policy, "Never")) {
-		rc = host->error(host, CSDK_ECONFIG, "image_pull_policy '%s' is not Always, IfNotPresent or Never", ctx->pull_policy);
-		goto fail;
-	}
+	if (strcmp(ctx->pull_policy, "Always") && strcmp(ctx->pull_policy, "IfNotPresent") && strcmp(ctx->pull_policy, "Never"))
+		return host->error(host, CSDK_ECONFIG, "image_pull_policy '%s' is not Always, IfNotPresent or Never", ctx->pull_policy);
 	ctx->node_name = host->config_get(config, "node_name");
 	ctx->url_template = host->config_get(config, "url_template");
 	if ((rc = kv_object(host, "node_selector", host->config_get(config, "node_selector"), &ctx->node_selector)) ||
 	    (rc = kv_object(host, "labels", host->config_get(config, "labels"), &ctx->labels)))
-		goto fail;
+		return rc;
 	host->config_get_int(config, "host_network", &b);
 	ctx->host_network = b != 0;
 	ctx->timeout_ms = K8SP_DEFAULT_TIMEOUT_MS;
 	host->config_get_int(config, "timeout", &ctx->timeout_ms);
 	ctx->max_lifetime_ms = K8SP_DEFAULT_MAX_LIFETIME_MS;
 	host->config_get_int(config, "max_lifetime", &ctx->max_lifetime_ms);
-	v = host->config_get(config, "mode");
-	if (v && strcmp(v, "direct") && strcmp(v, "gateway")) {
-		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for mode; use direct or gateway", v);
-		goto fail;
-	}
+	return 0;
+}
+
+/* Direct or gateway mode, its transport and the agent. */
+static int init_mode(struct k8sp_k8s *ctx, const struct csdk_host *host, const struct csdk_config *config)
+{
+	const char *v = host->config_get(config, "mode");
+	int rc;
+
+	if (v && strcmp(v, "direct") && strcmp(v, "gateway"))
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for mode; use direct or gateway", v);
 	ctx->gateway = v && !strcmp(v, "gateway");
 	v = host->config_get(config, "gateway_transport");
-	if (v && strcmp(v, "portforward") && strcmp(v, "pod-ip")) {
-		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for gateway_transport; use portforward or pod-ip", v);
-		goto fail;
-	}
+	if (v && strcmp(v, "portforward") && strcmp(v, "pod-ip"))
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for gateway_transport; use portforward or pod-ip", v);
 	ctx->pod_ip = v && !strcmp(v, "pod-ip");
 	if (ctx->gateway && !ctx->pod_ip && (rc = k8sp_fwd_new(ctx, &ctx->fwd)))
-		goto fail;
+		return rc;
 	if (!(ctx->agent = host->config_get(config, "agent")))
 		ctx->agent = K8SP_DEFAULT_AGENT;
 	ctx->agent_in_image = host->config_get(config, "agent_in_image");
-	if (ctx->agent[0] != '/' || (ctx->agent_in_image && ctx->agent_in_image[0] != '/')) {
-		rc = host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; give the absolute path of the csdk-agent binary",
-				 ctx->agent[0] != '/' ? ctx->agent : ctx->agent_in_image, ctx->agent[0] != '/' ? "agent" : "agent_in_image");
-		goto fail;
-	}
+	if (ctx->agent[0] != '/' || (ctx->agent_in_image && ctx->agent_in_image[0] != '/'))
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for %s; give the absolute path of the csdk-agent binary",
+				   ctx->agent[0] != '/' ? ctx->agent : ctx->agent_in_image, ctx->agent[0] != '/' ? "agent" : "agent_in_image");
 	ctx->start_timeout_ms = 120000;
 	host->config_get_int(config, "start_timeout", &ctx->start_timeout_ms);
+	return 0;
+}
+
+static int k8s_init(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out)
+{
+	struct k8sp_k8s *ctx = calloc(1, sizeof(*ctx));
+	int rc;
+
+	if (!ctx)
+		return host->error(host, CSDK_ENOMEM, "out of memory opening the k8s provider");
+	ctx->host = host;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((rc = init_creds(ctx, host, config)) || (rc = init_pods(ctx, host, config)) || (rc = init_mode(ctx, host, config))) {
+		k8s_teardown(ctx);
+		return rc;
+	}
 	*ctx_out = ctx;
 	return 0;
-fail:
-	k8s_teardown(ctx);
-	return rc;
 }
 
 static const struct csdk_methods k8s_methods = {

@@ -288,19 +288,14 @@ static int label_value_ok(const char *s)
 				(s[n - 1] >= '0' && s[n - 1] <= '9'));
 }
 
-static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csdk_create_request *req,
-			int64_t timeout_ms)
+/* The pod's labels and annotations: its id, name, metadata and timeout. Non-zero on failure. */
+static int pod_meta(const char *name, const struct csdk_create_request *req, int64_t timeout_ms, json_t *labels,
+		    json_t *ann)
 {
-	json_t *pod = NULL, *meta, *labels, *ann, *spec, *c, *env, *md;
-	char buf[64], *mdtext;
-	int bad = 0;
+	json_t *md = json_object();
+	char buf[64], *mdtext = NULL;
+	int bad = !md;
 
-	labels = json_deep_copy(ctx->labels);
-	ann = json_object();
-	md = json_object();
-	env = json_array();
-	if (!labels || !ann || !md || !env)
-		goto fail;
 	bad |= json_object_set_new(labels, K8SP_LABEL, json_string("true"));
 	bad |= json_object_set_new(labels, K8SP_PREFIX "id", json_string(name));
 	if (req->name) {
@@ -309,15 +304,26 @@ static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csd
 		bad |= json_object_set_new(ann, K8SP_PREFIX "name", json_string(req->name));
 		bad |= json_object_set_new(ann, K8SP_PREFIX "namespace", json_string(req->namespace_ ? req->namespace_ : "default"));
 	}
-	for (size_t i = 0; i < req->n_metadata; i++)
+	for (size_t i = 0; !bad && i < req->n_metadata; i++)
 		if (req->metadata[i].key)
 			bad |= json_object_set_new(md, req->metadata[i].key, json_string(req->metadata[i].value ? req->metadata[i].value : ""));
-	if (!(mdtext = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto fail;
-	bad |= json_object_set_new(ann, K8SP_PREFIX "metadata", json_string(mdtext));
+	if (!bad && (mdtext = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS)))
+		bad |= json_object_set_new(ann, K8SP_PREFIX "metadata", json_string(mdtext));
+	else
+		bad = 1;
 	free(mdtext);
+	json_decref(md);
 	snprintf(buf, sizeof(buf), "%lld", (long long)timeout_ms);
 	bad |= json_object_set_new(ann, K8SP_PREFIX "timeout-ms", json_string(buf));
+	return bad;
+}
+
+/* The container's environment: the request's variables, then CSDK_DEADLINE. Non-zero on failure. */
+static int pod_env(const struct csdk_create_request *req, int64_t timeout_ms, json_t *env)
+{
+	char buf[64];
+	int bad = 0;
+
 	for (size_t i = 0; i < req->n_envs; i++)
 		if (req->envs[i].key)
 			bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", req->envs[i].key, "value",
@@ -327,33 +333,71 @@ static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csd
 	else
 		buf[0] = '\0';
 	bad |= json_array_append_new(env, json_pack("{s:s,s:s}", "name", "CSDK_DEADLINE", "value", buf));
+	return bad;
+}
+
+/* The CPU and memory the request asks for, as the container's requests and limits. Non-zero on failure. */
+static int pod_resources(json_t *c, const struct csdk_create_request *req)
+{
+	json_t *r;
+	char buf[64];
+	int bad = 0;
+
+	if (req->cpus <= 0 && req->memory_bytes <= 0)
+		return 0;
+	r = json_object();
+	if (req->cpus > 0) {
+		snprintf(buf, sizeof(buf), "%lldm", (long long)(req->cpus * 1000 + 0.5));
+		bad |= json_object_set_new(r, "cpu", json_string(buf));
+	}
+	if (req->memory_bytes > 0) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)req->memory_bytes);
+		bad |= json_object_set_new(r, "memory", json_string(buf));
+	}
+	bad |= json_object_set_new(c, "resources", json_pack("{s:O,s:O}", "requests", r, "limits", r));
+	json_decref(r);
+	return bad;
+}
+
+/* What the configuration adds to spec: the gateway's agent, the lifetime, the node. Non-zero on failure. */
+static int pod_placement(struct k8sp_k8s *ctx, json_t *meta, json_t *spec, json_t *c)
+{
+	int bad = 0;
+
+	if (ctx->gateway)
+		bad |= add_gateway(ctx, json_object_get(meta, "annotations"), json_object_get(c, "env"), spec, c);
+	if (ctx->max_lifetime_ms > 0)
+		bad |= json_object_set_new(spec, "activeDeadlineSeconds", json_integer((ctx->max_lifetime_ms + 999) / 1000));
+	if (ctx->node_name && *ctx->node_name) /* empty: left to the scheduler */
+		bad |= json_object_set_new(spec, "nodeName", json_string(ctx->node_name));
+	if (json_object_size(ctx->node_selector))
+		bad |= json_object_set(spec, "nodeSelector", ctx->node_selector);
+	return bad;
+}
+
+static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csdk_create_request *req,
+			int64_t timeout_ms)
+{
+	json_t *pod = NULL, *meta, *labels, *ann, *spec, *c, *env;
+	int bad = 0;
+
+	labels = json_deep_copy(ctx->labels);
+	ann = json_object();
+	env = json_array();
+	if (!labels || !ann || !env)
+		goto fail;
+	bad |= pod_meta(name, req, timeout_ms, labels, ann);
+	bad |= pod_env(req, timeout_ms, env);
 	meta = json_pack("{s:s,s:O,s:O}", "name", name, "labels", labels, "annotations", ann);
 	c = json_pack("{s:s,s:s,s:s,s:[sss],s:O}", "name", K8SP_CONTAINER, "image", req->image ? req->image : ctx->image,
 		      "imagePullPolicy", ctx->pull_policy, "command", "sh", "-c", keepalive, "env", env);
-	if (c && (req->cpus > 0 || req->memory_bytes > 0)) {
-		json_t *r = json_object();
-		if (req->cpus > 0) {
-			snprintf(buf, sizeof(buf), "%lldm", (long long)(req->cpus * 1000 + 0.5));
-			bad |= json_object_set_new(r, "cpu", json_string(buf));
-		}
-		if (req->memory_bytes > 0) {
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)req->memory_bytes);
-			bad |= json_object_set_new(r, "memory", json_string(buf));
-		}
-		bad |= json_object_set_new(c, "resources", json_pack("{s:O,s:O}", "requests", r, "limits", r));
-		json_decref(r);
-	}
+	if (c)
+		bad |= pod_resources(c, req);
 	spec = json_pack("{s:s,s:b,s:b,s:i,s:b,s:[o]}", "restartPolicy", "Never", "automountServiceAccountToken", 0,
 			 "enableServiceLinks", 0, "terminationGracePeriodSeconds", 1, "hostNetwork", ctx->host_network,
 			 "containers", c);
-	if (spec && ctx->gateway)
-		bad |= add_gateway(ctx, json_object_get(meta, "annotations"), json_object_get(c, "env"), spec, c);
-	if (spec && ctx->max_lifetime_ms > 0)
-		bad |= json_object_set_new(spec, "activeDeadlineSeconds", json_integer((ctx->max_lifetime_ms + 999) / 1000));
-	if (spec && ctx->node_name && *ctx->node_name) /* empty: left to the scheduler */
-		bad |= json_object_set_new(spec, "nodeName", json_string(ctx->node_name));
-	if (spec && json_object_size(ctx->node_selector))
-		bad |= json_object_set(spec, "nodeSelector", ctx->node_selector);
+	if (spec)
+		bad |= pod_placement(ctx, meta, spec, c);
 	if (meta && spec && !bad)
 		pod = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", meta, "spec", spec);
 	else {
@@ -363,7 +407,6 @@ static json_t *pod_body(struct k8sp_k8s *ctx, const char *name, const struct csd
 fail:
 	json_decref(labels);
 	json_decref(ann);
-	json_decref(md);
 	json_decref(env);
 	return pod;
 }
@@ -593,24 +636,6 @@ int k8sp_m_get_info(void *vctx, void *sandbox, struct csdk_info *out)
 	return 0;
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap * 2 : 128;
-		char *p;
-		while (c < *len + n + 1)
-			c *= 2;
-		if (!(p = realloc(*buf, c)))
-			return CSDK_ENOMEM;
-		*buf = p;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
 int k8sp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, struct csdk_text *out)
 {
 	struct k8sp_k8s *ctx = vctx;
@@ -630,12 +655,12 @@ int k8sp_m_get_url(void *vctx, void *sandbox, int port, const char *protocol, st
 		int hit = 0;
 		for (int k = 0; k < 4 && !hit; k++)
 			if (!strncmp(p, keys[k], strlen(keys[k]))) {
-				rc = append(&url, &len, &cap, vals[k], strlen(vals[k]));
+				rc = csdku_append(&url, &len, &cap, vals[k], strlen(vals[k]));
 				p += strlen(keys[k]);
 				hit = 1;
 			}
 		if (!hit)
-			rc = append(&url, &len, &cap, p++, 1);
+			rc = csdku_append(&url, &len, &cap, p++, 1);
 	}
 	if (!rc)
 		rc = ctx->host->text_set(out, url);

@@ -120,27 +120,18 @@ int k8sp_ws_open(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, con
 	return k8sp_ws_open_err(ctx, ws, path, protocols, http_status, NULL, 0);
 }
 
-int k8sp_ws_open_err(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
-			  long *http_status, char *err, size_t errlen)
+/* Connect to the API server, connection only; *headers gets what k8sp_curl_setup prepares. */
+static int ws_connect(struct k8sp_k8s *ctx, struct k8sp_ws *ws, struct curl_slist **headers, char *errbuf,
+		      const char *what, char *err, size_t errlen)
 {
-	struct curl_slist *headers = NULL;
-	const char *server = ctx->creds.server, *hostpart, *what = strstr(path, "/portforward?") ? "port-forward" : "exec";
-	char errbuf[CURL_ERROR_SIZE] = "", key[32], want[64], accept[64], *req = NULL, *url = NULL;
-	unsigned char raw[16];
-	long status = 0, hl = 0;
+	char *url = NULL;
 	CURLcode cc;
 	int rc;
 
-	memset(ws, 0, sizeof(*ws));
-	if (http_status)
-		*http_status = 0;
-	if (!(ws->curl = curl_easy_init()) || asprintf(&url, "%s/", server) < 0) {
-		url = NULL;
-		rc = ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
-		goto fail;
-	}
-	if ((rc = k8sp_curl_setup(ctx, ws->curl, &headers)))
-		goto fail;
+	if (!(ws->curl = curl_easy_init()) || asprintf(&url, "%s/", ctx->creds.server) < 0)
+		return ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
+	if ((rc = k8sp_curl_setup(ctx, ws->curl, headers)))
+		goto out;
 	curl_easy_setopt(ws->curl, CURLOPT_URL, url);
 	curl_easy_setopt(ws->curl, CURLOPT_CONNECT_ONLY, 1L);
 	/* the upgrade is HTTP/1.1: no h2 by ALPN */
@@ -148,75 +139,112 @@ int k8sp_ws_open_err(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path,
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if ((cc = curl_easy_perform(ws->curl)) != CURLE_OK) {
 		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s (from %s) cannot be reached for %s: %s; %s",
-				      server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc), k8sp_curl_hint(cc));
-		goto fail;
+			     ctx->creds.server, ctx->creds.source, what, errbuf[0] ? errbuf : curl_easy_strerror(cc),
+			     k8sp_curl_hint(cc));
+		goto out;
 	}
 	curl_easy_getinfo(ws->curl, CURLINFO_ACTIVESOCKET, &ws->sock);
+out:
+	free(url);
+	return rc;
+}
+
+/* Send the upgrade request for path; want receives the Sec-WebSocket-Accept it calls for. */
+static int ws_send_upgrade(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const struct curl_slist *headers, const char *path,
+			   const char *protocols, char want[64], const char *what, char *err, size_t errlen)
+{
+	const char *server = ctx->creds.server, *hostpart = strstr(server, "://") ? strstr(server, "://") + 3 : server;
+	/* the Authorization line k8sp_curl_setup prepared, if any */
+	const char *auth = headers ? headers->data : NULL;
+	char key[32], *req;
+	unsigned char raw[16];
+	int rc;
+
 	random_bytes(raw, sizeof(raw));
 	EVP_EncodeBlock((unsigned char *)key, raw, sizeof(raw));
 	accept_key(key, want);
-	hostpart = strstr(server, "://") ? strstr(server, "://") + 3 : server;
-	{
-		/* the Authorization line k8sp_curl_setup prepared, if any */
-		const char *auth = headers ? headers->data : NULL;
-		if (asprintf(&req,
-			     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s%s\r\n",
-			     path, (int)strcspn(hostpart, "/"), hostpart, key, protocols, auth ? auth : "", auth ? "\r\n" : "") < 0) {
-			req = NULL;
-			rc = ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
-			goto fail;
-		}
-	}
+	if (asprintf(&req,
+		     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s%s\r\n",
+		     path, (int)strcspn(hostpart, "/"), hostpart, key, protocols, auth ? auth : "", auth ? "\r\n" : "") < 0)
+		return ws_fail(ctx, err, errlen, CSDK_ENOMEM, "out of memory opening the %s stream", what);
 	rc = send_all(ws, req, strlen(req));
 	memset(req, 0, strlen(req));
-	if (rc) {
-		rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s closed the connection during the %s upgrade; check the cluster", server, what);
-		goto fail;
-	}
-	while ((hl = k8sp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0) {
-		int n = fill(ws, 30000);
-		if (n <= 0) {
-			rc = ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s gave no answer to the %s upgrade; check the cluster", server, what);
-			goto fail;
-		}
-	}
-	if (hl < 0) {
-		rc = ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with something other than HTTP", server, what);
-		goto fail;
-	}
+	free(req);
+	if (rc)
+		return ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s closed the connection during the %s upgrade; check the cluster",
+			       server, what);
+	return 0;
+}
+
+/* The error of an upgrade answered with HTTP status (not 101), its head hl bytes long. */
+static int ws_refused(struct k8sp_k8s *ctx, struct k8sp_ws *ws, long hl, long status, const char *what, char *err,
+		      size_t errlen)
+{
+	char msg[768], op[64];
+	const char *brace;
+	json_t *j;
+	int rc;
+
+	for (int i = 0; i < 20 && fill(ws, 100) > 0; i++)
+		;
+	brace = memchr(ws->buf + hl, '{', ws->len - (size_t)hl);
+	j = brace ? json_loadb(brace, ws->len - (size_t)(brace - (char *)ws->buf), JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	snprintf(op, sizeof(op), "opening the %s stream", what);
+	k8sp_api_msg(ctx, msg, sizeof(msg), op, status, j);
+	rc = ws_fail(ctx, err, errlen, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "%s", msg);
+	json_decref(j);
+	return rc;
+}
+
+/* Read the answer to the upgrade: 0 when it switched to WebSocket as asked. */
+static int ws_read_upgrade(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *want, long *http_status,
+			   const char *what, char *err, size_t errlen)
+{
+	const char *server = ctx->creds.server;
+	char accept[64];
+	long status = 0, hl;
+
+	while ((hl = k8sp_ws_parse_upgrade((char *)ws->buf, ws->len, &status, ws->proto, sizeof(ws->proto), accept, sizeof(accept))) == 0)
+		if (fill(ws, 30000) <= 0)
+			return ws_fail(ctx, err, errlen, CSDK_EIO, "kube-apiserver at %s gave no answer to the %s upgrade; check the cluster",
+				       server, what);
+	if (hl < 0)
+		return ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with something other than HTTP",
+			       server, what);
 	if (http_status)
 		*http_status = status;
-	if (status != 101) {
-		json_t *j;
-		const char *brace;
-		for (int i = 0; i < 20 && fill(ws, 100) > 0; i++)
-			;
-		brace = memchr(ws->buf + hl, '{', ws->len - (size_t)hl);
-		j = brace ? json_loadb(brace, ws->len - (size_t)(brace - (char *)ws->buf), JSON_DISABLE_EOF_CHECK, NULL) : NULL;
-		char msg[768], op[64];
-		snprintf(op, sizeof(op), "opening the %s stream", what);
-		k8sp_api_msg(ctx, msg, sizeof(msg), op, status, j);
-		rc = ws_fail(ctx, err, errlen, status == 404 ? CSDK_ENOTFOUND : status == 403 ? CSDK_EPERM : CSDK_EBACKEND, "%s", msg);
-		json_decref(j);
-		goto fail;
-	}
-	if (strcmp(accept, want)) {
-		rc = ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with a wrong Sec-WebSocket-Accept; check for a proxy in between", server, what);
-		goto fail;
-	}
+	if (status != 101)
+		return ws_refused(ctx, ws, hl, status, what, err, errlen);
+	if (strcmp(accept, want))
+		return ws_fail(ctx, err, errlen, CSDK_EBACKEND, "kube-apiserver at %s answered the %s upgrade with a wrong Sec-WebSocket-Accept; check for a proxy in between",
+			       server, what);
 	ws->consumed = (size_t)hl;
 	ws->v5 = !strcmp(ws->proto, "v5.channel.k8s.io");
+	return 0;
+}
+
+int k8sp_ws_open_err(struct k8sp_k8s *ctx, struct k8sp_ws *ws, const char *path, const char *protocols,
+			  long *http_status, char *err, size_t errlen)
+{
+	struct curl_slist *headers = NULL;
+	const char *what = strstr(path, "/portforward?") ? "port-forward" : "exec";
+	char errbuf[CURL_ERROR_SIZE] = "", want[64];
+	int rc;
+
+	memset(ws, 0, sizeof(*ws));
+	if (http_status)
+		*http_status = 0;
+	if ((rc = ws_connect(ctx, ws, &headers, errbuf, what, err, errlen)) ||
+	    (rc = ws_send_upgrade(ctx, ws, headers, path, protocols, want, what, err, errlen)) ||
+	    (rc = ws_read_upgrade(ctx, ws, want, http_status, what, err, errlen))) {
+		k8sp_ws_close(ws);
+		goto out;
+	}
 	/* errbuf is on this stack: a later failed send or recv must not write there */
 	curl_easy_setopt(ws->curl, CURLOPT_ERRORBUFFER, NULL);
-	rc = 0;
-	goto out;
-fail:
-	k8sp_ws_close(ws);
 out:
 	curl_slist_free_all(headers);
-	free(req);
-	free(url);
 	return rc;
 }
 

@@ -116,7 +116,7 @@ int localp_new_sandbox_locked(struct localp_local *ctx, const struct csdk_create
 /* Starts a detached refiller unless one runs. */
 void localp_pool_kick(struct localp_local *ctx);
 void localp_pool_etc_used(struct localp_local *ctx, json_t *used);
-CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
+int localp_m_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
 /* Every command's process group (and pid namespace init under bubblewrap)
  * is a file in STATE/sandboxes/ID/procs/ while it may run; destroy kills them. */

@@ -273,6 +273,7 @@ static const struct csdk_methods methods = {
 	.snapshot_list = localp_m_snapshot_list,
 	.snapshot_delete = localp_m_snapshot_delete,
 	.gateway_endpoint = localp_m_gateway_endpoint,
+	.extension = localp_m_extension,
 };
 
 static const struct csdk_plugin descriptor = {

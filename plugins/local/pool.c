@@ -410,8 +410,8 @@ static int pool_op(struct localp_local *ctx, const char *op, json_t **out)
 	return status_json(ctx, dir, out);
 }
 
-/* The plugin's extension entry (docs/plugin-abi.md, Extensions): JSON out. */
-CSDK_PLUGIN_EXPORT int csdk_plugin_extension(void *vctx, const char *op, const char *arg, struct csdk_text *out)
+/* The extension method (docs/plugin-abi.md, Extensions): JSON out. */
+int localp_m_extension(void *vctx, const char *op, const char *arg, struct csdk_text *out)
 {
 	struct localp_local *ctx = vctx;
 	json_t *res = NULL;

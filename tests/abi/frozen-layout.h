@@ -1,7 +1,9 @@
 /*
- * The layout of the ABI 2.0 structs as the frozen header (csdk-plugin-2.0.h)
- * defines them, computed in a translation unit of its own because the frozen
- * and the current header declare the same structs.
+ * The layout of the plugin ABI's structs as one header defines them: the
+ * frozen headers (csdk-plugin-2.0.h, csdk-plugin-2.1.h) each in a translation
+ * unit of its own (frozen-2.0.c, frozen-2.1.c), because the frozen and the
+ * current headers declare the same structs, and the current headers in
+ * test-abi.c. layout-body.h builds one set from a layout-MAJ.MIN.def.
  */
 #ifndef CSDK_TESTS_FROZEN_LAYOUT_H
 #define CSDK_TESTS_FROZEN_LAYOUT_H
@@ -26,12 +28,24 @@ struct layout_constant {
 	int64_t value;
 };
 
-extern const struct layout_field frozen_fields[];
-extern const size_t frozen_n_fields;
-extern const struct layout_struct frozen_structs[];
-extern const size_t frozen_n_structs;
-extern const struct layout_constant frozen_constants[];
-extern const size_t frozen_n_constants;
-extern const uint32_t frozen_abi_version;
+/*
+ * One ABI minor's layout. On the frozen side sizes are the frozen structs'
+ * sizeof and minor_sizes the same; on the current side sizes are today's
+ * sizeof and minor_sizes the current header's CSDK_*_SIZE_MAJ_MIN constants.
+ */
+struct layout_set {
+	const char *version;
+	uint32_t abi_version;
+	const struct layout_field *fields;
+	size_t n_fields;
+	const struct layout_struct *sizes;
+	const struct layout_struct *minor_sizes;
+	size_t n_structs;
+	const struct layout_constant *constants;
+	size_t n_constants;
+};
+
+extern const struct layout_set frozen_layout_2_0;
+extern const struct layout_set frozen_layout_2_1;
 
 #endif

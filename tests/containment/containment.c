@@ -452,3 +452,11 @@ void ct_reap(void)
 		fprintf(stderr, "containment: could not remove %s\n", root_dir);
 	free(cmd);
 }
+
+const char *ct_no_cgroup(const char *controller)
+{
+	if (geteuid() != 0)
+		return ct_fmt("meaningless for uid %u, a normal user: cgroup v1 gives it no writable %s controller at /sys/fs/cgroup/%s (no delegation), only the rlimit fallback",
+			      (unsigned)geteuid(), controller, controller);
+	return ct_fmt("no writable cgroup v1 %s controller at /sys/fs/cgroup/%s", controller, controller);
+}

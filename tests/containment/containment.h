@@ -70,4 +70,8 @@ const char *ct_listdir(const char *dir);
 
 int64_t ct_now_ms(void);
 
+/* Why a test of the cgroup v1 CONTROLLER ("pids", "memory", "cpu") is
+ * skipped: a normal user has no cgroups; root lacks the controller. */
+const char *ct_no_cgroup(const char *controller);
+
 #endif

@@ -8,10 +8,13 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +133,8 @@ START_TEST(test_no_host_secrets)
 		unlink(keypub);
 		plant(key, 0644, "csdk-host-key\n");
 		plant(keypub, 0644, "csdk-host-key.pub\n");
+	} else {
+		fprintf(stderr, "test_no_host_secrets: SKIP of the files planted in /etc: only root can plant them; the host's own secrets are still read\n");
 	}
 	p = open_mode(state, _i);
 	sb = ct_create(p);
@@ -489,6 +494,7 @@ struct testnet {
 	char ns[32], veth[16];
 	int sub;
 	pid_t listener;
+	int lock;
 };
 
 static int sh(const char *cmd)
@@ -506,6 +512,10 @@ static void net_down(struct testnet *t)
 	sh(ct_fmt("ip route del 169.254.169.254/32 via 10.231.%d.2", t->sub));
 	sh(ct_fmt("ip link del %s", t->veth));
 	sh(ct_fmt("ip netns del %s", t->ns));
+	if (t->lock > 0) {
+		close(t->lock);
+		t->lock = -1;
+	}
 }
 
 static struct testnet *net_current;
@@ -526,6 +536,13 @@ static void net_up(struct testnet *t)
 				"s.listen(64)\n"
 				"time.sleep(600)\n";
 
+	/* the route to 169.254.169.254 is the host's: one test network at a
+	 * time on the machine, whichever checkout's suite runs it */
+	t->lock = open("/run/lock/csdk-test-metadata.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(t->lock, 0);
+	ck_assert_int_eq(flock(t->lock, LOCK_EX), 0);
+	/* left by a test that was killed before its clean-up */
+	sh("ip route del 169.254.169.254/32 2>/dev/null");
 	net_current = t;
 	atexit(net_down_at_exit);
 	t->sub = 1 + getpid() % 250;
@@ -607,6 +624,7 @@ START_TEST(test_network_isolated)
 	int port, fd, ok;
 
 	if (geteuid() != 0) {
+		fprintf(stderr, "test_network_isolated: SKIP: needs root: it makes network namespaces, a veth pair and routes on the host for its test host and metadata address\n");
 		state_done(state, _i);
 		return;
 	}
@@ -662,6 +680,104 @@ START_TEST(test_network_isolated)
 }
 END_TEST
 
+/* A listener on an IPv6 address of the host (-1 when the host has no IPv6). */
+static int host_listener6(const char *addr, int *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0 || inet_pton(AF_INET6, addr, &a.sin6_addr) != 1 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin6_port);
+	return fd;
+}
+
+/* The host's global IPv6 addresses, "A:PORT" each (A in full), space-separated, from
+ * /proc/net/if_inet6 (scope 00); *n gets how many. */
+static const char *global_ipv6(int port, int *n)
+{
+	char hex[33], dev[32], line[256], *list = ct_fmt("%s", "");
+	unsigned idx, plen, scope, flags;
+	FILE *f = fopen("/proc/net/if_inet6", "r");
+
+	*n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char a[40] = "";
+
+		if (sscanf(line, "%32s %x %x %x %x %31s", hex, &idx, &plen, &scope, &flags, dev) != 6 || scope != 0)
+			continue;
+		for (int i = 0; i < 8; i++)
+			snprintf(a + strlen(a), sizeof(a) - strlen(a), "%s%.4s", i ? ":" : "", hex + 4 * i);
+		list = ct_fmt("%s%s%s:%d", list, *n ? " " : "", a, port);
+		(*n)++;
+	}
+	if (f)
+		fclose(f);
+	return list;
+}
+
+/* isolated and IPv6: the sandbox's namespace has IPv6 on its loopback and
+ * a link-local address on slirp4netns's tap0, which forwards no IPv6 (no
+ * --enable-ipv6): the host's ::1 is the sandbox's own (ECONNREFUSED), the
+ * host's global IPv6 addresses and slirp's IPv6 host alias fd00::2 have no
+ * route (ENETUNREACH); network=host reaches the host's ::1, which shows
+ * the test would see a leak. */
+START_TEST(test_network_isolated_ipv6)
+{
+	const char *state = ct_tmpdir(), *globals, *want;
+	char *out = NULL, *err = NULL;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	int port, gport, fd, gfd, n;
+
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		fprintf(stderr, "test_network_isolated_ipv6: SKIP: network=isolated is unavailable to uid %u: /dev/net/tun is not readable and writable by it (%s)\n",
+			(unsigned)geteuid(), strerror(errno));
+		return;
+	}
+	if ((fd = host_listener6("::1", &port)) < 0) {
+		fprintf(stderr, "test_network_isolated_ipv6: SKIP: this host has no IPv6 loopback (%s)\n", strerror(errno));
+		return;
+	}
+	gfd = host_listener6("::", &gport);
+	ck_assert_int_ge(gfd, 0);
+	globals = global_ipv6(gport, &n);
+	p = ct_open(state, "bwrap", "network", "isolated", NULL);
+	sb = ct_create(p);
+	ck_assert_int_eq(ct_run(sb, probe_py(ct_fmt("::1:%d fd00::2:%d %s", port, gport, globals)), 0, &out, &err), 0);
+	want = ct_fmt("::1:%d 111\nfd00::2:%d 101\n", port, gport);
+	for (const char *g = globals; *g;) {
+		size_t len = strcspn(g, " ");
+
+		want = ct_fmt("%s%.*s 101\n", want, (int)len, g);
+		g += len + (g[len] == ' ');
+	}
+	ck_assert_msg(!strcmp(out, want), "network isolated, IPv6 (%d global addresses): '%s' / '%s', expected '%s'", n, out, err, want);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+
+	p = ct_open(state, "bwrap", "network", "host", NULL);
+	sb = ct_create(p);
+	ck_assert_int_eq(ct_run(sb, probe_py(ct_fmt("::1:%d", port)), 0, &out, &err), 0);
+	ck_assert_msg(!strcmp(out, ct_fmt("::1:%d connected\n", port)), "network host, IPv6: '%s' / '%s'", out, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+	csdk_sandbox_free(sb);
+	csdk_provider_close(p);
+	close(gfd);
+	close(fd);
+}
+END_TEST
+
 /* Without slirp4netns: isolated is one clear line; unset, none. */
 START_TEST(test_network_no_slirp)
 {
@@ -714,6 +830,11 @@ START_TEST(test_network_slirp_fails)
 	csdk_sandbox *sb;
 	FILE *f;
 
+	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+		fprintf(stderr, "test_network_slirp_fails: SKIP: network=isolated is unavailable to uid %u: /dev/net/tun is not readable and writable by it (%s)\n",
+			(unsigned)geteuid(), strerror(errno));
+		return;
+	}
 	ck_assert_msg(mkdtemp((char *)bin) != NULL, "cannot make %s", bin);
 	ck_assert_int_eq(chmod(bin, 0755), 0);
 	f = fopen(ct_fmt("%s/slirp4netns", bin), "w");
@@ -748,6 +869,63 @@ static const char *read_file(const char *path)
 	return ct_fmt("%s", buf);
 }
 
+struct said {
+	pthread_mutex_t lock;
+	int n;
+	char first[512];
+};
+
+static void count_cgroup_warnings(enum csdk_log_level level, const char *provider, const char *message, void *userdata)
+{
+	struct said *sd = userdata;
+
+	if (level != CSDK_LOG_WARN || !provider || strcmp(provider, "local") || strncmp(message, "no cgroup", 9))
+		return;
+	pthread_mutex_lock(&sd->lock);
+	if (!sd->n++)
+		snprintf(sd->first, sizeof(sd->first), "%s", message);
+	pthread_mutex_unlock(&sd->lock);
+}
+
+/* Without a writable pids controller (a normal user under cgroup v1) the
+ * first create of a state directory says, once, that only the rlimits
+ * apply; later creates, other contexts and other processes on that state
+ * directory do not say it again (STATE/no-cgroups). As root with the
+ * controller: never said, and sandboxes get pids.max 4096. */
+START_TEST(test_no_cgroups_said_once)
+{
+	const char *state = ct_tmpdir();
+	struct said sd = { PTHREAD_MUTEX_INITIALIZER, 0, "" };
+	int cgroups = geteuid() == 0 && access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) == 0;
+	csdk_provider *p;
+	csdk_sandbox *sb;
+	int i, j;
+
+	csdk_set_log_handler(count_cgroup_warnings, &sd);
+	for (i = 0; i < 2; i++) {
+		p = ct_open(state, "bwrap", "network", "none", NULL);
+		for (j = 0; j < 2; j++) {
+			sb = ct_create(p);
+			if (cgroups)
+				ck_assert_str_eq(read_file(ct_fmt("/sys/fs/cgroup/pids/csdk/%s/pids.max", csdk_sandbox_id(sb))), "4096\n");
+			ck_assert_int_eq(csdk_sandbox_destroy(sb), 0);
+			csdk_sandbox_free(sb);
+		}
+		csdk_provider_close(p);
+	}
+	csdk_set_log_handler(NULL, NULL);
+	if (cgroups) {
+		ck_assert_int_eq(sd.n, 0);
+		ck_assert_int_eq(access(ct_fmt("%s/no-cgroups", state), F_OK), -1);
+		return;
+	}
+	ck_assert_int_eq(sd.n, 1);
+	ck_assert_str_eq(sd.first, "no cgroup v1 pids controller writable at /sys/fs/cgroup/pids: sandboxes have no process limit of their own, "
+				   "only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)");
+	ck_assert_int_eq(access(ct_fmt("%s/no-cgroups", state), F_OK), 0);
+}
+END_TEST
+
 /* pids=32: forks fail with EAGAIN inside, all commands of the sandbox
  * count together, and destroy removes the cgroup. */
 START_TEST(test_pids)
@@ -759,7 +937,7 @@ START_TEST(test_pids)
 	int n = -1, e = -1;
 
 	if (access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
-		fprintf(stderr, "test_pids: SKIP: no writable cgroup v1 pids controller at /sys/fs/cgroup/pids\n");
+		fprintf(stderr, "test_pids: SKIP: %s\n", ct_no_cgroup("pids"));
 		state_done(state, _i);
 		return;
 	}
@@ -803,7 +981,7 @@ START_TEST(test_memory_max)
 	const char *note = "csdk-local: the sandbox reached memory_max (67108864 bytes); the kernel killed a process; raise memory_max (CSDK_LOCAL_MEMORY_MAX)\n";
 
 	if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0) {
-		fprintf(stderr, "test_memory_max: SKIP: no writable cgroup v1 memory controller at /sys/fs/cgroup/memory\n");
+		fprintf(stderr, "test_memory_max: SKIP: %s\n", ct_no_cgroup("memory"));
 		state_done(state, _i);
 		return;
 	}
@@ -841,7 +1019,7 @@ START_TEST(test_cpus)
 	double used = -1;
 
 	if (access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0) {
-		fprintf(stderr, "test_cpus: SKIP: no writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu\n");
+		fprintf(stderr, "test_cpus: SKIP: %s\n", ct_no_cgroup("cpu"));
 		state_done(state, _i);
 		return;
 	}
@@ -894,8 +1072,10 @@ static Suite *confinement_suite(void)
 	tcase_add_test(tc, test_seccomp_bad_value);
 	tcase_add_loop_test(tc, test_network, 0, 2);
 	tcase_add_loop_test(tc, test_network_isolated, 0, 2);
+	tcase_add_test(tc, test_network_isolated_ipv6);
 	tcase_add_test(tc, test_network_no_slirp);
 	tcase_add_test(tc, test_network_slirp_fails);
+	tcase_add_test(tc, test_no_cgroups_said_once);
 	tcase_add_loop_test(tc, test_pids, 0, 2);
 	tcase_add_loop_test(tc, test_memory_max, 0, 2);
 	tcase_add_loop_test(tc, test_cpus, 0, 2);

@@ -1,4 +1,4 @@
-/* The host sources the fuzz targets link directly (libcsdk exports csdk_* only). */
+/* The host sources the fuzz targets link directly (libcsdk exports csdk_* only), and the lib/util ones they call. */
 #include "config.h"
 
 #include "elf.c"
@@ -8,3 +8,4 @@
 #include "names.c"
 #include "userconfig.c"
 #include "util.c"
+#include "buf.c"

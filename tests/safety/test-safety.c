@@ -183,7 +183,7 @@ static size_t scan_isolated(void)
 	n = csdk_registry_count(reg);
 	ck_assert_int_eq(csdk_registry_rejected_count(reg), 1);
 	ck_assert_str_eq(csdk_registry_rejected_at(reg, 0)->reason,
-			 fmt("%s/plugins/csdk-reject.so: csdk_plugin_entry refused host ABI 2.0 (returned -6); rebuild the plugin against this csdk's plugin.h", scratch));
+			 fmt("%s/plugins/csdk-reject.so: csdk_plugin_entry refused host ABI %d.%d (returned -6); rebuild the plugin against this csdk's plugin.h", scratch, CSDK_ABI_MAJOR, CSDK_ABI_MINOR));
 	csdk_registry_free(reg);
 	return n;
 }
@@ -240,7 +240,7 @@ START_TEST(cache_corrupt_is_rewritten)
 	ck_assert_ptr_nonnull(fp);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp));
 	fclose(fp);
-	ck_assert_str_eq(line, "csdk-plugin-cache 1 abi=00020000 libcsdk=" PACKAGE_VERSION "\n");
+	ck_assert_str_eq(line, fmt("csdk-plugin-cache 1 abi=%08x libcsdk=%s\n", CSDK_ABI_VERSION, PACKAGE_VERSION));
 	/* Another ABI's cache is not trusted either. */
 	fp = fopen(file, "w");
 	fputs("csdk-plugin-cache 1 abi=00010000 libcsdk=" PACKAGE_VERSION "\n", fp);

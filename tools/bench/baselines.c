@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "seccomp_filter.h"
 
 #define NS_PER_MS 1e6
 
@@ -80,6 +83,27 @@ int tool_bench_run_argv(int *status_out, char *const *argv, char **output_out)
 	return 0;
 }
 
+static char *tool_version(char *const *argv);
+
+/* An iteration's outcome from the wait status of its command. */
+static void judge_status(struct tool_bench_iter *it, int status, const char *output, const char *what)
+{
+	if (WIFEXITED(status)) {
+		it->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		it->exit_code = 128 + WTERMSIG(status);
+	}
+	if (it->exit_code != 0) {
+		size_t n = 0;
+		while (output && output[n] && output[n] != '\n' && n < 200)
+			n++;
+		tool_bench_iter_fail(it, "%s exited with status %d%s%.*s", what, it->exit_code,
+				      n ? ": " : "", (int)n, output ? output : "");
+	} else {
+		it->ok = 1;
+	}
+}
+
 /* Run argv as the measured command of an iteration. */
 static void run_measured(struct tool_bench_iter *it, char *const *argv)
 {
@@ -91,20 +115,7 @@ static void run_measured(struct tool_bench_iter *it, char *const *argv)
 		tool_bench_iter_fail(it, "cannot run %s: %s", argv[0], strerror(errno));
 		return;
 	}
-	if (WIFEXITED(status)) {
-		it->exit_code = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		it->exit_code = 128 + WTERMSIG(status);
-	}
-	if (it->exit_code != 0) {
-		size_t n = 0;
-		while (output && output[n] && output[n] != '\n' && n < 200)
-			n++;
-		tool_bench_iter_fail(it, "%s exited with status %d%s%.*s", argv[0], it->exit_code,
-				      n ? ": " : "", (int)n, output ? output : "");
-	} else {
-		it->ok = 1;
-	}
+	judge_status(it, status, output, argv[0]);
 	free(output);
 }
 
@@ -121,9 +132,23 @@ static void spawn_iterate(struct tool_bench_target *t, struct tool_bench_iter *i
 
 /* ------------------------------------------------------------------ bwrap */
 
+/* As the local provider runs sandboxes as root (sandbox_uid's default, docs/local-provider.md). */
+#define LOCAL_SANDBOX_UID 1879048192u
+#define INSIDE_UID "1000"
+/* The descriptors bwrap gets them on in plugins/local/spawn.c. */
+#define INFO_FD 3
+#define SECCOMP_FD 4
+
 struct bwrap_state {
 	char *bwrap;
 	char *tmpdir;
+	int bare;              /* bwrap-bare: the short argv, as the host user, no filter */
+	char *base;            /* bwrap: TMPDIR/csdk-bench-bwrap-XXXXXX, 0711, with etc/ */
+	void *seccomp;         /* bwrap: the local provider's filter program */
+	size_t seccomp_len;
+	int drop;              /* bwrap as root: run bwrap as uid/gid, as the provider does */
+	uid_t uid;
+	gid_t gid;
 };
 
 static char *find_in_path(const char *name)
@@ -177,19 +202,28 @@ static void push_sysdirs(const char **argv, size_t *n, char links[][4096])
 }
 
 /*
- * The argv the local provider builds for a foreground command
- * (plugins/local/isolation.c, tool_bwrap_argv), over home and tmp standing
- * for the sandbox's. argv has room for 96.
+ * bwrap: the argv plugins/local/isolation.c (localp_bwrap_argv) builds for a
+ * foreground command of a sandbox with network=none, flag for flag: its own
+ * network namespace, the user namespace, the seccomp filter and --info-fd,
+ * a synthetic /etc (etc), home and tmp standing for the sandbox's.
+ * bwrap-bare: the shorter argv this baseline had before the provider gained
+ * those (no network or user namespace, no filter, the host's /etc).
+ * argv has room for 112.
  */
-static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap, const char *home, const char *tmp,
-		       const char *command)
+static void bwrap_argv(const char **argv, char links[][4096], const struct bwrap_state *st, const char *etc,
+		       const char *home, const char *tmp, const char *command)
 {
-	static const char *const head[] = {
+	static const char *const bare_head[] = {
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
 		"--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
 	};
+	static const char *const local_head[] = {
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent",
+		"--unshare-user", "--uid", INSIDE_UID, "--gid", INSIDE_UID, "--new-session",
+		"--seccomp", "4", "--info-fd", "3", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
+	};
 	static const char *const system_mounts[] = {
-		"--ro-bind", "/etc", "/etc", "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve",
+		"--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve",
 		"--proc", "/proc", "--dev", "/dev", NULL
 	};
 	static const char *const environment[] = {
@@ -199,9 +233,12 @@ static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap,
 	};
 	size_t n = 0;
 
-	argv[n++] = bwrap;
-	push_all(argv, &n, head);
+	argv[n++] = st->bwrap;
+	push_all(argv, &n, st->bare ? bare_head : local_head);
 	push_sysdirs(argv, &n, links);
+	argv[n++] = "--ro-bind";
+	argv[n++] = etc;
+	argv[n++] = "/etc";
 	push_all(argv, &n, system_mounts);
 	argv[n++] = "--bind";
 	argv[n++] = home;
@@ -214,17 +251,19 @@ static void bwrap_argv(const char **argv, char links[][4096], const char *bwrap,
 	argv[n] = NULL;
 }
 
-/* A fresh dir under tmpdir with home/ and tmp/ in it; -1 (said in it) when it cannot be made. */
-static int make_sandbox_dirs(struct tool_bench_iter *it, const char *tmpdir, char dir[4096], char home[4200], char tmp[4200])
+/* A fresh dir under base with home/ and tmp/ in it (the sandbox user's);
+ * -1 (said in it) when it cannot be made. */
+static int make_sandbox_dirs(struct tool_bench_iter *it, const struct bwrap_state *st, char dir[4096], char home[4200], char tmp[4200])
 {
-	snprintf(dir, 4096, "%s/csdk-bench-bwrap-XXXXXX", tmpdir);
+	snprintf(dir, 4096, "%s/csdk-bench-bwrap-XXXXXX", st->bare ? st->tmpdir : st->base);
 	if (!mkdtemp(dir)) {
-		tool_bench_iter_fail(it, "cannot create a directory under %s: %s", tmpdir, strerror(errno));
+		tool_bench_iter_fail(it, "cannot create a directory under %s: %s", st->bare ? st->tmpdir : st->base, strerror(errno));
 		return -1;
 	}
 	snprintf(home, 4200, "%s/home", dir);
 	snprintf(tmp, 4200, "%s/tmp", dir);
-	if (mkdir(home, 0700) < 0 || mkdir(tmp, 0700) < 0) {
+	if ((!st->bare && chmod(dir, 0711) < 0) || mkdir(home, 0700) < 0 || mkdir(tmp, 0700) < 0 ||
+	    (st->drop && (chown(home, st->uid, st->gid) < 0 || chown(tmp, st->uid, st->gid) < 0))) {
 		tool_bench_iter_fail(it, "cannot create %s: %s", home, strerror(errno));
 		tool_bench_rmtree(dir);
 		return -1;
@@ -232,21 +271,131 @@ static int make_sandbox_dirs(struct tool_bench_iter *it, const char *tmpdir, cha
 	return 0;
 }
 
+/* The filter on a memfd, as the provider hands it to bwrap. */
+static int seccomp_memfd(const struct bwrap_state *st)
+{
+	int fd = memfd_create("csdk-seccomp", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, st->seccomp, st->seccomp_len) != (ssize_t)st->seccomp_len || lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Child of run_local (async-signal-safe calls only). */
+static void local_child(const struct bwrap_state *st, char *const *argv, int out, int info, int filter)
+{
+	static char *const env[] = { (char *)"PATH=" SANDBOX_PATH, NULL };
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	setsid();
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup2(info, INFO_FD) < 0 ||
+	    dup2(filter, SECCOMP_FD) < 0)
+		_exit(127);
+	syscall(SYS_close_range, SECCOMP_FD + 1, ~0U, 0);
+	if (st->drop && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, st->gid, st->gid, st->gid) < 0 ||
+			 syscall(SYS_setresuid, st->uid, st->uid, st->uid) < 0))
+		_exit(126);
+	execve(argv[0], argv, env);
+	_exit(127);
+}
+
+/* The local argv run as the provider runs it: its pid read from --info-fd,
+ * output to the end, then reaped. The status, or -1 (errno). */
+static int run_local(const struct bwrap_state *st, char *const *argv, int *status_out, char **output_out)
+{
+	int op[2] = { -1, -1 }, ip[2] = { -1, -1 }, filter = -1, status = 0, rc = -1, saved = 0;
+	char info[1024], chunk[65536], *buf = NULL;
+	size_t got = 0, len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	*status_out = -1;
+	*output_out = NULL;
+	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0 || (filter = seccomp_memfd(st)) < 0)
+		goto out;
+	if ((pid = fork()) == 0)
+		local_child(st, argv, op[1], ip[1], filter);
+	if (pid < 0)
+		goto out;
+	close(op[1]);
+	close(ip[1]);
+	op[1] = ip[1] = -1;
+	while (got < sizeof(info) - 1 && (n = read(ip[0], info + got, sizeof(info) - 1 - got)) > 0) {
+		got += (size_t)n;
+		info[got] = '\0';
+		if (strchr(info, '}'))
+			break;
+	}
+	while ((n = read(op[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (len < 4096) {
+			char *grown = realloc(buf, len + (size_t)n + 1);
+			if (grown) {
+				buf = grown;
+				memcpy(buf + len, chunk, (size_t)n);
+				len += (size_t)n;
+				buf[len] = '\0';
+			}
+		}
+	}
+	saved = errno;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			goto out;
+	*status_out = status;
+	*output_out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (rc)
+		saved = errno;
+	free(buf);
+	for (int i = 0; i < 2; i++) {
+		if (op[i] >= 0)
+			close(op[i]);
+		if (ip[i] >= 0)
+			close(ip[i]);
+	}
+	if (filter >= 0)
+		close(filter);
+	errno = saved;
+	return rc;
+}
+
 static void bwrap_iterate(struct tool_bench_target *t, struct tool_bench_iter *it)
 {
 	struct bwrap_state *st = t->state;
-	char dir[4096], home[4200], tmp[4200], links[6][4096];
-	const char *argv[96];
+	char dir[4096], home[4200], tmp[4200], etc[4200], links[6][4096];
+	const char *argv[112];
 	int64_t t0, t1, t2;
 
 	it->exit_code = -1;
 	t0 = tool_bench_now_ns();
-	if (make_sandbox_dirs(it, st->tmpdir, dir, home, tmp) < 0)
+	if (make_sandbox_dirs(it, st, dir, home, tmp) < 0)
 		return;
 	t1 = tool_bench_now_ns();
 	it->create_ms = (double)(t1 - t0) / NS_PER_MS;
-	bwrap_argv(argv, links, st->bwrap, home, tmp, t->command);
-	run_measured(it, (char *const *)argv);
+	snprintf(etc, sizeof(etc), "%s/etc", st->bare ? "" : st->base);
+	bwrap_argv(argv, links, st, etc, home, tmp, t->command);
+	if (st->bare) {
+		run_measured(it, (char *const *)argv);
+	} else {
+		char *output = NULL;
+		int status;
+
+		if (run_local(st, (char *const *)argv, &status, &output) < 0)
+			tool_bench_iter_fail(it, "cannot run %s: %s", st->bwrap, strerror(errno));
+		else
+			judge_status(it, status, output, st->bwrap);
+		free(output);
+	}
 	t2 = tool_bench_now_ns();
 	it->command_ms = (double)(t2 - t1) / NS_PER_MS;
 	it->tti_ms = (double)(t2 - t0) / NS_PER_MS;
@@ -259,10 +408,85 @@ static void bwrap_release(struct tool_bench_target *t)
 	struct bwrap_state *st = t->state;
 
 	if (st) {
+		if (st->base)
+			tool_bench_rmtree(st->base);
+		free(st->base);
+		free(st->seccomp);
 		free(st->bwrap);
 		free(st->tmpdir);
 		free(st);
 	}
+}
+
+/*
+ * What the local argv needs once per run, as the provider has it once per
+ * state directory: a copy of /etc (cp -a: what is not world-readable stays
+ * so), the filter program, and as root the sandbox uid (CSDK_LOCAL_SANDBOX_UID).
+ */
+static int bwrap_local_setup(struct bwrap_state *st)
+{
+	const char *uid = getenv("CSDK_LOCAL_SANDBOX_UID"), *what;
+	char etc[4200], *cp[] = { (char *)"cp", (char *)"-a", (char *)"/etc", etc, NULL }, *end;
+	int status, rc;
+
+	if (asprintf(&st->base, "%s/csdk-bench-local-XXXXXX", st->tmpdir) < 0) {
+		st->base = NULL;
+		tool_error("out of memory");
+		return -1;
+	}
+	if (!mkdtemp(st->base) || chmod(st->base, 0711) < 0) {
+		tool_error("bench: baseline 'bwrap': cannot create %s: %s; set TMPDIR to a writable directory", st->base, strerror(errno));
+		free(st->base);
+		st->base = NULL;
+		return -1;
+	}
+	snprintf(etc, sizeof(etc), "%s/etc", st->base);
+	if (tool_bench_run_argv(&status, cp, NULL) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		tool_error("bench: baseline 'bwrap': cannot copy /etc to %s (cp -a); set TMPDIR to a directory with room", etc);
+		return -1;
+	}
+	if ((rc = csdku_seccomp_program(&st->seccomp, &st->seccomp_len, &what))) {
+		tool_error("bench: baseline 'bwrap': cannot build the seccomp filter (%s: %s)", what, strerror(-rc));
+		return -1;
+	}
+	if (geteuid() == 0) {
+		unsigned long v = uid && *uid ? strtoul(uid, &end, 10) : LOCAL_SANDBOX_UID;
+
+		if (uid && *uid && (*end || v == 0 || v > 0xfffffffeul)) {
+			tool_error("bench: baseline 'bwrap': CSDK_LOCAL_SANDBOX_UID '%s' is not a uid above 0; unset it or give the provider's", uid);
+			return -1;
+		}
+		st->drop = 1;
+		st->uid = (uid_t)v;
+		st->gid = (gid_t)v;
+	}
+	return 0;
+}
+
+static int bwrap_target(struct tool_bench_target *t, int bare)
+{
+	struct bwrap_state *st = calloc(1, sizeof(*st));
+	const char *tmpdir = getenv("TMPDIR");
+	char *vargv[3] = { NULL, (char *)"--version", NULL };
+
+	t->state = st;
+	t->release = bwrap_release;
+	if (!st || !(st->tmpdir = strdup(tmpdir && *tmpdir ? tmpdir : "/tmp"))) {
+		tool_error("out of memory");
+		return -1;
+	}
+	st->bare = bare;
+	if (!(st->bwrap = find_in_path("bwrap"))) {
+		tool_error("bench: baseline '%s': 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or drop --baseline %s",
+			   t->name, t->name);
+		return -1;
+	}
+	if (!bare && bwrap_local_setup(st) < 0)
+		return -1;
+	vargv[0] = st->bwrap;
+	t->version = tool_version(vargv);
+	t->iterate = bwrap_iterate;
+	return 0;
 }
 
 /* ------------------------------------------------------------- docker-cli */
@@ -314,26 +538,11 @@ int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 	if (strcmp(name, "spawn") == 0) {
 		t->iterate = spawn_iterate;
 		t->version = strdup("/bin/sh");
-	} else if (strcmp(name, "bwrap") == 0) {
-		struct bwrap_state *st = calloc(1, sizeof(*st));
-		const char *tmpdir = getenv("TMPDIR");
-		char *vargv[3] = { NULL, (char *)"--version", NULL };
-
-		t->state = st;
-		t->release = bwrap_release;
-		if (!st || !(st->tmpdir = strdup(tmpdir && *tmpdir ? tmpdir : "/tmp"))) {
+	} else if (strcmp(name, "bwrap") == 0 || strcmp(name, "bwrap-bare") == 0) {
+		if (bwrap_target(t, strcmp(name, "bwrap-bare") == 0) < 0) {
 			tool_bench_target_free(t);
-			tool_error("out of memory");
 			return -1;
 		}
-		if (!(st->bwrap = find_in_path("bwrap"))) {
-			tool_bench_target_free(t);
-			tool_error("bench: baseline 'bwrap': 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or drop --baseline bwrap");
-			return -1;
-		}
-		vargv[0] = st->bwrap;
-		t->version = tool_version(vargv);
-		t->iterate = bwrap_iterate;
 	} else if (strcmp(name, "docker-cli") == 0) {
 		char *vargv[] = { (char *)"docker", (char *)"version", (char *)"--format",
 				  (char *)"{{.Client.Version}}/{{.Server.Version}}", NULL };
@@ -355,7 +564,7 @@ int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 		t->iterate = docker_iterate;
 	} else {
 		tool_bench_target_free(t);
-		tool_error("bench: unknown baseline '%s'; use spawn, bwrap or docker-cli", name);
+		tool_error("bench: unknown baseline '%s'; use spawn, bwrap, bwrap-bare or docker-cli", name);
 		return -1;
 	}
 	*out = t;

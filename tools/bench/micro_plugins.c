@@ -172,6 +172,50 @@ static extend_fn direct_extend(const char *path)
 	return d->methods->extend_timeout;
 }
 
+/* Nanoseconds a call of csdk_sandbox_extend_timeout takes, after calls/10 to warm up; -1 when one fails. */
+static double time_api(csdk_sandbox *sb, long long calls)
+{
+	int64_t t0;
+	long long i;
+
+	for (i = 0; i < calls / 10; i++)
+		csdk_sandbox_extend_timeout(sb, 1000);
+	t0 = tool_bench_now_ns();
+	for (i = 0; i < calls; i++)
+		if (csdk_sandbox_extend_timeout(sb, 1000) != 0)
+			return -1;
+	return (double)(tool_bench_now_ns() - t0) / (double)calls;
+}
+
+/* The same for the plugin's method called directly. */
+static double time_direct(extend_fn volatile direct, long long calls)
+{
+	void *native = NULL;
+	int64_t t0;
+	long long i;
+
+	for (i = 0; i < calls / 10; i++)
+		direct(NULL, native, 1000);
+	t0 = tool_bench_now_ns();
+	for (i = 0; i < calls; i++)
+		direct(NULL, native, 1000);
+	return (double)(tool_bench_now_ns() - t0) / (double)calls;
+}
+
+/* Nanoseconds a run_command of "true" takes, over calls calls. */
+static double time_run(csdk_sandbox *sb, long long calls)
+{
+	int64_t t0 = tool_bench_now_ns();
+
+	for (long long i = 0; i < calls; i++) {
+		csdk_result *res = NULL;
+		if (csdk_sandbox_run_command(&res, sb, "true", NULL) != 0)
+			break;
+		csdk_result_free(res);
+	}
+	return (double)(tool_bench_now_ns() - t0) / (double)calls;
+}
+
 json_t *tool_bench_micro_calls(long long calls, const char *workdir)
 {
 	csdk_registry_options ropts = CSDK_REGISTRY_OPTIONS_INIT;
@@ -182,9 +226,7 @@ json_t *tool_bench_micro_calls(long long calls, const char *workdir)
 	json_t *out = NULL;
 	char dir[4096];
 	extend_fn volatile direct;
-	void *native;
-	long long i, run_calls = calls / 100 > 0 ? calls / 100 : 1;
-	int64_t t0;
+	long long run_calls = calls / 100 > 0 ? calls / 100 : 1;
 	double api_ns, direct_ns, run_ns;
 	int rc;
 
@@ -205,35 +247,12 @@ json_t *tool_bench_micro_calls(long long calls, const char *workdir)
 		tool_report(CSDK_EPLUGIN, "loading the no-op plugin directly");
 		goto out;
 	}
-	native = NULL;
-
-	for (i = 0; i < calls / 10; i++)
-		csdk_sandbox_extend_timeout(sb, 1000);
-	t0 = tool_bench_now_ns();
-	for (i = 0; i < calls; i++)
-		if (csdk_sandbox_extend_timeout(sb, 1000) != 0)
-			break;
-	api_ns = (double)(tool_bench_now_ns() - t0) / (double)calls;
-	if (i < calls) {
+	if ((api_ns = time_api(sb, calls)) < 0) {
 		tool_report(CSDK_ERROR, "calling the no-op provider");
 		goto out;
 	}
-
-	for (i = 0; i < calls / 10; i++)
-		direct(NULL, native, 1000);
-	t0 = tool_bench_now_ns();
-	for (i = 0; i < calls; i++)
-		direct(NULL, native, 1000);
-	direct_ns = (double)(tool_bench_now_ns() - t0) / (double)calls;
-
-	t0 = tool_bench_now_ns();
-	for (i = 0; i < run_calls; i++) {
-		csdk_result *res = NULL;
-		if (csdk_sandbox_run_command(&res, sb, "true", NULL) != 0)
-			break;
-		csdk_result_free(res);
-	}
-	run_ns = (double)(tool_bench_now_ns() - t0) / (double)run_calls;
+	direct_ns = time_direct(direct, calls);
+	run_ns = time_run(sb, run_calls);
 
 	out = json_pack("{s:s,s:I,s:f,s:f,s:f,s:I,s:f}",
 			"call", "csdk_sandbox_extend_timeout",

@@ -126,6 +126,7 @@ static const char *const method_slots[] = {
 	"template_create", "template_list", "template_delete",
 	"snapshot_create", "snapshot_list", "snapshot_delete",
 	"gateway_endpoint",
+	"extension",
 };
 
 size_t tool_method_count(void)

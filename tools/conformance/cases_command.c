@@ -63,16 +63,29 @@ static int wait_until(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd, 
 	}
 }
 
-/* Run cmd in sandbox and expect exit 0. */
-static int run_ok(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
+/* Run cmd in sandbox and expect exit code `code`; the result goes to *res_out
+ * (free it; NULL when the run failed), or is freed when res_out is NULL. */
+static int run_exit(tool_conf_ctx *t, csdk_result **res_out, csdk_sandbox *sandbox, const char *cmd,
+		    const csdk_command_options *opts, const char *what, int code)
 {
 	csdk_result *res;
 	int rc;
 
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, NULL));
-	rc = tool_conf_expect_exit(t, cmd, res, 0);
-	csdk_result_free(res);
+	if (res_out)
+		*res_out = NULL;
+	TOOL_CONF_CHECK(tool_conf_run(t, &res, sandbox, cmd, opts));
+	rc = tool_conf_expect_exit(t, what, res, code);
+	if (res_out)
+		*res_out = res;
+	else
+		csdk_result_free(res);
 	return rc;
+}
+
+/* Run cmd in sandbox and expect exit 0. */
+static int run_ok(tool_conf_ctx *t, csdk_sandbox *sandbox, const char *cmd)
+{
+	return run_exit(t, NULL, sandbox, cmd, NULL, cmd, 0);
 }
 
 int tool_conf_case_echo(tool_conf_ctx *t)
@@ -91,19 +104,14 @@ int tool_conf_case_echo(tool_conf_ctx *t)
 int tool_conf_case_background(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
 	char m[80], cmd[1024];
-	int rc;
 
 	/* The command cannot finish before the case creates M.go: if the call
 	 * returns, it returned while the command was still running. */
 	marker(m, sizeof(m), "bg");
 	snprintf(cmd, sizeof(cmd), "sh -c '" WAIT_LOOP "; echo done > %s.done'", m, m);
 	opts.background = 1;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = tool_conf_expect_exit(t, "a waiting command in background", res, 0);
-	csdk_result_free(res);
-	TOOL_CONF_CHECK(rc);
+	TOOL_CONF_CHECK(run_exit(t, NULL, t->sandbox, cmd, &opts, "a waiting command in background", 0));
 	snprintf(cmd, sizeof(cmd), "test ! -e %s.done", m);
 	TOOL_CONF_CHECK(run_ok(t, t->sandbox, cmd));
 	/* released, the background command completes on its own */
@@ -117,13 +125,7 @@ int tool_conf_case_background(tool_conf_ctx *t)
 
 int tool_conf_case_not_found(tool_conf_ctx *t)
 {
-	csdk_result *res;
-	int rc;
-
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "nonexistent-command-12345", NULL));
-	rc = tool_conf_expect_exit(t, "nonexistent-command-12345", res, 127);
-	csdk_result_free(res);
-	return rc;
+	return run_exit(t, NULL, t->sandbox, "nonexistent-command-12345", NULL, "nonexistent-command-12345", 127);
 }
 
 int tool_conf_case_streams(tool_conf_ctx *t)
@@ -207,14 +209,78 @@ static void *stream(void *arg)
  * one at a time by the host, so for them the command goes on by itself (the
  * chunks are then only checked to join to the result).
  */
+/* Wait for "tick 1" in c, or for the call in s to end: whether the tick came; *done: whether the call ended. */
+static int wait_first_tick(struct chunks *c, const struct streamer *s, int *done)
+{
+	double deadline = tool_conf_now_ms() + WAIT_MS;
+	int first_seen;
+
+	pthread_mutex_lock(&c->lock);
+	while (!(first_seen = c->len >= 7 && !memcmp(c->data, "tick 1\n", 7)) && !s->done && !c->failed &&
+	       tool_conf_now_ms() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	*done = s->done;
+	pthread_mutex_unlock(&c->lock);
+	return first_seen;
+}
+
+/* Run s in a thread; release its command (marker m) once its first line came through. */
+static int stream_live(tool_conf_ctx *t, struct streamer *s, struct chunks *c, const char *m)
+{
+	char go[160];
+	pthread_t th;
+	int rc = 0, done, first_seen;
+
+	if (pthread_create(&th, NULL, stream, s) != 0)
+		return tool_conf_fail(t, "pthread_create failed");
+	if ((first_seen = wait_first_tick(c, s, &done))) {
+		snprintf(go, sizeof(go), "touch %s.go", m);
+		rc = run_ok(t, t->sandbox, go);
+	} else if (!done && !c->failed) {
+		rc = tool_conf_fail(t, "on_stdout: no \"tick 1\" within %d s of the call, and the call did not end",
+				     WAIT_MS / 1000);
+	}
+	/* ends by itself at the latest when its wait loop gives up */
+	pthread_join(th, NULL);
+	if (rc == 0 && !first_seen && done && s->rc >= 0)
+		rc = tool_conf_fail(t, "the command ended before its first line came through on_stdout: "
+				     "the output did not come live");
+	return rc;
+}
+
+/* The streamed run's result and its chunks agree with the expected ticks. */
+static int check_streamed(tool_conf_ctx *t, const struct streamer *s, const struct chunks *c)
+{
+	if (s->rc < 0)
+		return tool_conf_call_failed(t, "run_command with on_stdout", s->rc);
+	if (!s->res)
+		return tool_conf_fail(t, "run_command with on_stdout: returned 0 without a result");
+	if (c->failed)
+		return tool_conf_fail(t, "out of memory");
+	if (c->n == 0)
+		return tool_conf_fail(t, "on_stdout: expected live chunks, got no call");
+	TOOL_CONF_CHECK(tool_conf_expect_bytes(t, "chunks joined vs the result's stdout", s->res->stdout_buf,
+					       s->res->stdout_len, c->data, c->len));
+	TOOL_CONF_CHECK(tool_conf_expect_str(t, "stdout", "tick 1\ntick 2\ntick 3\n", s->res->stdout_buf, s->res->stdout_len));
+	return tool_conf_expect_exit(t, "ticks", s->res, 0);
+}
+
 int tool_conf_case_streaming(tool_conf_ctx *t)
 {
 	struct chunks c = { 0, 0, 0, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
 	struct streamer s;
 	int live = (t->caps & CSDK_CAP_THREAD_SAFE) != 0;
-	char m[80], cmd[1024], go[160];
-	double deadline;
-	int rc = 0, first_seen = 0, done = 0;
+	char m[80], cmd[1024];
+	int rc = 0;
 
 	marker(m, sizeof(m), "stream");
 	if (live)
@@ -231,58 +297,12 @@ int tool_conf_case_streaming(tool_conf_ctx *t)
 	s.opts.userdata = &c;
 	s.lock = &c.lock;
 	s.cond = &c.cond;
-	if (!live) {
+	if (live)
+		rc = stream_live(t, &s, &c, m);
+	else
 		stream(&s);
-	} else {
-		pthread_t th;
-
-		if (pthread_create(&th, NULL, stream, &s) != 0)
-			return tool_conf_fail(t, "pthread_create failed");
-		/* wait for "tick 1" to come through, or for the call to end */
-		deadline = tool_conf_now_ms() + WAIT_MS;
-		pthread_mutex_lock(&c.lock);
-		while (!(first_seen = c.len >= 7 && !memcmp(c.data, "tick 1\n", 7)) && !s.done && !c.failed &&
-		       tool_conf_now_ms() < deadline) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 50 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&c.cond, &c.lock, &ts);
-		}
-		done = s.done;
-		pthread_mutex_unlock(&c.lock);
-		if (first_seen) {
-			snprintf(go, sizeof(go), "touch %s.go", m);
-			rc = run_ok(t, t->sandbox, go);
-		} else if (!done && !c.failed) {
-			rc = tool_conf_fail(t, "on_stdout: no \"tick 1\" within %d s of the call, and the call did not end",
-					     WAIT_MS / 1000);
-		}
-		/* ends by itself at the latest when its wait loop gives up */
-		pthread_join(th, NULL);
-		if (rc == 0 && !first_seen && done && s.rc >= 0)
-			rc = tool_conf_fail(t, "the command ended before its first line came through on_stdout: "
-					     "the output did not come live");
-	}
-	if (rc == 0 && s.rc < 0)
-		rc = tool_conf_call_failed(t, "run_command with on_stdout", s.rc);
-	if (rc == 0 && !s.res)
-		rc = tool_conf_fail(t, "run_command with on_stdout: returned 0 without a result");
-	if (rc == 0 && c.failed)
-		rc = tool_conf_fail(t, "out of memory");
-	if (rc == 0 && c.n == 0)
-		rc = tool_conf_fail(t, "on_stdout: expected live chunks, got no call");
 	if (rc == 0)
-		rc = tool_conf_expect_bytes(t, "chunks joined vs the result's stdout", s.res->stdout_buf,
-					     s.res->stdout_len, c.data, c.len);
-	if (rc == 0)
-		rc = tool_conf_expect_str(t, "stdout", "tick 1\ntick 2\ntick 3\n", s.res->stdout_buf, s.res->stdout_len);
-	if (rc == 0)
-		rc = tool_conf_expect_exit(t, "ticks", s.res, 0);
+		rc = check_streamed(t, &s, &c);
 	csdk_result_free(s.res);
 	free(c.data);
 	return rc;
@@ -301,8 +321,9 @@ int tool_conf_case_timeout(tool_conf_ctx *t)
 	marker(m, sizeof(m), "never");
 	snprintf(cmd, sizeof(cmd), "sh -c 'echo starting; " WAIT_LOOP "; echo finished'", m);
 	opts.timeout_ms = 5000;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, &opts));
-	rc = tool_conf_expect_exit(t, "a waiting command with a 5000 ms timeout", res, 124);
+	rc = run_exit(t, &res, t->sandbox, cmd, &opts, "a waiting command with a 5000 ms timeout", 124);
+	if (rc < 0 && !res)
+		return rc;
 	if (rc == 0)
 		rc = tool_conf_expect_contains(t, "stdout kept after the timeout", "starting", res->stdout_buf,
 						res->stdout_len);
@@ -312,17 +333,22 @@ int tool_conf_case_timeout(tool_conf_ctx *t)
 	return rc;
 }
 
-static int expect_output(tool_conf_ctx *t, const char *cmd, const char *expected)
+/* Run cmd with opts, expecting exit 0 (what_exit) and stdout `expected` (what_out). */
+static int expect_output_opts(tool_conf_ctx *t, const char *cmd, const csdk_command_options *opts, const char *what_exit,
+			      const char *what_out, const char *expected)
 {
 	csdk_result *res;
-	int rc;
+	int rc = run_exit(t, &res, t->sandbox, cmd, opts, what_exit, 0);
 
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
-	rc = tool_conf_expect_exit(t, cmd, res, 0);
 	if (rc == 0)
-		rc = tool_conf_expect_str(t, cmd, expected, res->stdout_buf, res->stdout_len);
+		rc = tool_conf_expect_str(t, what_out, expected, res->stdout_buf, res->stdout_len);
 	csdk_result_free(res);
 	return rc;
+}
+
+static int expect_output(tool_conf_ctx *t, const char *cmd, const char *expected)
+{
+	return expect_output_opts(t, cmd, NULL, cmd, cmd, expected);
 }
 
 int tool_conf_case_quoting(tool_conf_ctx *t)
@@ -346,36 +372,21 @@ int tool_conf_case_env(tool_conf_ctx *t)
 	static const char value[] = "a b 'c' \"d\" $HOME `e` \\f";
 	const struct csdk_kv envs[] = { { "CSDK_CONFORMANCE_VAR", value }, { "CSDK_CONFORMANCE_OTHER", "2" } };
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
-	int rc;
 
 	opts.envs = envs;
 	opts.n_envs = 2;
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox,
-					"printf '%s|%s' \"$CSDK_CONFORMANCE_VAR\" \"$CSDK_CONFORMANCE_OTHER\"", &opts));
-	rc = tool_conf_expect_exit(t, "printf of the variables", res, 0);
-	if (rc == 0)
-		rc = tool_conf_expect_str(t, "the env option as the command saw it", "a b 'c' \"d\" $HOME `e` \\f|2",
-					   res->stdout_buf, res->stdout_len);
-	csdk_result_free(res);
-	return rc;
+	return expect_output_opts(t, "printf '%s|%s' \"$CSDK_CONFORMANCE_VAR\" \"$CSDK_CONFORMANCE_OTHER\"", &opts,
+				  "printf of the variables", "the env option as the command saw it",
+				  "a b 'c' \"d\" $HOME `e` \\f|2");
 }
 
 int tool_conf_case_cwd(tool_conf_ctx *t)
 {
 	csdk_command_options opts = CSDK_COMMAND_OPTIONS_INIT;
-	csdk_result *res;
-	int rc;
 
 	TOOL_CONF_CHECK(expect_output(t, "mkdir -p '/tmp/conformance cwd' && echo made", "made\n"));
 	opts.cwd = "/tmp/conformance cwd";
-	TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, "pwd", &opts));
-	rc = tool_conf_expect_exit(t, "pwd", res, 0);
-	if (rc == 0)
-		rc = tool_conf_expect_str(t, "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n",
-					   res->stdout_buf, res->stdout_len);
-	csdk_result_free(res);
-	return rc;
+	return expect_output_opts(t, "pwd", &opts, "pwd", "pwd with cwd \"/tmp/conformance cwd\"", "/tmp/conformance cwd\n");
 }
 
 int tool_conf_case_exit_codes(tool_conf_ctx *t)
@@ -385,14 +396,9 @@ int tool_conf_case_exit_codes(tool_conf_ctx *t)
 
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		char cmd[32];
-		csdk_result *res;
-		int rc;
 
 		snprintf(cmd, sizeof(cmd), "exit %d", codes[i]);
-		TOOL_CONF_CHECK(tool_conf_run(t, &res, t->sandbox, cmd, NULL));
-		rc = tool_conf_expect_exit(t, cmd, res, codes[i]);
-		csdk_result_free(res);
-		TOOL_CONF_CHECK(rc);
+		TOOL_CONF_CHECK(run_exit(t, NULL, t->sandbox, cmd, NULL, cmd, codes[i]));
 	}
 	return 0;
 }
@@ -445,6 +451,39 @@ static void *work(void *arg)
  * host calls other providers one at a time, so there both commands just
  * print their line.
  */
+/* Start the two workers, thread 0's command running (and waiting) before thread 1 starts. */
+static int start_workers(tool_conf_ctx *t, struct worker w[2], int live, const char *m, int *started)
+{
+	char cmd[1024];
+
+	for (int i = 0; i < 2; i++) {
+		if (pthread_create(&w[i].thread, NULL, work, &w[i]) != 0)
+			return tool_conf_fail(t, "pthread_create failed");
+		++*started;
+		if (live && i == 0) {
+			snprintf(cmd, sizeof(cmd), "test -e %s.started", m);
+			TOOL_CONF_CHECK(wait_until(t, t->sandbox, cmd, "thread 0's command never started"));
+		}
+	}
+	return 0;
+}
+
+/* Each worker ran and printed its sandbox-N line. */
+static int check_workers(tool_conf_ctx *t, const struct worker w[2])
+{
+	for (int i = 0; i < 2; i++) {
+		char expected[32], what[96];
+
+		snprintf(what, sizeof(what), "thread %d: %.60s", i, w[i].command);
+		if (w[i].rc < 0 || !w[i].res)
+			return tool_conf_fail(t, "%s: failed: %s (%d): %s", what, csdk_strerror(w[i].rc), w[i].rc, w[i].message);
+		snprintf(expected, sizeof(expected), "sandbox-%d\n", i);
+		TOOL_CONF_CHECK(tool_conf_expect_exit(t, what, w[i].res, 0));
+		TOOL_CONF_CHECK(tool_conf_expect_str(t, what, expected, w[i].res->stdout_buf, w[i].res->stdout_len));
+	}
+	return 0;
+}
+
 int tool_conf_case_concurrent(tool_conf_ctx *t)
 {
 	struct worker w[2];
@@ -465,20 +504,7 @@ int tool_conf_case_concurrent(tool_conf_ctx *t)
 	else
 		snprintf(w[0].command, sizeof(w[0].command), "echo sandbox-0");
 	snprintf(w[1].command, sizeof(w[1].command), "echo sandbox-1");
-	for (i = 0; i < 2; i++) {
-		if (pthread_create(&w[i].thread, NULL, work, &w[i]) != 0) {
-			rc = tool_conf_fail(t, "pthread_create failed");
-			break;
-		}
-		started++;
-		if (live && i == 0) {
-			/* thread 0's command is running (and waiting) before thread 1 starts */
-			snprintf(cmd, sizeof(cmd), "test -e %s.started", m);
-			rc = wait_until(t, t->sandbox, cmd, "thread 0's command never started");
-			if (rc != 0)
-				break;
-		}
-	}
+	rc = start_workers(t, w, live, m, &started);
 	if (started == 2) {
 		pthread_join(w[1].thread, NULL);
 		started = 1;
@@ -497,20 +523,8 @@ int tool_conf_case_concurrent(tool_conf_ctx *t)
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(w[i].thread, NULL);
-	for (i = 0; rc == 0 && i < 2; i++) {
-		char expected[32], what[96];
-
-		snprintf(what, sizeof(what), "thread %d: %.60s", i, w[i].command);
-		if (w[i].rc < 0 || !w[i].res) {
-			rc = tool_conf_fail(t, "%s: failed: %s (%d): %s", what, csdk_strerror(w[i].rc), w[i].rc,
-					     w[i].message);
-			break;
-		}
-		snprintf(expected, sizeof(expected), "sandbox-%d\n", i);
-		rc = tool_conf_expect_exit(t, what, w[i].res, 0);
-		if (rc == 0)
-			rc = tool_conf_expect_str(t, what, expected, w[i].res->stdout_buf, w[i].res->stdout_len);
-	}
+	if (rc == 0)
+		rc = check_workers(t, w);
 	if (live) {
 		snprintf(cmd, sizeof(cmd), "rm -f %s.started %s.go", m, m);
 		if (rc == 0)

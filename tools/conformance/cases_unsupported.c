@@ -63,43 +63,42 @@ int tool_conf_case_unsupported_named(tool_conf_ctx *t)
 	return tool_conf_expect_error(t, "extend_timeout", rc, CSDK_EUNSUPPORTED, msg);
 }
 
-int tool_conf_case_unsupported_templates(tool_conf_ctx *t)
+/* create, list and delete of templates (or snapshots) fail with the group's sentence. */
+static int unsupported_items(tool_conf_ctx *t, int snapshots)
 {
 	struct csdk_template_options opts = CSDK_TEMPLATE_OPTIONS_INIT;
+	const char *group = snapshots ? "snapshot" : "template";
 	csdk_item_list *list = NULL;
-	char msg[256], *id = NULL;
+	char msg[256], what[32], *id = NULL;
 	int rc;
 
-	snprintf(msg, sizeof(msg), "Provider '%s' does not support templates.", t->provider_name);
+	snprintf(msg, sizeof(msg), "Provider '%s' does not support %ss.", t->provider_name, group);
 	opts.name = "csdk-conformance";
 	opts.sandbox = t->sandbox;
-	rc = csdk_template_create(&id, t->provider, &opts);
+	if (snapshots)
+		rc = csdk_snapshot_create(&id, t->sandbox, "csdk-conformance");
+	else
+		rc = csdk_template_create(&id, t->provider, &opts);
 	if (id)
-		tool_conf_track(t, 'T', id);
+		tool_conf_track(t, snapshots ? 'P' : 'T', id);
 	csdk_free(id);
-	TOOL_CONF_CHECK(tool_conf_expect_error(t, "template_create", rc, CSDK_EUNSUPPORTED, msg));
-	rc = csdk_template_list(&list, t->provider);
+	snprintf(what, sizeof(what), "%s_create", group);
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, what, rc, CSDK_EUNSUPPORTED, msg));
+	rc = (snapshots ? csdk_snapshot_list : csdk_template_list)(&list, t->provider);
 	csdk_item_list_free(list);
-	TOOL_CONF_CHECK(tool_conf_expect_error(t, "template_list", rc, CSDK_EUNSUPPORTED, msg));
-	rc = csdk_template_delete(t->provider, "csdk-conformance");
-	return tool_conf_expect_error(t, "template_delete", rc, CSDK_EUNSUPPORTED, msg);
+	snprintf(what, sizeof(what), "%s_list", group);
+	TOOL_CONF_CHECK(tool_conf_expect_error(t, what, rc, CSDK_EUNSUPPORTED, msg));
+	rc = (snapshots ? csdk_snapshot_delete : csdk_template_delete)(t->provider, "csdk-conformance");
+	snprintf(what, sizeof(what), "%s_delete", group);
+	return tool_conf_expect_error(t, what, rc, CSDK_EUNSUPPORTED, msg);
+}
+
+int tool_conf_case_unsupported_templates(tool_conf_ctx *t)
+{
+	return unsupported_items(t, 0);
 }
 
 int tool_conf_case_unsupported_snapshots(tool_conf_ctx *t)
 {
-	csdk_item_list *list = NULL;
-	char msg[256], *id = NULL;
-	int rc;
-
-	snprintf(msg, sizeof(msg), "Provider '%s' does not support snapshots.", t->provider_name);
-	rc = csdk_snapshot_create(&id, t->sandbox, "csdk-conformance");
-	if (id)
-		tool_conf_track(t, 'P', id);
-	csdk_free(id);
-	TOOL_CONF_CHECK(tool_conf_expect_error(t, "snapshot_create", rc, CSDK_EUNSUPPORTED, msg));
-	rc = csdk_snapshot_list(&list, t->provider);
-	csdk_item_list_free(list);
-	TOOL_CONF_CHECK(tool_conf_expect_error(t, "snapshot_list", rc, CSDK_EUNSUPPORTED, msg));
-	rc = csdk_snapshot_delete(t->provider, "csdk-conformance");
-	return tool_conf_expect_error(t, "snapshot_delete", rc, CSDK_EUNSUPPORTED, msg);
+	return unsupported_items(t, 1);
 }

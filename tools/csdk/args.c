@@ -140,6 +140,14 @@ int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struc
 	return status ? status : tool_expect_args(cli, *n_pos_out, min, max, what);
 }
 
+int tool_parse_none(struct tool_cli *cli, int argc, char **argv)
+{
+	char **pos;
+	size_t n_pos;
+
+	return tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
+}
+
 static int all_digits(const char *s)
 {
 	if (!*s)
@@ -203,6 +211,8 @@ int tool_parse_kv(struct csdk_kv **list, size_t *n, const struct tool_cli *cli,
 	(*n)++;
 	return 0;
 }
+
+const struct option tool_common_longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 
 const struct option tool_create_named_longopts[] = {
 	TOOL_COMMON_LONGOPTS,

@@ -96,6 +96,20 @@ enum {
 
 /* The options of the commands that create a sandbox of their own: create, run. */
 extern const struct option tool_create_named_longopts[];
+/* The options of a command that has only the common ones. */
+extern const struct option tool_common_longopts[];
+
+/* The help of TOOL_OPT_NAME and TOOL_OPT_NAMESPACE, and of TOOL_CREATE_LONGOPTS but --namespace. */
+#define TOOL_NAME_OPTIONS_HELP \
+	"  --name NAME              name stored with the sandbox\n" \
+	"  --namespace NS           namespace of the name (default: default)\n"
+#define TOOL_CREATE_OPTIONS_HELP \
+	"  --runtime python|node    runtime of the sandbox\n" \
+	"  --template ID            start from a template\n" \
+	"  --snapshot ID            start from a snapshot\n" \
+	"  --timeout MS             lifetime in milliseconds (0: provider default)\n" \
+	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n" \
+	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n"
 
 /* Interleave options with every positional argument. */
 #define TOOL_ALL_POSITIONALS ((size_t)-1)
@@ -124,6 +138,9 @@ int tool_parse(struct tool_cli *cli, int argc, char **argv, const struct option 
 int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
 			 tool_option_fn fn, void *state, size_t min, size_t max, const char *what,
 			 char ***pos_out, size_t *n_pos_out);
+
+/** Parse the arguments of a command that has only the common options and no operands: as tool_parse. */
+int tool_parse_none(struct tool_cli *cli, int argc, char **argv);
 
 /** Print "csdk: COMMAND: MESSAGE; run 'csdk COMMAND --help' for usage"; returns 2. */
 int tool_cli_usage(const struct tool_cli *cli, const char *fmt, ...) TOOL_PRINTF(2, 3);
@@ -206,6 +223,8 @@ void tool_report(int code, const char *what);
 
 /** Print root as the command's JSON output; returns 0 or the failure exit status (root is released). */
 int tool_print_json(json_t *root, int failure_status);
+/** Print id: {"id": id, key: value} with --json, else the id alone; 0 or TOOL_EXIT_FAILURE. */
+int tool_print_id(const struct tool_cli *cli, const char *id, const char *key, const char *value);
 
 /** What a listing command prints: a JSON array with --json, else a table. */
 struct tool_listing {

@@ -138,6 +138,12 @@ struct exec_args {
 	const char *runtime;
 };
 
+/* The options exec and run-code share. */
+#define EXEC_LONGOPTS \
+	{ "cwd", required_argument, NULL, OPT_CWD }, \
+	{ "env", required_argument, NULL, OPT_ENV }, \
+	{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT }
+
 /* Usage errors of the commands that exit with the command's own status are
  * csdk's failures (125), so that they cannot pass for the command's 2. */
 static int parse_status(int status)
@@ -172,19 +178,32 @@ static int exec_option(struct tool_cli *cli, void *state, int opt, const char *a
 	}
 }
 
+/* Streams text (a command, or code with args->opts.runtime set) run in sandbox id. */
+static int exec_in(struct tool_cli *cli, const char *id, const char *text, struct exec_args *args)
+{
+	csdk_sandbox *sandbox = NULL;
+	int status;
+
+	args->opts.envs = args->envs;
+	args->opts.n_envs = args->n_envs;
+	if (tool_cli_sandbox(&sandbox, cli, id) < 0)
+		status = TOOL_EXIT_CSDK;
+	else
+		status = run_streamed(cli, sandbox, text, &args->opts, NULL);
+	csdk_sandbox_free(sandbox);
+	return status;
+}
+
 static int run_exec(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		TOOL_COMMON_LONGOPTS,
-		{ "cwd", required_argument, NULL, OPT_CWD },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT },
+		EXEC_LONGOPTS,
 		{ "background", no_argument, NULL, OPT_BACKGROUND },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const csdk_command_options init = CSDK_COMMAND_OPTIONS_INIT;
 	struct exec_args args = { init, NULL, 0, NULL };
-	csdk_sandbox *sandbox = NULL;
 	char **pos, *command = NULL;
 	size_t n_pos;
 	int status;
@@ -198,18 +217,13 @@ static int run_exec(struct tool_cli *cli, int argc, char **argv)
 		free(args.envs);
 		return parse_status(status);
 	}
-	args.opts.envs = args.envs;
-	args.opts.n_envs = args.n_envs;
 	command = join_words(pos + 1, n_pos - 1);
 	if (!command) {
 		tool_error("out of memory while building the command");
 		status = TOOL_EXIT_CSDK;
-	} else if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0) {
-		status = TOOL_EXIT_CSDK;
 	} else {
-		status = run_streamed(cli, sandbox, command, &args.opts, NULL);
+		status = exec_in(cli, pos[0], command, &args);
 	}
-	csdk_sandbox_free(sandbox);
 	free(command);
 	free(args.envs);
 	return status;
@@ -254,14 +268,11 @@ static int run_run_code(struct tool_cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		TOOL_COMMON_LONGOPTS,
 		{ "runtime", required_argument, NULL, OPT_CODE_RUNTIME },
-		{ "cwd", required_argument, NULL, OPT_CWD },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT },
+		EXEC_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const csdk_command_options init = CSDK_COMMAND_OPTIONS_INIT;
 	struct exec_args args = { init, NULL, 0, NULL };
-	csdk_sandbox *sandbox = NULL;
 	char **pos, *stdin_code = NULL;
 	const char *code;
 	size_t n_pos, len;
@@ -282,14 +293,8 @@ static int run_run_code(struct tool_cli *cli, int argc, char **argv)
 		}
 		code = stdin_code;
 	}
-	args.opts.envs = args.envs;
-	args.opts.n_envs = args.n_envs;
 	args.opts.runtime = args.runtime ? args.runtime : csdk_detect_runtime(code);
-	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
-		status = TOOL_EXIT_CSDK;
-	else
-		status = run_streamed(cli, sandbox, code, &args.opts, NULL);
-	csdk_sandbox_free(sandbox);
+	status = exec_in(cli, pos[0], code, &args);
 	free(stdin_code);
 	free(args.envs);
 	return status;
@@ -536,12 +541,6 @@ const struct tool_command tool_cmd_run = {
 	"         [--timeout MS] [--env K=V]... [--metadata K=V]... [--] WORDS...",
 	"Create a sandbox, run WORDS in it as exec does, and destroy it, also when the "
 	"command fails or csdk is interrupted (SIGINT, SIGTERM, SIGHUP: exit status 128+N).",
-	"  --name NAME              name stored with the sandbox\n"
-	"  --namespace NS           namespace of the name (default: default)\n"
-	"  --runtime python|node    runtime of the sandbox\n"
-	"  --template ID            start from a template\n"
-	"  --snapshot ID            start from a snapshot\n"
-	"  --timeout MS             lifetime of the sandbox in milliseconds\n"
-	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n"
-	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n",
+	TOOL_NAME_OPTIONS_HELP
+	TOOL_CREATE_OPTIONS_HELP,
 };

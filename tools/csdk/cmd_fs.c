@@ -157,7 +157,6 @@ static int fs_simple(struct tool_cli *cli, csdk_sandbox *sandbox, const char *op
 
 static int run_fs(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const ops[] = { "read", "write", "ls", "mkdir", "rm", "exists" };
 	csdk_sandbox *sandbox = NULL;
 	const char *op, *path;
@@ -165,7 +164,7 @@ static int run_fs(struct tool_cli *cli, int argc, char **argv)
 	size_t n_pos, i;
 	int status;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 3, 3,
+	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 3, 3,
 				      "ID, an operation and a PATH", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;

@@ -48,16 +48,13 @@ static json_t *config_json(const struct tool_cli *cli, const csdk_plugin_info *i
 
 static int run_providers(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "NAME", "VERSION", "MODES", "CAPABILITIES", "DESCRIPTION" };
 	csdk_registry *reg = NULL;
 	struct tool_listing out;
-	char **pos;
-	size_t n_pos, i;
+	size_t i;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_none(cli, argc, argv)))
 		return status < 0 ? 0 : status;
 
 	rc = tool_cli_registry_new(&reg);
@@ -141,7 +138,6 @@ static void print_entries(const char *name, const csdk_config_entries *entries)
 
 static int run_config(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct csdk_kv *given = cli->config;
 	size_t n_given = cli->n_config, n_pos, i;
 	const csdk_user_config *file;
@@ -151,7 +147,7 @@ static int run_config(struct tool_cli *cli, int argc, char **argv)
 	char **pos;
 	int status;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
+	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1,
 				      "the operation 'show'", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;

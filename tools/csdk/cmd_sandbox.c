@@ -6,14 +6,6 @@
 
 #include "cli.h"
 
-#define CREATE_OPTIONS_HELP \
-	"  --runtime python|node    runtime of the sandbox\n" \
-	"  --template ID            start from a template\n" \
-	"  --snapshot ID            start from a snapshot\n" \
-	"  --timeout MS             lifetime in milliseconds (0: provider default)\n" \
-	"  --env KEY=VALUE          environment variable of the sandbox (repeatable)\n" \
-	"  --metadata KEY=VALUE     metadata stored with the sandbox (repeatable)\n"
-
 static int create_option(struct tool_cli *cli, void *state, int opt, const char *arg)
 {
 	int status = tool_create_option(state, cli, opt, arg);
@@ -46,37 +38,47 @@ static int print_sandbox_id(const struct tool_cli *cli, csdk_sandbox *sandbox)
 		tool_error("out of memory while printing the sandbox id");
 		return TOOL_EXIT_FAILURE;
 	}
-	if (cli->json) {
-		status = tool_print_json(json_pack("{s:o,s:o}", "id", tool_json_text(id),
-						    "provider", tool_json_text(csdk_provider_name(csdk_sandbox_provider(sandbox)))),
-					  TOOL_EXIT_FAILURE);
-	} else {
-		fprintf(TOOL_STDOUT, "%s\n", id);
-		status = tool_finish(0, TOOL_EXIT_FAILURE);
-	}
+	status = tool_print_id(cli, id, "provider", csdk_provider_name(csdk_sandbox_provider(sandbox)));
 	free(id);
 	return status;
 }
 
 /* ----------------------------------------------------------------- create */
 
-static int run_create(struct tool_cli *cli, int argc, char **argv)
+/* create, or with find find-or-create NAME: then print the sandbox's id. */
+static int create_command(struct tool_cli *cli, int argc, char **argv, int find)
 {
+	static const struct option find_longopts[] = { TOOL_COMMON_LONGOPTS, TOOL_CREATE_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct tool_create_args args;
+	csdk_provider *provider;
 	csdk_sandbox *sandbox = NULL;
 	char **pos;
 	size_t n_pos;
-	int status;
+	int status, rc;
 
-	status = parse_create(&args, cli, argc, argv, tool_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
+	if (find)
+		status = parse_create(&args, cli, argc, argv, find_longopts, 1, 1, "a sandbox NAME", &pos, &n_pos);
+	else
+		status = parse_create(&args, cli, argc, argv, tool_create_named_longopts, 0, 0, "no arguments", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
-	status = TOOL_EXIT_FAILURE;
-	if (tool_cli_create(&sandbox, cli, &args.opts) == 0)
-		status = print_sandbox_id(cli, sandbox);
+	if (!find) {
+		rc = tool_cli_create(&sandbox, cli, &args.opts);
+	} else if ((rc = tool_cli_provider(&provider, cli)) == 0) {
+		args.opts.name = pos[0];
+		rc = csdk_sandbox_find_or_create(&sandbox, provider, args.opts.namespace_, pos[0], &args.opts);
+		if (rc < 0)
+			tool_report(rc, "finding or creating the sandbox");
+	}
+	status = rc < 0 ? TOOL_EXIT_FAILURE : print_sandbox_id(cli, sandbox);
 	csdk_sandbox_free(sandbox);
 	tool_create_args_release(&args);
 	return status;
+}
+
+static int run_create(struct tool_cli *cli, int argc, char **argv)
+{
+	return create_command(cli, argc, argv, 0);
 }
 
 const struct tool_command tool_cmd_create = {
@@ -84,26 +86,22 @@ const struct tool_command tool_cmd_create = {
 	"create [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
 	"            [--timeout MS] [--env K=V]... [--metadata K=V]...",
 	"Create a sandbox and print its id.",
-	"  --name NAME              name stored with the sandbox\n"
-	"  --namespace NS           namespace of the name (default: default)\n"
-	CREATE_OPTIONS_HELP,
+	TOOL_NAME_OPTIONS_HELP
+	TOOL_CREATE_OPTIONS_HELP,
 };
 
 /* ------------------------------------------------------------------- list */
 
 static int run_list(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const char *const headers[] = { "ID", "STATUS", "CREATED" };
 	csdk_compute *compute;
 	csdk_sandbox_list *list = NULL;
 	struct tool_listing out;
-	char **pos;
-	size_t n_pos, i;
+	size_t i;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 0, 0, "no arguments", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_none(cli, argc, argv)))
 		return status < 0 ? 0 : status;
 	if (tool_cli_compute(&compute, cli) < 0)
 		return TOOL_EXIT_FAILURE;
@@ -215,14 +213,13 @@ oom:
 
 static int run_info(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	csdk_sandbox *sandbox = NULL;
 	csdk_sandbox_info *info = NULL;
 	char **pos;
 	size_t n_pos;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
@@ -260,14 +257,13 @@ const struct tool_command tool_cmd_info = {
 
 static int run_destroy(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { TOOL_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	csdk_compute *compute;
 	const char *provider, *bare;
 	char **pos;
 	size_t n_pos;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
+	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
 	if (status)
 		return status < 0 ? 0 : status;
 	if (tool_cli_compute(&compute, cli) < 0)
@@ -347,32 +343,7 @@ const struct tool_command tool_cmd_url = {
 
 static int run_find_or_create(struct tool_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		TOOL_COMMON_LONGOPTS,
-		TOOL_CREATE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	struct tool_create_args args;
-	csdk_provider *provider;
-	csdk_sandbox *sandbox = NULL;
-	char **pos;
-	size_t n_pos;
-	int status, rc;
-
-	if ((status = parse_create(&args, cli, argc, argv, longopts, 1, 1, "a sandbox NAME", &pos, &n_pos)))
-		return status < 0 ? 0 : status;
-	args.opts.name = pos[0];
-	status = TOOL_EXIT_FAILURE;
-	if (tool_cli_provider(&provider, cli) == 0) {
-		rc = csdk_sandbox_find_or_create(&sandbox, provider, args.opts.namespace_, pos[0], &args.opts);
-		if (rc < 0)
-			tool_report(rc, "finding or creating the sandbox");
-		else
-			status = print_sandbox_id(cli, sandbox);
-	}
-	csdk_sandbox_free(sandbox);
-	tool_create_args_release(&args);
-	return status;
+	return create_command(cli, argc, argv, 1);
 }
 
 const struct tool_command tool_cmd_find_or_create = {
@@ -381,7 +352,7 @@ const struct tool_command tool_cmd_find_or_create = {
 	"                    [--timeout MS] [--env K=V]... [--metadata K=V]...",
 	"Print the id of the sandbox NS/NAME, creating it first if there is none.",
 	"  --namespace NS           namespace of the name (default: default)\n"
-	CREATE_OPTIONS_HELP,
+	TOOL_CREATE_OPTIONS_HELP,
 };
 
 static int run_find(struct tool_cli *cli, int argc, char **argv)

@@ -49,13 +49,7 @@ static int print_created(const struct tool_cli *cli, const csdk_provider *provid
 		tool_error("out of memory");
 		return TOOL_EXIT_FAILURE;
 	}
-	if (cli->json) {
-		status = tool_print_json(json_pack("{s:o,s:o}", "id", tool_json_text(id), "name", tool_json_text(name)),
-					  TOOL_EXIT_FAILURE);
-	} else {
-		fprintf(TOOL_STDOUT, "%s\n", id);
-		status = tool_finish(0, TOOL_EXIT_FAILURE);
-	}
+	status = tool_print_id(cli, id, "name", name);
 	free(id);
 	return status;
 }

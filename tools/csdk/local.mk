@@ -18,7 +18,7 @@ csdk_csdk_SOURCES = \
 csdk_csdk_CPPFLAGS = -I$(top_srcdir)/host -I$(top_srcdir)/plugin-api -I$(top_srcdir)/tools -I$(top_srcdir)/lib/util $(SERVE_CPPFLAGS)
 csdk_csdk_CFLAGS = $(WARN_CFLAGS) $(SAN_CFLAGS) $(PTHREAD_CFLAGS) $(JANSSON_CFLAGS) $(SERVE_CFLAGS)
 csdk_csdk_LDFLAGS = $(SAN_LDFLAGS)
-csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../lib/util/libcsdkutil.la $(JANSSON_LIBS) $(PTHREAD_LIBS) $(SERVE_LIBS)
+csdk_csdk_LDADD = ../host/libcsdk.la common/libtoolcommon.la ../lib/util/libcsdkutil.la ../lib/util/libcsdkseccomp.la $(SECCOMP_LIBS) $(JANSSON_LIBS) $(PTHREAD_LIBS) $(SERVE_LIBS)
 dist_man_MANS += csdk.1
 
 # csdk serve (docs/serve.md): built when libmicrohttpd is there, like csdk-agent.

@@ -50,6 +50,15 @@ void tool_listing_free(struct tool_listing *out)
 	tool_table_free(out->table);
 }
 
+int tool_print_id(const struct tool_cli *cli, const char *id, const char *key, const char *value)
+{
+	if (cli->json)
+		return tool_print_json(json_pack("{s:o,s:o}", "id", tool_json_text(id), key, tool_json_text(value)),
+				       TOOL_EXIT_FAILURE);
+	fprintf(TOOL_STDOUT, "%s\n", id);
+	return tool_finish(0, TOOL_EXIT_FAILURE);
+}
+
 int tool_print_json(json_t *root, int failure_status)
 {
 	int rc;

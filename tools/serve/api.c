@@ -407,6 +407,31 @@ static int kv_of(struct csdk_kv **out, size_t *n, json_t *obj)
 	return 0;
 }
 
+/* The record of sb, made for tenant by req, with the endpoint *ep (taken): NULL when out of memory. */
+static struct serve_record *record_of(struct serve *srv, csdk_sandbox *sb, const struct serve_tenant *tenant,
+				      const struct serve_create_req *req, csdk_agent_endpoint **ep)
+{
+	struct serve_record *rec = serve_record_new();
+
+	if (!rec)
+		return NULL;
+	rec->provider = strdup(csdk_provider_name(csdk_sandbox_provider(sb)));
+	rec->bare = strdup(csdk_sandbox_id(sb));
+	rec->id = rec->provider && rec->bare ? qualify(srv, rec->provider, rec->bare) : NULL;
+	rec->tenant = strdup(tenant->name);
+	rec->template_id = strdup(req->template_id);
+	rec->metadata = req->metadata ? json_deep_copy(req->metadata) : json_object();
+	rec->started_ms = serve_now_ms();
+	rec->end_ms = rec->started_ms + req->timeout_s * 1000;
+	rec->endpoint = *ep;
+	*ep = NULL;
+	if (!rec->id || !rec->tenant || !rec->template_id || !rec->metadata || serve_random_token(rec->token) < 0) {
+		serve_record_free(rec);
+		return NULL;
+	}
+	return rec;
+}
+
 static void create_sandbox(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *body, size_t len)
 {
 	struct csdk_create_options opts = CSDK_CREATE_OPTIONS_INIT;
@@ -445,20 +470,10 @@ static void create_sandbox(struct serve *srv, struct serve_answer *ans, const st
 				csdk_error_last()->message);
 		goto destroy;
 	}
-	if (!(rec = serve_record_new()))
-		goto oom;
-	rec->provider = strdup(csdk_provider_name(csdk_sandbox_provider(sb)));
-	rec->bare = strdup(csdk_sandbox_id(sb));
-	rec->id = rec->provider && rec->bare ? qualify(srv, rec->provider, rec->bare) : NULL;
-	rec->tenant = strdup(tenant->name);
-	rec->template_id = strdup(req.template_id);
-	rec->metadata = req.metadata ? json_deep_copy(req.metadata) : json_object();
-	rec->started_ms = serve_now_ms();
-	rec->end_ms = rec->started_ms + req.timeout_s * 1000;
-	rec->endpoint = ep;
-	ep = NULL;
-	if (!rec->id || !rec->tenant || !rec->template_id || !rec->metadata || serve_random_token(rec->token) < 0)
-		goto oom;
+	if (!(rec = record_of(srv, sb, tenant, &req, &ep))) {
+		serve_api_error(ans, 500, "out of memory");
+		goto destroy;
+	}
 	ans->sandbox = strdup(rec->id);
 	answer_json(ans, 201, created_json(srv, rec));
 	if (serve_store_add(&srv->store, rec) < 0) {
@@ -468,8 +483,6 @@ static void create_sandbox(struct serve *srv, struct serve_answer *ans, const st
 	}
 	rec = NULL;
 	goto out;
-oom:
-	serve_api_error(ans, 500, "out of memory");
 destroy:
 	csdk_sandbox_destroy(sb);
 out:
@@ -493,49 +506,16 @@ static int cmp_listed(const void *a, const void *b)
 	return strcmp(((const struct listed *)a)->id, ((const struct listed *)b)->id);
 }
 
-static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *target)
+/* The listable sandboxes of tenant that match filter (NULL: all): *out, *n_out items, sorted by id. */
+static int collect_listed(struct serve *srv, const struct serve_tenant *tenant, const csdk_sandbox_list *list,
+			  json_t *filter, struct listed **out, size_t *n_out)
 {
-	char *mq = serve_query_param(target, "metadata"), *state = serve_query_param(target, "state");
-	char *limit_s = serve_query_param(target, "limit"), *next = serve_query_param(target, "nextToken");
-	csdk_sandbox_list *list = NULL;
 	struct listed *items = NULL;
-	json_t *filter = NULL, *arr = NULL;
-	size_t i, n = 0, start = 0, limit = MAX_LIST;
-	char err[256];
-	int rc;
+	size_t n = 0;
 
-	if (mq && !(filter = serve_parse_metadata_query(mq, err, sizeof(err)))) {
-		serve_api_error(ans, 400, "%s", err);
-		goto out;
-	}
-	if (limit_s) {
-		char *end;
-		long v = strtol(limit_s, &end, 10);
-
-		if (!*limit_s || *end || v < 1 || v > MAX_LIST) {
-			serve_api_error(ans, 400, "limit '%.20s' is out of range; give 1 to %d", limit_s, MAX_LIST);
-			goto out;
-		}
-		limit = (size_t)v;
-	}
-	if (next && *next && !serve_valid_id(next)) {
-		serve_api_error(ans, 400, "nextToken is not one this server gave");
-		goto out;
-	}
-	/* Only running sandboxes exist here: a filter without "running" lists nothing. */
-	if (state && *state && !strstr(state, "running")) {
-		answer_json(ans, 200, json_array());
-		goto out;
-	}
-	if ((rc = csdk_compute_list(&list, srv->compute)) < 0) {
-		serve_api_error(ans, 500, "listing sandboxes failed: %s", csdk_error_last()->message);
-		goto out;
-	}
-	if (list->count && !(items = calloc(list->count, sizeof(*items)))) {
-		serve_api_error(ans, 500, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < list->count; i++) {
+	if (list->count && !(items = calloc(list->count, sizeof(*items))))
+		return -1;
+	for (size_t i = 0; i < list->count; i++) {
 		csdk_sandbox *sb = list->sandboxes[i];
 		char *id = qualify(srv, csdk_provider_name(csdk_sandbox_provider(sb)), csdk_sandbox_id(sb));
 		struct serve_record *rec = id ? serve_store_get(&srv->store, id) : NULL, *tmp = NULL;
@@ -558,15 +538,80 @@ static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const st
 	}
 	if (n > 1)
 		qsort(items, n, sizeof(*items), cmp_listed);
+	*out = items;
+	*n_out = n;
+	return 0;
+}
+
+/* The page of the n sorted items after the id next (NULL or "": from the start), at most limit long. */
+static void answer_page(struct serve_answer *ans, const struct listed *items, size_t n, const char *next, size_t limit)
+{
+	size_t start = 0;
+	json_t *arr;
+
 	if (next && *next)
 		while (start < n && strcmp(items[start].id, next) <= 0)
 			start++;
 	arr = json_array();
-	for (i = start; arr && i < n && i < start + limit; i++)
+	for (size_t i = start; arr && i < n && i < start + limit; i++)
 		json_array_append(arr, items[i].obj);
 	if (start + limit < n)
 		ans->next_token = strdup(items[start + limit - 1].id);
 	answer_json(ans, 200, arr);
+}
+
+/* The limit query parameter (NULL: MAX_LIST) into *out: 0, or -1 after a 400 answer. */
+static int parse_limit(struct serve_answer *ans, const char *limit_s, size_t *out)
+{
+	char *end;
+	long v;
+
+	*out = MAX_LIST;
+	if (!limit_s)
+		return 0;
+	v = strtol(limit_s, &end, 10);
+	if (!*limit_s || *end || v < 1 || v > MAX_LIST) {
+		serve_api_error(ans, 400, "limit '%.20s' is out of range; give 1 to %d", limit_s, MAX_LIST);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+static void list_sandboxes(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *target)
+{
+	char *mq = serve_query_param(target, "metadata"), *state = serve_query_param(target, "state");
+	char *limit_s = serve_query_param(target, "limit"), *next = serve_query_param(target, "nextToken");
+	csdk_sandbox_list *list = NULL;
+	struct listed *items = NULL;
+	json_t *filter = NULL;
+	size_t i, n = 0, limit;
+	char err[256];
+
+	if (mq && !(filter = serve_parse_metadata_query(mq, err, sizeof(err)))) {
+		serve_api_error(ans, 400, "%s", err);
+		goto out;
+	}
+	if (parse_limit(ans, limit_s, &limit) < 0)
+		goto out;
+	if (next && *next && !serve_valid_id(next)) {
+		serve_api_error(ans, 400, "nextToken is not one this server gave");
+		goto out;
+	}
+	/* Only running sandboxes exist here: a filter without "running" lists nothing. */
+	if (state && *state && !strstr(state, "running")) {
+		answer_json(ans, 200, json_array());
+		goto out;
+	}
+	if (csdk_compute_list(&list, srv->compute) < 0) {
+		serve_api_error(ans, 500, "listing sandboxes failed: %s", csdk_error_last()->message);
+		goto out;
+	}
+	if (collect_listed(srv, tenant, list, filter, &items, &n) < 0) {
+		serve_api_error(ans, 500, "out of memory");
+		goto out;
+	}
+	answer_page(ans, items, n, next, limit);
 out:
 	for (i = 0; i < n; i++) {
 		free(items[i].id);
@@ -718,13 +763,72 @@ static void delete_snapshot(struct serve *srv, struct serve_answer *ans, const c
 	json_decref(found);
 }
 
+/* POST (or GET metrics) /sandboxes/ID/ACTION on the sandbox rec. */
+static void sandbox_action(struct serve *srv, struct serve_answer *ans, struct serve_record *rec, const char *method,
+			   const char *action, const char *body, size_t len)
+{
+	if (strcmp(method, "POST") && strcmp(action, "metrics"))
+		serve_api_error(ans, 405, "%s is not allowed there; use POST", method);
+	else if (!strcmp(action, "timeout"))
+		set_timeout(srv, ans, rec, body, len, 0);
+	else if (!strcmp(action, "connect"))
+		set_timeout(srv, ans, rec, body, len, 1);
+	else if (!strcmp(action, "refreshes"))
+		answer_json(ans, 204, NULL);
+	else if (!strcmp(action, "metrics"))
+		answer_json(ans, 200, json_array());
+	else if (!strcmp(action, "pause") || !strcmp(action, "resume"))
+		serve_api_error(ans, 501, "pausing and resuming sandboxes is not supported by csdk serve; kill the sandbox or set its timeout instead");
+	else if (!strcmp(action, "snapshots"))
+		snapshot(srv, ans, rec, body, len);
+	else
+		serve_api_error(ans, 404, "no route for %s /sandboxes/ID/%.40s", method, action);
+}
+
+/* /sandboxes and below: seg[0] is "sandboxes", n segments. *rec_out: the sandbox looked up, to put. */
+static void sandboxes_route(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant,
+			    const char *method, const char *target, char **seg, int n, const char *body, size_t len,
+			    struct serve_record **rec_out)
+{
+	int get = !strcmp(method, "GET");
+
+	if (n == 1) {
+		if (!strcmp(method, "POST"))
+			create_sandbox(srv, ans, tenant, body, len);
+		else if (get)
+			list_sandboxes(srv, ans, tenant, target);
+		else
+			serve_api_error(ans, 405, "%s is not allowed on /sandboxes; use GET or POST", method);
+		return;
+	}
+	if (n == 2 && !strcmp(seg[1], "metrics")) {
+		answer_json(ans, 200, json_array());
+		return;
+	}
+	if (n > 3) {
+		serve_api_error(ans, 404, "no route for %s %s", method, "that path");
+		return;
+	}
+	ans->sandbox = strdup(seg[1]);
+	if (!(*rec_out = lookup(srv, ans, tenant->name, seg[1])))
+		return;
+	if (n == 3)
+		sandbox_action(srv, ans, *rec_out, method, seg[2], body, len);
+	else if (get)
+		answer_json(ans, 200, sandbox_json(srv, *rec_out, 1));
+	else if (!strcmp(method, "DELETE"))
+		kill_sandbox(srv, ans, *rec_out);
+	else
+		serve_api_error(ans, 405, "%s is not allowed on a sandbox; use GET or DELETE", method);
+}
+
 void serve_api(struct serve *srv, struct serve_answer *ans, const char *method, const char *target, const char *api_key,
 	       const char *body, size_t len)
 {
 	const struct serve_tenant *tenant;
 	struct serve_record *rec = NULL;
 	char *seg[6] = { 0 };
-	int n, i, v2, post = !strcmp(method, "POST"), get = !strcmp(method, "GET"), del = !strcmp(method, "DELETE");
+	int n, i, get = !strcmp(method, "GET");
 
 	n = serve_split_path(seg, 6, target);
 	if (n < 0) {
@@ -740,70 +844,19 @@ void serve_api(struct serve *srv, struct serve_answer *ans, const char *method, 
 		goto out;
 	}
 	ans->tenant = tenant->name;
-	v2 = n > 0 && !strcmp(seg[0], "v2");
-	i = v2 ? 1 : 0;
-	if (n - i >= 1 && !strcmp(seg[i], "sandboxes")) {
-		if (n - i == 1) {
-			if (post)
-				create_sandbox(srv, ans, tenant, body, len);
-			else if (get)
-				list_sandboxes(srv, ans, tenant, target);
-			else
-				serve_api_error(ans, 405, "%s is not allowed on /sandboxes; use GET or POST", method);
-			goto out;
-		}
-		if (n - i == 2 && !strcmp(seg[i + 1], "metrics")) {
-			answer_json(ans, 200, json_array());
-			goto out;
-		}
-		if (n - i > 3) {
-			serve_api_error(ans, 404, "no route for %s %s", method, "that path");
-			goto out;
-		}
-		ans->sandbox = strdup(seg[i + 1]);
-		if (!(rec = lookup(srv, ans, tenant->name, seg[i + 1])))
-			goto out;
-		if (n - i == 2) {
-			if (get)
-				answer_json(ans, 200, sandbox_json(srv, rec, 1));
-			else if (del)
-				kill_sandbox(srv, ans, rec);
-			else
-				serve_api_error(ans, 405, "%s is not allowed on a sandbox; use GET or DELETE", method);
-		} else if (!post && strcmp(seg[i + 2], "metrics")) {
-			serve_api_error(ans, 405, "%s is not allowed there; use POST", method);
-		} else if (!strcmp(seg[i + 2], "timeout")) {
-			set_timeout(srv, ans, rec, body, len, 0);
-		} else if (!strcmp(seg[i + 2], "connect")) {
-			set_timeout(srv, ans, rec, body, len, 1);
-		} else if (!strcmp(seg[i + 2], "refreshes")) {
-			answer_json(ans, 204, NULL);
-		} else if (!strcmp(seg[i + 2], "metrics")) {
-			answer_json(ans, 200, json_array());
-		} else if (!strcmp(seg[i + 2], "pause") || !strcmp(seg[i + 2], "resume")) {
-			serve_api_error(ans, 501, "pausing and resuming sandboxes is not supported by csdk serve; kill the sandbox or set its timeout instead");
-		} else if (!strcmp(seg[i + 2], "snapshots")) {
-			snapshot(srv, ans, rec, body, len);
-		} else {
-			serve_api_error(ans, 404, "no route for %s /sandboxes/ID/%.40s", method, seg[i + 2]);
-		}
-		goto out;
-	}
-	if (n == 1 && !strcmp(seg[0], "snapshots")) {
-		if (get)
-			list_snapshots(srv, ans, tenant->name, target);
-		else
-			serve_api_error(ans, 405, "%s is not allowed on /snapshots; use GET", method);
-		goto out;
-	}
-	if (n == 2 && !strcmp(seg[0], "templates")) {
-		if (del)
-			delete_snapshot(srv, ans, tenant->name, seg[1]);
-		else
-			serve_api_error(ans, 405, "%s is not allowed on a template; use DELETE (csdk serve deletes snapshots only)", method);
-		goto out;
-	}
-	serve_api_error(ans, 404, "no route for %s %.100s", method, n > 0 ? seg[0] : "/");
+	i = n > 0 && !strcmp(seg[0], "v2") ? 1 : 0;
+	if (n - i >= 1 && !strcmp(seg[i], "sandboxes"))
+		sandboxes_route(srv, ans, tenant, method, target, seg + i, n - i, body, len, &rec);
+	else if (n == 1 && !strcmp(seg[0], "snapshots") && get)
+		list_snapshots(srv, ans, tenant->name, target);
+	else if (n == 1 && !strcmp(seg[0], "snapshots"))
+		serve_api_error(ans, 405, "%s is not allowed on /snapshots; use GET", method);
+	else if (n == 2 && !strcmp(seg[0], "templates") && !strcmp(method, "DELETE"))
+		delete_snapshot(srv, ans, tenant->name, seg[1]);
+	else if (n == 2 && !strcmp(seg[0], "templates"))
+		serve_api_error(ans, 405, "%s is not allowed on a template; use DELETE (csdk serve deletes snapshots only)", method);
+	else
+		serve_api_error(ans, 404, "no route for %s %.100s", method, n > 0 ? seg[0] : "/");
 out:
 	serve_record_put(&srv->store, rec);
 	for (i = 0; i < n; i++)

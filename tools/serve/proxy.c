@@ -154,11 +154,80 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* The agent's URL of the request on px->easy: 0, or -1 when out of memory. */
+static int set_url(struct serve_proxy *px, const struct serve_proxy_request *req)
+{
+	char *url = NULL;
+
+	if (!strncmp(req->base_url, "unix:", 5)) {
+		curl_easy_setopt(px->easy, CURLOPT_UNIX_SOCKET_PATH, req->base_url + 5);
+		if (asprintf(&url, "http://localhost%s", req->target) < 0)
+			return -1;
+	} else {
+		size_t bl = strlen(req->base_url);
+
+		while (bl && req->base_url[bl - 1] == '/')
+			bl--;
+		if (asprintf(&url, "%.*s%s", (int)bl, req->base_url, req->target) < 0)
+			return -1;
+	}
+	curl_easy_setopt(px->easy, CURLOPT_URL, url);
+	free(url);
+	return 0;
+}
+
+/* The method, and for one with a body how it is read from the client: 0 or -1. */
+static int set_method(struct serve_proxy *px, const struct serve_proxy_request *req)
+{
+	if (!strcmp(req->method, "GET")) {
+		curl_easy_setopt(px->easy, CURLOPT_HTTPGET, 1L);
+		px->up_eof = 1;
+		return 0;
+	}
+	if (!strcmp(req->method, "HEAD")) {
+		curl_easy_setopt(px->easy, CURLOPT_NOBODY, 1L);
+		px->up_eof = 1;
+		return 0;
+	}
+	curl_easy_setopt(px->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(px->easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(px->easy, CURLOPT_READDATA, px);
+	if (strcmp(req->method, "POST"))
+		curl_easy_setopt(px->easy, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->content_length >= 0)
+		curl_easy_setopt(px->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->content_length);
+	else if (!(px->headers = curl_slist_append(px->headers, "Transfer-Encoding: chunked")))
+		return -1;
+	if (req->content_length == 0)
+		px->up_eof = 1;
+	return 0;
+}
+
+/* The request's headers, after "Expect:": 0 or -1. */
+static int set_headers(struct serve_proxy *px, const struct serve_proxy_request *req)
+{
+	char *h = NULL;
+
+	if (!(px->headers = curl_slist_append(px->headers, "Expect:")))
+		return -1;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		struct curl_slist *l;
+
+		if (asprintf(&h, "%s: %s", req->headers[i].name, req->headers[i].value) < 0)
+			return -1;
+		l = curl_slist_append(px->headers, h);
+		free(h);
+		if (!l)
+			return -1;
+		px->headers = l;
+	}
+	curl_easy_setopt(px->easy, CURLOPT_HTTPHEADER, px->headers);
+	return 0;
+}
+
 int serve_proxy_new(struct serve_proxy **out, const struct serve_proxy_request *req)
 {
 	struct serve_proxy *px = calloc(1, sizeof(*px));
-	char *url = NULL, *h = NULL;
-	size_t i;
 
 	*out = NULL;
 	if (!px)
@@ -166,24 +235,8 @@ int serve_proxy_new(struct serve_proxy **out, const struct serve_proxy_request *
 	px->client_fd = req->client_fd;
 	px->watch_client = req->client_fd >= 0;
 	px->aborting = req->aborting;
-	if (!(px->multi = curl_multi_init()) || !(px->easy = curl_easy_init()))
+	if (!(px->multi = curl_multi_init()) || !(px->easy = curl_easy_init()) || set_url(px, req) < 0)
 		goto fail;
-	if (!strncmp(req->base_url, "unix:", 5)) {
-		curl_easy_setopt(px->easy, CURLOPT_UNIX_SOCKET_PATH, req->base_url + 5);
-		if (asprintf(&url, "http://localhost%s", req->target) < 0)
-			url = NULL;
-	} else {
-		size_t bl = strlen(req->base_url);
-
-		while (bl && req->base_url[bl - 1] == '/')
-			bl--;
-		if (asprintf(&url, "%.*s%s", (int)bl, req->base_url, req->target) < 0)
-			url = NULL;
-	}
-	if (!url)
-		goto fail;
-	curl_easy_setopt(px->easy, CURLOPT_URL, url);
-	free(url);
 	curl_easy_setopt(px->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(px->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(px->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -193,37 +246,8 @@ int serve_proxy_new(struct serve_proxy **out, const struct serve_proxy_request *
 	curl_easy_setopt(px->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(px->easy, CURLOPT_HEADERDATA, px);
 	curl_easy_setopt(px->easy, CURLOPT_PRIVATE, px);
-	if (!strcmp(req->method, "GET")) {
-		curl_easy_setopt(px->easy, CURLOPT_HTTPGET, 1L);
-		px->up_eof = 1;
-	} else if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(px->easy, CURLOPT_NOBODY, 1L);
-		px->up_eof = 1;
-	} else {
-		curl_easy_setopt(px->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(px->easy, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(px->easy, CURLOPT_READDATA, px);
-		if (strcmp(req->method, "POST"))
-			curl_easy_setopt(px->easy, CURLOPT_CUSTOMREQUEST, req->method);
-		if (req->content_length >= 0)
-			curl_easy_setopt(px->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->content_length);
-		else if (!(px->headers = curl_slist_append(px->headers, "Transfer-Encoding: chunked")))
-			goto fail;
-		if (req->content_length == 0)
-			px->up_eof = 1;
-	}
-	if (!(px->headers = curl_slist_append(px->headers, "Expect:")))
+	if (set_method(px, req) < 0 || set_headers(px, req) < 0)
 		goto fail;
-	for (i = 0; i < req->n_headers; i++) {
-		if (asprintf(&h, "%s: %s", req->headers[i].name, req->headers[i].value) < 0)
-			goto fail;
-		struct curl_slist *l = curl_slist_append(px->headers, h);
-		free(h);
-		if (!l)
-			goto fail;
-		px->headers = l;
-	}
-	curl_easy_setopt(px->easy, CURLOPT_HTTPHEADER, px->headers);
 	if (curl_multi_add_handle(px->multi, px->easy) != CURLM_OK)
 		goto fail;
 	*out = px;

@@ -75,6 +75,17 @@ static void log_path(char *out, size_t size, const char *target)
 	out[i] = '\0';
 }
 
+/* One log line of JSON, o released; the caller holds log_lock. */
+static void print_json_line(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (s)
+		fprintf(stderr, "%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
 void serve_log(struct serve *srv, const char *level, const char *fmt, ...)
 {
 	char msg[1024], now[40];
@@ -86,13 +97,7 @@ void serve_log(struct serve *srv, const char *level, const char *fmt, ...)
 	iso_now(now, sizeof(now));
 	pthread_mutex_lock(&log_lock);
 	if (srv->opt.json_logs) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "time", now, "level", level, "message", msg);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		if (s)
-			fprintf(stderr, "%s\n", s);
-		free(s);
-		json_decref(o);
+		print_json_line(json_pack("{s:s,s:s,s:s}", "time", now, "level", level, "message", msg));
 	} else {
 		fprintf(stderr, "%s csdk serve: %s%s%s\n", now, strcmp(level, "info") ? level : "", strcmp(level, "info") ? ": " : "", msg);
 	}
@@ -107,15 +112,9 @@ void serve_log_request(struct serve *srv, const char *method, const char *path, 
 	iso_now(now, sizeof(now));
 	pthread_mutex_lock(&log_lock);
 	if (srv->opt.json_logs) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:s?,s:s?}", "time", now, "level", "info", "method", method,
-				      "path", path, "status", status, "duration_ms", (json_int_t)duration_ms, "sandbox", sandbox,
-				      "tenant", tenant);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		if (s)
-			fprintf(stderr, "%s\n", s);
-		free(s);
-		json_decref(o);
+		print_json_line(json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:s?,s:s?}", "time", now, "level", "info", "method", method,
+					  "path", path, "status", status, "duration_ms", (json_int_t)duration_ms, "sandbox", sandbox,
+					  "tenant", tenant));
 	} else {
 		fprintf(stderr, "%s csdk serve: %s %s %d %lldms sandbox=%s tenant=%s\n", now, method, path, status,
 			(long long)duration_ms, sandbox ? sandbox : "-", tenant ? tenant : "-");
@@ -465,101 +464,117 @@ static MHD_Result_t finish_proxy(struct serve *srv, struct serve_conn *conn, str
 	return ret;
 }
 
-static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+/* The head of a request: route it to the proxy or the API, or refuse it. */
+static MHD_Result_t begin_request(struct serve *srv, struct serve_conn *conn, struct MHD_Connection *c, const char *method)
 {
-	struct serve *srv = cls;
-	struct serve_conn *conn = *con_cls;
+	const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Id");
+	const char *sport = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Port");
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	char hid[SERVE_MAX_ID + 1];
+	int port = SERVE_ENVD_PORT;
+	int64_t cl;
 
-	(void)url;
-	(void)version;
-	if (!conn)
-		return MHD_NO;
-	if (conn->kind == KIND_NEW) {
-		const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Id");
-		const char *sport = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "E2b-Sandbox-Port");
-		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-		char hid[SERVE_MAX_ID + 1];
-		int port = SERVE_ENVD_PORT;
-		int64_t cl;
+	snprintf(conn->method, sizeof(conn->method), "%s", method);
+	if (atomic_load(&srv->stopping))
+		return queue_error(conn, c, 503, "the server is stopping; retry in a moment");
+	if (sid) {
+		if (sport) {
+			char *end;
+			long p = strtol(sport, &end, 10);
 
-		snprintf(conn->method, sizeof(conn->method), "%s", method);
-		if (atomic_load(&srv->stopping))
-			return queue_error(conn, c, 503, "the server is stopping; retry in a moment");
-		if (sid) {
-			if (sport) {
-				char *end;
-				long p = strtol(sport, &end, 10);
-
-				if (!*sport || *end || p < 1 || p > 65535)
-					return queue_error(conn, c, 400, "E2b-Sandbox-Port '%.10s' is not a port", sport);
-				port = (int)p;
-			}
-			return start_proxy(srv, conn, c, method, sid, port);
+			if (!*sport || *end || p < 1 || p > 65535)
+				return queue_error(conn, c, 400, "E2b-Sandbox-Port '%.10s' is not a port", sport);
+			port = (int)p;
 		}
-		if (host && serve_parse_host(host, &port, hid, sizeof(hid)) == 0)
-			return start_proxy(srv, conn, c, method, hid, port);
-		cl = content_length(c);
-		if (cl > (int64_t)DISCARD_LIMIT)
-			return queue_error(conn, c, 413, "the body is %lld bytes; at most %zu are accepted", (long long)cl, srv->opt.max_body);
-		conn->kind = KIND_API;
-		/* Read and dropped, then 413: answering before the body is read resets
-		 * the connection under a client still sending, which then never sees
-		 * the answer. */
-		if (cl > (int64_t)srv->opt.max_body)
-			conn->too_big = 1;
-		return MHD_YES;
+		return start_proxy(srv, conn, c, method, sid, port);
 	}
-	if (*upload_data_size) {
-		size_t n = *upload_data_size;
+	if (host && serve_parse_host(host, &port, hid, sizeof(hid)) == 0)
+		return start_proxy(srv, conn, c, method, hid, port);
+	cl = content_length(c);
+	if (cl > (int64_t)DISCARD_LIMIT)
+		return queue_error(conn, c, 413, "the body is %lld bytes; at most %zu are accepted", (long long)cl, srv->opt.max_body);
+	conn->kind = KIND_API;
+	/* Read and dropped, then 413: answering before the body is read resets
+	 * the connection under a client still sending, which then never sees
+	 * the answer. */
+	if (cl > (int64_t)srv->opt.max_body)
+		conn->too_big = 1;
+	return MHD_YES;
+}
 
-		*upload_data_size = 0;
-		if (conn->kind == KIND_API) {
-			if (conn->too_big || conn->len + n > srv->opt.max_body) {
-				conn->too_big = 1;
-				conn->len += n;
-				return conn->len > DISCARD_LIMIT ? MHD_NO : MHD_YES;
-			}
-			char *grown = realloc(conn->body, conn->len + n + 1);
-			if (!grown)
-				return MHD_NO;
-			conn->body = grown;
-			memcpy(conn->body + conn->len, upload_data, n);
-			conn->len += n;
-			conn->body[conn->len] = '\0';
-		} else if (conn->kind == KIND_PROXY) {
-			if (serve_proxy_feed(conn->px, upload_data, n) < 0)
-				conn->too_big = 1;   /* reported once the upload ends */
-		} else if (conn->kind == KIND_REFUSED) {
+/* n more bytes of the request's body. */
+static MHD_Result_t take_upload(struct serve *srv, struct serve_conn *conn, const char *data, size_t n)
+{
+	if (conn->kind == KIND_API) {
+		char *grown;
+
+		if (conn->too_big || conn->len + n > srv->opt.max_body) {
+			conn->too_big = 1;
 			conn->len += n;
 			return conn->len > DISCARD_LIMIT ? MHD_NO : MHD_YES;
 		}
-		return MHD_YES;
+		if (!(grown = realloc(conn->body, conn->len + n + 1)))
+			return MHD_NO;
+		conn->body = grown;
+		memcpy(conn->body + conn->len, data, n);
+		conn->len += n;
+		conn->body[conn->len] = '\0';
+	} else if (conn->kind == KIND_PROXY) {
+		if (serve_proxy_feed(conn->px, data, n) < 0)
+			conn->too_big = 1;   /* reported once the upload ends */
+	} else if (conn->kind == KIND_REFUSED) {
+		conn->len += n;
+		return conn->len > DISCARD_LIMIT ? MHD_NO : MHD_YES;
 	}
+	return MHD_YES;
+}
+
+/* The whole request is in: answer it. */
+static MHD_Result_t answer_request(struct serve *srv, struct serve_conn *conn, struct MHD_Connection *c, const char *method)
+{
+	struct serve_answer ans = { 0 };
+	MHD_Result_t ret;
+
 	if (conn->kind == KIND_REFUSED)
 		return queue_body(conn, c, conn->status, conn->refusal, NULL);
-	if (conn->kind == KIND_API) {
-		struct serve_answer ans = { 0 };
-		MHD_Result_t ret;
-
-		if (conn->too_big)
-			return queue_error(conn, c, 413, "the body is over %zu bytes; send a smaller one", srv->opt.max_body);
-		serve_api(srv, &ans, method, conn->target, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-KEY"),
-			  conn->body, conn->len);
-		conn->sandbox = ans.sandbox;
-		conn->tenant = ans.tenant;
-		ret = queue_body(conn, c, ans.status ? ans.status : 500, ans.body ? ans.body : "{\"code\":500,\"message\":\"no answer\"}",
-				 ans.next_token);
-		free(ans.body);
-		free(ans.next_token);
-		return ret;
-	}
 	if (conn->kind == KIND_PROXY) {
 		if (conn->too_big)
 			return queue_error(conn, c, 502, "relaying the body to the sandbox's agent failed: %s", serve_proxy_error(conn->px));
 		return finish_proxy(srv, conn, c);
 	}
-	return MHD_YES;
+	if (conn->kind != KIND_API)
+		return MHD_YES;
+	if (conn->too_big)
+		return queue_error(conn, c, 413, "the body is over %zu bytes; send a smaller one", srv->opt.max_body);
+	serve_api(srv, &ans, method, conn->target, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-KEY"),
+		  conn->body, conn->len);
+	conn->sandbox = ans.sandbox;
+	conn->tenant = ans.tenant;
+	ret = queue_body(conn, c, ans.status ? ans.status : 500, ans.body ? ans.body : "{\"code\":500,\"message\":\"no answer\"}",
+			 ans.next_token);
+	free(ans.body);
+	free(ans.next_token);
+	return ret;
+}
+
+static MHD_Result_t handle_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct serve *srv = cls;
+	struct serve_conn *conn = *con_cls;
+	size_t n = *upload_data_size;
+
+	(void)url;
+	(void)version;
+	if (!conn)
+		return MHD_NO;
+	if (conn->kind == KIND_NEW)
+		return begin_request(srv, conn, c, method);
+	if (n) {
+		*upload_data_size = 0;
+		return take_upload(srv, conn, upload_data, n);
+	}
+	return answer_request(srv, conn, c, method);
 }
 
 static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -619,63 +634,40 @@ int serve_check_listen(const char *listen)
 	return rc;
 }
 
-int serve_run(struct serve *srv)
+/* Signals end the server through sigtimedwait; descriptors up to the hard limit. */
+static void prepare_process(sigset_t *set)
 {
-	struct addrinfo *ai = NULL;
 	struct rlimit rl;
-	struct MHD_Daemon *d;
-	const union MHD_DaemonInfo *info;
-	char host[256], port[16];
-	sigset_t set;
-	int sig, status = 0;
-	int64_t deadline;
-	MHD_socket lsock;
 
-	if (listen_addr(&ai, srv->opt.listen, host, sizeof(host), port, sizeof(port)) < 0) {
-		serve_log(srv, "error", "cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", srv->opt.listen);
-		return 1;
-	}
 	/* A relayed stream holds four descriptors (client, agent, curl's wakeup pair): take what the hard limit allows. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	pthread_mutex_init(&srv->active_lock, NULL);
-	pthread_cond_init(&srv->active_cond, NULL);
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			     0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-			     srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-			     (unsigned int)srv->opt.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
-	freeaddrinfo(ai);
-	if (!d) {
-		serve_log(srv, "error", "cannot listen on %s: %s; is the port in use?", srv->opt.listen, strerror(errno));
-		curl_global_cleanup();
-		return 1;
-	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	/* csdk's own standard output: fd 1 is stderr while plugins run. */
-	fprintf(TOOL_STDOUT, "csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
-		strchr(host, ':') ? "]" : "", info ? (unsigned)info->port : 0u);
-	fflush(TOOL_STDOUT);
-	serve_log(srv, "info", "serving %zu tenant(s), %zu sandbox(es) known, state in %s", srv->opt.n_tenants, srv->store.n,
-		  srv->store.path);
-	for (;;) {
-		struct timespec ts = { 1, 0 };
+}
 
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig > 0)
-			break;
-		serve_reap(srv);
-	}
+static struct MHD_Daemon *start_daemon(struct serve *srv, const struct addrinfo *ai)
+{
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+					(ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+				srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)srv->opt.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+}
+
+/* Stop accepting, give requests in progress the grace period, then end them with the daemon. */
+static void drain(struct serve *srv, struct MHD_Daemon *d, int sig)
+{
+	MHD_socket lsock;
+	int64_t deadline;
+
 	serve_log(srv, "info", "signal %d: not accepting connections; waiting up to %d s for requests in progress", sig, srv->opt.grace_s);
 	atomic_store(&srv->stopping, 1);
 	lsock = MHD_quiesce_daemon(d);
@@ -696,7 +688,48 @@ int serve_run(struct serve *srv)
 	}
 	pthread_mutex_unlock(&srv->active_lock);
 	MHD_stop_daemon(d);
+}
+
+int serve_run(struct serve *srv)
+{
+	struct addrinfo *ai = NULL;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	char host[256], port[16];
+	sigset_t set;
+	int sig;
+
+	if (listen_addr(&ai, srv->opt.listen, host, sizeof(host), port, sizeof(port)) < 0) {
+		serve_log(srv, "error", "cannot listen on '%s': give ADDRESS:PORT, e.g. 127.0.0.1:3000", srv->opt.listen);
+		return 1;
+	}
+	prepare_process(&set);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_mutex_init(&srv->active_lock, NULL);
+	pthread_cond_init(&srv->active_cond, NULL);
+	d = start_daemon(srv, ai);
+	freeaddrinfo(ai);
+	if (!d) {
+		serve_log(srv, "error", "cannot listen on %s: %s; is the port in use?", srv->opt.listen, strerror(errno));
+		curl_global_cleanup();
+		return 1;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	/* csdk's own standard output: fd 1 is stderr while plugins run. */
+	fprintf(TOOL_STDOUT, "csdk serve: listening on http://%s%s%s:%u\n", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
+		strchr(host, ':') ? "]" : "", info ? (unsigned)info->port : 0u);
+	fflush(TOOL_STDOUT);
+	serve_log(srv, "info", "serving %zu tenant(s), %zu sandbox(es) known, state in %s", srv->opt.n_tenants, srv->store.n,
+		  srv->store.path);
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+
+		if ((sig = sigtimedwait(&set, NULL, &ts)) > 0)
+			break;
+		serve_reap(srv);
+	}
+	drain(srv, d, sig);
 	curl_global_cleanup();
 	serve_log(srv, "info", "stopped; sandboxes live on in their providers");
-	return status;
+	return 0;
 }

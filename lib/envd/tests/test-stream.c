@@ -3,7 +3,8 @@
  * stand-in agent on a unix socket that sends a prepared body in HTTP chunks
  * of a chosen size (so curl hands it over in pieces that split envelopes
  * anywhere): output bytes and streams in order, the exit code, messages in
- * the common data shape and in any other JSON spelling, errors.
+ * the common data shape and in any other JSON spelling, errors; answers
+ * over the client's limits (a unary answer, a /files error body).
  */
 #include "config.h"
 
@@ -361,6 +362,46 @@ START_TEST(end_frame_error)
 }
 END_TEST
 
+/* A client of an agent that answers status with len spaces (in pieces of piece bytes). */
+static envdc *spaces_agent(struct agent *a, int status, size_t len, size_t piece)
+{
+	char *body = malloc(len), err[ENVDC_ERR_MAX] = "";
+	envdc *c = NULL;
+
+	ck_assert_ptr_nonnull(body);
+	memset(body, ' ', len);
+	agent_start(a, status, body, len, piece);
+	free(body);
+	ck_assert_int_eq(envdc_new(&c, a->url, "tok", NULL, 0, err), 0);
+	return c;
+}
+
+START_TEST(unary_over_limit)
+{
+	char err[ENVDC_ERR_MAX] = "";
+	struct agent a;
+	envdc *c = spaces_agent(&a, 200, (16u << 20) + 1, 1 << 20);
+
+	ck_assert_int_eq(envdc_mkdir(c, "/d", err), CSDK_EBACKEND);
+	ck_assert_str_eq(err, "filesystem.Filesystem/MakeDir: the sandbox agent's answer passed 16 MiB; check the agent");
+	envdc_free(c);
+	agent_stop(&a);
+}
+END_TEST
+
+START_TEST(error_body_over_limit)
+{
+	char err[ENVDC_ERR_MAX] = "";
+	struct agent a;
+	envdc *c = spaces_agent(&a, 400, (64u << 10) + 1, 4096);
+
+	ck_assert_int_eq(envdc_write(c, "/f", "x", 1, err), CSDK_EBACKEND);
+	ck_assert_str_eq(err, "POST /files: the sandbox agent's answer passed 64 KiB; check the agent");
+	envdc_free(c);
+	agent_stop(&a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("envd-stream");
@@ -373,6 +414,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, long_strings, 0, 96);
 	tcase_add_test(tc, connect_error_body);
 	tcase_add_test(tc, end_frame_error);
+	tcase_add_test(tc, unary_over_limit);
+	tcase_add_test(tc, error_body_over_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

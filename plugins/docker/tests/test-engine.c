@@ -1536,12 +1536,8 @@ static void test_pool(const char *image)
 	CHECK(open_kv(direct) == NULL && last_code == CSDK_ECONFIG &&
 	      !strcmp(last_error, "pool=2 needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0"),
 	      "pool in direct mode: %s", last_error);
-	*(void **)&extension = dlsym(RTLD_DEFAULT, "csdk_plugin_extension");
-	if (!extension) {
-		void *so = dlopen(DOCKER_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-		*(void **)&extension = so ? dlsym(so, "csdk_plugin_extension") : NULL;
-	}
-	CHECK(extension != NULL, "the plugin exports csdk_plugin_extension");
+	extension = M->extension;
+	CHECK(extension != NULL, "the plugin has the extension method");
 	if (!extension)
 		return;
 	ctx = open_kv(off);

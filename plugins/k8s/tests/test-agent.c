@@ -4,7 +4,8 @@
  * in Kubernetes), direct-mode pods have none, and gateway_endpoint refuses them;
  * the transport a pod was made for; the port-forward sockets with an API
  * server that cannot be reached: a private directory, the connection
- * closed, the reason kept, nothing left after close (files, threads).
+ * closed, the reason kept, nothing left after close (files, threads);
+ * an API server whose answer or watch event passes the plugin's limit.
  */
 #include "config.h"
 
@@ -15,7 +16,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "k8s.h"
@@ -150,6 +153,74 @@ static void test_fwd(const struct csdk_host *host)
 	      "a port-forward pod with pod-ip: %s", last_error);
 }
 
+/* A one-request HTTP server on 127.0.0.1 that answers 200 with n bytes of 'x'. */
+static pid_t serve_bytes(size_t n, int *port_out)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen))
+		return -1;
+	*port_out = ntohs(a.sin_port);
+	if ((pid = fork()) == 0) {
+		static char chunk[65536];
+		char req[4096], head[128];
+		int fd = accept(lfd, NULL, NULL);
+
+		memset(chunk, 'x', sizeof(chunk));
+		if (fd < 0 || recv(fd, req, sizeof(req), 0) <= 0)
+			_exit(1);
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+		if (send(fd, head, strlen(head), MSG_NOSIGNAL) < 0)
+			_exit(1);
+		for (size_t sent = 0; sent < n; sent += sizeof(chunk))
+			if (send(fd, chunk, n - sent < sizeof(chunk) ? n - sent : sizeof(chunk), MSG_NOSIGNAL) < 0)
+				_exit(0); /* the client hung up: expected */
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+static int never_called(void *arg, const char *type, json_t *object)
+{
+	(void)type;
+	(void)object;
+	++*(int *)arg;
+	return 0;
+}
+
+static void test_limits(const struct csdk_host *host)
+{
+	struct k8sp_k8s ctx = { .host = host, .namespace_ = "default" };
+	char server[64], want[256];
+	json_t *j = NULL;
+	long status;
+	int port, rc, events = 0;
+	pid_t pid;
+
+	snprintf(ctx.creds.source, sizeof(ctx.creds.source), "a test");
+	ctx.creds.server = server;
+	pid = serve_bytes((16u << 20) + 1, &port);
+	CHECK(pid > 0, "the test server starts");
+	snprintf(server, sizeof(server), "http://127.0.0.1:%d", port);
+	rc = k8sp_call(&ctx, "GET", "/api/v1/namespaces/default/pods", NULL, NULL, 0, &status, &j);
+	snprintf(want, sizeof(want), "kube-apiserver at %s answered GET /api/v1/namespaces/default/pods with more than 16 MiB; "
+		 "check the cluster", server);
+	CHECK(rc == CSDK_EBACKEND && !j && !strcmp(last_error, want), "an answer over 16 MiB: %d %s", rc, last_error);
+	waitpid(pid, NULL, 0);
+	pid = serve_bytes((4u << 20) + 1, &port);
+	snprintf(server, sizeof(server), "http://127.0.0.1:%d", port);
+	rc = k8sp_watch(&ctx, "/api/v1/pods?watch=1", 0, never_called, &events);
+	snprintf(want, sizeof(want), "kube-apiserver at %s sent a watch event over 4 MiB for /api/v1/pods?watch=1; check the cluster",
+		 server);
+	CHECK(rc == CSDK_EBACKEND && !events && !strcmp(last_error, want), "a watch event over 4 MiB: %d %s", rc, last_error);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	static const struct csdk_host host = { .struct_size = sizeof(host), .error = h_error, .log = h_log,
@@ -198,6 +269,7 @@ int main(void)
 	      "agent_wait on a direct-mode pod: %s", last_error);
 	json_decref(p);
 	test_fwd(&host);
+	test_limits(&host);
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures != 0;

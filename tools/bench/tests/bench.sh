@@ -148,5 +148,22 @@ else
 	not_ok "failing iterations: $(cat "$tmp/summary" "$tmp/err")"
 fi
 
+# The bwrap baseline runs the local provider's argv: the seccomp filter, no
+# capabilities, uid 1000 of a user namespace, loopback only, a copy of /etc.
+# bwrap-bare runs none of that. Only where bubblewrap works.
+inside='grep -q "^Seccomp:[[:space:]]*2" /proc/self/status && grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status && test "$(id -u)" = 1000 && test "$(wc -l < /proc/net/dev)" = 3 && test -s /etc/passwd'
+if command -v bwrap > /dev/null && bwrap --unshare-user --ro-bind / / true 2> /dev/null; then
+	if "$CSDK" -c isolation=none bench tti --provider local -n 2 --baseline bwrap --baseline bwrap-bare \
+		--command "$inside" > "$tmp/summary" 2> "$tmp/err" &&
+		grep -q '^  bwrap  *baseline  *sequential  *2/2 ' "$tmp/summary" &&
+		grep -q '^  bwrap-bare  *baseline  *sequential  *0/2 ' "$tmp/summary"; then
+		ok "the bwrap baseline isolates as the local provider does, bwrap-bare does not"
+	else
+		not_ok "bwrap baselines: $(cat "$tmp/summary" "$tmp/err")"
+	fi
+else
+	echo "ok - # SKIP bwrap baselines: bubblewrap cannot make a user namespace here"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

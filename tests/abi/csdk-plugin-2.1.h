@@ -1,0 +1,446 @@
+/*
+ * csdk-plugin-2.1.h - the csdk plugin ABI 2.1, frozen: csdk/common.h and
+ * csdk/plugin.h as released with ABI 2.1, in one self-contained file.
+ *
+ * NEVER EDIT THIS FILE. tests/test-abi.c compares the layout of the current
+ * headers against this one (sizes, field offsets, constants and the
+ * CSDK_*_SIZE_2_1 sizes, listed in layout-2.1.def): the ABI may only grow.
+ */
+#ifndef CSDK_PLUGIN_2_1_FROZEN_H
+#define CSDK_PLUGIN_2_1_FROZEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ================================================ csdk/common.h (ABI 2.1) */
+
+/* ---------------------------------------------------------------- version */
+
+/** ABI major version: a change here breaks every plugin. */
+#define CSDK_ABI_MAJOR 2
+/** ABI minor version: grows when fields are appended. */
+#define CSDK_ABI_MINOR 1
+/** Build an ABI version number, as passed to csdk_plugin_entry. */
+#define CSDK_ABI_MAKE(major, minor) \
+	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
+/** Major part of an ABI version number. */
+#define CSDK_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+/** Minor part of an ABI version number. */
+#define CSDK_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
+/** The ABI version this header describes. */
+#define CSDK_ABI_VERSION CSDK_ABI_MAKE(CSDK_ABI_MAJOR, CSDK_ABI_MINOR)
+
+/* ----------------------------------------------------------- error codes */
+
+/*
+ * Every function of libcsdk and of the plugin ABI returns 0 on success or
+ * one of these negative codes. Codes are never reused or renumbered.
+ */
+#define CSDK_OK 0
+#define CSDK_ERROR (-1)        /**< generic failure */
+#define CSDK_ENOMEM (-2)       /**< out of memory */
+#define CSDK_EINVAL (-3)       /**< invalid argument or option value */
+#define CSDK_ENOTFOUND (-4)    /**< no such sandbox, file, plugin, ... */
+#define CSDK_EUNSUPPORTED (-5) /**< the provider lacks this capability */
+#define CSDK_EABI (-6)         /**< ABI version cannot be spoken */
+#define CSDK_EPLUGIN (-7)      /**< invalid or rejected plugin */
+#define CSDK_ECONFIG (-8)      /**< missing or invalid configuration */
+#define CSDK_EIO (-9)          /**< I/O or system call failure */
+#define CSDK_ETIMEOUT (-10)    /**< an operation ran out of time */
+#define CSDK_ESYNTAX (-11)     /**< code given to run_code did not compile */
+#define CSDK_EBACKEND (-12)    /**< the provider's backend failed */
+#define CSDK_EEXISTS (-13)     /**< already exists */
+#define CSDK_ECANCELLED (-14)  /**< cancelled by the caller */
+#define CSDK_EPERM (-15)       /**< not permitted (e.g. a path outside the sandbox) */
+#define CSDK_ECRASHED (-16)    /**< plugin code crashed (reported from a child process) */
+#define CSDK_ERROR_MIN (-16)   /**< lowest code this header defines */
+
+/* ----------------------------------------------------- modes, capabilities */
+
+/** Operating modes (bits of a plugin's modes; one value for its default mode). */
+#define CSDK_MODE_DIRECT 0x1u  /**< the plugin runs sandbox operations itself */
+#define CSDK_MODE_GATEWAY 0x2u /**< the plugin supplies machines and an agent endpoint; the host talks to the agent */
+#define CSDK_MODES_KNOWN_2_0 0x3u
+
+/** Capability bits. Retired bits are never reused. */
+#define CSDK_CAP_FILESYSTEM (UINT64_C(1) << 0) /**< the plugin's fs_* methods */
+#define CSDK_CAP_NAMED (UINT64_C(1) << 1)      /**< find_or_create, find, extend_timeout */
+#define CSDK_CAP_TEMPLATES (UINT64_C(1) << 2)  /**< template_* */
+#define CSDK_CAP_SNAPSHOTS (UINT64_C(1) << 3)  /**< snapshot_* */
+#define CSDK_CAP_STREAMING (UINT64_C(1) << 4)  /**< run_command writes output while the command runs */
+#define CSDK_CAP_THREAD_SAFE (UINT64_C(1) << 5) /**< methods may be called concurrently */
+#define CSDK_CAP_EXEC (UINT64_C(1) << 6)       /**< run_command and run_code really execute: output and exit codes are the program's */
+#define CSDK_CAP_FS_OVER_COMMANDS (UINT64_C(1) << 7) /**< no fs_* methods: the host provides the filesystem through run_command and a POSIX sh */
+#define CSDK_CAPS_KNOWN_2_0 (UINT64_C(0xff))
+
+/* ------------------------------------------------------------ value types */
+
+/** A key/value pair, as used for environment variables, metadata and configuration. */
+struct csdk_kv {
+	const char *key;
+	const char *value;
+};
+
+/** Output streams. */
+enum csdk_stream {
+	CSDK_STREAM_STDOUT = 1,
+	CSDK_STREAM_STDERR = 2
+};
+
+/** Sandbox status. */
+enum csdk_status {
+	CSDK_STATUS_RUNNING = 1,
+	CSDK_STATUS_STOPPED = 2,
+	CSDK_STATUS_ERROR = 3
+};
+
+/** Directory entry types. */
+enum csdk_entry_type {
+	CSDK_ENTRY_FILE = 1,
+	CSDK_ENTRY_DIRECTORY = 2,
+	CSDK_ENTRY_OTHER = 3
+};
+
+/** Log levels. */
+enum csdk_log_level {
+	CSDK_LOG_DEBUG = 1,
+	CSDK_LOG_INFO = 2,
+	CSDK_LOG_WARN = 3,
+	CSDK_LOG_ERROR = 4
+};
+
+/** Flags of a configuration key. */
+#define CSDK_CONFIG_REQUIRED 0x1u /**< opening the provider fails without it */
+#define CSDK_CONFIG_SECRET 0x2u   /**< never printed, logged or put in an error */
+
+/**
+ * Types of configuration values. The host parses and checks a typed value
+ * before the plugin sees it, with one message format; the plugin reads it
+ * with csdk_host.config_get (the text as given) or config_get_int (the
+ * parsed number).
+ */
+enum csdk_config_type {
+	CSDK_CONFIG_STRING = 0,   /**< any text */
+	CSDK_CONFIG_BOOL = 1,     /**< true/false, yes/no, on/off, 1/0; read as 1 or 0 */
+	CSDK_CONFIG_INT = 2,      /**< a decimal integer within [min, max] */
+	CSDK_CONFIG_SIZE = 3,     /**< bytes, with an optional K, M, G or T suffix (powers of 1024), within [min, max] */
+	CSDK_CONFIG_DURATION = 4  /**< milliseconds, or a number with ms, s, m or h, within [min, max]; read in milliseconds */
+};
+
+/* ================================================ csdk/plugin.h (ABI 2.1) */
+
+/** First field of every descriptor: the bytes "CSDK" read as little-endian. */
+#define CSDK_PLUGIN_MAGIC 0x4b445343u
+
+/** The name of the one symbol a plugin exports. */
+#define CSDK_PLUGIN_ENTRY_SYMBOL "csdk_plugin_entry"
+
+/* ------------------------------------------------------ host-owned outputs */
+
+/*
+ * Opaque, host-owned output objects. A plugin fills them only through the
+ * functions of struct csdk_host; each call copies its arguments, so the
+ * plugin may free or reuse them as soon as the call returns.
+ */
+struct csdk_sink;      /**< receives stdout/stderr bytes (or file contents) */
+struct csdk_text;      /**< receives one string (an id, a URL) */
+struct csdk_info;      /**< receives sandbox information */
+struct csdk_handles;   /**< receives (id, native handle) pairs from list */
+struct csdk_dir;       /**< receives directory entries */
+struct csdk_items;     /**< receives template or snapshot records */
+struct csdk_endpoint;  /**< receives a gateway agent's URL, token and headers */
+struct csdk_config;    /**< configuration given to init (read-only) */
+
+/* ------------------------------------------------------------ host table */
+
+/**
+ * Services the host offers to a plugin, passed to init and valid until
+ * teardown returns. Which thread may call what: see the top of this file.
+ * Functions returning int return 0 or a negative CSDK_E* code; a non-zero
+ * return from sink_write means the host wants the operation stopped (end
+ * the command and return CSDK_ECANCELLED).
+ *
+ * A plugin must check struct_size before using a function appended after
+ * 2.0 (see CSDK_HOST_SIZE_2_0).
+ */
+struct csdk_host {
+	uint32_t struct_size;
+	uint32_t abi_version; /**< the host's ABI version */
+
+	/** Log a message (printf format) under the plugin's name; pass the table itself as host. */
+	void (*log)(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+	/**
+	 * Set the calling thread's last error to code and a one-line message
+	 * (printf format), attributed to the plugin; returns code, so a method
+	 * can `return host->error(host, CSDK_EBACKEND, "...", ...);`. The
+	 * message is one line (a newline ends it): what failed, where, and how
+	 * to fix it. Values of secret configuration keys are masked.
+	 */
+	int (*error)(const struct csdk_host *host, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+		__attribute__((format(printf, 3, 4)))
+#endif
+		;
+
+	/**
+	 * The value of a configuration key as given (after the environment
+	 * fallback), or NULL when unset. Typed keys have been checked already.
+	 * Borrowed until teardown.
+	 */
+	const char *(*config_get)(const struct csdk_config *config, const char *key);
+	/**
+	 * The parsed value of a typed key (CSDK_CONFIG_BOOL: 1 or 0; INT; SIZE
+	 * in bytes; DURATION in milliseconds): 0 with *out set, CSDK_ENOTFOUND
+	 * when the key is unset (*out untouched, so preset your default), or
+	 * CSDK_EINVAL for a string key or an undeclared one.
+	 */
+	int (*config_get_int)(const struct csdk_config *config, const char *key, int64_t *out);
+
+	/** Append len bytes to a stream of the sink. */
+	int (*sink_write)(struct csdk_sink *sink, enum csdk_stream stream, const void *data, size_t len);
+
+	/** Set a text output (NUL-terminated). */
+	int (*text_set)(struct csdk_text *text, const char *value);
+
+	/** Sandbox information. */
+	int (*info_set_id)(struct csdk_info *info, const char *id);
+	int (*info_set_status)(struct csdk_info *info, enum csdk_status status);
+	/** Creation time and timeout in milliseconds (since the Unix epoch / of lifetime; 0 = none). */
+	int (*info_set_times)(struct csdk_info *info, int64_t created_ms, int64_t timeout_ms);
+	int (*info_add_metadata)(struct csdk_info *info, const char *key, const char *value);
+
+	/** Add one sandbox to a list; the host takes ownership of handle (released through methods.release). */
+	int (*handles_add)(struct csdk_handles *list, const char *id, void *handle);
+
+	/** Add one directory entry (bare name, type, size in bytes, modification time in ms since the epoch). */
+	int (*dir_add)(struct csdk_dir *dir, const char *name, enum csdk_entry_type type, uint64_t size, int64_t modified_ms);
+
+	/** Add one template or snapshot record (name may be NULL; created_ms 0 if unknown). */
+	int (*items_add)(struct csdk_items *items, const char *id, const char *name, int64_t created_ms);
+
+	/**
+	 * Gateway mode: where the sandbox-side agent listens, as "unix:PATH"
+	 * or an "http://" or "https://" URL, and the access token it expects
+	 * (NULL for none). CSDK_EINVAL for another scheme.
+	 */
+	int (*endpoint_set)(struct csdk_endpoint *endpoint, const char *url, const char *token);
+	/** Gateway mode: one more HTTP header to send to the agent with every request. */
+	int (*endpoint_add_header)(struct csdk_endpoint *endpoint, const char *name, const char *value);
+};
+
+/* ------------------------------------------------- requests (host → plugin) */
+
+/*
+ * What the host asks of a plugin. Unset strings are NULL, unset numbers 0.
+ * The host has checked them before the call: names and namespaces match
+ * [A-Za-z0-9][A-Za-z0-9._-]* (at most 63 bytes), timeouts are 0 or within
+ * 1 ms to 30 days, runtimes are "python" or "node".
+ */
+
+/** create and find_or_create. */
+struct csdk_create_request {
+	uint32_t struct_size;
+	uint32_t reserved;
+	int64_t timeout_ms;        /**< lifetime; 0 = provider default */
+	const char *template_id;
+	const char *snapshot_id;
+	const char *name;          /**< find_or_create: always set; create: set when the plugin is CSDK_CAP_NAMED and the caller named the sandbox */
+	const char *namespace_;    /**< with name: never NULL ("default" when the caller gave none) */
+	const char *runtime;       /**< "python", "node" or NULL */
+	const char *image;
+	const struct csdk_kv *metadata;
+	size_t n_metadata;
+	const struct csdk_kv *envs;
+	size_t n_envs;
+	double cpus;               /**< hint; 0 = default */
+	uint64_t memory_bytes;     /**< hint; 0 = default */
+};
+
+/** run_command and run_code. */
+struct csdk_run_request {
+	uint32_t struct_size;
+	uint32_t background;       /**< non-zero: start and return at once with exit code 0 */
+	const char *cwd;           /**< NULL = the sandbox's default directory */
+	const struct csdk_kv *envs;
+	size_t n_envs;
+	int64_t timeout_ms;        /**< 0 = none; exceeded: kill the process group, keep the output so far, exit code 124 */
+	const char *runtime;       /**< run_code: "python" or "node" (the host detects it when the caller gave none); run_command: NULL */
+};
+
+/** template_create. */
+struct csdk_template_request {
+	uint32_t struct_size;
+	uint32_t reserved;
+	const char *name;
+	const char *source;        /**< provider-specific source (a directory, an image, ...), or NULL */
+	void *sandbox;             /**< or the plugin's own native handle of a sandbox to capture, or NULL */
+};
+
+/* ---------------------------------------------------------- method table */
+
+/*
+ * All methods receive the plugin's context (from init) first. Sandbox
+ * instance methods receive the plugin's native handle next. Methods return 0
+ * or a negative CSDK_E* code after calling host->error with a message.
+ *
+ * get and find return CSDK_ENOTFOUND (without setting an error) when no such
+ * sandbox exists; the host reports that as "not found", not as a failure.
+ * Methods must not write to stdout: csdk-plugins --check and the
+ * conformance kit report a plugin that does, naming the method.
+ */
+struct csdk_methods {
+	uint32_t struct_size;
+	uint32_t reserved;
+
+	/* lifecycle: init is required */
+	int (*init)(const struct csdk_host *host, const struct csdk_config *config, void **ctx_out);
+	void (*teardown)(void *ctx);
+	/** Release a native handle (never called with NULL). */
+	void (*release)(void *ctx, void *sandbox);
+
+	/* required: collection */
+	int (*create)(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
+	int (*get)(void *ctx, const char *id, void **sandbox_out);
+	int (*list)(void *ctx, struct csdk_handles *out);
+	/** Destroying a sandbox that no longer exists succeeds. */
+	int (*destroy)(void *ctx, const char *id);
+
+	/* required in direct mode: instance */
+	int (*run_code)(void *ctx, void *sandbox, const char *code, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out);
+	int (*run_command)(void *ctx, void *sandbox, const char *command, const struct csdk_run_request *req, struct csdk_sink *out, int *exit_code_out);
+	int (*get_info)(void *ctx, void *sandbox, struct csdk_info *out);
+	/** port is 1 to 65535; protocol is NULL for the provider's default, else a URL scheme ([a-z][a-z0-9+.-]*). */
+	int (*get_url)(void *ctx, void *sandbox, int port, const char *protocol, struct csdk_text *out);
+
+	/* CSDK_CAP_FILESYSTEM */
+	int (*fs_read)(void *ctx, void *sandbox, const char *path, struct csdk_sink *out);
+	int (*fs_write)(void *ctx, void *sandbox, const char *path, const void *data, size_t len);
+	int (*fs_mkdir)(void *ctx, void *sandbox, const char *path);
+	int (*fs_readdir)(void *ctx, void *sandbox, const char *path, struct csdk_dir *out);
+	int (*fs_exists)(void *ctx, void *sandbox, const char *path, int *exists_out);
+	int (*fs_remove)(void *ctx, void *sandbox, const char *path);
+
+	/* CSDK_CAP_NAMED */
+	/** Find req->namespace_/req->name or create it with req, atomically. */
+	int (*find_or_create)(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out);
+	int (*find)(void *ctx, const char *namespace_, const char *name, struct csdk_text *id_out, void **sandbox_out);
+	int (*extend_timeout)(void *ctx, void *sandbox, int64_t duration_ms);
+
+	/* CSDK_CAP_TEMPLATES */
+	int (*template_create)(void *ctx, const struct csdk_template_request *req, struct csdk_text *id_out);
+	int (*template_list)(void *ctx, struct csdk_items *out);
+	int (*template_delete)(void *ctx, const char *id);
+
+	/* CSDK_CAP_SNAPSHOTS */
+	int (*snapshot_create)(void *ctx, void *sandbox, const char *name, struct csdk_text *id_out);
+	int (*snapshot_list)(void *ctx, struct csdk_items *out);
+	int (*snapshot_delete)(void *ctx, const char *id);
+
+	/* CSDK_MODE_GATEWAY: where the sandbox-side agent of a sandbox listens */
+	int (*gateway_endpoint)(void *ctx, void *sandbox, struct csdk_endpoint *out);
+
+	/* 2.1 */
+	/**
+	 * Optional: an operation of this plugin's own, not of every provider
+	 * (the local provider's pool: "pool.status"). op is the operation's
+	 * name, prefixed by the plugin ("pool."); arg an optional argument or
+	 * NULL; the result is text set on out (JSON by convention). Answers
+	 * CSDK_EUNSUPPORTED, naming the operations it has, for an op it does not
+	 * know. Called under the same call lock as the other methods.
+	 */
+	int (*extension)(void *ctx, const char *op, const char *arg, struct csdk_text *out);
+};
+
+/* ------------------------------------------------------- configuration keys */
+
+/**
+ * One configuration key a plugin understands. The descriptor's
+ * config_key_size is the size of one entry as compiled (the array's
+ * stride): the host reads only what that size covers.
+ */
+struct csdk_config_key {
+	const char *key;      /**< e.g. "api_key": [a-z][a-z0-9_]* */
+	const char *env;      /**< environment variable read when the key is unset, or NULL */
+	uint32_t flags;       /**< CSDK_CONFIG_REQUIRED, CSDK_CONFIG_SECRET */
+	uint32_t type;        /**< enum csdk_config_type (0: string) */
+	const char *help;     /**< one line, shown by csdk-plugins and in the missing-key error */
+	int64_t min;          /**< INT, SIZE, DURATION: smallest value allowed */
+	int64_t max;          /**< INT, SIZE, DURATION: largest value allowed; min and max both 0 = no bounds (INT64_MAX) */
+};
+
+/* ------------------------------------------------------------- descriptor */
+
+/** The plugin descriptor: static data, readable without running plugin code beyond the entry. */
+struct csdk_plugin {
+	uint32_t magic;            /**< CSDK_PLUGIN_MAGIC */
+	uint32_t struct_size;      /**< sizeof(struct csdk_plugin) as the plugin was compiled */
+	uint32_t abi_version;      /**< the ABI version this descriptor speaks */
+	uint32_t modes;            /**< CSDK_MODE_* bits the plugin supports */
+	uint32_t default_mode;     /**< one CSDK_MODE_* value among modes */
+	uint32_t reserved;
+	uint64_t capabilities;     /**< CSDK_CAP_* bits */
+	const char *name;          /**< [a-z][a-z0-9-]*, at most 32 bytes; the file is csdk-<name>.so */
+	const char *version;       /**< the plugin's own version */
+	const char *description;   /**< one line */
+	const char *license;       /**< SPDX identifier */
+	const struct csdk_config_key *config_keys;
+	uint32_t n_config_keys;
+	uint32_t config_key_size;  /**< sizeof(struct csdk_config_key) as compiled */
+	const struct csdk_methods *methods;
+};
+
+/* --------------------------------------------------- frozen 2.0 sizes */
+
+/*
+ * The sizes of the 2.0 structs, frozen: a struct may only grow beyond them.
+ * The host rejects a plugin whose struct_size is smaller than these.
+ */
+#define CSDK_PLUGIN_SIZE_2_0 (offsetof(struct csdk_plugin, methods) + sizeof(void *))
+#define CSDK_METHODS_SIZE_2_0 (offsetof(struct csdk_methods, gateway_endpoint) + sizeof(void (*)(void)))
+#define CSDK_HOST_SIZE_2_0 (offsetof(struct csdk_host, endpoint_add_header) + sizeof(void (*)(void)))
+#define CSDK_CONFIG_KEY_SIZE_2_0 (offsetof(struct csdk_config_key, max) + sizeof(int64_t))
+#define CSDK_CREATE_REQUEST_SIZE_2_0 (offsetof(struct csdk_create_request, memory_bytes) + sizeof(uint64_t))
+#define CSDK_RUN_REQUEST_SIZE_2_0 (offsetof(struct csdk_run_request, runtime) + sizeof(void *))
+#define CSDK_TEMPLATE_REQUEST_SIZE_2_0 (offsetof(struct csdk_template_request, sandbox) + sizeof(void *))
+
+/* ---------------------------------------------------- frozen 2.1 sizes */
+
+/* The structs 2.1 grew, at their 2.1 size; the others keep their 2.0 size. */
+#define CSDK_METHODS_SIZE_2_1 (offsetof(struct csdk_methods, extension) + sizeof(void (*)(void)))
+
+/* ----------------------------------------------------------- entry point */
+
+/**
+ * The one symbol a plugin exports.
+ *
+ * host_abi is the host's ABI version (CSDK_ABI_MAKE(major, minor)). The
+ * plugin stores a pointer to a static descriptor for an ABI the host can
+ * speak (same major, minor not newer than the host's) in *out and returns 0,
+ * or returns CSDK_EABI when it cannot speak to this host. It must do nothing
+ * else: no I/O, no allocation, no network, so that listing plugins is cheap
+ * and safe. It may be called more than once and from any thread.
+ */
+typedef int (*csdk_plugin_entry_fn)(uint32_t host_abi, const struct csdk_plugin **out);
+
+#if defined(__GNUC__)
+#define CSDK_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CSDK_PLUGIN_EXPORT
+#endif
+
+/** Declare the entry point; a plugin defines it with CSDK_PLUGIN_EXPORT. */
+CSDK_PLUGIN_EXPORT int csdk_plugin_entry(uint32_t host_abi, const struct csdk_plugin **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSDK_PLUGIN_2_1_FROZEN_H */
