@@ -110,9 +110,9 @@ void csdkc_pool_set_drained(const char *dir, int on);
 int csdkc_pool_detach(const char *dir, const struct csdk_host *parent, struct csdk_host *out);
 /**
  * A claimed member's agent takes a new token and the create's envs (POST
- * /init, authenticated with the member's token): run is the directory of
- * its agent.sock and token, which is replaced (mode 0600). 0, or -1.
+ * /init, authenticated with the member's token) over the socket sock; run
+ * is the directory of its token, which is replaced (mode 0600). 0, or -1.
  */
-int csdkc_pool_new_token(const char *run, const struct csdk_create_request *opts);
+int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts);
 
 #endif

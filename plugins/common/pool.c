@@ -253,14 +253,13 @@ static int write_token(int dirfd, const char *token, size_t len)
 	return -1;
 }
 
-int csdkc_pool_new_token(const char *run, const struct csdk_create_request *opts)
+int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts)
 {
-	char old[64], token[33], sock[4300];
+	char old[64], token[33];
 	int rdfd, rc = -1;
 
 	if ((rdfd = open(run, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
-	snprintf(sock, sizeof(sock), "%s/agent.sock", run);
 	if (read_token(rdfd, old, sizeof(old)) || csdkc_random_hex(token, 16) || agent_init(sock, old, token, opts))
 		goto out;
 	token[32] = '\n';

@@ -458,7 +458,7 @@ static json_t *claim_record(const char *id, int64_t created_ms, int64_t timeout_
 static int claim_member(struct dockerp_docker *ctx, const char *hex, const char *cname, const char *ns, const char *name,
 			const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
-	char run[4200], id[72], err[CSDKC_ERR_MAX], fname[32];
+	char run[4200], sock[4300], id[72], err[CSDKC_ERR_MAX], fname[32];
 	json_t *marker = read_record(ctx, hex), *rec = NULL, *j = NULL;
 	int64_t created_ms = csdkc_now_ms(), timeout_ms = dockerp_timeout_of(ctx, opts);
 	struct dockerp_sandbox tmp = { .agent_tcp = 0 };
@@ -467,8 +467,9 @@ static int claim_member(struct dockerp_docker *ctx, const char *hex, const char 
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(marker, "container")) ?: "");
 	json_decref(marker);
 	snprintf(run, sizeof(run), "%s/%s", ctx->run_dir, hex);
+	snprintf(sock, sizeof(sock), "%s/" DOCKERP_AGENT_SOCK, run);
 	snprintf(tmp.agent_dir, sizeof(tmp.agent_dir), "%s", hex);
-	if (!id[0] || csdkc_pool_new_token(run, opts) ||
+	if (!id[0] || csdkc_pool_new_token(run, sock, opts) ||
 	    (timeout_ms && dockerp_agent_set_deadline(ctx, &tmp, (created_ms + timeout_ms + 999) / 1000)))
 		goto out;
 	if (cname && (rc = rename_container(ctx, id, cname))) {

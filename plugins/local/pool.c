@@ -178,10 +178,11 @@ void localp_pool_kick(struct localp_local *ctx)
 /* The member's agent takes a new token, which replaces run/token. */
 static int new_token(const struct localp_sandbox *sb, const struct csdk_create_request *opts)
 {
-	char run[4300];
+	char run[4300], sock[4400];
 
 	snprintf(run, sizeof(run), "%s/%s", sb->dir, LOCALP_RUN_DIR);
-	return csdkc_pool_new_token(run, opts);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", run);
+	return csdkc_pool_new_token(run, sock, opts);
 }
 
 /* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */

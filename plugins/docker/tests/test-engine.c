@@ -1271,7 +1271,7 @@ static void test_pool_claim(void *ctx, const char *run_dir)
 	CHECK(strlen(hex) == 16, "the claim record of %s: '%s'", id.value, hex);
 	snprintf(path, sizeof(path), "%s/%s/token", run_dir, hex);
 	read_file(path, now, sizeof(now));
-	snprintf(path, sizeof(path), "%s/%s/agent.sock", run_dir, hex);
+	snprintf(path, sizeof(path), "%s/%s/sock/agent.sock", run_dir, hex);
 	CHECK(agent_init_status(path, "0000000000000000000000000000000f") == 401, "a wrong token is refused");
 	CHECK(strlen(now) == 32, "a new token: '%s'", now);
 	snprintf(path, sizeof(path), "%s/claims/%s.json", run_dir, hex);
@@ -1319,7 +1319,7 @@ static void test_pool_token(void *ctx, const char *run_dir)
 
 	CHECK(wait_ready(ctx, "\"ready\":2"), "the pool is full");
 	/* the members' tokens, before the claim */
-	snprintf(cmd, sizeof(cmd), "cd %s && for d in [0-9a-f]*; do [ -S $d/agent.sock ] && echo $d $(cat $d/token); done", run_dir);
+	snprintf(cmd, sizeof(cmd), "cd %s && for d in [0-9a-f]*; do [ -S $d/sock/agent.sock ] && echo $d $(cat $d/token); done", run_dir);
 	n = 0;
 	if ((p = popen(cmd, "r"))) {
 		while (n < 8 && fscanf(p, "%16s %63s", hexes[n], tokens[n]) == 2)
@@ -1339,7 +1339,7 @@ static void test_pool_token(void *ctx, const char *run_dir)
 		snprintf(path, sizeof(path), "%s/%s/token", run_dir, hexes[found]);
 		read_file(path, st, sizeof(st));
 		CHECK(strlen(st) == 32 && strcmp(st, tokens[found]), "the claim replaced the token: '%s' was '%s'", st, tokens[found]);
-		snprintf(path, sizeof(path), "%s/%s/agent.sock", run_dir, hexes[found]);
+		snprintf(path, sizeof(path), "%s/%s/sock/agent.sock", run_dir, hexes[found]);
 		CHECK(agent_init_status(path, tokens[found]) == 401, "the member's token is refused after the claim");
 	}
 	if (sb)
