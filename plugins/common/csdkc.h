@@ -85,4 +85,40 @@ int csdkc_code_begin(const char *provider, const char *runtime, const char *code
 int csdkc_code_classify(const char *runtime, int exit_code, const struct csdkc_capture *cap, const char *path,
 			const char *sandbox, const char *image_key, char *err, size_t errlen);
 
+/* pool.c: warm pools (docs/pools.md), the parts the providers share. */
+
+struct csdk_host;
+struct csdk_create_request;
+
+/**
+ * The pool directory of one configuration, base/pool/HASH (made 0700),
+ * HASH from desc: everything a member is made with.
+ */
+int csdkc_pool_dir(char *out, size_t outlen, const char *base, const char *desc, char *err, size_t errlen);
+/** The refill lock of a pool directory (flock): its descriptor, or -1 with errno (EWOULDBLOCK: another process holds it, with nonblock). */
+int csdkc_pool_lock(const char *dir, int nonblock);
+/** 1 when drain marked the pool: a refiller stops before its next member. */
+int csdkc_pool_drained(const char *dir);
+void csdkc_pool_set_drained(const char *dir, int on);
+/** The prefix of a member being made (renamed to its name when ready). */
+#define CSDKC_POOL_MAKING ".new-"
+/** Members of a pool directory: those ready (member(name) true) returned, those being made in *making (may be NULL). */
+long csdkc_pool_members(const char *dir, int (*member)(const char *name), long *making);
+/** After a create: clears the drained mark; 1 when fewer than size are ready and no refiller holds the lock (start one). */
+int csdkc_pool_wants_refill(const char *dir, int (*member)(const char *name), long size);
+/**
+ * Starts the detached refiller of dir: forks twice (the caller reaps the
+ * first child at once, so it never waits for a refill). Returns 1 in the
+ * refiller, which runs in a session of its own with no descriptor of the
+ * caller, standard error on dir/refill.log, and *out a copy of parent whose
+ * error writes there and log drops; it must end with _exit. Returns 0 in the caller.
+ */
+int csdkc_pool_detach(const char *dir, const struct csdk_host *parent, struct csdk_host *out);
+/**
+ * A claimed member's agent takes a new token and the create's envs (POST
+ * /init, authenticated with the member's token) over the socket sock; run
+ * is the directory of its token, which is replaced (mode 0600). 0, or -1.
+ */
+int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts);
+
 #endif

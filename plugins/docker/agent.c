@@ -111,10 +111,31 @@ static int run_dir_private(const struct dockerp_docker *ctx)
 	return 0;
 }
 
+/* Makes path (run_dir or below it), then checks that run_dir is this user's alone. */
+static int made_private(struct dockerp_docker *ctx, char *path)
+{
+	if (mkdirs(path) < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; set run_dir (CSDK_DOCKER_RUN_DIR) to a writable directory",
+					path, strerror(errno));
+	if (run_dir_private(ctx) < 0)
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+			"run_dir %s is not a directory of this user's alone (mode 0700, not a symbolic link): %s; remove it or set run_dir (CSDK_DOCKER_RUN_DIR)",
+			ctx->run_dir, strerror(errno));
+	return 0;
+}
+
+int dockerp_run_dir_ready(struct dockerp_docker *ctx)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s", ctx->run_dir);
+	return made_private(ctx, path);
+}
+
 int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadline)
 {
 	char path[4200], token[33];
-	int fd, ok;
+	int fd, ok, rc;
 
 	if (access(ctx->agent, X_OK) < 0)
 		return ctx->host->error(ctx->host, CSDK_ECONFIG,
@@ -127,13 +148,8 @@ int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadlin
 			"the agent socket %s is longer than %zu bytes; use a shorter run_dir (CSDK_DOCKER_RUN_DIR)",
 			path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	file_in(path, sizeof(path), ctx, hex, "sock");
-	if (mkdirs(path) < 0)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; set run_dir (CSDK_DOCKER_RUN_DIR) to a writable directory",
-					path, strerror(errno));
-	if (run_dir_private(ctx) < 0)
-		return ctx->host->error(ctx->host, CSDK_ECONFIG,
-			"run_dir %s is not a directory of this user's alone (mode 0700, not a symbolic link): %s; remove it or set run_dir (CSDK_DOCKER_RUN_DIR)",
-			ctx->run_dir, strerror(errno));
+	if ((rc = made_private(ctx, path)))
+		return rc;
 	file_in(path, sizeof(path), ctx, hex, "token");
 	token[32] = '\n';
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -176,7 +192,7 @@ static int agent_ended(struct dockerp_docker *ctx, const char *id, long long *co
 	json_t *j, *state;
 	int rc;
 
-	if ((rc = dockerp_inspect(ctx, id, &j)))
+	if ((rc = dockerp_inspect_as(ctx, id, 1, &j)))
 		return rc;
 	state = json_object_get(j, "State");
 	rc = !json_is_true(json_object_get(state, "Running"));
@@ -249,6 +265,7 @@ void dockerp_agent_forget(struct dockerp_docker *ctx, json_t *inspect, const cha
 			unlink(path);
 	if (!file_in(path, sizeof(path), ctx, hex, NULL))
 		rmdir(path);
+	dockerp_pool_forget(ctx, hex);
 }
 
 static int endpoint_tcp(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, struct csdk_endpoint *out);

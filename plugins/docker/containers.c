@@ -37,10 +37,15 @@ static int id_ok(const char *id)
 	return n < 128;
 }
 
-static int is_ours(json_t *inspect)
+/* A pool member is ours once claimed: its claim record then stands in for the labels it was made with. */
+static int is_ours(struct dockerp_docker *ctx, json_t *inspect, int members)
 {
-	const char *v = json_string_value(json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-							  DOCKERP_LABEL));
+	json_t *labels = json_object_get(json_object_get(inspect, "Config"), "Labels");
+	const char *v = json_string_value(json_object_get(labels, DOCKERP_LABEL));
+	const char *rd = json_string_value(json_object_get(labels, DOCKERP_RUN_DIR_LABEL));
+
+	if (v && !strcmp(v, DOCKERP_POOL_VALUE))
+		return dockerp_pool_overlay(ctx, inspect) == 0 || (members && rd && !strcmp(rd, ctx->run_dir));
 	return v && !strcmp(v, "true");
 }
 
@@ -53,9 +58,14 @@ static int expired(json_t *inspect)
 	       json_integer_value(json_object_get(state, "ExitCode")) == DOCKERP_EXPIRED;
 }
 
-static int remove_container(struct dockerp_docker *ctx, const char *id);
+#define remove_container dockerp_remove_container
 
 int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out)
+{
+	return dockerp_inspect_as(ctx, id, 0, out);
+}
+
+int dockerp_inspect_as(struct dockerp_docker *ctx, const char *id, int members, json_t **out)
 {
 	char path[256];
 	long status;
@@ -79,7 +89,7 @@ int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out)
 		json_decref(j);
 		return rc;
 	}
-	if (!is_ours(j)) {
+	if (!is_ours(ctx, j, members)) {
 		json_decref(j);
 		return CSDK_ENOTFOUND;
 	}
@@ -113,8 +123,10 @@ int dockerp_handle_new(struct dockerp_docker *ctx, json_t *inspect, void **out)
 		sb->agent_port = dockerp_agent_published(inspect);
 		dockerp_agent_since(inspect, sb->agent_since, sizeof(sb->agent_since));
 	}
+	sb->env = json_incref(json_object_get(inspect, DOCKERP_CLAIM_ENV));
 	sb->workdir = strdup(wd && wd[0] == '/' ? wd : "/");
 	if (!sb->workdir) {
+		json_decref(sb->env);
 		free(sb);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory making a sandbox handle");
 	}
@@ -127,6 +139,7 @@ void dockerp_m_release(void *vctx, void *sandbox)
 	struct dockerp_sandbox *sb = sandbox;
 
 	(void)vctx;
+	json_decref(sb->env);
 	free(sb->workdir);
 	free(sb);
 }
@@ -247,7 +260,7 @@ static int add_agent_tcp(struct dockerp_docker *ctx, json_t *b, json_t *hc, json
 	return bad;
 }
 
-static int64_t timeout_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o)
+int64_t dockerp_timeout_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o)
 {
 	int64_t t = o && o->timeout_ms ? o->timeout_ms : ctx->timeout_ms;
 
@@ -257,14 +270,14 @@ static int64_t timeout_of(const struct dockerp_docker *ctx, const struct csdk_cr
 /* The deadline in epoch seconds (rounded up), 0 for none. */
 static int64_t deadline_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o, int64_t created_ms)
 {
-	return timeout_of(ctx, o) ? (created_ms + timeout_of(ctx, o) + 999) / 1000 : 0;
+	return dockerp_timeout_of(ctx, o) ? (created_ms + dockerp_timeout_of(ctx, o) + 999) / 1000 : 0;
 }
 
 static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char *image,
-			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex)
+			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex, json_t *member)
 {
 	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
-	int64_t timeout_ms = timeout_of(ctx, o);
+	int64_t timeout_ms = dockerp_timeout_of(ctx, o);
 	char buf[64];
 	int bad = !b || !labels || !env || !hc;
 
@@ -336,6 +349,8 @@ static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_
 		bad |= add_agent_tcp(ctx, b, hc, labels);
 	else if (agent_hex)
 		bad |= add_agent(ctx, b, hc, labels, agent_hex);
+	if (member)
+		bad |= json_object_update(labels, member);
 	bad |= json_object_set_new(b, "HostConfig", json_incref(hc));
 out:
 	json_decref(labels);
@@ -368,7 +383,7 @@ static const char *choose_image(struct dockerp_docker *ctx, const struct csdk_cr
 	return ctx->image;
 }
 
-static int remove_container(struct dockerp_docker *ctx, const char *id)
+int dockerp_remove_container(struct dockerp_docker *ctx, const char *id)
 {
 	char path[256];
 	long status;
@@ -415,7 +430,7 @@ int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **
 	for (int i = 0; i < 200; i++) {
 		json_t *state;
 		const char *st;
-		if ((rc = dockerp_inspect(ctx, id, &j)))
+		if ((rc = dockerp_inspect_as(ctx, id, 1, &j)))
 			return rc == CSDK_ENOTFOUND ? ctx->host->error(ctx->host, CSDK_ENOTFOUND,
 								       "container %s expired or was removed while starting; create a new sandbox", id)
 						    : rc;
@@ -445,10 +460,12 @@ int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **
 	return ctx->host->error(ctx->host, CSDK_ETIMEOUT, "container %s did not reach running within 10 s; check the engine's log", id);
 }
 
-int dockerp_create_with_name(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
-				  const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
+/* A sandbox, or with member a pool member (its agent directory prepared by the caller; its id out). */
+static int create_container(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
+			    const struct csdk_create_request *opts, struct dockerp_member *member,
+			    struct csdk_text *id_out, void **sandbox_out)
 {
-	const char *kind, *image = choose_image(ctx, opts, &kind);
+	const char *kind, *image = member ? member->image : choose_image(ctx, opts, &kind);
 	char *path = NULL, *q = NULL;
 	json_t *body, *j = NULL, *inspect = NULL;
 	const char *id;
@@ -459,9 +476,13 @@ int dockerp_create_with_name(struct dockerp_docker *ctx, const char *cname, cons
 
 	if (ctx->gateway && ctx->agent_tcp && (rc = dockerp_agent_token(ctx, token)))
 		return rc;
-	if (ctx->gateway && !ctx->agent_tcp && (rc = dockerp_agent_prepare(ctx, hex, deadline)))
+	if (member) {
+		kind = "image";
+		snprintf(hex, sizeof(hex), "%s", member->hex);
+	} else if (ctx->gateway && !ctx->agent_tcp && (rc = dockerp_agent_prepare(ctx, hex, deadline))) {
 		return rc;
-	body = create_body(ctx, opts, image, ns, name, created_ms, ctx->gateway ? hex : NULL);
+	}
+	body = create_body(ctx, opts, image, ns, name, created_ms, ctx->gateway ? hex : NULL, member ? member->labels : NULL);
 	if (!body) {
 		dockerp_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
@@ -510,6 +531,13 @@ again:
 		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
 		goto out;
 	}
+	if (member) {
+		snprintf(member->id, sizeof(member->id), "%s", id);
+		if (member->created && (rc = member->created(ctx, member))) {
+			remove_container(ctx, id);
+			goto out;
+		}
+	}
 	if ((token[0] && (rc = dockerp_agent_copy(ctx, id, token, deadline))) ||
 	    (rc = dockerp_start_and_wait(ctx, id, &inspect)) ||
 	    (token[0] && (rc = dockerp_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
@@ -517,6 +545,8 @@ again:
 		remove_container(ctx, id);
 		goto out;
 	}
+	if (member)
+		goto out;
 	if ((rc = ctx->host->text_set(id_out, id)) || (rc = dockerp_handle_new(ctx, inspect, sandbox_out))) {
 		remove_container(ctx, id);
 		goto out;
@@ -527,13 +557,33 @@ again:
 		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
 	}
 out:
-	if (rc && hex[0])
+	if (rc && hex[0] && !member)
 		dockerp_agent_forget(ctx, NULL, hex);
 	json_decref(inspect);
 	json_decref(j);
 	json_decref(body);
 	free(path);
 	return rc;
+}
+
+int dockerp_member_create(struct dockerp_docker *ctx, struct dockerp_member *member)
+{
+	return create_container(ctx, NULL, NULL, NULL, NULL, member, NULL, NULL);
+}
+
+int dockerp_create_with_name(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
+			     const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
+{
+	const char *kind, *image = choose_image(ctx, opts, &kind);
+	int rc;
+
+	if (dockerp_pool_serves(ctx, opts)) {
+		rc = dockerp_pool_claim(ctx, image, cname, ns, name, opts, id_out, sandbox_out);
+		dockerp_pool_kick(ctx, image);
+		if (rc != 1)
+			return rc;
+	}
+	return create_container(ctx, cname, ns, name, opts, NULL, id_out, sandbox_out);
 }
 
 int dockerp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
@@ -598,7 +648,7 @@ int dockerp_m_list(void *vctx, struct csdk_handles *out)
 		}
 	}
 	json_decref(j);
-	return rc;
+	return rc ? rc : dockerp_pool_list_claimed(ctx, out);
 }
 
 int dockerp_m_destroy(void *vctx, const char *id)

@@ -39,6 +39,14 @@
 #define DOCKERP_AGENT_PORT 49983
 #define DOCKERP_INSIDE_TOKEN "/.csdk/token"
 #define DOCKERP_INSIDE_DEADLINE "/.csdk/deadline"
+/* pool = N: a member carries DOCKERP_LABEL=pool (no list or get sees it),
+ * the hash of its configuration and the run_dir that holds its markers */
+#define DOCKERP_POOL_VALUE "pool"
+#define DOCKERP_POOL_LABEL "com.computesdk.pool"
+#define DOCKERP_RUN_DIR_LABEL "com.computesdk.run_dir"
+/* in a claimed member's inspect: the create's envs, which docker exec adds */
+#define DOCKERP_CLAIM_ENV "CsdkClaimEnv"
+#define DOCKERP_CLAIMED "CsdkClaimed"
 
 struct dockerp_docker {
 	const struct csdk_host *host;
@@ -62,6 +70,7 @@ struct dockerp_docker {
 	const char *agent;      /* its binary on this machine */
 	char *run_dir;          /* RUN_DIR/HEX per sandbox: the agent's socket and token */
 	int agent_tcp;          /* the agent is copied in and reached over TCP (a remote engine) */
+	int64_t pool;           /* pool = N: ready members kept per configuration, 0: none */
 	int checked; /* the endpoint answered /_ping as an engine */
 	int podman;  /* its /_ping carried Libpod-Api-Version */
 };
@@ -76,6 +85,7 @@ struct dockerp_sandbox {
 	char agent_since[32];   /* the end of its previous run, for the logs API */
 	char agent_url[300];    /* cached endpoint (under ctx->lock), "" until known */
 	char agent_token[40];
+	json_t *env;            /* a claimed pool member: the create's envs ("K=V"), for docker exec; or NULL */
 };
 
 /* engine.c */
@@ -94,9 +104,27 @@ int dockerp_engine_error(struct dockerp_docker *ctx, int code, const char *what,
 const char *dockerp_message(json_t *answer);
 
 /* containers.c */
+/** A pool member to make: a container like a sandbox's, with labels over the sandbox's. */
+struct dockerp_member {
+	const char *image;
+	const char *hex;        /* its agent directory below run_dir, prepared */
+	json_t *labels;
+	char id[72];            /* out: the container */
+	/* called once the container exists, before it starts (id set): records it; non-zero removes it */
+	int (*created)(struct dockerp_docker *ctx, struct dockerp_member *member);
+	void *arg;
+};
+/** Create, start and wait for a member's agent; on failure nothing of the container is left. */
+int dockerp_member_create(struct dockerp_docker *ctx, struct dockerp_member *member);
+/** Stop and remove a container (404 and 409 are success: gone or going). */
+int dockerp_remove_container(struct dockerp_docker *ctx, const char *id);
+/** A create's lifetime in ms (its own, else the timeout key), 0: none. */
+int64_t dockerp_timeout_of(const struct dockerp_docker *ctx, const struct csdk_create_request *o);
 int dockerp_handle_new(struct dockerp_docker *ctx, json_t *inspect, void **out);
 /** Inspect a sandbox: CSDK_ENOTFOUND if absent, not ours, or expired (then it is removed). */
 int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out);
+/** dockerp_inspect, and with members an unclaimed pool member of this run_dir too. */
+int dockerp_inspect_as(struct dockerp_docker *ctx, const char *id, int members, json_t **out);
 /** Start a created or stopped container and wait until it runs; its inspect in *inspect_out. */
 int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **inspect_out);
 int dockerp_abs_path(struct dockerp_sandbox *sb, const char *path, char **out);
@@ -113,6 +141,8 @@ void dockerp_m_release(void *ctx, void *sandbox);
 /* agent.c: gateway mode */
 /** Make run_dir/HEX with a token and the deadline (epoch seconds, 0: none) for a new sandbox (hex out: 17 bytes). */
 int dockerp_agent_prepare(struct dockerp_docker *ctx, char *hex, int64_t deadline);
+/** Make run_dir (0700) and check that it is this user's alone. */
+int dockerp_run_dir_ready(struct dockerp_docker *ctx);
 /** The agent's command line (Entrypoint): listening on listen, its token and deadline files in dir. */
 json_t *dockerp_agent_entrypoint(const char *listen, const char *dir);
 /** The sandbox's deadline (epoch seconds, 0: none), from its agent's deadline file;
@@ -140,6 +170,25 @@ int dockerp_agent_tcp_of(json_t *inspect);
 /** TCP transport: the published agent port in inspect, 0 when none (host network: see its log). */
 int dockerp_agent_published(json_t *inspect);
 int dockerp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
+
+/* pool.c: warm pools (docs/pools.md) */
+/** 1 when create with opts may claim a pool member. */
+int dockerp_pool_serves(const struct dockerp_docker *ctx, const struct csdk_create_request *opts);
+/** Claim a ready member of image's pool: 0 with the sandbox, 1 when none is ready, or an error (CSDK_EEXISTS: cname is taken). */
+int dockerp_pool_claim(struct dockerp_docker *ctx, const char *image, const char *cname, const char *ns, const char *name,
+		       const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
+/** Start a detached refiller of image's pool when it is short and none runs. */
+void dockerp_pool_kick(struct dockerp_docker *ctx, const char *image);
+/** A member's inspect as a sandbox's: its claim record's labels; CSDK_ENOTFOUND when it is not claimed. */
+int dockerp_pool_overlay(struct dockerp_docker *ctx, json_t *inspect);
+/** A commit of a claimed member (snapshot, template): its claim's metadata labels and envs into body, the pool's labels blanked. */
+int dockerp_pool_commit_config(struct dockerp_docker *ctx, const char *container, json_t *body);
+/** Adds the claimed members to a list. */
+int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *out);
+/** Remove a sandbox's claim record (destroy, expiry). */
+void dockerp_pool_forget(struct dockerp_docker *ctx, const char *hex);
+/** The extension method: pool.status, pool.fill, pool.drain (docs/plugin-abi.md, Extensions), JSON in out. */
+int dockerp_m_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
 /* named.c */
 int dockerp_container_name(char **out, const char *ns, const char *name);

@@ -51,7 +51,8 @@ static int on_body(void *arg, const char *data, size_t len)
 static int exec_create(struct dockerp_docker *ctx, struct dockerp_sandbox *sb, json_t *cmd, const char *cwd,
 		       const struct csdk_run_request *opts, int attach, char *id_out, size_t id_len)
 {
-	json_t *body = json_object(), *env = json_array(), *j = NULL;
+	/* a claimed pool member's envs, which its container was made without; the command's own override them */
+	json_t *body = json_object(), *env = sb->env ? json_copy(sb->env) : json_array(), *j = NULL;
 	char path[256], *abs = NULL;
 	long status;
 	int rc, bad = !body || !env || !cmd;

@@ -109,6 +109,17 @@ static int podman_label_change(char **query, const char *key, const char *value)
 	return rc;
 }
 
+static int podman_label_changes(char **query, json_t *labels)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(labels, k, v)
+		if (podman_label_change(query, k, json_string_value(v) ? json_string_value(v) : ""))
+			return CSDK_ENOMEM;
+	return 0;
+}
+
 /* POST /commit with our labels; *id_out receives the image id (sha256:HEX,
  * which Podman answers without the prefix). The sandbox label is blanked so
  * that containers other tools make from the image are not taken for
@@ -134,11 +145,17 @@ static int commit(struct dockerp_docker *ctx, const char *container, int agent, 
 		json_decref(body);
 		body = NULL;
 	}
+	if (body && (rc = dockerp_pool_commit_config(ctx, container, body))) {
+		json_decref(body);
+		return rc;
+	}
 	if (!body || asprintf(&path, "/commit?container=%s&repo=%s&tag=%s", container, repo, tag) < 0)
 		path = NULL;
-	if (!path ||
-	    (podman && (podman_label_change(&path, KIND_LABEL, kind) || podman_label_change(&path, NAME_LABEL, name ? name : "") ||
-			podman_label_change(&path, DOCKERP_LABEL, "")))) {
+	if (path && podman && podman_label_changes(&path, json_object_get(body, "Labels"))) {
+		free(path);
+		path = NULL;
+	}
+	if (!path) {
 		json_decref(body);
 		free(path);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a commit request");

@@ -7,7 +7,7 @@
 
 #include "docker.h"
 
-#define DOCKER_ABI CSDK_ABI_MAKE(2, 0)
+#define DOCKER_ABI CSDK_ABI_MAKE(2, 1)
 /* The faster per command and to interactive, measured in BENCHMARKS.md. */
 #define DEFAULT_MODE CSDK_MODE_DIRECT
 
@@ -46,6 +46,8 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "how the host reaches csdk-agent in gateway mode: unix (bind-mounted socket, local engine), tcp (agent copied in, a TCP port) or auto (default: tcp for a tcp:// host)" },
 	{ .key = "run_dir", .env = "CSDK_DOCKER_RUN_DIR",
 	  .help = "directory of the agents' sockets and tokens in gateway mode (default $XDG_RUNTIME_DIR/csdk-docker, else /tmp/csdk-docker-UID)" },
+	{ .key = "pool", .env = "CSDK_DOCKER_POOL", .type = CSDK_CONFIG_INT, .min = 0, .max = 1000,
+	  .help = "ready containers kept per configuration and image, so create claims one instead of making it; mode=gateway with a local engine (default 0: no pool; see docs/pools.md)" },
 	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
@@ -119,6 +121,11 @@ static int gateway_init(struct dockerp_docker *ctx, const struct csdk_config *co
 	if (v && strcmp(v, "auto") && strcmp(v, "unix") && strcmp(v, "tcp"))
 		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for gateway_transport; use auto, unix or tcp", v);
 	ctx->agent_tcp = v && strcmp(v, "auto") ? !strcmp(v, "tcp") : !ctx->ep.unix_path;
+	host->config_get_int(config, "pool", &ctx->pool);
+	if (ctx->pool && (!ctx->gateway || ctx->agent_tcp))
+		return host->error(host, CSDK_ECONFIG,
+			"pool=%lld needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0",
+			(long long)ctx->pool);
 	if (!ctx->gateway)
 		return 0;
 	/* the agent's socket and binary are bind-mounted: the engine must share this machine's files */
@@ -237,6 +244,7 @@ static const struct csdk_methods docker_methods = {
 	.snapshot_list = dockerp_m_snapshot_list,
 	.snapshot_delete = dockerp_m_snapshot_delete,
 	.gateway_endpoint = dockerp_m_gateway_endpoint,
+	.extension = dockerp_m_extension,
 };
 
 static const struct csdk_plugin docker_plugin = {

@@ -122,7 +122,7 @@ int localp_destroy_dir_locked(struct localp_local *ctx, const char *dir, const c
 
 /* pool.c: warm pools (docs/pools.md). Members live in STATE/pool/SHAPE/: ID
  * when ready, .new-ID while a refiller makes them. */
-#define LOCALP_MEMBER_MAKING ".new-"
+#define LOCALP_MEMBER_MAKING CSDKC_POOL_MAKING
 int localp_member_create(struct localp_local *ctx, const char *parent, const struct csdk_create_request *opts,
 			 struct localp_sandbox **out);
 /* pool and pools (the shapes), pool_wait, pool_refiller, and the configuration for the refiller */

@@ -13,15 +13,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,8 +25,6 @@
 
 #define REFILL_LOCK "refill.lock"
 #define REFILL_LOG "refill.log"
-#define DRAINED_MARK "drained"
-#define INIT_WAIT_MS 5000
 
 extern char **environ;
 
@@ -99,12 +93,11 @@ static void shape_ctx_done(struct localp_local *ctx, struct localp_local *sctx)
 	pthread_mutex_destroy(&sctx->probe_lock);
 }
 
-/* FNV-1a of what makes members of this configuration and shape interchangeable. */
+/* The pool directory of this configuration and shape: a hash of what makes members interchangeable. */
 static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, char *out, size_t outlen)
 {
 	const char *iso;
-	char desc[4800];
-	uint64_t h = 14695981039346656037ull;
+	char desc[4800], err[CSDKC_ERR_MAX];
 	int rc;
 
 	if ((rc = localp_isolation_for_create(ctx, &iso)))
@@ -115,66 +108,9 @@ static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, cha
 		 (unsigned long long)ctx->memory, (unsigned long long)ctx->processes, (unsigned long long)ctx->cpu_time,
 		 (unsigned long long)ctx->output_limit, (unsigned long)ctx->sandbox_uid, (unsigned long)ctx->sandbox_gid, (unsigned long long)ctx->disk,
 		 s->template_id ? s->template_id : "", s->cpus, (unsigned long long)s->memory_bytes);
-	for (const char *p = desc; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	snprintf(out, outlen, "%s/pool/%016llx", ctx->state_dir, (unsigned long long)h);
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create %s: %s; check the state directory", out, strerror(errno));
+	if ((rc = csdkc_pool_dir(out, outlen, ctx->state_dir, desc, err, sizeof(err))))
+		return ctx->host->error(ctx->host, rc, "%s", err);
 	return 0;
-}
-
-/* Members of a shape directory: ready (ID) and being made (.new-ID). */
-static void count_members(const char *dir, long *ready, long *making)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	*ready = *making = 0;
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (localp_id_valid(de->d_name))
-			(*ready)++;
-		else if (!strncmp(de->d_name, LOCALP_MEMBER_MAKING, strlen(LOCALP_MEMBER_MAKING)))
-			(*making)++;
-	}
-	closedir(d);
-}
-
-static long ready_members(const char *dir)
-{
-	long ready, making;
-
-	count_members(dir, &ready, &making);
-	return ready;
-}
-
-static int drained(const char *dir)
-{
-	char path[4400];
-
-	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
-	return access(path, F_OK) == 0;
-}
-
-/* The refill lock of dir without waiting: the descriptor, or -1 with errno (EWOULDBLOCK: another process holds it). */
-static int refill_lock(const char *dir)
-{
-	char path[4300];
-	int fd, err;
-
-	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EINTR) {
-			err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
-	}
-	return fd;
 }
 
 /* The holder's pid, written by whoever takes the lock to refill (status and errors name it). */
@@ -195,7 +131,7 @@ static int refill_lock_wait(struct localp_local *ctx, const char *dir, const cha
 	ssize_t n;
 	int fd;
 
-	while ((fd = refill_lock(dir)) < 0) {
+	while ((fd = csdkc_pool_lock(dir, 1)) < 0) {
 		if (errno != EWOULDBLOCK)
 			return ctx->host->error(ctx->host, CSDK_EIO, "%s: cannot open %s/" REFILL_LOCK ": %s; check the state directory", what, dir, strerror(errno));
 		if (csdkc_now_ms() >= deadline)
@@ -298,16 +234,16 @@ static int refill(struct localp_local *ctx, const struct localp_shape *s, const 
 		if (wait) {
 			if ((rc = refill_lock_wait(ctx, dir, "pool fill", &lock)))
 				break;
-		} else if ((lock = refill_lock(dir)) < 0) {
+		} else if ((lock = csdkc_pool_lock(dir, 1)) < 0) {
 			break;
 		} else {
 			lock_note_pid(lock);
 		}
 		destroy_members(sctx, dir, 0);
-		while (!rc && !drained(dir) && ready_members(dir) < s->size)
+		while (!rc && !csdkc_pool_drained(dir) && csdkc_pool_members(dir, localp_id_valid, NULL) < s->size)
 			rc = make_member(sctx, s, dir);
 		close(lock);
-		if (rc || drained(dir) || ready_members(dir) >= s->size)
+		if (rc || csdkc_pool_drained(dir) || csdkc_pool_members(dir, localp_id_valid, NULL) >= s->size)
 			break;
 	}
 	shape_ctx_done(ctx, sctx);
@@ -394,86 +330,23 @@ out:
 void localp_pool_kick(struct localp_local *ctx, const struct csdk_create_request *opts)
 {
 	const struct localp_shape *s = shape_for(ctx, opts);
-	char dir[4300], path[4400];
-	int lock;
+	char dir[4300];
 
-	if (!s || !s->size || shape_dir(ctx, s, dir, sizeof(dir)))
+	if (!s || !s->size || shape_dir(ctx, s, dir, sizeof(dir)) || !csdkc_pool_wants_refill(dir, localp_id_valid, s->size))
 		return;
-	snprintf(path, sizeof(path), "%s/" DRAINED_MARK, dir);
-	unlink(path);
-	if (ready_members(dir) >= s->size)
-		return;
-	/* a refiller that runs looks again once it lets the lock go */
-	if ((lock = refill_lock(dir)) < 0)
-		return;
-	close(lock);
 	spawn_refiller(ctx, s, dir);
 }
 
 /* ---------------------------------------------------------- claiming */
 
-/* POST /init to the member's agent: the new token and the sandbox's envs. */
-static int agent_init(const struct localp_sandbox *sb, const char *old_token, const char *new_token,
-		      const struct csdk_create_request *opts)
-{
-	json_t *body = json_pack("{s:s, s:o}", "accessToken", new_token, "envVars", json_object());
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *text = NULL, *req = NULL, resp[256];
-	int fd = -1, rc = -1, n;
-	size_t got = 0;
-
-	for (size_t i = 0; body && opts && i < opts->n_envs; i++)
-		json_object_set_new(json_object_get(body, "envVars"), opts->envs[i].key, json_string(opts->envs[i].value));
-	if (!body || !(text = json_dumps(body, JSON_COMPACT)) ||
-	    (n = asprintf(&req, "POST /init HTTP/1.1\r\nHost: sandbox\r\nX-Access-Token: %s\r\nContent-Type: application/json\r\n"
-			  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", old_token, strlen(text), text)) < 0) {
-		req = NULL;
-		goto out;
-	}
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/agent.sock", sb->dir, LOCALP_RUN_DIR) >= (int)sizeof(sa.sun_path) ||
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
-		goto out;
-	while (got < sizeof(resp) - 1 && poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, INIT_WAIT_MS) == 1) {
-		ssize_t k = read(fd, resp + got, sizeof(resp) - 1 - got);
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	resp[got] = '\0';
-	rc = !strncmp(resp, "HTTP/1.1 204", 12) || !strncmp(resp, "HTTP/1.0 204", 12) ? 0 : -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(req);
-	free(text);
-	json_decref(body);
-	return rc;
-}
-
 /* The member's agent takes a new token, which replaces run/token. */
 static int new_token(const struct localp_sandbox *sb, const struct csdk_create_request *opts)
 {
-	char path[4300], old[64], token[33];
-	int fd, rdfd, rc;
-	ssize_t n;
+	char run[4300], sock[4400];
 
-	snprintf(path, sizeof(path), "%s/%s/token", sb->dir, LOCALP_RUN_DIR);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, old, sizeof(old) - 1);
-	close(fd);
-	old[n > 0 ? n : 0] = '\0';
-	old[strcspn(old, "\n")] = '\0';
-	if (!old[0] || csdkc_random_hex(token, 16) || agent_init(sb, old, token, opts))
-		return -1;
-	token[32] = '\n';
-	snprintf(path, sizeof(path), "%s/%s", sb->dir, LOCALP_RUN_DIR);
-	if ((rdfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -1;
-	rc = csdkc_file_write_atomic(rdfd, "token", token, sizeof(token), path, sizeof(path)) ? -1 : 0;
-	close(rdfd);
-	return rc;
+	snprintf(run, sizeof(run), "%s/%s", sb->dir, LOCALP_RUN_DIR);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", run);
+	return csdkc_pool_new_token(run, sock, opts);
 }
 
 /* The member's cgroups take the sandbox's id (cgroup v1 renames a group in place, its processes in it). */
@@ -651,13 +524,13 @@ static int status_one(const struct localp_shape *s, const char *dir, json_t *sha
 {
 	json_t *st = shape_json(s), *counts;
 	long ready, making;
-	int lock = refill_lock(dir), rc;
+	int lock = csdkc_pool_lock(dir, 1), rc;
 
 	if (lock >= 0)
 		close(lock);
-	count_members(dir, &ready, &making);
+	ready = csdkc_pool_members(dir, localp_id_valid, &making);
 	counts = json_pack("{s:I, s:I, s:b, s:b, s:s}", "ready", (json_int_t)ready, "making", (json_int_t)making,
-			   "refilling", lock < 0, "drained", drained(dir), "dir", dir);
+			   "refilling", lock < 0, "drained", csdkc_pool_drained(dir), "dir", dir);
 	rc = !st || !counts || json_object_update(st, counts) || json_array_append(shapes, st) ? CSDK_ENOMEM : 0;
 	json_decref(counts);
 	json_decref(st);
@@ -668,7 +541,7 @@ static int status_one(const struct localp_shape *s, const char *dir, json_t *sha
 static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 {
 	json_t *shapes = json_array();
-	char dir[4300], mark[4400];
+	char dir[4300];
 	int rc = 0;
 
 	if (!shapes)
@@ -683,8 +556,7 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 		int one;
 
 		if (!(one = shape_dir(sctx, s, dir, sizeof(dir))) && fill) {
-			snprintf(mark, sizeof(mark), "%s/" DRAINED_MARK, dir);
-			unlink(mark);
+			csdkc_pool_set_drained(dir, 0);
 			one = refill(ctx, s, dir, 1);
 		}
 		shape_ctx_done(ctx, sctx);
@@ -706,7 +578,7 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 /* Every shape directory's members, a refiller's half-made ones included, configured or not; each is left drained. */
 static int drain(struct localp_local *ctx, json_t **out)
 {
-	char path[4000], dir[4300], mark[4400];
+	char path[4000], dir[4300];
 	struct dirent *de;
 	long n = 0;
 	int rc = 0;
@@ -716,15 +588,13 @@ static int drain(struct localp_local *ctx, json_t **out)
 	if (!(d = opendir(path)))
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
 	while (!rc && (de = readdir(d))) {
-		int fd, lock;
+		int lock;
 
 		if (de->d_name[0] == '.')
 			continue;
 		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir))
 			continue;
-		snprintf(mark, sizeof(mark), "%s/" DRAINED_MARK, dir);
-		if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-			close(fd);
+		csdkc_pool_set_drained(dir, 1);
 		/* a refiller stops at the mark; its member under way is waited for */
 		if ((rc = refill_lock_wait(ctx, dir, "pool drain", &lock)))
 			break;

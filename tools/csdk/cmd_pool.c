@@ -48,6 +48,8 @@ static int print_status(const struct tool_cli *cli, json_t *st)
 			"REFILLING", "DRAINED", "TEMPLATE", "CPUS", "MEMORY", "NETWORK", "DIRECTORY");
 	json_array_foreach(shapes, i, sh) {
 		char cpus[32] = "-", mem[32] = "-";
+		/* docker's pools are per image */
+		const char *tpl = json_string_value(json_object_get(sh, json_object_get(sh, "image") ? "image" : "template"));
 
 		if (json_real_value(json_object_get(sh, "cpus")) > 0)
 			snprintf(cpus, sizeof(cpus), "%g", json_real_value(json_object_get(sh, "cpus")));
@@ -60,8 +62,8 @@ static int print_status(const struct tool_cli *cli, json_t *st)
 			(long long)json_integer_value(json_object_get(sh, "making")),
 			json_is_true(json_object_get(sh, "refilling")) ? "yes" : "no",
 			json_is_true(json_object_get(sh, "drained")) ? "yes" : "no",
-			json_string_value(json_object_get(sh, "template")) ? json_string_value(json_object_get(sh, "template")) : "-",
-			cpus, mem, json_string_value(json_object_get(sh, "network")),
+			tpl ? tpl : "-",
+			cpus, mem, json_string_value(json_object_get(sh, "network")) ? json_string_value(json_object_get(sh, "network")) : "-",
 			json_string_value(json_object_get(sh, "dir")) ? json_string_value(json_object_get(sh, "dir")) : "");
 	}
 	json_decref(st);
@@ -101,6 +103,6 @@ const struct tool_command tool_cmd_pool = {
 	"pool status\n"
 	"pool fill\n"
 	"pool drain",
-	"Show the provider's pools of ready sandboxes (one per shape: pool and [pool NAME]), fill them now, or destroy every idle member (local provider; see docs/pools.md).",
+	"Show the provider's pools of ready sandboxes (local: one per shape, pool and [pool NAME]; docker in gateway mode: one per image), fill them now, or destroy every idle member (see docs/pools.md).",
 	NULL,
 };

@@ -9,12 +9,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1099,6 +1101,475 @@ static void test_run_code(const char *image)
 	M->teardown(ctx);
 }
 
+
+/* ------------------------------------------------------------ warm pools */
+
+static int (*extension)(void *, const char *, const char *, struct csdk_text *);
+
+static void *open_kv(const char *const *kv)
+{
+	static struct csdk_config cfgs[16];
+	static int ncfg;
+	struct csdk_config *c = &cfgs[ncfg++ % 16];
+	void *ctx = NULL;
+
+	c->n = 0;
+	for (; kv[0] && c->n < 16; kv += 2) {
+		c->keys[c->n] = kv[0];
+		c->values[c->n++] = kv[1];
+	}
+	if (M->init(&host, c, &ctx))
+		return NULL;
+	return ctx;
+}
+
+/* The pool's JSON answer to op, NULL (last_error set) on failure. */
+static int pool_json(void *ctx, const char *op, char *out, size_t len)
+{
+	struct csdk_text t = { "" };
+	int rc = extension(ctx, op, NULL, &t);
+
+	snprintf(out, len, "%s", rc ? "" : t.value);
+	return rc;
+}
+
+/* ready members of the run_dir's pools: their container ids (marker files) */
+static int members(const char *run_dir, char ids[][72], int max)
+{
+	char cmd[600];
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "for f in %s/pool/*/[0-9a-f]*; do [ -f \"$f\" ] && sed 's/.*\"container\": *\"\\([0-9a-f]*\\)\".*/\\1/' \"$f\" && echo; done 2>/dev/null", run_dir);
+	if (!(p = popen(cmd, "r")))
+		return 0;
+	while (n < max && fgets(ids[n], 72, p))
+		if (strlen(ids[n]) > 60)
+			ids[n][64] = '\0', n++;
+	pclose(p);
+	return n;
+}
+
+static int in_list(void *ctx, const char *id)
+{
+	struct csdk_handles *l = calloc(1, sizeof(*l));
+	int found = 0;
+
+	CHECK(M->list(ctx, l) == 0, "list: %s", last_error);
+	for (int i = 0; i < l->n; i++) {
+		found += !strcmp(l->ids[i], id);
+		M->release(ctx, l->h[i]);
+	}
+	free(l);
+	return found;
+}
+
+/* Containers of the pool label made for run_dir (another run's are not this test's). */
+static int pool_containers(const char *run_dir)
+{
+	char out[65536], path[600];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22com.computesdk.sandbox%%3Dpool%%22%%2C"
+		 "%%22com.computesdk.run_dir%%3D%s%%22%%5D%%7D", run_dir);
+	raw("GET", path, NULL, out, sizeof(out));
+	for (const char *p = out; (p = strstr(p, "\"Id\":")); p++)
+		n++;
+	return n;
+}
+
+/* POST /init to an agent's socket with a token: the HTTP status. */
+static int agent_init_status(const char *sock, const char *token)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char req[512], resp[64] = "";
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = snprintf(req, sizeof(req), "POST /init HTTP/1.1\r\nHost: x\r\nX-Access-Token: %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: 44\r\nConnection: close\r\n\r\n{\"accessToken\":\"0123456789abcdef0123456789\"}", token);
+	if (write(fd, req, (size_t)n) != n)
+		n = 0;
+	n = (int)read(fd, resp, sizeof(resp) - 1);
+	close(fd);
+	resp[n > 0 ? n : 0] = '\0';
+	return n > 12 ? atoi(resp + 9) : -1;
+}
+
+static void read_file(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, len - 1, f) : 0;
+
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static int wait_ready(void *ctx, const char *want)
+{
+	char st[1024] = "";
+
+	for (double until = now_ms() + 120000; now_ms() < until; usleep(100000))
+		if (!pool_json(ctx, "pool.status", st, sizeof(st)) && strstr(st, want))
+			return 1;
+	fprintf(stderr, "pool status: %s\n", st);
+	return 0;
+}
+
+static void test_pool_claim(void *ctx, const char *run_dir)
+{
+	char ids[8][72], path[4300], now[64], hex[17], st[1024], cmd[4400];
+	struct csdk_kv env = { "POOLED", "yes" }, meta = { "team", "blue" };
+	struct csdk_create_request req = { .struct_size = sizeof(req), .timeout_ms = 600000, .envs = &env, .n_envs = 1,
+					   .metadata = &meta, .n_metadata = 1 };
+	struct csdk_info info = { .status = 0 };
+	struct csdk_text id = { "" };
+	struct csdk_sink s;
+	void *sb = NULL, *g = NULL;
+	int n = members(run_dir, ids, 8), claimed = 0;
+	FILE *p;
+	double t0 = (double)time(NULL) * 1000;
+
+	CHECK(n == 2, "2 ready members after fill: %d", n);
+	for (int i = 0; i < n; i++) {
+		void *h = NULL;
+		CHECK(M->get(ctx, ids[i], &h) == CSDK_ENOTFOUND, "an unclaimed member is not a sandbox: %s", ids[i]);
+		CHECK(!in_list(ctx, ids[i]), "an unclaimed member is not listed: %s", ids[i]);
+		CHECK(M->destroy(ctx, ids[i]) == 0, "destroy of a member's id is a no-op");
+	}
+	CHECK(M->create(ctx, &req, &id, &sb) == 0, "claiming create: %s", last_error);
+	if (!sb)
+		return;
+	for (int i = 0; i < n; i++)
+		claimed |= !strcmp(ids[i], id.value);
+	CHECK(claimed, "create claimed a member: %s", id.value);
+	CHECK(in_list(ctx, id.value) == 1, "a claimed member is listed once");
+	CHECK(M->get(ctx, id.value, &g) == 0, "get of the claimed sandbox: %s", last_error);
+	if (g)
+		M->release(ctx, g);
+	CHECK(M->get_info(ctx, sb, &info) == 0 && info.status == CSDK_STATUS_RUNNING && info.timeout == 600000 &&
+	      info.created >= t0 - 1000 && !strcmp(info.meta, "team=blue;"),
+	      "info of a claimed sandbox: status %d timeout %lld created %lld (after %lld) meta '%s'", info.status,
+	      (long long)info.timeout, (long long)info.created, (long long)t0, info.meta);
+	memset(&s, 0, sizeof(s));
+	CHECK(M->run_command(ctx, sb, "echo $POOLED; ls -A /tmp | grep -vc '^\\.csdk-exec-'", &no_run, &s, &(int){ 0 }) == 0 && !strcmp(out1(&s), "yes\n0\n"),
+	      "the create's env, and a tmp nothing used: '%s' %s", out1(&s), last_error);
+	sink_free(&s);
+	/* its claim record names it: the agent directory's hex */
+	snprintf(cmd, sizeof(cmd), "cd %s/claims && grep -l %s *.json", run_dir, id.value);
+	hex[0] = '\0';
+	if ((p = popen(cmd, "r"))) {
+		if (fscanf(p, "%16s", hex) != 1)
+			hex[0] = '\0';
+		pclose(p);
+	}
+	CHECK(strlen(hex) == 16, "the claim record of %s: '%s'", id.value, hex);
+	snprintf(path, sizeof(path), "%s/%s/token", run_dir, hex);
+	read_file(path, now, sizeof(now));
+	snprintf(path, sizeof(path), "%s/%s/sock/agent.sock", run_dir, hex);
+	CHECK(agent_init_status(path, "0000000000000000000000000000000f") == 401, "a wrong token is refused");
+	CHECK(strlen(now) == 32, "a new token: '%s'", now);
+	snprintf(path, sizeof(path), "%s/claims/%s.json", run_dir, hex);
+	read_file(path, st, sizeof(st));
+	CHECK(strstr(st, "\"claimed\": true") || strstr(st, "\"claimed\":true"), "the claim record: %s", st);
+	/* the refiller makes another member without the caller waiting, and no more */
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool refills to 2");
+	CHECK(pool_containers(run_dir) == 3, "2 members and the claimed one: %d containers of the pool label", pool_containers(run_dir));
+	/* a snapshot of it carries its metadata and envs, as a fresh sandbox's does */
+	{
+		struct csdk_text snap = { "" }, id2 = { "" };
+		struct csdk_create_request from = { .struct_size = sizeof(from) };
+		struct csdk_info info2 = { .status = 0 };
+		void *sb2 = NULL;
+
+		CHECK(M->snapshot_create(ctx, sb, "pooled", &snap) == 0, "snapshot of a claimed sandbox: %s", last_error);
+		from.snapshot_id = snap.value;
+		CHECK(M->create(ctx, &from, &id2, &sb2) == 0, "create from its snapshot: %s", last_error);
+		if (sb2) {
+			memset(&s, 0, sizeof(s));
+			CHECK(M->get_info(ctx, sb2, &info2) == 0 && !strcmp(info2.meta, "team=blue;") &&
+			      M->run_command(ctx, sb2, "echo $POOLED", &no_run, &s, &(int){ 0 }) == 0 && !strcmp(out1(&s), "yes\n"),
+			      "the snapshot's sandbox: meta '%s', env '%s' %s", info2.meta, out1(&s), last_error);
+			sink_free(&s);
+			M->release(ctx, sb2);
+			M->destroy(ctx, id2.value);
+		}
+		CHECK(M->snapshot_delete(ctx, snap.value) == 0, "snapshot_delete: %s", last_error);
+	}
+	M->release(ctx, sb);
+	CHECK(M->destroy(ctx, id.value) == 0, "destroy a claimed sandbox: %s", last_error);
+	CHECK(!in_list(ctx, id.value), "a destroyed claimed sandbox is not listed");
+	CHECK(access(path, F_OK) < 0, "destroy removes the claim record %s", path);
+	snprintf(path, sizeof(path), "%s/%s", run_dir, hex);
+	CHECK(access(path, F_OK) < 0, "destroy removes the agent directory %s", path);
+}
+
+static void test_pool_token(void *ctx, const char *run_dir)
+{
+	char ids[8][72], path[4300], tokens[8][64], hexes[8][17], st[256], cmd[4400];
+	struct csdk_text id = { "" };
+	void *sb = NULL;
+	int n, found = -1;
+	FILE *p;
+
+	CHECK(wait_ready(ctx, "\"ready\":2"), "the pool is full");
+	/* the members' tokens, before the claim */
+	snprintf(cmd, sizeof(cmd), "cd %s && for d in [0-9a-f]*; do [ -S $d/sock/agent.sock ] && echo $d $(cat $d/token); done", run_dir);
+	n = 0;
+	if ((p = popen(cmd, "r"))) {
+		while (n < 8 && fscanf(p, "%16s %63s", hexes[n], tokens[n]) == 2)
+			n++;
+		pclose(p);
+	}
+	CHECK(n == 2, "2 members with agents: %d", n);
+	(void)ids;
+	CHECK(M->create(ctx, &no_create, &id, &sb) == 0, "create: %s", last_error);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/claims/%s.json", run_dir, hexes[i]);
+		if (!access(path, F_OK))
+			found = i;
+	}
+	CHECK(found >= 0, "the claimed member's record");
+	if (found >= 0) {
+		snprintf(path, sizeof(path), "%s/%s/token", run_dir, hexes[found]);
+		read_file(path, st, sizeof(st));
+		CHECK(strlen(st) == 32 && strcmp(st, tokens[found]), "the claim replaced the token: '%s' was '%s'", st, tokens[found]);
+		snprintf(path, sizeof(path), "%s/%s/sock/agent.sock", run_dir, hexes[found]);
+		CHECK(agent_init_status(path, tokens[found]) == 401, "the member's token is refused after the claim");
+	}
+	if (sb)
+		M->release(ctx, sb);
+	CHECK(M->destroy(ctx, id.value) == 0, "destroy: %s", last_error);
+}
+
+/* Two processes claim at once: never the same member. */
+static void test_pool_concurrency(const char *const *kv, void *ctx)
+{
+	for (int round = 0; round < 3; round++) {
+		char got[2][80] = { "", "" };
+		int fds[2][2];
+		pid_t pid[2];
+
+		CHECK(wait_ready(ctx, "\"ready\":2"), "the pool is full before round %d", round);
+		for (int i = 0; i < 2; i++) {
+			if (pipe(fds[i]) < 0)
+				abort();
+			if ((pid[i] = fork()) == 0) {
+				void *c = open_kv(kv), *sb = NULL;
+				struct csdk_text t = { "" };
+				int rc = c ? M->create(c, &no_create, &t, &sb) : -1;
+				dprintf(fds[i][1], "%d %s", rc, t.value);
+				_exit(0);
+			}
+			close(fds[i][1]);
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t k = read(fds[i][0], got[i], sizeof(got[i]) - 1);
+			got[i][k > 0 ? k : 0] = '\0';
+			close(fds[i][0]);
+			waitpid(pid[i], NULL, 0);
+		}
+		CHECK(!strncmp(got[0], "0 ", 2) && !strncmp(got[1], "0 ", 2) && strcmp(got[0], got[1]),
+		      "two concurrent creates get two sandboxes: '%s' '%s'", got[0], got[1]);
+		for (int i = 0; i < 2; i++) {
+			CHECK(in_list(ctx, got[i] + 2) == 1, "%s listed once", got[i] + 2);
+			M->destroy(ctx, got[i] + 2);
+		}
+	}
+}
+
+static void test_pool_named(void *ctx)
+{
+	struct csdk_create_request req = named_req("pool-ns", "pooled");
+	struct csdk_text a = { "" }, b = { "" }, f = { "" };
+	void *sa = NULL, *sb = NULL, *sf = NULL;
+	char out[8192], path[200];
+
+	CHECK(wait_ready(ctx, "\"ready\":2"), "the pool is full");
+	CHECK(M->find_or_create(ctx, &req, &a, &sa) == 0, "named claim: %s", last_error);
+	CHECK(M->find_or_create(ctx, &req, &b, &sb) == 0 && !strcmp(a.value, b.value), "the name finds it: %s %s", a.value, b.value);
+	CHECK(M->find(ctx, "pool-ns", "pooled", &f, &sf) == 0 && !strcmp(a.value, f.value), "find: %s", last_error);
+	snprintf(path, sizeof(path), "/containers/%s/json", a.value);
+	raw("GET", path, NULL, out, sizeof(out));
+	CHECK(strstr(out, "\"Name\":\"/csdk-pool-ns--pooled-") != NULL, "the container has the sandbox's name");
+	if (sa)
+		M->release(ctx, sa);
+	if (sb)
+		M->release(ctx, sb);
+	if (sf)
+		M->release(ctx, sf);
+	CHECK(M->destroy(ctx, a.value) == 0, "destroy named: %s", last_error);
+}
+
+/* What of a pool is in run_dir but its pool directories, locks, logs and drained marks. */
+static void leftovers(const char *run_dir, char *out, size_t len)
+{
+	char cmd[4400];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s | grep -v '^claims$\\|^pool$'; ls -A %s/claims; ls -A %s/pool/* | grep -v '^refill\\|^drained$\\|^$\\|:$'", run_dir, run_dir, run_dir);
+	out[0] = '\0';
+	if ((p = popen(cmd, "r"))) {
+		size_t k = fread(out, 1, len - 1, p);
+		out[k] = '\0';
+		pclose(p);
+	}
+}
+
+static void test_pool_drain(void *ctx, const char *run_dir, const char *image)
+{
+	char out[4096], body[1024], hex[17] = "00000000000000aa", path[4400], st[512], cmd[4400];
+	struct csdk_text kept = { "" };
+	struct csdk_sink s;
+	void *ksb = NULL;
+	FILE *p;
+
+	/* a claimed sandbox outlives the drain */
+	CHECK(M->create(ctx, &no_create, &kept, &ksb) == 0, "create: %s", last_error);
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool is full");
+	/* what a refiller killed half-way leaves: a marker .new-HEX, and a container of its agent directory */
+	snprintf(cmd, sizeof(cmd), "ls -d %s/pool/*/ | head -1", run_dir);
+	path[0] = '\0';
+	if ((p = popen(cmd, "r"))) {
+		if (!fgets(path, sizeof(path), p))
+			path[0] = '\0';
+		pclose(p);
+	}
+	path[strcspn(path, "\n")] = '\0';
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".new-%s", hex);
+	{
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL, "a half-made marker %s", path);
+		if (f) {
+			fputs("{}", f);
+			fclose(f);
+		}
+	}
+	snprintf(body, sizeof(body),
+		 "{\"Image\":\"%s\",\"Cmd\":[\"sleep\",\"600\"],\"Labels\":{\"com.computesdk.sandbox\":\"pool\",\"com.computesdk.agent_dir\":\"%s\","
+		 "\"com.computesdk.run_dir\":\"%s\",\"com.computesdk.pool\":\"00000000000000bb\"},\"HostConfig\":{\"NetworkMode\":\"none\"}}",
+		 image, hex, run_dir);
+	CHECK(raw("POST", "/containers/create", body, out, sizeof(out)) == 201, "a half-made member's container: %s", out);
+	/* and one whose markers are gone (a lost run_dir): nobody owns it */
+	snprintf(body, sizeof(body),
+		 "{\"Image\":\"%s\",\"Cmd\":[\"sleep\",\"600\"],\"Labels\":{\"com.computesdk.sandbox\":\"pool\",\"com.computesdk.agent_dir\":\"00000000000000cc\","
+		 "\"com.computesdk.run_dir\":\"%s\",\"com.computesdk.pool\":\"00000000000000bb\"},\"HostConfig\":{\"NetworkMode\":\"none\"}}",
+		 image, run_dir);
+	CHECK(raw("POST", "/containers/create", body, out, sizeof(out)) == 201, "an orphan member's container: %s", out);
+	CHECK(pool_containers(run_dir) == 5, "5 containers of the pool label before drain: %d", pool_containers(run_dir));
+	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == 0 && !strcmp(st, "{\"destroyed\":4}"), "drain: '%s' %s", st, last_error);
+	CHECK(pool_containers(run_dir) == 1, "only the claimed container of the pool label after drain: %d", pool_containers(run_dir));
+	memset(&s, 0, sizeof(s));
+	CHECK(ksb && in_list(ctx, kept.value) == 1 && M->run_command(ctx, ksb, "echo kept", &no_run, &s, &(int){ 0 }) == 0 &&
+	      !strcmp(out1(&s), "kept\n"), "the claimed sandbox survives the drain: '%s' %s", out1(&s), last_error);
+	sink_free(&s);
+	if (ksb)
+		M->release(ctx, ksb);
+	CHECK(M->destroy(ctx, kept.value) == 0, "destroy: %s", last_error);
+	CHECK(pool_containers(run_dir) == 0, "no container of the pool label after drain and destroy: %d", pool_containers(run_dir));
+	leftovers(run_dir, out, sizeof(out));
+	CHECK(out[0] == '\0', "nothing of the pool left in %s: '%s'", run_dir, out);
+	CHECK(pool_json(ctx, "pool.status", st, sizeof(st)) == 0 && strstr(st, "\"ready\":0") && strstr(st, "\"drained\":true"),
+	      "status after drain: %s", st);
+}
+
+/* A refiller killed while it makes a member: the next drain leaves nothing. */
+static void test_pool_killed(const char *const *kv, void *ctx, const char *run_dir)
+{
+	char cmd[4400], out[4096], st[512];
+	int seen = 0, status;
+	pid_t pid = fork();
+	FILE *p;
+
+	if (pid == 0) {
+		void *c = open_kv(kv);
+		struct csdk_text t = { "" };
+
+		if (c)
+			extension(c, "pool.fill", NULL, &t);
+		_exit(0);
+	}
+	/* until its marker .new-HEX names a container: what it made is recorded */
+	snprintf(cmd, sizeof(cmd), "grep -l container %s/pool/*/.new-* 2>/dev/null | head -1", run_dir);
+	for (double until = now_ms() + 60000; !seen && now_ms() < until;) {
+		if ((p = popen(cmd, "r"))) {
+			seen = fgets(out, sizeof(out), p) != NULL;
+			pclose(p);
+		}
+		if (!seen)
+			usleep(2000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK(seen && WIFSIGNALED(status), "a refiller killed with a member under way (seen %d)", seen);
+	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == 0 && strstr(st, "\"destroyed\":"), "drain: %s %s", st, last_error);
+	CHECK(pool_containers(run_dir) == 0, "no container of the pool label after a killed refiller and a drain: %d", pool_containers(run_dir));
+	leftovers(run_dir, out, sizeof(out));
+	CHECK(out[0] == '\0', "nothing of the pool left in %s after a killed refiller: '%s'", run_dir, out);
+}
+
+static void test_pool(const char *image)
+{
+	char run_dir[] = "/tmp/csdk-pool-test.XXXXXX", st[1024], probe[4400];
+	const char *agent = getenv("CSDK_TEST_AGENT") ? getenv("CSDK_TEST_AGENT") : CSDK_TEST_AGENT_PATH;
+	const char *kv[] = { "image", image, "mode", "gateway", "agent", agent, "run_dir", run_dir, "pool", "2", NULL };
+	const char *direct[] = { "image", image, "pool", "2", NULL };
+	const char *off[] = { "image", image, "mode", "gateway", "agent", agent, "run_dir", run_dir, NULL };
+	void *ctx;
+
+	if (access(agent, X_OK) < 0) {
+		fprintf(stderr, "SKIP: pool cases (no csdk-agent at %s; build agent/ first)\n", agent);
+		return;
+	}
+	/* a sanitizer build links the agent dynamically: the image has none of its libraries */
+	snprintf(probe, sizeof(probe), "readelf -l '%s' 2>/dev/null | grep -q INTERP", agent);
+	if (system(probe) == 0) {
+		fprintf(stderr, "SKIP: pool cases (%s is not a static binary; containers cannot run it)\n", agent);
+		return;
+	}
+	CHECK(mkdtemp(run_dir) != NULL, "mkdtemp");
+	CHECK(open_kv(direct) == NULL && last_code == CSDK_ECONFIG &&
+	      !strcmp(last_error, "pool=2 needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0"),
+	      "pool in direct mode: %s", last_error);
+	extension = M->extension;
+	CHECK(extension != NULL, "the plugin has the extension method");
+	if (!extension)
+		return;
+	ctx = open_kv(off);
+	CHECK(ctx && pool_json(ctx, "pool.fill", st, sizeof(st)) == CSDK_ECONFIG &&
+	      !strcmp(last_error, "the pool is off; set pool (CSDK_DOCKER_POOL) to the number of ready containers to keep"),
+	      "fill with the pool off: %s", last_error);
+	CHECK(ctx && pool_json(ctx, "pool.shrink", st, sizeof(st)) == CSDK_EUNSUPPORTED &&
+	      !strcmp(last_error, "the docker provider has no operation 'pool.shrink'; use pool.status, pool.fill or pool.drain"),
+	      "an unknown operation: %s", last_error);
+	if (ctx)
+		M->teardown(ctx);
+	ctx = open_kv(kv);
+	CHECK(ctx != NULL, "open with pool=2: %s", last_error);
+	if (!ctx)
+		return;
+	CHECK(pool_json(ctx, "pool.fill", st, sizeof(st)) == 0 && strstr(st, "\"size\":2,\"ready\":2,\"making\":0"), "fill: %s %s", st, last_error);
+	test_pool_claim(ctx, run_dir);
+	test_pool_token(ctx, run_dir);
+	test_pool_concurrency(kv, ctx);
+	test_pool_named(ctx);
+	test_pool_drain(ctx, run_dir, image);
+	test_pool_killed(kv, ctx, run_dir);
+	M->teardown(ctx);
+	{
+		char cmd[200];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", run_dir);
+		CHECK(system(cmd) == 0, "rm run_dir");
+	}
+}
+
 int main(void)
 {
 	const struct csdk_plugin *p = NULL;
@@ -1138,6 +1609,8 @@ int main(void)
 			CHECK(k->type == CSDK_CONFIG_SIZE && k->min == 0 && k->max == INT64_MAX, "memory is a size key");
 		else if (!strcmp(k->key, "no_new_privileges") || !strcmp(k->key, "read_only"))
 			CHECK(k->type == CSDK_CONFIG_BOOL, "%s is a boolean key", k->key);
+		else if (!strcmp(k->key, "pool"))
+			CHECK(k->type == CSDK_CONFIG_INT && k->min == 0 && k->max == 1000, "pool is an int key 0..1000");
 		else if (!strcmp(k->key, "timeout"))
 			CHECK(k->type == CSDK_CONFIG_DURATION && k->min == 0 && k->max == INT64_MAX, "timeout is a duration key");
 		else
@@ -1163,6 +1636,7 @@ int main(void)
 	test_expiry(image);
 	test_containment(image);
 	test_hardening(image, debian);
+	test_pool(image);
 	if (debian && *debian)
 		test_run_code(debian);
 	else
