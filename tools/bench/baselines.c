@@ -22,13 +22,36 @@
 
 extern char **environ;
 
+/* Reads fd to its end, keeping its first 4 KiB in *buf (grown, NUL-terminated) when buf is not NULL: enough to explain a failure. */
+static void read_head(int fd, char **buf)
+{
+	char chunk[65536];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (buf && len < 4096) {
+			char *grown = realloc(*buf, len + (size_t)n + 1);
+
+			if (grown) {
+				*buf = grown;
+				memcpy(*buf + len, chunk, (size_t)n);
+				len += (size_t)n;
+				(*buf)[len] = '\0';
+			}
+		}
+	}
+}
+
 int tool_bench_run_argv(int *status_out, char *const *argv, char **output_out)
 {
 	posix_spawn_file_actions_t fa;
-	char *buf = NULL, chunk[65536];
-	size_t len = 0;
+	char *buf = NULL;
 	int fds[2], rc, status = 0, saved;
-	ssize_t n;
 	pid_t pid;
 
 	*status_out = -1;
@@ -49,23 +72,7 @@ int tool_bench_run_argv(int *status_out, char *const *argv, char **output_out)
 		errno = rc;
 		return -1;
 	}
-	for (;;) {
-		n = read(fds[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		/* Keep the first bytes only: enough to explain a failure. */
-		if (output_out && len < 4096) {
-			char *grown = realloc(buf, len + (size_t)n + 1);
-			if (grown) {
-				buf = grown;
-				memcpy(buf + len, chunk, (size_t)n);
-				len += (size_t)n;
-				buf[len] = '\0';
-			}
-		}
-	}
+	read_head(fds[0], output_out ? &buf : NULL);
 	saved = errno;
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0) {
@@ -308,8 +315,8 @@ static void local_child(const struct bwrap_state *st, char *const *argv, int out
 static int run_local(const struct bwrap_state *st, char *const *argv, int *status_out, char **output_out)
 {
 	int op[2] = { -1, -1 }, ip[2] = { -1, -1 }, filter = -1, status = 0, rc = -1, saved = 0;
-	char info[1024], chunk[65536], *buf = NULL;
-	size_t got = 0, len = 0;
+	char info[1024], *buf = NULL;
+	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -330,21 +337,7 @@ static int run_local(const struct bwrap_state *st, char *const *argv, int *statu
 		if (strchr(info, '}'))
 			break;
 	}
-	while ((n = read(op[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		if (len < 4096) {
-			char *grown = realloc(buf, len + (size_t)n + 1);
-			if (grown) {
-				buf = grown;
-				memcpy(buf + len, chunk, (size_t)n);
-				len += (size_t)n;
-				buf[len] = '\0';
-			}
-		}
-	}
+	read_head(op[0], &buf);
 	saved = errno;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
