@@ -120,9 +120,10 @@ struct csdkc_refiller {
 };
 /**
  * Fills out from config: pool_refiller (env names its variable; an
- * absolute path), else installed (default_path), else the build tree's
- * plugins/local/csdk-pool-refill next to the plugin of self (a function of
- * it); the configured keys as KEY=VALUE. 0, or CSDK_ECONFIG (host->error
+ * absolute path), else, for a plugin of self (a function of it) loaded
+ * from a build tree's plugins/NAME/.libs, that tree's
+ * plugins/local/csdk-pool-refill, else the installed default_path; the
+ * configured keys as KEY=VALUE. 0, or CSDK_ECONFIG (host->error
  * set) / CSDK_ENOMEM. Free with csdkc_refiller_free.
  */
 int csdkc_refiller_init(struct csdkc_refiller *out, const struct csdk_host *host, const char *provider, const char *env,

@@ -195,8 +195,8 @@ int csdkc_refiller_init(struct csdkc_refiller *out, const struct csdk_host *host
 	if (dladdr((void *)(uintptr_t)self, &info) && info.dli_fname && (slash = strrchr(info.dli_fname, '/')) &&
 	    !(out->plugin_dir = strndup(info.dli_fname, (size_t)(slash - info.dli_fname))))
 		return CSDK_ENOMEM;
-	/* not installed: the build tree's (PLUGIN/.libs/../../local) */
-	if (!v && access(default_path, X_OK) && out->plugin_dir &&
+	/* a plugin of a build tree (plugins/NAME/.libs) runs that tree's, not an older installed one */
+	if (!v && out->plugin_dir && strlen(out->plugin_dir) > 6 && !strcmp(out->plugin_dir + strlen(out->plugin_dir) - 6, "/.libs") &&
 	    asprintf(&out->path, "%s/../../local/csdk-pool-refill", out->plugin_dir) > 0 && access(out->path, X_OK)) {
 		free(out->path);
 		out->path = NULL;
