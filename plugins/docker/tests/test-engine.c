@@ -1666,6 +1666,14 @@ static void test_pool(const char *image)
 	CHECK(open_kv(direct) == NULL && last_code == CSDK_ECONFIG &&
 	      !strcmp(last_error, "pool=2 needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0"),
 	      "pool in direct mode: %s", last_error);
+	{
+		const char *rel[] = { "image", image, "mode", "gateway", "agent", agent, "run_dir", run_dir, "pool", "2",
+				      "pool_refiller", "csdk-pool-refill", NULL };
+
+		CHECK(open_kv(rel) == NULL && last_code == CSDK_ECONFIG &&
+		      !strcmp(last_error, "invalid value 'csdk-pool-refill' for pool_refiller (CSDK_DOCKER_POOL_REFILLER); use the absolute path of csdk-pool-refill"),
+		      "a relative pool_refiller: %s", last_error);
+	}
 	extension = M->extension;
 	CHECK(extension != NULL, "the plugin has the extension method");
 	if (!extension)
