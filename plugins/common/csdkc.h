@@ -88,6 +88,8 @@ int csdkc_code_classify(const char *runtime, int exit_code, const struct csdkc_c
 /* pool.c: warm pools (docs/pools.md), the parts the providers share. */
 
 struct csdk_host;
+struct csdk_config;
+struct csdk_config_key;
 struct csdk_create_request;
 
 /**
@@ -95,7 +97,7 @@ struct csdk_create_request;
  * HASH from desc: everything a member is made with.
  */
 int csdkc_pool_dir(char *out, size_t outlen, const char *base, const char *desc, char *err, size_t errlen);
-/** The refill lock of a pool directory (flock): its descriptor, or -1 with errno (EWOULDBLOCK: another process holds it, with nonblock). */
+/** The refill lock of a pool directory (flock; the holder's pid written in it): its descriptor, or -1 with errno (EWOULDBLOCK: another process holds it, with nonblock). */
 int csdkc_pool_lock(const char *dir, int nonblock);
 /** 1 when drain marked the pool: a refiller stops before its next member. */
 int csdkc_pool_drained(const char *dir);
@@ -106,14 +108,44 @@ void csdkc_pool_set_drained(const char *dir, int on);
 long csdkc_pool_members(const char *dir, int (*member)(const char *name), long *making);
 /** After a create: clears the drained mark; 1 when fewer than size are ready and no refiller holds the lock (start one). */
 int csdkc_pool_wants_refill(const char *dir, int (*member)(const char *name), long size);
+/** The program a create runs to refill a pool (csdk-pool-refill), with what it needs. */
+struct csdkc_refiller {
+	char *path;        /* pool_refiller, else installed, else the build tree's */
+	char *provider;    /* the provider it opens */
+	char *plugin_dir;  /* the directory of the calling plugin (CSDK_PLUGIN_PATH for it) */
+	char **pairs;      /* "key=value" of the caller's configuration */
+	size_t n_pairs;
+	const char *env;   /* the environment variable of pool_refiller, for messages */
+	int warned;
+};
 /**
- * Starts the detached refiller of dir: forks twice (the caller reaps the
- * first child at once, so it never waits for a refill). Returns 1 in the
- * refiller, which runs in a session of its own with no descriptor of the
- * caller, standard error on dir/refill.log, and *out a copy of parent whose
- * error writes there and log drops; it must end with _exit. Returns 0 in the caller.
+ * Fills out from config: pool_refiller (env names its variable; an
+ * absolute path), else, for a plugin of self (a function of it) loaded
+ * from a build tree's plugins/NAME/.libs, that tree's
+ * plugins/local/csdk-pool-refill, else the installed default_path; the
+ * configured keys as KEY=VALUE. 0, or CSDK_ECONFIG (host->error
+ * set) / CSDK_ENOMEM. Free with csdkc_refiller_free.
  */
-int csdkc_pool_detach(const char *dir, const struct csdk_host *parent, struct csdk_host *out);
+int csdkc_refiller_init(struct csdkc_refiller *out, const struct csdk_host *host, const char *provider, const char *env,
+			const char *default_path, const void *self, const struct csdk_config *config,
+			const struct csdk_config_key *keys, size_t n_keys);
+void csdkc_refiller_free(struct csdkc_refiller *r);
+/**
+ * Starts r's program detached for the pool in dir: `PATH --provider P
+ * ARG KEY=VALUE...`, in a session of its own, stdin and stdout /dev/null,
+ * standard error on dir/refill.log, none of the caller's other descriptors.
+ * The caller forks twice and reaps the first child at once (never waits for
+ * the refill); between fork and exec only async-signal-safe calls run, so
+ * a threaded caller is safe. A refiller that cannot run is logged once.
+ */
+void csdkc_pool_spawn(struct csdkc_refiller *r, const struct csdk_host *host, const char *dir, const char *arg);
+/**
+ * The refill lock of dir, waiting up to wait_ms for the refiller that holds
+ * it (its pid noted in the lock file): 0 with *out, CSDK_ETIMEOUT naming
+ * the holder and wait_key (how to wait longer), or CSDK_EIO; err says which.
+ */
+int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, const char *wait_key, int *out,
+			 char *err, size_t errlen);
 /**
  * A claimed member's agent takes a new token and the create's envs (POST
  * /init, authenticated with the member's token) over the socket sock; run

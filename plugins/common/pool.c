@@ -1,16 +1,17 @@
 /*
  * Warm pools (docs/pools.md), the parts every provider's pool shares: the
  * shape directory of a configuration, its refill lock and drained mark,
- * the detached refiller, and the token exchange with a member's agent.
+ * the start of the detached refiller (csdk-pool-refill), and the token
+ * exchange with a member's agent.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include <csdk/plugin.h>
 
 #include "csdkc.h"
+
+extern char **environ;
 
 #define REFILL_LOCK "refill.lock"
 #define REFILL_LOG "refill.log"
@@ -55,6 +58,16 @@ fail:
 	return CSDK_EIO;
 }
 
+/* The holder's pid, written by whoever takes the lock (status and errors name it). */
+static void lock_note_pid(int fd)
+{
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
+		return;
+}
+
 int csdkc_pool_lock(const char *dir, int nonblock)
 {
 	char path[4300];
@@ -72,6 +85,7 @@ int csdkc_pool_lock(const char *dir, int nonblock)
 			return -1;
 		}
 	}
+	lock_note_pid(fd);
 	return fd;
 }
 
@@ -130,82 +144,158 @@ int csdkc_pool_wants_refill(const char *dir, int (*member)(const char *name), lo
 
 /* ---------------------------------------------------------- the detached refiller */
 
-static int refill_log_fd = -1;
-
-__attribute__((format(printf, 3, 4)))
-static int quiet_error(const struct csdk_host *host, int code, const char *fmt, ...)
+int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, const char *wait_key, int *out,
+			 char *err, size_t errlen)
 {
-	va_list ap;
-
-	(void)host;
-	if (refill_log_fd >= 0) {
-		va_start(ap, fmt);
-		dprintf(refill_log_fd, "%lld error %d: ", (long long)csdkc_now_ms(), code);
-		vdprintf(refill_log_fd, fmt, ap);
-		dprintf(refill_log_fd, "\n");
-		va_end(ap);
-	}
-	return code;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void quiet_log(const struct csdk_host *host, enum csdk_log_level level, const char *fmt, ...)
-{
-	(void)host;
-	(void)level;
-	(void)fmt;
-}
-
-/*
- * In the grandchild: a new session, no descriptor of the caller (a copy
- * would hold its flock locks and keep its pipes open), and a host table
- * whose error writes to refill.log, since the caller's may hold locks of
- * threads that are not here.
- */
-static void detached(const char *dir, const struct csdk_host *parent, struct csdk_host *out)
-{
-	char path[4400];
-	sigset_t all;
+	int64_t deadline = csdkc_now_ms() + wait_ms;
+	char path[4300], pid[24] = "";
+	ssize_t n;
 	int fd;
 
-	for (int sig = 1; sig < 32; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (syscall(SYS_close_range, 0u, ~0u, 0u) < 0)
-		for (fd = 0; fd < 65536; fd++)
-			close(fd);
-	fd = open("/dev/null", O_RDWR);
-	if (fd == 0) {
-		dup2(0, 1);
-		snprintf(path, sizeof(path), "%s/" REFILL_LOG, dir);
-		if (open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600) == 2)
-			refill_log_fd = 2;
-		else
-			dup2(0, 2);
+	while ((fd = csdkc_pool_lock(dir, 1)) < 0) {
+		if (errno != EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: cannot open %s/" REFILL_LOCK ": %s; check the state directory", what, dir, strerror(errno));
+			return CSDK_EIO;
+		}
+		if (csdkc_now_ms() >= deadline)
+			break;
+		poll(NULL, 0, 20);
 	}
-	*out = *parent;
-	out->error = quiet_error;
-	out->log = quiet_log;
+	if (fd >= 0) {
+		*out = fd;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+	}
+	snprintf(err, errlen, "%s: the refiller of %s (pid %s) still holds " REFILL_LOCK " after %lld ms; try again, raise %s, or stop it with kill %s",
+		 what, dir, pid[0] ? pid : "unknown", (long long)wait_ms, wait_key, pid[0] ? pid : "PID");
+	return CSDK_ETIMEOUT;
 }
 
-int csdkc_pool_detach(const char *dir, const struct csdk_host *parent, struct csdk_host *out)
+int csdkc_refiller_init(struct csdkc_refiller *out, const struct csdk_host *host, const char *provider, const char *env,
+			const char *default_path, const void *self, const struct csdk_config *config,
+			const struct csdk_config_key *keys, size_t n_keys)
 {
+	const char *v = host->config_get(config, "pool_refiller");
+	const char *slash;
+	Dl_info info;
+
+	memset(out, 0, sizeof(*out));
+	out->env = env;
+	if (v && v[0] != '/')
+		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for pool_refiller (%s); use the absolute path of csdk-pool-refill", v, env);
+	if (!(out->provider = strdup(provider)))
+		return CSDK_ENOMEM;
+	/* the refiller opens this very plugin, with this configuration */
+	if (dladdr((void *)(uintptr_t)self, &info) && info.dli_fname && (slash = strrchr(info.dli_fname, '/')) &&
+	    !(out->plugin_dir = strndup(info.dli_fname, (size_t)(slash - info.dli_fname))))
+		return CSDK_ENOMEM;
+	/* a plugin of a build tree (plugins/NAME/.libs) runs that tree's, not an older installed one */
+	if (!v && out->plugin_dir && strlen(out->plugin_dir) > 6 && !strcmp(out->plugin_dir + strlen(out->plugin_dir) - 6, "/.libs") &&
+	    asprintf(&out->path, "%s/../../local/csdk-pool-refill", out->plugin_dir) > 0 && access(out->path, X_OK)) {
+		free(out->path);
+		out->path = NULL;
+	}
+	if (!out->path && !(out->path = strdup(v ? v : default_path)))
+		return CSDK_ENOMEM;
+	if (!(out->pairs = calloc(n_keys + 1, sizeof(char *))))
+		return CSDK_ENOMEM;
+	for (size_t i = 0; i < n_keys; i++)
+		if ((v = host->config_get(config, keys[i].key)) &&
+		    asprintf(&out->pairs[out->n_pairs++], "%s=%s", keys[i].key, v) < 0)
+			return CSDK_ENOMEM;
+	return 0;
+}
+
+void csdkc_refiller_free(struct csdkc_refiller *r)
+{
+	for (size_t i = 0; r->pairs && i < r->n_pairs; i++)
+		free(r->pairs[i]);
+	free(r->pairs);
+	free(r->path);
+	free(r->provider);
+	free(r->plugin_dir);
+	memset(r, 0, sizeof(*r));
+}
+
+/* In the grandchild, before exec: async-signal-safe calls only. */
+static void exec_refiller(char **argv, char **envp, const char *log, const char *failed)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int fd, nul;
+
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+	}
+	/* never the caller's standard error (a server's log) */
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	dup2(fd >= 0 ? fd : nul, 2);
+	/* a copy of the caller's descriptors would hold its flock locks and keep its pipes open */
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+		for (fd = 3; fd < 65536; fd++)
+			close(fd);
+	execve(argv[0], argv, envp);
+	if (write(2, failed, strlen(failed)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+void csdkc_pool_spawn(struct csdkc_refiller *r, const struct csdk_host *host, const char *dir, const char *arg)
+{
+	char log[4400], failed[4600], *plugin_path = NULL, **argv = NULL, **envp = NULL;
+	size_t n_env = 0, a = 0, e = 0;
 	pid_t pid;
 
+	if (access(r->path, X_OK) < 0) {
+		if (!__atomic_exchange_n(&r->warned, 1, __ATOMIC_RELAXED))
+			host->log(host, CSDK_LOG_WARN, "pools are not refilled in the background: the refiller %s cannot run (%s); install csdk, set pool_refiller (%s), or refill with csdk pool fill",
+				  r->path, strerror(errno), r->env);
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/" REFILL_LOG, dir);
+	snprintf(failed, sizeof(failed), "cannot run the pool refiller %s; install csdk, or set pool_refiller (%s) to its path\n", r->path, r->env);
+	while (environ[n_env])
+		n_env++;
+	if (r->plugin_dir && asprintf(&plugin_path, "CSDK_PLUGIN_PATH=%s", r->plugin_dir) < 0)
+		plugin_path = NULL;
+	if ((r->plugin_dir && !plugin_path) || !(argv = calloc(r->n_pairs + 5, sizeof(char *))) ||
+	    !(envp = calloc(n_env + 2, sizeof(char *))))
+		goto out;
+	argv[a++] = r->path;
+	argv[a++] = "--provider";
+	argv[a++] = r->provider;
+	argv[a++] = (char *)arg;
+	for (size_t i = 0; i < r->n_pairs; i++)
+		argv[a++] = r->pairs[i];
+	for (size_t i = 0; i < n_env; i++)
+		if (strncmp(environ[i], "CSDK_PLUGIN_PATH=", 17))
+			envp[e++] = environ[i];
+	if (plugin_path)
+		envp[e++] = plugin_path;
 	if ((pid = fork()) == 0) {
 		setsid();
-		if (fork() == 0) {
-			detached(dir, parent, out);
-			return 1;
-		}
+		if (fork() == 0)
+			exec_refiller(argv, envp, log, failed);
 		_exit(0);
 	}
 	if (pid > 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-	return 0;
+out:
+	free(plugin_path);
+	free(argv);
+	free(envp);
 }
 
 /* ---------------------------------------------------------- claiming */

@@ -24,6 +24,8 @@
  * (gateway mode) at its deadline: the sandbox expired */
 #define DOCKERP_EXPIRED 124
 #define DOCKERP_DEFAULT_TIMEOUT_MS 1800000
+/* how long drain waits for a refiller that holds a pool's lock */
+#define DOCKERP_POOL_WAIT_MS 30000
 #define DOCKERP_DEFAULT_MEMORY (2LL << 30)
 /* gateway mode: the label naming the sandbox's directory below run_dir */
 #define DOCKERP_AGENT_LABEL "com.computesdk.agent_dir"
@@ -71,6 +73,8 @@ struct dockerp_docker {
 	char *run_dir;          /* RUN_DIR/HEX per sandbox: the agent's socket and token */
 	int agent_tcp;          /* the agent is copied in and reached over TCP (a remote engine) */
 	int64_t pool;           /* pool = N: ready members kept per configuration, 0: none */
+	int64_t pool_wait_ms;   /* how long drain waits for a refiller */
+	struct csdkc_refiller refiller; /* csdk-pool-refill, with this configuration */
 	int checked; /* the endpoint answered /_ping as an engine */
 	int podman;  /* its /_ping carried Libpod-Api-Version */
 };
@@ -187,7 +191,7 @@ int dockerp_pool_commit_config(struct dockerp_docker *ctx, const char *container
 int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *out);
 /** Remove a sandbox's claim record (destroy, expiry). */
 void dockerp_pool_forget(struct dockerp_docker *ctx, const char *hex);
-/** The extension method: pool.status, pool.fill, pool.drain (docs/plugin-abi.md, Extensions), JSON in out. */
+/** The extension method: pool.status, pool.fill, pool.drain, pool.refill (docs/plugin-abi.md, Extensions), JSON in out. */
 int dockerp_m_extension(void *ctx, const char *op, const char *arg, struct csdk_text *out);
 
 /* named.c */

@@ -48,6 +48,10 @@ static const struct csdk_config_key docker_config_keys[] = {
 	  .help = "directory of the agents' sockets and tokens in gateway mode (default $XDG_RUNTIME_DIR/csdk-docker, else /tmp/csdk-docker-UID)" },
 	{ .key = "pool", .env = "CSDK_DOCKER_POOL", .type = CSDK_CONFIG_INT, .min = 0, .max = 1000,
 	  .help = "ready containers kept per configuration and image, so create claims one instead of making it; mode=gateway with a local engine (default 0: no pool; see docs/pools.md)" },
+	{ .key = "pool_wait", .env = "CSDK_DOCKER_POOL_WAIT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
+	  .help = "how long pool fill and pool drain wait for a refiller that holds a pool's lock (default 30s)" },
+	{ .key = "pool_refiller", .env = "CSDK_DOCKER_POOL_REFILLER",
+	  .help = "the program a create runs to refill a pool (default " DOCKERP_DEFAULT_REFILLER ")" },
 	{ .key = "timeout", .env = "CSDK_DOCKER_TIMEOUT", .type = CSDK_CONFIG_DURATION, .min = 0, .max = INT64_MAX,
 	  .help = "default sandbox lifetime (ms, or 30s, 5m, 2h; default 30m; 0 = never expires)" },
 };
@@ -96,6 +100,7 @@ static int gateway_init(struct dockerp_docker *ctx, const struct csdk_config *co
 {
 	const struct csdk_host *host = ctx->host;
 	const char *v = host->config_get(config, "mode");
+	int rc;
 
 	if (v && strcmp(v, "direct") && strcmp(v, "gateway"))
 		return host->error(host, CSDK_ECONFIG, "invalid value '%s' for mode; use direct or gateway", v);
@@ -126,6 +131,12 @@ static int gateway_init(struct dockerp_docker *ctx, const struct csdk_config *co
 		return host->error(host, CSDK_ECONFIG,
 			"pool=%lld needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0",
 			(long long)ctx->pool);
+	ctx->pool_wait_ms = DOCKERP_POOL_WAIT_MS;
+	host->config_get_int(config, "pool_wait", &ctx->pool_wait_ms);
+	if ((rc = csdkc_refiller_init(&ctx->refiller, host, "docker", "CSDK_DOCKER_POOL_REFILLER", DOCKERP_DEFAULT_REFILLER,
+				      (const void *)dockerp_m_extension, config, docker_config_keys,
+				      sizeof(docker_config_keys) / sizeof(docker_config_keys[0]))))
+		return rc == CSDK_ENOMEM ? host->error(host, rc, "out of memory opening the docker provider") : rc;
 	if (!ctx->gateway)
 		return 0;
 	/* the agent's socket and binary are bind-mounted: the engine must share this machine's files */
@@ -198,6 +209,7 @@ static int docker_init(const struct csdk_host *host, const struct csdk_config *c
 fail:
 	dockerp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
+	csdkc_refiller_free(&ctx->refiller);
 	free(ctx->run_dir);
 	free(ctx);
 	return rc;
@@ -211,6 +223,7 @@ static void docker_teardown(void *vctx)
 		return;
 	dockerp_http_endpoint_free(&ctx->ep);
 	pthread_mutex_destroy(&ctx->lock);
+	csdkc_refiller_free(&ctx->refiller);
 	free(ctx->run_dir);
 	free(ctx);
 }

@@ -7,7 +7,7 @@
  * one rename wins), then gives its agent a new token and the envs, starts
  * its lifetime, and writes the claim record there, which stands in for the
  * labels (they cannot change after create). A detached refiller (one per
- * shape: refill.lock) makes new members.
+ * shape: refill.lock), the program csdk-pool-refill, makes new members.
  */
 #include "config.h"
 
@@ -322,14 +322,31 @@ out:
 	return rc;
 }
 
-/* Fills dir up to pool members, unless another refiller holds the lock (as the local provider's refill). */
+/* The refill lock of dir, waiting up to pool_wait for the refiller that holds it. */
+static int lock_wait(struct dockerp_docker *ctx, const char *dir, const char *what, int *out)
+{
+	char err[CSDKC_ERR_MAX];
+	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, "pool_wait (CSDK_DOCKER_POOL_WAIT)", out, err, sizeof(err));
+
+	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
+}
+
+/*
+ * Fills dir up to pool members (as the local provider's refill): with wait,
+ * after waiting up to pool_wait for a refiller that runs; without, unless
+ * one runs.
+ */
 static int refill(struct dockerp_docker *ctx, const char *image, const char *dir, const char *shape, int wait)
 {
 	int lock, rc = 0;
 
 	for (;;) {
-		if ((lock = csdkc_pool_lock(dir, !wait)) < 0)
+		if (wait) {
+			if ((rc = lock_wait(ctx, dir, "pool fill", &lock)))
+				return rc;
+		} else if ((lock = csdkc_pool_lock(dir, 1)) < 0) {
 			return 0;
+		}
 		if (destroy_members(ctx, dir, 0))
 			destroy_orphans(ctx, &(long){ 0 });
 		destroy_stale_claims(ctx);
@@ -344,19 +361,12 @@ static int refill(struct dockerp_docker *ctx, const char *image, const char *dir
 void dockerp_pool_kick(struct dockerp_docker *ctx, const char *image)
 {
 	char dir[4300], shape[17];
-	struct csdk_host host;
 
 	if (!dockerp_pool_serves(ctx, NULL) || shape_dir(ctx, image, dir, sizeof(dir), shape) ||
 	    !csdkc_pool_wants_refill(dir, hex_ok, ctx->pool))
 		return;
-	if (csdkc_pool_detach(dir, ctx->host, &host) == 1) {
-		struct dockerp_docker child = *ctx;
-
-		child.host = &host;
-		pthread_mutex_init(&child.lock, NULL);
-		refill(&child, image, dir, shape, 0);
-		_exit(0);
-	}
+	/* fork and exec: the caller may have threads, whose locks a forked copy would inherit held */
+	csdkc_pool_spawn(&ctx->refiller, ctx->host, dir, image);
 }
 
 /* ---------------------------------------------------------- claiming */
@@ -624,21 +634,23 @@ static int drain(struct dockerp_docker *ctx, json_t **out)
 		return rc;
 	snprintf(path, sizeof(path), "%s/pool", ctx->run_dir);
 	if ((d = opendir(path))) {
-		while ((de = readdir(d))) {
+		while (!rc && (de = readdir(d))) {
 			int lock;
 
 			if (!hex_ok(de->d_name))
 				continue;
 			snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
 			csdkc_pool_set_drained(dir, 1);
-			/* a refiller stops at the mark; its member under way is waited for */
-			lock = csdkc_pool_lock(dir, 0);
+			/* a refiller stops at the mark; its member under way is waited for, up to pool_wait */
+			if ((rc = lock_wait(ctx, dir, "pool drain", &lock)))
+				break;
 			n += destroy_members(ctx, dir, 1);
-			if (lock >= 0)
-				close(lock);
+			close(lock);
 		}
 		closedir(d);
 	}
+	if (rc)
+		return rc;
 	n += destroy_stale_claims(ctx);
 	if ((rc = destroy_orphans(ctx, &n)))
 		return rc;
@@ -646,7 +658,24 @@ static int drain(struct dockerp_docker *ctx, json_t **out)
 	return *out ? 0 : ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
 }
 
-static int pool_op(struct dockerp_docker *ctx, const char *op, json_t **out)
+/* The detached refiller's work (csdk-pool-refill): the pool of image, unless another refiller runs. */
+static int refill_op(struct dockerp_docker *ctx, const char *image, json_t **out)
+{
+	char dir[4300], shape[17];
+	int rc;
+
+	if (!image || !*image)
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "pool.refill: no image given; pass the image of the pool to refill");
+	if (!dockerp_pool_serves(ctx, NULL))
+		return ctx->host->error(ctx->host, CSDK_ECONFIG,
+					"pool.refill: the pool is off; set pool (CSDK_DOCKER_POOL) to the number of ready containers to keep");
+	if ((rc = shape_dir(ctx, image, dir, sizeof(dir), shape)) || (rc = refill(ctx, image, dir, shape, 0)))
+		return rc;
+	*out = json_pack("{s:s}", "refilled", image);
+	return *out ? 0 : ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
+}
+
+static int pool_op(struct dockerp_docker *ctx, const char *op, const char *arg, json_t **out)
 {
 	char dir[4300], shape[17];
 	int rc;
@@ -654,9 +683,11 @@ static int pool_op(struct dockerp_docker *ctx, const char *op, json_t **out)
 	*out = NULL;
 	if (!strcmp(op, "pool.drain"))
 		return drain(ctx, out);
+	if (!strcmp(op, "pool.refill"))
+		return refill_op(ctx, arg, out);
 	if (strcmp(op, "pool.status") && strcmp(op, "pool.fill"))
 		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
-					"the docker provider has no operation '%s'; use pool.status, pool.fill or pool.drain", op);
+					"the docker provider has no operation '%s'; use pool.status, pool.fill, pool.drain or pool.refill", op);
 	if ((rc = shape_dir(ctx, ctx->image, dir, sizeof(dir), shape)))
 		return rc;
 	if (!strcmp(op, "pool.fill")) {
@@ -678,10 +709,9 @@ int dockerp_m_extension(void *vctx, const char *op, const char *arg, struct csdk
 	char *text;
 	int rc;
 
-	(void)arg;
 	if (!op)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no operation given; use pool.status, pool.fill or pool.drain");
-	if ((rc = pool_op(ctx, op, &res)))
+		return ctx->host->error(ctx->host, CSDK_EINVAL, "no operation given; use pool.status, pool.fill, pool.drain or pool.refill");
+	if ((rc = pool_op(ctx, op, arg, &res)))
 		return rc;
 	text = json_dumps(res, JSON_COMPACT);
 	json_decref(res);

@@ -70,13 +70,10 @@ struct localp_local {
 	struct localp_shape *shapes;  /* pool's and pools' shapes */
 	size_t n_shapes;
 	int64_t pool_wait_ms;    /* how long fill and drain wait for a refiller */
-	char *refiller;          /* csdk-pool-refill */
-	char *plugin_dir;        /* the directory of this csdk-local.so, for the refiller */
-	char **config_pairs;     /* "key=value" of this configuration, for the refiller */
-	size_t n_config_pairs;
+	struct csdkc_refiller refiller; /* csdk-pool-refill, with this configuration */
 	char *bwrap;             /* absolute path of bwrap, or NULL */
 	pthread_mutex_t probe_lock;
-	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned, refiller_warned;
+	int probed, bwrap_works, warned, net_warned, cgroup_warned, slirp_warned;
 	char probe_error[256];
 };
 

@@ -8,25 +8,15 @@
 #include "config.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "local.h"
-
-#define REFILL_LOCK "refill.lock"
-#define REFILL_LOG "refill.log"
-
-extern char **environ;
 
 /* ---------------------------------------------------------- shapes */
 
@@ -113,46 +103,13 @@ static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, cha
 	return 0;
 }
 
-/* The holder's pid, written by whoever takes the lock to refill (status and errors name it). */
-static void lock_note_pid(int fd)
-{
-	char pid[24];
-	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
-		return;
-}
-
 /* The refill lock of dir, waiting up to pool_wait for the refiller that holds it. */
 static int refill_lock_wait(struct localp_local *ctx, const char *dir, const char *what, int *out)
 {
-	int64_t deadline = csdkc_now_ms() + ctx->pool_wait_ms;
-	char path[4300], pid[24] = "";
-	ssize_t n;
-	int fd;
+	char err[CSDKC_ERR_MAX];
+	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, "pool_wait (CSDK_LOCAL_POOL_WAIT)", out, err, sizeof(err));
 
-	while ((fd = csdkc_pool_lock(dir, 1)) < 0) {
-		if (errno != EWOULDBLOCK)
-			return ctx->host->error(ctx->host, CSDK_EIO, "%s: cannot open %s/" REFILL_LOCK ": %s; check the state directory", what, dir, strerror(errno));
-		if (csdkc_now_ms() >= deadline)
-			break;
-		poll(NULL, 0, 20);
-	}
-	if (fd >= 0) {
-		lock_note_pid(fd);
-		*out = fd;
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, pid, sizeof(pid) - 1);
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		close(fd);
-	}
-	return ctx->host->error(ctx->host, CSDK_ETIMEOUT,
-		"%s: the refiller of %s (pid %s) still holds " REFILL_LOCK " after %lld ms; try again, raise pool_wait (CSDK_LOCAL_POOL_WAIT), or stop it with kill %s",
-		what, dir, pid[0] ? pid : "unknown", (long long)ctx->pool_wait_ms, pid[0] ? pid : "PID");
+	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
 }
 
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
@@ -236,8 +193,6 @@ static int refill(struct localp_local *ctx, const struct localp_shape *s, const 
 				break;
 		} else if ((lock = csdkc_pool_lock(dir, 1)) < 0) {
 			break;
-		} else {
-			lock_note_pid(lock);
 		}
 		destroy_members(sctx, dir, 0);
 		while (!rc && !csdkc_pool_drained(dir) && csdkc_pool_members(dir, localp_id_valid, NULL) < s->size)
@@ -250,83 +205,6 @@ static int refill(struct localp_local *ctx, const struct localp_shape *s, const 
 	return rc;
 }
 
-/* ---------------------------------------------------------- the detached refiller */
-
-/*
- * A refiller of the shape, detached: the create forks, the child starts a
- * session and forks the refiller and exits. Between fork and exec only
- * async-signal-safe calls run (the caller may have threads, whose locks a
- * copy would inherit held); the refiller is a new program
- * (pool_refiller, csdk-pool-refill) that opens the provider with the
- * caller's configuration and runs pool.refill. Its standard error is refill.log.
- */
-static void spawn_refiller(struct localp_local *ctx, const struct localp_shape *s, const char *dir)
-{
-	struct localp_strv argv = { 0 }, envp = { 0 };
-	char log[4400], failed[4600];
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t none;
-	pid_t pid;
-	int fd, nul;
-
-	snprintf(log, sizeof(log), "%s/" REFILL_LOG, dir);
-	snprintf(failed, sizeof(failed), "cannot run the pool refiller %s; install csdk, or set pool_refiller (CSDK_LOCAL_POOL_REFILLER) to its path\n", ctx->refiller);
-	localp_strv_push(&argv, ctx->refiller);
-	localp_strv_push(&argv, s->name);
-	for (size_t i = 0; i < ctx->n_config_pairs; i++)
-		localp_strv_push(&argv, ctx->config_pairs[i]);
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "CSDK_PLUGIN_PATH=", 17))
-			localp_strv_push(&envp, *e);
-	if (ctx->plugin_dir)
-		localp_strv_pushf(&envp, "CSDK_PLUGIN_PATH=%s", ctx->plugin_dir);
-	sigemptyset(&none);
-	if (argv.failed || envp.failed)
-		goto out;
-	if (access(ctx->refiller, X_OK) < 0) {
-		int warn;
-
-		pthread_mutex_lock(&ctx->probe_lock);
-		warn = !ctx->refiller_warned;
-		ctx->refiller_warned = 1;
-		pthread_mutex_unlock(&ctx->probe_lock);
-		if (warn)
-			ctx->host->log(ctx->host, CSDK_LOG_WARN, "pools are not refilled in the background: the refiller %s cannot run (%s); install csdk, set pool_refiller (CSDK_LOCAL_POOL_REFILLER), or refill with csdk pool fill",
-				       ctx->refiller, strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == 0) {
-		setsid();
-		if (fork() == 0) {
-			for (int sig = 1; sig < NSIG; sig++)
-				sigaction(sig, &dfl, NULL);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-				dup2(nul, 0);
-				dup2(nul, 1);
-			}
-			/* never the caller's standard error (a server's log) */
-			fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-			dup2(fd >= 0 ? fd : nul, 2);
-			/* a copy of the caller's descriptors would hold its flock locks and keep its pipes open */
-			if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
-				for (fd = 3; fd < 65536; fd++)
-					close(fd);
-			execve(argv.v[0], argv.v, envp.v);
-			if (write(2, failed, strlen(failed)) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		_exit(0);
-	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-out:
-	localp_strv_free(&argv);
-	localp_strv_free(&envp);
-}
-
 void localp_pool_kick(struct localp_local *ctx, const struct csdk_create_request *opts)
 {
 	const struct localp_shape *s = shape_for(ctx, opts);
@@ -334,7 +212,8 @@ void localp_pool_kick(struct localp_local *ctx, const struct csdk_create_request
 
 	if (!s || !s->size || shape_dir(ctx, s, dir, sizeof(dir)) || !csdkc_pool_wants_refill(dir, localp_id_valid, s->size))
 		return;
-	spawn_refiller(ctx, s, dir);
+	/* fork and exec: the caller may have threads, whose locks a forked copy would inherit held */
+	csdkc_pool_spawn(&ctx->refiller, ctx->host, dir, s->name);
 }
 
 /* ---------------------------------------------------------- claiming */
@@ -777,34 +656,15 @@ int localp_pool_config(struct localp_local *ctx, const struct csdk_config *confi
 {
 	const char *v = ctx->host->config_get(config, "pools");
 	char why[512], *copy, *save = NULL, *spec;
-	Dl_info info;
 	int64_t n;
 	int rc = 0;
 
 	ctx->pool_wait_ms = LOCALP_POOL_WAIT_MS;
 	if (!ctx->host->config_get_int(config, "pool_wait", &n))
 		ctx->pool_wait_ms = n;
-	v = ctx->host->config_get(config, "pool_refiller");
-	if (v && v[0] != '/')
-		return ctx->host->error(ctx->host, CSDK_ECONFIG, "invalid value '%s' for pool_refiller; use the absolute path of csdk-pool-refill", v);
-	/* the refiller opens this very plugin, with this configuration */
-	if (dladdr((void *)localp_m_extension, &info) && info.dli_fname && strrchr(info.dli_fname, '/') &&
-	    !(ctx->plugin_dir = strndup(info.dli_fname, (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname))))
-		return CSDK_ENOMEM;
-	/* not installed: the build tree's, next to .libs/ */
-	if (!v && access(LOCALP_DEFAULT_REFILLER, X_OK) && ctx->plugin_dir &&
-	    asprintf(&ctx->refiller, "%s/../csdk-pool-refill", ctx->plugin_dir) > 0 && access(ctx->refiller, X_OK)) {
-		free(ctx->refiller);
-		ctx->refiller = NULL;
-	}
-	if (!ctx->refiller && !(ctx->refiller = strdup(v ? v : LOCALP_DEFAULT_REFILLER)))
-		return CSDK_ENOMEM;
-	if (!(ctx->config_pairs = calloc(n_keys + 1, sizeof(char *))))
-		return CSDK_ENOMEM;
-	for (size_t i = 0; i < n_keys; i++)
-		if ((v = ctx->host->config_get(config, keys[i].key)) &&
-		    asprintf(&ctx->config_pairs[ctx->n_config_pairs++], "%s=%s", keys[i].key, v) < 0)
-			return CSDK_ENOMEM;
+	if ((rc = csdkc_refiller_init(&ctx->refiller, ctx->host, "local", "CSDK_LOCAL_POOL_REFILLER", LOCALP_DEFAULT_REFILLER,
+				      (const void *)localp_m_extension, config, keys, n_keys)))
+		return rc;
 	if (ctx->pool > 0) {
 		char def[40];
 
@@ -833,9 +693,5 @@ void localp_pool_config_free(struct localp_local *ctx)
 		free(ctx->shapes[i].template_id);
 	}
 	free(ctx->shapes);
-	for (size_t i = 0; i < ctx->n_config_pairs; i++)
-		free(ctx->config_pairs[i]);
-	free(ctx->config_pairs);
-	free(ctx->refiller);
-	free(ctx->plugin_dir);
+	csdkc_refiller_free(&ctx->refiller);
 }

@@ -1,9 +1,10 @@
 /*
- * csdk-pool-refill SHAPE KEY=VALUE...: the local provider's detached pool
- * refiller (docs/pools.md). A create starts it in a session of its own,
- * standard error on the pool's refill.log, with the creating process's
- * configuration; it opens the local provider with that configuration and
- * fills the pool of SHAPE, unless another refiller does.
+ * csdk-pool-refill [--provider NAME] POOL KEY=VALUE...: the detached pool
+ * refiller of the local and docker providers (docs/pools.md). A create
+ * starts it in a session of its own, standard error on the pool's
+ * refill.log, with the creating process's configuration; it opens the
+ * provider NAME (default local) with that configuration and fills POOL
+ * (pool.refill), unless another refiller does.
  */
 #include "config.h"
 
@@ -19,15 +20,20 @@ int main(int argc, char **argv)
 	struct csdk_kv *kv = NULL;
 	csdk_provider *provider = NULL;
 	char *out = NULL;
-	int n = 0, rc = 1;
+	const char *name = "local";
+	int n = 0, rc = 1, first = 1;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: csdk-pool-refill SHAPE [KEY=VALUE...] (run by the local provider; see docs/pools.md)\n");
+	if (argc > 2 && !strcmp(argv[1], "--provider")) {
+		name = argv[2];
+		first = 3;
+	}
+	if (argc <= first || argv[first][0] == '-') {
+		fprintf(stderr, "usage: csdk-pool-refill [--provider NAME] POOL [KEY=VALUE...] (run by the local and docker providers; see docs/pools.md)\n");
 		return 2;
 	}
-	if (argc > 2 && !(kv = calloc((size_t)argc - 2, sizeof(*kv))))
+	if (!(kv = calloc((size_t)argc, sizeof(*kv))))
 		return 1;
-	for (int i = 2; i < argc; i++) {
+	for (int i = first + 1; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 
 		if (!eq) {
@@ -40,7 +46,8 @@ int main(int argc, char **argv)
 	}
 	opts.config = kv;
 	opts.n_config = (size_t)n;
-	if (csdk_provider_open(&provider, "local", &opts) < 0 || csdk_provider_extension(&out, provider, "pool.refill", argv[1]) < 0)
+	if (csdk_provider_open(&provider, name, &opts) < 0 ||
+	    csdk_provider_extension(&out, provider, "pool.refill", argv[first]) < 0)
 		fprintf(stderr, "csdk-pool-refill: %s\n", csdk_error_last()->message);
 	else
 		rc = 0;

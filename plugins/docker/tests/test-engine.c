@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1515,6 +1516,133 @@ static void test_pool_killed(const char *const *kv, void *ctx, const char *run_d
 	CHECK(out[0] == '\0', "nothing of the pool left in %s after a killed refiller: '%s'", run_dir, out);
 }
 
+/* One line of a command's output, newline cut. */
+static void cmd_line(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+
+	out[0] = '\0';
+	if (p) {
+		if (!fgets(out, (int)len, p))
+			out[0] = '\0';
+		pclose(p);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/*
+ * The refiller a create starts is csdk-pool-refill (pool_refiller: here a
+ * script that notes itself, waits for go, then runs it): a program of its
+ * own, in a session of its own, given the configuration; the create returns
+ * while it waits. Then drain waits at most pool_wait for a refiller's lock.
+ */
+#define HELD "the refiller of %s (pid %ld) still holds refill.lock after 300 ms; try again, raise pool_wait (CSDK_DOCKER_POOL_WAIT), or stop it with kill %ld"
+
+static void test_pool_refiller(const char *image, const char *agent, const char *run_dir)
+{
+	char scratch[] = "/tmp/csdk-refiller.XXXXXX", wrapper[200], fifo[200], log[200], cmd[4400], line[4400], st[1024];
+	char fd[64], link[4400], self[4400], exe[4400], want[8800], dir[4400];
+	const char *kv[] = { "image", image, "mode", "gateway", "agent", agent, "run_dir", run_dir, "pool", "2",
+			     "pool_refiller", wrapper, "pool_wait", "300ms", NULL };
+	struct csdk_create_request req = { .struct_size = sizeof(req) };
+	struct csdk_text id = { "" };
+	void *ctx, *sb = NULL;
+	long pid = 0, sid = 0;
+	int locks = 0, n;
+	FILE *f;
+
+	CHECK(mkdtemp(scratch) != NULL, "mkdtemp");
+	snprintf(wrapper, sizeof(wrapper), "%s/refiller", scratch);
+	snprintf(fifo, sizeof(fifo), "%s/go", scratch);
+	snprintf(log, sizeof(log), "%s/refiller.log", scratch);
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+	if ((f = fopen(wrapper, "w"))) {
+		fprintf(f, "#!/bin/sh\necho \"$$ $(cut -d' ' -f6 /proc/$$/stat) $*\" >>%s\nread go <%s\nexec %s \"$@\"\n",
+			log, fifo, getenv("CSDK_TEST_REFILLER") ? getenv("CSDK_TEST_REFILLER") : CSDK_TEST_REFILLER_PATH);
+		fclose(f);
+	}
+	CHECK(chmod(wrapper, 0700) == 0, "chmod %s", wrapper);
+	ctx = open_kv(kv);
+	CHECK(ctx != NULL, "open with pool_refiller: %s", last_error);
+	if (!ctx)
+		return;
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool is full");
+	CHECK(M->create(ctx, &req, &id, &sb) == 0, "create with a waiting refiller: %s", last_error);
+	for (double until = now_ms() + 10000; access(log, F_OK) && now_ms() < until;)
+		usleep(5000);
+	read_file(log, line, sizeof(line));
+	CHECK(sscanf(line, "%ld %ld %n", &pid, &sid, &n) == 2, "the refiller noted itself: '%s'", line);
+	/* the create returned (with the member) while its refiller waits for go */
+	CHECK(pid > 0 && kill((pid_t)pid, 0) == 0, "the refiller runs after the create returned (pid %ld)", pid);
+	CHECK(sid != (long)getsid(0), "the refiller is in a session of its own (%ld)", sid);
+	snprintf(want, sizeof(want), "--provider docker %s ", image);
+	CHECK(strstr(line, want) != NULL, "the refiller's provider and image: '%s'", line);
+	snprintf(want, sizeof(want), " run_dir=%s ", run_dir);
+	CHECK(strstr(line, want) != NULL, "the refiller was given the configuration: '%s'", line);
+	/* a program of its own: a forked copy of this process would still be it */
+	snprintf(fd, sizeof(fd), "/proc/%ld/exe", pid);
+	n = (int)readlink(fd, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	n = (int)readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	CHECK(exe[0] && strcmp(exe, self), "the refiller is not a copy of the caller: %s", exe);
+	snprintf(cmd, sizeof(cmd), "ls -d %s/pool/*/ | head -1", run_dir);
+	cmd_line(cmd, dir, sizeof(dir));
+	dir[strlen(dir) ? strlen(dir) - 1 : 0] = '\0';
+	snprintf(fd, sizeof(fd), "/proc/%ld/fd/2", pid);
+	n = (int)readlink(fd, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "%s/refill.log", dir);
+	CHECK(!strcmp(link, want), "the refiller's standard error: %s, not %s", link, want);
+	for (int i = 0; i < 2; i++) {
+		snprintf(fd, sizeof(fd), "/proc/%ld/fd/%d", pid, i);
+		n = (int)readlink(fd, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		CHECK(!strcmp(link, "/dev/null"), "the refiller's descriptor %d: %s", i, link);
+	}
+	snprintf(cmd, sizeof(cmd), "for f in /proc/%ld/fd/*; do readlink \"$f\"; done | grep -c '\\.lock$'", pid);
+	cmd_line(cmd, st, sizeof(st));
+	locks = atoi(st);
+	CHECK(locks == 0, "the caller's locks are not the refiller's: %d", locks);
+	if ((f = fopen(fifo, "w"))) {
+		fputs("go\n", f);
+		fclose(f);
+	}
+	/* now the program itself */
+	for (double until = now_ms() + 5000; now_ms() < until; usleep(2000)) {
+		n = (int)readlink((snprintf(fd, sizeof(fd), "/proc/%ld/exe", pid), fd), exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		if (n <= 0 || strstr(exe, "csdk-pool-refill"))
+			break;
+	}
+	CHECK(n <= 0 || strstr(exe, "csdk-pool-refill"), "the refiller runs csdk-pool-refill: %s", exe);
+	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the refiller fills the pool");
+	CHECK(pool_containers(run_dir) == 3, "never past size: 2 members and the claimed one, %d containers", pool_containers(run_dir));
+	snprintf(cmd, sizeof(cmd), "wc -l <%s", log);
+	cmd_line(cmd, st, sizeof(st));
+	CHECK(atoi(st) == 1, "one refiller: %s", st);
+	if (sb) {
+		M->release(ctx, sb);
+		CHECK(M->destroy(ctx, id.value) == 0, "destroy: %s", last_error);
+	}
+	/* drain waits at most pool_wait for a refiller that holds the lock */
+	snprintf(cmd, sizeof(cmd), "sh -c 'exec 9>>\"$1/refill.lock\"; echo $$ >\"$1/refill.lock\"; flock 9; exec sleep 60' sh '%s' & echo $!", dir);
+	cmd_line(cmd, st, sizeof(st));
+	pid = atol(st);
+	snprintf(cmd, sizeof(cmd), "flock -n '%s/refill.lock' true", dir);
+	for (double until = now_ms() + 10000; system(cmd) == 0 && now_ms() < until;)
+		usleep(20000);
+	snprintf(want, sizeof(want), "pool drain: " HELD, dir, pid, pid);
+	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == CSDK_ETIMEOUT && !strcmp(last_error, want), "drain past pool_wait: %s", last_error);
+	snprintf(want, sizeof(want), "pool fill: " HELD, dir, pid, pid);
+	CHECK(pool_json(ctx, "pool.fill", st, sizeof(st)) == CSDK_ETIMEOUT && !strcmp(last_error, want), "fill past pool_wait: %s", last_error);
+	if (pid > 0)
+		kill((pid_t)pid, SIGKILL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	CHECK(system(cmd) == 0, "rm scratch");
+	M->teardown(ctx);
+}
+
 static void test_pool(const char *image)
 {
 	char run_dir[] = "/tmp/csdk-pool-test.XXXXXX", st[1024], probe[4400];
@@ -1538,6 +1666,14 @@ static void test_pool(const char *image)
 	CHECK(open_kv(direct) == NULL && last_code == CSDK_ECONFIG &&
 	      !strcmp(last_error, "pool=2 needs mode=gateway with a local engine (gateway_transport=unix): a member is a started container whose csdk-agent waits on a socket of run_dir; set mode=gateway, or pool=0"),
 	      "pool in direct mode: %s", last_error);
+	{
+		const char *rel[] = { "image", image, "mode", "gateway", "agent", agent, "run_dir", run_dir, "pool", "2",
+				      "pool_refiller", "csdk-pool-refill", NULL };
+
+		CHECK(open_kv(rel) == NULL && last_code == CSDK_ECONFIG &&
+		      !strcmp(last_error, "invalid value 'csdk-pool-refill' for pool_refiller (CSDK_DOCKER_POOL_REFILLER); use the absolute path of csdk-pool-refill"),
+		      "a relative pool_refiller: %s", last_error);
+	}
 	extension = M->extension;
 	CHECK(extension != NULL, "the plugin has the extension method");
 	if (!extension)
@@ -1547,7 +1683,7 @@ static void test_pool(const char *image)
 	      !strcmp(last_error, "the pool is off; set pool (CSDK_DOCKER_POOL) to the number of ready containers to keep"),
 	      "fill with the pool off: %s", last_error);
 	CHECK(ctx && pool_json(ctx, "pool.shrink", st, sizeof(st)) == CSDK_EUNSUPPORTED &&
-	      !strcmp(last_error, "the docker provider has no operation 'pool.shrink'; use pool.status, pool.fill or pool.drain"),
+	      !strcmp(last_error, "the docker provider has no operation 'pool.shrink'; use pool.status, pool.fill, pool.drain or pool.refill"),
 	      "an unknown operation: %s", last_error);
 	if (ctx)
 		M->teardown(ctx);
@@ -1560,6 +1696,7 @@ static void test_pool(const char *image)
 	test_pool_token(ctx, run_dir);
 	test_pool_concurrency(kv, ctx);
 	test_pool_named(ctx);
+	test_pool_refiller(image, agent, run_dir);
 	test_pool_drain(ctx, run_dir, image);
 	test_pool_killed(kv, ctx, run_dir);
 	M->teardown(ctx);
@@ -1611,8 +1748,8 @@ int main(void)
 			CHECK(k->type == CSDK_CONFIG_BOOL, "%s is a boolean key", k->key);
 		else if (!strcmp(k->key, "pool"))
 			CHECK(k->type == CSDK_CONFIG_INT && k->min == 0 && k->max == 1000, "pool is an int key 0..1000");
-		else if (!strcmp(k->key, "timeout"))
-			CHECK(k->type == CSDK_CONFIG_DURATION && k->min == 0 && k->max == INT64_MAX, "timeout is a duration key");
+		else if (!strcmp(k->key, "timeout") || !strcmp(k->key, "pool_wait"))
+			CHECK(k->type == CSDK_CONFIG_DURATION && k->min == 0 && k->max == INT64_MAX, "%s is a duration key", k->key);
 		else
 			CHECK(k->type == CSDK_CONFIG_STRING, "%s is a string key: %u", k->key, k->type);
 	}
