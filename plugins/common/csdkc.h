@@ -88,6 +88,7 @@ int csdkc_code_classify(const char *runtime, int exit_code, const struct csdkc_c
 /* pool.c: warm pools (docs/pools.md), the parts the providers share. */
 
 struct csdk_host;
+struct csdk_text;
 struct csdk_config;
 struct csdk_config_key;
 struct csdk_create_request;
@@ -152,5 +153,12 @@ int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, con
  * is the directory of its token, which is replaced (mode 0600). 0, or -1.
  */
 int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts);
+
+/*
+ * The answer of a pool extension operation: res (taken, NULL allowed after
+ * an error) as compact JSON set on out. rc when it is an error, else 0 or
+ * CSDK_ENOMEM with host->error.
+ */
+int csdkc_pool_answer(const struct csdk_host *host, int rc, json_t *res, struct csdk_text *out);
 
 #endif

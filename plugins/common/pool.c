@@ -395,3 +395,16 @@ out:
 	close(rdfd);
 	return rc;
 }
+
+int csdkc_pool_answer(const struct csdk_host *host, int rc, json_t *res, struct csdk_text *out)
+{
+	char *text = NULL;
+
+	if (!rc && !(text = json_dumps(res, JSON_COMPACT)))
+		rc = host->error(host, CSDK_ENOMEM, "out of memory writing a pool's answer");
+	json_decref(res);
+	if (!rc)
+		rc = host->text_set(out, text);
+	free(text);
+	return rc;
+}

@@ -706,18 +706,8 @@ int dockerp_m_extension(void *vctx, const char *op, const char *arg, struct csdk
 {
 	struct dockerp_docker *ctx = vctx;
 	json_t *res = NULL;
-	char *text;
-	int rc;
+	/* the host refuses a NULL op before calling */
+	int rc = pool_op(ctx, op, arg, &res);
 
-	if (!op)
-		return ctx->host->error(ctx->host, CSDK_EINVAL, "no operation given; use pool.status, pool.fill, pool.drain or pool.refill");
-	if ((rc = pool_op(ctx, op, arg, &res)))
-		return rc;
-	text = json_dumps(res, JSON_COMPACT);
-	json_decref(res);
-	if (!text)
-		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
-	rc = ctx->host->text_set(out, text);
-	free(text);
-	return rc;
+	return csdkc_pool_answer(ctx->host, rc, res, out);
 }
