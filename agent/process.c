@@ -48,13 +48,17 @@ struct agent_proc {
 	struct agent_msg *start_msg, *end_msg;
 	struct agent_queue pending;
 	struct agent_sub *subs;
+	/* The stream reading out_fd and err_fd itself while the reader thread waits on reader_cv. */
+	struct agent_sub *direct;
+	pthread_cond_t reader_cv;
 };
 
 struct agent_sub {
 	struct agent_sub *next;
 	struct agent_proc *p;
 	struct agent_queue q;
-	int eof;
+	int eof, want_direct;
+	unsigned char *buf;
 	pthread_cond_t cv;
 };
 
@@ -167,6 +171,7 @@ static void agent_proc_unref(struct agent_proc *p)
 	if (p->stdin_fd >= 0)
 		close(p->stdin_fd);
 	pthread_mutex_destroy(&p->in_lock);
+	pthread_cond_destroy(&p->reader_cv);
 	json_decref(p->config);
 	free(p->tag);
 	free(p);
@@ -211,29 +216,66 @@ static void agent_publish(struct agent_proc *p, struct agent_msg *m)
 	}
 }
 
-/* The DataEvent's JSON written straight into the message: output is most of what the agent sends. */
-static void agent_publish_data(struct agent_proc *p, const char *stream, const unsigned char *buf,
-			       size_t n)
+static const char agent_data_head[] = "{\"event\":{\"data\":{\"", agent_data_mid[] = "\":\"",
+		  agent_data_tail[] = "\"}}}";
+
+/* The DataEvent's JSON for n bytes of output on stream, without the base64. */
+static size_t agent_data_overhead(const char *stream)
 {
-	static const char head[] = "{\"event\":{\"data\":{\"", mid[] = "\":\"", tail[] = "\"}}}";
-	size_t name = strlen(stream), len = sizeof head - 1 + name + sizeof mid - 1 + CSDKU_B64_LEN(n) + sizeof tail - 1;
+	return sizeof agent_data_head - 1 + strlen(stream) + sizeof agent_data_mid - 1 + sizeof agent_data_tail - 1;
+}
+
+/* The DataEvent's JSON written straight where it is sent from: output is most of
+ * what the agent sends. Returns its length (no NUL). */
+static size_t agent_data_json(char *out, const char *stream, const unsigned char *buf, size_t n)
+{
+	size_t name = strlen(stream);
+	char *o = out;
+
+	memcpy(o, agent_data_head, sizeof agent_data_head - 1);
+	o += sizeof agent_data_head - 1;
+	memcpy(o, stream, name);
+	o += name;
+	memcpy(o, agent_data_mid, sizeof agent_data_mid - 1);
+	o += sizeof agent_data_mid - 1;
+	o += csdku_b64_encode_to(o, buf, n);
+	memcpy(o, agent_data_tail, sizeof agent_data_tail - 1);
+	return (size_t)(o - out) + sizeof agent_data_tail - 1;
+}
+
+static struct agent_msg *agent_data_msg(const char *stream, const unsigned char *buf, size_t n)
+{
+	size_t len = agent_data_overhead(stream) + CSDKU_B64_LEN(n);
 	struct agent_msg *m = malloc(sizeof *m + len + 1);
-	char *o;
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->droppable = 1;
+	m->len = agent_data_json(m->data, stream, buf, n);
+	m->data[len] = '\0';
+	return m;
+}
+
+/* Locked: a stream that held the pipes publishes what it read as the reader does. */
+static void agent_publish_data_locked(struct agent_proc *p, const char *stream, const unsigned char *buf,
+				      size_t n)
+{
+	struct agent_msg *m = agent_data_msg(stream, buf, n);
 
 	if (!m)
 		return;
-	m->refs = 1;
-	m->droppable = 1;
-	m->len = len;
-	o = m->data;
-	memcpy(o, head, sizeof head - 1);
-	o += sizeof head - 1;
-	memcpy(o, stream, name);
-	o += name;
-	memcpy(o, mid, sizeof mid - 1);
-	o += sizeof mid - 1;
-	o += csdku_b64_encode_to(o, buf, n);
-	memcpy(o, tail, sizeof tail);
+	agent_publish(p, m);
+	agent_msg_unref(m);
+}
+
+static void agent_publish_data(struct agent_proc *p, const char *stream, const unsigned char *buf,
+			       size_t n)
+{
+	struct agent_msg *m = agent_data_msg(stream, buf, n);
+
+	if (!m)
+		return;
 	pthread_mutex_lock(&agent_lock);
 	agent_publish(p, m);
 	agent_msg_unref(m);
@@ -330,7 +372,18 @@ static int agent_reader_poll_ms(struct agent_proc *p, int exited, int killed)
 	return left < 0 ? 0 : left > 500 ? 500 : (int)left;
 }
 
-static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, const char *name,
+/* Closes one of the pipes: *fdp is p->out_fd or p->err_fd, read by others under agent_lock. */
+static void agent_pipe_close(int *fdp)
+{
+	int fd = *fdp;
+
+	pthread_mutex_lock(&agent_lock);
+	*fdp = -1;
+	pthread_mutex_unlock(&agent_lock);
+	close(fd);
+}
+
+static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, int *fdp, const char *name,
 			      unsigned char *buf)
 {
 	ssize_t n;
@@ -344,7 +397,7 @@ static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, const ch
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	close(pfd->fd);
+	agent_pipe_close(fdp);
 	pfd->fd = -1;
 }
 
@@ -385,6 +438,49 @@ static void agent_reader_wait_for_room(struct agent_proc *p, long long wait_ms)
 	pthread_mutex_unlock(&agent_lock);
 }
 
+/* Locked. A stream alone on its process may read the pipes itself: the
+ * output then goes from the pipe into the response with one thread and one
+ * copy fewer. While another stream is attached, or after the exit, the reader
+ * reads them, queueing for every stream. */
+static int agent_direct_ok(const struct agent_proc *p, const struct agent_sub *s)
+{
+	return p->subs == s && !s->next && !p->exited && (p->out_fd >= 0 || p->err_fd >= 0);
+}
+
+/* Locked. The pipes go back to the reader thread. */
+static void agent_direct_end(struct agent_proc *p)
+{
+	p->direct = NULL;
+	pthread_cond_signal(&p->reader_cv);
+}
+
+/* Lends the pipes to a stream that asked for them, once all the reader read is
+ * queued (so no output is reordered), and waits for them back, still killing at
+ * the deadline. The pipes the stream closed are -1 on return. */
+static void agent_reader_lend(struct agent_proc *p, struct pollfd pfd[2], int *exited, int *killed)
+{
+	struct timespec ts;
+	struct agent_sub *s;
+
+	pthread_mutex_lock(&agent_lock);
+	s = p->subs;
+	if (s && s->want_direct && agent_direct_ok(p, s)) {
+		p->direct = s;
+		pthread_cond_signal(&s->cv);
+		while (p->direct) {
+			deadline_in(&ts, agent_reader_poll_ms(p, 0, *killed));
+			pthread_cond_timedwait(&p->reader_cv, &agent_lock, &ts);
+			pthread_mutex_unlock(&agent_lock);
+			agent_reader_kill_if_due(p, killed);
+			pthread_mutex_lock(&agent_lock);
+		}
+	}
+	pfd[0].fd = p->out_fd;
+	pfd[1].fd = p->err_fd;
+	*exited = p->exited;
+	pthread_mutex_unlock(&agent_lock);
+}
+
 /* Reads output until both pipes close, or the process exited and they went quiet
  * (a background grandchild may keep them open forever). */
 static void *agent_reader(void *arg)
@@ -395,7 +491,10 @@ static void *agent_reader(void *arg)
 	unsigned char *buf = malloc(AGENT_CHUNK);
 	int killed = 0, exited = 0, rc;
 
-	while (buf && (pfd[0].fd >= 0 || pfd[1].fd >= 0)) {
+	while (buf) {
+		agent_reader_lend(p, pfd, &exited, &killed);
+		if (pfd[0].fd < 0 && pfd[1].fd < 0)
+			break;
 		agent_reader_wait_for_room(p, 100);
 		rc = poll(pfd, 2, agent_reader_poll_ms(p, exited, killed));
 		agent_reader_kill_if_due(p, &killed);
@@ -403,15 +502,13 @@ static void *agent_reader(void *arg)
 			break;
 		if (rc == 0 && exited)
 			break;
-		agent_reader_read(p, &pfd[0], "stdout", buf);
-		agent_reader_read(p, &pfd[1], "stderr", buf);
-		pthread_mutex_lock(&agent_lock);
-		exited = p->exited;
-		pthread_mutex_unlock(&agent_lock);
+		agent_reader_read(p, &pfd[0], &p->out_fd, "stdout", buf);
+		agent_reader_read(p, &pfd[1], &p->err_fd, "stderr", buf);
 	}
-	for (int i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
+	if (p->out_fd >= 0)
+		agent_pipe_close(&p->out_fd);
+	if (p->err_fd >= 0)
+		agent_pipe_close(&p->err_fd);
 	free(buf);
 	agent_proc_finish(p);
 	return NULL;
@@ -516,6 +613,7 @@ static struct agent_proc *agent_proc_new(struct agent_start_req *r, long long ti
 		return NULL;
 	p->stdin_fd = p->out_fd = p->err_fd = -1;
 	pthread_mutex_init(&p->in_lock, NULL);
+	pthread_cond_init(&p->reader_cv, NULL);
 	p->config = json_incref(r->config);
 	p->deadline = timeout_ms > 0 ? agent_now_ms() + timeout_ms : 0;
 	if (r->tag)
@@ -649,6 +747,9 @@ static int agent_proc_run(struct agent_proc *p, struct agent_spawn *sp, struct a
 	}
 	p->out_fd = sp->out[0];
 	p->err_fd = sp->err[0];
+	/* Whoever holds them reads until EAGAIN. */
+	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
 	sp->out[0] = sp->err[0] = -1;
 	pthread_mutex_lock(&agent_lock);
 	p->refs++;
@@ -741,7 +842,7 @@ int agent_sub_next(struct agent_sub *s, long long wait_ms, struct agent_msg **m)
 	int rc;
 
 	pthread_mutex_lock(&agent_lock);
-	if (!s->q.head && !s->eof && wait_ms > 0) {
+	if (!s->q.head && !s->eof && s->p->direct != s && wait_ms > 0) {
 		deadline_in(&ts, wait_ms);
 		pthread_cond_timedwait(&s->cv, &agent_lock, &ts);
 	}
@@ -774,6 +875,8 @@ void agent_sub_close(struct agent_sub *s)
 			*pp = s->next;
 			break;
 		}
+	if (s->p->direct == s)
+		agent_direct_end(s->p);
 	/* The last stream's undelivered output waits for the next Connect. */
 	if (!s->p->subs)
 		for (struct agent_qnode *n = s->q.head; n; n = n->next)
@@ -784,7 +887,119 @@ void agent_sub_close(struct agent_sub *s)
 	pthread_cond_broadcast(&agent_room_cv);
 	pthread_mutex_unlock(&agent_lock);
 	pthread_cond_destroy(&s->cv);
+	free(s->buf);
 	free(s);
+}
+
+/* Raw bytes whose DataEvent frame fits in room, at most a chunk. */
+static size_t agent_direct_fit(const char *stream, size_t room)
+{
+	size_t fixed = AGENT_ENV_HDR + agent_data_overhead(stream), n;
+
+	if (room < fixed + 4)
+		return 0;
+	n = (room - fixed) / 4 * 3;
+	return n < AGENT_CHUNK ? n : AGENT_CHUNK;
+}
+
+/* n bytes read from stream as a frame at out + *used; or, once another stream
+ * attached, queued for all of them as the reader would, and the pipes go back
+ * to the reader (-1). */
+static int agent_direct_emit(struct agent_sub *s, const char *stream, size_t n, char *out, size_t *used)
+{
+	struct agent_proc *p = s->p;
+	size_t len;
+	int alone;
+
+	pthread_mutex_lock(&agent_lock);
+	alone = p->subs == s && !s->next;
+	if (!alone) {
+		agent_publish_data_locked(p, stream, s->buf, n);
+		agent_direct_end(p);
+	}
+	pthread_mutex_unlock(&agent_lock);
+	if (!alone)
+		return -1;
+	len = agent_data_json(out + *used + AGENT_ENV_HDR, stream, s->buf, n);
+	agent_envelope_header((unsigned char *)out + *used, 0, len);
+	*used += AGENT_ENV_HDR + len;
+	return 0;
+}
+
+/* One read of a pipe the stream holds. 1: data or end of file; 0: nothing ready
+ * or no room; -1: the pipes went back to the reader. */
+static int agent_direct_read_one(struct agent_sub *s, int *fdp, const char *stream, char *out,
+				 size_t max, size_t *used)
+{
+	size_t want = agent_direct_fit(stream, max - *used);
+	ssize_t n;
+
+	if (*fdp < 0 || want == 0 || (*used && want < AGENT_CHUNK / 8))
+		return 0;
+	n = read(*fdp, s->buf, want);
+	if (n > 0)
+		return agent_direct_emit(s, stream, (size_t)n, out, used) < 0 ? -1 : 1;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	agent_pipe_close(fdp);
+	return 1;
+}
+
+/* Locked. Whether s holds the pipes; if not, it asks the reader for them when it may have them. */
+static int agent_direct_held(struct agent_sub *s)
+{
+	struct agent_proc *p = s->p;
+
+	if (p->direct == s)
+		return 1;
+	s->want_direct = !s->q.head && agent_direct_ok(p, s);
+	return 0;
+}
+
+int agent_sub_read_direct(struct agent_sub *s, char *out, size_t max, long long wait_ms, size_t *used)
+{
+	struct agent_proc *p = s->p;
+	struct pollfd pfd[2];
+	int held, got, rc;
+
+	*used = 0;
+	pthread_mutex_lock(&agent_lock);
+	held = agent_direct_held(s);
+	pthread_mutex_unlock(&agent_lock);
+	if (!held)
+		return -1;
+	if (!s->buf && !(s->buf = malloc(AGENT_CHUNK)))
+		goto give_back;
+	for (;;) {
+		got = rc = agent_direct_read_one(s, &p->out_fd, "stdout", out, max, used);
+		if (rc >= 0)
+			got |= rc = agent_direct_read_one(s, &p->err_fd, "stderr", out, max, used);
+		if (rc < 0)
+			return 0;
+		if (p->out_fd < 0 && p->err_fd < 0)
+			goto give_back;
+		if (got)
+			continue;
+		if (*used || wait_ms <= 0)
+			return 0;
+		pthread_mutex_lock(&agent_lock);
+		held = !p->exited;
+		pthread_mutex_unlock(&agent_lock);
+		/* After the exit the reader ends the stream, when the pipes close or go quiet. */
+		if (!held)
+			goto give_back;
+		pfd[0] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
+		if (poll(pfd, 2, (int)wait_ms) <= 0)
+			return 0;
+		wait_ms = 0;
+	}
+give_back:
+	pthread_mutex_lock(&agent_lock);
+	if (p->direct == s)
+		agent_direct_end(p);
+	pthread_mutex_unlock(&agent_lock);
+	return 0;
 }
 
 static struct agent_proc *agent_find(const struct agent_selector *sel, int live_only,

@@ -24,6 +24,12 @@ int agent_proc_connect(const struct agent_selector *sel, struct agent_sub **sub,
 		       struct agent_err *err);
 /* 1: *m is the next message; 0: nothing within wait_ms; -1: the stream is over. */
 int agent_sub_next(struct agent_sub *s, long long wait_ms, struct agent_msg **m);
+/* Output read from the process's pipes by the caller itself, as whole frames
+ * into out (*used bytes, at most max), waiting up to wait_ms for some; only
+ * while s is its process's single stream and the reader thread lent it the
+ * pipes (asked for here). 0, or -1 when s does not hold them: agent_sub_next
+ * then has the output. Not thread-safe per stream. */
+int agent_sub_read_direct(struct agent_sub *s, char *out, size_t max, long long wait_ms, size_t *used);
 void agent_sub_close(struct agent_sub *s);
 void agent_msg_release(struct agent_msg *m);
 

@@ -72,20 +72,30 @@ static void agent_stream_drop_frame(struct agent_stream *st)
 	st->body = NULL;
 }
 
-/* The next frame into st; wait 0 takes only what is queued already.
- * 1: a frame; 0: nothing queued (wait 0 only); -1: the client left or the agent stops. */
-static int agent_stream_next(struct agent_stream *st, int wait)
+/* The next frame into st, or frames of output straight into out (*used bytes,
+ * at most max); wait 0 takes only what is ready already. 1: a frame or bytes;
+ * 0: nothing ready (wait 0 only); -1: the client left or the agent stops. */
+static int agent_stream_next(struct agent_stream *st, int wait, char *out, size_t max, size_t *used)
 {
 	struct agent_msg *m;
 	int rc;
 
+	*used = 0;
 	for (;;) {
 		/* Checked before taking output: what is written to a closed connection
 		 * (up to one response chunk of messages) is lost, what stays queued is
 		 * there for the next Connect. */
 		if (agent_stopping || agent_client_gone(st->conn))
 			return -1;
-		rc = agent_sub_next(st->sub, wait ? agent_stream_wait_ms(st) : 0, &m);
+		rc = agent_sub_next(st->sub, 0, &m);
+		if (rc == 0 && agent_sub_read_direct(st->sub, out, max, wait ? agent_stream_wait_ms(st) : 0, used) < 0 &&
+		    wait)
+			rc = agent_sub_next(st->sub, agent_stream_wait_ms(st), &m);
+		if (*used) {
+			if (st->keepalive_ms)
+				st->next_keepalive = agent_now_ms() + st->keepalive_ms;
+			return 1;
+		}
 		if (rc > 0) {
 			st->m = m;
 			agent_stream_frame(st, 0, m->data, m->len);
@@ -135,7 +145,7 @@ static size_t agent_stream_copy(struct agent_stream *st, char *out, size_t max)
 static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct agent_stream *st = cls;
-	size_t n = 0;
+	size_t n = 0, used;
 	int rc;
 
 	(void)pos;
@@ -146,7 +156,8 @@ static ssize_t agent_stream_read(void *cls, uint64_t pos, char *out, size_t max)
 		}
 		if (st->done)
 			break;
-		rc = agent_stream_next(st, !n);
+		rc = agent_stream_next(st, !n, out + n, max - n, &used);
+		n += used;
 		if (rc < 0 && !n)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (rc <= 0)
