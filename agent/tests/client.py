@@ -361,6 +361,68 @@ def unattended_output_is_bounded():
     assert full.endswith(out), "the newest output is kept, in order"
 
 
+def lines(a, b):
+    return "".join(f"{i}\n" for i in range(a, b + 1)).encode()
+
+
+@check("protocol")
+def both_streams_in_order_while_output_flows():
+    # Each of stdout and stderr keeps its order, whichever thread reads the pipes.
+    ev, end = start("/bin/sh", ["-c", "seq 1 300000 & seq 1 300000 >&2; wait"])
+    eq(end, {}, "end-of-stream frame")
+    eq(output(ev) == lines(1, 300000), True, "stdout in order")
+    eq(output(ev, "stderr") == lines(1, 300000), True, "stderr in order")
+    eq(ev[-1]["event"]["end"], {"exited": True, "status": "exit status 0"}, "end event")
+
+
+@check("protocol")
+def a_second_stream_joins_a_flowing_one():
+    # A Connect beside a Start stream gets the output from then on, the Start stream all of it.
+    tag = f"join-{os.getpid()}"
+    got = {}
+
+    def run_start():
+        got["start"] = start("/bin/sh", ["-c", "seq 1 200000; sleep 1; seq 200001 400000"], tag=tag)
+    t = threading.Thread(target=run_start)
+    t.start()
+    for _ in range(100):
+        ev, end = stream("/process.Process/Connect", {"process": {"tag": tag}})
+        if "error" not in end:
+            break
+        time.sleep(0.1)
+    t.join(60)
+    eq(end, {}, "Connect end-of-stream")
+    full = lines(1, 400000)
+    eq(output(got["start"][0]) == full, True, "the Start stream's output is whole and in order")
+    out = output(ev)
+    assert full.endswith(out) and out.endswith(lines(200001, 400000)), \
+        f"Connect's output is not the end of the output ({len(out)} bytes)"
+    eq(ev[-1]["event"]["end"], {"exited": True, "status": "exit status 0"}, "end event through Connect")
+
+
+@check("protocol")
+def reattach_after_leaving_a_flowing_stream():
+    # The client leaves in the middle of 14 MB; what the agent reads afterwards is kept
+    # (bounded, newest first) for Connect, in order.
+    s = raw_socket()
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "seq 1 2000000; sleep 1"]}})
+    s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
+              + (f"X-Access-Token: {TOKEN}\r\n".encode() if TOKEN else b"")
+              + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    data = b""
+    while len(data) < 256 << 10:
+        d = s.recv(65536)
+        assert d, "the stream ended early"
+        data += d
+    pid = json.loads(data[data.index(b'{"event"'):data.index(b"}}}") + 3])["event"]["start"]["pid"]
+    s.close()
+    ev, end = stream("/process.Process/Connect", {"process": {"pid": pid}})
+    eq(end, {}, "Connect end-of-stream")
+    out = output(ev)
+    assert out and lines(1, 2000000).endswith(out), f"not the end of the output ({len(out)} bytes)"
+    eq(ev[-1]["event"]["end"], {"exited": True, "status": "exit status 0"}, "end event through Connect")
+
+
 @check("protocol")
 def filesystem_rpcs():
     d = os.path.join(WORK, "fs")
