@@ -48,26 +48,37 @@ static int status_signal(const char *status)
 	return 9;
 }
 
-/* Decode one output field and hand it on; -1 stops the transfer. */
-static int output(struct stream *st, enum csdk_stream stream, const char *b64, size_t len)
+/* One output field decoded into st->out: its bytes, -1 if not base64, -2 out of memory. */
+static long decode(struct stream *st, const char *b64, size_t len)
 {
 	size_t need = CSDKU_B64_ROOM(len);
-	long n;
 
 	if (need > st->out_cap) {
 		unsigned char *p = realloc(st->out, need);
 
 		if (!p)
-			return -1;
+			return -2;
 		st->out = p;
 		st->out_cap = need;
 	}
-	n = csdku_b64_decode_to(st->out, b64, len);
+	return csdku_b64_decode_to(st->out, b64, len);
+}
+
+/* n, decode's result, handed on; -1 stops the transfer. */
+static int deliver(struct stream *st, enum csdk_stream stream, long n)
+{
+	if (n == -2)
+		return -1;
 	if (n < 0)
 		st->bad = 1;
 	else if (n > 0 && st->cmd->on_output && st->cmd->on_output(st->cmd->userdata, stream, st->out, (size_t)n))
 		st->cancelled = 1;
 	return st->bad || st->cancelled ? -1 : 0;
+}
+
+static int output(struct stream *st, enum csdk_stream stream, const char *b64, size_t len)
+{
+	return deliver(st, stream, decode(st, b64, len));
 }
 
 static int on_data(struct stream *st, json_t *data)
@@ -157,6 +168,7 @@ static int data_event(struct stream *st, const char *p, size_t len, int *rc)
 	} keys[] = { { "\"stdout\"", CSDK_STREAM_STDOUT }, { "\"stderr\"", CSDK_STREAM_STDERR }, { "\"pty\"", CSDK_STREAM_STDOUT } };
 	const char *end = p + len, *q = NULL, *b64;
 	size_t i, k;
+	long n;
 
 	for (i = 0; i < sizeof(head) / sizeof(head[0]); i++)
 		p = token(p, end, head[i]);
@@ -164,12 +176,16 @@ static int data_event(struct stream *st, const char *p, size_t len, int *rc)
 		q = token(p, end, keys[k].key);
 	if (!(b64 = token(token(q, end, ":"), end, "\"")))
 		return 0;
-	if (!(q = memchr(b64, '"', (size_t)(end - b64))) || memchr(b64, '\\', (size_t)(q - b64)))
+	if (!(q = memchr(b64, '"', (size_t)(end - b64))))
 		return 0;
 	p = token(token(token(q + 1, end, "}"), end, "}"), end, "}");
 	if (!p || skip_space(p, end) != end)
 		return 0;
-	*rc = output(st, keys[k - 1].stream, b64, (size_t)(q - b64));
+	/* An escape (\/, \u0041) is no base64 character: only then is the string looked at again. */
+	n = decode(st, b64, (size_t)(q - b64));
+	if (n == -1 && memchr(b64, '\\', (size_t)(q - b64)))
+		return 0;
+	*rc = deliver(st, keys[k - 1].stream, n);
 	return 1;
 }
 
