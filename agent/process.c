@@ -745,13 +745,14 @@ static int agent_proc_run(struct agent_proc *p, struct agent_spawn *sp, struct a
 		agent_spawn_failed(p);
 		return -1;
 	}
+	/* Whoever holds them reads until EAGAIN. */
+	fcntl(sp->out[0], F_SETFL, O_NONBLOCK);
+	fcntl(sp->err[0], F_SETFL, O_NONBLOCK);
+	pthread_mutex_lock(&agent_lock);
+	/* A Connect may look at them already. */
 	p->out_fd = sp->out[0];
 	p->err_fd = sp->err[0];
-	/* Whoever holds them reads until EAGAIN. */
-	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
 	sp->out[0] = sp->err[0] = -1;
-	pthread_mutex_lock(&agent_lock);
 	p->refs++;
 	*sub = agent_sub_attach(p);
 	pthread_mutex_unlock(&agent_lock);
