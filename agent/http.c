@@ -60,7 +60,7 @@ struct agent_req {
 
 #define AGENT_CONN_MEMORY (256u * 1024)
 
-volatile int agent_stopping;
+_Atomic int agent_stopping;
 
 static enum MHD_Result agent_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
 {

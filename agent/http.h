@@ -56,6 +56,6 @@ int agent_auth_set(const char *token);
 /* POST /init {accessToken?, envVars?}: init.c. */
 enum MHD_Result agent_init_handle(struct MHD_Connection *c, const char *body, size_t len);
 
-extern volatile int agent_stopping;
+extern _Atomic int agent_stopping;
 
 #endif
