@@ -18,6 +18,11 @@
 #include <unistd.h>
 
 #define AGENT_CHUNK 32768
+/* A pipe a stream reads a chunk at a time from is enlarged to this, while
+ * few are: the kernel counts a pipe's size against its user, and past
+ * fs.pipe-user-pages-soft (64 MiB) every new pipe of that user is small. */
+#define AGENT_BIG_PIPE (1 << 20)
+#define AGENT_BIG_PIPES 4
 #define AGENT_RETAIN_MS 30000
 #define AGENT_STDIN_WAIT_MS 30000
 
@@ -51,6 +56,7 @@ struct agent_proc {
 	/* The stream reading out_fd and err_fd itself while the reader thread waits on reader_cv. */
 	struct agent_sub *direct;
 	pthread_cond_t reader_cv;
+	int big_out, big_err;  /* the pipe was enlarged (one of agent_big_pipes) */
 };
 
 struct agent_sub {
@@ -68,6 +74,7 @@ static pthread_cond_t agent_exit_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t agent_room_cv = PTHREAD_COND_INITIALIZER;
 static struct agent_proc *agent_procs;
 static unsigned agent_nprocs;
+static int agent_big_pipes;
 
 static struct agent_msg *agent_msg_new(const char *data, size_t len, int droppable)
 {
@@ -372,15 +379,42 @@ static int agent_reader_poll_ms(struct agent_proc *p, int exited, int killed)
 	return left < 0 ? 0 : left > 500 ? 500 : (int)left;
 }
 
-/* Closes one of the pipes: *fdp is p->out_fd or p->err_fd, read by others under agent_lock. */
-static void agent_pipe_close(int *fdp)
+static int *agent_pipe_big(struct agent_proc *p, const int *fdp)
 {
-	int fd = *fdp;
+	return fdp == &p->out_fd ? &p->big_out : &p->big_err;
+}
+
+/* Closes one of the pipes: *fdp is p->out_fd or p->err_fd, read by others under agent_lock. */
+static void agent_pipe_close(struct agent_proc *p, int *fdp)
+{
+	int fd = *fdp, *big = agent_pipe_big(p, fdp);
 
 	pthread_mutex_lock(&agent_lock);
 	*fdp = -1;
+	agent_big_pipes -= *big;
+	*big = 0;
 	pthread_mutex_unlock(&agent_lock);
 	close(fd);
+}
+
+/* A stream that read a whole chunk: a bigger pipe lets the command run on while the chunk is sent. */
+static void agent_pipe_grow(struct agent_proc *p, int *fdp)
+{
+	int *big = agent_pipe_big(p, fdp), grow;
+
+	pthread_mutex_lock(&agent_lock);
+	grow = !*big && agent_big_pipes < AGENT_BIG_PIPES;
+	if (grow) {
+		*big = 1;
+		agent_big_pipes++;
+	}
+	pthread_mutex_unlock(&agent_lock);
+	if (grow && fcntl(*fdp, F_SETPIPE_SZ, AGENT_BIG_PIPE) < 0) {
+		pthread_mutex_lock(&agent_lock);
+		*big = 0;
+		agent_big_pipes--;
+		pthread_mutex_unlock(&agent_lock);
+	}
 }
 
 static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, int *fdp, const char *name,
@@ -397,7 +431,7 @@ static void agent_reader_read(struct agent_proc *p, struct pollfd *pfd, int *fdp
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	agent_pipe_close(fdp);
+	agent_pipe_close(p, fdp);
 	pfd->fd = -1;
 }
 
@@ -506,9 +540,9 @@ static void *agent_reader(void *arg)
 		agent_reader_read(p, &pfd[1], &p->err_fd, "stderr", buf);
 	}
 	if (p->out_fd >= 0)
-		agent_pipe_close(&p->out_fd);
+		agent_pipe_close(p, &p->out_fd);
 	if (p->err_fd >= 0)
-		agent_pipe_close(&p->err_fd);
+		agent_pipe_close(p, &p->err_fd);
 	free(buf);
 	agent_proc_finish(p);
 	return NULL;
@@ -938,11 +972,13 @@ static int agent_direct_read_one(struct agent_sub *s, int *fdp, const char *stre
 	if (*fdp < 0 || want == 0 || (*used && want < AGENT_CHUNK / 8))
 		return 0;
 	n = read(*fdp, s->buf, want);
+	if (n == AGENT_CHUNK && !*agent_pipe_big(s->p, fdp))
+		agent_pipe_grow(s->p, fdp);
 	if (n > 0)
 		return agent_direct_emit(s, stream, (size_t)n, out, used) < 0 ? -1 : 1;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	agent_pipe_close(fdp);
+	agent_pipe_close(s->p, fdp);
 	return 1;
 }
 
