@@ -5,6 +5,7 @@ Usage: client.py GROUP ADDR [TOKEN]   ADDR is 127.0.0.1:PORT or unix:PATH.
 Each check asserts exact values; the first failure exits 1.
 """
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -421,6 +422,64 @@ def reattach_after_leaving_a_flowing_stream():
     out = output(ev)
     assert out and lines(1, 2000000).endswith(out), f"not the end of the output ({len(out)} bytes)"
     eq(ev[-1]["event"]["end"], {"exited": True, "status": "exit status 0"}, "end event through Connect")
+
+
+F_GETPIPE_SZ = 1032
+
+
+def agent_big_pipes():
+    # Pipes the agent holds whose size is 1 MiB, seen through /proc/PID/fd.
+    pid = int(os.environ["AGENT_PID"])
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if not os.readlink(path).startswith("pipe:"):
+                continue
+            f = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            n += fcntl.fcntl(f, F_GETPIPE_SZ) == 1 << 20
+        finally:
+            os.close(f)
+    return n
+
+
+def flowing_stream(cmd, want):
+    s = raw_socket()
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", cmd]}})
+    s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
+              + (f"X-Access-Token: {TOKEN}\r\n".encode() if TOKEN else b"")
+              + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    data = b""
+    while len(data) < want:
+        d = s.recv(1 << 20)
+        assert d, "the stream ended early"
+        data += d
+    pid = json.loads(data[data.index(b'{"event"'):data.index(b"}}}") + 3])["event"]["start"]["pid"]
+    return s, pid
+
+
+@check("pipes")
+def few_pipes_are_enlarged_and_given_back():
+    # Six streams of 8 MB: at most four of their pipes grow to 1 MiB, and a pipe
+    # gives its place back when it closes.
+    eq(agent_big_pipes(), 0, "enlarged pipes before")
+    streams = [flowing_stream("head -c 8000000 /dev/zero; exec sleep 60", 6 << 20) for _ in range(6)]
+    eq(agent_big_pipes(), 4, "enlarged pipes with six flowing streams")
+    for s, pid in streams:
+        unary("/process.Process/SendSignal", {"process": {"pid": pid}, "signal": "SIGNAL_SIGKILL"})
+        s.close()
+    for _ in range(100):
+        if agent_big_pipes() == 0:
+            break
+        time.sleep(0.1)
+    eq(agent_big_pipes(), 0, "enlarged pipes once their processes ended")
+    s, pid = flowing_stream("head -c 8000000 /dev/zero; exec sleep 60", 6 << 20)
+    eq(agent_big_pipes(), 1, "a new flowing stream's pipe is enlarged")
+    unary("/process.Process/SendSignal", {"process": {"pid": pid}, "signal": "SIGNAL_SIGKILL"})
+    s.close()
 
 
 @check("protocol")
