@@ -110,6 +110,14 @@ int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb
 
 /* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS
  * alias; max + 1 when the host has more addresses than fit. */
+static int have_prefix(const struct prefix *p, size_t n, uint32_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].addr == addr && p[i].len == 32)
+			return 1;
+	return 0;
+}
+
 static size_t blocked_prefixes(struct prefix *out, size_t max)
 {
 	struct ifaddrs *ifa = NULL, *i;
@@ -127,6 +135,9 @@ static size_t blocked_prefixes(struct prefix *out, size_t max)
 		a = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
 		/* the namespace's own loopback is 127/8; 10.0.2.0/24 is slirp's network */
 		if ((ntohl(a) >> 24) == 127 || (ntohl(a) & 0xffffff00u) == 0x0a000200u)
+			continue;
+		/* two interfaces may hold the same address: a second route to it would be refused */
+		if (have_prefix(out, n, a))
 			continue;
 		if (n == max) {
 			n = max + 1;
