@@ -140,17 +140,9 @@ out:
 	return rc;
 }
 
-static void child_exec(const struct launch *l, unsigned int first_to_close)
+/* The seccomp filter and network pipes at their fixed numbers, and no other descriptor from first_to_close on. */
+static void child_fds(const struct launch *l, unsigned int first_to_close)
 {
-	static const char msg[] = "csdk-local: cannot execute the command runner\n";
-	struct rlimit rl;
-
-	if (l->cwd_fd >= 0) {
-		if (fchdir(l->cwd_fd) < 0)
-			_exit(127);
-	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
-		_exit(127);
-	}
 	if (l->seccomp_fd >= 0) {
 		dup2(l->seccomp_fd, LOCALP_SECCOMP_FD);
 		first_to_close = LOCALP_SECCOMP_FD + 1;
@@ -163,45 +155,57 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 		first_to_close = LOCALP_NET_SYNC_FD + 1;
 	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
-	if (l->memory) {
-		rl.rlim_cur = rl.rlim_max = l->memory;
-		setrlimit(RLIMIT_AS, &rl);
-	}
-	if (l->processes) {
-		rl.rlim_cur = rl.rlim_max = l->processes;
-		setrlimit(RLIMIT_NPROC, &rl);
-	}
-	if (l->cpu_time) {
-		rl.rlim_cur = rl.rlim_max = l->cpu_time;
-		setrlimit(RLIMIT_CPU, &rl);
-	}
+}
+
+static void child_limit(int resource, rlim_t value)
+{
+	struct rlimit rl;
+
+	if (!value)
+		return;
+	rl.rlim_cur = rl.rlim_max = value;
+	setrlimit(resource, &rl);
+}
+
+static void child_join_cgroups(const struct launch *l)
+{
+	static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
+
 	for (int i = 0; i < LOCALP_CGROUPS; i++) {
-		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
 		int fd;
 
 		if (!l->cgroup_procs[i][0])
 			continue;
-		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1) {
-			if (write(2, cg, sizeof(cg) - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
+		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1)
+			child_fail(cg, sizeof(cg) - 1);
 		close(fd);
 	}
-	if (l->drop) {
-		static const char st[] = "csdk-local: cannot mount the sandbox's directories for its uid\n";
-		static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
+}
 
-		if (stage_binds(&l->stage) < 0)
-			child_fail(st, sizeof(st) - 1);
-		if (localp_drop_to(l->uid, l->gid) < 0)
-			child_fail(id, sizeof(id) - 1);
+static void child_exec(const struct launch *l, unsigned int first_to_close)
+{
+	static const char msg[] = "csdk-local: cannot execute the command runner\n";
+	static const char st[] = "csdk-local: cannot mount the sandbox's directories for its uid\n";
+	static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
+
+	if (l->cwd_fd >= 0) {
+		if (fchdir(l->cwd_fd) < 0)
+			_exit(127);
+	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
+		_exit(127);
 	}
+	child_fds(l, first_to_close);
+	child_limit(RLIMIT_AS, l->memory);
+	child_limit(RLIMIT_NPROC, l->processes);
+	child_limit(RLIMIT_CPU, l->cpu_time);
+	child_join_cgroups(l);
+	if (l->drop && stage_binds(&l->stage) < 0)
+		child_fail(st, sizeof(st) - 1);
+	if (l->drop && localp_drop_to(l->uid, l->gid) < 0)
+		child_fail(id, sizeof(id) - 1);
 	signal(SIGPIPE, SIG_DFL);
 	execve(l->argv.v[0], l->argv.v, l->env.v);
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(127);
-	_exit(127);
+	child_fail(msg, sizeof(msg) - 1);
 }
 
 /* A background command's log, or the agent's (STATE/sandboxes/ID/run/agent.log, out of the sandbox's sight). */
