@@ -615,12 +615,14 @@ static size_t locked_count(const csdk_registry *reg, const struct csdkp_vec *vec
 	return n;
 }
 
-static void *locked_at(const csdk_registry *reg, const struct csdkp_vec *vec, size_t i)
+/* With scan, after a scan if none was made yet. */
+static void *locked_at(const csdk_registry *reg, const struct csdkp_vec *vec, size_t i, int scan)
 {
 	void *item = NULL;
 
 	csdkp_lock();
-	ensure_scanned(reg);
+	if (scan)
+		ensure_scanned(reg);
 	if (i < vec->n)
 		item = vec->items[i];
 	csdkp_unlock();
@@ -634,7 +636,7 @@ size_t csdk_registry_count(const csdk_registry *reg)
 
 const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(reg, &reg->valid, i) : NULL;
+	return reg ? locked_at(reg, &reg->valid, i, 1) : NULL;
 }
 
 static const csdk_plugin_info *valid_named(const csdk_registry *reg, const char *name)
@@ -837,7 +839,7 @@ size_t csdk_registry_rejected_count(const csdk_registry *reg)
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
 {
-	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i) : NULL;
+	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i, 1) : NULL;
 
 	return r ? &r->pub : NULL;
 }
@@ -850,15 +852,7 @@ size_t csdk_registry_path_count(const csdk_registry *reg)
 
 const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_path_entry *entry = NULL;
-
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	if (i < reg->paths.n)
-		entry = reg->paths.items[i];
-	csdkp_unlock();
-	return entry;
+	return reg ? locked_at(reg, &reg->paths, i, 0) : NULL;
 }
 
 size_t csdk_registry_warning_count(const csdk_registry *reg)
@@ -868,7 +862,7 @@ size_t csdk_registry_warning_count(const csdk_registry *reg)
 
 const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(reg, &reg->warnings, i) : NULL;
+	return reg ? locked_at(reg, &reg->warnings, i, 1) : NULL;
 }
 
 int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out)

@@ -241,6 +241,8 @@ void localp_agent_stop(int sdfd, const char *dir);
 int localp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* methods, one file per group */
+/* A sandbox just made (sb taken): its agent started in gateway mode, its id on id_out; destroyed when either fails. */
+int localp_hand_out_new(struct localp_local *ctx, struct localp_sandbox *sb, struct csdk_text *id_out, void **sandbox_out);
 int localp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
 int localp_m_get(void *ctx, const char *id, void **sandbox_out);
 int localp_m_list(void *ctx, struct csdk_handles *out);
