@@ -455,6 +455,8 @@ int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb,
 		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
 		localp_strv_push(argv, "--listen");
 		localp_strv_push(argv, "unix:" LOCALP_INSIDE_RUN "/agent.sock");
+		localp_strv_push(argv, "--listen-fd");
+		localp_strv_pushf(argv, "%d", LOCALP_AGENT_FD);
 		localp_strv_push(argv, "--token-file");
 		localp_strv_push(argv, LOCALP_INSIDE_RUN "/token");
 		localp_strv_push(argv, "--workdir");
