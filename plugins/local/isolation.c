@@ -476,6 +476,8 @@ static void push_command(const char *command, int with_agent, struct localp_strv
 		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
 		localp_strv_push(argv, "--listen");
 		localp_strv_push(argv, "unix:" LOCALP_INSIDE_RUN "/agent.sock");
+		localp_strv_push(argv, "--listen-fd");
+		localp_strv_pushf(argv, "%d", LOCALP_AGENT_FD);
 		localp_strv_push(argv, "--token-file");
 		localp_strv_push(argv, LOCALP_INSIDE_RUN "/token");
 		localp_strv_push(argv, "--workdir");

@@ -233,7 +233,9 @@ int localp_net_url(struct localp_local *ctx, const struct localp_sandbox *sb, in
 int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkc_capture *capture_stderr);
-int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap);
+/* listen_fd: the agent's socket, bound and listening, moved to LOCALP_AGENT_FD in the agent */
+#define LOCALP_AGENT_FD 7
+int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap, int listen_fd);
 
 /* agent.c: gateway mode */
 int localp_agent_ensure(struct localp_local *ctx, const struct localp_sandbox *sb);

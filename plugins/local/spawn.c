@@ -35,6 +35,7 @@ struct launch {
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
 	int seccomp_fd;          /* moved to LOCALP_SECCOMP_FD in the child, -1: none */
+	int listen_fd;           /* the agent's listening socket, moved to LOCALP_AGENT_FD, -1: none */
 	char cgroup_procs[LOCALP_CGROUPS][256]; /* the sandbox cgroups' tasks files, "" when none */
 	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
 	long oom_kills;          /* its OOM kills before the command */
@@ -153,6 +154,12 @@ static void child_fds(const struct launch *l, unsigned int first_to_close)
 		if (first_to_close < LOCALP_NET_BLOCK_FD)
 			syscall(SYS_close_range, first_to_close, LOCALP_NET_BLOCK_FD - 1, 0);
 		first_to_close = LOCALP_NET_SYNC_FD + 1;
+	}
+	if (l->listen_fd >= 0) {
+		dup2(l->listen_fd, LOCALP_AGENT_FD);
+		if (first_to_close < LOCALP_AGENT_FD)
+			syscall(SYS_close_range, first_to_close, LOCALP_AGENT_FD - 1, 0);
+		first_to_close = LOCALP_AGENT_FD + 1;
 	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
 }
@@ -963,7 +970,7 @@ static int launch_limits(struct localp_local *ctx, const struct localp_sandbox *
 
 static int run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	       const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
-	       struct csdkc_capture *capture_stderr, int agent)
+	       struct csdkc_capture *capture_stderr, int agent, int listen_fd)
 {
 	struct launch l;
 	json_t *meta = NULL;
@@ -975,6 +982,7 @@ static int run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
 	localp_net_init(&l.net);
 	l.cwd_fd = -1;
 	l.seccomp_fd = -1;
+	l.listen_fd = listen_fd;
 	*exit_code_out = -1;
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command string");
@@ -1016,7 +1024,7 @@ int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkc_capture *capture_stderr)
 {
-	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0);
+	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0, -1);
 }
 
 /*
@@ -1025,7 +1033,7 @@ int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
  * pid namespace every command of the sandbox then shares (bwrap's own init
  * is pid 1 and reaps). Unisolated it serves host paths.
  */
-int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap)
+int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap, int listen_fd)
 {
 	struct csdk_run_request opts;
 	char *cmd = NULL, *run_dir = NULL, *q[3] = { NULL, NULL, NULL };
@@ -1042,12 +1050,12 @@ int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *s
 
 		q[2] = NULL;
 		if (!csdku_shell_quote(&q[2], home) &&
-		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --token-file %s/token --workdir %s",
-			     q[0], q[1], q[0], q[0], q[2]) < 0)
+		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --listen-fd %d --token-file %s/token --workdir %s",
+			     q[0], q[1], q[0], LOCALP_AGENT_FD, q[0], q[2]) < 0)
 			cmd = NULL;
 		free(home);
 	}
-	rc = cmd ? run(ctx, sb, cmd, &opts, NULL, &exit_code, NULL, 1) : CSDK_ENOMEM;
+	rc = cmd ? run(ctx, sb, cmd, &opts, NULL, &exit_code, NULL, 1, listen_fd) : CSDK_ENOMEM;
 	free(cmd);
 	free(run_dir);
 	for (int i = 0; i < 3; i++)
