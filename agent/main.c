@@ -31,6 +31,7 @@ struct agent_config agent_cfg = {
 };
 
 static const char *agent_unix_path;
+static unsigned agent_listen_fd = ~0u;
 
 long long agent_now_ms(void)
 {
@@ -45,6 +46,9 @@ static void agent_usage(FILE *f)
 	fputs("Usage: csdk-agent [OPTION]...\n"
 	      "Serve E2B's envd protocol (processes, filesystem, /files) inside a sandbox.\n\n"
 	      "  --listen ADDR          HOST:PORT, [IPV6]:PORT or unix:PATH (default 0.0.0.0:49983)\n"
+	      "  --listen-fd N          serve the listening socket inherited as descriptor N\n"
+	      "                         (bound by a supervisor) instead of binding ADDR; a\n"
+	      "                         unix:PATH ADDR is still removed at exit\n"
 	      "  --token-file PATH      require this access token (X-Access-Token); the\n"
 	      "                         CSDK_AGENT_TOKEN environment variable otherwise\n"
 	      "  --workdir DIR          base of relative paths (default: the current directory)\n"
@@ -91,11 +95,12 @@ static int agent_uint_arg(const char *opt, const char *v, unsigned min, unsigned
 	return 0;
 }
 
-enum { O_LISTEN = 1, O_TOKEN, O_WORKDIR, O_BODY, O_UPLOAD, O_BUFFER, O_CONNS, O_PROCS, O_IDLE,
+enum { O_LISTEN = 1, O_LISTEN_FD, O_TOKEN, O_WORKDIR, O_BODY, O_UPLOAD, O_BUFFER, O_CONNS, O_PROCS, O_IDLE,
        O_DEADLINE, O_VERBOSE, O_HELP, O_VERSION };
 
 static const struct option agent_opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "listen-fd", required_argument, NULL, O_LISTEN_FD },
 	{ "token-file", required_argument, NULL, O_TOKEN },
 	{ "workdir", required_argument, NULL, O_WORKDIR },
 	{ "max-body", required_argument, NULL, O_BODY },
@@ -115,6 +120,7 @@ static int agent_option(int o, const char *arg, const char **token_file)
 {
 	switch (o) {
 	case O_LISTEN: agent_cfg.listen = arg; return 0;
+	case O_LISTEN_FD: return agent_uint_arg("--listen-fd", arg, 0, 65535, &agent_listen_fd);
 	case O_TOKEN: *token_file = arg; return 0;
 	case O_WORKDIR: agent_cfg.workdir = arg; return 0;
 	case O_BODY: return agent_size_arg("--max-body", arg, 64, &agent_cfg.max_body);
@@ -272,6 +278,36 @@ static int agent_listen_tcp(const char *addr)
 	return fd;
 }
 
+/* Socket activation: the supervisor bound and listens, so clients may
+ * connect before the agent runs; their connections wait in the backlog.
+ * The descriptor is closed on exec: no command inherits it. */
+static int agent_listen_inherited(int fd, const char *addr)
+{
+	int listening = 0, type = 0, err = 0;
+	socklen_t len = sizeof listening, tlen = sizeof type;
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof ss;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+		err = errno;
+	if (err || !listening || type != SOCK_STREAM) {
+		fprintf(stderr, "csdk-agent: --listen-fd %d: %s; pass a stream socket that is bound and listening\n",
+			fd, err ? strerror(err) : "not a listening stream socket");
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (!strncmp(addr, "unix:", 5)) {
+		agent_unix_path = addr + 5;
+		printf("csdk-agent: listening on %s\n", addr);
+	} else if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0 && ss.ss_family == AF_UNIX) {
+		printf("csdk-agent: listening on unix:%s\n", ((struct sockaddr_un *)&ss)->sun_path);
+	} else {
+		agent_print_bound(fd);
+	}
+	return fd;
+}
+
 static void agent_no_op(int sig)
 {
 }
@@ -385,7 +421,9 @@ int main(int argc, char **argv)
 	agent_block_signals(&set);
 	if (getpid() != 1)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (strncmp(agent_cfg.listen, "unix:", 5) == 0)
+	if (agent_listen_fd != ~0u)
+		fd = agent_listen_inherited((int)agent_listen_fd, agent_cfg.listen);
+	else if (strncmp(agent_cfg.listen, "unix:", 5) == 0)
 		fd = agent_listen_unix(agent_cfg.listen + 5);
 	else
 		fd = agent_listen_tcp(agent_cfg.listen);

@@ -297,6 +297,16 @@ static int resolve_hint(ssize_t *out, const csdk_compute *c, const char *provide
 	return 0;
 }
 
+/* The member to ask first about id: the provider named, else the one id is known at (-1: neither). */
+static int first_for(ssize_t *out, csdk_compute *c, const char *provider, enum affinity_kind kind, const char *id)
+{
+	int rc = resolve_hint(out, c, provider);
+
+	if (!rc && *out < 0 && id)
+		*out = affine(c, kind, id);
+	return rc;
+}
+
 static size_t next_start(csdk_compute *c)
 {
 	unsigned long v;
@@ -492,10 +502,8 @@ int csdk_compute_destroy(csdk_compute *c, const char *provider, const char *id)
 
 	if (!c)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_destroy: compute is NULL");
-	if ((rc = resolve_hint(&known, c, provider)))
+	if ((rc = first_for(&known, c, provider, AFFINE_SANDBOX, id)))
 		return rc;
-	if (known < 0 && id)
-		known = affine(c, AFFINE_SANDBOX, id);
 	if (provider) {
 		struct member *m = &c->members[known];
 		rc = m->provider ? csdk_provider_destroy(m->provider, id) : member_unavailable(m);
@@ -612,10 +620,8 @@ int csdk_compute_snapshot_delete(csdk_compute *c, const char *provider, const ch
 
 	if (!c)
 		return csdkp_error_set(CSDK_EINVAL, NULL, "csdk_compute_snapshot_delete: compute is NULL");
-	if ((rc = resolve_hint(&first, c, provider)))
+	if ((rc = first_for(&first, c, provider, AFFINE_SNAPSHOT, id)))
 		return rc;
-	if (first < 0 && id)
-		first = affine(c, AFFINE_SNAPSHOT, id);
 	if (!(order = calloc(c->n ? c->n : 1, sizeof(*order))))
 		return csdkp_error_oom();
 	n_order = make_order(order, c, first, 0);

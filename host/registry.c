@@ -344,14 +344,12 @@ static int selected(const csdk_registry *reg, const char *name, const char *path
 	return 1;
 }
 
-static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char *dir, const char *file_name)
+/* DIR/FILE_NAME into seen; *path_out NULL when this scan has considered it already. */
+static int note_path(struct csdkp_vec *seen, const char *dir, const char *file_name, const char **path_out)
 {
-	struct csdkp_verdict v = { 0 };
-	struct csdkp_plugin *p, *winner;
-	char *path, *name;
-	int rc;
+	char *path = csdkp_printf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file_name);
 
-	path = csdkp_printf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file_name);
+	*path_out = NULL;
 	if (!path)
 		return CSDK_ENOMEM;
 	for (size_t i = 0; i < seen->n; i++) {
@@ -365,54 +363,83 @@ static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char 
 		free(path);
 		return CSDK_ENOMEM;
 	}
-	TRACE("considering %s", path);
-	name = strndup(file_name + 5, strlen(file_name) - 8);
+	*path_out = path;
+	return 0;
+}
+
+/* Whether the plugin libcsdk-NAME.so is selected and not disabled: 1 or 0, or CSDK_ENOMEM. */
+static int file_selected(const csdk_registry *reg, const char *file_name, const char *path)
+{
+	char *name = strndup(file_name + 5, strlen(file_name) - 8);
+	int rc;
+
 	if (!name)
 		return CSDK_ENOMEM;
 	rc = selected(reg, name, path);
 	free(name);
-	if (!rc)
-		return 0;
-	p = record_by_path(reg, path);
-	if (p) {
-		TRACE("%s is already loaded", path);
-	} else {
-		rc = validate_new(reg, &p, &v, path, 0);
-		if (rc == CSDK_ENOMEM)
-			return rc;
-		if (rc != 0) {
-			rc = add_rejection(reg, path, &v, 0);
-			csdkp_verdict_clear(&v);
-			return rc;
-		}
-	}
-	winner = plugin_named(&reg->winners, p->info.name);
-	if (winner) {
-		v.code = CSDK_EPLUGIN;
-		v.name = strdup(p->info.name);
-		v.reason = csdkp_printf("%s: plugin '%s' is shadowed by %s, which comes earlier in the search path; remove one of them",
-					path, p->info.name, winner->path);
-		/* A shadowed file loaded just now is not kept mapped. */
-		if (!record_by_path(reg, path))
-			csdkp_plugin_discard(p);
-		rc = v.name && v.reason ? add_rejection(reg, path, &v, 1) : CSDK_ENOMEM;
-		csdkp_verdict_clear(&v);
+	return rc;
+}
+
+static int reject_shadowed(csdk_registry *reg, struct csdkp_plugin *p, const char *path, const struct csdkp_plugin *winner,
+			   struct csdkp_verdict *v)
+{
+	int rc;
+
+	v->code = CSDK_EPLUGIN;
+	v->name = strdup(p->info.name);
+	v->reason = csdkp_printf("%s: plugin '%s' is shadowed by %s, which comes earlier in the search path; remove one of them",
+				path, p->info.name, winner->path);
+	/* A shadowed file loaded just now is not kept mapped. */
+	if (!record_by_path(reg, path))
+		csdkp_plugin_discard(p);
+	rc = v->name && v->reason ? add_rejection(reg, path, v, 1) : CSDK_ENOMEM;
+	csdkp_verdict_clear(v);
+	return rc;
+}
+
+/* A verdict that refuses path is recorded as its rejection. */
+static int rejected(csdk_registry *reg, const char *path, int rc, struct csdkp_verdict *v)
+{
+	if (rc == CSDK_ENOMEM)
 		return rc;
-	}
-	if (!record_by_path(reg, path)) {
-		rc = keep(reg, p, &v);
-		if (rc == CSDK_ENOMEM)
-			return rc;
-		if (rc != 0) {
-			rc = add_rejection(reg, path, &v, 0);
-			csdkp_verdict_clear(&v);
-			return rc;
-		}
-		p->origin_dir = strdup(dir);
-		if (!p->origin_dir)
-			return CSDK_ENOMEM;
-		p->info.origin_dir = p->origin_dir;
-	}
+	rc = add_rejection(reg, path, v, 0);
+	csdkp_verdict_clear(v);
+	return rc;
+}
+
+static int keep_new(csdk_registry *reg, struct csdkp_plugin *p, const char *dir, const char *path, struct csdkp_verdict *v)
+{
+	int rc;
+
+	if ((rc = keep(reg, p, v)))
+		return rejected(reg, path, rc, v);
+	if (!(p->origin_dir = strdup(dir)))
+		return CSDK_ENOMEM;
+	p->info.origin_dir = p->origin_dir;
+	return 0;
+}
+
+static int consider_file(csdk_registry *reg, struct csdkp_vec *seen, const char *dir, const char *file_name)
+{
+	struct csdkp_verdict v = { 0 };
+	struct csdkp_plugin *p, *winner;
+	const char *path;
+	int rc;
+
+	if ((rc = note_path(seen, dir, file_name, &path)) || !path)
+		return rc;
+	TRACE("considering %s", path);
+	if ((rc = file_selected(reg, file_name, path)) <= 0)
+		return rc;
+	p = record_by_path(reg, path);
+	if (p)
+		TRACE("%s is already loaded", path);
+	else if ((rc = validate_new(reg, &p, &v, path, 0)))
+		return rejected(reg, path, rc, &v);
+	if ((winner = plugin_named(&reg->winners, p->info.name)))
+		return reject_shadowed(reg, p, path, winner, &v);
+	if (!record_by_path(reg, path) && (rc = keep_new(reg, p, dir, path, &v)))
+		return rc;
 	return csdkp_vec_push(&reg->winners, p);
 }
 
@@ -588,12 +615,14 @@ static size_t locked_count(const csdk_registry *reg, const struct csdkp_vec *vec
 	return n;
 }
 
-static void *locked_at(const csdk_registry *reg, const struct csdkp_vec *vec, size_t i)
+/* With scan, after a scan if none was made yet. */
+static void *locked_at(const csdk_registry *reg, const struct csdkp_vec *vec, size_t i, int scan)
 {
 	void *item = NULL;
 
 	csdkp_lock();
-	ensure_scanned(reg);
+	if (scan)
+		ensure_scanned(reg);
 	if (i < vec->n)
 		item = vec->items[i];
 	csdkp_unlock();
@@ -607,7 +636,7 @@ size_t csdk_registry_count(const csdk_registry *reg)
 
 const csdk_plugin_info *csdk_registry_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(reg, &reg->valid, i) : NULL;
+	return reg ? locked_at(reg, &reg->valid, i, 1) : NULL;
 }
 
 static const csdk_plugin_info *valid_named(const csdk_registry *reg, const char *name)
@@ -638,6 +667,48 @@ static int remember_named_rejection(csdk_registry *reg, const char *path, struct
 	return 0;
 }
 
+/* The known plugin *out, its code loaded when load asks for it and only its facts are. */
+static int load_known(csdk_registry *reg, const csdk_plugin_info **out, const struct rejection **why, int load)
+{
+	struct csdkp_plugin *p = csdkp_plugin_of(*out);
+	struct csdkp_verdict v = { 0 };
+	int rc;
+
+	if (!load || !p->facts_only || (rc = load_facts(p, &v)) == 0)
+		return 0;
+	*out = NULL;
+	if (rc != CSDK_ENOMEM)
+		rc = remember_named_rejection(reg, p->path, &v, why) ? CSDK_ENOMEM : rc;
+	csdkp_verdict_clear(&v);
+	return rc;
+}
+
+/* path, found in the search path's entry, kept as an explicit plugin or rejected. */
+static int load_found(csdk_registry *reg, const csdk_path_entry *entry, const char *path, const struct rejection **why, int load)
+{
+	struct csdkp_verdict v = { 0 };
+	struct csdkp_plugin *p;
+	int rc;
+
+	if ((p = record_by_path(reg, path))) {
+		TRACE("%s is already loaded", path);
+		rc = load && p->facts_only ? load_facts(p, &v) : 0;
+	} else {
+		rc = validate_new(reg, &p, &v, path, load);
+		if (rc == 0 && (rc = keep(reg, p, &v)) == 0 && !(p->origin_dir = strdup(entry->dir)))
+			rc = CSDK_ENOMEM;
+		if (rc == 0)
+			p->info.origin_dir = p->origin_dir;
+	}
+	if (rc == 0 && (csdkp_vec_push(&reg->explicit_, p) != 0 || rebuild_lists(reg) != 0))
+		rc = CSDK_ENOMEM;
+	if (rc != 0 && rc != CSDK_ENOMEM)
+		rc = remember_named_rejection(reg, path, &v, why) ? CSDK_ENOMEM : rc;
+	csdkp_verdict_clear(&v);
+	csdkp_cache_save(reg->cache);
+	return rc;
+}
+
 /*
  * Hold csdkp_lock. The plugin called name: a valid one already known, else
  * the first csdk-NAME.so of the search path and nothing else (loaded, or
@@ -648,27 +719,16 @@ static int remember_named_rejection(csdk_registry *reg, const char *path, struct
 static int load_by_name(csdk_registry *reg, const char *name, const csdk_plugin_info **out,
 			const struct rejection **why, int load)
 {
-	struct csdkp_verdict v = { 0 };
-	int rc = CSDK_ENOTFOUND;
+	int rc;
 
 	*out = NULL;
 	*why = NULL;
-	if ((*out = valid_named(reg, name))) {
-		struct csdkp_plugin *p = csdkp_plugin_of(*out);
-
-		if (!load || !p->facts_only || (rc = load_facts(p, &v)) == 0)
-			return 0;
-		*out = NULL;
-		if (rc != CSDK_ENOMEM)
-			rc = remember_named_rejection(reg, p->path, &v, why) ? CSDK_ENOMEM : rc;
-		csdkp_verdict_clear(&v);
-		return rc;
-	}
+	if ((*out = valid_named(reg, name)))
+		return load_known(reg, out, why, load);
 	if (!name_ok(name))
 		return CSDK_ENOTFOUND;
 	for (size_t i = 0; i < reg->paths.n; i++) {
 		const csdk_path_entry *entry = reg->paths.items[i];
-		struct csdkp_plugin *p;
 		struct stat st;
 		char *path = csdkp_printf("%s%s%s.so", entry->dir, entry->dir[strlen(entry->dir) - 1] == '/' ? "csdk-" : "/csdk-", name);
 
@@ -679,26 +739,7 @@ static int load_by_name(csdk_registry *reg, const char *name, const csdk_plugin_
 			continue;
 		}
 		TRACE("considering %s (opened by name)", path);
-		if (!selected(reg, name, path)) {
-			free(path);
-			return CSDK_ENOTFOUND;
-		}
-		if ((p = record_by_path(reg, path))) {
-			TRACE("%s is already loaded", path);
-			rc = load && p->facts_only ? load_facts(p, &v) : 0;
-		} else {
-			rc = validate_new(reg, &p, &v, path, load);
-			if (rc == 0 && (rc = keep(reg, p, &v)) == 0 && !(p->origin_dir = strdup(entry->dir)))
-				rc = CSDK_ENOMEM;
-			if (rc == 0)
-				p->info.origin_dir = p->origin_dir;
-		}
-		if (rc == 0 && (csdkp_vec_push(&reg->explicit_, p) != 0 || rebuild_lists(reg) != 0))
-			rc = CSDK_ENOMEM;
-		if (rc != 0 && rc != CSDK_ENOMEM)
-			rc = remember_named_rejection(reg, path, &v, why) ? CSDK_ENOMEM : rc;
-		csdkp_verdict_clear(&v);
-		csdkp_cache_save(reg->cache);
+		rc = selected(reg, name, path) ? load_found(reg, entry, path, why, load) : CSDK_ENOTFOUND;
 		free(path);
 		if (rc == 0)
 			*out = valid_named(reg, name);
@@ -798,7 +839,7 @@ size_t csdk_registry_rejected_count(const csdk_registry *reg)
 
 const csdk_rejection *csdk_registry_rejected_at(const csdk_registry *reg, size_t i)
 {
-	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i) : NULL;
+	const struct rejection *r = reg ? locked_at(reg, &reg->rejected, i, 1) : NULL;
 
 	return r ? &r->pub : NULL;
 }
@@ -811,15 +852,7 @@ size_t csdk_registry_path_count(const csdk_registry *reg)
 
 const csdk_path_entry *csdk_registry_path_at(const csdk_registry *reg, size_t i)
 {
-	const csdk_path_entry *entry = NULL;
-
-	if (!reg)
-		return NULL;
-	csdkp_lock();
-	if (i < reg->paths.n)
-		entry = reg->paths.items[i];
-	csdkp_unlock();
-	return entry;
+	return reg ? locked_at(reg, &reg->paths, i, 0) : NULL;
 }
 
 size_t csdk_registry_warning_count(const csdk_registry *reg)
@@ -829,7 +862,7 @@ size_t csdk_registry_warning_count(const csdk_registry *reg)
 
 const char *csdk_registry_warning_at(const csdk_registry *reg, size_t i)
 {
-	return reg ? locked_at(reg, &reg->warnings, i) : NULL;
+	return reg ? locked_at(reg, &reg->warnings, i, 1) : NULL;
 }
 
 int csdk_registry_load_file(csdk_registry *reg, const char *path, const csdk_plugin_info **out)

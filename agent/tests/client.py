@@ -785,6 +785,14 @@ def init_sets_token_and_envs():
     eq(output(ev), b"one\n", "an empty /init keeps the variables")
 
 
+# ------------------------------------------------------------------ activation
+
+@check("activation")
+def commands_do_not_inherit_the_listening_socket():
+    ev, end = start("/bin/sh", ["-c", "exec ls /proc/self/fd"])
+    eq((output(ev), end), (b"0\n1\n2\n3\n", {}), "descriptors of a command (3: ls's own)")
+
+
 def main():
     group = sys.argv[1]
     ran = 0

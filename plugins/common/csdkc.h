@@ -148,6 +148,16 @@ void csdkc_pool_spawn(struct csdkc_refiller *r, const struct csdk_host *host, co
 int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, const char *wait_key, int *out,
 			 char *err, size_t errlen);
 /**
+ * Drains every pool below base (base/pool/HASH, as csdkc_pool_dir makes
+ * them; none when base/pool does not exist): each is marked drained, its
+ * refiller waited for as csdkc_pool_lock_wait (with wait_ms and wait_key)
+ * and its members destroyed by destroy(ctx, dir), which returns how many;
+ * those are added to *n. 0, or the first failure (CSDK_EIO, CSDK_ETIMEOUT)
+ * said in err, the pools before it drained.
+ */
+int csdkc_pool_drain(const char *base, int64_t wait_ms, const char *wait_key, long (*destroy)(void *ctx, const char *dir),
+		     void *ctx, long *n, char *err, size_t errlen);
+/**
  * A claimed member's agent takes a new token and the create's envs (POST
  * /init, authenticated with the member's token) over the socket sock; run
  * is the directory of its token, which is replaced (mode 0600). 0, or -1.

@@ -177,6 +177,40 @@ int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, con
 	return CSDK_ETIMEOUT;
 }
 
+static int shape_name(const char *s)
+{
+	return strlen(s) == 16 && strspn(s, "0123456789abcdef") == 16;
+}
+
+int csdkc_pool_drain(const char *base, int64_t wait_ms, const char *wait_key, long (*destroy)(void *ctx, const char *dir),
+		     void *ctx, long *n, char *err, size_t errlen)
+{
+	char path[4200], dir[4280];
+	struct dirent *de;
+	int rc = 0, lock;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/pool", base);
+	if (!(d = opendir(path))) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return CSDK_EIO;
+	}
+	while (!rc && (de = readdir(d))) {
+		if (!shape_name(de->d_name) || snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir))
+			continue;
+		csdkc_pool_set_drained(dir, 1);
+		/* a refiller stops at the mark; its member under way is waited for, up to wait_ms */
+		if ((rc = csdkc_pool_lock_wait(dir, wait_ms, "pool drain", wait_key, &lock, err, errlen)))
+			break;
+		*n += destroy(ctx, dir);
+		close(lock);
+	}
+	closedir(d);
+	return rc;
+}
+
 int csdkc_refiller_init(struct csdkc_refiller *out, const struct csdk_host *host, const char *provider, const char *env,
 			const char *default_path, const void *self, const struct csdk_config *config,
 			const struct csdk_config_key *keys, size_t n_keys)

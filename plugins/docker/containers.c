@@ -60,6 +60,25 @@ static int expired(json_t *inspect)
 
 #define remove_container dockerp_remove_container
 
+/* METHOD /containers/ID<suffix> */
+static int container_call(struct dockerp_docker *ctx, const char *method, const char *id, const char *suffix,
+			  long *status_out, json_t **out)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/containers/%s%s", id, suffix);
+	return dockerp_call(ctx, method, path, NULL, status_out, out);
+}
+
+/* The engine's refusal while `doing` (e.g. "starting") container id. */
+static int container_error(struct dockerp_docker *ctx, const char *doing, const char *id, long status, json_t *answer)
+{
+	char what[200];
+
+	snprintf(what, sizeof(what), "%s container %s", doing, id);
+	return dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, answer);
+}
+
 int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out)
 {
 	return dockerp_inspect_as(ctx, id, 0, out);
@@ -67,7 +86,6 @@ int dockerp_inspect(struct dockerp_docker *ctx, const char *id, json_t **out)
 
 int dockerp_inspect_as(struct dockerp_docker *ctx, const char *id, int members, json_t **out)
 {
-	char path[256];
 	long status;
 	json_t *j = NULL;
 	int rc;
@@ -75,17 +93,14 @@ int dockerp_inspect_as(struct dockerp_docker *ctx, const char *id, int members, 
 	*out = NULL;
 	if (!id_ok(id))
 		return CSDK_ENOTFOUND;
-	snprintf(path, sizeof(path), "/containers/%s/json", id);
-	if ((rc = dockerp_call(ctx, "GET", path, NULL, &status, &j)))
+	if ((rc = container_call(ctx, "GET", id, "/json", &status, &j)))
 		return rc;
 	if (status == 404) {
 		json_decref(j);
 		return CSDK_ENOTFOUND;
 	}
 	if (status != 200 || !json_is_object(j)) {
-		char what[200];
-		snprintf(what, sizeof(what), "inspecting container %s", id);
-		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
+		rc = container_error(ctx, "inspecting", id, status, j);
 		json_decref(j);
 		return rc;
 	}
@@ -273,27 +288,17 @@ static int64_t deadline_of(const struct dockerp_docker *ctx, const struct csdk_c
 	return dockerp_timeout_of(ctx, o) ? (created_ms + dockerp_timeout_of(ctx, o) + 999) / 1000 : 0;
 }
 
-static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char *image,
-			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex, json_t *member)
+/* Always set: an image committed from a sandbox carries the old sandbox's values. */
+static int body_labels(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char *ns, const char *name,
+		       int64_t created_ms, json_t *labels)
 {
-	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
-	int64_t timeout_ms = dockerp_timeout_of(ctx, o);
 	char buf[64];
-	int bad = !b || !labels || !env || !hc;
+	int bad = 0;
 
-	if (bad)
-		goto out;
 	bad |= add_label(labels, DOCKERP_LABEL, "true");
 	snprintf(buf, sizeof(buf), "%lld", (long long)created_ms);
 	bad |= add_label(labels, "com.computesdk.created_ms", buf);
-	/* these and the labels below are always set: an image committed from a
-	 * sandbox carries the old sandbox's values */
-	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", (long long)deadline_of(ctx, o, created_ms));
-	bad |= json_array_append_new(env, json_string(buf));
-	memcpy(buf, "CSDK_STAMP=", 11);
-	csdkc_random_hex(buf + 11, 8);
-	bad |= json_array_append_new(env, json_string(buf));
-	snprintf(buf, sizeof(buf), "%lld", (long long)timeout_ms);
+	snprintf(buf, sizeof(buf), "%lld", (long long)dockerp_timeout_of(ctx, o));
 	bad |= add_label(labels, "com.computesdk.timeout_ms", buf);
 	bad |= add_label(labels, "com.computesdk.namespace", name ? (ns ? ns : "default") : "");
 	bad |= add_label(labels, "com.computesdk.name", name ? name : "");
@@ -301,13 +306,24 @@ static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_
 		char *k;
 		if (!o->metadata[i].key || !o->metadata[i].value)
 			continue;
-		if (asprintf(&k, DOCKERP_META_PREFIX "%s", o->metadata[i].key) < 0) {
-			bad = 1;
-			break;
-		}
+		if (asprintf(&k, DOCKERP_META_PREFIX "%s", o->metadata[i].key) < 0)
+			return 1;
 		bad |= add_label(labels, k, o->metadata[i].value);
 		free(k);
 	}
+	return bad;
+}
+
+static int body_env(struct dockerp_docker *ctx, const struct csdk_create_request *o, int64_t created_ms, json_t *env)
+{
+	char buf[64];
+	int bad = 0;
+
+	snprintf(buf, sizeof(buf), "CSDK_DEADLINE=%lld", (long long)deadline_of(ctx, o, created_ms));
+	bad |= json_array_append_new(env, json_string(buf));
+	memcpy(buf, "CSDK_STAMP=", 11);
+	csdkc_random_hex(buf + 11, 8);
+	bad |= json_array_append_new(env, json_string(buf));
 	for (size_t i = 0; o && i < o->n_envs; i++) {
 		char *kv;
 		if (!o->envs[i].key || asprintf(&kv, "%s=%s", o->envs[i].key, o->envs[i].value ? o->envs[i].value : "") < 0)
@@ -315,12 +331,29 @@ static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_
 		bad |= json_array_append_new(env, json_string(kv));
 		free(kv);
 	}
-	bad |= json_object_set_new(b, "Image", json_string(image));
-	bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", keepalive_script));
-	bad |= json_object_set_new(b, "Env", json_incref(env));
-	bad |= json_object_set_new(b, "Labels", json_incref(labels));
-	if (ctx->workdir)
-		bad |= json_object_set_new(b, "WorkingDir", json_string(ctx->workdir));
+	return bad;
+}
+
+static int body_ports(struct dockerp_docker *ctx, json_t *b, json_t *hc)
+{
+	json_t *exposed = json_object(), *bind = json_object();
+	char buf[64];
+	int bad = 0;
+
+	for (size_t i = 0; i < ctx->n_ports; i++) {
+		snprintf(buf, sizeof(buf), "%d/tcp", ctx->ports[i]);
+		bad |= json_object_set_new(exposed, buf, json_object());
+		bad |= json_object_set_new(bind, buf, json_pack("[{s:s,s:s}]", "HostIp", publish_ip(ctx), "HostPort", ""));
+	}
+	bad |= json_object_set_new(b, "ExposedPorts", exposed);
+	bad |= json_object_set_new(hc, "PortBindings", bind);
+	return bad;
+}
+
+static int body_resources(struct dockerp_docker *ctx, const struct csdk_create_request *o, json_t *b, json_t *hc)
+{
+	int bad = 0;
+
 	bad |= json_object_set_new(hc, "Init", json_true());
 	bad |= json_object_set_new(hc, "NetworkMode", json_string(ctx->network));
 	/* the same loopback-only namespace, without the engine's network set-up
@@ -335,16 +368,28 @@ static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_
 	bad |= add_hardening(ctx, hc);
 	if (o && o->cpus > 0)
 		bad |= json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(o->cpus * 1e9)));
-	if (ctx->n_ports && strcmp(ctx->network, "none") && strcmp(ctx->network, "host")) {
-		json_t *exposed = json_object(), *bind = json_object();
-		for (size_t i = 0; i < ctx->n_ports; i++) {
-			snprintf(buf, sizeof(buf), "%d/tcp", ctx->ports[i]);
-			bad |= json_object_set_new(exposed, buf, json_object());
-			bad |= json_object_set_new(bind, buf, json_pack("[{s:s,s:s}]", "HostIp", publish_ip(ctx), "HostPort", ""));
-		}
-		bad |= json_object_set_new(b, "ExposedPorts", exposed);
-		bad |= json_object_set_new(hc, "PortBindings", bind);
-	}
+	if (ctx->n_ports && strcmp(ctx->network, "none") && strcmp(ctx->network, "host"))
+		bad |= body_ports(ctx, b, hc);
+	return bad;
+}
+
+static json_t *create_body(struct dockerp_docker *ctx, const struct csdk_create_request *o, const char *image,
+			   const char *ns, const char *name, int64_t created_ms, const char *agent_hex, json_t *member)
+{
+	json_t *b = json_object(), *labels = json_object(), *env = json_array(), *hc = json_object();
+	int bad = !b || !labels || !env || !hc;
+
+	if (bad)
+		goto out;
+	bad |= body_labels(ctx, o, ns, name, created_ms, labels);
+	bad |= body_env(ctx, o, created_ms, env);
+	bad |= json_object_set_new(b, "Image", json_string(image));
+	bad |= json_object_set_new(b, "Cmd", json_pack("[sss]", "/bin/sh", "-c", keepalive_script));
+	bad |= json_object_set_new(b, "Env", json_incref(env));
+	bad |= json_object_set_new(b, "Labels", json_incref(labels));
+	if (ctx->workdir)
+		bad |= json_object_set_new(b, "WorkingDir", json_string(ctx->workdir));
+	bad |= body_resources(ctx, o, b, hc);
 	if (agent_hex && ctx->agent_tcp)
 		bad |= add_agent_tcp(ctx, b, hc, labels);
 	else if (agent_hex)
@@ -385,48 +430,37 @@ static const char *choose_image(struct dockerp_docker *ctx, const struct csdk_cr
 
 int dockerp_remove_container(struct dockerp_docker *ctx, const char *id)
 {
-	char path[256];
 	long status;
 	json_t *j = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "/containers/%s/stop?t=2", id);
-	if ((rc = dockerp_call(ctx, "POST", path, NULL, &status, &j)))
+	if ((rc = container_call(ctx, "POST", id, "/stop?t=2", &status, &j)))
 		return rc;
 	json_decref(j);
 	j = NULL;
-	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
-	if ((rc = dockerp_call(ctx, "DELETE", path, NULL, &status, &j)))
+	if ((rc = container_call(ctx, "DELETE", id, "?force=1&v=1", &status, &j)))
 		return rc;
 	/* 404: already gone; 409: another destroy is removing it */
-	if (status >= 400 && status != 404 && status != 409) {
-		char what[200];
-		snprintf(what, sizeof(what), "removing container %s", id);
-		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
-	}
+	if (status >= 400 && status != 404 && status != 409)
+		rc = container_error(ctx, "removing", id, status, j);
 	json_decref(j);
 	return rc;
 }
 
 int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **inspect_out)
 {
-	char path[256];
 	long status;
 	json_t *j = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "/containers/%s/start", id);
-	if ((rc = dockerp_call(ctx, "POST", path, NULL, &status, &j)))
+	if ((rc = container_call(ctx, "POST", id, "/start", &status, &j)))
 		return rc;
 	/* 304: already running */
-	if (status >= 400) {
-		char what[200];
-		snprintf(what, sizeof(what), "starting container %s", id);
-		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
-		json_decref(j);
-		return rc;
-	}
+	if (status >= 400)
+		rc = container_error(ctx, "starting", id, status, j);
 	json_decref(j);
+	if (rc)
+		return rc;
 	for (int i = 0; i < 200; i++) {
 		json_t *state;
 		const char *st;
@@ -460,19 +494,120 @@ int dockerp_start_and_wait(struct dockerp_docker *ctx, const char *id, json_t **
 	return ctx->host->error(ctx->host, CSDK_ETIMEOUT, "container %s did not reach running within 10 s; check the engine's log", id);
 }
 
+/* /containers/create, with ?name=cname when there is one */
+static int create_path(struct dockerp_docker *ctx, const char *cname, char **out)
+{
+	char *q = NULL;
+	int rc;
+
+	*out = NULL;
+	if (cname && (rc = dockerp_http_escape(&q, cname)))
+		return ctx->host->error(ctx->host, rc, "out of memory building a container request");
+	if (asprintf(out, "/containers/create%s%s", q ? "?name=" : "", q ? q : "") < 0)
+		*out = NULL;
+	free(q);
+	if (!*out)
+		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
+	return 0;
+}
+
+/* The engine's answer to a create: the new container's id (in answer), or the error. */
+static int create_answer(struct dockerp_docker *ctx, long status, json_t *answer, const char *kind, const char *image,
+			 const char *cname, const char **id_out)
+{
+	char what[300];
+
+	if (status == 404 && !strcmp(kind, "image"))
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND,
+					"image '%s' is not present in the Docker engine at %s; build or load it there "
+					"(docker build, docker load or docker import), or set pull=true (CSDK_DOCKER_PULL) to pull it from its registry",
+					image, ctx->ep.display);
+	if (status == 404)
+		return ctx->host->error(ctx->host, CSDK_ENOTFOUND, "%s '%s' does not exist in the Docker engine at %s; list them with %s_list",
+					kind, image, ctx->ep.display, kind);
+	if (dockerp_name_taken(status, answer))
+		return ctx->host->error(ctx->host, CSDK_EEXISTS, "a container named '%s' already exists in the Docker engine at %s; find it or choose another name",
+					cname ? cname : "", ctx->ep.display);
+	if (status == 201 && (*id_out = json_string_value(json_object_get(answer, "Id"))))
+		return 0;
+	snprintf(what, sizeof(what), "creating a container from image '%s'", image);
+	return dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, answer);
+}
+
+/* Pulls a missing image once when pull is on. */
+static int post_create(struct dockerp_docker *ctx, const char *path, json_t *body, const char *kind, const char *image,
+		       const char *cname, json_t **answer_out, const char **id_out)
+{
+	long status;
+	int rc, pulled = 0;
+
+	for (;;) {
+		if ((rc = dockerp_call(ctx, "POST", path, body, &status, answer_out)))
+			return rc;
+		if (status != 404 || strcmp(kind, "image") || !ctx->pull || pulled)
+			break;
+		json_decref(*answer_out);
+		*answer_out = NULL;
+		pulled = 1;
+		if ((rc = dockerp_pull(ctx, image)))
+			return rc;
+	}
+	return create_answer(ctx, status, *answer_out, kind, image, cname, id_out);
+}
+
+/* Starts the created container and waits for its agent; on failure the container is removed. */
+static int start_created(struct dockerp_docker *ctx, const char *id, struct dockerp_member *member, const char *token,
+			 const char *hex, int64_t deadline, json_t **inspect_out, char *url, size_t urllen)
+{
+	int rc;
+
+	if (member) {
+		snprintf(member->id, sizeof(member->id), "%s", id);
+		if (member->created && (rc = member->created(ctx, member)))
+			goto fail;
+	}
+	if ((token[0] && (rc = dockerp_agent_copy(ctx, id, token, deadline))) ||
+	    (rc = dockerp_start_and_wait(ctx, id, inspect_out)) ||
+	    (token[0] && (rc = dockerp_agent_wait_tcp(ctx, id, *inspect_out, url, urllen))) ||
+	    (hex[0] && (rc = dockerp_agent_wait(ctx, id, hex))))
+		goto fail;
+	return 0;
+fail:
+	remove_container(ctx, id);
+	return rc;
+}
+
+/* The caller's handle on a started sandbox; on failure the container is removed. */
+static int hand_out(struct dockerp_docker *ctx, const char *id, json_t *inspect, const char *token, const char *url,
+		    struct csdk_text *id_out, void **sandbox_out)
+{
+	struct dockerp_sandbox *sb;
+	int rc;
+
+	if ((rc = ctx->host->text_set(id_out, id)) || (rc = dockerp_handle_new(ctx, inspect, sandbox_out))) {
+		remove_container(ctx, id);
+		return rc;
+	}
+	if (token[0]) {
+		sb = *sandbox_out;
+		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);
+		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
+	}
+	return 0;
+}
+
 /* A sandbox, or with member a pool member (its agent directory prepared by the caller; its id out). */
 static int create_container(struct dockerp_docker *ctx, const char *cname, const char *ns, const char *name,
 			    const struct csdk_create_request *opts, struct dockerp_member *member,
 			    struct csdk_text *id_out, void **sandbox_out)
 {
 	const char *kind, *image = member ? member->image : choose_image(ctx, opts, &kind);
-	char *path = NULL, *q = NULL;
+	char *path = NULL;
 	json_t *body, *j = NULL, *inspect = NULL;
-	const char *id;
+	const char *id = NULL;
 	char hex[17] = "", token[33] = "", url[sizeof(((struct dockerp_sandbox *)0)->agent_url)] = "";
 	int64_t created_ms = csdkc_now_ms(), deadline = deadline_of(ctx, opts, created_ms);
-	long status;
-	int rc, pulled = 0;
+	int rc;
 
 	if (ctx->gateway && ctx->agent_tcp && (rc = dockerp_agent_token(ctx, token)))
 		return rc;
@@ -487,75 +622,12 @@ static int create_container(struct dockerp_docker *ctx, const char *cname, const
 		dockerp_agent_forget(ctx, NULL, hex);
 		return ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
 	}
-	if (cname && (rc = dockerp_http_escape(&q, cname))) {
-		rc = ctx->host->error(ctx->host, rc, "out of memory building a container request");
+	if ((rc = create_path(ctx, cname, &path)) ||
+	    (rc = post_create(ctx, path, body, kind, image, cname, &j, &id)) ||
+	    (rc = start_created(ctx, id, member, token, hex, deadline, &inspect, url, sizeof(url))))
 		goto out;
-	}
-	if (asprintf(&path, "/containers/create%s%s", q ? "?name=" : "", q ? q : "") < 0)
-		path = NULL;
-	free(q);
-	if (!path) {
-		rc = ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory building a container request");
-		goto out;
-	}
-again:
-	if ((rc = dockerp_call(ctx, "POST", path, body, &status, &j)))
-		goto out;
-	if (status == 404 && !strcmp(kind, "image") && ctx->pull && !pulled) {
-		json_decref(j);
-		j = NULL;
-		pulled = 1;
-		if ((rc = dockerp_pull(ctx, image)))
-			goto out;
-		goto again;
-	}
-	if (status == 404) {
-		if (!strcmp(kind, "image"))
-			rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND,
-					      "image '%s' is not present in the Docker engine at %s; build or load it there "
-					      "(docker build, docker load or docker import), or set pull=true (CSDK_DOCKER_PULL) to pull it from its registry",
-					      image, ctx->ep.display);
-		else
-			rc = ctx->host->error(ctx->host, CSDK_ENOTFOUND, "%s '%s' does not exist in the Docker engine at %s; list them with %s_list",
-					      kind, image, ctx->ep.display, kind);
-		goto out;
-	}
-	if (dockerp_name_taken(status, j)) {
-		rc = ctx->host->error(ctx->host, CSDK_EEXISTS, "a container named '%s' already exists in the Docker engine at %s; find it or choose another name",
-				      cname ? cname : "", ctx->ep.display);
-		goto out;
-	}
-	if (status != 201 || !(id = json_string_value(json_object_get(j, "Id")))) {
-		char what[300];
-		snprintf(what, sizeof(what), "creating a container from image '%s'", image);
-		rc = dockerp_engine_error(ctx, CSDK_EBACKEND, what, status, j);
-		goto out;
-	}
-	if (member) {
-		snprintf(member->id, sizeof(member->id), "%s", id);
-		if (member->created && (rc = member->created(ctx, member))) {
-			remove_container(ctx, id);
-			goto out;
-		}
-	}
-	if ((token[0] && (rc = dockerp_agent_copy(ctx, id, token, deadline))) ||
-	    (rc = dockerp_start_and_wait(ctx, id, &inspect)) ||
-	    (token[0] && (rc = dockerp_agent_wait_tcp(ctx, id, inspect, url, sizeof(url)))) ||
-	    (hex[0] && (rc = dockerp_agent_wait(ctx, id, hex)))) {
-		remove_container(ctx, id);
-		goto out;
-	}
-	if (member)
-		goto out;
-	if ((rc = ctx->host->text_set(id_out, id)) || (rc = dockerp_handle_new(ctx, inspect, sandbox_out))) {
-		remove_container(ctx, id);
-		goto out;
-	}
-	if (token[0]) {
-		struct dockerp_sandbox *sb = *sandbox_out;
-		snprintf(sb->agent_url, sizeof(sb->agent_url), "%s", url);
-		snprintf(sb->agent_token, sizeof(sb->agent_token), "%s", token);
-	}
+	if (!member)
+		rc = hand_out(ctx, id, inspect, token, url, id_out, sandbox_out);
 out:
 	if (rc && hex[0] && !member)
 		dockerp_agent_forget(ctx, NULL, hex);

@@ -27,6 +27,7 @@
 #define MAKING CSDKC_POOL_MAKING
 /* a claim record still a member's this long: its claimer died between the rename and the record */
 #define STALE_CLAIM_MS 60000
+#define WAIT_KEY "pool_wait (CSDK_DOCKER_POOL_WAIT)"
 
 static int hex_ok(const char *s)
 {
@@ -326,7 +327,7 @@ out:
 static int lock_wait(struct dockerp_docker *ctx, const char *dir, const char *what, int *out)
 {
 	char err[CSDKC_ERR_MAX];
-	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, "pool_wait (CSDK_DOCKER_POOL_WAIT)", out, err, sizeof(err));
+	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, WAIT_KEY, out, err, sizeof(err));
 
 	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
 }
@@ -621,36 +622,22 @@ static int status_json(struct dockerp_docker *ctx, const char *dir, json_t **out
 	return *out ? 0 : ctx->host->error(ctx->host, CSDK_ENOMEM, "out of memory");
 }
 
+static long drain_members(void *ctx, const char *dir)
+{
+	return destroy_members(ctx, dir, 1);
+}
+
 /* Every shape's members (each shape left drained), then containers of the pool label nobody owns. */
 static int drain(struct dockerp_docker *ctx, json_t **out)
 {
-	char path[4200], dir[4400];
-	struct dirent *de;
+	char err[CSDKC_ERR_MAX];
 	long n = 0;
 	int rc;
-	DIR *d;
 
 	if ((rc = dockerp_run_dir_ready(ctx)))
 		return rc;
-	snprintf(path, sizeof(path), "%s/pool", ctx->run_dir);
-	if ((d = opendir(path))) {
-		while (!rc && (de = readdir(d))) {
-			int lock;
-
-			if (!hex_ok(de->d_name))
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
-			csdkc_pool_set_drained(dir, 1);
-			/* a refiller stops at the mark; its member under way is waited for, up to pool_wait */
-			if ((rc = lock_wait(ctx, dir, "pool drain", &lock)))
-				break;
-			n += destroy_members(ctx, dir, 1);
-			close(lock);
-		}
-		closedir(d);
-	}
-	if (rc)
-		return rc;
+	if ((rc = csdkc_pool_drain(ctx->run_dir, ctx->pool_wait_ms, WAIT_KEY, drain_members, ctx, &n, err, sizeof(err))))
+		return ctx->host->error(ctx->host, rc, "%s", err);
 	n += destroy_stale_claims(ctx);
 	if ((rc = destroy_orphans(ctx, &n)))
 		return rc;

@@ -19,7 +19,6 @@
 
 #include "local.h"
 
-#define AGENT_WAIT_MS 5000
 #define STOP_WAIT_MS 6000
 
 static int sock_addr(const struct localp_sandbox *sb, struct sockaddr_un *sa)
@@ -65,46 +64,38 @@ static int write_token(int rdfd)
 	return ok ? 0 : -1;
 }
 
-/* The first line of the agent's log, for an error message. */
-static void log_line(int rdfd, char *out, size_t outlen)
+/*
+ * Socket activation: the host binds and listens, so a client connects at
+ * once and its request waits in the backlog while bwrap and the agent
+ * start. The agent holds the only descriptor once the launch returns: if
+ * it dies, its clients' connections close and the socket refuses.
+ */
+static int agent_socket(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd, int *out)
 {
-	int fd = openat(rdfd, "agent.log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n = fd < 0 ? 0 : read(fd, out, outlen - 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+	struct stat st;
 
+	*out = -1;
+	if (fd >= 0 && bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 &&
+	    /* the agent's socket was the sandbox user's when it bound it itself */
+	    (geteuid() != 0 || fstat(rdfd, &st) < 0 || st.st_uid == 0 ||
+	     fchownat(rdfd, "agent.sock", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) == 0) &&
+	    listen(fd, 256) == 0 && (*out = fcntl(fd, F_DUPFD_CLOEXEC, LOCALP_AGENT_FD + 1)) >= 0) {
+		close(fd);
+		return 0;
+	}
+	err = errno;
 	if (fd >= 0)
 		close(fd);
-	out[n > 0 ? n : 0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	if (!out[0])
-		snprintf(out, outlen, "it wrote nothing");
-}
-
-static int wait_listening(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
-{
-	int64_t deadline = csdkc_now_ms() + AGENT_WAIT_MS;
-	char why[256];
-
-	/* The agent listens on a temporary name, then renames it (agent/main.c): then
-	 * the name is enough and no probe connection costs the agent a thread. */
-	int renamed = strlen(sa->sun_path) + sizeof(".4194304.new") < sizeof(sa->sun_path);
-
-	while (renamed ? faccessat(rdfd, "agent.sock", F_OK, AT_SYMLINK_NOFOLLOW) < 0 : !agent_listens(sa)) {
-		if (csdkc_now_ms() > deadline) {
-			log_line(rdfd, why, sizeof(why));
-			return ctx->host->error(ctx->host, CSDK_EBACKEND,
-				"csdk-agent did not listen on %s within 5 s (%s); check agent (CSDK_LOCAL_AGENT) and %s/%s/agent.log",
-				sa->sun_path, why, sb->dir, LOCALP_RUN_DIR);
-		}
-		nanosleep(&(struct timespec){ 0, 500000 }, NULL);
-	}
-	return 0;
+	unlinkat(rdfd, "agent.sock", 0);
+	return ctx->host->error(ctx->host, CSDK_EIO, "cannot listen on %s for the agent of sandbox %s: %s", sa->sun_path, sb->id, strerror(err));
 }
 
 static int start_locked(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)
 {
 	json_t *meta = NULL;
 	const char *iso;
-	int rc, bwrap;
+	int rc, bwrap, fd;
 
 	unlinkat(rdfd, "agent.sock", 0);
 	if (write_token(rdfd) < 0)
@@ -114,9 +105,13 @@ static int start_locked(struct localp_local *ctx, const struct localp_sandbox *s
 	iso = localp_meta_str(meta, "isolation");
 	bwrap = iso && !strcmp(iso, "bubblewrap");
 	json_decref(meta);
-	if ((rc = localp_agent_launch(ctx, sb, bwrap)))
+	if ((rc = agent_socket(ctx, sb, sa, rdfd, &fd)))
 		return rc;
-	return wait_listening(ctx, sb, sa, rdfd);
+	rc = localp_agent_launch(ctx, sb, bwrap, fd);
+	close(fd);
+	if (rc)
+		unlinkat(rdfd, "agent.sock", 0);
+	return rc;
 }
 
 /* Starts the sandbox's agent unless it listens already (a sandbox made in direct mode has none yet). */

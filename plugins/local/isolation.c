@@ -211,6 +211,63 @@ static void probe_cache_write(const struct localp_local *ctx, const char *cache,
 	close(fd);
 }
 
+
+static void push_unshare(struct localp_strv *argv)
+{
+	localp_strv_push(argv, "--unshare-pid");
+	localp_strv_push(argv, "--unshare-ipc");
+	localp_strv_push(argv, "--unshare-uts");
+}
+
+static void push_proc_dev(struct localp_strv *argv)
+{
+	localp_strv_push(argv, "--proc");
+	localp_strv_push(argv, "/proc");
+	localp_strv_push(argv, "--dev");
+	localp_strv_push(argv, "/dev");
+}
+
+/* The trial's child: stderr on the pipe, as sandbox_uid when root (async-signal-safe calls only). */
+static void probe_child(const struct localp_local *ctx, char *const *argv, int err_w, const char *noexec, int nofail)
+{
+	static const char msg[] = "cannot switch to the uid of sandbox_uid\n";
+	int null = open("/dev/null", O_RDWR);
+
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(err_w, 2);
+	if (geteuid() == 0 && localp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	execv(ctx->bwrap, argv);
+	if (nofail > 0 && write(2, noexec, (size_t)nofail) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* The first line the trial wrote on stderr goes to ctx->probe_error. */
+static void probe_collect(struct localp_local *ctx, int err_r, pid_t pid, int *status_out)
+{
+	char buf[256];
+	size_t n = 0;
+	ssize_t r;
+
+	while (pid > 0 && (r = read(err_r, buf, sizeof(buf))) > 0) {
+		size_t room = sizeof(ctx->probe_error) - 1 - n;
+
+		if ((size_t)r > room)
+			r = (ssize_t)room;
+		memcpy(ctx->probe_error + n, buf, (size_t)r);
+		n += (size_t)r;
+	}
+	while (pid > 0 && waitpid(pid, status_out, 0) < 0 && errno == EINTR)
+		;
+	ctx->probe_error[n] = '\0';
+	ctx->probe_error[strcspn(ctx->probe_error, "\n")] = '\0';
+}
+
 /* A trial run of `bwrap ... true` with the same kind of mounts as a real
  * command (binding all of / would trip over unrelated host mounts): 1 when
  * it works, 0 with ctx->probe_error set, -1 when fork failed (which says
@@ -220,20 +277,14 @@ static int probe_run(struct localp_local *ctx)
 	struct localp_strv probe = { 0 };
 	char noexec[300];
 	int p[2], status = 0, nofail;
-	ssize_t n = 0;
 	pid_t pid;
 
 	localp_strv_push(&probe, ctx->bwrap);
-	localp_strv_push(&probe, "--unshare-pid");
-	localp_strv_push(&probe, "--unshare-ipc");
-	localp_strv_push(&probe, "--unshare-uts");
+	push_unshare(&probe);
 	localp_strv_push(&probe, "--die-with-parent");
 	push_user_ns(&probe);
 	push_system_dirs(&probe);
-	localp_strv_push(&probe, "--proc");
-	localp_strv_push(&probe, "/proc");
-	localp_strv_push(&probe, "--dev");
-	localp_strv_push(&probe, "/dev");
+	push_proc_dev(&probe);
 	localp_strv_push(&probe, "true");
 	if (probe.failed || !probe.v || pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(ctx->probe_error, sizeof(ctx->probe_error), "cannot start a trial run of %s: %s",
@@ -246,40 +297,12 @@ static int probe_run(struct localp_local *ctx)
 	if (nofail >= (int)sizeof(noexec))
 		nofail = (int)sizeof(noexec) - 1;
 	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(p[1], 2);
-		if (geteuid() == 0 && localp_drop_to(ctx->sandbox_uid, ctx->sandbox_gid) < 0) {
-			static const char msg[] = "cannot switch to the uid of sandbox_uid\n";
-			if (write(2, msg, sizeof(msg) - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		execv(ctx->bwrap, probe.v);
-		if (nofail > 0 && write(2, noexec, (size_t)nofail) < 0)
-			_exit(127);
-		_exit(127);
-	}
+	if (pid == 0)
+		probe_child(ctx, probe.v, p[1], noexec, nofail);
 	localp_strv_free(&probe);
 	close(p[1]);
-	if (pid > 0) {
-		char buf[256];
-		ssize_t r;
-		while ((r = read(p[0], buf, sizeof(buf))) > 0) {
-			size_t room = sizeof(ctx->probe_error) - 1 - (size_t)n;
-			if ((size_t)r > room)
-				r = (ssize_t)room;
-			memcpy(ctx->probe_error + n, buf, (size_t)r);
-			n += r;
-		}
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
+	probe_collect(ctx, p[0], pid, &status);
 	close(p[0]);
-	ctx->probe_error[n] = '\0';
-	ctx->probe_error[strcspn(ctx->probe_error, "\n")] = '\0';
 	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (!ctx->probe_error[0])
 			snprintf(ctx->probe_error, sizeof(ctx->probe_error), "%s failed (status %d)", ctx->bwrap, status);
@@ -362,24 +385,12 @@ int localp_seccomp_wanted(const json_t *meta)
 	return !v || strcmp(v, "off");
 }
 
-int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta,
-		     const char *cwd_inside, const struct localp_strv *env, int info_fd,
-		     const char *command, int with_agent, struct localp_strv *stage, struct localp_strv *argv)
+/* The namespaces, privileges and descriptors bwrap is told about. */
+static void push_confinement(const json_t *meta, int drop, int info_fd, struct localp_strv *argv)
 {
 	const char *network = localp_meta_str(meta, "network");
-	char etc[4200], path[4200];
-	size_t i;
-	uid_t uid;
-	gid_t gid;
-	int rc, drop = localp_sandbox_ids(meta, &uid, &gid);
 
-	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
-		return rc;
-
-	localp_strv_push(argv, ctx->bwrap);
-	localp_strv_push(argv, "--unshare-pid");
-	localp_strv_push(argv, "--unshare-ipc");
-	localp_strv_push(argv, "--unshare-uts");
+	push_unshare(argv);
 	if (network && (!strcmp(network, "none") || !strcmp(network, "isolated")))
 		localp_strv_push(argv, "--unshare-net");
 	/* isolated: bwrap waits until the host has set up the namespace's network */
@@ -400,8 +411,6 @@ int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb,
 		localp_strv_push(argv, "--cap-drop");
 		localp_strv_push(argv, "ALL");
 	}
-	if (!drop)
-		stage = NULL;
 	localp_strv_push(argv, "--new-session");
 	if (localp_seccomp_wanted(meta)) {
 		localp_strv_push(argv, "--seccomp");
@@ -413,34 +422,42 @@ int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb,
 	}
 	localp_strv_push(argv, "--hostname");
 	localp_strv_push(argv, "sandbox");
+}
+
+static void push_bind(struct localp_strv *argv, struct localp_strv *stage, const char *option, const char *name,
+		      const char *src, const char *dest)
+{
+	localp_strv_push(argv, option);
+	push_source(argv, stage, name, src);
+	localp_strv_push(argv, dest);
+}
+
+static void push_mounts(const struct localp_local *ctx, const struct localp_sandbox *sb, const char *etc, int with_agent,
+			struct localp_strv *stage, struct localp_strv *argv)
+{
+	char path[4200];
+
 	push_system_dirs(argv);
-	localp_strv_push(argv, "--ro-bind");
-	push_source(argv, stage, "etc", etc);
-	localp_strv_push(argv, "/etc");
+	push_bind(argv, stage, "--ro-bind", "etc", etc, "/etc");
 	localp_strv_push(argv, "--ro-bind-try");
 	localp_strv_push(argv, "/run/systemd/resolve");
 	localp_strv_push(argv, "/run/systemd/resolve");
-	localp_strv_push(argv, "--proc");
-	localp_strv_push(argv, "/proc");
-	localp_strv_push(argv, "--dev");
-	localp_strv_push(argv, "/dev");
-	localp_strv_push(argv, "--bind");
+	push_proc_dev(argv);
 	snprintf(path, sizeof(path), "%s/home", sb->dir);
-	push_source(argv, stage, "home", path);
-	localp_strv_push(argv, LOCALP_INSIDE_HOME);
-	localp_strv_push(argv, "--bind");
+	push_bind(argv, stage, "--bind", "home", path, LOCALP_INSIDE_HOME);
 	snprintf(path, sizeof(path), "%s/tmp", sb->dir);
-	push_source(argv, stage, "tmp", path);
-	localp_strv_push(argv, LOCALP_INSIDE_TMP);
-	if (with_agent) {
-		localp_strv_push(argv, "--ro-bind");
-		push_source(argv, stage, "agent", ctx->agent);
-		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
-		localp_strv_push(argv, "--bind");
-		snprintf(path, sizeof(path), "%s/" LOCALP_RUN_DIR, sb->dir);
-		push_source(argv, stage, "run", path);
-		localp_strv_push(argv, LOCALP_INSIDE_RUN);
-	}
+	push_bind(argv, stage, "--bind", "tmp", path, LOCALP_INSIDE_TMP);
+	if (!with_agent)
+		return;
+	push_bind(argv, stage, "--ro-bind", "agent", ctx->agent, LOCALP_INSIDE_AGENT);
+	snprintf(path, sizeof(path), "%s/" LOCALP_RUN_DIR, sb->dir);
+	push_bind(argv, stage, "--bind", "run", path, LOCALP_INSIDE_RUN);
+}
+
+static void push_env(const char *cwd_inside, const struct localp_strv *env, struct localp_strv *argv)
+{
+	size_t i;
+
 	localp_strv_push(argv, "--chdir");
 	localp_strv_push(argv, cwd_inside ? cwd_inside : LOCALP_INSIDE_HOME);
 	localp_strv_push(argv, "--clearenv");
@@ -450,19 +467,45 @@ int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb,
 		localp_strv_pushf(argv, "%.*s", (int)(eq - env->v[i]), env->v[i]);
 		localp_strv_push(argv, eq + 1);
 	}
-	/* no shell for the agent: it is the namespace's first process as soon as bwrap is done */
+}
+
+/* no shell for the agent: it is the namespace's first process as soon as bwrap is done */
+static void push_command(const char *command, int with_agent, struct localp_strv *argv)
+{
 	if (with_agent) {
 		localp_strv_push(argv, LOCALP_INSIDE_AGENT);
 		localp_strv_push(argv, "--listen");
 		localp_strv_push(argv, "unix:" LOCALP_INSIDE_RUN "/agent.sock");
+		localp_strv_push(argv, "--listen-fd");
+		localp_strv_pushf(argv, "%d", LOCALP_AGENT_FD);
 		localp_strv_push(argv, "--token-file");
 		localp_strv_push(argv, LOCALP_INSIDE_RUN "/token");
 		localp_strv_push(argv, "--workdir");
 		localp_strv_push(argv, LOCALP_INSIDE_HOME);
-		return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
+		return;
 	}
 	localp_strv_push(argv, "/bin/sh");
 	localp_strv_push(argv, "-c");
 	localp_strv_push(argv, command);
+}
+
+int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta,
+		     const char *cwd_inside, const struct localp_strv *env, int info_fd,
+		     const char *command, int with_agent, struct localp_strv *stage, struct localp_strv *argv)
+{
+	char etc[4200];
+	uid_t uid;
+	gid_t gid;
+	int rc, drop = localp_sandbox_ids(meta, &uid, &gid);
+
+	if ((rc = etc_dir(ctx, meta, etc, sizeof(etc))))
+		return rc;
+	if (!drop)
+		stage = NULL;
+	localp_strv_push(argv, ctx->bwrap);
+	push_confinement(meta, drop, info_fd, argv);
+	push_mounts(ctx, sb, etc, with_agent, stage, argv);
+	push_env(cwd_inside, env, argv);
+	push_command(command, with_agent, argv);
 	return argv->failed || (stage && stage->failed) ? CSDK_ENOMEM : 0;
 }

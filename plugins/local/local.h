@@ -233,7 +233,9 @@ int localp_net_url(struct localp_local *ctx, const struct localp_sandbox *sb, in
 int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkc_capture *capture_stderr);
-int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap);
+/* listen_fd: the agent's socket, bound and listening, moved to LOCALP_AGENT_FD in the agent */
+#define LOCALP_AGENT_FD 7
+int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap, int listen_fd);
 
 /* agent.c: gateway mode */
 int localp_agent_ensure(struct localp_local *ctx, const struct localp_sandbox *sb);
@@ -241,6 +243,8 @@ void localp_agent_stop(int sdfd, const char *dir);
 int localp_m_gateway_endpoint(void *ctx, void *sandbox, struct csdk_endpoint *out);
 
 /* methods, one file per group */
+/* A sandbox just made (sb taken): its agent started in gateway mode, its id on id_out; destroyed when either fails. */
+int localp_hand_out_new(struct localp_local *ctx, struct localp_sandbox *sb, struct csdk_text *id_out, void **sandbox_out);
 int localp_m_create(void *ctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out);
 int localp_m_get(void *ctx, const char *id, void **sandbox_out);
 int localp_m_list(void *ctx, struct csdk_handles *out);

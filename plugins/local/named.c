@@ -86,14 +86,7 @@ int localp_m_find_or_create(void *vctx, const struct csdk_create_request *opts, 
 	}
 	localp_unlock(lock);
 	localp_pool_kick(ctx, opts);
-	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
-		localp_m_destroy(ctx, sb->id);
-		localp_sandbox_free(sb);
-		return rc;
-	}
-	sb->agent_fresh = ctx->gateway;
-	*sandbox_out = sb;
-	return 0;
+	return localp_hand_out_new(ctx, sb, id_out, sandbox_out);
 }
 
 int localp_m_find(void *vctx, const char *ns, const char *name, struct csdk_text *id_out, void **sandbox_out)

@@ -110,6 +110,14 @@ int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb
 
 /* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS
  * alias; max + 1 when the host has more addresses than fit. */
+static int have_prefix(const struct prefix *p, size_t n, uint32_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].addr == addr && p[i].len == 32)
+			return 1;
+	return 0;
+}
+
 static size_t blocked_prefixes(struct prefix *out, size_t max)
 {
 	struct ifaddrs *ifa = NULL, *i;
@@ -127,6 +135,9 @@ static size_t blocked_prefixes(struct prefix *out, size_t max)
 		a = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr;
 		/* the namespace's own loopback is 127/8; 10.0.2.0/24 is slirp's network */
 		if ((ntohl(a) >> 24) == 127 || (ntohl(a) & 0xffffff00u) == 0x0a000200u)
+			continue;
+		/* two interfaces may hold the same address: a second route to it would be refused */
+		if (have_prefix(out, n, a))
 			continue;
 		if (n == max) {
 			n = max + 1;
@@ -340,90 +351,108 @@ static int slirp_wait_ready(int fd)
 	}
 }
 
-/* Starts slirp4netns detached (a double fork: init reaps it) and records
- * its process group; 0 once it has configured the namespace. */
-static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd, int api)
+/* What one start of slirp4netns opens. */
+struct slirp_run {
+	struct localp_strv argv, env;
+	char apiname[32];
+	int ready[2], pidp[2], log, apidir;
+};
+
+static void slirp_run_close(struct slirp_run *r)
 {
-	struct localp_strv argv = { 0 }, env = { 0 };
-	char apiname[32] = "", hex[9], path[4200], reason[300];
-	int ready[2] = { -1, -1 }, pidp[2] = { -1, -1 }, fds[5], log = -1, apidir = -1, rc, status = 0;
-	pid_t first, slirp = 0;
+	for (int i = 0; i < 2; i++) {
+		if (r->ready[i] >= 0)
+			close(r->ready[i]);
+		if (r->pidp[i] >= 0)
+			close(r->pidp[i]);
+	}
+	if (r->log >= 0)
+		close(r->log);
+	if (r->apidir >= 0)
+		close(r->apidir);
+	localp_strv_free(&r->argv);
+	localp_strv_free(&r->env);
+}
+
+/* Its log, the directory of its API socket when api, its command line and pipes. */
+static int slirp_prepare(struct localp_local *ctx, const struct localp_sandbox *sb, int api, struct slirp_run *r)
+{
+	char hex[9], path[4200];
 
 	if (api) {
 		csdkc_random_hex(hex, 4);
-		snprintf(apiname, sizeof(apiname), "api-%s.sock", hex);
+		snprintf(r->apiname, sizeof(r->apiname), "api-%s.sock", hex);
 		snprintf(path, sizeof(path), "%s/" LOCALP_NET_DIR, sb->dir);
-		apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+		r->apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	}
 	snprintf(path, sizeof(path), "%s/slirp4netns.log", sb->dir);
-	log = high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
-	localp_strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if ((rc = slirp_argv(ctx, apidir >= 0 ? apiname : NULL, &argv)) || env.failed) {
-		rc = CSDK_ENOMEM;
-		goto out;
-	}
-	if (log < 0 || high_pipe(ready, 0) < 0 || pipe2(pidp, O_CLOEXEC) < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start slirp4netns for sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
-	}
-	if ((rc = localp_procs_begin(ctx, sb, &n->reg)))
-		goto out;
-	fds[0] = netfd;
-	fds[1] = userfd;
-	fds[2] = n->sync[0];
-	fds[3] = ready[1];
-	fds[4] = apidir;
-	/* a foreground command's is this process's child, reaped when the
-	 * command ends; the others' are detached (init reaps them) */
+	r->log = high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+	localp_strv_push(&r->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (slirp_argv(ctx, r->apidir >= 0 ? r->apiname : NULL, &r->argv) || r->env.failed)
+		return CSDK_ENOMEM;
+	if (r->log < 0 || high_pipe(r->ready, 0) < 0 || pipe2(r->pidp, O_CLOEXEC) < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot start slirp4netns for sandbox %s: %s", sb->id, strerror(errno));
+	return 0;
+}
+
+/* A foreground command's slirp4netns is this process's child, reaped when
+ * the command ends; the others' are detached (init reaps them). */
+static int slirp_fork(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd,
+		      int api, struct slirp_run *r, pid_t *out)
+{
+	int fds[5] = { netfd, userfd, n->sync[0], r->ready[1], r->apidir }, status = 0;
+	pid_t first, slirp = 0;
+
 	first = fork();
 	if (first == 0) {
 		pid_t s = api ? fork() : 0;
 		if (s == 0)
-			slirp_child(n, argv.v, env.v, fds, log, geteuid() == 0);
-		if (write(pidp[1], &s, sizeof(s)) < 0)
+			slirp_child(n, r->argv.v, r->env.v, fds, r->log, geteuid() == 0);
+		if (write(r->pidp[1], &s, sizeof(s)) < 0)
 			_exit(1);
 		_exit(0);
 	}
-	if (first < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
-	}
+	if (first < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s: %s", sb->id, strerror(errno));
 	if (api)
 		while (waitpid(first, &status, 0) < 0 && errno == EINTR)
 			;
 	else
 		n->child = slirp = first;
-	close(pidp[1]);
-	close(ready[1]);
-	pidp[1] = ready[1] = -1;
-	if (api && (read(pidp[0], &slirp, sizeof(slirp)) != (ssize_t)sizeof(slirp) || slirp <= 0)) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s", sb->id);
+	close(r->pidp[1]);
+	close(r->ready[1]);
+	r->pidp[1] = r->ready[1] = -1;
+	if (api && (read(r->pidp[0], &slirp, sizeof(slirp)) != (ssize_t)sizeof(slirp) || slirp <= 0))
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for slirp4netns in sandbox %s", sb->id);
+	*out = slirp;
+	return 0;
+}
+
+/* Starts slirp4netns detached (a double fork: init reaps it) and records
+ * its process group; 0 once it has configured the namespace. */
+static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd, int api)
+{
+	struct slirp_run r = { .ready = { -1, -1 }, .pidp = { -1, -1 }, .log = -1, .apidir = -1 };
+	char reason[300];
+	pid_t slirp = 0;
+	int rc;
+
+	if ((rc = slirp_prepare(ctx, sb, api, &r)) || (rc = localp_procs_begin(ctx, sb, &n->reg)) ||
+	    (rc = slirp_fork(ctx, sb, n, netfd, userfd, api, &r, &slirp)))
 		goto out;
-	}
 	if ((rc = localp_procs_record(ctx, sb, &n->reg, slirp, localp_proc_start(slirp), 0, 0))) {
 		kill(-slirp, SIGKILL);
 		goto out;
 	}
 	n->slirp = slirp;
-	if (slirp_wait_ready(ready[0]) < 0) {
+	if (slirp_wait_ready(r.ready[0]) < 0) {
 		kill(-slirp, SIGKILL);
-		slirp_reason(log, reason, sizeof(reason));
+		slirp_reason(r.log, reason, sizeof(reason));
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "slirp4netns did not set up the network of sandbox %s: %s (%s/slirp4netns.log)",
 				      sb->id, reason, sb->dir);
 	}
 out:
-	for (int i = 0; i < 2; i++) {
-		if (ready[i] >= 0)
-			close(ready[i]);
-		if (pidp[i] >= 0)
-			close(pidp[i]);
-	}
-	if (log >= 0)
-		close(log);
-	if (apidir >= 0)
-		close(apidir);
-	localp_strv_free(&argv);
-	localp_strv_free(&env);
+	slirp_run_close(&r);
 	return rc;
 }
 

@@ -18,6 +18,8 @@
 
 #include "local.h"
 
+#define WAIT_KEY "pool_wait (CSDK_LOCAL_POOL_WAIT)"
+
 /* ---------------------------------------------------------- shapes */
 
 static void shape_request(const struct localp_shape *s, struct csdk_create_request *out)
@@ -107,7 +109,7 @@ static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, cha
 static int refill_lock_wait(struct localp_local *ctx, const char *dir, const char *what, int *out)
 {
 	char err[CSDKC_ERR_MAX];
-	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, "pool_wait (CSDK_LOCAL_POOL_WAIT)", out, err, sizeof(err));
+	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, WAIT_KEY, out, err, sizeof(err));
 
 	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
 }
@@ -454,35 +456,20 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 	return 0;
 }
 
+static long drain_members(void *ctx, const char *dir)
+{
+	return destroy_members(ctx, dir, 1);
+}
+
 /* Every shape directory's members, a refiller's half-made ones included, configured or not; each is left drained. */
 static int drain(struct localp_local *ctx, json_t **out)
 {
-	char path[4000], dir[4300];
-	struct dirent *de;
+	char err[CSDKC_ERR_MAX];
 	long n = 0;
-	int rc = 0;
-	DIR *d;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/pool", ctx->state_dir);
-	if (!(d = opendir(path)))
-		return ctx->host->error(ctx->host, CSDK_EIO, "cannot read %s: %s", path, strerror(errno));
-	while (!rc && (de = readdir(d))) {
-		int lock;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name) >= (int)sizeof(dir))
-			continue;
-		csdkc_pool_set_drained(dir, 1);
-		/* a refiller stops at the mark; its member under way is waited for */
-		if ((rc = refill_lock_wait(ctx, dir, "pool drain", &lock)))
-			break;
-		n += destroy_members(ctx, dir, 1);
-		close(lock);
-	}
-	closedir(d);
-	if (rc)
-		return rc;
+	if ((rc = csdkc_pool_drain(ctx->state_dir, ctx->pool_wait_ms, WAIT_KEY, drain_members, ctx, &n, err, sizeof(err))))
+		return ctx->host->error(ctx->host, rc, "%s", err);
 	*out = json_pack("{s:I}", "destroyed", (json_int_t)n);
 	return *out ? 0 : CSDK_ENOMEM;
 }

@@ -18,6 +18,20 @@ static int exists_locked(struct localp_local *ctx, const char *id)
 	return access(path, F_OK) == 0;
 }
 
+int localp_hand_out_new(struct localp_local *ctx, struct localp_sandbox *sb, struct csdk_text *id_out, void **sandbox_out)
+{
+	int rc;
+
+	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
+		localp_m_destroy(ctx, sb->id);
+		localp_sandbox_free(sb);
+		return rc;
+	}
+	sb->agent_fresh = ctx->gateway;
+	*sandbox_out = sb;
+	return 0;
+}
+
 int localp_m_create(void *vctx, const struct csdk_create_request *opts, struct csdk_text *id_out, void **sandbox_out)
 {
 	struct localp_local *ctx = vctx;
@@ -47,16 +61,7 @@ int localp_m_create(void *vctx, const struct csdk_create_request *opts, struct c
 		}
 	}
 	localp_pool_kick(ctx, opts);
-	if (rc)
-		return rc;
-	if ((ctx->gateway && !sb->agent_fresh && (rc = localp_agent_ensure(ctx, sb))) || (rc = ctx->host->text_set(id_out, sb->id))) {
-		localp_m_destroy(ctx, sb->id);
-		localp_sandbox_free(sb);
-		return rc;
-	}
-	sb->agent_fresh = ctx->gateway;
-	*sandbox_out = sb;
-	return 0;
+	return rc ? rc : localp_hand_out_new(ctx, sb, id_out, sandbox_out);
 }
 
 int localp_m_get(void *vctx, const char *id, void **sandbox_out)

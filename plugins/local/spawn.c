@@ -35,6 +35,7 @@ struct launch {
 	char *cwd_path;          /* unisolated default directory */
 	int bwrap;
 	int seccomp_fd;          /* moved to LOCALP_SECCOMP_FD in the child, -1: none */
+	int listen_fd;           /* the agent's listening socket, moved to LOCALP_AGENT_FD, -1: none */
 	char cgroup_procs[LOCALP_CGROUPS][256]; /* the sandbox cgroups' tasks files, "" when none */
 	uint64_t memory_max;     /* the sandbox's memory cgroup limit, 0: none */
 	long oom_kills;          /* its OOM kills before the command */
@@ -140,17 +141,9 @@ out:
 	return rc;
 }
 
-static void child_exec(const struct launch *l, unsigned int first_to_close)
+/* The seccomp filter and network pipes at their fixed numbers, and no other descriptor from first_to_close on. */
+static void child_fds(const struct launch *l, unsigned int first_to_close)
 {
-	static const char msg[] = "csdk-local: cannot execute the command runner\n";
-	struct rlimit rl;
-
-	if (l->cwd_fd >= 0) {
-		if (fchdir(l->cwd_fd) < 0)
-			_exit(127);
-	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
-		_exit(127);
-	}
 	if (l->seccomp_fd >= 0) {
 		dup2(l->seccomp_fd, LOCALP_SECCOMP_FD);
 		first_to_close = LOCALP_SECCOMP_FD + 1;
@@ -162,46 +155,64 @@ static void child_exec(const struct launch *l, unsigned int first_to_close)
 			syscall(SYS_close_range, first_to_close, LOCALP_NET_BLOCK_FD - 1, 0);
 		first_to_close = LOCALP_NET_SYNC_FD + 1;
 	}
+	if (l->listen_fd >= 0) {
+		dup2(l->listen_fd, LOCALP_AGENT_FD);
+		if (first_to_close < LOCALP_AGENT_FD)
+			syscall(SYS_close_range, first_to_close, LOCALP_AGENT_FD - 1, 0);
+		first_to_close = LOCALP_AGENT_FD + 1;
+	}
 	syscall(SYS_close_range, first_to_close, ~0U, 0);
-	if (l->memory) {
-		rl.rlim_cur = rl.rlim_max = l->memory;
-		setrlimit(RLIMIT_AS, &rl);
-	}
-	if (l->processes) {
-		rl.rlim_cur = rl.rlim_max = l->processes;
-		setrlimit(RLIMIT_NPROC, &rl);
-	}
-	if (l->cpu_time) {
-		rl.rlim_cur = rl.rlim_max = l->cpu_time;
-		setrlimit(RLIMIT_CPU, &rl);
-	}
+}
+
+static void child_limit(int resource, rlim_t value)
+{
+	struct rlimit rl;
+
+	if (!value)
+		return;
+	rl.rlim_cur = rl.rlim_max = value;
+	setrlimit(resource, &rl);
+}
+
+static void child_join_cgroups(const struct launch *l)
+{
+	static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
+
 	for (int i = 0; i < LOCALP_CGROUPS; i++) {
-		static const char cg[] = "csdk-local: cannot join the sandbox's cgroup\n";
 		int fd;
 
 		if (!l->cgroup_procs[i][0])
 			continue;
-		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1) {
-			if (write(2, cg, sizeof(cg) - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
+		if ((fd = open(l->cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0", 1) != 1)
+			child_fail(cg, sizeof(cg) - 1);
 		close(fd);
 	}
-	if (l->drop) {
-		static const char st[] = "csdk-local: cannot mount the sandbox's directories for its uid\n";
-		static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
+}
 
-		if (stage_binds(&l->stage) < 0)
-			child_fail(st, sizeof(st) - 1);
-		if (localp_drop_to(l->uid, l->gid) < 0)
-			child_fail(id, sizeof(id) - 1);
+static void child_exec(const struct launch *l, unsigned int first_to_close)
+{
+	static const char msg[] = "csdk-local: cannot execute the command runner\n";
+	static const char st[] = "csdk-local: cannot mount the sandbox's directories for its uid\n";
+	static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
+
+	if (l->cwd_fd >= 0) {
+		if (fchdir(l->cwd_fd) < 0)
+			_exit(127);
+	} else if (l->cwd_path && chdir(l->cwd_path) < 0) {
+		_exit(127);
 	}
+	child_fds(l, first_to_close);
+	child_limit(RLIMIT_AS, l->memory);
+	child_limit(RLIMIT_NPROC, l->processes);
+	child_limit(RLIMIT_CPU, l->cpu_time);
+	child_join_cgroups(l);
+	if (l->drop && stage_binds(&l->stage) < 0)
+		child_fail(st, sizeof(st) - 1);
+	if (l->drop && localp_drop_to(l->uid, l->gid) < 0)
+		child_fail(id, sizeof(id) - 1);
 	signal(SIGPIPE, SIG_DFL);
 	execve(l->argv.v[0], l->argv.v, l->env.v);
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(127);
-	_exit(127);
+	child_fail(msg, sizeof(msg) - 1);
 }
 
 /* A background command's log, or the agent's (STATE/sandboxes/ID/run/agent.log, out of the sandbox's sight). */
@@ -330,84 +341,130 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 	_exit(0);
 }
 
-static int run_background(struct localp_local *ctx, const struct localp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
-{
-	struct localp_procs reg = { -1, "" };
+/* The log and descriptors of a background command while it starts. */
+struct bg {
 	char name[96], note[160];
-	int logfd = -1, null, ip[2] = { -1, -1 }, op[2] = { -1, -1 }, go[2] = { -1, -1 }, rc, status = 0, note_len;
-	unsigned long long pgstart, nsstart = 0;
-	pid_t first, nspid = 0;
+	size_t note_len;
+	int logfd, null, ip[2], op[2], go[2];
+};
 
-	if ((rc = open_log(ctx, sb, agent, name, sizeof(name), &logfd)))
-		return rc;
-	note_len = snprintf(note, sizeof(note), "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
-			    (unsigned long long)ctx->output_limit);
-	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || pipe2(op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(ip, O_CLOEXEC) < 0) || pipe2(go, O_CLOEXEC) < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void bg_close(struct bg *b)
+{
+	close_fd(&b->logfd);
+	close_fd(&b->null);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&b->ip[i]);
+		close_fd(&b->op[i]);
+		close_fd(&b->go[i]);
 	}
-	if ((rc = localp_procs_begin(ctx, sb, &reg)))
-		goto out;
-	/* Detach: the first child starts a session, forks the copier and exits,
-	 * so the copier and the command are reaped by init, never left as
-	 * zombies of the host. The session's group is the first child's pid.
-	 * It goes on only once that group is recorded (a byte on go): a caller
-	 * killed before leaves nothing running that procs/ does not name. */
+}
+
+static int bg_open(struct localp_local *ctx, const struct localp_sandbox *sb, const struct launch *l, struct bg *b)
+{
+	b->note_len = (size_t)snprintf(b->note, sizeof(b->note),
+				       "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
+				       (unsigned long long)ctx->output_limit);
+	b->null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (b->null < 0 || pipe2(b->op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(b->ip, O_CLOEXEC) < 0) || pipe2(b->go, O_CLOEXEC) < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
+	return 0;
+}
+
+/* The first child: a new session, waiting for the byte on go, then the copier's parent. */
+static void bg_first_main(const struct launch *l, struct bg *b, uint64_t limit)
+{
+	pid_t copier;
+	char byte;
+
+	close(b->go[1]);
+	setsid();
+	if (read(b->go[0], &byte, 1) != 1)
+		_exit(1);
+	close(b->go[0]);
+	copier = fork();
+	if (copier == 0)
+		copier_main(l, b->null, b->op, b->logfd, b->ip[1], limit, b->note, b->note_len);
+	_exit(copier < 0 ? 1 : 0);
+}
+
+/* Detach: the first child starts a session, forks the copier and exits,
+ * so the copier and the command are reaped by init, never left as
+ * zombies of the host. The session's group is the first child's pid.
+ * It goes on only once that group is recorded (a byte on go): a caller
+ * killed before leaves nothing running that procs/ does not name. */
+static int bg_detach(struct localp_local *ctx, const struct localp_sandbox *sb, const struct launch *l, struct bg *b,
+		     struct localp_procs *reg, pid_t *first_out, unsigned long long *pgstart_out)
+{
+	pid_t first;
+	int rc, status = 0;
+
 	first = fork();
-	if (first == 0) {
-		pid_t copier;
-		char byte;
-
-		close(go[1]);
-		setsid();
-		if (read(go[0], &byte, 1) != 1)
-			_exit(1);
-		close(go[0]);
-		copier = fork();
-		if (copier == 0)
-			copier_main(l, null, op, logfd, ip[1], ctx->output_limit, note, (size_t)note_len);
-		_exit(copier < 0 ? 1 : 0);
-	}
-	if (first < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s: %s", sb->id, strerror(errno));
-		goto out;
-	}
-	pgstart = localp_proc_start(first);
-	close(go[0]);
-	go[0] = -1;
-	rc = localp_procs_record(ctx, sb, &reg, first, pgstart, 0, 0);
-	if (!rc && write(go[1], "g", 1) != 1)
+	if (first == 0)
+		bg_first_main(l, b, ctx->output_limit);
+	if (first < 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s: %s", sb->id, strerror(errno));
+	*first_out = first;
+	*pgstart_out = localp_proc_start(first);
+	close_fd(&b->go[0]);
+	rc = localp_procs_record(ctx, sb, reg, first, *pgstart_out, 0, 0);
+	if (!rc && write(b->go[1], "g", 1) != 1)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
-	close(go[1]);
-	go[1] = -1;
+	close_fd(&b->go[1]);
 	while (waitpid(first, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc) {
-		localp_procs_forget(&reg);
+		localp_procs_forget(reg);
+		return rc;
+	}
+	close_fd(&b->op[1]);
+	close_fd(&b->logfd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s; the system may be out of processes", sb->id);
+	return 0;
+}
+
+/* Under bubblewrap: the pid of the namespace's init, from --info-fd (0 without bubblewrap). */
+static int bg_await_ns(struct localp_local *ctx, const struct localp_sandbox *sb, int agent, struct bg *b,
+		       struct localp_procs *reg, pid_t first, pid_t *nspid_out, unsigned long long *nsstart_out)
+{
+	*nspid_out = 0;
+	*nsstart_out = 0;
+	if (b->ip[1] < 0)
+		return 0;
+	close_fd(&b->ip[1]);
+	if ((*nspid_out = read_info(b->ip[0])) > 0) {
+		*nsstart_out = localp_proc_start(*nspid_out);
+		return 0;
+	}
+	kill(-first, SIGKILL);
+	localp_procs_forget(reg);
+	return ctx->host->error(ctx->host, CSDK_EBACKEND,
+		"bubblewrap did not start the background command in sandbox %s; see %s/%s", sb->id,
+		agent ? sb->dir : LOCALP_INSIDE_HOME "/.csdk/logs", agent ? LOCALP_RUN_DIR "/agent.log" : b->name);
+}
+
+static int run_background(struct localp_local *ctx, const struct localp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
+{
+	struct localp_procs reg = { -1, "" };
+	struct bg b = { .logfd = -1, .null = -1, .ip = { -1, -1 }, .op = { -1, -1 }, .go = { -1, -1 } };
+	unsigned long long pgstart = 0, nsstart = 0;
+	pid_t first = 0, nspid = 0;
+	int rc;
+
+	if ((rc = open_log(ctx, sb, agent, b.name, sizeof(b.name), &b.logfd)))
+		return rc;
+	if ((rc = bg_open(ctx, sb, l, &b)) || (rc = localp_procs_begin(ctx, sb, &reg)))
 		goto out;
-	}
-	close(op[1]);
-	close(logfd);
-	op[1] = logfd = -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot fork for a background command in sandbox %s; the system may be out of processes", sb->id);
+	if ((rc = bg_detach(ctx, sb, l, &b, &reg, &first, &pgstart)) ||
+	    (rc = bg_await_ns(ctx, sb, agent, &b, &reg, first, &nspid, &nsstart)))
 		goto out;
-	}
-	if (ip[1] >= 0) {
-		close(ip[1]);
-		ip[1] = -1;
-		if ((nspid = read_info(ip[0])) > 0)
-			nsstart = localp_proc_start(nspid);
-		if (nspid <= 0) {
-			kill(-first, SIGKILL);
-			localp_procs_forget(&reg);
-			rc = ctx->host->error(ctx->host, CSDK_EBACKEND,
-				"bubblewrap did not start the background command in sandbox %s; see %s/%s", sb->id,
-				agent ? sb->dir : LOCALP_INSIDE_HOME "/.csdk/logs", agent ? LOCALP_RUN_DIR "/agent.log" : name);
-			goto out;
-		}
-	}
 	rc = nspid > 0 ? localp_procs_update(ctx, sb, &reg, first, pgstart, nspid, nsstart) : 0;
 	if (!rc && l->net.on)
 		rc = localp_net_start(ctx, sb, &l->net, nspid, 1);
@@ -421,18 +478,7 @@ static int run_background(struct localp_local *ctx, const struct localp_sandbox 
 out:
 	localp_net_end(&l->net, rc != 0);
 	localp_procs_end(&reg);
-	if (logfd >= 0)
-		close(logfd);
-	if (null >= 0)
-		close(null);
-	for (int i = 0; i < 2; i++) {
-		if (ip[i] >= 0)
-			close(ip[i]);
-		if (op[i] >= 0)
-			close(op[i]);
-		if (go[i] >= 0)
-			close(go[i]);
-	}
+	bg_close(&b);
 	return rc;
 }
 
@@ -924,7 +970,7 @@ static int launch_limits(struct localp_local *ctx, const struct localp_sandbox *
 
 static int run(struct localp_local *ctx, const struct localp_sandbox *sb, const char *command,
 	       const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
-	       struct csdkc_capture *capture_stderr, int agent)
+	       struct csdkc_capture *capture_stderr, int agent, int listen_fd)
 {
 	struct launch l;
 	json_t *meta = NULL;
@@ -936,6 +982,7 @@ static int run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
 	localp_net_init(&l.net);
 	l.cwd_fd = -1;
 	l.seccomp_fd = -1;
+	l.listen_fd = listen_fd;
 	*exit_code_out = -1;
 	if (!command)
 		return ctx->host->error(ctx->host, CSDK_EINVAL, "no command given; pass a shell command string");
@@ -977,7 +1024,7 @@ int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
 	      const struct csdk_run_request *opts, struct csdk_sink *out, int *exit_code_out,
 	      struct csdkc_capture *capture_stderr)
 {
-	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0);
+	return run(ctx, sb, command, opts, out, exit_code_out, capture_stderr, 0, -1);
 }
 
 /*
@@ -986,7 +1033,7 @@ int localp_run(struct localp_local *ctx, const struct localp_sandbox *sb, const 
  * pid namespace every command of the sandbox then shares (bwrap's own init
  * is pid 1 and reaps). Unisolated it serves host paths.
  */
-int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap)
+int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *sb, int bwrap, int listen_fd)
 {
 	struct csdk_run_request opts;
 	char *cmd = NULL, *run_dir = NULL, *q[3] = { NULL, NULL, NULL };
@@ -1003,12 +1050,12 @@ int localp_agent_launch(struct localp_local *ctx, const struct localp_sandbox *s
 
 		q[2] = NULL;
 		if (!csdku_shell_quote(&q[2], home) &&
-		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --token-file %s/token --workdir %s",
-			     q[0], q[1], q[0], q[0], q[2]) < 0)
+		    asprintf(&cmd, "echo $$ >%s/agent.pid && exec %s --listen unix:%s/agent.sock --listen-fd %d --token-file %s/token --workdir %s",
+			     q[0], q[1], q[0], LOCALP_AGENT_FD, q[0], q[2]) < 0)
 			cmd = NULL;
 		free(home);
 	}
-	rc = cmd ? run(ctx, sb, cmd, &opts, NULL, &exit_code, NULL, 1) : CSDK_ENOMEM;
+	rc = cmd ? run(ctx, sb, cmd, &opts, NULL, &exit_code, NULL, 1, listen_fd) : CSDK_ENOMEM;
 	free(cmd);
 	free(run_dir);
 	for (int i = 0; i < 3; i++)

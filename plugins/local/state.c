@@ -389,6 +389,95 @@ static int group_alive(pid_t pgid)
 	return alive;
 }
 
+/* One record of procs/: "PGID PGSTART NSPID NSSTART". */
+static int read_rec(int pdfd, const char *name, struct proc_rec *r)
+{
+	char line[128];
+	ssize_t k;
+	int rfd;
+
+	memset(r, 0, sizeof(*r));
+	if ((rfd = openat(pdfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	k = read(rfd, line, sizeof(line) - 1);
+	close(rfd);
+	if (k <= 0)
+		return -1;
+	line[k] = '\0';
+	return sscanf(line, "%d %llu %d %llu", &r->pgid, &r->pgstart, &r->nspid, &r->nsstart) == 4 ? 0 : -1;
+}
+
+static void read_procs(int pdfd, struct proc_rec **recs, size_t *n, size_t *cap)
+{
+	struct dirent *de;
+	struct proc_rec r;
+	int fd;
+	DIR *d;
+
+	if ((fd = dup(pdfd)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && !read_rec(pdfd, de->d_name, &r))
+			add_rec(recs, n, cap, &r);
+	closedir(d);
+}
+
+/* "PGID NSPID" lines of sandboxes made before procs/ existed */
+static void read_legacy_pids(int sdfd, struct proc_rec **recs, size_t *n, size_t *cap)
+{
+	struct proc_rec r;
+	FILE *f;
+	int fd;
+
+	if ((fd = openat(sdfd, "pids", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	if (!(f = fdopen(fd, "re"))) {
+		close(fd);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	while (fscanf(f, "%d %d", &r.pgid, &r.nspid) == 2) {
+		r.pgstart = r.nsstart = 0;
+		add_rec(recs, n, cap, &r);
+	}
+	fclose(f);
+}
+
+/* procs/, locked and marked destroyed; -1 when it cannot be opened. */
+static int lock_destroyed(int sdfd)
+{
+	int pdfd, fd;
+
+	mkdirat(sdfd, LOCALP_PROCS_DIR, 0700);
+	pdfd = openat(sdfd, LOCALP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pdfd < 0)
+		return -1;
+	while (flock(pdfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	fd = openat(pdfd, LOCALP_DESTROYED_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	return pdfd;
+}
+
+static void kill_rec(struct proc_rec *r)
+{
+	int zombie = 0;
+	unsigned long long now = r->nspid > 1 ? proc_info(r->nspid, NULL, &zombie) : 0;
+
+	if (now && !zombie && (!r->nsstart || now == r->nsstart) && kill(r->nspid, SIGKILL) == 0)
+		r->ns_killed = 1;
+	if (r->pgid > 1) {
+		now = localp_proc_start(r->pgid);
+		if ((!now || !r->pgstart || now == r->pgstart) && kill(-r->pgid, SIGKILL) == 0)
+			r->pg_killed = 1;
+	}
+}
+
 /*
  * Kills every process group and pid namespace recorded for the sandbox whose
  * directory is sdfd, and waits (at most KILL_WAIT_MS) until none of them has a
@@ -399,71 +488,16 @@ static int group_alive(pid_t pgid)
 #define KILL_WAIT_MS 3000
 static void kill_all(int sdfd)
 {
-	struct proc_rec *recs = NULL, r;
+	struct proc_rec *recs = NULL;
 	size_t n = 0, cap = 0, i;
-	int pdfd, fd;
+	int pdfd = lock_destroyed(sdfd);
 	int64_t deadline;
-	DIR *d;
-	FILE *f;
 
-	mkdirat(sdfd, LOCALP_PROCS_DIR, 0700);
-	pdfd = openat(sdfd, LOCALP_PROCS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (pdfd >= 0) {
-		while (flock(pdfd, LOCK_EX) < 0 && errno == EINTR)
-			;
-		fd = openat(pdfd, LOCALP_DESTROYED_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-		if ((fd = dup(pdfd)) >= 0 && (d = fdopendir(fd))) {
-			struct dirent *de;
-
-			while ((de = readdir(d))) {
-				char line[128];
-				int rfd;
-				ssize_t k;
-
-				if (de->d_name[0] == '.')
-					continue;
-				memset(&r, 0, sizeof(r));
-				rfd = openat(pdfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-				if (rfd < 0)
-					continue;
-				k = read(rfd, line, sizeof(line) - 1);
-				close(rfd);
-				if (k <= 0)
-					continue;
-				line[k] = '\0';
-				if (sscanf(line, "%d %llu %d %llu", &r.pgid, &r.pgstart, &r.nspid, &r.nsstart) == 4)
-					add_rec(&recs, &n, &cap, &r);
-			}
-			closedir(d);
-		} else if (fd >= 0) {
-			close(fd);
-		}
-	}
-	/* "PGID NSPID" lines of sandboxes made before procs/ existed */
-	if ((fd = openat(sdfd, "pids", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0 && (f = fdopen(fd, "re"))) {
-		memset(&r, 0, sizeof(r));
-		while (fscanf(f, "%d %d", &r.pgid, &r.nspid) == 2) {
-			r.pgstart = r.nsstart = 0;
-			add_rec(&recs, &n, &cap, &r);
-		}
-		fclose(f);
-	} else if (fd >= 0) {
-		close(fd);
-	}
-	for (i = 0; i < n; i++) {
-		int zombie = 0;
-		unsigned long long now = recs[i].nspid > 1 ? proc_info(recs[i].nspid, NULL, &zombie) : 0;
-
-		if (now && !zombie && (!recs[i].nsstart || now == recs[i].nsstart) && kill(recs[i].nspid, SIGKILL) == 0)
-			recs[i].ns_killed = 1;
-		if (recs[i].pgid > 1) {
-			now = localp_proc_start(recs[i].pgid);
-			if ((!now || !recs[i].pgstart || now == recs[i].pgstart) && kill(-recs[i].pgid, SIGKILL) == 0)
-				recs[i].pg_killed = 1;
-		}
-	}
+	if (pdfd >= 0)
+		read_procs(pdfd, &recs, &n, &cap);
+	read_legacy_pids(sdfd, &recs, &n, &cap);
+	for (i = 0; i < n; i++)
+		kill_rec(&recs[i]);
 	/* SIGKILL takes effect asynchronously, and a pid namespace goes only
 	 * once its init has reaped the rest: wait so nothing outlives destroy. */
 	deadline = csdkc_now_ms() + KILL_WAIT_MS;

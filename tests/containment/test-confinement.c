@@ -541,8 +541,11 @@ static void net_up(struct testnet *t)
 	t->lock = open("/run/lock/csdk-test-metadata.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	ck_assert_int_ge(t->lock, 0);
 	ck_assert_int_eq(flock(t->lock, LOCK_EX), 0);
-	/* left by a test that was killed before its clean-up */
+	/* left by a test that was killed before its clean-up (a test timeout
+	 * is a SIGKILL): the route, and the test networks of processes gone */
 	sh("ip route del 169.254.169.254/32 2>/dev/null");
+	sh("for ns in $(ip netns list | sed -n 's/^\\(csdk-ct-[0-9]*\\).*/\\1/p'); do p=${ns#csdk-ct-}; "
+	   "kill -0 \"$p\" 2>/dev/null || { ip netns del \"$ns\"; ip link del \"ctv$((p % 100000))\"; }; done");
 	net_current = t;
 	atexit(net_down_at_exit);
 	t->sub = 1 + getpid() % 250;

@@ -41,7 +41,10 @@ static void print_command_help(const struct tool_cli *cli)
 	while (*line) {
 		size_t len = strcspn(line, "\n");
 
-		if (*line == ' ')
+		if (*line == '\t')
+			fprintf(TOOL_STDOUT, "%*s%.*s\n", (int)(strlen("Usage: csdk ") + strlen(cmd->name) + 1), "",
+				(int)len - 1, line + 1);
+		else if (*line == ' ')
 			fprintf(TOOL_STDOUT, "       %.*s\n", (int)len, line);
 		else
 			fprintf(TOOL_STDOUT, "%scsdk %.*s\n", prefix, (int)len, line);
@@ -138,6 +141,18 @@ int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struc
 	int status = tool_parse(cli, argc, argv, longopts, TOOL_ALL_POSITIONALS, fn, state, pos_out, n_pos_out);
 
 	return status ? status : tool_expect_args(cli, *n_pos_out, min, max, what);
+}
+
+int tool_parse_operand(const char **out, struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+		       tool_option_fn fn, void *state, const char *what)
+{
+	char **pos;
+	size_t n_pos;
+	int status = tool_parse_operands(cli, argc, argv, longopts, fn, state, 1, 1, what, &pos, &n_pos);
+
+	if (!status)
+		*out = pos[0];
+	return status;
 }
 
 int tool_parse_none(struct tool_cli *cli, int argc, char **argv)

@@ -28,7 +28,7 @@ struct tool_cli;
 struct tool_command {
 	const char *name;
 	int (*run)(struct tool_cli *cli, int argc, char **argv);
-	const char *synopsis;   /* one or more lines, each without "csdk " */
+	const char *synopsis;   /* one or more lines, each without "csdk "; one starting with a tab is shown under the first argument */
 	const char *summary;    /* one line for the global help */
 	const char *options;    /* option help, lines ending in '\n', or NULL */
 };
@@ -103,6 +103,11 @@ extern const struct option tool_create_named_longopts[];
 /* The options of a command that has only the common ones. */
 extern const struct option tool_common_longopts[];
 
+/* The synopsis of TOOL_CREATE_LONGOPTS but --namespace. */
+#define TOOL_CREATE_SYNOPSIS \
+	"[--runtime R] [--template T] [--snapshot S]\n" \
+	"\t[--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]"
+
 /* The help of TOOL_OPT_NAME and TOOL_OPT_NAMESPACE, and of TOOL_CREATE_LONGOPTS but --namespace. */
 #define TOOL_NAME_OPTIONS_HELP \
 	"  --name NAME              name stored with the sandbox\n" \
@@ -144,6 +149,10 @@ int tool_parse(struct tool_cli *cli, int argc, char **argv, const struct option 
 int tool_parse_operands(struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
 			 tool_option_fn fn, void *state, size_t min, size_t max, const char *what,
 			 char ***pos_out, size_t *n_pos_out);
+
+/** tool_parse_operands of exactly one operand (what names it), *out set to it: returns as tool_parse. */
+int tool_parse_operand(const char **out, struct tool_cli *cli, int argc, char **argv, const struct option *longopts,
+		       tool_option_fn fn, void *state, const char *what);
 
 /** Parse the arguments of a command that has only the common options and no operands: as tool_parse. */
 int tool_parse_none(struct tool_cli *cli, int argc, char **argv);

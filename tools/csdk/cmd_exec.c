@@ -537,8 +537,7 @@ static int run_run(struct tool_cli *cli, int argc, char **argv)
 
 const struct tool_command tool_cmd_run = {
 	"run", run_run,
-	"run [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
-	"         [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE] [--] WORDS...",
+	"run [--name N] [--namespace NS] " TOOL_CREATE_SYNOPSIS " [--] WORDS...",
 	"Create a sandbox, run WORDS in it as exec does, and destroy it, also when the "
 	"command fails or csdk is interrupted (SIGINT, SIGTERM, SIGHUP: exit status 128+N).",
 	TOOL_NAME_OPTIONS_HELP

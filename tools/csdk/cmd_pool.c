@@ -76,20 +76,18 @@ static int run_pool(struct tool_cli *cli, int argc, char **argv)
 		TOOL_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	char **pos;
-	size_t n_pos;
+	const char *op;
 	json_t *res;
 	int status;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, NULL, NULL, 1, 1,
-				      "the operation: status, fill or drain", &pos, &n_pos);
+	status = tool_parse_operand(&op, cli, argc, argv, longopts, NULL, NULL, "the operation: status, fill or drain");
 	if (status)
 		return status < 0 ? 0 : status;
-	if (strcmp(pos[0], "status") && strcmp(pos[0], "fill") && strcmp(pos[0], "drain"))
-		return tool_cli_usage(cli, "unknown operation '%s': give status, fill or drain", pos[0]);
-	if (pool_call(cli, pos[0], &res) < 0)
+	if (strcmp(op, "status") && strcmp(op, "fill") && strcmp(op, "drain"))
+		return tool_cli_usage(cli, "unknown operation '%s': give status, fill or drain", op);
+	if (pool_call(cli, op, &res) < 0)
 		return TOOL_EXIT_FAILURE;
-	if (strcmp(pos[0], "drain"))
+	if (strcmp(op, "drain"))
 		return print_status(cli, res);
 	if (cli->json)
 		return tool_print_json(res, TOOL_EXIT_FAILURE);

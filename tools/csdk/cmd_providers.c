@@ -136,14 +136,68 @@ static void print_entries(const char *name, const csdk_config_entries *entries)
 	}
 }
 
+static json_t *config_head_json(const struct tool_cli *cli, const csdk_user_config *file)
+{
+	json_t *root = json_pack("{s:o,s:s,s:[],s:s,s:b,s:{}}",
+				 "file", tool_json_string_or_null(csdk_user_config_path(file)),
+				 "default", cli->provider_name,
+				 "providers",
+				 "strategy", csdk_strategy_name(csdk_user_config_strategy(file)),
+				 "fallback", csdk_user_config_fallback(file),
+				 "config");
+
+	if (!root)
+		tool_error("out of memory while building the JSON output");
+	return root;
+}
+
+static void print_config_head(const struct tool_cli *cli, const csdk_user_config *file, csdk_compute *compute)
+{
+	fprintf(TOOL_STDOUT, "# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
+		csdk_user_config_path(file) ? csdk_user_config_path(file) : "none", cli->provider_name);
+	for (size_t i = 0; i < csdk_compute_count(compute); i++)
+		fprintf(TOOL_STDOUT, "%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
+	fprintf(TOOL_STDOUT, "\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
+		csdk_user_config_fallback(file) ? "true" : "false");
+}
+
+/* One provider's keys (the default one's with given), printed or added to root; -1 when they cannot be read. */
+static int show_provider(const struct tool_cli *cli, const csdk_user_config *file, csdk_registry *reg, const char *name,
+			 const struct csdk_kv *given, size_t n_given, json_t *root)
+{
+	const csdk_plugin_info *plugin = csdk_registry_find(reg, name);
+	csdk_config_entries *entries = NULL;
+	int is_default = strcmp(name, cli->provider_name) == 0;
+
+	if (root)
+		json_array_append_new(json_object_get(root, "providers"), json_string(name));
+	if (!plugin) {
+		if (!root)
+			fprintf(TOOL_STDOUT, "\n# [provider %s]: no such plugin\n", name);
+		return 0;
+	}
+	if (csdk_user_config_resolve(&entries, file, plugin, is_default ? given : NULL, is_default ? n_given : 0) < 0) {
+		tool_report(CSDK_ECONFIG, "reading the configuration");
+		return -1;
+	}
+	if (root)
+		json_object_set_new(json_object_get(root, "config"), name, entries_json(entries));
+	else
+		print_entries(name, entries);
+	csdk_config_entries_free(entries);
+	return 0;
+}
+
 static int run_config(struct tool_cli *cli, int argc, char **argv)
 {
+	/* the command line's: opening the providers merges the file's into cli->config */
 	struct csdk_kv *given = cli->config;
-	size_t n_given = cli->n_config, n_pos, i;
+	size_t n_given = cli->n_config;
 	const csdk_user_config *file;
 	csdk_compute *compute;
 	csdk_registry *reg;
-	json_t *root = NULL, *providers = NULL, *keys = NULL;
+	json_t *root = NULL;
+	size_t n_pos, i;
 	char **pos;
 	int status;
 
@@ -157,51 +211,15 @@ static int run_config(struct tool_cli *cli, int argc, char **argv)
 	if (!(file = tool_cli_user_config(cli)) || !(reg = tool_cli_registry(cli)) ||
 	    tool_cli_compute(&compute, cli) < 0)
 		return TOOL_EXIT_FAILURE;
-	if (cli->json) {
-		root = json_pack("{s:o,s:s,s:[],s:s,s:b,s:{}}",
-				 "file", tool_json_string_or_null(csdk_user_config_path(file)),
-				 "default", cli->provider_name,
-				 "providers",
-				 "strategy", csdk_strategy_name(csdk_user_config_strategy(file)),
-				 "fallback", csdk_user_config_fallback(file),
-				 "config");
-		if (!root) {
-			tool_error("out of memory while building the JSON output");
-			return TOOL_EXIT_FAILURE;
-		}
-		providers = json_object_get(root, "providers");
-		keys = json_object_get(root, "config");
-	} else {
-		fprintf(TOOL_STDOUT, "# configuration file: %s\n[csdk]\ndefault = %s\nproviders = ",
-		       csdk_user_config_path(file) ? csdk_user_config_path(file) : "none", cli->provider_name);
-		for (i = 0; i < csdk_compute_count(compute); i++)
-			fprintf(TOOL_STDOUT, "%s%s", i ? ", " : "", csdk_compute_name_at(compute, i));
-		fprintf(TOOL_STDOUT, "\nstrategy = %s\nfallback = %s\n", csdk_strategy_name(csdk_user_config_strategy(file)),
-		       csdk_user_config_fallback(file) ? "true" : "false");
-	}
+	if (cli->json && !(root = config_head_json(cli, file)))
+		return TOOL_EXIT_FAILURE;
+	if (!cli->json)
+		print_config_head(cli, file, compute);
 	for (i = 0; i < csdk_compute_count(compute); i++) {
-		const char *name = csdk_compute_name_at(compute, i);
-		const csdk_plugin_info *plugin = csdk_registry_find(reg, name);
-		csdk_config_entries *entries = NULL;
-		int is_default = strcmp(name, cli->provider_name) == 0;
-
-		if (providers)
-			json_array_append_new(providers, json_string(name));
-		if (!plugin) {
-			if (!root)
-				fprintf(TOOL_STDOUT, "\n# [provider %s]: no such plugin\n", name);
-			continue;
-		}
-		if (csdk_user_config_resolve(&entries, file, plugin, is_default ? given : NULL, is_default ? n_given : 0) < 0) {
-			tool_report(CSDK_ECONFIG, "reading the configuration");
+		if (show_provider(cli, file, reg, csdk_compute_name_at(compute, i), given, n_given, root) < 0) {
 			json_decref(root);
 			return TOOL_EXIT_FAILURE;
 		}
-		if (keys)
-			json_object_set_new(keys, name, entries_json(entries));
-		else
-			print_entries(name, entries);
-		csdk_config_entries_free(entries);
 	}
 	if (root)
 		return tool_print_json(root, TOOL_EXIT_FAILURE);

@@ -83,8 +83,7 @@ static int run_create(struct tool_cli *cli, int argc, char **argv)
 
 const struct tool_command tool_cmd_create = {
 	"create", run_create,
-	"create [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
-	"            [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]",
+	"create [--name N] [--namespace NS] " TOOL_CREATE_SYNOPSIS,
 	"Create a sandbox and print its id.",
 	TOOL_NAME_OPTIONS_HELP
 	TOOL_CREATE_OPTIONS_HELP,
@@ -215,14 +214,12 @@ static int run_info(struct tool_cli *cli, int argc, char **argv)
 {
 	csdk_sandbox *sandbox = NULL;
 	csdk_sandbox_info *info = NULL;
-	char **pos;
-	size_t n_pos;
+	const char *given;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_operand(&given, cli, argc, argv, tool_common_longopts, NULL, NULL, "a sandbox ID")))
 		return status < 0 ? 0 : status;
-	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+	if (tool_cli_sandbox(&sandbox, cli, given) < 0)
 		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_get_info(&info, sandbox);
 	if (rc == 0 && tool_cli_qualifies(cli)) {
@@ -258,24 +255,21 @@ const struct tool_command tool_cmd_info = {
 static int run_destroy(struct tool_cli *cli, int argc, char **argv)
 {
 	csdk_compute *compute;
-	const char *provider, *bare;
-	char **pos;
-	size_t n_pos;
+	const char *given, *provider, *bare;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1, "a sandbox ID", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_operand(&given, cli, argc, argv, tool_common_longopts, NULL, NULL, "a sandbox ID")))
 		return status < 0 ? 0 : status;
 	if (tool_cli_compute(&compute, cli) < 0)
 		return TOOL_EXIT_FAILURE;
-	bare = tool_cli_split_id(&provider, cli, pos[0]);
+	bare = tool_cli_split_id(&provider, cli, given);
 	rc = csdk_compute_destroy(compute, provider, bare);
 	if (rc < 0) {
 		tool_report(rc, "destroying the sandbox");
 		return TOOL_EXIT_FAILURE;
 	}
 	if (cli->json)
-		return tool_print_json(json_pack("{s:o,s:b}", "id", tool_json_text(pos[0]), "destroyed", 1), TOOL_EXIT_FAILURE);
+		return tool_print_json(json_pack("{s:o,s:b}", "id", tool_json_text(given), "destroyed", 1), TOOL_EXIT_FAILURE);
 	return 0;
 }
 
@@ -348,8 +342,7 @@ static int run_find_or_create(struct tool_cli *cli, int argc, char **argv)
 
 const struct tool_command tool_cmd_find_or_create = {
 	"find-or-create", run_find_or_create,
-	"find-or-create NAME [--namespace NS] [--runtime R] [--template T] [--snapshot S]\n"
-	"                    [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]",
+	"find-or-create NAME [--namespace NS] " TOOL_CREATE_SYNOPSIS,
 	"Print the id of the sandbox NS/NAME, creating it first if there is none.",
 	"  --namespace NS           namespace of the name (default: default)\n"
 	TOOL_CREATE_OPTIONS_HELP,
@@ -362,27 +355,23 @@ static int run_find(struct tool_cli *cli, int argc, char **argv)
 		{ "namespace", required_argument, NULL, TOOL_OPT_NAMESPACE },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *namespace_ = NULL;
+	const char *namespace_ = NULL, *name;
 	csdk_provider *provider;
 	csdk_sandbox *sandbox = NULL;
-	char **pos;
-	size_t n_pos;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, string_option, &namespace_, 1, 1,
-				      "a sandbox NAME", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_operand(&name, cli, argc, argv, longopts, string_option, &namespace_, "a sandbox NAME")))
 		return status < 0 ? 0 : status;
 	if (tool_cli_provider(&provider, cli) < 0)
 		return TOOL_EXIT_FAILURE;
-	rc = csdk_sandbox_find(&sandbox, provider, namespace_, pos[0]);
+	rc = csdk_sandbox_find(&sandbox, provider, namespace_, name);
 	if (rc < 0) {
 		tool_report(rc, "finding the sandbox");
 		return TOOL_EXIT_FAILURE;
 	}
 	if (!sandbox) {
 		tool_error("no sandbox named '%s/%s' in provider '%s'",
-			    namespace_ ? namespace_ : CSDK_DEFAULT_NAMESPACE, pos[0], csdk_provider_name(provider));
+			    namespace_ ? namespace_ : CSDK_DEFAULT_NAMESPACE, name, csdk_provider_name(provider));
 		return TOOL_EXIT_FAILURE;
 	}
 	status = print_sandbox_id(cli, sandbox);
@@ -411,22 +400,19 @@ static int run_extend(struct tool_cli *cli, int argc, char **argv)
 	};
 	int64_t duration = 0;
 	csdk_sandbox *sandbox = NULL;
-	char **pos;
-	size_t n_pos;
+	const char *given;
 	int status, rc;
 
-	status = tool_parse_operands(cli, argc, argv, longopts, duration_option, &duration, 1, 1,
-				      "a sandbox ID", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_operand(&given, cli, argc, argv, longopts, duration_option, &duration, "a sandbox ID")))
 		return status < 0 ? 0 : status;
-	if (tool_cli_sandbox(&sandbox, cli, pos[0]) < 0)
+	if (tool_cli_sandbox(&sandbox, cli, given) < 0)
 		return TOOL_EXIT_FAILURE;
 	rc = csdk_sandbox_extend_timeout(sandbox, duration);
 	if (rc < 0) {
 		tool_report(rc, "extending the sandbox's timeout");
 		status = TOOL_EXIT_FAILURE;
 	} else if (cli->json) {
-		status = tool_print_json(json_pack("{s:o,s:I}", "id", tool_json_text(pos[0]), "extended_ms",
+		status = tool_print_json(json_pack("{s:o,s:I}", "id", tool_json_text(given), "extended_ms",
 						    (json_int_t)(duration ? duration : CSDK_DEFAULT_EXTEND_MS)),
 					  TOOL_EXIT_FAILURE);
 	}

@@ -314,6 +314,31 @@ static int report_check(const struct serve_options *opt, csdk_compute *compute, 
 	return tool_finish(0, TOOL_EXIT_FAILURE);
 }
 
+/* The server's options, providers and store, counting the problems found; -1 when out of memory. */
+static int prepare_serve(struct tool_cli *cli, const csdk_user_config *file, const struct serve_args *a, struct serve *srv,
+			 char **state_dir_out, csdk_compute **compute_out, csdk_compute **own_out, int *problems)
+{
+	char err[512];
+
+	if (server_options(&srv->opt, cli, file, a, problems) < 0)
+		return -1;
+	if (!(*state_dir_out = a->state_dir ? strdup(a->state_dir) : conf(file, "state_dir") ? strdup(conf(file, "state_dir")) : default_state_dir()))
+		return -1;
+	srv->opt.state_dir = *state_dir_out;
+	if (open_providers(compute_out, cli, a, problems) < 0) {
+		(*problems)++;
+	} else {
+		if (a->n_providers)
+			*own_out = *compute_out;
+		check_gateway(*compute_out, problems);
+	}
+	if (serve_store_open(&srv->store, *state_dir_out, err, sizeof(err)) < 0) {
+		tool_error("%s", err);
+		(*problems)++;
+	}
+	return 0;
+}
+
 static int run_serve(struct tool_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -330,7 +355,7 @@ static int run_serve(struct tool_cli *cli, int argc, char **argv)
 	struct serve srv;
 	const csdk_user_config *file;
 	csdk_compute *own = NULL, *compute = NULL;
-	char **pos, *state_dir = NULL, err[512];
+	char **pos, *state_dir = NULL;
 	size_t n_pos;
 	int status, problems = 0;
 
@@ -345,22 +370,8 @@ static int run_serve(struct tool_cli *cli, int argc, char **argv)
 		free(a.providers);
 		return TOOL_EXIT_FAILURE;
 	}
-	if (server_options(&srv.opt, cli, file, &a, &problems) < 0)
+	if (prepare_serve(cli, file, &a, &srv, &state_dir, &compute, &own, &problems) < 0)
 		goto oom;
-	if (!(state_dir = a.state_dir ? strdup(a.state_dir) : conf(file, "state_dir") ? strdup(conf(file, "state_dir")) : default_state_dir()))
-		goto oom;
-	srv.opt.state_dir = state_dir;
-	if (open_providers(&compute, cli, &a, &problems) < 0) {
-		problems++;
-	} else {
-		if (a.n_providers)
-			own = compute;
-		check_gateway(compute, &problems);
-	}
-	if (serve_store_open(&srv.store, state_dir, err, sizeof(err)) < 0) {
-		tool_error("%s", err);
-		problems++;
-	}
 	if (a.check) {
 		status = report_check(&srv.opt, compute, problems);
 		goto out;

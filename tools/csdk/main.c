@@ -129,7 +129,16 @@ static int global_usage(const char *what, const char *arg)
 	return TOOL_EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+static int print_version(void)
+{
+	fprintf(TOOL_STDOUT, "csdk %s (libcsdk %s, plugin ABI %u.%u)\n", PACKAGE_VERSION, csdk_version(),
+		(unsigned)CSDK_ABI_MAJOR_OF(csdk_abi_version()),
+		(unsigned)CSDK_ABI_MINOR_OF(csdk_abi_version()));
+	return tool_finish(0, TOOL_EXIT_FAILURE);
+}
+
+/* The options before the command: 0 to go on, 1 to exit with *status_out. */
+static int parse_globals(int argc, char **argv, struct tool_cli *cli, int *status_out)
 {
 	static const struct option longopts[] = {
 		{ "provider", required_argument, NULL, 'p' },
@@ -139,11 +148,54 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tool_cli cli;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:c:jhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!*optarg)
+				return *status_out = global_usage("empty provider name given to", "--provider"), 1;
+			cli->provider_name = optarg;
+			cli->provider_given = 1;
+			break;
+		case 'c':
+			if ((*status_out = tool_parse_kv(&cli->config, &cli->n_config, cli, "--config", optarg)))
+				return 1;
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		case 'h':
+			print_global_help(TOOL_STDOUT);
+			return *status_out = tool_finish(0, TOOL_EXIT_FAILURE), 1;
+		case 'V':
+			return *status_out = print_version(), 1;
+		case ':':
+			return *status_out = global_usage("missing value for option", argv[optind - 1]), 1;
+		default:
+			return *status_out = global_usage("unknown option", argv[optind - 1]), 1;
+		}
+	}
+	return 0;
+}
+
+static const struct tool_command *find_command(const char *name)
+{
 	const struct tool_command *command = NULL;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(name, commands[i]->name) == 0)
+			command = commands[i];
+	return command;
+}
+
+int main(int argc, char **argv)
+{
+	struct tool_cli cli;
+	const struct tool_command *command;
 	const char *env;
-	size_t i;
-	int c, status;
+	int status;
 
 	tool_set_name("csdk");
 	tool_stdout_protect();
@@ -151,49 +203,14 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	env = getenv("CSDK_PROVIDER");
 	cli.provider_name = env && *env ? env : "local";
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:c:jhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (!*optarg)
-				return global_usage("empty provider name given to", "--provider");
-			cli.provider_name = optarg;
-			cli.provider_given = 1;
-			break;
-		case 'c':
-			status = tool_parse_kv(&cli.config, &cli.n_config, &cli, "--config", optarg);
-			if (status)
-				return status;
-			break;
-		case 'j':
-			cli.json = 1;
-			break;
-		case 'h':
-			print_global_help(TOOL_STDOUT);
-			return tool_finish(0, TOOL_EXIT_FAILURE);
-		case 'V':
-			fprintf(TOOL_STDOUT, "csdk %s (libcsdk %s, plugin ABI %u.%u)\n", PACKAGE_VERSION, csdk_version(),
-			       (unsigned)CSDK_ABI_MAJOR_OF(csdk_abi_version()),
-			       (unsigned)CSDK_ABI_MINOR_OF(csdk_abi_version()));
-			return tool_finish(0, TOOL_EXIT_FAILURE);
-		case ':':
-			return global_usage("missing value for option", argv[optind - 1]);
-		default:
-			return global_usage("unknown option", argv[optind - 1]);
-		}
-	}
+	if (parse_globals(argc, argv, &cli, &status))
+		return status;
 	if (optind >= argc) {
 		tool_error("no command given; run 'csdk --help' for the list of commands");
 		return TOOL_EXIT_USAGE;
 	}
-
-	for (i = 0; i < N_COMMANDS; i++)
-		if (strcmp(argv[optind], commands[i]->name) == 0)
-			command = commands[i];
-	if (!command)
+	if (!(command = find_command(argv[optind])))
 		return global_usage("unknown command", argv[optind]);
-
 	cli.command = command;
 	status = command->run(&cli, argc - optind, argv + optind);
 	csdk_provider_close(cli.provider);

@@ -176,63 +176,56 @@ static struct serve_record *foreign_record(struct serve *srv, csdk_sandbox *sb)
 	return r;
 }
 
-/*
- * The record of id for tenant, or NULL with the answer set (404, or 500
- * when the providers failed). A sandbox that vanished from its provider
- * is forgotten; one serve did not create is adopted for the first tenant.
- */
-static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id)
+/* rec, the store's record of id, when it is the tenant's and its sandbox still exists; else NULL with the answer set. */
+static struct serve_record *lookup_recorded(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id,
+					    struct serve_record *rec)
+{
+	csdk_sandbox *sb = NULL;
+	int rc;
+
+	if (strcmp(rec->tenant, tenant) || serve_record_expired(&srv->store, rec)) {
+		serve_record_put(&srv->store, rec);
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
+	rc = serve_record_sandbox(srv, rec, &sb);
+	if (rc == 0 && !sb) {
+		serve_store_remove(&srv->store, id);
+		serve_record_put(&srv->store, rec);
+		serve_api_error(ans, 404, "sandbox '%s' not found", id);
+		return NULL;
+	}
+	csdk_sandbox_free(sb);
+	if (rc < 0) {
+		serve_record_put(&srv->store, rec);
+		serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
+		return NULL;
+	}
+	return rec;
+}
+
+/* A sandbox serve did not create, recorded for the first tenant; else NULL with the answer set. */
+static struct serve_record *adopt(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id)
 {
 	struct serve_record *rec;
 	csdk_sandbox *sb = NULL;
 	char provider[64];
-	const char *bare;
+	const char *bare = split_id(srv, id, provider, sizeof(provider));
 	int rc;
 
-	if (!serve_valid_id(id) || (!srv->qualify && strchr(id, ':'))) {
-		serve_api_error(ans, 400, "'%.80s' is not a sandbox id; ids are letters, digits, '.', '_' and '-'%s", id,
-				srv->qualify ? ", as PROVIDER:ID" : "");
-		return NULL;
-	}
-	if ((rec = serve_store_get(&srv->store, id))) {
-		if (strcmp(rec->tenant, tenant) || serve_record_expired(&srv->store, rec)) {
-			serve_record_put(&srv->store, rec);
-			serve_api_error(ans, 404, "sandbox '%s' not found", id);
-			return NULL;
-		}
-		rc = serve_record_sandbox(srv, rec, &sb);
-		if (rc == 0 && !sb) {
-			serve_store_remove(&srv->store, id);
-			serve_record_put(&srv->store, rec);
-			serve_api_error(ans, 404, "sandbox '%s' not found", id);
-			return NULL;
-		}
-		csdk_sandbox_free(sb);
-		if (rc < 0) {
-			serve_record_put(&srv->store, rec);
-			serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
-			return NULL;
-		}
-		return rec;
-	}
-	bare = split_id(srv, id, provider, sizeof(provider));
 	if (strcmp(tenant, owner_tenant(srv)) ||
 	    (srv->qualify && (!*provider || !csdk_compute_provider(srv->compute, provider)))) {
 		serve_api_error(ans, 404, "sandbox '%s' not found", id);
 		return NULL;
 	}
 	rc = csdk_compute_get(&sb, srv->compute, *provider ? provider : NULL, bare);
-	if (rc < 0 && csdk_error_last()->code == CSDK_EINVAL) {
-		/* Not of the provider's form (local-HEX...): no sandbox of ours has that id. */
+	/* CSDK_EINVAL: not of the provider's form (local-HEX...): no sandbox of ours has that id. */
+	if ((rc < 0 && csdk_error_last()->code == CSDK_EINVAL) || (rc >= 0 && !sb)) {
 		serve_api_error(ans, 404, "sandbox '%s' not found", id);
 		return NULL;
 	}
 	if (rc < 0) {
 		serve_api_error(ans, 500, "looking up sandbox '%s' failed: %s", id, csdk_error_last()->message);
-		return NULL;
-	}
-	if (!sb) {
-		serve_api_error(ans, 404, "sandbox '%s' not found", id);
 		return NULL;
 	}
 	rec = foreign_record(srv, sb);
@@ -244,6 +237,25 @@ static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, 
 	if (!(rec = serve_store_get(&srv->store, id)))
 		serve_api_error(ans, 404, "sandbox '%s' not found", id);
 	return rec;
+}
+
+/*
+ * The record of id for tenant, or NULL with the answer set (404, or 500
+ * when the providers failed). A sandbox that vanished from its provider
+ * is forgotten; one serve did not create is adopted for the first tenant.
+ */
+static struct serve_record *lookup(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *id)
+{
+	struct serve_record *rec;
+
+	if (!serve_valid_id(id) || (!srv->qualify && strchr(id, ':'))) {
+		serve_api_error(ans, 400, "'%.80s' is not a sandbox id; ids are letters, digits, '.', '_' and '-'%s", id,
+				srv->qualify ? ", as PROVIDER:ID" : "");
+		return NULL;
+	}
+	if ((rec = serve_store_get(&srv->store, id)))
+		return lookup_recorded(srv, ans, tenant, id, rec);
+	return adopt(srv, ans, tenant, id);
 }
 
 /*
@@ -309,6 +321,56 @@ static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const c
 	return 0;
 }
 
+/* [s, e) without blanks at either end */
+static void trim_blanks(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+/* The image that templates ("NAME=IMAGE,...") maps name to: 1 with *out set, 0 when none, -1 out of memory. */
+static int configured_image(const char *templates, const char *name, char **out)
+{
+	const char *p = templates;
+	size_t nl = strlen(name);
+
+	while (p && *p) {
+		const char *s = p, *e = p + strcspn(p, ","), *eq = memchr(p, '=', (size_t)(e - p));
+
+		if (eq) {
+			const char *ke = eq, *v = eq + 1, *ve = e;
+
+			trim_blanks(&s, &ke);
+			trim_blanks(&v, &ve);
+			if ((size_t)(ke - s) == nl && !strncmp(s, name, nl))
+				return (*out = strndup(v, (size_t)(ve - v))) ? 1 : -1;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* The id of a provider's template whose id or name is name, NULL when none. */
+static char *provider_template(struct serve *srv, const char *name)
+{
+	char *found = NULL;
+
+	for (size_t i = 0; i < csdk_compute_count(srv->compute) && !found; i++) {
+		csdk_provider *prov = csdk_compute_provider(srv->compute, csdk_compute_name_at(srv->compute, i));
+		csdk_item_list *items = NULL;
+
+		if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_TEMPLATES) || csdk_template_list(&items, prov) < 0)
+			continue;
+		for (size_t j = 0; j < items->count && !found; j++)
+			if (!strcmp(items->items[j].id, name) || (items->items[j].name && !strcmp(items->items[j].name, name)))
+				found = strdup(items->items[j].id);
+		csdk_item_list_free(items);
+	}
+	return found;
+}
+
 /*
  * "base" is the provider's default; names of [serve] templates are images;
  * then a snapshot of the tenant (E2B creates from a snapshot by its id as
@@ -318,70 +380,34 @@ static int tenant_snapshots(struct serve *srv, struct serve_answer *ans, const c
 static int resolve_template(struct serve *srv, struct serve_answer *ans, const char *tenant, const char *name,
 			    struct csdk_create_options *opts, char **image_out, char **template_out, char provider[64])
 {
-	const char *p = srv->opt.templates;
-	size_t i, nl = strlen(name);
+	json_t *snaps = NULL;
+	size_t found;
+	int rc;
 
 	*image_out = *template_out = NULL;
 	if (!strcmp(name, "base"))
 		return 0;
-	while (p && *p) {
-		size_t n = strcspn(p, ",");
-		const char *s = p, *e = p + n, *eq;
-
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		eq = memchr(s, '=', (size_t)(e - s));
-		if (eq) {
-			const char *ke = eq;
-
-			while (ke > s && (ke[-1] == ' ' || ke[-1] == '\t'))
-				ke--;
-			if ((size_t)(ke - s) == nl && !strncmp(s, name, nl)) {
-				const char *v = eq + 1, *ve = e;
-
-				while (v < ve && (*v == ' ' || *v == '\t'))
-					v++;
-				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-					ve--;
-				if (!(*image_out = strndup(v, (size_t)(ve - v))))
-					return -1;
-				opts->image = *image_out;
-				return 0;
-			}
-		}
-		p = *e ? e + 1 : e;
+	if ((rc = configured_image(srv->opt.templates, name, image_out)) < 0)
+		return -1;
+	if (rc) {
+		opts->image = *image_out;
+		return 0;
 	}
-	{
-		json_t *snaps = NULL;
-
-		/* a provider whose listing fails is skipped: its snapshots cannot be
-		 * the template, and a template elsewhere may still be */
-		if (tenant_snapshots(srv, NULL, tenant, name, &snaps, provider) < 0)
+	/* a provider whose listing fails is skipped: its snapshots cannot be
+	 * the template, and a template elsewhere may still be */
+	if (tenant_snapshots(srv, NULL, tenant, name, &snaps, provider) < 0)
+		return serve_api_error(ans, 500, "out of memory"), -1;
+	found = json_array_size(snaps);
+	json_decref(snaps);
+	if (found) {
+		if (!(*template_out = strdup(name)))
 			return serve_api_error(ans, 500, "out of memory"), -1;
-		if (json_array_size(snaps)) {
-			json_decref(snaps);
-			if (!(*template_out = strdup(name)))
-				return serve_api_error(ans, 500, "out of memory"), -1;
-			opts->snapshot_id = *template_out;
-			return 0;
-		}
-		json_decref(snaps);
+		opts->snapshot_id = *template_out;
+		return 0;
 	}
-	for (i = 0; i < csdk_compute_count(srv->compute); i++) {
-		csdk_provider *prov = csdk_compute_provider(srv->compute, csdk_compute_name_at(srv->compute, i));
-		csdk_item_list *items = NULL;
-		size_t j;
-
-		if (!prov || !(csdk_provider_capabilities(prov) & CSDK_CAP_TEMPLATES) || csdk_template_list(&items, prov) < 0)
-			continue;
-		for (j = 0; j < items->count && !*template_out; j++)
-			if (!strcmp(items->items[j].id, name) || (items->items[j].name && !strcmp(items->items[j].name, name)))
-				*template_out = strdup(items->items[j].id);
-		csdk_item_list_free(items);
-		if (*template_out) {
-			opts->template_id = *template_out;
-			return 0;
-		}
+	if ((*template_out = provider_template(srv, name))) {
+		opts->template_id = *template_out;
+		return 0;
 	}
 	csdk_error_clear();
 	serve_api_error(ans, 404, "template '%s' not found; use base, a template of the provider, or map it to an image with 'templates = %s=IMAGE' under [serve]",
@@ -432,14 +458,44 @@ static struct serve_record *record_of(struct serve *srv, csdk_sandbox *sb, const
 	return rec;
 }
 
+/* Records the created sandbox and answers 201; on failure the sandbox is destroyed. */
+static void record_created(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant,
+			   const struct serve_create_req *req, csdk_sandbox *sb)
+{
+	struct serve_record *rec = NULL;
+	csdk_agent_endpoint *ep = NULL;
+
+	if (csdk_sandbox_agent_endpoint(&ep, sb) < 0) {
+		serve_api_error(ans, 500, "%s; csdk serve needs providers in gateway mode (e.g. --config mode=gateway)",
+				csdk_error_last()->message);
+		goto destroy;
+	}
+	if (!(rec = record_of(srv, sb, tenant, req, &ep))) {
+		serve_api_error(ans, 500, "out of memory");
+		goto destroy;
+	}
+	ans->sandbox = strdup(rec->id);
+	answer_json(ans, 201, created_json(srv, rec));
+	if (serve_store_add(&srv->store, rec) < 0) {
+		rec = NULL;
+		serve_api_error(ans, 500, "cannot record the sandbox in the state directory; check that it is writable");
+		goto destroy;
+	}
+	rec = NULL;
+	goto out;
+destroy:
+	csdk_sandbox_destroy(sb);
+out:
+	serve_record_free(rec);
+	csdk_agent_endpoint_free(ep);
+}
+
 static void create_sandbox(struct serve *srv, struct serve_answer *ans, const struct serve_tenant *tenant, const char *body, size_t len)
 {
 	struct csdk_create_options opts = CSDK_CREATE_OPTIONS_INIT;
 	csdk_compute_create_options copts = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
 	struct serve_create_req req;
-	struct serve_record *rec = NULL;
 	struct csdk_kv *meta = NULL, *envs = NULL;
-	csdk_agent_endpoint *ep = NULL;
 	csdk_sandbox *sb = NULL;
 	char err[512], *image = NULL, *tmpl = NULL, snapshot_provider[64] = "";
 	int rc;
@@ -460,34 +516,12 @@ static void create_sandbox(struct serve *srv, struct serve_answer *ans, const st
 	opts.envs = envs;
 	opts.timeout_ms = req.timeout_s * 1000;
 	copts.create = &opts;
-	if ((rc = csdk_compute_create(&sb, srv->compute, &copts)) < 0) {
+	if ((rc = csdk_compute_create(&sb, srv->compute, &copts)) < 0)
 		serve_api_error(ans, rc == CSDK_EINVAL || rc == CSDK_EUNSUPPORTED ? 400 : 500, "creating the sandbox failed: %s",
 				csdk_error_last()->message);
-		goto out;
-	}
-	if ((rc = csdk_sandbox_agent_endpoint(&ep, sb)) < 0) {
-		serve_api_error(ans, 500, "%s; csdk serve needs providers in gateway mode (e.g. --config mode=gateway)",
-				csdk_error_last()->message);
-		goto destroy;
-	}
-	if (!(rec = record_of(srv, sb, tenant, &req, &ep))) {
-		serve_api_error(ans, 500, "out of memory");
-		goto destroy;
-	}
-	ans->sandbox = strdup(rec->id);
-	answer_json(ans, 201, created_json(srv, rec));
-	if (serve_store_add(&srv->store, rec) < 0) {
-		rec = NULL;
-		serve_api_error(ans, 500, "cannot record the sandbox in the state directory; check that it is writable");
-		goto destroy;
-	}
-	rec = NULL;
-	goto out;
-destroy:
-	csdk_sandbox_destroy(sb);
+	else
+		record_created(srv, ans, tenant, &req, sb);
 out:
-	serve_record_free(rec);
-	csdk_agent_endpoint_free(ep);
 	csdk_sandbox_free(sb);
 	free(meta);
 	free(envs);

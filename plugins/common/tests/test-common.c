@@ -264,6 +264,53 @@ static void test_json(const char *tmp)
 	close(dfd);
 }
 
+/* destroy of csdkc_pool_drain: counts its calls in *ctx, the pool already marked drained; each pool had 2 members */
+static long count_drained(void *ctx, const char *dir)
+{
+	(*(int *)ctx)++;
+	CHECK(csdkc_pool_drained(dir));
+	return 2;
+}
+
+static void test_pool_drain(const char *tmp)
+{
+	char base[200], shape[300], other[300], want[1024], err[CSDKC_ERR_MAX];
+	long n = 1;
+	int calls = 0, lock;
+
+	snprintf(base, sizeof(base), "%s/drain", tmp);
+	CHECK(mkdir(base, 0700) == 0);
+	/* no base/pool yet: nothing to drain */
+	CHECK(csdkc_pool_drain(base, 0, "pool_wait", count_drained, &calls, &n, err, sizeof(err)) == 0);
+	CHECK(n == 1 && calls == 0);
+	/* two pools, and an entry that is none */
+	CHECK(csdkc_pool_dir(shape, sizeof(shape), base, "a", err, sizeof(err)) == 0);
+	CHECK(csdkc_pool_dir(other, sizeof(other), base, "b", err, sizeof(err)) == 0);
+	snprintf(want, sizeof(want), "%s/pool/not-a-shape", base);
+	CHECK(mkdir(want, 0700) == 0);
+	CHECK(csdkc_pool_drain(base, 0, "pool_wait", count_drained, &calls, &n, err, sizeof(err)) == 0);
+	CHECK(n == 5 && calls == 2);
+	CHECK(!csdkc_pool_drained(want));
+	/* a pool whose refiller holds the lock past wait_ms */
+	snprintf(base, sizeof(base), "%s/drain-held", tmp);
+	CHECK(mkdir(base, 0700) == 0);
+	CHECK(csdkc_pool_dir(shape, sizeof(shape), base, "a", err, sizeof(err)) == 0);
+	CHECK((lock = csdkc_pool_lock(shape, 1)) >= 0);
+	CHECK(csdkc_pool_drain(base, 0, "pool_wait", count_drained, &calls, &n, err, sizeof(err)) == CSDK_ETIMEOUT);
+	snprintf(want, sizeof(want), "pool drain: the refiller of %s (pid %ld) still holds refill.lock after 0 ms; "
+		 "try again, raise pool_wait, or stop it with kill %ld", shape, (long)getpid(), (long)getpid());
+	CHECK_STR(err, want);
+	CHECK(n == 5 && calls == 2);
+	close(lock);
+	/* base/pool that is no directory */
+	snprintf(base, sizeof(base), "%s/drain/pool/not-a-shape", tmp);
+	snprintf(want, sizeof(want), "%s/pool", base);
+	CHECK(close(open(want, O_WRONLY | O_CREAT, 0600)) == 0);
+	CHECK(csdkc_pool_drain(base, 0, "pool_wait", count_drained, &calls, &n, err, sizeof(err)) == CSDK_EIO);
+	snprintf(want, sizeof(want), "cannot read %s/pool: Not a directory", base);
+	CHECK_STR(err, want);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/csdkp-test-XXXXXX", cmd[100], err[CSDKC_ERR_MAX];
@@ -275,6 +322,7 @@ int main(void)
 	test_tar(tmp);
 	test_syntax(tmp);
 	test_json(tmp);
+	test_pool_drain(tmp);
 	dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
 	CHECK(csdkc_remove_tree(dfd, tmp + 5, err, sizeof(err)) == 0);
 	CHECK(csdkc_remove_tree(dfd, tmp + 5, err, sizeof(err)) == CSDK_ENOTFOUND);

@@ -1638,6 +1638,11 @@ static void test_pool_refiller(const char *image, const char *agent, const char 
 	CHECK(pool_json(ctx, "pool.fill", st, sizeof(st)) == CSDK_ETIMEOUT && !strcmp(last_error, want), "fill past pool_wait: %s", last_error);
 	if (pid > 0)
 		kill((pid_t)pid, SIGKILL);
+	/* the lock is free once the holder is gone: a refiller started before
+	 * then (by the next create) would leave the refill to the holder */
+	snprintf(cmd, sizeof(cmd), "flock -n '%s/refill.lock' true", dir);
+	for (double until = now_ms() + 10000; system(cmd) != 0 && now_ms() < until;)
+		usleep(20000);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
 	CHECK(system(cmd) == 0, "rm scratch");
 	M->teardown(ctx);

@@ -43,6 +43,18 @@ else
 	first_create_err="csdk: local: warning: no cgroup v1 pids controller writable at /sys/fs/cgroup/pids: sandboxes have no process limit of their own, only the rlimits processes, memory and cpu_time; run as root, or set processes (CSDK_LOCAL_PROCESSES)"
 fi
 
+# --- help: a synopsis's second line stands under the command's first argument
+run_csdk create --help
+expect_eq "create --help: exit status" 0 "$rc"
+expect_eq "create --help: synopsis" "Usage: csdk create [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]
+                   [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]" "$(echo "$out" | head -n 2)"
+run_csdk find-or-create --help
+expect_eq "find-or-create --help: synopsis" "Usage: csdk find-or-create NAME [--namespace NS] [--runtime R] [--template T] [--snapshot S]
+                           [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE]" "$(echo "$out" | head -n 2)"
+run_csdk run --help
+expect_eq "run --help: synopsis" "Usage: csdk run [--name N] [--namespace NS] [--runtime R] [--template T] [--snapshot S]
+                [--timeout MS] [--env K=V]... [--metadata K=V]... [--cpus N] [--memory SIZE] [--] WORDS..." "$(echo "$out" | head -n 2)"
+
 # --- create, list, info -------------------------------------------------
 run_csdk create --metadata owner=alice --env GREETING=hi
 expect_eq "create: exit status" 0 "$rc"
