@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.." || exit 1
 [ -f Makefile ] || ./configure --quiet --enable-werror || exit 1
 make -j"$(nproc)" >/dev/null || exit 1
 # The suites mostly wait (on sandboxes, containers, the SDK's clients), not
-# compute: twice as many at once as there are cores (CSDK_TEST_JOBS to change).
-jobs=${CSDK_TEST_JOBS:-$(($(nproc) * 2))}
+# compute: three times as many at once as there are cores (CSDK_TEST_JOBS to change).
+jobs=${CSDK_TEST_JOBS:-$(($(nproc) * 3))}
 # results of this run only: none left by an earlier run or a failed distcheck
 find . -path './csdk-*' -prune -o -name '*.trs' -exec rm -f {} +
 # one Docker engine for the engine tests of this run (with-engine.sh); the
