@@ -165,9 +165,11 @@ int csdkc_pool_drain(const char *base, int64_t wait_ms, const char *wait_key, lo
 int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts);
 
 /*
- * The answer of a pool extension operation: res (taken, NULL allowed after
- * an error) as compact JSON set on out. rc when it is an error, else 0 or
- * CSDK_ENOMEM with host->error.
+ * The answer of a pool extension operation: res (taken; NULL after an
+ * error, or when the operation ran out of memory building it) as compact
+ * JSON set on out. An operation's rc CSDK_ENOMEM, or rc 0 with no res,
+ * becomes CSDK_ENOMEM with a message through host->error; any other rc is
+ * returned as it is, else 0.
  */
 int csdkc_pool_answer(const struct csdk_host *host, int rc, json_t *res, struct csdk_text *out);
 

@@ -434,7 +434,8 @@ int csdkc_pool_answer(const struct csdk_host *host, int rc, json_t *res, struct 
 {
 	char *text = NULL;
 
-	if (!rc && !(text = json_dumps(res, JSON_COMPACT)))
+	/* an operation that ran out of memory building its answer returns CSDK_ENOMEM, or 0 and no answer */
+	if (rc == CSDK_ENOMEM || (!rc && !(text = res ? json_dumps(res, JSON_COMPACT) : NULL)))
 		rc = host->error(host, CSDK_ENOMEM, "out of memory writing a pool's answer");
 	json_decref(res);
 	if (!rc)

@@ -446,13 +446,11 @@ static int status_or_fill(struct localp_local *ctx, int fill, json_t **out)
 		if (one && !rc)
 			rc = one;
 	}
-	if (rc || !(*out = json_pack("{s:o}", "shapes", shapes))) {
-		if (!rc)
-			rc = CSDK_ENOMEM;
-		else
-			json_decref(shapes);
+	if (rc) {
+		json_decref(shapes);
 		return rc;
 	}
+	*out = json_pack("{s:o}", "shapes", shapes);
 	return 0;
 }
 
@@ -471,7 +469,7 @@ static int drain(struct localp_local *ctx, json_t **out)
 	if ((rc = csdkc_pool_drain(ctx->state_dir, ctx->pool_wait_ms, WAIT_KEY, drain_members, ctx, &n, err, sizeof(err))))
 		return ctx->host->error(ctx->host, rc, "%s", err);
 	*out = json_pack("{s:I}", "destroyed", (json_int_t)n);
-	return *out ? 0 : CSDK_ENOMEM;
+	return 0;
 }
 
 /* The detached refiller's work (csdk-pool-refill): one shape, unless another refiller runs. */
@@ -490,7 +488,7 @@ static int refill_op(struct localp_local *ctx, const char *name, json_t **out)
 	if (rc || (rc = refill(ctx, s, dir, 0)))
 		return rc;
 	*out = json_pack("{s:s}", "refilled", s->name);
-	return *out ? 0 : CSDK_ENOMEM;
+	return 0;
 }
 
 static int pool_op(struct localp_local *ctx, const char *op, const char *arg, json_t **out)
