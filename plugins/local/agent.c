@@ -88,7 +88,8 @@ static int agent_socket(struct localp_local *ctx, const struct localp_sandbox *s
 	if (fd >= 0)
 		close(fd);
 	unlinkat(rdfd, "agent.sock", 0);
-	return ctx->host->error(ctx->host, CSDK_EIO, "cannot listen on %s for the agent of sandbox %s: %s", sa->sun_path, sb->id, strerror(err));
+	return ctx->host->error(ctx->host, CSDK_EIO, "cannot listen on %s for the agent of sandbox %s: %s; check that the state directory (state_dir) is writable, or use mode=direct",
+				sa->sun_path, sb->id, strerror(err));
 }
 
 static int start_locked(struct localp_local *ctx, const struct localp_sandbox *sb, const struct sockaddr_un *sa, int rdfd)

@@ -108,8 +108,7 @@ int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb
 	return 0;
 }
 
-/* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS
- * alias; max + 1 when the host has more addresses than fit. */
+/* Whether addr/32 is among the n prefixes already (two interfaces may share an address). */
 static int have_prefix(const struct prefix *p, size_t n, uint32_t addr)
 {
 	for (size_t i = 0; i < n; i++)
@@ -118,6 +117,8 @@ static int have_prefix(const struct prefix *p, size_t n, uint32_t addr)
 	return 0;
 }
 
+/* The namespace's link-local, the host's own IPv4 addresses and slirp's DNS
+ * alias; max + 1 when the host has more addresses than fit. */
 static size_t blocked_prefixes(struct prefix *out, size_t max)
 {
 	struct ifaddrs *ifa = NULL, *i;

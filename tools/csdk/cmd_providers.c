@@ -197,16 +197,14 @@ static int run_config(struct tool_cli *cli, int argc, char **argv)
 	csdk_compute *compute;
 	csdk_registry *reg;
 	json_t *root = NULL;
-	size_t n_pos, i;
-	char **pos;
+	const char *op;
+	size_t i;
 	int status;
 
-	status = tool_parse_operands(cli, argc, argv, tool_common_longopts, NULL, NULL, 1, 1,
-				      "the operation 'show'", &pos, &n_pos);
-	if (status)
+	if ((status = tool_parse_operand(&op, cli, argc, argv, tool_common_longopts, NULL, NULL, "the operation 'show'")))
 		return status < 0 ? 0 : status;
-	if (strcmp(pos[0], "show") != 0)
-		return tool_cli_usage(cli, "unknown operation '%s': the operation is show", pos[0]);
+	if (strcmp(op, "show") != 0)
+		return tool_cli_usage(cli, "unknown operation '%s': the operation is show", op);
 	/* Opening the providers checks the file against the plugins; an unavailable provider is still shown. */
 	if (!(file = tool_cli_user_config(cli)) || !(reg = tool_cli_registry(cli)) ||
 	    tool_cli_compute(&compute, cli) < 0)

@@ -388,7 +388,7 @@ static int resolve_template(struct serve *srv, struct serve_answer *ans, const c
 	if (!strcmp(name, "base"))
 		return 0;
 	if ((rc = configured_image(srv->opt.templates, name, image_out)) < 0)
-		return -1;
+		return serve_api_error(ans, 500, "out of memory"), -1;
 	if (rc) {
 		opts->image = *image_out;
 		return 0;
