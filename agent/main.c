@@ -1,6 +1,7 @@
 /* csdk-agent: E2B envd protocol inside a sandbox. */
 #include "config.h"
 
+#include <linux/close_range.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -405,6 +407,20 @@ static void agent_signal_loop(const sigset_t *set)
 	}
 }
 
+/*
+ * No command inherits what the supervisor passed on (bwrap's --sync-fd stays
+ * open in the agent for as long as it runs), and no process of the sandbox,
+ * though of the agent's uid, can read its memory (the token) or open its
+ * descriptors (its log) through /proc.
+ */
+static void agent_seal(void)
+{
+	prctl(PR_SET_DUMPABLE, 0);
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 int main(int argc, char **argv)
 {
 	const char *token_file = NULL;
@@ -412,6 +428,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int fd;
 
+	agent_seal();
 	if (agent_parse_args(argc, argv, &token_file) < 0 || agent_auth_load(token_file) < 0)
 		return 2;
 	if (agent_cfg.deadline_file && agent_expired()) {

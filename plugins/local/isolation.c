@@ -386,7 +386,7 @@ int localp_seccomp_wanted(const json_t *meta)
 }
 
 /* The namespaces, privileges and descriptors bwrap is told about. */
-static void push_confinement(const json_t *meta, int drop, int info_fd, struct localp_strv *argv)
+static void push_confinement(const json_t *meta, int drop, int info_fd, int with_agent, struct localp_strv *argv)
 {
 	const char *network = localp_meta_str(meta, "network");
 
@@ -401,8 +401,13 @@ static void push_confinement(const json_t *meta, int drop, int info_fd, struct l
 		localp_strv_pushf(argv, "%d", LOCALP_NET_SYNC_FD);
 	}
 	/* The parent is the caller for a foreground command and the log copier
-	 * for a background one: either way the sandbox's processes go with it. */
-	localp_strv_push(argv, "--die-with-parent");
+	 * for a background one: either way the sandbox's processes go with it.
+	 * The agent's parent exits at once; the agent is the namespace's pid 1
+	 * (it reaps), and the namespace lives until destroy kills it. */
+	if (with_agent)
+		localp_strv_push(argv, "--as-pid-1");
+	else
+		localp_strv_push(argv, "--die-with-parent");
 	if (drop || geteuid() != 0)
 		push_user_ns(argv);
 	/* A sandbox made before sandbox_uid runs as root: bwrap keeps every
@@ -451,7 +456,8 @@ static void push_mounts(const struct localp_local *ctx, const struct localp_sand
 		return;
 	push_bind(argv, stage, "--ro-bind", "agent", ctx->agent, LOCALP_INSIDE_AGENT);
 	snprintf(path, sizeof(path), "%s/" LOCALP_RUN_DIR, sb->dir);
-	push_bind(argv, stage, "--bind", "run", path, LOCALP_INSIDE_RUN);
+	/* read-only: the host made the socket and the token, and agent.log is not the commands' to write */
+	push_bind(argv, stage, "--ro-bind", "run", path, LOCALP_INSIDE_RUN);
 }
 
 static void push_env(const char *cwd_inside, const struct localp_strv *env, struct localp_strv *argv)
@@ -503,7 +509,7 @@ int localp_bwrap_argv(struct localp_local *ctx, const struct localp_sandbox *sb,
 	if (!drop)
 		stage = NULL;
 	localp_strv_push(argv, ctx->bwrap);
-	push_confinement(meta, drop, info_fd, argv);
+	push_confinement(meta, drop, info_fd, with_agent, argv);
 	push_mounts(ctx, sb, etc, with_agent, stage, argv);
 	push_env(cwd_inside, env, argv);
 	push_command(command, with_agent, argv);

@@ -277,6 +277,17 @@ static pid_t read_info(int fd)
 	return 0;
 }
 
+/* A background command's process between fork and exec: stdin on null, stdout and stderr on out, --info-fd on 3. */
+static void cmd_exec(const struct launch *l, int null, int out, int info_w)
+{
+	move_fd(null, 0);
+	move_fd(out, 1);
+	dup2(1, 2);
+	if (info_w >= 0)
+		move_fd(info_w, 3);
+	child_exec(l, info_w >= 0 ? 4 : 3);
+}
+
 /*
  * The log copier of a background command (async-signal-safe calls only):
  * starts the command with stdout and stderr on a pipe, copies the pipe to
@@ -296,14 +307,8 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 	int in, out, sig;
 
 	cmd = fork();
-	if (cmd == 0) {
-		move_fd(null, 0);
-		move_fd(op[1], 1);
-		dup2(1, 2);
-		if (info_w >= 0)
-			move_fd(info_w, 3);
-		child_exec(l, info_w >= 0 ? 4 : 3);
-	}
+	if (cmd == 0)
+		cmd_exec(l, null, op[1], info_w);
 	if (cmd < 0) {
 		(void)csdku_write_all(logfd, failed, sizeof(failed) - 1);
 		_exit(1);
@@ -345,7 +350,7 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 struct bg {
 	char name[96], note[160];
 	size_t note_len;
-	int logfd, null, ip[2], op[2], go[2];
+	int agent, logfd, null, ip[2], op[2], go[2];
 };
 
 static void close_fd(int *fd)
@@ -372,15 +377,20 @@ static int bg_open(struct localp_local *ctx, const struct localp_sandbox *sb, co
 				       "\ncsdk-local: the output reached output_limit (%llu bytes); the command was killed\n",
 				       (unsigned long long)ctx->output_limit);
 	b->null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (b->null < 0 || pipe2(b->op, O_CLOEXEC) < 0 || (l->bwrap && pipe2(b->ip, O_CLOEXEC) < 0) || pipe2(b->go, O_CLOEXEC) < 0)
+	if (b->null < 0 || (!b->agent && pipe2(b->op, O_CLOEXEC) < 0) || (l->bwrap && pipe2(b->ip, O_CLOEXEC) < 0) || pipe2(b->go, O_CLOEXEC) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot start a background command in sandbox %s: %s", sb->id, strerror(errno));
 	return 0;
 }
 
-/* The first child: a new session, waiting for the byte on go, then the copier's parent. */
+/*
+ * The first child: a new session, waiting for the byte on go, then the
+ * copier's parent. The agent has no copier: its stdout and stderr are
+ * run/agent.log itself, which no command can reach (docs/local-provider.md),
+ * and it writes a few lines at most, so one process fewer starts it.
+ */
 static void bg_first_main(const struct launch *l, struct bg *b, uint64_t limit)
 {
-	pid_t copier;
+	pid_t child;
 	char byte;
 
 	close(b->go[1]);
@@ -388,10 +398,12 @@ static void bg_first_main(const struct launch *l, struct bg *b, uint64_t limit)
 	if (read(b->go[0], &byte, 1) != 1)
 		_exit(1);
 	close(b->go[0]);
-	copier = fork();
-	if (copier == 0)
+	child = fork();
+	if (child == 0 && b->agent)
+		cmd_exec(l, b->null, b->logfd, b->ip[1]);
+	if (child == 0)
 		copier_main(l, b->null, b->op, b->logfd, b->ip[1], limit, b->note, b->note_len);
-	_exit(copier < 0 ? 1 : 0);
+	_exit(child < 0 ? 1 : 0);
 }
 
 /* Detach: the first child starts a session, forks the copier and exits,
@@ -453,7 +465,7 @@ static int bg_await_ns(struct localp_local *ctx, const struct localp_sandbox *sb
 static int run_background(struct localp_local *ctx, const struct localp_sandbox *sb, struct launch *l, int agent, int *exit_code_out)
 {
 	struct localp_procs reg = { -1, "" };
-	struct bg b = { .logfd = -1, .null = -1, .ip = { -1, -1 }, .op = { -1, -1 }, .go = { -1, -1 } };
+	struct bg b = { .agent = agent, .logfd = -1, .null = -1, .ip = { -1, -1 }, .op = { -1, -1 }, .go = { -1, -1 } };
 	unsigned long long pgstart = 0, nsstart = 0;
 	pid_t first = 0, nspid = 0;
 	int rc;
