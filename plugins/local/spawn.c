@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -277,15 +278,54 @@ static pid_t read_info(int fd)
 	return 0;
 }
 
-/* A background command's process between fork and exec: stdin on null, stdout and stderr on out, --info-fd on 3. */
-static void cmd_exec(const struct launch *l, int null, int out, int info_w)
+/* What a background command's process does before its exec: stdin on null, stdout and stderr on out, --info-fd on 3. */
+struct cmd_start {
+	const struct launch *l;
+	int null, out, info_w;
+};
+
+static int cmd_child(void *arg)
 {
-	move_fd(null, 0);
-	move_fd(out, 1);
+	const struct cmd_start *c = arg;
+
+	move_fd(c->null, 0);
+	move_fd(c->out, 1);
 	dup2(1, 2);
-	if (info_w >= 0)
-		move_fd(info_w, 3);
-	child_exec(l, info_w >= 0 ? 4 : 3);
+	if (c->info_w >= 0)
+		move_fd(c->info_w, 3);
+	child_exec(c->l, c->info_w >= 0 ? 4 : 3);
+	return 127;
+}
+
+/*
+ * Called from a single-threaded fork of the host (the copier, or the agent's
+ * session leader): the command's process shares its memory and the caller
+ * waits until it has exec'd, as posix_spawn does, so the host's page tables
+ * are not copied a second time. The child makes only system calls, on a
+ * stack of its own, and no handler may run in it: the caller has reset them.
+ */
+static pid_t cmd_spawn(const struct launch *l, int null, int out, int info_w)
+{
+	enum { STACK = 64 * 1024 };
+	struct cmd_start c = { l, null, out, info_w };
+	char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	pid_t pid;
+
+	if (stack == MAP_FAILED)
+		return -1;
+	pid = clone(cmd_child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	munmap(stack, STACK);
+	return pid;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
 }
 
 /*
@@ -299,30 +339,24 @@ static void copier_main(const struct launch *l, int null, const int op[2], int l
 			uint64_t limit, const char *note, size_t note_len)
 {
 	static const char failed[] = "csdk-local: cannot start the background command: fork failed\n";
-	struct sigaction dfl;
 	char buf[8192];
 	uint64_t total = 0;
 	sigset_t none;
 	pid_t cmd;
-	int in, out, sig;
+	int in, out;
 
-	cmd = fork();
-	if (cmd == 0)
-		cmd_exec(l, null, op[1], info_w);
+	reset_signals();
+	cmd = cmd_spawn(l, null, op[1], info_w);
 	if (cmd < 0) {
 		(void)csdku_write_all(logfd, failed, sizeof(failed) - 1);
 		_exit(1);
 	}
-	/* It lives on: keep none of the host's descriptors (an flock would stay held) or handlers. */
+	/* It lives on: keep none of the host's descriptors (an flock would stay held). */
 	in = fcntl(op[0], F_DUPFD, 3);
 	out = fcntl(logfd, F_DUPFD, 3);
 	dup2(in, 0);
 	dup2(out, 1);
 	syscall(SYS_close_range, 2, ~0U, 0);
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (;;) {
@@ -398,9 +432,11 @@ static void bg_first_main(const struct launch *l, struct bg *b, uint64_t limit)
 	if (read(b->go[0], &byte, 1) != 1)
 		_exit(1);
 	close(b->go[0]);
+	if (b->agent) {
+		reset_signals();
+		_exit(cmd_spawn(l, b->null, b->logfd, b->ip[1]) < 0 ? 1 : 0);
+	}
 	child = fork();
-	if (child == 0 && b->agent)
-		cmd_exec(l, b->null, b->logfd, b->ip[1]);
 	if (child == 0)
 		copier_main(l, b->null, b->op, b->logfd, b->ip[1], limit, b->note, b->note_len);
 	_exit(child < 0 ? 1 : 0);
