@@ -47,7 +47,7 @@ double tool_bench_score(double median_ms, double p95_ms, double p99_ms, double s
 struct tool_bench_iter {
 	int ok;
 	int exit_code;          /* of the command, -1 when it never ran */
-	double start_ms;        /* launch time relative to the start of the mode */
+	double start_ms;        /* launch time relative to the start of the mode (of the rounds, interleaved) */
 	double tti_ms;          /* create call to first command result */
 	double create_ms;
 	double command_ms;
@@ -104,6 +104,10 @@ int tool_bench_run_mode(struct tool_bench_iter *iters, struct tool_bench_target 
 			 enum tool_bench_mode mode, size_t n, int64_t stagger_ms,
 			 struct tool_bench_progress *progress);
 
+/** One iteration of t, its start_ms counted from origin_ns; returns its wall time in ms. */
+double tool_bench_run_one(struct tool_bench_iter *it, struct tool_bench_target *t, int64_t origin_ns,
+			  struct tool_bench_progress *progress);
+
 /* ------------------------------------------------------------- progress */
 
 /** A progress line on stderr, only when stderr is a terminal (else every call is a no-op). */
@@ -124,7 +128,7 @@ struct tool_bench_row {
 	size_t n;
 	struct tool_bench_iter *iters;
 	struct tool_bench_stats stats;
-	double wall_ms;
+	double wall_ms;         /* the row's run; interleaved, the sum of its iterations */
 };
 
 struct tool_bench_config {
@@ -133,6 +137,7 @@ struct tool_bench_config {
 	int64_t stagger_ms;
 	const char *image;
 	int modes[TOOL_BENCH_N_MODES];
+	int interleave;         /* sequential rows take turns: iteration j of each row, then j + 1 */
 };
 
 /** Whether row r is compared with row b: providers with every baseline, baselines with spawn. */
@@ -185,6 +190,7 @@ struct tool_bench_options {
 	long long n;
 	int n_given;
 	long long pool;         /* --pool N: also each provider with pool = N */
+	int interleave;         /* --interleave */
 	const char *command;
 	const char *json_path;
 	const char *svg_path;

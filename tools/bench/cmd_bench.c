@@ -22,7 +22,8 @@ enum {
 	OPT_STREAM_BYTES,
 	OPT_HANDLES,
 	OPT_ONLY,
-	OPT_POOL
+	OPT_POOL,
+	OPT_INTERLEAVE
 };
 
 static const char *const micro_names[4] = { "discovery", "calls", "stream", "memory" };
@@ -133,6 +134,9 @@ static int tti_option(struct tool_bench_options *o, struct tool_cli *cli, int op
 		return set_text(&o->image, cli, "image", "--image", arg);
 	case OPT_POOL:
 		return parse_count(&o->pool, cli, "--pool", arg, 0);
+	case OPT_INTERLEAVE:
+		o->interleave = 1;
+		return 0;
 	default:
 		return tool_parse_ms(&o->stagger_ms, cli, "--stagger-ms", arg);
 	}
@@ -170,6 +174,7 @@ static int on_option(struct tool_cli *cli, void *state, int opt, const char *arg
 	case OPT_IMAGE:
 	case OPT_STAGGER:
 	case OPT_POOL:
+	case OPT_INTERLEAVE:
 		return tti_option(o, cli, opt, arg);
 	case OPT_PLUGINS:
 	case OPT_CALLS:
@@ -220,6 +225,7 @@ static int run_bench(struct tool_cli *cli, int argc, char **argv)
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "interleave", no_argument, NULL, OPT_INTERLEAVE },
 		{ "stagger-ms", required_argument, NULL, OPT_STAGGER },
 		{ "plugins", required_argument, NULL, OPT_PLUGINS },
 		{ "calls", required_argument, NULL, OPT_CALLS },
@@ -254,13 +260,13 @@ static int run_bench(struct tool_cli *cli, int argc, char **argv)
 		else
 			status = tool_bench_tti(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0 && strcmp(pos[0], "cmd") == 0) {
-		if (o.micro_only_given || o.any_mode || o.svg_path || o.image || o.stagger_ms != 200)
+		if (o.micro_only_given || o.any_mode || o.svg_path || o.image || o.stagger_ms != 200 || o.interleave)
 			status = tool_cli_usage(cli, "bench cmd takes --provider, --mode direct|gateway, -n, --command, --baseline spawn and --json only");
 		else
 			status = tool_bench_cmd(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0 && strcmp(pos[0], "micro") == 0) {
 		if (o.tti_only_given)
-			status = tool_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image and --stagger-ms apply to 'bench tti' (and some to 'bench cmd') only");
+			status = tool_cli_usage(cli, "--provider, --mode, -n, --command, --svg, --baseline, --image, --stagger-ms, --pool and --interleave apply to 'bench tti' (and some to 'bench cmd') only");
 		else
 			status = tool_bench_micro(cli, pos + 1, n_pos - 1, &o);
 	} else if (status == 0) {
@@ -275,7 +281,8 @@ static int run_bench(struct tool_cli *cli, int argc, char **argv)
 const struct tool_command tool_cmd_bench = {
 	"bench", run_bench,
 	"bench tti [--provider NAME]... [--baseline spawn|bwrap|bwrap-bare|docker-cli]... [--mode MODE]... [-n N]\n"
-	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N] [--json FILE] [--svg FILE]\n"
+	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N] [--interleave]\n"
+	"          [--json FILE] [--svg FILE]\n"
 	"bench cmd [--provider NAME]... [--mode direct|gateway]... [-n N] [--command CMD] [--json FILE]\n"
 	"bench micro [--only discovery|calls|stream|memory]... [--plugins N,N,...] [--calls N]\n"
 	"            [--stream-bytes N[K|M|G]] [--handles N] [--json FILE]",
@@ -293,6 +300,9 @@ const struct tool_command tool_cmd_bench = {
 	"      --stagger-ms MS     launch interval in staggered mode (default 200)\n"
 	"      --pool N            also each provider with a pool of N ready sandboxes (key pool),\n"
 	"                          filled before each of its rows and drained after\n"
+	"      --interleave        sequential rows take turns (iteration 1 of each row, then 2, ...),\n"
+	"                          so load drifting during the run falls on every row alike; pools\n"
+	"                          are filled before the first turn and drained after the last\n"
 	"      --svg FILE          write a chart (median with P95/P99 whiskers per row and mode)\n"
 	"  cmd: the latency of one command on a sandbox that exists, N times, next to spawn\n"
 	"      --mode direct|gateway  measure each provider in that mode (repeatable; default its own)\n"

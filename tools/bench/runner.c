@@ -51,11 +51,20 @@ static void sleep_until(int64_t when_ns)
 	}
 }
 
+double tool_bench_run_one(struct tool_bench_iter *it, struct tool_bench_target *t, int64_t origin_ns,
+			  struct tool_bench_progress *progress)
+{
+	int64_t t0 = tool_bench_now_ns();
+
+	it->start_ms = (double)(t0 - origin_ns) / 1e6;
+	t->iterate(t, it);
+	tool_bench_progress_step(progress, it->ok);
+	return (double)(tool_bench_now_ns() - t0) / 1e6;
+}
+
 static void iterate_one(struct worker *w)
 {
-	w->iter->start_ms = (double)(tool_bench_now_ns() - w->origin_ns) / 1e6;
-	w->target->iterate(w->target, w->iter);
-	tool_bench_progress_step(w->progress, w->iter->ok);
+	tool_bench_run_one(w->iter, w->target, w->origin_ns, w->progress);
 }
 
 static void *worker_main(void *arg)

@@ -17,7 +17,7 @@ static void fmt_cell(char *buf, size_t size, double ms, int have)
 		snprintf(buf, size, "%.2f", ms);
 }
 
-static int print_summary(const struct tool_bench_row *rows, size_t n_rows)
+static int print_summary(const struct tool_bench_row *rows, size_t n_rows, int interleave)
 {
 	static const char *const headers[] = { "NAME", "KIND", "MODE", "OK", "MIN", "MEDIAN", "P95", "P99", "MAX", "SCORE" };
 	tool_table *table = NULL;
@@ -45,7 +45,8 @@ static int print_summary(const struct tool_bench_row *rows, size_t n_rows)
 			ptrs[i] = cells[i];
 		tool_table_add(table, ptrs);
 	}
-	fprintf(TOOL_STDOUT, "Time to interactive in ms (5%% of successes trimmed at each end):\n");
+	fprintf(TOOL_STDOUT, "Time to interactive in ms (5%% of successes trimmed at each end%s):\n",
+		interleave ? "; sequential rows interleaved" : "");
 	tool_table_print(table, TOOL_STDOUT, "  ");
 	tool_table_free(table);
 
@@ -106,6 +107,7 @@ static void config_from_options(struct tool_bench_config *config, const struct t
 	config->command = o->command;
 	config->stagger_ms = o->stagger_ms;
 	config->image = o->image;
+	config->interleave = o->interleave;
 	for (m = 0; m < TOOL_BENCH_N_MODES; m++)
 		config->modes[m] = o->any_mode ? o->modes[m] : m == TOOL_BENCH_SEQUENTIAL;
 }
@@ -122,6 +124,8 @@ static int check_options(struct tool_cli *cli, char **args, size_t n_args, const
 			docker = 1;
 	if (docker && !o->image)
 		return tool_cli_usage(cli, "--baseline docker-cli needs --image IMAGE (an image that has the command)");
+	if (o->interleave && (o->modes[TOOL_BENCH_STAGGERED] || o->modes[TOOL_BENCH_BURST]))
+		return tool_cli_usage(cli, "--interleave applies to sequential mode only, not to staggered, burst or all");
 	if (o->json_path && tool_bench_check_writable("--json", o->json_path) < 0)
 		return TOOL_EXIT_FAILURE;
 	if (o->svg_path && tool_bench_check_writable("--svg", o->svg_path) < 0)
@@ -163,7 +167,7 @@ static int row_stats(struct tool_bench_row *row)
 	return rc;
 }
 
-/* Times row->n iterations of row's target in row's mode; -1 when out of memory. */
+/* Times row->n iterations of row's target in row's mode; -1 when out of memory, -2 after printing the error. */
 static int measure(struct tool_bench_row *row, const struct tool_bench_config *config,
 		   struct tool_bench_progress *progress)
 {
@@ -171,26 +175,83 @@ static int measure(struct tool_bench_row *row, const struct tool_bench_config *c
 	int rc;
 
 	if (row->target->pool && tool_bench_pool(row->target, "fill") < 0)
-		return -1;
+		return -2;
 	tool_bench_progress_begin(progress, row->target->name, tool_bench_mode_name(row->mode), row->n);
 	t0 = tool_bench_now_ns();
 	rc = tool_bench_run_mode(row->iters, row->target, row->mode, row->n, config->stagger_ms, progress);
 	row->wall_ms = (double)(tool_bench_now_ns() - t0) / 1e6;
 	if (row->target->pool && tool_bench_pool(row->target, "drain") < 0)
-		return -1;
+		return -2;
 	tool_bench_progress_end(progress);
 	return rc < 0 ? -1 : row_stats(row);
 }
 
-/* A row per chosen mode and target, in that order; -1 when out of memory. */
+/* Drain the pool of every pooled row; -2 after printing the error. */
+static int drain_all(struct tool_bench_row *rows, size_t n_rows)
+{
+	size_t r;
+
+	for (r = 0; r < n_rows; r++)
+		if (rows[r].target->pool && tool_bench_pool(rows[r].target, "drain") < 0)
+			return -2;
+	return 0;
+}
+
+/* Fill the pool of every pooled row; when one fails, the ones filled are drained; -2 after printing the error. */
+static int fill_all(struct tool_bench_row *rows, size_t n_rows)
+{
+	size_t r;
+
+	for (r = 0; r < n_rows; r++) {
+		if (rows[r].target->pool && tool_bench_pool(rows[r].target, "fill") < 0) {
+			drain_all(rows, r);
+			return -2;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sequential rows taking turns: iteration j of every row in row order, then
+ * j + 1, so a drift of the machine's load falls on every row alike. Pools
+ * are filled before the first round and drained after the last; start_ms
+ * counts from the first round, wall_ms sums a row's own iterations.
+ */
+static int measure_interleaved(struct tool_bench_row *rows, size_t n_rows, const struct tool_bench_config *config,
+			       struct tool_bench_progress *progress)
+{
+	char label[48];
+	int64_t origin;
+	size_t r, j;
+
+	if (fill_all(rows, n_rows) < 0)
+		return -2;
+	snprintf(label, sizeof(label), "%zu rows interleaved", n_rows);
+	tool_bench_progress_begin(progress, label, tool_bench_mode_name(TOOL_BENCH_SEQUENTIAL), n_rows * config->n);
+	origin = tool_bench_now_ns();
+	for (j = 0; j < config->n; j++)
+		for (r = 0; r < n_rows; r++)
+			rows[r].wall_ms += tool_bench_run_one(&rows[r].iters[j], rows[r].target, origin, progress);
+	tool_bench_progress_end(progress);
+	if (drain_all(rows, n_rows) < 0)
+		return -2;
+	for (r = 0; r < n_rows; r++)
+		if (row_stats(&rows[r]) < 0)
+			return -1;
+	return 0;
+}
+
+/* A row per chosen mode and target, in that order; -1 when out of memory, -2 after printing the error. */
 static int measure_all(struct tool_bench_row *rows, size_t *n_rows, struct tool_bench_target **targets,
 		       size_t n_targets, const struct tool_bench_config *config)
 {
 	struct tool_bench_progress *progress = tool_bench_progress_new();
-	size_t i;
-	int m, rc = 0;
+	size_t i, first;
+	int m, rc = 0, interleave;
 
 	for (m = 0; rc == 0 && m < TOOL_BENCH_N_MODES; m++) {
+		interleave = config->interleave && m == TOOL_BENCH_SEQUENTIAL;
+		first = *n_rows;
 		for (i = 0; rc == 0 && config->modes[m] && i < n_targets; i++) {
 			struct tool_bench_row *row = &rows[*n_rows];
 
@@ -202,8 +263,11 @@ static int measure_all(struct tool_bench_row *rows, size_t *n_rows, struct tool_
 				break;
 			}
 			(*n_rows)++;
-			rc = measure(row, config, progress);
+			if (!interleave)
+				rc = measure(row, config, progress);
 		}
+		if (rc == 0 && interleave && *n_rows > first)
+			rc = measure_interleaved(rows + first, *n_rows - first, config, progress);
 	}
 	tool_bench_progress_free(progress);
 	return rc;
@@ -218,7 +282,7 @@ static int report(const struct tool_cli *cli, const struct tool_bench_options *o
 	if (cli->json) {
 		if (tool_bench_emit_json("-", tool_bench_tti_json(rows, n_rows, config)) < 0)
 			status = TOOL_EXIT_FAILURE;
-	} else if (print_summary(rows, n_rows) < 0) {
+	} else if (print_summary(rows, n_rows, config->interleave) < 0) {
 		return -1;
 	}
 	if (o->json_path && tool_bench_emit_json(o->json_path, tool_bench_tti_json(rows, n_rows, config)) < 0)
@@ -247,7 +311,7 @@ int tool_bench_tti(struct tool_cli *cli, char **args, size_t n_args, void *optio
 	struct tool_bench_target **targets;
 	struct tool_bench_row *rows = NULL;
 	size_t n_targets = 0, n_rows = 0, i;
-	int status;
+	int status, rc = -1;
 
 	if ((status = check_options(cli, args, n_args, o)) != 0)
 		return status;
@@ -256,12 +320,13 @@ int tool_bench_tti(struct tool_cli *cli, char **args, size_t n_args, void *optio
 	targets = calloc(4 * (o->n_providers + 1) + o->n_baselines, sizeof(*targets));
 	if (targets && open_targets(targets, &n_targets, cli, o) < 0)
 		goto out;
-	if (!targets || !(rows = calloc(n_targets * TOOL_BENCH_N_MODES, sizeof(*rows))) ||
-	    measure_all(rows, &n_rows, targets, n_targets, &config) < 0 ||
-	    (status = report(cli, o, rows, n_rows, &config)) < 0) {
+	if (targets && (rows = calloc(n_targets * TOOL_BENCH_N_MODES, sizeof(*rows))) &&
+	    (rc = measure_all(rows, &n_rows, targets, n_targets, &config)) == 0)
+		rc = status = report(cli, o, rows, n_rows, &config);
+	if (rc == -1)
 		tool_error("bench: out of memory");
+	if (rc < 0)
 		status = TOOL_EXIT_FAILURE;
-	}
 out:
 	free_rows(rows, n_rows);
 	for (i = 0; i < n_targets; i++)
