@@ -172,6 +172,7 @@ json_t *tool_bench_tti_json(const struct tool_bench_row *rows, size_t n_rows,
 	if (!root)
 		return NULL;
 	json_object_set_new(json_object_get(root, "configuration"), "score_ceiling_ms", json_real(10000.0));
+	json_object_set_new(json_object_get(root, "configuration"), "interleave", json_boolean(config->interleave));
 	arr = json_array();
 	for (r = 0; arr && r < n_rows; r++) {
 		const struct tool_bench_row *row = &rows[r];

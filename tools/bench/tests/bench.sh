@@ -58,7 +58,7 @@ for r in rows:
 assert "spawn" in rows[0]["ratios"]
 env = d["environment"]
 assert env["cores"] >= 1 and env["kernel"] and env["csdk_version"]
-assert d["configuration"]["iterations"] == 3 and d["configuration"]["command"] == "node -v"
+assert d["configuration"]["iterations"] == 3 and d["configuration"]["command"] == "node -v" and d["configuration"]["interleave"] is False
 assert d["versions"]["local"] and d["versions"]["csdk"]
 PY
 then
@@ -161,6 +161,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 a, b = d["rows"]
 assert (a["name"], b["name"]) == ("example", "spawn") and d["configuration"]["modes"] == ["sequential"], d
+assert d["configuration"]["interleave"] is True, d["configuration"]
 sa = [i["start_ms"] for i in a["iterations"]]
 sb = [i["start_ms"] for i in b["iterations"]]
 assert 0 <= sa[0] and all(sa[j] < sb[j] < sa[j + 1] for j in range(2)) and sa[2] < sb[2], (sa, sb)
