@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,11 +146,16 @@ static void spawn_iterate(struct tool_bench_target *t, struct tool_bench_iter *i
 /* The descriptors bwrap gets them on in plugins/local/spawn.c. */
 #define INFO_FD 3
 #define SECCOMP_FD 4
+/* network=isolated's, as plugins/local/local.h has them */
+#define BLOCK_FD "5"
+#define SYNC_FD "6"
 
 struct bwrap_state {
 	char *bwrap;
 	char *tmpdir;
 	int bare;              /* bwrap-bare: the short argv, as the host user, no filter */
+	int isolated;          /* bwrap-isolated: the local argv with network=isolated's set-up */
+	char *slirp;           /* bwrap-isolated: slirp4netns's path */
 	char *base;            /* bwrap: TMPDIR/csdk-bench-bwrap-XXXXXX, 0711, with etc/ */
 	void *seccomp;         /* bwrap: the local provider's filter program */
 	size_t seccomp_len;
@@ -215,6 +221,7 @@ static void push_sysdirs(const char **argv, size_t *n, char links[][4096])
  * a synthetic /etc (etc), home and tmp standing for the sandbox's.
  * bwrap-bare: the shorter argv this baseline had before the provider gained
  * those (no network or user namespace, no filter, the host's /etc).
+ * bwrap-isolated: the local argv of network=isolated (--block-fd, --sync-fd).
  * argv has room for 112.
  */
 static void bwrap_argv(const char **argv, char links[][4096], const struct bwrap_state *st, const char *etc,
@@ -224,9 +231,12 @@ static void bwrap_argv(const char **argv, char links[][4096], const struct bwrap
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
 		"--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
 	};
+	static const char *const local_ns[] = {
+		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", NULL
+	};
+	static const char *const isolated_fds[] = { "--block-fd", BLOCK_FD, "--sync-fd", SYNC_FD, NULL };
 	static const char *const local_head[] = {
-		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent",
-		"--unshare-user", "--uid", INSIDE_UID, "--gid", INSIDE_UID, "--new-session",
+		"--die-with-parent", "--unshare-user", "--uid", INSIDE_UID, "--gid", INSIDE_UID, "--new-session",
 		"--seccomp", "4", "--info-fd", "3", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
 	};
 	static const char *const system_mounts[] = {
@@ -241,6 +251,10 @@ static void bwrap_argv(const char **argv, char links[][4096], const struct bwrap
 	size_t n = 0;
 
 	argv[n++] = st->bwrap;
+	if (!st->bare)
+		push_all(argv, &n, local_ns);
+	if (st->isolated)
+		push_all(argv, &n, isolated_fds);
 	push_all(argv, &n, st->bare ? bare_head : local_head);
 	push_sysdirs(argv, &n, links);
 	argv[n++] = "--ro-bind";
@@ -292,8 +306,9 @@ static int seccomp_memfd(const struct bwrap_state *st)
 	return fd;
 }
 
-/* Child of run_local (async-signal-safe calls only). */
-static void local_child(const struct bwrap_state *st, char *const *argv, int out, int info, int filter)
+/* Child of run_local (async-signal-safe calls only); net's ends on 5 and 6 when not NULL. */
+static void local_child(const struct bwrap_state *st, char *const *argv, int out, int info, int filter,
+			const struct tool_bench_netiso *net)
 {
 	static char *const env[] = { (char *)"PATH=" SANDBOX_PATH, NULL };
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -302,7 +317,9 @@ static void local_child(const struct bwrap_state *st, char *const *argv, int out
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup2(info, INFO_FD) < 0 ||
 	    dup2(filter, SECCOMP_FD) < 0)
 		_exit(127);
-	syscall(SYS_close_range, SECCOMP_FD + 1, ~0U, 0);
+	if (net && (dup2(net->block[0], atoi(BLOCK_FD)) < 0 || dup2(net->sync[1], atoi(SYNC_FD)) < 0))
+		_exit(127);
+	syscall(SYS_close_range, net ? atoi(SYNC_FD) + 1 : SECCOMP_FD + 1, ~0U, 0);
 	if (st->drop && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, st->gid, st->gid, st->gid) < 0 ||
 			 syscall(SYS_setresuid, st->uid, st->uid, st->uid) < 0))
 		_exit(126);
@@ -310,45 +327,83 @@ static void local_child(const struct bwrap_state *st, char *const *argv, int out
 	_exit(127);
 }
 
-/* The local argv run as the provider runs it: its pid read from --info-fd,
- * output to the end, then reaped. The status, or -1 (errno). */
-static int run_local(const struct bwrap_state *st, char *const *argv, int *status_out, char **output_out)
+/* The pid bwrap's --info-fd JSON names (the namespace's init), 0 when none. */
+static pid_t read_nspid(int fd)
 {
-	int op[2] = { -1, -1 }, ip[2] = { -1, -1 }, filter = -1, status = 0, rc = -1, saved = 0;
-	char info[1024], *buf = NULL;
+	char info[1024], *p;
 	size_t got = 0;
 	ssize_t n;
-	pid_t pid;
 
-	*status_out = -1;
-	*output_out = NULL;
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0 || (filter = seccomp_memfd(st)) < 0)
-		goto out;
-	if ((pid = fork()) == 0)
-		local_child(st, argv, op[1], ip[1], filter);
-	if (pid < 0)
-		goto out;
-	close(op[1]);
-	close(ip[1]);
-	op[1] = ip[1] = -1;
-	while (got < sizeof(info) - 1 && (n = read(ip[0], info + got, sizeof(info) - 1 - got)) > 0) {
+	info[0] = '\0';
+	while (got < sizeof(info) - 1 && (n = read(fd, info + got, sizeof(info) - 1 - got)) > 0) {
 		got += (size_t)n;
 		info[got] = '\0';
 		if (strchr(info, '}'))
 			break;
 	}
+	if ((p = strstr(info, "\"child-pid\"")) && (p = strchr(p, ':')))
+		return (pid_t)strtol(p + 1, NULL, 10);
+	return 0;
+}
+
+/* bwrap-isolated: the namespace's network, once bwrap said its pid; -1 (said in err, bwrap killed) when it failed. */
+static int local_net(const struct bwrap_state *st, struct tool_bench_netiso *net, const char *dir, pid_t bwrap,
+		     pid_t nspid, char *err, size_t len)
+{
+	char log[4200];
+	struct tool_bench_netiso_how how = { st->slirp, log, st->drop, st->uid, st->gid };
+
+	snprintf(log, sizeof(log), "%s/slirp4netns.log", dir);
+	if (nspid <= 0)
+		snprintf(err, len, "bubblewrap did not start the command");
+	else if (tool_bench_netiso_start(net, &how, nspid, err, len) == 0)
+		return 0;
+	kill(-bwrap, SIGKILL);
+	return -1;
+}
+
+/* The local argv run as the provider runs it: its pid read from --info-fd,
+ * with net (bwrap-isolated) the namespace's network set up before the
+ * command runs, output to the end, then reaped. The status, or -1 (said in
+ * err). */
+static int run_local(const struct bwrap_state *st, char *const *argv, const char *dir, int *status_out,
+		     char **output_out, char *err, size_t len)
+{
+	int op[2] = { -1, -1 }, ip[2] = { -1, -1 }, filter = -1, status = 0, rc = -1, netrc = 0;
+	struct tool_bench_netiso net;
+	char *buf = NULL;
+	pid_t pid = -1, nspid;
+
+	*status_out = -1;
+	*output_out = NULL;
+	snprintf(err, len, "cannot run %s: ", st->bwrap);
+	tool_bench_netiso_init(&net);
+	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0 || (filter = seccomp_memfd(st)) < 0 ||
+	    (st->isolated && tool_bench_netiso_open(&net) < 0) || (pid = fork()) < 0)
+		goto out;
+	if (pid == 0)
+		local_child(st, argv, op[1], ip[1], filter, st->isolated ? &net : NULL);
+	close(op[1]);
+	close(ip[1]);
+	op[1] = ip[1] = -1;
+	nspid = read_nspid(ip[0]);
+	if (st->isolated)
+		netrc = local_net(st, &net, dir, pid, nspid, err, len);
 	read_head(op[0], &buf);
-	saved = errno;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			goto out;
-	*status_out = status;
-	*output_out = buf;
-	buf = NULL;
-	rc = 0;
+	tool_bench_netiso_end(&net);
+	if (netrc == 0) {
+		*status_out = status;
+		*output_out = buf;
+		buf = NULL;
+		rc = 0;
+	}
 out:
-	if (rc)
-		saved = errno;
+	if (rc && netrc == 0)
+		snprintf(err + strlen(err), len - strlen(err), "%s", strerror(errno));
+	tool_bench_netiso_end(&net);
 	free(buf);
 	for (int i = 0; i < 2; i++) {
 		if (op[i] >= 0)
@@ -358,7 +413,6 @@ out:
 	}
 	if (filter >= 0)
 		close(filter);
-	errno = saved;
 	return rc;
 }
 
@@ -380,11 +434,11 @@ static void bwrap_iterate(struct tool_bench_target *t, struct tool_bench_iter *i
 	if (st->bare) {
 		run_measured(it, (char *const *)argv);
 	} else {
-		char *output = NULL;
+		char *output = NULL, err[512];
 		int status;
 
-		if (run_local(st, (char *const *)argv, &status, &output) < 0)
-			tool_bench_iter_fail(it, "cannot run %s: %s", st->bwrap, strerror(errno));
+		if (run_local(st, (char *const *)argv, dir, &status, &output, err, sizeof(err)) < 0)
+			tool_bench_iter_fail(it, "%s", err);
 		else
 			judge_status(it, status, output, st->bwrap);
 		free(output);
@@ -406,6 +460,7 @@ static void bwrap_release(struct tool_bench_target *t)
 		free(st->base);
 		free(st->seccomp);
 		free(st->bwrap);
+		free(st->slirp);
 		free(st->tmpdir);
 		free(st);
 	}
@@ -416,7 +471,7 @@ static void bwrap_release(struct tool_bench_target *t)
  * state directory: a copy of /etc (cp -a: what is not world-readable stays
  * so), the filter program, and as root the sandbox uid (CSDK_LOCAL_SANDBOX_UID).
  */
-static int bwrap_local_setup(struct bwrap_state *st)
+static int bwrap_local_setup(struct bwrap_state *st, const char *name)
 {
 	const char *uid = getenv("CSDK_LOCAL_SANDBOX_UID"), *what;
 	char etc[4200], *cp[] = { (char *)"cp", (char *)"-a", (char *)"/etc", etc, NULL }, *end;
@@ -428,25 +483,25 @@ static int bwrap_local_setup(struct bwrap_state *st)
 		return -1;
 	}
 	if (!mkdtemp(st->base) || chmod(st->base, 0711) < 0) {
-		tool_error("bench: baseline 'bwrap': cannot create %s: %s; set TMPDIR to a writable directory", st->base, strerror(errno));
+		tool_error("bench: baseline '%s': cannot create %s: %s; set TMPDIR to a writable directory", name, st->base, strerror(errno));
 		free(st->base);
 		st->base = NULL;
 		return -1;
 	}
 	snprintf(etc, sizeof(etc), "%s/etc", st->base);
 	if (tool_bench_run_argv(&status, cp, NULL) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		tool_error("bench: baseline 'bwrap': cannot copy /etc to %s (cp -a); set TMPDIR to a directory with room", etc);
+		tool_error("bench: baseline '%s': cannot copy /etc to %s (cp -a); set TMPDIR to a directory with room", name, etc);
 		return -1;
 	}
 	if ((rc = csdku_seccomp_program(&st->seccomp, &st->seccomp_len, &what))) {
-		tool_error("bench: baseline 'bwrap': cannot build the seccomp filter (%s: %s)", what, strerror(-rc));
+		tool_error("bench: baseline '%s': cannot build the seccomp filter (%s: %s)", name, what, strerror(-rc));
 		return -1;
 	}
 	if (geteuid() == 0) {
 		unsigned long v = uid && *uid ? strtoul(uid, &end, 10) : LOCAL_SANDBOX_UID;
 
 		if (uid && *uid && (*end || v == 0 || v > 0xfffffffeul)) {
-			tool_error("bench: baseline 'bwrap': CSDK_LOCAL_SANDBOX_UID '%s' is not a uid above 0; unset it or give the provider's", uid);
+			tool_error("bench: baseline '%s': CSDK_LOCAL_SANDBOX_UID '%s' is not a uid above 0; unset it or give the provider's", name, uid);
 			return -1;
 		}
 		st->drop = 1;
@@ -456,7 +511,26 @@ static int bwrap_local_setup(struct bwrap_state *st)
 	return 0;
 }
 
-static int bwrap_target(struct tool_bench_target *t, int bare)
+/* bwrap-isolated's slirp4netns and the /dev/net/tun it opens; -1 after saying what to install. */
+static int slirp_setup(struct bwrap_state *st, const char *name)
+{
+	struct stat sb;
+
+	if (!(st->slirp = find_in_path("slirp4netns"))) {
+		tool_error("bench: baseline '%s': 'slirp4netns' was not found in PATH; install slirp4netns (apt-get install slirp4netns) or drop --baseline %s",
+			   name, name);
+		return -1;
+	}
+	if (stat("/dev/net/tun", &sb) < 0 || !S_ISCHR(sb.st_mode)) {
+		tool_error("bench: baseline '%s': there is no /dev/net/tun for slirp4netns; load the tun module (modprobe tun) or drop --baseline %s",
+			   name, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* bare: bwrap-bare; isolated: bwrap-isolated. */
+static int bwrap_target(struct tool_bench_target *t, int bare, int isolated)
 {
 	struct bwrap_state *st = calloc(1, sizeof(*st));
 	const char *tmpdir = getenv("TMPDIR");
@@ -469,12 +543,13 @@ static int bwrap_target(struct tool_bench_target *t, int bare)
 		return -1;
 	}
 	st->bare = bare;
+	st->isolated = isolated;
 	if (!(st->bwrap = find_in_path("bwrap"))) {
 		tool_error("bench: baseline '%s': 'bwrap' was not found in PATH; install bubblewrap (apt-get install bubblewrap) or drop --baseline %s",
 			   t->name, t->name);
 		return -1;
 	}
-	if (!bare && bwrap_local_setup(st) < 0)
+	if ((isolated && slirp_setup(st, t->name) < 0) || (!bare && bwrap_local_setup(st, t->name) < 0))
 		return -1;
 	vargv[0] = st->bwrap;
 	t->version = tool_version(vargv);
@@ -531,8 +606,8 @@ int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 	if (strcmp(name, "spawn") == 0) {
 		t->iterate = spawn_iterate;
 		t->version = strdup("/bin/sh");
-	} else if (strcmp(name, "bwrap") == 0 || strcmp(name, "bwrap-bare") == 0) {
-		if (bwrap_target(t, strcmp(name, "bwrap-bare") == 0) < 0) {
+	} else if (strcmp(name, "bwrap") == 0 || strcmp(name, "bwrap-bare") == 0 || strcmp(name, "bwrap-isolated") == 0) {
+		if (bwrap_target(t, strcmp(name, "bwrap-bare") == 0, strcmp(name, "bwrap-isolated") == 0) < 0) {
 			tool_bench_target_free(t);
 			return -1;
 		}
@@ -557,7 +632,7 @@ int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 		t->iterate = docker_iterate;
 	} else {
 		tool_bench_target_free(t);
-		tool_error("bench: unknown baseline '%s'; use spawn, bwrap, bwrap-bare or docker-cli", name);
+		tool_error("bench: unknown baseline '%s'; use spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli", name);
 		return -1;
 	}
 	*out = t;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -78,6 +79,34 @@ int tool_bench_pool(struct tool_bench_target *t, const char *op);
 int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 				const char *command, const char *image);
 void tool_bench_target_free(struct tool_bench_target *t);
+
+/* -------------------------------------------------- bwrap-isolated network */
+
+/** How the bwrap-isolated baseline starts slirp4netns. */
+struct tool_bench_netiso_how {
+	const char *slirp;      /* its path */
+	const char *log;        /* its output, a file made (truncated) for each start */
+	int drop;               /* as root: run it as uid/gid, as the provider does */
+	uid_t uid;
+	gid_t gid;
+};
+
+/** One iteration's network=isolated set-up: bwrap gets block[0] on --block-fd and sync[1] on --sync-fd. */
+struct tool_bench_netiso {
+	int block[2], sync[2];  /* above 9: the children move descriptors to fixed numbers below */
+	pid_t slirp;            /* this process's child, 0 when none */
+};
+
+void tool_bench_netiso_init(struct tool_bench_netiso *n);
+/** The pipes; 0 or -1 (errno). */
+int tool_bench_netiso_open(struct tool_bench_netiso *n);
+/** After bwrap reported nspid on --info-fd: the routes, slirp4netns until it
+ * is ready, then the byte that lets bwrap run the command. 0, or -1 with a
+ * line in err. */
+int tool_bench_netiso_start(struct tool_bench_netiso *n, const struct tool_bench_netiso_how *how, pid_t nspid,
+			    char *err, size_t len);
+/** After bwrap was reaped: kills and reaps slirp4netns, closes the pipes. */
+void tool_bench_netiso_end(struct tool_bench_netiso *n);
 void tool_bench_iter_clear(struct tool_bench_iter *it);
 /** Set it->error to a formatted message unless one is set already. */
 void tool_bench_iter_fail(struct tool_bench_iter *it, const char *fmt, ...) TOOL_PRINTF(2, 3);

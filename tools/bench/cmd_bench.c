@@ -127,8 +127,9 @@ static int tti_option(struct tool_bench_options *o, struct tool_cli *cli, int op
 	case OPT_SVG:
 		return set_text(&o->svg_path, cli, "path", "--svg", arg);
 	case OPT_BASELINE:
-		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "bwrap-bare") && strcmp(arg, "docker-cli"))
-			return tool_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap, bwrap-bare or docker-cli)", arg);
+		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "bwrap-isolated") && strcmp(arg, "bwrap-bare") &&
+		    strcmp(arg, "docker-cli"))
+			return tool_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli)", arg);
 		return push(&o->baselines, &o->n_baselines, arg);
 	case OPT_IMAGE:
 		return set_text(&o->image, cli, "image", "--image", arg);
@@ -280,9 +281,9 @@ static int run_bench(struct tool_cli *cli, int argc, char **argv)
 
 const struct tool_command tool_cmd_bench = {
 	"bench", run_bench,
-	"bench tti [--provider NAME]... [--baseline spawn|bwrap|bwrap-bare|docker-cli]... [--mode MODE]... [-n N]\n"
-	"          [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N] [--interleave]\n"
-	"          [--json FILE] [--svg FILE]\n"
+	"bench tti [--provider NAME]... [--baseline spawn|bwrap|bwrap-isolated|bwrap-bare|docker-cli]...\n"
+	"          [--mode MODE]... [-n N] [--command CMD] [--image IMAGE] [--stagger-ms MS] [--pool N]\n"
+	"          [--interleave] [--json FILE] [--svg FILE]\n"
 	"bench cmd [--provider NAME]... [--mode direct|gateway]... [-n N] [--command CMD] [--json FILE]\n"
 	"bench micro [--only discovery|calls|stream|memory]... [--plugins N,N,...] [--calls N]\n"
 	"            [--stream-bytes N[K|M|G]] [--handles N] [--json FILE]",
@@ -290,8 +291,9 @@ const struct tool_command tool_cmd_bench = {
 	"  tti: create a sandbox, run a command, destroy it, N times per provider and mode\n"
 	"      --provider NAME     a provider to measure (repeatable; default: the global --provider)\n"
 	"      --baseline B        also measure spawn (the command itself), bwrap (under bubblewrap with\n"
-	"                          the local provider's argv, network none), bwrap-bare (namespaces\n"
-	"                          and binds only) or docker-cli (docker run --rm IMAGE)\n"
+	"                          the local provider's argv, network none), bwrap-isolated (that argv\n"
+	"                          with network isolated: slirp4netns and its routes), bwrap-bare\n"
+	"                          (namespaces and binds only) or docker-cli (docker run --rm IMAGE)\n"
 	"      --mode MODE         sequential, staggered, burst or all (repeatable; default sequential);\n"
 	"                          direct or gateway: each provider in that access mode (its key mode)\n"
 	"  -n, --iterations N      iterations per provider and mode (default 100)\n"

@@ -8,6 +8,7 @@ csdk_csdk_SOURCES += \
 	bench/runner.c \
 	bench/targets.c \
 	bench/baselines.c \
+	bench/netiso.c \
 	bench/stats.c \
 	bench/progress.c \
 	bench/json.c \

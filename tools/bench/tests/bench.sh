@@ -248,5 +248,75 @@ else
 	echo "ok - # SKIP bwrap baselines: bubblewrap cannot make a user namespace here"
 fi
 
+expect_error "unknown baseline" 2 \
+	"csdk: bench: unknown baseline 'bwrap-net' (use spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli); run 'csdk bench --help' for usage" \
+	bench tti --baseline bwrap-net
+
+# bwrap-isolated where slirp4netns is not in PATH: one line saying what to
+# install (ls: the libtool wrapper of an uninstalled csdk runs it).
+if command -v bwrap > /dev/null; then
+	mkdir "$tmp/no-slirp"
+	ln -s "$(command -v bwrap)" "$tmp/no-slirp/bwrap"
+	ln -s "$(command -v ls)" "$tmp/no-slirp/ls"
+	PATH=$tmp/no-slirp "$CSDK" -c isolation=none bench tti --provider local -n 1 --baseline bwrap-isolated \
+		> "$tmp/out" 2> "$tmp/err"
+	status=$?
+	if [ "$status" -eq 1 ] && [ "$(cat "$tmp/err")" = "csdk: bench: baseline 'bwrap-isolated': 'slirp4netns' was not found in PATH; install slirp4netns (apt-get install slirp4netns) or drop --baseline bwrap-isolated" ]; then
+		ok "bwrap-isolated without slirp4netns"
+	else
+		not_ok "bwrap-isolated without slirp4netns (status $status, stderr: $(cat "$tmp/err"))"
+	fi
+fi
+
+# bwrap-isolated: the bwrap baseline's confinement plus network=isolated's
+# set-up: tap0 with slirp's 10.0.2.100, the default route via 10.0.2.2, the
+# unreachable routes. Nothing of an iteration outlives it: neither its
+# slirp4netns nor a process the command left in the background. A wrapper
+# of slirp4netns in PATH records each one's pid and, as the next iteration
+# starts, notes any of the earlier ones still running; after the run the
+# same for the last.
+iso_inside='grep -q "^Seccomp:[[:space:]]*2" /proc/self/status && grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status && test "$(id -u)" = 1000 && grep -q "^ *tap0:" /proc/net/dev && grep -q "^[[:space:]]*|-- 10\.0\.2\.100$" /proc/net/fib_trie && grep -q "^tap0[[:space:]]*00000000[[:space:]]*0202000A[[:space:]]" /proc/net/route && grep -B1 UNREACHABLE /proc/net/fib_trie | grep -q "169\.254\.0\.0" && { sleep 31415 > /dev/null 2>&1 & }'
+slirp=$(command -v slirp4netns)
+if [ -n "$slirp" ] && [ -c /dev/net/tun ] && command -v bwrap > /dev/null && bwrap --unshare-user --ro-bind / / true 2> /dev/null; then
+	# as root slirp4netns runs as the sandbox's uid: the wrapper must be reachable and its list writable by it
+	chmod 711 "$tmp"
+	mkdir -m 777 "$tmp/slirp-bin"
+	cat > "$tmp/slirp-bin/slirp4netns" <<-EOF
+	#!/bin/sh
+	for pid in \$(cat "$tmp/slirp-bin/pids" 2> /dev/null); do
+		grep -qs slirp4netns "/proc/\$pid/cmdline" && echo "slirp4netns:\$pid" >> "$tmp/slirp-bin/left"
+	done
+	# an argument 31415 (sleep's); [5]: not grep's own
+	grep -lsxz "3141[5]" /proc/[0-9]*/cmdline >> "$tmp/slirp-bin/left"
+	echo \$\$ >> "$tmp/slirp-bin/pids"
+	exec "$slirp" "\$@"
+	EOF
+	chmod 755 "$tmp/slirp-bin/slirp4netns"
+	if PATH=$tmp/slirp-bin:$PATH "$CSDK" -c isolation=none bench tti --provider local -n 3 --baseline bwrap-isolated \
+		--command "$iso_inside" > "$tmp/summary" 2> "$tmp/err" &&
+		grep -q '^  bwrap-isolated  *baseline  *sequential  *3/3 ' "$tmp/summary" &&
+		[ "$(wc -l < "$tmp/slirp-bin/pids")" -eq 3 ]; then
+		ok "the bwrap-isolated baseline sets up network=isolated as the local provider does"
+	else
+		not_ok "bwrap-isolated baseline: $(cat "$tmp/summary" "$tmp/err")"
+	fi
+	left=$(cat "$tmp/slirp-bin/left" 2> /dev/null)
+	for pid in $(cat "$tmp/slirp-bin/pids" 2> /dev/null); do
+		grep -qs slirp4netns "/proc/$pid/cmdline" && left="$left slirp4netns:$pid"
+	done
+	# an argument 31415 (sleep's); [5]: not grep's own
+	for f in $(grep -lsxz "3141[5]" /proc/[0-9]*/cmdline); do
+		left="$left $f"
+	done
+	if [ -z "$left" ]; then
+		ok "nothing of the bwrap-isolated iterations is left running"
+	else
+		not_ok "left running after bwrap-isolated:$left"
+	fi
+else
+	echo "ok - # SKIP bwrap-isolated baseline: needs slirp4netns, /dev/net/tun and bubblewrap with user namespaces"
+	echo "ok - # SKIP bwrap-isolated baseline leaves nothing running"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
