@@ -2,9 +2,9 @@
  * network=isolated: the bubblewrap namespace's own network namespace gets
  * outbound access through slirp4netns, with no route to the host's own
  * addresses or to link-local ones. bwrap waits on --block-fd while the
- * host starts slirp4netns as the sandbox's uid in the namespace's user
- * namespace, adds unreachable routes inside the namespace while it starts,
- * and waits until it has configured tap0; then it lets bwrap run the command.
+ * host (1) adds unreachable routes inside the namespace, (2) starts
+ * slirp4netns as the sandbox's uid in the namespace's user namespace and
+ * waits until it has configured tap0; then it lets bwrap run the command.
  * slirp4netns ends when the namespace's processes do (--exit-fd on the
  * pipe bwrap keeps open with --sync-fd) or when destroy kills it (it is
  * recorded in procs/ like a command).
@@ -306,8 +306,7 @@ static int slirp_fork(struct localp_local *ctx, const struct localp_sandbox *sb,
 }
 
 /* Starts slirp4netns detached (a double fork: init reaps it) and records
- * its process group; the routes are added while it starts (neither needs
- * the other's); 0 once both are done. */
+ * its process group; 0 once it has configured the namespace. */
 static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd, int api)
 {
 	struct slirp_run r = { .ready = { -1, -1 }, .pidp = { -1, -1 }, .log = -1, .apidir = -1 };
@@ -323,8 +322,6 @@ static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb
 		goto out;
 	}
 	n->slirp = slirp;
-	if ((rc = add_routes(ctx, sb, netfd, userfd)))
-		goto out;
 	if (slirp_wait_ready(r.ready[0]) < 0) {
 		kill(-slirp, SIGKILL);
 		slirp_reason(r.log, reason, sizeof(reason));
@@ -351,7 +348,10 @@ int localp_net_start(struct localp_local *ctx, const struct localp_sandbox *sb, 
 		goto out;
 	}
 	fcntl(userfd, F_SETFD, FD_CLOEXEC);
-	rc = start_slirp(ctx, sb, n, netfd, userfd, api);
+	/* slirp4netns only once bwrap has brought up lo (add_routes waits for it):
+	 * if slirp4netns's configuration came first, bwrap's would fail (EEXIST) */
+	if (!(rc = add_routes(ctx, sb, netfd, userfd)))
+		rc = start_slirp(ctx, sb, n, netfd, userfd, api);
 	/* the command may run now: its network is up */
 	if (!rc && send(n->block[1], "1", 1, MSG_NOSIGNAL) != 1)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start the command in sandbox %s: bubblewrap is gone", sb->id);
