@@ -1,37 +1,28 @@
 #ifndef CSDKU_NETROUTE_H
 #define CSDKU_NETROUTE_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 /*
  * network=isolated's unreachable routes, for the local provider and the
- * benchmark's bwrap-isolated baseline alike: which prefixes, and the
- * forked child that adds them inside a network namespace.
+ * benchmark's bwrap-isolated baseline alike: to this host's own IPv4
+ * addresses, to link-local ones and to slirp's DNS alias, added inside the
+ * namespace before slirp4netns (slirp.h) gives it its way out.
  */
 
-/* an IPv4 prefix in network byte order */
-struct csdku_prefix {
-	uint32_t addr;
-	uint8_t len;
-};
+/* How long the set-up waits for bwrap's loopback and for slirp4netns. */
+#define CSDKU_NET_WAIT_MS 5000
+/* The most prefixes blocked: link-local, slirp's DNS alias and up to
+ * CSDKU_ROUTES_MAX - 2 addresses of this host. */
+#define CSDKU_ROUTES_MAX 1024
 
-/* Exit codes of csdku_routes_child: the step that failed. */
-enum {
-	CSDKU_ROUTES_USERNS = 2, CSDKU_ROUTES_NETNS, CSDKU_ROUTES_SOCKET, CSDKU_ROUTES_LO,
-	CSDKU_ROUTES_NETLINK, CSDKU_ROUTES_REFUSED
-};
-
-/* Fills out (room for max) with the namespace's link-local, this host's own
- * IPv4 addresses and slirp's DNS alias; returns how many, or max + 1 when
- * the host has more addresses than fit. */
-size_t csdku_blocked_prefixes(struct csdku_prefix *out, size_t max);
-
-/* In a forked child (async-signal-safe calls only; never returns): joins
- * userfd's user namespace (unless -1) and netfd's network namespace, waits
- * up to wait_ms until bwrap has brought up lo, adds an unreachable route
- * for each of the np prefixes, and exits 0 or a CSDKU_ROUTES_* code. */
-void csdku_routes_child(int netfd, int userfd, const struct csdku_prefix *p, size_t np, int wait_ms)
-	__attribute__((noreturn));
+/*
+ * Adds the routes inside netfd's network namespace from a forked child
+ * (which joins userfd's user namespace first unless this process is root,
+ * and waits up to CSDKU_NET_WAIT_MS until bwrap has brought up lo), and
+ * waits for that child. 0; CSDK_EUNSUPPORTED when this host has more than
+ * CSDKU_ROUTES_MAX - 2 IPv4 addresses; CSDK_EIO when it cannot fork
+ * (errno); CSDK_EBACKEND when the child failed, *why_out (a static string)
+ * saying at which step.
+ */
+int csdku_routes_add(const char **why_out, int netfd, int userfd);
 
 #endif

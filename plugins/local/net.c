@@ -15,42 +15,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/nsfs.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "local.h"
 #include "netroute.h"
-
-#define NET_WAIT_MS 5000
-#define MAX_BLOCKED 1024
-/* descriptors of the slirp4netns process */
-#define SLIRP_NETNS_FD 3
-#define SLIRP_USERNS_FD 4
-#define SLIRP_EXIT_FD 5
-#define SLIRP_READY_FD 6
-#define SLIRP_API_DIR_FD 7
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "slirp.h"
 
 void localp_net_init(struct localp_net *n)
 {
@@ -59,196 +35,48 @@ void localp_net_init(struct localp_net *n)
 	n->reg.dfd = -1;
 }
 
-/* fd moved to 10 or above (close-on-exec), so the children's moves to
- * fixed numbers (up to SLIRP_API_DIR_FD) never overwrite it; -1 stays -1. */
-static int high_fd(int fd)
-{
-	int h;
-
-	if (fd < 0 || fd >= 10)
-		return fd;
-	h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
-	return h;
-}
-
-/* Above LOCALP_NET_SYNC_FD, so the child's moves to fixed numbers never
- * overwrite them. A socket pair when sock: written with MSG_NOSIGNAL, a
- * reader that died is an error rather than SIGPIPE in the host. */
-static int high_pipe(int p[2], int sock)
-{
-	int raw[2];
-
-	if ((sock ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, raw) : pipe2(raw, O_CLOEXEC)) < 0)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		p[i] = fcntl(raw[i], F_DUPFD_CLOEXEC, 10);
-		close(raw[i]);
-	}
-	return p[0] < 0 || p[1] < 0 ? -1 : 0;
-}
-
 int localp_net_prepare(struct localp_local *ctx, const struct localp_sandbox *sb, const json_t *meta, struct localp_net *n)
 {
 	/* as root slirp4netns runs as the sandbox's uid, which every sandbox of network isolated has */
 	if (geteuid() == 0 && !localp_sandbox_ids(meta, &n->uid, &n->gid))
 		return ctx->host->error(ctx->host, CSDK_EBACKEND, "sandbox %s has network isolated but no uid of its own in meta.json; create a new sandbox", sb->id);
 	n->on = 1;
-	if (high_pipe(n->block, 1) < 0 || high_pipe(n->sync, 0) < 0)
+	if (csdku_high_pipe(n->block, 1) < 0 || csdku_high_pipe(n->sync, 0) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot set up the network of a command in sandbox %s: %s", sb->id, strerror(errno));
 	return 0;
 }
 
 static int add_routes(struct localp_local *ctx, const struct localp_sandbox *sb, int netfd, int userfd)
 {
-	static const char *const steps[] = { "", "", "cannot join its user namespace", "cannot join its network namespace",
-					     "no socket", "bubblewrap did not bring up its loopback", "no netlink socket",
-					     "the kernel refused a route" };
-	struct csdku_prefix p[MAX_BLOCKED];
-	size_t np = csdku_blocked_prefixes(p, MAX_BLOCKED);
-	int status = 0;
-	pid_t pid;
+	const char *why;
+	int rc = csdku_routes_add(&why, netfd, userfd);
 
-	if (np > MAX_BLOCKED)
+	if (rc == CSDK_EUNSUPPORTED)
 		return ctx->host->error(ctx->host, CSDK_EUNSUPPORTED,
 			"cannot set up the network namespace of sandbox %s: this machine has more than %d IPv4 addresses to block; use network none",
-			sb->id, MAX_BLOCKED - 2);
-	pid = fork();
-
-	if (pid == 0)
-		csdku_routes_child(netfd, geteuid() == 0 ? -1 : userfd, p, np, NET_WAIT_MS);
-	if (pid < 0)
+			sb->id, CSDKU_ROUTES_MAX - 2);
+	if (rc == CSDK_EIO)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot fork to set up the network of sandbox %s: %s", sb->id, strerror(errno));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot set up the network namespace of sandbox %s: %s",
-				sb->id, WIFEXITED(status) && WEXITSTATUS(status) <= CSDKU_ROUTES_REFUSED ? steps[WEXITSTATUS(status)] : "the helper died");
-}
-
-/* The slirp4netns process (async-signal-safe calls only): a session of its
- * own, /dev/net/tun openable by the sandbox's uid (as root: a private
- * device node in a mount namespace of its own, since the host's may be
- * 0600), then that uid, then slirp4netns. */
-static void slirp_child(const struct localp_net *n, char *const *argv, char *const *envp, const int fds[5], int log, int drop)
-{
-	static const char tun[] = "csdk-local: cannot give slirp4netns a /dev/net/tun\n";
-	static const char id[] = "csdk-local: cannot switch to the sandbox's uid (sandbox_uid)\n";
-	int null = open("/dev/null", O_RDWR);
-
-	setsid();
-	dup2(null, 0);
-	dup2(log, 1);
-	dup2(log, 2);
-	for (int i = 0; i < 5; i++)
-		if (fds[i] >= 0)
-			dup2(fds[i], SLIRP_NETNS_FD + i);
-	syscall(SYS_close_range, SLIRP_API_DIR_FD + 1, ~0U, 0);
-	if (drop) {
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-		    mount("csdk-tun", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") < 0 ||
-		    mknod("/dev/net/tun", S_IFCHR | 0600, makedev(10, 200)) < 0 ||
-		    chown("/dev/net/tun", n->uid, n->gid) < 0) {
-			if (write(2, tun, sizeof(tun) - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		if (localp_drop_to(n->uid, n->gid) < 0) {
-			if (write(2, id, sizeof(id) - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
-	}
-	execve(argv[0], argv, envp);
-	{
-		static const char noexec[] = "csdk-local: cannot execute slirp4netns (as the sandbox's uid when root)\n";
-		if (write(2, noexec, sizeof(noexec) - 1) < 0)
-			_exit(127);
-	}
-	_exit(127);
-}
-
-/* The first line slirp4netns wrote that says something (not its warnings). */
-static void slirp_reason(int log, char *out, size_t len)
-{
-	char buf[2048], *line, *save = NULL;
-	ssize_t n = pread(log, buf, sizeof(buf) - 1, 0);
-
-	snprintf(out, len, "it exited without a message");
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "WARNING", 7) || !*line)
-			continue;
-		snprintf(out, len, "%s", line);
-		return;
-	}
-}
-
-static int slirp_argv(struct localp_local *ctx, const char *api, struct localp_strv *argv)
-{
-	localp_strv_push(argv, ctx->slirp);
-	localp_strv_push(argv, "--configure");
-	localp_strv_push(argv, "--mtu=65520");
-	localp_strv_push(argv, "--disable-host-loopback");
-	localp_strv_push(argv, "--disable-dns");
-	localp_strv_push(argv, "--enable-seccomp");
-	localp_strv_push(argv, "--netns-type=path");
-	localp_strv_pushf(argv, "--userns-path=/proc/self/fd/%d", SLIRP_USERNS_FD);
-	localp_strv_pushf(argv, "--exit-fd=%d", SLIRP_EXIT_FD);
-	localp_strv_pushf(argv, "--ready-fd=%d", SLIRP_READY_FD);
-	if (api)
-		localp_strv_pushf(argv, "--api-socket=/proc/self/fd/%d/%s", SLIRP_API_DIR_FD, api);
-	localp_strv_pushf(argv, "/proc/self/fd/%d", SLIRP_NETNS_FD);
-	localp_strv_push(argv, "tap0");
-	return argv->failed ? CSDK_ENOMEM : 0;
-}
-
-/* Waits for slirp4netns's ready byte: 0, or -1 when it exited or timed out. */
-static int slirp_wait_ready(int fd)
-{
-	int64_t deadline = mono_ms() + NET_WAIT_MS;
-	char c;
-
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		int64_t left = deadline - mono_ms();
-		int r;
-
-		if (left <= 0)
-			return -1;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		return read(fd, &c, 1) == 1 ? 0 : -1;
-	}
+	if (rc)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot set up the network namespace of sandbox %s: %s", sb->id, why);
+	return 0;
 }
 
 /* What one start of slirp4netns opens. */
 struct slirp_run {
-	struct localp_strv argv, env;
+	struct csdku_slirp_argv argv;
 	char apiname[32];
 	int ready[2], pidp[2], log, apidir;
 };
 
 static void slirp_run_close(struct slirp_run *r)
 {
-	for (int i = 0; i < 2; i++) {
-		if (r->ready[i] >= 0)
-			close(r->ready[i]);
-		if (r->pidp[i] >= 0)
-			close(r->pidp[i]);
-	}
+	csdku_close_pair(r->ready);
+	csdku_close_pair(r->pidp);
 	if (r->log >= 0)
 		close(r->log);
 	if (r->apidir >= 0)
 		close(r->apidir);
-	localp_strv_free(&r->argv);
-	localp_strv_free(&r->env);
 }
 
 /* Its log, the directory of its API socket when api, its command line and pipes. */
@@ -260,14 +88,13 @@ static int slirp_prepare(struct localp_local *ctx, const struct localp_sandbox *
 		csdkc_random_hex(hex, 4);
 		snprintf(r->apiname, sizeof(r->apiname), "api-%s.sock", hex);
 		snprintf(path, sizeof(path), "%s/" LOCALP_NET_DIR, sb->dir);
-		r->apidir = high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+		r->apidir = csdku_high_fd(open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	}
 	snprintf(path, sizeof(path), "%s/slirp4netns.log", sb->dir);
-	r->log = high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
-	localp_strv_push(&r->env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if (slirp_argv(ctx, r->apidir >= 0 ? r->apiname : NULL, &r->argv) || r->env.failed)
-		return CSDK_ENOMEM;
-	if (r->log < 0 || high_pipe(r->ready, 0) < 0 || pipe2(r->pidp, O_CLOEXEC) < 0)
+	r->log = csdku_high_fd(open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+	/* api-HEX.sock always fits */
+	csdku_slirp_argv(&r->argv, ctx->slirp, r->apidir >= 0 ? r->apiname : NULL);
+	if (r->log < 0 || csdku_high_pipe(r->ready, 0) < 0 || pipe2(r->pidp, O_CLOEXEC) < 0)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot start slirp4netns for sandbox %s: %s", sb->id, strerror(errno));
 	return 0;
 }
@@ -277,14 +104,16 @@ static int slirp_prepare(struct localp_local *ctx, const struct localp_sandbox *
 static int slirp_fork(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, int netfd, int userfd,
 		      int api, struct slirp_run *r, pid_t *out)
 {
-	int fds[5] = { netfd, userfd, n->sync[0], r->ready[1], r->apidir }, status = 0;
+	const struct csdku_slirp_child c = { r->argv.v, { netfd, userfd, n->sync[0], r->ready[1], r->apidir }, r->log,
+					     "csdk-local", geteuid() == 0, n->uid, n->gid };
+	int status = 0;
 	pid_t first, slirp = 0;
 
 	first = fork();
 	if (first == 0) {
 		pid_t s = api ? fork() : 0;
 		if (s == 0)
-			slirp_child(n, r->argv.v, r->env.v, fds, r->log, geteuid() == 0);
+			csdku_slirp_child(&c);
 		if (write(r->pidp[1], &s, sizeof(s)) < 0)
 			_exit(1);
 		_exit(0);
@@ -322,9 +151,9 @@ static int start_slirp(struct localp_local *ctx, const struct localp_sandbox *sb
 		goto out;
 	}
 	n->slirp = slirp;
-	if (slirp_wait_ready(r.ready[0]) < 0) {
+	if (csdku_slirp_wait_ready(r.ready[0]) < 0) {
 		kill(-slirp, SIGKILL);
-		slirp_reason(r.log, reason, sizeof(reason));
+		csdku_slirp_reason(reason, sizeof(reason), r.log);
 		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "slirp4netns did not set up the network of sandbox %s: %s (%s/slirp4netns.log)",
 				      sb->id, reason, sb->dir);
 	}
@@ -336,30 +165,23 @@ out:
 int localp_net_start(struct localp_local *ctx, const struct localp_sandbox *sb, struct localp_net *n, pid_t nspid, int api)
 {
 	char path[64];
-	int netfd, userfd = -1, rc;
+	int ns[2], rc;
 
 	/* the child's copies: bwrap's, and the pipe's read end slirp4netns gets a copy of below */
 	close(n->block[0]);
 	close(n->sync[1]);
 	n->block[0] = n->sync[1] = -1;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)nspid);
-	if ((netfd = high_fd(open(path, O_RDONLY | O_CLOEXEC))) < 0 || (userfd = high_fd(ioctl(netfd, NS_GET_USERNS))) < 0) {
-		rc = ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot open the network namespace of sandbox %s (%s): %s", sb->id, path, strerror(errno));
-		goto out;
-	}
-	fcntl(userfd, F_SETFD, FD_CLOEXEC);
+	if (csdku_netns_open(ns, path, nspid) < 0)
+		return ctx->host->error(ctx->host, CSDK_EBACKEND, "cannot open the network namespace of sandbox %s (%s): %s", sb->id, path, strerror(errno));
 	/* slirp4netns only once bwrap has brought up lo (add_routes waits for it):
 	 * if slirp4netns's configuration came first, bwrap's would fail (EEXIST) */
-	if (!(rc = add_routes(ctx, sb, netfd, userfd)))
-		rc = start_slirp(ctx, sb, n, netfd, userfd, api);
+	if (!(rc = add_routes(ctx, sb, ns[0], ns[1])))
+		rc = start_slirp(ctx, sb, n, ns[0], ns[1], api);
 	/* the command may run now: its network is up */
 	if (!rc && send(n->block[1], "1", 1, MSG_NOSIGNAL) != 1)
 		rc = ctx->host->error(ctx->host, CSDK_EIO, "cannot start the command in sandbox %s: bubblewrap is gone", sb->id);
-out:
-	if (netfd >= 0)
-		close(netfd);
-	if (userfd >= 0)
-		close(userfd);
+	close(ns[0]);
+	close(ns[1]);
 	return rc;
 }
 
@@ -380,13 +202,8 @@ void localp_net_end(struct localp_net *n, int kill_slirp)
 		n->child = 0;
 	}
 	localp_procs_end(&n->reg);
-	for (int i = 0; i < 2; i++) {
-		if (n->block[i] >= 0)
-			close(n->block[i]);
-		if (n->sync[i] >= 0)
-			close(n->sync[i]);
-	}
-	n->block[0] = n->block[1] = n->sync[0] = n->sync[1] = -1;
+	csdku_close_pair(n->block);
+	csdku_close_pair(n->sync);
 }
 
 /* Why isolated cannot work here, or NULL when it can; *fix: what to do. */
