@@ -100,6 +100,10 @@ struct csdk_create_request;
 int csdkc_pool_dir(char *out, size_t outlen, const char *base, const char *desc, char *err, size_t errlen);
 /** The refill lock of a pool directory (flock; the holder's pid written in it): its descriptor, or -1 with errno (EWOULDBLOCK: another process holds it, with nonblock). */
 int csdkc_pool_lock(const char *dir, int nonblock);
+/** A probe of the refill lock: 1 when no refiller holds it (tried for up to patience_ms), taking it only for a moment and writing no pid. */
+int csdkc_pool_lock_free(const char *dir, int64_t patience_ms);
+/** The refill lock for a refiller: as csdkc_pool_lock(dir, 1), but a lock held by a probe is waited out (half a second at most); -1 with errno EWOULDBLOCK when another refiller holds it. */
+int csdkc_pool_lock_refiller(const char *dir);
 /** 1 when drain marked the pool: a refiller stops before its next member. */
 int csdkc_pool_drained(const char *dir);
 void csdkc_pool_set_drained(const char *dir, int on);

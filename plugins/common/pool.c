@@ -89,6 +89,51 @@ int csdkc_pool_lock(const char *dir, int nonblock)
 	return fd;
 }
 
+/*
+ * A probe (status, a create asking for a refill) takes the lock only for a
+ * moment and writes no pid, so the file keeps naming the refiller. A
+ * refiller that finds the lock taken tries again for REFILL_PATIENCE_MS
+ * before it leaves the work to the holder: a probe is gone by then, and a
+ * refiller that holds it looks again at the pool once it lets go.
+ */
+#define REFILL_PATIENCE_MS 500
+
+static int lock_free_once(const char *dir)
+{
+	char path[4300];
+	int fd, free_;
+
+	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return 0;
+	while ((free_ = flock(fd, LOCK_EX | LOCK_NB) == 0) == 0 && errno == EINTR)
+		;
+	close(fd);
+	return free_;
+}
+
+int csdkc_pool_lock_free(const char *dir, int64_t patience_ms)
+{
+	int64_t deadline = csdkc_now_ms() + patience_ms;
+
+	while (!lock_free_once(dir)) {
+		if (csdkc_now_ms() >= deadline)
+			return 0;
+		poll(NULL, 0, 2);
+	}
+	return 1;
+}
+
+int csdkc_pool_lock_refiller(const char *dir)
+{
+	int64_t deadline = csdkc_now_ms() + REFILL_PATIENCE_MS;
+	int fd;
+
+	while ((fd = csdkc_pool_lock(dir, 1)) < 0 && errno == EWOULDBLOCK && csdkc_now_ms() < deadline)
+		poll(NULL, 0, 5);
+	return fd;
+}
+
 int csdkc_pool_drained(const char *dir)
 {
 	char path[4300];
@@ -130,16 +175,11 @@ long csdkc_pool_members(const char *dir, int (*member)(const char *name), long *
 
 int csdkc_pool_wants_refill(const char *dir, int (*member)(const char *name), long size)
 {
-	int lock;
-
 	csdkc_pool_set_drained(dir, 0);
 	if (csdkc_pool_members(dir, member, NULL) >= size)
 		return 0;
-	/* a refiller that runs looks again once it lets the lock go */
-	if ((lock = csdkc_pool_lock(dir, 1)) < 0)
-		return 0;
-	close(lock);
-	return 1;
+	/* a refiller that runs looks again once it lets the lock go; a probe's moment is waited out */
+	return csdkc_pool_lock_free(dir, 20);
 }
 
 /* ---------------------------------------------------------- the detached refiller */

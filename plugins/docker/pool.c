@@ -345,7 +345,7 @@ static int refill(struct dockerp_docker *ctx, const char *image, const char *dir
 		if (wait) {
 			if ((rc = lock_wait(ctx, dir, "pool fill", &lock)))
 				return rc;
-		} else if ((lock = csdkc_pool_lock(dir, 1)) < 0) {
+		} else if ((lock = csdkc_pool_lock_refiller(dir)) < 0) {
 			return 0;
 		}
 		if (destroy_members(ctx, dir, 0))
@@ -610,14 +610,12 @@ int dockerp_pool_list_claimed(struct dockerp_docker *ctx, struct csdk_handles *o
 static int status_json(struct dockerp_docker *ctx, const char *dir, json_t **out)
 {
 	long ready, making;
-	int lock = csdkc_pool_lock(dir, 1);
+	int refilling = !csdkc_pool_lock_free(dir, 0);
 
-	if (lock >= 0)
-		close(lock);
 	ready = csdkc_pool_members(dir, hex_ok, &making);
 	*out = json_pack("{s:[{s:s, s:I, s:I, s:I, s:b, s:b, s:s, s:s, s:s}]}", "shapes", "name", "default",
 			 "size", (json_int_t)ctx->pool, "ready", (json_int_t)ready, "making", (json_int_t)making,
-			 "refilling", lock < 0, "drained", csdkc_pool_drained(dir), "image", ctx->image,
+			 "refilling", refilling, "drained", csdkc_pool_drained(dir), "image", ctx->image,
 			 "network", ctx->network, "dir", dir);
 	return 0;
 }

@@ -193,7 +193,7 @@ static int refill(struct localp_local *ctx, const struct localp_shape *s, const 
 		if (wait) {
 			if ((rc = refill_lock_wait(ctx, dir, "pool fill", &lock)))
 				break;
-		} else if ((lock = csdkc_pool_lock(dir, 1)) < 0) {
+		} else if ((lock = csdkc_pool_lock_refiller(dir)) < 0) {
 			break;
 		}
 		destroy_members(sctx, dir, 0);
@@ -405,13 +405,11 @@ static int status_one(const struct localp_shape *s, const char *dir, json_t *sha
 {
 	json_t *st = shape_json(s), *counts;
 	long ready, making;
-	int lock = csdkc_pool_lock(dir, 1), rc;
+	int refilling = !csdkc_pool_lock_free(dir, 0), rc;
 
-	if (lock >= 0)
-		close(lock);
 	ready = csdkc_pool_members(dir, localp_id_valid, &making);
 	counts = json_pack("{s:I, s:I, s:b, s:b, s:s}", "ready", (json_int_t)ready, "making", (json_int_t)making,
-			   "refilling", lock < 0, "drained", csdkc_pool_drained(dir), "dir", dir);
+			   "refilling", refilling, "drained", csdkc_pool_drained(dir), "dir", dir);
 	rc = !st || !counts || json_object_update(st, counts) || json_array_append(shapes, st) ? CSDK_ENOMEM : 0;
 	json_decref(counts);
 	json_decref(st);
