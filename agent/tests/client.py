@@ -344,7 +344,8 @@ def disconnect_and_reattach():
 def unattended_output_is_bounded():
     # Run with --max-buffer 4096: output nobody reads keeps only its newest part.
     s = raw_socket()
-    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "sleep 1; seq 1 20000; sleep 1"]}})
+    done = os.path.join(WORK, f"unattended-{os.getpid()}-{time.time_ns()}")
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", f"sleep 1; seq 1 20000; : >{done}; sleep 2"]}})
     s.sendall(b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
               + (f"X-Access-Token: {TOKEN}\r\n".encode() if TOKEN else b"")
               + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -353,7 +354,11 @@ def unattended_output_is_bounded():
         data += s.recv(4096)
     pid = json.loads(data[data.index(b'{"event"'):data.index(b"}}}") + 3])["event"]["start"]["pid"]
     s.close()
-    time.sleep(1.8)
+    # all of the output written with nobody attached, however slow the machine
+    deadline = time.time() + 30
+    while not os.path.exists(done) and time.time() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(done), "seq did not finish in 30 s"
     ev, _ = stream("/process.Process/Connect", {"process": {"pid": pid}})
     out = output(ev)
     full = "".join(f"{i}\n" for i in range(1, 20001)).encode()
