@@ -102,7 +102,7 @@ int csdkc_pool_dir(char *out, size_t outlen, const char *base, const char *desc,
 int csdkc_pool_lock(const char *dir, int nonblock);
 /** A probe of the refill lock: 1 when no refiller holds it (tried for up to patience_ms), taking it only for a moment and writing no pid. */
 int csdkc_pool_lock_free(const char *dir, int64_t patience_ms);
-/** The refill lock for a refiller: as csdkc_pool_lock(dir, 1), but a lock held by a probe is waited out (half a second at most); -1 with errno EWOULDBLOCK when another refiller holds it. */
+/** The refill lock for a refiller: as csdkc_pool_lock(dir, 1), but a lock held by a probe is waited out (csdkc_pool_lock_wait, half a second at most); -1 when another refiller holds it or the lock cannot be opened. */
 int csdkc_pool_lock_refiller(const char *dir);
 /** 1 when drain marked the pool: a refiller stops before its next member. */
 int csdkc_pool_drained(const char *dir);

@@ -106,8 +106,9 @@ static int lock_free_once(const char *dir)
 	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return 0;
-	while ((free_ = flock(fd, LOCK_EX | LOCK_NB) == 0) == 0 && errno == EINTR)
-		;
+	do
+		free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	while (!free_ && errno == EINTR);
 	close(fd);
 	return free_;
 }
@@ -126,12 +127,10 @@ int csdkc_pool_lock_free(const char *dir, int64_t patience_ms)
 
 int csdkc_pool_lock_refiller(const char *dir)
 {
-	int64_t deadline = csdkc_now_ms() + REFILL_PATIENCE_MS;
+	char why[8];
 	int fd;
 
-	while ((fd = csdkc_pool_lock(dir, 1)) < 0 && errno == EWOULDBLOCK && csdkc_now_ms() < deadline)
-		poll(NULL, 0, 5);
-	return fd;
+	return csdkc_pool_lock_wait(dir, REFILL_PATIENCE_MS, "", "", &fd, why, sizeof(why)) ? -1 : fd;
 }
 
 int csdkc_pool_drained(const char *dir)
