@@ -65,6 +65,28 @@ build() {
 	(cd "$dir" && "$src/configure" "$@" && make -j"$jobs") >"$log" 2>&1
 }
 
+# show_failed DIR [TEST...]: the last lines of the log of each test under DIR
+# (or of the TESTs in DIR) that did not pass, so that a CI run's output says
+# why without its work directory.
+failure_lines='^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion'
+show_failed() {
+	d=$1
+	shift
+	# shellcheck disable=SC2046 # build-tree paths, no blanks in them
+	if [ $# -eq 0 ]; then
+		set -- $(find "$d" -name '*.trs' | sort)
+	else
+		set -- $(for t in "$@"; do echo "$d/$t.trs"; done)
+	fi
+	for trs in "$@"; do
+		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" 2>/dev/null || continue
+		log=${trs%.trs}.log
+		echo "hardening:   --- $log: its failure lines, then its last 30 lines"
+		grep -E "$failure_lines" "$log" | head -n 20 | sed 's/^/hardening:   ! /'
+		tail -n 30 "$log" | sed 's/^/hardening:   | /'
+	done
+}
+
 # Sum the "# PASS:" and "# FAIL:"/"# ERROR:"/"# XPASS:" lines of automake's
 # summaries in a make check log.
 count_tests() {
@@ -120,6 +142,7 @@ asan() {
 	fi
 	if [ "$fail" -ne 0 ]; then
 		grep -E '^(FAIL|ERROR|XPASS):' "$work/asan-check.log" | sed 's/^/hardening:   /'
+		show_failed "$dir"
 		echo "hardening:   logs: $dir/**/test-suite.log, $work/asan-check.log"
 	fi
 	record "asan+ubsan make check" "$pass" "$fail" "$(elapsed "$start")"
@@ -180,6 +203,8 @@ valgrind_pass() {
 	fi
 	if [ "$fail" -ne 0 ]; then
 		grep -E '^(FAIL|ERROR):' "$work/valgrind-check.log" | sed 's/^/hardening:   /'
+		# shellcheck disable=SC2086 # a list of names, split on purpose
+		show_failed "$dir/tests" $suites
 		echo "hardening:   logs: $dir/tests/test-*.log"
 	fi
 	record "valgrind memcheck" "$pass" "$fail" "$(elapsed "$start")"

@@ -31,7 +31,8 @@ for trs in $(find . -path './csdk-*' -prune -o -name '*.trs' -print | sort); do
 	PASS|XFAIL) passed=$((passed + 1)) ;;
 	SKIP) skipped=$((skipped + 1)) ;;
 	*) failed=$((failed + 1))
-	   echo "--- $log (last 30 lines)"
+	   echo "--- $log: its failure lines, then its last 30 lines"
+	   grep -E '^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion' "$log" | head -n 20 | sed 's/^/! /'
 	   tail -n 30 "$log" ;;
 	esac
 done

@@ -335,9 +335,12 @@ await check('a slow client is cut off and others are served meanwhile', async ()
 	await eventually('the idle connection closing', async () => done);
 });
 
+// The lifetime is cut short after the create: a create given 2 s could itself
+// take longer than that on a loaded machine, and be gone before it is listed.
 await check('an expired sandbox is gone', async () => {
-	const short = await Sandbox.create({ ...opts, metadata: { short: run }, timeoutMs: 2_000 });
+	const short = await Sandbox.create({ ...opts, metadata: { short: run }, timeoutMs: 120_000 });
 	assert.deepEqual(await ids({ metadata: { short: run } }), [short.sandboxId]);
+	await short.setTimeout(2_000);
 	await eventually('the expiry', async () => (await ids({ metadata: { short: run } })).length === 0);
 	await rejects(Sandbox.getInfo(short.sandboxId, opts), NotFoundError);
 	await rejects(short.commands.run('true'), Error);
