@@ -68,7 +68,7 @@ build() {
 # show_failed DIR [TEST...]: the last lines of the log of each test under DIR
 # (or of the TESTs in DIR) that did not pass, so that a CI run's output says
 # why without its work directory.
-failure_lines='^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion'
+failure_lines='^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion|[Ff]ailed: '
 show_failed() {
 	d=$1
 	shift

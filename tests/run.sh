@@ -32,7 +32,7 @@ for trs in $(find . -path './csdk-*' -prune -o -name '*.trs' -print | sort); do
 	SKIP) skipped=$((skipped + 1)) ;;
 	*) failed=$((failed + 1))
 	   echo "--- $log: its failure lines, then its last 30 lines"
-	   grep -E '^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion' "$log" | head -n 20 | sed 's/^/! /'
+	   grep -E '^not ok|^FAIL|:[EF]:|ERROR: |Sanitizer|runtime error:|Assertion|[Ff]ailed: ' "$log" | head -n 20 | sed 's/^/! /'
 	   tail -n 30 "$log" ;;
 	esac
 done
