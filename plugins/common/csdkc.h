@@ -47,6 +47,8 @@ int csdkc_json_write_atomic(int dirfd, const char *name, const json_t *value, ch
 int csdkc_json_read(json_t **out, int dirfd, const char *name, char *err, size_t errlen);
 /** Write len bytes to dirfd/name atomically (mode 0644). */
 int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen);
+/** The same with mode 0600 (before the umask): for secrets only the owner may read. */
+int csdkc_file_write_private(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen);
 
 /* fsutil.c: tree helpers that never follow symbolic links. */
 

@@ -104,8 +104,9 @@ static int lock_free_once(const char *dir)
 	int fd, free_;
 
 	snprintf(path, sizeof(path), "%s/" REFILL_LOCK, dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return 0;
+	/* no file: no refiller has ever run in this pool, and a probe makes none */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT;
 	do
 		free_ = flock(fd, LOCK_EX | LOCK_NB) == 0;
 	while (!free_ && errno == EINTR);
@@ -433,29 +434,9 @@ static int read_token(int dirfd, char *out, size_t len)
 	return out[0] ? 0 : -1;
 }
 
-/* Replaces dirfd/token whole, mode 0600: only its owner may read it. */
-static int write_token(int dirfd, const char *token, size_t len)
-{
-	char tmp[64], hex[17];
-	int fd, ok;
-
-	if (csdkc_random_hex(hex, 8))
-		return -1;
-	snprintf(tmp, sizeof(tmp), ".token.%s.tmp", hex);
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	ok = write(fd, token, len) == (ssize_t)len;
-	if (close(fd) < 0)
-		ok = 0;
-	if (ok && renameat(dirfd, tmp, dirfd, "token") == 0)
-		return 0;
-	unlinkat(dirfd, tmp, 0);
-	return -1;
-}
-
 int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_create_request *opts)
 {
-	char old[64], token[33];
+	char old[64], token[33], err[8];
 	int rdfd, rc = -1;
 
 	if ((rdfd = open(run, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -463,7 +444,7 @@ int csdkc_pool_new_token(const char *run, const char *sock, const struct csdk_cr
 	if (read_token(rdfd, old, sizeof(old)) || csdkc_random_hex(token, 16) || agent_init(sock, old, token, opts))
 		goto out;
 	token[32] = '\n';
-	rc = write_token(rdfd, token, sizeof(token));
+	rc = csdkc_file_write_private(rdfd, "token", token, sizeof(token), err, sizeof(err)) ? -1 : 0;
 out:
 	close(rdfd);
 	return rc;

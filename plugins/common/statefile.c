@@ -11,7 +11,7 @@
 
 #include "csdkc.h"
 
-int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen)
+static int write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode, char *err, size_t errlen)
 {
 	char tmp[256], hex[17];
 	const char *p = data;
@@ -20,7 +20,7 @@ int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_
 	if (csdkc_random_hex(hex, 8))
 		return CSDK_EIO;
 	snprintf(tmp, sizeof(tmp), ".%.200s.%s.tmp", name, hex);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s; check that the state directory is writable", tmp, strerror(errno));
 		return CSDK_EIO;
@@ -49,6 +49,16 @@ int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_
 		return CSDK_EIO;
 	}
 	return 0;
+}
+
+int csdkc_file_write_atomic(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen)
+{
+	return write_atomic(dirfd, name, data, len, 0644, err, errlen);
+}
+
+int csdkc_file_write_private(int dirfd, const char *name, const void *data, size_t len, char *err, size_t errlen)
+{
+	return write_atomic(dirfd, name, data, len, 0600, err, errlen);
 }
 
 int csdkc_json_write_atomic(int dirfd, const char *name, const json_t *value, char *err, size_t errlen)
