@@ -316,6 +316,6 @@ const struct tool_command tool_cmd_bench = {
 	"      --calls N           calls timed for the per-call overhead (default 10000000)\n"
 	"      --stream-bytes N    bytes streamed through run_command (default 1G)\n"
 	"      --handles N         sandbox handles held open (default 1000)\n"
-	"  both:\n"
+	"  tti, cmd and micro:\n"
 	"      --json FILE         write all results as JSON ('-' for standard output)\n"
 };

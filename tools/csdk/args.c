@@ -58,8 +58,10 @@ static void print_command_help(const struct tool_cli *cli)
 	fputs("\nOptions:\n", TOOL_STDOUT);
 	if (cmd->options)
 		fputs(cmd->options, TOOL_STDOUT);
-	fputs("  --json                   machine-readable output\n"
-	      "  -h, --help               show this help\n", TOOL_STDOUT);
+	/* a command whose options say what its --json does (bench, serve) is not told twice */
+	if (!cmd->options || !strstr(cmd->options, " --json "))
+		fputs("  --json                   machine-readable output\n", TOOL_STDOUT);
+	fputs("  -h, --help               show this help\n", TOOL_STDOUT);
 }
 
 int tool_cli_usage(const struct tool_cli *cli, const char *fmt, ...)
