@@ -72,7 +72,8 @@ static int start_agent(const char *dir)
 		_exit(127);
 	}
 	waitpid(pid, &status, 0);
-	for (int i = 0; i < 500; i++) {
+	/* 30 s: a sanitizer build's agent on a loaded machine starts slowly */
+	for (int i = 0; i < 3000; i++) {
 		struct stat st;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
@@ -80,7 +81,7 @@ static int start_agent(const char *dir)
 			return 0;
 		nanosleep(&ts, NULL);
 	}
-	return host->error(host, CSDK_EBACKEND, "csdk-agent did not listen on %s within 5 s; set CSDK_AGENT to the agent binary", sock);
+	return host->error(host, CSDK_EBACKEND, "csdk-agent did not listen on %s within 30 s; set CSDK_AGENT to the agent binary", sock);
 }
 
 static int ka_create(void *ctx, const struct csdk_create_request *req, struct csdk_text *id_out, void **sandbox_out)
