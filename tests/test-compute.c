@@ -377,9 +377,11 @@ static void *cancel_later(void *arg)
 	return NULL;
 }
 
+/* The cancel comes 50 ms into a create of 5 s: in time however late a loaded
+ * machine runs the cancelling thread. */
 START_TEST(cancel_from_another_thread_destroys_the_late_sandbox)
 {
-	csdk_provider *ps[] = { open_with("flaky", "delay_ms=400", NULL), open_with("example", NULL) };
+	csdk_provider *ps[] = { open_with("flaky", "delay_ms=5000", NULL), open_with("example", NULL) };
 	csdk_compute *c = compute_of(CSDK_STRATEGY_PRIORITY, 1, ps, 2);
 	csdk_compute_create_options o = CSDK_COMPUTE_CREATE_OPTIONS_INIT;
 	struct canceller k = { NULL, 50 };

@@ -221,14 +221,16 @@ def cwd_envs_tag_and_binary_output():
 
 @check("protocol")
 def keepalive_and_lifetime():
+    # at most one keepalive a second of the stream (a loaded machine makes it longer than 2.5 s)
+    t0 = time.time()
     ev, _ = start("/bin/sh", ["-c", "sleep 2.5; echo done"], {"Keepalive-Ping-Interval": "1"})
     keep = [e for e in ev if "keepalive" in e["event"]]
-    assert 2 <= len(keep) <= 3, ev
+    assert 2 <= len(keep) <= time.time() - t0, ev
     eq(keep[0], {"event": {"keepalive": {}}}, "keepalive event")
     eq(output(ev), b"done\n", "output after keepalives")
     t0 = time.time()
-    ev, _ = start("/bin/sleep", ["30"], {"Connect-Timeout-Ms": "400"})
-    assert time.time() - t0 < 5
+    ev, _ = start("/bin/sleep", ["300"], {"Connect-Timeout-Ms": "400"})
+    assert time.time() - t0 < 60
     eq(ev[-1], {"event": {"end": {"exitCode": -1, "status": "signal: killed",
                                   "error": "signal: killed"}}}, "process past its lifetime")
     _, end = start("/bin/true", None, {"Connect-Timeout-Ms": "soon"})
@@ -274,23 +276,24 @@ def malformed_stream_requests():
 @check("protocol")
 def process_lifecycle_rpcs():
     results = {}
+    echoed = os.path.join(WORK, f"echoed-{os.getpid()}-{time.time_ns()}")
+    script = f"read line; echo got:$line; : >{echoed}; sleep 30"
 
     def run():
-        results["stream"] = start("/bin/sh", ["-c", "read line; echo got:$line; sleep 30"],
-                                  tag="t-" + str(os.getpid()), stdin=True)
+        results["stream"] = start("/bin/sh", ["-c", script], tag="t-" + str(os.getpid()), stdin=True)
     th = threading.Thread(target=run)
     th.start()
     tag = "t-" + str(os.getpid())
-    for _ in range(100):
+    deadline = time.time() + 30
+    while True:
         procs = unary("/process.Process/List", {})[1]["processes"]
         mine = [p for p in procs if p.get("tag") == tag]
-        if mine:
+        if mine or time.time() > deadline:
             break
         time.sleep(0.05)
     eq(len(mine), 1, "tagged process listed")
     pid = mine[0]["pid"]
-    eq(mine[0]["config"], {"cmd": "/bin/sh", "args": ["-c", "read line; echo got:$line; sleep 30"], "envs": {}},
-       "listed config")
+    eq(mine[0]["config"], {"cmd": "/bin/sh", "args": ["-c", script], "envs": {}}, "listed config")
     eq(unary("/process.Process/SendInput", {"process": {"tag": tag},
                                              "input": {"stdin": base64.b64encode(b"hi\n").decode()}}),
        (200, {}), "SendInput by tag")
@@ -300,10 +303,13 @@ def process_lifecycle_rpcs():
     eq(unary("/process.Process/CloseStdin", {"process": {"pid": pid}}), (200, {}), "CloseStdin")
     st, body = unary("/process.Process/SendInput", {"process": {"pid": pid}, "input": {"stdin": "YQ=="}})
     eq(st, 400, "SendInput after CloseStdin")
-    time.sleep(0.3)
+    # killed once the shell has echoed the line, however slow the machine
+    deadline = time.time() + 30
+    while not os.path.exists(echoed) and time.time() < deadline:
+        time.sleep(0.05)
     eq(unary("/process.Process/SendSignal", {"process": {"pid": pid}, "signal": "SIGNAL_SIGKILL"}),
        (200, {}), "SendSignal")
-    th.join(10)
+    th.join(60)
     ev, end = results["stream"]
     eq(output(ev), b"got:hi\n", "stdin reached the process")
     eq(ev[-1]["event"]["end"]["status"], "signal: killed", "killed")
@@ -317,8 +323,11 @@ def process_lifecycle_rpcs():
 
 @check("protocol")
 def disconnect_and_reattach():
+    # the process ends only after the go file: it is running when listed, however slow the machine
+    go = os.path.join(WORK, f"reattach-{os.getpid()}-{time.time_ns()}")
     s = raw_socket()
-    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", "for i in 1 2 3 4 5; do echo $i; sleep 0.3; done; exit 7"]}})
+    body = envelope({"process": {"cmd": "/bin/sh", "args": ["-c", f"for i in 1 2 3 4 5; do echo $i; sleep 0.3; done; "
+                                                            f"while [ ! -e {go} ]; do sleep 0.05; done; exit 7"]}})
     req = (b"POST /process.Process/Start HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n"
            + (f"X-Access-Token: {TOKEN}\r\n".encode() if TOKEN else b"")
            + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -331,6 +340,7 @@ def disconnect_and_reattach():
     time.sleep(0.5)
     procs = unary("/process.Process/List", {})[1]["processes"]
     assert any(p["pid"] == pid for p in procs), "still running after the client left"
+    open(go, "w").close()
     ev, end = stream("/process.Process/Connect", {"process": {"pid": pid}})
     eq(end, {}, "Connect end-of-stream")
     eq(ev[0], {"event": {"start": {"pid": pid}}}, "Connect starts with the start event")
@@ -384,18 +394,34 @@ def both_streams_in_order_while_output_flows():
 @check("protocol")
 def a_second_stream_joins_a_flowing_one():
     # A Connect beside a Start stream gets the output from then on, the Start stream all of it.
+    # The second half is written once Connect has its first frame (a go file), however slow the machine.
     tag = f"join-{os.getpid()}"
+    go = os.path.join(WORK, f"join-{os.getpid()}-{time.time_ns()}")
     got = {}
 
     def run_start():
-        got["start"] = start("/bin/sh", ["-c", "seq 1 200000; sleep 1; seq 200001 400000"], tag=tag)
+        got["start"] = start("/bin/sh", ["-c", f"seq 1 200000; while [ ! -e {go} ]; do sleep 0.05; done; "
+                                         "seq 200001 400000"], tag=tag)
     t = threading.Thread(target=run_start)
     t.start()
-    for _ in range(100):
-        ev, end = stream("/process.Process/Connect", {"process": {"tag": tag}})
-        if "error" not in end:
+    deadline = time.time() + 30
+    while True:
+        c = conn()
+        c.request("POST", "/process.Process/Connect", envelope({"process": {"tag": tag}}),
+                  headers({"Content-Type": "application/connect+json"}))
+        r = c.getresponse()
+        eq((r.status, r.getheader("Content-Type")), (200, "application/connect+json"), "Connect response")
+        data = r.read(5)
+        data += r.read(struct.unpack(">I", data[1:5])[0])
+        if data[0] != 2 or time.time() > deadline:
             break
+        c.close()
         time.sleep(0.1)
+    open(go, "w").close()
+    fr = frames(data + r.read())
+    c.close()
+    assert fr and fr[-1][0] == 2 and all(f == 0 for f, _ in fr[:-1]), fr
+    ev, end = [m for _, m in fr[:-1]], fr[-1][1]
     t.join(60)
     eq(end, {}, "Connect end-of-stream")
     full = lines(1, 400000)
@@ -617,16 +643,16 @@ def body_limits():
 
 @check("limits")
 def abandoned_clients_are_dropped():
-    # Run with --idle-timeout 2.
+    # Run with --idle-timeout 2: closed long before the default 60 s, however slow the machine.
     s = raw_socket()
     s.sendall(b"POST /process.Process/List HTTP/1.1\r\nHost: x\r\nContent-Le")
     t0 = time.time()
-    s.settimeout(10)
+    s.settimeout(40)
     eq(s.recv(100), b"", "half a request is closed")
-    assert time.time() - t0 < 6
+    assert time.time() - t0 < 30
     s = raw_socket()
     s.sendall(b"POST /process.Process/List HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-    s.settimeout(10)
+    s.settimeout(40)
     rest = s.recv(1000)
     assert rest == b"" or rest.startswith(b"HTTP/1.1"), rest
 
@@ -675,16 +701,19 @@ def a_client_that_stops_reading():
     assert during - before < bound, f"RSS grew from {before} to {during} kB"
     for p in unary("/process.Process/List", {})[1]["processes"]:
         unary("/process.Process/SendSignal", {"process": {"pid": p["pid"]}, "signal": "SIGNAL_SIGKILL"})
-    time.sleep(0.5)
+    deadline = time.time() + 30
+    while unary("/process.Process/List", {})[1]["processes"] and time.time() < deadline:
+        time.sleep(0.1)
     eq(unary("/process.Process/List", {})[1]["processes"], [], "no process left")
 
 
 @check("limits")
 def a_silent_stream_outlives_the_idle_timeout():
-    # Run with --idle-timeout 2: keepalives (at most every second) keep it open.
+    # Run with --idle-timeout 2: keepalives (at most one a second of the stream) keep it open.
+    t0 = time.time()
     ev, end = start("/bin/sh", ["-c", "sleep 4; echo late"])
     eq((output(ev), end), (b"late\n", {}), "output after a silence longer than the idle timeout")
-    assert 3 <= sum(1 for e in ev if "keepalive" in e["event"]) <= 5, ev
+    assert 3 <= sum(1 for e in ev if "keepalive" in e["event"]) <= time.time() - t0, ev
 
 
 @check("limits")
@@ -734,7 +763,9 @@ def process_limit():
 
 @check("concurrency")
 def two_hundred_streams():
-    # Every process waits for a go file, so all streams are open at once.
+    # Every process waits for a go file, so all streams are open at once. Starting
+    # them takes 1 s (2 s with ASan) on a quiet machine: up to 180 s here, and
+    # keepalives keep the silent streams within the client's 30 s socket timeout.
     n = int(os.environ.get("STREAMS", "200"))
     go = os.path.join(WORK, "go")
     results = [None] * n
@@ -742,7 +773,8 @@ def two_hundred_streams():
 
     def one(i):
         try:
-            ev, end = start("/bin/sh", ["-c", f"while [ ! -e {go} ]; do sleep 0.2; done; echo {i}"])
+            ev, end = start("/bin/sh", ["-c", f"while [ ! -e {go} ]; do sleep 0.2; done; echo {i}"],
+                            {"Keepalive-Ping-Interval": "5"})
             results[i] = (output(ev), ev[-1]["event"]["end"]["status"], end)
         except Exception as e:  # noqa: BLE001
             errors.append(f"{i}: {e!r}")
@@ -751,7 +783,7 @@ def two_hundred_streams():
     for t in threads:
         t.start()
     listed = 0
-    while listed < n and time.time() - t0 < 60 and not errors:
+    while listed < n and time.time() - t0 < 180 and not errors:
         time.sleep(0.2)
         listed = len(unary("/process.Process/List", {})[1]["processes"])
     open(go, "w").close()

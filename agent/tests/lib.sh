@@ -37,7 +37,7 @@ agent_wait_listening() {
 	i=0
 	while ! grep -q 'listening on' "$T/agent.out" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -gt 100 ] && fail "csdk-agent did not start listening"
+		[ $i -gt 600 ] && fail "csdk-agent did not start listening within 30 s"
 		kill -0 "$AGENT_PID" 2>/dev/null || fail "csdk-agent exited at start"
 		sleep 0.05
 	done

@@ -563,7 +563,7 @@ static void net_up(struct testnet *t)
 		_exit(127);
 	}
 	/* listening once a connection from the host succeeds */
-	ck_assert_int_eq(sh(ct_fmt("python3 -c \"import socket, time\nfor i in range(100):\n"
+	ck_assert_int_eq(sh(ct_fmt("python3 -c \"import socket, time\nfor i in range(600):\n"
 				   "    try:\n        socket.create_connection(('10.231.%d.2', 18080), timeout=1).close(); break\n"
 				   "    except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)\"", t->sub)), 0);
 }
@@ -654,7 +654,7 @@ START_TEST(test_network_isolated)
 	ct_background(sb, "exec python3 -m http.server 8000 --bind 0.0.0.0");
 	ck_assert_int_eq(csdk_sandbox_get_url(&url, sb, 8000, NULL), 0);
 	ck_assert_int_eq(strncmp(url, "http://127.0.0.1:", 17), 0);
-	ck_assert_msg(sh(ct_fmt("python3 -c \"import time, urllib.request\nfor i in range(100):\n"
+	ck_assert_msg(sh(ct_fmt("python3 -c \"import time, urllib.request\nfor i in range(600):\n"
 				"    try:\n        b = urllib.request.urlopen('%s/page.txt', timeout=2).read(); break\n"
 				"    except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)\nraise SystemExit(b != b'isolated-page\\n')\"", url)) == 0,
 		      "[%s] %s/page.txt did not serve the sandbox's page", modes[_i], url);

@@ -459,7 +459,8 @@ START_TEST(blocking_serial_blocks_its_context_only)
 {
 	csdk_provider *p = open_provider("serial");
 	csdk_provider *other = open_provider("serial");
-	struct blocked_call slow = { sandbox_named(p, "sb-slow"), "sleep:1500" };
+	/* busy far longer than a loaded machine may take to start the thread */
+	struct blocked_call slow = { sandbox_named(p, "sb-slow"), "sleep:6000" };
 	/* static: the hung thread keeps using it until the test process ends */
 	static struct blocked_call stuck;
 	pthread_t a, b;
@@ -469,7 +470,7 @@ START_TEST(blocking_serial_blocks_its_context_only)
 	ck_assert_int_eq(pthread_create(&a, NULL, run_blocked, &slow), 0);
 	sleep_ms(200);
 	took = time_other_calls(p);
-	ck_assert_msg(took >= 1000, "calls on a context busy for 1500 ms more took only %lld ms", (long long)took);
+	ck_assert_msg(took >= 1000, "calls on a context busy for 6000 ms more took only %lld ms", (long long)took);
 	pthread_join(a, NULL);
 	csdk_sandbox_free(slow.sandbox);
 
@@ -512,7 +513,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test_raise_signal(crash, crash_in_init_kills_caller, SIGSEGV);
 	suite_add_tcase(s, crash);
 
-	tcase_set_timeout(block, 20);
+	tcase_set_timeout(block, 60);
 	tcase_add_test(block, blocking_thread_safe_blocks_only_caller);
 	tcase_add_test(block, blocking_serial_blocks_its_context_only);
 	suite_add_tcase(s, block);

@@ -68,7 +68,7 @@ EOT
 	for k in busybox pause ${CSDK_K8S_IMAGES:-}; do
 		"$here/images.sh" "$k" "${CSDK_K8S_IMAGE_CACHE:-/var/cache/csdk/k8s/images}/$k.tar" || { log "image $k failed"; exit 99; }
 	done
-	i=0; until [ -S "$dir/run/containerd.sock" ]; do i=$((i+1)); [ $i -gt 100 ] && { log "containerd did not start, see $dir/logs/containerd.log"; exit 99; }; sleep 0.1; done
+	i=0; until [ -S "$dir/run/containerd.sock" ]; do i=$((i+1)); [ $i -gt 600 ] && { log "containerd did not start within 60 s, see $dir/logs/containerd.log"; exit 99; }; sleep 0.1; done
 	for k in busybox pause ${CSDK_K8S_IMAGES:-}; do
 		ctr -a "$dir/run/containerd.sock" -n k8s.io images import "${CSDK_K8S_IMAGE_CACHE:-/var/cache/csdk/k8s/images}/$k.tar" >/dev/null ||
 			{ log "importing image $k failed"; exit 99; }

@@ -513,10 +513,11 @@ static void test_commands(void *ctx, void *sb)
 		sink_free(&s);
 	}
 
-	/* timeout: 124, and nothing left running (however long a loaded machine took) */
+	/* timeout: 124, and nothing left running (however long a loaded machine
+	 * took); 5 s: time for the exec to start and echo first */
 	memset(&o, 0, sizeof(o));
 	o.struct_size = sizeof(o);
-	o.timeout_ms = 1000;
+	o.timeout_ms = 5000;
 	t0 = now_ms();
 	code = run(ctx, sb, "echo started; sleep 300 & sleep 301; echo never", &o, &s);
 	CHECK(code == 124 && !strcmp(out1(&s), "started\n"), "timeout: code %d out '%s' after %.0f ms",
@@ -698,10 +699,11 @@ static void test_named(void *ctx, const char *image)
 
 /* Expiry: the keep-alive ends at the deadline (config timeout when create
  * gives none), and the expired container is gone for get, list and
- * find_or_create, which makes a new sandbox under the same name. */
+ * find_or_create, which makes a new sandbox under the same name. 20 s: a
+ * create on a loaded machine (seconds) ends before its sandbox's deadline. */
 static void test_expiry(const char *image)
 {
-	void *ctx = open_ctx("image", image, "timeout", "1000");
+	void *ctx = open_ctx("image", image, "timeout", "20000");
 	struct csdk_text id = { "" }, nid = { "" }, id2 = { "" };
 	struct csdk_info info = { .status = 0 };
 	struct csdk_sink s;
@@ -716,14 +718,14 @@ static void test_expiry(const char *image)
 		return;
 	/* on a loaded machine the second may already be over (the container gone) */
 	rc = M->get_info(ctx, sb, &info);
-	CHECK((rc == 0 && info.timeout == 1000) || rc == CSDK_ENOTFOUND, "config timeout in get_info: %d, %lld", rc,
+	CHECK((rc == 0 && info.timeout == 20000) || rc == CSDK_ENOTFOUND, "config timeout in get_info: %d, %lld", rc,
 	      (long long)info.timeout);
 	M->release(ctx, sb);
 	M->release(ctx, nsb);
-	/* the containers stop at their deadline (1 s, in whole seconds), on a
+	/* the containers stop at their deadline (20 s, in whole seconds), on a
 	 * loaded machine later: poll until get answers not found */
 	{
-		double until = now_ms() + 60000;
+		double until = now_ms() + 120000;
 		struct csdk_text fid;
 		void *fsb;
 
@@ -780,7 +782,8 @@ static void test_containment(const char *image)
 {
 	void *ctx = open_ctx("image", image, "pids_limit", "64");
 	struct csdk_text id = { "" };
-	struct csdk_run_request o = { .struct_size = sizeof(o), .timeout_ms = 5000 };
+	/* the counting command lasts over 4 s: 30 s leaves a loaded machine room */
+	struct csdk_run_request o = { .struct_size = sizeof(o), .timeout_ms = 30000 };
 	struct csdk_sink s;
 	char canary[64], out[1024], path[256];
 	void *sb = NULL;
@@ -1568,7 +1571,7 @@ static void test_pool_refiller(const char *image, const char *agent, const char 
 		return;
 	CHECK(wait_ready(ctx, "\"ready\":2,\"making\":0,\"refilling\":false"), "the pool is full");
 	CHECK(M->create(ctx, &req, &id, &sb) == 0, "create with a waiting refiller: %s", last_error);
-	for (double until = now_ms() + 10000; access(log, F_OK) && now_ms() < until;)
+	for (double until = now_ms() + 30000; access(log, F_OK) && now_ms() < until;)
 		usleep(5000);
 	read_file(log, line, sizeof(line));
 	CHECK(sscanf(line, "%ld %ld %n", &pid, &sid, &n) == 2, "the refiller noted itself: '%s'", line);
@@ -1609,7 +1612,7 @@ static void test_pool_refiller(const char *image, const char *agent, const char 
 		fclose(f);
 	}
 	/* now the program itself */
-	for (double until = now_ms() + 5000; now_ms() < until; usleep(2000)) {
+	for (double until = now_ms() + 30000; now_ms() < until; usleep(2000)) {
 		n = (int)readlink((snprintf(fd, sizeof(fd), "/proc/%ld/exe", pid), fd), exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = '\0';
 		if (n <= 0 || strstr(exe, "csdk-pool-refill"))
@@ -1630,7 +1633,7 @@ static void test_pool_refiller(const char *image, const char *agent, const char 
 	cmd_line(cmd, st, sizeof(st));
 	pid = atol(st);
 	snprintf(cmd, sizeof(cmd), "flock -n '%s/refill.lock' true", dir);
-	for (double until = now_ms() + 10000; system(cmd) == 0 && now_ms() < until;)
+	for (double until = now_ms() + 30000; system(cmd) == 0 && now_ms() < until;)
 		usleep(20000);
 	snprintf(want, sizeof(want), "pool drain: " HELD, dir, pid, pid);
 	CHECK(pool_json(ctx, "pool.drain", st, sizeof(st)) == CSDK_ETIMEOUT && !strcmp(last_error, want), "drain past pool_wait: %s", last_error);
@@ -1641,7 +1644,7 @@ static void test_pool_refiller(const char *image, const char *agent, const char 
 	/* the lock is free once the holder is gone: a refiller started before
 	 * then (by the next create) would leave the refill to the holder */
 	snprintf(cmd, sizeof(cmd), "flock -n '%s/refill.lock' true", dir);
-	for (double until = now_ms() + 10000; system(cmd) != 0 && now_ms() < until;)
+	for (double until = now_ms() + 30000; system(cmd) != 0 && now_ms() < until;)
 		usleep(20000);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
 	CHECK(system(cmd) == 0, "rm scratch");

@@ -15,5 +15,5 @@ out=$(mktemp)
 NODE_PATH=$cache/node_modules node "$here/wsv5-server.js" > "$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -f "$out"' EXIT
-i=0; while [ ! -s "$out" ]; do i=$((i+1)); [ $i -gt 50 ] && { echo "the test server did not start"; exit 99; }; sleep 0.1; done
+i=0; while [ ! -s "$out" ]; do i=$((i+1)); [ $i -gt 300 ] && { echo "the test server did not start within 30 s"; exit 99; }; sleep 0.1; done
 "$bin" "$(head -n 1 "$out")"

@@ -527,14 +527,15 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK_STR(last_msg, "path '/etc' is outside the sandbox; use a path under /home/sandbox or /tmp");
 	o.cwd = NULL;
 
-	/* timeout: killed at the deadline, output so far kept, nothing left */
-	o.timeout_ms = 1500;
+	/* timeout: killed at the deadline, output so far kept, nothing left (the
+	 * deadline leaves a loaded machine time to start the shell) */
+	o.timeout_ms = 5000;
 	t0 = mono_ms();
 	CHECK_RC(run(ctx, sb, U("echo starting; sleep 61.25@ & sleep 60.5@"), &o, &s, &code), 0);
 	CHECK(code == 124);
 	CHECK_STR(out_of(&s), "starting\n");
-	CHECK(mono_ms() - t0 >= 1400);
-	CHECK(wait_procs_gone(U("sleep 61.25@"), 2000) && wait_procs_gone(U("sleep 60.5@"), 2000));
+	CHECK(mono_ms() - t0 >= 4900);
+	CHECK(wait_procs_gone(U("sleep 61.25@"), 30000) && wait_procs_gone(U("sleep 60.5@"), 30000));
 	o.timeout_ms = 0;
 
 	/* the shell's exit ends the command: stragglers die with it */
@@ -544,8 +545,8 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK(wait_procs_gone(U("sleep 62.75@"), 30000));
 
 	/* live streaming: the first line arrives a whole second before the command
-	 * ends (load can only delay the end further) */
-	CHECK_RC(run(ctx, sb, "echo a; sleep 1; echo b", &o, &s, &code), 0);
+	 * ends (two seconds apart: a late read of the first line leaves one) */
+	CHECK_RC(run(ctx, sb, "echo a; sleep 2; echo b", &o, &s, &code), 0);
 	CHECK_STR(out_of(&s), "a\nb\n");
 	CHECK(s.first_out && mono_ms() - s.first_out >= 900);
 
@@ -568,7 +569,8 @@ static void test_commands(void *ctx, void *sb, const char *id, int bwrap)
 	CHECK(code == 0);
 	CHECK_STR(out_of(&s), "");
 	o.background = 0;
-	usleep(200000);
+	for (t0 = mono_ms(); count_procs(U("sleep 63.5@")) < 1 && mono_ms() - t0 < 30000;)
+		usleep(10000);
 	CHECK(count_procs(U("sleep 63.5@")) >= 1);
 	CHECK_RC(run(ctx, sb, "cat .csdk/logs/*.log", &o, &s, &code), 0);
 	CHECK_STR(out_of(&s), "bg\n");
@@ -607,7 +609,7 @@ static void test_destroy_running(void *ctx, const char *const *extra)
 		return;
 	pthread_create(&th, NULL, fg_thread, &a);
 	/* bwrap's own command line shows the command before it is recorded */
-	until = mono_ms() + 10000;
+	until = mono_ms() + 30000;
 	while ((count_records(id) < 1 || count_procs(U("sleep 64.75@")) < 1) && mono_ms() < until)
 		usleep(10000);
 	CHECK(count_records(id) == 1);
@@ -1077,7 +1079,7 @@ static void test_mode(const char *isolation)
 	for (i = 0; i < hl.n; i++)
 		m->release(ctx2, hl.handles[i]);
 	CHECK_RC(m->destroy(ctx2, id), 0);
-	CHECK(wait_procs_gone(U("sleep 63.5@"), 1000));
+	CHECK(wait_procs_gone(U("sleep 63.5@"), 30000));
 	CHECK_RC(m->destroy(ctx2, id), 0);
 	CHECK_RC(m->get(ctx, id, &sb2), CSDK_ENOTFOUND);
 	CHECK_RC(m->get(ctx, "../../etc", &sb2), CSDK_EINVAL);

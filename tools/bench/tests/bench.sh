@@ -202,7 +202,7 @@ if command -v flock > /dev/null; then
 	sh -c 'exec 9>>"$1/refill.lock"; echo $$ >"$1/refill.lock"; flock 9; exec sleep 60' sh "$dir" &
 	holder=$!
 	i=0
-	while flock -n "$dir/refill.lock" true && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	while flock -n "$dir/refill.lock" true && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 	CSDK_LOCAL_POOL_WAIT=200ms "$CSDK" bench tti --provider local --pool 2 --interleave -n 1 --command true \
 		> "$tmp/out" 2> "$tmp/err"
 	status=$?

@@ -245,7 +245,7 @@ expect_eq "run: sandbox destroyed" "ID  STATUS  CREATED" "$out"
 "$CSDK" run -- sleep 30 >/dev/null 2>"$work/run-err" &
 pid=$!
 tries=0
-until [ "$("$CSDK" list | wc -l)" -eq 2 ] || [ $tries -ge 100 ]; do
+until [ "$("$CSDK" list | wc -l)" -eq 2 ] || [ $tries -ge 300 ]; do
 	sleep 0.1
 	tries=$((tries + 1))
 done
