@@ -117,9 +117,10 @@ static int h_sink_write(struct csdk_sink *s, enum csdk_stream st, const void *d,
 	if (!p)
 		return CSDK_ENOMEM;
 	memcpy(p + s->len[st], d, n);
-	s->len[st] += n;
-	p[s->len[st]] = '\0';
+	p[s->len[st] + n] = '\0';
 	s->data[st] = p;
+	/* a waiting thread reads len while a command streams */
+	__atomic_store_n(&s->len[st], s->len[st] + n, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -673,8 +674,8 @@ static size_t gw_write(char *p, size_t sz, size_t n, void *arg)
 	if (k > sizeof(g->out) - 1 - g->len)
 		k = sizeof(g->out) - 1 - g->len;
 	memcpy(g->out + g->len, p, k);
-	g->len += k;
-	g->out[g->len] = '\0';
+	g->out[g->len + k] = '\0';
+	__atomic_store_n(&g->len, g->len + k, __ATOMIC_RELEASE);
 	g->conns_seen += tcp_conns_to(g->agent_port);
 	return sz * n;
 }
