@@ -153,6 +153,27 @@ void csdkc_pool_spawn(struct csdkc_refiller *r, const struct csdk_host *host, co
  */
 int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, const char *wait_key, int *out,
 			 char *err, size_t errlen);
+/** A pool for csdkc_pool_refill to fill, and the provider's part in it. */
+struct csdkc_pool_filler {
+	const struct csdk_host *host;
+	const char *dir;                       /* the pool directory */
+	long size;                             /* members to have ready */
+	int64_t wait_ms;                       /* pool_wait: how long a waiting fill waits for another refiller */
+	const char *wait_key;                  /* its configuration key, for the message */
+	int (*member)(const char *name);       /* a ready member's name, as csdkc_pool_members */
+	void (*clean)(void *ctx, const char *dir); /* under the lock, first: what a killed refiller left */
+	int (*make)(void *ctx, const char *dir);   /* one member: 0, or a CSDK_E* code already reported */
+	void *ctx;
+};
+/**
+ * Fills f->dir up to f->size members, one make at a time, stopping at a
+ * drained mark. Without wait it leaves (0) when another refiller holds the
+ * lock; with wait it waits up to f->wait_ms (CSDK_ETIMEOUT or CSDK_EIO,
+ * reported through f->host). After letting the lock go it looks again: a
+ * claim that found the lock held just before is then served. Returns the
+ * first failed make's code.
+ */
+int csdkc_pool_refill(const struct csdkc_pool_filler *f, int wait);
 /**
  * Drains every pool below base (base/pool/HASH, as csdkc_pool_dir makes
  * them; none when base/pool does not exist): each is marked drained, its

@@ -217,6 +217,32 @@ int csdkc_pool_lock_wait(const char *dir, int64_t wait_ms, const char *what, con
 	return CSDK_ETIMEOUT;
 }
 
+static int filled(const struct csdkc_pool_filler *f)
+{
+	return csdkc_pool_drained(f->dir) || csdkc_pool_members(f->dir, f->member, NULL) >= f->size;
+}
+
+int csdkc_pool_refill(const struct csdkc_pool_filler *f, int wait)
+{
+	char err[CSDKC_ERR_MAX];
+	int lock, rc = 0;
+
+	for (;;) {
+		if (wait) {
+			if ((rc = csdkc_pool_lock_wait(f->dir, f->wait_ms, "pool fill", f->wait_key, &lock, err, sizeof(err))))
+				return f->host->error(f->host, rc, "%s", err);
+		} else if ((lock = csdkc_pool_lock_refiller(f->dir)) < 0) {
+			return 0;
+		}
+		f->clean(f->ctx, f->dir);
+		while (!rc && !filled(f))
+			rc = f->make(f->ctx, f->dir);
+		close(lock);
+		if (rc || filled(f))
+			return rc;
+	}
+}
+
 static int shape_name(const char *s)
 {
 	return strlen(s) == 16 && strspn(s, "0123456789abcdef") == 16;

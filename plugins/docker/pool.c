@@ -323,40 +323,36 @@ out:
 	return rc;
 }
 
-/* The refill lock of dir, waiting up to pool_wait for the refiller that holds it. */
-static int lock_wait(struct dockerp_docker *ctx, const char *dir, const char *what, int *out)
-{
-	char err[CSDKC_ERR_MAX];
-	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, WAIT_KEY, out, err, sizeof(err));
+struct filling {
+	struct dockerp_docker *ctx;
+	const char *image, *shape;
+};
 
-	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
+/* What a killed refiller left: half-made members, then orphans and stale claims. */
+static void clean_members(void *arg, const char *dir)
+{
+	struct filling *f = arg;
+
+	if (destroy_members(f->ctx, dir, 0))
+		destroy_orphans(f->ctx, &(long){ 0 });
+	destroy_stale_claims(f->ctx);
 }
 
-/*
- * Fills dir up to pool members (as the local provider's refill): with wait,
- * after waiting up to pool_wait for a refiller that runs; without, unless
- * one runs.
- */
+static int make_one(void *arg, const char *dir)
+{
+	struct filling *f = arg;
+
+	return make_member(f->ctx, f->image, dir, f->shape);
+}
+
+/* Fills dir up to pool members (csdkc_pool_refill). */
 static int refill(struct dockerp_docker *ctx, const char *image, const char *dir, const char *shape, int wait)
 {
-	int lock, rc = 0;
+	struct filling f = { ctx, image, shape };
+	const struct csdkc_pool_filler filler = { ctx->host, dir, ctx->pool, ctx->pool_wait_ms, WAIT_KEY, hex_ok,
+						  clean_members, make_one, &f };
 
-	for (;;) {
-		if (wait) {
-			if ((rc = lock_wait(ctx, dir, "pool fill", &lock)))
-				return rc;
-		} else if ((lock = csdkc_pool_lock_refiller(dir)) < 0) {
-			return 0;
-		}
-		if (destroy_members(ctx, dir, 0))
-			destroy_orphans(ctx, &(long){ 0 });
-		destroy_stale_claims(ctx);
-		while (!rc && !csdkc_pool_drained(dir) && csdkc_pool_members(dir, hex_ok, NULL) < ctx->pool)
-			rc = make_member(ctx, image, dir, shape);
-		close(lock);
-		if (rc || csdkc_pool_drained(dir) || csdkc_pool_members(dir, hex_ok, NULL) >= ctx->pool)
-			return rc;
-	}
+	return csdkc_pool_refill(&filler, wait);
 }
 
 void dockerp_pool_kick(struct dockerp_docker *ctx, const char *image)

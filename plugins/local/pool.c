@@ -105,15 +105,6 @@ static int shape_dir(struct localp_local *ctx, const struct localp_shape *s, cha
 	return 0;
 }
 
-/* The refill lock of dir, waiting up to pool_wait for the refiller that holds it. */
-static int refill_lock_wait(struct localp_local *ctx, const char *dir, const char *what, int *out)
-{
-	char err[CSDKC_ERR_MAX];
-	int rc = csdkc_pool_lock_wait(dir, ctx->pool_wait_ms, what, WAIT_KEY, out, err, sizeof(err));
-
-	return rc ? ctx->host->error(ctx->host, rc, "%s", err) : 0;
-}
-
 /* Every member of dir (ready, or half made by a refiller that died), under the state lock. */
 static long destroy_members(struct localp_local *ctx, const char *dir, int ready_too)
 {
@@ -178,31 +169,32 @@ static int make_member(struct localp_local *ctx, const struct localp_shape *s, c
 	return rc;
 }
 
-/*
- * Fills the shape's dir up to its size. Without wait it leaves when another
- * refiller holds the lock; with wait it waits up to pool_wait. After
- * letting the lock go it looks again: a claim that found the lock held just
- * before is then served by this refiller.
- */
+struct filling {
+	struct localp_local *ctx;
+	const struct localp_shape *shape;
+};
+
+static void clean_members(void *arg, const char *dir)
+{
+	destroy_members(((struct filling *)arg)->ctx, dir, 0);
+}
+
+static int make_one(void *arg, const char *dir)
+{
+	struct filling *f = arg;
+
+	return make_member(f->ctx, f->shape, dir);
+}
+
+/* Fills the shape's dir up to its size (csdkc_pool_refill), with the shape's own settings. */
 static int refill(struct localp_local *ctx, const struct localp_shape *s, const char *dir, int wait)
 {
 	struct localp_local copy, *sctx = shape_ctx(ctx, s, &copy);
-	int lock, rc = 0;
+	struct filling f = { sctx, s };
+	const struct csdkc_pool_filler filler = { ctx->host, dir, s->size, ctx->pool_wait_ms, WAIT_KEY, localp_id_valid,
+						  clean_members, make_one, &f };
+	int rc = csdkc_pool_refill(&filler, wait);
 
-	for (;;) {
-		if (wait) {
-			if ((rc = refill_lock_wait(ctx, dir, "pool fill", &lock)))
-				break;
-		} else if ((lock = csdkc_pool_lock_refiller(dir)) < 0) {
-			break;
-		}
-		destroy_members(sctx, dir, 0);
-		while (!rc && !csdkc_pool_drained(dir) && csdkc_pool_members(dir, localp_id_valid, NULL) < s->size)
-			rc = make_member(sctx, s, dir);
-		close(lock);
-		if (rc || csdkc_pool_drained(dir) || csdkc_pool_members(dir, localp_id_valid, NULL) >= s->size)
-			break;
-	}
 	shape_ctx_done(ctx, sctx);
 	return rc;
 }
