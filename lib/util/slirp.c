@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <csdk/common.h>
 
+#include "io.h"
 #include "netroute.h"
 #include "slirp.h"
 
@@ -143,22 +143,14 @@ void csdku_slirp_child(const struct csdku_slirp_child *c)
 	child_fail(c->tag, "cannot execute slirp4netns (as the sandbox's uid when root)\n", CSDKU_SLIRP_NO_EXEC);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int csdku_slirp_wait_ready(int fd)
 {
-	int64_t deadline = mono_ms() + CSDKU_NET_WAIT_MS;
+	int64_t deadline = csdku_mono_ms() + CSDKU_NET_WAIT_MS;
 	char c;
 
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - csdku_mono_ms();
 		int r;
 
 		if (left <= 0)

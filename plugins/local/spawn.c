@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -43,14 +42,6 @@ struct launch {
 	rlim_t memory, processes, cpu_time;
 	struct localp_net net;    /* network=isolated under bubblewrap */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void env_set(struct localp_strv *env, const char *key, const char *value)
 {
@@ -246,35 +237,6 @@ static int open_log(struct localp_local *ctx, const struct localp_sandbox *sb, i
 	close(dfd);
 	if (rc)
 		return ctx->host->error(ctx->host, CSDK_EIO, "cannot create the log file %s in sandbox %s: %s", name, sb->id, strerror(rc));
-	return 0;
-}
-
-/* bwrap's --info-fd JSON names the pid namespace's init as seen from here. */
-static pid_t read_info(int fd)
-{
-	char info[1024];
-	size_t got = 0;
-	int64_t deadline = mono_ms() + 10000;
-	char *p;
-
-	while (got < sizeof(info) - 1) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int64_t left = deadline - mono_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		n = read(fd, info + got, sizeof(info) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		info[got] = '\0';
-		if (strchr(info, '}'))
-			break;
-	}
-	info[got] = '\0';
-	if ((p = strstr(info, "\"child-pid\"")) && (p = strchr(p, ':')))
-		return (pid_t)strtol(p + 1, NULL, 10);
 	return 0;
 }
 
@@ -499,7 +461,7 @@ static int bg_await_ns(struct localp_local *ctx, const struct localp_sandbox *sb
 	if (b->ip[1] < 0)
 		return 0;
 	close_fd(&b->ip[1]);
-	if ((*nspid_out = read_info(b->ip[0])) > 0) {
+	if ((*nspid_out = csdku_read_bwrap_pid(b->ip[0], CSDKU_BWRAP_INFO_MS)) > 0) {
 		*nsstart_out = localp_proc_start(*nspid_out);
 		return 0;
 	}
@@ -671,7 +633,7 @@ static int fg_start(struct fg *f, struct launch *l)
 	if (f->ip[1] >= 0) {
 		close(f->ip[1]);
 		f->ip[1] = -1;
-		if ((nspid = read_info(f->ip[0])) > 0 && !(nsstart = localp_proc_start(nspid)))
+		if ((nspid = csdku_read_bwrap_pid(f->ip[0], CSDKU_BWRAP_INFO_MS)) > 0 && !(nsstart = localp_proc_start(nspid)))
 			nspid = 0;
 	}
 	if (f->sync[0] >= 0) {
@@ -755,7 +717,7 @@ static void fg_check_exit(struct fg *f)
 	if (done) {
 		fg_reap(f, waited);
 		f->reaped = 1;
-		f->drain_until = mono_ms() + DRAIN_MS;
+		f->drain_until = csdku_mono_ms() + DRAIN_MS;
 	}
 }
 
@@ -766,7 +728,7 @@ static int fg_pump(struct fg *f, int64_t timeout_ms, struct csdk_sink *sink, str
 	for (;;) {
 		struct pollfd pf[3];
 		int nf = 0, wait_ms = -1, i;
-		int64_t now = mono_ms();
+		int64_t now = csdku_mono_ms();
 
 		if (f->op[0] >= 0)
 			pf[nf++] = (struct pollfd){ f->op[0], POLLIN, 0 };
@@ -872,7 +834,7 @@ static int run_foreground(struct localp_local *ctx, const struct localp_sandbox 
 {
 	struct fg f = {
 		.ctx = ctx, .sb = sb, .op = { -1, -1 }, .ep = { -1, -1 }, .ip = { -1, -1 }, .sync = { -1, -1 },
-		.null = -1, .pidfd = -1, .start = mono_ms(), .reg = { -1, "" }, .watchdog = -1,
+		.null = -1, .pidfd = -1, .start = csdku_mono_ms(), .reg = { -1, "" }, .watchdog = -1,
 	};
 	int rc = fg_start(&f, l);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "io.h"
 #include "seccomp_filter.h"
 
 #define NS_PER_MS 1e6
@@ -143,12 +144,14 @@ static void spawn_iterate(struct tool_bench_target *t, struct tool_bench_iter *i
 /* As the local provider runs sandboxes as root (sandbox_uid's default, docs/local-provider.md). */
 #define LOCAL_SANDBOX_UID 1879048192u
 #define INSIDE_UID "1000"
-/* The descriptors bwrap gets them on in plugins/local/spawn.c. */
+/* The descriptors bwrap gets them on in plugins/local/spawn.c, and
+ * network=isolated's as plugins/local/local.h has them. */
 #define INFO_FD 3
 #define SECCOMP_FD 4
-/* network=isolated's, as plugins/local/local.h has them */
-#define BLOCK_FD "5"
-#define SYNC_FD "6"
+#define BLOCK_FD 5
+#define SYNC_FD 6
+#define FD_ARG_(n) #n
+#define FD_ARG(n) FD_ARG_(n)
 
 struct bwrap_state {
 	char *bwrap;
@@ -234,10 +237,10 @@ static void bwrap_argv(const char **argv, char links[][4096], const struct bwrap
 	static const char *const local_ns[] = {
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", NULL
 	};
-	static const char *const isolated_fds[] = { "--block-fd", BLOCK_FD, "--sync-fd", SYNC_FD, NULL };
+	static const char *const isolated_fds[] = { "--block-fd", FD_ARG(BLOCK_FD), "--sync-fd", FD_ARG(SYNC_FD), NULL };
 	static const char *const local_head[] = {
 		"--die-with-parent", "--unshare-user", "--uid", INSIDE_UID, "--gid", INSIDE_UID, "--new-session",
-		"--seccomp", "4", "--info-fd", "3", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
+		"--seccomp", FD_ARG(SECCOMP_FD), "--info-fd", FD_ARG(INFO_FD), "--hostname", "sandbox", "--ro-bind", "/usr", "/usr", NULL
 	};
 	static const char *const system_mounts[] = {
 		"--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve",
@@ -317,33 +320,14 @@ static void local_child(const struct bwrap_state *st, char *const *argv, int out
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup2(info, INFO_FD) < 0 ||
 	    dup2(filter, SECCOMP_FD) < 0)
 		_exit(127);
-	if (net && (dup2(net->block[0], atoi(BLOCK_FD)) < 0 || dup2(net->sync[1], atoi(SYNC_FD)) < 0))
+	if (net && (dup2(net->block[0], BLOCK_FD) < 0 || dup2(net->sync[1], SYNC_FD) < 0))
 		_exit(127);
-	syscall(SYS_close_range, net ? atoi(SYNC_FD) + 1 : SECCOMP_FD + 1, ~0U, 0);
+	syscall(SYS_close_range, net ? SYNC_FD + 1 : SECCOMP_FD + 1, ~0U, 0);
 	if (st->drop && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, st->gid, st->gid, st->gid) < 0 ||
 			 syscall(SYS_setresuid, st->uid, st->uid, st->uid) < 0))
 		_exit(126);
 	execve(argv[0], argv, env);
 	_exit(127);
-}
-
-/* The pid bwrap's --info-fd JSON names (the namespace's init), 0 when none. */
-static pid_t read_nspid(int fd)
-{
-	char info[1024], *p;
-	size_t got = 0;
-	ssize_t n;
-
-	info[0] = '\0';
-	while (got < sizeof(info) - 1 && (n = read(fd, info + got, sizeof(info) - 1 - got)) > 0) {
-		got += (size_t)n;
-		info[got] = '\0';
-		if (strchr(info, '}'))
-			break;
-	}
-	if ((p = strstr(info, "\"child-pid\"")) && (p = strchr(p, ':')))
-		return (pid_t)strtol(p + 1, NULL, 10);
-	return 0;
 }
 
 /* bwrap-isolated: the namespace's network, once bwrap said its pid; -1 (said in err, bwrap killed) when it failed. */
@@ -386,14 +370,13 @@ static int run_local(const struct bwrap_state *st, char *const *argv, const char
 	close(op[1]);
 	close(ip[1]);
 	op[1] = ip[1] = -1;
-	nspid = read_nspid(ip[0]);
+	nspid = csdku_read_bwrap_pid(ip[0], CSDKU_BWRAP_INFO_MS);
 	if (st->isolated)
 		netrc = local_net(st, &net, dir, pid, nspid, err, len);
 	read_head(op[0], &buf);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			goto out;
-	tool_bench_netiso_end(&net);
 	if (netrc == 0) {
 		*status_out = status;
 		*output_out = buf;
