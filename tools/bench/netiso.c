@@ -49,21 +49,6 @@ static int add_routes(const int ns[2], char *err, size_t len)
 	return rc ? -1 : 0;
 }
 
-/* Why slirp4netns did not get ready: what its child could not do, or its log's reason. */
-static void slirp_reason(int log, int status, char *err, size_t len)
-{
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	char reason[1024];
-
-	if (code >= CSDKU_SLIRP_NO_TUN) {
-		snprintf(err, len, "slirp4netns did not start (%s)", code == CSDKU_SLIRP_NO_TUN ? "cannot give it a /dev/net/tun" :
-			 code == CSDKU_SLIRP_NO_UID ? "cannot switch to the sandbox's uid" : "cannot execute it");
-		return;
-	}
-	csdku_slirp_reason(reason, sizeof(reason), log);
-	snprintf(err, len, "slirp4netns did not set up the namespace: %s", reason);
-}
-
 /* Starts slirp4netns as the provider starts a foreground command's (a
  * child of this process, no API socket) and waits until it has configured tap0. */
 static int start_slirp(struct tool_bench_netiso *n, const struct tool_bench_netiso_how *how, const int ns[2], char *err,
@@ -71,7 +56,8 @@ static int start_slirp(struct tool_bench_netiso *n, const struct tool_bench_neti
 {
 	struct csdku_slirp_argv argv;
 	struct csdku_slirp_child c = { argv.v, { ns[0], ns[1], n->sync[0], -1, -1 }, -1, "csdk bench", how->drop, how->uid, how->gid };
-	int ready[2] = { -1, -1 }, status = 0, rc = -1;
+	char reason[1024];
+	int ready[2] = { -1, -1 }, rc = -1;
 
 	csdku_slirp_argv(&argv, how->slirp, NULL);
 	c.log = csdku_high_fd(open(how->log, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
@@ -92,10 +78,12 @@ static int start_slirp(struct tool_bench_netiso *n, const struct tool_bench_neti
 	if (csdku_slirp_wait_ready(ready[0]) < 0) {
 		kill(-n->slirp, SIGKILL);
 		kill(n->slirp, SIGKILL);
-		while (waitpid(n->slirp, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(n->slirp, NULL, 0) < 0 && errno == EINTR)
 			;
 		n->slirp = 0;
-		slirp_reason(c.log, status, err, len);
+		/* its log's first line: slirp4netns's own, or the child's ("csdk bench: cannot ...") */
+		csdku_slirp_reason(reason, sizeof(reason), c.log);
+		snprintf(err, len, "slirp4netns did not set up the namespace: %s", reason);
 		goto out;
 	}
 	rc = 0;

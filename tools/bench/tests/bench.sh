@@ -300,6 +300,20 @@ if [ -n "$slirp" ] && [ -c /dev/net/tun ] && command -v bwrap > /dev/null && bwr
 	else
 		not_ok "bwrap-isolated baseline: $(cat "$tmp/summary" "$tmp/err")"
 	fi
+	# a slirp4netns that fails: the iteration fails with its first line
+	cat > "$tmp/slirp-bin/slirp4netns" <<-EOF
+	#!/bin/sh
+	echo "fake: no network today"
+	exit 1
+	EOF
+	PATH=$tmp/slirp-bin:$PATH "$CSDK" -c isolation=none bench tti --provider local -n 1 --baseline bwrap-isolated \
+		> "$tmp/summary" 2> "$tmp/err"
+	if grep -q '^  bwrap-isolated  *baseline  *sequential  *0/1 ' "$tmp/summary" &&
+		[ "$(cat "$tmp/err")" = "csdk: bench: bwrap-isolated sequential: 1 of 1 iterations failed; first: slirp4netns did not set up the namespace: fake: no network today" ]; then
+		ok "a failing slirp4netns fails the bwrap-isolated iteration with its message"
+	else
+		not_ok "failing slirp4netns: $(cat "$tmp/summary" "$tmp/err")"
+	fi
 	left=$(cat "$tmp/slirp-bin/left" 2> /dev/null)
 	for pid in $(cat "$tmp/slirp-bin/pids" 2> /dev/null); do
 		grep -qs slirp4netns "/proc/$pid/cmdline" && left="$left slirp4netns:$pid"
@@ -316,6 +330,7 @@ if [ -n "$slirp" ] && [ -c /dev/net/tun ] && command -v bwrap > /dev/null && bwr
 else
 	echo "ok - # SKIP bwrap-isolated baseline: needs slirp4netns, /dev/net/tun and bubblewrap with user namespaces"
 	echo "ok - # SKIP bwrap-isolated baseline leaves nothing running"
+	echo "ok - # SKIP a failing slirp4netns fails the bwrap-isolated iteration"
 fi
 
 echo "$passed passed, $failed failed"
