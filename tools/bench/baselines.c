@@ -572,6 +572,16 @@ static char *tool_version(char *const *argv)
 	return out;
 }
 
+int tool_bench_baseline_known(const char *name)
+{
+	static const char *const names[] = { "spawn", "bwrap", "bwrap-isolated", "bwrap-bare", "docker-cli" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 				const char *command, const char *image)
 {
@@ -615,7 +625,7 @@ int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 		t->iterate = docker_iterate;
 	} else {
 		tool_bench_target_free(t);
-		tool_error("bench: unknown baseline '%s'; use spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli", name);
+		tool_error("bench: unknown baseline '%s'; use " TOOL_BENCH_BASELINES, name);
 		return -1;
 	}
 	*out = t;

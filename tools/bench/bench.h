@@ -78,6 +78,10 @@ int tool_bench_pool(struct tool_bench_target *t, const char *op);
 /** name is "spawn", "bwrap" or "docker-cli"; image is for docker-cli. */
 int tool_bench_target_baseline(struct tool_bench_target **out, const char *name,
 				const char *command, const char *image);
+/** The baselines tool_bench_target_baseline knows, for messages. */
+#define TOOL_BENCH_BASELINES "spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli"
+/** 1 when name is one of TOOL_BENCH_BASELINES. */
+int tool_bench_baseline_known(const char *name);
 void tool_bench_target_free(struct tool_bench_target *t);
 
 /* -------------------------------------------------- bwrap-isolated network */

@@ -127,9 +127,8 @@ static int tti_option(struct tool_bench_options *o, struct tool_cli *cli, int op
 	case OPT_SVG:
 		return set_text(&o->svg_path, cli, "path", "--svg", arg);
 	case OPT_BASELINE:
-		if (strcmp(arg, "spawn") && strcmp(arg, "bwrap") && strcmp(arg, "bwrap-isolated") && strcmp(arg, "bwrap-bare") &&
-		    strcmp(arg, "docker-cli"))
-			return tool_cli_usage(cli, "unknown baseline '%s' (use spawn, bwrap, bwrap-isolated, bwrap-bare or docker-cli)", arg);
+		if (!tool_bench_baseline_known(arg))
+			return tool_cli_usage(cli, "unknown baseline '%s' (use " TOOL_BENCH_BASELINES ")", arg);
 		return push(&o->baselines, &o->n_baselines, arg);
 	case OPT_IMAGE:
 		return set_text(&o->image, cli, "image", "--image", arg);
