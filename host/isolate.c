@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -143,14 +142,6 @@ incomplete:
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int verdict_set(struct csdkp_verdict *v, int code, int sig, char *reason)
 {
 	v->code = code;
@@ -195,12 +186,12 @@ static int start_child(pid_t *pid, int *fd, struct csdkp_verdict *verdict, const
 static int read_answer(int fd, int timeout_s, int32_t head[3], struct csdkp_verdict *verdict, int *timed_out)
 {
 	struct answer a = { 0 };
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t deadline = csdku_mono_ms() + (int64_t)timeout_s * 1000;
 	int complete = 0;
 
 	while (!complete) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - csdku_mono_ms();
 		char buf[4096];
 		ssize_t n;
 		int ready;

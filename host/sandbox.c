@@ -10,19 +10,12 @@
 #include "gateway.h"
 #include "rules.h"
 #include "util.h"
+#include "io.h"
 
 #define NEED_PROVIDER(p) \
 	do { if (!(p)) return csdkp_error_set(CSDK_EINVAL, NULL, "%s: provider is NULL", __func__); } while (0)
 #define NEED_SANDBOX(sb) \
 	do { if (!(sb)) return csdkp_error_set(CSDK_EINVAL, NULL, "%s: sandbox is NULL", __func__); } while (0)
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The caller's options, checked, as the plugin's request (borrowing the caller's strings). */
 static int create_request(struct csdk_create_request *req, const csdk_provider *p, const csdk_create_options *opts)
@@ -258,7 +251,7 @@ static int make_result(csdk_result **out, struct csdk_sink *sink, int exit_code,
 		return csdkp_error_oom();
 	}
 	r->exit_code = exit_code;
-	r->duration_ms = now_ms() - started;
+	r->duration_ms = csdku_mono_ms() - started;
 	*out = r;
 	return 0;
 }
@@ -338,7 +331,7 @@ static int run(csdk_result **out, csdk_sandbox *sb, const char *text, const csdk
 		return rc;
 	if (code)
 		req.runtime = o.runtime ? o.runtime : csdk_detect_runtime(text);
-	started = now_ms();
+	started = csdku_mono_ms();
 	if (p->mode == CSDK_MODE_GATEWAY) {
 		csdk_error_clear();
 		rc = code ? csdkp_gateway_run_code(sb, text, &req, &sink, &exit_code)

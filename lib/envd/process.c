@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base64.h"
 #include "internal.h"
+#include "io.h"
 
 /* The state of one process.Process/Start stream, fed by curl's write callback. */
 struct stream {
@@ -23,14 +23,6 @@ struct stream {
 	char error_message[256];
 	int bad;                   /* a frame that is not the protocol's */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int status_signal(const char *status)
 {
@@ -310,7 +302,7 @@ static char *envelope(json_t *msg, size_t *len_out)
 static int finish(envdc *c, struct stream *st, CURLcode cc, long status, int64_t started, char err[ENVDC_ERR_MAX], int *exit_code)
 {
 	const struct envdc_command *cmd = st->cmd;
-	int timed_out = cmd->timeout_ms > 0 && now_ms() - started >= cmd->timeout_ms;
+	int timed_out = cmd->timeout_ms > 0 && csdku_mono_ms() - started >= cmd->timeout_ms;
 
 	if (st->cancelled) {
 		if (st->started)
@@ -359,7 +351,7 @@ int envdc_run(envdc *c, const struct envdc_command *cmd, int *exit_code, char er
 	CURL *h = NULL;
 	CURLcode cc;
 	long status = 0;
-	int64_t started = now_ms();
+	int64_t started = csdku_mono_ms();
 	int rc;
 
 	*exit_code = -1;

@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 
 #include "common/output.h"
+#include "io.h"
 #include "proxy.h"
 #include "serve.h"
 
@@ -122,14 +123,6 @@ void serve_log_request(struct serve *srv, const char *method, const char *path, 
 	pthread_mutex_unlock(&log_lock);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct serve *srv = cls;
@@ -139,7 +132,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	if (!conn)
 		return NULL;
 	conn->srv = srv;
-	conn->t0 = mono_ms();
+	conn->t0 = csdku_mono_ms();
 	conn->target = strdup(uri ? uri : "/");
 	pthread_mutex_lock(&srv->active_lock);
 	srv->active++;
@@ -160,7 +153,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	log_path(path, sizeof(path), conn->target);
 	/* 499, as nginx logs it: the client left before the answer was complete. */
 	status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || !conn->status ? conn->status : 499;
-	serve_log_request(srv, conn->method[0] ? conn->method : "-", path, status ? status : 499, mono_ms() - conn->t0,
+	serve_log_request(srv, conn->method[0] ? conn->method : "-", path, status ? status : 499, csdku_mono_ms() - conn->t0,
 			  conn->sandbox, conn->tenant);
 	serve_proxy_free(conn->px);
 	serve_record_put(&srv->store, conn->rec);
@@ -673,9 +666,9 @@ static void drain(struct serve *srv, struct MHD_Daemon *d, int sig)
 	lsock = MHD_quiesce_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
-	deadline = mono_ms() + (int64_t)srv->opt.grace_s * 1000;
+	deadline = csdku_mono_ms() + (int64_t)srv->opt.grace_s * 1000;
 	pthread_mutex_lock(&srv->active_lock);
-	while (srv->active > 0 && mono_ms() < deadline) {
+	while (srv->active > 0 && csdku_mono_ms() < deadline) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
